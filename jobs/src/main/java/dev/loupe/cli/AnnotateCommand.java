@@ -1,0 +1,14 @@
+package dev.loupe.cli;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+
+/** Placeholder until its issue lands: refuses clearly instead of pretending. */
+@Command(name = "annotate", description = "Not available yet in this build.")
+public final class AnnotateCommand implements Callable<Integer> {
+    @Override
+    public Integer call() {
+        System.err.println("loupe annotate: not available yet in this build");
+        return 2;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.loupe.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code loupe} command line: one launcher, one subcommand per job or tool. */
+@Command(
+        name = "loupe",
+        mixinStandardHelpOptions = true,
+        version = "loupe 0.1.0",
+        description = "Annotate images at scale with instruction-following vision-language models.",
+        subcommands = {
+            ConvertCommand.class,
+            AnnotateCommand.class,
+            RunCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class Loupe implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line in-process and returns its exit status (used by tests). */
+    public static int execute(String... args) {
+        return new CommandLine(new Loupe()).execute(args);
+    }
+}
