@@ -31,6 +31,15 @@ public final class Loupe implements Runnable {
 
     /** Runs the command line in-process and returns its exit status (used by tests). */
     public static int execute(String... args) {
-        return new CommandLine(new Loupe()).execute(args);
+        CommandLine cli = new CommandLine(new Loupe());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            // Operational errors (missing model, unreadable file ...) are one clear line, not a stack trace.
+            commandLine.getErr().println("loupe " + commandLine.getCommandName() + ": " + e.getMessage());
+            if (System.getenv("LOUPE_DEBUG") != null) {
+                e.printStackTrace(commandLine.getErr());
+            }
+            return 2;
+        });
+        return cli.execute(args);
     }
 }
