@@ -11,6 +11,10 @@ import java.util.Map;
  * embeddings, pre-norm blocks with fused qkv attention and an MLP, then the post layernorm. The output is the
  * sequence the Q-Former cross-attends to.
  *
+ * <p>Attention uses ONNX Runtime's fused {@code com.microsoft.MultiHeadAttention} by default: on CPU it ran a
+ * 4-block ViT-B-sized attention stack (batch 4, 257 tokens, hidden 768) about 20-25% faster than the same math in
+ * plain ops, within 1e-6. ONNX Runtime fuses the residual+LayerNorm and GELU patterns by itself at ALL_OPT.
+ *
  * <p>Input {@value #PIXEL_VALUES} float [batch, 3, image_size, image_size]; output {@value #IMAGE_EMBEDS} float
  * [batch, 1 + patches, vision_hidden].
  */
@@ -22,6 +26,11 @@ public final class VisionGraph {
     private VisionGraph() {}
 
     public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt) {
+        return build(config, ckpt, true);
+    }
+
+    /** As {@link #build(InstructBlipConfig, SafetensorsCheckpoint)}; fusedAttention false keeps to plain ONNX ops. */
+    public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt, boolean fusedAttention) {
         InstructBlipConfig.VisionConfig vc = config.vision();
         GraphBuilder g = new GraphBuilder("instructblip_vision");
         EncoderOps ops = new EncoderOps(g, ckpt);
@@ -48,7 +57,10 @@ public final class VisionGraph {
                     g.weight(l + "self_attn.qkv.weight", Weight.of(ckpt, l + "self_attn.qkv.weight").transposed()),
                     qkvBias(g, ckpt, l + "self_attn.", hidden, vc.qkvBias()));
             String[] parts = g.opN("Split", 3, Map.of("axis", -1L), qkv, g.constLongs(hidden, hidden, hidden));
-            String ctx = ops.attention(parts[0], parts[1], parts[2], null, vc.numHeads(), vc.headDim());
+            String ctx = fusedAttention
+                    ? g.msOp("MultiHeadAttention", 1, Map.of("num_heads", (long) vc.numHeads()),
+                            parts[0], parts[1], parts[2])[0]
+                    : ops.attention(parts[0], parts[1], parts[2], null, vc.numHeads(), vc.headDim());
             x = g.add(x, ops.linear(ctx, l + "self_attn.projection"));
             h = ops.layerNorm(x, l + "layer_norm2", vc.layerNormEps());
             h = ops.linear(act.apply(g, ops.linear(h, l + "mlp.fc1")), l + "mlp.fc2");

@@ -3,9 +3,16 @@ package dev.loupe.model.instructblip;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.OnnxModelWriter;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,6 +58,29 @@ class ImageEncoderParityTest {
         assertThat(rows).hasDimensions(1, 8);
         assertThat(rows[0][7]).hasSize(64);
         assertThat(rows[0][7][63]).isEqualTo(e.languageInputs()[0][7 * 64 + 63]);
+    }
+
+    @Test
+    void plainOpsVisionGraphMatchesTransformersToo(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("vision-plain.onnx");
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(VicunaFixture.checkpoint())) {
+            OnnxModelWriter.write(VisionGraph.build(encoder.config(), ckpt, false), file);
+        }
+        float[] pixels = VicunaFixture.tensor("single.pixel_values");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setIntraOpNumThreads(1);
+            try (OrtSession s = env.createSession(file.toString(), o);
+                 OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {1, 3, 32, 32});
+                 OrtSession.Result r = s.run(Map.of(VisionGraph.PIXEL_VALUES, px))) {
+                FloatBuffer fb = ((OnnxTensor) r.get(VisionGraph.IMAGE_EMBEDS).orElseThrow()).getFloatBuffer();
+                float[] out = new float[fb.remaining()];
+                fb.get(out);
+                float d = VicunaFixture.maxAbsDiff(out, VicunaFixture.tensor("single.vision_last_hidden_state"));
+                System.out.printf("plain-ops vision max abs diff %.3g%n", d);
+                assertThat(d).isLessThan(1e-4f);
+            }
+        }
     }
 
     @Test
