@@ -1,0 +1,213 @@
+package dev.loupe.model.instructblip;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.GraphBuilder;
+import dev.loupe.model.onnx.OnnxModelWriter;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs the InstructBLIP image side in ONNX Runtime: images through the vision graph, then the Q-Former graph with
+ * each request's instruction tokens, giving per request the {@code num_query_tokens} embeddings that replace the
+ * image placeholder tokens in the language model's input. Batches are padded on the right and masked so that each
+ * row's result equals that row run alone. Thread-safe; owns its two sessions.
+ */
+public final class ImageEncoder implements AutoCloseable {
+    /** File names of the two graphs inside a model package directory. */
+    public static final String VISION_FILE = "vision.onnx";
+    public static final String QFORMER_FILE = "qformer.onnx";
+
+    private final InstructBlipConfig config;
+    private final OrtEnvironment env;
+    private final OrtSession vision;
+    private final OrtSession qformer;
+
+    private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer) {
+        this.config = config;
+        this.env = env;
+        this.vision = vision;
+        this.qformer = qformer;
+    }
+
+    /** The vision graph ({@link VisionGraph}) for the integrator's converter. */
+    public static GraphBuilder buildVision(InstructBlipConfig config, SafetensorsCheckpoint checkpoint) {
+        return VisionGraph.build(config, checkpoint);
+    }
+
+    /** The Q-Former + language projection graph ({@link QFormerGraph}) for the integrator's converter. */
+    public static GraphBuilder buildQFormer(InstructBlipConfig config, SafetensorsCheckpoint checkpoint) {
+        return QFormerGraph.build(config, checkpoint);
+    }
+
+    /** Converts a Hugging Face checkpoint directory into {@link #VISION_FILE} and {@link #QFORMER_FILE} in outDir. */
+    public static void writeModels(Path checkpointDir, Path outDir) throws IOException {
+        InstructBlipConfig config = InstructBlipConfig.load(checkpointDir);
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {
+            OnnxModelWriter.write(buildVision(config, ckpt), outDir.resolve(VISION_FILE));
+            OnnxModelWriter.write(buildQFormer(config, ckpt), outDir.resolve(QFORMER_FILE));
+        }
+    }
+
+    /** Opens {@link #VISION_FILE} and {@link #QFORMER_FILE} from a model directory. */
+    public static ImageEncoder open(Path modelDir, InstructBlipConfig config, int intraOpThreads) throws OrtException {
+        return open(modelDir.resolve(VISION_FILE), modelDir.resolve(QFORMER_FILE), config, intraOpThreads);
+    }
+
+    public static ImageEncoder open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config, int intraOpThreads)
+            throws OrtException {
+        if (intraOpThreads < 1) {
+            throw new IllegalArgumentException("intraOpThreads must be at least 1, got " + intraOpThreads);
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(intraOpThreads);
+            opts.setInterOpNumThreads(1);
+            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            OrtSession v = env.createSession(visionOnnx.toString(), opts);
+            try {
+                OrtSession q = env.createSession(qformerOnnx.toString(), opts);
+                return new ImageEncoder(config, env, v, q);
+            } catch (OrtException | RuntimeException e) {
+                v.close();
+                throw e;
+            }
+        }
+    }
+
+    public InstructBlipConfig config() {
+        return config;
+    }
+
+    public int numQueryTokens() {
+        return config.numQueryTokens();
+    }
+
+    public int languageHiddenSize() {
+        return config.languageHiddenSize();
+    }
+
+    /** The longest Q-Former instruction (in tokens) the position embeddings allow; truncate to this. */
+    public int maxQFormerTokens() {
+        return config.qformer().maxPositionEmbeddings();
+    }
+
+    /**
+     * Encodes a batch: row i is images.get(i) with Q-Former instruction tokens qformerIds[i] (unpadded).
+     * Returns per row the language-model inputs [num_query_tokens][llm_hidden].
+     */
+    public float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+        Encoded e = encodeWithIntermediates(images, qformerIds);
+        int k = numQueryTokens();
+        int d = languageHiddenSize();
+        float[][][] out = new float[images.size()][k][d];
+        for (int b = 0; b < out.length; b++) {
+            for (int t = 0; t < k; t++) {
+                System.arraycopy(e.languageInputs()[b], t * d, out[b][t], 0, d);
+            }
+        }
+        return out;
+    }
+
+    /** Per-row flat outputs of both graphs (row-major), for diagnostics and parity tests. */
+    public record Encoded(float[][] imageEmbeds, float[][] queryOutput, float[][] languageInputs) {}
+
+    public Encoded encodeWithIntermediates(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+        int batch = images.size();
+        if (batch == 0 || qformerIds == null || qformerIds.length != batch) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "need one Q-Former token row per image, got "
+                    + batch + " images and " + (qformerIds == null ? "no" : qformerIds.length) + " rows");
+        }
+        float[] pixels = stackPixels(images);
+        int textLen = 1;
+        for (long[] row : qformerIds) {
+            validateIds(row);
+            textLen = Math.max(textLen, row.length);
+        }
+        long[] ids = new long[batch * textLen];
+        long[] mask = new long[batch * textLen];
+        java.util.Arrays.fill(ids, config.qformer().padTokenId());
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(qformerIds[b], 0, ids, b * textLen, qformerIds[b].length);
+            java.util.Arrays.fill(mask, b * textLen, b * textLen + qformerIds[b].length, 1L);
+        }
+        int size = config.vision().imageSize();
+        try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
+             OrtSession.Result v = vision.run(Map.of(VisionGraph.PIXEL_VALUES, px));
+             OnnxTensor idT = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, textLen});
+             OnnxTensor maskT = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, textLen})) {
+            OnnxValue embeds = v.get(VisionGraph.IMAGE_EMBEDS).orElseThrow();
+            try (OrtSession.Result q = qformer.run(Map.of(QFormerGraph.IMAGE_EMBEDS, (OnnxTensor) embeds,
+                    QFormerGraph.INPUT_IDS, idT, QFormerGraph.ATTENTION_MASK, maskT))) {
+                return new Encoded(rows((OnnxTensor) embeds, batch),
+                        rows((OnnxTensor) q.get(QFormerGraph.QUERY_OUTPUT).orElseThrow(), batch),
+                        rows((OnnxTensor) q.get(QFormerGraph.LANGUAGE_INPUTS).orElseThrow(), batch));
+            }
+        } catch (OrtException e) {
+            throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    private float[] stackPixels(List<ImageTensor> images) throws AnnotationException {
+        int size = config.vision().imageSize();
+        int per = 3 * size * size;
+        float[] pixels = new float[images.size() * per];
+        for (int b = 0; b < images.size(); b++) {
+            ImageTensor img = images.get(b);
+            if (img == null || img.channels() != 3 || img.height() != size || img.width() != size) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + b + " must be preprocessed to 3x"
+                        + size + "x" + size + ", got " + (img == null ? "null" : img.channels() + "x" + img.height()
+                        + "x" + img.width()));
+            }
+            System.arraycopy(img.chw(), 0, pixels, b * per, per);
+        }
+        return pixels;
+    }
+
+    private void validateIds(long[] row) throws AnnotationException {
+        if (row == null) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "Q-Former token row is null");
+        }
+        if (row.length > maxQFormerTokens()) {
+            throw new AnnotationException(ErrorCode.PROMPT_TOO_LONG, "Q-Former instruction has " + row.length
+                    + " tokens, the model allows " + maxQFormerTokens());
+        }
+        int vocab = config.qformer().vocabSize();
+        for (long id : row) {
+            if (id < 0 || id >= vocab) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "Q-Former token id " + id
+                        + " is outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+    }
+
+    private static float[][] rows(OnnxTensor t, int batch) {
+        FloatBuffer fb = t.getFloatBuffer();
+        int per = fb.remaining() / batch;
+        float[][] out = new float[batch][per];
+        for (int b = 0; b < batch; b++) {
+            fb.get(out[b]);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() throws OrtException {
+        try {
+            qformer.close();
+        } finally {
+            vision.close();
+        }
+    }
+}

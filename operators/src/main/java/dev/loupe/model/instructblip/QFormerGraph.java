@@ -1,0 +1,105 @@
+package dev.loupe.model.instructblip;
+
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.GraphBuilder;
+import dev.loupe.model.onnx.Weight;
+import java.util.Map;
+
+/**
+ * The InstructBLIP Q-Former plus the language projection as an ONNX graph. Learned query tokens are prepended to
+ * the instruction's word+position embeddings; post-LN BERT layers run self-attention over queries and text, cross-
+ * attention from the queries to the image on every {@code cross_attention_frequency}-th layer, and separate feed-
+ * forward blocks for queries and text. The query outputs are projected to the language model's width.
+ *
+ * <p>The instruction text must be RIGHT-padded: position ids are 0..T-1 for every row, so a row's valid tokens get
+ * the same positions whatever its padding, and padded keys are masked with an additive float-min bias (queries are
+ * always attended, so no softmax row is fully masked). A row's outputs therefore do not depend on its batch.
+ *
+ * <p>Inputs {@value #IMAGE_EMBEDS} float [batch, N, vision_hidden], {@value #INPUT_IDS} int64 [batch, T],
+ * {@value #ATTENTION_MASK} int64 [batch, T] (1 = token, 0 = padding). Outputs {@value #QUERY_OUTPUT} float
+ * [batch, K, qformer_hidden] and {@value #LANGUAGE_INPUTS} float [batch, K, llm_hidden].
+ */
+public final class QFormerGraph {
+    public static final String IMAGE_EMBEDS = VisionGraph.IMAGE_EMBEDS;
+    public static final String INPUT_IDS = "qformer_input_ids";
+    public static final String ATTENTION_MASK = "qformer_attention_mask";
+    public static final String QUERY_OUTPUT = "query_output";
+    public static final String LANGUAGE_INPUTS = "language_inputs";
+
+    private QFormerGraph() {}
+
+    public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt) {
+        InstructBlipConfig.QFormerConfig qc = config.qformer();
+        GraphBuilder g = new GraphBuilder("instructblip_qformer");
+        EncoderOps ops = new EncoderOps(g, ckpt);
+        Activation act = Activation.of("qformer_config.hidden_act", qc.hiddenAct());
+        int hidden = qc.hiddenSize();
+        int k = config.numQueryTokens();
+        int heads = qc.numHeads();
+        int headDim = qc.headDim();
+        double eps = qc.layerNormEps();
+
+        String image = g.input(IMAGE_EMBEDS, DataType.FLOAT, "batch", "image_tokens", qc.encoderHiddenSize());
+        String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "text_len");
+        String mask = g.input(ATTENTION_MASK, DataType.INT64, "batch", "text_len");
+        String batch = ops.batchDim(ids);
+
+        // embeddings: [queries ; words + positions 0..T-1], then LayerNorm over all of it
+        String e = "qformer.embeddings.";
+        String words = g.gather(ops.param(e + "word_embeddings.weight"), ids, 0);
+        String textLen = g.squeeze(g.slice(g.shape(ids), new long[] {1}, new long[] {2}, new long[] {0}), 0);
+        String positionIds = g.op("Range", g.scalarLong(0), textLen, g.scalarLong(1));
+        String text = g.add(words, g.gather(ops.param(e + "position_embeddings.weight"), positionIds, 0));
+        VisionGraph.checkShape(ckpt, "query_tokens", (long) k * hidden);
+        String queries = ops.expandBatch(
+                g.weight("query_tokens", Weight.of(ckpt, "query_tokens").reshaped(1, k, hidden)), batch, k, hidden);
+        String x = ops.layerNorm(g.concat(1, queries, text), e + "layernorm", eps);
+
+        // additive self-attention mask [B,1,1,K+T]: 0 where attended, float-min on text padding
+        String textBias = g.mul(g.sub(g.scalar(1f), g.cast(mask, DataType.FLOAT)), g.scalar(-Float.MAX_VALUE));
+        String queryBias = ops.expandBatch(g.constFloats(new long[] {1, k}, new float[k]), batch, k);
+        String selfMask = g.unsqueeze(g.concat(1, queryBias, textBias), 1, 2);
+
+        for (int i = 0; i < qc.numLayers(); i++) {
+            String l = "qformer.encoder.layer." + i + ".";
+            boolean last = i == qc.numLayers() - 1;
+            String sa = l + "attention.";
+            // the last layer's text half feeds no output: only the queries need attending there
+            String attnIn = last ? g.slice(x, new long[] {0}, new long[] {k}, new long[] {1}) : x;
+            String ctx = ops.attention(ops.linear(attnIn, sa + "attention.query"),
+                    ops.linear(x, sa + "attention.key"), ops.linear(x, sa + "attention.value"),
+                    selfMask, heads, headDim);
+            String attn = ops.layerNorm(g.add(ops.linear(ctx, sa + "output.dense"), attnIn), sa + "output.LayerNorm",
+                    eps);
+
+            String q = last ? attn : g.slice(attn, new long[] {0}, new long[] {k}, new long[] {1});
+            if (qc.hasCrossAttention(i)) {
+                String ca = l + "crossattention.";
+                String cctx = ops.attention(ops.linear(q, ca + "attention.query"),
+                        ops.linear(image, ca + "attention.key"), ops.linear(image, ca + "attention.value"),
+                        null, heads, headDim);
+                q = ops.layerNorm(g.add(ops.linear(cctx, ca + "output.dense"), q), ca + "output.LayerNorm", eps);
+            }
+            q = feedForward(ops, act, q, l + "intermediate_query", l + "output_query", eps);
+            if (last) {
+                x = q;
+            } else {
+                String t = g.slice(attn, new long[] {k}, new long[] {Long.MAX_VALUE}, new long[] {1});
+                t = feedForward(ops, act, t, l + "intermediate", l + "output", eps);
+                x = g.concat(1, q, t);
+            }
+        }
+        g.output(x, QUERY_OUTPUT, DataType.FLOAT, "batch", k, hidden);
+        String projected = ops.linear(x, "language_projection");
+        g.output(projected, LANGUAGE_INPUTS, DataType.FLOAT, "batch", k, config.languageHiddenSize());
+        return g;
+    }
+
+    private static String feedForward(EncoderOps ops, Activation act, String x, String intermediate, String output,
+                                      double eps) {
+        GraphBuilder g = ops.graph();
+        String h = act.apply(g, ops.linear(x, intermediate + ".dense"));
+        return ops.layerNorm(g.add(ops.linear(h, output + ".dense"), x), output + ".LayerNorm", eps);
+    }
+}
