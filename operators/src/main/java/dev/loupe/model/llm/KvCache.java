@@ -1,0 +1,127 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The decoder's key/value cache between steps: per layer one key and one value tensor
+ * [batch, kv_heads, length, head_dim], kept in ONNX Runtime memory so a step feeds the previous step's outputs
+ * back without copying them through Java. Owns its tensors (or the run result they came from): close it.
+ */
+public final class KvCache implements AutoCloseable {
+    private final List<OnnxTensor> keys;
+    private final List<OnnxTensor> values;
+    private final int batch;
+    private final int length;
+    private final AutoCloseable owner;
+
+    private KvCache(List<OnnxTensor> keys, List<OnnxTensor> values, int batch, int length, AutoCloseable owner) {
+        this.keys = keys;
+        this.values = values;
+        this.batch = batch;
+        this.length = length;
+        this.owner = owner;
+    }
+
+    /** A cache holding nothing yet (length 0), for the first step. */
+    public static KvCache empty(OrtEnvironment env, LlamaConfig config, int batch) throws OrtException {
+        List<OnnxTensor> k = new ArrayList<>();
+        List<OnnxTensor> v = new ArrayList<>();
+        long[] shape = {batch, config.numKeyValueHeads(), 0, config.headDim()};
+        try {
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                k.add(OnnxTensor.createTensor(env, FloatBuffer.allocate(0), shape));
+                v.add(OnnxTensor.createTensor(env, FloatBuffer.allocate(0), shape));
+            }
+        } catch (OrtException e) {
+            k.forEach(OnnxTensor::close);
+            v.forEach(OnnxTensor::close);
+            throw e;
+        }
+        return new KvCache(k, v, batch, 0, () -> {
+            k.forEach(OnnxTensor::close);
+            v.forEach(OnnxTensor::close);
+        });
+    }
+
+    /** Wraps the present.* outputs of a decoder run; the cache takes ownership of (and closes) the result. */
+    static KvCache fromResult(OrtSession.Result result, int layers, int batch, int length) {
+        List<OnnxTensor> k = new ArrayList<>();
+        List<OnnxTensor> v = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            k.add((OnnxTensor) result.get(LlamaGraphs.presentKey(i)).orElseThrow());
+            v.add((OnnxTensor) result.get(LlamaGraphs.presentValue(i)).orElseThrow());
+        }
+        return new KvCache(k, v, batch, length, result);
+    }
+
+    public int batch() {
+        return batch;
+    }
+
+    /** Positions cached per row (past length of the next step). */
+    public int length() {
+        return length;
+    }
+
+    OnnxTensor key(int layer) {
+        return keys.get(layer);
+    }
+
+    OnnxTensor value(int layer) {
+        return values.get(layer);
+    }
+
+    /**
+     * A new cache holding only the given rows (in that order), e.g. the rows still generating. This cache stays
+     * open and owned by the caller.
+     */
+    public KvCache selectRows(OrtEnvironment env, int[] rows) throws OrtException {
+        List<OnnxTensor> k = new ArrayList<>();
+        List<OnnxTensor> v = new ArrayList<>();
+        try {
+            for (int i = 0; i < keys.size(); i++) {
+                k.add(gatherRows(env, keys.get(i), rows));
+                v.add(gatherRows(env, values.get(i), rows));
+            }
+        } catch (OrtException | RuntimeException e) {
+            k.forEach(OnnxTensor::close);
+            v.forEach(OnnxTensor::close);
+            throw e;
+        }
+        return new KvCache(k, v, rows.length, length, () -> {
+            k.forEach(OnnxTensor::close);
+            v.forEach(OnnxTensor::close);
+        });
+    }
+
+    private OnnxTensor gatherRows(OrtEnvironment env, OnnxTensor t, int[] rows) throws OrtException {
+        long[] shape = t.getInfo().getShape();
+        int rowSize = Math.toIntExact(shape[1] * shape[2] * shape[3]);
+        FloatBuffer src = t.getFloatBuffer();
+        float[] out = new float[rows.length * rowSize];
+        for (int r = 0; r < rows.length; r++) {
+            if (rows[r] < 0 || rows[r] >= batch) {
+                throw new IllegalArgumentException("row " + rows[r] + " outside cache batch " + batch);
+            }
+            src.get(rows[r] * rowSize, out, r * rowSize, rowSize);
+        }
+        long[] newShape = shape.clone();
+        newShape[0] = rows.length;
+        return OnnxTensor.createTensor(env, FloatBuffer.wrap(out), newShape);
+    }
+
+    @Override
+    public void close() {
+        try {
+            owner.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing KV cache tensors failed", e);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs the two language-model graphs of {@link LlamaGraphs} in ONNX Runtime: token embedding and one decoder step
+ * with KV cache. Owns its sessions; thread-safe as far as ONNX Runtime sessions are (concurrent runs allowed).
+ */
+public final class LanguageModelRunner implements AutoCloseable {
+    private final OrtEnvironment env;
+    private final OrtSession embedding;
+    private final OrtSession decoder;
+    private final LlamaConfig config;
+    private final boolean allPositions;
+
+    private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, LlamaConfig config)
+            throws OrtException {
+        this.env = env;
+        this.embedding = embedding;
+        this.decoder = decoder;
+        this.config = config;
+        NodeInfo logits = decoder.getOutputInfo().get(LlamaGraphs.LOGITS);
+        if (logits == null || !(logits.getInfo() instanceof TensorInfo ti) || ti.getShape().length != 3
+                || ti.getShape()[2] != config.vocabSize()) {
+            throw new IllegalArgumentException("decoder model has no logits output [batch, seq, "
+                    + config.vocabSize() + "]");
+        }
+        this.allPositions = ti.getShape()[1] != 1;
+    }
+
+    /**
+     * Opens the embedding and decoder models written from {@link LlamaGraphs}.
+     *
+     * @param intraOpThreads ONNX Runtime intra-op threads per session (1 in tests; the core count in serving)
+     */
+    public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, LlamaConfig config,
+                                           int intraOpThreads) throws OrtException {
+        if (intraOpThreads < 1) {
+            throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(intraOpThreads);
+            options.setInterOpNumThreads(1);
+            OrtSession emb = env.createSession(embeddingModel.toString(), options);
+            try {
+                OrtSession dec = env.createSession(decoderModel.toString(), options);
+                try {
+                    return new LanguageModelRunner(env, emb, dec, config);
+                } catch (RuntimeException e) {
+                    dec.close();
+                    throw e;
+                }
+            } catch (OrtException | RuntimeException e) {
+                emb.close();
+                throw e;
+            }
+        }
+    }
+
+    public OrtEnvironment environment() {
+        return env;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** Whether the decoder graph returns logits for every input position (else only the last). */
+    public boolean allPositionLogits() {
+        return allPositions;
+    }
+
+    /** Token embeddings, flat row-major [batch, seq, hidden]. */
+    public float[] embed(long[] ids, int batch, int seq) throws OrtException {
+        if (ids.length != batch * seq) {
+            throw new IllegalArgumentException(ids.length + " ids for batch " + batch + " x seq " + seq);
+        }
+        for (long id : ids) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
+            }
+        }
+        try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq});
+             OrtSession.Result r = embedding.run(Map.of(LlamaGraphs.INPUT_IDS, t))) {
+            return copy((OnnxTensor) r.get(0));
+        }
+    }
+
+    /**
+     * One decoder run.
+     *
+     * @param embeds        flat [batch, seq, hidden]
+     * @param attentionMask flat [batch, past.length() + seq], 1 = attend, 0 = padding
+     * @param positionIds   flat [batch, seq]
+     * @param past          the cache of earlier steps ({@link KvCache#empty} on the first); not closed here
+     */
+    public DecoderOutput decode(float[] embeds, int batch, int seq, long[] attentionMask, long[] positionIds,
+                                KvCache past) throws OrtException {
+        int total = past.length() + seq;
+        if (past.batch() != batch || embeds.length != (long) batch * seq * config.hiddenSize()
+                || attentionMask.length != batch * total || positionIds.length != batch * seq) {
+            throw new IllegalArgumentException("decoder inputs disagree: batch " + batch + ", seq " + seq
+                    + ", past " + past.batch() + "x" + past.length() + ", embeds " + embeds.length + ", mask "
+                    + attentionMask.length + ", positions " + positionIds.length);
+        }
+        List<OnnxTensor> owned = new ArrayList<>();
+        try {
+            Map<String, OnnxTensor> in = new HashMap<>();
+            in.put(LlamaGraphs.INPUTS_EMBEDS, own(owned, OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds),
+                    new long[] {batch, seq, config.hiddenSize()})));
+            in.put(LlamaGraphs.ATTENTION_MASK, own(owned, OnnxTensor.createTensor(env,
+                    LongBuffer.wrap(attentionMask), new long[] {batch, total})));
+            in.put(LlamaGraphs.POSITION_IDS, own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(positionIds),
+                    new long[] {batch, seq})));
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                in.put(LlamaGraphs.pastKey(i), past.key(i));
+                in.put(LlamaGraphs.pastValue(i), past.value(i));
+            }
+            OrtSession.Result r = decoder.run(in);
+            try {
+                OnnxValue logitsValue = r.get(LlamaGraphs.LOGITS).orElseThrow();
+                float[] logits = copy((OnnxTensor) logitsValue);
+                int positions = allPositions ? seq : 1;
+                return new DecoderOutput(logits, batch, positions, config.vocabSize(),
+                        KvCache.fromResult(r, config.numHiddenLayers(), batch, total));
+            } catch (RuntimeException e) {
+                r.close();
+                throw e;
+            }
+        } finally {
+            owned.forEach(OnnxTensor::close);
+        }
+    }
+
+    private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    private static float[] copy(OnnxTensor t) {
+        FloatBuffer fb = t.getFloatBuffer();
+        float[] out = new float[fb.remaining()];
+        fb.get(out);
+        return out;
+    }
+
+    @Override
+    public void close() throws OrtException {
+        try {
+            embedding.close();
+        } finally {
+            decoder.close();
+        }
+    }
+
+    /**
+     * Logits of one decoder run, flat [batch, positions, vocab] (positions = 1 for a last-position graph), and
+     * the cache to feed the next step (the caller closes it).
+     */
+    public record DecoderOutput(float[] logits, int batch, int positions, int vocab, KvCache present) {
+        /** The logits of row {@code b} at its last position. */
+        public float[] lastLogits(int b) {
+            int from = (b * positions + positions - 1) * vocab;
+            return java.util.Arrays.copyOfRange(logits, from, from + vocab);
+        }
+
+        /** The logits of row {@code b} at position {@code p}. */
+        public float[] logits(int b, int p) {
+            int from = (b * positions + p) * vocab;
+            return java.util.Arrays.copyOfRange(logits, from, from + vocab);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+package dev.loupe.model.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.OnnxModelWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Parity of the language side with transformers on the tiny InstructBLIP-Vicuna fixture: the LLM input is the
+ * fixture's language projection output followed by the prompt's token embeddings, as InstructBLIP builds it.
+ */
+class InstructBlipVicunaLanguageModelTest {
+    private static final double TOL = 1e-4;
+    private static final int QUERY_TOKENS = 8;
+
+    @TempDir
+    static Path dir;
+
+    private static JsonNode reference;
+    private static FixtureTensors tensors;
+    private static LlamaConfig config;
+    private static LanguageModelRunner runner;
+    private static LanguageModelRunner allPositionsRunner;
+    private static GreedyGenerator generator;
+    private static int eos;
+
+    @BeforeAll
+    static void buildModels() throws Exception {
+        Path fixture = Path.of(System.getProperty("loupe.fixtures"), "hf-reference", "instructblip-vicuna");
+        ObjectMapper json = new ObjectMapper();
+        reference = json.readTree(fixture.resolve("reference.json").toFile());
+        tensors = new FixtureTensors(fixture.resolve("tensors.safetensors"));
+        config = LlamaConfig.fromJson(json.readTree(fixture.resolve("checkpoint/config.json").toFile())
+                .path("text_config"));
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture.resolve("checkpoint"))) {
+            OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, "language_model.", config), dir.resolve("embed.onnx"));
+            OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, "language_model.", config,
+                    LlamaGraphs.LogitsMode.LAST_POSITION), dir.resolve("decoder.onnx"));
+            OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, "language_model.", config,
+                    LlamaGraphs.LogitsMode.ALL_POSITIONS), dir.resolve("decoder_all.onnx"));
+        }
+        runner = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config, 1);
+        allPositionsRunner = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder_all.onnx"),
+                config, 1);
+        generator = new GreedyGenerator(runner, reference.path("special_ids").path("pad").asLong());
+        eos = reference.path("special_ids").path("eos").asInt();
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        runner.close();
+        allPositionsRunner.close();
+    }
+
+    @Test
+    void configIsReadFromTextConfig() {
+        assertThat(config.hiddenSize()).isEqualTo(64);
+        assertThat(config.numHiddenLayers()).isEqualTo(2);
+        assertThat(config.numKeyValueHeads()).isEqualTo(4);
+        assertThat(config.headDim()).isEqualTo(16);
+        assertThat(config.rmsNormEps()).isEqualTo(1e-6);
+        assertThat(config.tieWordEmbeddings()).isFalse();
+        assertThat(config.ropeScaling()).isEqualTo(LlamaConfig.RopeScaling.NONE);
+        assertThat(runner.allPositionLogits()).isFalse();
+        assertThat(allPositionsRunner.allPositionLogits()).isTrue();
+    }
+
+    @Test
+    void singleRowMatchesTransformers() throws Exception {
+        JsonNode single = reference.path("single");
+        GeneratedSequence out = generator.generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(12),
+                new int[] {eos}, true).get(0);
+
+        assertThat(maxAbsDiff(out.firstStepLogits(), tensors.floats("single.first_step_logits"))).isLessThan(TOL);
+        assertThat(maxAbsDiff(out.firstStepLogits(), floats(single.path("first_step_logits").path("values"))))
+                .isLessThan(TOL);
+        assertThat(out.tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
+        JsonNode steps = single.path("greedy").path("steps");
+        double sum = 0;
+        for (int i = 0; i < steps.size(); i++) {
+            double lp = steps.get(i).path("logprob").asDouble();
+            sum += lp;
+            assertThat((double) out.stepLogProbs()[i]).isCloseTo(lp, org.assertj.core.data.Offset.offset(TOL));
+        }
+        assertThat(out.sumLogProb()).isCloseTo(sum, org.assertj.core.data.Offset.offset(TOL * steps.size()));
+        assertThat(out.score()).isCloseTo(sum / steps.size(), org.assertj.core.data.Offset.offset(TOL));
+    }
+
+    @Test
+    void paddedBatchMatchesTransformersRows() throws Exception {
+        List<float[][]> rows = batchPrefixes();
+        List<GeneratedSequence> out = generator.generate(rows, GenerationConfig.greedy(12), new int[] {eos}, true);
+        JsonNode expected = reference.path("batch").path("greedy").path("rows");
+        for (int r = 0; r < rows.size(); r++) {
+            assertThat(out.get(r).tokenIds()).as("row %d", r)
+                    .containsExactly(ints(expected.get(r).path("new_token_ids")));
+            assertThat(maxAbsDiff(out.get(r).firstStepLogits(), tensors.floats("batch.first_step_logits." + r)))
+                    .as("row %d", r).isLessThan(TOL);
+            JsonNode steps = expected.get(r).path("steps");
+            for (int i = 0; i < steps.size(); i++) {
+                assertThat((double) out.get(r).stepLogProbs()[i]).isCloseTo(steps.get(i).path("logprob").asDouble(),
+                        org.assertj.core.data.Offset.offset(TOL));
+            }
+        }
+    }
+
+    @Test
+    void rowsAreBatchInvariantInAnySizeAndOrder() throws Exception {
+        List<float[][]> rows = new ArrayList<>(batchPrefixes());
+        rows.add(singlePrefix());
+        // 348 as end-of-sequence makes rows stop at different steps (3, 7, 10, never), exercising row dropping.
+        int[] stop = {348};
+        GenerationConfig gen = GenerationConfig.greedy(12);
+        List<GeneratedSequence> alone = new ArrayList<>();
+        for (float[][] row : rows) {
+            alone.add(generator.generate(List.<float[][]>of(row), gen, stop, true).get(0));
+        }
+        assertThat(alone.get(3).tokenIds()).containsExactly(297, 327, 291, 348);
+        assertThat(alone.get(0).tokenIds()).hasSize(8).endsWith(348);
+        assertThat(alone.get(2).tokenIds()).hasSize(12);
+
+        for (int[] order : orders(rows.size())) {
+            List<float[][]> batch = new ArrayList<>();
+            for (int r : order) {
+                batch.add(rows.get(r));
+            }
+            List<GeneratedSequence> out = generator.generate(batch, gen, stop, true);
+            for (int i = 0; i < order.length; i++) {
+                GeneratedSequence a = alone.get(order[i]);
+                GeneratedSequence b = out.get(i);
+                String what = "row " + order[i] + " in batch " + Arrays.toString(order);
+                assertThat(b.tokenIds()).as(what).containsExactly(a.tokenIds());
+                assertThat(maxAbsDiff(b.firstStepLogits(), a.firstStepLogits())).as(what).isLessThan(TOL);
+                assertThat(b.score()).as(what).isCloseTo(a.score(), org.assertj.core.data.Offset.offset(TOL));
+            }
+        }
+    }
+
+    @Test
+    void minNewTokensSuppressesEndOfSequence() throws Exception {
+        GeneratedSequence out = generator.generate(List.<float[][]>of(singlePrefix()),
+                GenerationConfig.greedy(8).withMinNewTokens(6), new int[] {348}, false).get(0);
+        assertThat(out.tokenIds()).startsWith(297, 327, 291);
+        assertThat(out.tokenIds()[3]).isNotEqualTo(348);
+        assertThat(Arrays.copyOf(out.tokenIds(), 6)).doesNotContain(348);
+        assertThat(out.firstStepLogits()).isNull();
+        assertThat(out.score()).isEqualTo(out.sumLogProb() / out.tokenIds().length);
+    }
+
+    @Test
+    void allPositionsGraphAgreesAndLeftPaddingGivesNoNaN() throws Exception {
+        float[][] single = singlePrefix();
+        float[][] shorter = batchPrefixes().get(0);
+        int hidden = config.hiddenSize();
+        int len = single.length;
+        int pad = len - shorter.length;
+        float[] embeds = new float[2 * len * hidden];
+        long[] mask = new long[2 * len];
+        long[] positions = new long[2 * len];
+        for (int t = 0; t < len; t++) {
+            System.arraycopy(single[t], 0, embeds, t * hidden, hidden);
+            mask[t] = 1;
+            positions[t] = t;
+            int at = len + t;
+            if (t >= pad) {
+                System.arraycopy(shorter[t - pad], 0, embeds, at * hidden, hidden);
+                mask[at] = 1;
+                positions[at] = t - pad;
+            } else {
+                positions[at] = 1;
+            }
+        }
+        try (KvCache empty = KvCache.empty(allPositionsRunner.environment(), config, 2)) {
+            LanguageModelRunner.DecoderOutput out = allPositionsRunner.decode(embeds, 2, len, mask, positions, empty);
+            try (KvCache present = out.present()) {
+                assertThat(out.positions()).isEqualTo(len);
+                assertThat(present.length()).isEqualTo(len);
+                for (float v : out.logits()) {
+                    assertThat(Float.isFinite(v)).isTrue();
+                }
+                assertThat(maxAbsDiff(out.lastLogits(0), tensors.floats("single.first_step_logits"))).isLessThan(TOL);
+                assertThat(maxAbsDiff(out.lastLogits(1), tensors.floats("batch.first_step_logits.0"))).isLessThan(TOL);
+            }
+        }
+    }
+
+    @Test
+    void badInputIsRejectedWithClearErrors() {
+        assertThatThrownBy(() -> generator.generate(List.<float[][]>of(new float[0][]), GenerationConfig.greedy(4),
+                new int[] {eos}, false)).isInstanceOf(AnnotationException.class).hasMessageContaining("empty prefix");
+        assertThatThrownBy(() -> generator.generate(List.<float[][]>of(new float[][] {new float[3]}), GenerationConfig.greedy(4),
+                new int[] {eos}, false)).isInstanceOf(AnnotationException.class).hasMessageContaining("width 3");
+        assertThatThrownBy(() -> generator.generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(4).withBeams(3, 1),
+                new int[] {eos}, false)).isInstanceOf(AnnotationException.class).hasMessageContaining("numBeams 1");
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    private static float[][] singlePrefix() throws Exception {
+        long[] ids = longs(reference.path("single").path("inputs").path("input_ids").path("values").get(0));
+        return prefix(tensors.floats("single.language_projection_output"), 0,
+                Arrays.copyOfRange(ids, QUERY_TOKENS, ids.length));
+    }
+
+    /** The batch rows: their projection outputs and their prompt ids without the padding. */
+    private static List<float[][]> batchPrefixes() throws Exception {
+        JsonNode inputs = reference.path("batch").path("inputs");
+        float[] projections = tensors.floats("batch.language_projection_output");
+        List<float[][]> rows = new ArrayList<>();
+        for (int r = 0; r < inputs.path("input_ids").path("values").size(); r++) {
+            long[] ids = longs(inputs.path("input_ids").path("values").get(r));
+            long[] mask = longs(inputs.path("attention_mask").path("values").get(r));
+            long[] text = java.util.stream.IntStream.range(QUERY_TOKENS, ids.length).filter(i -> mask[i] == 1)
+                    .mapToLong(i -> ids[i]).toArray();
+            rows.add(prefix(projections, r, text));
+        }
+        return rows;
+    }
+
+    private static float[][] prefix(float[] projections, int row, long[] textIds) throws Exception {
+        int hidden = config.hiddenSize();
+        float[] text = runner.embed(textIds, 1, textIds.length);
+        float[][] out = new float[QUERY_TOKENS + textIds.length][];
+        for (int q = 0; q < QUERY_TOKENS; q++) {
+            int from = (row * QUERY_TOKENS + q) * hidden;
+            out[q] = Arrays.copyOfRange(projections, from, from + hidden);
+        }
+        for (int t = 0; t < textIds.length; t++) {
+            out[QUERY_TOKENS + t] = Arrays.copyOfRange(text, t * hidden, (t + 1) * hidden);
+        }
+        return out;
+    }
+
+    /** Every ordered selection of 2 and 3 rows out of n, and all n in two orders. */
+    private static List<int[]> orders(int n) {
+        List<int[]> out = new ArrayList<>();
+        for (int a = 0; a < n; a++) {
+            for (int b = 0; b < n; b++) {
+                if (b == a) {
+                    continue;
+                }
+                out.add(new int[] {a, b});
+                for (int c = 0; c < n; c++) {
+                    if (c != a && c != b) {
+                        out.add(new int[] {a, b, c});
+                    }
+                }
+            }
+        }
+        out.add(new int[] {0, 1, 2, 3});
+        out.add(new int[] {3, 1, 0, 2});
+        return out;
+    }
+
+    static double maxAbsDiff(float[] a, float[] b) {
+        assertThat(a).hasSameSizeAs(b);
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs((double) a[i] - b[i]));
+        }
+        return max;
+    }
+
+    private static float[] floats(JsonNode array) {
+        float[] out = new float[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) array.get(i).asDouble();
+        }
+        return out;
+    }
+
+    private static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
+    }
+
+    private static long[] longs(JsonNode array) {
+        long[] out = new long[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asLong();
+        }
+        return out;
+    }
+}
