@@ -101,10 +101,12 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
             if (pad < 0) {
                 pad = tokenId(llm, tokenText(tokenizerConfig.path("pad_token")));
             }
+            int decoderStart = firstInt(generation.path("decoder_start_token_id"), text.path("decoder_start_token_id"),
+                    config.path("decoder_start_token_id"));
             boolean left = "left".equals(qformerTokenizerConfig.path("truncation_side").asText("right"));
             boolean byteLevel = tokenizerJson.path("pre_tokenizer").toString().contains("\"ByteLevel\"")
                     || tokenizerJson.path("decoder").toString().contains("\"ByteLevel\"");
-            return new InstructBlipPromptEncoder(llm, qformer, k, new SpecialTokenIds(bos, eos, pad, imageToken),
+            return new InstructBlipPromptEncoder(llm, qformer, k, new SpecialTokenIds(bos, eos, pad, imageToken, decoderStart),
                     effective, left, byteLevel);
         } catch (IOException | RuntimeException e) {
             llm.close();

@@ -4,9 +4,11 @@ import java.util.Arrays;
 
 /**
  * The language model's special ids that generation needs: BOS, the EOS set (generation stops on any),
- * PAD (left padding of batched rows) and the image placeholder. Arrays must not be modified.
+ * PAD (padding of batched rows), the image placeholder and, for encoder-decoder models, the decoder's
+ * start id. An id the model does not have is -1 (Flan-T5 has no BOS; decoder-only models no decoder
+ * start). Arrays must not be modified.
  */
-public record SpecialTokenIds(int bos, int[] eos, int pad, int imageToken) {
+public record SpecialTokenIds(int bos, int[] eos, int pad, int imageToken, int decoderStart) {
 
     /** The first EOS id: the one appended to ranking candidates. */
     public int primaryEos() {
@@ -24,16 +26,18 @@ public record SpecialTokenIds(int bos, int[] eos, int pad, int imageToken) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SpecialTokenIds s && bos == s.bos && Arrays.equals(eos, s.eos) && pad == s.pad && imageToken == s.imageToken;
+        return o instanceof SpecialTokenIds s && bos == s.bos && Arrays.equals(eos, s.eos) && pad == s.pad && imageToken == s.imageToken
+                && decoderStart == s.decoderStart;
     }
 
     @Override
     public int hashCode() {
-        return ((31 * bos + Arrays.hashCode(eos)) * 31 + pad) * 31 + imageToken;
+        return (((31 * bos + Arrays.hashCode(eos)) * 31 + pad) * 31 + imageToken) * 31 + decoderStart;
     }
 
     @Override
     public String toString() {
-        return "SpecialTokenIds[bos=" + bos + ", eos=" + Arrays.toString(eos) + ", pad=" + pad + ", imageToken=" + imageToken + "]";
+        return "SpecialTokenIds[bos=" + bos + ", eos=" + Arrays.toString(eos) + ", pad=" + pad + ", imageToken=" + imageToken
+                + ", decoderStart=" + decoderStart + "]";
     }
 }
