@@ -47,6 +47,25 @@ public final class ImageDecoder {
         }
         this.maxEncodedBytes = maxEncodedBytes;
         this.maxPixels = maxPixels;
+        ensurePluginsRegistered();
+    }
+
+    /**
+     * ImageIO registers plugins found by the class loader that first touched it; under Flink's user-code
+     * class loader the TwelveMonkeys plugins may be invisible to it. Register them from our own loader.
+     */
+    private static synchronized void ensurePluginsRegistered() {
+        if (ImageIO.getImageReadersByFormatName("webp").hasNext()) {
+            return;
+        }
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        try {
+            thread.setContextClassLoader(ImageDecoder.class.getClassLoader());
+            ImageIO.scanForPlugins();
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
     }
 
     public long maxEncodedBytes() {
