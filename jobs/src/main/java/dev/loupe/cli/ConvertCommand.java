@@ -1,14 +1,40 @@
 package dev.loupe.cli;
 
+import dev.loupe.model.Models;
+import dev.loupe.model.pkg.Manifest;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** Placeholder until its issue lands: refuses clearly instead of pretending. */
-@Command(name = "convert", description = "Not available yet in this build.")
+/** {@code loupe convert}: a Hugging Face checkpoint directory to a model package (ONNX graphs built in Java). */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = "Convert a Hugging Face checkpoint into a Loupe model package.")
 public final class ConvertCommand implements Callable<Integer> {
+
+    @Option(names = "--checkpoint", required = true, description = "Hugging Face checkpoint directory.")
+    Path checkpoint;
+
+    @Option(names = "--out", required = true, description = "Package directory to create.")
+    Path out;
+
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 (default) or fp16.")
+    String dtype;
+
     @Override
-    public Integer call() {
-        System.err.println("loupe convert: not available yet in this build");
-        return 2;
+    public Integer call() throws Exception {
+        if (!"fp32".equals(dtype)) {
+            if ("fp16".equals(dtype)) {
+                System.err.println("loupe convert: --dtype fp16 is not available in this build yet; use fp32");
+            } else {
+                System.err.println("loupe convert: --dtype must be fp32 or fp16, got '" + dtype + "'");
+            }
+            return 2;
+        }
+        long start = System.nanoTime();
+        Manifest m = Models.convert(checkpoint, out);
+        System.err.printf("loupe convert: wrote %s package %s (%s) in %.1f s%n", m.family(), out, m.dtype(),
+                (System.nanoTime() - start) / 1e9);
+        return 0;
     }
 }

@@ -2,32 +2,80 @@ package dev.loupe.model;
 
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
+import dev.loupe.model.instructblip.InstructBlipConverter;
+import dev.loupe.model.instructblip.InstructBlipPackage;
+import dev.loupe.model.pkg.CheckpointHash;
 import dev.loupe.model.pkg.Manifest;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The one entry point from a model directory to a runtime: accepts a model package (manifest.json) or a
- * Hugging Face checkpoint directory (config.json), which is converted once into the cache.
+ * Hugging Face checkpoint directory (config.json), which is converted once into the cache
+ * ({@link RuntimeOptions#cacheDir()}, keyed by the checkpoint's fingerprint; concurrent processes wait on a
+ * file lock rather than converting twice).
  */
 public final class Models {
     private Models() {}
 
     public static AnnotatorFactory open(Path modelDir, RuntimeOptions options) throws IOException {
+        return factoryFor(resolvePackage(modelDir, options), options);
+    }
+
+    /** The package directory for a model directory, converting a checkpoint into the cache if needed. */
+    public static Path resolvePackage(Path modelDir, RuntimeOptions options) throws IOException {
         if (!Files.isDirectory(modelDir)) {
             throw new IOException("model directory not found: " + modelDir);
         }
         if (Files.isRegularFile(modelDir.resolve(Manifest.FILE_NAME))) {
-            Manifest manifest = Manifest.read(modelDir);
-            throw new IOException("model family '" + manifest.family() + "' of " + modelDir
-                    + " is not supported by this build");
+            return modelDir;
         }
-        if (Files.isRegularFile(modelDir.resolve("config.json"))) {
-            throw new IOException("converting Hugging Face checkpoints is not available in this build yet: "
-                    + modelDir);
+        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
+            throw new IOException(modelDir + " is neither a model package (manifest.json) nor a Hugging Face "
+                    + "checkpoint (config.json)");
         }
-        throw new IOException(modelDir + " is neither a model package (manifest.json) nor a Hugging Face "
-                + "checkpoint (config.json)");
+        return convertCached(modelDir, options.cachePath());
+    }
+
+    /** Converts a checkpoint into a package directory (the {@code loupe convert} operation). */
+    public static Manifest convert(Path checkpointDir, Path packageDir) throws IOException {
+        if (!Files.isRegularFile(checkpointDir.resolve("config.json"))) {
+            throw new IOException(checkpointDir + " is not a Hugging Face checkpoint: no config.json");
+        }
+        if (InstructBlipConverter.accepts(checkpointDir)) {
+            return InstructBlipConverter.convert(checkpointDir, packageDir);
+        }
+        throw new IOException("the model in " + checkpointDir + " is not supported by this build "
+                + "(supported: InstructBLIP with a Vicuna/LLaMA language model)");
+    }
+
+    private static Path convertCached(Path checkpointDir, Path cacheDir) throws IOException {
+        Path target = cacheDir.resolve("packages").resolve(CheckpointHash.fingerprint(checkpointDir));
+        if (Files.isRegularFile(target.resolve(Manifest.FILE_NAME))) {
+            return target;
+        }
+        Files.createDirectories(target.getParent());
+        Path lockFile = target.resolveSibling(target.getFileName() + ".lock");
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = ch.lock()) {
+            if (!Files.isRegularFile(target.resolve(Manifest.FILE_NAME))) {
+                convert(checkpointDir, target);
+            }
+        }
+        return target;
+    }
+
+    private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options) throws IOException {
+        Manifest manifest = Manifest.read(packageDir);
+        if (InstructBlipPackage.FAMILY.equals(manifest.family())) {
+            return new InstructBlipAnnotatorFactory(packageDir, options);
+        }
+        throw new IOException("model family '" + manifest.family() + "' of " + packageDir
+                + " is not supported by this build");
     }
 }
