@@ -1,0 +1,166 @@
+package dev.loupe.model.instructblip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotationOutcome;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.Task;
+import dev.loupe.model.pkg.Manifest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole InstructBLIP runtime — converted package, image preprocessing from the PNG bytes, tokenization,
+ * encoder and greedy generation — against the transformers reference, and batch invariance over real rows.
+ */
+class InstructBlipAnnotatorTest {
+    private static final GenerationConfig TWELVE = GenerationConfig.greedy(12);
+
+    @TempDir
+    static Path tmp;
+
+    static Path packageDir;
+    static BatchAnnotator annotator;
+    static ImagePreprocessor preprocessor;
+    static JsonNode reference;
+
+    @BeforeAll
+    static void convertFixture() throws Exception {
+        packageDir = tmp.resolve("pkg");
+        Models.convert(VicunaFixture.checkpoint(), packageDir);
+        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
+        annotator = factory.createAnnotator();
+        preprocessor = factory.createPreprocessor();
+        reference = VicunaFixture.reference();
+    }
+
+    @AfterAll
+    static void close() {
+        annotator.close();
+    }
+
+    private static ImageTensor image(String file) throws Exception {
+        return preprocessor.preprocess(Files.readAllBytes(VicunaFixture.dir().resolve("../images").resolve(file)));
+    }
+
+    private static AnnotationInput input(String id, String imageFile, String prompt) throws Exception {
+        return new AnnotationInput(id, image(imageFile), prompt, Task.VQA, List.of(), TWELVE);
+    }
+
+    private static int[] ints(JsonNode arr) {
+        int[] out = new int[arr.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = arr.get(i).asInt();
+        }
+        return out;
+    }
+
+    @Test
+    void singleImageMatchesTransformersGreedy() throws Exception {
+        JsonNode single = reference.path("single");
+        List<AnnotationOutcome> out = annotator.annotate(List.of(
+                input("s", single.path("image").asText(), single.path("prompt").asText())));
+
+        assertThat(out.get(0).isSuccess()).as("%s", out.get(0)).isTrue();
+        Annotation a = out.get(0).annotation();
+        JsonNode greedy = single.path("greedy");
+        assertThat(a.tokenIds()).containsExactly(ints(greedy.path("new_token_ids")));
+        double sum = 0;
+        for (JsonNode step : greedy.path("steps")) {
+            sum += step.path("logprob").asDouble();
+        }
+        assertThat(a.score()).isCloseTo(sum / greedy.path("steps").size(), within(1e-4));
+        assertThat(a.text()).isEqualTo(greedy.path("text").asText().strip());
+    }
+
+    @Test
+    void everyRowOfEveryBatchEqualsItsAloneResult() throws Exception {
+        JsonNode batch = reference.path("batch");
+        JsonNode expected = batch.path("greedy_qformer_right_padded").path("rows");
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText()));
+        }
+        double[] aloneScores = new double[3];
+        for (int i = 0; i < 3; i++) {
+            Annotation alone = annotator.annotate(List.of(rows.get(i))).get(0).annotation();
+            assertThat(alone.tokenIds()).as("row %d alone", i).containsExactly(ints(expected.get(i).path("new_token_ids")));
+            aloneScores[i] = alone.score();
+        }
+        int[][] orders = {{0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 2, 1}};
+        for (int[] order : orders) {
+            List<AnnotationInput> b = new ArrayList<>();
+            for (int i : order) {
+                b.add(rows.get(i));
+            }
+            List<AnnotationOutcome> out = annotator.annotate(b);
+            for (int k = 0; k < order.length; k++) {
+                int row = order[k];
+                Annotation a = out.get(k).annotation();
+                assertThat(a.tokenIds()).as("row %d at %d of %s", row, k, java.util.Arrays.toString(order))
+                        .containsExactly(ints(expected.get(row).path("new_token_ids")));
+                assertThat(a.score()).isCloseTo(aloneScores[row], within(1e-5));
+            }
+        }
+    }
+
+    @Test
+    void aBadRowFailsAloneAndItsBatchMatesAreServed() throws Exception {
+        JsonNode single = reference.path("single");
+        AnnotationInput good = input("good", single.path("image").asText(), single.path("prompt").asText());
+        AnnotationInput tooLong = input("long", single.path("image").asText(), "word ".repeat(400));
+        AnnotationInput rank = new AnnotationInput("rank", good.pixels(), "Question: what color? Answer:", Task.RANK,
+                List.of("red", "blue"), TWELVE);
+        AnnotationInput beams = new AnnotationInput("beams", good.pixels(), single.path("prompt").asText(), Task.VQA,
+                List.of(), TWELVE.withBeams(3, 3));
+
+        List<AnnotationOutcome> out = annotator.annotate(List.of(tooLong, good, rank, beams));
+
+        assertThat(out.get(0).errorCode()).isEqualTo(ErrorCode.PROMPT_TOO_LONG);
+        assertThat(out.get(1).annotation().tokenIds())
+                .containsExactly(ints(single.path("greedy").path("new_token_ids")));
+        assertThat(out.get(2).errorCode()).isEqualTo(ErrorCode.UNSUPPORTED_OPTION);
+        assertThat(out.get(3).errorCode()).isEqualTo(ErrorCode.UNSUPPORTED_OPTION);
+    }
+
+    @Test
+    void packageRecordsItsSourceAndRefusesToBeOverwritten() throws Exception {
+        Manifest m = Manifest.read(packageDir);
+        assertThat(m.family()).isEqualTo(InstructBlipPackage.FAMILY);
+        assertThat(m.source().sha256()).isEqualTo(reference.path("model_sha256").asText());
+        assertThat(m.specialTokens().eos()).containsExactly(2);
+        assertThat(m.specialTokens().image()).isEqualTo(385);
+        assertThat(annotator.modelVersion()).isEqualTo(m.source().sha256());
+        assertThatThrownBy(() -> Models.convert(VicunaFixture.checkpoint(), packageDir))
+                .hasMessageContaining("already holds a model package");
+    }
+
+    @Test
+    void aCheckpointDirectoryIsConvertedOnceIntoTheCache() throws Exception {
+        RuntimeOptions options = new RuntimeOptions(RuntimeOptions.Device.CPU, 1, tmp.resolve("cache").toString());
+        Path first = Models.resolvePackage(VicunaFixture.checkpoint(), options);
+        long written = Files.getLastModifiedTime(first.resolve(Manifest.FILE_NAME)).toMillis();
+        Path second = Models.resolvePackage(VicunaFixture.checkpoint(), options);
+        assertThat(second).isEqualTo(first);
+        assertThat(Files.getLastModifiedTime(second.resolve(Manifest.FILE_NAME)).toMillis()).isEqualTo(written);
+        assertThat(first).startsWith(tmp.resolve("cache"));
+    }
+}
