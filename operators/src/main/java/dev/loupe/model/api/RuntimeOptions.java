@@ -7,7 +7,7 @@ import java.util.Locale;
 /**
  * How the model runtime executes: the ONNX Runtime execution provider, its thread count and where converted
  * checkpoints are cached. Defaults come from the environment ({@code LOUPE_DEVICE}, {@code LOUPE_THREADS},
- * {@code LOUPE_CACHE}) so that every entry point shares one place per setting.
+ * {@code LOUPE_CACHE} or the system property {@code loupe.cache}) so that every entry point shares one place per setting.
  */
 public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir) implements Serializable {
 
@@ -23,8 +23,8 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir)
     public static RuntimeOptions defaults() {
         String device = System.getenv().getOrDefault("LOUPE_DEVICE", "cpu");
         String threads = System.getenv().getOrDefault("LOUPE_THREADS", "0");
-        String cache = System.getenv().getOrDefault("LOUPE_CACHE",
-                Path.of(System.getProperty("user.home"), ".cache", "loupe").toString());
+        String cache = System.getProperty("loupe.cache", System.getenv().getOrDefault("LOUPE_CACHE",
+                Path.of(System.getProperty("user.home"), ".cache", "loupe").toString()));
         return new RuntimeOptions(parseDevice(device), Integer.parseInt(threads.trim()), cache);
     }
 
