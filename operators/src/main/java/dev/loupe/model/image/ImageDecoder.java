@@ -129,6 +129,8 @@ public final class ImageDecoder {
             return RasterToRgb.convert(image.getRaster(), image.getColorModel());
         } catch (AnnotationException e) {
             throw e;
+        } catch (RasterToRgb.UnsupportedLayout e) {
+            throw new AnnotationException(ErrorCode.IMAGE_UNSUPPORTED_FORMAT, "the " + format + " image: " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             // Decoders report damaged data as IIOException, EOFException or, for some plugins, unchecked exceptions.
             throw new AnnotationException(ErrorCode.IMAGE_CORRUPT,

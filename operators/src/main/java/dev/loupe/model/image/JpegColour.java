@@ -67,7 +67,7 @@ final class JpegColour {
                         break;
                     }
                     default:
-                        throw new IllegalArgumentException("unsupported JPEG colour layout " + stored);
+                        throw new RasterToRgb.UnsupportedLayout("unsupported JPEG colour layout " + stored);
                 }
                 out[o] = (byte) rgb[0];
                 out[o + 1] = (byte) rgb[1];

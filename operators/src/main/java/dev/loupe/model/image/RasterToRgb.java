@@ -14,6 +14,13 @@ final class RasterToRgb {
     private RasterToRgb() {
     }
 
+    /** The decoded image has a colour layout with no Pillow-defined conversion to RGB here. */
+    static final class UnsupportedLayout extends IllegalArgumentException {
+        UnsupportedLayout(String message) {
+            super(message);
+        }
+    }
+
     static RgbImage convert(Raster raster, ColorModel cm) {
         int w = raster.getWidth();
         int h = raster.getHeight();
@@ -64,7 +71,7 @@ final class RasterToRgb {
                         out[o + c] = (byte) to8(band[c][x], bits(raster, c), false);
                     }
                 } else {
-                    throw new IllegalArgumentException("unsupported colour model: " + colourBands
+                    throw new UnsupportedLayout("unsupported colour model: " + colourBands
                             + " colour components in colour space type " + spaceType);
                 }
             }

@@ -55,25 +55,27 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
         return fromCheckpoint(dir, null);
     }
 
-    /** @param limits null for {@link #defaultLimits(Path)} */
+    /**
+     * Reads config.json (num_query_tokens, image_token_index, text/qformer position limits),
+     * generation_config.json, tokenizer_config.json, processor_config.json, tokenizer.json and
+     * qformer_tokenizer/ (tokenizer.json, tokenizer_config.json's truncation_side) from {@code dir}.
+     *
+     * @param limits null for {@link #defaultLimits(Path)}
+     */
     public static InstructBlipPromptEncoder fromCheckpoint(Path dir, PromptLimits limits) throws IOException {
         JsonNode config = readJson(dir.resolve("config.json"));
         JsonNode generation = readJsonIfExists(dir.resolve("generation_config.json"));
         JsonNode tokenizerConfig = readJsonIfExists(dir.resolve("tokenizer_config.json"));
         JsonNode processorConfig = readJsonIfExists(dir.resolve("processor_config.json"));
         JsonNode qformerTokenizerConfig = readJsonIfExists(dir.resolve("qformer_tokenizer").resolve("tokenizer_config.json"));
-        JsonNode tokenizerJson = readJson(dir.resolve("tokenizer.json"));
-        PromptLimits effective = limits != null ? limits : defaultLimits(config);
-
-        HuggingFaceTokenizer llm = HuggingFaceTokenizer.newInstance(dir.resolve("tokenizer.json"), OPTIONS);
-        HuggingFaceTokenizer qformer = null;
-        try {
-            qformer = HuggingFaceTokenizer.newInstance(dir.resolve("qformer_tokenizer").resolve("tokenizer.json"), OPTIONS);
-            int k = config.path("num_query_tokens").asInt(processorConfig.path("num_query_tokens").asInt(0));
-            if (k <= 0) {
-                throw new IOException("no num_query_tokens in " + dir.resolve("config.json") + " or processor_config.json");
-            }
-            JsonNode text = config.path("text_config");
+        int k = config.path("num_query_tokens").asInt(processorConfig.path("num_query_tokens").asInt(0));
+        if (k <= 0) {
+            throw new IOException("no num_query_tokens in " + dir.resolve("config.json") + " or processor_config.json");
+        }
+        JsonNode text = config.path("text_config");
+        SpecialTokenIds special;
+        // A throwaway tokenizer resolves special tokens named only by their text.
+        try (HuggingFaceTokenizer llm = HuggingFaceTokenizer.newInstance(dir.resolve("tokenizer.json"), OPTIONS)) {
             int imageToken = firstInt(config.path("image_token_index"), config.path("image_token_id"));
             if (imageToken < 0) {
                 imageToken = tokenId(llm, "<image>");
@@ -103,16 +105,36 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
             }
             int decoderStart = firstInt(generation.path("decoder_start_token_id"), text.path("decoder_start_token_id"),
                     config.path("decoder_start_token_id"));
-            boolean left = "left".equals(qformerTokenizerConfig.path("truncation_side").asText("right"));
-            boolean byteLevel = tokenizerJson.path("pre_tokenizer").toString().contains("\"ByteLevel\"")
-                    || tokenizerJson.path("decoder").toString().contains("\"ByteLevel\"");
-            return new InstructBlipPromptEncoder(llm, qformer, k, new SpecialTokenIds(bos, eos, pad, imageToken, decoderStart),
-                    effective, left, byteLevel);
+            special = new SpecialTokenIds(bos, eos, pad, imageToken, decoderStart);
+        }
+        boolean left = "left".equals(qformerTokenizerConfig.path("truncation_side").asText("right"));
+        return create(dir.resolve("tokenizer.json"), dir.resolve("qformer_tokenizer").resolve("tokenizer.json"), k,
+                special, limits != null ? limits : defaultLimits(config), left);
+    }
+
+    /**
+     * From explicit parts, e.g. a model package's manifest.
+     *
+     * @param qformerTruncatesLeft where {@link PromptLimits#truncateQformer()} cuts: the Q-Former tokenizer's
+     *                             {@code truncation_side} is "left" for InstructBLIP
+     */
+    public static InstructBlipPromptEncoder create(Path llmTokenizerJson, Path qformerTokenizerJson, int numQueryTokens,
+                                                   SpecialTokenIds special, PromptLimits limits,
+                                                   boolean qformerTruncatesLeft) throws IOException {
+        if (numQueryTokens <= 0) {
+            throw new IllegalArgumentException("numQueryTokens must be positive: " + numQueryTokens);
+        }
+        Objects.requireNonNull(special, "special");
+        Objects.requireNonNull(limits, "limits");
+        JsonNode tokenizerJson = readJson(llmTokenizerJson);
+        boolean byteLevel = tokenizerJson.path("pre_tokenizer").toString().contains("\"ByteLevel\"")
+                || tokenizerJson.path("decoder").toString().contains("\"ByteLevel\"");
+        HuggingFaceTokenizer llm = HuggingFaceTokenizer.newInstance(llmTokenizerJson, OPTIONS);
+        try {
+            HuggingFaceTokenizer qformer = HuggingFaceTokenizer.newInstance(qformerTokenizerJson, OPTIONS);
+            return new InstructBlipPromptEncoder(llm, qformer, numQueryTokens, special, limits, qformerTruncatesLeft, byteLevel);
         } catch (IOException | RuntimeException e) {
             llm.close();
-            if (qformer != null) {
-                qformer.close();
-            }
             throw e;
         }
     }

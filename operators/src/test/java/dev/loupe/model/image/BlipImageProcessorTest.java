@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.ImageTensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +68,23 @@ class BlipImageProcessorTest {
             float diff = maxAbsDiff(t.chw(), expected, i * per);
             System.out.println("batch.pixel_values[" + i + "] (" + images.get(i).asText() + ") max abs diff = " + diff);
             assertThat(diff).as(images.get(i).asText()).isLessThanOrEqualTo(1e-5f);
+        }
+    }
+
+    /** BLIP-2 (40 px: 40x30 keeps its width, a vertical-only resize) and Flan-T5 (48 px) fixtures too. */
+    @ParameterizedTest
+    @ValueSource(strings = {"instructblip-vicuna", "blip2-opt", "instructblip-flant5"})
+    void everyBlipFixtureMatches(String model) throws Exception {
+        Path dir = FixtureTensors.fixtures().resolve(model);
+        BlipImageProcessor p = BlipImageProcessor.fromCheckpoint(dir.resolve("checkpoint"));
+        JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
+        float[] single = FixtureTensors.readF32(dir.resolve("tensors.safetensors"), "single.pixel_values");
+        assertThat(maxAbsDiff(p.preprocess(image(ref.at("/single/image").asText())).chw(), single, 0)).isLessThanOrEqualTo(1e-5f);
+        float[] batch = FixtureTensors.readF32(dir.resolve("tensors.safetensors"), "batch.pixel_values");
+        int per = 3 * p.height() * p.width();
+        for (int i = 0; i < 3; i++) {
+            float diff = maxAbsDiff(p.preprocess(image(ref.at("/batch/images/" + i).asText())).chw(), batch, i * per);
+            assertThat(diff).as(model + " batch image " + i).isLessThanOrEqualTo(1e-5f);
         }
     }
 

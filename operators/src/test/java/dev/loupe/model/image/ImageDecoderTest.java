@@ -342,4 +342,28 @@ class ImageDecoderTest {
             assertThat(im.sample(5, 5, c)).isCloseTo(expected[c], org.assertj.core.data.Offset.offset(3));
         }
     }
+
+    @Test
+    void progressiveJpegDecodesLikeBaseline() throws Exception {
+        BufferedImage src = noise(24, 16, 10);
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (MemoryCacheImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
+            writer.setOutput(out);
+            ImageWriteParam param = writer.getDefaultWriteParam();
+            param.setProgressiveMode(ImageWriteParam.MODE_DEFAULT);
+            writer.write(null, new IIOImage(src, null, null), param);
+        } finally {
+            writer.dispose();
+        }
+        RgbImage progressive = decoder.decode(bytes.toByteArray());
+        RgbImage baseline = decoder.decode(encode(src, "jpeg"));
+        assertThat(progressive.width()).isEqualTo(24);
+        int maxDiff = 0;
+        for (int i = 0; i < progressive.rgb().length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs((progressive.rgb()[i] & 0xFF) - (baseline.rgb()[i] & 0xFF)));
+        }
+        assertThat(maxDiff).isLessThanOrEqualTo(2);
+        assertFails(Arrays.copyOf(bytes.toByteArray(), bytes.size() * 2 / 3), ErrorCode.IMAGE_CORRUPT);
+    }
 }

@@ -192,4 +192,28 @@ class InstructBlipPromptEncoderTest {
         assertThat(limits.maxQformerTokens()).isEqualTo(64);
         assertThat(limits.truncateQformer()).isFalse();
     }
+
+    @Test
+    void concurrentEncodingGivesTheSameIds() throws Exception {
+        String prompt = reference.at("/batch/prompts/2").asText();
+        EncodedPrompt expected = encoder.encode(prompt);
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        Thread[] threads = new Thread[4];
+        for (int t = 0; t < threads.length; t++) {
+            threads[t] = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 50; i++) {
+                        assertThat(encoder.encode(prompt)).isEqualTo(expected);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
+            threads[t].start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(failures).isEmpty();
+    }
 }
