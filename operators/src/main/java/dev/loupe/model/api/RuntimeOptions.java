@@ -28,6 +28,11 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir)
         return new RuntimeOptions(parseDevice(device), Integer.parseInt(threads.trim()), cache);
     }
 
+    /** CPU with a fixed thread count and the default cache: what tests and benchmarks use. */
+    public static RuntimeOptions cpu(int intraOpThreads) {
+        return defaults().withDevice(Device.CPU).withThreads(intraOpThreads);
+    }
+
     public static Device parseDevice(String s) {
         try {
             return Device.valueOf(s.trim().toUpperCase(Locale.ROOT));

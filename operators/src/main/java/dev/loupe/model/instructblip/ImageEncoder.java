@@ -11,6 +11,8 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -60,29 +62,28 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
-    /** Opens {@link #VISION_FILE} and {@link #QFORMER_FILE} from a model directory. */
-    public static ImageEncoder open(Path modelDir, InstructBlipConfig config, int intraOpThreads) throws OrtException {
-        return open(modelDir.resolve(VISION_FILE), modelDir.resolve(QFORMER_FILE), config, intraOpThreads);
-    }
-
-    public static ImageEncoder open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config, int intraOpThreads)
-            throws OrtException {
+    /** Opens {@link #VISION_FILE} and {@link #QFORMER_FILE} from a model directory, on CPU. */
+    public static ImageEncoder open(Path modelDir, InstructBlipConfig config, int intraOpThreads) throws IOException {
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be at least 1, got " + intraOpThreads);
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(intraOpThreads);
-            opts.setInterOpNumThreads(1);
-            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            OrtSession v = env.createSession(visionOnnx.toString(), opts);
+        return open(modelDir.resolve(VISION_FILE), modelDir.resolve(QFORMER_FILE), config,
+                RuntimeOptions.cpu(intraOpThreads));
+    }
+
+    public static ImageEncoder open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config,
+                                    RuntimeOptions options) throws IOException {
+        OrtSession v = OrtSessions.open(visionOnnx, options);
+        try {
+            OrtSession q = OrtSessions.open(qformerOnnx, options);
+            return new ImageEncoder(config, OrtEnvironment.getEnvironment(), v, q);
+        } catch (IOException | RuntimeException e) {
             try {
-                OrtSession q = env.createSession(qformerOnnx.toString(), opts);
-                return new ImageEncoder(config, env, v, q);
-            } catch (OrtException | RuntimeException e) {
                 v.close();
-                throw e;
+            } catch (OrtException suppressed) {
+                e.addSuppressed(suppressed);
             }
+            throw e;
         }
     }
 

@@ -65,12 +65,12 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         ImageEncoder encoder = null;
         try {
             encoder = ImageEncoder.open(manifest.graph(packageDir, InstructBlipPackage.GRAPH_VISION),
-                    manifest.graph(packageDir, InstructBlipPackage.GRAPH_QFORMER), config, threads);
+                    manifest.graph(packageDir, InstructBlipPackage.GRAPH_QFORMER), config, options);
             LanguageModelRunner language = LanguageModelRunner.open(
                     manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
                     manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER), llama, threads);
             return new InstructBlipAnnotator(manifest, prompts, encoder, language);
-        } catch (OrtException | RuntimeException e) {
+        } catch (IOException | OrtException | RuntimeException e) {
             prompts.close();
             closeQuietly(encoder);
             throw new IOException("cannot load model package " + packageDir + ": " + e.getMessage(), e);
