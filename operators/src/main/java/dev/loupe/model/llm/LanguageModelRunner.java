@@ -51,23 +51,29 @@ public final class LanguageModelRunner implements AutoCloseable {
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(intraOpThreads);
             options.setInterOpNumThreads(1);
-            OrtSession emb = env.createSession(embeddingModel.toString(), options);
+            return open(embeddingModel, decoderModel, config, options);
+        }
+    }
+
+    /** Opens the models with caller-made session options (execution providers, profiling); not closed here. */
+    public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, LlamaConfig config,
+                                           OrtSession.SessionOptions options) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession emb = env.createSession(embeddingModel.toString(), options);
+        try {
+            OrtSession dec = env.createSession(decoderModel.toString(), options);
             try {
-                OrtSession dec = env.createSession(decoderModel.toString(), options);
-                try {
-                    return new LanguageModelRunner(env, emb, dec, config);
-                } catch (RuntimeException e) {
-                    dec.close();
-                    throw e;
-                }
-            } catch (OrtException | RuntimeException e) {
-                emb.close();
+                return new LanguageModelRunner(env, emb, dec, config);
+            } catch (RuntimeException e) {
+                dec.close();
                 throw e;
             }
+        } catch (OrtException | RuntimeException e) {
+            emb.close();
+            throw e;
         }
     }
 

@@ -121,10 +121,11 @@ public final class LlamaGraphs {
                     config.attentionBias()), kvHeads, headDim);
             q = rotary(g, q, cos, sin, headDim);
             k = rotary(g, k, cos, sin, headDim);
-            String keys = g.concat(2, pastK[i], k);
-            String values = g.concat(2, pastV[i], v);
-            g.output(keys, presentKey(i), DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
-            g.output(values, presentValue(i), DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
+            // Concat writes the present tensors directly (an output Identity would copy the whole cache).
+            String keys = g.opAs(presentKey(i), "Concat", Map.of("axis", 2L), pastK[i], k);
+            String values = g.opAs(presentValue(i), "Concat", Map.of("axis", 2L), pastV[i], v);
+            g.output(keys, keys, DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
+            g.output(values, values, DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
             String keysAll = repeatKv(g, keys, config.groupSize(), heads, headDim);
             String valuesAll = repeatKv(g, values, config.groupSize(), heads, headDim);
 
@@ -151,7 +152,7 @@ public final class LlamaGraphs {
         x = rmsNorm(g, x, g.weight("norm", Weight.of(ckpt, prefix + "model.norm.weight")), config.rmsNormEps());
         Weight head = config.tieWordEmbeddings() ? embedWeight(ckpt, prefix, config)
                 : checked(ckpt, prefix + "lm_head.weight", config.vocabSize(), hidden);
-        String logits = g.matMul(x, g.weight("lm_head", head.transposed()));
+        String logits = g.opAs(LOGITS, "MatMul", Map.of(), x, g.weight("lm_head", head.transposed()));
         g.output(logits, LOGITS, DataType.FLOAT, "batch", mode == LogitsMode.LAST_POSITION ? 1 : "sequence",
                 config.vocabSize());
         return g;
@@ -175,9 +176,10 @@ public final class LlamaGraphs {
 
     /** RMSNorm in float32: weight * x * 1/sqrt(mean(x^2) + eps). */
     private static String rmsNorm(GraphBuilder g, String x, String weight, double eps) {
-        String variance = g.op("ReduceMean", Map.of("keepdims", 1L), g.mul(x, x), g.constLongs(-1));
-        String inv = g.op("Reciprocal", g.op("Sqrt", g.add(variance, g.scalar((float) eps))));
-        return g.mul(weight, g.mul(x, inv));
+        String variance = g.op("ReduceMean", Map.of("keepdims", 1L), g.op("Pow", x, g.scalar(2f)),
+                g.constLongs(-1));
+        String normed = g.div(x, g.op("Sqrt", g.add(variance, g.scalar((float) eps))));
+        return g.mul(weight, normed);
     }
 
     /** x @ W^T (+ b) for a torch Linear stored as {@code name.weight} [out, in]. */
