@@ -15,7 +15,8 @@ import java.util.Map;
  *   <li>{@link #decoder}: {@value #INPUTS_EMBEDS} [batch, seq, hidden], {@value #ATTENTION_MASK} int64
  *       [batch, past+seq], {@value #POSITION_IDS} int64 [batch, seq], {@code past_key_values.{i}.key|value}
  *       [batch, kv_heads, past, head_dim] → {@value #LOGITS} and {@code present.{i}.key|value}
- *       [batch, kv_heads, past+seq, head_dim].</li>
+ *       [batch, kv_heads, past+seq, head_dim]; with {@link LogitsMode#SELECTABLE} also {@value #LOGITS_TO_KEEP}
+ *       int64 [1].</li>
  * </ul>
  * The decoder combines the causal mask with the padding mask and replaces disallowed scores by the lowest float
  * (as transformers does), so fully masked query rows of left padding give a uniform softmax instead of NaN.
@@ -28,6 +29,7 @@ public final class LlamaGraphs {
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String POSITION_IDS = "position_ids";
     public static final String LOGITS = "logits";
+    public static final String LOGITS_TO_KEEP = "logits_to_keep";
 
     /** Which positions the decoder graph computes logits for. */
     public enum LogitsMode {
@@ -35,7 +37,14 @@ public final class LlamaGraphs {
          * every row's newest token last). */
         LAST_POSITION,
         /** Every position: {@code logits} [batch, seq, vocab], for scoring candidate continuations. */
-        ALL_POSITIONS
+        ALL_POSITIONS,
+        /**
+         * One graph for both: an extra input {@value #LOGITS_TO_KEEP} int64 [1] asks for the last k positions'
+         * logits, 0 meaning all (transformers' {@code logits_to_keep}); {@code logits} [batch, k or seq, vocab].
+         * Computing the head at every prompt position costs about 1/layers of a prefill more, so this is the mode
+         * to write when one package serves both generation and ranking.
+         */
+        SELECTABLE
     }
 
     /** Lowest float32: what transformers puts in masked attention scores. */
@@ -148,13 +157,20 @@ public final class LlamaGraphs {
         }
         if (mode == LogitsMode.LAST_POSITION) {
             x = g.slice(x, new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {1});
+        } else if (mode == LogitsMode.SELECTABLE) {
+            String keep = g.input(LOGITS_TO_KEEP, DataType.INT64, 1);
+            x = g.op("Slice", x, g.op("Neg", keep), g.constLongs(Long.MAX_VALUE), g.constLongs(1));
         }
         x = rmsNorm(g, x, g.weight("norm", Weight.of(ckpt, prefix + "model.norm.weight")), config.rmsNormEps());
         Weight head = config.tieWordEmbeddings() ? embedWeight(ckpt, prefix, config)
                 : checked(ckpt, prefix + "lm_head.weight", config.vocabSize(), hidden);
         String logits = g.opAs(LOGITS, "MatMul", Map.of(), x, g.weight("lm_head", head.transposed()));
-        g.output(logits, LOGITS, DataType.FLOAT, "batch", mode == LogitsMode.LAST_POSITION ? 1 : "sequence",
-                config.vocabSize());
+        Object positionsDim = switch (mode) {
+            case LAST_POSITION -> 1;
+            case ALL_POSITIONS -> "sequence";
+            case SELECTABLE -> "logits_sequence";
+        };
+        g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, config.vocabSize());
         return g;
     }
 
