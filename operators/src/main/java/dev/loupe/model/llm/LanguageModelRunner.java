@@ -25,6 +25,7 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final OrtSession decoder;
     private final LlamaConfig config;
     private final boolean allPositions;
+    private final boolean selectable;
 
     private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, LlamaConfig config)
             throws OrtException {
@@ -38,7 +39,8 @@ public final class LanguageModelRunner implements AutoCloseable {
             throw new IllegalArgumentException("decoder model has no logits output [batch, seq, "
                     + config.vocabSize() + "]");
         }
-        this.allPositions = ti.getShape()[1] != 1;
+        this.selectable = decoder.getInputNames().contains(LlamaGraphs.LOGITS_TO_KEEP);
+        this.allPositions = !selectable && ti.getShape()[1] != 1;
     }
 
     /**
@@ -51,23 +53,29 @@ public final class LanguageModelRunner implements AutoCloseable {
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(intraOpThreads);
             options.setInterOpNumThreads(1);
-            OrtSession emb = env.createSession(embeddingModel.toString(), options);
+            return open(embeddingModel, decoderModel, config, options);
+        }
+    }
+
+    /** Opens the models with caller-made session options (execution providers, profiling); not closed here. */
+    public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, LlamaConfig config,
+                                           OrtSession.SessionOptions options) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession emb = env.createSession(embeddingModel.toString(), options);
+        try {
+            OrtSession dec = env.createSession(decoderModel.toString(), options);
             try {
-                OrtSession dec = env.createSession(decoderModel.toString(), options);
-                try {
-                    return new LanguageModelRunner(env, emb, dec, config);
-                } catch (RuntimeException e) {
-                    dec.close();
-                    throw e;
-                }
-            } catch (OrtException | RuntimeException e) {
-                emb.close();
+                return new LanguageModelRunner(env, emb, dec, config);
+            } catch (RuntimeException e) {
+                dec.close();
                 throw e;
             }
+        } catch (OrtException | RuntimeException e) {
+            emb.close();
+            throw e;
         }
     }
 
@@ -79,9 +87,14 @@ public final class LanguageModelRunner implements AutoCloseable {
         return config;
     }
 
-    /** Whether the decoder graph returns logits for every input position (else only the last). */
+    /** Whether {@link #decode(float[], int, int, long[], long[], KvCache)} returns every position's logits. */
     public boolean allPositionLogits() {
         return allPositions;
+    }
+
+    /** Whether the decoder can return every position's logits (an all-positions or selectable graph). */
+    public boolean supportsAllPositions() {
+        return allPositions || selectable;
     }
 
     /** Token embeddings, flat row-major [batch, seq, hidden]. */
@@ -110,6 +123,20 @@ public final class LanguageModelRunner implements AutoCloseable {
      */
     public DecoderOutput decode(float[] embeds, int batch, int seq, long[] attentionMask, long[] positionIds,
                                 KvCache past) throws OrtException {
+        return decode(embeds, batch, seq, attentionMask, positionIds, past, allPositions ? 0 : 1);
+    }
+
+    /**
+     * One decoder run returning the logits of the last {@code logitsToKeep} positions (0: all), as transformers'
+     * {@code logits_to_keep}. A last-position graph only serves 1.
+     */
+    public DecoderOutput decode(float[] embeds, int batch, int seq, long[] attentionMask, long[] positionIds,
+                                KvCache past, int logitsToKeep) throws OrtException {
+        if (logitsToKeep < 0 || (!supportsAllPositions() && logitsToKeep != 1)) {
+            throw new IllegalArgumentException("logitsToKeep " + logitsToKeep + " not available from this decoder"
+                    + (supportsAllPositions() ? "" : " (it returns the last position only)"));
+        }
+        int positions = logitsToKeep == 0 ? seq : Math.min(logitsToKeep, seq);
         int total = past.length() + seq;
         if (past.batch() != batch || embeds.length != (long) batch * seq * config.hiddenSize()
                 || attentionMask.length != batch * total || positionIds.length != batch * seq) {
@@ -126,6 +153,10 @@ public final class LanguageModelRunner implements AutoCloseable {
                     LongBuffer.wrap(attentionMask), new long[] {batch, total})));
             in.put(LlamaGraphs.POSITION_IDS, own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(positionIds),
                     new long[] {batch, seq})));
+            if (selectable) {
+                in.put(LlamaGraphs.LOGITS_TO_KEEP, own(owned, OnnxTensor.createTensor(env,
+                        LongBuffer.wrap(new long[] {logitsToKeep}), new long[] {1})));
+            }
             for (int i = 0; i < config.numHiddenLayers(); i++) {
                 in.put(LlamaGraphs.pastKey(i), past.key(i));
                 in.put(LlamaGraphs.pastValue(i), past.value(i));
@@ -133,8 +164,9 @@ public final class LanguageModelRunner implements AutoCloseable {
             OrtSession.Result r = decoder.run(in);
             try {
                 OnnxValue logitsValue = r.get(LlamaGraphs.LOGITS).orElseThrow();
-                float[] logits = copy((OnnxTensor) logitsValue);
-                int positions = allPositions ? seq : 1;
+                float[] logits = allPositions && positions < seq
+                        ? lastPositions((OnnxTensor) logitsValue, batch, seq, positions)
+                        : copy((OnnxTensor) logitsValue);
                 return new DecoderOutput(logits, batch, positions, config.vocabSize(),
                         KvCache.fromResult(r, config.numHiddenLayers(), batch, total));
             } catch (RuntimeException e) {
@@ -149,6 +181,16 @@ public final class LanguageModelRunner implements AutoCloseable {
     private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {
         owned.add(t);
         return t;
+    }
+
+    private float[] lastPositions(OnnxTensor t, int batch, int seq, int keep) {
+        FloatBuffer fb = t.getFloatBuffer();
+        int vocab = config.vocabSize();
+        float[] out = new float[batch * keep * vocab];
+        for (int b = 0; b < batch; b++) {
+            fb.get((b * seq + seq - keep) * vocab, out, b * keep * vocab, keep * vocab);
+        }
+        return out;
     }
 
     private static float[] copy(OnnxTensor t) {

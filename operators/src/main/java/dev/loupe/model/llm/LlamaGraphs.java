@@ -15,12 +15,15 @@ import java.util.Map;
  *   <li>{@link #decoder}: {@value #INPUTS_EMBEDS} [batch, seq, hidden], {@value #ATTENTION_MASK} int64
  *       [batch, past+seq], {@value #POSITION_IDS} int64 [batch, seq], {@code past_key_values.{i}.key|value}
  *       [batch, kv_heads, past, head_dim] → {@value #LOGITS} and {@code present.{i}.key|value}
- *       [batch, kv_heads, past+seq, head_dim].</li>
+ *       [batch, kv_heads, past+seq, head_dim]; with {@link LogitsMode#SELECTABLE} also {@value #LOGITS_TO_KEEP}
+ *       int64 [1].</li>
  * </ul>
  * The decoder combines the causal mask with the padding mask and replaces disallowed scores by the lowest float
  * (as transformers does), so fully masked query rows of left padding give a uniform softmax instead of NaN.
- * Plain ONNX operators only: on CPU the contrib fused attention ops do not support per-row left padding with
- * batch invariance, and ONNX Runtime fuses the RMSNorm/SiLU patterns itself.
+ * Plain ONNX operators only: ONNX Runtime fuses the RMSNorm pattern written here into
+ * SimplifiedLayerNormalization and x*sigmoid(x) into QuickGelu by itself, and a CPU profile of decode steps is
+ * ~80% MatMul (weight-bandwidth bound), so fused contrib attention would gain little while complicating
+ * per-row left padding. The present tensors are produced directly by Concat (no Identity copy of the cache).
  */
 public final class LlamaGraphs {
     public static final String INPUT_IDS = "input_ids";
@@ -28,6 +31,7 @@ public final class LlamaGraphs {
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String POSITION_IDS = "position_ids";
     public static final String LOGITS = "logits";
+    public static final String LOGITS_TO_KEEP = "logits_to_keep";
 
     /** Which positions the decoder graph computes logits for. */
     public enum LogitsMode {
@@ -35,7 +39,14 @@ public final class LlamaGraphs {
          * every row's newest token last). */
         LAST_POSITION,
         /** Every position: {@code logits} [batch, seq, vocab], for scoring candidate continuations. */
-        ALL_POSITIONS
+        ALL_POSITIONS,
+        /**
+         * One graph for both: an extra input {@value #LOGITS_TO_KEEP} int64 [1] asks for the last k positions'
+         * logits, 0 meaning all (transformers' {@code logits_to_keep}); {@code logits} [batch, k or seq, vocab].
+         * Computing the head at every prompt position costs about 1/layers of a prefill more, so this is the mode
+         * to write when one package serves both generation and ranking.
+         */
+        SELECTABLE
     }
 
     /** Lowest float32: what transformers puts in masked attention scores. */
@@ -121,10 +132,11 @@ public final class LlamaGraphs {
                     config.attentionBias()), kvHeads, headDim);
             q = rotary(g, q, cos, sin, headDim);
             k = rotary(g, k, cos, sin, headDim);
-            String keys = g.concat(2, pastK[i], k);
-            String values = g.concat(2, pastV[i], v);
-            g.output(keys, presentKey(i), DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
-            g.output(values, presentValue(i), DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
+            // Concat writes the present tensors directly (an output Identity would copy the whole cache).
+            String keys = g.opAs(presentKey(i), "Concat", Map.of("axis", 2L), pastK[i], k);
+            String values = g.opAs(presentValue(i), "Concat", Map.of("axis", 2L), pastV[i], v);
+            g.output(keys, keys, DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
+            g.output(values, values, DataType.FLOAT, "batch", kvHeads, "total_sequence", headDim);
             String keysAll = repeatKv(g, keys, config.groupSize(), heads, headDim);
             String valuesAll = repeatKv(g, values, config.groupSize(), heads, headDim);
 
@@ -147,13 +159,20 @@ public final class LlamaGraphs {
         }
         if (mode == LogitsMode.LAST_POSITION) {
             x = g.slice(x, new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {1});
+        } else if (mode == LogitsMode.SELECTABLE) {
+            String keep = g.input(LOGITS_TO_KEEP, DataType.INT64, 1);
+            x = g.op("Slice", x, g.op("Neg", keep), g.constLongs(Long.MAX_VALUE), g.constLongs(1));
         }
         x = rmsNorm(g, x, g.weight("norm", Weight.of(ckpt, prefix + "model.norm.weight")), config.rmsNormEps());
         Weight head = config.tieWordEmbeddings() ? embedWeight(ckpt, prefix, config)
                 : checked(ckpt, prefix + "lm_head.weight", config.vocabSize(), hidden);
-        String logits = g.matMul(x, g.weight("lm_head", head.transposed()));
-        g.output(logits, LOGITS, DataType.FLOAT, "batch", mode == LogitsMode.LAST_POSITION ? 1 : "sequence",
-                config.vocabSize());
+        String logits = g.opAs(LOGITS, "MatMul", Map.of(), x, g.weight("lm_head", head.transposed()));
+        Object positionsDim = switch (mode) {
+            case LAST_POSITION -> 1;
+            case ALL_POSITIONS -> "sequence";
+            case SELECTABLE -> "logits_sequence";
+        };
+        g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, config.vocabSize());
         return g;
     }
 
@@ -175,9 +194,10 @@ public final class LlamaGraphs {
 
     /** RMSNorm in float32: weight * x * 1/sqrt(mean(x^2) + eps). */
     private static String rmsNorm(GraphBuilder g, String x, String weight, double eps) {
-        String variance = g.op("ReduceMean", Map.of("keepdims", 1L), g.mul(x, x), g.constLongs(-1));
-        String inv = g.op("Reciprocal", g.op("Sqrt", g.add(variance, g.scalar((float) eps))));
-        return g.mul(weight, g.mul(x, inv));
+        String variance = g.op("ReduceMean", Map.of("keepdims", 1L), g.op("Pow", x, g.scalar(2f)),
+                g.constLongs(-1));
+        String normed = g.div(x, g.op("Sqrt", g.add(variance, g.scalar((float) eps))));
+        return g.mul(weight, normed);
     }
 
     /** x @ W^T (+ b) for a torch Linear stored as {@code name.weight} [out, in]. */

@@ -249,6 +249,23 @@ public final class GraphBuilder {
         return mul(x, sigmoid(x));
     }
 
+    /**
+     * A single-output default-domain node whose output gets the given name: declare it with
+     * {@code output(name, name, ...)} to make a graph output without the copy an Identity node costs (it matters
+     * for large outputs produced every step, such as a KV cache).
+     */
+    public String opAs(String outputName, String opType, Map<String, Object> attrs, String... in) {
+        claim(outputName);
+        NodeProto.Builder b = NodeProto.newBuilder().setOpType(opType)
+                .setName(fresh(opType.toLowerCase(java.util.Locale.ROOT))).addOutput(outputName);
+        for (String i : in) {
+            b.addInput(i);
+        }
+        attrs.forEach((k, v) -> b.addAttribute(attribute(k, v)));
+        nodes.add(b.build());
+        return outputName;
+    }
+
     // ---------------------------------------------------------------- output
 
     public String name() {

@@ -34,6 +34,7 @@ class InstructBlipVicunaLanguageModelTest {
     private static LlamaConfig config;
     private static LanguageModelRunner runner;
     private static LanguageModelRunner allPositionsRunner;
+    private static LanguageModelRunner selectableRunner;
     private static GreedyGenerator generator;
     private static int eos;
 
@@ -51,10 +52,14 @@ class InstructBlipVicunaLanguageModelTest {
                     LlamaGraphs.LogitsMode.LAST_POSITION), dir.resolve("decoder.onnx"));
             OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, "language_model.", config,
                     LlamaGraphs.LogitsMode.ALL_POSITIONS), dir.resolve("decoder_all.onnx"));
+            OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, "language_model.", config,
+                    LlamaGraphs.LogitsMode.SELECTABLE), dir.resolve("decoder_selectable.onnx"));
         }
         runner = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config, 1);
         allPositionsRunner = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder_all.onnx"),
                 config, 1);
+        selectableRunner = LanguageModelRunner.open(dir.resolve("embed.onnx"),
+                dir.resolve("decoder_selectable.onnx"), config, 1);
         generator = new GreedyGenerator(runner, reference.path("special_ids").path("pad").asLong());
         eos = reference.path("special_ids").path("eos").asInt();
     }
@@ -63,6 +68,7 @@ class InstructBlipVicunaLanguageModelTest {
     static void close() throws Exception {
         runner.close();
         allPositionsRunner.close();
+        selectableRunner.close();
     }
 
     @Test
@@ -195,6 +201,42 @@ class InstructBlipVicunaLanguageModelTest {
                 assertThat(maxAbsDiff(out.lastLogits(1), tensors.floats("batch.first_step_logits.0"))).isLessThan(TOL);
             }
         }
+    }
+
+    @Test
+    void selectableGraphServesGreedyGeneration() throws Exception {
+        assertThat(selectableRunner.allPositionLogits()).isFalse();
+        assertThat(selectableRunner.supportsAllPositions()).isTrue();
+        GeneratedSequence out = new GreedyGenerator(selectableRunner, 384).generate(
+                List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(12), new int[] {eos}, true).get(0);
+        assertThat(out.tokenIds()).containsExactly(ints(reference.path("single").path("greedy").path("new_token_ids")));
+        assertThat(maxAbsDiff(out.firstStepLogits(), tensors.floats("single.first_step_logits"))).isLessThan(TOL);
+    }
+
+    @Test
+    void candidateLogProbsMatchTransformersGreedySteps() throws Exception {
+        JsonNode greedy = reference.path("single").path("greedy");
+        int[] ids = ints(greedy.path("new_token_ids"));
+        float[] firstLogits = tensors.floats("single.first_step_logits");
+        List<int[]> candidates = List.of(ids, Arrays.copyOf(ids, 3), new int[] {eos}, new int[] {ids[0], eos});
+        for (LanguageModelRunner r : List.of(allPositionsRunner, selectableRunner)) {
+            List<CandidateScorer.CandidateLogProbs> scores = new CandidateScorer(r).score(singlePrefix(), candidates);
+            double sum = 0;
+            for (int i = 0; i < ids.length; i++) {
+                double lp = greedy.path("steps").get(i).path("logprob").asDouble();
+                sum += lp;
+                assertThat((double) scores.get(0).tokenLogProbs()[i]).isCloseTo(lp,
+                        org.assertj.core.data.Offset.offset(TOL));
+            }
+            assertThat(scores.get(0).sum()).isCloseTo(sum, org.assertj.core.data.Offset.offset(TOL * ids.length));
+            assertThat(scores.get(1).tokenLogProbs())
+                    .containsExactly(Arrays.copyOf(scores.get(0).tokenLogProbs(), 3), org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat((double) scores.get(2).tokenLogProbs()[0]).isCloseTo(
+                    GreedyGenerator.logSoftmaxAt(firstLogits, eos), org.assertj.core.data.Offset.offset(TOL));
+            assertThat(scores.get(3).tokenLogProbs()[0]).isCloseTo(scores.get(0).tokenLogProbs()[0],
+                    org.assertj.core.data.Offset.offset(1e-5f));
+        }
+        assertThatThrownBy(() -> new CandidateScorer(runner)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -173,6 +173,34 @@ class TinyLlamaDecoderTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"gqa", "mqa"})
+    void candidateLogProbsMatchReferenceImplementation(String variant) throws Exception {
+        Model m = MODELS.get(variant);
+        float[][] prefix = randomEmbeddings(m.config(), 3, 400);
+        List<int[]> candidates = List.of(new int[] {5}, new int[] {2, 9, 4, 1, 7}, new int[] {8, 8, 3});
+        List<CandidateScorer.CandidateLogProbs> scores = new CandidateScorer(m.allPositions()).score(prefix, candidates);
+        for (int c = 0; c < candidates.size(); c++) {
+            int[] cand = candidates.get(c);
+            List<double[]> seq = new ArrayList<>();
+            for (float[] e : prefix) {
+                seq.add(toDouble(e));
+            }
+            for (int j = 0; j + 1 < cand.length; j++) {
+                seq.add(m.reference().embedding(cand[j]));
+            }
+            double[][] logits = m.reference().forward(seq.toArray(new double[0][]));
+            double sum = 0;
+            for (int j = 0; j < cand.length; j++) {
+                double expected = GreedyGenerator.logSoftmaxAt(toFloat(logits[prefix.length - 1 + j]), cand[j]);
+                sum += expected;
+                assertThat((double) scores.get(c).tokenLogProbs()[j]).as("candidate %d token %d", c, j)
+                        .isCloseTo(expected, offset(TOL));
+            }
+            assertThat(scores.get(c).sum()).isCloseTo(sum, offset(TOL * cand.length));
+        }
+    }
+
     // ---------------------------------------------------------------- model construction
 
     private static Model create(String name, ObjectNode json, long seed) throws Exception {
