@@ -59,8 +59,6 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         }
         InstructBlipConfig config = InstructBlipConfig.load(packageDir);
         LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
-        int threads = options.intraOpThreads() > 0 ? options.intraOpThreads()
-                : Runtime.getRuntime().availableProcessors();
         InstructBlipPromptEncoder prompts = InstructBlipPromptEncoder.fromCheckpoint(packageDir);
         ImageEncoder encoder = null;
         try {
@@ -68,9 +66,9 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
                     manifest.graph(packageDir, InstructBlipPackage.GRAPH_QFORMER), config, options);
             LanguageModelRunner language = LanguageModelRunner.open(
                     manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
-                    manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER), llama, threads);
+                    manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER), llama, options);
             return new InstructBlipAnnotator(manifest, prompts, encoder, language);
-        } catch (IOException | OrtException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             prompts.close();
             closeQuietly(encoder);
             throw new IOException("cannot load model package " + packageDir + ": " + e.getMessage(), e);

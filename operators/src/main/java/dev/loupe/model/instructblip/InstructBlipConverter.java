@@ -72,7 +72,7 @@ public final class InstructBlipConverter {
                 OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama),
                         work.resolve(InstructBlipPackage.EMBED_FILE));
                 OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama,
-                        LlamaGraphs.LogitsMode.LAST_POSITION), work.resolve(InstructBlipPackage.DECODER_FILE));
+                        LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE));
             }
             for (String f : COPIED_FILES) {
                 Path src = checkpointDir.resolve(f);

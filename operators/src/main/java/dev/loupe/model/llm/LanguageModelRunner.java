@@ -9,6 +9,9 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.onnx.OrtSessions;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,38 +47,37 @@ public final class LanguageModelRunner implements AutoCloseable {
     }
 
     /**
-     * Opens the embedding and decoder models written from {@link LlamaGraphs}.
+     * Opens the embedding and decoder models written from {@link LlamaGraphs} on CPU.
      *
      * @param intraOpThreads ONNX Runtime intra-op threads per session (1 in tests; the core count in serving)
      */
     public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, LlamaConfig config,
-                                           int intraOpThreads) throws OrtException {
+                                           int intraOpThreads) throws IOException {
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
         }
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(intraOpThreads);
-            options.setInterOpNumThreads(1);
-            return open(embeddingModel, decoderModel, config, options);
-        }
+        return open(embeddingModel, decoderModel, config, RuntimeOptions.cpu(intraOpThreads));
     }
 
-    /** Opens the models with caller-made session options (execution providers, profiling); not closed here. */
+    /** Opens the models on the device and with the threads that {@code options} name. */
     public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, LlamaConfig config,
-                                           OrtSession.SessionOptions options) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        OrtSession emb = env.createSession(embeddingModel.toString(), options);
+                                           RuntimeOptions options) throws IOException {
+        OrtSession emb = OrtSessions.open(embeddingModel, options);
         try {
-            OrtSession dec = env.createSession(decoderModel.toString(), options);
+            OrtSession dec = OrtSessions.open(decoderModel, options);
             try {
-                return new LanguageModelRunner(env, emb, dec, config);
-            } catch (RuntimeException e) {
+                return new LanguageModelRunner(OrtEnvironment.getEnvironment(), emb, dec, config);
+            } catch (OrtException | RuntimeException e) {
                 dec.close();
-                throw e;
+                throw new IOException("decoder graph " + decoderModel + " is not usable: " + e.getMessage(), e);
             }
-        } catch (OrtException | RuntimeException e) {
-            emb.close();
-            throw e;
+        } catch (IOException | OrtException | RuntimeException e) {
+            try {
+                emb.close();
+            } catch (OrtException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
         }
     }
 
