@@ -3,8 +3,6 @@ package dev.loupe.schemas.serde;
 import java.io.IOException;
 import java.util.Objects;
 import org.apache.avro.Schema;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecord;
@@ -15,7 +13,8 @@ import org.apache.kafka.common.serialization.Deserializer;
  * Kafka value deserializer for a generated Avro record written by {@link AvroSerializer} (plain Avro binary).
  * The writer schema defaults to the record class's schema; pass the producer's schema when it differs, and Avro
  * schema resolution fills added fields from their defaults and skips fields the reader does not know.
- * Bad bytes (truncated, trailing garbage, invalid union index ...) raise {@link SerializationException}.
+ * Bad bytes (truncated, trailing garbage, invalid union index, lengths beyond the value ...) raise
+ * {@link SerializationException}; a hostile length never makes it allocate more than the value's size.
  */
 public final class AvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
     private final SpecificDatumReader<T> reader;
@@ -36,7 +35,7 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
         if (bytes == null) {
             return null;
         }
-        BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bytes, null);
+        BoundedBinaryDecoder decoder = new BoundedBinaryDecoder(bytes);
         T record;
         try {
             record = reader.read(null, decoder);

@@ -86,4 +86,55 @@ class AvroSerdeTest {
         assertThatThrownBy(() -> deserializer.deserialize("t", trailing)).isInstanceOf(SerializationException.class);
         assertThat(deserializer.deserialize("t", null)).isNull();
     }
+
+    @Test
+    void aHugeDeclaredLengthIsRejectedWithoutAllocatingIt() {
+        // id: a string whose varint length claims ~1 GiB, followed by 3 bytes
+        byte[] bytes = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08, 'a', 'b', 'c'};
+        assertThatThrownBy(() -> new AvroDeserializer<>(AnnotationRequest.class).deserialize(bytes))
+                .isInstanceOf(SerializationException.class)
+                .hasMessageContaining("only 3 left");
+    }
+
+    @Test
+    void everyFieldTypeRoundTrips() {
+        GenerationOverrides all = GenerationOverrides.newBuilder().setMaxNewTokens(5).setMinNewTokens(1)
+                .setNumBeams(3).setNumReturnSequences(2).setLengthPenalty(0.5f).setRepetitionPenalty(1.25f)
+                .setTemperature(0.7f).setTopP(0.9f).setSeed(-1234567890123L).build();
+        AnnotationRequest request = AnnotationRequest.newBuilder(request())
+                .setImage(ImageSource.newBuilder().setBytes(java.nio.ByteBuffer.wrap(new byte[] {0, -1, 127})).build())
+                .setTask(Task.RANK).setCandidates(List.of("a", "é ü")).setGeneration(all).build();
+        assertThat(new AvroDeserializer<>(AnnotationRequest.class)
+                .deserialize(new AvroSerializer<>(AnnotationRequest.class).serialize(request))).isEqualTo(request);
+
+        dev.loupe.schemas.AnnotationResult result = dev.loupe.schemas.AnnotationResult.newBuilder()
+                .setId("r").setTask("rank").setPrompt(null).setText("cat").setTokenIds(List.of(1, -2, 300000))
+                .setScore(-1.5e-3).setCandidates(List.of(new dev.loupe.schemas.CandidateScore("cat", -0.25)))
+                .setTimings(new dev.loupe.schemas.Timings(1L, 2L, Long.MAX_VALUE)).setBatchSize(8)
+                .setMetadata(Map.of("a", "1", "b", "2")).build();
+        assertThat(new AvroDeserializer<>(dev.loupe.schemas.AnnotationResult.class)
+                .deserialize(new AvroSerializer<>(dev.loupe.schemas.AnnotationResult.class).serialize(result)))
+                .isEqualTo(result);
+    }
+
+    @Test
+    void blockedArraysAndMapsAreReadAndSkipped() throws Exception {
+        byte[] current = new AvroSerializer<>(AnnotationRequest.class).serialize(request());
+        GenericRecord extended = new GenericDatumReader<GenericRecord>(AnnotationRequest.getClassSchema(), EXTENDED)
+                .read(null, DecoderFactory.get().binaryDecoder(current, null));
+        Schema withExtraArray = new Schema.Parser().parse(EXTENDED.toString().replaceFirst("\"fields\":\\[",
+                "\"fields\":[{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":\"string\"},\"default\":[]},"));
+        GenericRecord record = new GenericData.Record(withExtraArray);
+        for (Schema.Field f : EXTENDED.getFields()) {
+            record.put(f.name(), extended.get(f.name()));
+        }
+        record.put("tags", List.of("x", "y", "z"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().blockingBinaryEncoder(out, null);
+        new GenericDatumWriter<GenericRecord>(withExtraArray, GenericData.get()).write(record, encoder);
+        encoder.flush();
+
+        AnnotationRequest read = new AvroDeserializer<>(AnnotationRequest.class, withExtraArray).deserialize(out.toByteArray());
+        assertThat(read).isEqualTo(request());
+    }
 }

@@ -1,0 +1,155 @@
+package dev.loupe.model.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.ImageTensor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * The image half of BLIP / BLIP-2 / InstructBLIP processors, matching transformers' (slow)
+ * {@code BlipImageProcessor}: decode, convert to RGB, resize straight to the square size with Pillow's
+ * filter (no crop), rescale ({@code float64} multiply, then cast to {@code float32}), normalise
+ * ({@code (x - mean) / std} in {@code float32}), channels first. Configured from a checkpoint's
+ * {@code preprocessor_config.json}. Thread-safe.
+ */
+public final class BlipImageProcessor implements ImagePreprocessor {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ImageDecoder decoder;
+    private final int height;
+    private final int width;
+    private final boolean doResize;
+    private final PillowResampler resampler;
+    private final boolean doRescale;
+    private final double rescaleFactor;
+    private final boolean doNormalize;
+    private final float[] mean;
+    private final float[] std;
+
+    public BlipImageProcessor(ImageDecoder decoder, int height, int width, boolean doResize, PillowResampler.Filter filter,
+                              boolean doRescale, double rescaleFactor, boolean doNormalize, double[] mean, double[] std) {
+        this.decoder = Objects.requireNonNull(decoder, "decoder");
+        if (height <= 0 || width <= 0) {
+            throw new IllegalArgumentException("size must be positive, got " + height + "x" + width);
+        }
+        if (mean.length != 3 || std.length != 3) {
+            throw new IllegalArgumentException("image_mean and image_std need 3 values each");
+        }
+        this.height = height;
+        this.width = width;
+        this.doResize = doResize;
+        this.resampler = new PillowResampler(Objects.requireNonNull(filter, "filter"));
+        this.doRescale = doRescale;
+        this.rescaleFactor = rescaleFactor;
+        this.doNormalize = doNormalize;
+        // numpy casts mean and std to the image's dtype (float32) before normalising.
+        this.mean = new float[3];
+        this.std = new float[3];
+        for (int c = 0; c < 3; c++) {
+            this.mean[c] = (float) mean[c];
+            this.std[c] = (float) std[c];
+            if (this.std[c] == 0f) {
+                throw new IllegalArgumentException("image_std must not be zero");
+            }
+        }
+    }
+
+    /** Reads {@code preprocessor_config.json} from a checkpoint folder; default decoder limits. */
+    public static BlipImageProcessor fromCheckpoint(Path checkpointDir) {
+        return fromCheckpoint(checkpointDir, new ImageDecoder());
+    }
+
+    public static BlipImageProcessor fromCheckpoint(Path checkpointDir, ImageDecoder decoder) {
+        Path file = checkpointDir.resolve("preprocessor_config.json");
+        try {
+            return fromConfig(JSON.readTree(Files.readAllBytes(file)), decoder);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /** From the parsed {@code preprocessor_config.json}; transformers' defaults fill missing keys. */
+    public static BlipImageProcessor fromConfig(JsonNode config, ImageDecoder decoder) {
+        JsonNode size = config.path("size");
+        int h = 384;
+        int w = 384;
+        if (!size.isMissingNode() && !size.isNull()) {
+            if (size.isInt()) {
+                h = w = size.asInt();
+            } else if (size.has("height") && size.has("width")) {
+                h = size.get("height").asInt();
+                w = size.get("width").asInt();
+            } else {
+                throw new IllegalArgumentException("BlipImageProcessor needs size {height, width}, got " + size);
+            }
+        }
+        String type = config.path("image_processor_type").asText("BlipImageProcessor");
+        if (!type.startsWith("BlipImageProcessor")) {
+            throw new IllegalArgumentException("not a BlipImageProcessor config: " + type);
+        }
+        return new BlipImageProcessor(decoder, h, w,
+                config.path("do_resize").asBoolean(true),
+                PillowResampler.Filter.fromPillowId(config.path("resample").asInt(3)),
+                config.path("do_rescale").asBoolean(true),
+                config.path("rescale_factor").asDouble(1.0 / 255),
+                config.path("do_normalize").asBoolean(true),
+                triple(config, "image_mean", new double[]{0.48145466, 0.4578275, 0.40821073}),
+                triple(config, "image_std", new double[]{0.26862954, 0.26130258, 0.27577711}));
+    }
+
+    private static double[] triple(JsonNode config, String key, double[] fallback) {
+        JsonNode node = config.get(key);
+        if (node == null || node.isNull()) {
+            return fallback;
+        }
+        if (node.isNumber()) {
+            return new double[]{node.asDouble(), node.asDouble(), node.asDouble()};
+        }
+        if (!node.isArray() || node.size() != 3) {
+            throw new IllegalArgumentException(key + " must be a number or 3 numbers, got " + node);
+        }
+        return new double[]{node.get(0).asDouble(), node.get(1).asDouble(), node.get(2).asDouble()};
+    }
+
+    @Override
+    public ImageTensor preprocess(byte[] encoded) throws AnnotationException {
+        return toTensor(decoder.decode(encoded));
+    }
+
+    /** Resize, rescale and normalise an already decoded image. */
+    public ImageTensor toTensor(RgbImage image) {
+        RgbImage sized = doResize ? resampler.resize(image, width, height) : image;
+        int h = sized.height();
+        int w = sized.width();
+        int plane = h * w;
+        byte[] rgb = sized.rgb();
+        float[] chw = new float[3 * plane];
+        for (int c = 0; c < 3; c++) {
+            for (int p = 0; p < plane; p++) {
+                int v = rgb[p * 3 + c] & 0xFF;
+                float x = doRescale ? (float) (v * rescaleFactor) : (float) v;
+                chw[c * plane + p] = doNormalize ? (x - mean[c]) / std[c] : x;
+            }
+        }
+        return new ImageTensor(chw, 3, h, w);
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public ImageDecoder decoder() {
+        return decoder;
+    }
+}

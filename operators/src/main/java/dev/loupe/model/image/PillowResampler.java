@@ -1,0 +1,217 @@
+package dev.loupe.model.image;
+
+import java.util.Objects;
+
+/**
+ * Resizes 8-bit RGB images bit-exactly as Pillow's {@code Image.resize} does for its convolution filters
+ * (without {@code reducing_gap}), because Hugging Face image processors resize through Pillow and the
+ * models were trained on those pixels.
+ *
+ * <p>Pillow resamples separably: a horizontal pass over the rows the vertical pass needs, then a vertical
+ * pass. Each output position gets a window of input samples whose weights come from the filter evaluated
+ * at the distance to the output pixel's centre; when shrinking, the filter is stretched by the scale
+ * factor (antialiasing). Weights are normalised to sum to one in double precision, then rounded to signed
+ * fixed point with 22 fractional bits; each sum starts at one half (rounding) and is clipped to 0..255.
+ * A pass whose size does not change is skipped. Stateless and thread-safe.
+ */
+public final class PillowResampler {
+
+    /** Pillow's resampling filters that {@code resize} supports through this class. */
+    public enum Filter {
+        /** Pillow {@code Image.BILINEAR} (2): triangle filter, support 1. */
+        BILINEAR(2, 1.0),
+        /** Pillow {@code Image.BICUBIC} (3): Keys cubic with a = -0.5, support 2. */
+        BICUBIC(3, 2.0);
+
+        private final int pillowId;
+        private final double support;
+
+        Filter(int pillowId, double support) {
+            this.pillowId = pillowId;
+            this.support = support;
+        }
+
+        /** The filter with Pillow's numeric id, as written in {@code preprocessor_config.json}'s "resample". */
+        public static Filter fromPillowId(int id) {
+            for (Filter f : values()) {
+                if (f.pillowId == id) {
+                    return f;
+                }
+            }
+            throw new IllegalArgumentException("unsupported Pillow resample filter " + id
+                    + " (supported: 2 = bilinear, 3 = bicubic)");
+        }
+
+        public int pillowId() {
+            return pillowId;
+        }
+
+        double weight(double x) {
+            double ax = Math.abs(x);
+            switch (this) {
+                case BILINEAR:
+                    return ax < 1.0 ? 1.0 - ax : 0.0;
+                case BICUBIC: {
+                    final double a = -0.5;
+                    if (ax < 1.0) {
+                        return ((a + 2.0) * ax - (a + 3.0)) * ax * ax + 1;
+                    }
+                    if (ax < 2.0) {
+                        return (((ax - 5) * ax + 8) * ax - 4) * a;
+                    }
+                    return 0.0;
+                }
+                default:
+                    throw new AssertionError(this);
+            }
+        }
+    }
+
+    private static final int PRECISION_BITS = 32 - 8 - 2;
+    private static final int HALF = 1 << (PRECISION_BITS - 1);
+
+    private final Filter filter;
+
+    public PillowResampler(Filter filter) {
+        this.filter = Objects.requireNonNull(filter, "filter");
+    }
+
+    public Filter filter() {
+        return filter;
+    }
+
+    /** Resizes {@code in} to {@code width} x {@code height}; returns {@code in} itself when the size is unchanged. */
+    public RgbImage resize(RgbImage in, int width, int height) {
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException("target size must be positive, got " + width + "x" + height);
+        }
+        if (width == in.width() && height == in.height()) {
+            return in;
+        }
+        Coefficients vertical = Coefficients.compute(in.height(), height, filter);
+        byte[] src = in.rgb();
+        int srcW = in.width();
+        int rowOffset = 0;
+        int rows = in.height();
+        if (width != in.width()) {
+            // Only the input rows that some output row reads.
+            int first = vertical.start[0];
+            int last = vertical.start[height - 1] + vertical.count[height - 1];
+            Coefficients horizontal = Coefficients.compute(in.width(), width, filter);
+            src = horizontalPass(src, srcW, first, last - first, width, horizontal);
+            srcW = width;
+            rowOffset = first;
+            rows = last - first;
+        }
+        if (height != in.height()) {
+            src = verticalPass(src, srcW, rowOffset, height, vertical);
+        } else if (rows != in.height()) {
+            throw new AssertionError("horizontal-only resize must keep every row");
+        }
+        return new RgbImage(width, height, src);
+    }
+
+    private static byte[] horizontalPass(byte[] src, int srcW, int firstRow, int rows, int outW, Coefficients c) {
+        byte[] out = new byte[rows * outW * 3];
+        for (int y = 0; y < rows; y++) {
+            int srcRow = (y + firstRow) * srcW * 3;
+            int outRow = y * outW * 3;
+            for (int xx = 0; xx < outW; xx++) {
+                int start = c.start[xx];
+                int n = c.count[xx];
+                int kBase = xx * c.ksize;
+                int r = HALF;
+                int g = HALF;
+                int b = HALF;
+                for (int i = 0; i < n; i++) {
+                    int k = c.fixed[kBase + i];
+                    int p = srcRow + (start + i) * 3;
+                    r += (src[p] & 0xFF) * k;
+                    g += (src[p + 1] & 0xFF) * k;
+                    b += (src[p + 2] & 0xFF) * k;
+                }
+                out[outRow + xx * 3] = clip8(r);
+                out[outRow + xx * 3 + 1] = clip8(g);
+                out[outRow + xx * 3 + 2] = clip8(b);
+            }
+        }
+        return out;
+    }
+
+    /** {@code src} holds input rows starting at input row {@code rowOffset}. */
+    private static byte[] verticalPass(byte[] src, int w, int rowOffset, int outH, Coefficients c) {
+        byte[] out = new byte[outH * w * 3];
+        for (int yy = 0; yy < outH; yy++) {
+            int start = c.start[yy] - rowOffset;
+            int n = c.count[yy];
+            int kBase = yy * c.ksize;
+            int outRow = yy * w * 3;
+            for (int x = 0; x < w; x++) {
+                int r = HALF;
+                int g = HALF;
+                int b = HALF;
+                for (int i = 0; i < n; i++) {
+                    int k = c.fixed[kBase + i];
+                    int p = ((start + i) * w + x) * 3;
+                    r += (src[p] & 0xFF) * k;
+                    g += (src[p + 1] & 0xFF) * k;
+                    b += (src[p + 2] & 0xFF) * k;
+                }
+                out[outRow + x * 3] = clip8(r);
+                out[outRow + x * 3 + 1] = clip8(g);
+                out[outRow + x * 3 + 2] = clip8(b);
+            }
+        }
+        return out;
+    }
+
+    private static byte clip8(int acc) {
+        int v = acc >> PRECISION_BITS;
+        return (byte) (v < 0 ? 0 : Math.min(v, 255));
+    }
+
+    /** Per output position: first input index, number of taps, and fixed-point weights (ksize per position). */
+    static final class Coefficients {
+        final int ksize;
+        final int[] start;
+        final int[] count;
+        final int[] fixed;
+
+        private Coefficients(int ksize, int[] start, int[] count, int[] fixed) {
+            this.ksize = ksize;
+            this.start = start;
+            this.count = count;
+            this.fixed = fixed;
+        }
+
+        static Coefficients compute(int inSize, int outSize, Filter filter) {
+            // The box is the whole input: (0, inSize), as float in Pillow.
+            double scale = (double) inSize / outSize;
+            double filterScale = Math.max(scale, 1.0);
+            double support = filter.support * filterScale;
+            int ksize = (int) Math.ceil(support) * 2 + 1;
+            int[] start = new int[outSize];
+            int[] count = new int[outSize];
+            int[] fixed = new int[outSize * ksize];
+            double[] w = new double[ksize];
+            double inverse = 1.0 / filterScale;
+            for (int xx = 0; xx < outSize; xx++) {
+                double center = (xx + 0.5) * scale;
+                int xmin = Math.max((int) (center - support + 0.5), 0);
+                int xmax = Math.min((int) (center + support + 0.5), inSize) - xmin;
+                double sum = 0.0;
+                for (int x = 0; x < xmax; x++) {
+                    w[x] = filter.weight((x + xmin - center + 0.5) * inverse);
+                    sum += w[x];
+                }
+                for (int x = 0; x < xmax; x++) {
+                    double k = sum != 0.0 ? w[x] / sum : w[x];
+                    fixed[xx * ksize + x] = (int) (k < 0 ? -0.5 + k * (1 << PRECISION_BITS) : 0.5 + k * (1 << PRECISION_BITS));
+                }
+                start[xx] = xmin;
+                count[xx] = Math.max(xmax, 0);
+            }
+            return new Coefficients(ksize, start, count, fixed);
+        }
+    }
+}

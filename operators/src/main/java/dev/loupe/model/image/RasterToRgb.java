@@ -1,0 +1,90 @@
+package dev.loupe.model.image;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+
+/**
+ * Turns a decoded raster into 8-bit RGB the way Pillow's {@code convert("RGB")} treats the mode Pillow
+ * would have opened the file in: palette lookup, grey replicated, alpha dropped, 16-bit colour reduced to
+ * its high byte, 16-bit grey clipped at 255, low bit depths scaled up, CMYK by Pillow's naive formula.
+ */
+final class RasterToRgb {
+    private RasterToRgb() {
+    }
+
+    static RgbImage convert(Raster raster, ColorModel cm) {
+        int w = raster.getWidth();
+        int h = raster.getHeight();
+        int x0 = raster.getMinX();
+        int y0 = raster.getMinY();
+        byte[] out = new byte[w * h * 3];
+        if (cm instanceof IndexColorModel) {
+            IndexColorModel icm = (IndexColorModel) cm;
+            int[] index = new int[w];
+            for (int y = 0; y < h; y++) {
+                raster.getSamples(x0, y0 + y, w, 1, 0, index);
+                for (int x = 0; x < w; x++) {
+                    int o = (y * w + x) * 3;
+                    int i = index[x];
+                    out[o] = (byte) icm.getRed(i);
+                    out[o + 1] = (byte) icm.getGreen(i);
+                    out[o + 2] = (byte) icm.getBlue(i);
+                }
+            }
+            return new RgbImage(w, h, out);
+        }
+        int colourBands = cm.getNumColorComponents();
+        int spaceType = cm.getColorSpace().getType();
+        int bits = raster.getSampleModel().getSampleSize(0);
+        boolean hasAlpha = cm.hasAlpha();
+        int[][] band = new int[raster.getNumBands()][w];
+        int[] rgb = new int[3];
+        for (int y = 0; y < h; y++) {
+            for (int b = 0; b < colourBands; b++) {
+                raster.getSamples(x0, y0 + y, w, 1, b, band[b]);
+            }
+            for (int x = 0; x < w; x++) {
+                int o = (y * w + x) * 3;
+                if (spaceType == ColorSpace.TYPE_CMYK && colourBands == 4) {
+                    JpegColour.cmykToRgb(to8(band[0][x], bits, false), to8(band[1][x], bits, false),
+                            to8(band[2][x], bits, false), to8(band[3][x], bits, false), rgb);
+                    out[o] = (byte) rgb[0];
+                    out[o + 1] = (byte) rgb[1];
+                    out[o + 2] = (byte) rgb[2];
+                } else if (colourBands == 1) {
+                    // Pillow opens 16-bit grey as I;16 and clips it; grey + alpha keeps the high byte.
+                    byte v = (byte) to8(band[0][x], bits, bits == 16 && !hasAlpha);
+                    out[o] = v;
+                    out[o + 1] = v;
+                    out[o + 2] = v;
+                } else if (colourBands == 3 && spaceType == ColorSpace.TYPE_RGB) {
+                    for (int c = 0; c < 3; c++) {
+                        out[o + c] = (byte) to8(band[c][x], bits(raster, c), false);
+                    }
+                } else {
+                    throw new IllegalArgumentException("unsupported colour model: " + colourBands
+                            + " colour components in colour space type " + spaceType);
+                }
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    private static int bits(Raster raster, int band) {
+        return raster.getSampleModel().getSampleSize(band);
+    }
+
+    /** One sample to 0..255: 8 bits as is, 16 bits by high byte (or clipped), other depths scaled. */
+    private static int to8(int v, int bits, boolean clip16) {
+        if (bits == 8) {
+            return v;
+        }
+        if (bits == 16) {
+            return clip16 ? Math.min(v, 255) : v >> 8;
+        }
+        int max = (1 << bits) - 1;
+        return v * 255 / max; // truncating, as Pillow unpacks 5- and 6-bit samples
+    }
+}

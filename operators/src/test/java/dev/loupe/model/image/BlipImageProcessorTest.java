@@ -1,0 +1,90 @@
+package dev.loupe.model.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.api.ImageTensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Pixel parity with transformers' BlipImageProcessor on the reference fixtures (1e-5 max abs diff). */
+class BlipImageProcessorTest {
+    private static JsonNode reference;
+    private static BlipImageProcessor processor;
+
+    @BeforeAll
+    static void load() throws Exception {
+        reference = new ObjectMapper().readTree(FixtureTensors.vicuna().resolve("reference.json").toFile());
+        processor = BlipImageProcessor.fromCheckpoint(FixtureTensors.vicuna().resolve("checkpoint"));
+    }
+
+    private static byte[] image(String name) throws Exception {
+        return Files.readAllBytes(FixtureTensors.fixtures().resolve("images").resolve(name));
+    }
+
+    static float maxAbsDiff(float[] a, float[] b, int bOffset) {
+        float max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[bOffset + i]));
+        }
+        return max;
+    }
+
+    @Test
+    void singleImageMatchesReferenceTensor() throws Exception {
+        ImageTensor t = processor.preprocess(image(reference.at("/single/image").asText()));
+        assertThat(new int[]{t.channels(), t.height(), t.width()}).containsExactly(3, 32, 32);
+        float[] expected = FixtureTensors.readF32(FixtureTensors.vicuna().resolve("tensors.safetensors"), "single.pixel_values");
+        float diff = maxAbsDiff(t.chw(), expected, 0);
+        System.out.println("single.pixel_values max abs diff = " + diff);
+        assertThat(diff).isLessThanOrEqualTo(1e-5f);
+    }
+
+    @Test
+    void singleImageMatchesRoundedJsonValues() throws Exception {
+        ImageTensor t = processor.preprocess(image("img_64x64.png"));
+        JsonNode values = reference.at("/single/pixel_values_full_rounded6");
+        float[] expected = new float[values.size()];
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] = (float) values.get(i).asDouble();
+        }
+        assertThat(maxAbsDiff(t.chw(), expected, 0)).isLessThanOrEqualTo(1e-5f);
+    }
+
+    @Test
+    void batchImagesMatchReferenceTensor() throws Exception {
+        float[] expected = FixtureTensors.readF32(FixtureTensors.vicuna().resolve("tensors.safetensors"), "batch.pixel_values");
+        JsonNode images = reference.at("/batch/images");
+        int per = 3 * 32 * 32;
+        for (int i = 0; i < images.size(); i++) {
+            ImageTensor t = processor.preprocess(image(images.get(i).asText()));
+            float diff = maxAbsDiff(t.chw(), expected, i * per);
+            System.out.println("batch.pixel_values[" + i + "] (" + images.get(i).asText() + ") max abs diff = " + diff);
+            assertThat(diff).as(images.get(i).asText()).isLessThanOrEqualTo(1e-5f);
+        }
+    }
+
+    @Test
+    void configIsReadFromCheckpoint() {
+        assertThat(processor.height()).isEqualTo(32);
+        assertThat(processor.width()).isEqualTo(32);
+    }
+
+    @Test
+    void resizeKeepsUniformImagesUniform() {
+        byte[] rgb = new byte[40 * 30 * 3];
+        Arrays.fill(rgb, (byte) 200);
+        RgbImage up = new PillowResampler(PillowResampler.Filter.BICUBIC).resize(new RgbImage(40, 30, rgb), 97, 61);
+        RgbImage down = new PillowResampler(PillowResampler.Filter.BICUBIC).resize(new RgbImage(40, 30, rgb), 7, 5);
+        for (RgbImage im : new RgbImage[]{up, down}) {
+            for (byte b : im.rgb()) {
+                assertThat(b & 0xFF).isEqualTo(200);
+            }
+        }
+    }
+}
