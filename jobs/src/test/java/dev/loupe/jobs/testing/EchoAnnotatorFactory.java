@@ -5,7 +5,10 @@ import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.flink.testing.BlipTestAnnotatorFactory;
 import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.image.BlipImageProcessor;
+import dev.loupe.model.image.ImageDecoder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Test-only model: answers "echo: PROMPT" for each input, optionally slowly, counting the inputs it receives
+ * Test-only model over the real image preprocessor: answers "echo: PROMPT" for each input, optionally slowly, counting the inputs it receives
  * (in a JVM-wide counter, since the MiniCluster runs in the test's JVM), and optionally failing fatally once:
  * when the file {@code armFile} exists and {@code firedFile} does not, it creates {@code firedFile} and throws
  * {@link InjectedFault}, an Error the inference operator does not turn into dead letters, so the job fails
@@ -57,9 +60,11 @@ public final class EchoAnnotatorFactory implements AnnotatorFactory {
         return RECEIVED.computeIfAbsent(counter, k -> new AtomicLong()).get();
     }
 
+    /** The real BLIP preprocessor of the InstructBLIP fixture checkpoint (32×32), with a small pixel limit. */
     @Override
     public ImagePreprocessor createPreprocessor() {
-        return new ImageIoPreprocessor(maxPixels, 4);
+        return BlipImageProcessor.fromCheckpoint(BlipTestAnnotatorFactory.fixtureCheckpoint(),
+                new ImageDecoder(1 << 20, maxPixels));
     }
 
     @Override
