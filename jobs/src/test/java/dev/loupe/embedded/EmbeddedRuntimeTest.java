@@ -10,7 +10,14 @@ import dev.loupe.jobs.testing.Requests;
 import dev.loupe.jobs.testing.Topics;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.Task;
+import dev.loupe.cli.Loupe;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.IntSupplier;
 import java.util.List;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
@@ -19,10 +26,14 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What {@code loupe run} does with no Kafka address: broker, topics, MiniCluster with web UI, clean stop. */
 @Tag("slow")
 class EmbeddedRuntimeTest {
+
+    @TempDir
+    Path dir;
 
     @Test
     void startsCreatesTopicsRunsTheJobAndShutsDownCleanly() throws Exception {
@@ -49,6 +60,14 @@ class EmbeddedRuntimeTest {
             io.sendRequests(settings.requestsTopic(), List.of(Requests.inline("one", Task.CAPTION, Requests.image(3, 3, "png", 1))));
             assertThat(io.readCommitted(List.of(settings.resultsTopic()), 1, Topics::result))
                     .extracting(AnnotationResult::getId).containsExactly("one");
+
+            // the same through the command line: loupe send, then loupe tail
+            Path image = Files.write(dir.resolve("tiny.png"), Requests.image(3, 3, "png", 2));
+            String sent = stdout(() -> Loupe.execute("send", "--bootstrap-servers", runtime.bootstrapServers(),
+                    "--image", image.toString(), "--inline")).strip();
+            String printed = stdout(() -> Loupe.execute("tail", "--bootstrap-servers", runtime.bootstrapServers(),
+                    "--max", "2", "--idle", "60s"));
+            assertThat(printed.lines()).hasSize(2).anySatisfy(line -> assertThat(line).contains("\"" + sent + "\""));
             assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
             assertThat(FreePorts.isListening(webPort)).as("Flink web UI").isTrue();
         } finally {
@@ -61,5 +80,17 @@ class EmbeddedRuntimeTest {
             Thread.sleep(100);
         }
         assertThat(FreePorts.isListening(webPort)).as("web UI port freed").isFalse();
+    }
+
+    private static String stdout(IntSupplier command) {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(command.getAsInt()).isZero();
+        } finally {
+            System.setOut(saved);
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 }
