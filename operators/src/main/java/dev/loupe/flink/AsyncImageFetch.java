@@ -3,6 +3,10 @@ package dev.loupe.flink;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -23,6 +27,8 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
     private final PipelineOptions options;
     private transient ImageFetcher fetcher;
     private transient ExecutorService pool;
+    /** Fetches in progress, by request identity, so that Flink's timeout can interrupt the thread doing one. */
+    private transient Map<ValidatedRequest, Future<?>> running;
 
     public AsyncImageFetch(PipelineOptions options) {
         this.options = options;
@@ -31,6 +37,7 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
     @Override
     public void open(OpenContext openContext) {
         fetcher = ImageFetcher.of(options);
+        running = new ConcurrentHashMap<>();
         int threads = options.fetchConcurrency();
         pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(threads), new ExecutorThreadFactory("loupe-image-fetch"));
@@ -49,16 +56,30 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
             result.complete(List.of(fetch(request)));
             return;
         }
+        FutureTask<Void> task = new FutureTask<>(() -> {
+            try {
+                result.complete(List.of(fetch(request)));
+            } finally {
+                running.remove(request);
+            }
+            return null;
+        });
+        running.put(request, task);
         try {
-            pool.execute(() -> result.complete(List.of(fetch(request))));
+            pool.execute(task);
         } catch (RejectedExecutionException e) {
-            result.complete(List.of(Fallible.failure(StageFailure.of(request, Failures.FETCH, ErrorCode.INTERNAL,
-                    "fetch pool rejected the request: " + e.getMessage()))));
+            running.remove(request);
+            result.complete(List.of(Fallible.failure(StageFailure.of(request, Failures.FETCH, ErrorCode.FETCH_FAILED,
+                    "too many image fetches still running: " + e.getMessage()))));
         }
     }
 
     @Override
     public void timeout(ValidatedRequest request, ResultFuture<Fallible<FetchedImage>> result) {
+        Future<?> fetching = running.remove(request);
+        if (fetching != null) {
+            fetching.cancel(true);
+        }
         result.complete(List.of(Fallible.failure(StageFailure.of(request, Failures.FETCH, ErrorCode.FETCH_TIMEOUT,
                 "fetching " + request.imageLabel() + " took longer than " + options.fetchTimeout()))));
     }

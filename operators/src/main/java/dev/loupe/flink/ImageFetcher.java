@@ -183,12 +183,22 @@ public final class ImageFetcher {
         }
     }
 
-    /** Reads at most maxBytes + 1 bytes: one more than the limit proves the image too large without reading it all. */
+    /**
+     * Reads at most maxBytes + 1 bytes (one more than the limit proves the image too large without reading it all),
+     * within the timeout counted from the first read.
+     */
     private byte[] readLimited(InputStream in, String label) throws IOException, AnnotationException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buffer = new byte[64 * 1024];
         long total = 0;
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "reading " + label + " took longer than " + timeout);
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "reading " + label + " was cancelled");
+            }
             int want = (int) Math.min(buffer.length, maxBytes + 1 - total);
             int n = in.read(buffer, 0, want);
             if (n < 0) {

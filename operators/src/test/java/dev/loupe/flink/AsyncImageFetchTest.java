@@ -89,4 +89,42 @@ class AsyncImageFetchTest {
             fetch.close();
         }
     }
+
+    @Test
+    void flinksTimeoutInterruptsTheFetchSoItsThreadServesTheNextRequest() throws Exception {
+        Files.write(root.resolve("b.jpg"), new byte[] {1});
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        com.sun.net.httpserver.HttpServer server =
+                com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/slow.jpg", ex -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+        });
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        server.start();
+        // one fetch thread, and an HTTP timeout far longer than the test
+        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults().withFileRoots(List.of(root))
+                .withFetch(1, java.time.Duration.ofMinutes(10), 1 << 20));
+        fetch.open(DefaultOpenContext.INSTANCE);
+        try {
+            ValidatedRequest slow = request("slow", "http://127.0.0.1:" + server.getAddress().getPort() + "/slow.jpg", null);
+            Capture slowResult = new Capture();
+            fetch.asyncInvoke(slow, slowResult);
+            fetch.timeout(slow, slowResult);
+            assertThat(slowResult.get().failure.code).isEqualTo(ErrorCode.FETCH_TIMEOUT);
+
+            Capture next = new Capture();
+            fetch.asyncInvoke(request("next", root.resolve("b.jpg").toUri().toString(), null), next);
+            assertThat(next.get().value.bytes).containsExactly(1);
+        } finally {
+            release.countDown();
+            fetch.close();
+            server.stop(0);
+        }
+    }
 }
