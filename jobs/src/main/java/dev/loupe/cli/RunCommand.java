@@ -137,7 +137,7 @@ public final class RunCommand implements Callable<Integer> {
         java.io.PrintWriter err = spec.commandLine().getErr();
         AnnotatorFactory factory;
         try {
-            factory = ModelRuntimes.resolve(model);
+            factory = ModelRuntimes.resolve(model, toConfiguration());
             if (bootstrapServers != null) {
                 return runAgainst(JobSettings.from(toConfiguration()), factory);
             }

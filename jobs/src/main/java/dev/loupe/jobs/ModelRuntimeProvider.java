@@ -3,6 +3,7 @@ package dev.loupe.jobs;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.apache.flink.configuration.ReadableConfig;
 
 /**
  * A model family's way in to the jobs: given a model directory (a Loupe model package or a Hugging Face
@@ -17,6 +18,10 @@ public interface ModelRuntimeProvider {
     /** Whether this runtime can load the model in {@code modelDir} (cheap: reads manifests, not weights). */
     boolean accepts(Path modelDir);
 
-    /** A factory for the model in {@code modelDir}; it loads weights only inside each task. */
-    AnnotatorFactory factoryFor(Path modelDir) throws IOException;
+    /**
+     * A factory for the model in {@code modelDir}; it loads weights only inside each task. {@code options} holds
+     * the job's options, e.g. {@code LoupeOptions.IMAGE_MAX_PIXELS} and {@code FETCH_MAX_BYTES} for the
+     * preprocessor's decode limits.
+     */
+    AnnotatorFactory factoryFor(Path modelDir, ReadableConfig options) throws IOException;
 }

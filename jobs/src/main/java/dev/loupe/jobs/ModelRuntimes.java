@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import org.apache.flink.configuration.ReadableConfig;
 
 /**
  * Finds the model runtime for a {@code --model} directory among the {@link ModelRuntimeProvider}s on the
@@ -25,12 +26,12 @@ public final class ModelRuntimes {
     }
 
     /**
-     * The factory for the model in {@code modelDir}.
+     * The factory for the model in {@code modelDir}, configured from the job's {@code options}.
      *
      * @throws IllegalArgumentException when {@code modelDir} is null or not a directory, or no registered
      *     runtime accepts it
      */
-    public static AnnotatorFactory resolve(Path modelDir) {
+    public static AnnotatorFactory resolve(Path modelDir, ReadableConfig options) {
         if (modelDir == null) {
             throw new IllegalArgumentException("--model is required: a Loupe model package or a Hugging Face "
                     + "checkpoint directory");
@@ -42,7 +43,7 @@ public final class ModelRuntimes {
         for (ModelRuntimeProvider provider : providers) {
             if (provider.accepts(modelDir)) {
                 try {
-                    return provider.factoryFor(modelDir);
+                    return provider.factoryFor(modelDir, options);
                 } catch (IOException e) {
                     throw new UncheckedIOException("the " + provider.name() + " runtime cannot load " + modelDir
                             + ": " + e.getMessage(), e);

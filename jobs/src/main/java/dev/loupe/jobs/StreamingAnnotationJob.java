@@ -42,7 +42,7 @@ public final class StreamingAnnotationJob {
         }
         Configuration config = command.toConfiguration();
         JobSettings settings = JobSettings.from(config);
-        AnnotatorFactory factory = ModelRuntimes.resolve(command.model());
+        AnnotatorFactory factory = ModelRuntimes.resolve(command.model(), config);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(environmentConfiguration(settings));
         build(env, settings, factory, config);
         env.execute(JOB_NAME);

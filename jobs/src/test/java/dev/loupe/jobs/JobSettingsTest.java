@@ -66,11 +66,11 @@ class JobSettingsTest {
 
     @Test
     void modelLookupSaysWhyItFails(@TempDir Path dir) throws Exception {
-        assertThatThrownBy(() -> ModelRuntimes.resolve(null)).hasMessageContaining("--model is required");
-        assertThatThrownBy(() -> ModelRuntimes.resolve(dir.resolve("absent"))).hasMessageContaining("is not a directory");
-        assertThatThrownBy(() -> ModelRuntimes.resolve(dir))
+        assertThatThrownBy(() -> ModelRuntimes.resolve(null, new Configuration())).hasMessageContaining("--model is required");
+        assertThatThrownBy(() -> ModelRuntimes.resolve(dir.resolve("absent"), new Configuration())).hasMessageContaining("is not a directory");
+        assertThatThrownBy(() -> ModelRuntimes.resolve(dir, new Configuration()))
                 .hasMessageStartingWith("no model runtime available for " + dir);
         Files.writeString(dir.resolve(EchoModelRuntime.MARKER), "");
-        assertThat(ModelRuntimes.resolve(dir)).isNotNull();
+        assertThat(ModelRuntimes.resolve(dir, new Configuration())).isNotNull();
     }
 }

@@ -4,6 +4,7 @@ import dev.loupe.jobs.ModelRuntimeProvider;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.flink.configuration.ReadableConfig;
 
 /** Test-only model runtime: accepts a directory holding {@code echo-model.txt}, and runs the echo annotator. */
 public final class EchoModelRuntime implements ModelRuntimeProvider {
@@ -21,7 +22,7 @@ public final class EchoModelRuntime implements ModelRuntimeProvider {
     }
 
     @Override
-    public AnnotatorFactory factoryFor(Path modelDir) {
+    public AnnotatorFactory factoryFor(Path modelDir, ReadableConfig options) {
         return EchoAnnotatorFactory.fast("echo-runtime");
     }
 }
