@@ -17,7 +17,10 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** Requests in, exactly one result per request out, each on its task's topic, through a real broker and MiniCluster. */
+/**
+ * Requests in, exactly one result per request out, each on its task's topic keyed by request id, through a real
+ * broker and MiniCluster at parallelism 2 over two partitions.
+ */
 @Tag("slow")
 class StreamingAnnotationJobTest {
 
@@ -27,6 +30,8 @@ class StreamingAnnotationJobTest {
             String captions = job.name + ".results.caption";
             String answers = job.name + ".results.vqa";
             job.conf.set(JobOptions.RESULTS_TOPIC_PER_TASK, Map.of("caption", captions, "VQA", answers));
+            job.conf.set(JobOptions.PARALLELISM, 2);
+            job.partitions = 2;
             job.start(EchoAnnotatorFactory.fast(job.name));
 
             Task[] tasks = {Task.CAPTION, Task.VQA, Task.RANK};

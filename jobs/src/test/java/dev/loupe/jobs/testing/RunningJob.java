@@ -22,6 +22,8 @@ public final class RunningJob implements AutoCloseable {
     public final EmbeddedKafka kafka = SharedKafka.get();
     public final Topics topics = new Topics(kafka);
     public final Configuration conf = new Configuration();
+    /** Partitions of each topic the job creates. */
+    public int partitions = 1;
     private JobClient client;
 
     public RunningJob() {
@@ -44,7 +46,7 @@ public final class RunningJob implements AutoCloseable {
     /** Creates the topics and submits the job built by {@link StreamingAnnotationJob#build}. */
     public RunningJob start(AnnotatorFactory factory) throws Exception {
         JobSettings settings = settings();
-        kafka.createTopics(1, settings.allTopics());
+        kafka.createTopics(partitions, settings.allTopics());
         StreamExecutionEnvironment env = environment(settings);
         StreamingAnnotationJob.build(env, settings, factory, conf);
         client = env.executeAsync(name);
