@@ -16,7 +16,10 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  * The annotation pipeline's operators, composed in one place between a source of raw request bytes and the sinks:
  * decode/validate → async image fetch → decode + preprocess → dynamic batcher → inference. Every stage's failures
  * are unioned into {@link Outputs#failures()}; sources, sinks and checkpointing are the caller's (the Kafka job, a
- * bounded job, a test).
+ * bounded job, a test). Every type between the operators has a Flink POJO or Avro serializer, so the job runs with
+ * {@code pipeline.generic-types: false} (no Kryo). In-flight work is bounded: the async fetch holds at most
+ * {@code loupe.fetch.concurrency} requests and the batcher at most {@code batch.max-size}, so a slow inference
+ * operator backpressures the source.
  */
 public final class AnnotationPipeline {
     public static final AvroTypeInfo<AnnotationResult> RESULT_TYPE = new AvroTypeInfo<>(AnnotationResult.class);
@@ -50,7 +53,7 @@ public final class AnnotationPipeline {
                 .name("preprocess-images").uid("loupe-preprocess");
 
         SingleOutputStreamOperator<Batch<PreparedRequest>> batches = prepared
-                .transform("dynamic-batcher", new TypeHint<Batch<PreparedRequest>>() {}.getTypeInfo(),
+                .transform("dynamic-batcher", Batch.typeInfo(prepared.getType()),
                         new DynamicBatcher<>(prepared.getType(), options.batchMaxSize(), options.batchMaxDelay()))
                 .uid("loupe-batcher");
 

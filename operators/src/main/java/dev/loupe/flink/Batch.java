@@ -1,14 +1,20 @@
 package dev.loupe.flink;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 
 /**
  * A batch emitted by {@link DynamicBatcher}: its elements in arrival order and, per element, how long it waited in
- * the batcher (reported as the result's {@code timings.queueMillis}).
+ * the batcher (reported as the result's {@code timings.queueMillis}). {@link #typeInfo} describes it to Flink
+ * without Kryo.
  */
 public class Batch<T> {
-    public ArrayList<T> elements = new ArrayList<>();
+    public List<T> elements = new ArrayList<>();
     public long[] queueMillis = new long[0];
 
     public Batch() {}
@@ -19,6 +25,15 @@ public class Batch<T> {
         }
         this.elements = new ArrayList<>(elements);
         this.queueMillis = queueMillis;
+    }
+
+    /** Flink type information of batches of {@code elementType}: a POJO of a list and a long array. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static <T> TypeInformation<Batch<T>> typeInfo(TypeInformation<T> elementType) {
+        Map<String, TypeInformation<?>> fields = new HashMap<>();
+        fields.put("elements", Types.LIST(elementType));
+        fields.put("queueMillis", PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO);
+        return (TypeInformation) Types.POJO(Batch.class, fields);
     }
 
     public int size() {

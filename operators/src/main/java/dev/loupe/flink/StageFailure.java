@@ -16,7 +16,7 @@ public class StageFailure {
     public ErrorCode code;
     public String message;
     public byte[] rawInput;
-    public HashMap<String, String> metadata = new HashMap<>();
+    public Map<String, String> metadata = new HashMap<>();
 
     public StageFailure() {}
 

@@ -9,8 +9,8 @@ import java.util.Map;
 
 /**
  * A decoded request that passed validation: exactly one of {@link #imageUri} and {@link #imageBytes}, the prompt
- * already resolved, generation settings validated. A Flink POJO (public fields, mutable collections) so it is
- * serialised field by field between operators.
+ * already resolved, generation settings validated. A Flink POJO (public fields, List/Map typed as interfaces) so
+ * Flink serialises it field by field with its built-in serializers, never Kryo.
  */
 public class ValidatedRequest {
     public String id;
@@ -20,9 +20,9 @@ public class ValidatedRequest {
     public byte[] imageBytes;
     public Task task;
     public String prompt;
-    public ArrayList<String> candidates = new ArrayList<>();
+    public List<String> candidates = new ArrayList<>();
     public GenerationConfig generation;
-    public HashMap<String, String> metadata = new HashMap<>();
+    public Map<String, String> metadata = new HashMap<>();
 
     public ValidatedRequest() {}
 

@@ -92,7 +92,10 @@ class AnnotationPipelineTest {
                 .setPrompt(TestAnnotator.REJECT)));
         expectedCode.put("rejected", "PROMPT_TOO_LONG");
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        // no Kryo: every type between the operators (and in checkpoints) has a Flink or Avro serializer
+        org.apache.flink.configuration.Configuration conf = new org.apache.flink.configuration.Configuration();
+        conf.set(org.apache.flink.configuration.PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         DataStream<byte[]> source = env.fromData(values).rebalance();
         PipelineOptions options = PipelineOptions.defaults()

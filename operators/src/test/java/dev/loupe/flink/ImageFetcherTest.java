@@ -100,6 +100,16 @@ class ImageFetcherTest {
     }
 
     @Test
+    void otherSchemesAreReadThroughFlinkFileSystemsWithTheSameLimits() throws Exception {
+        String scheme = dev.loupe.flink.testing.LocalBackedFileSystemFactory.SCHEME;
+        // no root check here: the roots guard the local disk reached by file: URIs, not a remote store
+        assertThat(fetcher.fetch(scheme + "://" + outside.resolve("passwd"))).containsExactly(9);
+        assertCode(() -> fetcher.fetch(scheme + "://" + root.resolve("big.jpg")), ErrorCode.IMAGE_TOO_LARGE);
+        assertCode(() -> fetcher.fetch(scheme + "://" + root.resolve("empty.jpg")), ErrorCode.IMAGE_EMPTY);
+        assertCode(() -> fetcher.fetch(scheme + "://" + root.resolve("missing.jpg")), ErrorCode.IMAGE_NOT_FOUND);
+    }
+
+    @Test
     void inlineImagesFollowTheSameLimits() throws Exception {
         assertThat(fetcher.checkInline(new byte[] {1})).containsExactly(1);
         assertCode(() -> fetcher.checkInline(new byte[0]), ErrorCode.IMAGE_EMPTY);

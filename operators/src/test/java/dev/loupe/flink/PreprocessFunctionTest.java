@@ -43,8 +43,8 @@ class PreprocessFunctionTest {
 
             List<PreparedRequest> prepared = h.extractOutputValues();
             assertThat(prepared).extracting(p -> p.request.id).containsExactly("jpeg", "png");
-            assertThat(prepared.get(0).pixels.channels()).isEqualTo(3);
-            assertThat(prepared.get(0).pixels.height()).isEqualTo(prepared.get(1).pixels.height());
+            assertThat(prepared.get(0).channels).isEqualTo(3);
+            assertThat(prepared.get(0).height).isEqualTo(prepared.get(1).height);
             assertThat(prepared.get(0).fetchMillis).isEqualTo(3);
 
             assertThat(h.getSideOutput(Failures.TAG)).extracting(StreamRecord::getValue)
