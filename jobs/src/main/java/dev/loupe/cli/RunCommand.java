@@ -2,11 +2,13 @@ package dev.loupe.cli;
 
 import dev.loupe.embedded.EmbeddedRuntime;
 import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.PipelineOptions;
 import dev.loupe.jobs.JobOptions;
 import dev.loupe.jobs.JobSettings;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.StreamingAnnotationJob;
 import dev.loupe.model.api.AnnotatorFactory;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -91,6 +93,9 @@ public final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Stands in for the embedded broker's address while checking options, before the broker starts. */
+    private static final String UNKNOWN_YET = "127.0.0.1:9092";
+
     /** Parses {@code loupe run}'s arguments without running (used by {@link StreamingAnnotationJob#main}). */
     public static RunCommand parse(String... args) {
         RunCommand command = new RunCommand();
@@ -134,18 +139,18 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        java.io.PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = spec.commandLine().getErr();
         AnnotatorFactory factory;
         try {
             factory = ModelRuntimes.resolve(model, toConfiguration());
             if (bootstrapServers != null) {
                 return runAgainst(JobSettings.from(toConfiguration()), factory);
             }
-            // validate everything but the address before starting anything
-            Configuration probe = toConfiguration();
-            probe.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092");
-            JobSettings.from(probe);
-            dev.loupe.flink.PipelineOptions.from(probe);
+            // check every option before starting anything; the embedded broker's address is not known yet
+            Configuration checked = toConfiguration();
+            checked.set(JobOptions.BOOTSTRAP_SERVERS, UNKNOWN_YET);
+            JobSettings.from(checked);
+            PipelineOptions.from(checked);
         } catch (IllegalArgumentException e) {
             err.println("loupe run: " + e.getMessage());
             err.flush();
@@ -165,9 +170,8 @@ public final class RunCommand implements Callable<Integer> {
 
     private int runEmbedded(AnnotatorFactory factory) throws Exception {
         Configuration conf = toConfiguration();
-        Configuration probe = new Configuration(conf);
-        probe.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092");
-        List<String> topics = JobSettings.from(probe).allTopics();
+        conf.set(JobOptions.BOOTSTRAP_SERVERS, UNKNOWN_YET);
+        List<String> topics = JobSettings.from(conf).allTopics();
         EmbeddedRuntime runtime = EmbeddedRuntime.start(topics);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
