@@ -144,6 +144,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         return brokerPort;
     }
 
+    /** The folder holding the broker's configuration and log (deleted by {@link #close()}). */
+    public Path dataDir() {
+        return workDir;
+    }
+
     /** The controller listener's port. */
     public int controllerPort() {
         return controllerPort;

@@ -1,9 +1,11 @@
 package dev.loupe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.jobs.JobOptions;
+import dev.loupe.jobs.StreamingAnnotationJob;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -40,6 +42,14 @@ class RunCommandTest {
         assertThat(run("run")).contains("--model is required");
         assertThat(run("run", "--model", dir.toString())).contains("no model runtime available for " + dir);
         assertThat(run("run", "--model", dir.toString(), "--checkpoint-interval", "soon")).contains("not a duration");
+    }
+
+    @Test
+    void clusterEntryPointNeedsKafkaAndAModel() {
+        assertThatThrownBy(() -> StreamingAnnotationJob.main(new String[0]))
+                .hasMessageContaining("--bootstrap-servers is required");
+        assertThatThrownBy(() -> StreamingAnnotationJob.main(new String[] {"--bootstrap-servers", "k:9092"}))
+                .hasMessageContaining("--model is required");
     }
 
     private static String run(String... args) {

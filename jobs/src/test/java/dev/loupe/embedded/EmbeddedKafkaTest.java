@@ -25,6 +25,8 @@ class EmbeddedKafkaTest {
     void transactionsWorkOnOneNodeAndCloseFreesPortsAndFolder() throws Exception {
         EmbeddedKafka kafka = new EmbeddedKafka().start();
         int port = kafka.brokerPort();
+        java.nio.file.Path data = kafka.dataDir();
+        assertThat(data).isDirectory();
         try {
             kafka.createTopics("t");
             kafka.createTopics("t"); // idempotent
@@ -61,5 +63,6 @@ class EmbeddedKafkaTest {
         }
         assertThat(FreePorts.isListening(port)).isFalse();
         assertThat(FreePorts.isListening(kafka.controllerPort())).isFalse();
+        assertThat(data).doesNotExist();
     }
 }
