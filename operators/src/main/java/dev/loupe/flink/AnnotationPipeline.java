@@ -35,7 +35,7 @@ public final class AnnotationPipeline {
         Objects.requireNonNull(options, "options");
 
         SingleOutputStreamOperator<ValidatedRequest> decoded = requestValues
-                .process(new RequestDecoder(options), TypeInformation.of(ValidatedRequest.class))
+                .process(new RequestDecoder(options, factory.taskDefaults()), TypeInformation.of(ValidatedRequest.class))
                 .name("decode-requests").uid("loupe-decode");
 
         SingleOutputStreamOperator<Fallible<FetchedImage>> fetchedOrFailed = AsyncDataStream

@@ -50,9 +50,4 @@ public final class LoupeOptions {
     public static final ConfigOption<Integer> REQUEST_MAX_BEAMS = ConfigOptions.key("loupe.request.max-beams")
             .intType().defaultValue(8)
             .withDescription("Largest numBeams a request may ask for; more fails with UNSUPPORTED_OPTION.");
-
-    public static final ConfigOption<Integer> REQUEST_DEFAULT_MAX_NEW_TOKENS =
-            ConfigOptions.key("loupe.request.default-max-new-tokens")
-                    .intType().defaultValue(30)
-                    .withDescription("maxNewTokens for requests that do not set it.");
 }

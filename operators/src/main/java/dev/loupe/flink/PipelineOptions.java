@@ -20,8 +20,7 @@ public record PipelineOptions(
         Duration batchMaxDelay,
         long maxPixels,
         int maxNewTokensLimit,
-        int maxBeams,
-        int defaultMaxNewTokens) implements Serializable {
+        int maxBeams) implements Serializable {
 
     public PipelineOptions {
         fileRoots = fileRoots == null ? List.of() : List.copyOf(fileRoots);
@@ -39,9 +38,6 @@ public record PipelineOptions(
         require(maxPixels >= 1, LoupeOptions.IMAGE_MAX_PIXELS.key(), "must be >= 1, got " + maxPixels);
         require(maxNewTokensLimit >= 1, LoupeOptions.REQUEST_MAX_NEW_TOKENS.key(), "must be >= 1, got " + maxNewTokensLimit);
         require(maxBeams >= 1, LoupeOptions.REQUEST_MAX_BEAMS.key(), "must be >= 1, got " + maxBeams);
-        require(defaultMaxNewTokens >= 1 && defaultMaxNewTokens <= maxNewTokensLimit,
-                LoupeOptions.REQUEST_DEFAULT_MAX_NEW_TOKENS.key(),
-                "must be in [1, " + LoupeOptions.REQUEST_MAX_NEW_TOKENS.key() + "], got " + defaultMaxNewTokens);
     }
 
     /** Reads every {@link LoupeOptions} option, using its default when unset. */
@@ -55,8 +51,7 @@ public record PipelineOptions(
                 conf.get(LoupeOptions.BATCH_MAX_DELAY),
                 conf.get(LoupeOptions.IMAGE_MAX_PIXELS),
                 conf.get(LoupeOptions.REQUEST_MAX_NEW_TOKENS),
-                conf.get(LoupeOptions.REQUEST_MAX_BEAMS),
-                conf.get(LoupeOptions.REQUEST_DEFAULT_MAX_NEW_TOKENS));
+                conf.get(LoupeOptions.REQUEST_MAX_BEAMS));
     }
 
     public static PipelineOptions defaults() {
@@ -70,17 +65,17 @@ public record PipelineOptions(
 
     public PipelineOptions withFileRoots(List<Path> roots) {
         return new PipelineOptions(roots.stream().map(Path::toString).toList(), fetchConcurrency, fetchTimeout, fetchMaxBytes, batchMaxSize, batchMaxDelay,
-                maxPixels, maxNewTokensLimit, maxBeams, defaultMaxNewTokens);
+                maxPixels, maxNewTokensLimit, maxBeams);
     }
 
     public PipelineOptions withFetch(int concurrency, Duration timeout, long maxBytes) {
         return new PipelineOptions(fileRoots, concurrency, timeout, maxBytes, batchMaxSize, batchMaxDelay,
-                maxPixels, maxNewTokensLimit, maxBeams, defaultMaxNewTokens);
+                maxPixels, maxNewTokensLimit, maxBeams);
     }
 
     public PipelineOptions withBatch(int maxSize, Duration maxDelay) {
         return new PipelineOptions(fileRoots, fetchConcurrency, fetchTimeout, fetchMaxBytes, maxSize, maxDelay,
-                maxPixels, maxNewTokensLimit, maxBeams, defaultMaxNewTokens);
+                maxPixels, maxNewTokensLimit, maxBeams);
     }
 
     private static void require(boolean ok, String key, String message) {

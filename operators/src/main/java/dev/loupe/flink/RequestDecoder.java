@@ -2,6 +2,7 @@ package dev.loupe.flink;
 
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.serde.AvroDeserializer;
 import java.util.Map;
@@ -18,8 +19,8 @@ public final class RequestDecoder extends ProcessFunction<byte[], ValidatedReque
     private final RequestValidator validator;
     private transient AvroDeserializer<AnnotationRequest> deserializer;
 
-    public RequestDecoder(PipelineOptions options) {
-        this.validator = new RequestValidator(options);
+    public RequestDecoder(PipelineOptions options, TaskDefaults taskDefaults) {
+        this.validator = new RequestValidator(options, taskDefaults);
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.GenerationOverrides;
 import dev.loupe.schemas.ImageSource;
@@ -23,12 +24,13 @@ import java.util.Map;
 public final class RequestValidator implements Serializable {
     private final int maxNewTokensLimit;
     private final int maxBeams;
-    private final int defaultMaxNewTokens;
+    private final TaskDefaults taskDefaults;
 
-    public RequestValidator(PipelineOptions options) {
+    /** @param taskDefaults the model's per-task decoding defaults, which request overrides start from */
+    public RequestValidator(PipelineOptions options, TaskDefaults taskDefaults) {
         this.maxNewTokensLimit = options.maxNewTokensLimit();
         this.maxBeams = options.maxBeams();
-        this.defaultMaxNewTokens = options.defaultMaxNewTokens();
+        this.taskDefaults = taskDefaults;
     }
 
     public ValidatedRequest validate(AnnotationRequest request) throws AnnotationException {
@@ -60,18 +62,18 @@ public final class RequestValidator implements Serializable {
             throw invalid("candidates are only used by task RANK, got task " + task);
         }
         String prompt = Prompts.resolve(request.getPrompt(), request.getQuestion(), request.getOcrTokens());
-        GenerationConfig generation = generation(request.getGeneration());
+        GenerationConfig generation = generation(task, request.getGeneration());
         Map<String, String> metadata = request.getMetadata() == null ? Map.of() : request.getMetadata();
         return new ValidatedRequest(id, uri, inline == null ? null : bytes(inline), task, prompt, candidates,
                 generation, metadata);
     }
 
-    GenerationConfig generation(GenerationOverrides o) throws AnnotationException {
-        GenerationConfig base = GenerationConfig.greedy(defaultMaxNewTokens);
+    GenerationConfig generation(Task task, GenerationOverrides o) throws AnnotationException {
+        GenerationConfig base = taskDefaults.forTask(task);
         if (o == null) {
-            return base;
+            return checkLimits(base);
         }
-        boolean sample = o.getTemperature() != null || o.getTopP() != null;
+        boolean sample = base.doSample() || o.getTemperature() != null || o.getTopP() != null;
         int beams = or(o.getNumBeams(), base.numBeams());
         GenerationConfig config = new GenerationConfig(
                 or(o.getMaxNewTokens(), base.maxNewTokens()),
@@ -90,6 +92,10 @@ public final class RequestValidator implements Serializable {
         } catch (IllegalArgumentException e) {
             throw invalid("generation: " + e.getMessage());
         }
+        return checkLimits(config);
+    }
+
+    private GenerationConfig checkLimits(GenerationConfig config) throws AnnotationException {
         if (config.maxNewTokens() > maxNewTokensLimit) {
             throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION,
                     "maxNewTokens " + config.maxNewTokens() + " exceeds this deployment's limit " + maxNewTokensLimit);

@@ -3,6 +3,7 @@ package dev.loupe.model;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
@@ -85,7 +86,8 @@ public final class Models {
             throws IOException {
         Manifest manifest = Manifest.read(packageDir);
         if (InstructBlipPackage.FAMILY.equals(manifest.family())) {
-            return new InstructBlipAnnotatorFactory(packageDir, options, limits);
+            return new InstructBlipAnnotatorFactory(packageDir, options, limits,
+                    TaskDefaults.fromJson(manifest.generation()));
         }
         throw new IOException("model family '" + manifest.family() + "' of " + packageDir
                 + " is not supported by this build");

@@ -4,6 +4,7 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.image.BlipImageProcessor;
 import dev.loupe.model.image.ImageDecoder;
@@ -17,11 +18,19 @@ public final class InstructBlipAnnotatorFactory implements AnnotatorFactory {
     private final String packageDir;
     private final RuntimeOptions options;
     private final ImageLimits imageLimits;
+    private final TaskDefaults taskDefaults;
 
-    public InstructBlipAnnotatorFactory(Path packageDir, RuntimeOptions options, ImageLimits imageLimits) {
+    public InstructBlipAnnotatorFactory(Path packageDir, RuntimeOptions options, ImageLimits imageLimits,
+                                        TaskDefaults taskDefaults) {
         this.packageDir = packageDir.toAbsolutePath().toString();
         this.options = options;
         this.imageLimits = imageLimits;
+        this.taskDefaults = taskDefaults;
+    }
+
+    @Override
+    public TaskDefaults taskDefaults() {
+        return taskDefaults;
     }
 
     @Override

@@ -182,6 +182,9 @@ class InstructBlipAnnotatorTest {
         assertThat(m.specialTokens().eos()).containsExactly(2);
         assertThat(m.specialTokens().image()).isEqualTo(385);
         assertThat(annotator.modelVersion()).isEqualTo(m.source().sha256());
+        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.cpu(1));
+        assertThat(factory.taskDefaults().forTask(Task.VQA).maxNewTokens()).as("short answers").isEqualTo(10);
+        assertThat(factory.taskDefaults().forTask(Task.CAPTION).maxNewTokens()).isEqualTo(30);
         assertThatThrownBy(() -> Models.convert(VicunaFixture.checkpoint(), packageDir))
                 .hasMessageContaining("already holds a model package");
     }
