@@ -153,6 +153,7 @@ class InstructBlipGenerationOptionsTest {
         assertBatchInvariant(rows, "sampling");
         assertBatchInvariant(batchRows(sample.withSampling(true, 0.8, 20, 0.9).withBeams(1, 2).withSeed(3)),
                 "sampling top-k 20 top-p 0.9, 2 sequences");
+        assertBatchInvariant(batchRows(sample.withBeams(3, 2).withSeed(9)), "beam sampling, 3 beams");
 
         JsonNode single = reference.path("single");
         Map<String, Integer> distinct = new HashMap<>();
@@ -191,6 +192,37 @@ class InstructBlipGenerationOptionsTest {
                 Arrays.toString(penalised.tokenIds()), maxRepeats(penalised.tokenIds()), Arrays.toString(plain),
                 maxRepeats(plain));
         assertBatchInvariant(batchRows(GenerationConfig.greedy(12).withRepetitionPenalty(1.3)), "repetition penalty");
+    }
+
+    /**
+     * transformers (since InstructBLIP's generate passes input_ids with inputs_embeds) penalises the prompt's input
+     * ids, image placeholders included, not only generated ones: a penalty below 1 then favours a prompt token at
+     * the first step. Expected first token: the argmax of the fixture's first-step logits penalised by hand.
+     */
+    @Test
+    void repetitionPenaltySeesThePromptInputIds() throws Exception {
+        JsonNode single = reference.path("single");
+        JsonNode logits = single.path("first_step_logits").path("values");
+        java.util.Set<Integer> promptIds = new java.util.HashSet<>();
+        for (JsonNode id : single.path("inputs").path("input_ids").path("values").get(0)) {
+            promptIds.add(id.asInt());
+        }
+        int expected = -1;
+        double best = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < logits.size(); i++) {
+            double v = logits.get(i).asDouble();
+            if (promptIds.contains(i)) {
+                v = v < 0 ? v * 0.2 : v / 0.2;
+            }
+            if (v > best) {
+                best = v;
+                expected = i;
+            }
+        }
+        assertThat(promptIds).contains(expected);
+        Annotation a = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(),
+                GenerationConfig.greedy(3).withRepetitionPenalty(0.2)));
+        assertThat(a.tokenIds()[0]).isEqualTo(expected).isNotEqualTo(single.path("greedy").path("new_token_ids").get(0).asInt());
     }
 
     private static int maxRepeats(int[] ids) {
