@@ -82,9 +82,11 @@ final class BeamSearchGenerator {
                         ids[i * beams + b] = nextTokens.get(i)[b];
                     }
                 }
-                KvCache reordered = cache.selectRows(runner.environment(), gather);
-                cache.close();
-                cache = reordered;
+                if (!isIdentity(gather, cache.batch())) {
+                    KvCache reordered = cache.selectRows(runner.environment(), gather);
+                    cache.close();
+                    cache = reordered;
+                }
                 live = stillLive.stream().mapToInt(Integer::intValue).toArray();
                 rowsPerRequest = beams;
                 out = runner.decode(runner.embed(ids, rows, 1), rows, 1, prefill.mask(rowOfSlot, generated),
@@ -98,5 +100,18 @@ final class BeamSearchGenerator {
             results.add(s.results(config.numReturnSequences()));
         }
         return results;
+    }
+
+    /** Whether gathering {@code rows} from a cache of {@code batch} rows would give the same cache back. */
+    static boolean isIdentity(int[] rows, int batch) {
+        if (rows.length != batch) {
+            return false;
+        }
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] != i) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -97,9 +97,12 @@ final class SamplingGenerator {
                     break;
                 }
                 live = Arrays.copyOf(next, liveCount);
-                KvCache selected = cache.selectRows(runner.environment(), Arrays.copyOf(gather, liveCount));
-                cache.close();
-                cache = selected;
+                int[] rows = Arrays.copyOf(gather, liveCount);
+                if (!BeamSearchGenerator.isIdentity(rows, cache.batch())) {
+                    KvCache selected = cache.selectRows(runner.environment(), rows);
+                    cache.close();
+                    cache = selected;
+                }
                 int[] rowOfSlot = new int[liveCount];
                 long[] ids = new long[liveCount];
                 for (int i = 0; i < liveCount; i++) {
