@@ -73,6 +73,35 @@ public final class AnnotateCommand implements Callable<Integer> {
     @Option(names = "--min-new-tokens", defaultValue = "0", description = "Default ${DEFAULT-VALUE}.")
     int minNewTokens;
 
+    @Option(names = "--length-penalty", defaultValue = "1.0",
+            description = "Beam score = sum of log-probs / length ** this (default ${DEFAULT-VALUE}).")
+    double lengthPenalty;
+
+    @Option(names = "--early-stopping", defaultValue = "false",
+            description = "Beam search stop rule: true, false or never (default ${DEFAULT-VALUE}, as Hugging Face).")
+    String earlyStopping;
+
+    @Option(names = "--repetition-penalty", defaultValue = "1.0",
+            description = "Penalty on ids already in the prompt or output (default ${DEFAULT-VALUE}: none).")
+    double repetitionPenalty;
+
+    @Option(names = "--do-sample", description = "Sample instead of taking the most likely tokens.")
+    boolean doSample;
+
+    @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature (default ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-k", defaultValue = "50",
+            description = "Sample among the k most likely tokens; 0 = all (default ${DEFAULT-VALUE}, as Hugging Face).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "1.0",
+            description = "Sample from the smallest set of tokens with this total probability (default ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of each pair's sampling stream (default ${DEFAULT-VALUE}).")
+    long seed;
+
     @Option(names = "--batch-size", defaultValue = "8", description = "Pairs per model batch (default ${DEFAULT-VALUE}).")
     int batchSize;
 
@@ -105,7 +134,10 @@ public final class AnnotateCommand implements Callable<Integer> {
         GenerationConfig generation;
         try {
             generation = GenerationConfig.GREEDY.withMaxNewTokens(maxNewTokens).withMinNewTokens(minNewTokens)
-                    .withBeams(numBeams, numReturnSequences).validate();
+                    .withBeams(numBeams, numReturnSequences).withLengthPenalty(lengthPenalty)
+                    .withEarlyStopping(GenerationConfig.EarlyStopping.parse(earlyStopping))
+                    .withRepetitionPenalty(repetitionPenalty).withSampling(doSample, temperature, topK, topP)
+                    .withSeed(seed).validate();
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }

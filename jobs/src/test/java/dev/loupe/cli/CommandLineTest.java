@@ -144,12 +144,55 @@ class CommandLineTest {
     }
 
     @Test
-    void optionsOfLaterReleasesAndBadUsageAreRefusedClearly() throws Exception {
-        Run beams = run("annotate", "--model", pkg.toString(), "--image", image("img_40x30.png"),
-                "--num-beams", "3", "--max-new-tokens", "2");
-        assertThat(beams.status).isEqualTo(1);
-        assertThat(beams.lines.get(0).path("error").path("code").asText()).isEqualTo("UNSUPPORTED_OPTION");
+    void beamSearchPrintsTheFixtureBeams() throws Exception {
+        JsonNode single = reference.path("single");
+        Run r = run("annotate", "--model", pkg.toString(), "--image", image(single.path("image").asText()),
+                "--prompt", single.path("prompt").asText(), "--num-beams", "3", "--num-return-sequences", "3",
+                "--max-new-tokens", "12");
 
+        assertThat(r.status).as(r.err).isZero();
+        JsonNode line = r.lines.get(0);
+        JsonNode expected = single.path("beam").path("beams");
+        assertThat(line.path("beams")).hasSize(3);
+        for (int j = 0; j < 3; j++) {
+            JsonNode beam = line.path("beams").get(j);
+            assertThat(beam.path("token_ids")).as("beam %d", j).isEqualTo(expected.get(j).path("new_token_ids"));
+            assertThat(beam.path("score").asDouble())
+                    .isCloseTo(expected.get(j).path("sequence_score").asDouble(), org.assertj.core.api.Assertions.within(1e-4));
+        }
+        assertThat(line.path("token_ids")).isEqualTo(expected.get(0).path("new_token_ids"));
+        assertThat(line.path("score").asDouble()).isEqualTo(line.path("beams").get(0).path("score").asDouble());
+    }
+
+    @Test
+    void samplingFlagsReachTheModel() throws Exception {
+        JsonNode single = reference.path("single");
+        String[] base = {"annotate", "--model", pkg.toString(), "--image", image(single.path("image").asText()),
+                "--prompt", single.path("prompt").asText(), "--max-new-tokens", "12", "--do-sample"};
+        Run topOne = run(concat(base, "--top-k", "1", "--temperature", "0.5", "--seed", "3"));
+        assertThat(topOne.status).as(topOne.err).isZero();
+        assertThat(topOne.lines.get(0).path("token_ids")).isEqualTo(single.path("greedy").path("new_token_ids"));
+
+        Run seeded = run(concat(base, "--top-k", "0", "--temperature", "1.5", "--top-p", "0.95", "--seed", "42",
+                "--repetition-penalty", "1.2"));
+        Run again = run(concat(base, "--top-k", "0", "--temperature", "1.5", "--top-p", "0.95", "--seed", "42",
+                "--repetition-penalty", "1.2"));
+        assertThat(seeded.status).as(seeded.err).isZero();
+        assertThat(again.lines.get(0).path("token_ids")).isEqualTo(seeded.lines.get(0).path("token_ids"));
+
+        Run badStop = run(concat(base, "--early-stopping", "sometimes"));
+        assertThat(badStop.status).isEqualTo(2);
+        assertThat(badStop.err).contains("early_stopping");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
+    void badUsageIsRefusedClearly() throws Exception {
         Run noCandidates = run("annotate", "--model", pkg.toString(), "--image", image("img_40x30.png"),
                 "--task", "rank");
         assertThat(noCandidates.status).isEqualTo(2);

@@ -13,9 +13,9 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
-import dev.loupe.model.llm.GreedyGenerator;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.llm.TextGenerator;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
@@ -38,7 +38,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
     private final InstructBlipPromptEncoder prompts;
     private final ImageEncoder encoder;
     private final LanguageModelRunner language;
-    private final GreedyGenerator greedy;
+    private final TextGenerator generator;
     private final CandidateScorer scorer;
     private final int[] eosIds;
 
@@ -48,7 +48,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         this.prompts = prompts;
         this.encoder = encoder;
         this.language = language;
-        this.greedy = new GreedyGenerator(language, prompts.specialTokens().pad());
+        this.generator = new TextGenerator(language, prompts.specialTokens().pad());
         this.scorer = new CandidateScorer(language);
         this.eosIds = prompts.specialTokens().eos();
     }
@@ -81,7 +81,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
     @Override
     public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
         AnnotationOutcome[] out = new AnnotationOutcome[batch.size()];
-        // Rows with the same generation settings decode together.
+        // Rows with the same generation settings decode together (each sampling with its own seed).
         Map<GenerationConfig, List<Integer>> groups = new LinkedHashMap<>();
         EncodedPrompt[] encoded = new EncodedPrompt[batch.size()];
         List<Integer> rankRows = new ArrayList<>();
@@ -98,7 +98,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
                     rankRows.add(i);
                 } else {
                     encoded[i] = prompts.encode(in.prompt(), in.generation().maxNewTokens());
-                    groups.computeIfAbsent(in.generation(), g -> new ArrayList<>()).add(i);
+                    groups.computeIfAbsent(in.generation().withSeed(0), g -> new ArrayList<>()).add(i);
                 }
             } catch (AnnotationException e) {
                 out[i] = AnnotationOutcome.failure(e.code(), e.getMessage());
@@ -135,25 +135,32 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         if (in.task() == Task.RANK) {
             return; // scoring ignores the decoding settings
         }
-        if (!in.generation().isGreedy() || in.generation().numReturnSequences() != 1) {
-            throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION,
-                    "only greedy decoding is available in this build (num_beams 1, no sampling)");
-        }
-        if (in.generation().repetitionPenalty() != 1.0) {
-            throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION,
-                    "repetition_penalty is not available in this build yet");
+        try {
+            in.generation().validate();
+        } catch (IllegalArgumentException e) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, e.getMessage(), e);
         }
     }
 
     private List<Annotation> generate(List<AnnotationInput> batch, EncodedPrompt[] encoded, List<Integer> rows,
                                       GenerationConfig config) throws AnnotationException {
         List<float[][]> prefixes = prefixes(batch, encoded, rows);
-        List<GeneratedSequence> sequences = greedy.generate(prefixes, config, eosIds, false);
+        List<int[]> promptIds = new ArrayList<>(rows.size());
+        long[] seeds = new long[rows.size()];
+        for (int k = 0; k < rows.size(); k++) {
+            promptIds.add(encoded[rows.get(k)].inputIds());
+            seeds[k] = batch.get(rows.get(k)).generation().seed();
+        }
+        List<List<GeneratedSequence>> generated = generator.generate(prefixes, promptIds, config, seeds, eosIds);
         List<Annotation> results = new ArrayList<>(rows.size());
-        for (GeneratedSequence s : sequences) {
-            String text = prompts.decode(s.tokenIds(), true).strip();
-            results.add(new Annotation(s.tokenIds(), text, s.score(),
-                    List.of(new Annotation.Sequence(s.tokenIds(), text, s.score())), List.of()));
+        for (List<GeneratedSequence> own : generated) {
+            List<Annotation.Sequence> sequences = new ArrayList<>(own.size());
+            for (GeneratedSequence s : own) {
+                sequences.add(new Annotation.Sequence(s.tokenIds(), prompts.decode(s.tokenIds(), true).strip(),
+                        s.score()));
+            }
+            Annotation.Sequence best = sequences.get(0);
+            results.add(new Annotation(best.tokenIds(), best.text(), best.score(), sequences, List.of()));
         }
         return results;
     }

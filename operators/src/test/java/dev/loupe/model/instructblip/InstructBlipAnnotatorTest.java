@@ -138,7 +138,8 @@ class InstructBlipAnnotatorTest {
         assertThat(out.get(1).annotation().tokenIds())
                 .containsExactly(ints(single.path("greedy").path("new_token_ids")));
         assertThat(out.get(2).errorCode()).as("rank without candidates").isEqualTo(ErrorCode.INVALID_REQUEST);
-        assertThat(out.get(3).errorCode()).isEqualTo(ErrorCode.UNSUPPORTED_OPTION);
+        assertThat(out.get(3).annotation().tokenIds())
+                .containsExactly(ints(single.path("beam").path("beams").get(0).path("new_token_ids")));
     }
 
     @Test

@@ -1,0 +1,277 @@
+package dev.loupe.model.llm;
+
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.GenerationConfig.EarlyStopping;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * One request's beam search, step by step, as transformers 4.57 {@code GenerationMixin._beam_search} does it for
+ * one batch entry: log_softmax per beam, logits processors on the log-probs, scores summed per beam; the top
+ * {@code max(2, 1 + #eos) * numBeams} (beam, token) candidates (or as many drawn when sampling); the best
+ * {@code numBeams} candidates not hitting a stop (an end-of-sequence id or max_new_tokens) keep running; a
+ * candidate that hits a stop joins the finished hypotheses only when it ranks among the top {@code numBeams},
+ * scored {@code sum_logprobs / generated_len ** length_penalty} (generated_len counts the new tokens, end id
+ * included); the request is done when no running beam can beat the worst finished one (early_stopping false:
+ * judged at the current length, "never": at max length), when all hypotheses are finished and early_stopping is
+ * true, or when every candidate hit a stop. Knows nothing about the model: the caller feeds each running beam's
+ * logits and reorders its KV cache by {@link #step}'s answer. Float32 arithmetic throughout, as torch.
+ */
+final class BeamSearchScorer {
+    private static final float NEG = -1.0e9f;
+
+    private final int numBeams;
+    private final int vocab;
+    private final int keep;
+    private final int[] eos;
+    private final GenerationConfig config;
+    private final int[] contextIds;
+    private final SplittableRandom random;
+
+    private float[] runningScores;
+    private int[][] runningTokens;
+    private float[][] runningStepScores;
+    private float[] finishedScores;
+    private int[][] finishedTokens;
+    private float[][] finishedStepScores;
+    private boolean[] finished;
+    private boolean improvementPossible = true;
+    private boolean done;
+    private int generated;
+
+    /**
+     * @param contextIds ids the repetition penalty sees besides the generated ones (the prompt's input ids)
+     * @param random     this request's stream, used only when sampling
+     */
+    BeamSearchScorer(GenerationConfig config, int vocab, int[] eos, int[] contextIds, SplittableRandom random) {
+        this.numBeams = config.numBeams();
+        this.vocab = vocab;
+        this.keep = Math.max(2, 1 + eos.length) * numBeams;
+        this.eos = eos.clone();
+        this.config = config;
+        this.contextIds = contextIds.clone();
+        this.random = random;
+        runningScores = new float[numBeams];
+        Arrays.fill(runningScores, 1, numBeams, NEG);
+        runningTokens = new int[numBeams][0];
+        runningStepScores = new float[numBeams][0];
+        finishedScores = new float[numBeams];
+        Arrays.fill(finishedScores, NEG);
+        finishedTokens = new int[numBeams][0];
+        finishedStepScores = new float[numBeams][0];
+        finished = new boolean[numBeams];
+    }
+
+    int numBeams() {
+        return numBeams;
+    }
+
+    boolean isDone() {
+        return done;
+    }
+
+    /** The last token of each running beam (the next step's input), in beam order. */
+    int[] lastTokens() {
+        int[] out = new int[numBeams];
+        for (int b = 0; b < numBeams; b++) {
+            out[b] = runningTokens[b][runningTokens[b].length - 1];
+        }
+        return out;
+    }
+
+    /**
+     * Advances by one token.
+     *
+     * @param logits the raw logits of each running beam, [numBeams][vocab] (on the first step every beam's row is
+     *               the prompt's last-position logits)
+     * @return for each new running beam, the index of the beam it continues (reorder the KV cache by it)
+     */
+    int[] step(float[][] logits) {
+        if (done) {
+            throw new IllegalStateException("beam search already done");
+        }
+        if (logits.length != numBeams) {
+            throw new IllegalArgumentException(logits.length + " logits rows for " + numBeams + " beams");
+        }
+        float[][] scores = new float[numBeams][];
+        float[] accumulated = new float[numBeams * vocab];
+        for (int b = 0; b < numBeams; b++) {
+            float[] lp = LogitsProcessors.logSoftmax(logits[b]);
+            LogitsProcessors.repetitionPenalty(lp, contextIds, runningTokens[b], runningTokens[b].length,
+                    config.repetitionPenalty());
+            if (generated < config.minNewTokens()) {
+                LogitsProcessors.suppress(lp, eos);
+            }
+            if (config.doSample()) {
+                LogitsProcessors.temperature(lp, config.temperature());
+                LogitsProcessors.topK(lp, config.topK());
+                LogitsProcessors.topP(lp, config.topP());
+            }
+            scores[b] = lp;
+            for (int v = 0; v < vocab; v++) {
+                accumulated[b * vocab + v] = lp[v] + runningScores[b];
+            }
+        }
+
+        // Top candidates over (beam, token).
+        int[] cand = config.doSample()
+                ? TokenSampler.sampleWithoutReplacement(accumulated, keep, random)
+                : topIndices(accumulated, keep);
+        float[] candScores = new float[keep];
+        boolean[] hits = new boolean[keep];
+        boolean allHit = true;
+        for (int k = 0; k < keep; k++) {
+            candScores[k] = accumulated[cand[k]];
+            hits[k] = contains(eos, cand[k] % vocab) || generated + 1 >= config.maxNewTokens();
+            allHit &= hits[k];
+        }
+
+        // Running beams for the next step: the best candidates that did not stop.
+        float[] runKey = new float[keep];
+        for (int k = 0; k < keep; k++) {
+            runKey[k] = candScores[k] + (hits[k] ? NEG : 0f);
+        }
+        int[] chosen = topIndices(runKey, numBeams);
+        int[] source = new int[numBeams];
+        float[] nextScores = new float[numBeams];
+        int[][] nextTokens = new int[numBeams][];
+        float[][] nextStepScores = new float[numBeams][];
+        for (int j = 0; j < numBeams; j++) {
+            int k = chosen[j];
+            source[j] = cand[k] / vocab;
+            nextScores[j] = runKey[k];
+            nextTokens[j] = append(runningTokens[source[j]], cand[k] % vocab);
+            nextStepScores[j] = append(runningStepScores[source[j]], scores[source[j]][cand[k] % vocab]);
+        }
+
+        // Finished hypotheses: merge the candidates that stopped within the top numBeams ranks.
+        boolean allFinished = all(finished);
+        float denominator = (float) Math.pow(generated + 1, config.lengthPenalty());
+        int merged = numBeams + keep;
+        float[] mergedScores = Arrays.copyOf(finishedScores, merged);
+        for (int k = 0; k < keep; k++) {
+            boolean justFinished = hits[k] && k < numBeams;
+            float s = candScores[k] / denominator;
+            s += allFinished && config.earlyStopping() == EarlyStopping.TRUE ? NEG : 0f;
+            s += improvementPossible ? 0f : NEG;
+            s += justFinished ? 0f : NEG;
+            mergedScores[numBeams + k] = s;
+        }
+        int[] best = topIndices(mergedScores, numBeams);
+        float[] newFinishedScores = new float[numBeams];
+        int[][] newFinishedTokens = new int[numBeams][];
+        float[][] newFinishedStepScores = new float[numBeams][];
+        boolean[] newFinished = new boolean[numBeams];
+        for (int j = 0; j < numBeams; j++) {
+            int m = best[j];
+            newFinishedScores[j] = mergedScores[m];
+            if (m < numBeams) {
+                newFinishedTokens[j] = finishedTokens[m];
+                newFinishedStepScores[j] = finishedStepScores[m];
+                newFinished[j] = finished[m];
+            } else {
+                int k = m - numBeams;
+                int beam = cand[k] / vocab;
+                newFinishedTokens[j] = append(runningTokens[beam], cand[k] % vocab);
+                newFinishedStepScores[j] = append(runningStepScores[beam], scores[beam][cand[k] % vocab]);
+                newFinished[j] = hits[k] && k < numBeams;
+            }
+        }
+        finishedScores = newFinishedScores;
+        finishedTokens = newFinishedTokens;
+        finishedStepScores = newFinishedStepScores;
+        finished = newFinished;
+        runningScores = nextScores;
+        runningTokens = nextTokens;
+        runningStepScores = nextStepScores;
+        generated++;
+
+        // Can a running beam still beat the worst finished hypothesis?
+        int bestLength = config.earlyStopping() == EarlyStopping.NEVER && config.lengthPenalty() > 0
+                ? config.maxNewTokens() : generated;
+        float bestPossible = runningScores[0] / (float) Math.pow(bestLength, config.lengthPenalty());
+        float worst = Float.POSITIVE_INFINITY;
+        for (float s : finishedScores) {
+            worst = Math.min(worst, s);
+        }
+        boolean beatable = false;
+        for (int j = 0; j < numBeams; j++) {
+            beatable |= bestPossible > (finished[j] ? worst : NEG);
+        }
+        improvementPossible &= beatable;
+        boolean openBeam = !(all(finished) && config.earlyStopping() == EarlyStopping.TRUE);
+        done = !(improvementPossible && openBeam && !allHit);
+        return source;
+    }
+
+    /** The best {@code n} hypotheses, best first (call when {@link #isDone()}). */
+    List<GeneratedSequence> results(int n) {
+        if (n > numBeams) {
+            throw new IllegalArgumentException("cannot return " + n + " of " + numBeams + " beams");
+        }
+        List<GeneratedSequence> out = new ArrayList<>(n);
+        for (int j = 0; j < n; j++) {
+            double sum = 0;
+            for (float s : finishedStepScores[j]) {
+                sum += s;
+            }
+            out.add(new GeneratedSequence(finishedTokens[j], sum, finishedScores[j], finishedStepScores[j], null));
+        }
+        return out;
+    }
+
+    /** Indices of the {@code n} largest values, largest first; ties go to the lower index. */
+    static int[] topIndices(float[] values, int n) {
+        // A bounded selection: n is small (a few beams) while values may span beams x vocabulary.
+        int[] best = new int[n];
+        int size = 0;
+        for (int i = 0; i < values.length; i++) {
+            float v = values[i];
+            if (size == n && !(v > values[best[n - 1]])) {
+                continue;
+            }
+            int at = size < n ? size++ : n - 1;
+            while (at > 0 && v > values[best[at - 1]]) {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = i;
+        }
+        if (size < n) {
+            throw new IllegalArgumentException("cannot take " + n + " of " + values.length + " values");
+        }
+        return best;
+    }
+
+    private static int[] append(int[] a, int v) {
+        int[] out = Arrays.copyOf(a, a.length + 1);
+        out[a.length] = v;
+        return out;
+    }
+
+    private static float[] append(float[] a, float v) {
+        float[] out = Arrays.copyOf(a, a.length + 1);
+        out[a.length] = v;
+        return out;
+    }
+
+    private static boolean all(boolean[] flags) {
+        for (boolean f : flags) {
+            if (!f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean contains(int[] values, int v) {
+        for (int x : values) {
+            if (x == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

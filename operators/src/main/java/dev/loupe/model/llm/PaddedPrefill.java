@@ -1,0 +1,76 @@
+package dev.loupe.model.llm;
+
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ErrorCode;
+import java.util.List;
+
+/**
+ * The first decoder run's inputs for rows of input embeddings of different lengths: left-padded with the pad
+ * token's embedding, masked, positions from the cumulative mask (masked positions get 1, as transformers), so a
+ * row's result does not depend on its batch mates. Later steps attend to the same padding plus one column per
+ * generated token, which {@link #mask(int[], int)} rebuilds for any selection of rows.
+ */
+record PaddedPrefill(float[] embeds, long[] mask, long[] positions, int rows, int length, int[] rowLengths) {
+
+    static PaddedPrefill build(List<float[][]> prefixes, float[] padEmbedding, int hidden) {
+        int rows = prefixes.size();
+        int maxLen = prefixes.stream().mapToInt(p -> p.length).max().orElseThrow();
+        float[] embeds = new float[rows * maxLen * hidden];
+        long[] mask = new long[rows * maxLen];
+        long[] positions = new long[rows * maxLen];
+        int[] lengths = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            float[][] p = prefixes.get(r);
+            int pad = maxLen - p.length;
+            for (int t = 0; t < maxLen; t++) {
+                int at = r * maxLen + t;
+                System.arraycopy(t < pad ? padEmbedding : p[t - pad], 0, embeds, at * hidden, hidden);
+                mask[at] = t < pad ? 0 : 1;
+                positions[at] = t < pad ? 1 : t - pad;
+            }
+            lengths[r] = p.length;
+        }
+        return new PaddedPrefill(embeds, mask, positions, rows, maxLen, lengths);
+    }
+
+    /** Checks every row is a non-empty list of {@code hidden}-wide embeddings. */
+    static void validate(List<float[][]> prefixes, int hidden) throws AnnotationException {
+        for (int r = 0; r < prefixes.size(); r++) {
+            float[][] p = prefixes.get(r);
+            if (p == null || p.length == 0) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + r + " has an empty prefix");
+            }
+            for (float[] e : p) {
+                if (e == null || e.length != hidden) {
+                    throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + r
+                            + " has an embedding of width " + (e == null ? 0 : e.length) + ", expected " + hidden);
+                }
+            }
+        }
+    }
+
+    /**
+     * The attention mask for feeding the {@code generated}-th generated token (1-based) to slots whose prefill
+     * rows are {@code rowOfSlot}: [slots, length + generated], the last column being the fed token's.
+     */
+    long[] mask(int[] rowOfSlot, int generated) {
+        int total = length + generated;
+        long[] out = new long[rowOfSlot.length * total];
+        for (int s = 0; s < rowOfSlot.length; s++) {
+            int pad = length - rowLengths[rowOfSlot[s]];
+            for (int t = pad; t < total; t++) {
+                out[s * total + t] = 1;
+            }
+        }
+        return out;
+    }
+
+    /** The position id of the {@code generated}-th generated token (1-based), per slot. */
+    long[] positions(int[] rowOfSlot, int generated) {
+        long[] out = new long[rowOfSlot.length];
+        for (int s = 0; s < rowOfSlot.length; s++) {
+            out[s] = rowLengths[rowOfSlot[s]] + generated - 1;
+        }
+        return out;
+    }
+}

@@ -1,0 +1,236 @@
+package dev.loupe.model.instructblip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotationOutcome;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.Task;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Beam search, sampling and the repetition penalty through the whole InstructBLIP annotator (PNG bytes in): beams
+ * against the transformers reference, and every option's batch invariance over the fixture's batch rows.
+ */
+class InstructBlipGenerationOptionsTest {
+    private static final GenerationConfig BEAMS = GenerationConfig.greedy(12).withBeams(3, 3);
+
+    @TempDir
+    static Path tmp;
+
+    static BatchAnnotator annotator;
+    static ImagePreprocessor preprocessor;
+    static JsonNode reference;
+    static double maxBeamScoreDiff;
+
+    @BeforeAll
+    static void convertFixture() throws Exception {
+        Path pkg = tmp.resolve("pkg");
+        Models.convert(VicunaFixture.checkpoint(), pkg);
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.defaults().withThreads(1));
+        annotator = factory.createAnnotator();
+        preprocessor = factory.createPreprocessor();
+        reference = VicunaFixture.reference();
+    }
+
+    @AfterAll
+    static void close() {
+        annotator.close();
+    }
+
+    private static AnnotationInput input(String imageFile, String prompt, GenerationConfig config) throws Exception {
+        byte[] png = Files.readAllBytes(VicunaFixture.dir().resolve("../images").resolve(imageFile));
+        return new AnnotationInput(imageFile, preprocessor.preprocess(png), prompt, Task.VQA, List.of(), config);
+    }
+
+    private static List<AnnotationInput> batchRows(GenerationConfig config) throws Exception {
+        JsonNode batch = reference.path("batch");
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            rows.add(input(batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(), config));
+        }
+        return rows;
+    }
+
+    private static Annotation annotateOne(AnnotationInput in) {
+        AnnotationOutcome o = annotator.annotate(List.of(in)).get(0);
+        assertThat(o.isSuccess()).as("%s", o).isTrue();
+        return o.annotation();
+    }
+
+    private static int[] ints(JsonNode arr) {
+        int[] out = new int[arr.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = arr.get(i).asInt();
+        }
+        return out;
+    }
+
+    @Test
+    void beamSearchMatchesTransformers() throws Exception {
+        JsonNode single = reference.path("single");
+        JsonNode expected = single.path("beam").path("beams");
+        Annotation a = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(), BEAMS));
+
+        assertThat(a.sequences()).hasSize(3);
+        double maxDiff = 0;
+        for (int j = 0; j < 3; j++) {
+            Annotation.Sequence s = a.sequences().get(j);
+            assertThat(s.tokenIds()).as("beam %d", j).containsExactly(ints(expected.get(j).path("new_token_ids")));
+            double want = expected.get(j).path("sequence_score").asDouble();
+            assertThat(s.score()).as("beam %d score", j).isCloseTo(want, within(1e-4));
+            maxDiff = Math.max(maxDiff, Math.abs(s.score() - want));
+        }
+        assertThat(a.tokenIds()).containsExactly(a.sequences().get(0).tokenIds());
+        assertThat(a.score()).isEqualTo(a.sequences().get(0).score());
+        assertThat(a.text()).isEqualTo(a.sequences().get(0).text());
+        System.out.printf("beam sequence_score max abs diff vs transformers: %.3g%n", maxDiff);
+    }
+
+    /** Each row alone, then in batches of 2 and 3 in several orders: identical ids, scores within 1e-5. */
+    private static void assertBatchInvariant(List<AnnotationInput> rows, String what) {
+        List<Annotation> alone = new ArrayList<>();
+        for (AnnotationInput row : rows) {
+            alone.add(annotateOne(row));
+        }
+        double maxDiff = 0;
+        int[][] orders = {{0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}};
+        for (int[] order : orders) {
+            List<AnnotationInput> batch = new ArrayList<>();
+            for (int i : order) {
+                batch.add(rows.get(i));
+            }
+            List<AnnotationOutcome> out = annotator.annotate(batch);
+            for (int k = 0; k < order.length; k++) {
+                Annotation want = alone.get(order[k]);
+                Annotation got = out.get(k).annotation();
+                assertThat(got.sequences()).hasSameSizeAs(want.sequences());
+                for (int j = 0; j < want.sequences().size(); j++) {
+                    String as = what + " row " + order[k] + " sequence " + j + " in " + Arrays.toString(order);
+                    assertThat(got.sequences().get(j).tokenIds()).as(as)
+                            .containsExactly(want.sequences().get(j).tokenIds());
+                    assertThat(got.sequences().get(j).score()).as(as)
+                            .isCloseTo(want.sequences().get(j).score(), within(1e-5));
+                    maxDiff = Math.max(maxDiff, Math.abs(got.sequences().get(j).score() - want.sequences().get(j).score()));
+                }
+            }
+        }
+        System.out.printf("%s: batch vs alone max abs score diff %.3g%n", what, maxDiff);
+    }
+
+    @Test
+    void beamsOfARequestDoNotDependOnItsBatchMates() throws Exception {
+        assertBatchInvariant(batchRows(BEAMS), "beam search");
+        assertBatchInvariant(batchRows(BEAMS.withEarlyStopping(GenerationConfig.EarlyStopping.TRUE)
+                .withLengthPenalty(0.5).withMinNewTokens(2)), "beam search, early stopping, length penalty 0.5");
+    }
+
+    @Test
+    void sampledTokensDependOnTheRequestSeedOnly() throws Exception {
+        GenerationConfig sample = GenerationConfig.greedy(12).withSampling(true, 1.5, 0, 1.0);
+        List<AnnotationInput> rows = batchRows(sample.withSeed(7));
+        // different seeds within one batch
+        rows.set(1, new AnnotationInput("s1", rows.get(1).pixels(), rows.get(1).prompt(), Task.VQA, List.of(),
+                sample.withSeed(11)));
+        assertBatchInvariant(rows, "sampling");
+        assertBatchInvariant(batchRows(sample.withSampling(true, 0.8, 20, 0.9).withBeams(1, 2).withSeed(3)),
+                "sampling top-k 20 top-p 0.9, 2 sequences");
+        assertBatchInvariant(batchRows(sample.withBeams(3, 2).withSeed(9)), "beam sampling, 3 beams");
+
+        JsonNode single = reference.path("single");
+        Map<String, Integer> distinct = new HashMap<>();
+        for (long seed = 1; seed <= 4; seed++) {
+            Annotation a = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(),
+                    sample.withSeed(seed)));
+            distinct.merge(Arrays.toString(a.tokenIds()), 1, Integer::sum);
+        }
+        assertThat(distinct).as("four seeds, temperature 1.5").hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void samplingFromTheTopTokenOnlyIsGreedy() throws Exception {
+        JsonNode single = reference.path("single");
+        Annotation a = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(),
+                GenerationConfig.greedy(12).withSampling(true, 0.7, 1, 1.0).withSeed(5)));
+        assertThat(a.tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
+        Annotation greedy = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(),
+                GenerationConfig.greedy(12)));
+        assertThat(a.score()).isCloseTo(greedy.score(), within(1e-6));
+    }
+
+    @Test
+    void repetitionPenaltyReducesRepeats() throws Exception {
+        JsonNode single = reference.path("single");
+        int[] plain = ints(single.path("greedy").path("new_token_ids"));
+        Annotation penalised = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(),
+                GenerationConfig.greedy(12).withRepetitionPenalty(5.0)));
+        assertThat(penalised.tokenIds()).isNotEqualTo(plain);
+        assertThat(maxRepeats(penalised.tokenIds())).isLessThanOrEqualTo(maxRepeats(plain));
+        // penalty 1 through the processor path is plain greedy
+        Annotation sameAsGreedy = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(),
+                GenerationConfig.greedy(12).withRepetitionPenalty(1.0 + 1e-12)));
+        assertThat(sameAsGreedy.tokenIds()).containsExactly(plain);
+        System.out.printf("repetition penalty 5: %s (max repeats %d) vs greedy %s (max repeats %d)%n",
+                Arrays.toString(penalised.tokenIds()), maxRepeats(penalised.tokenIds()), Arrays.toString(plain),
+                maxRepeats(plain));
+        assertBatchInvariant(batchRows(GenerationConfig.greedy(12).withRepetitionPenalty(1.3)), "repetition penalty");
+    }
+
+    /**
+     * transformers (since InstructBLIP's generate passes input_ids with inputs_embeds) penalises the prompt's input
+     * ids, image placeholders included, not only generated ones: a penalty below 1 then favours a prompt token at
+     * the first step. Expected first token: the argmax of the fixture's first-step logits penalised by hand.
+     */
+    @Test
+    void repetitionPenaltySeesThePromptInputIds() throws Exception {
+        JsonNode single = reference.path("single");
+        JsonNode logits = single.path("first_step_logits").path("values");
+        java.util.Set<Integer> promptIds = new java.util.HashSet<>();
+        for (JsonNode id : single.path("inputs").path("input_ids").path("values").get(0)) {
+            promptIds.add(id.asInt());
+        }
+        int expected = -1;
+        double best = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < logits.size(); i++) {
+            double v = logits.get(i).asDouble();
+            if (promptIds.contains(i)) {
+                v = v < 0 ? v * 0.2 : v / 0.2;
+            }
+            if (v > best) {
+                best = v;
+                expected = i;
+            }
+        }
+        assertThat(promptIds).contains(expected);
+        Annotation a = annotateOne(input(single.path("image").asText(), single.path("prompt").asText(),
+                GenerationConfig.greedy(3).withRepetitionPenalty(0.2)));
+        assertThat(a.tokenIds()[0]).isEqualTo(expected).isNotEqualTo(single.path("greedy").path("new_token_ids").get(0).asInt());
+    }
+
+    private static int maxRepeats(int[] ids) {
+        Map<Integer, Integer> counts = new HashMap<>();
+        int max = 0;
+        for (int id : ids) {
+            max = Math.max(max, counts.merge(id, 1, Integer::sum));
+        }
+        return max;
+    }
+}
