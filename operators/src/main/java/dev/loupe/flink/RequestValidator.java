@@ -73,20 +73,28 @@ public final class RequestValidator implements Serializable {
         if (o == null) {
             return checkLimits(base);
         }
-        boolean sample = base.doSample() || o.getTemperature() != null || o.getTopP() != null;
-        int beams = or(o.getNumBeams(), base.numBeams());
+        boolean sample = o.getDoSample() != null ? o.getDoSample()
+                : base.doSample() || o.getTemperature() != null || o.getTopP() != null || o.getTopK() != null;
+        GenerationConfig.EarlyStopping earlyStopping;
+        try {
+            earlyStopping = o.getEarlyStopping() == null ? base.earlyStopping()
+                    : GenerationConfig.EarlyStopping.parse(o.getEarlyStopping());
+        } catch (IllegalArgumentException e) {
+            throw invalid("generation.earlyStopping: " + e.getMessage());
+        }
         GenerationConfig config = new GenerationConfig(
                 or(o.getMaxNewTokens(), base.maxNewTokens()),
                 or(o.getMinNewTokens(), base.minNewTokens()),
-                beams,
+                or(o.getNumBeams(), base.numBeams()),
                 or(o.getNumReturnSequences(), base.numReturnSequences()),
                 o.getLengthPenalty() == null ? base.lengthPenalty() : o.getLengthPenalty(),
                 o.getRepetitionPenalty() == null ? base.repetitionPenalty() : o.getRepetitionPenalty(),
                 sample,
                 o.getTemperature() == null ? base.temperature() : o.getTemperature(),
                 o.getTopP() == null ? base.topP() : o.getTopP(),
-                base.topK(),
-                o.getSeed() == null ? base.seed() : o.getSeed());
+                or(o.getTopK(), base.topK()),
+                o.getSeed() == null ? base.seed() : o.getSeed(),
+                earlyStopping);
         try {
             config.validate();
         } catch (IllegalArgumentException e) {

@@ -90,11 +90,19 @@ class RequestDecoderTest {
                     .setTask(dev.loupe.schemas.Task.VQA).setQuestion("why?")), 0);
             h.processElement(TestRequests.encode(TestRequests.uri("caption-override", "file:///a.png")
                     .setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(5).build())), 0);
+            h.processElement(TestRequests.encode(TestRequests.uri("sampled", "file:///a.png")
+                    .setGeneration(GenerationOverrides.newBuilder().setTemperature(0.7f).setSeed(42L)
+                            .setEarlyStopping("never").build())), 0);
 
             List<ValidatedRequest> ok = h.extractOutputValues();
             assertThat(ok.get(0).generation.maxNewTokens()).isEqualTo(10);
             assertThat(ok.get(1).generation.maxNewTokens()).isEqualTo(5);
             assertThat(ok.get(1).generation.numBeams()).as("kept from the caption default").isEqualTo(2);
+            GenerationConfig sampled = ok.get(2).generation;
+            assertThat(sampled.doSample()).as("a temperature turns sampling on").isTrue();
+            assertThat(sampled.topK()).as("Hugging Face's default top_k").isEqualTo(50);
+            assertThat(sampled.seed()).isEqualTo(42L);
+            assertThat(sampled.earlyStopping()).isEqualTo(GenerationConfig.EarlyStopping.NEVER);
         }
     }
 }

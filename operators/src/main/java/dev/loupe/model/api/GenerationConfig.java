@@ -36,7 +36,8 @@ public record GenerationConfig(
         }
     }
 
-    public static final GenerationConfig GREEDY = new GenerationConfig(30, 0, 1, 1, 1.0, 1.0, false, 1.0, 1.0, 0, 0L);
+    /** Greedy, 30 new tokens; the sampling fields carry Hugging Face's defaults (top_k 50) for when sampling is switched on. */
+    public static final GenerationConfig GREEDY = new GenerationConfig(30, 0, 1, 1, 1.0, 1.0, false, 1.0, 1.0, 50, 0L);
 
     public GenerationConfig {
         earlyStopping = earlyStopping == null ? EarlyStopping.FALSE : earlyStopping;
