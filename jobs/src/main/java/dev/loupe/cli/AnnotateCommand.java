@@ -61,46 +61,45 @@ public final class AnnotateCommand implements Callable<Integer> {
     @Option(names = "--candidates", description = "JSON array of candidate answers to score (task rank).")
     String candidates;
 
-    @Option(names = "--num-beams", defaultValue = "1", description = "Beam width (default ${DEFAULT-VALUE}).")
-    int numBeams;
+    // Decoding options: unset ones take the model's default for the task (manifest.json "generation").
 
-    @Option(names = "--num-return-sequences", defaultValue = "1", description = "Sequences returned per pair.")
-    int numReturnSequences;
+    @Option(names = "--num-beams", description = "Beam width (default: the model's, usually 1).")
+    Integer numBeams;
 
-    @Option(names = "--max-new-tokens", defaultValue = "30", description = "Default ${DEFAULT-VALUE}.")
-    int maxNewTokens;
+    @Option(names = "--num-return-sequences", description = "Sequences returned per pair (default 1).")
+    Integer numReturnSequences;
 
-    @Option(names = "--min-new-tokens", defaultValue = "0", description = "Default ${DEFAULT-VALUE}.")
-    int minNewTokens;
+    @Option(names = "--max-new-tokens", description = "Most tokens generated (default: the model's for the task).")
+    Integer maxNewTokens;
 
-    @Option(names = "--length-penalty", defaultValue = "1.0",
-            description = "Beam score = sum of log-probs / length ** this (default ${DEFAULT-VALUE}).")
-    double lengthPenalty;
+    @Option(names = "--min-new-tokens", description = "Fewest tokens generated before end-of-sequence (default 0).")
+    Integer minNewTokens;
 
-    @Option(names = "--early-stopping", defaultValue = "false",
-            description = "Beam search stop rule: true, false or never (default ${DEFAULT-VALUE}, as Hugging Face).")
+    @Option(names = "--length-penalty", description = "Beam score = sum of log-probs / length ** this (default 1.0).")
+    Double lengthPenalty;
+
+    @Option(names = "--early-stopping",
+            description = "Beam search stop rule: true, false or never (default false, as Hugging Face).")
     String earlyStopping;
 
-    @Option(names = "--repetition-penalty", defaultValue = "1.0",
-            description = "Penalty on ids already in the prompt or output (default ${DEFAULT-VALUE}: none).")
-    double repetitionPenalty;
+    @Option(names = "--repetition-penalty",
+            description = "Penalty on ids already in the prompt or output (default 1.0: none).")
+    Double repetitionPenalty;
 
     @Option(names = "--do-sample", description = "Sample instead of taking the most likely tokens.")
     boolean doSample;
 
-    @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature (default ${DEFAULT-VALUE}).")
-    double temperature;
+    @Option(names = "--temperature", description = "Sampling temperature (default 1.0).")
+    Double temperature;
 
-    @Option(names = "--top-k", defaultValue = "50",
-            description = "Sample among the k most likely tokens; 0 = all (default ${DEFAULT-VALUE}, as Hugging Face).")
-    int topK;
+    @Option(names = "--top-k", description = "Sample among the k most likely tokens; 0 = all (default 50, as Hugging Face).")
+    Integer topK;
 
-    @Option(names = "--top-p", defaultValue = "1.0",
-            description = "Sample from the smallest set of tokens with this total probability (default ${DEFAULT-VALUE}).")
-    double topP;
+    @Option(names = "--top-p", description = "Sample from the smallest set of tokens with this total probability (default 1.0).")
+    Double topP;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of each pair's sampling stream (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--seed", description = "Seed of each pair's sampling stream (default 0).")
+    Long seed;
 
     @Option(names = "--batch-size", defaultValue = "8", description = "Pairs per model batch (default ${DEFAULT-VALUE}).")
     int batchSize;
@@ -131,16 +130,6 @@ public final class AnnotateCommand implements Callable<Integer> {
         List<String> prompts = prompts();
         Task resolvedTask = resolveTask();
         List<String> candidateList = parseCandidates(resolvedTask);
-        GenerationConfig generation;
-        try {
-            generation = GenerationConfig.GREEDY.withMaxNewTokens(maxNewTokens).withMinNewTokens(minNewTokens)
-                    .withBeams(numBeams, numReturnSequences).withLengthPenalty(lengthPenalty)
-                    .withEarlyStopping(GenerationConfig.EarlyStopping.parse(earlyStopping))
-                    .withRepetitionPenalty(repetitionPenalty).withSampling(doSample, temperature, topK, topP)
-                    .withSeed(seed).validate();
-        } catch (IllegalArgumentException e) {
-            throw usage(e.getMessage());
-        }
         RuntimeOptions runtime = RuntimeOptions.defaults();
         if (device != null) {
             runtime = runtime.withDevice(RuntimeOptions.parseDevice(device));
@@ -150,6 +139,7 @@ public final class AnnotateCommand implements Callable<Integer> {
         }
 
         AnnotatorFactory factory = Models.open(model, runtime);
+        GenerationConfig generation = generation(factory.taskDefaults().forTask(resolvedTask));
         ImagePreprocessor preprocessor = factory.createPreprocessor();
         List<ImageTensor> pixels = new ArrayList<>();
         List<AnnotationException> imageErrors = new ArrayList<>();
@@ -208,6 +198,28 @@ public final class AnnotateCommand implements Callable<Integer> {
         }
         out.flush();
         return allOk ? 0 : 1;
+    }
+
+    /** The model's defaults for the task with the options given on the command line applied. */
+    private GenerationConfig generation(GenerationConfig base) {
+        try {
+            GenerationConfig g = base
+                    .withMaxNewTokens(maxNewTokens != null ? maxNewTokens : base.maxNewTokens())
+                    .withMinNewTokens(minNewTokens != null ? minNewTokens : base.minNewTokens())
+                    .withBeams(numBeams != null ? numBeams : base.numBeams(),
+                            numReturnSequences != null ? numReturnSequences : base.numReturnSequences())
+                    .withLengthPenalty(lengthPenalty != null ? lengthPenalty : base.lengthPenalty())
+                    .withRepetitionPenalty(repetitionPenalty != null ? repetitionPenalty : base.repetitionPenalty())
+                    .withSampling(doSample || base.doSample(), temperature != null ? temperature : base.temperature(),
+                            topK != null ? topK : base.topK(), topP != null ? topP : base.topP())
+                    .withSeed(seed != null ? seed : base.seed());
+            if (earlyStopping != null) {
+                g = g.withEarlyStopping(GenerationConfig.EarlyStopping.parse(earlyStopping));
+            }
+            return g.validate();
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
     }
 
     private List<String> prompts() throws IOException {
