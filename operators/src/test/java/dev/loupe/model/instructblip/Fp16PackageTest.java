@@ -2,6 +2,10 @@ package dev.loupe.model.instructblip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.Models;
 import dev.loupe.model.api.Annotation;
@@ -15,6 +19,7 @@ import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import java.nio.file.Files;
@@ -83,6 +88,35 @@ class Fp16PackageTest {
                     Task.VQA, List.of(), GenerationConfig.greedy(12)))).get(0).annotation();
             System.out.printf("fp16 greedy ids %s, score %.5f%n", Arrays.toString(a.tokenIds()), a.score());
             assertThat(a.tokenIds()).containsExactly(expected);
+        }
+    }
+
+    @Test
+    void onnxRuntimeFoldsTheCastsIntoFloat32WeightsAtLoad() throws Exception {
+        Path decoder = Manifest.read(fp16).graph(fp16, InstructBlipPackage.GRAPH_DECODER);
+        ModelProto stored = parse(decoder);
+        long casts = stored.getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("Cast") && n.getInput(0).endsWith(OnnxModelWriter.FP16_SUFFIX)).count();
+        assertThat(casts).isEqualTo(stored.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.FLOAT16.getNumber()).count()).isPositive();
+
+        Path optimized = tmp.resolve("decoder16.optimized.onnx");
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            so.setIntraOpNumThreads(1);
+            so.setOptimizedModelFilePath(optimized.toString());
+            OrtEnvironment.getEnvironment().createSession(decoder.toString(), so).close();
+        }
+        ModelProto loaded = parse(optimized);
+        assertThat(loaded.getGraph().getNodeList()).noneMatch(n -> n.getOpType().equals("Cast")
+                && n.getInput(0).endsWith(OnnxModelWriter.FP16_SUFFIX));
+        assertThat(loaded.getGraph().getInitializerList()).noneMatch(t ->
+                t.getDataType() == TensorProto.DataType.FLOAT16.getNumber());
+    }
+
+    private static ModelProto parse(Path file) throws Exception {
+        try (var in = Files.newInputStream(file)) {
+            return ModelProto.parseFrom(in);
         }
     }
 
