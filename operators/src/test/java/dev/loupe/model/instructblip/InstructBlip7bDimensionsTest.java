@@ -74,8 +74,9 @@ class InstructBlip7bDimensionsTest {
             System.out.printf("alone: %s %.5f / %s %.5f (first row %.1f s)%n", Arrays.toString(aloneA.tokenIds()),
                     aloneA.score(), Arrays.toString(aloneB.tokenIds()), aloneB.score(), (t4 - t3) / 1e9);
             for (Annotation x : List.of(aloneA, aloneB)) {
-                assertThat(x.tokenIds()).isNotEmpty().allSatisfy(id ->
-                        assertThat(id).isBetween(0, InstructBlip7bCheckpoint.VOCAB - 1));
+                assertThat(x.tokenIds()).isNotEmpty();
+                assertThat(Arrays.stream(x.tokenIds()).boxed().toList())
+                        .allSatisfy(id -> assertThat(id).isBetween(0, InstructBlip7bCheckpoint.VOCAB - 1));
                 assertThat(Double.isFinite(x.score())).isTrue();
             }
             Annotation batchB = success(both.get(0));
