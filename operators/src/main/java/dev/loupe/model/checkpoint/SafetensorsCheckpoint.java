@@ -21,8 +21,9 @@ import java.util.TreeSet;
 
 /**
  * The tensors of a Hugging Face checkpoint: one {@code model.safetensors} or shards listed by
- * {@code model.safetensors.index.json}. Only headers are parsed up front; tensor bytes are memory-mapped one
- * tensor at a time when asked for, so a 7B checkpoint never sits on the Java heap.
+ * {@code model.safetensors.index.json}. Only headers are parsed up front; tensor bytes are memory-mapped when asked
+ * for and decoded range by range ({@link #floatReader}), so a 7B checkpoint never sits on the Java heap and a single
+ * tensor may exceed 2 GiB (it is mapped in 1 GiB windows).
  */
 public final class SafetensorsCheckpoint implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -134,7 +135,10 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return info;
     }
 
-    /** The tensor's bytes as stored (little-endian), memory-mapped, read-only. */
+    /**
+     * The tensor's bytes as stored (little-endian), memory-mapped, read-only, as one buffer: tensors up to 2 GiB
+     * (Java's buffer limit). Conversion reads weights through {@link #floatReader}, which has no such limit.
+     */
     public synchronized ByteBuffer raw(String name) {
         TensorInfo info = info(name);
         try {
@@ -264,7 +268,10 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         }
     }
 
-    /** The tensor converted to float32 (from F32, F16 or BF16). Heap-allocates this one tensor. */
+    /**
+     * The tensor converted to float32 (from F32, F16 or BF16). Heap-allocates this one tensor: for small tensors
+     * and tests; converters stream through {@link #floatReader} instead.
+     */
     public float[] floats(String name) {
         TensorInfo info = info(name);
         ByteBuffer raw = raw(name);

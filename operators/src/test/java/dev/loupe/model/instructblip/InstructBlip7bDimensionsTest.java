@@ -14,6 +14,7 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.checkpoint.DType;
+import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,13 +28,15 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The runtime at InstructBLIP-Vicuna-7B's real widths (one vision layer, two Q-Former layers, one LLaMA layer,
  * random weights): a sharded float16 checkpoint converts with {@link Models#convert} and greedy generation on real
- * PNGs gives finite scores, ids inside the vocabulary and the same result per row alone and in a batch of two.
+ * PNGs gives finite scores, ids inside the vocabulary and the same result per row alone and in a batch of two; its fp16
+ * package is half the size and generates on CPU.
  */
 @Tag("slow")
 class InstructBlip7bDimensionsTest {
 
     @Test
     void convertsAndGeneratesAtRealWidths(@TempDir Path tmp) throws Exception {
+        Annotation aloneA;
         Path ckpt = tmp.resolve("checkpoint");
         Path pkg = tmp.resolve("package");
         long t0 = System.nanoTime();
@@ -67,7 +70,7 @@ class InstructBlip7bDimensionsTest {
 
         try (BatchAnnotator annotator = factory.createAnnotator()) {
             long t3 = System.nanoTime();
-            Annotation aloneA = success(annotator.annotate(List.of(a)).get(0));
+            aloneA = success(annotator.annotate(List.of(a)).get(0));
             long t4 = System.nanoTime();
             Annotation aloneB = success(annotator.annotate(List.of(b)).get(0));
             List<AnnotationOutcome> both = annotator.annotate(List.of(b, a));
@@ -85,6 +88,29 @@ class InstructBlip7bDimensionsTest {
             assertThat(batchB.tokenIds()).containsExactly(aloneB.tokenIds());
             assertThat(batchA.score()).isCloseTo(aloneA.score(), within(1e-4));
             assertThat(batchB.score()).isCloseTo(aloneB.score(), within(1e-4));
+        }
+
+        // the same checkpoint as an fp16 package: half the bytes, loads and generates on CPU
+        Path pkg16 = tmp.resolve("package16");
+        long t5 = System.nanoTime();
+        Models.convert(ckpt, pkg16, Precision.FP16);
+        System.out.printf("fp16 package converted in %.1f s: %,d bytes of graphs vs %,d for fp32%n",
+                (System.nanoTime() - t5) / 1e9, onnxBytes(pkg16), onnxBytes(pkg));
+        assertThat((double) onnxBytes(pkg16)).isLessThan(0.52 * onnxBytes(pkg));
+        AnnotatorFactory factory16 = Models.open(pkg16, RuntimeOptions.defaults().withThreads(1));
+        try (BatchAnnotator annotator = factory16.createAnnotator()) {
+            Annotation half = success(annotator.annotate(List.of(a)).get(0));
+            System.out.printf("fp16: %s %.5f (fp32 %s %.5f)%n", Arrays.toString(half.tokenIds()), half.score(),
+                    Arrays.toString(aloneA.tokenIds()), aloneA.score());
+            assertThat(Double.isFinite(half.score())).isTrue();
+            assertThat(half.tokenIds()).isNotEmpty();
+            assertThat(half.tokenIds()[0]).isEqualTo(aloneA.tokenIds()[0]);
+        }
+    }
+
+    private static long onnxBytes(Path pkg) throws Exception {
+        try (Stream<Path> s = Files.list(pkg)) {
+            return s.filter(p -> p.getFileName().toString().contains(".onnx")).mapToLong(p -> p.toFile().length()).sum();
         }
     }
 
