@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
             ConvertCommand.class,
             AnnotateCommand.class,
             RunCommand.class,
+            SendCommand.class,
+            TailCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Loupe implements Runnable {

@@ -121,6 +121,29 @@ class CommandLineTest {
     }
 
     @Test
+    void rankPrintsEveryCandidateScoreInInputOrder() throws Exception {
+        JsonNode rank = reference.path("rank");
+        List<String> candidates = new ArrayList<>();
+        for (JsonNode c : rank.path("candidates")) {
+            candidates.add(c.path("candidate").asText());
+        }
+        Run r = run("annotate", "--model", pkg.toString(), "--image", image(rank.path("image").asText()),
+                "--prompt", rank.path("prompt").asText(), "--task", "rank",
+                "--candidates", JSON.writeValueAsString(candidates));
+
+        assertThat(r.status).as(r.err).isZero();
+        JsonNode line = r.lines.get(0);
+        assertThat(line.path("task").asText()).isEqualTo("rank");
+        assertThat(line.path("text").asText()).isEqualTo(rank.path("best").asText());
+        for (int c = 0; c < candidates.size(); c++) {
+            assertThat(line.path("candidates").get(c).path("text").asText()).isEqualTo(candidates.get(c));
+            assertThat(line.path("candidates").get(c).path("score").asDouble())
+                    .isCloseTo(rank.path("candidates").get(c).path("score_sum").asDouble(),
+                            org.assertj.core.data.Offset.offset(1e-3));
+        }
+    }
+
+    @Test
     void optionsOfLaterReleasesAndBadUsageAreRefusedClearly() throws Exception {
         Run beams = run("annotate", "--model", pkg.toString(), "--image", image("img_40x30.png"),
                 "--num-beams", "3", "--max-new-tokens", "2");

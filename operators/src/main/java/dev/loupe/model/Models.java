@@ -1,7 +1,9 @@
 package dev.loupe.model;
 
 import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
@@ -25,7 +27,17 @@ public final class Models {
     private Models() {}
 
     public static AnnotatorFactory open(Path modelDir, RuntimeOptions options) throws IOException {
-        return factoryFor(resolvePackage(modelDir, options), options);
+        return open(modelDir, options, ImageLimits.DEFAULT);
+    }
+
+    public static AnnotatorFactory open(Path modelDir, RuntimeOptions options, ImageLimits limits)
+            throws IOException {
+        return factoryFor(resolvePackage(modelDir, options), options, limits);
+    }
+
+    /** Whether {@code dir} looks like something {@link #open} accepts (cheap: no weights are read). */
+    public static boolean isModelDirectory(Path dir) {
+        return Files.isRegularFile(dir.resolve(Manifest.FILE_NAME)) || Files.isRegularFile(dir.resolve("config.json"));
     }
 
     /** The package directory for a model directory, converting a checkpoint into the cache if needed. */
@@ -79,10 +91,12 @@ public final class Models {
         return target;
     }
 
-    private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options) throws IOException {
+    private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options, ImageLimits limits)
+            throws IOException {
         Manifest manifest = Manifest.read(packageDir);
         if (InstructBlipPackage.FAMILY.equals(manifest.family())) {
-            return new InstructBlipAnnotatorFactory(packageDir, options);
+            return new InstructBlipAnnotatorFactory(packageDir, options, limits,
+                    TaskDefaults.fromJson(manifest.generation()));
         }
         throw new IOException("model family '" + manifest.family() + "' of " + packageDir
                 + " is not supported by this build");

@@ -12,4 +12,9 @@ public interface AnnotatorFactory extends Serializable {
     ImagePreprocessor createPreprocessor() throws IOException;
 
     BatchAnnotator createAnnotator() throws IOException;
+
+    /** The model's decoding defaults per task, which requests override field by field. Cheap: no weights. */
+    default TaskDefaults taskDefaults() {
+        return TaskDefaults.fallback();
+    }
 }

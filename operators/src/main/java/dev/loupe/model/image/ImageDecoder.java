@@ -30,7 +30,7 @@ import java.util.Locale;
  * returned half grey. Thread-safe: each call uses its own reader.
  */
 public final class ImageDecoder {
-    public static final long DEFAULT_MAX_ENCODED_BYTES = 50L * 1024 * 1024;
+    public static final long DEFAULT_MAX_ENCODED_BYTES = 50L * 1024 * 1024; // = ImageLimits.DEFAULT
     public static final long DEFAULT_MAX_PIXELS = 40_000_000L;
 
     private final long maxEncodedBytes;

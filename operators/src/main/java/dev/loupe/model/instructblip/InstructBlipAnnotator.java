@@ -11,6 +11,7 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.GreedyGenerator;
 import dev.loupe.model.llm.LanguageModelRunner;
@@ -38,6 +39,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
     private final ImageEncoder encoder;
     private final LanguageModelRunner language;
     private final GreedyGenerator greedy;
+    private final CandidateScorer scorer;
     private final int[] eosIds;
 
     private InstructBlipAnnotator(Manifest manifest, InstructBlipPromptEncoder prompts, ImageEncoder encoder,
@@ -47,6 +49,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         this.encoder = encoder;
         this.language = language;
         this.greedy = new GreedyGenerator(language, prompts.specialTokens().pad());
+        this.scorer = new CandidateScorer(language);
         this.eosIds = prompts.specialTokens().eos();
     }
 
@@ -81,15 +84,28 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         // Rows with the same generation settings decode together.
         Map<GenerationConfig, List<Integer>> groups = new LinkedHashMap<>();
         EncodedPrompt[] encoded = new EncodedPrompt[batch.size()];
+        List<Integer> rankRows = new ArrayList<>();
+        List<List<int[]>> candidateIds = new ArrayList<>(java.util.Collections.nCopies(batch.size(), null));
         for (int i = 0; i < batch.size(); i++) {
             AnnotationInput in = batch.get(i);
             try {
                 checkSupported(in);
-                encoded[i] = prompts.encode(in.prompt(), in.generation().maxNewTokens());
-                groups.computeIfAbsent(in.generation(), g -> new ArrayList<>()).add(i);
+                if (in.task() == Task.RANK) {
+                    List<int[]> ids = encodeCandidates(in.candidates());
+                    int longest = ids.stream().mapToInt(c -> c.length).max().orElse(0);
+                    encoded[i] = prompts.encode(in.prompt(), longest);
+                    candidateIds.set(i, ids);
+                    rankRows.add(i);
+                } else {
+                    encoded[i] = prompts.encode(in.prompt(), in.generation().maxNewTokens());
+                    groups.computeIfAbsent(in.generation(), g -> new ArrayList<>()).add(i);
+                }
             } catch (AnnotationException e) {
                 out[i] = AnnotationOutcome.failure(e.code(), e.getMessage());
             }
+        }
+        if (!rankRows.isEmpty()) {
+            rank(batch, encoded, candidateIds, rankRows, out);
         }
         for (Map.Entry<GenerationConfig, List<Integer>> group : groups.entrySet()) {
             List<Integer> rows = group.getValue();
@@ -117,8 +133,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
 
     private static void checkSupported(AnnotationInput in) throws AnnotationException {
         if (in.task() == Task.RANK) {
-            throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION,
-                    "candidate ranking (task rank) is not available in this build yet");
+            return; // scoring ignores the decoding settings
         }
         if (!in.generation().isGreedy() || in.generation().numReturnSequences() != 1) {
             throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION,
@@ -132,23 +147,7 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
 
     private List<Annotation> generate(List<AnnotationInput> batch, EncodedPrompt[] encoded, List<Integer> rows,
                                       GenerationConfig config) throws AnnotationException {
-        List<ImageTensor> images = new ArrayList<>(rows.size());
-        long[][] qformerIds = new long[rows.size()][];
-        for (int k = 0; k < rows.size(); k++) {
-            images.add(batch.get(rows.get(k)).pixels());
-            qformerIds[k] = toLongs(encoded[rows.get(k)].qformerIds());
-        }
-        float[][][] queryEmbeds = encoder.encode(images, qformerIds);
-        List<float[][]> prefixes = new ArrayList<>(rows.size());
-        float[][][] textEmbeds = embedTexts(encoded, rows);
-        for (int k = 0; k < rows.size(); k++) {
-            float[][] q = queryEmbeds[k];
-            float[][] t = textEmbeds[k];
-            float[][] prefix = new float[q.length + t.length][];
-            System.arraycopy(q, 0, prefix, 0, q.length);
-            System.arraycopy(t, 0, prefix, q.length, t.length);
-            prefixes.add(prefix);
-        }
+        List<float[][]> prefixes = prefixes(batch, encoded, rows);
         List<GeneratedSequence> sequences = greedy.generate(prefixes, config, eosIds, false);
         List<Annotation> results = new ArrayList<>(rows.size());
         for (GeneratedSequence s : sequences) {
@@ -157,6 +156,96 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
                     List.of(new Annotation.Sequence(s.tokenIds(), text, s.score())), List.of()));
         }
         return results;
+    }
+
+    /**
+     * The LLM input of each row: the projected Q-Former queries (which saw the row's instruction) followed by
+     * the prompt's token embeddings. Images and instructions of all rows go through the encoder as one batch.
+     */
+    private List<float[][]> prefixes(List<AnnotationInput> batch, EncodedPrompt[] encoded, List<Integer> rows)
+            throws AnnotationException {
+        List<ImageTensor> images = new ArrayList<>(rows.size());
+        long[][] qformerIds = new long[rows.size()][];
+        for (int k = 0; k < rows.size(); k++) {
+            images.add(batch.get(rows.get(k)).pixels());
+            qformerIds[k] = toLongs(encoded[rows.get(k)].qformerIds());
+        }
+        float[][][] queryEmbeds = encoder.encode(images, qformerIds);
+        float[][][] textEmbeds = embedTexts(encoded, rows);
+        List<float[][]> prefixes = new ArrayList<>(rows.size());
+        for (int k = 0; k < rows.size(); k++) {
+            float[][] q = queryEmbeds[k];
+            float[][] t = textEmbeds[k];
+            float[][] prefix = new float[q.length + t.length][];
+            System.arraycopy(q, 0, prefix, 0, q.length);
+            System.arraycopy(t, 0, prefix, q.length, t.length);
+            prefixes.add(prefix);
+        }
+        return prefixes;
+    }
+
+    /** Most candidates one request may rank; they are scored together in one decoder batch. */
+    static final int MAX_CANDIDATES = 256;
+
+    private List<int[]> encodeCandidates(List<String> candidates) throws AnnotationException {
+        if (candidates.isEmpty()) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "task rank needs at least one candidate");
+        }
+        if (candidates.size() > MAX_CANDIDATES) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, candidates.size()
+                    + " candidates, over the limit of " + MAX_CANDIDATES);
+        }
+        List<int[]> ids = new ArrayList<>(candidates.size());
+        for (String c : candidates) {
+            ids.add(prompts.encodeCandidate(c));
+        }
+        return ids;
+    }
+
+    /**
+     * Candidate ranking as in the InstructBLIP paper: each candidate's score is the summed log-probability of its
+     * tokens followed by end-of-sequence, given image and prompt. The prefix of a request runs once and its KV
+     * cache is shared by all its candidates. The best candidate becomes the annotation's text.
+     */
+    private void rank(List<AnnotationInput> batch, EncodedPrompt[] encoded, List<List<int[]>> candidateIds,
+                      List<Integer> rows, AnnotationOutcome[] out) {
+        List<float[][]> prefixes;
+        try {
+            prefixes = prefixes(batch, encoded, rows);
+        } catch (AnnotationException | RuntimeException e) {
+            if (rows.size() > 1) {
+                for (int row : rows) {
+                    rank(batch, encoded, candidateIds, List.of(row), out);
+                }
+            } else {
+                out[rows.get(0)] = failure(e);
+            }
+            return;
+        }
+        for (int k = 0; k < rows.size(); k++) {
+            int row = rows.get(k);
+            try {
+                List<CandidateScorer.CandidateLogProbs> scores = scorer.score(prefixes.get(k), candidateIds.get(row));
+                List<String> texts = batch.get(row).candidates();
+                List<Annotation.CandidateScore> ranked = new ArrayList<>(texts.size());
+                int best = 0;
+                for (int c = 0; c < texts.size(); c++) {
+                    ranked.add(new Annotation.CandidateScore(texts.get(c), scores.get(c).sum()));
+                    if (scores.get(c).sum() > scores.get(best).sum()) {
+                        best = c;
+                    }
+                }
+                out[row] = AnnotationOutcome.success(new Annotation(candidateIds.get(row).get(best), texts.get(best),
+                        scores.get(best).sum(), List.of(), ranked));
+            } catch (AnnotationException | RuntimeException e) {
+                out[row] = failure(e);
+            }
+        }
+    }
+
+    private static AnnotationOutcome failure(Exception e) {
+        return e instanceof AnnotationException ae ? AnnotationOutcome.failure(ae.code(), ae.getMessage())
+                : AnnotationOutcome.failure(ErrorCode.INFERENCE_FAILED, String.valueOf(e));
     }
 
     /** Token embeddings of every row's prompt, looked up in one call over the concatenated ids. */

@@ -128,7 +128,7 @@ class InstructBlipAnnotatorTest {
         AnnotationInput good = input("good", single.path("image").asText(), single.path("prompt").asText());
         AnnotationInput tooLong = input("long", single.path("image").asText(), "word ".repeat(400));
         AnnotationInput rank = new AnnotationInput("rank", good.pixels(), "Question: what color? Answer:", Task.RANK,
-                List.of("red", "blue"), TWELVE);
+                List.of(), TWELVE);
         AnnotationInput beams = new AnnotationInput("beams", good.pixels(), single.path("prompt").asText(), Task.VQA,
                 List.of(), TWELVE.withBeams(3, 3));
 
@@ -137,8 +137,41 @@ class InstructBlipAnnotatorTest {
         assertThat(out.get(0).errorCode()).isEqualTo(ErrorCode.PROMPT_TOO_LONG);
         assertThat(out.get(1).annotation().tokenIds())
                 .containsExactly(ints(single.path("greedy").path("new_token_ids")));
-        assertThat(out.get(2).errorCode()).isEqualTo(ErrorCode.UNSUPPORTED_OPTION);
+        assertThat(out.get(2).errorCode()).as("rank without candidates").isEqualTo(ErrorCode.INVALID_REQUEST);
         assertThat(out.get(3).errorCode()).isEqualTo(ErrorCode.UNSUPPORTED_OPTION);
+    }
+
+    @Test
+    void candidateScoresMatchTransformersAndDoNotDependOnTheBatch() throws Exception {
+        JsonNode rank = reference.path("rank");
+        List<String> candidates = new ArrayList<>();
+        for (JsonNode c : rank.path("candidates")) {
+            candidates.add(c.path("candidate").asText());
+        }
+        AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
+                rank.path("prompt").asText(), Task.RANK, candidates, TWELVE);
+        JsonNode single = reference.path("single");
+        AnnotationInput generated = input("gen", single.path("image").asText(), single.path("prompt").asText());
+
+        for (List<AnnotationInput> batch : List.of(List.of(ranked), List.of(generated, ranked, ranked))) {
+            List<AnnotationOutcome> out = annotator.annotate(batch);
+            for (int k = 0; k < batch.size(); k++) {
+                if (batch.get(k) != ranked) {
+                    assertThat(out.get(k).annotation().tokenIds())
+                            .containsExactly(ints(single.path("greedy").path("new_token_ids")));
+                    continue;
+                }
+                Annotation a = out.get(k).annotation();
+                assertThat(a.candidates()).extracting(Annotation.CandidateScore::text).containsExactlyElementsOf(candidates);
+                for (int c = 0; c < candidates.size(); c++) {
+                    assertThat(a.candidates().get(c).score()).as(candidates.get(c))
+                            .isCloseTo(rank.path("candidates").get(c).path("score_sum").asDouble(), within(1e-3));
+                }
+                assertThat(a.text()).isEqualTo(rank.path("best").asText());
+                assertThat(a.tokenIds()).containsExactly(ints(rank.path("candidates").get(
+                        rank.path("ranking_by_score_sum").get(0).asInt()).path("cand_ids")));
+            }
+        }
     }
 
     @Test
@@ -149,6 +182,9 @@ class InstructBlipAnnotatorTest {
         assertThat(m.specialTokens().eos()).containsExactly(2);
         assertThat(m.specialTokens().image()).isEqualTo(385);
         assertThat(annotator.modelVersion()).isEqualTo(m.source().sha256());
+        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.cpu(1));
+        assertThat(factory.taskDefaults().forTask(Task.VQA).maxNewTokens()).as("short answers").isEqualTo(10);
+        assertThat(factory.taskDefaults().forTask(Task.CAPTION).maxNewTokens()).isEqualTo(30);
         assertThatThrownBy(() -> Models.convert(VicunaFixture.checkpoint(), packageDir))
                 .hasMessageContaining("already holds a model package");
     }

@@ -1,0 +1,224 @@
+package dev.loupe.embedded;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Stream;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A single-node Kafka broker (KRaft, combined broker and controller, no ZooKeeper) running in this JVM on free
+ * loopback ports, with its log in a temporary folder deleted on {@link #close()}. Internal topics use
+ * replication factor 1, so transactions (exactly-once sinks, {@code read_committed} readers) work with one node.
+ * For local runs and tests; not a production broker.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
+    private static final int NODE_ID = 1;
+    private static final String CONTROLLER_LISTENER = "CONTROLLER";
+
+    private final Map<String, String> overrides;
+    private Path workDir;
+    private Path logDir;
+    private KafkaRaftServer server;
+    private int brokerPort;
+    private int controllerPort;
+
+    /** A broker with the default settings. */
+    public EmbeddedKafka() {
+        this(Map.of());
+    }
+
+    /** A broker with extra broker properties (they win over the defaults). */
+    public EmbeddedKafka(Map<String, String> brokerOverrides) {
+        this.overrides = Map.copyOf(brokerOverrides);
+    }
+
+    /** Formats a fresh metadata log and starts the broker; returns when it accepts clients. */
+    public synchronized EmbeddedKafka start() {
+        if (server != null) {
+            throw new IllegalStateException("already started");
+        }
+        try {
+            workDir = Files.createTempDirectory("loupe-kafka-");
+            logDir = Files.createDirectory(workDir.resolve("log"));
+            brokerPort = FreePorts.find();
+            controllerPort = FreePorts.find();
+            while (controllerPort == brokerPort) {
+                controllerPort = FreePorts.find();
+            }
+            Properties props = brokerProperties();
+            format(props);
+            server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
+            server.startup();
+            awaitReady();
+            LOG.info("Embedded Kafka broker listening on {}", bootstrapServers());
+            return this;
+        } catch (Exception e) {
+            close();
+            throw new IllegalStateException("the embedded Kafka broker did not start: " + e.getMessage(), e);
+        }
+    }
+
+    private Properties brokerProperties() {
+        Properties p = new Properties();
+        p.put("process.roles", "broker,controller");
+        p.put("node.id", String.valueOf(NODE_ID));
+        p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + "," + CONTROLLER_LISTENER + "://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        p.put("controller.listener.names", CONTROLLER_LISTENER);
+        p.put("inter.broker.listener.name", "PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        p.put("log.dirs", logDir.toString());
+        p.put("num.partitions", "1");
+        p.put("default.replication.factor", "1");
+        p.put("offsets.topic.replication.factor", "1");
+        p.put("offsets.topic.num.partitions", "1");
+        p.put("transaction.state.log.replication.factor", "1");
+        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.num.partitions", "1");
+        p.put("share.coordinator.state.topic.replication.factor", "1");
+        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("group.initial.rebalance.delay.ms", "0");
+        p.put("auto.create.topics.enable", "false");
+        p.put("num.network.threads", "2");
+        p.put("num.io.threads", "2");
+        p.put("background.threads", "2");
+        p.put("log.cleaner.enable", "false");
+        p.putAll(overrides);
+        return p;
+    }
+
+    /** Writes the metadata log's meta.properties and bootstrap checkpoint, as {@code kafka-storage.sh format} does. */
+    private void format(Properties props) throws IOException {
+        Path file = workDir.resolve("server.properties");
+        try (var out = Files.newOutputStream(file)) {
+            props.store(out, "embedded Kafka broker");
+        }
+        var log = new java.io.ByteArrayOutputStream();
+        int status = StorageTool.execute(new String[] {
+                "format", "--config", file.toString(), "--cluster-id", Uuid.randomUuid().toString()},
+                new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        if (status != 0) {
+            throw new IOException("formatting the metadata log failed: " + log);
+        }
+    }
+
+    private void awaitReady() throws InterruptedException, ExecutionException {
+        try (Admin admin = admin()) {
+            admin.describeCluster().nodes().get();
+        }
+    }
+
+    /** {@code 127.0.0.1:port} of the broker's client listener. */
+    public String bootstrapServers() {
+        if (server == null) {
+            throw new IllegalStateException("not started");
+        }
+        return "127.0.0.1:" + brokerPort;
+    }
+
+    /** The client listener's port (for checking it is freed after close). */
+    public int brokerPort() {
+        return brokerPort;
+    }
+
+    /** The folder holding the broker's configuration and log (deleted by {@link #close()}). */
+    public Path dataDir() {
+        return workDir;
+    }
+
+    /** The controller listener's port. */
+    public int controllerPort() {
+        return controllerPort;
+    }
+
+    /** An admin client for this broker; the caller closes it. */
+    public Admin admin() {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
+        return Admin.create(p);
+    }
+
+    /** Creates each topic with one partition, unless it already exists. */
+    public void createTopics(String... names) {
+        createTopics(1, List.of(names));
+    }
+
+    /** Creates each topic with the given number of partitions (replication factor 1), unless it already exists. */
+    public void createTopics(int partitions, Collection<String> names) {
+        List<NewTopic> topics = new ArrayList<>();
+        for (String name : Set.copyOf(names)) {
+            topics.add(new NewTopic(name, partitions, (short) 1));
+        }
+        try (Admin admin = admin()) {
+            for (var entry : admin.createTopics(topics).values().entrySet()) {
+                try {
+                    entry.getValue().get();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("could not create topic " + entry.getKey() + ": "
+                                + e.getCause().getMessage(), e.getCause());
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        }
+    }
+
+    /** Stops the broker, waits for it to release its ports, and deletes its log folder. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (server != null) {
+            try {
+                server.shutdown();
+                server.awaitShutdown();
+            } catch (RuntimeException e) {
+                LOG.warn("embedded Kafka broker did not shut down cleanly", e);
+            }
+            server = null;
+        }
+        if (workDir != null) {
+            deleteRecursively(workDir);
+            workDir = null;
+            logDir = null;
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not delete " + dir, e);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.loupe.embedded;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything {@code loupe run} needs on one machine with nothing installed: an {@link EmbeddedKafka} broker
+ * with the job's topics, and a local Flink MiniCluster (started by {@link #environment}) whose web UI listens on
+ * a free loopback port. {@link #close()} cancels the job, which stops the MiniCluster, then stops the broker.
+ */
+public final class EmbeddedRuntime implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedRuntime.class);
+
+    private final EmbeddedKafka kafka;
+    private final int webPort;
+    private volatile JobClient job;
+
+    private EmbeddedRuntime(EmbeddedKafka kafka, int webPort) {
+        this.kafka = kafka;
+        this.webPort = webPort;
+    }
+
+    /** Starts the broker and creates {@code topics} (one partition each). */
+    public static EmbeddedRuntime start(Collection<String> topics) {
+        EmbeddedKafka kafka = new EmbeddedKafka().start();
+        try {
+            kafka.createTopics(1, List.copyOf(topics));
+            return new EmbeddedRuntime(kafka, FreePorts.find());
+        } catch (RuntimeException e) {
+            kafka.close();
+            throw e;
+        }
+    }
+
+    public String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
+
+    public EmbeddedKafka kafka() {
+        return kafka;
+    }
+
+    /** The port of the Flink web UI and REST API once a job runs. */
+    public int webPort() {
+        return webPort;
+    }
+
+    public String webUrl() {
+        return "http://127.0.0.1:" + webPort;
+    }
+
+    /**
+     * A local environment: the job submitted through it runs in a MiniCluster in this JVM, with the web UI on
+     * {@link #webPort()}; {@code jobConfig} carries checkpointing, restarts and parallelism.
+     */
+    public StreamExecutionEnvironment environment(Configuration jobConfig) {
+        Configuration conf = new Configuration(jobConfig);
+        conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        conf.set(RestOptions.ADDRESS, "127.0.0.1");
+        conf.set(RestOptions.PORT, webPort);
+        conf.set(RestOptions.BIND_PORT, String.valueOf(webPort));
+        return StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+    }
+
+    /** Submits the job built on {@code env} and remembers it, so {@link #close()} can cancel it. */
+    public JobClient submit(StreamExecutionEnvironment env, String jobName) throws Exception {
+        job = env.executeAsync(jobName);
+        return job;
+    }
+
+    /** Human-readable addresses, one per line. */
+    public String describe(Collection<String> topics) {
+        return "Kafka bootstrap servers: " + bootstrapServers() + System.lineSeparator()
+                + "Topics: " + String.join(", ", topics) + System.lineSeparator()
+                + "Flink web UI: " + webUrl();
+    }
+
+    /** Cancels the running job (stopping the MiniCluster), then stops the broker and deletes its data. */
+    @Override
+    public void close() {
+        JobClient running = job;
+        job = null;
+        if (running != null) {
+            try {
+                if (!running.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                    running.cancel().get(60, TimeUnit.SECONDS);
+                }
+                running.getJobExecutionResult().handle((r, e) -> null).get(60, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("the Flink job did not stop cleanly: {}", e.toString());
+            }
+        }
+        kafka.close();
+    }
+}

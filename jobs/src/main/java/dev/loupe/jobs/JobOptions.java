@@ -1,0 +1,69 @@
+package dev.loupe.jobs;
+
+import java.time.Duration;
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * The streaming job's options, typed, with their defaults: Kafka addresses and topics, transactions,
+ * checkpointing, restarts, parallelism. Read and checked once by {@link JobSettings#from}; the operators'
+ * own options (batching, fetching, allowed roots) live in {@code dev.loupe.flink.PipelineOptions}.
+ */
+public final class JobOptions {
+
+    private JobOptions() {}
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("loupe.kafka.bootstrap-servers")
+            .stringType().noDefaultValue()
+            .withDescription("Kafka bootstrap servers, host:port[,host:port...].");
+
+    public static final ConfigOption<String> REQUESTS_TOPIC = ConfigOptions.key("loupe.topics.requests")
+            .stringType().defaultValue("loupe.requests")
+            .withDescription("Topic of Avro AnnotationRequest values.");
+
+    public static final ConfigOption<String> RESULTS_TOPIC = ConfigOptions.key("loupe.topics.results")
+            .stringType().defaultValue("loupe.results")
+            .withDescription("Topic of Avro AnnotationResult values, for tasks with no topic of their own.");
+
+    public static final ConfigOption<Map<String, String>> RESULTS_TOPIC_PER_TASK =
+            ConfigOptions.key("loupe.topics.results-per-task")
+                    .mapType().defaultValue(Map.of())
+                    .withDescription("Task to results topic, e.g. 'caption:results.caption,vqa:results.vqa'; "
+                            + "tasks not listed go to loupe.topics.results.");
+
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("loupe.topics.dead-letters")
+            .stringType().defaultValue("loupe.dead-letters")
+            .withDescription("Topic of Avro AnnotationFailure values.");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("loupe.kafka.group-id")
+            .stringType().defaultValue("loupe-annotator")
+            .withDescription("Consumer group of the requests source (offsets committed on checkpoints).");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX =
+            ConfigOptions.key("loupe.kafka.transactional-id-prefix")
+                    .stringType().defaultValue("loupe-annotator")
+                    .withDescription("Prefix of the exactly-once sinks' transactional ids; unique per job on a cluster.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("loupe.kafka.transaction-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("Producer transaction timeout; must exceed the checkpoint interval plus restart time "
+                    + "and stay within the broker's transaction.max.timeout.ms (15 min by default).");
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("loupe.checkpoint.interval")
+            .durationType().defaultValue(Duration.ofSeconds(10))
+            .withDescription("Exactly-once checkpoint interval; results become visible to read_committed readers "
+                    + "when the checkpoint that covers them completes.");
+
+    public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("loupe.parallelism")
+            .intType().defaultValue(1)
+            .withDescription("Parallelism of the job's operators.");
+
+    public static final ConfigOption<Integer> RESTART_ATTEMPTS = ConfigOptions.key("loupe.restart.attempts")
+            .intType().defaultValue(3)
+            .withDescription("Restarts from the last checkpoint before the job fails for good.");
+
+    public static final ConfigOption<Duration> RESTART_DELAY = ConfigOptions.key("loupe.restart.delay")
+            .durationType().defaultValue(Duration.ofSeconds(2))
+            .withDescription("Delay between restarts.");
+}

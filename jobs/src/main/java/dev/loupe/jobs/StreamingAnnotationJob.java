@@ -1,0 +1,114 @@
+package dev.loupe.jobs;
+
+import dev.loupe.flink.AnnotationPipeline;
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The streaming annotation job: requests topic → {@link AnnotationPipeline} → results topics and dead-letter
+ * topic, both written exactly once (Kafka transactions committed with Flink checkpoints, so downstream readers
+ * use {@code isolation.level=read_committed}). Submit to a cluster with
+ * {@code flink run -c dev.loupe.jobs.StreamingAnnotationJob loupe-jobs.jar --bootstrap-servers ... --model ...}
+ * (the same options as {@code loupe run}); {@code loupe run} runs it locally.
+ */
+public final class StreamingAnnotationJob {
+
+    /** Name of the job in the Flink UI and REST API. */
+    public static final String JOB_NAME = "loupe-streaming-annotation";
+
+    private StreamingAnnotationJob() {}
+
+    /** Cluster entry point: parses {@code loupe run}'s options and runs the job on the context environment. */
+    public static void main(String[] args) throws Exception {
+        dev.loupe.cli.RunCommand command = dev.loupe.cli.RunCommand.parse(args);
+        if (command.bootstrapServers() == null) {
+            throw new IllegalArgumentException("--bootstrap-servers is required when submitting to a cluster");
+        }
+        Configuration config = command.toConfiguration();
+        JobSettings settings = JobSettings.from(config);
+        AnnotatorFactory factory = ModelRuntimes.resolve(command.model(), config);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(environmentConfiguration(settings));
+        build(env, settings, factory, config);
+        env.execute(JOB_NAME);
+    }
+
+    /**
+     * Flink settings the job depends on: exactly-once checkpoints at the configured interval, bounded
+     * fixed-delay restarts from the last checkpoint, and the default parallelism.
+     */
+    public static Configuration environmentConfiguration(JobSettings settings) {
+        Configuration conf = new Configuration();
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, settings.checkpointInterval());
+        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, settings.restartAttempts());
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, settings.restartDelay());
+        conf.set(CoreOptions.DEFAULT_PARALLELISM, settings.parallelism());
+        return conf;
+    }
+
+    /**
+     * Adds the job to {@code env}: Kafka source, the annotation pipeline (configured by {@code pipelineConfig},
+     * see {@code LoupeOptions}) and the two exactly-once Kafka sinks.
+     */
+    public static void build(StreamExecutionEnvironment env, JobSettings settings, AnnotatorFactory factory,
+            Configuration pipelineConfig) {
+        env.enableCheckpointing(settings.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.setParallelism(settings.parallelism());
+        annotateAndSink(source(env, settings), settings, factory, pipelineConfig);
+    }
+
+    /** The requests topic as raw values, offsets committed to the consumer group on each checkpoint. */
+    public static DataStream<byte[]> source(StreamExecutionEnvironment env, JobSettings settings) {
+        KafkaSource<byte[]> source = KafkaSource.<byte[]>builder()
+                .setBootstrapServers(settings.bootstrapServers())
+                .setTopics(settings.requestsTopic())
+                .setGroupId(settings.groupId())
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new RequestValueDeserializer())
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("commit.offsets.on.checkpoint", "true")
+                .build();
+        return env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-requests").uid("kafka-requests");
+    }
+
+    /** The pipeline over {@code requestValues}, its results and dead letters written exactly once to Kafka. */
+    public static void annotateAndSink(DataStream<byte[]> requestValues, JobSettings settings,
+            AnnotatorFactory factory, Configuration pipelineConfig) {
+        AnnotationPipeline.Outputs outputs =
+                AnnotationPipeline.build(requestValues, factory, PipelineOptions.from(pipelineConfig));
+        outputs.results()
+                .sinkTo(sink(settings, "results",
+                        new ResultRecordSerializer(settings.resultsTopic(), settings.resultsTopicPerTask())))
+                .name("kafka-results").uid("kafka-results");
+        outputs.failures()
+                .sinkTo(sink(settings, "dead-letters", new FailureRecordSerializer(settings.deadLetterTopic())))
+                .name("kafka-dead-letters").uid("kafka-dead-letters");
+    }
+
+    private static <T> KafkaSink<T> sink(JobSettings settings, String name, KafkaRecordSerializationSchema<T> serializer) {
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(settings.bootstrapServers())
+                .setRecordSerializer(serializer)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(settings.transactionalIdPrefix() + "-" + name)
+                .setProperty("transaction.timeout.ms", String.valueOf(settings.transactionTimeout().toMillis()))
+                .build();
+    }
+}

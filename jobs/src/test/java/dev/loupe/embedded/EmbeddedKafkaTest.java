@@ -1,0 +1,68 @@
+package dev.loupe.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+@Tag("slow")
+class EmbeddedKafkaTest {
+
+    @Test
+    void transactionsWorkOnOneNodeAndCloseFreesPortsAndFolder() throws Exception {
+        EmbeddedKafka kafka = new EmbeddedKafka().start();
+        int port = kafka.brokerPort();
+        java.nio.file.Path data = kafka.dataDir();
+        assertThat(data).isDirectory();
+        try {
+            kafka.createTopics("t");
+            kafka.createTopics("t"); // idempotent
+            Properties p = new Properties();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tx-" + UUID.randomUUID());
+            try (var producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+                producer.initTransactions();
+                producer.beginTransaction();
+                producer.send(new ProducerRecord<>("t", "k", "aborted"));
+                producer.abortTransaction();
+                producer.beginTransaction();
+                producer.send(new ProducerRecord<>("t", "k", "committed"));
+                producer.commitTransaction();
+            }
+            Properties c = new Properties();
+            c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            c.put(ConsumerConfig.GROUP_ID_CONFIG, "g");
+            try (var consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer())) {
+                consumer.subscribe(List.of("t"));
+                List<String> seen = new java.util.ArrayList<>();
+                for (int i = 0; i < 60 && seen.isEmpty(); i++) {
+                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                        seen.add(r.value());
+                    }
+                }
+                assertThat(seen).containsExactly("committed");
+            }
+            assertThat(FreePorts.isListening(port)).isTrue();
+        } finally {
+            kafka.close();
+        }
+        assertThat(FreePorts.isListening(port)).isFalse();
+        assertThat(FreePorts.isListening(kafka.controllerPort())).isFalse();
+        assertThat(data).doesNotExist();
+    }
+}

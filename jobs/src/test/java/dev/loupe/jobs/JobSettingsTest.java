@@ -1,0 +1,76 @@
+package dev.loupe.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.loupe.jobs.testing.EchoModelRuntime;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobSettingsTest {
+
+    private static Configuration base() {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BOOTSTRAP_SERVERS, "kafka-1:9092,kafka-2:9092");
+        return conf;
+    }
+
+    @Test
+    void defaultsAreUsable() {
+        JobSettings s = JobSettings.from(base());
+        assertThat(s.requestsTopic()).isEqualTo("loupe.requests");
+        assertThat(s.checkpointInterval()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(s.allTopics()).containsExactly("loupe.requests", "loupe.results", "loupe.dead-letters");
+    }
+
+    @Test
+    void perTaskTopicsAreKeyedByTaskInUpperCase() {
+        Configuration conf = base();
+        conf.set(JobOptions.RESULTS_TOPIC_PER_TASK, Map.of("caption", "results.caption", "Vqa", "results.vqa"));
+        JobSettings s = JobSettings.from(conf);
+        assertThat(s.resultsTopicPerTask()).containsOnly(
+                Map.entry("CAPTION", "results.caption"), Map.entry("VQA", "results.vqa"));
+        ResultRecordSerializer serializer = new ResultRecordSerializer(s.resultsTopic(), s.resultsTopicPerTask());
+        assertThat(serializer.topicFor("caption")).isEqualTo("results.caption");
+        assertThat(serializer.topicFor("rank")).isEqualTo("loupe.results");
+    }
+
+    @Test
+    void badValuesNameTheirOption() {
+        assertThatThrownBy(() -> JobSettings.from(new Configuration()))
+                .hasMessageContaining("loupe.kafka.bootstrap-servers is required");
+        Configuration badHost = base();
+        badHost.set(JobOptions.BOOTSTRAP_SERVERS, "localhost");
+        assertThatThrownBy(() -> JobSettings.from(badHost)).hasMessageContaining("not host:port");
+        Configuration badTopic = base();
+        badTopic.set(JobOptions.RESULTS_TOPIC, "no spaces please");
+        assertThatThrownBy(() -> JobSettings.from(badTopic)).hasMessageContaining("loupe.topics.results");
+        Configuration sameTopic = base();
+        sameTopic.set(JobOptions.DEAD_LETTER_TOPIC, "loupe.requests");
+        assertThatThrownBy(() -> JobSettings.from(sameTopic)).hasMessageContaining("must differ");
+        Configuration badTask = base();
+        badTask.set(JobOptions.RESULTS_TOPIC_PER_TASK, Map.of("translate", "x"));
+        assertThatThrownBy(() -> JobSettings.from(badTask)).hasMessageContaining("unknown task 'translate'");
+        Configuration zero = base();
+        zero.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ZERO);
+        assertThatThrownBy(() -> JobSettings.from(zero)).hasMessageContaining("loupe.checkpoint.interval");
+        Configuration p0 = base();
+        p0.set(JobOptions.PARALLELISM, 0);
+        assertThatThrownBy(() -> JobSettings.from(p0)).hasMessageContaining("loupe.parallelism");
+    }
+
+    @Test
+    void modelLookupSaysWhyItFails(@TempDir Path dir) throws Exception {
+        assertThatThrownBy(() -> ModelRuntimes.resolve(null, new Configuration())).hasMessageContaining("--model is required");
+        assertThatThrownBy(() -> ModelRuntimes.resolve(dir.resolve("absent"), new Configuration())).hasMessageContaining("is not a directory");
+        assertThatThrownBy(() -> ModelRuntimes.resolve(dir, new Configuration()))
+                .hasMessageStartingWith("no model runtime available for " + dir);
+        Files.writeString(dir.resolve(EchoModelRuntime.MARKER), "");
+        assertThat(ModelRuntimes.resolve(dir, new Configuration())).isNotNull();
+    }
+}

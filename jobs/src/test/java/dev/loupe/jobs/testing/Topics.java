@@ -1,0 +1,101 @@
+package dev.loupe.jobs.testing;
+
+import dev.loupe.embedded.EmbeddedKafka;
+import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationRequest;
+import dev.loupe.schemas.AnnotationResult;
+import dev.loupe.schemas.serde.AvroDeserializer;
+import dev.loupe.schemas.serde.AvroSerializer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Properties;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/** Test-side Kafka client: writes requests, reads results and dead letters as a {@code read_committed} reader. */
+public final class Topics {
+
+    private final EmbeddedKafka kafka;
+
+    public Topics(EmbeddedKafka kafka) {
+        this.kafka = kafka;
+    }
+
+    public void sendRequests(String topic, Collection<AnnotationRequest> requests) {
+        AvroSerializer<AnnotationRequest> serializer = new AvroSerializer<>(AnnotationRequest.class);
+        List<byte[]> values = new ArrayList<>();
+        for (AnnotationRequest r : requests) {
+            values.add(serializer.serialize(r));
+        }
+        sendRaw(topic, values);
+    }
+
+    public void sendRaw(String topic, Collection<byte[]> values) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (byte[] v : values) {
+                producer.send(new ProducerRecord<>(topic, v));
+            }
+            producer.flush();
+        }
+    }
+
+    /**
+     * Reads the committed records of {@code topics} from the beginning until {@code expected} arrived (or 2 minutes
+     * passed), then 2 s more to catch any extra (duplicate) record.
+     */
+    public <T> List<T> readCommitted(Collection<String> topics, int expected, Function<ConsumerRecord<byte[], byte[]>, T> decode) {
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+                c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        List<T> out = new ArrayList<>();
+        try (var consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
+            for (String topic : topics) {
+                consumer.partitionsFor(topic).forEach(i -> partitions.add(
+                        new org.apache.kafka.common.TopicPartition(i.topic(), i.partition())));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            long settleUntil = Long.MAX_VALUE;
+            while (System.nanoTime() < Math.min(deadline, settleUntil)) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    out.add(decode.apply(r));
+                }
+                if (out.size() >= expected && settleUntil == Long.MAX_VALUE) {
+                    settleUntil = System.nanoTime() + Duration.ofSeconds(2).toNanos(); // catch duplicates, if any
+                }
+            }
+        }
+        return out;
+    }
+
+    public static AnnotationResult result(ConsumerRecord<byte[], byte[]> r) {
+        return new AvroDeserializer<>(AnnotationResult.class).deserialize(r.value());
+    }
+
+    public static AnnotationFailure failure(ConsumerRecord<byte[], byte[]> r) {
+        return new AvroDeserializer<>(AnnotationFailure.class).deserialize(r.value());
+    }
+
+    /** The topic and decoded result. */
+    public record Placed<T>(String topic, String key, T value) {}
+
+    public static Placed<AnnotationResult> placedResult(ConsumerRecord<byte[], byte[]> r) {
+        return new Placed<>(r.topic(), r.key() == null ? null : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8), result(r));
+    }
+}

@@ -1,0 +1,73 @@
+package dev.loupe.flink;
+
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationResult;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.typeinfo.TypeHint;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+
+/**
+ * The annotation pipeline's operators, composed in one place between a source of raw request bytes and the sinks:
+ * decode/validate → async image fetch → decode + preprocess → dynamic batcher → inference. Every stage's failures
+ * are unioned into {@link Outputs#failures()}; sources, sinks and checkpointing are the caller's (the Kafka job, a
+ * bounded job, a test). Every type between the operators has a Flink POJO or Avro serializer, so the job runs with
+ * {@code pipeline.generic-types: false} (no Kryo). In-flight work is bounded: the async fetch holds at most
+ * {@code loupe.fetch.concurrency} requests and the batcher at most {@code batch.max-size}, so a slow inference
+ * operator backpressures the source.
+ */
+public final class AnnotationPipeline {
+    public static final AvroTypeInfo<AnnotationResult> RESULT_TYPE = new AvroTypeInfo<>(AnnotationResult.class);
+
+    private AnnotationPipeline() {}
+
+    /** The pipeline's two outputs: one result per successful request, one failure record per failed one. */
+    public record Outputs(DataStream<AnnotationResult> results, DataStream<AnnotationFailure> failures) {}
+
+    public static Outputs build(DataStream<byte[]> requestValues, AnnotatorFactory factory, PipelineOptions options) {
+        Objects.requireNonNull(requestValues, "requestValues");
+        Objects.requireNonNull(factory, "factory");
+        Objects.requireNonNull(options, "options");
+
+        SingleOutputStreamOperator<ValidatedRequest> decoded = requestValues
+                .process(new RequestDecoder(options, factory.taskDefaults()), TypeInformation.of(ValidatedRequest.class))
+                .name("decode-requests").uid("loupe-decode");
+
+        SingleOutputStreamOperator<Fallible<FetchedImage>> fetchedOrFailed = AsyncDataStream
+                .unorderedWait(decoded, new AsyncImageFetch(options), options.fetchTimeout().toMillis(),
+                        TimeUnit.MILLISECONDS, options.fetchConcurrency())
+                .returns(new TypeHint<Fallible<FetchedImage>>() {})
+                .name("fetch-images").uid("loupe-fetch");
+
+        SingleOutputStreamOperator<FetchedImage> fetched = fetchedOrFailed
+                .process(new FailureSplitter<FetchedImage>(), TypeInformation.of(FetchedImage.class))
+                .name("fetch-failures").uid("loupe-fetch-split");
+
+        SingleOutputStreamOperator<PreparedRequest> prepared = fetched
+                .process(new PreprocessFunction(factory), TypeInformation.of(PreparedRequest.class))
+                .name("preprocess-images").uid("loupe-preprocess");
+
+        SingleOutputStreamOperator<Batch<PreparedRequest>> batches = prepared
+                .transform("dynamic-batcher", Batch.typeInfo(prepared.getType()),
+                        new DynamicBatcher<>(prepared.getType(), options.batchMaxSize(), options.batchMaxDelay()))
+                .uid("loupe-batcher");
+
+        SingleOutputStreamOperator<AnnotationResult> results = batches
+                .process(new InferenceOperator(factory), RESULT_TYPE)
+                .name("inference").uid("loupe-inference");
+
+        DataStream<AnnotationFailure> failures = decoded.getSideOutput(Failures.TAG)
+                .union(fetched.getSideOutput(Failures.TAG),
+                        prepared.getSideOutput(Failures.TAG),
+                        results.getSideOutput(Failures.TAG))
+                .map(new FailureMetrics(), Failures.TYPE)
+                .name("failure-metrics").uid("loupe-failure-metrics");
+
+        return new Outputs(results, failures);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.loupe.flink;
+
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.Task;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A decoded request that passed validation: exactly one of {@link #imageUri} and {@link #imageBytes}, the prompt
+ * already resolved, generation settings validated. A Flink POJO (public fields, List/Map typed as interfaces) so
+ * Flink serialises it field by field with its built-in serializers, never Kryo.
+ */
+public class ValidatedRequest {
+    public String id;
+    /** The image URI, or null when the bytes are inline. */
+    public String imageUri;
+    /** Inline encoded image, or null when {@link #imageUri} is set. */
+    public byte[] imageBytes;
+    public Task task;
+    public String prompt;
+    public List<String> candidates = new ArrayList<>();
+    public GenerationConfig generation;
+    public Map<String, String> metadata = new HashMap<>();
+
+    public ValidatedRequest() {}
+
+    public ValidatedRequest(String id, String imageUri, byte[] imageBytes, Task task, String prompt,
+            List<String> candidates, GenerationConfig generation, Map<String, String> metadata) {
+        this.id = id;
+        this.imageUri = imageUri;
+        this.imageBytes = imageBytes;
+        this.task = task;
+        this.prompt = prompt;
+        this.candidates = new ArrayList<>(candidates);
+        this.generation = generation;
+        this.metadata = new HashMap<>(metadata);
+    }
+
+    /** Where the image came from, for messages and the failure record. */
+    public String imageLabel() {
+        return imageUri != null ? imageUri : "inline image (" + (imageBytes == null ? 0 : imageBytes.length) + " bytes)";
+    }
+}

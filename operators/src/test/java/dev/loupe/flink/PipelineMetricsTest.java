@@ -1,0 +1,120 @@
+package dev.loupe.flink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.loupe.flink.testing.TestAnnotatorFactory;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.Task;
+import dev.loupe.schemas.AnnotationFailure;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.Meter;
+import org.apache.flink.metrics.Metric;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.jobgraph.OperatorID;
+import org.apache.flink.runtime.metrics.groups.InternalOperatorMetricGroup;
+import org.apache.flink.runtime.metrics.util.InterceptingOperatorMetricGroup;
+import org.apache.flink.runtime.metrics.util.InterceptingTaskMetricGroup;
+import org.apache.flink.runtime.operators.testutils.MockEnvironment;
+import org.apache.flink.runtime.operators.testutils.MockEnvironmentBuilder;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.ProcessOperator;
+import org.apache.flink.streaming.api.operators.StreamMap;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+/** The pipeline's metrics, read back from an intercepting metric group. */
+class PipelineMetricsTest {
+
+    /** Records every metric, including those of nested key/value groups as "key.value.name". */
+    private static final class CapturingGroup extends InterceptingOperatorMetricGroup {
+        final Map<String, Metric> nested = new HashMap<>();
+
+        @Override
+        public MetricGroup addGroup(String key, String value) {
+            return new InterceptingOperatorMetricGroup() {
+                @Override
+                protected void addMetric(String name, Metric metric) {
+                    nested.put(key + "." + value + "." + name, metric);
+                }
+            };
+        }
+    }
+
+    private static <I, O> OneInputStreamOperatorTestHarness<I, O> harness(OneInputStreamOperator<I, O> operator,
+            CapturingGroup group) throws Exception {
+        MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(new InterceptingTaskMetricGroup() {
+            @Override
+            public InternalOperatorMetricGroup getOrAddOperator(OperatorID id, String name, Map<String, String> vars) {
+                return group;
+            }
+        }).build();
+        return new OneInputStreamOperatorTestHarness<>(operator, env);
+    }
+
+    private static PreparedRequest prepared(String id) {
+        return new PreparedRequest(new ValidatedRequest(id, "file:///x", null, Task.CAPTION, "p", List.of(),
+                GenerationConfig.GREEDY, Map.of()), new ImageTensor(new float[] {0, 0, 0}, 3, 1, 1), 0);
+    }
+
+    @Test
+    void batcherReportsBatchSizesAndQueueWaits() throws Exception {
+        CapturingGroup group = new CapturingGroup();
+        try (var h = harness(new DynamicBatcher<>(Types.STRING, 2, Duration.ofMillis(10)), group)) {
+            h.open();
+            h.setProcessingTime(0);
+            h.processElement("a", 0);
+            h.setProcessingTime(4);
+            h.processElement("b", 0);
+            h.processElement("c", 0);
+            h.setProcessingTime(10);
+            h.setProcessingTime(14);
+            Histogram sizes = (Histogram) group.get("batchSize");
+            Histogram waits = (Histogram) group.get("queueWaitMillis");
+            assertThat(sizes.getCount()).isEqualTo(2);
+            assertThat(sizes.getStatistics().getMin()).isEqualTo(1);
+            assertThat(sizes.getStatistics().getMax()).isEqualTo(2);
+            assertThat(waits.getCount()).isEqualTo(3);
+            assertThat(waits.getStatistics().getMax()).isEqualTo(10);
+        }
+    }
+
+    @Test
+    void inferenceReportsTimePerBatchAndImagesPerSecond() throws Exception {
+        CapturingGroup group = new CapturingGroup();
+        try (var h = harness(new ProcessOperator<>(new InferenceOperator(new TestAnnotatorFactory())), group)) {
+            h.open();
+            h.processElement(new Batch<>(List.of(prepared("a"), prepared("b")), new long[] {0, 0}), 0);
+            h.processElement(new Batch<>(List.of(prepared("c")), new long[] {0}), 0);
+            assertThat(((Histogram) group.get("inferenceMillis")).getCount()).isEqualTo(2);
+            assertThat(((Counter) group.get("imagesAnnotated")).getCount()).isEqualTo(3);
+            assertThat(group.get("imagesPerSecond")).isInstanceOf(Meter.class);
+            assertThat(((Meter) group.get("imagesPerSecond")).getCount()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void failuresAreCountedPerErrorCode() throws Exception {
+        CapturingGroup group = new CapturingGroup();
+        try (var h = harness(new StreamMap<>(new FailureMetrics()), group)) {
+            h.open();
+            h.processElement(failure("IMAGE_NOT_FOUND"), 0);
+            h.processElement(failure("IMAGE_EMPTY"), 0);
+            h.processElement(failure("IMAGE_NOT_FOUND"), 0);
+            assertThat(h.extractOutputValues()).hasSize(3);
+            assertThat(((Counter) group.nested.get("errorCode.IMAGE_NOT_FOUND.failures")).getCount()).isEqualTo(2);
+            assertThat(((Counter) group.nested.get("errorCode.IMAGE_EMPTY.failures")).getCount()).isEqualTo(1);
+        }
+    }
+
+    private static AnnotationFailure failure(String code) {
+        return AnnotationFailure.newBuilder().setStage("fetch").setErrorCode(code).setMessage("m")
+                .setTimestampMillis(1L).build();
+    }
+}
