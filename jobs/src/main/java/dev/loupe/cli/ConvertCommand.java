@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.model.Models;
+import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -18,21 +19,21 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Package directory to create.")
     Path out;
 
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 (default) or fp16.")
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 (default) or fp16: weights stored as float16 (half the package size; "
+                    + "computation stays float32).")
     String dtype;
 
     @Override
     public Integer call() throws Exception {
-        if (!"fp32".equals(dtype)) {
-            if ("fp16".equals(dtype)) {
-                System.err.println("loupe convert: --dtype fp16 is not available in this build yet; use fp32");
-            } else {
-                System.err.println("loupe convert: --dtype must be fp32 or fp16, got '" + dtype + "'");
-            }
+        Precision precision;
+        try {
+            precision = Precision.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            System.err.println("loupe convert: --dtype must be fp32 or fp16, got '" + dtype + "'");
             return 2;
         }
         long start = System.nanoTime();
-        Manifest m = Models.convert(checkpoint, out);
+        Manifest m = Models.convert(checkpoint, out, precision);
         System.err.printf("loupe convert: wrote %s package %s (%s) in %.1f s%n", m.family(), out, m.dtype(),
                 (System.nanoTime() - start) / 1e9);
         return 0;

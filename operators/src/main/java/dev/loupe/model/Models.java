@@ -7,6 +7,7 @@ import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
+import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointHash;
 import dev.loupe.model.pkg.Manifest;
 import java.io.IOException;
@@ -56,11 +57,19 @@ public final class Models {
 
     /** Converts a checkpoint into a package directory (the {@code loupe convert} operation). */
     public static Manifest convert(Path checkpointDir, Path packageDir) throws IOException {
+        return convert(checkpointDir, packageDir, Precision.FP32);
+    }
+
+    /**
+     * Converts with weights stored as float32 or float16 (fp16 halves the package; computation stays float32,
+     * see {@link dev.loupe.model.onnx.OnnxModelWriter}).
+     */
+    public static Manifest convert(Path checkpointDir, Path packageDir, Precision precision) throws IOException {
         if (!Files.isRegularFile(checkpointDir.resolve("config.json"))) {
             throw new IOException(checkpointDir + " is not a Hugging Face checkpoint: no config.json");
         }
         if (InstructBlipConverter.accepts(checkpointDir)) {
-            return InstructBlipConverter.convert(checkpointDir, packageDir);
+            return InstructBlipConverter.convert(checkpointDir, packageDir, precision);
         }
         throw new IOException("the model in " + checkpointDir + " is not supported by this build "
                 + "(supported: InstructBLIP with a Vicuna/LLaMA language model)");

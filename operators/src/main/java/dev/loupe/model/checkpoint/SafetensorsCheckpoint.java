@@ -21,8 +21,9 @@ import java.util.TreeSet;
 
 /**
  * The tensors of a Hugging Face checkpoint: one {@code model.safetensors} or shards listed by
- * {@code model.safetensors.index.json}. Only headers are parsed up front; tensor bytes are memory-mapped one
- * tensor at a time when asked for, so a 7B checkpoint never sits on the Java heap.
+ * {@code model.safetensors.index.json}. Only headers are parsed up front; tensor bytes are memory-mapped when asked
+ * for and decoded range by range ({@link #floatReader}), so a 7B checkpoint never sits on the Java heap and a single
+ * tensor may exceed 2 GiB (it is mapped in 1 GiB windows).
  */
 public final class SafetensorsCheckpoint implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -134,7 +135,10 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return info;
     }
 
-    /** The tensor's bytes as stored (little-endian), memory-mapped, read-only. */
+    /**
+     * The tensor's bytes as stored (little-endian), memory-mapped, read-only, as one buffer: tensors up to 2 GiB
+     * (Java's buffer limit). Conversion reads weights through {@link #floatReader}, which has no such limit.
+     */
     public synchronized ByteBuffer raw(String name) {
         TensorInfo info = info(name);
         try {
@@ -153,7 +157,121 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         }
     }
 
-    /** The tensor converted to float32 (from F32, F16 or BF16). Heap-allocates this one tensor. */
+    /**
+     * A reader that decodes a float tensor (F32, F16 or BF16) to float32 range by range, straight from the mapped
+     * file; tensors of any size (also over 2 GiB) are mapped in windows of at most {@value #MAP_WINDOW_BYTES} bytes.
+     */
+    public FloatReader floatReader(String name) {
+        return floatReader(name, MAP_WINDOW_BYTES);
+    }
+
+    /** As {@link #floatReader(String)} with another mapping window (tests use tiny windows). */
+    FloatReader floatReader(String name, long windowBytes) {
+        TensorInfo info = info(name);
+        if (info.dtype() != DType.F32 && info.dtype() != DType.F16 && info.dtype() != DType.BF16) {
+            throw new IllegalArgumentException(name + " is " + info.dtype() + ", not a float tensor");
+        }
+        return new FloatReader(info, channel(info), windowBytes);
+    }
+
+    private synchronized FileChannel channel(TensorInfo info) {
+        try {
+            FileChannel ch = channels.get(info.file());
+            if (ch == null) {
+                ch = FileChannel.open(info.file(), StandardOpenOption.READ);
+                channels.put(info.file(), ch);
+            }
+            return ch;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Largest mapping a {@link FloatReader} makes at once. */
+    static final long MAP_WINDOW_BYTES = 1L << 30;
+
+    /** Sequential or random range reads of one float tensor; not thread-safe (one writer thread uses it). */
+    public static final class FloatReader {
+        private static final float[] HALF_TO_FLOAT = new float[1 << 16];
+
+        static {
+            for (int i = 0; i < HALF_TO_FLOAT.length; i++) {
+                HALF_TO_FLOAT[i] = HalfFloats.halfToFloat((short) i);
+            }
+        }
+
+        private final TensorInfo info;
+        private final FileChannel channel;
+        private final int elementBytes;
+        private final long windowElements;
+        private ByteBuffer window;
+        private FloatBuffer windowFloats;
+        private long windowStart = -1;
+
+        private FloatReader(TensorInfo info, FileChannel channel, long windowBytes) {
+            this.info = info;
+            this.channel = channel;
+            this.elementBytes = info.dtype().bytes();
+            this.windowElements = Math.max(1, windowBytes / elementBytes);
+        }
+
+        public long elementCount() {
+            return info.elementCount();
+        }
+
+        /** Decodes elements [start, start + len) into dst[off..]. */
+        public void read(long start, float[] dst, int off, int len) {
+            if (start < 0 || len < 0 || start + len > info.elementCount()) {
+                throw new IndexOutOfBoundsException(info.name() + ": range [" + start + ", " + (start + len) + ")");
+            }
+            while (len > 0) {
+                long w = start / windowElements * windowElements;
+                if (w != windowStart) {
+                    map(w);
+                }
+                int at = (int) (start - w);
+                int n = (int) Math.min(len, window.capacity() / elementBytes - at);
+                decode(at, dst, off, n);
+                start += n;
+                off += n;
+                len -= n;
+            }
+        }
+
+        private void map(long firstElement) {
+            long bytes = Math.min(windowElements, info.elementCount() - firstElement) * elementBytes;
+            try {
+                window = channel.map(FileChannel.MapMode.READ_ONLY, info.offset() + firstElement * elementBytes, bytes)
+                        .order(ByteOrder.LITTLE_ENDIAN);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            windowFloats = info.dtype() == DType.F32 ? window.asFloatBuffer() : null;
+            windowStart = firstElement;
+        }
+
+        private void decode(int at, float[] dst, int off, int n) {
+            switch (info.dtype()) {
+                case F32 -> windowFloats.get(at, dst, off, n);
+                case F16 -> {
+                    for (int i = 0; i < n; i++) {
+                        dst[off + i] = HALF_TO_FLOAT[window.getShort(2 * (at + i)) & 0xffff];
+                    }
+                }
+                case BF16 -> {
+                    for (int i = 0; i < n; i++) {
+                        dst[off + i] = Float.intBitsToFloat((window.getShort(2 * (at + i)) & 0xffff) << 16);
+                    }
+                }
+                default -> throw new IllegalStateException(info.dtype().toString());
+            }
+        }
+    }
+
+    /**
+     * The tensor converted to float32 (from F32, F16 or BF16). Heap-allocates this one tensor: for small tensors
+     * and tests; converters stream through {@link #floatReader} instead.
+     */
     public float[] floats(String name) {
         TensorInfo info = info(name);
         ByteBuffer raw = raw(name);

@@ -7,6 +7,7 @@ import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.llm.LlamaGraphs;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointHash;
 import dev.loupe.model.pkg.Manifest;
 import java.io.IOException;
@@ -47,6 +48,14 @@ public final class InstructBlipConverter {
     }
 
     public static Manifest convert(Path checkpointDir, Path outDir) throws IOException {
+        return convert(checkpointDir, outDir, Precision.FP32);
+    }
+
+    /**
+     * Converts with weights stored at the given precision (see {@link OnnxModelWriter} for what fp16 means), streaming
+     * each weight from the memory-mapped checkpoint, so the heap needed does not grow with the model.
+     */
+    public static Manifest convert(Path checkpointDir, Path outDir, Precision precision) throws IOException {
         InstructBlipConfig config = InstructBlipConfig.load(checkpointDir);
         if (!config.useDecoderOnlyLanguageModel()) {
             throw new IOException("InstructBLIP with an encoder-decoder language model (FlanT5) is not supported "
@@ -67,12 +76,14 @@ public final class InstructBlipConverter {
         Path work = Files.createTempDirectory(parent, "." + target.getFileName() + ".converting-");
         try {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {
-                OnnxModelWriter.write(ImageEncoder.buildVision(config, ckpt), work.resolve(InstructBlipPackage.VISION_FILE));
-                OnnxModelWriter.write(ImageEncoder.buildQFormer(config, ckpt), work.resolve(InstructBlipPackage.QFORMER_FILE));
+                OnnxModelWriter.write(ImageEncoder.buildVision(config, ckpt), work.resolve(InstructBlipPackage.VISION_FILE),
+                        precision);
+                OnnxModelWriter.write(ImageEncoder.buildQFormer(config, ckpt), work.resolve(InstructBlipPackage.QFORMER_FILE),
+                        precision);
                 OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama),
-                        work.resolve(InstructBlipPackage.EMBED_FILE));
+                        work.resolve(InstructBlipPackage.EMBED_FILE), precision);
                 OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama,
-                        LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE));
+                        LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE), precision);
             }
             for (String f : COPIED_FILES) {
                 Path src = checkpointDir.resolve(f);
@@ -86,7 +97,7 @@ public final class InstructBlipConverter {
             }
             copyTree(qformerTok, work.resolve("qformer_tokenizer"));
 
-            Manifest manifest = manifest(checkpointDir, config, llama);
+            Manifest manifest = manifest(checkpointDir, config, llama, precision);
             manifest.write(work);
             if (Files.exists(target)) {
                 try (Stream<Path> s = Files.list(target)) {
@@ -103,8 +114,8 @@ public final class InstructBlipConverter {
         }
     }
 
-    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LlamaConfig llama)
-            throws IOException {
+    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LlamaConfig llama,
+                                     Precision precision) throws IOException {
         JsonNode rawConfig = JSON.readTree(checkpointDir.resolve("config.json").toFile());
         JsonNode generationConfig = readOptional(checkpointDir.resolve("generation_config.json"));
         JsonNode preprocessing = readOptional(checkpointDir.resolve("preprocessor_config.json"));
@@ -152,7 +163,7 @@ public final class InstructBlipConverter {
         }
 
         return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, InstructBlipPackage.FAMILY,
-                checkpointDir.toAbsolutePath().normalize().getFileName().toString(), "fp32",
+                checkpointDir.toAbsolutePath().normalize().getFileName().toString(), precision.label(),
                 new Manifest.Source(checkpointDir.toAbsolutePath().normalize().toString(),
                         CheckpointHash.sha256(checkpointDir), CheckpointHash.fingerprint(checkpointDir)),
                 graphs, tokenizers, new Manifest.SpecialTokens(bos, eos, pad, image), dims, preprocessing,

@@ -1,10 +1,17 @@
 package dev.loupe.model.onnx;
 
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import com.google.protobuf.ByteString;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.WireFormat;
+import dev.loupe.model.checkpoint.HalfFloats;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -13,48 +20,78 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Writes a {@link GraphBuilder}'s graph as an ONNX model file. Weights are materialised one at a time; when their
- * total exceeds {@link #EXTERNAL_DATA_THRESHOLD} (protobuf's 2 GB limit) or when asked, they go to an external
- * data file beside the model ({@code <model>.data}), which ONNX Runtime maps on load.
+ * Writes a {@link GraphBuilder}'s graph as an ONNX model file, streaming every weight through a small buffer so that
+ * the heap needed is a few MB whatever the model size (a weight is read in chunks from the memory-mapped checkpoint,
+ * see {@link Weight#read}). Weights go inline into the protobuf (whose framing is written by hand, so protobuf never
+ * holds the bytes) or, when their total exceeds {@link #EXTERNAL_DATA_THRESHOLD} (protobuf's 2 GB limit) or when
+ * asked, into an external data file beside the model ({@code <model>.data}), which ONNX Runtime maps on load.
+ *
+ * <p>With {@link Precision#FP16} each weight {@code w} is stored as a float16 initializer {@code w__fp16} followed by
+ * a {@code Cast(to=FLOAT)} node producing {@code w}: the graph's ops are unchanged and compute in float32 (CPU ONNX
+ * Runtime has few float16 kernels), ONNX Runtime folds the casts into float32 initializers when the session is
+ * created, so the package on disk halves while memory at run time and the arithmetic are those of float32 with
+ * weights rounded to float16.
  */
 public final class OnnxModelWriter {
     /** Above this many weight bytes the weights are written as external data. */
     public static final long EXTERNAL_DATA_THRESHOLD = 1_800_000_000L;
+    /** Suffix of the float16 initializer that a Cast turns into the float32 weight. */
+    public static final String FP16_SUFFIX = "__fp16";
+
+    /** Largest chunk, in elements, streamed at once (16 MB of float32 plus its encoded bytes). */
+    private static final int MAX_CHUNK = 1 << 22;
+    private static final int GRAPH_FIELD = 7;       // ModelProto.graph
+    private static final int INITIALIZER_FIELD = 5; // GraphProto.initializer
+    private static final int RAW_DATA_FIELD = 9;    // TensorProto.raw_data
 
     private OnnxModelWriter() {}
 
     public static void write(GraphBuilder graph, Path file) throws IOException {
-        long total = 0;
-        for (Weight w : graph.weights().values()) {
-            long n = 1;
-            for (long d : w.dims()) {
-                n *= d;
-            }
-            total += 4 * n;
-        }
-        write(graph, file, total > EXTERNAL_DATA_THRESHOLD);
+        write(graph, file, Precision.FP32);
+    }
+
+    /** Writes with weights stored at the given precision, inline or external depending on their total size. */
+    public static void write(GraphBuilder graph, Path file, Precision precision) throws IOException {
+        write(graph, file, precision, weightBytes(graph, precision) > EXTERNAL_DATA_THRESHOLD);
     }
 
     public static void write(GraphBuilder graph, Path file, boolean externalData) throws IOException {
-        var g = graph.graphWithoutWeights();
+        write(graph, file, Precision.FP32, externalData);
+    }
+
+    public static void write(GraphBuilder graph, Path file, Precision precision, boolean externalData)
+            throws IOException {
+        if (!externalData && weightBytes(graph, precision) > EXTERNAL_DATA_THRESHOLD) {
+            throw new IllegalArgumentException("weights of " + graph.name() + " exceed protobuf's 2 GB limit; "
+                    + "write them as external data");
+        }
+        GraphProto.Builder g = graph.graphWithoutWeights();
+        if (precision == Precision.FP16) {
+            addCasts(g, graph.weights().keySet());
+        }
         Path dataFile = file.resolveSibling(file.getFileName() + ".data");
         Files.deleteIfExists(dataFile);
+        Files.createDirectories(file.toAbsolutePath().getParent());
         if (externalData) {
             try (FileChannel data = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 for (Map.Entry<String, Weight> e : graph.weights().entrySet()) {
-                    ByteBuffer bytes = toBytes(e.getValue().values());
                     // ONNX Runtime wants external tensors aligned for mmap; 64 bytes suffices.
                     long offset = (data.position() + 63) / 64 * 64;
                     data.position(offset);
-                    long length = bytes.remaining();
-                    while (bytes.hasRemaining()) {
-                        data.write(bytes);
-                    }
-                    TensorProto.Builder t = header(e.getKey(), e.getValue());
+                    long length = stream(e.getValue(), precision, bb -> {
+                        while (bb.hasRemaining()) {
+                            data.write(bb);
+                        }
+                    });
+                    TensorProto.Builder t = header(e.getKey(), e.getValue(), precision);
                     t.setDataLocation(TensorProto.DataLocation.EXTERNAL);
                     t.addExternalData(entry("location", dataFile.getFileName().toString()));
                     t.addExternalData(entry("offset", Long.toString(offset)));
@@ -62,29 +99,139 @@ public final class OnnxModelWriter {
                     g.addInitializer(t);
                 }
             }
-        } else {
-            for (Map.Entry<String, Weight> e : graph.weights().entrySet()) {
-                ByteBuffer bytes = toBytes(e.getValue().values());
-                g.addInitializer(header(e.getKey(), e.getValue()).setRawData(ByteString.copyFrom(bytes)));
+            try (OutputStream out = Files.newOutputStream(file)) {
+                model(graph).setGraph(g).build().writeTo(out);
             }
+        } else {
+            writeInline(graph, g.build(), precision, file);
         }
+    }
+
+    /**
+     * Writes the model with inline weights without building them into protobuf objects: the model's other fields,
+     * then the graph field framed by hand (its length computed from the weights' sizes), its non-weight fields,
+     * and one initializer per weight whose raw_data bytes are streamed.
+     */
+    private static void writeInline(GraphBuilder graph, GraphProto graphFields, Precision precision, Path file)
+            throws IOException {
+        List<TensorProto> headers = new ArrayList<>();
+        long graphSize = graphFields.getSerializedSize();
+        for (Map.Entry<String, Weight> e : graph.weights().entrySet()) {
+            TensorProto h = header(e.getKey(), e.getValue(), precision).build();
+            headers.add(h);
+            long tensorSize = tensorSize(h, e.getValue().elementCount() * precision.bytes());
+            graphSize += CodedOutputStream.computeTagSize(INITIALIZER_FIELD)
+                    + CodedOutputStream.computeUInt64SizeNoTag(tensorSize) + tensorSize;
+        }
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
+            CodedOutputStream out = CodedOutputStream.newInstance(os, 1 << 16);
+            model(graph).build().writeTo(out);
+            out.writeTag(GRAPH_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+            out.writeUInt64NoTag(graphSize);
+            graphFields.writeTo(out);
+            int i = 0;
+            for (Weight w : graph.weights().values()) {
+                TensorProto h = headers.get(i++);
+                long bytes = w.elementCount() * precision.bytes();
+                out.writeTag(INITIALIZER_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                out.writeUInt64NoTag(tensorSize(h, bytes));
+                h.writeTo(out);
+                out.writeTag(RAW_DATA_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                out.writeUInt64NoTag(bytes);
+                // not writeRawBytes(ByteBuffer): it writes a heap buffer's whole capacity
+                stream(w, precision, bb -> out.writeRawBytes(bb.array(), bb.arrayOffset() + bb.position(),
+                        bb.remaining()));
+            }
+            out.flush();
+        }
+    }
+
+    private static long tensorSize(TensorProto header, long rawBytes) {
+        return header.getSerializedSize() + CodedOutputStream.computeTagSize(RAW_DATA_FIELD)
+                + CodedOutputStream.computeUInt64SizeNoTag(rawBytes) + rawBytes;
+    }
+
+    private static ModelProto.Builder model(GraphBuilder graph) {
         ModelProto.Builder m = ModelProto.newBuilder()
                 .setIrVersion(8)
                 .setProducerName("loupe")
-                .setGraph(g)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(GraphBuilder.OPSET));
         if (graph.usesMsDomain()) {
             m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(GraphBuilder.MS_DOMAIN).setVersion(1));
         }
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        try (OutputStream out = Files.newOutputStream(file)) {
-            m.build().writeTo(out);
-        }
+        return m;
     }
 
-    private static TensorProto.Builder header(String name, Weight w) {
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name)
-                .setDataType(TensorProto.DataType.FLOAT.getNumber());
+    /** Prepends, for every weight, Cast(weight__fp16 → weight) so that the graph's ops still see float32. */
+    private static void addCasts(GraphProto.Builder g, Set<String> weightNames) {
+        Set<String> used = new HashSet<>();
+        g.getInputList().stream().map(ValueInfoProto::getName).forEach(used::add);
+        g.getInitializerList().stream().map(TensorProto::getName).forEach(used::add);
+        g.getNodeList().forEach(n -> used.addAll(n.getOutputList()));
+        List<NodeProto> nodes = new ArrayList<>();
+        for (String w : weightNames) {
+            if (used.contains(w + FP16_SUFFIX)) {
+                throw new IllegalArgumentException("tensor name " + w + FP16_SUFFIX + " is taken");
+            }
+            nodes.add(NodeProto.newBuilder().setOpType("Cast").setName("cast_" + w).addInput(w + FP16_SUFFIX)
+                    .addOutput(w).addAttribute(AttributeProto.newBuilder().setName("to")
+                            .setType(AttributeProto.AttributeType.INT)
+                            .setI(TensorProto.DataType.FLOAT.getNumber()))
+                    .build());
+        }
+        nodes.addAll(g.getNodeList());
+        g.clearNode().addAllNode(nodes);
+    }
+
+    private interface ByteSink {
+        void accept(ByteBuffer bytes) throws IOException;
+    }
+
+    /** Streams a weight's values as little-endian float32 or float16 bytes, chunk by chunk; returns the byte count. */
+    private static long stream(Weight w, Precision precision, ByteSink sink) throws IOException {
+        long n = w.elementCount();
+        int chunk = (int) Math.min(n, Math.min(MAX_CHUNK, Math.max(1, w.preferredChunk())));
+        float[] values = new float[chunk];
+        ByteBuffer bytes = ByteBuffer.allocate(chunk * precision.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        long written = 0;
+        try {
+            for (long pos = 0; pos < n; pos += chunk) {
+                int len = (int) Math.min(chunk, n - pos);
+                w.read(pos, values, 0, len);
+                bytes.clear();
+                if (precision == Precision.FP32) {
+                    bytes.asFloatBuffer().put(values, 0, len);
+                    bytes.limit(len * 4);
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        bytes.putShort(HalfFloats.floatToHalf(values[i]));
+                    }
+                    bytes.flip();
+                }
+                written += bytes.remaining();
+                sink.accept(bytes);
+            }
+        } finally {
+            w.release();
+        }
+        return written;
+    }
+
+    private static long weightBytes(GraphBuilder graph, Precision precision) {
+        long total = 0;
+        for (Weight w : graph.weights().values()) {
+            total += w.elementCount() * precision.bytes();
+        }
+        return total;
+    }
+
+    private static TensorProto.Builder header(String name, Weight w, Precision precision) {
+        TensorProto.Builder t = TensorProto.newBuilder();
+        if (precision == Precision.FP16) {
+            t.setName(name + FP16_SUFFIX).setDataType(TensorProto.DataType.FLOAT16.getNumber());
+        } else {
+            t.setName(name).setDataType(TensorProto.DataType.FLOAT.getNumber());
+        }
         for (long d : w.dims()) {
             t.addDims(d);
         }
@@ -93,11 +240,5 @@ public final class OnnxModelWriter {
 
     private static StringStringEntryProto entry(String k, String v) {
         return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
-    }
-
-    private static ByteBuffer toBytes(float[] values) {
-        ByteBuffer bb = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        bb.asFloatBuffer().put(values);
-        return bb;
     }
 }

@@ -5,48 +5,117 @@ import java.util.Arrays;
 import java.util.function.Supplier;
 
 /**
- * A float tensor destined to be a graph initializer, produced lazily when the model file is written, so that a
- * converter holds at most one checkpoint tensor on the heap at a time.
+ * A float tensor destined to be a graph initializer, produced lazily and piecewise when the model file is written.
+ * Its values are read by element ranges ({@link #read}), so that {@link OnnxModelWriter} streams a checkpoint tensor
+ * of any size through a small buffer: checkpoint tensors are decoded straight from the memory-mapped file, and
+ * {@link #transposed()} transposes tile by tile, never holding the whole tensor on the heap.
  */
 public final class Weight {
-    private final long[] dims;
-    private final Supplier<float[]> values;
+    /** Output elements per tile side when transposing (64 x 64 floats fit the L1 cache). */
+    private static final int TILE = 64;
+    /** Elements per chunk the writer asks for when the source has no better size. */
+    private static final int DEFAULT_CHUNK = 1 << 20;
 
-    private Weight(long[] dims, Supplier<float[]> values) {
+    private final long[] dims;
+    private final Source source;
+
+    /** Random access to a tensor's values in row-major order. */
+    private interface Source {
+        /** Copies values [start, start + len) into dst[off..]. */
+        void read(long start, float[] dst, int off, int len);
+
+        /** A chunk size (in elements) that this source reads efficiently. */
+        default int preferredChunk() {
+            return DEFAULT_CHUNK;
+        }
+
+        /** Drops mapped buffers or materialised values held between reads. */
+        default void release() {}
+    }
+
+    private Weight(long[] dims, Source source) {
         this.dims = dims.clone();
-        this.values = values;
+        this.source = source;
     }
 
     public static Weight of(float[] values, long... dims) {
-        long n = Arrays.stream(dims).reduce(1, (a, b) -> a * b);
+        long n = count(dims);
         if (n != values.length) {
             throw new IllegalArgumentException("dims " + Arrays.toString(dims) + " need " + n + " values, got "
                     + values.length);
         }
-        return new Weight(dims, () -> values);
+        return new Weight(dims, (start, dst, off, len) -> System.arraycopy(values, Math.toIntExact(start), dst, off, len));
     }
 
-    /** A checkpoint tensor as stored (converted to float32). */
+    /** A checkpoint tensor as stored, decoded to float32 from the mapped file range by range. */
     public static Weight of(SafetensorsCheckpoint checkpoint, String tensor) {
         long[] shape = checkpoint.info(tensor).shape();
-        return new Weight(shape, () -> checkpoint.floats(tensor));
+        return new Weight(shape, new CheckpointSource(checkpoint, tensor));
     }
 
+    /** Values computed in one piece when first read (for small derived tensors such as a fused bias). */
     public static Weight lazy(Supplier<float[]> values, long... dims) {
-        return new Weight(dims, values);
+        long n = count(dims);
+        return new Weight(dims, new Source() {
+            private float[] v;
+
+            @Override
+            public void read(long start, float[] dst, int off, int len) {
+                if (v == null) {
+                    v = values.get();
+                    if (v.length != n) {
+                        throw new IllegalStateException("weight produced " + v.length + " values for dims "
+                                + Arrays.toString(dims));
+                    }
+                }
+                System.arraycopy(v, Math.toIntExact(start), dst, off, len);
+            }
+
+            @Override
+            public void release() {
+                v = null;
+            }
+        });
     }
 
     public long[] dims() {
         return dims.clone();
     }
 
+    /** The number of values. */
+    public long elementCount() {
+        return count(dims);
+    }
+
+    /** All values in one array: for small tensors and tests; the writer streams with {@link #read} instead. */
     public float[] values() {
-        float[] v = values.get();
-        long n = Arrays.stream(dims).reduce(1, (a, b) -> a * b);
-        if (v.length != n) {
-            throw new IllegalStateException("weight produced " + v.length + " values for dims " + Arrays.toString(dims));
+        long n = elementCount();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("weight " + Arrays.toString(dims) + " is too large for one array");
         }
-        return v;
+        float[] out = new float[(int) n];
+        read(0, out, 0, out.length);
+        source.release();
+        return out;
+    }
+
+    /** Copies values [start, start + len) (row-major) into dst[off..]. */
+    public void read(long start, float[] dst, int off, int len) {
+        if (start < 0 || len < 0 || start + len > elementCount()) {
+            throw new IndexOutOfBoundsException("range [" + start + ", " + (start + len) + ") of a weight with "
+                    + elementCount() + " values");
+        }
+        source.read(start, dst, off, len);
+    }
+
+    /** A chunk length, in elements, that reads efficiently (whole transposed tiles, for example). */
+    public int preferredChunk() {
+        return source.preferredChunk();
+    }
+
+    /** Lets go of mapped buffers or cached values once the weight has been written. */
+    public void release() {
+        source.release();
     }
 
     /** The transpose of a 2-D weight: turns a torch Linear weight [out, in] into a MatMul operand [in, out]. */
@@ -54,41 +123,135 @@ public final class Weight {
         if (dims.length != 2) {
             throw new IllegalStateException("transposed() needs a 2-D weight, got " + Arrays.toString(dims));
         }
-        int rows = Math.toIntExact(dims[0]);
-        int cols = Math.toIntExact(dims[1]);
-        Supplier<float[]> src = values;
-        return new Weight(new long[] {cols, rows}, () -> {
-            float[] in = src.get();
-            float[] out = new float[in.length];
-            for (int r = 0; r < rows; r++) {
-                for (int c = 0; c < cols; c++) {
-                    out[c * rows + r] = in[r * cols + c];
-                }
-            }
-            return out;
-        });
+        return new Weight(new long[] {dims[1], dims[0]}, new TransposedSource(source, dims[0], dims[1]));
     }
 
     /** The same values under other dims with the same element count. */
     public Weight reshaped(long... newDims) {
-        long a = Arrays.stream(dims).reduce(1, (x, y) -> x * y);
-        long b = Arrays.stream(newDims).reduce(1, (x, y) -> x * y);
-        if (a != b) {
+        if (count(dims) != count(newDims)) {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(dims) + " to " + Arrays.toString(newDims));
         }
-        return new Weight(newDims, values);
+        return new Weight(newDims, source);
     }
 
     /** Rows [from, to) of the first dimension: splits fused weights such as qkv. */
     public Weight rows(long from, long to) {
-        long rowSize = 1;
-        for (int i = 1; i < dims.length; i++) {
-            rowSize *= dims[i];
+        if (from < 0 || to < from || to > dims[0]) {
+            throw new IllegalArgumentException("rows [" + from + ", " + to + ") of " + Arrays.toString(dims));
         }
+        long rowSize = count(dims) / Math.max(1, dims[0]);
         long[] nd = dims.clone();
         nd[0] = to - from;
-        long rs = rowSize;
-        Supplier<float[]> src = values;
-        return new Weight(nd, () -> Arrays.copyOfRange(src.get(), Math.toIntExact(from * rs), Math.toIntExact(to * rs)));
+        long base = from * rowSize;
+        Source src = source;
+        return new Weight(nd, new Source() {
+            @Override
+            public void read(long start, float[] dst, int off, int len) {
+                src.read(base + start, dst, off, len);
+            }
+
+            @Override
+            public int preferredChunk() {
+                return src.preferredChunk();
+            }
+
+            @Override
+            public void release() {
+                src.release();
+            }
+        });
+    }
+
+    private static long count(long[] dims) {
+        long n = 1;
+        for (long d : dims) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /** Decodes a mapped checkpoint tensor (F32, F16 or BF16); the mapping is held from first read to release. */
+    private static final class CheckpointSource implements Source {
+        private final SafetensorsCheckpoint checkpoint;
+        private final String tensor;
+        private SafetensorsCheckpoint.FloatReader reader;
+
+        CheckpointSource(SafetensorsCheckpoint checkpoint, String tensor) {
+            this.checkpoint = checkpoint;
+            this.tensor = tensor;
+        }
+
+        @Override
+        public void read(long start, float[] dst, int off, int len) {
+            if (reader == null) {
+                reader = checkpoint.floatReader(tensor);
+            }
+            reader.read(start, dst, off, len);
+        }
+
+        @Override
+        public void release() {
+            reader = null;
+        }
+    }
+
+    /**
+     * The transpose of a [rows, cols] source, read as [cols, rows]. A request is served tile by tile: TILE short
+     * runs of TILE source columns are read per tile and written out transposed, so the source is read once per
+     * chunk of whole output rows and only a tile sits in a scratch buffer.
+     */
+    private static final class TransposedSource implements Source {
+        private final Source in;
+        private final long rows;
+        private final long cols;
+        private final float[] tile = new float[TILE * TILE];
+
+        TransposedSource(Source in, long rows, long cols) {
+            this.in = in;
+            this.rows = rows;
+            this.cols = cols;
+        }
+
+        @Override
+        public void read(long start, float[] dst, int off, int len) {
+            if (len == 0) {
+                return;
+            }
+            long end = start + len;
+            long firstOut = start / rows;          // output row = source column
+            long lastOut = (end - 1) / rows;
+            for (long c0 = firstOut; c0 <= lastOut; c0 += TILE) {
+                int cw = (int) Math.min(TILE, lastOut + 1 - c0);
+                // all source rows, except for a single output row at either end of the request
+                long rFrom = cw == 1 && c0 == firstOut ? start % rows : 0;
+                long rTo = cw == 1 && c0 == lastOut ? (end - 1) % rows + 1 : rows;
+                for (long r0 = rFrom; r0 < rTo; r0 += TILE) {
+                    int rh = (int) Math.min(TILE, rTo - r0);
+                    for (int i = 0; i < rh; i++) {
+                        in.read((r0 + i) * cols + c0, tile, i * cw, cw);
+                    }
+                    for (int j = 0; j < cw; j++) {
+                        long outBase = (c0 + j) * rows + r0 - start;
+                        for (int i = 0; i < rh; i++) {
+                            long o = outBase + i;
+                            if (o >= 0 && o < len) {
+                                dst[off + (int) o] = tile[i * cw + j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        @Override
+        public int preferredChunk() {
+            long chunk = TILE * rows;
+            return (int) Math.min(Math.max(chunk, TILE), 1 << 24);
+        }
+
+        @Override
+        public void release() {
+            in.release();
+        }
     }
 }

@@ -1,0 +1,199 @@
+package dev.loupe.model.instructblip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.Task;
+import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.pkg.Manifest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An fp16 package of the fixture (weights stored as float16, computed in float32 on CPU) against the fp32 package
+ * and transformers: first-step logits stay close, greedy ids are the same, and the graphs are half the size.
+ */
+class Fp16PackageTest {
+    @TempDir
+    static Path tmp;
+
+    static Path fp32;
+    static Path fp16;
+    static JsonNode reference;
+
+    @BeforeAll
+    static void convert() throws Exception {
+        fp32 = tmp.resolve("fp32");
+        fp16 = tmp.resolve("fp16");
+        Models.convert(VicunaFixture.checkpoint(), fp32);
+        Models.convert(VicunaFixture.checkpoint(), fp16, Precision.FP16);
+        reference = VicunaFixture.reference();
+    }
+
+    @Test
+    void manifestRecordsTheDtypeAndGraphsHalve() throws Exception {
+        assertThat(Manifest.read(fp32).dtype()).isEqualTo("fp32");
+        assertThat(Manifest.read(fp16).dtype()).isEqualTo("fp16");
+        long a = onnxBytes(fp32);
+        long b = onnxBytes(fp16);
+        System.out.printf("fixture package graphs: fp32 %d bytes, fp16 %d bytes%n", a, b);
+        assertThat((double) b).isLessThan(0.6 * a);
+    }
+
+    @Test
+    void firstStepLogitsStayCloseToFloat32() throws Exception {
+        float[] expected = VicunaFixture.tensor("single.first_step_logits");
+        float[] full = firstStepLogits(fp32);
+        float[] half = firstStepLogits(fp16);
+        float d32 = VicunaFixture.maxAbsDiff(full, expected);
+        float d16 = VicunaFixture.maxAbsDiff(half, full);
+        System.out.printf("first-step logits max abs diff: fp32 vs transformers %.3g, fp16 vs fp32 %.3g "
+                + "(logit range %.3g)%n", d32, d16, range(full));
+        assertThat(d32).isLessThan(1e-4f);
+        assertThat(d16).isLessThan(2e-2f);
+        assertThat(argmax(half)).isEqualTo(argmax(full));
+    }
+
+    @Test
+    void greedyIdsMatchTheReferenceOnCpu() throws Exception {
+        JsonNode single = reference.path("single");
+        int[] expected = ints(single.path("greedy").path("new_token_ids"));
+        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.defaults().withThreads(1));
+        try (BatchAnnotator annotator = factory.createAnnotator()) {
+            ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
+                    VicunaFixture.dir().resolve("../images").resolve(single.path("image").asText())));
+            Annotation a = annotator.annotate(List.of(new AnnotationInput("s", image, single.path("prompt").asText(),
+                    Task.VQA, List.of(), GenerationConfig.greedy(12)))).get(0).annotation();
+            System.out.printf("fp16 greedy ids %s, score %.5f%n", Arrays.toString(a.tokenIds()), a.score());
+            assertThat(a.tokenIds()).containsExactly(expected);
+        }
+    }
+
+    @Test
+    void onnxRuntimeFoldsTheCastsIntoFloat32WeightsAtLoad() throws Exception {
+        Path decoder = Manifest.read(fp16).graph(fp16, InstructBlipPackage.GRAPH_DECODER);
+        ModelProto stored = parse(decoder);
+        long casts = stored.getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("Cast") && n.getInput(0).endsWith(OnnxModelWriter.FP16_SUFFIX)).count();
+        assertThat(casts).isEqualTo(stored.getGraph().getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.FLOAT16.getNumber()).count()).isPositive();
+
+        Path optimized = tmp.resolve("decoder16.optimized.onnx");
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            // constant folding is a basic-level optimisation; the runtime's ALL_OPT includes it (EXTENDED here only
+            // because ORT warns when saving ALL_OPT models, which hold hardware-specific layouts)
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+            so.setIntraOpNumThreads(1);
+            so.setOptimizedModelFilePath(optimized.toString());
+            OrtEnvironment.getEnvironment().createSession(decoder.toString(), so).close();
+        }
+        ModelProto loaded = parse(optimized);
+        assertThat(loaded.getGraph().getNodeList()).noneMatch(n -> n.getOpType().equals("Cast")
+                && n.getInput(0).endsWith(OnnxModelWriter.FP16_SUFFIX));
+        assertThat(loaded.getGraph().getInitializerList()).noneMatch(t ->
+                t.getDataType() == TensorProto.DataType.FLOAT16.getNumber());
+    }
+
+    private static ModelProto parse(Path file) throws Exception {
+        try (var in = Files.newInputStream(file)) {
+            return ModelProto.parseFrom(in);
+        }
+    }
+
+    /** Runs the package's graphs on the fixture's single example and returns the first generated step's logits. */
+    private static float[] firstStepLogits(Path pkg) throws Exception {
+        JsonNode inputs = reference.path("single").path("inputs");
+        InstructBlipConfig config = InstructBlipConfig.load(pkg);
+        LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
+        Manifest m = Manifest.read(pkg);
+        RuntimeOptions cpu = RuntimeOptions.cpu(1);
+        long[][] qformerIds = VicunaFixture.idRows(inputs.path("qformer_input_ids").path("values"),
+                inputs.path("qformer_attention_mask").path("values"));
+        long[] ids = VicunaFixture.idRows(inputs.path("input_ids").path("values"), null)[0];
+        int k = config.numQueryTokens();
+        long[] text = Arrays.copyOfRange(ids, k, ids.length);
+        try (ImageEncoder encoder = ImageEncoder.open(m.graph(pkg, InstructBlipPackage.GRAPH_VISION),
+                m.graph(pkg, InstructBlipPackage.GRAPH_QFORMER), config, cpu);
+             LanguageModelRunner lm = LanguageModelRunner.open(m.graph(pkg, InstructBlipPackage.GRAPH_EMBED),
+                     m.graph(pkg, InstructBlipPackage.GRAPH_DECODER), llama, cpu)) {
+            List<ImageTensor> images = VicunaFixture.images("single.pixel_values", config.vision().imageSize());
+            float[][] query = encoder.encode(images, qformerIds)[0];
+            float[] textEmbeds = lm.embed(text, 1, text.length);
+            int hidden = llama.hiddenSize();
+            int seq = k + text.length;
+            float[] embeds = new float[seq * hidden];
+            for (int t = 0; t < k; t++) {
+                System.arraycopy(query[t], 0, embeds, t * hidden, hidden);
+            }
+            System.arraycopy(textEmbeds, 0, embeds, k * hidden, textEmbeds.length);
+            long[] mask = new long[seq];
+            long[] positions = new long[seq];
+            for (int t = 0; t < seq; t++) {
+                mask[t] = 1;
+                positions[t] = t;
+            }
+            try (KvCache empty = KvCache.empty(lm.environment(), llama, 1)) {
+                LanguageModelRunner.DecoderOutput out = lm.decode(embeds, 1, seq, mask, positions, empty, 1);
+                try (KvCache present = out.present()) {
+                    return out.lastLogits(0);
+                }
+            }
+        }
+    }
+
+    private static long onnxBytes(Path pkg) throws Exception {
+        try (Stream<Path> s = Files.list(pkg)) {
+            return s.filter(p -> p.getFileName().toString().contains(".onnx")).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static float range(float[] v) {
+        float lo = Float.MAX_VALUE;
+        float hi = -Float.MAX_VALUE;
+        for (float x : v) {
+            lo = Math.min(lo, x);
+            hi = Math.max(hi, x);
+        }
+        return hi - lo;
+    }
+
+    private static int[] ints(JsonNode arr) {
+        int[] out = new int[arr.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = arr.get(i).asInt();
+        }
+        return out;
+    }
+}
