@@ -133,7 +133,7 @@ public final class BenchCommand implements Callable<Integer> {
                 Models.convert(ckpt, pkg);
                 err.printf(Locale.ROOT, "bench: converted to %s (%.1f s)%n", pkg, (System.nanoTime() - start) / 1e9);
                 modelDir = pkg;
-                modelName = "random " + dims;
+                modelName = dims.describe() + String.format(Locale.ROOT, " (%.1f M parameters, fp32)", params / 1e6);
             }
             AnnotatorFactory factory = Models.open(modelDir, runtime);
             int distinct = settings.batchSizes().stream().max(Integer::compare).orElseThrow();

@@ -63,6 +63,15 @@ public final class RandomInstructBlipCheckpoint {
             return new Dims(224, 14, 384, 6, 6, 1536, 384, 4, 6, 1536, 30523, 32, 512, 6, 8, 8, 1408, 32000, 2048);
         }
 
+        /** One line naming the dimensions, for reports. */
+        public String describe() {
+            return String.format(java.util.Locale.ROOT, "random InstructBLIP-Vicuna: ViT %dpx/patch %d, %d wide x %d layers, "
+                    + "%d heads, MLP %d; Q-Former %d wide x %d layers, %d heads, MLP %d, %d queries; LLaMA %d wide x %d "
+                    + "layers, %d/%d heads, MLP %d, vocab %d", imageSize, patchSize, visionWidth, visionLayers,
+                    visionHeads, visionMlp, qformerWidth, qformerLayers, qformerHeads, qformerMlp, queries, llmWidth,
+                    llmLayers, llmHeads, llmKvHeads, llmMlp, vocab);
+        }
+
         public int patches() {
             return (imageSize / patchSize) * (imageSize / patchSize);
         }
