@@ -9,7 +9,7 @@ import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.bench.InferenceBenchmark;
-import dev.loupe.model.bench.ProcessMemory;
+import dev.loupe.model.bench.ProcessResources;
 import dev.loupe.model.bench.RandomImages;
 import dev.loupe.model.bench.RandomInstructBlipCheckpoint;
 import java.io.IOException;
@@ -179,12 +179,12 @@ public final class BenchCommand implements Callable<Integer> {
                         + "measured runs; load %.2f s; preprocessing %.1f ms/image (not in the figures below)%n",
                 deviceName(runtime), runtime.intraOpThreads() == 0 ? "all cores" : runtime.intraOpThreads(),
                 s.maxNewTokens(), s.warmupRuns(), s.iterations(), loadSeconds, prep.preprocessMsPerImage());
-        out.println("| batch | images/s | tokens/s | prefill ms/image | decode ms/step | batch s | heap peak MiB | RSS peak MiB |");
-        out.println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        out.println("| batch | images/s | tokens/s | prefill ms/image | decode ms/step | batch s | CPU s/image | heap peak MiB | RSS peak MiB |");
+        out.println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (InferenceBenchmark.Result r : results) {
-            out.printf(Locale.ROOT, "| %d | %.2f | %.1f | %.1f | %.1f | %.3f | %d | %s |%n", r.batchSize(),
+            out.printf(Locale.ROOT, "| %d | %.2f | %.1f | %.1f | %.1f | %.3f | %.2f | %d | %s |%n", r.batchSize(),
                     r.imagesPerSecond(), r.tokensPerSecond(), r.prefillMsPerImage(), r.decodeMsPerStep(),
-                    r.batchSeconds(), mib(r.heapPeakBytes()),
+                    r.batchSeconds(), r.cpuSecondsPerImage(), mib(r.heapPeakBytes()),
                     r.residentPeakBytes() < 0 ? "n/a" : mib(r.residentPeakBytes()) + (r.residentPeakReset() ? "" : "*"));
         }
         if (results.stream().anyMatch(r -> r.residentPeakBytes() >= 0 && !r.residentPeakReset())) {
@@ -209,11 +209,12 @@ public final class BenchCommand implements Callable<Integer> {
         for (InferenceBenchmark.Result r : results) {
             arr.addObject().put("batch_size", r.batchSize()).put("images_per_second", r.imagesPerSecond())
                     .put("tokens_per_second", r.tokensPerSecond()).put("prefill_ms_per_image", r.prefillMsPerImage())
-                    .put("decode_ms_per_step", r.decodeMsPerStep()).put("batch_seconds", r.batchSeconds())
+                    .put("decode_ms_per_step", r.decodeMsPerStep())
+                    .put("cpu_seconds_per_image", r.cpuSecondsPerImage()).put("batch_seconds", r.batchSeconds())
                     .put("new_tokens_per_image", r.newTokensPerImage()).put("heap_peak_bytes", r.heapPeakBytes())
                     .put("rss_peak_bytes", r.residentPeakBytes()).put("rss_peak_reset", r.residentPeakReset());
         }
-        o.put("rss_now_bytes", ProcessMemory.residentBytes());
+        o.put("rss_now_bytes", ProcessResources.residentBytes());
         out.println(JSON.writeValueAsString(o));
     }
 

@@ -37,11 +37,12 @@ public final class InferenceBenchmark {
 
     /**
      * Figures for one batch size (means over the iterations). decodeMsPerStep is the time of one further token for
-     * the whole batch: (full run - prefill run) / (maxNewTokens - 1), 0 when maxNewTokens is 1.
+     * the whole batch: (full run - prefill run) / (maxNewTokens - 1), 0 when maxNewTokens is 1. cpuSecondsPerImage is
+     * the process CPU time of the full runs per image: unlike wall time, it barely depends on other load on the host.
      */
     public record Result(int batchSize, int iterations, int newTokensPerImage, double batchSeconds,
                          double imagesPerSecond, double tokensPerSecond, double prefillMsPerImage,
-                         double decodeMsPerStep, long heapPeakBytes, long residentPeakBytes,
+                         double decodeMsPerStep, double cpuSecondsPerImage, long heapPeakBytes, long residentPeakBytes,
                          boolean residentPeakReset) {}
 
     /** What preparing the inputs cost: decode + resize + normalise, per image. */
@@ -88,11 +89,14 @@ public final class InferenceBenchmark {
                 timed(fullBatch, settings.maxNewTokens());
                 timed(prefillBatch, 1);
             }
-            boolean rssReset = ProcessMemory.resetPeaks();
+            boolean rssReset = ProcessResources.resetPeaks();
             double fullSum = 0;
+            double cpuSum = 0;
             double prefillSum = 0;
             for (int i = 0; i < settings.iterations(); i++) {
+                long cpuStart = ProcessResources.processCpuNanos();
                 fullSum += timed(fullBatch, settings.maxNewTokens());
+                cpuSum += (ProcessResources.processCpuNanos() - cpuStart) / 1e9;
                 prefillSum += timed(prefillBatch, 1);
             }
             double fullMean = fullSum / settings.iterations();
@@ -101,8 +105,9 @@ public final class InferenceBenchmark {
                     ? Math.max(0, fullMean - prefillMean) / (settings.maxNewTokens() - 1) * 1e3 : 0;
             Result r = new Result(batchSize, settings.iterations(), settings.maxNewTokens(), fullMean,
                     batchSize / fullMean, (double) batchSize * settings.maxNewTokens() / fullMean,
-                    prefillMean / batchSize * 1e3, decodeStep, ProcessMemory.heapPeakBytes(),
-                    ProcessMemory.residentPeakBytes(), rssReset);
+                    prefillMean / batchSize * 1e3, decodeStep,
+                    cpuSum / settings.iterations() / batchSize, ProcessResources.heapPeakBytes(),
+                    ProcessResources.residentPeakBytes(), rssReset);
             results.add(r);
             progress.accept(String.format("batch %d: %.2f images/s, %.1f tokens/s", batchSize, r.imagesPerSecond(),
                     r.tokensPerSecond()));

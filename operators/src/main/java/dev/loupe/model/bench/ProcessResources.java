@@ -14,11 +14,11 @@ import java.nio.file.Path;
  * {@link #resetPeaks()} starts a new span where the platform allows (the resident peak via
  * {@code /proc/self/clear_refs}; where that is refused it stays the peak since process start).
  */
-public final class ProcessMemory {
+public final class ProcessResources {
     private static final Path STATUS = Path.of("/proc/self/status");
     private static final Path CLEAR_REFS = Path.of("/proc/self/clear_refs");
 
-    private ProcessMemory() {}
+    private ProcessResources() {}
 
     /** Resets the heap pools' peaks and, when permitted, the resident-set high-water mark; true if RSS was reset. */
     public static boolean resetPeaks() {
@@ -54,6 +54,14 @@ public final class ProcessMemory {
     /** Peak resident set size ({@code VmHWM}) in bytes, or -1 where /proc is not available. */
     public static long residentPeakBytes() {
         return statusKiB("VmHWM:");
+    }
+
+    /** CPU time of this process so far (all threads, native ones included), in nanoseconds; -1 if unknown. */
+    public static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     /** Current resident set size ({@code VmRSS}) in bytes, or -1. */
