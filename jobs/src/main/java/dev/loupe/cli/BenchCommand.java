@@ -75,24 +75,24 @@ public final class BenchCommand implements Callable<Integer> {
             + "default: a temporary directory, deleted afterwards.")
     Path workDir;
 
-    @Option(names = "--image-size", defaultValue = "" + 224) int imageSize;
-    @Option(names = "--patch-size", defaultValue = "" + 14) int patchSize;
-    @Option(names = "--vision-width", defaultValue = "" + 384) int visionWidth;
-    @Option(names = "--vision-layers", defaultValue = "" + 6) int visionLayers;
-    @Option(names = "--vision-heads", defaultValue = "" + 6) int visionHeads;
-    @Option(names = "--vision-mlp", defaultValue = "" + 1536) int visionMlp;
-    @Option(names = "--qformer-width", defaultValue = "" + 384) int qformerWidth;
-    @Option(names = "--qformer-layers", defaultValue = "" + 4) int qformerLayers;
-    @Option(names = "--qformer-heads", defaultValue = "" + 6) int qformerHeads;
-    @Option(names = "--qformer-mlp", defaultValue = "" + 1536) int qformerMlp;
-    @Option(names = "--qformer-vocab", defaultValue = "" + 30523) int qformerVocab;
-    @Option(names = "--queries", defaultValue = "" + 32) int queries;
-    @Option(names = "--llm-width", defaultValue = "" + 512) int llmWidth;
-    @Option(names = "--llm-layers", defaultValue = "" + 6) int llmLayers;
-    @Option(names = "--llm-heads", defaultValue = "" + 8) int llmHeads;
-    @Option(names = "--llm-kv-heads", defaultValue = "" + 8) int llmKvHeads;
-    @Option(names = "--llm-mlp", defaultValue = "" + 1408) int llmMlp;
-    @Option(names = "--vocab", defaultValue = "" + 32000) int vocab;
+    @Option(names = "--image-size", defaultValue = "" + 224, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int imageSize;
+    @Option(names = "--patch-size", defaultValue = "" + 14, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int patchSize;
+    @Option(names = "--vision-width", defaultValue = "" + 384, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int visionWidth;
+    @Option(names = "--vision-layers", defaultValue = "" + 6, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int visionLayers;
+    @Option(names = "--vision-heads", defaultValue = "" + 6, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int visionHeads;
+    @Option(names = "--vision-mlp", defaultValue = "" + 1536, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int visionMlp;
+    @Option(names = "--qformer-width", defaultValue = "" + 384, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int qformerWidth;
+    @Option(names = "--qformer-layers", defaultValue = "" + 4, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int qformerLayers;
+    @Option(names = "--qformer-heads", defaultValue = "" + 6, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int qformerHeads;
+    @Option(names = "--qformer-mlp", defaultValue = "" + 1536, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int qformerMlp;
+    @Option(names = "--qformer-vocab", defaultValue = "" + 30523, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int qformerVocab;
+    @Option(names = "--queries", defaultValue = "" + 32, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int queries;
+    @Option(names = "--llm-width", defaultValue = "" + 512, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int llmWidth;
+    @Option(names = "--llm-layers", defaultValue = "" + 6, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int llmLayers;
+    @Option(names = "--llm-heads", defaultValue = "" + 8, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int llmHeads;
+    @Option(names = "--llm-kv-heads", defaultValue = "" + 8, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int llmKvHeads;
+    @Option(names = "--llm-mlp", defaultValue = "" + 1408, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int llmMlp;
+    @Option(names = "--vocab", defaultValue = "" + 32000, description = "Random checkpoint: default ${DEFAULT-VALUE}.") int vocab;
 
     private PrintStream out = System.out;
     private PrintStream err = System.err;
