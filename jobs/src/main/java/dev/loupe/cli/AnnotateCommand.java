@@ -107,7 +107,7 @@ public final class AnnotateCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "jsonl", description = "Output format: jsonl.")
     String format;
 
-    @Option(names = "--device", description = "cpu (default) or cuda; also LOUPE_DEVICE.")
+    @Option(names = "--device", description = "cpu (default), cuda or cuda:N; also LOUPE_DEVICE.")
     String device;
 
     @Option(names = "--threads", description = "ONNX Runtime intra-op threads (0 = all cores); also LOUPE_THREADS.")
@@ -132,7 +132,7 @@ public final class AnnotateCommand implements Callable<Integer> {
         List<String> candidateList = parseCandidates(resolvedTask);
         RuntimeOptions runtime = RuntimeOptions.defaults();
         if (device != null) {
-            runtime = runtime.withDevice(RuntimeOptions.parseDevice(device));
+            runtime = runtime.withDeviceSpec(device);
         }
         if (threads != null) {
             runtime = runtime.withThreads(threads);

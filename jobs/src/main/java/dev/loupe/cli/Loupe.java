@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             ConvertCommand.class,
             AnnotateCommand.class,
+            BenchCommand.class,
             RunCommand.class,
             SendCommand.class,
             TailCommand.class,

@@ -5,19 +5,33 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * How the model runtime executes: the ONNX Runtime execution provider, its thread count and where converted
- * checkpoints are cached. Defaults come from the environment ({@code LOUPE_DEVICE}, {@code LOUPE_THREADS},
- * {@code LOUPE_CACHE} or the system property {@code loupe.cache}) so that every entry point shares one place per setting.
+ * How the model runtime executes: the ONNX Runtime execution provider and, for CUDA, which GPU; its thread count
+ * and where converted checkpoints are cached. Defaults come from the environment ({@code LOUPE_DEVICE} as
+ * {@code cpu}, {@code cuda} or {@code cuda:N}, {@code LOUPE_THREADS}, {@code LOUPE_CACHE} or the system property
+ * {@code loupe.cache}) so that every entry point shares one place per setting. Inside Flink the operator sets
+ * {@link #deviceIndex()} from the TaskManager's GPU external resource (the runtime itself never imports Flink).
  */
-public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir) implements Serializable {
+public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir, int deviceIndex)
+        implements Serializable {
 
     /** Execution provider. CUDA needs the {@code gpu} Maven profile (onnxruntime_gpu) and a CUDA host. */
     public enum Device { CPU, CUDA }
 
     public RuntimeOptions {
+        if (device == null) {
+            throw new IllegalArgumentException("device must not be null");
+        }
         if (intraOpThreads < 0) {
             throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime default)");
         }
+        if (deviceIndex < 0) {
+            throw new IllegalArgumentException("deviceIndex must be >= 0, got " + deviceIndex);
+        }
+    }
+
+    /** Device index 0 (the first GPU when the device is CUDA). */
+    public RuntimeOptions(Device device, int intraOpThreads, String cacheDir) {
+        this(device, intraOpThreads, cacheDir, 0);
     }
 
     public static RuntimeOptions defaults() {
@@ -25,7 +39,7 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir)
         String threads = System.getenv().getOrDefault("LOUPE_THREADS", "0");
         String cache = System.getProperty("loupe.cache", System.getenv().getOrDefault("LOUPE_CACHE",
                 Path.of(System.getProperty("user.home"), ".cache", "loupe").toString()));
-        return new RuntimeOptions(parseDevice(device), Integer.parseInt(threads.trim()), cache);
+        return new RuntimeOptions(Device.CPU, Integer.parseInt(threads.trim()), cache).withDeviceSpec(device);
     }
 
     /** CPU with a fixed thread count and the default cache: what tests and benchmarks use. */
@@ -33,20 +47,53 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir)
         return defaults().withDevice(Device.CPU).withThreads(intraOpThreads);
     }
 
+    /** The device of a spec {@code cpu}, {@code cuda} or {@code cuda:N} (case-insensitive). */
     public static Device parseDevice(String s) {
+        String name = s.trim();
+        int colon = name.indexOf(':');
+        if (colon >= 0) {
+            name = name.substring(0, colon);
+        }
         try {
-            return Device.valueOf(s.trim().toUpperCase(Locale.ROOT));
+            return Device.valueOf(name.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown device '" + s + "': use cpu or cuda", e);
+            throw new IllegalArgumentException("unknown device '" + s + "': use cpu, cuda or cuda:N", e);
         }
     }
 
+    /** The device index of a spec: N of {@code cuda:N}, else 0. */
+    public static int parseDeviceIndex(String s) {
+        int colon = s.indexOf(':');
+        if (colon < 0) {
+            return 0;
+        }
+        try {
+            int index = Integer.parseInt(s.substring(colon + 1).trim());
+            if (index < 0) {
+                throw new NumberFormatException("negative");
+            }
+            return index;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad device index in '" + s + "': use cuda:N with N >= 0", e);
+        }
+    }
+
+    /** Device and index from a spec {@code cpu}, {@code cuda} or {@code cuda:N}. */
+    public RuntimeOptions withDeviceSpec(String spec) {
+        return new RuntimeOptions(parseDevice(spec), intraOpThreads, cacheDir, parseDeviceIndex(spec));
+    }
+
     public RuntimeOptions withThreads(int threads) {
-        return new RuntimeOptions(device, threads, cacheDir);
+        return new RuntimeOptions(device, threads, cacheDir, deviceIndex);
     }
 
     public RuntimeOptions withDevice(Device d) {
-        return new RuntimeOptions(d, intraOpThreads, cacheDir);
+        return new RuntimeOptions(d, intraOpThreads, cacheDir, deviceIndex);
+    }
+
+    /** The GPU to run on when the device is CUDA (the CUDA device ordinal as the process sees it). */
+    public RuntimeOptions withDeviceIndex(int index) {
+        return new RuntimeOptions(device, intraOpThreads, cacheDir, index);
     }
 
     public Path cachePath() {

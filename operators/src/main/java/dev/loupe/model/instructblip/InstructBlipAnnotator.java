@@ -32,6 +32,10 @@ import java.util.Map;
  * decoder generating after the projected query outputs and the prompt. Rows are batched through every stage;
  * the Q-Former text is right-padded and the LLM input left-padded with positions from the mask, so a row's
  * result never depends on its batch mates. A row that cannot be served fails alone.
+ *
+ * <p>Thread-safe: it holds only immutable settings, ONNX Runtime sessions (concurrent {@code run} is allowed) and
+ * the thread-safe prompt encoder; every call keeps its state (KV cache, masks) on its own stack, so one instance
+ * serves all the subtasks of a process (see {@link dev.loupe.model.SharedRuntimes}).
  */
 public final class InstructBlipAnnotator implements BatchAnnotator {
     private final Manifest manifest;

@@ -1,5 +1,7 @@
 package dev.loupe.model.instructblip;
 
+import dev.loupe.model.SharedAnnotator;
+import dev.loupe.model.SharedRuntimes;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ImagePreprocessor;
@@ -11,7 +13,11 @@ import dev.loupe.model.image.ImageDecoder;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** Opens an InstructBLIP model package; serialisable, it carries only the package path and runtime options. */
+/**
+ * Opens an InstructBLIP model package; serialisable, it carries only the package path and runtime options. Every
+ * annotator it creates in one process shares one loaded runtime (one set of ONNX Runtime sessions) per
+ * (package, options), through {@link SharedRuntimes}: N Flink subtasks in a TaskManager load the model once.
+ */
 public final class InstructBlipAnnotatorFactory implements AnnotatorFactory {
     private static final long serialVersionUID = 1L;
 
@@ -20,9 +26,12 @@ public final class InstructBlipAnnotatorFactory implements AnnotatorFactory {
     private final ImageLimits imageLimits;
     private final TaskDefaults taskDefaults;
 
+    /** What determines a loaded InstructBLIP runtime. */
+    record RuntimeKey(String packageDir, RuntimeOptions options) {}
+
     public InstructBlipAnnotatorFactory(Path packageDir, RuntimeOptions options, ImageLimits imageLimits,
                                         TaskDefaults taskDefaults) {
-        this.packageDir = packageDir.toAbsolutePath().toString();
+        this.packageDir = packageDir.toAbsolutePath().normalize().toString();
         this.options = options;
         this.imageLimits = imageLimits;
         this.taskDefaults = taskDefaults;
@@ -43,12 +52,23 @@ public final class InstructBlipAnnotatorFactory implements AnnotatorFactory {
         }
     }
 
+    /** A handle on the process-wide runtime of this package; close it when done (the last close frees it). */
     @Override
     public BatchAnnotator createAnnotator() throws IOException {
-        return InstructBlipAnnotator.open(Path.of(packageDir), options);
+        return new SharedAnnotator(SharedRuntimes.acquire(runtimeKey(),
+                () -> InstructBlipAnnotator.open(Path.of(packageDir), options)));
+    }
+
+    /** The {@link SharedRuntimes} key of this factory's runtime. */
+    public Object runtimeKey() {
+        return new RuntimeKey(packageDir, options);
     }
 
     public Path packageDir() {
         return Path.of(packageDir);
+    }
+
+    public RuntimeOptions options() {
+        return options;
     }
 }

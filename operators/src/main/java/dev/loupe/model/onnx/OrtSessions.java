@@ -2,6 +2,7 @@ package dev.loupe.model.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.RuntimeOptions;
 import java.io.IOException;
@@ -10,7 +11,8 @@ import java.nio.file.Path;
 
 /**
  * Creates ONNX Runtime sessions the same way everywhere: full graph optimisation, the configured thread count,
- * and the CUDA execution provider when asked for (which needs the onnxruntime_gpu build: {@code mvn -Pgpu}).
+ * and the CUDA execution provider on {@link RuntimeOptions#deviceIndex()} when asked for (which needs the
+ * onnxruntime_gpu build: {@code mvn -Pgpu}, CUDA 12 and cuDNN 9 on the host).
  */
 public final class OrtSessions {
     private OrtSessions() {}
@@ -27,16 +29,33 @@ public final class OrtSessions {
             }
             so.setInterOpNumThreads(1);
             if (options.device() == RuntimeOptions.Device.CUDA) {
-                try {
-                    so.addCUDA(Integer.getInteger("loupe.cuda.device", 0));
-                } catch (OrtException | UnsatisfiedLinkError e) {
+                if (!cudaAvailable()) {
                     throw new IOException("CUDA was requested but this build has no CUDA execution provider "
-                            + "(build with: mvn -Pgpu package; needs CUDA 12 and cuDNN 9): " + e.getMessage(), e);
+                            + "(build with: mvn -Pgpu package; needs CUDA 12 and cuDNN 9)");
+                }
+                try {
+                    so.addCUDA(options.deviceIndex());
+                } catch (OrtException | UnsatisfiedLinkError e) {
+                    throw new IOException("cannot start the CUDA execution provider on device "
+                            + options.deviceIndex() + " (needs CUDA 12 and cuDNN 9 libraries on the library path "
+                            + "and a visible GPU): " + e.getMessage(), e);
                 }
             }
             return env.createSession(model.toString(), so);
         } catch (OrtException e) {
             throw new IOException("cannot load ONNX graph " + model + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Whether this ONNX Runtime build has the CUDA execution provider (onnxruntime_gpu). A GPU and its libraries
+     * are still needed to start it.
+     */
+    public static boolean cudaAvailable() {
+        try {
+            return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            return false;
         }
     }
 }

@@ -1,0 +1,102 @@
+package dev.loupe.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code loupe bench} on a tiny generated checkpoint and on the fixture (figures are not asserted, only shape). */
+class BenchCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String[] TINY = {
+        "--image-size", "32", "--patch-size", "8", "--vision-width", "48", "--vision-layers", "1",
+        "--vision-heads", "4", "--vision-mlp", "96", "--qformer-width", "32", "--qformer-layers", "2",
+        "--qformer-heads", "4", "--qformer-mlp", "64", "--qformer-vocab", "200", "--queries", "4",
+        "--llm-width", "32", "--llm-layers", "1", "--llm-heads", "4", "--llm-kv-heads", "2", "--llm-mlp", "64",
+        "--vocab", "300"};
+
+    @TempDir
+    Path tmp;
+
+    record Run(int status, String out, String err) {}
+
+    private static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            status = Loupe.execute(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = new String[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
+    void randomCheckpointJsonHasOneResultPerBatchSizeWithExactTokenCounts() throws Exception {
+        Path work = tmp.resolve("work");
+        Run r = run(concat(new String[] {"bench", "--random-checkpoint", "--json", "--batch-sizes", "1,3",
+                "--max-new-tokens", "4", "--warmup", "0", "--iterations", "1", "--threads", "1",
+                "--work-dir", work.toString()}, TINY));
+
+        assertThat(r.status).as(r.err).isZero();
+        JsonNode o = JSON.readTree(r.out);
+        assertThat(o.path("max_new_tokens").asInt()).isEqualTo(4);
+        assertThat(o.path("intra_op_threads").asInt()).isEqualTo(1);
+        JsonNode results = o.path("results");
+        assertThat(results).hasSize(2);
+        assertThat(results.get(0).path("batch_size").asInt()).isEqualTo(1);
+        assertThat(results.get(1).path("batch_size").asInt()).isEqualTo(3);
+        for (JsonNode res : results) {
+            assertThat(res.path("new_tokens_per_image").asInt()).isEqualTo(4);
+            assertThat(res.path("images_per_second").asDouble()).isPositive();
+            assertThat(res.path("tokens_per_second").asDouble())
+                    .isCloseTo(4 * res.path("images_per_second").asDouble(), org.assertj.core.data.Offset.offset(1e-6));
+            assertThat(res.path("prefill_ms_per_image").asDouble()).isPositive();
+            assertThat(res.path("heap_peak_bytes").asLong()).isPositive();
+            assertThat(res.path("cpu_seconds_per_image").asDouble()).isPositive();
+        }
+        assertThat(Files.isRegularFile(work.resolve("checkpoint/model.safetensors"))).isTrue();
+        assertThat(Files.isRegularFile(work.resolve("package/manifest.json"))).isTrue();
+    }
+
+    @Test
+    void fixtureTableForcesTheTokenCountPastEndOfSequence() {
+        Path checkpoint = Path.of(System.getProperty("loupe.fixtures"), "hf-reference", "instructblip-vicuna",
+                "checkpoint");
+        Run r = run("bench", "--model", checkpoint.toString(), "--batch-sizes", "2", "--max-new-tokens", "30",
+                "--warmup", "0", "--iterations", "1", "--threads", "1");
+
+        assertThat(r.status).as(r.err).isZero();
+        assertThat(r.out).contains("| batch | images/s | tokens/s | prefill ms/image");
+        assertThat(r.out).containsPattern("\\n\\| 2 \\| [0-9.]+ \\| [0-9.]+ \\|");
+    }
+
+    @Test
+    void exactlyOneModelSourceIsRequired() {
+        assertThat(run("bench").status).isEqualTo(2);
+        assertThat(run("bench", "--random-checkpoint", "--model", tmp.toString()).status).isEqualTo(2);
+        Run bad = run("bench", "--random-checkpoint", "--image-size", "30");
+        assertThat(bad.status).isEqualTo(2);
+        assertThat(bad.err).contains("patch size");
+    }
+}

@@ -1,0 +1,44 @@
+package dev.loupe.model;
+
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotationOutcome;
+import dev.loupe.model.api.BatchAnnotator;
+import java.util.List;
+
+/**
+ * A lightweight per-holder handle (one per operator subtask) on a {@link SharedRuntimes} annotator that many
+ * handles use at once: annotate calls go to the shared, thread-safe runtime; {@link #close()} drops this handle's
+ * reference, and the last one releases the sessions.
+ */
+public final class SharedAnnotator implements BatchAnnotator {
+    private final SharedRuntimes.Lease<? extends BatchAnnotator> lease;
+
+    public SharedAnnotator(SharedRuntimes.Lease<? extends BatchAnnotator> lease) {
+        this.lease = lease;
+    }
+
+    @Override
+    public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
+        return lease.get().annotate(batch);
+    }
+
+    @Override
+    public String modelId() {
+        return lease.get().modelId();
+    }
+
+    @Override
+    public String modelVersion() {
+        return lease.get().modelVersion();
+    }
+
+    /** The shared runtime behind this handle (the same object for every handle on one key). */
+    public BatchAnnotator runtime() {
+        return lease.get();
+    }
+
+    @Override
+    public void close() {
+        lease.close();
+    }
+}
