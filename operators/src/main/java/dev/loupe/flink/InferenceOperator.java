@@ -43,9 +43,27 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
         this.factory = factory;
     }
 
+    /**
+     * When the TaskManager has GPUs (Flink's {@code gpu} external resource), subtasks spread over them by index;
+     * subtasks on one GPU share its runtime.
+     */
+    private AnnotatorFactory factoryForThisSubtask() {
+        java.util.List<Integer> gpus = getRuntimeContext().getExternalResourceInfos("gpu").stream()
+                .map(info -> info.getProperty("index"))
+                .flatMap(java.util.Optional::stream)
+                .map(Integer::parseInt)
+                .sorted()
+                .toList();
+        if (gpus.isEmpty()) {
+            return factory;
+        }
+        int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        return factory.forDevice(gpus.get(subtask % gpus.size()));
+    }
+
     @Override
     public void open(OpenContext openContext) throws Exception {
-        annotator = factory.createAnnotator();
+        annotator = factoryForThisSubtask().createAnnotator();
         var metrics = getRuntimeContext().getMetricGroup();
         inferenceMillis = metrics.histogram("inferenceMillis", new DescriptiveStatisticsHistogram(1024));
         images = metrics.counter("imagesAnnotated");

@@ -13,6 +13,14 @@ public interface AnnotatorFactory extends Serializable {
 
     BatchAnnotator createAnnotator() throws IOException;
 
+    /**
+     * This factory bound to GPU {@code deviceIndex} (as the host numbers them), for runtimes that run on one; the
+     * Flink operator calls it with the GPU its TaskManager assigned. CPU runtimes ignore it.
+     */
+    default AnnotatorFactory forDevice(int deviceIndex) {
+        return this;
+    }
+
     /** The model's decoding defaults per task, which requests override field by field. Cheap: no weights. */
     default TaskDefaults taskDefaults() {
         return TaskDefaults.fallback();

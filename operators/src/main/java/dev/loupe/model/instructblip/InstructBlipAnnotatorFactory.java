@@ -38,6 +38,15 @@ public final class InstructBlipAnnotatorFactory implements AnnotatorFactory {
     }
 
     @Override
+    public AnnotatorFactory forDevice(int deviceIndex) {
+        if (options.device() != RuntimeOptions.Device.CUDA || options.deviceIndex() == deviceIndex) {
+            return this;
+        }
+        return new InstructBlipAnnotatorFactory(Path.of(packageDir), options.withDeviceIndex(deviceIndex), imageLimits,
+                taskDefaults);
+    }
+
+    @Override
     public TaskDefaults taskDefaults() {
         return taskDefaults;
     }
