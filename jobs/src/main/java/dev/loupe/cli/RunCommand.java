@@ -5,7 +5,9 @@ import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.jobs.JobOptions;
 import dev.loupe.jobs.JobSettings;
+import dev.loupe.jobs.DemoModel;
 import dev.loupe.jobs.ModelRuntimes;
+import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.jobs.StreamingAnnotationJob;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.PrintWriter;
@@ -39,7 +41,8 @@ public final class RunCommand implements Callable<Integer> {
     String bootstrapServers;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model package or Hugging Face checkpoint directory (required).")
+            description = "Model package or Hugging Face checkpoint directory (default: a tiny random-weight "
+                    + "demo model the project generates; its text is meaningless).")
     Path model;
 
     @Option(names = "--requests-topic", paramLabel = "TOPIC", description = "Default: ${DEFAULT-VALUE}.")
@@ -142,6 +145,12 @@ public final class RunCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         AnnotatorFactory factory;
         try {
+            if (model == null) {
+                model = DemoModel.ensure(RuntimeOptions.defaults().cachePath());
+                err.println("loupe run: no --model given: using a tiny random-weight demo model (" + model
+                        + "); its text is meaningless. Pass --model DIR for a real checkpoint or package.");
+                err.flush();
+            }
             factory = ModelRuntimes.resolve(model, toConfiguration());
             if (bootstrapServers != null) {
                 return runAgainst(JobSettings.from(toConfiguration()), factory);

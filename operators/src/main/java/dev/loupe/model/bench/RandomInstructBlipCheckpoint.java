@@ -63,6 +63,15 @@ public final class RandomInstructBlipCheckpoint {
             return new Dims(224, 14, 384, 6, 6, 1536, 384, 4, 6, 1536, 30523, 32, 512, 6, 8, 8, 1408, 32000, 2048);
         }
 
+        /**
+         * A few-megabyte model with the fixture's proportions (ViT 32 px / patch 8 / 48 wide, Q-Former 32 wide,
+         * LLaMA 64 wide x 2 layers): what {@code loupe run} starts with when no model is given.
+         */
+        public static Dims tiny() {
+            int vocab = Math.max(512, GeneratedTokenizers.minVocab());
+            return new Dims(32, 8, 48, 2, 4, 112, 32, 2, 4, 64, vocab, 8, 64, 2, 4, 4, 176, vocab, 256);
+        }
+
         /** One line naming the dimensions, for reports. */
         public String describe() {
             return String.format(java.util.Locale.ROOT, "random InstructBLIP-Vicuna: ViT %dpx/patch %d, %d wide x %d layers, "
