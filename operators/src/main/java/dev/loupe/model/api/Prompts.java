@@ -6,6 +6,8 @@ import java.util.List;
 public final class Prompts {
     public static final String CAPTION_TEMPLATE = "A short image description:";
     public static final String VQA_TEMPLATE = "Question: {} Short answer:";
+    /** Scene-text images can carry hundreds of OCR words; the paper's evaluation keeps the first 30. */
+    public static final int MAX_OCR_TOKENS = 30;
 
     private Prompts() {}
 
@@ -16,7 +18,8 @@ public final class Prompts {
 
     /**
      * The prompt for a request: a verbatim prompt wins; else a question is wrapped; else the caption template.
-     * OCR tokens, when given, are appended as in the paper's scene-text evaluation.
+     * OCR tokens, when given, are put in front of the instruction as in the paper's scene-text evaluation
+     * ("OCR tokens: a, b, c. Question: ... Short answer:"), at most {@value #MAX_OCR_TOKENS} of them, as LAVIS does.
      */
     public static String resolve(String prompt, String question, List<String> ocrTokens) {
         String base;
@@ -30,6 +33,7 @@ public final class Prompts {
         if (ocrTokens == null || ocrTokens.isEmpty()) {
             return base;
         }
-        return base + " OCR tokens: " + String.join(", ", ocrTokens) + ".";
+        List<String> kept = ocrTokens.stream().map(String::strip).filter(t -> !t.isEmpty()).limit(MAX_OCR_TOKENS).toList();
+        return kept.isEmpty() ? base : "OCR tokens: " + String.join(", ", kept) + ". " + base;
     }
 }
