@@ -17,6 +17,7 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -198,6 +199,19 @@ class LlavaAnnotatorTest {
                 .containsExactly(LlavaFixture.ints(single.path("greedy").path("new_token_ids")));
         assertThat(out.get(2).errorCode()).isEqualTo(ErrorCode.INVALID_REQUEST);
         assertThat(out.get(3).errorCode()).as("rank without candidates").isEqualTo(ErrorCode.INVALID_REQUEST);
+    }
+
+    @Test
+    void anFp16PackageGeneratesTheSameGreedyIds() throws Exception {
+        Path fp16 = tmp.resolve("pkg-fp16");
+        Models.convert(LlavaFixture.checkpoint(), fp16, Precision.FP16);
+        assertThat(Manifest.read(fp16).dtype()).isEqualTo("fp16");
+        JsonNode single = reference.path("single");
+        try (BatchAnnotator half = Models.open(fp16, RuntimeOptions.cpu(1)).createAnnotator()) {
+            Annotation a = half.annotate(List.of(input("h", single.path("image").asText(),
+                    single.path("prompt").asText(), TWELVE))).get(0).annotation();
+            assertThat(a.tokenIds()).containsExactly(LlavaFixture.ints(single.path("greedy").path("new_token_ids")));
+        }
     }
 
     @Test
