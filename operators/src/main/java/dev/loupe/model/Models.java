@@ -7,6 +7,9 @@ import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
+import dev.loupe.model.llava.LlavaAnnotatorFactory;
+import dev.loupe.model.llava.LlavaConverter;
+import dev.loupe.model.llava.LlavaPackage;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointHash;
 import dev.loupe.model.pkg.Manifest;
@@ -24,6 +27,10 @@ import java.nio.file.StandardOpenOption;
  * file lock rather than converting twice).
  */
 public final class Models {
+    /** The checkpoint architectures this build converts, for error messages. */
+    static final String SUPPORTED = "InstructBLIP with a Vicuna/LLaMA language model; "
+            + "LLaVA-1.5 (LlavaForConditionalGeneration, CLIP + LLaMA)";
+
     private Models() {}
 
     public static AnnotatorFactory open(Path modelDir, RuntimeOptions options) throws IOException {
@@ -71,8 +78,11 @@ public final class Models {
         if (InstructBlipConverter.accepts(checkpointDir)) {
             return InstructBlipConverter.convert(checkpointDir, packageDir, precision);
         }
+        if (LlavaConverter.accepts(checkpointDir)) {
+            return LlavaConverter.convert(checkpointDir, packageDir, precision);
+        }
         throw new IOException("the model in " + checkpointDir + " is not supported by this build "
-                + "(supported: InstructBLIP with a Vicuna/LLaMA language model)");
+                + "(supported: " + SUPPORTED + ")");
     }
 
     private static Path convertCached(Path checkpointDir, Path cacheDir) throws IOException {
@@ -98,7 +108,11 @@ public final class Models {
             return new InstructBlipAnnotatorFactory(packageDir, options, limits,
                     TaskDefaults.fromJson(manifest.generation()));
         }
+        if (LlavaPackage.FAMILY.equals(manifest.family())) {
+            return new LlavaAnnotatorFactory(packageDir, options, limits, TaskDefaults.fromJson(manifest.generation()));
+        }
         throw new IOException("model family '" + manifest.family() + "' of " + packageDir
-                + " is not supported by this build");
+                + " is not supported by this build (supported: " + InstructBlipPackage.FAMILY + ", "
+                + LlavaPackage.FAMILY + ")");
     }
 }

@@ -7,45 +7,45 @@ import dev.loupe.model.onnx.Weight;
 /**
  * Transformer building blocks shared by the vision and Q-Former graphs, in plain ONNX ops: torch Linear layers
  * read from the checkpoint, multi-head attention with an optional additive mask, and broadcasting helpers that
- * keep the batch dimension symbolic.
+ * keep the batch dimension symbolic. Public so that other families' encoders (CLIP in LLaVA) reuse them.
  */
-final class EncoderOps {
+public final class EncoderOps {
     private final GraphBuilder g;
     private final SafetensorsCheckpoint ckpt;
 
-    EncoderOps(GraphBuilder g, SafetensorsCheckpoint ckpt) {
+    public EncoderOps(GraphBuilder g, SafetensorsCheckpoint ckpt) {
         this.g = g;
         this.ckpt = ckpt;
     }
 
-    GraphBuilder graph() {
+    public GraphBuilder graph() {
         return g;
     }
 
     /** A checkpoint tensor as a graph initializer named after it. */
-    String param(String name) {
+    public String param(String name) {
         return g.weight(name, Weight.of(ckpt, name));
     }
 
     /** A torch Linear ({@code prefix.weight} [out,in], optional {@code prefix.bias}) applied to x. */
-    String linear(String x, String prefix) {
+    public String linear(String x, String prefix) {
         String w = g.weight(prefix + ".weight", Weight.of(ckpt, prefix + ".weight").transposed());
         String b = ckpt.has(prefix + ".bias") ? param(prefix + ".bias") : null;
         return g.linear(x, w, b);
     }
 
     /** LayerNorm with {@code prefix.weight} / {@code prefix.bias}. */
-    String layerNorm(String x, String prefix, double eps) {
+    public String layerNorm(String x, String prefix, double eps) {
         return g.layerNorm(x, param(prefix + ".weight"), param(prefix + ".bias"), (float) eps);
     }
 
     /** [B, L, H*D] to [B, H, L, D]. */
-    String splitHeads(String x, int heads, int headDim) {
+    public String splitHeads(String x, int heads, int headDim) {
         return g.transpose(g.reshape(x, 0, 0, heads, headDim), 0, 2, 1, 3);
     }
 
     /** [B, L, H*D] to [B, H, D, L] (keys ready for Q @ K^T). */
-    String splitHeadsTransposed(String x, int heads, int headDim) {
+    public String splitHeadsTransposed(String x, int heads, int headDim) {
         return g.transpose(g.reshape(x, 0, 0, heads, headDim), 0, 2, 3, 1);
     }
 
@@ -53,7 +53,7 @@ final class EncoderOps {
      * softmax(Q K^T * scale + mask) V with q [B,Lq,H*D], k and v [B,Lk,H*D]; mask is null or additive and
      * broadcastable to [B, H, Lq, Lk]. Returns [B, Lq, H*D].
      */
-    String attention(String q, String k, String v, String mask, int heads, int headDim) {
+    public String attention(String q, String k, String v, String mask, int heads, int headDim) {
         String qh = splitHeads(q, heads, headDim);
         String kt = splitHeadsTransposed(k, heads, headDim);
         String vh = splitHeads(v, heads, headDim);
@@ -66,12 +66,12 @@ final class EncoderOps {
     }
 
     /** The batch size of x as a 1-element int64 tensor. */
-    String batchDim(String x) {
+    public String batchDim(String x) {
         return g.slice(g.shape(x), new long[] {0}, new long[] {1}, new long[] {0});
     }
 
     /** Broadcasts t of shape [1, rest...] to [batch, rest...]. */
-    String expandBatch(String t, String batch, long... rest) {
+    public String expandBatch(String t, String batch, long... rest) {
         return g.op("Expand", t, g.concat(0, batch, g.constLongs(rest)));
     }
 }

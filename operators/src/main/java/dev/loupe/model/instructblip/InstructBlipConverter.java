@@ -8,32 +8,22 @@ import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.llm.LlamaGraphs;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
-import dev.loupe.model.pkg.CheckpointHash;
+import dev.loupe.model.pkg.CheckpointMetadata;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.pkg.PackageWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Converts a Hugging Face InstructBLIP (Vicuna/LLaMA) checkpoint into a model package: four ONNX graphs built in
  * Java from the weights (vision encoder, Q-Former with projection, token embedding, LLaMA decoder with KV cache),
- * the tokenizer and processor files, and {@code manifest.json}. The package is written beside the target and
- * moved into place at the end, so a crash never leaves a half-written package that looks complete.
+ * the tokenizer and processor files, and {@code manifest.json}, written atomically by {@link PackageWriter}.
  */
 public final class InstructBlipConverter {
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    /** Files copied verbatim from the checkpoint; tokenizer loaders then read a package like a checkpoint. */
-    private static final List<String> COPIED_FILES = List.of(
-            "config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json",
-            "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-            "tokenizer.model");
 
     private InstructBlipConverter() {}
 
@@ -67,14 +57,7 @@ public final class InstructBlipConverter {
         }
         LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
 
-        Path target = outDir.toAbsolutePath().normalize();
-        if (Files.exists(target.resolve(Manifest.FILE_NAME))) {
-            throw new IOException(target + " already holds a model package; remove it first");
-        }
-        Path parent = target.getParent();
-        Files.createDirectories(parent);
-        Path work = Files.createTempDirectory(parent, "." + target.getFileName() + ".converting-");
-        try {
+        return PackageWriter.write(outDir, work -> {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {
                 OnnxModelWriter.write(ImageEncoder.buildVision(config, ckpt), work.resolve(InstructBlipPackage.VISION_FILE),
                         precision);
@@ -85,43 +68,22 @@ public final class InstructBlipConverter {
                 OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama,
                         LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE), precision);
             }
-            for (String f : COPIED_FILES) {
-                Path src = checkpointDir.resolve(f);
-                if (Files.isRegularFile(src)) {
-                    Files.copy(src, work.resolve(f));
-                }
-            }
+            PackageWriter.copyCheckpointFiles(checkpointDir, work);
             Path qformerTok = checkpointDir.resolve("qformer_tokenizer");
             if (!Files.isDirectory(qformerTok)) {
                 throw new IOException(checkpointDir + " has no qformer_tokenizer/ directory");
             }
-            copyTree(qformerTok, work.resolve("qformer_tokenizer"));
+            PackageWriter.copyTree(qformerTok, work.resolve("qformer_tokenizer"));
 
             Manifest manifest = manifest(checkpointDir, config, llama, precision);
             manifest.write(work);
-            if (Files.exists(target)) {
-                try (Stream<Path> s = Files.list(target)) {
-                    if (s.findAny().isPresent()) {
-                        throw new IOException(target + " exists and is not empty");
-                    }
-                }
-                Files.delete(target);
-            }
-            Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
             return manifest;
-        } finally {
-            deleteTree(work);
-        }
+        });
     }
 
     private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LlamaConfig llama,
                                      Precision precision) throws IOException {
-        JsonNode rawConfig = JSON.readTree(checkpointDir.resolve("config.json").toFile());
-        JsonNode generationConfig = readOptional(checkpointDir.resolve("generation_config.json"));
-        JsonNode preprocessing = readOptional(checkpointDir.resolve("preprocessor_config.json"));
-        if (preprocessing == null) {
-            throw new IOException(checkpointDir + " has no preprocessor_config.json");
-        }
+        CheckpointMetadata meta = CheckpointMetadata.read(checkpointDir);
 
         Map<String, String> graphs = new LinkedHashMap<>();
         graphs.put(InstructBlipPackage.GRAPH_VISION, InstructBlipPackage.VISION_FILE);
@@ -132,10 +94,6 @@ public final class InstructBlipConverter {
         tokenizers.put("language_model", "tokenizer.json");
         tokenizers.put("qformer", "qformer_tokenizer/tokenizer.json");
 
-        JsonNode text = config.textConfig();
-        Integer bos = intOrNull(generationConfig, "bos_token_id", text, "bos_token_id");
-        Integer pad = intOrNull(generationConfig, "pad_token_id", text, "pad_token_id");
-        int[] eos = eosIds(generationConfig, text);
         Integer image = config.imageTokenIndex() >= 0 ? Math.toIntExact(config.imageTokenIndex()) : null;
 
         ObjectNode dims = JSON.createObjectNode();
@@ -153,67 +111,8 @@ public final class InstructBlipConverter {
         dims.put("vocab_size", llama.vocabSize());
         dims.put("max_positions", llama.maxPositionEmbeddings());
 
-        ObjectNode generation = JSON.createObjectNode();
-        ObjectNode caption = generation.putObject("caption");
-        caption.put("max_new_tokens", 30).put("min_new_tokens", 0).put("num_beams", 1);
-        ObjectNode vqa = generation.putObject("vqa");
-        vqa.put("max_new_tokens", 10).put("min_new_tokens", 0).put("num_beams", 1);
-        if (generationConfig != null) {
-            generation.set("checkpoint", generationConfig);
-        }
-
-        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, InstructBlipPackage.FAMILY,
-                checkpointDir.toAbsolutePath().normalize().getFileName().toString(), precision.label(),
-                new Manifest.Source(checkpointDir.toAbsolutePath().normalize().toString(),
-                        CheckpointHash.sha256(checkpointDir), CheckpointHash.fingerprint(checkpointDir)),
-                graphs, tokenizers, new Manifest.SpecialTokens(bos, eos, pad, image), dims, preprocessing,
-                generation, rawConfig);
-    }
-
-    private static int[] eosIds(JsonNode generationConfig, JsonNode text) {
-        JsonNode n = generationConfig != null && generationConfig.has("eos_token_id")
-                ? generationConfig.get("eos_token_id") : text.path("eos_token_id");
-        List<Integer> ids = new ArrayList<>();
-        if (n.isArray()) {
-            n.forEach(e -> ids.add(e.asInt()));
-        } else if (n.isInt()) {
-            ids.add(n.asInt());
-        }
-        return ids.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    private static Integer intOrNull(JsonNode first, String firstKey, JsonNode second, String secondKey) {
-        if (first != null && first.path(firstKey).isInt()) {
-            return first.get(firstKey).asInt();
-        }
-        return second.path(secondKey).isInt() ? second.get(secondKey).asInt() : null;
-    }
-
-    private static JsonNode readOptional(Path file) throws IOException {
-        return Files.isRegularFile(file) ? JSON.readTree(file.toFile()) : null;
-    }
-
-    private static void copyTree(Path src, Path dst) throws IOException {
-        try (Stream<Path> s = Files.walk(src)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path to = dst.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(to);
-                } else {
-                    Files.copy(p, to);
-                }
-            }
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, InstructBlipPackage.FAMILY, meta.name(),
+                precision.label(), meta.source(), graphs, tokenizers, meta.specialTokens(config.textConfig(), image),
+                dims, meta.preprocessing(), meta.defaultGeneration(), meta.config());
     }
 }

@@ -86,8 +86,8 @@ class LargeCheckpointConversionTest {
                 }
             }
         } finally {
-            InstructBlipConverter.deleteTree(ckpt);
-            InstructBlipConverter.deleteTree(pkg);
+            dev.loupe.model.pkg.PackageWriter.deleteTree(ckpt);
+            dev.loupe.model.pkg.PackageWriter.deleteTree(pkg);
         }
     }
 }

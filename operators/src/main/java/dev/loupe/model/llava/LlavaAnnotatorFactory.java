@@ -1,0 +1,83 @@
+package dev.loupe.model.llava;
+
+import dev.loupe.model.SharedAnnotator;
+import dev.loupe.model.SharedRuntimes;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ImageLimits;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.TaskDefaults;
+import dev.loupe.model.image.ClipImageProcessor;
+import dev.loupe.model.image.ImageDecoder;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Opens a LLaVA model package; serialisable, it carries only the package path and runtime options. Annotators it
+ * creates in one process share one loaded runtime per (package, options) through {@link SharedRuntimes}.
+ */
+public final class LlavaAnnotatorFactory implements AnnotatorFactory {
+    private static final long serialVersionUID = 1L;
+
+    private final String packageDir;
+    private final RuntimeOptions options;
+    private final ImageLimits imageLimits;
+    private final TaskDefaults taskDefaults;
+
+    /** What determines a loaded LLaVA runtime. */
+    record RuntimeKey(String packageDir, RuntimeOptions options) {}
+
+    public LlavaAnnotatorFactory(Path packageDir, RuntimeOptions options, ImageLimits imageLimits,
+                                 TaskDefaults taskDefaults) {
+        this.packageDir = packageDir.toAbsolutePath().normalize().toString();
+        this.options = options;
+        this.imageLimits = imageLimits;
+        this.taskDefaults = taskDefaults;
+    }
+
+    @Override
+    public AnnotatorFactory forDevice(int deviceIndex) {
+        if (options.device() != RuntimeOptions.Device.CUDA || options.deviceIndex() == deviceIndex) {
+            return this;
+        }
+        return new LlavaAnnotatorFactory(Path.of(packageDir), options.withDeviceIndex(deviceIndex), imageLimits,
+                taskDefaults);
+    }
+
+    @Override
+    public TaskDefaults taskDefaults() {
+        return taskDefaults;
+    }
+
+    /** CLIP preprocessing from the package's preprocessor_config.json. */
+    @Override
+    public ImagePreprocessor createPreprocessor() throws IOException {
+        try {
+            return ClipImageProcessor.fromCheckpoint(Path.of(packageDir),
+                    new ImageDecoder(imageLimits.maxEncodedBytes(), imageLimits.maxPixels()));
+        } catch (RuntimeException e) {
+            throw new IOException("cannot read the image preprocessing of " + packageDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A handle on the process-wide runtime of this package; close it when done (the last close frees it). */
+    @Override
+    public BatchAnnotator createAnnotator() throws IOException {
+        return new SharedAnnotator(SharedRuntimes.acquire(runtimeKey(),
+                () -> LlavaAnnotator.open(Path.of(packageDir), options)));
+    }
+
+    /** The {@link SharedRuntimes} key of this factory's runtime. */
+    public Object runtimeKey() {
+        return new RuntimeKey(packageDir, options);
+    }
+
+    public Path packageDir() {
+        return Path.of(packageDir);
+    }
+
+    public RuntimeOptions options() {
+        return options;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.loupe.model.llava;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.onnx.OrtSessions;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Runs the {@link LlavaImageGraph} in ONNX Runtime: a batch of preprocessed images to, per image, the projected
+ * features that replace its {@code <image>} tokens. Rows do not interact, so a row's features do not depend on
+ * its batch. Thread-safe; owns its session.
+ */
+public final class LlavaImageEncoder implements AutoCloseable {
+    private final LlavaConfig config;
+    private final OrtEnvironment env;
+    private final OrtSession session;
+
+    private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session) {
+        this.config = config;
+        this.env = env;
+        this.session = session;
+    }
+
+    public static LlavaImageEncoder open(Path imageGraph, LlavaConfig config, RuntimeOptions options)
+            throws IOException {
+        return new LlavaImageEncoder(config, OrtEnvironment.getEnvironment(), OrtSessions.open(imageGraph, options));
+    }
+
+    /** Per image, the projected features [image_seq_length][llm_hidden]. */
+    public float[][][] encode(List<ImageTensor> images) throws AnnotationException {
+        float[][] flat = run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+        int n = config.imageSeqLength();
+        float[][][] out = new float[images.size()][n][];
+        for (int b = 0; b < out.length; b++) {
+            int d = flat[b].length / n;
+            for (int t = 0; t < n; t++) {
+                out[b][t] = java.util.Arrays.copyOfRange(flat[b], t * d, (t + 1) * d);
+            }
+        }
+        return out;
+    }
+
+    /** The named outputs (see {@link LlavaImageGraph}), per image flat row-major; for parity diagnostics. */
+    public Map<String, float[][]> run(List<ImageTensor> images, String... outputs) throws AnnotationException {
+        int batch = images.size();
+        if (batch == 0) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "no images to encode");
+        }
+        int size = config.vision().imageSize();
+        int per = 3 * size * size;
+        float[] pixels = new float[batch * per];
+        for (int b = 0; b < batch; b++) {
+            ImageTensor img = images.get(b);
+            if (img == null || img.channels() != 3 || img.height() != size || img.width() != size) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + b + " must be preprocessed to 3x"
+                        + size + "x" + size + ", got " + (img == null ? "null" : img.channels() + "x" + img.height()
+                        + "x" + img.width()));
+            }
+            System.arraycopy(img.chw(), 0, pixels, b * per, per);
+        }
+        try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
+             OrtSession.Result r = session.run(Map.of(LlavaImageGraph.PIXEL_VALUES, px), Set.of(outputs))) {
+            Map<String, float[][]> out = new java.util.LinkedHashMap<>();
+            for (String name : outputs) {
+                FloatBuffer fb = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
+                int rowSize = fb.remaining() / batch;
+                float[][] rows = new float[batch][rowSize];
+                for (int b = 0; b < batch; b++) {
+                    fb.get(rows[b]);
+                }
+                out.put(name, rows);
+            }
+            return out;
+        } catch (OrtException e) {
+            throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}
