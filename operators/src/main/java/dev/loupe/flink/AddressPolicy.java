@@ -57,7 +57,7 @@ public final class AddressPolicy {
     public InetAddress[] check(String host) throws AnnotationException {
         String name = trimDot(unbracket(host).toLowerCase(Locale.ROOT));
         if (name.isEmpty()) {
-            throw new AnnotationException(ErrorCode.FETCH_FAILED, "the URI has no host");
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, "the URI has no host name or address that java.net.URI accepts");
         }
         boolean hostAllowed = allowedHosts.contains(name);
         if (!hostAllowed && METADATA_HOSTS.contains(name)) {

@@ -95,6 +95,9 @@ class SafeFetchTest {
             AnnotationException e = failure(() -> strict.fetch(uri), ErrorCode.ADDRESS_NOT_ALLOWED);
             assertThat(e.getMessage()).contains("loupe.fetch.allowed-hosts");
         }
+        // other spellings of 127.0.0.1: a 32-bit number resolves to it and is refused; "127.1" is no host for java.net.URI
+        failure(() -> strict.fetch("http://2130706433/x.jpg"), ErrorCode.ADDRESS_NOT_ALLOWED);
+        failure(() -> strict.fetch("http://127.1/x.jpg"), ErrorCode.FETCH_FAILED);
         assertThat(hits).hasValue(0);
         AnnotationException metadata = failure(() -> strict.fetch("http://169.254.169.254/"), ErrorCode.ADDRESS_NOT_ALLOWED);
         assertThat(metadata.getMessage()).contains("metadata");
