@@ -70,6 +70,12 @@ public final class RunCommand implements Callable<Integer> {
                     + "file: URI is refused.")
     List<Path> allowedRoots = new ArrayList<>();
 
+    @Option(names = "--allowed-host", paramLabel = "HOST|IP|CIDR", arity = "1..*",
+            description = "Internal hosts, IP addresses or CIDR ranges that http(s) image URIs may reach (repeatable),"
+                    + " e.g. an internal image store. Default: none; loopback, private, link-local and metadata"
+                    + " addresses are refused.")
+    List<String> allowedHosts = new ArrayList<>();
+
     @Option(names = "--batch-size", paramLabel = "N", description = "Largest inference batch. Default: ${DEFAULT-VALUE}.")
     int batchSize = LoupeOptions.BATCH_MAX_SIZE.defaultValue();
 
@@ -134,6 +140,9 @@ public final class RunCommand implements Callable<Integer> {
         if (!allowedRoots.isEmpty()) {
             conf.set(LoupeOptions.FETCH_FILE_ROOTS,
                     allowedRoots.stream().map(p -> p.toAbsolutePath().normalize().toString()).toList());
+        }
+        if (!allowedHosts.isEmpty()) {
+            conf.set(LoupeOptions.FETCH_ALLOWED_HOSTS, allowedHosts);
         }
         conf.set(LoupeOptions.BATCH_MAX_SIZE, batchSize);
         conf.set(LoupeOptions.BATCH_MAX_DELAY, batchDelay);

@@ -23,6 +23,7 @@ class RunCommandTest {
     void optionsBecomeJobAndPipelineOptions(@TempDir Path root) {
         RunCommand command = RunCommand.parse("--bootstrap-servers", "k:9092", "--model", root.toString(),
                 "--requests-topic", "in", "--results-topic-for", "caption=out.caption", "--allowed-root", root.toString(),
+                "--allowed-host", "images.internal", "--allowed-host", "10.20.0.0/16",
                 "--batch-size", "3", "--batch-delay", "20ms", "--checkpoint-interval", "2s", "--parallelism", "2",
                 "-D", "loupe.fetch.concurrency=5");
         Configuration conf = command.toConfiguration();
@@ -32,6 +33,7 @@ class RunCommandTest {
         assertThat(conf.get(JobOptions.CHECKPOINT_INTERVAL)).isEqualTo(Duration.ofSeconds(2));
         assertThat(conf.get(JobOptions.PARALLELISM)).isEqualTo(2);
         assertThat(conf.get(LoupeOptions.FETCH_FILE_ROOTS)).isEqualTo(List.of(root.toAbsolutePath().toString()));
+        assertThat(conf.get(LoupeOptions.FETCH_ALLOWED_HOSTS)).containsExactly("images.internal", "10.20.0.0/16");
         assertThat(conf.get(LoupeOptions.BATCH_MAX_SIZE)).isEqualTo(3);
         assertThat(conf.get(LoupeOptions.BATCH_MAX_DELAY)).isEqualTo(Duration.ofMillis(20));
         assertThat(conf.get(LoupeOptions.FETCH_CONCURRENCY)).isEqualTo(5);

@@ -84,6 +84,12 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
                 "fetching " + request.imageLabel() + " took longer than " + options.fetchTimeout()))));
     }
 
+    /** An exception's text with any copy of the request's URI in it redacted. */
+    private static String redacted(Exception e, ValidatedRequest request) {
+        String text = String.valueOf(e);
+        return request.imageUri == null ? text : text.replace(request.imageUri, request.imageLabel());
+    }
+
     private Fallible<FetchedImage> fetch(ValidatedRequest request) {
         long start = System.nanoTime();
         try {
@@ -97,7 +103,7 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
             return Fallible.failure(StageFailure.of(request, Failures.FETCH, e));
         } catch (RuntimeException e) {
             return Fallible.failure(StageFailure.of(request, Failures.FETCH, ErrorCode.INTERNAL,
-                    "unexpected error fetching " + request.imageLabel() + ": " + e));
+                    "unexpected error fetching " + request.imageLabel() + ": " + redacted(e, request)));
         }
     }
 }

@@ -7,6 +7,7 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -16,26 +17,45 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.UnsupportedFileSystemSchemeException;
 
 /**
  * Reads an image's encoded bytes from a URI, blocking, with the pipeline's guards: {@code file:} only inside the
  * configured roots (checked on the normalised path and again on the real path, so neither {@code ..} nor a symlink
- * escapes), {@code http(s):} with a timeout, other schemes through Flink's file systems when a plugin serves them.
- * Reading stops one byte past the limit. Every failure is an {@link AnnotationException} with its code.
- * Thread-safe; {@link AsyncImageFetch} runs it on a bounded pool.
+ * escapes); {@code http(s):} only to addresses the {@link AddressPolicy} allows (internal addresses refused by default,
+ * checked after DNS resolution), following at most {@code maxRedirects} redirects by hand so that every hop's target
+ * is checked the same way, all within one timeout; other schemes through Flink's file systems when a plugin serves
+ * them. Reading stops one byte past the limit. Every failure is an {@link AnnotationException} with its code, and
+ * its message names the URI only in {@link UriRedaction redacted} form.
+ *
+ * <p>DNS rebinding: the host is resolved for the check and again by the HTTP client when it connects. Both lookups
+ * go through the JVM's address cache, which keeps a positive answer for {@code networkaddress.cache.ttl} (30 s by
+ * default without a security manager), so the client connects to an address that was checked unless the cache
+ * entry expires in between. Deployments that set that TTL to 0 reopen a small time-of-check/time-of-use window;
+ * a fetch through an egress proxy that enforces the same rules closes it.
+ *
+ * <p>Thread-safe; {@link AsyncImageFetch} runs it on a bounded pool.
  */
 public final class ImageFetcher {
     private final List<Path> roots;
     private final List<Path> realRoots;
     private final long maxBytes;
     private final Duration timeout;
+    private final AddressPolicy addresses;
+    private final int maxRedirects;
     private final HttpClient http;
 
+    /** A fetcher with the default network policy: internal addresses refused, at most 5 redirects. */
     public ImageFetcher(List<Path> roots, long maxBytes, Duration timeout) {
+        this(roots, maxBytes, timeout, AddressPolicy.strict(), LoupeOptions.FETCH_MAX_REDIRECTS.defaultValue());
+    }
+
+    public ImageFetcher(List<Path> roots, long maxBytes, Duration timeout, AddressPolicy addresses, int maxRedirects) {
         this.roots = new ArrayList<>();
         this.realRoots = new ArrayList<>();
         for (Path root : roots) {
@@ -49,14 +69,17 @@ public final class ImageFetcher {
         }
         this.maxBytes = maxBytes;
         this.timeout = timeout;
+        this.addresses = addresses;
+        this.maxRedirects = maxRedirects;
         this.http = HttpClient.newBuilder()
                 .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NORMAL)
+                .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
     }
 
     public static ImageFetcher of(PipelineOptions options) {
-        return new ImageFetcher(options.fileRootPaths(), options.fetchMaxBytes(), options.fetchTimeout());
+        return new ImageFetcher(options.fileRootPaths(), options.fetchMaxBytes(), options.fetchTimeout(),
+                new AddressPolicy(options.allowedHosts()), options.maxRedirects());
     }
 
     public byte[] fetch(String uriText) throws AnnotationException {
@@ -64,7 +87,7 @@ public final class ImageFetcher {
         try {
             uri = new URI(uriText);
         } catch (Exception e) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "not a valid URI: " + uriText);
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "not a valid URI: " + UriRedaction.redact(uriText));
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         return switch (scheme) {
@@ -87,6 +110,7 @@ public final class ImageFetcher {
 
     /** The real path a file: URI may be read from, or PATH_NOT_ALLOWED / IMAGE_NOT_FOUND. */
     Path allowedPath(URI uri) throws AnnotationException {
+        String shown = show(uri);
         Path path;
         try {
             if (uri.isOpaque() || uri.getAuthority() != null || uri.getQuery() != null || uri.getFragment() != null) {
@@ -94,10 +118,10 @@ public final class ImageFetcher {
             }
             path = Path.of(uri.getPath());
         } catch (IllegalArgumentException e) {
-            throw new AnnotationException(ErrorCode.PATH_NOT_ALLOWED, "not an allowed file URI: " + uri);
+            throw new AnnotationException(ErrorCode.PATH_NOT_ALLOWED, "not an allowed file URI: " + shown);
         }
         if (!path.isAbsolute()) {
-            throw new AnnotationException(ErrorCode.PATH_NOT_ALLOWED, "file URI must be absolute: " + uri);
+            throw new AnnotationException(ErrorCode.PATH_NOT_ALLOWED, "file URI must be absolute: " + shown);
         }
         Path normal = path.normalize();
         if (roots.stream().noneMatch(normal::startsWith)) {
@@ -107,15 +131,15 @@ public final class ImageFetcher {
         try {
             real = normal.toRealPath();
         } catch (NoSuchFileException e) {
-            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "no such file: " + uri);
+            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "no such file: " + shown);
         } catch (IOException e) {
-            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot resolve " + uri + ": " + e.getMessage(), e);
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot resolve " + shown + ": " + e.getMessage(), e);
         }
         if (realRoots.stream().noneMatch(real::startsWith)) {
             throw notAllowed(uri);
         }
         if (!Files.isRegularFile(real)) {
-            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "not a regular file: " + uri);
+            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "not a regular file: " + shown);
         }
         return real;
     }
@@ -123,75 +147,143 @@ public final class ImageFetcher {
     private byte[] readFile(URI uri) throws AnnotationException {
         Path real = allowedPath(uri);
         try (InputStream in = Files.newInputStream(real)) {
-            return readLimited(in, uri.toString());
+            return readLimited(in, show(uri), deadlineFromNow());
         } catch (NoSuchFileException e) {
-            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "no such file: " + uri);
+            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "no such file: " + show(uri));
         } catch (IOException e) {
-            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot read " + uri + ": " + e.getMessage(), e);
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot read " + show(uri) + ": " + e.getMessage(), e);
         }
     }
 
-    private byte[] readHttp(URI uri) throws AnnotationException {
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
-        HttpResponse<InputStream> response;
+    private static boolean isRedirect(int status) {
+        return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    }
+
+    /** GETs the URI, following redirects by hand: each hop's target passes the address policy before it is asked. */
+    private byte[] readHttp(URI first) throws AnnotationException {
+        long deadline = deadlineFromNow();
+        String shownFirst = show(first);
+        Set<URI> visited = new HashSet<>();
+        URI uri = first;
+        visited.add(uri.normalize());
+        for (int redirects = 0; ; redirects++) {
+            String shown = show(uri);
+            addresses.check(uri.getHost() == null ? "" : uri.getHost());
+            HttpResponse<InputStream> response = send(uri, deadline);
+            int status = response.statusCode();
+            if (isRedirect(status)) {
+                closeQuietly(response.body());
+                URI next = redirectTarget(uri, response);
+                if (!visited.add(next.normalize())) {
+                    throw new AnnotationException(ErrorCode.FETCH_FAILED, "redirect loop fetching " + shownFirst
+                            + ": " + shown + " redirects back to " + show(next));
+                }
+                if (redirects >= maxRedirects) {
+                    throw new AnnotationException(ErrorCode.FETCH_FAILED, "more than " + maxRedirects
+                            + " redirects fetching " + shownFirst + " (" + LoupeOptions.FETCH_MAX_REDIRECTS.key() + ")");
+                }
+                uri = next;
+                continue;
+            }
+            try (InputStream body = response.body()) {
+                String where = uri.equals(first) ? shown : shown + " (redirected from " + shownFirst + ")";
+                if (status == 404 || status == 410) {
+                    throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "HTTP " + status + " for " + where);
+                }
+                if (status < 200 || status > 299) {
+                    throw new AnnotationException(ErrorCode.FETCH_FAILED, "HTTP " + status + " for " + where);
+                }
+                long declared = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+                if (declared > maxBytes) {
+                    throw tooLarge(where);
+                }
+                return readLimited(body, where, deadline);
+            } catch (IOException e) {
+                throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot read the body of " + shown + ": "
+                        + scrub(e, uri), e);
+            }
+        }
+    }
+
+    private HttpResponse<InputStream> send(URI uri, long deadline) throws AnnotationException {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw timedOut(show(uri));
+        }
+        HttpRequest request;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            request = HttpRequest.newBuilder(uri).timeout(Duration.ofNanos(left)).GET().build();
+        } catch (IllegalArgumentException e) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "not a fetchable http(s) URI: " + show(uri));
+        }
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (HttpTimeoutException e) {
-            throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "no response from " + uri + " within " + timeout);
+            throw timedOut(show(uri));
         } catch (IOException e) {
-            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot fetch " + uri + ": " + e, e);
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot fetch " + show(uri) + ": " + scrub(e, uri), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "fetch of " + uri + " was interrupted");
+            throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "fetch of " + show(uri) + " was interrupted");
         }
-        try (InputStream body = response.body()) {
-            int status = response.statusCode();
-            if (status == 404 || status == 410) {
-                throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "HTTP " + status + " for " + uri);
-            }
-            if (status < 200 || status > 299) {
-                throw new AnnotationException(ErrorCode.FETCH_FAILED, "HTTP " + status + " for " + uri);
-            }
-            long declared = response.headers().firstValueAsLong("Content-Length").orElse(-1);
-            if (declared > maxBytes) {
-                throw tooLarge(uri.toString());
-            }
-            return readLimited(body, uri.toString());
-        } catch (IOException e) {
-            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot read the body of " + uri + ": " + e, e);
+    }
+
+    /** The absolute http(s) URI a redirect response points to, or FETCH_FAILED / ADDRESS_NOT_ALLOWED. */
+    private static URI redirectTarget(URI from, HttpResponse<?> response) throws AnnotationException {
+        String location = response.headers().firstValue("Location").orElse(null);
+        if (location == null || location.isBlank()) {
+            throw new AnnotationException(ErrorCode.FETCH_FAILED,
+                    "HTTP " + response.statusCode() + " without a Location from " + show(from));
         }
+        URI next;
+        try {
+            next = from.resolve(new URI(location.strip()));
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, show(from) + " redirects to an invalid URI "
+                    + UriRedaction.redact(location));
+        }
+        String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new AnnotationException(ErrorCode.ADDRESS_NOT_ALLOWED, show(from) + " redirects to "
+                    + show(next) + "; only http(s) redirects are followed");
+        }
+        return next;
     }
 
     private byte[] readFlinkFileSystem(URI uri) throws AnnotationException {
+        String shown = show(uri);
         FileSystem fs;
         try {
             fs = FileSystem.get(uri);
         } catch (UnsupportedFileSystemSchemeException e) {
             throw new AnnotationException(ErrorCode.UNSUPPORTED_SCHEME,
-                    "no file system available for scheme '" + uri.getScheme() + "' (" + uri + ")");
+                    "no file system available for scheme '" + uri.getScheme() + "' (" + shown + ")");
         } catch (IOException | RuntimeException e) {
             throw new AnnotationException(ErrorCode.UNSUPPORTED_SCHEME,
-                    "cannot open a file system for " + uri + ": " + e.getMessage(), e);
+                    "cannot open a file system for " + shown + ": " + scrub(e, uri), e);
         }
         org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(uri);
         try (InputStream in = fs.open(path)) {
-            return readLimited(in, uri.toString());
+            return readLimited(in, shown, deadlineFromNow());
         } catch (FileNotFoundException | NoSuchFileException e) {
-            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "no such object: " + uri);
+            throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "no such object: " + shown);
         } catch (IOException e) {
-            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot read " + uri + ": " + e.getMessage(), e);
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot read " + shown + ": " + scrub(e, uri), e);
         }
+    }
+
+    private long deadlineFromNow() {
+        return System.nanoTime() + timeout.toNanos();
     }
 
     /**
      * Reads at most maxBytes + 1 bytes (one more than the limit proves the image too large without reading it all),
-     * within the timeout counted from the first read.
+     * before the deadline.
      */
-    private byte[] readLimited(InputStream in, String label) throws IOException, AnnotationException {
+    private byte[] readLimited(InputStream in, String label, long deadline) throws IOException, AnnotationException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buffer = new byte[64 * 1024];
         long total = 0;
-        long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             if (System.nanoTime() - deadline > 0) {
                 throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "reading " + label + " took longer than " + timeout);
@@ -216,11 +308,34 @@ public final class ImageFetcher {
         return out.toByteArray();
     }
 
+    private AnnotationException timedOut(String label) {
+        return new AnnotationException(ErrorCode.FETCH_TIMEOUT, "no response from " + label + " within " + timeout);
+    }
+
     private AnnotationException tooLarge(String label) {
         return new AnnotationException(ErrorCode.IMAGE_TOO_LARGE, label + " exceeds the limit of " + maxBytes + " bytes");
     }
 
     private static AnnotationException notAllowed(URI uri) {
-        return new AnnotationException(ErrorCode.PATH_NOT_ALLOWED, "outside the allowed image folders: " + uri);
+        return new AnnotationException(ErrorCode.PATH_NOT_ALLOWED, "outside the allowed image folders: " + show(uri));
+    }
+
+    private static String show(URI uri) {
+        return UriRedaction.redact(uri.toString());
+    }
+
+    /** An exception's text with any copy of the URI in it redacted. */
+    private static String scrub(Exception e, URI uri) {
+        String text = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        String raw = uri.toString();
+        return text.replace(raw, show(uri));
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException e) {
+            // a redirect's body is not needed
+        }
     }
 }

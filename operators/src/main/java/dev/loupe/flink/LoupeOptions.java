@@ -18,6 +18,18 @@ public final class LoupeOptions {
             .withDescription("Folders that file: image URIs may point into (after normalising and resolving"
                     + " symlinks). Empty: every file: URI is refused with PATH_NOT_ALLOWED.");
 
+    public static final ConfigOption<List<String>> FETCH_ALLOWED_HOSTS = ConfigOptions.key("loupe.fetch.allowed-hosts")
+            .stringType().asList().defaultValues()
+            .withDescription("Host names, IP addresses and CIDR ranges that http(s) image URIs (and their redirects)"
+                    + " may reach although internal. By default loopback, private, link-local, carrier-grade NAT,"
+                    + " unspecified, multicast and cloud metadata addresses are refused with ADDRESS_NOT_ALLOWED,"
+                    + " checked after DNS resolution and on every redirect hop. Example: 127.0.0.1,images.internal,10.20.0.0/16.");
+
+    public static final ConfigOption<Integer> FETCH_MAX_REDIRECTS = ConfigOptions.key("loupe.fetch.max-redirects")
+            .intType().defaultValue(5)
+            .withDescription("Most HTTP redirects one image fetch follows (each target is checked like the first);"
+                    + " more, or a redirect loop, fails with FETCH_FAILED. 0: redirects are not followed.");
+
     public static final ConfigOption<Integer> FETCH_CONCURRENCY = ConfigOptions.key("loupe.fetch.concurrency")
             .intType().defaultValue(16)
             .withDescription("Image fetches in flight per subtask (async I/O capacity and fetch threads).");

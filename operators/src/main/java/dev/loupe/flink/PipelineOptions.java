@@ -20,7 +20,9 @@ public record PipelineOptions(
         Duration batchMaxDelay,
         long maxPixels,
         int maxNewTokensLimit,
-        int maxBeams) implements Serializable {
+        int maxBeams,
+        List<String> allowedHosts,
+        int maxRedirects) implements Serializable {
 
     public PipelineOptions {
         fileRoots = fileRoots == null ? List.of() : List.copyOf(fileRoots);
@@ -38,6 +40,9 @@ public record PipelineOptions(
         require(maxPixels >= 1, LoupeOptions.IMAGE_MAX_PIXELS.key(), "must be >= 1, got " + maxPixels);
         require(maxNewTokensLimit >= 1, LoupeOptions.REQUEST_MAX_NEW_TOKENS.key(), "must be >= 1, got " + maxNewTokensLimit);
         require(maxBeams >= 1, LoupeOptions.REQUEST_MAX_BEAMS.key(), "must be >= 1, got " + maxBeams);
+        allowedHosts = allowedHosts == null ? List.of() : List.copyOf(allowedHosts);
+        new AddressPolicy(allowedHosts);   // throws IllegalArgumentException naming the option for a bad entry
+        require(maxRedirects >= 0, LoupeOptions.FETCH_MAX_REDIRECTS.key(), "must be >= 0, got " + maxRedirects);
     }
 
     /** Reads every {@link LoupeOptions} option, using its default when unset. */
@@ -51,7 +56,9 @@ public record PipelineOptions(
                 conf.get(LoupeOptions.BATCH_MAX_DELAY),
                 conf.get(LoupeOptions.IMAGE_MAX_PIXELS),
                 conf.get(LoupeOptions.REQUEST_MAX_NEW_TOKENS),
-                conf.get(LoupeOptions.REQUEST_MAX_BEAMS));
+                conf.get(LoupeOptions.REQUEST_MAX_BEAMS),
+                conf.get(LoupeOptions.FETCH_ALLOWED_HOSTS).stream().map(String::strip).filter(s -> !s.isEmpty()).toList(),
+                conf.get(LoupeOptions.FETCH_MAX_REDIRECTS));
     }
 
     public static PipelineOptions defaults() {
@@ -65,17 +72,28 @@ public record PipelineOptions(
 
     public PipelineOptions withFileRoots(List<Path> roots) {
         return new PipelineOptions(roots.stream().map(Path::toString).toList(), fetchConcurrency, fetchTimeout, fetchMaxBytes, batchMaxSize, batchMaxDelay,
-                maxPixels, maxNewTokensLimit, maxBeams);
+                maxPixels, maxNewTokensLimit, maxBeams, allowedHosts, maxRedirects);
     }
 
     public PipelineOptions withFetch(int concurrency, Duration timeout, long maxBytes) {
         return new PipelineOptions(fileRoots, concurrency, timeout, maxBytes, batchMaxSize, batchMaxDelay,
-                maxPixels, maxNewTokensLimit, maxBeams);
+                maxPixels, maxNewTokensLimit, maxBeams, allowedHosts, maxRedirects);
     }
 
     public PipelineOptions withBatch(int maxSize, Duration maxDelay) {
         return new PipelineOptions(fileRoots, fetchConcurrency, fetchTimeout, fetchMaxBytes, maxSize, maxDelay,
-                maxPixels, maxNewTokensLimit, maxBeams);
+                maxPixels, maxNewTokensLimit, maxBeams, allowedHosts, maxRedirects);
+    }
+
+    /** Hosts, IPs and CIDR ranges that http(s) fetches may reach although internal (see {@link AddressPolicy}). */
+    public PipelineOptions withAllowedHosts(List<String> hosts) {
+        return new PipelineOptions(fileRoots, fetchConcurrency, fetchTimeout, fetchMaxBytes, batchMaxSize, batchMaxDelay,
+                maxPixels, maxNewTokensLimit, maxBeams, hosts, maxRedirects);
+    }
+
+    public PipelineOptions withMaxRedirects(int redirects) {
+        return new PipelineOptions(fileRoots, fetchConcurrency, fetchTimeout, fetchMaxBytes, batchMaxSize, batchMaxDelay,
+                maxPixels, maxNewTokensLimit, maxBeams, allowedHosts, redirects);
     }
 
     private static void require(boolean ok, String key, String message) {

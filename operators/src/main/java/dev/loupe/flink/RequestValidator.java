@@ -61,11 +61,28 @@ public final class RequestValidator implements Serializable {
         } else if (!candidates.isEmpty()) {
             throw invalid("candidates are only used by task RANK, got task " + task);
         }
+        checkPrompt(task, request.getPrompt(), request.getQuestion());
         String prompt = Prompts.resolve(request.getPrompt(), request.getQuestion(), request.getOcrTokens());
         GenerationConfig generation = generation(task, request.getGeneration());
         Map<String, String> metadata = request.getMetadata() == null ? Map.of() : request.getMetadata();
         return new ValidatedRequest(id, uri, inline == null ? null : bytes(inline), task, prompt, candidates,
                 generation, metadata);
+    }
+
+    /**
+     * A prompt or question that is set must say something: a blank one is refused rather than silently replaced by
+     * the caption template, and VQA needs a question (or a verbatim prompt) to answer.
+     */
+    private static void checkPrompt(Task task, String prompt, String question) throws AnnotationException {
+        if (prompt != null && prompt.isBlank()) {
+            throw invalid("prompt is set but blank; leave it unset to use the task's template");
+        }
+        if (question != null && question.isBlank()) {
+            throw invalid("question is set but blank");
+        }
+        if (task == Task.VQA && prompt == null && question == null) {
+            throw invalid("task VQA needs a question (or a verbatim prompt)");
+        }
     }
 
     GenerationConfig generation(Task task, GenerationOverrides o) throws AnnotationException {
@@ -119,10 +136,10 @@ public final class RequestValidator implements Serializable {
         try {
             URI parsed = new URI(uri);
             if (parsed.getScheme() == null) {
-                throw invalid("image.uri must be absolute with a scheme (file:, http:, https:, s3:, ...), got " + uri);
+                throw invalid("image.uri must be absolute with a scheme (file:, http:, https:, s3:, ...), got " + UriRedaction.redact(uri));
             }
         } catch (URISyntaxException e) {
-            throw invalid("image.uri is not a valid URI: " + e.getMessage());
+            throw invalid("image.uri is not a valid URI: " + e.getReason() + " at index " + e.getIndex());
         }
     }
 

@@ -40,6 +40,6 @@ public class ValidatedRequest {
 
     /** Where the image came from, for messages and the failure record. */
     public String imageLabel() {
-        return imageUri != null ? imageUri : "inline image (" + (imageBytes == null ? 0 : imageBytes.length) + " bytes)";
+        return imageUri != null ? UriRedaction.redact(imageUri) : "inline image (" + (imageBytes == null ? 0 : imageBytes.length) + " bytes)";
     }
 }

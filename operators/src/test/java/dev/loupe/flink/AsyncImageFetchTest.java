@@ -109,6 +109,7 @@ class AsyncImageFetchTest {
         server.start();
         // one fetch thread, and an HTTP timeout far longer than the test
         AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults().withFileRoots(List.of(root))
+                .withAllowedHosts(List.of("127.0.0.1"))   // the test server is on loopback, refused by default
                 .withFetch(1, java.time.Duration.ofMinutes(10), 1 << 20));
         fetch.open(DefaultOpenContext.INSTANCE);
         try {

@@ -136,8 +136,10 @@ class ImageFetcherTest {
         server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.start();
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
-        // generous: the slow handler blocks until the test ends, so only the timeout can end that fetch
-        ImageFetcher fetcher = new ImageFetcher(List.of(root), LIMIT, Duration.ofSeconds(3));
+        // generous: the slow handler blocks until the test ends, so only the timeout can end that fetch;
+        // the test server is on loopback, which only an explicit allowlist entry admits
+        ImageFetcher fetcher = new ImageFetcher(List.of(root), LIMIT, Duration.ofSeconds(3),
+                new AddressPolicy(List.of("127.0.0.1")), 5);
 
         assertThat(fetcher.fetch(base + "/ok.jpg")).containsExactly(7, 8);
         assertCode(() -> fetcher.fetch(base + "/missing.jpg"), ErrorCode.IMAGE_NOT_FOUND);

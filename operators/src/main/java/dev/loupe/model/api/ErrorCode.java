@@ -33,5 +33,10 @@ public enum ErrorCode {
     /** The model runtime failed on this request. */
     INFERENCE_FAILED,
     /** Anything not classified above; a bug to report. */
-    INTERNAL
+    INTERNAL,
+    /**
+     * An http(s) image URI, or a redirect it led to, points at an address the fetcher refuses by default
+     * (loopback, private, link-local, metadata ...) and that loupe.fetch.allowed-hosts does not allow.
+     */
+    ADDRESS_NOT_ALLOWED
 }

@@ -14,7 +14,8 @@ import org.apache.kafka.common.serialization.Deserializer;
  * The writer schema defaults to the record class's schema; pass the producer's schema when it differs, and Avro
  * schema resolution fills added fields from their defaults and skips fields the reader does not know.
  * Bad bytes (truncated, trailing garbage, invalid union index, lengths beyond the value ...) raise
- * {@link SerializationException}; a hostile length never makes it allocate more than the value's size.
+ * {@link SerializationException}; a hostile length never makes it allocate more than the value's size. An enum
+ * symbol or union branch the reader's schema lacks (a producer on a newer schema) is named as such.
  */
 public final class AvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
     private final SpecificDatumReader<T> reader;
@@ -45,6 +46,12 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
         } catch (IOException | RuntimeException e) {
             if (e instanceof SerializationException se) {
                 throw se;
+            }
+            if (e instanceof IndexOutOfBoundsException) {
+                // Avro indexes the reader's enum symbols and union branches with the number it read
+                throw new SerializationException("not a valid " + reader.getExpected().getFullName() + " record: an enum"
+                        + " symbol or union branch number beyond this reader's schema (" + e.getMessage() + "), e.g. a"
+                        + " task this version does not know; was it written with a newer schema?", e);
             }
             throw new SerializationException("not a valid " + reader.getExpected().getFullName() + " record: " + e, e);
         }

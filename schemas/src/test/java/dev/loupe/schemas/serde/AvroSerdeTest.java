@@ -88,6 +88,30 @@ class AvroSerdeTest {
     }
 
     @Test
+    void anUnknownEnumSymbolIsNamedClearly() throws Exception {
+        // a producer whose schema has a fourth task writes it; this reader knows three
+        Schema newer = new Schema.Parser().parse(AnnotationRequest.getClassSchema().toString()
+                .replace("\"RANK\"]", "\"RANK\",\"DETECT\"]"));
+        GenericRecord image = new GenericData.Record(newer.getField("image").schema());
+        image.put("uri", "file:///x.png");
+        GenericRecord record = new GenericData.Record(newer);
+        record.put("id", "r");
+        record.put("image", image);
+        record.put("task", new GenericData.EnumSymbol(newer.getField("task").schema(), "DETECT"));
+        record.put("candidates", List.of());
+        record.put("ocrTokens", List.of());
+        record.put("metadata", Map.of());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);
+        new GenericDatumWriter<GenericRecord>(newer).write(record, encoder);
+        encoder.flush();
+        assertThatThrownBy(() -> new AvroDeserializer<>(AnnotationRequest.class).deserialize(out.toByteArray()))
+                .isInstanceOf(SerializationException.class)
+                .hasMessageContaining("enum symbol or union branch number beyond this reader's schema")
+                .hasMessageContaining("newer schema");
+    }
+
+    @Test
     void aHugeDeclaredLengthIsRejectedWithoutAllocatingIt() {
         // id: a string whose varint length claims ~1 GiB, followed by 3 bytes
         byte[] bytes = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08, 'a', 'b', 'c'};
