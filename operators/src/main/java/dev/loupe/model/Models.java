@@ -4,6 +4,8 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.TaskDefaults;
+import dev.loupe.model.blip2.Blip2Converter;
+import dev.loupe.model.blip2.Blip2Package;
 import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
@@ -71,8 +73,11 @@ public final class Models {
         if (InstructBlipConverter.accepts(checkpointDir)) {
             return InstructBlipConverter.convert(checkpointDir, packageDir, precision);
         }
+        if (Blip2Converter.accepts(checkpointDir)) {
+            return Blip2Converter.convert(checkpointDir, packageDir, precision);
+        }
         throw new IOException("the model in " + checkpointDir + " is not supported by this build "
-                + "(supported: InstructBLIP with a Vicuna/LLaMA language model)");
+                + "(supported: InstructBLIP with a Vicuna/LLaMA language model, BLIP-2 with OPT)");
     }
 
     private static Path convertCached(Path checkpointDir, Path cacheDir) throws IOException {
@@ -94,7 +99,7 @@ public final class Models {
     private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options, ImageLimits limits)
             throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (InstructBlipPackage.FAMILY.equals(manifest.family())) {
+        if (InstructBlipPackage.FAMILY.equals(manifest.family()) || Blip2Package.FAMILY.equals(manifest.family())) {
             return new InstructBlipAnnotatorFactory(packageDir, options, limits,
                     TaskDefaults.fromJson(manifest.generation()));
         }

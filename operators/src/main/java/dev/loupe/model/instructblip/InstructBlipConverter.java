@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
-import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.llm.DecoderConfig;
+import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.LlamaGraphs;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
@@ -57,15 +58,29 @@ public final class InstructBlipConverter {
      */
     public static Manifest convert(Path checkpointDir, Path outDir, Precision precision) throws IOException {
         InstructBlipConfig config = InstructBlipConfig.load(checkpointDir);
+        if (!config.qformerTextInput()) {
+            throw new IOException(checkpointDir + " holds a BLIP-2 checkpoint, not InstructBLIP");
+        }
+        return convertQFormerModel(checkpointDir, outDir, precision, config, InstructBlipPackage.FAMILY);
+    }
+
+    /**
+     * Converts any checkpoint of the Q-Former family (InstructBLIP, BLIP-2) with a decoder-only language model that
+     * {@link DecoderGraphs} builds, into a package of the given family. The Q-Former tokenizer is copied when the
+     * Q-Former takes text.
+     */
+    public static Manifest convertQFormerModel(Path checkpointDir, Path outDir, Precision precision,
+                                               InstructBlipConfig config, String family) throws IOException {
         if (!config.useDecoderOnlyLanguageModel()) {
-            throw new IOException("InstructBLIP with an encoder-decoder language model (FlanT5) is not supported "
-                    + "by this build; only Vicuna/LLaMA checkpoints are");
+            throw new IOException("an encoder-decoder language model (FlanT5) is not supported by this build; only "
+                    + "decoder-only ones (LLaMA/Vicuna, OPT) are");
         }
-        String lmType = config.textConfig().path("model_type").asText();
-        if (!"llama".equals(lmType)) {
-            throw new IOException("language model type '" + lmType + "' is not supported; expected llama");
+        DecoderConfig llm;
+        try {
+            llm = DecoderGraphs.config(config.textConfig());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(checkpointDir + ": " + e.getMessage(), e);
         }
-        LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
 
         Path target = outDir.toAbsolutePath().normalize();
         if (Files.exists(target.resolve(Manifest.FILE_NAME))) {
@@ -80,9 +95,9 @@ public final class InstructBlipConverter {
                         precision);
                 OnnxModelWriter.write(ImageEncoder.buildQFormer(config, ckpt), work.resolve(InstructBlipPackage.QFORMER_FILE),
                         precision);
-                OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama),
+                OnnxModelWriter.write(DecoderGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llm),
                         work.resolve(InstructBlipPackage.EMBED_FILE), precision);
-                OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama,
+                OnnxModelWriter.write(DecoderGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llm,
                         LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE), precision);
             }
             for (String f : COPIED_FILES) {
@@ -91,13 +106,15 @@ public final class InstructBlipConverter {
                     Files.copy(src, work.resolve(f));
                 }
             }
-            Path qformerTok = checkpointDir.resolve("qformer_tokenizer");
-            if (!Files.isDirectory(qformerTok)) {
-                throw new IOException(checkpointDir + " has no qformer_tokenizer/ directory");
+            if (config.qformerTextInput()) {
+                Path qformerTok = checkpointDir.resolve("qformer_tokenizer");
+                if (!Files.isDirectory(qformerTok)) {
+                    throw new IOException(checkpointDir + " has no qformer_tokenizer/ directory");
+                }
+                copyTree(qformerTok, work.resolve("qformer_tokenizer"));
             }
-            copyTree(qformerTok, work.resolve("qformer_tokenizer"));
 
-            Manifest manifest = manifest(checkpointDir, config, llama, precision);
+            Manifest manifest = manifest(checkpointDir, config, llm, precision, family);
             manifest.write(work);
             if (Files.exists(target)) {
                 try (Stream<Path> s = Files.list(target)) {
@@ -114,8 +131,8 @@ public final class InstructBlipConverter {
         }
     }
 
-    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LlamaConfig llama,
-                                     Precision precision) throws IOException {
+    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, DecoderConfig llm,
+                                     Precision precision, String family) throws IOException {
         JsonNode rawConfig = JSON.readTree(checkpointDir.resolve("config.json").toFile());
         JsonNode generationConfig = readOptional(checkpointDir.resolve("generation_config.json"));
         JsonNode preprocessing = readOptional(checkpointDir.resolve("preprocessor_config.json"));
@@ -130,7 +147,9 @@ public final class InstructBlipConverter {
         graphs.put(InstructBlipPackage.GRAPH_DECODER, InstructBlipPackage.DECODER_FILE);
         Map<String, String> tokenizers = new LinkedHashMap<>();
         tokenizers.put("language_model", "tokenizer.json");
-        tokenizers.put("qformer", "qformer_tokenizer/tokenizer.json");
+        if (config.qformerTextInput()) {
+            tokenizers.put("qformer", "qformer_tokenizer/tokenizer.json");
+        }
 
         JsonNode text = config.textConfig();
         Integer bos = intOrNull(generationConfig, "bos_token_id", text, "bos_token_id");
@@ -146,12 +165,12 @@ public final class InstructBlipConverter {
         dims.put("qformer_hidden", config.qformer().hiddenSize());
         dims.put("qformer_layers", config.qformer().numLayers());
         dims.put("num_query_tokens", config.numQueryTokens());
-        dims.put("llm_hidden", llama.hiddenSize());
-        dims.put("llm_layers", llama.numHiddenLayers());
-        dims.put("llm_heads", llama.numAttentionHeads());
-        dims.put("llm_kv_heads", llama.numKeyValueHeads());
-        dims.put("vocab_size", llama.vocabSize());
-        dims.put("max_positions", llama.maxPositionEmbeddings());
+        dims.put("llm_hidden", llm.hiddenSize());
+        dims.put("llm_layers", llm.numHiddenLayers());
+        dims.put("llm_heads", llm.numAttentionHeads());
+        dims.put("llm_kv_heads", llm.numKeyValueHeads());
+        dims.put("vocab_size", llm.vocabSize());
+        dims.put("max_positions", llm.maxPositionEmbeddings());
 
         ObjectNode generation = JSON.createObjectNode();
         ObjectNode caption = generation.putObject("caption");
@@ -162,7 +181,7 @@ public final class InstructBlipConverter {
             generation.set("checkpoint", generationConfig);
         }
 
-        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, InstructBlipPackage.FAMILY,
+        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, family,
                 checkpointDir.toAbsolutePath().normalize().getFileName().toString(), precision.label(),
                 new Manifest.Source(checkpointDir.toAbsolutePath().normalize().toString(),
                         CheckpointHash.sha256(checkpointDir), CheckpointHash.fingerprint(checkpointDir)),
