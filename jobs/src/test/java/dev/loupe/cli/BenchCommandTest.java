@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -25,24 +22,7 @@ class BenchCommandTest {
     @TempDir
     Path tmp;
 
-    record Run(int status, String out, String err) {}
 
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            status = Loupe.execute(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     private static String[] concat(String[] a, String... b) {
         String[] out = new String[a.length + b.length];
@@ -54,12 +34,12 @@ class BenchCommandTest {
     @Test
     void randomCheckpointJsonHasOneResultPerBatchSizeWithExactTokenCounts() throws Exception {
         Path work = tmp.resolve("work");
-        Run r = run(concat(new String[] {"bench", "--random-checkpoint", "--json", "--batch-sizes", "1,3",
+        CliRun r = CliRun.of(concat(new String[] {"bench", "--random-checkpoint", "--json", "--batch-sizes", "1,3",
                 "--max-new-tokens", "4", "--warmup", "0", "--iterations", "1", "--threads", "1",
                 "--work-dir", work.toString()}, TINY));
 
-        assertThat(r.status).as(r.err).isZero();
-        JsonNode o = JSON.readTree(r.out);
+        assertThat(r.status()).as(r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
         assertThat(o.path("max_new_tokens").asInt()).isEqualTo(4);
         assertThat(o.path("intra_op_threads").asInt()).isEqualTo(1);
         JsonNode results = o.path("results");
@@ -83,20 +63,20 @@ class BenchCommandTest {
     void fixtureTableForcesTheTokenCountPastEndOfSequence() {
         Path checkpoint = Path.of(System.getProperty("loupe.fixtures"), "hf-reference", "instructblip-vicuna",
                 "checkpoint");
-        Run r = run("bench", "--model", checkpoint.toString(), "--batch-sizes", "2", "--max-new-tokens", "30",
+        CliRun r = CliRun.of("bench", "--model", checkpoint.toString(), "--batch-sizes", "2", "--max-new-tokens", "30",
                 "--warmup", "0", "--iterations", "1", "--threads", "1");
 
-        assertThat(r.status).as(r.err).isZero();
-        assertThat(r.out).contains("| batch | images/s | tokens/s | prefill ms/image");
-        assertThat(r.out).containsPattern("\\n\\| 2 \\| [0-9.]+ \\| [0-9.]+ \\|");
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).contains("| batch | images/s | tokens/s | prefill ms/image");
+        assertThat(r.out()).containsPattern("\\n\\| 2 \\| [0-9.]+ \\| [0-9.]+ \\|");
     }
 
     @Test
     void exactlyOneModelSourceIsRequired() {
-        assertThat(run("bench").status).isEqualTo(2);
-        assertThat(run("bench", "--random-checkpoint", "--model", tmp.toString()).status).isEqualTo(2);
-        Run bad = run("bench", "--random-checkpoint", "--image-size", "30");
-        assertThat(bad.status).isEqualTo(2);
-        assertThat(bad.err).contains("patch size");
+        assertThat(CliRun.of("bench").status()).isEqualTo(2);
+        assertThat(CliRun.of("bench", "--random-checkpoint", "--model", tmp.toString()).status()).isEqualTo(2);
+        CliRun bad = CliRun.of("bench", "--random-checkpoint", "--image-size", "30");
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("patch size");
     }
 }

@@ -86,7 +86,7 @@ public final class CandidateScorer {
             try (KvCache prefixCache = first.present()) {
                 float[] next = first.lastLogits(0);
                 for (int c = 0; c < count; c++) {
-                    logProbs[c][0] = (float) GreedyGenerator.logSoftmaxAt(next, candidates.get(c)[0]);
+                    logProbs[c][0] = (float) LogitsProcessors.logSoftmaxAt(next, candidates.get(c)[0]);
                 }
                 int steps = candidates.stream().mapToInt(ids -> ids.length - 1).max().orElse(0);
                 if (steps > 0) {
@@ -130,7 +130,7 @@ public final class CandidateScorer {
             for (int c = 0; c < count; c++) {
                 int[] cand = candidates.get(c);
                 for (int j = 0; j + 1 < cand.length; j++) {
-                    logProbs[c][j + 1] = (float) GreedyGenerator.logSoftmaxAt(out.logits(c, j), cand[j + 1]);
+                    logProbs[c][j + 1] = (float) LogitsProcessors.logSoftmaxAt(out.logits(c, j), cand[j + 1]);
                 }
             }
         }

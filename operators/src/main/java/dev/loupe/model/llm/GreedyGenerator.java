@@ -135,7 +135,7 @@ public final class GreedyGenerator {
                         firstLogits[r] = logits;
                     }
                     int token = argmax(logits, suppressEos ? eos : new int[0]);
-                    float lp = (float) logSoftmaxAt(logits, token);
+                    float lp = (float) LogitsProcessors.logSoftmaxAt(logits, token);
                     ids.get(r).add(token);
                     logProbs.get(r).add(lp);
                     sums[r] += lp;
@@ -204,19 +204,6 @@ public final class GreedyGenerator {
             throw new IllegalStateException("every token is excluded");
         }
         return best;
-    }
-
-    /** log_softmax(logits)[index], accumulated in double. */
-    public static double logSoftmaxAt(float[] logits, int index) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp(l - max);
-        }
-        return logits[index] - max - Math.log(sum);
     }
 
     private static boolean contains(int[] values, int v) {

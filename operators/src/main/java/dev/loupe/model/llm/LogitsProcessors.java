@@ -100,6 +100,19 @@ public final class LogitsProcessors {
         }
     }
 
+    /** log_softmax(logits)[index], accumulated in double. */
+    public static double logSoftmaxAt(float[] logits, int index) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double sum = 0;
+        for (float l : logits) {
+            sum += Math.exp(l - max);
+        }
+        return logits[index] - max - Math.log(sum);
+    }
+
     /** log_softmax in float32 (max-shifted, sum accumulated in double). */
     public static float[] logSoftmax(float[] logits) {
         float max = Float.NEGATIVE_INFINITY;

@@ -83,7 +83,7 @@ final class SamplingGenerator {
                     } else {
                         token = GreedyGenerator.argmax(scores, new int[0]);
                     }
-                    float lp = (float) GreedyGenerator.logSoftmaxAt(raw, token);
+                    float lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
                     tokens[s][counts[s]] = token;
                     logProbs[s][counts[s]] = lp;
                     counts[s]++;

@@ -232,7 +232,7 @@ class InstructBlipVicunaLanguageModelTest {
             assertThat(scores.get(1).tokenLogProbs())
                     .containsExactly(Arrays.copyOf(scores.get(0).tokenLogProbs(), 3), org.assertj.core.data.Offset.offset(1e-5f));
             assertThat((double) scores.get(2).tokenLogProbs()[0]).isCloseTo(
-                    GreedyGenerator.logSoftmaxAt(firstLogits, eos), org.assertj.core.data.Offset.offset(TOL));
+                    LogitsProcessors.logSoftmaxAt(firstLogits, eos), org.assertj.core.data.Offset.offset(TOL));
             assertThat(scores.get(3).tokenLogProbs()[0]).isCloseTo(scores.get(0).tokenLogProbs()[0],
                     org.assertj.core.data.Offset.offset(1e-5f));
         }

@@ -89,7 +89,7 @@ class TinyLlamaDecoderTest {
                 assertThat(maxAbsDiff(out.firstStepLogits(), f)).isLessThan(TOL);
             }
             expected[s] = GreedyGenerator.argmax(f, new int[0]);
-            assertThat((double) out.stepLogProbs()[s]).isCloseTo(GreedyGenerator.logSoftmaxAt(f, expected[s]),
+            assertThat((double) out.stepLogProbs()[s]).isCloseTo(LogitsProcessors.logSoftmaxAt(f, expected[s]),
                     offset(TOL));
             seq.add(m.reference().embedding(expected[s]));
         }
@@ -192,7 +192,7 @@ class TinyLlamaDecoderTest {
             double[][] logits = m.reference().forward(seq.toArray(new double[0][]));
             double sum = 0;
             for (int j = 0; j < cand.length; j++) {
-                double expected = GreedyGenerator.logSoftmaxAt(toFloat(logits[prefix.length - 1 + j]), cand[j]);
+                double expected = LogitsProcessors.logSoftmaxAt(toFloat(logits[prefix.length - 1 + j]), cand[j]);
                 sum += expected;
                 assertThat((double) scores.get(c).tokenLogProbs()[j]).as("candidate %d token %d", c, j)
                         .isCloseTo(expected, offset(TOL));
