@@ -4,6 +4,8 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.TaskDefaults;
+import dev.loupe.model.blip2.Blip2Converter;
+import dev.loupe.model.blip2.Blip2Package;
 import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
@@ -29,7 +31,7 @@ import java.nio.file.StandardOpenOption;
 public final class Models {
     /** The checkpoint architectures this build converts, for error messages. */
     static final String SUPPORTED = "InstructBLIP with a Vicuna/LLaMA language model; "
-            + "LLaVA-1.5 (LlavaForConditionalGeneration, CLIP + LLaMA)";
+            + "BLIP-2 with OPT; LLaVA-1.5 (LlavaForConditionalGeneration, CLIP + LLaMA)";
 
     private Models() {}
 
@@ -81,6 +83,9 @@ public final class Models {
         if (LlavaConverter.accepts(checkpointDir)) {
             return LlavaConverter.convert(checkpointDir, packageDir, precision);
         }
+        if (Blip2Converter.accepts(checkpointDir)) {
+            return Blip2Converter.convert(checkpointDir, packageDir, precision);
+        }
         throw new IOException("the model in " + checkpointDir + " is not supported by this build "
                 + "(supported: " + SUPPORTED + ")");
     }
@@ -104,7 +109,7 @@ public final class Models {
     private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options, ImageLimits limits)
             throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (InstructBlipPackage.FAMILY.equals(manifest.family())) {
+        if (InstructBlipPackage.FAMILY.equals(manifest.family()) || Blip2Package.FAMILY.equals(manifest.family())) {
             return new InstructBlipAnnotatorFactory(packageDir, options, limits,
                     TaskDefaults.fromJson(manifest.generation()));
         }

@@ -24,7 +24,8 @@ import java.util.Map;
  * Runs the InstructBLIP image side in ONNX Runtime: images through the vision graph, then the Q-Former graph with
  * each request's instruction tokens, giving per request the {@code num_query_tokens} embeddings that replace the
  * image placeholder tokens in the language model's input. Batches are padded on the right and masked so that each
- * row's result equals that row run alone. Thread-safe; owns its two sessions.
+ * row's result equals that row run alone. For BLIP-2 (no Q-Former text input) the instruction rows are ignored.
+ * Thread-safe; owns its two sessions.
  */
 public final class ImageEncoder implements AutoCloseable {
     /** File names of the two graphs inside a model package directory. */
@@ -132,16 +133,21 @@ public final class ImageEncoder implements AutoCloseable {
         }
         float[] pixels = stackPixels(images);
         int textLen = 1;
+        boolean textInput = config.qformerTextInput();
         for (long[] row : qformerIds) {
-            validateIds(row);
-            textLen = Math.max(textLen, row.length);
+            if (textInput) {
+                validateIds(row);
+                textLen = Math.max(textLen, row.length);
+            }
         }
         long[] ids = new long[batch * textLen];
         long[] mask = new long[batch * textLen];
         java.util.Arrays.fill(ids, config.qformer().padTokenId());
         for (int b = 0; b < batch; b++) {
-            System.arraycopy(qformerIds[b], 0, ids, b * textLen, qformerIds[b].length);
-            java.util.Arrays.fill(mask, b * textLen, b * textLen + qformerIds[b].length, 1L);
+            if (textInput) {
+                System.arraycopy(qformerIds[b], 0, ids, b * textLen, qformerIds[b].length);
+                java.util.Arrays.fill(mask, b * textLen, b * textLen + qformerIds[b].length, 1L);
+            }
         }
         int size = config.vision().imageSize();
         try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
@@ -149,8 +155,11 @@ public final class ImageEncoder implements AutoCloseable {
              OnnxTensor idT = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, textLen});
              OnnxTensor maskT = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, textLen})) {
             OnnxValue embeds = v.get(VisionGraph.IMAGE_EMBEDS).orElseThrow();
-            try (OrtSession.Result q = qformer.run(Map.of(QFormerGraph.IMAGE_EMBEDS, (OnnxTensor) embeds,
-                    QFormerGraph.INPUT_IDS, idT, QFormerGraph.ATTENTION_MASK, maskT))) {
+            Map<String, OnnxTensor> inputs = textInput
+                    ? Map.of(QFormerGraph.IMAGE_EMBEDS, (OnnxTensor) embeds, QFormerGraph.INPUT_IDS, idT,
+                            QFormerGraph.ATTENTION_MASK, maskT)
+                    : Map.of(QFormerGraph.IMAGE_EMBEDS, (OnnxTensor) embeds);
+            try (OrtSession.Result q = qformer.run(inputs)) {
                 return new Encoded(rows((OnnxTensor) embeds, batch),
                         rows((OnnxTensor) q.get(QFormerGraph.QUERY_OUTPUT).orElseThrow(), batch),
                         rows((OnnxTensor) q.get(QFormerGraph.LANGUAGE_INPUTS).orElseThrow(), batch));

@@ -2,6 +2,7 @@ package dev.loupe.model.instructblip;
 
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.Annotation;
+import dev.loupe.model.blip2.Blip2Package;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
@@ -14,7 +15,8 @@ import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.LanguageModelRunner;
-import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.llm.DecoderConfig;
+import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.TextGenerator;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.text.EncodedPrompt;
@@ -29,7 +31,8 @@ import java.util.Map;
 
 /**
  * InstructBLIP (Vicuna/LLaMA) over ONNX Runtime: image encoder and instruction-aware Q-Former, then the LLaMA
- * decoder generating after the projected query outputs and the prompt. Rows are batched through every stage;
+ * decoder generating after the projected query outputs and the prompt. Also runs BLIP-2 (OPT) packages, which
+ * differ only in a Q-Former without text input and the OPT decoder ({@link DecoderGraphs}). Rows are batched through every stage;
  * the Q-Former text is right-padded and the LLM input left-padded with positions from the mask, so a row's
  * result never depends on its batch mates. A row that cannot be served fails alone.
  *
@@ -60,12 +63,12 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
     /** Loads a converted model package. */
     public static InstructBlipAnnotator open(Path packageDir, RuntimeOptions options) throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (!InstructBlipPackage.FAMILY.equals(manifest.family())) {
+        if (!InstructBlipPackage.FAMILY.equals(manifest.family()) && !Blip2Package.FAMILY.equals(manifest.family())) {
             throw new IOException(packageDir + " holds a '" + manifest.family() + "' model, not "
-                    + InstructBlipPackage.FAMILY);
+                    + InstructBlipPackage.FAMILY + " or " + Blip2Package.FAMILY);
         }
         InstructBlipConfig config = InstructBlipConfig.load(packageDir);
-        LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
+        DecoderConfig llama = DecoderGraphs.config(config.textConfig());
         InstructBlipPromptEncoder prompts = InstructBlipPromptEncoder.fromCheckpoint(packageDir);
         ImageEncoder encoder = null;
         try {

@@ -14,7 +14,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Opens an InstructBLIP model package; serialisable, it carries only the package path and runtime options. Every
+ * Opens an InstructBLIP or BLIP-2 ({@value dev.loupe.model.blip2.Blip2Package#FAMILY}) model package: both run on
+ * {@link InstructBlipAnnotator}. Serialisable, it carries only the package path and runtime options. Every
  * annotator it creates in one process shares one loaded runtime (one set of ONNX Runtime sessions) per
  * (package, options), through {@link SharedRuntimes}: N Flink subtasks in a TaskManager load the model once.
  */

@@ -12,6 +12,9 @@ import java.util.Set;
  * with the same defaults transformers uses and validated up front, so an unsupported checkpoint fails at conversion
  * time with a message that names the offending field instead of producing wrong numbers later. The language model's
  * section is kept raw in {@link #textConfig()} for the language-model code to parse.
+ *
+ * <p>Also reads BLIP-2 ({@code model_type} "blip-2"), whose vision tower and Q-Former are the same modules except
+ * that its Q-Former runs on the learned queries alone: {@link #qformerTextInput()} is false there.
  */
 public record InstructBlipConfig(
         VisionConfig vision,
@@ -19,9 +22,13 @@ public record InstructBlipConfig(
         int numQueryTokens,
         long imageTokenIndex,
         boolean useDecoderOnlyLanguageModel,
-        JsonNode textConfig) {
+        JsonNode textConfig,
+        boolean qformerTextInput) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** {@code model_type} of BLIP-2 checkpoints (Blip2ForConditionalGeneration). */
+    public static final String BLIP2_MODEL_TYPE = "blip-2";
 
     /** Activations the graphs can express (names as in transformers' ACT2FN). */
     public static final Set<String> SUPPORTED_ACTIVATIONS = Activation.names();
@@ -81,8 +88,9 @@ public record InstructBlipConfig(
             throw new IllegalArgumentException("config is not a JSON object");
         }
         String modelType = root.path("model_type").asText("instructblip");
-        if (!modelType.equals("instructblip")) {
-            throw new IllegalArgumentException("model_type is '" + modelType + "', expected 'instructblip'");
+        if (!modelType.equals("instructblip") && !modelType.equals(BLIP2_MODEL_TYPE)) {
+            throw new IllegalArgumentException("model_type is '" + modelType + "', expected 'instructblip' or '"
+                    + BLIP2_MODEL_TYPE + "'");
         }
         JsonNode v = root.path("vision_config");
         VisionConfig vision = new VisionConfig(
@@ -118,7 +126,7 @@ public record InstructBlipConfig(
             throw new IllegalArgumentException("text_config is missing");
         }
         InstructBlipConfig config = new InstructBlipConfig(vision, qformer, numQueryTokens, imageTokenIndex, decoderOnly,
-                text.deepCopy());
+                text.deepCopy(), !modelType.equals(BLIP2_MODEL_TYPE));
         config.validate();
         return config;
     }

@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
-import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.llm.DecoderConfig;
+import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.LlamaGraphs;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
@@ -47,15 +48,29 @@ public final class InstructBlipConverter {
      */
     public static Manifest convert(Path checkpointDir, Path outDir, Precision precision) throws IOException {
         InstructBlipConfig config = InstructBlipConfig.load(checkpointDir);
+        if (!config.qformerTextInput()) {
+            throw new IOException(checkpointDir + " holds a BLIP-2 checkpoint, not InstructBLIP");
+        }
+        return convertQFormerModel(checkpointDir, outDir, precision, config, InstructBlipPackage.FAMILY);
+    }
+
+    /**
+     * Converts any checkpoint of the Q-Former family (InstructBLIP, BLIP-2) with a decoder-only language model that
+     * {@link DecoderGraphs} builds, into a package of the given family. The Q-Former tokenizer is copied when the
+     * Q-Former takes text.
+     */
+    public static Manifest convertQFormerModel(Path checkpointDir, Path outDir, Precision precision,
+                                               InstructBlipConfig config, String family) throws IOException {
         if (!config.useDecoderOnlyLanguageModel()) {
-            throw new IOException("InstructBLIP with an encoder-decoder language model (FlanT5) is not supported "
-                    + "by this build; only Vicuna/LLaMA checkpoints are");
+            throw new IOException("an encoder-decoder language model (FlanT5) is not supported by this build; only "
+                    + "decoder-only ones (LLaMA/Vicuna, OPT) are");
         }
-        String lmType = config.textConfig().path("model_type").asText();
-        if (!"llama".equals(lmType)) {
-            throw new IOException("language model type '" + lmType + "' is not supported; expected llama");
+        DecoderConfig llm;
+        try {
+            llm = DecoderGraphs.config(config.textConfig());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(checkpointDir + ": " + e.getMessage(), e);
         }
-        LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
 
         return PackageWriter.write(outDir, work -> {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {
@@ -63,26 +78,28 @@ public final class InstructBlipConverter {
                         precision);
                 OnnxModelWriter.write(ImageEncoder.buildQFormer(config, ckpt), work.resolve(InstructBlipPackage.QFORMER_FILE),
                         precision);
-                OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama),
+                OnnxModelWriter.write(DecoderGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llm),
                         work.resolve(InstructBlipPackage.EMBED_FILE), precision);
-                OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama,
+                OnnxModelWriter.write(DecoderGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llm,
                         LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE), precision);
             }
             PackageWriter.copyCheckpointFiles(checkpointDir, work);
-            Path qformerTok = checkpointDir.resolve("qformer_tokenizer");
-            if (!Files.isDirectory(qformerTok)) {
-                throw new IOException(checkpointDir + " has no qformer_tokenizer/ directory");
+            if (config.qformerTextInput()) {
+                Path qformerTok = checkpointDir.resolve("qformer_tokenizer");
+                if (!Files.isDirectory(qformerTok)) {
+                    throw new IOException(checkpointDir + " has no qformer_tokenizer/ directory");
+                }
+                PackageWriter.copyTree(qformerTok, work.resolve("qformer_tokenizer"));
             }
-            PackageWriter.copyTree(qformerTok, work.resolve("qformer_tokenizer"));
 
-            Manifest manifest = manifest(checkpointDir, config, llama, precision);
+            Manifest manifest = manifest(checkpointDir, config, llm, precision, family);
             manifest.write(work);
             return manifest;
         });
     }
 
-    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LlamaConfig llama,
-                                     Precision precision) throws IOException {
+    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, DecoderConfig llm,
+                                     Precision precision, String family) throws IOException {
         CheckpointMetadata meta = CheckpointMetadata.read(checkpointDir);
 
         Map<String, String> graphs = new LinkedHashMap<>();
@@ -92,7 +109,9 @@ public final class InstructBlipConverter {
         graphs.put(InstructBlipPackage.GRAPH_DECODER, InstructBlipPackage.DECODER_FILE);
         Map<String, String> tokenizers = new LinkedHashMap<>();
         tokenizers.put("language_model", "tokenizer.json");
-        tokenizers.put("qformer", "qformer_tokenizer/tokenizer.json");
+        if (config.qformerTextInput()) {
+            tokenizers.put("qformer", "qformer_tokenizer/tokenizer.json");
+        }
 
         Integer image = config.imageTokenIndex() >= 0 ? Math.toIntExact(config.imageTokenIndex()) : null;
 
@@ -104,14 +123,14 @@ public final class InstructBlipConverter {
         dims.put("qformer_hidden", config.qformer().hiddenSize());
         dims.put("qformer_layers", config.qformer().numLayers());
         dims.put("num_query_tokens", config.numQueryTokens());
-        dims.put("llm_hidden", llama.hiddenSize());
-        dims.put("llm_layers", llama.numHiddenLayers());
-        dims.put("llm_heads", llama.numAttentionHeads());
-        dims.put("llm_kv_heads", llama.numKeyValueHeads());
-        dims.put("vocab_size", llama.vocabSize());
-        dims.put("max_positions", llama.maxPositionEmbeddings());
+        dims.put("llm_hidden", llm.hiddenSize());
+        dims.put("llm_layers", llm.numHiddenLayers());
+        dims.put("llm_heads", llm.numAttentionHeads());
+        dims.put("llm_kv_heads", llm.numKeyValueHeads());
+        dims.put("vocab_size", llm.vocabSize());
+        dims.put("max_positions", llm.maxPositionEmbeddings());
 
-        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, InstructBlipPackage.FAMILY, meta.name(),
+        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, family, meta.name(),
                 precision.label(), meta.source(), graphs, tokenizers, meta.specialTokens(config.textConfig(), image),
                 dims, meta.preprocessing(), meta.defaultGeneration(), meta.config());
     }

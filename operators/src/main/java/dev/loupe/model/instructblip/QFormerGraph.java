@@ -16,6 +16,9 @@ import java.util.Map;
  * the same positions whatever its padding, and padded keys are masked with an additive float-min bias (queries are
  * always attended, so no softmax row is fully masked). A row's outputs therefore do not depend on its batch.
  *
+ * <p>BLIP-2's Q-Former ({@link InstructBlipConfig#qformerTextInput()} false) has no text input: the graph then takes
+ * only {@value #IMAGE_EMBEDS}, and every layer runs on the queries alone.
+ *
  * <p>Inputs {@value #IMAGE_EMBEDS} float [batch, N, vision_hidden], {@value #INPUT_IDS} int64 [batch, T],
  * {@value #ATTENTION_MASK} int64 [batch, T] (1 = token, 0 = padding). Outputs {@value #QUERY_OUTPUT} float
  * [batch, K, qformer_hidden] and {@value #LANGUAGE_INPUTS} float [batch, K, llm_hidden].
@@ -31,7 +34,7 @@ public final class QFormerGraph {
 
     public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt) {
         InstructBlipConfig.QFormerConfig qc = config.qformer();
-        GraphBuilder g = new GraphBuilder("instructblip_qformer");
+        GraphBuilder g = new GraphBuilder(config.qformerTextInput() ? "instructblip_qformer" : "blip2_qformer");
         EncoderOps ops = new EncoderOps(g, ckpt);
         Activation act = Activation.of("qformer_config.hidden_act", qc.hiddenAct());
         int hidden = qc.hiddenSize();
@@ -41,39 +44,47 @@ public final class QFormerGraph {
         double eps = qc.layerNormEps();
 
         String image = g.input(IMAGE_EMBEDS, DataType.FLOAT, "batch", "image_tokens", qc.encoderHiddenSize());
-        String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "text_len");
-        String mask = g.input(ATTENTION_MASK, DataType.INT64, "batch", "text_len");
-        String batch = ops.batchDim(ids);
-
-        // embeddings: [queries ; words + positions 0..T-1], then LayerNorm over all of it
-        String e = "qformer.embeddings.";
-        String words = g.gather(ops.param(e + "word_embeddings.weight"), ids, 0);
-        String textLen = g.squeeze(g.slice(g.shape(ids), new long[] {1}, new long[] {2}, new long[] {0}), 0);
-        String positionIds = g.op("Range", g.scalarLong(0), textLen, g.scalarLong(1));
-        String text = g.add(words, g.gather(ops.param(e + "position_embeddings.weight"), positionIds, 0));
         VisionGraph.checkShape(ckpt, "query_tokens", (long) k * hidden);
-        String queries = ops.expandBatch(
-                g.weight("query_tokens", Weight.of(ckpt, "query_tokens").reshaped(1, k, hidden)), batch, k, hidden);
-        String x = ops.layerNorm(g.concat(1, queries, text), e + "layernorm", eps);
+        String queryWeights = g.weight("query_tokens", Weight.of(ckpt, "query_tokens").reshaped(1, k, hidden));
+        String x;
+        String selfMask = null;
+        if (config.qformerTextInput()) {
+            String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "text_len");
+            String mask = g.input(ATTENTION_MASK, DataType.INT64, "batch", "text_len");
+            String batch = ops.batchDim(ids);
 
-        // additive self-attention mask [B,1,1,K+T]: 0 where attended, float-min on text padding
-        String textBias = g.mul(g.sub(g.scalar(1f), g.cast(mask, DataType.FLOAT)), g.scalar(-Float.MAX_VALUE));
-        String queryBias = ops.expandBatch(g.constFloats(new long[] {1, k}, new float[k]), batch, k);
-        String selfMask = g.unsqueeze(g.concat(1, queryBias, textBias), 1, 2);
+            // embeddings: [queries ; words + positions 0..T-1], then LayerNorm over all of it
+            String e = "qformer.embeddings.";
+            String words = g.gather(ops.param(e + "word_embeddings.weight"), ids, 0);
+            String textLen = g.squeeze(g.slice(g.shape(ids), new long[] {1}, new long[] {2}, new long[] {0}), 0);
+            String positionIds = g.op("Range", g.scalarLong(0), textLen, g.scalarLong(1));
+            String text = g.add(words, g.gather(ops.param(e + "position_embeddings.weight"), positionIds, 0));
+            String queries = ops.expandBatch(queryWeights, batch, k, hidden);
+            x = ops.layerNorm(g.concat(1, queries, text), e + "layernorm", eps);
+
+            // additive self-attention mask [B,1,1,K+T]: 0 where attended, float-min on text padding
+            String textBias = g.mul(g.sub(g.scalar(1f), g.cast(mask, DataType.FLOAT)), g.scalar(-Float.MAX_VALUE));
+            String queryBias = ops.expandBatch(g.constFloats(new long[] {1, k}, new float[k]), batch, k);
+            selfMask = g.unsqueeze(g.concat(1, queryBias, textBias), 1, 2);
+        } else {
+            // BLIP-2: the queries alone (one per batch row of the image), LayerNorm'd as qformer.layernorm
+            x = ops.layerNorm(ops.expandBatch(queryWeights, ops.batchDim(image), k, hidden), "qformer.layernorm", eps);
+        }
 
         for (int i = 0; i < qc.numLayers(); i++) {
             String l = "qformer.encoder.layer." + i + ".";
             boolean last = i == qc.numLayers() - 1;
             String sa = l + "attention.";
             // the last layer's text half feeds no output: only the queries need attending there
-            String attnIn = last ? g.slice(x, new long[] {0}, new long[] {k}, new long[] {1}) : x;
+            String attnIn = last && config.qformerTextInput() ? g.slice(x, new long[] {0}, new long[] {k}, new long[] {1}) : x;
             String ctx = ops.attention(ops.linear(attnIn, sa + "attention.query"),
                     ops.linear(x, sa + "attention.key"), ops.linear(x, sa + "attention.value"),
                     selfMask, heads, headDim);
             String attn = ops.layerNorm(g.add(ops.linear(ctx, sa + "output.dense"), attnIn), sa + "output.LayerNorm",
                     eps);
 
-            String q = last ? attn : g.slice(attn, new long[] {0}, new long[] {k}, new long[] {1});
+            boolean queriesOnly = last || !config.qformerTextInput();
+            String q = queriesOnly ? attn : g.slice(attn, new long[] {0}, new long[] {k}, new long[] {1});
             if (qc.hasCrossAttention(i)) {
                 String ca = l + "crossattention.";
                 String cctx = ops.attention(ops.linear(q, ca + "attention.query"),
@@ -82,7 +93,7 @@ public final class QFormerGraph {
                 q = ops.layerNorm(g.add(ops.linear(cctx, ca + "output.dense"), q), ca + "output.LayerNorm", eps);
             }
             q = feedForward(ops, act, q, l + "intermediate_query", l + "output_query", eps);
-            if (last) {
+            if (queriesOnly) {
                 x = q;
             } else {
                 String t = g.slice(attn, new long[] {k}, new long[] {Long.MAX_VALUE}, new long[] {1});

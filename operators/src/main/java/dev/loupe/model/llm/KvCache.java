@@ -29,7 +29,7 @@ public final class KvCache implements AutoCloseable {
     }
 
     /** A cache holding nothing yet (length 0), for the first step. */
-    public static KvCache empty(OrtEnvironment env, LlamaConfig config, int batch) throws OrtException {
+    public static KvCache empty(OrtEnvironment env, DecoderConfig config, int batch) throws OrtException {
         List<OnnxTensor> k = new ArrayList<>();
         List<OnnxTensor> v = new ArrayList<>();
         long[] shape = {batch, config.numKeyValueHeads(), 0, config.headDim()};

@@ -26,11 +26,11 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession embedding;
     private final OrtSession decoder;
-    private final LlamaConfig config;
+    private final DecoderConfig config;
     private final boolean allPositions;
     private final boolean selectable;
 
-    private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, LlamaConfig config)
+    private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config)
             throws OrtException {
         this.env = env;
         this.embedding = embedding;
@@ -51,7 +51,7 @@ public final class LanguageModelRunner implements AutoCloseable {
      *
      * @param intraOpThreads ONNX Runtime intra-op threads per session (1 in tests; the core count in serving)
      */
-    public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, LlamaConfig config,
+    public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, DecoderConfig config,
                                            int intraOpThreads) throws IOException {
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
@@ -60,7 +60,7 @@ public final class LanguageModelRunner implements AutoCloseable {
     }
 
     /** Opens the models on the device and with the threads that {@code options} name. */
-    public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, LlamaConfig config,
+    public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, DecoderConfig config,
                                            RuntimeOptions options) throws IOException {
         OrtSession emb = OrtSessions.open(embeddingModel, options);
         try {
@@ -85,7 +85,7 @@ public final class LanguageModelRunner implements AutoCloseable {
         return env;
     }
 
-    public LlamaConfig config() {
+    public DecoderConfig config() {
         return config;
     }
 

@@ -26,7 +26,7 @@ public record LlamaConfig(
         int maxPositionEmbeddings,
         boolean attentionBias,
         boolean mlpBias,
-        boolean tieWordEmbeddings) {
+        boolean tieWordEmbeddings) implements DecoderConfig {
 
     public LlamaConfig {
         require(vocabSize > 0, "vocab_size must be > 0, got " + vocabSize);

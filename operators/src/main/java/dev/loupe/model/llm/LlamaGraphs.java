@@ -50,7 +50,7 @@ public final class LlamaGraphs {
     }
 
     /** Lowest float32: what transformers puts in masked attention scores. */
-    private static final float MASKED_SCORE = -Float.MAX_VALUE;
+    static final float MASKED_SCORE = -Float.MAX_VALUE;
 
     private LlamaGraphs() {}
 
@@ -107,16 +107,7 @@ public final class LlamaGraphs {
         String cos = g.unsqueeze(g.op("Cos", emb), 1);
         String sin = g.unsqueeze(g.op("Sin", emb), 1);
 
-        // allowed[b, 1, q, k] = key k <= past + q (causal) and attention_mask[b, k] == 1 (padding).
-        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), x), 0);
-        String totalLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), mask), 0);
-        String pastLen = g.sub(totalLen, seqLen);
-        String one = g.scalarLong(1);
-        String queryPos = g.op("Range", pastLen, totalLen, one);
-        String keyPos = g.op("Range", g.scalarLong(0), totalLen, one);
-        String causal = g.op("LessOrEqual", g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1));
-        String notPadding = g.unsqueeze(g.cast(mask, DataType.BOOL), 1, 2);
-        String allowed = g.op("And", causal, notPadding);
+        String allowed = allowedKeys(g, x, mask);
         String masked = g.scalar(MASKED_SCORE);
         String scale = g.scalar((float) (1.0 / Math.sqrt(headDim)));
 
@@ -157,30 +148,54 @@ public final class LlamaGraphs {
                     "layers." + i + ".down", config.mlpBias());
             x = g.add(x, down);
         }
-        if (mode == LogitsMode.LAST_POSITION) {
-            x = g.slice(x, new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {1});
-        } else if (mode == LogitsMode.SELECTABLE) {
-            String keep = g.input(LOGITS_TO_KEEP, DataType.INT64, 1);
-            x = g.op("Slice", x, g.op("Neg", keep), g.constLongs(Long.MAX_VALUE), g.constLongs(1));
-        }
+        x = keptPositions(g, x, mode);
         x = rmsNorm(g, x, g.weight("norm", Weight.of(ckpt, prefix + "model.norm.weight")), config.rmsNormEps());
         Weight head = config.tieWordEmbeddings() ? embedWeight(ckpt, prefix, config)
                 : checked(ckpt, prefix + "lm_head.weight", config.vocabSize(), hidden);
+        outputLogits(g, x, head, mode, config.vocabSize());
+        return g;
+    }
+
+    /** allowed[b, 1, q, k] = key k <= past + q (causal) and attention_mask[b, k] == 1 (padding). */
+    static String allowedKeys(GraphBuilder g, String x, String mask) {
+        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), x), 0);
+        String totalLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), mask), 0);
+        String pastLen = g.sub(totalLen, seqLen);
+        String one = g.scalarLong(1);
+        String queryPos = g.op("Range", pastLen, totalLen, one);
+        String keyPos = g.op("Range", g.scalarLong(0), totalLen, one);
+        String causal = g.op("LessOrEqual", g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1));
+        String notPadding = g.unsqueeze(g.cast(mask, DataType.BOOL), 1, 2);
+        return g.op("And", causal, notPadding);
+    }
+
+    /** The hidden states whose logits {@code mode} asks for (adds the {@value #LOGITS_TO_KEEP} input if selectable). */
+    static String keptPositions(GraphBuilder g, String x, LogitsMode mode) {
+        if (mode == LogitsMode.LAST_POSITION) {
+            return g.slice(x, new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {1});
+        } else if (mode == LogitsMode.SELECTABLE) {
+            String keep = g.input(LOGITS_TO_KEEP, DataType.INT64, 1);
+            return g.op("Slice", x, g.op("Neg", keep), g.constLongs(Long.MAX_VALUE), g.constLongs(1));
+        }
+        return x;
+    }
+
+    /** The LM head (x @ head^T, no bias) as the {@value #LOGITS} output. */
+    static void outputLogits(GraphBuilder g, String x, Weight head, LogitsMode mode, int vocab) {
         String logits = g.opAs(LOGITS, "MatMul", Map.of(), x, g.weight("lm_head", head.transposed()));
         Object positionsDim = switch (mode) {
             case LAST_POSITION -> 1;
             case ALL_POSITIONS -> "sequence";
             case SELECTABLE -> "logits_sequence";
         };
-        g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, config.vocabSize());
-        return g;
+        g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, vocab);
     }
 
     private static Weight embedWeight(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {
         return checked(ckpt, prefix + "model.embed_tokens.weight", config.vocabSize(), config.hiddenSize());
     }
 
-    private static Weight checked(SafetensorsCheckpoint ckpt, String name, long... dims) {
+    static Weight checked(SafetensorsCheckpoint ckpt, String name, long... dims) {
         if (!ckpt.has(name)) {
             throw new IllegalArgumentException("checkpoint has no tensor " + name);
         }
@@ -201,7 +216,7 @@ public final class LlamaGraphs {
     }
 
     /** x @ W^T (+ b) for a torch Linear stored as {@code name.weight} [out, in]. */
-    private static String projection(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String name,
+    static String projection(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String name,
                                      String graphName, boolean bias) {
         String w = g.weight(graphName + ".weight", Weight.of(ckpt, name + ".weight").transposed());
         String b = bias ? g.weight(graphName + ".bias", Weight.of(ckpt, name + ".bias")) : null;
@@ -209,7 +224,7 @@ public final class LlamaGraphs {
     }
 
     /** [b, s, n*d] → [b, n, s, d]. */
-    private static String heads(GraphBuilder g, String x, int n, int headDim) {
+    static String heads(GraphBuilder g, String x, int n, int headDim) {
         return g.transpose(g.reshape(x, 0, 0, n, headDim), 0, 2, 1, 3);
     }
 

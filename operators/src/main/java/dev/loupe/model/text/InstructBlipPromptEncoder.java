@@ -23,6 +23,7 @@ import java.util.Objects;
  * <p>The LLM ids come with the tokenizer's own special tokens (Vicuna: BOS first; Flan-T5: EOS last);
  * {@link EncodedPrompt#inputIds()} adds the {@code num_query_tokens} image placeholders in front, as the
  * processor does. Also gives the special ids generation needs and the ids of ranking candidates.
+ * BLIP-2 checkpoints have no Q-Former tokenizer (their Q-Former sees no text): the Q-Former ids are then empty.
  * Thread-safe; close it to free the native tokenizers.
  */
 public final class InstructBlipPromptEncoder implements AutoCloseable {
@@ -108,7 +109,8 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
             special = new SpecialTokenIds(bos, eos, pad, imageToken, decoderStart);
         }
         boolean left = "left".equals(qformerTokenizerConfig.path("truncation_side").asText("right"));
-        return create(dir.resolve("tokenizer.json"), dir.resolve("qformer_tokenizer").resolve("tokenizer.json"), k,
+        Path qformerTokenizer = dir.resolve("qformer_tokenizer").resolve("tokenizer.json");
+        return create(dir.resolve("tokenizer.json"), Files.isRegularFile(qformerTokenizer) ? qformerTokenizer : null, k,
                 special, limits != null ? limits : defaultLimits(config), left);
     }
 
@@ -117,6 +119,7 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
      *
      * @param qformerTruncatesLeft where {@link PromptLimits#truncateQformer()} cuts: the Q-Former tokenizer's
      *                             {@code truncation_side} is "left" for InstructBLIP
+     * @param qformerTokenizerJson null for a Q-Former without text input (BLIP-2)
      */
     public static InstructBlipPromptEncoder create(Path llmTokenizerJson, Path qformerTokenizerJson, int numQueryTokens,
                                                    SpecialTokenIds special, PromptLimits limits,
@@ -131,7 +134,8 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
                 || tokenizerJson.path("decoder").toString().contains("\"ByteLevel\"");
         HuggingFaceTokenizer llm = HuggingFaceTokenizer.newInstance(llmTokenizerJson, OPTIONS);
         try {
-            HuggingFaceTokenizer qformer = HuggingFaceTokenizer.newInstance(qformerTokenizerJson, OPTIONS);
+            HuggingFaceTokenizer qformer = qformerTokenizerJson == null ? null
+                    : HuggingFaceTokenizer.newInstance(qformerTokenizerJson, OPTIONS);
             return new InstructBlipPromptEncoder(llm, qformer, numQueryTokens, special, limits, qformerTruncatesLeft, byteLevel);
         } catch (IOException | RuntimeException e) {
             llm.close();
@@ -178,6 +182,9 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
     }
 
     private int[] encodeQformer(String prompt) throws AnnotationException {
+        if (qformer == null) {
+            return new int[0];
+        }
         int[] ids = toInts(qformer.encode(prompt, true, false).getIds());
         int max = limits.maxQformerTokens();
         if (ids.length <= max) {
@@ -244,7 +251,9 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
     @Override
     public void close() {
         llm.close();
-        qformer.close();
+        if (qformer != null) {
+            qformer.close();
+        }
     }
 
     private static int[] toInts(long[] ids) {

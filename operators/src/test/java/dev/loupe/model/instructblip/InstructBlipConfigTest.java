@@ -58,8 +58,18 @@ class InstructBlipConfigTest {
         ((ObjectNode) d.get("vision_config")).put("hidden_size", "big");
         assertThatThrownBy(() -> InstructBlipConfig.parse(d)).hasMessageContaining("vision_config.hidden_size is not an integer");
         ObjectNode e = fixture();
-        e.put("model_type", "blip-2");
+        e.put("model_type", "llava");
         assertThatThrownBy(() -> InstructBlipConfig.parse(e)).hasMessageContaining("expected 'instructblip'");
+    }
+
+    @Test
+    void readsBlip2AsAQFormerWithoutTextInput() throws Exception {
+        InstructBlipConfig blip2 = InstructBlipConfig.load(
+                VicunaFixture.dir().resolveSibling("blip2-opt").resolve("checkpoint"));
+        assertThat(blip2.qformerTextInput()).isFalse();
+        assertThat(blip2.numQueryTokens()).isEqualTo(4);
+        assertThat(blip2.vision().imageSize()).isEqualTo(40);
+        assertThat(InstructBlipConfig.load(VicunaFixture.checkpoint()).qformerTextInput()).isTrue();
     }
 
     private static ObjectNode fixture() throws Exception {

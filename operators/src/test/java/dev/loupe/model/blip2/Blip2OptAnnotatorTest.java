@@ -1,0 +1,347 @@
+package dev.loupe.model.blip2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotationOutcome;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.Task;
+import dev.loupe.model.image.FixtureTensors;
+import dev.loupe.model.instructblip.ImageEncoder;
+import dev.loupe.model.instructblip.InstructBlipConfig;
+import dev.loupe.model.instructblip.InstructBlipPackage;
+import dev.loupe.model.llm.DecoderGraphs;
+import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.text.InstructBlipPromptEncoder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * BLIP-2 with OPT against the transformers reference ({@code fixtures/hf-reference/blip2-opt}): preprocessing,
+ * tokenization, every intermediate of the image side, first-step logits, greedy and beam generation, candidate
+ * ranking, and batch invariance. The printed max differences are the measured parity.
+ */
+class Blip2OptAnnotatorTest {
+    private static final GenerationConfig TWELVE = GenerationConfig.greedy(12);
+
+    @TempDir
+    static Path tmp;
+
+    static Path fixture;
+    static Path packageDir;
+    static AnnotatorFactory factory;
+    static BatchAnnotator annotator;
+    static ImagePreprocessor preprocessor;
+    static JsonNode reference;
+
+    @BeforeAll
+    static void convertFixture() throws Exception {
+        fixture = FixtureTensors.fixtures().resolve("blip2-opt");
+        reference = new ObjectMapper().readTree(fixture.resolve("reference.json").toFile());
+        packageDir = tmp.resolve("pkg");
+        Models.convert(fixture.resolve("checkpoint"), packageDir);
+        factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
+        annotator = factory.createAnnotator();
+        preprocessor = factory.createPreprocessor();
+    }
+
+    @AfterAll
+    static void close() {
+        annotator.close();
+    }
+
+    private static float[] tensor(String name) throws Exception {
+        return FixtureTensors.readF32(fixture.resolve("tensors.safetensors"), name);
+    }
+
+    private static ImageTensor image(String file) throws Exception {
+        return preprocessor.preprocess(Files.readAllBytes(fixture.resolve("../images").resolve(file)));
+    }
+
+    private static AnnotationInput input(String id, String imageFile, String prompt, GenerationConfig g)
+            throws Exception {
+        return new AnnotationInput(id, image(imageFile), prompt, Task.VQA, List.of(), g);
+    }
+
+    private static int[] ints(JsonNode arr) {
+        int[] out = new int[arr.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = arr.get(i).asInt();
+        }
+        return out;
+    }
+
+    /** Row r of an id matrix without its padding. */
+    private static int[] unpadded(JsonNode inputs, int r) {
+        JsonNode ids = inputs.path("input_ids").path("values").get(r);
+        JsonNode mask = inputs.path("attention_mask").path("values").get(r);
+        List<Integer> out = new ArrayList<>();
+        for (int c = 0; c < ids.size(); c++) {
+            if (mask.get(c).asInt() == 1) {
+                out.add(ids.get(c).asInt());
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    static float maxAbsDiff(float[] a, float[] b) {
+        assertThat(a).hasSameSizeAs(b);
+        float m = 0;
+        for (int i = 0; i < a.length; i++) {
+            float d = Math.abs(a[i] - b[i]);
+            m = Float.isNaN(d) ? Float.NaN : Math.max(m, d);
+        }
+        return m;
+    }
+
+    private static float[] flat(float[][] rows) {
+        int n = Arrays.stream(rows).mapToInt(r -> r.length).sum();
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] r : rows) {
+            System.arraycopy(r, 0, out, at, r.length);
+            at += r.length;
+        }
+        return out;
+    }
+
+    @Test
+    void packageIsABlip2OptPackageWithoutQFormerTokenizer() throws Exception {
+        Manifest m = Manifest.read(packageDir);
+        assertThat(m.family()).isEqualTo(Blip2Package.FAMILY);
+        assertThat(m.source().sha256()).isEqualTo(reference.path("model_sha256").asText());
+        assertThat(m.specialTokens().eos()).containsExactly(2);
+        assertThat(m.specialTokens().image()).isEqualTo(320);
+        assertThat(m.tokenizers()).doesNotContainKey("qformer");
+        assertThat(annotator.modelVersion()).isEqualTo(m.source().sha256());
+    }
+
+    @Test
+    void pixelValuesMatchTheBlipImageProcessor() throws Exception {
+        float single = maxAbsDiff(image(reference.at("/single/image").asText()).chw(), tensor("single.pixel_values"));
+        float[] batch = tensor("batch.pixel_values");
+        int per = batch.length / 3;
+        float worst = single;
+        for (int i = 0; i < 3; i++) {
+            float[] mine = image(reference.at("/batch/images").get(i).asText()).chw();
+            worst = Math.max(worst, maxAbsDiff(mine, Arrays.copyOfRange(batch, i * per, (i + 1) * per)));
+        }
+        System.out.println("blip2-opt pixel_values max abs diff " + worst);
+        assertThat(worst).isLessThanOrEqualTo(1e-5f);
+    }
+
+    @Test
+    void promptsTokenizeAsTheBlip2Processor() throws Exception {
+        try (InstructBlipPromptEncoder prompts = InstructBlipPromptEncoder.fromCheckpoint(packageDir)) {
+            assertThat(prompts.encode(reference.at("/single/prompt").asText()).inputIds())
+                    .containsExactly(unpadded(reference.at("/single/inputs"), 0));
+            assertThat(prompts.encode(reference.at("/rank/prompt").asText()).inputIds())
+                    .containsExactly(ints(reference.at("/rank/input_ids/values").get(0)));
+            for (int i = 0; i < 3; i++) {
+                assertThat(prompts.encode(reference.at("/batch/prompts").get(i).asText()).inputIds())
+                        .as("batch row %d", i).containsExactly(unpadded(reference.at("/batch/inputs"), i));
+            }
+        }
+    }
+
+    @Test
+    void visionQFormerAndProjectionMatchTransformers() throws Exception {
+        InstructBlipConfig config = InstructBlipConfig.load(packageDir);
+        Manifest m = Manifest.read(packageDir);
+        try (ImageEncoder encoder = ImageEncoder.open(m.graph(packageDir, InstructBlipPackage.GRAPH_VISION),
+                m.graph(packageDir, InstructBlipPackage.GRAPH_QFORMER), config, RuntimeOptions.cpu(1))) {
+            float worst = 0;
+            for (String part : List.of("single", "batch")) {
+                float[] pixels = tensor(part + ".pixel_values");
+                int per = 3 * 40 * 40;
+                List<ImageTensor> images = new ArrayList<>();
+                for (int b = 0; b < pixels.length / per; b++) {
+                    images.add(new ImageTensor(Arrays.copyOfRange(pixels, b * per, (b + 1) * per), 3, 40, 40));
+                }
+                ImageEncoder.Encoded e = encoder.encodeWithIntermediates(images, new long[images.size()][0]);
+                float vision = maxAbsDiff(flat(e.imageEmbeds()), tensor(part + ".vision_last_hidden_state"));
+                float qformer = maxAbsDiff(flat(e.queryOutput()), tensor(part + ".qformer_query_output"));
+                float projection = maxAbsDiff(flat(e.languageInputs()), tensor(part + ".language_projection_output"));
+                System.out.printf("blip2-opt %s max abs diff: vision %.3g, qformer %.3g, projection %.3g%n", part,
+                        vision, qformer, projection);
+                assertThat(tensor(part + ".qformer_last_hidden_state")).containsExactly(
+                        tensor(part + ".qformer_query_output"));
+                worst = Math.max(worst, Math.max(vision, Math.max(qformer, projection)));
+            }
+            assertThat(worst).isLessThanOrEqualTo(1e-4f);
+        }
+    }
+
+    @Test
+    void firstStepLogitsMatchTransformers() throws Exception {
+        InstructBlipConfig config = InstructBlipConfig.load(packageDir);
+        Manifest m = Manifest.read(packageDir);
+        try (LanguageModelRunner lm = LanguageModelRunner.open(m.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
+                m.graph(packageDir, InstructBlipPackage.GRAPH_DECODER), DecoderGraphs.config(config.textConfig()), 1)) {
+            float worst = maxAbsDiff(firstLogits(lm, tensor("single.language_projection_output"), 0, 1,
+                    unpadded(reference.at("/single/inputs"), 0)), tensor("single.first_step_logits"));
+            for (int i = 0; i < 3; i++) {
+                worst = Math.max(worst, maxAbsDiff(firstLogits(lm, tensor("batch.language_projection_output"), i, 3,
+                        unpadded(reference.at("/batch/inputs"), i)), tensor("batch.first_step_logits." + i)));
+            }
+            System.out.println("blip2-opt first-step logits max abs diff " + worst);
+            assertThat(worst).isLessThanOrEqualTo(1e-4f);
+        }
+    }
+
+    /** Row {@code row}'s logits after [projected queries ; embedded text ids] (the ids without image tokens). */
+    private static float[] firstLogits(LanguageModelRunner lm, float[] projections, int row, int rows, int[] inputIds)
+            throws Exception {
+        int hidden = lm.config().hiddenSize();
+        int k = 4;
+        long[] text = Arrays.stream(inputIds, k, inputIds.length).asLongStream().toArray();
+        float[] textEmbeds = lm.embed(text, 1, text.length);
+        int len = k + text.length;
+        float[] embeds = new float[len * hidden];
+        int per = projections.length / rows;
+        System.arraycopy(projections, row * per, embeds, 0, per);
+        System.arraycopy(textEmbeds, 0, embeds, per, textEmbeds.length);
+        long[] mask = new long[len];
+        long[] positions = new long[len];
+        for (int t = 0; t < len; t++) {
+            mask[t] = 1;
+            positions[t] = t;
+        }
+        try (KvCache empty = KvCache.empty(lm.environment(), lm.config(), 1)) {
+            LanguageModelRunner.DecoderOutput out = lm.decode(embeds, 1, len, mask, positions, empty, 1);
+            try (KvCache present = out.present()) {
+                return out.lastLogits(0);
+            }
+        }
+    }
+
+    @Test
+    void greedyMatchesTransformers() throws Exception {
+        JsonNode single = reference.path("single");
+        AnnotationOutcome out = annotator.annotate(List.of(
+                input("s", single.path("image").asText(), single.path("prompt").asText(), TWELVE))).get(0);
+        assertThat(out.isSuccess()).as("%s", out).isTrue();
+        JsonNode greedy = single.path("greedy");
+        assertThat(out.annotation().tokenIds()).containsExactly(ints(greedy.path("new_token_ids")));
+        double sum = 0;
+        for (JsonNode step : greedy.path("steps")) {
+            sum += step.path("logprob").asDouble();
+        }
+        double expected = sum / greedy.path("steps").size();
+        System.out.println("blip2-opt greedy score diff " + Math.abs(out.annotation().score() - expected));
+        assertThat(out.annotation().score()).isCloseTo(expected, within(1e-4));
+    }
+
+    @Test
+    void beamSearchMatchesTransformers() throws Exception {
+        JsonNode single = reference.path("single");
+        JsonNode beams = single.at("/beam/beams");
+        AnnotationOutcome out = annotator.annotate(List.of(input("b", single.path("image").asText(),
+                single.path("prompt").asText(), TWELVE.withBeams(3, 3)))).get(0);
+        assertThat(out.isSuccess()).as("%s", out).isTrue();
+        List<Annotation.Sequence> sequences = out.annotation().sequences();
+        assertThat(sequences).hasSize(beams.size());
+        double worst = 0;
+        for (int i = 0; i < beams.size(); i++) {
+            assertThat(sequences.get(i).tokenIds()).as("beam %d", i)
+                    .containsExactly(ints(beams.get(i).path("new_token_ids")));
+            worst = Math.max(worst, Math.abs(sequences.get(i).score() - beams.get(i).path("sequence_score").asDouble()));
+        }
+        System.out.println("blip2-opt beam score max abs diff " + worst);
+        assertThat(worst).isLessThanOrEqualTo(1e-4);
+    }
+
+    @Test
+    void candidateScoresMatchTransformers() throws Exception {
+        JsonNode rank = reference.path("rank");
+        List<String> candidates = new ArrayList<>();
+        for (JsonNode c : rank.path("candidates")) {
+            candidates.add(c.path("candidate").asText());
+        }
+        AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
+                rank.path("prompt").asText(), Task.RANK, candidates, TWELVE);
+        JsonNode single = reference.path("single");
+        AnnotationInput generated = input("gen", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
+
+        double worst = 0;
+        for (List<AnnotationInput> batch : List.of(List.of(ranked), List.of(generated, ranked, ranked))) {
+            List<AnnotationOutcome> out = annotator.annotate(batch);
+            for (int k = 0; k < batch.size(); k++) {
+                if (batch.get(k) != ranked) {
+                    assertThat(out.get(k).annotation().tokenIds())
+                            .containsExactly(ints(single.path("greedy").path("new_token_ids")));
+                    continue;
+                }
+                Annotation a = out.get(k).annotation();
+                assertThat(a.candidates()).extracting(Annotation.CandidateScore::text)
+                        .containsExactlyElementsOf(candidates);
+                for (int c = 0; c < candidates.size(); c++) {
+                    double expected = rank.path("candidates").get(c).path("score_sum").asDouble();
+                    worst = Math.max(worst, Math.abs(a.candidates().get(c).score() - expected));
+                    assertThat(a.candidates().get(c).score()).as(candidates.get(c)).isCloseTo(expected, within(1e-3));
+                }
+                assertThat(a.text()).isEqualTo(rank.path("best").asText());
+                assertThat(a.tokenIds()).containsExactly(ints(rank.path("candidates").get(
+                        rank.path("ranking_by_score_sum").get(0).asInt()).path("cand_ids")));
+            }
+        }
+        System.out.println("blip2-opt candidate score max abs diff " + worst);
+    }
+
+    @Test
+    void everyRowOfEveryBatchEqualsItsAloneResult() throws Exception {
+        JsonNode batch = reference.path("batch");
+        JsonNode expected = batch.path("unpadded_check");
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(),
+                    TWELVE));
+        }
+        double[] aloneScores = new double[3];
+        for (int i = 0; i < 3; i++) {
+            Annotation alone = annotator.annotate(List.of(rows.get(i))).get(0).annotation();
+            assertThat(alone.tokenIds()).as("row %d alone", i)
+                    .containsExactly(ints(expected.get(i).path("unpadded_new_token_ids")));
+            assertThat(alone.tokenIds()).as("row %d as transformers' batch", i)
+                    .containsExactly(ints(batch.at("/greedy/rows").get(i).path("new_token_ids")));
+            aloneScores[i] = alone.score();
+        }
+        int[][] orders = {{0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 2, 1}};
+        double worst = 0;
+        for (int[] order : orders) {
+            List<AnnotationInput> b = new ArrayList<>();
+            for (int i : order) {
+                b.add(rows.get(i));
+            }
+            List<AnnotationOutcome> out = annotator.annotate(b);
+            for (int k = 0; k < order.length; k++) {
+                int row = order[k];
+                Annotation a = out.get(k).annotation();
+                assertThat(a.tokenIds()).as("row %d at %d of %s", row, k, Arrays.toString(order))
+                        .containsExactly(ints(expected.get(row).path("unpadded_new_token_ids")));
+                worst = Math.max(worst, Math.abs(a.score() - aloneScores[row]));
+                assertThat(a.score()).isCloseTo(aloneScores[row], within(1e-5));
+            }
+        }
+        System.out.println("blip2-opt batched vs alone score max abs diff " + worst);
+    }
+}
