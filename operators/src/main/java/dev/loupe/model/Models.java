@@ -72,7 +72,7 @@ public final class Models {
             return InstructBlipConverter.convert(checkpointDir, packageDir, precision);
         }
         throw new IOException("the model in " + checkpointDir + " is not supported by this build "
-                + "(supported: InstructBLIP with a Vicuna/LLaMA language model)");
+                + "(supported: InstructBLIP with a Vicuna/LLaMA or Flan-T5 language model)");
     }
 
     private static Path convertCached(Path checkpointDir, Path cacheDir) throws IOException {
@@ -94,7 +94,8 @@ public final class Models {
     private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options, ImageLimits limits)
             throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (InstructBlipPackage.FAMILY.equals(manifest.family())) {
+        if (InstructBlipPackage.FAMILY.equals(manifest.family())
+                || InstructBlipPackage.FAMILY_T5.equals(manifest.family())) {
             return new InstructBlipAnnotatorFactory(packageDir, options, limits,
                     TaskDefaults.fromJson(manifest.generation()));
         }

@@ -10,11 +10,12 @@ import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.image.BlipImageProcessor;
 import dev.loupe.model.image.ImageDecoder;
+import dev.loupe.model.pkg.Manifest;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Opens an InstructBLIP model package; serialisable, it carries only the package path and runtime options. Every
+ * Opens an InstructBLIP model package (either language model family); serialisable, it carries only the package path and runtime options. Every
  * annotator it creates in one process shares one loaded runtime (one set of ONNX Runtime sessions) per
  * (package, options), through {@link SharedRuntimes}: N Flink subtasks in a TaskManager load the model once.
  */
@@ -65,7 +66,14 @@ public final class InstructBlipAnnotatorFactory implements AnnotatorFactory {
     @Override
     public BatchAnnotator createAnnotator() throws IOException {
         return new SharedAnnotator(SharedRuntimes.acquire(runtimeKey(),
-                () -> InstructBlipAnnotator.open(Path.of(packageDir), options)));
+                () -> openRuntime(Path.of(packageDir), options)));
+    }
+
+    /** Loads the runtime of the package's family: LLaMA/Vicuna or Flan-T5 language model. */
+    static BatchAnnotator openRuntime(Path packageDir, RuntimeOptions options) throws IOException {
+        String family = Manifest.read(packageDir).family();
+        return InstructBlipPackage.FAMILY_T5.equals(family) ? InstructBlipT5Annotator.open(packageDir, options)
+                : InstructBlipAnnotator.open(packageDir, options);
     }
 
     /** The {@link SharedRuntimes} key of this factory's runtime. */

@@ -10,6 +10,8 @@ import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointHash;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.t5.T5Config;
+import dev.loupe.model.t5.T5Graphs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,9 +23,11 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Converts a Hugging Face InstructBLIP (Vicuna/LLaMA) checkpoint into a model package: four ONNX graphs built in
- * Java from the weights (vision encoder, Q-Former with projection, token embedding, LLaMA decoder with KV cache),
- * the tokenizer and processor files, and {@code manifest.json}. The package is written beside the target and
+ * Converts a Hugging Face InstructBLIP checkpoint into a model package: ONNX graphs built in Java from the weights
+ * (vision encoder, Q-Former with projection, token embedding, then the language model: the LLaMA decoder with KV
+ * cache for Vicuna checkpoints, family {@value InstructBlipPackage#FAMILY}; the T5 encoder and decoder for Flan-T5
+ * ones, family {@value InstructBlipPackage#FAMILY_T5}), the tokenizer and processor files, and
+ * {@code manifest.json}. The package is written beside the target and
  * moved into place at the end, so a crash never leaves a half-written package that looks complete.
  */
 public final class InstructBlipConverter {
@@ -33,7 +37,7 @@ public final class InstructBlipConverter {
     private static final List<String> COPIED_FILES = List.of(
             "config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json",
             "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-            "tokenizer.model");
+            "tokenizer.model", "spiece.model");
 
     private InstructBlipConverter() {}
 
@@ -57,15 +61,7 @@ public final class InstructBlipConverter {
      */
     public static Manifest convert(Path checkpointDir, Path outDir, Precision precision) throws IOException {
         InstructBlipConfig config = InstructBlipConfig.load(checkpointDir);
-        if (!config.useDecoderOnlyLanguageModel()) {
-            throw new IOException("InstructBLIP with an encoder-decoder language model (FlanT5) is not supported "
-                    + "by this build; only Vicuna/LLaMA checkpoints are");
-        }
-        String lmType = config.textConfig().path("model_type").asText();
-        if (!"llama".equals(lmType)) {
-            throw new IOException("language model type '" + lmType + "' is not supported; expected llama");
-        }
-        LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
+        LanguageModel lm = LanguageModel.of(config);
 
         Path target = outDir.toAbsolutePath().normalize();
         if (Files.exists(target.resolve(Manifest.FILE_NAME))) {
@@ -80,10 +76,7 @@ public final class InstructBlipConverter {
                         precision);
                 OnnxModelWriter.write(ImageEncoder.buildQFormer(config, ckpt), work.resolve(InstructBlipPackage.QFORMER_FILE),
                         precision);
-                OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama),
-                        work.resolve(InstructBlipPackage.EMBED_FILE), precision);
-                OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llama,
-                        LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE), precision);
+                lm.write(ckpt, work, precision);
             }
             for (String f : COPIED_FILES) {
                 Path src = checkpointDir.resolve(f);
@@ -97,7 +90,7 @@ public final class InstructBlipConverter {
             }
             copyTree(qformerTok, work.resolve("qformer_tokenizer"));
 
-            Manifest manifest = manifest(checkpointDir, config, llama, precision);
+            Manifest manifest = manifest(checkpointDir, config, lm, precision);
             manifest.write(work);
             if (Files.exists(target)) {
                 try (Stream<Path> s = Files.list(target)) {
@@ -114,7 +107,7 @@ public final class InstructBlipConverter {
         }
     }
 
-    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LlamaConfig llama,
+    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LanguageModel lm,
                                      Precision precision) throws IOException {
         JsonNode rawConfig = JSON.readTree(checkpointDir.resolve("config.json").toFile());
         JsonNode generationConfig = readOptional(checkpointDir.resolve("generation_config.json"));
@@ -127,6 +120,9 @@ public final class InstructBlipConverter {
         graphs.put(InstructBlipPackage.GRAPH_VISION, InstructBlipPackage.VISION_FILE);
         graphs.put(InstructBlipPackage.GRAPH_QFORMER, InstructBlipPackage.QFORMER_FILE);
         graphs.put(InstructBlipPackage.GRAPH_EMBED, InstructBlipPackage.EMBED_FILE);
+        if (lm.t5() != null) {
+            graphs.put(InstructBlipPackage.GRAPH_ENCODER, InstructBlipPackage.ENCODER_FILE);
+        }
         graphs.put(InstructBlipPackage.GRAPH_DECODER, InstructBlipPackage.DECODER_FILE);
         Map<String, String> tokenizers = new LinkedHashMap<>();
         tokenizers.put("language_model", "tokenizer.json");
@@ -146,12 +142,7 @@ public final class InstructBlipConverter {
         dims.put("qformer_hidden", config.qformer().hiddenSize());
         dims.put("qformer_layers", config.qformer().numLayers());
         dims.put("num_query_tokens", config.numQueryTokens());
-        dims.put("llm_hidden", llama.hiddenSize());
-        dims.put("llm_layers", llama.numHiddenLayers());
-        dims.put("llm_heads", llama.numAttentionHeads());
-        dims.put("llm_kv_heads", llama.numKeyValueHeads());
-        dims.put("vocab_size", llama.vocabSize());
-        dims.put("max_positions", llama.maxPositionEmbeddings());
+        lm.putDimensions(dims);
 
         ObjectNode generation = JSON.createObjectNode();
         ObjectNode caption = generation.putObject("caption");
@@ -162,12 +153,70 @@ public final class InstructBlipConverter {
             generation.set("checkpoint", generationConfig);
         }
 
-        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, InstructBlipPackage.FAMILY,
+        return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, lm.family(),
                 checkpointDir.toAbsolutePath().normalize().getFileName().toString(), precision.label(),
                 new Manifest.Source(checkpointDir.toAbsolutePath().normalize().toString(),
                         CheckpointHash.sha256(checkpointDir), CheckpointHash.fingerprint(checkpointDir)),
                 graphs, tokenizers, new Manifest.SpecialTokens(bos, eos, pad, image), dims, preprocessing,
                 generation, rawConfig);
+    }
+
+    /** The language model half of a checkpoint: exactly one of {@code llama} and {@code t5} is set. */
+    private record LanguageModel(LlamaConfig llama, T5Config t5) {
+        static LanguageModel of(InstructBlipConfig config) throws IOException {
+            String type = config.textConfig().path("model_type").asText();
+            try {
+                if (config.useDecoderOnlyLanguageModel() && "llama".equals(type)) {
+                    return new LanguageModel(LlamaConfig.fromJson(config.textConfig()), null);
+                }
+                if (!config.useDecoderOnlyLanguageModel() && "t5".equals(type)) {
+                    return new LanguageModel(null, T5Config.fromJson(config.textConfig()));
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IOException("unsupported language model: " + e.getMessage(), e);
+            }
+            throw new IOException("language model type '" + type + "' is not supported; expected llama "
+                    + "(decoder-only) or t5 (encoder-decoder)");
+        }
+
+        String family() {
+            return t5 != null ? InstructBlipPackage.FAMILY_T5 : InstructBlipPackage.FAMILY;
+        }
+
+        void write(SafetensorsCheckpoint ckpt, Path work, Precision precision) throws IOException {
+            String prefix = InstructBlipPackage.LANGUAGE_MODEL_PREFIX;
+            if (t5 != null) {
+                OnnxModelWriter.write(T5Graphs.tokenEmbedding(ckpt, prefix, t5),
+                        work.resolve(InstructBlipPackage.EMBED_FILE), precision);
+                OnnxModelWriter.write(T5Graphs.encoder(ckpt, prefix, t5),
+                        work.resolve(InstructBlipPackage.ENCODER_FILE), precision);
+                OnnxModelWriter.write(T5Graphs.decoder(ckpt, prefix, t5),
+                        work.resolve(InstructBlipPackage.DECODER_FILE), precision);
+                return;
+            }
+            OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, prefix, llama),
+                    work.resolve(InstructBlipPackage.EMBED_FILE), precision);
+            OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, prefix, llama, LlamaGraphs.LogitsMode.SELECTABLE),
+                    work.resolve(InstructBlipPackage.DECODER_FILE), precision);
+        }
+
+        void putDimensions(ObjectNode dims) {
+            if (t5 != null) {
+                dims.put("llm_hidden", t5.dModel());
+                dims.put("llm_layers", t5.numLayers());
+                dims.put("llm_decoder_layers", t5.numDecoderLayers());
+                dims.put("llm_heads", t5.numHeads());
+                dims.put("vocab_size", t5.vocabSize());
+                dims.put("decoder_start_token_id", t5.decoderStartTokenId());
+                return;
+            }
+            dims.put("llm_hidden", llama.hiddenSize());
+            dims.put("llm_layers", llama.numHiddenLayers());
+            dims.put("llm_heads", llama.numAttentionHeads());
+            dims.put("llm_kv_heads", llama.numKeyValueHeads());
+            dims.put("vocab_size", llama.vocabSize());
+            dims.put("max_positions", llama.maxPositionEmbeddings());
+        }
     }
 
     private static int[] eosIds(JsonNode generationConfig, JsonNode text) {
