@@ -7,6 +7,8 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.llm.BeamSearchScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.GreedyGenerator;
+import dev.loupe.model.llm.LogitsProcessors;
+import dev.loupe.model.llm.TokenSampler;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -15,7 +17,7 @@ import java.util.SplittableRandom;
 /**
  * Encoder-decoder generation over {@link T5Runner}, as transformers' {@code generate} for T5: the encoder runs once
  * over the right-padded batch (relative positions make padding on the right harmless), then the decoder starts
- * from {@code decoder_start_token_id}. Greedy decoding drops finished rows; beam search (and beam sampling) uses
+ * from {@code decoder_start_token_id}. One-beam decoding drops finished rows; beam search (and beam sampling) uses
  * the shared {@link BeamSearchScorer}, with the decoder input ids (start token included) as the repetition
  * penalty's context, as transformers does for encoder-decoder models. A row's result never depends on its batch.
  */
@@ -57,8 +59,9 @@ public final class T5Generator {
     }
 
     /**
-     * Per request, its {@code numReturnSequences} sequences (best first). Supports greedy decoding and beam
-     * search/beam sampling; one-beam sampling and repetition penalties without beams are refused.
+     * Per request, its {@code numReturnSequences} sequences (best first for beam search): greedy, sampling and
+     * beam search / beam sampling with transformers' logits processors; {@code seeds} give each request its own
+     * random stream (used only when sampling).
      */
     public List<List<GeneratedSequence>> generate(List<float[][]> inputs, GenerationConfig config, long[] seeds,
                                                   int[] eos) throws AnnotationException {
@@ -66,11 +69,6 @@ public final class T5Generator {
             config.validate();
         } catch (IllegalArgumentException e) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, e.getMessage(), e);
-        }
-        boolean plainGreedy = config.isGreedy() && config.repetitionPenalty() == 1.0;
-        if (!plainGreedy && config.numBeams() == 1) {
-            throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION, "encoder-decoder models support greedy "
-                    + "decoding and beam search; one-beam sampling or a repetition penalty needs num_beams > 1");
         }
         int vocab = runner.config().vocabSize();
         for (int id : eos) {
@@ -83,48 +81,75 @@ public final class T5Generator {
         }
         try {
             T5State state = encode(inputs);
-            return plainGreedy ? greedy(state, config, eos) : beams(state, config, seeds, eos);
+            return config.numBeams() > 1 ? beams(state, config, seeds, eos) : oneBeam(state, config, seeds, eos);
         } catch (OrtException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "language model failed: " + e.getMessage(), e);
         }
     }
 
-    private List<List<GeneratedSequence>> greedy(T5State state, GenerationConfig config, int[] eos)
+    /**
+     * One-beam decoding as transformers' {@code _sample}: the raw logits go through the repetition penalty (over
+     * the decoder ids, start token included), end-of-sequence suppression below min_new_tokens and, when sampling,
+     * temperature, top-k and top-p; then the argmax or a draw from the sequence's own stream. Each of a request's
+     * numReturnSequences sequences is a row; finished rows leave the batch. Log-probs are those of the raw
+     * distribution.
+     */
+    private List<List<GeneratedSequence>> oneBeam(T5State encoded, GenerationConfig config, long[] seeds, int[] eos)
             throws OrtException {
-        int rows = state.batch();
+        int requests = encoded.batch();
+        int perRequest = config.numReturnSequences();
+        int sequences = requests * perRequest;
         int start = runner.config().decoderStartTokenId();
-        List<List<Integer>> ids = new ArrayList<>();
-        List<List<Float>> logProbs = new ArrayList<>();
-        double[] sums = new double[rows];
-        for (int r = 0; r < rows; r++) {
-            ids.add(new ArrayList<>());
-            logProbs.add(new ArrayList<>());
+        int[] context = {start};
+        int[][] tokens = new int[sequences][config.maxNewTokens()];
+        float[][] logProbs = new float[sequences][config.maxNewTokens()];
+        int[] counts = new int[sequences];
+        double[] sums = new double[sequences];
+        SplittableRandom[] streams = new SplittableRandom[sequences];
+        int[] rows = new int[sequences]; // state row of each live sequence; a request's sequences share its encoding
+        for (int s = 0; s < sequences; s++) {
+            streams[s] = TokenSampler.stream(seeds[s / perRequest], s % perRequest);
+            rows[s] = s / perRequest;
         }
-        int[] live = new int[rows];
-        long[] next = new long[rows];
-        for (int r = 0; r < rows; r++) {
-            live[r] = r;
-            next[r] = start;
+        T5State state = perRequest == 1 ? encoded : encoded.selectRows(rows);
+        int[] live = new int[sequences];
+        long[] next = new long[sequences];
+        for (int s = 0; s < sequences; s++) {
+            live[s] = s;
+            next[s] = start;
         }
-        for (int step = 0; step < config.maxNewTokens() && live.length > 0; step++) {
+        while (live.length > 0) {
             T5Runner.Step out = runner.decode(next, 1, state);
             state = out.state();
-            int[] excluded = step < config.minNewTokens() ? eos : new int[0];
             int[] keepSlots = new int[live.length];
             int[] stillLive = new int[live.length];
             long[] nextIds = new long[live.length];
             int count = 0;
             for (int slot = 0; slot < live.length; slot++) {
-                int r = live[slot];
-                float[] logits = out.lastLogits(slot);
-                int token = argmax(logits, excluded);
-                float lp = (float) GreedyGenerator.logSoftmaxAt(logits, token);
-                ids.get(r).add(token);
-                logProbs.get(r).add(lp);
-                sums[r] += lp;
-                if (!contains(eos, token) && step + 1 < config.maxNewTokens()) {
+                int s = live[slot];
+                float[] raw = out.lastLogits(slot);
+                float[] scores = raw.clone();
+                LogitsProcessors.repetitionPenalty(scores, context, tokens[s], counts[s], config.repetitionPenalty());
+                if (counts[s] < config.minNewTokens()) {
+                    LogitsProcessors.suppress(scores, eos);
+                }
+                int token;
+                if (config.doSample()) {
+                    LogitsProcessors.temperature(scores, config.temperature());
+                    LogitsProcessors.topK(scores, config.topK());
+                    LogitsProcessors.topP(scores, config.topP());
+                    token = TokenSampler.sample(scores, streams[s]);
+                } else {
+                    token = argmax(scores);
+                }
+                float lp = (float) GreedyGenerator.logSoftmaxAt(raw, token);
+                tokens[s][counts[s]] = token;
+                logProbs[s][counts[s]] = lp;
+                counts[s]++;
+                sums[s] += lp;
+                if (!contains(eos, token) && counts[s] < config.maxNewTokens()) {
                     keepSlots[count] = slot;
-                    stillLive[count] = r;
+                    stillLive[count] = s;
                     nextIds[count] = token;
                     count++;
                 }
@@ -135,15 +160,16 @@ public final class T5Generator {
             live = Arrays.copyOf(stillLive, count);
             next = Arrays.copyOf(nextIds, count);
         }
-        List<List<GeneratedSequence>> results = new ArrayList<>(rows);
-        for (int r = 0; r < rows; r++) {
-            int[] tokens = ids.get(r).stream().mapToInt(Integer::intValue).toArray();
-            float[] lps = new float[tokens.length];
-            for (int i = 0; i < lps.length; i++) {
-                lps[i] = logProbs.get(r).get(i);
+        List<List<GeneratedSequence>> results = new ArrayList<>(requests);
+        for (int r = 0; r < requests; r++) {
+            List<GeneratedSequence> own = new ArrayList<>(perRequest);
+            for (int j = 0; j < perRequest; j++) {
+                int s = r * perRequest + j;
+                int n = counts[s];
+                own.add(new GeneratedSequence(Arrays.copyOf(tokens[s], n), sums[s], sums[s] / Math.max(1, n),
+                        Arrays.copyOf(logProbs[s], n), null));
             }
-            results.add(List.of(new GeneratedSequence(tokens, sums[r], sums[r] / Math.max(1, tokens.length), lps,
-                    null)));
+            results.add(own);
         }
         return results;
     }
@@ -252,11 +278,11 @@ public final class T5Generator {
         }
     }
 
-    /** The first index of the largest logit (torch.argmax), skipping {@code excluded} ids. */
-    private static int argmax(float[] logits, int[] excluded) {
-        int best = -1;
-        for (int i = 0; i < logits.length; i++) {
-            if (!contains(excluded, i) && (best < 0 || logits[i] > logits[best])) {
+    /** The first index of the largest score (torch.argmax). */
+    private static int argmax(float[] scores) {
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) {
+            if (scores[i] > scores[best]) {
                 best = i;
             }
         }

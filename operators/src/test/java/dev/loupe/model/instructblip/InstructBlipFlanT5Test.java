@@ -245,19 +245,30 @@ class InstructBlipFlanT5Test {
     }
 
     @Test
-    void unsupportedOptionsAndBadRowsFailAlone() throws Exception {
+    void samplingIsSeededPerRequestAndBadRowsFailAlone() throws Exception {
         JsonNode single = reference.path("single");
+        JsonNode batch = reference.path("batch");
+        GenerationConfig sampling = TWELVE.withSampling(true, 1.0, 50, 1.0).withSeed(7);
         AnnotationInput good = input("good", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
         AnnotationInput sampled = input("sampled", single.path("image").asText(), single.path("prompt").asText(),
-                TWELVE.withSampling(true, 1.0, 50, 1.0));
+                sampling);
+        AnnotationInput other = input("other", batch.path("images").get(2).asText(),
+                batch.path("prompts").get(2).asText(), sampling.withSeed(11));
+        AnnotationInput invalid = input("invalid", single.path("image").asText(), single.path("prompt").asText(),
+                TWELVE.withMinNewTokens(13));
         AnnotationInput rank = new AnnotationInput("rank", good.pixels(), "Question: what color? Answer:", Task.RANK,
                 List.of(), TWELVE);
 
-        List<AnnotationOutcome> out = annotator.annotate(List.of(sampled, good, rank));
+        int[] alone = annotator.annotate(List.of(sampled)).get(0).annotation().tokenIds();
+        List<AnnotationOutcome> out = annotator.annotate(List.of(other, invalid, sampled, good, rank));
 
-        assertThat(out.get(0).errorCode()).isEqualTo(ErrorCode.UNSUPPORTED_OPTION);
-        assertThat(out.get(1).annotation().tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
-        assertThat(out.get(2).errorCode()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(out.get(2).annotation().tokenIds()).as("same seed, other batch").containsExactly(alone);
+        assertThat(out.get(1).errorCode()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(out.get(3).annotation().tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
+        assertThat(out.get(4).errorCode()).as("rank without candidates").isEqualTo(ErrorCode.INVALID_REQUEST);
+        AnnotationInput penalised = input("penalised", single.path("image").asText(), single.path("prompt").asText(),
+                TWELVE.withRepetitionPenalty(1.5));
+        assertThat(annotator.annotate(List.of(penalised)).get(0).isSuccess()).isTrue();
     }
 
     @Test
