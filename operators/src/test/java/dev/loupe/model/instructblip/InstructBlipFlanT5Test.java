@@ -178,6 +178,16 @@ class InstructBlipFlanT5Test {
             System.out.printf("flan-t5 beam %d score %.7f vs %.7f%n", i, s.score(), ref);
             assertThat(s.score()).as("beam %d score", i).isCloseTo(ref, within(1e-4));
         }
+
+        JsonNode batch = reference.path("batch");
+        AnnotationInput mate = input("m", batch.path("images").get(1).asText(), batch.path("prompts").get(1).asText(),
+                TWELVE.withBeams(3, 3));
+        Annotation inBatch = annotator.annotate(List.of(mate, beams)).get(1).annotation();
+        for (int i = 0; i < 3; i++) {
+            assertThat(inBatch.sequences().get(i).tokenIds()).as("beam %d next to another request", i)
+                    .containsExactly(b.sequences().get(i).tokenIds());
+            assertThat(inBatch.sequences().get(i).score()).isCloseTo(b.sequences().get(i).score(), within(1e-5));
+        }
     }
 
     @Test
