@@ -80,6 +80,11 @@ class InstructBlipFlanT5Test {
 
     /** The first decoder step's logits of each row, through the annotator's own stages. */
     private static float[][] firstStepLogits(List<AnnotationInput> rows) throws Exception {
+        return firstStepLogits(annotator, rows);
+    }
+
+    private static float[][] firstStepLogits(InstructBlipT5Annotator annotator, List<AnnotationInput> rows)
+            throws Exception {
         EncodedPrompt[] encoded = new EncodedPrompt[rows.size()];
         List<Integer> indices = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
@@ -279,6 +284,26 @@ class InstructBlipFlanT5Test {
         AnnotationInput penalised = input("penalised", single.path("image").asText(), single.path("prompt").asText(),
                 TWELVE.withRepetitionPenalty(1.5));
         assertThat(annotator.annotate(List.of(penalised)).get(0).isSuccess()).isTrue();
+    }
+
+    @Test
+    void anFp16PackageStaysCloseToFloat32() throws Exception {
+        Path fp16 = tmp.resolve("fp16");
+        Models.convert(FlanT5Fixture.checkpoint(), fp16, dev.loupe.model.onnx.Precision.FP16);
+        assertThat(Manifest.read(fp16).dtype()).isEqualTo("fp16");
+        JsonNode single = reference.path("single");
+        List<AnnotationInput> rows = List.of(input("s", single.path("image").asText(), single.path("prompt").asText(),
+                TWELVE));
+        float[] full = firstStepLogits(rows)[0];
+        try (InstructBlipT5Annotator half = InstructBlipT5Annotator.open(fp16, RuntimeOptions.cpu(1))) {
+            float[] logits = firstStepLogits(half, rows)[0];
+            float d = VicunaFixture.maxAbsDiff(logits, full);
+            Annotation a = half.annotate(rows).get(0).annotation();
+            System.out.printf("flan-t5 fp16 vs fp32 first-step logits max abs diff %.3g; fp16 greedy ids %s%n", d,
+                    Arrays.toString(a.tokenIds()));
+            assertThat(d).isLessThan(3e-2f);
+            assertThat(a.tokenIds()[0]).isEqualTo(single.path("greedy").path("new_token_ids").get(0).asInt());
+        }
     }
 
     @Test
