@@ -73,7 +73,8 @@ class BenchCommandTest {
                     .isCloseTo(4 * res.path("images_per_second").asDouble(), org.assertj.core.data.Offset.offset(1e-6));
             assertThat(res.path("prefill_ms_per_image").asDouble()).isPositive();
             assertThat(res.path("heap_peak_bytes").asLong()).isPositive();
-            assertThat(res.path("cpu_seconds_per_image").asDouble()).isPositive();
+            // process CPU time advances in clock ticks (10 ms): one warm iteration of the tiny model can read 0
+            assertThat(res.path("cpu_seconds_per_image").asDouble()).isNotNegative();
         }
         assertThat(Files.isRegularFile(work.resolve("checkpoint/model.safetensors"))).isTrue();
         assertThat(Files.isRegularFile(work.resolve("package/manifest.json"))).isTrue();
