@@ -30,7 +30,7 @@ import java.nio.file.StandardOpenOption;
  */
 public final class Models {
     /** The checkpoint architectures this build converts, for error messages. */
-    static final String SUPPORTED = "InstructBLIP with a Vicuna/LLaMA language model; "
+    static final String SUPPORTED = "InstructBLIP with a Vicuna/LLaMA or Flan-T5 language model; "
             + "BLIP-2 with OPT; LLaVA-1.5 (LlavaForConditionalGeneration, CLIP + LLaMA)";
 
     private Models() {}
@@ -109,7 +109,9 @@ public final class Models {
     private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options, ImageLimits limits)
             throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (InstructBlipPackage.FAMILY.equals(manifest.family()) || Blip2Package.FAMILY.equals(manifest.family())) {
+        if (InstructBlipPackage.FAMILY.equals(manifest.family())
+                || InstructBlipPackage.FAMILY_T5.equals(manifest.family())
+                || Blip2Package.FAMILY.equals(manifest.family())) {
             return new InstructBlipAnnotatorFactory(packageDir, options, limits,
                     TaskDefaults.fromJson(manifest.generation()));
         }

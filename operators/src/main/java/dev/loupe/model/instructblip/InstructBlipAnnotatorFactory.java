@@ -10,12 +10,13 @@ import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.image.BlipImageProcessor;
 import dev.loupe.model.image.ImageDecoder;
+import dev.loupe.model.pkg.Manifest;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Opens an InstructBLIP or BLIP-2 ({@value dev.loupe.model.blip2.Blip2Package#FAMILY}) model package: both run on
- * {@link InstructBlipAnnotator}. Serialisable, it carries only the package path and runtime options. Every
+ * Opens an InstructBLIP (LLaMA or Flan-T5 language model) or BLIP-2 ({@value dev.loupe.model.blip2.Blip2Package#FAMILY})
+ * model package. Serialisable, it carries only the package path and runtime options. Every
  * annotator it creates in one process shares one loaded runtime (one set of ONNX Runtime sessions) per
  * (package, options), through {@link SharedRuntimes}: N Flink subtasks in a TaskManager load the model once.
  */
@@ -66,7 +67,14 @@ public final class InstructBlipAnnotatorFactory implements AnnotatorFactory {
     @Override
     public BatchAnnotator createAnnotator() throws IOException {
         return new SharedAnnotator(SharedRuntimes.acquire(runtimeKey(),
-                () -> InstructBlipAnnotator.open(Path.of(packageDir), options)));
+                () -> openRuntime(Path.of(packageDir), options)));
+    }
+
+    /** Loads the runtime of the package's family: LLaMA/Vicuna or Flan-T5 language model. */
+    static BatchAnnotator openRuntime(Path packageDir, RuntimeOptions options) throws IOException {
+        String family = Manifest.read(packageDir).family();
+        return InstructBlipPackage.FAMILY_T5.equals(family) ? InstructBlipT5Annotator.open(packageDir, options)
+                : InstructBlipAnnotator.open(packageDir, options);
     }
 
     /** The {@link SharedRuntimes} key of this factory's runtime. */

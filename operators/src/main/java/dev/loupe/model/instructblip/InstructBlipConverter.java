@@ -12,6 +12,8 @@ import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointMetadata;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.pkg.PackageWriter;
+import dev.loupe.model.t5.T5Config;
+import dev.loupe.model.t5.T5Graphs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +21,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Converts a Hugging Face InstructBLIP (Vicuna/LLaMA) checkpoint into a model package: four ONNX graphs built in
- * Java from the weights (vision encoder, Q-Former with projection, token embedding, LLaMA decoder with KV cache),
- * the tokenizer and processor files, and {@code manifest.json}, written atomically by {@link PackageWriter}.
+ * Converts a Hugging Face InstructBLIP or BLIP-2 checkpoint into a model package: ONNX graphs built in Java from the
+ * weights (vision encoder, Q-Former with projection, token embedding, then the language model: a decoder with KV
+ * cache for LLaMA/Vicuna and OPT, or the T5 encoder and decoder for Flan-T5), the tokenizer and processor files, and
+ * {@code manifest.json}, written atomically by {@link PackageWriter}.
  */
 public final class InstructBlipConverter {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,33 +58,20 @@ public final class InstructBlipConverter {
     }
 
     /**
-     * Converts any checkpoint of the Q-Former family (InstructBLIP, BLIP-2) with a decoder-only language model that
-     * {@link DecoderGraphs} builds, into a package of the given family. The Q-Former tokenizer is copied when the
-     * Q-Former takes text.
+     * Converts any checkpoint of the Q-Former family (InstructBLIP, BLIP-2) into a package. {@code family} names a
+     * package with a decoder-only language model; a Flan-T5 one becomes {@value InstructBlipPackage#FAMILY_T5}. The
+     * Q-Former tokenizer is copied when the Q-Former takes text.
      */
     public static Manifest convertQFormerModel(Path checkpointDir, Path outDir, Precision precision,
                                                InstructBlipConfig config, String family) throws IOException {
-        if (!config.useDecoderOnlyLanguageModel()) {
-            throw new IOException("an encoder-decoder language model (FlanT5) is not supported by this build; only "
-                    + "decoder-only ones (LLaMA/Vicuna, OPT) are");
-        }
-        DecoderConfig llm;
-        try {
-            llm = DecoderGraphs.config(config.textConfig());
-        } catch (IllegalArgumentException e) {
-            throw new IOException(checkpointDir + ": " + e.getMessage(), e);
-        }
-
+        LanguageModel lm = LanguageModel.of(checkpointDir, config);
         return PackageWriter.write(outDir, work -> {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {
                 OnnxModelWriter.write(ImageEncoder.buildVision(config, ckpt), work.resolve(InstructBlipPackage.VISION_FILE),
                         precision);
                 OnnxModelWriter.write(ImageEncoder.buildQFormer(config, ckpt), work.resolve(InstructBlipPackage.QFORMER_FILE),
                         precision);
-                OnnxModelWriter.write(DecoderGraphs.tokenEmbedding(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llm),
-                        work.resolve(InstructBlipPackage.EMBED_FILE), precision);
-                OnnxModelWriter.write(DecoderGraphs.decoder(ckpt, InstructBlipPackage.LANGUAGE_MODEL_PREFIX, llm,
-                        LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(InstructBlipPackage.DECODER_FILE), precision);
+                lm.write(ckpt, work, precision);
             }
             PackageWriter.copyCheckpointFiles(checkpointDir, work);
             if (config.qformerTextInput()) {
@@ -92,13 +82,13 @@ public final class InstructBlipConverter {
                 PackageWriter.copyTree(qformerTok, work.resolve("qformer_tokenizer"));
             }
 
-            Manifest manifest = manifest(checkpointDir, config, llm, precision, family);
+            Manifest manifest = manifest(checkpointDir, config, lm, precision, lm.family(family));
             manifest.write(work);
             return manifest;
         });
     }
 
-    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, DecoderConfig llm,
+    private static Manifest manifest(Path checkpointDir, InstructBlipConfig config, LanguageModel lm,
                                      Precision precision, String family) throws IOException {
         CheckpointMetadata meta = CheckpointMetadata.read(checkpointDir);
 
@@ -106,6 +96,9 @@ public final class InstructBlipConverter {
         graphs.put(InstructBlipPackage.GRAPH_VISION, InstructBlipPackage.VISION_FILE);
         graphs.put(InstructBlipPackage.GRAPH_QFORMER, InstructBlipPackage.QFORMER_FILE);
         graphs.put(InstructBlipPackage.GRAPH_EMBED, InstructBlipPackage.EMBED_FILE);
+        if (lm.t5() != null) {
+            graphs.put(InstructBlipPackage.GRAPH_ENCODER, InstructBlipPackage.ENCODER_FILE);
+        }
         graphs.put(InstructBlipPackage.GRAPH_DECODER, InstructBlipPackage.DECODER_FILE);
         Map<String, String> tokenizers = new LinkedHashMap<>();
         tokenizers.put("language_model", "tokenizer.json");
@@ -123,15 +116,69 @@ public final class InstructBlipConverter {
         dims.put("qformer_hidden", config.qformer().hiddenSize());
         dims.put("qformer_layers", config.qformer().numLayers());
         dims.put("num_query_tokens", config.numQueryTokens());
-        dims.put("llm_hidden", llm.hiddenSize());
-        dims.put("llm_layers", llm.numHiddenLayers());
-        dims.put("llm_heads", llm.numAttentionHeads());
-        dims.put("llm_kv_heads", llm.numKeyValueHeads());
-        dims.put("vocab_size", llm.vocabSize());
-        dims.put("max_positions", llm.maxPositionEmbeddings());
+        lm.putDimensions(dims);
 
         return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, family, meta.name(),
                 precision.label(), meta.source(), graphs, tokenizers, meta.specialTokens(config.textConfig(), image),
                 dims, meta.preprocessing(), meta.defaultGeneration(), meta.config());
+    }
+
+    /** The language model half of a checkpoint: exactly one of {@code decoder} and {@code t5} is set. */
+    private record LanguageModel(DecoderConfig decoder, T5Config t5) {
+        static LanguageModel of(Path checkpointDir, InstructBlipConfig config) throws IOException {
+            String type = config.textConfig().path("model_type").asText();
+            try {
+                if (config.useDecoderOnlyLanguageModel()) {
+                    return new LanguageModel(DecoderGraphs.config(config.textConfig()), null);
+                }
+                if ("t5".equals(type)) {
+                    return new LanguageModel(null, T5Config.fromJson(config.textConfig()));
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IOException(checkpointDir + ": unsupported language model: " + e.getMessage(), e);
+            }
+            throw new IOException(checkpointDir + ": encoder-decoder language model type '" + type
+                    + "' is not supported; expected t5");
+        }
+
+        /** The package family: the decoder-only one asked for, or the T5 family. */
+        String family(String decoderOnlyFamily) {
+            return t5 != null ? InstructBlipPackage.FAMILY_T5 : decoderOnlyFamily;
+        }
+
+        void write(SafetensorsCheckpoint ckpt, Path work, Precision precision) throws IOException {
+            String prefix = InstructBlipPackage.LANGUAGE_MODEL_PREFIX;
+            if (t5 != null) {
+                OnnxModelWriter.write(T5Graphs.tokenEmbedding(ckpt, prefix, t5),
+                        work.resolve(InstructBlipPackage.EMBED_FILE), precision);
+                OnnxModelWriter.write(T5Graphs.encoder(ckpt, prefix, t5),
+                        work.resolve(InstructBlipPackage.ENCODER_FILE), precision);
+                OnnxModelWriter.write(T5Graphs.decoder(ckpt, prefix, t5),
+                        work.resolve(InstructBlipPackage.DECODER_FILE), precision);
+                return;
+            }
+            OnnxModelWriter.write(DecoderGraphs.tokenEmbedding(ckpt, prefix, decoder),
+                    work.resolve(InstructBlipPackage.EMBED_FILE), precision);
+            OnnxModelWriter.write(DecoderGraphs.decoder(ckpt, prefix, decoder, LlamaGraphs.LogitsMode.SELECTABLE),
+                    work.resolve(InstructBlipPackage.DECODER_FILE), precision);
+        }
+
+        void putDimensions(ObjectNode dims) {
+            if (t5 != null) {
+                dims.put("llm_hidden", t5.dModel());
+                dims.put("llm_layers", t5.numLayers());
+                dims.put("llm_decoder_layers", t5.numDecoderLayers());
+                dims.put("llm_heads", t5.numHeads());
+                dims.put("vocab_size", t5.vocabSize());
+                dims.put("decoder_start_token_id", t5.decoderStartTokenId());
+                return;
+            }
+            dims.put("llm_hidden", decoder.hiddenSize());
+            dims.put("llm_layers", decoder.numHiddenLayers());
+            dims.put("llm_heads", decoder.numAttentionHeads());
+            dims.put("llm_kv_heads", decoder.numKeyValueHeads());
+            dims.put("vocab_size", decoder.vocabSize());
+            dims.put("max_positions", decoder.maxPositionEmbeddings());
+        }
     }
 }

@@ -19,7 +19,7 @@ import java.util.SplittableRandom;
  * true, or when every candidate hit a stop. Knows nothing about the model: the caller feeds each running beam's
  * logits and reorders its KV cache by {@link #step}'s answer. Float32 arithmetic throughout, as torch.
  */
-final class BeamSearchScorer {
+public final class BeamSearchScorer {
     private static final float NEG = -1.0e9f;
 
     private final int numBeams;
@@ -45,7 +45,7 @@ final class BeamSearchScorer {
      * @param contextIds ids the repetition penalty sees besides the generated ones (the prompt's input ids)
      * @param random     this request's stream, used only when sampling
      */
-    BeamSearchScorer(GenerationConfig config, int vocab, int[] eos, int[] contextIds, SplittableRandom random) {
+    public BeamSearchScorer(GenerationConfig config, int vocab, int[] eos, int[] contextIds, SplittableRandom random) {
         this.numBeams = config.numBeams();
         this.vocab = vocab;
         this.keep = Math.max(2, 1 + eos.length) * numBeams;
@@ -64,16 +64,16 @@ final class BeamSearchScorer {
         finished = new boolean[numBeams];
     }
 
-    int numBeams() {
+    public int numBeams() {
         return numBeams;
     }
 
-    boolean isDone() {
+    public boolean isDone() {
         return done;
     }
 
     /** The last token of each running beam (the next step's input), in beam order. */
-    int[] lastTokens() {
+    public int[] lastTokens() {
         int[] out = new int[numBeams];
         for (int b = 0; b < numBeams; b++) {
             out[b] = runningTokens[b][runningTokens[b].length - 1];
@@ -88,7 +88,7 @@ final class BeamSearchScorer {
      *               the prompt's last-position logits)
      * @return for each new running beam, the index of the beam it continues (reorder the KV cache by it)
      */
-    int[] step(float[][] logits) {
+    public int[] step(float[][] logits) {
         if (done) {
             throw new IllegalStateException("beam search already done");
         }
@@ -207,7 +207,7 @@ final class BeamSearchScorer {
     }
 
     /** The best {@code n} hypotheses, best first (call when {@link #isDone()}). */
-    List<GeneratedSequence> results(int n) {
+    public List<GeneratedSequence> results(int n) {
         if (n > numBeams) {
             throw new IllegalArgumentException("cannot return " + n + " of " + numBeams + " beams");
         }

@@ -26,7 +26,7 @@ final class SamplingGenerator {
 
     /** The random stream of a request's {@code index}-th returned sequence (index 0 uses the seed itself). */
     static SplittableRandom stream(long seed, int index) {
-        return new SplittableRandom(seed ^ (index * 0x9E3779B97F4A7C15L));
+        return TokenSampler.stream(seed, index);
     }
 
     List<List<GeneratedSequence>> generate(List<float[][]> prefixes, List<int[]> contextIds, GenerationConfig config,

@@ -10,6 +10,11 @@ import java.util.SplittableRandom;
 public final class TokenSampler {
     private TokenSampler() {}
 
+    /** The random stream of a request's {@code index}-th returned sequence (index 0 uses the seed itself). */
+    public static SplittableRandom stream(long seed, int index) {
+        return new SplittableRandom(seed ^ (index * 0x9E3779B97F4A7C15L));
+    }
+
     /** One draw from softmax(scores) (-inf scores never drawn). */
     public static int sample(float[] scores, SplittableRandom random) {
         float[] probs = LogitsProcessors.softmax(scores);

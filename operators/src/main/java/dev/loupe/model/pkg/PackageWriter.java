@@ -18,7 +18,7 @@ public final class PackageWriter {
     public static final List<String> CHECKPOINT_FILES = List.of(
             "config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json",
             "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-            "tokenizer.model", "chat_template.json", "chat_template.jinja");
+            "tokenizer.model", "spiece.model", "chat_template.json", "chat_template.jinja");
 
     /** Fills the work directory with the package files and returns the manifest written there. */
     @FunctionalInterface

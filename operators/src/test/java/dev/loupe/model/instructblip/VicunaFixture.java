@@ -37,7 +37,12 @@ final class VicunaFixture {
 
     /** A float32 tensor of tensors.safetensors. */
     static float[] tensor(String name) throws IOException {
-        Path file = dir().resolve("tensors.safetensors");
+        return tensor(dir(), name);
+    }
+
+    /** A float32 tensor of another fixture folder's tensors.safetensors. */
+    static float[] tensor(Path fixtureDir, String name) throws IOException {
+        Path file = fixtureDir.resolve("tensors.safetensors");
         Map<String, TensorInfo> header = SafetensorsCheckpoint.readHeader(file);
         TensorInfo info = header.get(name);
         if (info == null) {
@@ -56,7 +61,11 @@ final class VicunaFixture {
 
     /** The images of a stored pixel_values batch [B, 3, S, S]. */
     static List<ImageTensor> images(String name, int size) throws IOException {
-        float[] all = tensor(name);
+        return images(dir(), name, size);
+    }
+
+    static List<ImageTensor> images(Path fixtureDir, String name, int size) throws IOException {
+        float[] all = tensor(fixtureDir, name);
         int per = 3 * size * size;
         List<ImageTensor> out = new ArrayList<>();
         for (int b = 0; b < all.length / per; b++) {

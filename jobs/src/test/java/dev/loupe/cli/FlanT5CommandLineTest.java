@@ -1,0 +1,56 @@
+package dev.loupe.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** {@code loupe annotate} on the InstructBLIP-FlanT5 fixture checkpoint (converted into the cache on first use). */
+class FlanT5CommandLineTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path FIXTURE = Path.of(System.getProperty("loupe.fixtures"), "hf-reference");
+
+    private static synchronized List<JsonNode> run(String... args) throws Exception {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            status = Loupe.execute(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                lines.add(JSON.readTree(line));
+            }
+        }
+        return lines;
+    }
+
+    @Test
+    void annotateWithTheFlanT5CheckpointPrintsTheFixtureGreedyIds() throws Exception {
+        Path dir = FIXTURE.resolve("instructblip-flant5");
+        JsonNode single = JSON.readTree(dir.resolve("reference.json").toFile()).path("single");
+        List<JsonNode> lines = run("annotate", "--model", dir.resolve("checkpoint").toString(),
+                "--image", FIXTURE.resolve("images").resolve(single.path("image").asText()).toString(),
+                "--prompt", single.path("prompt").asText(), "--max-new-tokens", "12");
+
+        assertThat(lines).hasSize(1);
+        assertThat(lines.get(0).path("token_ids")).isEqualTo(single.path("greedy").path("new_token_ids"));
+        assertThat(lines.get(0).path("text").asText()).isEqualTo(single.path("greedy").path("text").asText().strip());
+    }
+}

@@ -1,0 +1,324 @@
+package dev.loupe.model.instructblip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotationOutcome;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.Task;
+import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.t5.T5Runner;
+import dev.loupe.model.t5.T5State;
+import dev.loupe.model.text.EncodedPrompt;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * InstructBLIP-FlanT5 (T5 v1.1 encoder-decoder) against transformers on the instructblip-flant5 fixture: converted
+ * package, preprocessing from the PNG bytes, Q-Former and projection, encoder/decoder logits, greedy and beam
+ * generation, candidate ranking, and batch invariance.
+ */
+class InstructBlipFlanT5Test {
+    private static final GenerationConfig TWELVE = GenerationConfig.greedy(12);
+
+    @TempDir
+    static Path tmp;
+
+    static Path packageDir;
+    static InstructBlipT5Annotator annotator;
+    static ImagePreprocessor preprocessor;
+    static JsonNode reference;
+
+    @BeforeAll
+    static void convertFixture() throws Exception {
+        packageDir = tmp.resolve("pkg");
+        Models.convert(FlanT5Fixture.checkpoint(), packageDir);
+        annotator = InstructBlipT5Annotator.open(packageDir, RuntimeOptions.defaults().withThreads(1));
+        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
+        preprocessor = factory.createPreprocessor();
+        reference = FlanT5Fixture.reference();
+    }
+
+    @AfterAll
+    static void close() {
+        annotator.close();
+    }
+
+    private static ImageTensor image(String file) throws Exception {
+        return preprocessor.preprocess(Files.readAllBytes(FlanT5Fixture.image(file)));
+    }
+
+    private static AnnotationInput input(String id, String imageFile, String prompt, GenerationConfig g)
+            throws Exception {
+        return new AnnotationInput(id, image(imageFile), prompt, Task.VQA, List.of(), g);
+    }
+
+    private static int[] ints(JsonNode arr) {
+        int[] out = new int[arr.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = arr.get(i).asInt();
+        }
+        return out;
+    }
+
+    /** The first decoder step's logits of each row, through the annotator's own stages. */
+    private static float[][] firstStepLogits(List<AnnotationInput> rows) throws Exception {
+        return firstStepLogits(annotator, rows);
+    }
+
+    private static float[][] firstStepLogits(InstructBlipT5Annotator annotator, List<AnnotationInput> rows)
+            throws Exception {
+        EncodedPrompt[] encoded = new EncodedPrompt[rows.size()];
+        List<Integer> indices = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            encoded[i] = annotator.prompts().encode(rows.get(i).prompt());
+            indices.add(i);
+        }
+        List<float[][]> inputs = annotator.encoderInputs(rows, encoded, indices);
+        T5State state = new dev.loupe.model.t5.T5Generator(annotator.language()).encode(inputs);
+        long[] start = new long[rows.size()];
+        T5Runner.Step step = annotator.language().decode(start, 1, state);
+        float[][] out = new float[rows.size()][];
+        for (int i = 0; i < rows.size(); i++) {
+            out[i] = step.lastLogits(i);
+        }
+        return out;
+    }
+
+    @Test
+    void qformerAndProjectionMatchTransformers() throws Exception {
+        JsonNode in = reference.path("single").path("inputs");
+        List<ImageTensor> images = VicunaFixture.images(FlanT5Fixture.dir(), "single.pixel_values", 48);
+        long[][] ids = VicunaFixture.idRows(in.path("qformer_input_ids").path("values"),
+                in.path("qformer_attention_mask").path("values"));
+        ImageEncoder.Encoded e = annotator.imageEncoder().encodeWithIntermediates(images, ids);
+        float vision = VicunaFixture.maxAbsDiff(e.imageEmbeds()[0], FlanT5Fixture.tensor("single.vision_last_hidden_state"));
+        float query = VicunaFixture.maxAbsDiff(e.queryOutput()[0], FlanT5Fixture.tensor("single.qformer_query_output"));
+        float proj = VicunaFixture.maxAbsDiff(e.languageInputs()[0],
+                FlanT5Fixture.tensor("single.language_projection_output"));
+        System.out.printf("flan-t5 single max abs diff: vision %.3g, query %.3g, projection %.3g%n", vision, query, proj);
+        assertThat(vision).isLessThan(1e-4f);
+        assertThat(query).isLessThan(1e-4f);
+        assertThat(proj).isLessThan(1e-4f);
+
+        JsonNode bin = reference.path("batch").path("inputs");
+        List<ImageTensor> batchImages = VicunaFixture.images(FlanT5Fixture.dir(), "batch.pixel_values", 48);
+        long[][] batchIds = VicunaFixture.idRows(bin.path("qformer_input_ids").path("values"),
+                bin.path("qformer_attention_mask").path("values"));
+        ImageEncoder.Encoded b = annotator.imageEncoder().encodeWithIntermediates(batchImages, batchIds);
+        float[] expected = FlanT5Fixture.tensor("batch.language_projection_output");
+        for (int r = 0; r < 3; r++) {
+            float d = VicunaFixture.maxAbsDiff(b.languageInputs()[r], VicunaFixture.slice(expected, r, 3));
+            System.out.printf("flan-t5 batch row %d projection max abs diff %.3g%n", r, d);
+            assertThat(d).isLessThan(1e-4f);
+        }
+    }
+
+    @Test
+    void firstStepLogitsMatchTransformers() throws Exception {
+        JsonNode single = reference.path("single");
+        float[] logits = firstStepLogits(List.of(input("s", single.path("image").asText(),
+                single.path("prompt").asText(), TWELVE)))[0];
+        float d = VicunaFixture.maxAbsDiff(logits, FlanT5Fixture.tensor("single.first_step_logits"));
+        System.out.printf("flan-t5 single first-step logits max abs diff %.3g%n", d);
+        assertThat(d).isLessThan(1e-4f);
+
+        JsonNode batch = reference.path("batch");
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(), TWELVE));
+        }
+        float[][] batched = firstStepLogits(rows);
+        for (int i = 0; i < 3; i++) {
+            float di = VicunaFixture.maxAbsDiff(batched[i], FlanT5Fixture.tensor("batch.first_step_logits." + i));
+            System.out.printf("flan-t5 batch row %d first-step logits max abs diff %.3g%n", i, di);
+            assertThat(di).isLessThan(1e-4f);
+        }
+    }
+
+    @Test
+    void greedyAndBeamSearchMatchTransformers() throws Exception {
+        JsonNode single = reference.path("single");
+        AnnotationInput greedy = input("g", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
+        AnnotationInput beams = input("b", single.path("image").asText(), single.path("prompt").asText(),
+                TWELVE.withBeams(3, 3));
+        List<AnnotationOutcome> out = annotator.annotate(List.of(greedy, beams));
+
+        Annotation a = out.get(0).annotation();
+        JsonNode expected = single.path("greedy");
+        assertThat(a.tokenIds()).containsExactly(ints(expected.path("new_token_ids")));
+        double sum = 0;
+        for (JsonNode step : expected.path("steps")) {
+            sum += step.path("logprob").asDouble();
+        }
+        double mean = sum / expected.path("steps").size();
+        System.out.printf("flan-t5 greedy score %.7f vs %.7f%n", a.score(), mean);
+        assertThat(a.score()).isCloseTo(mean, within(1e-4));
+        assertThat(a.text()).isEqualTo(expected.path("text").asText().strip());
+
+        Annotation b = out.get(1).annotation();
+        JsonNode expectedBeams = single.path("beam").path("beams");
+        assertThat(b.sequences()).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            Annotation.Sequence s = b.sequences().get(i);
+            assertThat(s.tokenIds()).as("beam %d", i).containsExactly(ints(expectedBeams.get(i).path("new_token_ids")));
+            double ref = expectedBeams.get(i).path("sequence_score").asDouble();
+            System.out.printf("flan-t5 beam %d score %.7f vs %.7f%n", i, s.score(), ref);
+            assertThat(s.score()).as("beam %d score", i).isCloseTo(ref, within(1e-4));
+        }
+
+        JsonNode batch = reference.path("batch");
+        AnnotationInput mate = input("m", batch.path("images").get(1).asText(), batch.path("prompts").get(1).asText(),
+                TWELVE.withBeams(3, 3));
+        Annotation inBatch = annotator.annotate(List.of(mate, beams)).get(1).annotation();
+        for (int i = 0; i < 3; i++) {
+            assertThat(inBatch.sequences().get(i).tokenIds()).as("beam %d next to another request", i)
+                    .containsExactly(b.sequences().get(i).tokenIds());
+            assertThat(inBatch.sequences().get(i).score()).isCloseTo(b.sequences().get(i).score(), within(1e-5));
+        }
+    }
+
+    @Test
+    void everyRowOfEveryBatchEqualsItsAloneResult() throws Exception {
+        JsonNode batch = reference.path("batch");
+        JsonNode expected = batch.path("greedy").path("rows");
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(), TWELVE));
+            assertThat(batch.path("unpadded_check").get(i).path("equal_to_batched").asBoolean()).isTrue();
+        }
+        double[] aloneScores = new double[3];
+        for (int i = 0; i < 3; i++) {
+            Annotation alone = annotator.annotate(List.of(rows.get(i))).get(0).annotation();
+            assertThat(alone.tokenIds()).as("row %d alone", i).containsExactly(ints(expected.get(i).path("new_token_ids")));
+            aloneScores[i] = alone.score();
+        }
+        int[][] orders = {{0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 2, 1}};
+        for (int[] order : orders) {
+            List<AnnotationInput> b = new ArrayList<>();
+            for (int i : order) {
+                b.add(rows.get(i));
+            }
+            List<AnnotationOutcome> out = annotator.annotate(b);
+            for (int k = 0; k < order.length; k++) {
+                int row = order[k];
+                Annotation a = out.get(k).annotation();
+                assertThat(a.tokenIds()).as("row %d at %d of %s", row, k, Arrays.toString(order))
+                        .containsExactly(ints(expected.get(row).path("new_token_ids")));
+                assertThat(a.score()).isCloseTo(aloneScores[row], within(1e-5));
+            }
+        }
+    }
+
+    @Test
+    void candidateScoresMatchTransformersAndDoNotDependOnTheBatch() throws Exception {
+        JsonNode rank = reference.path("rank");
+        List<String> candidates = new ArrayList<>();
+        for (JsonNode c : rank.path("candidates")) {
+            candidates.add(c.path("candidate").asText());
+        }
+        AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
+                rank.path("prompt").asText(), Task.RANK, candidates, TWELVE);
+        JsonNode single = reference.path("single");
+        AnnotationInput generated = input("gen", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
+
+        for (List<AnnotationInput> batch : List.of(List.of(ranked), List.of(generated, ranked, ranked))) {
+            List<AnnotationOutcome> out = annotator.annotate(batch);
+            for (int k = 0; k < batch.size(); k++) {
+                if (batch.get(k) != ranked) {
+                    assertThat(out.get(k).annotation().tokenIds())
+                            .containsExactly(ints(single.path("greedy").path("new_token_ids")));
+                    continue;
+                }
+                Annotation a = out.get(k).annotation();
+                for (int c = 0; c < candidates.size(); c++) {
+                    double ref = rank.path("candidates").get(c).path("score_sum").asDouble();
+                    System.out.printf("flan-t5 candidate %s score %.6f vs %.6f%n", candidates.get(c),
+                            a.candidates().get(c).score(), ref);
+                    assertThat(a.candidates().get(c).score()).as(candidates.get(c)).isCloseTo(ref, within(1e-3));
+                }
+                assertThat(a.text()).isEqualTo(rank.path("best").asText());
+            }
+        }
+    }
+
+    @Test
+    void samplingIsSeededPerRequestAndBadRowsFailAlone() throws Exception {
+        JsonNode single = reference.path("single");
+        JsonNode batch = reference.path("batch");
+        GenerationConfig sampling = TWELVE.withSampling(true, 1.0, 50, 1.0).withSeed(7);
+        AnnotationInput good = input("good", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
+        AnnotationInput sampled = input("sampled", single.path("image").asText(), single.path("prompt").asText(),
+                sampling);
+        AnnotationInput other = input("other", batch.path("images").get(2).asText(),
+                batch.path("prompts").get(2).asText(), sampling.withSeed(11));
+        AnnotationInput invalid = input("invalid", single.path("image").asText(), single.path("prompt").asText(),
+                TWELVE.withMinNewTokens(13));
+        AnnotationInput rank = new AnnotationInput("rank", good.pixels(), "Question: what color? Answer:", Task.RANK,
+                List.of(), TWELVE);
+
+        int[] alone = annotator.annotate(List.of(sampled)).get(0).annotation().tokenIds();
+        List<AnnotationOutcome> out = annotator.annotate(List.of(other, invalid, sampled, good, rank));
+
+        assertThat(out.get(2).annotation().tokenIds()).as("same seed, other batch").containsExactly(alone);
+        assertThat(out.get(1).errorCode()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(out.get(3).annotation().tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
+        assertThat(out.get(4).errorCode()).as("rank without candidates").isEqualTo(ErrorCode.INVALID_REQUEST);
+        AnnotationInput penalised = input("penalised", single.path("image").asText(), single.path("prompt").asText(),
+                TWELVE.withRepetitionPenalty(1.5));
+        assertThat(annotator.annotate(List.of(penalised)).get(0).isSuccess()).isTrue();
+    }
+
+    @Test
+    void anFp16PackageStaysCloseToFloat32() throws Exception {
+        Path fp16 = tmp.resolve("fp16");
+        Models.convert(FlanT5Fixture.checkpoint(), fp16, dev.loupe.model.onnx.Precision.FP16);
+        assertThat(Manifest.read(fp16).dtype()).isEqualTo("fp16");
+        JsonNode single = reference.path("single");
+        List<AnnotationInput> rows = List.of(input("s", single.path("image").asText(), single.path("prompt").asText(),
+                TWELVE));
+        float[] full = firstStepLogits(rows)[0];
+        try (InstructBlipT5Annotator half = InstructBlipT5Annotator.open(fp16, RuntimeOptions.cpu(1))) {
+            float[] logits = firstStepLogits(half, rows)[0];
+            float d = VicunaFixture.maxAbsDiff(logits, full);
+            Annotation a = half.annotate(rows).get(0).annotation();
+            System.out.printf("flan-t5 fp16 vs fp32 first-step logits max abs diff %.3g; fp16 greedy ids %s%n", d,
+                    Arrays.toString(a.tokenIds()));
+            assertThat(d).isLessThan(3e-2f);
+            assertThat(a.tokenIds()[0]).isEqualTo(single.path("greedy").path("new_token_ids").get(0).asInt());
+        }
+    }
+
+    @Test
+    void packageIsOpenedByModelsAsTheT5Family() throws Exception {
+        Manifest m = Manifest.read(packageDir);
+        assertThat(m.family()).isEqualTo(InstructBlipPackage.FAMILY_T5);
+        assertThat(m.graphs()).containsKeys(InstructBlipPackage.GRAPH_ENCODER, InstructBlipPackage.GRAPH_DECODER);
+        assertThat(m.source().sha256()).isEqualTo(reference.path("model_sha256").asText());
+        assertThat(m.specialTokens().eos()).containsExactly(1);
+        JsonNode single = reference.path("single");
+        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.cpu(1));
+        try (BatchAnnotator shared = factory.createAnnotator()) {
+            Annotation a = shared.annotate(List.of(input("s", single.path("image").asText(),
+                    single.path("prompt").asText(), TWELVE))).get(0).annotation();
+            assertThat(a.tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
+        }
+    }
+}
