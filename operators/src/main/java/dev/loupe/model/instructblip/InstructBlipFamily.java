@@ -1,0 +1,28 @@
+package dev.loupe.model.instructblip;
+
+import dev.loupe.model.PackageAnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.image.BlipImageProcessor;
+import dev.loupe.model.image.ImageDecoder;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * InstructBLIP and BLIP-2 ({@value dev.loupe.model.blip2.Blip2Package#FAMILY}) packages for
+ * {@link PackageAnnotatorFactory}: both run on {@link InstructBlipAnnotator} with BLIP image preprocessing.
+ */
+public enum InstructBlipFamily implements PackageAnnotatorFactory.Family {
+    INSTANCE;
+
+    @Override
+    public BatchAnnotator open(Path packageDir, RuntimeOptions options) throws IOException {
+        return InstructBlipAnnotator.open(packageDir, options);
+    }
+
+    @Override
+    public ImagePreprocessor preprocessor(Path packageDir, ImageDecoder decoder) {
+        return BlipImageProcessor.fromCheckpoint(packageDir, decoder);
+    }
+}
