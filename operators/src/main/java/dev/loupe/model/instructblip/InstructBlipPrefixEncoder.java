@@ -5,7 +5,7 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
-import dev.loupe.model.text.SpecialTokenIds;
+import dev.loupe.model.text.LanguageTokenizer;
 import dev.loupe.model.vlm.TokenEmbeddings;
 import dev.loupe.model.vlm.VisualPrefixEncoder;
 import java.util.ArrayList;
@@ -58,18 +58,8 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
     }
 
     @Override
-    public int[] encodeCandidate(String candidate) throws AnnotationException {
-        return prompts.encodeCandidate(candidate);
-    }
-
-    @Override
-    public String decode(int[] ids) {
-        return prompts.decode(ids, true);
-    }
-
-    @Override
-    public SpecialTokenIds specialTokens() {
-        return prompts.specialTokens();
+    public LanguageTokenizer tokenizer() {
+        return prompts.tokenizer();
     }
 
     @Override

@@ -4,7 +4,7 @@ import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImageTensor;
-import dev.loupe.model.text.SpecialTokenIds;
+import dev.loupe.model.text.LanguageTokenizer;
 import dev.loupe.model.vlm.TokenEmbeddings;
 import dev.loupe.model.vlm.VisualPrefixEncoder;
 import java.util.ArrayList;
@@ -75,18 +75,8 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
     }
 
     @Override
-    public int[] encodeCandidate(String candidate) throws AnnotationException {
-        return prompts.encodeCandidate(candidate);
-    }
-
-    @Override
-    public String decode(int[] ids) {
-        return prompts.decode(ids, true);
-    }
-
-    @Override
-    public SpecialTokenIds specialTokens() {
-        return prompts.specialTokens();
+    public LanguageTokenizer tokenizer() {
+        return prompts.tokenizer();
     }
 
     LlavaPromptEncoder prompts() {

@@ -109,6 +109,11 @@ public final class LlavaPromptEncoder implements AutoCloseable {
         return tokenizer.decode(ids, skipSpecialTokens);
     }
 
+    /** The language model's tokenizer (candidates, decoding, special ids). */
+    public LanguageTokenizer tokenizer() {
+        return tokenizer;
+    }
+
     public SpecialTokenIds specialTokens() {
         return tokenizer.specialTokens();
     }

@@ -205,6 +205,11 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
         return llm.decode(ids, skipSpecialTokens);
     }
 
+    /** The language model's tokenizer (candidates, decoding, special ids). */
+    public LanguageTokenizer tokenizer() {
+        return llm;
+    }
+
     public SpecialTokenIds specialTokens() {
         return llm.specialTokens();
     }

@@ -55,9 +55,9 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         this.encoder = encoder;
         this.language = language;
         this.embeddings = new TokenEmbeddings(language);
-        this.generator = new TextGenerator(language, encoder.specialTokens().pad());
+        this.generator = new TextGenerator(language, encoder.tokenizer().specialTokens().pad());
         this.scorer = new CandidateScorer(language);
-        this.eosIds = encoder.specialTokens().eos();
+        this.eosIds = encoder.tokenizer().specialTokens().eos();
     }
 
     @Override
@@ -133,7 +133,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         for (List<GeneratedSequence> own : generated) {
             List<Annotation.Sequence> sequences = new ArrayList<>(own.size());
             for (GeneratedSequence s : own) {
-                sequences.add(new Annotation.Sequence(s.tokenIds(), encoder.decode(s.tokenIds()).strip(), s.score()));
+                sequences.add(new Annotation.Sequence(s.tokenIds(), encoder.tokenizer().decode(s.tokenIds(), true).strip(), s.score()));
             }
             Annotation.Sequence best = sequences.get(0);
             results.add(new Annotation(best.tokenIds(), best.text(), best.score(), sequences, List.of()));
@@ -162,7 +162,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         }
         List<int[]> ids = new ArrayList<>(candidates.size());
         for (String c : candidates) {
-            ids.add(encoder.encodeCandidate(c));
+            ids.add(encoder.tokenizer().encodeCandidate(c));
         }
         return ids;
     }

@@ -2,7 +2,7 @@ package dev.loupe.model.vlm;
 
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImageTensor;
-import dev.loupe.model.text.SpecialTokenIds;
+import dev.loupe.model.text.LanguageTokenizer;
 import java.util.List;
 
 /**
@@ -29,13 +29,8 @@ public interface VisualPrefixEncoder<P> extends AutoCloseable {
     List<float[][]> prefixes(List<ImageTensor> images, List<P> prompts, TokenEmbeddings embeddings)
             throws AnnotationException;
 
-    /** The ids a ranking candidate is scored on (the candidate's tokens, then EOS). */
-    int[] encodeCandidate(String candidate) throws AnnotationException;
-
-    /** Text of generated ids, special tokens skipped. */
-    String decode(int[] ids);
-
-    SpecialTokenIds specialTokens();
+    /** The language model's tokenizer: ranking candidates, generated text, special ids. */
+    LanguageTokenizer tokenizer();
 
     /** Frees the image side and the tokenizer. */
     @Override
