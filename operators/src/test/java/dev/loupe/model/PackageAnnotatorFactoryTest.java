@@ -1,16 +1,16 @@
-package dev.loupe.model.instructblip;
+package dev.loupe.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.loupe.model.PackageAnnotatorFactory;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.TaskDefaults;
+import dev.loupe.model.instructblip.InstructBlipFamily;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-class InstructBlipAnnotatorFactoryTest {
+class PackageAnnotatorFactoryTest {
     private static final Path PKG = Path.of("/models/pkg");
 
     @Test
