@@ -6,10 +6,10 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.blip2.Blip2Converter;
 import dev.loupe.model.blip2.Blip2Package;
-import dev.loupe.model.instructblip.InstructBlipAnnotatorFactory;
+import dev.loupe.model.instructblip.InstructBlipFamily;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
-import dev.loupe.model.llava.LlavaAnnotatorFactory;
+import dev.loupe.model.llava.LlavaFamily;
 import dev.loupe.model.llava.LlavaConverter;
 import dev.loupe.model.llava.LlavaPackage;
 import dev.loupe.model.onnx.Precision;
@@ -112,11 +112,12 @@ public final class Models {
         if (InstructBlipPackage.FAMILY.equals(manifest.family())
                 || InstructBlipPackage.FAMILY_T5.equals(manifest.family())
                 || Blip2Package.FAMILY.equals(manifest.family())) {
-            return new InstructBlipAnnotatorFactory(packageDir, options, limits,
+            return new PackageAnnotatorFactory(InstructBlipFamily.INSTANCE, packageDir, options, limits,
                     TaskDefaults.fromJson(manifest.generation()));
         }
         if (LlavaPackage.FAMILY.equals(manifest.family())) {
-            return new LlavaAnnotatorFactory(packageDir, options, limits, TaskDefaults.fromJson(manifest.generation()));
+            return new PackageAnnotatorFactory(LlavaFamily.INSTANCE, packageDir, options, limits,
+                    TaskDefaults.fromJson(manifest.generation()));
         }
         throw new IOException("model family '" + manifest.family() + "' of " + packageDir
                 + " is not supported by this build (supported: " + InstructBlipPackage.FAMILY + ", "

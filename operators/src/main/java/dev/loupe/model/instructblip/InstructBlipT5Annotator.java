@@ -39,7 +39,7 @@ import java.util.Map;
  */
 public final class InstructBlipT5Annotator implements BatchAnnotator {
     /** Most candidates one request may rank; they are scored together in one decoder batch. */
-    static final int MAX_CANDIDATES = InstructBlipAnnotator.MAX_CANDIDATES;
+    static final int MAX_CANDIDATES = dev.loupe.model.vlm.PrefixLanguageModelAnnotator.MAX_CANDIDATES;
 
     private final Manifest manifest;
     private final InstructBlipPromptEncoder prompts;

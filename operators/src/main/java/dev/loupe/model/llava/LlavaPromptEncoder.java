@@ -1,18 +1,12 @@
 package dev.loupe.model.llava;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.text.LanguageTokenizer;
 import dev.loupe.model.text.SpecialTokenIds;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * Turns a request's plain prompt into LLaVA-1.5 input ids as transformers' {@code LlavaProcessor} does, offline,
@@ -30,25 +24,17 @@ public final class LlavaPromptEncoder implements AutoCloseable {
     public static final String TEMPLATE_PREFIX = "USER: <image>\n";
     public static final String TEMPLATE_SUFFIX = " ASSISTANT:";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Map<String, String> OPTIONS = Map.of(
-            "addSpecialTokens", "true", "truncation", "false", "padding", "false");
-
-    private final HuggingFaceTokenizer tokenizer;
-    private final SpecialTokenIds special;
+    private final LanguageTokenizer tokenizer;
     private final int imageSeqLength;
     private final int maxContextTokens;
     private final int maxPromptChars;
-    private final boolean candidateNeedsLeadingSpace;
 
-    private LlavaPromptEncoder(HuggingFaceTokenizer tokenizer, SpecialTokenIds special, int imageSeqLength,
-                               int maxContextTokens, boolean candidateNeedsLeadingSpace) {
+    private LlavaPromptEncoder(LanguageTokenizer tokenizer, int imageSeqLength, int maxContextTokens,
+                               int maxPromptChars) {
         this.tokenizer = tokenizer;
-        this.special = special;
         this.imageSeqLength = imageSeqLength;
         this.maxContextTokens = maxContextTokens;
-        this.maxPromptChars = 64 * maxContextTokens;
-        this.candidateNeedsLeadingSpace = candidateNeedsLeadingSpace;
+        this.maxPromptChars = maxPromptChars;
     }
 
     /** From a converted package: its manifest's special tokens and the tokenizer it names. */
@@ -62,11 +48,9 @@ public final class LlavaPromptEncoder implements AutoCloseable {
                 t.pad() == null ? t.eos()[0] : t.pad(), config.imageTokenIndex(), -1);
         String file = manifest.tokenizers() == null ? null : manifest.tokenizers().get("language_model");
         Path json = packageDir.resolve(file == null ? "tokenizer.json" : file);
-        JsonNode tokenizerJson = JSON.readTree(Files.readAllBytes(json));
-        boolean byteLevel = tokenizerJson.path("pre_tokenizer").toString().contains("\"ByteLevel\"")
-                || tokenizerJson.path("decoder").toString().contains("\"ByteLevel\"");
-        return new LlavaPromptEncoder(HuggingFaceTokenizer.newInstance(json, OPTIONS), special,
-                config.imageSeqLength(), maxContextTokens, byteLevel);
+        int maxPromptChars = 64 * maxContextTokens;
+        return new LlavaPromptEncoder(LanguageTokenizer.open(json, special, maxPromptChars),
+                config.imageSeqLength(), maxContextTokens, maxPromptChars);
     }
 
     /** The prompt as the model sees it: wrapped in the conversation template unless it holds {@code <image>}. */
@@ -95,10 +79,10 @@ public final class LlavaPromptEncoder implements AutoCloseable {
         }
         String expanded = text.substring(0, at) + IMAGE_TOKEN.repeat(imageSeqLength)
                 + text.substring(at + IMAGE_TOKEN.length());
-        int[] ids = toInts(tokenizer.encode(expanded, true, false).getIds());
+        int[] ids = tokenizer.encode(expanded, true);
         int images = 0;
         for (int id : ids) {
-            if (id == special.imageToken()) {
+            if (id == tokenizer.specialTokens().imageToken()) {
                 images++;
             }
         }
@@ -115,37 +99,23 @@ public final class LlavaPromptEncoder implements AutoCloseable {
         return ids;
     }
 
-    /**
-     * The ids a ranking candidate is scored on: the bare candidate without special tokens, then EOS (a leading
-     * space for byte-level BPE tokenizers; SentencePiece's dummy prefix supplies it otherwise).
-     */
+    /** The ids a ranking candidate is scored on: see {@link LanguageTokenizer#encodeCandidate(String)}. */
     public int[] encodeCandidate(String candidate) throws AnnotationException {
-        if (candidate == null || candidate.isEmpty()) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "empty ranking candidate");
-        }
-        if (candidate.length() > maxPromptChars) {
-            throw new AnnotationException(ErrorCode.PROMPT_TOO_LONG, "a candidate has " + candidate.length()
-                    + " characters");
-        }
-        long[] bare = tokenizer.encode(candidateNeedsLeadingSpace ? " " + candidate : candidate, false, false)
-                .getIds();
-        int[] ids = Arrays.copyOf(toInts(bare), bare.length + 1);
-        ids[bare.length] = special.primaryEos();
-        return ids;
+        return tokenizer.encodeCandidate(candidate);
     }
 
     /** Text of generated ids, as {@code tokenizer.decode(ids, skip_special_tokens=...)}. */
     public String decode(int[] ids, boolean skipSpecialTokens) {
-        Objects.requireNonNull(ids, "ids");
-        long[] longs = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            longs[i] = ids[i];
-        }
-        return tokenizer.decode(longs, skipSpecialTokens);
+        return tokenizer.decode(ids, skipSpecialTokens);
+    }
+
+    /** The language model's tokenizer (candidates, decoding, special ids). */
+    public LanguageTokenizer tokenizer() {
+        return tokenizer;
     }
 
     public SpecialTokenIds specialTokens() {
-        return special;
+        return tokenizer.specialTokens();
     }
 
     public int imageSeqLength() {
@@ -155,13 +125,5 @@ public final class LlavaPromptEncoder implements AutoCloseable {
     @Override
     public void close() {
         tokenizer.close();
-    }
-
-    private static int[] toInts(long[] ids) {
-        int[] out = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            out[i] = Math.toIntExact(ids[i]);
-        }
-        return out;
     }
 }

@@ -10,7 +10,6 @@ import dev.loupe.model.api.ErrorCode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 
@@ -31,24 +30,19 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
     private static final Map<String, String> OPTIONS = Map.of(
             "addSpecialTokens", "true", "truncation", "false", "padding", "false");
 
-    private final HuggingFaceTokenizer llm;
+    private final LanguageTokenizer llm;
     private final HuggingFaceTokenizer qformer;
     private final int numQueryTokens;
-    private final SpecialTokenIds special;
     private final PromptLimits limits;
     private final boolean qformerTruncatesLeft;
-    private final boolean candidateNeedsLeadingSpace;
 
-    private InstructBlipPromptEncoder(HuggingFaceTokenizer llm, HuggingFaceTokenizer qformer, int numQueryTokens,
-                                      SpecialTokenIds special, PromptLimits limits, boolean qformerTruncatesLeft,
-                                      boolean candidateNeedsLeadingSpace) {
+    private InstructBlipPromptEncoder(LanguageTokenizer llm, HuggingFaceTokenizer qformer, int numQueryTokens,
+                                      PromptLimits limits, boolean qformerTruncatesLeft) {
         this.llm = llm;
         this.qformer = qformer;
         this.numQueryTokens = numQueryTokens;
-        this.special = special;
         this.limits = limits;
         this.qformerTruncatesLeft = qformerTruncatesLeft;
-        this.candidateNeedsLeadingSpace = candidateNeedsLeadingSpace;
     }
 
     /** Limits from the checkpoint's config: LLM and Q-Former position tables; no Q-Former truncation. */
@@ -129,14 +123,11 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
         }
         Objects.requireNonNull(special, "special");
         Objects.requireNonNull(limits, "limits");
-        JsonNode tokenizerJson = readJson(llmTokenizerJson);
-        boolean byteLevel = tokenizerJson.path("pre_tokenizer").toString().contains("\"ByteLevel\"")
-                || tokenizerJson.path("decoder").toString().contains("\"ByteLevel\"");
-        HuggingFaceTokenizer llm = HuggingFaceTokenizer.newInstance(llmTokenizerJson, OPTIONS);
+        LanguageTokenizer llm = LanguageTokenizer.open(llmTokenizerJson, special, limits.maxPromptChars());
         try {
             HuggingFaceTokenizer qformer = qformerTokenizerJson == null ? null
                     : HuggingFaceTokenizer.newInstance(qformerTokenizerJson, OPTIONS);
-            return new InstructBlipPromptEncoder(llm, qformer, numQueryTokens, special, limits, qformerTruncatesLeft, byteLevel);
+            return new InstructBlipPromptEncoder(llm, qformer, numQueryTokens, limits, qformerTruncatesLeft);
         } catch (IOException | RuntimeException e) {
             llm.close();
             throw e;
@@ -171,21 +162,21 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
             throw new AnnotationException(ErrorCode.PROMPT_TOO_LONG, "the prompt has " + prompt.length()
                     + " characters, over the limit of " + limits.maxPromptChars());
         }
-        int[] text = toInts(llm.encode(prompt, true, false).getIds());
+        int[] text = llm.encode(prompt, true);
         int total = numQueryTokens + text.length + Math.max(maxNewTokens, 0);
         if (total > limits.maxContextTokens()) {
             throw new AnnotationException(ErrorCode.PROMPT_TOO_LONG, "the prompt needs " + numQueryTokens + " image + "
                     + text.length + " text + " + maxNewTokens + " new tokens = " + total + ", over the model's context of "
                     + limits.maxContextTokens());
         }
-        return new EncodedPrompt(text, encodeQformer(prompt), numQueryTokens, special.imageToken());
+        return new EncodedPrompt(text, encodeQformer(prompt), numQueryTokens, llm.specialTokens().imageToken());
     }
 
     private int[] encodeQformer(String prompt) throws AnnotationException {
         if (qformer == null) {
             return new int[0];
         }
-        int[] ids = toInts(qformer.encode(prompt, true, false).getIds());
+        int[] ids = LanguageTokenizer.toInts(qformer.encode(prompt, true, false).getIds());
         int max = limits.maxQformerTokens();
         if (ids.length <= max) {
             return ids;
@@ -204,36 +195,23 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
         return out;
     }
 
-    /**
-     * The ids a ranking candidate is scored on: the bare candidate without special tokens, then EOS.
-     * SentencePiece tokenizers get the candidate as is (their dummy prefix supplies the space); byte-level
-     * BPE tokenizers get a leading space so that the answer is a new word.
-     */
+    /** The ids a ranking candidate is scored on: see {@link LanguageTokenizer#encodeCandidate(String)}. */
     public int[] encodeCandidate(String candidate) throws AnnotationException {
-        if (candidate == null || candidate.isEmpty()) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "empty ranking candidate");
-        }
-        if (candidate.length() > limits.maxPromptChars()) {
-            throw new AnnotationException(ErrorCode.PROMPT_TOO_LONG, "a candidate has " + candidate.length() + " characters");
-        }
-        long[] bare = llm.encode(candidateNeedsLeadingSpace ? " " + candidate : candidate, false, false).getIds();
-        int[] ids = Arrays.copyOf(toInts(bare), bare.length + 1);
-        ids[bare.length] = special.primaryEos();
-        return ids;
+        return llm.encodeCandidate(candidate);
     }
 
     /** Text of generated ids, as {@code tokenizer.decode(ids, skip_special_tokens=...)}. */
     public String decode(int[] ids, boolean skipSpecialTokens) {
-        Objects.requireNonNull(ids, "ids");
-        long[] longs = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            longs[i] = ids[i];
-        }
-        return llm.decode(longs, skipSpecialTokens);
+        return llm.decode(ids, skipSpecialTokens);
+    }
+
+    /** The language model's tokenizer (candidates, decoding, special ids). */
+    public LanguageTokenizer tokenizer() {
+        return llm;
     }
 
     public SpecialTokenIds specialTokens() {
-        return special;
+        return llm.specialTokens();
     }
 
     public int numQueryTokens() {
@@ -241,7 +219,7 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
     }
 
     public int imageTokenId() {
-        return special.imageToken();
+        return llm.specialTokens().imageToken();
     }
 
     public PromptLimits limits() {
@@ -254,14 +232,6 @@ public final class InstructBlipPromptEncoder implements AutoCloseable {
         if (qformer != null) {
             qformer.close();
         }
-    }
-
-    private static int[] toInts(long[] ids) {
-        int[] out = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            out[i] = Math.toIntExact(ids[i]);
-        }
-        return out;
     }
 
     /** The id of a token that the tokenizer keeps whole (a special token), or -1. */

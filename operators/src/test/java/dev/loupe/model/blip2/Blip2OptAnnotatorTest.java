@@ -1,5 +1,6 @@
 package dev.loupe.model.blip2;
 
+import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -16,7 +17,6 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
-import dev.loupe.model.image.FixtureTensors;
 import dev.loupe.model.instructblip.ImageEncoder;
 import dev.loupe.model.instructblip.InstructBlipConfig;
 import dev.loupe.model.instructblip.InstructBlipPackage;
@@ -24,6 +24,7 @@ import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.HfFixture;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ class Blip2OptAnnotatorTest {
 
     @BeforeAll
     static void convertFixture() throws Exception {
-        fixture = FixtureTensors.fixtures().resolve("blip2-opt");
+        fixture = HfFixture.root().resolve("blip2-opt");
         reference = new ObjectMapper().readTree(fixture.resolve("reference.json").toFile());
         packageDir = tmp.resolve("pkg");
         Models.convert(fixture.resolve("checkpoint"), packageDir);
@@ -70,7 +71,7 @@ class Blip2OptAnnotatorTest {
     }
 
     private static float[] tensor(String name) throws Exception {
-        return FixtureTensors.readF32(fixture.resolve("tensors.safetensors"), name);
+        return HfFixture.readF32(fixture.resolve("tensors.safetensors"), name);
     }
 
     private static ImageTensor image(String file) throws Exception {
@@ -80,14 +81,6 @@ class Blip2OptAnnotatorTest {
     private static AnnotationInput input(String id, String imageFile, String prompt, GenerationConfig g)
             throws Exception {
         return new AnnotationInput(id, image(imageFile), prompt, Task.VQA, List.of(), g);
-    }
-
-    private static int[] ints(JsonNode arr) {
-        int[] out = new int[arr.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = arr.get(i).asInt();
-        }
-        return out;
     }
 
     /** Row r of an id matrix without its padding. */

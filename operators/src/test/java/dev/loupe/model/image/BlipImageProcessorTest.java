@@ -3,6 +3,7 @@ package dev.loupe.model.image;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.testing.HfFixture;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,12 +22,12 @@ class BlipImageProcessorTest {
 
     @BeforeAll
     static void load() throws Exception {
-        reference = new ObjectMapper().readTree(FixtureTensors.vicuna().resolve("reference.json").toFile());
-        processor = BlipImageProcessor.fromCheckpoint(FixtureTensors.vicuna().resolve("checkpoint"));
+        reference = new ObjectMapper().readTree(HfFixture.VICUNA.dir().resolve("reference.json").toFile());
+        processor = BlipImageProcessor.fromCheckpoint(HfFixture.VICUNA.dir().resolve("checkpoint"));
     }
 
     private static byte[] image(String name) throws Exception {
-        return Files.readAllBytes(FixtureTensors.fixtures().resolve("images").resolve(name));
+        return Files.readAllBytes(HfFixture.root().resolve("images").resolve(name));
     }
 
     static float maxAbsDiff(float[] a, float[] b, int bOffset) {
@@ -41,7 +42,7 @@ class BlipImageProcessorTest {
     void singleImageMatchesReferenceTensor() throws Exception {
         ImageTensor t = processor.preprocess(image(reference.at("/single/image").asText()));
         assertThat(new int[]{t.channels(), t.height(), t.width()}).containsExactly(3, 32, 32);
-        float[] expected = FixtureTensors.readF32(FixtureTensors.vicuna().resolve("tensors.safetensors"), "single.pixel_values");
+        float[] expected = HfFixture.readF32(HfFixture.VICUNA.dir().resolve("tensors.safetensors"), "single.pixel_values");
         float diff = maxAbsDiff(t.chw(), expected, 0);
         System.out.println("single.pixel_values max abs diff = " + diff);
         assertThat(diff).isLessThanOrEqualTo(1e-5f);
@@ -60,7 +61,7 @@ class BlipImageProcessorTest {
 
     @Test
     void batchImagesMatchReferenceTensor() throws Exception {
-        float[] expected = FixtureTensors.readF32(FixtureTensors.vicuna().resolve("tensors.safetensors"), "batch.pixel_values");
+        float[] expected = HfFixture.readF32(HfFixture.VICUNA.dir().resolve("tensors.safetensors"), "batch.pixel_values");
         JsonNode images = reference.at("/batch/images");
         int per = 3 * 32 * 32;
         for (int i = 0; i < images.size(); i++) {
@@ -75,12 +76,12 @@ class BlipImageProcessorTest {
     @ParameterizedTest
     @ValueSource(strings = {"instructblip-vicuna", "blip2-opt", "instructblip-flant5"})
     void everyBlipFixtureMatches(String model) throws Exception {
-        Path dir = FixtureTensors.fixtures().resolve(model);
+        Path dir = HfFixture.root().resolve(model);
         BlipImageProcessor p = BlipImageProcessor.fromCheckpoint(dir.resolve("checkpoint"));
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
-        float[] single = FixtureTensors.readF32(dir.resolve("tensors.safetensors"), "single.pixel_values");
+        float[] single = HfFixture.readF32(dir.resolve("tensors.safetensors"), "single.pixel_values");
         assertThat(maxAbsDiff(p.preprocess(image(ref.at("/single/image").asText())).chw(), single, 0)).isLessThanOrEqualTo(1e-5f);
-        float[] batch = FixtureTensors.readF32(dir.resolve("tensors.safetensors"), "batch.pixel_values");
+        float[] batch = HfFixture.readF32(dir.resolve("tensors.safetensors"), "batch.pixel_values");
         int per = 3 * p.height() * p.width();
         for (int i = 0; i < 3; i++) {
             float diff = maxAbsDiff(p.preprocess(image(ref.at("/batch/images/" + i).asText())).chw(), batch, i * per);

@@ -1,5 +1,6 @@
 package dev.loupe.model.instructblip;
 
+import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -22,6 +23,7 @@ import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -47,9 +49,9 @@ class Fp16PackageTest {
     static void convert() throws Exception {
         fp32 = tmp.resolve("fp32");
         fp16 = tmp.resolve("fp16");
-        Models.convert(VicunaFixture.checkpoint(), fp32);
-        Models.convert(VicunaFixture.checkpoint(), fp16, Precision.FP16);
-        reference = VicunaFixture.reference();
+        Models.convert(HfFixture.VICUNA.checkpoint(), fp32);
+        Models.convert(HfFixture.VICUNA.checkpoint(), fp16, Precision.FP16);
+        reference = HfFixture.VICUNA.reference();
     }
 
     @Test
@@ -64,11 +66,11 @@ class Fp16PackageTest {
 
     @Test
     void firstStepLogitsStayCloseToFloat32() throws Exception {
-        float[] expected = VicunaFixture.tensor("single.first_step_logits");
+        float[] expected = HfFixture.VICUNA.tensor("single.first_step_logits");
         float[] full = firstStepLogits(fp32);
         float[] half = firstStepLogits(fp16);
-        float d32 = VicunaFixture.maxAbsDiff(full, expected);
-        float d16 = VicunaFixture.maxAbsDiff(half, full);
+        float d32 = HfFixture.maxAbsDiff(full, expected);
+        float d16 = HfFixture.maxAbsDiff(half, full);
         System.out.printf("first-step logits max abs diff: fp32 vs transformers %.3g, fp16 vs fp32 %.3g "
                 + "(logit range %.3g)%n", d32, d16, range(full));
         assertThat(d32).isLessThan(1e-4f);
@@ -83,7 +85,7 @@ class Fp16PackageTest {
         AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.defaults().withThreads(1));
         try (BatchAnnotator annotator = factory.createAnnotator()) {
             ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
-                    VicunaFixture.dir().resolve("../images").resolve(single.path("image").asText())));
+                    HfFixture.VICUNA.dir().resolve("../images").resolve(single.path("image").asText())));
             Annotation a = annotator.annotate(List.of(new AnnotationInput("s", image, single.path("prompt").asText(),
                     Task.VQA, List.of(), GenerationConfig.greedy(12)))).get(0).annotation();
             System.out.printf("fp16 greedy ids %s, score %.5f%n", Arrays.toString(a.tokenIds()), a.score());
@@ -129,16 +131,16 @@ class Fp16PackageTest {
         LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
         Manifest m = Manifest.read(pkg);
         RuntimeOptions cpu = RuntimeOptions.cpu(1);
-        long[][] qformerIds = VicunaFixture.idRows(inputs.path("qformer_input_ids").path("values"),
+        long[][] qformerIds = HfFixture.idRows(inputs.path("qformer_input_ids").path("values"),
                 inputs.path("qformer_attention_mask").path("values"));
-        long[] ids = VicunaFixture.idRows(inputs.path("input_ids").path("values"), null)[0];
+        long[] ids = HfFixture.idRows(inputs.path("input_ids").path("values"), null)[0];
         int k = config.numQueryTokens();
         long[] text = Arrays.copyOfRange(ids, k, ids.length);
         try (ImageEncoder encoder = ImageEncoder.open(m.graph(pkg, InstructBlipPackage.GRAPH_VISION),
                 m.graph(pkg, InstructBlipPackage.GRAPH_QFORMER), config, cpu);
              LanguageModelRunner lm = LanguageModelRunner.open(m.graph(pkg, InstructBlipPackage.GRAPH_EMBED),
                      m.graph(pkg, InstructBlipPackage.GRAPH_DECODER), llama, cpu)) {
-            List<ImageTensor> images = VicunaFixture.images("single.pixel_values", config.vision().imageSize());
+            List<ImageTensor> images = HfFixture.VICUNA.images("single.pixel_values", config.vision().imageSize());
             float[][] query = encoder.encode(images, qformerIds)[0];
             float[] textEmbeds = lm.embed(text, 1, text.length);
             int hidden = llama.hiddenSize();
@@ -189,11 +191,4 @@ class Fp16PackageTest {
         return hi - lo;
     }
 
-    private static int[] ints(JsonNode arr) {
-        int[] out = new int[arr.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = arr.get(i).asInt();
-        }
-        return out;
-    }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,11 +29,11 @@ class ImageEncoderBatchInvarianceTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        ImageEncoder.writeModels(VicunaFixture.checkpoint(), modelDir);
-        encoder = ImageEncoder.open(modelDir, InstructBlipConfig.load(VicunaFixture.checkpoint()), 1);
-        images = VicunaFixture.images("batch.pixel_values", 32);
-        JsonNode rp = VicunaFixture.reference().path("batch").path("greedy_qformer_right_padded");
-        ids = VicunaFixture.idRows(rp.path("qformer_input_ids").path("values"),
+        ImageEncoder.writeModels(HfFixture.VICUNA.checkpoint(), modelDir);
+        encoder = ImageEncoder.open(modelDir, InstructBlipConfig.load(HfFixture.VICUNA.checkpoint()), 1);
+        images = HfFixture.VICUNA.images("batch.pixel_values", 32);
+        JsonNode rp = HfFixture.VICUNA.reference().path("batch").path("greedy_qformer_right_padded");
+        ids = HfFixture.idRows(rp.path("qformer_input_ids").path("values"),
                 rp.path("qformer_attention_mask").path("values"));
         assertThat(ids[0]).hasSize(6);
         assertThat(ids[1]).hasSize(18);
@@ -66,9 +67,9 @@ class ImageEncoderBatchInvarianceTest {
             ImageEncoder.Encoded e = encoder.encodeWithIntermediates(batchImages, batchIds);
             for (int i = 0; i < order.length; i++) {
                 ImageEncoder.Encoded a = alone[order[i]];
-                float dq = VicunaFixture.maxAbsDiff(e.queryOutput()[i], a.queryOutput()[0]);
-                float dl = VicunaFixture.maxAbsDiff(e.languageInputs()[i], a.languageInputs()[0]);
-                float dv = VicunaFixture.maxAbsDiff(e.imageEmbeds()[i], a.imageEmbeds()[0]);
+                float dq = HfFixture.maxAbsDiff(e.queryOutput()[i], a.queryOutput()[0]);
+                float dl = HfFixture.maxAbsDiff(e.languageInputs()[i], a.languageInputs()[0]);
+                float dv = HfFixture.maxAbsDiff(e.imageEmbeds()[i], a.imageEmbeds()[0]);
                 assertThat(dq).as("query output of request %d in %s", order[i], java.util.Arrays.toString(order))
                         .isLessThanOrEqualTo(TOLERANCE);
                 assertThat(dl).as("language inputs of request %d", order[i]).isLessThanOrEqualTo(TOLERANCE);
@@ -87,8 +88,8 @@ class ImageEncoderBatchInvarianceTest {
             }
         }
         // transformers' batch row 1 carries no padding, so its left-padding bug does not touch it
-        float d = VicunaFixture.maxAbsDiff(alone[1].languageInputs()[0],
-                VicunaFixture.slice(VicunaFixture.tensor("batch.language_projection_output"), 1, 3));
+        float d = HfFixture.maxAbsDiff(alone[1].languageInputs()[0],
+                HfFixture.slice(HfFixture.VICUNA.tensor("batch.language_projection_output"), 1, 3));
         assertThat(d).isLessThan(1e-4f);
     }
 
@@ -99,7 +100,7 @@ class ImageEncoderBatchInvarianceTest {
         java.util.Arrays.fill(longRow, 101);
         ImageEncoder.Encoded e = encoder.encodeWithIntermediates(List.of(images.get(0), images.get(1)),
                 new long[][] {ids[0], longRow});
-        assertThat(VicunaFixture.maxAbsDiff(e.languageInputs()[0], alone[0].languageInputs()[0]))
+        assertThat(HfFixture.maxAbsDiff(e.languageInputs()[0], alone[0].languageInputs()[0]))
                 .isLessThanOrEqualTo(TOLERANCE);
     }
 }

@@ -7,6 +7,7 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.DType;
 import dev.loupe.model.checkpoint.RandomCheckpointWriter;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,11 +29,11 @@ class ImageEncoderCheckpointFormatsTest {
 
     @BeforeAll
     static void referenceRun(@TempDir Path modelDir) throws Exception {
-        images = VicunaFixture.images("batch.pixel_values", 32);
-        JsonNode rp = VicunaFixture.reference().path("batch").path("greedy_qformer_right_padded");
-        ids = VicunaFixture.idRows(rp.path("qformer_input_ids").path("values"),
+        images = HfFixture.VICUNA.images("batch.pixel_values", 32);
+        JsonNode rp = HfFixture.VICUNA.reference().path("batch").path("greedy_qformer_right_padded");
+        ids = HfFixture.idRows(rp.path("qformer_input_ids").path("values"),
                 rp.path("qformer_attention_mask").path("values"));
-        fp32 = run(VicunaFixture.checkpoint(), modelDir);
+        fp32 = run(HfFixture.VICUNA.checkpoint(), modelDir);
     }
 
     @ParameterizedTest(name = "{0}, {1} shard(s), tolerance {2}")
@@ -40,16 +41,16 @@ class ImageEncoderCheckpointFormatsTest {
     void halfPrecisionAndShardedCopiesGiveCloseFiniteOutputs(DType dtype, int shards, float tolerance,
                                                             @TempDir Path tmp) throws Exception {
         Path ckpt = tmp.resolve("checkpoint");
-        RandomCheckpointWriter.copyAs(VicunaFixture.checkpoint(), ckpt, dtype, shards);
+        RandomCheckpointWriter.copyAs(HfFixture.VICUNA.checkpoint(), ckpt, dtype, shards);
         ImageEncoder.Encoded e = run(ckpt, tmp.resolve("model"));
         float worst = 0;
         for (int r = 0; r < images.size(); r++) {
             for (float f : e.languageInputs()[r]) {
                 assertThat(Float.isFinite(f)).isTrue();
             }
-            worst = Math.max(worst, VicunaFixture.maxAbsDiff(e.imageEmbeds()[r], fp32.imageEmbeds()[r]));
-            worst = Math.max(worst, VicunaFixture.maxAbsDiff(e.queryOutput()[r], fp32.queryOutput()[r]));
-            worst = Math.max(worst, VicunaFixture.maxAbsDiff(e.languageInputs()[r], fp32.languageInputs()[r]));
+            worst = Math.max(worst, HfFixture.maxAbsDiff(e.imageEmbeds()[r], fp32.imageEmbeds()[r]));
+            worst = Math.max(worst, HfFixture.maxAbsDiff(e.queryOutput()[r], fp32.queryOutput()[r]));
+            worst = Math.max(worst, HfFixture.maxAbsDiff(e.languageInputs()[r], fp32.languageInputs()[r]));
         }
         System.out.printf("%s weights, %d shard(s): max abs diff vs fp32 %.3g%n", dtype, shards, worst);
         assertThat(worst).isLessThanOrEqualTo(tolerance);
@@ -62,7 +63,7 @@ class ImageEncoderCheckpointFormatsTest {
         Map<String, long[]> fusedShapes = new LinkedHashMap<>();
         Map<String, long[]> legacyShapes = new LinkedHashMap<>();
         int hidden = 48;
-        try (SafetensorsCheckpoint src = SafetensorsCheckpoint.open(VicunaFixture.checkpoint())) {
+        try (SafetensorsCheckpoint src = SafetensorsCheckpoint.open(HfFixture.VICUNA.checkpoint())) {
             for (String n : src.names()) {
                 float[] v = src.floats(n);
                 long[] shape = src.info(n).shape();
@@ -85,8 +86,8 @@ class ImageEncoderCheckpointFormatsTest {
         Path legacyDir = tmp.resolve("legacy");
         RandomCheckpointWriter.write(fusedDir, fused, fusedShapes, DType.F32, 1);
         RandomCheckpointWriter.write(legacyDir, legacy, legacyShapes, DType.F32, 1);
-        java.nio.file.Files.copy(VicunaFixture.checkpoint().resolve("config.json"), fusedDir.resolve("config.json"));
-        java.nio.file.Files.copy(VicunaFixture.checkpoint().resolve("config.json"), legacyDir.resolve("config.json"));
+        java.nio.file.Files.copy(HfFixture.VICUNA.checkpoint().resolve("config.json"), fusedDir.resolve("config.json"));
+        java.nio.file.Files.copy(HfFixture.VICUNA.checkpoint().resolve("config.json"), legacyDir.resolve("config.json"));
 
         ImageEncoder.Encoded a = run(fusedDir, tmp.resolve("fused-model"));
         ImageEncoder.Encoded b = run(legacyDir, tmp.resolve("legacy-model"));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -22,9 +23,9 @@ class ImageEncoderInputTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        ImageEncoder.writeModels(VicunaFixture.checkpoint(), modelDir);
-        encoder = ImageEncoder.open(modelDir, InstructBlipConfig.load(VicunaFixture.checkpoint()), 1);
-        image = VicunaFixture.images("single.pixel_values", 32).get(0);
+        ImageEncoder.writeModels(HfFixture.VICUNA.checkpoint(), modelDir);
+        encoder = ImageEncoder.open(modelDir, InstructBlipConfig.load(HfFixture.VICUNA.checkpoint()), 1);
+        image = HfFixture.VICUNA.images("single.pixel_values", 32).get(0);
     }
 
     @AfterAll

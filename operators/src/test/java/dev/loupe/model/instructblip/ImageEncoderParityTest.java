@@ -9,6 +9,7 @@ import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,9 +28,9 @@ class ImageEncoderParityTest {
 
     @BeforeAll
     static void convert() throws Exception {
-        ImageEncoder.writeModels(VicunaFixture.checkpoint(), modelDir);
-        encoder = ImageEncoder.open(modelDir, InstructBlipConfig.load(VicunaFixture.checkpoint()), 1);
-        reference = VicunaFixture.reference();
+        ImageEncoder.writeModels(HfFixture.VICUNA.checkpoint(), modelDir);
+        encoder = ImageEncoder.open(modelDir, InstructBlipConfig.load(HfFixture.VICUNA.checkpoint()), 1);
+        reference = HfFixture.VICUNA.reference();
     }
 
     @AfterAll
@@ -40,15 +41,15 @@ class ImageEncoderParityTest {
     @Test
     void singleMatchesTransformers() throws Exception {
         JsonNode in = reference.path("single").path("inputs");
-        List<ImageTensor> images = VicunaFixture.images("single.pixel_values", 32);
-        long[][] ids = VicunaFixture.idRows(in.path("qformer_input_ids").path("values"),
+        List<ImageTensor> images = HfFixture.VICUNA.images("single.pixel_values", 32);
+        long[][] ids = HfFixture.idRows(in.path("qformer_input_ids").path("values"),
                 in.path("qformer_attention_mask").path("values"));
         ImageEncoder.Encoded e = encoder.encodeWithIntermediates(images, ids);
 
-        float vision = VicunaFixture.maxAbsDiff(e.imageEmbeds()[0], VicunaFixture.tensor("single.vision_last_hidden_state"));
-        float query = VicunaFixture.maxAbsDiff(e.queryOutput()[0], VicunaFixture.tensor("single.qformer_query_output"));
-        float proj = VicunaFixture.maxAbsDiff(e.languageInputs()[0],
-                VicunaFixture.tensor("single.language_projection_output"));
+        float vision = HfFixture.maxAbsDiff(e.imageEmbeds()[0], HfFixture.VICUNA.tensor("single.vision_last_hidden_state"));
+        float query = HfFixture.maxAbsDiff(e.queryOutput()[0], HfFixture.VICUNA.tensor("single.qformer_query_output"));
+        float proj = HfFixture.maxAbsDiff(e.languageInputs()[0],
+                HfFixture.VICUNA.tensor("single.language_projection_output"));
         System.out.printf("single max abs diff: vision %.3g, query %.3g, projection %.3g%n", vision, query, proj);
         assertThat(vision).isLessThan(1e-4f);
         assertThat(query).isLessThan(1e-4f);
@@ -63,10 +64,10 @@ class ImageEncoderParityTest {
     @Test
     void plainOpsVisionGraphMatchesTransformersToo(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("vision-plain.onnx");
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(VicunaFixture.checkpoint())) {
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(HfFixture.VICUNA.checkpoint())) {
             OnnxModelWriter.write(VisionGraph.build(encoder.config(), ckpt, false), file);
         }
-        float[] pixels = VicunaFixture.tensor("single.pixel_values");
+        float[] pixels = HfFixture.VICUNA.tensor("single.pixel_values");
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(1);
@@ -76,7 +77,7 @@ class ImageEncoderParityTest {
                 FloatBuffer fb = ((OnnxTensor) r.get(VisionGraph.IMAGE_EMBEDS).orElseThrow()).getFloatBuffer();
                 float[] out = new float[fb.remaining()];
                 fb.get(out);
-                float d = VicunaFixture.maxAbsDiff(out, VicunaFixture.tensor("single.vision_last_hidden_state"));
+                float d = HfFixture.maxAbsDiff(out, HfFixture.VICUNA.tensor("single.vision_last_hidden_state"));
                 System.out.printf("plain-ops vision max abs diff %.3g%n", d);
                 assertThat(d).isLessThan(1e-4f);
             }
@@ -85,20 +86,20 @@ class ImageEncoderParityTest {
 
     @Test
     void batchVisionMatchesTransformers() throws Exception {
-        List<ImageTensor> images = VicunaFixture.images("batch.pixel_values", 32);
+        List<ImageTensor> images = HfFixture.VICUNA.images("batch.pixel_values", 32);
         JsonNode rp = reference.path("batch").path("greedy_qformer_right_padded");
-        long[][] ids = VicunaFixture.idRows(rp.path("qformer_input_ids").path("values"),
+        long[][] ids = HfFixture.idRows(rp.path("qformer_input_ids").path("values"),
                 rp.path("qformer_attention_mask").path("values"));
         ImageEncoder.Encoded e = encoder.encodeWithIntermediates(images, ids);
-        float[] expected = VicunaFixture.tensor("batch.vision_last_hidden_state");
+        float[] expected = HfFixture.VICUNA.tensor("batch.vision_last_hidden_state");
         for (int r = 0; r < 3; r++) {
-            float d = VicunaFixture.maxAbsDiff(e.imageEmbeds()[r], VicunaFixture.slice(expected, r, 3));
+            float d = HfFixture.maxAbsDiff(e.imageEmbeds()[r], HfFixture.slice(expected, r, 3));
             System.out.printf("batch row %d vision max abs diff %.3g%n", r, d);
             assertThat(d).isLessThan(1e-4f);
         }
         // the unpadded row of the transformers batch (row 1, longest instruction) is comparable for the Q-Former too
-        float q = VicunaFixture.maxAbsDiff(e.queryOutput()[1],
-                VicunaFixture.slice(VicunaFixture.tensor("batch.qformer_query_output"), 1, 3));
+        float q = HfFixture.maxAbsDiff(e.queryOutput()[1],
+                HfFixture.slice(HfFixture.VICUNA.tensor("batch.qformer_query_output"), 1, 3));
         System.out.printf("batch row 1 query output max abs diff %.3g%n", q);
         assertThat(q).isLessThan(1e-4f);
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.checkpoint.DType;
 import dev.loupe.model.checkpoint.StreamingCheckpointWriter;
 import dev.loupe.model.checkpoint.StreamingCheckpointWriter.Tensor;
+import dev.loupe.model.testing.HfFixture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ final class InstructBlip7bCheckpoint {
     static long write(Path dir, int visionLayers, int qformerLayers, int llmLayers, DType dtype, long maxShardBytes)
             throws IOException {
         Files.createDirectories(dir);
-        Path fixture = VicunaFixture.checkpoint();
+        Path fixture = HfFixture.VICUNA.checkpoint();
         try (Stream<Path> files = Files.list(fixture)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 String name = f.getFileName().toString();

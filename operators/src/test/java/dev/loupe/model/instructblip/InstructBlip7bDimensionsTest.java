@@ -17,6 +17,7 @@ import dev.loupe.model.api.Task;
 import dev.loupe.model.checkpoint.DType;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -60,7 +61,7 @@ class InstructBlip7bDimensionsTest {
 
         AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.defaults().withThreads(1));
         ImagePreprocessor preprocessor = factory.createPreprocessor();
-        Path images = VicunaFixture.dir().resolve("../images");
+        Path images = HfFixture.VICUNA.dir().resolve("../images");
         GenerationConfig gen = GenerationConfig.greedy(4);
         AnnotationInput a = new AnnotationInput("a", preprocessor.preprocess(
                 Files.readAllBytes(images.resolve("img_64x64.png"))), "What is unusual about this image?", Task.VQA,

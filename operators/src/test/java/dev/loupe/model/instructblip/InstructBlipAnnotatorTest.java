@@ -1,5 +1,6 @@
 package dev.loupe.model.instructblip;
 
+import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -18,6 +19,7 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,11 +47,11 @@ class InstructBlipAnnotatorTest {
     @BeforeAll
     static void convertFixture() throws Exception {
         packageDir = tmp.resolve("pkg");
-        Models.convert(VicunaFixture.checkpoint(), packageDir);
+        Models.convert(HfFixture.VICUNA.checkpoint(), packageDir);
         AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
         annotator = factory.createAnnotator();
         preprocessor = factory.createPreprocessor();
-        reference = VicunaFixture.reference();
+        reference = HfFixture.VICUNA.reference();
     }
 
     @AfterAll
@@ -58,19 +60,11 @@ class InstructBlipAnnotatorTest {
     }
 
     private static ImageTensor image(String file) throws Exception {
-        return preprocessor.preprocess(Files.readAllBytes(VicunaFixture.dir().resolve("../images").resolve(file)));
+        return preprocessor.preprocess(Files.readAllBytes(HfFixture.VICUNA.dir().resolve("../images").resolve(file)));
     }
 
     private static AnnotationInput input(String id, String imageFile, String prompt) throws Exception {
         return new AnnotationInput(id, image(imageFile), prompt, Task.VQA, List.of(), TWELVE);
-    }
-
-    private static int[] ints(JsonNode arr) {
-        int[] out = new int[arr.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = arr.get(i).asInt();
-        }
-        return out;
     }
 
     @Test
@@ -186,16 +180,16 @@ class InstructBlipAnnotatorTest {
         AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.cpu(1));
         assertThat(factory.taskDefaults().forTask(Task.VQA).maxNewTokens()).as("short answers").isEqualTo(10);
         assertThat(factory.taskDefaults().forTask(Task.CAPTION).maxNewTokens()).isEqualTo(30);
-        assertThatThrownBy(() -> Models.convert(VicunaFixture.checkpoint(), packageDir))
+        assertThatThrownBy(() -> Models.convert(HfFixture.VICUNA.checkpoint(), packageDir))
                 .hasMessageContaining("already holds a model package");
     }
 
     @Test
     void aCheckpointDirectoryIsConvertedOnceIntoTheCache() throws Exception {
         RuntimeOptions options = new RuntimeOptions(RuntimeOptions.Device.CPU, 1, tmp.resolve("cache").toString());
-        Path first = Models.resolvePackage(VicunaFixture.checkpoint(), options);
+        Path first = Models.resolvePackage(HfFixture.VICUNA.checkpoint(), options);
         long written = Files.getLastModifiedTime(first.resolve(Manifest.FILE_NAME)).toMillis();
-        Path second = Models.resolvePackage(VicunaFixture.checkpoint(), options);
+        Path second = Models.resolvePackage(HfFixture.VICUNA.checkpoint(), options);
         assertThat(second).isEqualTo(first);
         assertThat(Files.getLastModifiedTime(second.resolve(Manifest.FILE_NAME)).toMillis()).isEqualTo(written);
         assertThat(first).startsWith(tmp.resolve("cache"));

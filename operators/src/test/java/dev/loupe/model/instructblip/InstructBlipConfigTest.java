@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.model.testing.HfFixture;
 import org.junit.jupiter.api.Test;
 
 class InstructBlipConfigTest {
@@ -12,7 +13,7 @@ class InstructBlipConfigTest {
 
     @Test
     void readsTheFixtureConfig() throws Exception {
-        InstructBlipConfig c = InstructBlipConfig.load(VicunaFixture.checkpoint());
+        InstructBlipConfig c = InstructBlipConfig.load(HfFixture.VICUNA.checkpoint());
         assertThat(c.vision()).isEqualTo(new InstructBlipConfig.VisionConfig(48, 2, 4, 112, 32, 8, 1e-6, true, "gelu"));
         assertThat(c.vision().numPositions()).isEqualTo(17);
         assertThat(c.qformer()).isEqualTo(new InstructBlipConfig.QFormerConfig(32, 4, 4, 64, 2, 48, 1e-12, 201, 64,
@@ -65,14 +66,14 @@ class InstructBlipConfigTest {
     @Test
     void readsBlip2AsAQFormerWithoutTextInput() throws Exception {
         InstructBlipConfig blip2 = InstructBlipConfig.load(
-                VicunaFixture.dir().resolveSibling("blip2-opt").resolve("checkpoint"));
+                HfFixture.VICUNA.dir().resolveSibling("blip2-opt").resolve("checkpoint"));
         assertThat(blip2.qformerTextInput()).isFalse();
         assertThat(blip2.numQueryTokens()).isEqualTo(4);
         assertThat(blip2.vision().imageSize()).isEqualTo(40);
-        assertThat(InstructBlipConfig.load(VicunaFixture.checkpoint()).qformerTextInput()).isTrue();
+        assertThat(InstructBlipConfig.load(HfFixture.VICUNA.checkpoint()).qformerTextInput()).isTrue();
     }
 
     private static ObjectNode fixture() throws Exception {
-        return (ObjectNode) JSON.readTree(VicunaFixture.checkpoint().resolve("config.json").toFile());
+        return (ObjectNode) JSON.readTree(HfFixture.VICUNA.checkpoint().resolve("config.json").toFile());
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.model.instructblip;
 
+import dev.loupe.model.testing.HfFixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * generation, candidate ranking, and batch invariance.
  */
 class InstructBlipFlanT5Test {
+    private static final HfFixture FLANT5 = HfFixture.named("instructblip-flant5");
     private static final GenerationConfig TWELVE = GenerationConfig.greedy(12);
 
     @TempDir
@@ -49,11 +51,11 @@ class InstructBlipFlanT5Test {
     @BeforeAll
     static void convertFixture() throws Exception {
         packageDir = tmp.resolve("pkg");
-        Models.convert(FlanT5Fixture.checkpoint(), packageDir);
+        Models.convert(FLANT5.checkpoint(), packageDir);
         annotator = InstructBlipT5Annotator.open(packageDir, RuntimeOptions.defaults().withThreads(1));
         AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
         preprocessor = factory.createPreprocessor();
-        reference = FlanT5Fixture.reference();
+        reference = FLANT5.reference();
     }
 
     @AfterAll
@@ -62,7 +64,7 @@ class InstructBlipFlanT5Test {
     }
 
     private static ImageTensor image(String file) throws Exception {
-        return preprocessor.preprocess(Files.readAllBytes(FlanT5Fixture.image(file)));
+        return preprocessor.preprocess(Files.readAllBytes(HfFixture.image(file)));
     }
 
     private static AnnotationInput input(String id, String imageFile, String prompt, GenerationConfig g)
@@ -105,27 +107,27 @@ class InstructBlipFlanT5Test {
     @Test
     void qformerAndProjectionMatchTransformers() throws Exception {
         JsonNode in = reference.path("single").path("inputs");
-        List<ImageTensor> images = VicunaFixture.images(FlanT5Fixture.dir(), "single.pixel_values", 48);
-        long[][] ids = VicunaFixture.idRows(in.path("qformer_input_ids").path("values"),
+        List<ImageTensor> images = FLANT5.images("single.pixel_values", 48);
+        long[][] ids = HfFixture.idRows(in.path("qformer_input_ids").path("values"),
                 in.path("qformer_attention_mask").path("values"));
         ImageEncoder.Encoded e = annotator.imageEncoder().encodeWithIntermediates(images, ids);
-        float vision = VicunaFixture.maxAbsDiff(e.imageEmbeds()[0], FlanT5Fixture.tensor("single.vision_last_hidden_state"));
-        float query = VicunaFixture.maxAbsDiff(e.queryOutput()[0], FlanT5Fixture.tensor("single.qformer_query_output"));
-        float proj = VicunaFixture.maxAbsDiff(e.languageInputs()[0],
-                FlanT5Fixture.tensor("single.language_projection_output"));
+        float vision = HfFixture.maxAbsDiff(e.imageEmbeds()[0], FLANT5.tensor("single.vision_last_hidden_state"));
+        float query = HfFixture.maxAbsDiff(e.queryOutput()[0], FLANT5.tensor("single.qformer_query_output"));
+        float proj = HfFixture.maxAbsDiff(e.languageInputs()[0],
+                FLANT5.tensor("single.language_projection_output"));
         System.out.printf("flan-t5 single max abs diff: vision %.3g, query %.3g, projection %.3g%n", vision, query, proj);
         assertThat(vision).isLessThan(1e-4f);
         assertThat(query).isLessThan(1e-4f);
         assertThat(proj).isLessThan(1e-4f);
 
         JsonNode bin = reference.path("batch").path("inputs");
-        List<ImageTensor> batchImages = VicunaFixture.images(FlanT5Fixture.dir(), "batch.pixel_values", 48);
-        long[][] batchIds = VicunaFixture.idRows(bin.path("qformer_input_ids").path("values"),
+        List<ImageTensor> batchImages = FLANT5.images("batch.pixel_values", 48);
+        long[][] batchIds = HfFixture.idRows(bin.path("qformer_input_ids").path("values"),
                 bin.path("qformer_attention_mask").path("values"));
         ImageEncoder.Encoded b = annotator.imageEncoder().encodeWithIntermediates(batchImages, batchIds);
-        float[] expected = FlanT5Fixture.tensor("batch.language_projection_output");
+        float[] expected = FLANT5.tensor("batch.language_projection_output");
         for (int r = 0; r < 3; r++) {
-            float d = VicunaFixture.maxAbsDiff(b.languageInputs()[r], VicunaFixture.slice(expected, r, 3));
+            float d = HfFixture.maxAbsDiff(b.languageInputs()[r], HfFixture.slice(expected, r, 3));
             System.out.printf("flan-t5 batch row %d projection max abs diff %.3g%n", r, d);
             assertThat(d).isLessThan(1e-4f);
         }
@@ -136,7 +138,7 @@ class InstructBlipFlanT5Test {
         JsonNode single = reference.path("single");
         float[] logits = firstStepLogits(List.of(input("s", single.path("image").asText(),
                 single.path("prompt").asText(), TWELVE)))[0];
-        float d = VicunaFixture.maxAbsDiff(logits, FlanT5Fixture.tensor("single.first_step_logits"));
+        float d = HfFixture.maxAbsDiff(logits, FLANT5.tensor("single.first_step_logits"));
         System.out.printf("flan-t5 single first-step logits max abs diff %.3g%n", d);
         assertThat(d).isLessThan(1e-4f);
 
@@ -147,7 +149,7 @@ class InstructBlipFlanT5Test {
         }
         float[][] batched = firstStepLogits(rows);
         for (int i = 0; i < 3; i++) {
-            float di = VicunaFixture.maxAbsDiff(batched[i], FlanT5Fixture.tensor("batch.first_step_logits." + i));
+            float di = HfFixture.maxAbsDiff(batched[i], FLANT5.tensor("batch.first_step_logits." + i));
             System.out.printf("flan-t5 batch row %d first-step logits max abs diff %.3g%n", i, di);
             assertThat(di).isLessThan(1e-4f);
         }
@@ -289,7 +291,7 @@ class InstructBlipFlanT5Test {
     @Test
     void anFp16PackageStaysCloseToFloat32() throws Exception {
         Path fp16 = tmp.resolve("fp16");
-        Models.convert(FlanT5Fixture.checkpoint(), fp16, dev.loupe.model.onnx.Precision.FP16);
+        Models.convert(FLANT5.checkpoint(), fp16, dev.loupe.model.onnx.Precision.FP16);
         assertThat(Manifest.read(fp16).dtype()).isEqualTo("fp16");
         JsonNode single = reference.path("single");
         List<AnnotationInput> rows = List.of(input("s", single.path("image").asText(), single.path("prompt").asText(),
@@ -297,7 +299,7 @@ class InstructBlipFlanT5Test {
         float[] full = firstStepLogits(rows)[0];
         try (InstructBlipT5Annotator half = InstructBlipT5Annotator.open(fp16, RuntimeOptions.cpu(1))) {
             float[] logits = firstStepLogits(half, rows)[0];
-            float d = VicunaFixture.maxAbsDiff(logits, full);
+            float d = HfFixture.maxAbsDiff(logits, full);
             Annotation a = half.annotate(rows).get(0).annotation();
             System.out.printf("flan-t5 fp16 vs fp32 first-step logits max abs diff %.3g; fp16 greedy ids %s%n", d,
                     Arrays.toString(a.tokenIds()));

@@ -1,5 +1,6 @@
 package dev.loupe.model.instructblip;
 
+import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -14,6 +15,7 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,11 +46,11 @@ class InstructBlipGenerationOptionsTest {
     @BeforeAll
     static void convertFixture() throws Exception {
         Path pkg = tmp.resolve("pkg");
-        Models.convert(VicunaFixture.checkpoint(), pkg);
+        Models.convert(HfFixture.VICUNA.checkpoint(), pkg);
         AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.defaults().withThreads(1));
         annotator = factory.createAnnotator();
         preprocessor = factory.createPreprocessor();
-        reference = VicunaFixture.reference();
+        reference = HfFixture.VICUNA.reference();
     }
 
     @AfterAll
@@ -57,7 +59,7 @@ class InstructBlipGenerationOptionsTest {
     }
 
     private static AnnotationInput input(String imageFile, String prompt, GenerationConfig config) throws Exception {
-        byte[] png = Files.readAllBytes(VicunaFixture.dir().resolve("../images").resolve(imageFile));
+        byte[] png = Files.readAllBytes(HfFixture.VICUNA.dir().resolve("../images").resolve(imageFile));
         return new AnnotationInput(imageFile, preprocessor.preprocess(png), prompt, Task.VQA, List.of(), config);
     }
 
@@ -74,14 +76,6 @@ class InstructBlipGenerationOptionsTest {
         AnnotationOutcome o = annotator.annotate(List.of(in)).get(0);
         assertThat(o.isSuccess()).as("%s", o).isTrue();
         return o.annotation();
-    }
-
-    private static int[] ints(JsonNode arr) {
-        int[] out = new int[arr.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = arr.get(i).asInt();
-        }
-        return out;
     }
 
     @Test

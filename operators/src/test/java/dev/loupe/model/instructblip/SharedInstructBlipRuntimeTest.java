@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.Models;
+import dev.loupe.model.PackageAnnotatorFactory;
 import dev.loupe.model.SharedAnnotator;
 import dev.loupe.model.SharedRuntimes;
 import dev.loupe.model.api.AnnotationInput;
@@ -13,6 +14,7 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,19 +35,19 @@ class SharedInstructBlipRuntimeTest {
     @TempDir
     static Path tmp;
 
-    static InstructBlipAnnotatorFactory factory;
+    static PackageAnnotatorFactory factory;
     static List<AnnotationInput> rows;
 
     @BeforeAll
     static void convertFixture() throws Exception {
         Path pkg = tmp.resolve("pkg");
-        Models.convert(VicunaFixture.checkpoint(), pkg);
-        factory = (InstructBlipAnnotatorFactory) Models.open(pkg, RuntimeOptions.cpu(1));
+        Models.convert(HfFixture.VICUNA.checkpoint(), pkg);
+        factory = (PackageAnnotatorFactory) Models.open(pkg, RuntimeOptions.cpu(1));
         ImagePreprocessor preprocessor = factory.createPreprocessor();
-        JsonNode batch = VicunaFixture.reference().path("batch");
+        JsonNode batch = HfFixture.VICUNA.reference().path("batch");
         rows = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            byte[] png = Files.readAllBytes(VicunaFixture.dir().resolve("../images")
+            byte[] png = Files.readAllBytes(HfFixture.VICUNA.dir().resolve("../images")
                     .resolve(batch.path("images").get(i).asText()));
             rows.add(new AnnotationInput("r" + i, preprocessor.preprocess(png), batch.path("prompts").get(i).asText(),
                     Task.VQA, List.of(), GenerationConfig.greedy(8)));

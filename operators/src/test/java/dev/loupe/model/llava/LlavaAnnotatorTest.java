@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.Models;
+import dev.loupe.model.PackageAnnotatorFactory;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
@@ -19,6 +20,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,12 +50,13 @@ class LlavaAnnotatorTest {
     @BeforeAll
     static void convertFixture() throws Exception {
         packageDir = tmp.resolve("pkg");
-        Models.convert(LlavaFixture.checkpoint(), packageDir);
+        Models.convert(HfFixture.LLAVA.checkpoint(), packageDir);
         AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
-        assertThat(factory).isInstanceOf(LlavaAnnotatorFactory.class);
+        assertThat(factory).isInstanceOf(PackageAnnotatorFactory.class);
+        assertThat(((PackageAnnotatorFactory) factory).family()).isSameAs(LlavaFamily.INSTANCE);
         annotator = factory.createAnnotator();
         preprocessor = factory.createPreprocessor();
-        reference = LlavaFixture.reference();
+        reference = HfFixture.LLAVA.reference();
     }
 
     @AfterAll
@@ -62,13 +65,13 @@ class LlavaAnnotatorTest {
     }
 
     private static ImageTensor image(String file) throws Exception {
-        return preprocessor.preprocess(Files.readAllBytes(LlavaFixture.image(file)));
+        return preprocessor.preprocess(Files.readAllBytes(HfFixture.image(file)));
     }
 
     /** A request as a user sends it: the plain prompt, which the annotator templates. */
     private static AnnotationInput input(String id, String imageFile, String templatedPrompt, GenerationConfig config)
             throws Exception {
-        return new AnnotationInput(id, image(imageFile), LlavaFixture.plain(templatedPrompt), Task.VQA, List.of(),
+        return new AnnotationInput(id, image(imageFile), LlavaTemplate.plain(templatedPrompt), Task.VQA, List.of(),
                 config);
     }
 
@@ -81,7 +84,7 @@ class LlavaAnnotatorTest {
         assertThat(out.get(0).isSuccess()).as("%s", out.get(0)).isTrue();
         Annotation a = out.get(0).annotation();
         JsonNode greedy = single.path("greedy");
-        assertThat(a.tokenIds()).containsExactly(LlavaFixture.ints(greedy.path("new_token_ids")));
+        assertThat(a.tokenIds()).containsExactly(HfFixture.ints(greedy.path("new_token_ids")));
         double sum = 0;
         for (JsonNode step : greedy.path("steps")) {
             sum += step.path("logprob").asDouble();
@@ -103,13 +106,13 @@ class LlavaAnnotatorTest {
         double maxDiff = 0;
         for (int i = 0; i < beams.size(); i++) {
             assertThat(a.sequences().get(i).tokenIds()).as("beam %d", i)
-                    .containsExactly(LlavaFixture.ints(beams.get(i).path("new_token_ids")));
+                    .containsExactly(HfFixture.ints(beams.get(i).path("new_token_ids")));
             double expected = beams.get(i).path("sequence_score").asDouble();
             maxDiff = Math.max(maxDiff, Math.abs(a.sequences().get(i).score() - expected));
             assertThat(a.sequences().get(i).score()).as("beam %d", i).isCloseTo(expected, within(1e-4));
         }
         System.out.printf("llava beam score max diff %.3g%n", maxDiff);
-        assertThat(a.tokenIds()).containsExactly(LlavaFixture.ints(beams.get(0).path("new_token_ids")));
+        assertThat(a.tokenIds()).containsExactly(HfFixture.ints(beams.get(0).path("new_token_ids")));
     }
 
     @Test
@@ -124,7 +127,7 @@ class LlavaAnnotatorTest {
         for (int i = 0; i < 3; i++) {
             Annotation a = annotator.annotate(List.of(rows.get(i))).get(0).annotation();
             assertThat(a.tokenIds()).as("row %d alone", i)
-                    .containsExactly(LlavaFixture.ints(alone.get(i).path("unpadded_new_token_ids")));
+                    .containsExactly(HfFixture.ints(alone.get(i).path("unpadded_new_token_ids")));
             aloneScores[i] = a.score();
         }
         int[][] orders = {{0}, {0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 2, 1}};
@@ -138,7 +141,7 @@ class LlavaAnnotatorTest {
                 int row = order[k];
                 Annotation a = out.get(k).annotation();
                 assertThat(a.tokenIds()).as("row %d at %d of %s", row, k, Arrays.toString(order))
-                        .containsExactly(LlavaFixture.ints(alone.get(row).path("unpadded_new_token_ids")));
+                        .containsExactly(HfFixture.ints(alone.get(row).path("unpadded_new_token_ids")));
                 assertThat(a.score()).isCloseTo(aloneScores[row], within(1e-5));
             }
         }
@@ -152,7 +155,7 @@ class LlavaAnnotatorTest {
             candidates.add(c.path("candidate").asText());
         }
         AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
-                LlavaFixture.plain(rank.path("prompt").asText()), Task.RANK, candidates, TWELVE);
+                LlavaTemplate.plain(rank.path("prompt").asText()), Task.RANK, candidates, TWELVE);
         JsonNode single = reference.path("single");
         AnnotationInput generated = input("gen", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
 
@@ -162,7 +165,7 @@ class LlavaAnnotatorTest {
             for (int k = 0; k < batch.size(); k++) {
                 if (batch.get(k) != ranked) {
                     assertThat(out.get(k).annotation().tokenIds())
-                            .containsExactly(LlavaFixture.ints(single.path("greedy").path("new_token_ids")));
+                            .containsExactly(HfFixture.ints(single.path("greedy").path("new_token_ids")));
                     continue;
                 }
                 Annotation a = out.get(k).annotation();
@@ -174,7 +177,7 @@ class LlavaAnnotatorTest {
                     assertThat(a.candidates().get(c).score()).as(candidates.get(c)).isCloseTo(expected, within(1e-3));
                 }
                 assertThat(a.text()).isEqualTo(rank.path("best").asText());
-                assertThat(a.tokenIds()).containsExactly(LlavaFixture.ints(rank.path("candidates").get(
+                assertThat(a.tokenIds()).containsExactly(HfFixture.ints(rank.path("candidates").get(
                         rank.path("ranking_by_score_sum").get(0).asInt()).path("cand_ids")));
             }
         }
@@ -196,7 +199,7 @@ class LlavaAnnotatorTest {
 
         assertThat(out.get(0).errorCode()).isEqualTo(ErrorCode.PROMPT_TOO_LONG);
         assertThat(out.get(1).annotation().tokenIds())
-                .containsExactly(LlavaFixture.ints(single.path("greedy").path("new_token_ids")));
+                .containsExactly(HfFixture.ints(single.path("greedy").path("new_token_ids")));
         assertThat(out.get(2).errorCode()).isEqualTo(ErrorCode.INVALID_REQUEST);
         assertThat(out.get(3).errorCode()).as("rank without candidates").isEqualTo(ErrorCode.INVALID_REQUEST);
     }
@@ -204,13 +207,13 @@ class LlavaAnnotatorTest {
     @Test
     void anFp16PackageGeneratesTheSameGreedyIds() throws Exception {
         Path fp16 = tmp.resolve("pkg-fp16");
-        Models.convert(LlavaFixture.checkpoint(), fp16, Precision.FP16);
+        Models.convert(HfFixture.LLAVA.checkpoint(), fp16, Precision.FP16);
         assertThat(Manifest.read(fp16).dtype()).isEqualTo("fp16");
         JsonNode single = reference.path("single");
         try (BatchAnnotator half = Models.open(fp16, RuntimeOptions.cpu(1)).createAnnotator()) {
             Annotation a = half.annotate(List.of(input("h", single.path("image").asText(),
                     single.path("prompt").asText(), TWELVE))).get(0).annotation();
-            assertThat(a.tokenIds()).containsExactly(LlavaFixture.ints(single.path("greedy").path("new_token_ids")));
+            assertThat(a.tokenIds()).containsExactly(HfFixture.ints(single.path("greedy").path("new_token_ids")));
         }
     }
 
@@ -226,7 +229,7 @@ class LlavaAnnotatorTest {
         assertThat(m.graphs()).containsOnlyKeys(LlavaPackage.GRAPH_IMAGE, LlavaPackage.GRAPH_EMBED,
                 LlavaPackage.GRAPH_DECODER);
         assertThat(annotator.modelVersion()).isEqualTo(m.source().sha256());
-        assertThatThrownBy(() -> Models.convert(LlavaFixture.checkpoint(), packageDir))
+        assertThatThrownBy(() -> Models.convert(HfFixture.LLAVA.checkpoint(), packageDir))
                 .hasMessageContaining("already holds a model package");
     }
 }

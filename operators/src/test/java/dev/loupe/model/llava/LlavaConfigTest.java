@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.Models;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,7 @@ class LlavaConfigTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static ObjectNode fixtureConfig() throws Exception {
-        return (ObjectNode) JSON.readTree(LlavaFixture.checkpoint().resolve("config.json").toFile());
+        return (ObjectNode) JSON.readTree(HfFixture.LLAVA.checkpoint().resolve("config.json").toFile());
     }
 
     @Test

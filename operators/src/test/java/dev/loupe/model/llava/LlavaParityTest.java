@@ -12,6 +12,7 @@ import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,16 +41,16 @@ class LlavaParityTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        reference = LlavaFixture.reference();
-        config = LlavaConfig.load(LlavaFixture.checkpoint());
-        preprocessor = ClipImageProcessor.fromCheckpoint(LlavaFixture.checkpoint(), new ImageDecoder());
+        reference = HfFixture.LLAVA.reference();
+        config = LlavaConfig.load(HfFixture.LLAVA.checkpoint());
+        preprocessor = ClipImageProcessor.fromCheckpoint(HfFixture.LLAVA.checkpoint(), new ImageDecoder());
         int llmHidden = LlamaConfig.fromJson(config.textConfig()).hiddenSize();
         Path graph = tmp.resolve("image-diagnostics.onnx");
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(LlavaFixture.checkpoint())) {
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(HfFixture.LLAVA.checkpoint())) {
             OnnxModelWriter.write(LlavaImageGraph.build(config, ckpt, "", llmHidden, true), graph);
         }
         diagnostics = LlavaImageEncoder.open(graph, config, RuntimeOptions.cpu(1));
-        LlavaConverter.convert(LlavaFixture.checkpoint(), tmp.resolve("pkg"));
+        LlavaConverter.convert(HfFixture.LLAVA.checkpoint(), tmp.resolve("pkg"));
         annotator = LlavaAnnotator.open(tmp.resolve("pkg"), RuntimeOptions.cpu(1));
     }
 
@@ -60,7 +61,7 @@ class LlavaParityTest {
     }
 
     private static ImageTensor image(String file) throws Exception {
-        return preprocessor.preprocess(Files.readAllBytes(LlavaFixture.image(file)));
+        return preprocessor.preprocess(Files.readAllBytes(HfFixture.image(file)));
     }
 
     private static List<String> batchImages() {
@@ -71,16 +72,16 @@ class LlavaParityTest {
 
     @Test
     void pixelValuesMatchTheClipImageProcessor() throws Exception {
-        float single = LlavaFixture.maxAbsDiff(image(reference.path("single").path("image").asText()).chw(),
-                LlavaFixture.tensor("single.pixel_values"));
-        float[] expected = LlavaFixture.tensor("batch.pixel_values");
+        float single = HfFixture.maxAbsDiff(image(reference.path("single").path("image").asText()).chw(),
+                HfFixture.LLAVA.tensor("single.pixel_values"));
+        float[] expected = HfFixture.LLAVA.tensor("batch.pixel_values");
         float batch = 0;
         List<String> files = batchImages();
         for (int i = 0; i < files.size(); i++) {
             ImageTensor t = image(files.get(i));
             assertThat(t.height()).isEqualTo(48);
             assertThat(t.width()).isEqualTo(48);
-            batch = Math.max(batch, LlavaFixture.maxAbsDiff(t.chw(), LlavaFixture.slice(expected, i, files.size())));
+            batch = Math.max(batch, HfFixture.maxAbsDiff(t.chw(), HfFixture.slice(expected, i, files.size())));
         }
         System.out.printf("llava pixel_values max abs diff: single %.3g, batch %.3g%n", single, batch);
         assertThat(single).isLessThanOrEqualTo(1e-5f);
@@ -90,20 +91,20 @@ class LlavaParityTest {
     @Test
     void plainPromptsAreTemplatedAndExpandedAsTheProcessorDoes() throws Exception {
         JsonNode single = reference.path("single");
-        int[] expected = LlavaFixture.ints(single.path("inputs").path("input_ids").path("values").get(0));
-        assertThat(annotator.inputIds(LlavaFixture.plain(single.path("prompt").asText()))).containsExactly(expected);
+        int[] expected = HfFixture.ints(single.path("inputs").path("input_ids").path("values").get(0));
+        assertThat(annotator.inputIds(LlavaTemplate.plain(single.path("prompt").asText()))).containsExactly(expected);
         assertThat(annotator.inputIds(single.path("prompt").asText())).as("already templated").containsExactly(expected);
 
         JsonNode batch = reference.path("batch");
         JsonNode ids = batch.path("inputs").path("input_ids").path("values");
         JsonNode mask = batch.path("inputs").path("attention_mask").path("values");
         for (int r = 0; r < ids.size(); r++) {
-            assertThat(annotator.inputIds(LlavaFixture.plain(batch.path("prompts").get(r).asText())))
-                    .as("batch row %d", r).containsExactly(LlavaFixture.unpadded(ids, mask, r));
+            assertThat(annotator.inputIds(LlavaTemplate.plain(batch.path("prompts").get(r).asText())))
+                    .as("batch row %d", r).containsExactly(HfFixture.unpadded(ids, mask, r));
         }
         JsonNode rank = reference.path("rank");
-        assertThat(annotator.inputIds(LlavaFixture.plain(rank.path("prompt").asText())))
-                .containsExactly(LlavaFixture.ints(rank.path("input_ids").path("values").get(0)));
+        assertThat(annotator.inputIds(LlavaTemplate.plain(rank.path("prompt").asText())))
+                .containsExactly(HfFixture.ints(rank.path("input_ids").path("values").get(0)));
     }
 
     @Test
@@ -113,19 +114,19 @@ class LlavaParityTest {
         String[] names = {"vision_last_hidden_state", "vision_selected_hidden_state", "vision_selected_features",
                 "language_projection_output"};
         for (String set : List.of("single", "batch")) {
-            float[] pixels = LlavaFixture.tensor(set + ".pixel_values");
+            float[] pixels = HfFixture.LLAVA.tensor(set + ".pixel_values");
             int rows = pixels.length / (3 * 48 * 48);
             List<ImageTensor> images = new ArrayList<>();
             for (int r = 0; r < rows; r++) {
-                images.add(new ImageTensor(LlavaFixture.slice(pixels, r, rows), 3, 48, 48));
+                images.add(new ImageTensor(HfFixture.slice(pixels, r, rows), 3, 48, 48));
             }
             Map<String, float[][]> got = diagnostics.run(images, outputs);
             for (int o = 0; o < outputs.length; o++) {
-                float[] expected = LlavaFixture.tensor(set + "." + names[o]);
+                float[] expected = HfFixture.LLAVA.tensor(set + "." + names[o]);
                 float max = 0;
                 for (int r = 0; r < rows; r++) {
-                    max = Math.max(max, LlavaFixture.maxAbsDiff(got.get(outputs[o])[r],
-                            LlavaFixture.slice(expected, r, rows)));
+                    max = Math.max(max, HfFixture.maxAbsDiff(got.get(outputs[o])[r],
+                            HfFixture.slice(expected, r, rows)));
                 }
                 System.out.printf("llava %s.%s max abs diff %.3g%n", set, names[o], max);
                 assertThat(max).as("%s.%s", set, names[o]).isLessThanOrEqualTo(1e-4f);
@@ -135,26 +136,26 @@ class LlavaParityTest {
 
     @Test
     void packagedImageGraphGivesTheProjectorOutput() throws Exception {
-        float[] expected = LlavaFixture.tensor("single.language_projection_output");
+        float[] expected = HfFixture.LLAVA.tensor("single.language_projection_output");
         float[][][] got = annotator.imageEncoder().encode(List.of(image(reference.path("single").path("image").asText())));
         float[] flat = new float[expected.length];
         for (int t = 0; t < got[0].length; t++) {
             System.arraycopy(got[0][t], 0, flat, t * got[0][t].length, got[0][t].length);
         }
-        assertThat(LlavaFixture.maxAbsDiff(flat, expected)).isLessThanOrEqualTo(1e-4f);
+        assertThat(HfFixture.maxAbsDiff(flat, expected)).isLessThanOrEqualTo(1e-4f);
     }
 
     @Test
     void firstStepLogitsMatchTransformers() throws Exception {
         JsonNode single = reference.path("single");
-        float singleDiff = LlavaFixture.maxAbsDiff(firstStepLogits(single.path("image").asText(),
-                single.path("prompt").asText()), LlavaFixture.tensor("single.first_step_logits"));
+        float singleDiff = HfFixture.maxAbsDiff(firstStepLogits(single.path("image").asText(),
+                single.path("prompt").asText()), HfFixture.LLAVA.tensor("single.first_step_logits"));
         System.out.printf("llava single.first_step_logits max abs diff %.3g%n", singleDiff);
         assertThat(singleDiff).isLessThanOrEqualTo(1e-4f);
         JsonNode batch = reference.path("batch");
         for (int r = 0; r < 3; r++) {
-            float d = LlavaFixture.maxAbsDiff(firstStepLogits(batch.path("images").get(r).asText(),
-                    batch.path("prompts").get(r).asText()), LlavaFixture.tensor("batch.first_step_logits." + r));
+            float d = HfFixture.maxAbsDiff(firstStepLogits(batch.path("images").get(r).asText(),
+                    batch.path("prompts").get(r).asText()), HfFixture.LLAVA.tensor("batch.first_step_logits." + r));
             System.out.printf("llava batch.first_step_logits.%d max abs diff %.3g%n", r, d);
             assertThat(d).as("batch row %d", r).isLessThanOrEqualTo(1e-4f);
         }

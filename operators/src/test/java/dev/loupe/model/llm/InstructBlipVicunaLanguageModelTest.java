@@ -1,5 +1,6 @@
 package dev.loupe.model.llm;
 
+import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,6 +10,7 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,7 +32,7 @@ class InstructBlipVicunaLanguageModelTest {
     static Path dir;
 
     private static JsonNode reference;
-    private static FixtureTensors tensors;
+    private static HfFixture tensors;
     private static LlamaConfig config;
     private static LanguageModelRunner runner;
     private static LanguageModelRunner allPositionsRunner;
@@ -43,7 +45,7 @@ class InstructBlipVicunaLanguageModelTest {
         Path fixture = Path.of(System.getProperty("loupe.fixtures"), "hf-reference", "instructblip-vicuna");
         ObjectMapper json = new ObjectMapper();
         reference = json.readTree(fixture.resolve("reference.json").toFile());
-        tensors = new FixtureTensors(fixture.resolve("tensors.safetensors"));
+        tensors = HfFixture.VICUNA;
         config = LlamaConfig.fromJson(json.readTree(fixture.resolve("checkpoint/config.json").toFile())
                 .path("text_config"));
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture.resolve("checkpoint"))) {
@@ -90,7 +92,7 @@ class InstructBlipVicunaLanguageModelTest {
         GeneratedSequence out = generator.generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(12),
                 new int[] {eos}, true).get(0);
 
-        assertThat(maxAbsDiff(out.firstStepLogits(), tensors.floats("single.first_step_logits"))).isLessThan(TOL);
+        assertThat(maxAbsDiff(out.firstStepLogits(), tensors.tensor("single.first_step_logits"))).isLessThan(TOL);
         assertThat(maxAbsDiff(out.firstStepLogits(), floats(single.path("first_step_logits").path("values"))))
                 .isLessThan(TOL);
         assertThat(out.tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
@@ -113,7 +115,7 @@ class InstructBlipVicunaLanguageModelTest {
         for (int r = 0; r < rows.size(); r++) {
             assertThat(out.get(r).tokenIds()).as("row %d", r)
                     .containsExactly(ints(expected.get(r).path("new_token_ids")));
-            assertThat(maxAbsDiff(out.get(r).firstStepLogits(), tensors.floats("batch.first_step_logits." + r)))
+            assertThat(maxAbsDiff(out.get(r).firstStepLogits(), tensors.tensor("batch.first_step_logits." + r)))
                     .as("row %d", r).isLessThan(TOL);
             JsonNode steps = expected.get(r).path("steps");
             for (int i = 0; i < steps.size(); i++) {
@@ -197,8 +199,8 @@ class InstructBlipVicunaLanguageModelTest {
                 for (float v : out.logits()) {
                     assertThat(Float.isFinite(v)).isTrue();
                 }
-                assertThat(maxAbsDiff(out.lastLogits(0), tensors.floats("single.first_step_logits"))).isLessThan(TOL);
-                assertThat(maxAbsDiff(out.lastLogits(1), tensors.floats("batch.first_step_logits.0"))).isLessThan(TOL);
+                assertThat(maxAbsDiff(out.lastLogits(0), tensors.tensor("single.first_step_logits"))).isLessThan(TOL);
+                assertThat(maxAbsDiff(out.lastLogits(1), tensors.tensor("batch.first_step_logits.0"))).isLessThan(TOL);
             }
         }
     }
@@ -210,14 +212,14 @@ class InstructBlipVicunaLanguageModelTest {
         GeneratedSequence out = new GreedyGenerator(selectableRunner, 384).generate(
                 List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(12), new int[] {eos}, true).get(0);
         assertThat(out.tokenIds()).containsExactly(ints(reference.path("single").path("greedy").path("new_token_ids")));
-        assertThat(maxAbsDiff(out.firstStepLogits(), tensors.floats("single.first_step_logits"))).isLessThan(TOL);
+        assertThat(maxAbsDiff(out.firstStepLogits(), tensors.tensor("single.first_step_logits"))).isLessThan(TOL);
     }
 
     @Test
     void candidateLogProbsMatchTransformersGreedySteps() throws Exception {
         JsonNode greedy = reference.path("single").path("greedy");
         int[] ids = ints(greedy.path("new_token_ids"));
-        float[] firstLogits = tensors.floats("single.first_step_logits");
+        float[] firstLogits = tensors.tensor("single.first_step_logits");
         List<int[]> candidates = List.of(ids, Arrays.copyOf(ids, 3), new int[] {eos}, new int[] {ids[0], eos});
         for (LanguageModelRunner r : List.of(allPositionsRunner, selectableRunner)) {
             List<CandidateScorer.CandidateLogProbs> scores = new CandidateScorer(r).score(singlePrefix(), candidates);
@@ -253,14 +255,14 @@ class InstructBlipVicunaLanguageModelTest {
 
     private static float[][] singlePrefix() throws Exception {
         long[] ids = longs(reference.path("single").path("inputs").path("input_ids").path("values").get(0));
-        return prefix(tensors.floats("single.language_projection_output"), 0,
+        return prefix(tensors.tensor("single.language_projection_output"), 0,
                 Arrays.copyOfRange(ids, QUERY_TOKENS, ids.length));
     }
 
     /** The batch rows: their projection outputs and their prompt ids without the padding. */
     private static List<float[][]> batchPrefixes() throws Exception {
         JsonNode inputs = reference.path("batch").path("inputs");
-        float[] projections = tensors.floats("batch.language_projection_output");
+        float[] projections = tensors.tensor("batch.language_projection_output");
         List<float[][]> rows = new ArrayList<>();
         for (int r = 0; r < inputs.path("input_ids").path("values").size(); r++) {
             long[] ids = longs(inputs.path("input_ids").path("values").get(r));
@@ -320,14 +322,6 @@ class InstructBlipVicunaLanguageModelTest {
         float[] out = new float[array.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = (float) array.get(i).asDouble();
-        }
-        return out;
-    }
-
-    private static int[] ints(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
         }
         return out;
     }

@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.loupe.model.image.FixtureTensors;
+import dev.loupe.model.testing.HfFixture;
 import org.junit.jupiter.api.Test;
 
 class OptConfigTest {
     private static ObjectNode textConfig() throws Exception {
-        return (ObjectNode) new ObjectMapper().readTree(FixtureTensors.fixtures()
+        return (ObjectNode) new ObjectMapper().readTree(HfFixture.root()
                 .resolve("blip2-opt/checkpoint/config.json").toFile()).get("text_config");
     }
 

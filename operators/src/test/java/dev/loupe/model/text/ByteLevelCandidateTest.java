@@ -2,7 +2,7 @@ package dev.loupe.model.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.image.FixtureTensors;
+import dev.loupe.model.testing.HfFixture;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -14,9 +14,9 @@ class ByteLevelCandidateTest {
 
     @Test
     void optCandidatesMatchReference() throws Exception {
-        Path opt = FixtureTensors.fixtures().resolve("blip2-opt");
+        Path opt = HfFixture.root().resolve("blip2-opt");
         JsonNode reference = new ObjectMapper().readTree(opt.resolve("reference.json").toFile());
-        Path qformerTokenizer = FixtureTensors.vicuna().resolve("checkpoint/qformer_tokenizer/tokenizer.json");
+        Path qformerTokenizer = HfFixture.VICUNA.dir().resolve("checkpoint/qformer_tokenizer/tokenizer.json");
         SpecialTokenIds special = new SpecialTokenIds(2, new int[]{2}, 1, 320, -1);
         try (InstructBlipPromptEncoder encoder = InstructBlipPromptEncoder.create(opt.resolve("checkpoint/tokenizer.json"),
                 qformerTokenizer, 4, special, new PromptLimits(2048, 512, false, 100_000), false)) {

@@ -2,11 +2,12 @@ package dev.loupe.model.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.image.FixtureTensors;
+import dev.loupe.model.testing.HfFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The same encoder on the InstructBLIP Flan-T5 fixture: EOS-terminated prompts, no BOS, right padding. */
@@ -16,7 +17,7 @@ class FlanT5PromptEncoderTest {
 
     @BeforeAll
     static void load() throws Exception {
-        var dir = FixtureTensors.fixtures().resolve("instructblip-flant5");
+        var dir = HfFixture.root().resolve("instructblip-flant5");
         reference = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
         encoder = InstructBlipPromptEncoder.fromCheckpoint(dir.resolve("checkpoint"));
     }
@@ -24,14 +25,6 @@ class FlanT5PromptEncoderTest {
     @AfterAll
     static void close() {
         encoder.close();
-    }
-
-    private static int[] ints(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
-        }
-        return out;
     }
 
     private static int[] unpadded(JsonNode ids, JsonNode mask) {

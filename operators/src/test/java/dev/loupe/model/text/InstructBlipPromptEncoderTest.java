@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
-import dev.loupe.model.image.FixtureTensors;
+import dev.loupe.model.testing.HfFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -46,8 +47,8 @@ class InstructBlipPromptEncoderTest {
             public void connectFailed(URI uri, SocketAddress sa, IOException ioe) {
             }
         });
-        reference = new ObjectMapper().readTree(FixtureTensors.vicuna().resolve("reference.json").toFile());
-        checkpoint = FixtureTensors.vicuna().resolve("checkpoint");
+        reference = new ObjectMapper().readTree(HfFixture.VICUNA.dir().resolve("reference.json").toFile());
+        checkpoint = HfFixture.VICUNA.dir().resolve("checkpoint");
         encoder = InstructBlipPromptEncoder.fromCheckpoint(checkpoint);
     }
 
@@ -55,14 +56,6 @@ class InstructBlipPromptEncoderTest {
     static void close() {
         encoder.close();
         ProxySelector.setDefault(previous);
-    }
-
-    private static int[] ints(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
-        }
-        return out;
     }
 
     /** A reference row without the padding its attention mask marks. */

@@ -1,4 +1,4 @@
-package dev.loupe.model.instructblip;
+package dev.loupe.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -6,22 +6,23 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.TaskDefaults;
+import dev.loupe.model.instructblip.InstructBlipFamily;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-class InstructBlipAnnotatorFactoryTest {
+class PackageAnnotatorFactoryTest {
     private static final Path PKG = Path.of("/models/pkg");
 
     @Test
     void aCudaFactoryIsBoundToTheGpuItIsGivenAndACpuFactoryIgnoresIt() {
-        InstructBlipAnnotatorFactory cuda = new InstructBlipAnnotatorFactory(PKG,
+        PackageAnnotatorFactory cuda = new PackageAnnotatorFactory(InstructBlipFamily.INSTANCE, PKG,
                 RuntimeOptions.cpu(2).withDevice(RuntimeOptions.Device.CUDA), ImageLimits.DEFAULT, TaskDefaults.fallback());
         AnnotatorFactory onGpu3 = cuda.forDevice(3);
-        assertThat(((InstructBlipAnnotatorFactory) onGpu3).options().deviceIndex()).isEqualTo(3);
-        assertThat(((InstructBlipAnnotatorFactory) onGpu3).runtimeKey()).isNotEqualTo(cuda.runtimeKey());
+        assertThat(((PackageAnnotatorFactory) onGpu3).options().deviceIndex()).isEqualTo(3);
+        assertThat(((PackageAnnotatorFactory) onGpu3).runtimeKey()).isNotEqualTo(cuda.runtimeKey());
         assertThat(cuda.forDevice(0)).isSameAs(cuda);
 
-        InstructBlipAnnotatorFactory cpu = new InstructBlipAnnotatorFactory(PKG, RuntimeOptions.cpu(2),
+        PackageAnnotatorFactory cpu = new PackageAnnotatorFactory(InstructBlipFamily.INSTANCE, PKG, RuntimeOptions.cpu(2),
                 ImageLimits.DEFAULT, TaskDefaults.fallback());
         assertThat(cpu.forDevice(3)).isSameAs(cpu);
     }

@@ -1,0 +1,82 @@
+package dev.loupe.model.instructblip;
+
+import ai.onnxruntime.OrtException;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.text.EncodedPrompt;
+import dev.loupe.model.text.InstructBlipPromptEncoder;
+import dev.loupe.model.text.LanguageTokenizer;
+import dev.loupe.model.vlm.TokenEmbeddings;
+import dev.loupe.model.vlm.VisualPrefixEncoder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The InstructBLIP / BLIP-2 prefix: the projected Q-Former queries (which saw the row's instruction; BLIP-2's
+ * Q-Former sees none) followed by the prompt's token embeddings.
+ */
+final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedPrompt> {
+    private final InstructBlipPromptEncoder prompts;
+    private final ImageEncoder encoder;
+
+    InstructBlipPrefixEncoder(InstructBlipPromptEncoder prompts, ImageEncoder encoder) {
+        this.prompts = prompts;
+        this.encoder = encoder;
+    }
+
+    @Override
+    public EncodedPrompt encodePrompt(String prompt, int maxNewTokens) throws AnnotationException {
+        return prompts.encode(prompt, maxNewTokens);
+    }
+
+    @Override
+    public int[] inputIds(EncodedPrompt prompt) {
+        return prompt.inputIds();
+    }
+
+    @Override
+    public List<float[][]> prefixes(List<ImageTensor> images, List<EncodedPrompt> rows, TokenEmbeddings embeddings)
+            throws AnnotationException {
+        long[][] qformerIds = new long[rows.size()][];
+        List<int[]> textIds = new ArrayList<>(rows.size());
+        for (int k = 0; k < rows.size(); k++) {
+            qformerIds[k] = toLongs(rows.get(k).qformerIds());
+            textIds.add(rows.get(k).textIds());
+        }
+        float[][][] queryEmbeds = encoder.encode(images, qformerIds);
+        float[][][] textEmbeds = embeddings.lookup(textIds);
+        List<float[][]> prefixes = new ArrayList<>(rows.size());
+        for (int k = 0; k < rows.size(); k++) {
+            float[][] q = queryEmbeds[k];
+            float[][] t = textEmbeds[k];
+            float[][] prefix = new float[q.length + t.length][];
+            System.arraycopy(q, 0, prefix, 0, q.length);
+            System.arraycopy(t, 0, prefix, q.length, t.length);
+            prefixes.add(prefix);
+        }
+        return prefixes;
+    }
+
+    @Override
+    public LanguageTokenizer tokenizer() {
+        return prompts.tokenizer();
+    }
+
+    @Override
+    public void close() {
+        try {
+            encoder.close();
+        } catch (OrtException ignored) {
+            // native resources are released with the environment anyway
+        }
+        prompts.close();
+    }
+
+    private static long[] toLongs(int[] ids) {
+        long[] out = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = ids[i];
+        }
+        return out;
+    }
+}

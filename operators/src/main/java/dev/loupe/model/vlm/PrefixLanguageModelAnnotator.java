@@ -1,0 +1,240 @@
+package dev.loupe.model.vlm;
+
+import ai.onnxruntime.OrtException;
+import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotationOutcome;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.Task;
+import dev.loupe.model.llm.CandidateScorer;
+import dev.loupe.model.llm.GeneratedSequence;
+import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.TextGenerator;
+import dev.loupe.model.pkg.Manifest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A vision-language model whose image side feeds a decoder-only language model through prefix embeddings
+ * (InstructBLIP, BLIP-2, LLaVA): the family's {@link VisualPrefixEncoder} builds each row's prefix, and this class
+ * does the rest. Rows with the same generation settings (seed aside) decode together through {@link TextGenerator};
+ * task RANK scores candidates through {@link CandidateScorer}. Rows are batched through every stage, left-padded
+ * with positions from the mask, so a row's result never depends on its batch mates; when a batch fails, its rows are
+ * retried alone so that only the row at fault fails.
+ *
+ * <p>Thread-safe: it holds only immutable settings, ONNX Runtime sessions (concurrent {@code run} is allowed) and
+ * the thread-safe prefix encoder; every call keeps its state (KV cache, masks) on its own stack, so one instance
+ * serves all the subtasks of a process (see {@link dev.loupe.model.SharedRuntimes}).
+ *
+ * @param <P> the family's encoded prompt
+ */
+public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
+    /** Most candidates one request may rank; they are scored together in one decoder batch. */
+    public static final int MAX_CANDIDATES = 256;
+
+    private final Manifest manifest;
+    private final VisualPrefixEncoder<P> encoder;
+    private final LanguageModelRunner language;
+    private final TokenEmbeddings embeddings;
+    private final TextGenerator generator;
+    private final CandidateScorer scorer;
+    private final int[] eosIds;
+
+    /** Takes ownership of {@code encoder} and {@code language}: {@link #close()} closes both. */
+    public PrefixLanguageModelAnnotator(Manifest manifest, VisualPrefixEncoder<P> encoder,
+                                        LanguageModelRunner language) {
+        this.manifest = manifest;
+        this.encoder = encoder;
+        this.language = language;
+        this.embeddings = new TokenEmbeddings(language);
+        this.generator = new TextGenerator(language, encoder.tokenizer().specialTokens().pad());
+        this.scorer = new CandidateScorer(language);
+        this.eosIds = encoder.tokenizer().specialTokens().eos();
+    }
+
+    @Override
+    public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
+        AnnotationOutcome[] out = new AnnotationOutcome[batch.size()];
+        // Rows with the same generation settings decode together (each sampling with its own seed).
+        Map<GenerationConfig, List<Integer>> groups = new LinkedHashMap<>();
+        List<P> encoded = new ArrayList<>(Collections.nCopies(batch.size(), null));
+        List<Integer> rankRows = new ArrayList<>();
+        List<List<int[]>> candidateIds = new ArrayList<>(Collections.nCopies(batch.size(), null));
+        for (int i = 0; i < batch.size(); i++) {
+            AnnotationInput in = batch.get(i);
+            try {
+                if (in.task() == Task.RANK) { // scoring ignores the decoding settings
+                    List<int[]> ids = encodeCandidates(in.candidates());
+                    int longest = ids.stream().mapToInt(c -> c.length).max().orElse(0);
+                    encoded.set(i, encoder.encodePrompt(in.prompt(), longest));
+                    candidateIds.set(i, ids);
+                    rankRows.add(i);
+                } else {
+                    validate(in.generation());
+                    encoded.set(i, encoder.encodePrompt(in.prompt(), in.generation().maxNewTokens()));
+                    groups.computeIfAbsent(in.generation().withSeed(0), g -> new ArrayList<>()).add(i);
+                }
+            } catch (AnnotationException e) {
+                out[i] = AnnotationOutcome.failure(e.code(), e.getMessage());
+            }
+        }
+        if (!rankRows.isEmpty()) {
+            rank(batch, encoded, candidateIds, rankRows, out);
+        }
+        for (Map.Entry<GenerationConfig, List<Integer>> group : groups.entrySet()) {
+            List<Integer> rows = group.getValue();
+            try {
+                List<Annotation> results = generate(batch, encoded, rows, group.getKey());
+                for (int k = 0; k < rows.size(); k++) {
+                    out[rows.get(k)] = AnnotationOutcome.success(results.get(k));
+                }
+            } catch (AnnotationException | RuntimeException groupFailure) {
+                // Isolate the row(s) at fault: retry each alone; batch invariance makes the results identical.
+                for (int row : rows) {
+                    try {
+                        out[row] = AnnotationOutcome.success(
+                                generate(batch, encoded, List.of(row), group.getKey()).get(0));
+                    } catch (AnnotationException | RuntimeException e) {
+                        out[row] = failure(e);
+                    }
+                }
+            }
+        }
+        return Arrays.asList(out);
+    }
+
+    private static void validate(GenerationConfig config) throws AnnotationException {
+        try {
+            config.validate();
+        } catch (IllegalArgumentException e) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, e.getMessage(), e);
+        }
+    }
+
+    private List<Annotation> generate(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows,
+                                      GenerationConfig config) throws AnnotationException {
+        List<float[][]> prefixes = prefixes(batch, encoded, rows);
+        List<int[]> promptIds = new ArrayList<>(rows.size());
+        long[] seeds = new long[rows.size()];
+        for (int k = 0; k < rows.size(); k++) {
+            promptIds.add(encoder.inputIds(encoded.get(rows.get(k))));
+            seeds[k] = batch.get(rows.get(k)).generation().seed();
+        }
+        List<List<GeneratedSequence>> generated = generator.generate(prefixes, promptIds, config, seeds, eosIds);
+        List<Annotation> results = new ArrayList<>(rows.size());
+        for (List<GeneratedSequence> own : generated) {
+            List<Annotation.Sequence> sequences = new ArrayList<>(own.size());
+            for (GeneratedSequence s : own) {
+                sequences.add(new Annotation.Sequence(s.tokenIds(), encoder.tokenizer().decode(s.tokenIds(), true).strip(), s.score()));
+            }
+            Annotation.Sequence best = sequences.get(0);
+            results.add(new Annotation(best.tokenIds(), best.text(), best.score(), sequences, List.of()));
+        }
+        return results;
+    }
+
+    private List<float[][]> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
+            throws AnnotationException {
+        List<ImageTensor> images = new ArrayList<>(rows.size());
+        List<P> prompts = new ArrayList<>(rows.size());
+        for (int row : rows) {
+            images.add(batch.get(row).pixels());
+            prompts.add(encoded.get(row));
+        }
+        return encoder.prefixes(images, prompts, embeddings);
+    }
+
+    private List<int[]> encodeCandidates(List<String> candidates) throws AnnotationException {
+        if (candidates.isEmpty()) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "task rank needs at least one candidate");
+        }
+        if (candidates.size() > MAX_CANDIDATES) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, candidates.size()
+                    + " candidates, over the limit of " + MAX_CANDIDATES);
+        }
+        List<int[]> ids = new ArrayList<>(candidates.size());
+        for (String c : candidates) {
+            ids.add(encoder.tokenizer().encodeCandidate(c));
+        }
+        return ids;
+    }
+
+    /**
+     * Candidate ranking as in the InstructBLIP paper: each candidate's score is the summed log-probability of its
+     * tokens followed by end-of-sequence, given image and prompt. The prefix of a request runs once and its KV
+     * cache is shared by all its candidates. The best candidate becomes the annotation's text.
+     */
+    private void rank(List<AnnotationInput> batch, List<P> encoded, List<List<int[]>> candidateIds,
+                      List<Integer> rows, AnnotationOutcome[] out) {
+        List<float[][]> prefixes;
+        try {
+            prefixes = prefixes(batch, encoded, rows);
+        } catch (AnnotationException | RuntimeException e) {
+            if (rows.size() > 1) {
+                for (int row : rows) {
+                    rank(batch, encoded, candidateIds, List.of(row), out);
+                }
+            } else {
+                out[rows.get(0)] = failure(e);
+            }
+            return;
+        }
+        for (int k = 0; k < rows.size(); k++) {
+            int row = rows.get(k);
+            try {
+                List<CandidateScorer.CandidateLogProbs> scores = scorer.score(prefixes.get(k), candidateIds.get(row));
+                List<String> texts = batch.get(row).candidates();
+                List<Annotation.CandidateScore> ranked = new ArrayList<>(texts.size());
+                int best = 0;
+                for (int c = 0; c < texts.size(); c++) {
+                    ranked.add(new Annotation.CandidateScore(texts.get(c), scores.get(c).sum()));
+                    if (scores.get(c).sum() > scores.get(best).sum()) {
+                        best = c;
+                    }
+                }
+                out[row] = AnnotationOutcome.success(new Annotation(candidateIds.get(row).get(best), texts.get(best),
+                        scores.get(best).sum(), List.of(), ranked));
+            } catch (AnnotationException | RuntimeException e) {
+                out[row] = failure(e);
+            }
+        }
+    }
+
+    private static AnnotationOutcome failure(Exception e) {
+        return e instanceof AnnotationException ae ? AnnotationOutcome.failure(ae.code(), ae.getMessage())
+                : AnnotationOutcome.failure(ErrorCode.INFERENCE_FAILED, String.valueOf(e));
+    }
+
+    /** The language model, for parity diagnostics. */
+    public LanguageModelRunner languageModel() {
+        return language;
+    }
+
+    @Override
+    public String modelId() {
+        return manifest.name();
+    }
+
+    @Override
+    public String modelVersion() {
+        return manifest.source() == null ? "" : manifest.source().sha256();
+    }
+
+    @Override
+    public void close() {
+        try {
+            language.close();
+        } catch (OrtException ignored) {
+            // native resources are released with the environment anyway
+        }
+        encoder.close();
+    }
+}

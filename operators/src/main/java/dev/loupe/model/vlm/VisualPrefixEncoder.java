@@ -1,0 +1,38 @@
+package dev.loupe.model.vlm;
+
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.text.LanguageTokenizer;
+import java.util.List;
+
+/**
+ * What a vision-language family contributes to {@link PrefixLanguageModelAnnotator}: how a row's image and prompt
+ * become the decoder's prefix embeddings, and the tokenizer for prompts, candidates and generated text. Everything
+ * else (batching, generation, ranking, failure isolation) is shared. Implementations are thread-safe.
+ *
+ * @param <P> the family's encoded prompt
+ */
+public interface VisualPrefixEncoder<P> extends AutoCloseable {
+
+    /**
+     * Encodes a prompt; {@code maxNewTokens} tokens will be generated (or scored) after it and must fit too.
+     */
+    P encodePrompt(String prompt, int maxNewTokens) throws AnnotationException;
+
+    /** The language model input ids of an encoded prompt (what generation continues). */
+    int[] inputIds(P prompt);
+
+    /**
+     * The decoder prefix of each row, in order: image features and prompt token embeddings (looked up through
+     * {@code embeddings}) arranged as the family's model expects. All rows go through the image side as one batch.
+     */
+    List<float[][]> prefixes(List<ImageTensor> images, List<P> prompts, TokenEmbeddings embeddings)
+            throws AnnotationException;
+
+    /** The language model's tokenizer: ranking candidates, generated text, special ids. */
+    LanguageTokenizer tokenizer();
+
+    /** Frees the image side and the tokenizer. */
+    @Override
+    void close();
+}
