@@ -99,6 +99,9 @@ public final class RunCommand implements Callable<Integer> {
             description = "Any other job, pipeline or Flink option, e.g. -D loupe.fetch.concurrency=8.")
     Map<String, String> extra = new LinkedHashMap<>();
 
+    @CommandLine.Mixin
+    KafkaClientOptions kafka = new KafkaClientOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -125,6 +128,10 @@ public final class RunCommand implements Callable<Integer> {
         Configuration conf = Configuration.fromMap(extra);
         if (bootstrapServers != null) {
             conf.set(JobOptions.BOOTSTRAP_SERVERS, bootstrapServers);
+        }
+        Map<String, String> kafkaProperties = kafka.merged();
+        if (!kafkaProperties.isEmpty()) {
+            conf.set(JobOptions.KAFKA_PROPERTIES, kafkaProperties);
         }
         conf.set(JobOptions.REQUESTS_TOPIC, requestsTopic);
         conf.set(JobOptions.RESULTS_TOPIC, resultsTopic);

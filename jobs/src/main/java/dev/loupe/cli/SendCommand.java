@@ -56,8 +56,18 @@ public final class SendCommand implements Callable<Integer> {
     @Option(names = "--candidate", paramLabel = "TEXT", description = "Answer to score for task rank (repeatable).")
     List<String> candidates = new ArrayList<>();
 
+    @picocli.CommandLine.Mixin
+    KafkaClientOptions kafka = new KafkaClientOptions();
+
     @Override
     public Integer call() throws Exception {
+        Properties p;
+        try {
+            p = kafka.checked().toProperties();
+        } catch (IllegalArgumentException e) {
+            System.err.println("loupe send: " + e.getMessage());
+            return 2;
+        }
         Task parsedTask;
         try {
             parsedTask = Task.valueOf(task.trim().toUpperCase(Locale.ROOT));
@@ -92,7 +102,6 @@ public final class SendCommand implements Callable<Integer> {
                     .setCandidates(candidates)
                     .build());
         }
-        Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         AvroSerializer<AnnotationRequest> values = new AvroSerializer<>(AnnotationRequest.class);

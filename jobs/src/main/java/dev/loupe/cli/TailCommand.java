@@ -41,10 +41,19 @@ public final class TailCommand implements Callable<Integer> {
             description = "Stop after this long without a new record. Default: 30s.")
     Duration idle = Duration.ofSeconds(30);
 
+    @picocli.CommandLine.Mixin
+    KafkaClientOptions kafka = new KafkaClientOptions();
+
     @Override
     public Integer call() {
+        Properties p;
+        try {
+            p = kafka.checked().toProperties();
+        } catch (IllegalArgumentException e) {
+            System.err.println("loupe tail: " + e.getMessage());
+            return 2;
+        }
         List<String> results = resultTopics.isEmpty() ? List.of(JobOptions.RESULTS_TOPIC.defaultValue()) : resultTopics;
-        Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

@@ -37,7 +37,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     private static final int NODE_ID = 1;
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
 
+    private static final String SASL_LISTENER = "SASL_PLAINTEXT";
+
     private final Map<String, String> overrides;
+    /** User and password of the SASL/PLAIN client listener, or null for a PLAINTEXT listener. */
+    private final String saslUser;
+    private final String saslPassword;
     private Path workDir;
     private Path logDir;
     private KafkaRaftServer server;
@@ -51,7 +56,43 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** A broker with extra broker properties (they win over the defaults). */
     public EmbeddedKafka(Map<String, String> brokerOverrides) {
+        this(brokerOverrides, null, null);
+    }
+
+    private EmbeddedKafka(Map<String, String> brokerOverrides, String saslUser, String saslPassword) {
         this.overrides = Map.copyOf(brokerOverrides);
+        this.saslUser = saslUser;
+        this.saslPassword = saslPassword;
+    }
+
+    /**
+     * A broker whose client listener is SASL_PLAINTEXT with the PLAIN mechanism and one user, to try clients'
+     * security settings against ({@link #clientProperties()} gives the matching ones). The controller listener
+     * stays PLAINTEXT on loopback.
+     */
+    public static EmbeddedKafka withSaslPlain(String user, String password) {
+        if (user == null || user.isBlank() || password == null || password.isEmpty()
+                || (user + password).matches(".*[\"\\\\].*")) {
+            throw new IllegalArgumentException("a SASL/PLAIN user and password are required (no quotes or backslashes)");
+        }
+        return new EmbeddedKafka(Map.of(), user, password);
+    }
+
+    /**
+     * Client properties this broker needs besides {@code bootstrap.servers}: empty for PLAINTEXT, the SASL/PLAIN
+     * login of the broker's user otherwise.
+     */
+    public Map<String, String> clientProperties() {
+        if (saslUser == null) {
+            return Map.of();
+        }
+        return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN",
+                "sasl.jaas.config", plainLogin(""));
+    }
+
+    private String plainLogin(String extra) {
+        return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + saslUser
+                + "\" password=\"" + saslPassword + "\"" + extra + ";";
     }
 
     /** Formats a fresh metadata log and starts the broker; returns when it accepts clients. */
@@ -85,11 +126,19 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("process.roles", "broker,controller");
         p.put("node.id", String.valueOf(NODE_ID));
         p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + "," + CONTROLLER_LISTENER + "://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        String listener = saslUser == null ? "PLAINTEXT" : SASL_LISTENER;
+        p.put("listeners", listener + "://127.0.0.1:" + brokerPort + "," + CONTROLLER_LISTENER + "://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", listener + "://127.0.0.1:" + brokerPort);
         p.put("controller.listener.names", CONTROLLER_LISTENER);
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        p.put("inter.broker.listener.name", listener);
+        p.put("listener.security.protocol.map", listener + ":" + listener + "," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        if (saslUser != null) {
+            // the broker authenticates clients (and itself, inter-broker) against its one PLAIN user
+            p.put("sasl.enabled.mechanisms", "PLAIN");
+            p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+            p.put("listener.name." + SASL_LISTENER.toLowerCase(java.util.Locale.ROOT) + ".plain.sasl.jaas.config",
+                    plainLogin(" user_" + saslUser + "=\"" + saslPassword + "\""));
+        }
         p.put("log.dirs", logDir.toString());
         p.put("num.partitions", "1");
         p.put("default.replication.factor", "1");
@@ -157,6 +206,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** An admin client for this broker; the caller closes it. */
     public Admin admin() {
         Properties p = new Properties();
+        p.putAll(clientProperties());
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
         return Admin.create(p);

@@ -18,6 +18,13 @@ public final class JobOptions {
             .stringType().noDefaultValue()
             .withDescription("Kafka bootstrap servers, host:port[,host:port...].");
 
+    public static final ConfigOption<Map<String, String>> KAFKA_PROPERTIES = ConfigOptions.key("loupe.kafka.properties")
+            .mapType().defaultValue(Map.of())
+            .withDescription("Extra Kafka client properties (TLS, SASL, ...) for the job's source and sinks, e.g. "
+                    + "security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location. Addresses, "
+                    + "group, transactions and isolation are loupe's own options and refused here; secret values "
+                    + "are never printed.");
+
     public static final ConfigOption<String> REQUESTS_TOPIC = ConfigOptions.key("loupe.topics.requests")
             .stringType().defaultValue("loupe.requests")
             .withDescription("Topic of Avro AnnotationRequest values.");

@@ -13,6 +13,7 @@ import org.apache.flink.configuration.ReadableConfig;
  * half-configured run. Build with {@link #from(ReadableConfig)}, which names the offending option on error.
  *
  * @param resultsTopicPerTask task name in upper case ({@code CAPTION}, {@code VQA}, {@code RANK}) to topic
+ * @param kafkaProperties extra client properties (TLS, SASL) for the source and sinks; prints redacted
  */
 public record JobSettings(
         String bootstrapServers,
@@ -26,7 +27,8 @@ public record JobSettings(
         Duration checkpointInterval,
         int parallelism,
         int restartAttempts,
-        Duration restartDelay) {
+        Duration restartDelay,
+        KafkaClientProperties kafkaProperties) {
 
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
@@ -83,7 +85,7 @@ public record JobSettings(
             throw bad(JobOptions.RESTART_DELAY.key(), "must not be negative");
         }
         return new JobSettings(bootstrap, requests, results, perTask, deadLetters, groupId, prefix, txTimeout,
-                interval, parallelism, attempts, delay);
+                interval, parallelism, attempts, delay, KafkaClientProperties.of(config.get(JobOptions.KAFKA_PROPERTIES)));
     }
 
     /** Every topic the job reads or writes, requests first. */

@@ -74,9 +74,10 @@ public final class StreamingAnnotationJob {
         annotateAndSink(source(env, settings), settings, factory, pipelineConfig);
     }
 
-    /** The requests topic as raw values, offsets committed to the consumer group on each checkpoint. */
+    /** The requests topic as raw values (read with the extra client properties, e.g. TLS or SASL), offsets committed to the consumer group on each checkpoint. */
     public static DataStream<byte[]> source(StreamExecutionEnvironment env, JobSettings settings) {
         KafkaSource<byte[]> source = KafkaSource.<byte[]>builder()
+                .setProperties(settings.kafkaProperties().toProperties())
                 .setBootstrapServers(settings.bootstrapServers())
                 .setTopics(settings.requestsTopic())
                 .setGroupId(settings.groupId())
@@ -104,6 +105,7 @@ public final class StreamingAnnotationJob {
 
     private static <T> KafkaSink<T> sink(JobSettings settings, String name, KafkaRecordSerializationSchema<T> serializer) {
         return KafkaSink.<T>builder()
+                .setKafkaProducerConfig(settings.kafkaProperties().toProperties())
                 .setBootstrapServers(settings.bootstrapServers())
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)

@@ -13,20 +13,27 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * The streaming job on its own MiniCluster against the shared broker, with topics unique to one test:
+ * The streaming job on its own MiniCluster against the shared broker (or a given one), with topics unique to one test:
  * {@code <name>.requests}, {@code <name>.results}, {@code <name>.dead-letters}.
  */
 public final class RunningJob implements AutoCloseable {
 
     public final String name = "t" + UUID.randomUUID().toString().substring(0, 8);
-    public final EmbeddedKafka kafka = SharedKafka.get();
-    public final Topics topics = new Topics(kafka);
+    public final EmbeddedKafka kafka;
+    public final Topics topics;
     public final Configuration conf = new Configuration();
     /** Partitions of each topic the job creates. */
     public int partitions = 1;
     private JobClient client;
 
     public RunningJob() {
+        this(SharedKafka.get());
+    }
+
+    /** A job against {@code kafka} (its client properties are not set: tests set {@link JobOptions#KAFKA_PROPERTIES}). */
+    public RunningJob(EmbeddedKafka kafka) {
+        this.kafka = kafka;
+        this.topics = new Topics(kafka);
         conf.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         conf.set(JobOptions.REQUESTS_TOPIC, name + ".requests");
         conf.set(JobOptions.RESULTS_TOPIC, name + ".results");

@@ -41,6 +41,7 @@ public final class Topics {
 
     public void sendRaw(String topic, Collection<byte[]> values) {
         Properties p = new Properties();
+        p.putAll(kafka.clientProperties());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -57,10 +58,11 @@ public final class Topics {
      */
     public <T> List<T> readCommitted(Collection<String> topics, int expected, Function<ConsumerRecord<byte[], byte[]>, T> decode) {
         Properties c = new Properties();
+        c.putAll(kafka.clientProperties());
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-                c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         List<T> out = new ArrayList<>();
         try (var consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
