@@ -174,8 +174,12 @@ public final class RunCommand implements Callable<Integer> {
             // check every option before starting anything; the embedded broker's address is not known yet
             Configuration checked = toConfiguration();
             checked.set(JobOptions.BOOTSTRAP_SERVERS, UNKNOWN_YET);
-            JobSettings.from(checked);
+            JobSettings embeddedSettings = JobSettings.from(checked);
             PipelineOptions.from(checked);
+            if (embeddedSettings.kafkaProperties().asMap().containsKey("security.protocol")) {
+                throw new IllegalArgumentException("security.protocol needs --bootstrap-servers: the embedded "
+                        + "broker only has a PLAINTEXT listener");
+            }
         } catch (IllegalArgumentException e) {
             err.println("loupe run: " + e.getMessage());
             err.flush();
