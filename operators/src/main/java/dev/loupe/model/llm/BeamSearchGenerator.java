@@ -47,27 +47,10 @@ final class BeamSearchGenerator {
             for (int generated = 1; ; generated++) {
                 cache.close();
                 cache = out.present();
-                List<Integer> stillLive = new ArrayList<>();
-                List<int[]> selected = new ArrayList<>();
-                List<int[]> nextTokens = new ArrayList<>();
-                for (int i = 0; i < live.length; i++) {
-                    int r = live[i];
-                    float[][] logits = new float[beams][];
-                    for (int b = 0; b < beams; b++) {
-                        logits[b] = out.lastLogits(i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : b));
-                    }
-                    int[] source = scorers[r].step(logits);
-                    if (scorers[r].isDone()) {
-                        continue;
-                    }
-                    int[] slots = new int[beams];
-                    for (int b = 0; b < beams; b++) {
-                        slots[b] = i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : source[b]);
-                    }
-                    stillLive.add(r);
-                    selected.add(slots);
-                    nextTokens.add(scorers[r].lastTokens());
-                }
+                BeamSearchScorer.Advance step = BeamSearchScorer.advance(scorers, live, beams, rowsPerRequest, out::lastLogits);
+                List<Integer> stillLive = step.live();
+                List<int[]> selected = step.slots();
+                List<int[]> nextTokens = step.tokens();
                 if (stillLive.isEmpty()) {
                     break;
                 }

@@ -274,4 +274,40 @@ public final class BeamSearchScorer {
         }
         return false;
     }
+
+    /**
+     * The requests still searching after one decoding step, with, per request, the batch rows its beams continue
+     * from ({@code slots}) and the tokens they append ({@code tokens}); shared by the decoder-only and the T5 loops.
+     */
+    public record Advance(List<Integer> live, List<int[]> slots, List<int[]> tokens) {}
+
+    /**
+     * Steps every live request's scorer on its rows of a decoder output. Request {@code live[i]} owns rows
+     * {@code i * rowsPerRequest ...}; with one row per request (the first step) every beam reads that row.
+     */
+    public static Advance advance(BeamSearchScorer[] scorers, int[] live, int beams, int rowsPerRequest,
+                                  java.util.function.IntFunction<float[]> lastLogits) {
+        List<Integer> stillLive = new java.util.ArrayList<>();
+        List<int[]> slots = new java.util.ArrayList<>();
+        List<int[]> tokens = new java.util.ArrayList<>();
+        for (int i = 0; i < live.length; i++) {
+            int r = live[i];
+            float[][] logits = new float[beams][];
+            for (int b = 0; b < beams; b++) {
+                logits[b] = lastLogits.apply(i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : b));
+            }
+            int[] source = scorers[r].step(logits);
+            if (scorers[r].isDone()) {
+                continue;
+            }
+            int[] s = new int[beams];
+            for (int b = 0; b < beams; b++) {
+                s[b] = i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : source[b]);
+            }
+            stillLive.add(r);
+            slots.add(s);
+            tokens.add(scorers[r].lastTokens());
+        }
+        return new Advance(stillLive, slots, tokens);
+    }
 }

@@ -192,27 +192,10 @@ public final class T5Generator {
         int rowsPerRequest = 1; // the first step runs one row per request; the beams start identical
         T5Runner.Step out = runner.decode(next, 1, state);
         while (true) {
-            List<Integer> stillLive = new ArrayList<>();
-            List<int[]> slots = new ArrayList<>();
-            List<int[]> tokens = new ArrayList<>();
-            for (int i = 0; i < live.length; i++) {
-                int r = live[i];
-                float[][] logits = new float[beams][];
-                for (int b = 0; b < beams; b++) {
-                    logits[b] = out.lastLogits(i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : b));
-                }
-                int[] source = scorers[r].step(logits);
-                if (scorers[r].isDone()) {
-                    continue;
-                }
-                int[] s = new int[beams];
-                for (int b = 0; b < beams; b++) {
-                    s[b] = i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : source[b]);
-                }
-                stillLive.add(r);
-                slots.add(s);
-                tokens.add(scorers[r].lastTokens());
-            }
+            BeamSearchScorer.Advance step = BeamSearchScorer.advance(scorers, live, beams, rowsPerRequest, out::lastLogits);
+            List<Integer> stillLive = step.live();
+            List<int[]> slots = step.slots();
+            List<int[]> tokens = step.tokens();
             if (stillLive.isEmpty()) {
                 break;
             }
