@@ -19,7 +19,9 @@ dir="${LOUPE_CLUSTER_DIR:-$root/dist/target/local-cluster}"
 libs="${LOUPE_CLUSTER_LIBS:-$root/dist/target/cluster}"
 job_jar="${LOUPE_JOB_JAR:-$root/dist/target/loupe-job.jar}"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-startup_timeout="${LOUPE_CLUSTER_STARTUP_TIMEOUT:-120}"   # seconds per process
+startup_timeout="${LOUPE_CLUSTER_STARTUP_TIMEOUT:-180}"   # seconds per process
+# JVM flags for every process: small, quick-starting JVMs for a development cluster (C1 only: less JIT work)
+jvm_opts="${LOUPE_CLUSTER_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 # Avro 1.12 deserializes only trusted packages; Loupe's records travel inside Flink (the same line is
 # env.java.opts.all in the generated config.yaml, deploy/flink-conf/config.yaml and the Kubernetes manifest).
 avro_opts="-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe"
@@ -209,21 +211,19 @@ EOF
 
   local cluster_id
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-  "$java" -Xmx256m -cp "$libs/kafka-lib/*" -Dlog4j2.configurationFile="$conf/kafka-log4j2.properties" \
+  "$java" -Xmx256m $jvm_opts -cp "$libs/kafka-lib/*" -Dlog4j2.configurationFile="$conf/kafka-log4j2.properties" \
     -Dlog.file="$logs/kafka-format.log" kafka.tools.StorageTool format --config "$conf/kafka.properties" \
     --cluster-id "$cluster_id" >"$logs/kafka-format.out" 2>&1 || { cat "$logs/kafka-format.out" >&2; die "formatting Kafka's storage failed"; }
-  start_jvm kafka -Xmx384m -XX:+UseSerialGC -cp "$libs/kafka-lib/*" \
+  start_jvm kafka -Xmx384m $jvm_opts -cp "$libs/kafka-lib/*" \
     -Dlog4j2.configurationFile="$conf/kafka-log4j2.properties" -Dlog.file="$logs/kafka.log" \
     kafka.Kafka "$conf/kafka.properties"
-  start_jvm jobmanager -Xmx512m -XX:+UseSerialGC "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
+  start_jvm jobmanager -Xmx512m $jvm_opts "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
     -Dlog4j.configurationFile="file:$conf/log4j.properties" -Dlog.file="$logs/jobmanager.log" \
     org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$conf"
-  wait_for kafka "Kafka broker listening on 127.0.0.1:$KAFKA_PORT" port_open "$KAFKA_PORT"
-  wait_for jobmanager "JobManager REST API up at http://127.0.0.1:$REST_PORT" rest_ok
   # As Flink's taskmanager.sh does: BashJavaUtils derives the JVM memory flags and the resource settings
   # (-D key=value) from taskmanager.memory.process.size
   local params jvm_params dynamic_params
-  params="$("$java" -Xmx128m -cp "$libs/flink-lib/*" -Dlog4j.configurationFile="file:$conf/log4j.properties" \
+  params="$("$java" -Xmx128m $jvm_opts -cp "$libs/flink-lib/*" -Dlog4j.configurationFile="file:$conf/log4j.properties" \
     -Dlog.file="$logs/bash-java-utils.log" org.apache.flink.runtime.util.bash.BashJavaUtils \
     GET_TM_RESOURCE_PARAMS --configDir "$conf" | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://')" \
     || die "BashJavaUtils failed (log: $logs/bash-java-utils.log)"
@@ -231,9 +231,12 @@ EOF
   dynamic_params="$(echo "$params" | sed -n 2p)"
   [ -n "$jvm_params" ] && [ -n "$dynamic_params" ] || die "BashJavaUtils printed no resource settings"
   # shellcheck disable=SC2086 # word splitting intended: flags and -D key=value pairs
-  start_jvm taskmanager $jvm_params -XX:+UseSerialGC "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
+  start_jvm taskmanager $jvm_params $jvm_opts "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
     -Dlog4j.configurationFile="file:$conf/log4j.properties" -Dlog.file="$logs/taskmanager.log" \
     org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$conf" $dynamic_params
+  wait_for kafka "Kafka broker listening on 127.0.0.1:$KAFKA_PORT" port_open "$KAFKA_PORT"
+  wait_for jobmanager "JobManager REST API up at http://127.0.0.1:$REST_PORT" rest_ok
+  # the TaskManager registers once the JobManager is up (it retries until then)
   wait_for taskmanager "TaskManager registered" taskmanager_registered
   trap - EXIT
   cat "$dir/env"
@@ -250,7 +253,7 @@ cmd_submit() {
   load_env
   [ -f "$job_jar" ] || die "$job_jar not found: run 'mvn -B package -DskipTests' first"
   local out
-  if ! out="$(FLINK_CONF_DIR="$conf" "$java" -Xmx384m -XX:+UseSerialGC "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
+  if ! out="$(FLINK_CONF_DIR="$conf" "$java" -Xmx384m $jvm_opts "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
       -Dlog4j.configurationFile="file:$conf/log4j-cli.properties" -Dlog.file="$logs/client.log" \
       org.apache.flink.client.cli.CliFrontend run --detached -c dev.loupe.jobs.StreamingAnnotationJob \
       "$job_jar" --bootstrap-servers "$KAFKA" "$@" 2>&1)"; then
@@ -287,7 +290,13 @@ cmd_e2e() {
   # the first send creates the topics the job reads and writes (auto-created here only)
   local id; id="$("$loupe" send --bootstrap-servers "$KAFKA" --image "$image" --inline)"
   cmd_submit --model "$dir/data/model" --checkpoint-interval 2s --parallelism 1
-  "$loupe" tail --bootstrap-servers "$KAFKA" --max 1 --idle 300s | tee "$logs/e2e-results.jsonl"
+  # tail refuses until the job's first transaction has created the results topic: retry until then
+  local deadline=$((SECONDS + 300))
+  until "$loupe" tail --bootstrap-servers "$KAFKA" --max 1 --idle 300s >"$logs/e2e-results.jsonl" 2>"$logs/e2e-tail.err"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "no result within 300 s (logs in $logs)"
+    sleep 2
+  done
+  cat "$logs/e2e-results.jsonl"
   grep -q "\"$id\"" "$logs/e2e-results.jsonl" || die "no result for request $id"
   log "e2e passed: request $id annotated on the standalone cluster"
 }
