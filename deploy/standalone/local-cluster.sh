@@ -69,8 +69,15 @@ wait_for() {
   log "$what"
 }
 
-rest_ok() { curl -sf "http://127.0.0.1:$REST_PORT/overview" >/dev/null; }
-taskmanager_registered() { curl -sf "http://127.0.0.1:$REST_PORT/overview" | grep -q '"taskmanagers":[1-9]'; }
+# GET http://127.0.0.1:PORT/PATH with bash alone (no curl needed); prints the body, fails unless 200 OK
+http_get() {
+  local response
+  response="$(exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3 && cat <&3)" \
+    2>/dev/null || return 1
+  case "$response" in "HTTP/1."?" 200"*) printf '%s\n' "${response#*$'\r\n\r\n'}" ;; *) return 1 ;; esac
+}
+rest_ok() { http_get "$REST_PORT" /overview >/dev/null; }
+taskmanager_registered() { http_get "$REST_PORT" /overview | grep -q '"taskmanagers":[1-9]'; }
 
 write_configs() {
   mkdir -p "$conf" "$logs" "$dir/data/kafka" "$dir/data/checkpoints" "$dir/data/savepoints" "$dir/data/tmp"
@@ -274,7 +281,7 @@ cmd_status() {
   while read -r name pid; do
     if alive "$pid"; then echo "$name $pid running"; else echo "$name $pid exited"; fi
   done <"$dir/pids"
-  curl -sf "$REST/jobs/overview" && echo
+  http_get "$REST_PORT" /jobs/overview || true
 }
 
 cmd_down() { stop_all; }
