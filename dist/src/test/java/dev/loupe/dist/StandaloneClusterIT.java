@@ -72,6 +72,7 @@ class StandaloneClusterIT {
                     "--dead-letter-topic", "it.dead-letters", "--group-id", "it", "--transactional-id-prefix", "it",
                     "--checkpoint-interval", "1s", "--batch-delay", "20ms", "--parallelism", "1");
             assertThat(submitted).containsPattern("JOB_ID=[0-9a-f]{32}");
+            String jobUrl = env.get("REST") + "/jobs/" + parseEnv(submitted).get("JOB_ID");
 
             send(kafka, "it.requests", List.of(
                     request("inline-1", ImageSource.newBuilder()
@@ -82,7 +83,7 @@ class StandaloneClusterIT {
                     request("outside-1", ImageSource.newBuilder()
                             .setUri(ROOT.resolve("pom.xml").toUri().toString()).build())));
 
-            Map<String, List<byte[]>> read = readCommitted(kafka, Map.of("it.results", 2, "it.dead-letters", 1));
+            Map<String, List<byte[]>> read = readCommitted(kafka, Map.of("it.results", 2, "it.dead-letters", 1), jobUrl);
             var results = read.get("it.results").stream()
                     .map(new AvroDeserializer<>(AnnotationResult.class)::deserialize).toList();
             var failures = read.get("it.dead-letters").stream()
@@ -117,6 +118,7 @@ class StandaloneClusterIT {
         Files.createDirectories(out.getParent());
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
         builder.environment().put("LOUPE_CLUSTER_DIR", CLUSTER_DIR.toString());
+        builder.environment().put("LOUPE_THREADS", "1"); // ONNX Runtime sessions of the job: one thread each
         builder.environment().put("LOUPE_JOB_JAR", System.getProperty("loupe.jobJar", "target/loupe-job.jar"));
         builder.environment().put("LOUPE_CLUSTER_LIBS", System.getProperty("loupe.clusterLibs", "target/cluster"));
         Process process = builder.start();
@@ -166,8 +168,12 @@ class StandaloneClusterIT {
         }
     }
 
-    /** Committed values of each topic until it holds at least the expected count (the test's timeout bounds it). */
-    private static Map<String, List<byte[]>> readCommitted(String kafka, Map<String, Integer> expected) {
+    /**
+     * Committed values of each topic until it holds at least the expected count (the test's timeout bounds it);
+     * fails at once when the job has failed.
+     */
+    private static Map<String, List<byte[]>> readCommitted(String kafka, Map<String, Integer> expected, String jobUrl)
+            throws Exception {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka);
         p.put("group.id", "it-reader");
@@ -182,6 +188,7 @@ class StandaloneClusterIT {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofSeconds(1))) {
                     read.get(r.topic()).add(r.value());
                 }
+                assertJobNotFailed(jobUrl);
             }
             // one more checkpoint's worth of polling: nothing beyond the expected records may follow
             for (int i = 0; i < 3; i++) {
@@ -191,6 +198,17 @@ class StandaloneClusterIT {
             }
         }
         return read;
+    }
+
+    private static void assertJobNotFailed(String jobUrl) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String job = http.send(HttpRequest.newBuilder(URI.create(jobUrl)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        if (job.matches("(?s).*\"state\"\\s*:\\s*\"(FAILED|FAILING|CANCELED)\".*")) {
+            String exceptions = http.send(HttpRequest.newBuilder(URI.create(jobUrl + "/exceptions")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            throw new AssertionError("the job failed: " + exceptions);
+        }
     }
 
     /** The body of the first port in the reporter's range that answers (JobManager or TaskManager). */
