@@ -25,6 +25,8 @@ jvm_opts="${LOUPE_CLUSTER_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 # Avro 1.12 deserializes only trusted packages; Loupe's records travel inside Flink (the same line is
 # env.java.opts.all in the generated config.yaml, deploy/flink-conf/config.yaml and the Kubernetes manifest).
 avro_opts="-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe"
+# plugins/ as in a Flink distribution: the Prometheus metrics reporter
+export FLINK_PLUGINS_DIR="$libs/plugins"
 
 conf="$dir/conf"
 logs="$dir/logs"
@@ -200,7 +202,7 @@ stop_all() {
 }
 
 cmd_up() {
-  [ -d "$libs/flink-lib" ] && [ -d "$libs/kafka-lib" ] || die "$libs not found: run 'mvn -B package -DskipTests' first"
+  [ -d "$libs/flink-lib" ] && [ -d "$libs/kafka-lib" ] && [ -d "$libs/plugins" ] || die "$libs not found: run 'mvn -B package -DskipTests' first"
   [ ! -s "$dir/pids" ] || die "a cluster from $dir may still run (pids file present): run '$0 down' first"
   rm -rf "$dir" && mkdir -p "$dir"
   # a failed start-up leaves nothing running

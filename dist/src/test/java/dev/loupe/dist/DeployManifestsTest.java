@@ -90,7 +90,7 @@ class DeployManifestsTest {
         assertThat(command.model()).isNotNull();
         assertThat(Files.readString(DEPLOY.resolve("Dockerfile")))
                 .contains("dist/target/loupe-job.jar /opt/flink/usrlib/loupe-job.jar")
-                .contains("flink-metrics-prometheus");
+                .contains("plugins/metrics-prometheus/");
     }
 
     @Test

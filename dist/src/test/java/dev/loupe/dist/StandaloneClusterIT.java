@@ -56,7 +56,7 @@ class StandaloneClusterIT {
     Path tmp;
 
     @Test
-    @Timeout(value = 12, unit = TimeUnit.MINUTES)
+    @Timeout(value = 15, unit = TimeUnit.MINUTES)
     void jobJarOnAStandaloneClusterAnnotatesRequestsAndDeadLettersTheBadOne() throws Exception {
         Path model = tmp.resolve("model");
         Models.convert(DemoModel.ensure(tmp.resolve("cache")), model);
@@ -122,7 +122,7 @@ class StandaloneClusterIT {
         builder.environment().put("LOUPE_JOB_JAR", System.getProperty("loupe.jobJar", "target/loupe-job.jar"));
         builder.environment().put("LOUPE_CLUSTER_LIBS", System.getProperty("loupe.clusterLibs", "target/cluster"));
         Process process = builder.start();
-        if (!process.waitFor(5, TimeUnit.MINUTES)) {
+        if (!process.waitFor(10, TimeUnit.MINUTES)) {
             process.destroyForcibly();
             throw new AssertionError(String.join(" ", args) + " did not finish; see " + out);
         }
