@@ -43,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The release path end to end: {@code deploy/standalone/local-cluster.sh} starts a JobManager, a TaskManager and a
  * Kafka broker as separate processes, submits the shaded job jar ({@code target/loupe-job.jar}) with Flink's own
  * client and a tiny model the project generates ({@link DemoModel}, converted to a package), and tears it all down;
- * this test feeds the job a few requests and reads the results and dead letters back, read_committed.
+ * this test feeds the job a few requests and reads the results and dead letters back, read_committed. A start-up
+ * that fails half-way must leave no process behind.
  */
 @Tag("slow")
 class StandaloneClusterIT {
@@ -106,31 +107,67 @@ class StandaloneClusterIT {
         }
     }
 
+    @Test
+    @Timeout(value = 8, unit = TimeUnit.MINUTES)
+    void aStartUpThatFailsHalfWayStopsWhatItHadStarted() throws Exception {
+        // the broker's jars are real, Flink's are missing: Kafka starts, then the Flink side fails
+        Path libs = tmp.resolve("libs");
+        Files.createDirectories(libs.resolve("flink-lib"));
+        Files.createDirectories(libs.resolve("plugins"));
+        Files.createSymbolicLink(libs.resolve("kafka-lib"),
+                Path.of(System.getProperty("loupe.clusterLibs", "target/cluster")).toAbsolutePath().resolve("kafka-lib"));
+
+        Run up = run(Map.of("LOUPE_CLUSTER_LIBS", libs.toString(),
+                "LOUPE_CLUSTER_DIR", CLUSTER_DIR.resolveSibling("standalone-it-failing").toString()), "up");
+
+        assertThat(up.exitCode()).as(up.output()).isNotZero();
+        assertThat(up.output()).contains("start-up failed");
+        List<Long> started = java.util.regex.Pattern.compile("started \\(pid (\\d+)").matcher(up.output()).results()
+                .map(m -> Long.parseLong(m.group(1))).toList();
+        assertThat(started).as("the broker was started").isNotEmpty();
+        for (long pid : started) {
+            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                    .as("process %d still alive after the failed start-up", pid).isFalse();
+        }
+    }
+
     private static AnnotationRequest request(String id, ImageSource image) {
         return AnnotationRequest.newBuilder().setId(id).setTask(Task.CAPTION).setImage(image).build();
     }
 
-    /** Runs the script with a sub-command; its output goes to target/standalone-it-&lt;command&gt;.out and is returned. */
+    /** Runs the script with a sub-command and fails unless it succeeds; returns its output. */
     private static String script(String... args) throws IOException, InterruptedException {
+        Run run = run(Map.of(), args);
+        if (run.exitCode() != 0) {
+            throw new AssertionError(String.join(" ", args) + " failed (exit " + run.exitCode() + "):\n" + run.output());
+        }
+        return run.output();
+    }
+
+    private record Run(int exitCode, String output) {}
+
+    /**
+     * Runs the script with a sub-command and extra environment; its output goes to
+     * target/&lt;cluster dir name&gt;-&lt;command&gt;.out.
+     */
+    private static Run run(Map<String, String> extraEnv, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
         command.addAll(List.of(args));
-        Path out = CLUSTER_DIR.resolveSibling("standalone-it-" + args[0] + ".out");
+        Path clusterDir = Path.of(extraEnv.getOrDefault("LOUPE_CLUSTER_DIR", CLUSTER_DIR.toString()));
+        Path out = clusterDir.resolveSibling(clusterDir.getFileName() + "-" + args[0] + ".out");
         Files.createDirectories(out.getParent());
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
-        builder.environment().put("LOUPE_CLUSTER_DIR", CLUSTER_DIR.toString());
+        builder.environment().put("LOUPE_CLUSTER_DIR", clusterDir.toString());
         builder.environment().put("LOUPE_THREADS", "1"); // ONNX Runtime sessions of the job: one thread each
         builder.environment().put("LOUPE_JOB_JAR", System.getProperty("loupe.jobJar", "target/loupe-job.jar"));
         builder.environment().put("LOUPE_CLUSTER_LIBS", System.getProperty("loupe.clusterLibs", "target/cluster"));
+        builder.environment().putAll(extraEnv);
         Process process = builder.start();
         if (!process.waitFor(10, TimeUnit.MINUTES)) {
             process.destroyForcibly();
             throw new AssertionError(String.join(" ", args) + " did not finish; see " + out);
         }
-        String output = Files.readString(out);
-        if (process.exitValue() != 0) {
-            throw new AssertionError(String.join(" ", args) + " failed (exit " + process.exitValue() + "):\n" + output);
-        }
-        return output;
+        return new Run(process.exitValue(), Files.readString(out));
     }
 
     private static Map<String, String> parseEnv(String output) {
