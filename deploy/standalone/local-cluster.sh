@@ -88,7 +88,7 @@ write_configs() {
 jobmanager:
   rpc: {address: 127.0.0.1, port: $JM_RPC_PORT}
   bind-host: 127.0.0.1
-  memory: {process.size: 768m}
+  memory: {process.size: 1024m}
 taskmanager:
   host: 127.0.0.1
   bind-host: 127.0.0.1
@@ -201,6 +201,20 @@ stop_all() {
   log "stopped"
 }
 
+# As Flink's jobmanager.sh / taskmanager.sh do: BashJavaUtils derives the JVM memory flags (jvm_params) and the
+# resource settings (dynamic_params, -D key=value) from jobmanager/taskmanager.memory.process.size.
+resource_params() {
+  local params
+  params="$("$java" -Xmx128m $jvm_opts -cp "$libs/flink-lib/*" -Dlog4j.configurationFile="file:$conf/log4j.properties" \
+    -Dlog.file="$logs/bash-java-utils.log" org.apache.flink.runtime.util.bash.BashJavaUtils \
+    "GET_$1_RESOURCE_PARAMS" --configDir "$conf" | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://')" \
+    || die "BashJavaUtils failed (log: $logs/bash-java-utils.log)"
+  jvm_params="$(echo "$params" | sed -n 1p)"
+  dynamic_params="$(echo "$params" | sed -n 2p)"
+  [ -n "$jvm_params" ] || die "BashJavaUtils printed no $1 memory settings"
+}
+
+
 cmd_up() {
   [ -d "$libs/flink-lib" ] && [ -d "$libs/kafka-lib" ] && [ -d "$libs/plugins" ] || die "$libs not found: run 'mvn -B package -DskipTests' first"
   [ ! -s "$dir/pids" ] || die "a cluster from $dir may still run (pids file present): run '$0 down' first"
@@ -226,19 +240,13 @@ EOF
   start_jvm kafka -Xmx384m $jvm_opts -cp "$libs/kafka-lib/*" \
     -Dlog4j2.configurationFile="$conf/kafka-log4j2.properties" -Dlog.file="$logs/kafka.log" \
     kafka.Kafka "$conf/kafka.properties"
-  start_jvm jobmanager -Xmx512m $jvm_opts "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
+  local jvm_params dynamic_params
+  resource_params JM
+  # shellcheck disable=SC2086 # word splitting intended: flags and -D key=value pairs
+  start_jvm jobmanager $jvm_params $jvm_opts "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
     -Dlog4j.configurationFile="file:$conf/log4j.properties" -Dlog.file="$logs/jobmanager.log" \
-    org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$conf"
-  # As Flink's taskmanager.sh does: BashJavaUtils derives the JVM memory flags and the resource settings
-  # (-D key=value) from taskmanager.memory.process.size
-  local params jvm_params dynamic_params
-  params="$("$java" -Xmx128m $jvm_opts -cp "$libs/flink-lib/*" -Dlog4j.configurationFile="file:$conf/log4j.properties" \
-    -Dlog.file="$logs/bash-java-utils.log" org.apache.flink.runtime.util.bash.BashJavaUtils \
-    GET_TM_RESOURCE_PARAMS --configDir "$conf" | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://')" \
-    || die "BashJavaUtils failed (log: $logs/bash-java-utils.log)"
-  jvm_params="$(echo "$params" | sed -n 1p)"
-  dynamic_params="$(echo "$params" | sed -n 2p)"
-  [ -n "$jvm_params" ] && [ -n "$dynamic_params" ] || die "BashJavaUtils printed no resource settings"
+    org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$conf" $dynamic_params
+  resource_params TM
   # shellcheck disable=SC2086 # word splitting intended: flags and -D key=value pairs
   start_jvm taskmanager $jvm_params $jvm_opts "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
     -Dlog4j.configurationFile="file:$conf/log4j.properties" -Dlog.file="$logs/taskmanager.log" \
