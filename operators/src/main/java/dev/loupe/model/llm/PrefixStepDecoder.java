@@ -70,53 +70,26 @@ public final class PrefixStepDecoder implements StepDecoder {
     }
 
     /** Slots over the prefill's rows; {@code fed} tokens fed to every slot since the prefill. */
-    private final class State implements DecodingState {
+    private final class State extends OutputState {
         private final PaddedPrefill prefill;
         private final int[] rowOfSlot;
         private final int fed;
-        private final LanguageModelRunner.DecoderOutput out;
-        private KvCache cache;
 
         State(PaddedPrefill prefill, int[] rowOfSlot, int fed, LanguageModelRunner.DecoderOutput out) {
+            super(out);
             this.prefill = prefill;
             this.rowOfSlot = rowOfSlot;
             this.fed = fed;
-            this.out = out;
-            this.cache = out.present();
-        }
-
-        @Override
-        public int rows() {
-            return out.batch();
-        }
-
-        @Override
-        public int positions() {
-            return out.positions();
-        }
-
-        @Override
-        public float[] logits(int row, int position) {
-            return out.logits(row, position);
-        }
-
-        @Override
-        public float[] lastLogits(int row) {
-            return out.lastLogits(row);
         }
 
         @Override
         public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
-            if (cache == null) {
-                throw new IllegalStateException("decoding state already used");
-            }
             int n = from.length;
             int[] rows = new int[n];
             for (int i = 0; i < n; i++) {
                 rows[i] = rowOfSlot[from[i]];
             }
-            KvCache past = cache;
-            cache = null;
+            KvCache past = takeCache();
             try {
                 if (!DecodingState.isIdentity(from, past.batch())) {
                     KvCache selected = past.selectRows(runner.environment(), from);
@@ -128,14 +101,6 @@ public final class PrefixStepDecoder implements StepDecoder {
                 return new State(prefill, rows, fed + seq, next);
             } finally {
                 past.close();
-            }
-        }
-
-        @Override
-        public void close() {
-            if (cache != null) {
-                cache.close();
-                cache = null;
             }
         }
     }

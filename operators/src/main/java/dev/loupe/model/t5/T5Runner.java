@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -108,24 +109,14 @@ public final class T5Runner implements AutoCloseable {
         return env;
     }
 
-    /** The logits of one decoder run, flat [batch, seq, vocab], and the self-attention cache after it. */
-    public record Step(float[] logits, int batch, int seq, int vocab, KvCache present) {
-        public float[] logits(int row, int position) {
-            int from = (row * seq + position) * vocab;
-            return java.util.Arrays.copyOfRange(logits, from, from + vocab);
-        }
-
-        public float[] lastLogits(int row) {
-            return logits(row, seq - 1);
-        }
-    }
-
     /**
-     * Decodes {@code ids} (flat [batch, seq]) after the positions in {@code past}, attending to the encoder rows whose
+     * Decodes {@code ids} (flat [batch, seq]) after the positions in {@code past}: the logits of every position and
+     * the self-attention cache after them, attending to the encoder rows whose
      * cross-attention keys/values are {@code cross} (one per decoder row) under {@code encoderMask} [batch, enc_seq].
      * Nothing is copied: the caches go in and come out as ONNX Runtime tensors; the inputs stay the caller's.
      */
-    public Step decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross, KvCache past)
+    public LanguageModelRunner.DecoderOutput decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross,
+                                                   KvCache past)
             throws OrtException {
         int batch = past.batch();
         checkIds(ids, batch * seq);
@@ -145,7 +136,7 @@ public final class T5Runner implements AutoCloseable {
             OrtSession.Result r = decoder.run(in);
             try {
                 float[] logits = copy((OnnxTensor) r.get(T5Graphs.LOGITS).orElseThrow());
-                return new Step(logits, batch, seq, config.vocabSize(), KvCache.fromResult(r,
+                return new LanguageModelRunner.DecoderOutput(logits, batch, seq, config.vocabSize(), KvCache.fromResult(r,
                         config.numDecoderLayers(), batch, past.length() + seq, T5Graphs::presentKey,
                         T5Graphs::presentValue));
             } catch (RuntimeException e) {

@@ -4,6 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.OutputState;
 import dev.loupe.model.llm.StepDecoder;
 import java.nio.LongBuffer;
 import java.util.Arrays;
@@ -124,56 +126,34 @@ public final class T5StepDecoder implements StepDecoder {
         }
     }
 
-    private final class State implements DecodingState {
+    private final class State extends OutputState {
         private Encoder encoder;
         private final int[] encoderRow; // per slot, the request (encoder row of the first state) it decodes
-        private final T5Runner.Step out;
-        private KvCache cache;
 
-        State(Encoder encoder, int[] encoderRow, T5Runner.Step out) {
+        State(Encoder encoder, int[] encoderRow, LanguageModelRunner.DecoderOutput out) {
+            super(out);
             this.encoder = encoder;
             this.encoderRow = encoderRow;
-            this.out = out;
-            this.cache = out.present();
-        }
-
-        @Override
-        public int rows() {
-            return out.batch();
-        }
-
-        @Override
-        public int positions() {
-            return out.seq();
-        }
-
-        @Override
-        public float[] logits(int row, int position) {
-            return out.logits(row, position);
         }
 
         @Override
         public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
-            if (cache == null) {
-                throw new IllegalStateException("decoding state already used");
-            }
             int[] rows = new int[from.length];
             for (int i = 0; i < from.length; i++) {
                 rows[i] = encoderRow[from[i]];
             }
-            KvCache past = cache;
-            Encoder enc = encoder;
-            cache = null;
+            KvCache past = takeCache();
+            Encoder nextEncoder = encoder;
             encoder = null;
-            Encoder nextEncoder = enc;
             try {
                 if (!DecodingState.isIdentity(from, past.batch())) {
                     KvCache selected = past.selectRows(runner.environment(), from);
                     past.close();
                     past = selected;
                     if (!Arrays.equals(rows, encoderRow)) {
-                        nextEncoder = enc.select(from);
-                        enc.close();
+                        Encoder selectedEncoder = nextEncoder.select(from);
+                        nextEncoder.close();
+                        nextEncoder = selectedEncoder;
                     }
                 }
                 State next = new State(nextEncoder, rows,
@@ -190,10 +170,7 @@ public final class T5StepDecoder implements StepDecoder {
 
         @Override
         public void close() {
-            if (cache != null) {
-                cache.close();
-                cache = null;
-            }
+            super.close();
             if (encoder != null) {
                 encoder.close();
                 encoder = null;
