@@ -245,12 +245,7 @@ class Blip2FlanT5AnnotatorTest {
     @Test
     void candidateScoresMatchTransformersInAnyBatch() throws Exception {
         JsonNode rank = reference.path("rank");
-        List<String> candidates = new ArrayList<>();
-        for (JsonNode c : rank.path("candidates")) {
-            candidates.add(c.path("candidate").asText());
-        }
-        AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
-                rank.path("prompt").asText(), Task.RANK, candidates, TWELVE);
+        AnnotationInput ranked = BatchOrders.rankInput(rank, image(rank.path("image").asText()), TWELVE);
         JsonNode single = reference.path("single");
         AnnotationInput generated = input(single.path("image").asText(), single.path("prompt").asText(), TWELVE);
 

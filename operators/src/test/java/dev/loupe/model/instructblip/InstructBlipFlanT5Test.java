@@ -1,5 +1,6 @@
 package dev.loupe.model.instructblip;
 
+import dev.loupe.model.testing.BatchOrders;
 import dev.loupe.model.testing.HfFixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -204,27 +205,11 @@ class InstructBlipFlanT5Test {
             rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(), TWELVE));
             assertThat(batch.path("unpadded_check").get(i).path("equal_to_batched").asBoolean()).isTrue();
         }
-        double[] aloneScores = new double[3];
+        List<int[]> expectedIds = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            Annotation alone = annotator.annotate(List.of(rows.get(i))).get(0).annotation();
-            assertThat(alone.tokenIds()).as("row %d alone", i).containsExactly(ints(expected.get(i).path("new_token_ids")));
-            aloneScores[i] = alone.score();
+            expectedIds.add(ints(expected.get(i).path("new_token_ids")));
         }
-        int[][] orders = {{0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 2, 1}};
-        for (int[] order : orders) {
-            List<AnnotationInput> b = new ArrayList<>();
-            for (int i : order) {
-                b.add(rows.get(i));
-            }
-            List<AnnotationOutcome> out = annotator.annotate(b);
-            for (int k = 0; k < order.length; k++) {
-                int row = order[k];
-                Annotation a = out.get(k).annotation();
-                assertThat(a.tokenIds()).as("row %d at %d of %s", row, k, Arrays.toString(order))
-                        .containsExactly(ints(expected.get(row).path("new_token_ids")));
-                assertThat(a.score()).isCloseTo(aloneScores[row], within(1e-5));
-            }
-        }
+        BatchOrders.check(annotator, rows, expectedIds);
     }
 
     @Test

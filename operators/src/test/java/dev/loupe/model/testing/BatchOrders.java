@@ -8,6 +8,9 @@ import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.Task;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -52,6 +55,15 @@ public final class BatchOrders {
             }
         }
         return worst;
+    }
+
+    /** The fixture's ranking request ({@code rank} of reference.json) on its preprocessed image. */
+    public static AnnotationInput rankInput(JsonNode rank, ImageTensor image, GenerationConfig config) {
+        List<String> candidates = new ArrayList<>();
+        for (JsonNode c : rank.path("candidates")) {
+            candidates.add(c.path("candidate").asText());
+        }
+        return new AnnotationInput("rank", image, rank.path("prompt").asText(), Task.RANK, candidates, config);
     }
 
     /**
