@@ -5,7 +5,6 @@ import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.model.blip2.Blip2Converter;
-import dev.loupe.model.blip2.Blip2Package;
 import dev.loupe.model.instructblip.InstructBlipFamily;
 import dev.loupe.model.instructblip.InstructBlipConverter;
 import dev.loupe.model.instructblip.InstructBlipPackage;
@@ -31,7 +30,7 @@ import java.nio.file.StandardOpenOption;
 public final class Models {
     /** The checkpoint architectures this build converts, for error messages. */
     static final String SUPPORTED = "InstructBLIP with a Vicuna/LLaMA or Flan-T5 language model; "
-            + "BLIP-2 with OPT; LLaVA-1.5 (LlavaForConditionalGeneration, CLIP + LLaMA)";
+            + "BLIP-2 with OPT or Flan-T5; LLaVA-1.5 (LlavaForConditionalGeneration, CLIP + LLaMA)";
 
     private Models() {}
 
@@ -109,9 +108,7 @@ public final class Models {
     private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options, ImageLimits limits)
             throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (InstructBlipPackage.FAMILY.equals(manifest.family())
-                || InstructBlipPackage.FAMILY_T5.equals(manifest.family())
-                || Blip2Package.FAMILY.equals(manifest.family())) {
+        if (InstructBlipPackage.FAMILIES.contains(manifest.family())) {
             return new PackageAnnotatorFactory(InstructBlipFamily.INSTANCE, packageDir, options, limits,
                     TaskDefaults.fromJson(manifest.generation()));
         }
@@ -120,7 +117,7 @@ public final class Models {
                     TaskDefaults.fromJson(manifest.generation()));
         }
         throw new IOException("model family '" + manifest.family() + "' of " + packageDir
-                + " is not supported by this build (supported: " + InstructBlipPackage.FAMILY + ", "
+                + " is not supported by this build (supported: " + InstructBlipPackage.FAMILIES + ", "
                 + LlavaPackage.FAMILY + ")");
     }
 }

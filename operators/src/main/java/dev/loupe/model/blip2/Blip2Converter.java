@@ -10,10 +10,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Converts a Hugging Face {@code Blip2ForConditionalGeneration} checkpoint with an OPT language model into a
- * {@value Blip2Package#FAMILY} package. BLIP-2 shares InstructBLIP's vision tower and Q-Former modules (its Q-Former
- * runs on the queries alone), so the graphs come from the shared Q-Former-family converter
- * ({@link InstructBlipConverter#convertQFormerModel}) with the OPT decoder of {@link dev.loupe.model.llm.OptGraphs}.
+ * Converts a Hugging Face {@code Blip2ForConditionalGeneration} checkpoint into a {@value Blip2Package#FAMILY}
+ * (OPT) or {@value Blip2Package#FAMILY_T5} (Flan-T5) package. BLIP-2 shares InstructBLIP's vision tower and Q-Former
+ * modules (its Q-Former runs on the queries alone), so the graphs come from the shared Q-Former-family converter
+ * ({@link InstructBlipConverter#convertQFormerModel}) with the OPT decoder of {@link dev.loupe.model.llm.OptGraphs}
+ * or the T5 graphs of {@link dev.loupe.model.t5.T5Graphs}.
  */
 public final class Blip2Converter {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -41,9 +42,12 @@ public final class Blip2Converter {
             throw new IOException(checkpointDir + " is not a BLIP-2 checkpoint");
         }
         String lm = config.textConfig().path("model_type").asText();
-        if (!"opt".equals(lm)) {
-            throw new IOException("BLIP-2 with a '" + lm + "' language model is not supported by this build; only OPT");
-        }
-        return InstructBlipConverter.convertQFormerModel(checkpointDir, outDir, precision, config, Blip2Package.FAMILY);
+        String family = switch (lm) {
+            case "opt" -> Blip2Package.FAMILY;
+            case "t5" -> Blip2Package.FAMILY_T5;
+            default -> throw new IOException("BLIP-2 with a '" + lm
+                    + "' language model is not supported by this build; only OPT and Flan-T5");
+        };
+        return InstructBlipConverter.convertQFormerModel(checkpointDir, outDir, precision, config, family);
     }
 }

@@ -1,55 +1,75 @@
 package dev.loupe.model.instructblip;
 
 import ai.onnxruntime.OrtException;
+import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
-import dev.loupe.model.blip2.Blip2Package;
-import dev.loupe.model.llm.DecoderConfig;
 import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.PrefixStepDecoder;
+import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.t5.T5Config;
+import dev.loupe.model.t5.T5Runner;
+import dev.loupe.model.t5.T5StepDecoder;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
 import dev.loupe.model.vlm.PrefixLanguageModelAnnotator;
+import dev.loupe.model.vlm.TokenEmbeddings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * InstructBLIP (Vicuna/LLaMA) over ONNX Runtime: image encoder and instruction-aware Q-Former, then the LLaMA
- * decoder generating after the projected query outputs and the prompt. Also runs BLIP-2 (OPT) packages, which
- * differ only in a Q-Former without text input and the OPT decoder ({@link DecoderGraphs}). The family-specific part
- * is the prefix ({@link InstructBlipPrefixEncoder}); batching, generation, ranking and failure isolation are
- * {@link PrefixLanguageModelAnnotator}'s. Thread-safe; one instance serves all the subtasks of a process.
+ * The Q-Former families over ONNX Runtime: image encoder and Q-Former (instruction-aware for InstructBLIP, queries
+ * only for BLIP-2), then the language model after the projected query outputs and the prompt. A decoder-only model
+ * (LLaMA/Vicuna, OPT: {@link DecoderGraphs}) continues that prefix; a Flan-T5 model ({@link T5StepDecoder}) reads it
+ * as its encoder input, the prompt ending with EOS, as transformers does for encoder-decoder models. The
+ * family-specific part is the input ({@link InstructBlipPrefixEncoder}); batching, generation, ranking and failure
+ * isolation are {@link PrefixLanguageModelAnnotator}'s. Thread-safe; one instance serves all the subtasks of a process.
  */
 public final class InstructBlipAnnotator implements BatchAnnotator {
     private final PrefixLanguageModelAnnotator<EncodedPrompt> annotator;
+    private final InstructBlipPrefixEncoder inputs;
+    private final StepDecoder language;
 
-    private InstructBlipAnnotator(PrefixLanguageModelAnnotator<EncodedPrompt> annotator) {
-        this.annotator = annotator;
+    private InstructBlipAnnotator(Manifest manifest, InstructBlipPrefixEncoder inputs, StepDecoder language) {
+        this.annotator = new PrefixLanguageModelAnnotator<>(manifest, inputs, language);
+        this.inputs = inputs;
+        this.language = language;
     }
 
-    /** Loads a converted model package. */
+    /** Loads a converted model package of any of {@link InstructBlipPackage#FAMILIES}. */
     public static InstructBlipAnnotator open(Path packageDir, RuntimeOptions options) throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (!InstructBlipPackage.FAMILY.equals(manifest.family()) && !Blip2Package.FAMILY.equals(manifest.family())) {
-            throw new IOException(packageDir + " holds a '" + manifest.family() + "' model, not "
-                    + InstructBlipPackage.FAMILY + " or " + Blip2Package.FAMILY);
+        if (!InstructBlipPackage.FAMILIES.contains(manifest.family())) {
+            throw new IOException(packageDir + " holds a '" + manifest.family() + "' model, not one of "
+                    + InstructBlipPackage.FAMILIES);
         }
         InstructBlipConfig config = InstructBlipConfig.load(packageDir);
-        DecoderConfig llama = DecoderGraphs.config(config.textConfig());
+        boolean t5 = InstructBlipPackage.isT5(manifest.family());
         InstructBlipPromptEncoder prompts = InstructBlipPromptEncoder.fromCheckpoint(packageDir);
         ImageEncoder encoder = null;
         try {
             encoder = ImageEncoder.open(manifest.graph(packageDir, InstructBlipPackage.GRAPH_VISION),
                     manifest.graph(packageDir, InstructBlipPackage.GRAPH_QFORMER), config, options);
-            LanguageModelRunner language = LanguageModelRunner.open(
-                    manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
-                    manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER), llama, options);
-            return new InstructBlipAnnotator(new PrefixLanguageModelAnnotator<>(manifest,
-                    new InstructBlipPrefixEncoder(prompts, encoder), language));
+            StepDecoder language;
+            if (t5) {
+                language = new T5StepDecoder(T5Runner.open(manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
+                        manifest.graph(packageDir, InstructBlipPackage.GRAPH_ENCODER),
+                        manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER),
+                        T5Config.fromJson(config.textConfig()), options));
+            } else {
+                language = new PrefixStepDecoder(LanguageModelRunner.open(
+                        manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
+                        manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER),
+                        DecoderGraphs.config(config.textConfig()), options), prompts.specialTokens().pad());
+            }
+            // T5 positions are relative: the new tokens do not count against the encoder input.
+            return new InstructBlipAnnotator(manifest, new InstructBlipPrefixEncoder(prompts, encoder, !t5), language);
         } catch (IOException | RuntimeException e) {
             prompts.close();
             closeQuietly(encoder);
@@ -60,6 +80,23 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
     @Override
     public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
         return annotator.annotate(batch);
+    }
+
+    /** The language model's input of each row (for parity checks of its stages). */
+    List<float[][]> languageInputs(List<ImageTensor> images, List<EncodedPrompt> prompts) throws AnnotationException {
+        return inputs.prefixes(images, prompts, new TokenEmbeddings(language));
+    }
+
+    StepDecoder language() {
+        return language;
+    }
+
+    ImageEncoder imageEncoder() {
+        return inputs.images();
+    }
+
+    InstructBlipPromptEncoder prompts() {
+        return inputs.prompts();
     }
 
     @Override

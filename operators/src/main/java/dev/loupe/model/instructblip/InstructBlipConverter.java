@@ -58,9 +58,9 @@ public final class InstructBlipConverter {
     }
 
     /**
-     * Converts any checkpoint of the Q-Former family (InstructBLIP, BLIP-2) into a package. {@code family} names a
-     * package with a decoder-only language model; a Flan-T5 one becomes {@value InstructBlipPackage#FAMILY_T5}. The
-     * Q-Former tokenizer is copied when the Q-Former takes text.
+     * Converts any checkpoint of the Q-Former family (InstructBLIP, BLIP-2) into a package of the given family
+     * ({@link InstructBlipPackage#FAMILIES}; the InstructBLIP one names the decoder-only family, a Flan-T5 model
+     * becoming {@value InstructBlipPackage#FAMILY_T5}). The Q-Former tokenizer is copied when the Q-Former takes text.
      */
     public static Manifest convertQFormerModel(Path checkpointDir, Path outDir, Precision precision,
                                                InstructBlipConfig config, String family) throws IOException {
@@ -141,9 +141,9 @@ public final class InstructBlipConverter {
                     + "' is not supported; expected t5");
         }
 
-        /** The package family: the decoder-only one asked for, or the T5 family. */
-        String family(String decoderOnlyFamily) {
-            return t5 != null ? InstructBlipPackage.FAMILY_T5 : decoderOnlyFamily;
+        /** The package family: the one asked for; InstructBLIP's decoder-only family becomes its T5 family. */
+        String family(String family) {
+            return t5 != null && InstructBlipPackage.FAMILY.equals(family) ? InstructBlipPackage.FAMILY_T5 : family;
         }
 
         void write(SafetensorsCheckpoint ckpt, Path work, Precision precision) throws IOException {

@@ -1,10 +1,22 @@
 package dev.loupe.model.instructblip;
 
-/** File and family names inside an InstructBLIP model package (LLaMA/Vicuna or Flan-T5 language model). */
+import java.util.Set;
+
+/**
+ * File and family names of the Q-Former model packages: InstructBLIP (LLaMA/Vicuna or Flan-T5) and BLIP-2 (OPT or
+ * Flan-T5).
+ */
 public final class InstructBlipPackage {
     public static final String FAMILY = "instructblip-llama";
     /** InstructBLIP with a T5 / Flan-T5 encoder-decoder language model. */
     public static final String FAMILY_T5 = "instructblip-t5";
+    /** BLIP-2 with an OPT language model. */
+    public static final String FAMILY_BLIP2_OPT = "blip2-opt";
+    /** BLIP-2 with a T5 / Flan-T5 language model. */
+    public static final String FAMILY_BLIP2_T5 = "blip2-flant5";
+    /** Every family these packages hold. */
+    public static final Set<String> FAMILIES = Set.of(FAMILY, FAMILY_T5, FAMILY_BLIP2_OPT,
+            FAMILY_BLIP2_T5);
 
     public static final String GRAPH_VISION = "vision";
     public static final String GRAPH_QFORMER = "qformer";
@@ -23,4 +35,9 @@ public final class InstructBlipPackage {
     public static final String LANGUAGE_MODEL_PREFIX = "language_model.";
 
     private InstructBlipPackage() {}
+
+    /** Whether a family's language model is T5 (encoder and decoder graphs). */
+    public static boolean isT5(String family) {
+        return FAMILY_T5.equals(family) || FAMILY_BLIP2_T5.equals(family);
+    }
 }

@@ -12,21 +12,36 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The InstructBLIP / BLIP-2 prefix: the projected Q-Former queries (which saw the row's instruction; BLIP-2's
- * Q-Former sees none) followed by the prompt's token embeddings.
+ * The InstructBLIP / BLIP-2 language model input: the projected Q-Former queries (which saw the row's instruction;
+ * BLIP-2's Q-Former sees none) followed by the prompt's token embeddings (a decoder-only model's prefix, a T5
+ * model's encoder input).
  */
 final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedPrompt> {
     private final InstructBlipPromptEncoder prompts;
     private final ImageEncoder encoder;
+    private final boolean newTokensInContext;
 
-    InstructBlipPrefixEncoder(InstructBlipPromptEncoder prompts, ImageEncoder encoder) {
+    /**
+     * @param newTokensInContext whether generated tokens share the prompt's context limit (a decoder-only model;
+     *                           not a T5 encoder input)
+     */
+    InstructBlipPrefixEncoder(InstructBlipPromptEncoder prompts, ImageEncoder encoder, boolean newTokensInContext) {
         this.prompts = prompts;
         this.encoder = encoder;
+        this.newTokensInContext = newTokensInContext;
     }
 
     @Override
     public EncodedPrompt encodePrompt(String prompt, int maxNewTokens) throws AnnotationException {
-        return prompts.encode(prompt, maxNewTokens);
+        return prompts.encode(prompt, newTokensInContext ? maxNewTokens : 0);
+    }
+
+    InstructBlipPromptEncoder prompts() {
+        return prompts;
+    }
+
+    ImageEncoder images() {
+        return encoder;
     }
 
     @Override

@@ -26,10 +26,13 @@ import java.util.List;
 public final class LlavaAnnotator implements BatchAnnotator {
     private final PrefixLanguageModelAnnotator<int[]> annotator;
     private final LlavaPrefixEncoder prefix;
+    private final LanguageModelRunner language;
 
-    private LlavaAnnotator(PrefixLanguageModelAnnotator<int[]> annotator, LlavaPrefixEncoder prefix) {
+    private LlavaAnnotator(PrefixLanguageModelAnnotator<int[]> annotator, LlavaPrefixEncoder prefix,
+                           LanguageModelRunner language) {
         this.annotator = annotator;
         this.prefix = prefix;
+        this.language = language;
     }
 
     /** Loads a converted model package. */
@@ -55,7 +58,7 @@ public final class LlavaAnnotator implements BatchAnnotator {
                     manifest.graph(packageDir, LlavaPackage.GRAPH_EMBED),
                     manifest.graph(packageDir, LlavaPackage.GRAPH_DECODER), llama, options);
             LlavaPrefixEncoder prefix = new LlavaPrefixEncoder(prompts, encoder);
-            return new LlavaAnnotator(new PrefixLanguageModelAnnotator<>(manifest, prefix, language), prefix);
+            return new LlavaAnnotator(new PrefixLanguageModelAnnotator<>(manifest, prefix, language), prefix, language);
         } catch (IOException | RuntimeException e) {
             prompts.close();
             closeQuietly(encoder);
@@ -75,7 +78,7 @@ public final class LlavaAnnotator implements BatchAnnotator {
 
     /** The language model, for parity diagnostics. */
     public LanguageModelRunner languageModel() {
-        return annotator.languageModel();
+        return language;
     }
 
     /** The input ids a prompt becomes (templated, image placeholders expanded, BOS first). */

@@ -124,7 +124,7 @@ public final class BeamSearchScorer {
         boolean allHit = true;
         for (int k = 0; k < keep; k++) {
             candScores[k] = accumulated[cand[k]];
-            hits[k] = contains(eos, cand[k] % vocab) || generated + 1 >= config.maxNewTokens();
+            hits[k] = LogitsProcessors.contains(eos, cand[k] % vocab) || generated + 1 >= config.maxNewTokens();
             allHit &= hits[k];
         }
 
@@ -266,14 +266,6 @@ public final class BeamSearchScorer {
         return true;
     }
 
-    private static boolean contains(int[] values, int v) {
-        for (int x : values) {
-            if (x == v) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     /**
      * The requests still searching after one decoding step, with, per request, the batch rows its beams continue

@@ -4,45 +4,44 @@ import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
- * Scores given continuations of one prefix (InstructBLIP-style candidate ranking): for each candidate, the
- * log-probability of each of its tokens given the prefix and the candidate's earlier tokens (log_softmax of the
- * float32 logits at the position that predicts it). The prefix is run once; its KV cache is shared by all
- * candidates, which run together right-padded in one all-positions step. Needs a decoder written with
- * {@link LlamaGraphs.LogitsMode#ALL_POSITIONS} or {@link LlamaGraphs.LogitsMode#SELECTABLE}.
+ * Scores given continuations of one input (InstructBLIP-style candidate ranking) over any {@link StepDecoder}: for
+ * each candidate, the log-probability of each of its tokens given the input and the candidate's earlier tokens
+ * (log_softmax of the float32 logits at the position that predicts it). The input is run once; its state is shared
+ * by all candidates, which then run together right-padded in one step (padding after a token cannot reach it under
+ * the causal mask). Needs a decoder that {@link StepDecoder#feedsSequences() feeds sequences} (a decoder-only graph
+ * written with {@link LlamaGraphs.LogitsMode#ALL_POSITIONS} or {@link LlamaGraphs.LogitsMode#SELECTABLE}, or T5).
  */
 public final class CandidateScorer {
-    private final LanguageModelRunner runner;
+    private final StepDecoder decoder;
 
-    public CandidateScorer(LanguageModelRunner runner) {
-        if (!runner.supportsAllPositions()) {
+    public CandidateScorer(StepDecoder decoder) {
+        if (!decoder.feedsSequences()) {
             throw new IllegalArgumentException("candidate scoring needs an all-positions or selectable decoder graph");
         }
-        this.runner = runner;
+        this.decoder = decoder;
+    }
+
+    /** Over a decoder-only model (its prefix is never padded here, so the pad id is irrelevant). */
+    public CandidateScorer(LanguageModelRunner runner) {
+        this(new PrefixStepDecoder(runner, 0));
     }
 
     /** Per-candidate token log-probs and their sum (no length normalisation). */
     public record CandidateLogProbs(float[] tokenLogProbs, double sum) {}
 
     /**
-     * @param prefix     input embeddings [len][hidden] (image embeddings then prompt embeddings)
+     * @param input      input embeddings [len][inputWidth] (a decoder-only model's prefix, a T5 encoder's input)
      * @param candidates token ids of each candidate, as they should be scored (append end-of-sequence yourself)
      */
-    public List<CandidateLogProbs> score(float[][] prefix, List<int[]> candidates) throws AnnotationException {
-        int hidden = runner.config().hiddenSize();
-        int vocab = runner.config().vocabSize();
-        if (prefix == null || prefix.length == 0) {
+    public List<CandidateLogProbs> score(float[][] input, List<int[]> candidates) throws AnnotationException {
+        int vocab = decoder.vocabSize();
+        if (input == null || input.length == 0) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "empty prefix");
         }
-        for (float[] e : prefix) {
-            if (e == null || e.length != hidden) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "prefix embedding width "
-                        + (e == null ? 0 : e.length) + ", expected " + hidden);
-            }
-        }
+        PaddedPrefill.validate(List.<float[][]>of(input), decoder.inputWidth());
         for (int c = 0; c < candidates.size(); c++) {
             int[] ids = candidates.get(c);
             if (ids == null || ids.length == 0) {
@@ -59,40 +58,44 @@ public final class CandidateScorer {
             return List.of();
         }
         try {
-            return run(prefix, candidates);
+            return run(input, candidates);
         } catch (OrtException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "language model failed: " + e.getMessage(), e);
         }
     }
 
-    private List<CandidateLogProbs> run(float[][] prefix, List<int[]> candidates) throws OrtException {
-        int hidden = runner.config().hiddenSize();
-        int len = prefix.length;
-        float[] embeds = new float[len * hidden];
-        long[] mask = new long[len];
-        long[] positions = new long[len];
-        for (int t = 0; t < len; t++) {
-            System.arraycopy(prefix[t], 0, embeds, t * hidden, hidden);
-            mask[t] = 1;
-            positions[t] = t;
-        }
+    private List<CandidateLogProbs> run(float[][] input, List<int[]> candidates) throws OrtException {
         int count = candidates.size();
         float[][] logProbs = new float[count][];
         for (int c = 0; c < count; c++) {
             logProbs[c] = new float[candidates.get(c).length];
         }
-        try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), 1)) {
-            LanguageModelRunner.DecoderOutput first = runner.decode(embeds, 1, len, mask, positions, empty, 1);
-            try (KvCache prefixCache = first.present()) {
-                float[] next = first.lastLogits(0);
+        DecodingState state = decoder.start(List.<float[][]>of(input));
+        try {
+            float[] first = state.lastLogits(0);
+            for (int c = 0; c < count; c++) {
+                logProbs[c][0] = (float) LogitsProcessors.logSoftmaxAt(first, candidates.get(c)[0]);
+            }
+            // Feed tokens 0..n-2 of every candidate (right-padded to the longest); position j predicts token j+1.
+            int steps = candidates.stream().mapToInt(ids -> ids.length - 1).max().orElse(0);
+            if (steps > 0) {
+                long[] ids = new long[count * steps];
                 for (int c = 0; c < count; c++) {
-                    logProbs[c][0] = (float) LogitsProcessors.logSoftmaxAt(next, candidates.get(c)[0]);
+                    int[] cand = candidates.get(c);
+                    for (int j = 0; j + 1 < cand.length; j++) {
+                        ids[c * steps + j] = cand[j];
+                    }
                 }
-                int steps = candidates.stream().mapToInt(ids -> ids.length - 1).max().orElse(0);
-                if (steps > 0) {
-                    scoreRest(prefixCache, len, candidates, steps, logProbs);
+                state = state.next(new int[count], ids, steps); // every candidate continues the one input row
+                for (int c = 0; c < count; c++) {
+                    int[] cand = candidates.get(c);
+                    for (int j = 0; j + 1 < cand.length; j++) {
+                        logProbs[c][j + 1] = (float) LogitsProcessors.logSoftmaxAt(state.logits(c, j), cand[j + 1]);
+                    }
                 }
             }
+        } finally {
+            state.close();
         }
         List<CandidateLogProbs> out = new ArrayList<>(count);
         for (float[] lp : logProbs) {
@@ -103,36 +106,5 @@ public final class CandidateScorer {
             out.add(new CandidateLogProbs(lp, sum));
         }
         return out;
-    }
-
-    /** Feeds tokens 0..n-2 of every candidate (right-padded to {@code steps}); position j predicts token j+1. */
-    private void scoreRest(KvCache prefixCache, int len, List<int[]> candidates, int steps, float[][] logProbs)
-            throws OrtException {
-        int count = candidates.size();
-        long[] ids = new long[count * steps];
-        long[] mask = new long[count * (len + steps)];
-        long[] positions = new long[count * steps];
-        for (int c = 0; c < count; c++) {
-            int[] cand = candidates.get(c);
-            Arrays.fill(mask, c * (len + steps), c * (len + steps) + len, 1);
-            for (int j = 0; j < steps; j++) {
-                boolean real = j < cand.length - 1;
-                ids[c * steps + j] = real ? cand[j] : 0;
-                mask[c * (len + steps) + len + j] = real ? 1 : 0;
-                positions[c * steps + j] = len + j;
-            }
-        }
-        float[] embeds = runner.embed(ids, count, steps);
-        int[] rows = new int[count]; // every candidate continues the single prefix row
-        try (KvCache shared = prefixCache.selectRows(runner.environment(), rows)) {
-            LanguageModelRunner.DecoderOutput out = runner.decode(embeds, count, steps, mask, positions, shared, 0);
-            out.present().close();
-            for (int c = 0; c < count; c++) {
-                int[] cand = candidates.get(c);
-                for (int j = 0; j + 1 < cand.length; j++) {
-                    logProbs[c][j + 1] = (float) LogitsProcessors.logSoftmaxAt(out.logits(c, j), cand[j + 1]);
-                }
-            }
-        }
     }
 }

@@ -7,11 +7,12 @@ import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * The decoder's key/value cache between steps: per layer one key and one value tensor
  * [batch, kv_heads, length, head_dim], kept in ONNX Runtime memory so a step feeds the previous step's outputs
- * back without copying them through Java. Owns its tensors (or the run result they came from): close it.
+ * back without copying them through Java (also holds an encoder-decoder's cross-attention keys and values). Owns its tensors (or the run result they came from): close it.
  */
 public final class KvCache implements AutoCloseable {
     private final List<OnnxTensor> keys;
@@ -30,11 +31,17 @@ public final class KvCache implements AutoCloseable {
 
     /** A cache holding nothing yet (length 0), for the first step. */
     public static KvCache empty(OrtEnvironment env, DecoderConfig config, int batch) throws OrtException {
+        return empty(env, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(), batch);
+    }
+
+    /** An empty cache of {@code layers} key/value pairs [batch, heads, 0, headDim]. */
+    public static KvCache empty(OrtEnvironment env, int layers, int heads, int headDim, int batch)
+            throws OrtException {
         List<OnnxTensor> k = new ArrayList<>();
         List<OnnxTensor> v = new ArrayList<>();
-        long[] shape = {batch, config.numKeyValueHeads(), 0, config.headDim()};
+        long[] shape = {batch, heads, 0, headDim};
         try {
-            for (int i = 0; i < config.numHiddenLayers(); i++) {
+            for (int i = 0; i < layers; i++) {
                 k.add(OnnxTensor.createTensor(env, FloatBuffer.allocate(0), shape));
                 v.add(OnnxTensor.createTensor(env, FloatBuffer.allocate(0), shape));
             }
@@ -51,11 +58,20 @@ public final class KvCache implements AutoCloseable {
 
     /** Wraps the present.* outputs of a decoder run; the cache takes ownership of (and closes) the result. */
     static KvCache fromResult(OrtSession.Result result, int layers, int batch, int length) {
+        return fromResult(result, layers, batch, length, LlamaGraphs::presentKey, LlamaGraphs::presentValue);
+    }
+
+    /**
+     * Wraps the per-layer outputs {@code keyName(i)} / {@code valueName(i)} of a run (any graph's cache or
+     * cross-attention keys/values); the cache takes ownership of (and closes) the result.
+     */
+    public static KvCache fromResult(OrtSession.Result result, int layers, int batch, int length,
+                                     IntFunction<String> keyName, IntFunction<String> valueName) {
         List<OnnxTensor> k = new ArrayList<>();
         List<OnnxTensor> v = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
-            k.add((OnnxTensor) result.get(LlamaGraphs.presentKey(i)).orElseThrow());
-            v.add((OnnxTensor) result.get(LlamaGraphs.presentValue(i)).orElseThrow());
+            k.add((OnnxTensor) result.get(keyName.apply(i)).orElseThrow());
+            v.add((OnnxTensor) result.get(valueName.apply(i)).orElseThrow());
         }
         return new KvCache(k, v, batch, length, result);
     }
@@ -69,11 +85,13 @@ public final class KvCache implements AutoCloseable {
         return length;
     }
 
-    OnnxTensor key(int layer) {
+    /** Layer {@code layer}'s keys, owned by this cache. */
+    public OnnxTensor key(int layer) {
         return keys.get(layer);
     }
 
-    OnnxTensor value(int layer) {
+    /** Layer {@code layer}'s values, owned by this cache. */
+    public OnnxTensor value(int layer) {
         return values.get(layer);
     }
 

@@ -149,4 +149,25 @@ public final class LogitsProcessors {
         }
         return out;
     }
+
+    /** The first index of the largest score (torch.argmax). */
+    public static int argmax(float[] scores) {
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) {
+            if (scores[i] > scores[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** Whether {@code values} holds {@code v}. */
+    public static boolean contains(int[] values, int v) {
+        for (int x : values) {
+            if (x == v) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -8,7 +8,7 @@ import java.util.List;
  * The first decoder run's inputs for rows of input embeddings of different lengths: left-padded with the pad
  * token's embedding, masked, positions from the cumulative mask (masked positions get 1, as transformers), so a
  * row's result does not depend on its batch mates. Later steps attend to the same padding plus one column per
- * generated token, which {@link #mask(int[], int)} rebuilds for any selection of rows.
+ * fed token, which {@link #mask(int[], int)} rebuilds for any selection of rows.
  */
 record PaddedPrefill(float[] embeds, long[] mask, long[] positions, int rows, int length, int[] rowLengths) {
 
@@ -50,8 +50,8 @@ record PaddedPrefill(float[] embeds, long[] mask, long[] positions, int rows, in
     }
 
     /**
-     * The attention mask for feeding the {@code generated}-th generated token (1-based) to slots whose prefill
-     * rows are {@code rowOfSlot}: [slots, length + generated], the last column being the fed token's.
+     * The attention mask of slots whose prefill rows are {@code rowOfSlot} once {@code generated} tokens have been
+     * fed after the prefill: [slots, length + generated], the last columns being the fed tokens'.
      */
     long[] mask(int[] rowOfSlot, int generated) {
         int total = length + generated;
@@ -65,11 +65,13 @@ record PaddedPrefill(float[] embeds, long[] mask, long[] positions, int rows, in
         return out;
     }
 
-    /** The position id of the {@code generated}-th generated token (1-based), per slot. */
-    long[] positions(int[] rowOfSlot, int generated) {
-        long[] out = new long[rowOfSlot.length];
+    /** The position ids of {@code seq} tokens fed after {@code fed} earlier ones, per slot: flat [slots, seq]. */
+    long[] positions(int[] rowOfSlot, int fed, int seq) {
+        long[] out = new long[rowOfSlot.length * seq];
         for (int s = 0; s < rowOfSlot.length; s++) {
-            out[s] = rowLengths[rowOfSlot[s]] + generated - 1;
+            for (int k = 0; k < seq; k++) {
+                out[s * seq + k] = rowLengths[rowOfSlot[s]] + fed + k;
+            }
         }
         return out;
     }

@@ -4,58 +4,50 @@ import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Generation with Hugging Face {@code generate} options over {@link LanguageModelRunner}: plain greedy decoding
- * goes to {@link GreedyGenerator} (unchanged results), numBeams &gt; 1 to beam search (beam sampling with
- * doSample), the rest (sampling, or greedy with a repetition penalty) to one-beam decoding with logits
- * processors. Every request is decoded as if alone: its result does not depend on its batch mates, and when
- * sampling its draws come from its own seed.
+ * Generation with Hugging Face {@code generate} options over any {@link StepDecoder} (decoder-only or
+ * encoder-decoder): numBeams &gt; 1 goes to beam search (beam sampling with doSample), the rest (greedy, sampling,
+ * greedy with a repetition penalty) to one-beam decoding with logits processors. Every request is decoded as if
+ * alone: its result does not depend on its batch mates, and when sampling its draws come from its own seed.
  */
 public final class TextGenerator {
-    private final LanguageModelRunner runner;
-    private final GreedyGenerator greedy;
+    private final StepDecoder decoder;
     private final BeamSearchGenerator beams;
     private final SamplingGenerator sampling;
 
+    public TextGenerator(StepDecoder decoder) {
+        this.decoder = decoder;
+        this.beams = new BeamSearchGenerator(decoder);
+        this.sampling = new SamplingGenerator(decoder);
+    }
+
+    /** Over a decoder-only model whose prefixes are left-padded with {@code padTokenId}'s embedding. */
     public TextGenerator(LanguageModelRunner runner, long padTokenId) {
-        this.runner = runner;
-        this.greedy = new GreedyGenerator(runner, padTokenId);
-        this.beams = new BeamSearchGenerator(runner, padTokenId);
-        this.sampling = new SamplingGenerator(runner, padTokenId);
+        this(new PrefixStepDecoder(runner, padTokenId));
     }
 
     /**
      * Generates for every request.
      *
-     * @param prefixes   per request, the input embeddings [len_i][hidden]
-     * @param contextIds per request, the input ids the repetition penalty sees besides the generated ones
-     *                   (transformers passes the prompt's input_ids, image placeholders included, to generate)
+     * @param inputs     per request, the input embeddings [len_i][inputWidth]
+     * @param contextIds per request, the ids the repetition penalty sees besides the generated ones
+     *                   ({@link StepDecoder#penaltyContext})
      * @param config     the shared settings; its seed is ignored in favour of {@code seeds}
      * @param seeds      per request, the seed of its random stream (used only when sampling)
      * @param eosIds     ids that end a sequence
      * @return per request, its numReturnSequences sequences, best first for beam search
      */
-    public List<List<GeneratedSequence>> generate(List<float[][]> prefixes, List<int[]> contextIds,
+    public List<List<GeneratedSequence>> generate(List<float[][]> inputs, List<int[]> contextIds,
                                                   GenerationConfig config, long[] seeds, int[] eosIds)
             throws AnnotationException {
-        try {
-            config.validate();
-        } catch (IllegalArgumentException e) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, e.getMessage(), e);
-        }
-        if (contextIds.size() != prefixes.size() || seeds.length != prefixes.size()) {
-            throw new IllegalArgumentException(prefixes.size() + " prefixes, " + contextIds.size()
+        if (contextIds.size() != inputs.size() || seeds.length != inputs.size()) {
+            throw new IllegalArgumentException(inputs.size() + " inputs, " + contextIds.size()
                     + " context id lists, " + seeds.length + " seeds");
         }
-        int vocab = runner.config().vocabSize();
-        for (int id : eosIds) {
-            if (id < 0 || id >= vocab) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "eos id " + id + " outside vocabulary");
-            }
-        }
+        check(decoder, inputs, config, eosIds);
+        int vocab = decoder.vocabSize();
         for (int[] ids : contextIds) {
             for (int id : ids) {
                 if (id < 0 || id >= vocab) {
@@ -63,23 +55,31 @@ public final class TextGenerator {
                 }
             }
         }
-        if (config.isGreedy() && config.repetitionPenalty() == 1.0) {
-            List<List<GeneratedSequence>> out = new ArrayList<>();
-            for (GeneratedSequence s : greedy.generate(prefixes, config, eosIds, false)) {
-                out.add(List.of(s));
-            }
-            return out;
-        }
-        PaddedPrefill.validate(prefixes, runner.config().hiddenSize());
-        if (prefixes.isEmpty()) {
+        if (inputs.isEmpty()) {
             return List.of();
         }
         try {
             return config.numBeams() > 1
-                    ? beams.generate(prefixes, contextIds, config, seeds, eosIds)
-                    : sampling.generate(prefixes, contextIds, config, seeds, eosIds);
+                    ? beams.generate(inputs, contextIds, config, seeds, eosIds)
+                    : sampling.generate(inputs, contextIds, config, seeds, eosIds, false);
         } catch (OrtException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "language model failed: " + e.getMessage(), e);
         }
+    }
+
+    /** Checks the settings, the end ids and that every input is a non-empty list of inputWidth-wide embeddings. */
+    static void check(StepDecoder decoder, List<float[][]> inputs, GenerationConfig config, int[] eosIds)
+            throws AnnotationException {
+        try {
+            config.validate();
+        } catch (IllegalArgumentException e) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, e.getMessage(), e);
+        }
+        for (int id : eosIds) {
+            if (id < 0 || id >= decoder.vocabSize()) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "eos id " + id + " outside vocabulary");
+            }
+        }
+        PaddedPrefill.validate(inputs, decoder.inputWidth());
     }
 }

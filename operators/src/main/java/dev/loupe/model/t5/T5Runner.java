@@ -5,6 +5,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -17,8 +19,9 @@ import java.util.Map;
 
 /**
  * Runs the three T5 graphs of {@link T5Graphs} in ONNX Runtime: token embedding, encoder (once per request, giving
- * the cross-attention keys/values) and decoder steps over a {@link T5State}. Thread-safe: sessions allow
- * concurrent runs and all request state lives in the caller's {@link T5State}.
+ * the cross-attention keys/values) and decoder steps over caches that stay ONNX Runtime tensors
+ * ({@link KvCache}). Thread-safe: sessions allow concurrent runs and all request state lives in the caller's caches;
+ * {@link T5StepDecoder} drives it for generation.
  */
 public final class T5Runner implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -68,31 +71,22 @@ public final class T5Runner implements AutoCloseable {
     }
 
     /**
-     * Runs the encoder over right-padded rows and returns the decoder state before the first step.
+     * Runs the encoder over right-padded rows: the cross-attention keys and values of every decoder layer, kept in
+     * ONNX Runtime memory for the decoder steps (the returned cache owns the run's outputs: close it).
      *
      * @param embeds flat [batch, seq, d_model]
      * @param mask   flat [batch, seq], 1 = token, 0 = padding
      */
-    public T5State encode(float[] embeds, int batch, int seq, long[] mask) throws OrtException {
+    public KvCache encode(float[] embeds, int batch, int seq, long[] mask) throws OrtException {
         if (embeds.length != (long) batch * seq * config.dModel() || mask.length != batch * seq) {
             throw new IllegalArgumentException("encoder inputs disagree: batch " + batch + ", seq " + seq);
         }
-        int layers = config.numDecoderLayers();
         try (OnnxTensor e = OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds),
                 new long[] {batch, seq, config.dModel()});
-             OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, seq});
-             OrtSession.Result r = encoder.run(Map.of(T5Graphs.INPUTS_EMBEDS, e, T5Graphs.ATTENTION_MASK, m))) {
-            float[][] keys = new float[layers][];
-            float[][] values = new float[layers][];
-            float[][] pastKeys = new float[layers][];
-            float[][] pastValues = new float[layers][];
-            for (int i = 0; i < layers; i++) {
-                keys[i] = copy((OnnxTensor) r.get(T5Graphs.crossKey(i)).orElseThrow());
-                values[i] = copy((OnnxTensor) r.get(T5Graphs.crossValue(i)).orElseThrow());
-                pastKeys[i] = new float[0];
-                pastValues[i] = new float[0];
-            }
-            return new T5State(batch, seq, mask.clone(), keys, values, 0, pastKeys, pastValues);
+             OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, seq})) {
+            OrtSession.Result r = encoder.run(Map.of(T5Graphs.INPUTS_EMBEDS, e, T5Graphs.ATTENTION_MASK, m));
+            return KvCache.fromResult(r, config.numDecoderLayers(), batch, seq, T5Graphs::crossKey,
+                    T5Graphs::crossValue);
         }
     }
 
@@ -106,58 +100,50 @@ public final class T5Runner implements AutoCloseable {
         }
     }
 
-    /** The logits of one decoder run, flat [batch, seq, vocab], and the state after it. */
-    public record Step(float[] logits, int batch, int seq, int vocab, T5State state) {
-        public float[] logits(int row, int position) {
-            int from = (row * seq + position) * vocab;
-            return java.util.Arrays.copyOfRange(logits, from, from + vocab);
-        }
-
-        public float[] lastLogits(int row) {
-            return logits(row, seq - 1);
-        }
+    /** An empty self-attention cache for {@code batch} rows, before the first decoder step. */
+    public KvCache emptyCache(int batch) throws OrtException {
+        return KvCache.empty(env, config.numDecoderLayers(), config.numHeads(), config.dKv(), batch);
     }
 
-    /** Decodes {@code ids} (flat [state.batch, seq]) after the state's cached positions. */
-    public Step decode(long[] ids, int seq, T5State state) throws OrtException {
-        int batch = state.batch();
+    public OrtEnvironment environment() {
+        return env;
+    }
+
+    /**
+     * Decodes {@code ids} (flat [batch, seq]) after the positions in {@code past}: the logits of every position and
+     * the self-attention cache after them, attending to the encoder rows whose
+     * cross-attention keys/values are {@code cross} (one per decoder row) under {@code encoderMask} [batch, enc_seq].
+     * Nothing is copied: the caches go in and come out as ONNX Runtime tensors; the inputs stay the caller's.
+     */
+    public LanguageModelRunner.DecoderOutput decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross,
+                                                   KvCache past)
+            throws OrtException {
+        int batch = past.batch();
         checkIds(ids, batch * seq);
-        int heads = config.numHeads();
-        int dKv = config.dKv();
-        int layers = config.numDecoderLayers();
-        List<OnnxTensor> owned = new ArrayList<>();
-        try {
-            Map<String, OnnxTensor> in = new HashMap<>();
-            in.put(T5Graphs.INPUT_IDS, own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(ids),
-                    new long[] {batch, seq})));
-            in.put(T5Graphs.ENCODER_ATTENTION_MASK, own(owned, OnnxTensor.createTensor(env,
-                    LongBuffer.wrap(state.encoderMask()), new long[] {batch, state.encoderLength()})));
-            long[] crossShape = {batch, heads, state.encoderLength(), dKv};
-            long[] pastShape = {batch, heads, state.pastLength(), dKv};
-            for (int i = 0; i < layers; i++) {
-                in.put(T5Graphs.crossKey(i), own(owned, tensor(state.crossKeys()[i], crossShape)));
-                in.put(T5Graphs.crossValue(i), own(owned, tensor(state.crossValues()[i], crossShape)));
-                in.put(T5Graphs.pastKey(i), own(owned, tensor(state.pastKeys()[i], pastShape)));
-                in.put(T5Graphs.pastValue(i), own(owned, tensor(state.pastValues()[i], pastShape)));
-            }
-            try (OrtSession.Result r = decoder.run(in)) {
-                float[] logits = copy((OnnxTensor) r.get(T5Graphs.LOGITS).orElseThrow());
-                float[][] keys = new float[layers][];
-                float[][] values = new float[layers][];
-                for (int i = 0; i < layers; i++) {
-                    keys[i] = copy((OnnxTensor) r.get(T5Graphs.presentKey(i)).orElseThrow());
-                    values[i] = copy((OnnxTensor) r.get(T5Graphs.presentValue(i)).orElseThrow());
-                }
-                return new Step(logits, batch, seq, config.vocabSize(),
-                        state.withPast(state.pastLength() + seq, keys, values));
-            }
-        } finally {
-            owned.forEach(OnnxTensor::close);
+        if (cross.batch() != batch) {
+            throw new IllegalArgumentException("cross-attention batch " + cross.batch() + " for " + batch + " rows");
         }
-    }
-
-    private OnnxTensor tensor(float[] data, long[] shape) throws OrtException {
-        return OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
+        try (OnnxTensor idTensor = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq})) {
+            Map<String, OnnxTensor> in = new HashMap<>();
+            in.put(T5Graphs.INPUT_IDS, idTensor);
+            in.put(T5Graphs.ENCODER_ATTENTION_MASK, encoderMask);
+            for (int i = 0; i < config.numDecoderLayers(); i++) {
+                in.put(T5Graphs.crossKey(i), cross.key(i));
+                in.put(T5Graphs.crossValue(i), cross.value(i));
+                in.put(T5Graphs.pastKey(i), past.key(i));
+                in.put(T5Graphs.pastValue(i), past.value(i));
+            }
+            OrtSession.Result r = decoder.run(in);
+            try {
+                float[] logits = copy((OnnxTensor) r.get(T5Graphs.LOGITS).orElseThrow());
+                return new LanguageModelRunner.DecoderOutput(logits, batch, seq, config.vocabSize(), KvCache.fromResult(r,
+                        config.numDecoderLayers(), batch, past.length() + seq, T5Graphs::presentKey,
+                        T5Graphs::presentValue));
+            } catch (RuntimeException e) {
+                r.close();
+                throw e;
+            }
+        }
     }
 
     private void checkIds(long[] ids, int expected) {
@@ -169,11 +155,6 @@ public final class T5Runner implements AutoCloseable {
                 throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
             }
         }
-    }
-
-    private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {
-        owned.add(t);
-        return t;
     }
 
     private static float[] copy(OnnxTensor t) {

@@ -13,6 +13,8 @@ import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.PrefixStepDecoder;
+import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.TextGenerator;
 import dev.loupe.model.pkg.Manifest;
 import java.util.ArrayList;
@@ -23,12 +25,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A vision-language model whose image side feeds a decoder-only language model through prefix embeddings
- * (InstructBLIP, BLIP-2, LLaVA): the family's {@link VisualPrefixEncoder} builds each row's prefix, and this class
- * does the rest. Rows with the same generation settings (seed aside) decode together through {@link TextGenerator};
- * task RANK scores candidates through {@link CandidateScorer}. Rows are batched through every stage, left-padded
- * with positions from the mask, so a row's result never depends on its batch mates; when a batch fails, its rows are
- * retried alone so that only the row at fault fails.
+ * A vision-language model whose image side feeds its language model through input embeddings (InstructBLIP, BLIP-2,
+ * LLaVA): the family's {@link VisualPrefixEncoder} builds each row's input (image features and prompt embeddings),
+ * and this class does the rest over a {@link StepDecoder}: the prefix of a decoder-only model
+ * ({@link PrefixStepDecoder}) or the encoder input of an encoder-decoder one ({@link dev.loupe.model.t5.T5StepDecoder}).
+ * Rows with the same generation settings (seed aside) decode together through {@link TextGenerator}; task RANK scores
+ * candidates through {@link CandidateScorer}. Rows are batched through every stage so that a row's result never
+ * depends on its batch mates; when a batch fails, its rows are retried alone so that only the row at fault fails.
  *
  * <p>Thread-safe: it holds only immutable settings, ONNX Runtime sessions (concurrent {@code run} is allowed) and
  * the thread-safe prefix encoder; every call keeps its state (KV cache, masks) on its own stack, so one instance
@@ -42,20 +45,28 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
 
     private final Manifest manifest;
     private final VisualPrefixEncoder<P> encoder;
-    private final LanguageModelRunner language;
+    private final StepDecoder language;
     private final TokenEmbeddings embeddings;
     private final TextGenerator generator;
     private final CandidateScorer scorer;
     private final int[] eosIds;
 
-    /** Takes ownership of {@code encoder} and {@code language}: {@link #close()} closes both. */
+    /**
+     * Over a decoder-only model, whose prefixes are left-padded with the pad token. Takes ownership of
+     * {@code encoder} and {@code language}: {@link #close()} closes both.
+     */
     public PrefixLanguageModelAnnotator(Manifest manifest, VisualPrefixEncoder<P> encoder,
                                         LanguageModelRunner language) {
+        this(manifest, encoder, new PrefixStepDecoder(language, encoder.tokenizer().specialTokens().pad()));
+    }
+
+    /** Takes ownership of {@code encoder} and {@code language}: {@link #close()} closes both. */
+    public PrefixLanguageModelAnnotator(Manifest manifest, VisualPrefixEncoder<P> encoder, StepDecoder language) {
         this.manifest = manifest;
         this.encoder = encoder;
         this.language = language;
         this.embeddings = new TokenEmbeddings(language);
-        this.generator = new TextGenerator(language, encoder.tokenizer().specialTokens().pad());
+        this.generator = new TextGenerator(language);
         this.scorer = new CandidateScorer(language);
         this.eosIds = encoder.tokenizer().specialTokens().eos();
     }
@@ -125,7 +136,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         List<int[]> promptIds = new ArrayList<>(rows.size());
         long[] seeds = new long[rows.size()];
         for (int k = 0; k < rows.size(); k++) {
-            promptIds.add(encoder.inputIds(encoded.get(rows.get(k))));
+            promptIds.add(language.penaltyContext(encoder.inputIds(encoded.get(rows.get(k)))));
             seeds[k] = batch.get(rows.get(k)).generation().seed();
         }
         List<List<GeneratedSequence>> generated = generator.generate(prefixes, promptIds, config, seeds, eosIds);
@@ -214,7 +225,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     }
 
     /** The language model, for parity diagnostics. */
-    public LanguageModelRunner languageModel() {
+    public StepDecoder languageModel() {
         return language;
     }
 

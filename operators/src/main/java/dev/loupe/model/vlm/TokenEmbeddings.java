@@ -3,15 +3,15 @@ package dev.loupe.model.vlm;
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
-import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.StepDecoder;
 import java.util.Arrays;
 import java.util.List;
 
-/** The decoder's token-embedding lookup for a batch of rows, done in one call over their concatenated ids. */
+/** The language model's token-embedding lookup for a batch of rows, done in one call over their concatenated ids. */
 public final class TokenEmbeddings {
-    private final LanguageModelRunner language;
+    private final StepDecoder language;
 
-    public TokenEmbeddings(LanguageModelRunner language) {
+    public TokenEmbeddings(StepDecoder language) {
         this.language = language;
     }
 
@@ -28,11 +28,11 @@ public final class TokenEmbeddings {
                 ids[at++] = id;
             }
         }
-        int hidden = language.config().hiddenSize();
+        int hidden = language.inputWidth();
         float[] flat;
         try {
             flat = language.embed(ids, 1, total);
-        } catch (OrtException e) {
+        } catch (OrtException | IllegalArgumentException e) {
             throw failed(e);
         }
         float[][][] out = new float[rows.size()][][];

@@ -1,5 +1,6 @@
 package dev.loupe.model.blip2;
 
+import static dev.loupe.model.testing.HfFixture.flat;
 import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -24,6 +25,7 @@ import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.BatchOrders;
 import dev.loupe.model.testing.HfFixture;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
 import java.nio.file.Files;
@@ -104,17 +106,6 @@ class Blip2OptAnnotatorTest {
             m = Float.isNaN(d) ? Float.NaN : Math.max(m, d);
         }
         return m;
-    }
-
-    private static float[] flat(float[][] rows) {
-        int n = Arrays.stream(rows).mapToInt(r -> r.length).sum();
-        float[] out = new float[n];
-        int at = 0;
-        for (float[] r : rows) {
-            System.arraycopy(r, 0, out, at, r.length);
-            at += r.length;
-        }
-        return out;
     }
 
     @Test
@@ -266,37 +257,12 @@ class Blip2OptAnnotatorTest {
     @Test
     void candidateScoresMatchTransformers() throws Exception {
         JsonNode rank = reference.path("rank");
-        List<String> candidates = new ArrayList<>();
-        for (JsonNode c : rank.path("candidates")) {
-            candidates.add(c.path("candidate").asText());
-        }
-        AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
-                rank.path("prompt").asText(), Task.RANK, candidates, TWELVE);
+        AnnotationInput ranked = BatchOrders.rankInput(rank, image(rank.path("image").asText()), TWELVE);
         JsonNode single = reference.path("single");
         AnnotationInput generated = input("gen", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
 
-        double worst = 0;
-        for (List<AnnotationInput> batch : List.of(List.of(ranked), List.of(generated, ranked, ranked))) {
-            List<AnnotationOutcome> out = annotator.annotate(batch);
-            for (int k = 0; k < batch.size(); k++) {
-                if (batch.get(k) != ranked) {
-                    assertThat(out.get(k).annotation().tokenIds())
-                            .containsExactly(ints(single.path("greedy").path("new_token_ids")));
-                    continue;
-                }
-                Annotation a = out.get(k).annotation();
-                assertThat(a.candidates()).extracting(Annotation.CandidateScore::text)
-                        .containsExactlyElementsOf(candidates);
-                for (int c = 0; c < candidates.size(); c++) {
-                    double expected = rank.path("candidates").get(c).path("score_sum").asDouble();
-                    worst = Math.max(worst, Math.abs(a.candidates().get(c).score() - expected));
-                    assertThat(a.candidates().get(c).score()).as(candidates.get(c)).isCloseTo(expected, within(1e-3));
-                }
-                assertThat(a.text()).isEqualTo(rank.path("best").asText());
-                assertThat(a.tokenIds()).containsExactly(ints(rank.path("candidates").get(
-                        rank.path("ranking_by_score_sum").get(0).asInt()).path("cand_ids")));
-            }
-        }
+        double worst = BatchOrders.checkRanking(annotator, ranked, generated, rank,
+                ints(single.path("greedy").path("new_token_ids")));
         System.out.println("blip2-opt candidate score max abs diff " + worst);
     }
 
@@ -309,32 +275,13 @@ class Blip2OptAnnotatorTest {
             rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(),
                     TWELVE));
         }
-        double[] aloneScores = new double[3];
+        List<int[]> expectedIds = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            Annotation alone = annotator.annotate(List.of(rows.get(i))).get(0).annotation();
-            assertThat(alone.tokenIds()).as("row %d alone", i)
-                    .containsExactly(ints(expected.get(i).path("unpadded_new_token_ids")));
-            assertThat(alone.tokenIds()).as("row %d as transformers' batch", i)
-                    .containsExactly(ints(batch.at("/greedy/rows").get(i).path("new_token_ids")));
-            aloneScores[i] = alone.score();
+            expectedIds.add(ints(expected.get(i).path("unpadded_new_token_ids")));
+            assertThat(expectedIds.get(i)).as("row %d as transformers' batch", i)
+                    .containsExactly(ints(reference.at("/batch/greedy/rows").get(i).path("new_token_ids")));
         }
-        int[][] orders = {{0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 2, 1}};
-        double worst = 0;
-        for (int[] order : orders) {
-            List<AnnotationInput> b = new ArrayList<>();
-            for (int i : order) {
-                b.add(rows.get(i));
-            }
-            List<AnnotationOutcome> out = annotator.annotate(b);
-            for (int k = 0; k < order.length; k++) {
-                int row = order[k];
-                Annotation a = out.get(k).annotation();
-                assertThat(a.tokenIds()).as("row %d at %d of %s", row, k, Arrays.toString(order))
-                        .containsExactly(ints(expected.get(row).path("unpadded_new_token_ids")));
-                worst = Math.max(worst, Math.abs(a.score() - aloneScores[row]));
-                assertThat(a.score()).isCloseTo(aloneScores[row], within(1e-5));
-            }
-        }
+        double worst = BatchOrders.check(annotator, rows, expectedIds);
         System.out.println("blip2-opt batched vs alone score max abs diff " + worst);
     }
 }

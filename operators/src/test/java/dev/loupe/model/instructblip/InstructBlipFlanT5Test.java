@@ -1,5 +1,6 @@
 package dev.loupe.model.instructblip;
 
+import dev.loupe.model.testing.BatchOrders;
 import dev.loupe.model.testing.HfFixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -18,8 +19,7 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.pkg.Manifest;
-import dev.loupe.model.t5.T5Runner;
-import dev.loupe.model.t5.T5State;
+import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.text.EncodedPrompt;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +44,7 @@ class InstructBlipFlanT5Test {
     static Path tmp;
 
     static Path packageDir;
-    static InstructBlipT5Annotator annotator;
+    static InstructBlipAnnotator annotator;
     static ImagePreprocessor preprocessor;
     static JsonNode reference;
 
@@ -52,7 +52,7 @@ class InstructBlipFlanT5Test {
     static void convertFixture() throws Exception {
         packageDir = tmp.resolve("pkg");
         Models.convert(FLANT5.checkpoint(), packageDir);
-        annotator = InstructBlipT5Annotator.open(packageDir, RuntimeOptions.defaults().withThreads(1));
+        annotator = InstructBlipAnnotator.open(packageDir, RuntimeOptions.defaults().withThreads(1));
         AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
         preprocessor = factory.createPreprocessor();
         reference = FLANT5.reference();
@@ -85,23 +85,22 @@ class InstructBlipFlanT5Test {
         return firstStepLogits(annotator, rows);
     }
 
-    private static float[][] firstStepLogits(InstructBlipT5Annotator annotator, List<AnnotationInput> rows)
+    private static float[][] firstStepLogits(InstructBlipAnnotator annotator, List<AnnotationInput> rows)
             throws Exception {
-        EncodedPrompt[] encoded = new EncodedPrompt[rows.size()];
-        List<Integer> indices = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-            encoded[i] = annotator.prompts().encode(rows.get(i).prompt());
-            indices.add(i);
+        List<EncodedPrompt> encoded = new ArrayList<>();
+        List<ImageTensor> images = new ArrayList<>();
+        for (AnnotationInput row : rows) {
+            encoded.add(annotator.prompts().encode(row.prompt()));
+            images.add(row.pixels());
         }
-        List<float[][]> inputs = annotator.encoderInputs(rows, encoded, indices);
-        T5State state = new dev.loupe.model.t5.T5Generator(annotator.language()).encode(inputs);
-        long[] start = new long[rows.size()];
-        T5Runner.Step step = annotator.language().decode(start, 1, state);
-        float[][] out = new float[rows.size()][];
-        for (int i = 0; i < rows.size(); i++) {
-            out[i] = step.lastLogits(i);
+        List<float[][]> inputs = annotator.languageInputs(images, encoded);
+        try (DecodingState step = annotator.language().start(inputs)) {
+            float[][] out = new float[rows.size()][];
+            for (int i = 0; i < rows.size(); i++) {
+                out[i] = step.lastLogits(i);
+            }
+            return out;
         }
-        return out;
     }
 
     @Test
@@ -206,27 +205,11 @@ class InstructBlipFlanT5Test {
             rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(), TWELVE));
             assertThat(batch.path("unpadded_check").get(i).path("equal_to_batched").asBoolean()).isTrue();
         }
-        double[] aloneScores = new double[3];
+        List<int[]> expectedIds = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            Annotation alone = annotator.annotate(List.of(rows.get(i))).get(0).annotation();
-            assertThat(alone.tokenIds()).as("row %d alone", i).containsExactly(ints(expected.get(i).path("new_token_ids")));
-            aloneScores[i] = alone.score();
+            expectedIds.add(ints(expected.get(i).path("new_token_ids")));
         }
-        int[][] orders = {{0, 1}, {1, 0}, {2, 0}, {1, 2}, {0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 2, 1}};
-        for (int[] order : orders) {
-            List<AnnotationInput> b = new ArrayList<>();
-            for (int i : order) {
-                b.add(rows.get(i));
-            }
-            List<AnnotationOutcome> out = annotator.annotate(b);
-            for (int k = 0; k < order.length; k++) {
-                int row = order[k];
-                Annotation a = out.get(k).annotation();
-                assertThat(a.tokenIds()).as("row %d at %d of %s", row, k, Arrays.toString(order))
-                        .containsExactly(ints(expected.get(row).path("new_token_ids")));
-                assertThat(a.score()).isCloseTo(aloneScores[row], within(1e-5));
-            }
-        }
+        BatchOrders.check(annotator, rows, expectedIds);
     }
 
     @Test
@@ -297,7 +280,7 @@ class InstructBlipFlanT5Test {
         List<AnnotationInput> rows = List.of(input("s", single.path("image").asText(), single.path("prompt").asText(),
                 TWELVE));
         float[] full = firstStepLogits(rows)[0];
-        try (InstructBlipT5Annotator half = InstructBlipT5Annotator.open(fp16, RuntimeOptions.cpu(1))) {
+        try (InstructBlipAnnotator half = InstructBlipAnnotator.open(fp16, RuntimeOptions.cpu(1))) {
             float[] logits = firstStepLogits(half, rows)[0];
             float d = HfFixture.maxAbsDiff(logits, full);
             Annotation a = half.annotate(rows).get(0).annotation();

@@ -167,4 +167,16 @@ public final class HfFixture {
         int per = all.length / rows;
         return Arrays.copyOfRange(all, row * per, (row + 1) * per);
     }
+
+    /** Rows concatenated into one flat array. */
+    public static float[] flat(float[][] rows) {
+        int n = Arrays.stream(rows).mapToInt(r -> r.length).sum();
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] r : rows) {
+            System.arraycopy(r, 0, out, at, r.length);
+            at += r.length;
+        }
+        return out;
+    }
 }

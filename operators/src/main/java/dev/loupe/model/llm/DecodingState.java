@@ -1,0 +1,46 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.OrtException;
+
+/**
+ * Rows being decoded by a {@link StepDecoder}: the logits of the last run (one or more positions per row) and the
+ * model state behind them (KV caches kept in ONNX Runtime memory). Close it; {@link #next} hands its resources on.
+ */
+public interface DecodingState extends AutoCloseable {
+
+    int rows();
+
+    /** Logit positions per row of the last run. */
+    int positions();
+
+    /** Row {@code row}'s logits at position {@code position} of the last run (a copy). */
+    float[] logits(int row, int position);
+
+    /** Row {@code row}'s logits at its last position. */
+    default float[] lastLogits(int row) {
+        return logits(row, positions() - 1);
+    }
+
+    /**
+     * Continues the rows {@code from} (indices into this state's rows; repeats allowed, e.g. beams) with
+     * {@code seq} tokens each ({@code tokens} flat [from.length, seq]); the new state holds the logits of every fed
+     * position. This state is used up: it must not be used again, and closing it is then a no-op.
+     */
+    DecodingState next(int[] from, long[] tokens, int seq) throws OrtException;
+
+    @Override
+    void close();
+
+    /** Whether gathering {@code rows} from {@code batch} rows gives the same rows back. */
+    static boolean isIdentity(int[] rows, int batch) {
+        if (rows.length != batch) {
+            return false;
+        }
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] != i) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

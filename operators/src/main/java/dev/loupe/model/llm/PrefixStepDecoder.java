@@ -1,0 +1,107 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.OrtException;
+import java.util.List;
+
+/**
+ * A decoder-only language model ({@link LanguageModelRunner}) as a {@link StepDecoder}: the inputs are prefixes,
+ * left-padded with the pad token's embedding and positioned from the cumulative mask ({@link PaddedPrefill}), so a
+ * row's result does not depend on its batch; each state keeps its KV cache in ONNX Runtime memory. Owns the runner.
+ */
+public final class PrefixStepDecoder implements StepDecoder {
+    private final LanguageModelRunner runner;
+    private final long padTokenId;
+
+    public PrefixStepDecoder(LanguageModelRunner runner, long padTokenId) {
+        if (padTokenId < 0 || padTokenId >= runner.config().vocabSize()) {
+            throw new IllegalArgumentException("pad token id " + padTokenId + " outside vocabulary");
+        }
+        this.runner = runner;
+        this.padTokenId = padTokenId;
+    }
+
+    public LanguageModelRunner runner() {
+        return runner;
+    }
+
+    @Override
+    public int vocabSize() {
+        return runner.config().vocabSize();
+    }
+
+    @Override
+    public int inputWidth() {
+        return runner.config().hiddenSize();
+    }
+
+    @Override
+    public float[] embed(long[] ids, int batch, int seq) throws OrtException {
+        return runner.embed(ids, batch, seq);
+    }
+
+    @Override
+    public int[] penaltyContext(int[] promptIds) {
+        return promptIds;
+    }
+
+    @Override
+    public boolean feedsSequences() {
+        return runner.supportsAllPositions();
+    }
+
+    @Override
+    public DecodingState start(List<float[][]> inputs) throws OrtException {
+        PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),
+                runner.config().hiddenSize());
+        int[] rowOfSlot = new int[prefill.rows()];
+        for (int r = 0; r < rowOfSlot.length; r++) {
+            rowOfSlot[r] = r;
+        }
+        try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
+            LanguageModelRunner.DecoderOutput out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(),
+                    prefill.mask(), prefill.positions(), empty);
+            return new State(prefill, rowOfSlot, 0, out);
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        runner.close();
+    }
+
+    /** Slots over the prefill's rows; {@code fed} tokens fed to every slot since the prefill. */
+    private final class State extends OutputState {
+        private final PaddedPrefill prefill;
+        private final int[] rowOfSlot;
+        private final int fed;
+
+        State(PaddedPrefill prefill, int[] rowOfSlot, int fed, LanguageModelRunner.DecoderOutput out) {
+            super(out);
+            this.prefill = prefill;
+            this.rowOfSlot = rowOfSlot;
+            this.fed = fed;
+        }
+
+        @Override
+        public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
+            int n = from.length;
+            int[] rows = new int[n];
+            for (int i = 0; i < n; i++) {
+                rows[i] = rowOfSlot[from[i]];
+            }
+            KvCache past = takeCache();
+            try {
+                if (!DecodingState.isIdentity(from, past.batch())) {
+                    KvCache selected = past.selectRows(runner.environment(), from);
+                    past.close();
+                    past = selected;
+                }
+                LanguageModelRunner.DecoderOutput next = runner.decode(runner.embed(tokens, n, seq), n, seq,
+                        prefill.mask(rows, fed + seq), prefill.positions(rows, fed, seq), past, seq == 1 ? 1 : 0);
+                return new State(prefill, rows, fed + seq, next);
+            } finally {
+                past.close();
+            }
+        }
+    }
+}

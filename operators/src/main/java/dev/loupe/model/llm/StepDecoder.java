@@ -1,0 +1,43 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.OrtException;
+import java.util.List;
+
+/**
+ * A language model as the generation strategies see it, one decoding step at a time: it turns each request's input
+ * embeddings into a {@link DecodingState} whose rows hold the logits of the next token, and a state continues by
+ * the tokens fed to its rows. Decoder-only models ({@link PrefixStepDecoder}: the input is the decoder's prefix) and
+ * encoder-decoder models ({@link dev.loupe.model.t5.T5StepDecoder}: the input is the encoder's) implement it, so
+ * greedy, sampling, beam search and candidate ranking ({@link TextGenerator}, {@link CandidateScorer}) are written
+ * once. Implementations are thread-safe; every state belongs to one caller.
+ */
+public interface StepDecoder extends AutoCloseable {
+
+    /** Width of the logits. */
+    int vocabSize();
+
+    /** Width of an input embedding. */
+    int inputWidth();
+
+    /** Token embeddings of the model's input side, flat [batch, seq, inputWidth]. */
+    float[] embed(long[] ids, int batch, int seq) throws OrtException;
+
+    /**
+     * The ids the repetition penalty sees besides the generated ones, as transformers passes them: a decoder-only
+     * model's prompt input ids, an encoder-decoder's decoder start token.
+     */
+    int[] penaltyContext(int[] promptIds);
+
+    /** Whether {@link DecodingState#next} accepts more than one token per row (candidate scoring needs it). */
+    boolean feedsSequences();
+
+    /**
+     * Runs every request's input (rows of [len_i][inputWidth], len_i &gt;= 1) as one batch; the state has one row per
+     * request, in order, whose last logits predict its first new token. A row's logits do not depend on its batch.
+     */
+    DecodingState start(List<float[][]> inputs) throws OrtException;
+
+    /** Frees the model's sessions. */
+    @Override
+    void close() throws OrtException;
+}
