@@ -181,8 +181,16 @@ class TwoTaskManagerFailureTest {
 
     /** Waits (bounded) until at least {@code count} results are committed. */
     private static void awaitResults(RunningJob job, int count) {
-        assertThat(job.topics.readCommitted(List.of(job.settings().resultsTopic()), count, Topics::result,
-                Duration.ZERO)).as("committed results").hasSizeGreaterThanOrEqualTo(count);
+        List<String> ids = job.topics.readCommitted(List.of(job.settings().resultsTopic()), count, Topics::result,
+                Duration.ZERO).stream().map(AnnotationResult::getId).toList();
+        if (ids.size() < count) {
+            List<String> deadLetters = job.topics.readCommitted(List.of(job.settings().deadLetterTopic()), 0,
+                    Topics::failure, Duration.ofSeconds(2)).stream()
+                    .map(f -> f.getId() + ":" + f.getErrorCode() + ":" + f.getMessage()).toList();
+            List<String> missing = IntStream.range(0, count).mapToObj(i -> "r" + i).filter(i -> !ids.contains(i)).toList();
+            throw new AssertionError("only " + ids.size() + " of " + count + " results committed; missing " + missing
+                    + "; dead letters " + deadLetters);
+        }
     }
 
     private static void assertEveryIdExactlyOnce(RunningJob job, int count) throws Exception {
