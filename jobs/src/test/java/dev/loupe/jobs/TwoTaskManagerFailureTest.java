@@ -151,9 +151,8 @@ class TwoTaskManagerFailureTest {
 
     private static RunningJob twoWayJob(RunningJob job) {
         job.conf.set(JobOptions.PARALLELISM, PARALLELISM);
-        // A failed writer's open transaction blocks read_committed readers of its partitions until the broker aborts
-        // it at this timeout (seen after a region restart): short enough for the bounded waits, far above the
-        // checkpoint interval.
+        // A failed writer's open transaction would block read_committed readers of its partitions until the broker
+        // aborts it at this timeout: short enough for the bounded waits, far above the checkpoint interval.
         job.conf.set(JobOptions.TRANSACTION_TIMEOUT, Duration.ofSeconds(45));
         job.partitions = PARALLELISM;
         return job;
