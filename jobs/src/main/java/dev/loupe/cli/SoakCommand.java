@@ -114,7 +114,7 @@ public final class SoakCommand implements Callable<Integer> {
             List<String> topics = JobSettings.from(conf).allTopics();
             AnnotatorFactory factory = Models.open(modelDir, runtime, new ImageLimits(
                     conf.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(), conf.get(LoupeOptions.IMAGE_MAX_PIXELS)));
-            try (EmbeddedRuntime embedded = EmbeddedRuntime.start(topics)) {
+            try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics)) {
                 conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
                 JobSettings settings = JobSettings.from(conf);
                 StreamExecutionEnvironment env =
@@ -122,8 +122,8 @@ public final class SoakCommand implements Callable<Integer> {
                 StreamingAnnotationJob.build(env, settings, factory, conf);
                 JobClient job = embedded.submit(env, StreamingAnnotationJob.JOB_NAME + "-soak");
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
-                                + "parallelism %d, checkpoint interval %s%n", requests, inputs.badCount(), modelDir,
-                        parallelism, checkpointInterval);
+                                + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
+                        parallelism, checkpointInterval.toMillis());
                 SoakRun.Report report = new SoakRun(settings, inputs, timeout, line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
                 if (json) {
@@ -162,8 +162,8 @@ public final class SoakCommand implements Callable<Integer> {
 
     private void printText(PrintStream out, Path modelDir, SoakRun.Report r) {
         SoakTally.Counts c = r.counts();
-        out.printf(Locale.ROOT, "model: %s (max %d new tokens), parallelism %d, checkpoint interval %s%n", modelDir,
-                maxNewTokens, parallelism, checkpointInterval);
+        out.printf(Locale.ROOT, "model: %s (max %d new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
+                maxNewTokens, parallelism, checkpointInterval.toMillis());
         out.printf(Locale.ROOT, "requests:      %d (%d good, %d bad)%n", c.requests(), c.good(), c.bad());
         out.printf(Locale.ROOT, "results:       %d%n", c.results());
         out.printf(Locale.ROOT, "dead letters:  %d %s%n", c.deadLetters(), byCode(c.deadLettersByCode()));
@@ -185,7 +185,7 @@ public final class SoakCommand implements Callable<Integer> {
                     .collect(Collectors.joining(" ")));
         }
         if (r.timedOut()) {
-            out.printf(Locale.ROOT, "TIMED OUT after %s%n", timeout);
+            out.printf(Locale.ROOT, "TIMED OUT after %d s%n", timeout.toSeconds());
         }
         if (r.jobStopped()) {
             out.println("THE JOB STOPPED before every request was accounted for");

@@ -36,7 +36,7 @@ public final class SoakRun {
     public record HeapSample(int percent, int accounted, long usedBytes) {}
 
     /**
-     * @param seconds from the first request sent to the last one accounted for
+     * @param seconds from the first request written (writing included) to the last one accounted for
      * @param heapFlat whether the heap at the end stays within {@link #flatTolerance(long)} of the warm-up figure
      */
     public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
@@ -88,7 +88,7 @@ public final class SoakRun {
         SoakTally tally = new SoakTally(inputs);
         List<HeapSample> heap = new ArrayList<>();
         long deadline = start + timeout.toNanos();
-        long settle = Math.max(2 * settings.checkpointInterval().toNanos(), 0) + Duration.ofSeconds(3).toNanos();
+        long settle = 2 * settings.checkpointInterval().toNanos() + Duration.ofSeconds(3).toNanos();
         long completedAt = 0;
         long settleUntil = Long.MAX_VALUE;
         boolean timedOut = false;
