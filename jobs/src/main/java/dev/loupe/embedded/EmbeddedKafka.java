@@ -46,6 +46,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private Path workDir;
     private Path logDir;
     private KafkaRaftServer server;
+    /** The broker's properties, kept so {@link #restart()} brings the same broker back. */
+    private Properties properties;
     private int brokerPort;
     private int controllerPort;
 
@@ -97,7 +99,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Formats a fresh metadata log and starts the broker; returns when it accepts clients. */
     public synchronized EmbeddedKafka start() {
-        if (server != null) {
+        if (workDir != null) {
             throw new IllegalStateException("already started");
         }
         try {
@@ -108,17 +110,68 @@ public final class EmbeddedKafka implements AutoCloseable {
             while (controllerPort == brokerPort) {
                 controllerPort = FreePorts.find();
             }
-            Properties props = brokerProperties();
-            format(props);
-            server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
-            server.startup();
-            awaitReady();
+            properties = brokerProperties();
+            format(properties);
+            launch();
             LOG.info("Embedded Kafka broker listening on {}", bootstrapServers());
             return this;
         } catch (Exception e) {
             close();
             throw new IllegalStateException("the embedded Kafka broker did not start: " + e.getMessage(), e);
         }
+    }
+
+    private void launch() throws InterruptedException, ExecutionException {
+        server = new KafkaRaftServer(KafkaConfig.fromProps(properties), Time.SYSTEM);
+        server.startup();
+        awaitReady();
+    }
+
+    /**
+     * Stops the broker as a crash-free shutdown would, keeping its ports and log folder so that {@link #restart()}
+     * brings the same broker back (topics, committed offsets and transaction state included). Clients see the
+     * broker go away; {@link #bootstrapServers()} keeps answering. For failure tests.
+     */
+    public synchronized void stop() {
+        if (server == null) {
+            throw new IllegalStateException(workDir == null ? "not started" : "already stopped");
+        }
+        shutdownServer();
+        LOG.info("Embedded Kafka broker on {} stopped (log kept for a restart)", bootstrapServers());
+    }
+
+    /** Starts a {@link #stop() stopped} broker again on the same ports and log folder; returns when it accepts clients. */
+    public synchronized EmbeddedKafka restart() {
+        if (workDir == null) {
+            throw new IllegalStateException("not started");
+        }
+        if (server != null) {
+            throw new IllegalStateException("still running: stop() it first");
+        }
+        try {
+            launch();
+        } catch (Exception e) {
+            server = null;
+            throw new IllegalStateException("the embedded Kafka broker did not restart on " + bootstrapServers() + ": "
+                    + e.getMessage(), e);
+        }
+        LOG.info("Embedded Kafka broker restarted on {}", bootstrapServers());
+        return this;
+    }
+
+    /** Whether the broker runs now (started and not stopped). */
+    public synchronized boolean isRunning() {
+        return server != null;
+    }
+
+    private void shutdownServer() {
+        try {
+            server.shutdown();
+            server.awaitShutdown();
+        } catch (RuntimeException e) {
+            LOG.warn("embedded Kafka broker did not shut down cleanly", e);
+        }
+        server = null;
     }
 
     private Properties brokerProperties() {
@@ -180,9 +233,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    /** {@code 127.0.0.1:port} of the broker's client listener. */
+    /** {@code 127.0.0.1:port} of the broker's client listener (the same across {@link #stop()} and {@link #restart()}). */
     public String bootstrapServers() {
-        if (server == null) {
+        if (workDir == null) {
             throw new IllegalStateException("not started");
         }
         return "127.0.0.1:" + brokerPort;
@@ -244,13 +297,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (server != null) {
-            try {
-                server.shutdown();
-                server.awaitShutdown();
-            } catch (RuntimeException e) {
-                LOG.warn("embedded Kafka broker did not shut down cleanly", e);
-            }
-            server = null;
+            shutdownServer();
         }
         if (workDir != null) {
             deleteRecursively(workDir);

@@ -30,9 +30,14 @@ public final class EmbeddedRuntime implements AutoCloseable {
 
     /** Starts the broker and creates {@code topics} (one partition each). */
     public static EmbeddedRuntime start(Collection<String> topics) {
+        return start(1, topics);
+    }
+
+    /** Starts the broker and creates {@code topics} with {@code partitions} partitions each (one per source subtask). */
+    public static EmbeddedRuntime start(int partitions, Collection<String> topics) {
         EmbeddedKafka kafka = new EmbeddedKafka().start();
         try {
-            kafka.createTopics(1, List.copyOf(topics));
+            kafka.createTopics(partitions, List.copyOf(topics));
             return new EmbeddedRuntime(kafka, FreePorts.find());
         } catch (RuntimeException e) {
             kafka.close();

@@ -96,9 +96,10 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
             byte[] bytes = request.imageBytes != null
                     ? fetcher.checkInline(request.imageBytes)
                     : fetcher.fetch(request.imageUri);
-            request.imageBytes = null;
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            return Fallible.success(new FetchedImage(request, bytes, millis));
+            // never change the input: Flink's async operator checkpoints the inputs it has not emitted yet and
+            // replays them after a restore (an input without its inline bytes would then fail to fetch)
+            return Fallible.success(new FetchedImage(request.withoutImageBytes(), bytes, millis));
         } catch (AnnotationException e) {
             return Fallible.failure(StageFailure.of(request, Failures.FETCH, e));
         } catch (RuntimeException e) {

@@ -38,6 +38,11 @@ public class ValidatedRequest {
         this.metadata = new HashMap<>(metadata);
     }
 
+    /** A copy without the inline bytes (once fetched they travel beside it), leaving this request unchanged. */
+    public ValidatedRequest withoutImageBytes() {
+        return new ValidatedRequest(id, imageUri, null, task, prompt, candidates, generation, metadata);
+    }
+
     /** Where the image came from, for messages and the failure record. */
     public String imageLabel() {
         return imageUri != null ? UriRedaction.redact(imageUri) : "inline image (" + (imageBytes == null ? 0 : imageBytes.length) + " bytes)";

@@ -59,6 +59,25 @@ class AsyncImageFetchTest {
     }
 
     @Test
+    void theInputRequestIsLeftUnchangedSoARestoredCheckpointCanReplayIt() throws Exception {
+        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults());
+        fetch.open(DefaultOpenContext.INSTANCE);
+        try {
+            ValidatedRequest input = request("1", null, new byte[] {7, 8});
+            Capture first = new Capture();
+            fetch.asyncInvoke(input, first);
+            assertThat(first.get().value.bytes).containsExactly(7, 8);
+            assertThat(input.imageBytes).as("input after the fetch").containsExactly(7, 8);
+
+            Capture replayed = new Capture(); // as the async operator does with its checkpointed inputs
+            fetch.asyncInvoke(input, replayed);
+            assertThat(replayed.get().value.bytes).containsExactly(7, 8);
+        } finally {
+            fetch.close();
+        }
+    }
+
+    @Test
     void completesWithBytesOrAFailureRecordNeverAnException() throws Exception {
         Files.write(root.resolve("a.jpg"), new byte[] {4, 5});
         AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults().withFileRoots(List.of(root)));

@@ -19,10 +19,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Test-only model over the real image preprocessor: answers "echo: PROMPT" for each input, optionally slowly, counting the inputs it receives
- * (in a JVM-wide counter, since the MiniCluster runs in the test's JVM), and optionally failing fatally once:
- * when the file {@code armFile} exists and {@code firedFile} does not, it creates {@code firedFile} and throws
- * {@link InjectedFault}, an Error the inference operator does not turn into dead letters, so the job fails
- * and restarts from its last checkpoint.
+ * (in a JVM-wide counter, since the MiniCluster runs in the test's JVM), and optionally failing once per
+ * {@link Fault}: fatally once a file {@code armFile} exists ({@link #failingOnceWhenArmed}), or at the batch
+ * holding a chosen request ({@link #failingOnceAt}). The fatal fault is {@link InjectedFault}, an Error the
+ * inference operator does not turn into dead letters, so the job fails and restarts from its last checkpoint.
  */
 public final class EchoAnnotatorFactory implements AnnotatorFactory {
 
@@ -32,27 +32,31 @@ public final class EchoAnnotatorFactory implements AnnotatorFactory {
     private final String counter;
     private final long millisPerInput;
     private final long maxPixels;
-    private final String armFile;
-    private final String firedFile;
+    private final List<Fault> faults;
 
-    private EchoAnnotatorFactory(String counter, long millisPerInput, long maxPixels, Path armFile, Path firedFile) {
+    private EchoAnnotatorFactory(String counter, long millisPerInput, long maxPixels, List<Fault> faults) {
         this.counter = counter;
         this.millisPerInput = millisPerInput;
         this.maxPixels = maxPixels;
-        this.armFile = armFile == null ? null : armFile.toString();
-        this.firedFile = firedFile == null ? null : firedFile.toString();
+        this.faults = List.copyOf(faults);
     }
 
     public static EchoAnnotatorFactory fast(String counter) {
-        return new EchoAnnotatorFactory(counter, 0, 4096, null, null);
+        return new EchoAnnotatorFactory(counter, 0, 4096, List.of());
     }
 
     public static EchoAnnotatorFactory slow(String counter, long millisPerInput) {
-        return new EchoAnnotatorFactory(counter, millisPerInput, 1 << 20, null, null);
+        return new EchoAnnotatorFactory(counter, millisPerInput, 1 << 20, List.of());
     }
 
     public static EchoAnnotatorFactory failingOnceWhenArmed(String counter, Path armFile, Path firedFile) {
-        return new EchoAnnotatorFactory(counter, 0, 4096, armFile, firedFile);
+        return new EchoAnnotatorFactory(counter, 0, 4096,
+                List.of(new Fault(armFile.toString(), null, firedFile.toString(), true)));
+    }
+
+    /** Fails once per fault, each at the first batch holding its request (see {@link Fault#at}). */
+    public static EchoAnnotatorFactory failingOnceAt(String counter, Fault... faults) {
+        return new EchoAnnotatorFactory(counter, 0, 4096, List.of(faults));
     }
 
     /** Inputs received so far by annotators made by factories with this counter name. */
@@ -73,13 +77,13 @@ public final class EchoAnnotatorFactory implements AnnotatorFactory {
         return new BatchAnnotator() {
             @Override
             public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
-                if (armFile != null && Files.exists(Path.of(armFile)) && !Files.exists(Path.of(firedFile))) {
-                    try {
-                        Files.createFile(Path.of(firedFile));
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                for (Fault fault : faults) {
+                    if (fault.appliesTo(batch) && fault.claim()) {
+                        if (fault.fatal()) {
+                            throw new InjectedFault("injected fault in the model runtime");
+                        }
+                        throw new IllegalStateException("injected exception in the model runtime at " + fault.requestId());
                     }
-                    throw new InjectedFault("injected fault in the model runtime");
                 }
                 received.addAndGet(batch.size());
                 List<AnnotationOutcome> out = new ArrayList<>();
@@ -115,6 +119,39 @@ public final class EchoAnnotatorFactory implements AnnotatorFactory {
             @Override
             public void close() {}
         };
+    }
+
+    /**
+     * One injected fault, fired once (the first annotator to create {@code firedFile} fires it, so it stays fired
+     * across restarts and task managers): when {@code armFile} exists (if set) and the batch holds request
+     * {@code requestId} (if set). Fatal: {@link InjectedFault}, the job restarts from its last checkpoint; else a
+     * RuntimeException, which the inference operator answers by retrying the batch's requests one by one.
+     */
+    public record Fault(String armFile, String requestId, String firedFile, boolean fatal) implements java.io.Serializable {
+
+        /** A fault at the first batch holding {@code requestId}. */
+        public static Fault at(String requestId, Path firedFile, boolean fatal) {
+            return new Fault(null, requestId, firedFile.toString(), fatal);
+        }
+
+        boolean appliesTo(List<AnnotationInput> batch) {
+            if (Files.exists(Path.of(firedFile)) || (armFile != null && !Files.exists(Path.of(armFile)))) {
+                return false;
+            }
+            return requestId == null || batch.stream().anyMatch(input -> input.id().equals(requestId));
+        }
+
+        /** Creates the fired-file; false when another annotator created it first. */
+        boolean claim() {
+            try {
+                Files.createFile(Path.of(firedFile));
+                return true;
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                return false;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
     }
 
     /** The injected fatal failure. */

@@ -6,10 +6,14 @@ import dev.loupe.jobs.JobSettings;
 import dev.loupe.jobs.StreamingAnnotationJob;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -50,14 +54,51 @@ public final class RunningJob implements AutoCloseable {
         return JobSettings.from(conf);
     }
 
-    /** Creates the topics and submits the job built by {@link StreamingAnnotationJob#build}. */
+    /** Creates the topics and submits the job built by {@link StreamingAnnotationJob#build} on its own local MiniCluster. */
     public RunningJob start(AnnotatorFactory factory) throws Exception {
+        return start(factory, environment(settings()));
+    }
+
+    /** Creates the topics and submits the job built by {@link StreamingAnnotationJob#build} on {@code env}. */
+    public RunningJob start(AnnotatorFactory factory, StreamExecutionEnvironment env) throws Exception {
         JobSettings settings = settings();
         kafka.createTopics(partitions, settings.allTopics());
-        StreamExecutionEnvironment env = environment(settings);
         StreamingAnnotationJob.build(env, settings, factory, conf);
         client = env.executeAsync(name);
         return this;
+    }
+
+    /**
+     * As {@link #start(AnnotatorFactory, StreamExecutionEnvironment)}, with {@code between} applied to the request
+     * values between the Kafka source and the pipeline (to add a test operator, e.g. one whose checkpoint fails).
+     */
+    public RunningJob start(AnnotatorFactory factory, StreamExecutionEnvironment env,
+            UnaryOperator<DataStream<byte[]>> between) throws Exception {
+        JobSettings settings = settings();
+        kafka.createTopics(partitions, settings.allTopics());
+        // as StreamingAnnotationJob.build, with the extra operator
+        env.enableCheckpointing(settings.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.setParallelism(settings.parallelism());
+        StreamingAnnotationJob.annotateAndSink(between.apply(StreamingAnnotationJob.source(env, settings)), settings,
+                factory, conf);
+        client = env.executeAsync(name);
+        return this;
+    }
+
+    /** Waits (at most {@code limit}) until the job is RUNNING again, e.g. after a restart; fails saying its status. */
+    public void awaitRunning(Duration limit) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        JobStatus status = client.getJobStatus().get(30, TimeUnit.SECONDS);
+        while (status != JobStatus.RUNNING && System.nanoTime() < deadline) {
+            if (status.isGloballyTerminalState()) {
+                break;
+            }
+            Thread.sleep(100);
+            status = client.getJobStatus().get(30, TimeUnit.SECONDS);
+        }
+        if (status != JobStatus.RUNNING) {
+            throw new AssertionError("job " + name + " is " + status + ", not RUNNING, after waiting up to " + limit);
+        }
     }
 
     /** The local environment for {@code settings} (checkpointing, restarts, parallelism as the job sets them). */

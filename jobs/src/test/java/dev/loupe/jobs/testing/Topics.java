@@ -57,6 +57,15 @@ public final class Topics {
      * passed), then 2 s more to catch any extra (duplicate) record.
      */
     public <T> List<T> readCommitted(Collection<String> topics, int expected, Function<ConsumerRecord<byte[], byte[]>, T> decode) {
+        return readCommitted(topics, expected, decode, Duration.ofSeconds(2));
+    }
+
+    /**
+     * Reads the committed records of {@code topics} from the beginning until {@code expected} arrived (or 2 minutes
+     * passed), then {@code settle} more to catch any extra (duplicate) record.
+     */
+    public <T> List<T> readCommitted(Collection<String> topics, int expected, Function<ConsumerRecord<byte[], byte[]>, T> decode,
+            Duration settle) {
         Properties c = new Properties();
         c.putAll(kafka.clientProperties());
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -79,7 +88,7 @@ public final class Topics {
                     out.add(decode.apply(r));
                 }
                 if (out.size() >= expected && settleUntil == Long.MAX_VALUE) {
-                    settleUntil = System.nanoTime() + Duration.ofSeconds(2).toNanos(); // catch duplicates, if any
+                    settleUntil = System.nanoTime() + settle.toNanos(); // catch duplicates, if any
                 }
             }
         }

@@ -1,0 +1,240 @@
+package dev.loupe.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.embedded.EmbeddedRuntime;
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.jobs.DemoModel;
+import dev.loupe.jobs.JobOptions;
+import dev.loupe.jobs.JobSettings;
+import dev.loupe.jobs.StreamingAnnotationJob;
+import dev.loupe.jobs.soak.SoakInputs;
+import dev.loupe.jobs.soak.SoakRun;
+import dev.loupe.jobs.soak.SoakTally;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.ImageLimits;
+import dev.loupe.model.api.RuntimeOptions;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code loupe bench soak}: a bounded soak run of the streaming job on the embedded runtime (in-process Kafka broker
+ * and Flink MiniCluster) with a real model (the tiny demo model by default): N requests, a fraction of them bad in
+ * several ways, every outcome read back exactly once, heap watched after warm-up. Exit status 0 only when every
+ * good request got exactly one result and every bad one exactly one dead letter.
+ */
+@Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Soak run of the streaming job on the embedded runtime: N requests (a fraction bad), every "
+                + "outcome counted (results, dead letters, duplicates, lost), throughput, heap after GC from "
+                + "warm-up to the end. Exit status 1 if anything was lost, duplicated or misrouted.")
+public final class SoakCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = "--requests", defaultValue = "20000", description = "Requests to send. Default ${DEFAULT-VALUE}.")
+    int requests;
+
+    @Option(names = "--bad-fraction", defaultValue = "0.05",
+            description = "Fraction of bad requests (corrupt or truncated bytes, missing files, bad task or "
+                    + "generation options, undecodable records). Default ${DEFAULT-VALUE}.")
+    double badFraction;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Model package or checkpoint. Default: the tiny random-weight demo model.")
+    Path model;
+
+    @Option(names = "--max-new-tokens", defaultValue = "8", description = "Per request. Default ${DEFAULT-VALUE}.")
+    int maxNewTokens;
+
+    @Option(names = "--threads", description = "ONNX Runtime intra-op threads (0 = all cores); also LOUPE_THREADS.")
+    Integer threads;
+
+    @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism. Default ${DEFAULT-VALUE}.")
+    int parallelism;
+
+    @Option(names = "--batch-size", description = "Largest inference batch. Default: the job's default.")
+    Integer batchSize;
+
+    @Option(names = "--checkpoint-interval", defaultValue = "1s", converter = DurationConverter.class,
+            description = "Exactly-once checkpoint interval. Default ${DEFAULT-VALUE}.")
+    Duration checkpointInterval;
+
+    @Option(names = "--timeout", defaultValue = "30m", converter = DurationConverter.class,
+            description = "Longest wait for all outcomes. Default ${DEFAULT-VALUE}.")
+    Duration timeout;
+
+    @Option(names = "--seed", defaultValue = "7", description = "Seed of the random images. Default ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON object instead of the text report.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        if (parallelism < 1) {
+            throw usage("--parallelism must be at least 1");
+        }
+        Path work = Files.createTempDirectory("loupe-soak-");
+        try {
+            SoakInputs inputs;
+            try {
+                inputs = SoakInputs.prepare(requests, badFraction, maxNewTokens, work.resolve("images"), seed);
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+            RuntimeOptions runtime = RuntimeOptions.defaults();
+            if (threads != null) {
+                runtime = runtime.withThreads(threads);
+            }
+            Path modelDir = model != null ? model : DemoModel.ensure(runtime.cachePath());
+            Configuration conf = configuration(work.resolve("images"));
+            conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092"); // replaced by the embedded broker's below
+            List<String> topics = JobSettings.from(conf).allTopics();
+            AnnotatorFactory factory = Models.open(modelDir, runtime, new ImageLimits(
+                    conf.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(), conf.get(LoupeOptions.IMAGE_MAX_PIXELS)));
+            try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics)) {
+                conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
+                JobSettings settings = JobSettings.from(conf);
+                StreamExecutionEnvironment env =
+                        embedded.environment(StreamingAnnotationJob.environmentConfiguration(settings));
+                StreamingAnnotationJob.build(env, settings, factory, conf);
+                JobClient job = embedded.submit(env, StreamingAnnotationJob.JOB_NAME + "-soak");
+                err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
+                                + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
+                        parallelism, checkpointInterval.toMillis());
+                SoakRun.Report report = new SoakRun(settings, inputs, timeout, line -> err.println("soak: " + line))
+                        .run(() -> isRunning(job));
+                if (json) {
+                    printJson(out, modelDir, report);
+                } else {
+                    printText(out, modelDir, report);
+                }
+                out.flush();
+                return report.ok() ? 0 : 1;
+            }
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private Configuration configuration(Path imageRoot) {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.CHECKPOINT_INTERVAL, checkpointInterval);
+        conf.set(JobOptions.PARALLELISM, parallelism);
+        conf.set(JobOptions.GROUP_ID, "loupe-soak");
+        conf.set(JobOptions.TRANSACTIONAL_ID_PREFIX, "loupe-soak");
+        conf.set(LoupeOptions.FETCH_FILE_ROOTS, List.of(imageRoot.toAbsolutePath().toString()));
+        if (batchSize != null) {
+            conf.set(LoupeOptions.BATCH_MAX_SIZE, batchSize);
+        }
+        return conf;
+    }
+
+    private static boolean isRunning(JobClient job) {
+        try {
+            return !job.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState();
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private void printText(PrintStream out, Path modelDir, SoakRun.Report r) {
+        SoakTally.Counts c = r.counts();
+        out.printf(Locale.ROOT, "model: %s (max %d new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
+                maxNewTokens, parallelism, checkpointInterval.toMillis());
+        out.printf(Locale.ROOT, "requests:      %d (%d good, %d bad)%n", c.requests(), c.good(), c.bad());
+        out.printf(Locale.ROOT, "results:       %d%n", c.results());
+        out.printf(Locale.ROOT, "dead letters:  %d %s%n", c.deadLetters(), byCode(c.deadLettersByCode()));
+        out.printf(Locale.ROOT, "duplicates:    %d%n", c.duplicates());
+        out.printf(Locale.ROOT, "lost:          %d%n", c.lost());
+        out.printf(Locale.ROOT, "wrong outcome: %d (good with a dead letter, bad with a result)%n", c.wrongOutcome());
+        if (c.foreign() > 0) {
+            out.printf(Locale.ROOT, "foreign:       %d records no request explains%n", c.foreign());
+        }
+        out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s)%n", r.requestsPerSecond(), r.seconds());
+        if (r.warmup() != null) {
+            long growth = r.end().usedBytes() - r.warmup().usedBytes();
+            out.printf(Locale.ROOT, "heap after GC: %.1f MiB at warm-up (%d%%), %.1f MiB at the end (%d%%): %+.1f MiB, %s "
+                            + "(tolerance %.1f MiB)%n", mib(r.warmup().usedBytes()), r.warmup().percent(),
+                    mib(r.end().usedBytes()), r.end().percent(), mib(growth), r.heapFlat() ? "flat" : "GROWING",
+                    mib(SoakRun.flatTolerance(r.warmup().usedBytes())));
+            out.printf(Locale.ROOT, "heap series:   %s MiB%n", r.heap().stream()
+                    .map(h -> String.format(Locale.ROOT, "%d%%=%.1f", h.percent(), mib(h.usedBytes())))
+                    .collect(Collectors.joining(" ")));
+        }
+        if (r.timedOut()) {
+            out.printf(Locale.ROOT, "TIMED OUT after %d s%n", timeout.toSeconds());
+        }
+        if (r.jobStopped()) {
+            out.println("THE JOB STOPPED before every request was accounted for");
+        }
+        out.println(r.ok() ? "OK: every good request got one result, every bad one one dead letter"
+                : "FAILED: requests lost, duplicated or misrouted");
+    }
+
+    private void printJson(PrintStream out, Path modelDir, SoakRun.Report r) throws IOException {
+        SoakTally.Counts c = r.counts();
+        ObjectNode o = JSON.createObjectNode();
+        o.put("model", modelDir.toString());
+        o.put("parallelism", parallelism);
+        o.put("requests", c.requests()).put("good", c.good()).put("bad", c.bad());
+        o.put("results", c.results()).put("dead_letters", c.deadLetters());
+        ObjectNode codes = o.putObject("dead_letters_by_code");
+        c.deadLettersByCode().forEach(codes::put);
+        o.put("duplicates", c.duplicates()).put("lost", c.lost()).put("wrong_outcome", c.wrongOutcome())
+                .put("foreign", c.foreign());
+        o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
+        if (r.warmup() != null) {
+            o.put("heap_warmup_bytes", r.warmup().usedBytes()).put("heap_end_bytes", r.end().usedBytes());
+        }
+        o.put("heap_flat", r.heapFlat());
+        var series = o.putArray("heap");
+        r.heap().forEach(h -> series.addObject().put("percent", h.percent()).put("accounted", h.accounted())
+                .put("used_bytes", h.usedBytes()));
+        o.put("timed_out", r.timedOut()).put("job_stopped", r.jobStopped()).put("ok", r.ok());
+        out.println(JSON.writeValueAsString(o));
+    }
+
+    private static String byCode(Map<String, Long> codes) {
+        return codes.isEmpty() ? "" : "(" + new java.util.TreeMap<>(codes).entrySet().stream()
+                .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", ")) + ")";
+    }
+
+    private static double mib(long bytes) {
+        return bytes / (1024.0 * 1024.0);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+}

@@ -1,0 +1,202 @@
+package dev.loupe.jobs.soak;
+
+import dev.loupe.model.bench.RandomImages;
+import dev.loupe.schemas.AnnotationRequest;
+import dev.loupe.schemas.GenerationOverrides;
+import dev.loupe.schemas.ImageSource;
+import dev.loupe.schemas.Task;
+import dev.loupe.schemas.serde.AvroSerializer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The soak run's requests, numbered 0..n-1 and made on demand from the index (nothing held per request): good
+ * ones (inline images and {@code file:} images under one folder; captions, questions and rankings) and, spread
+ * evenly at the given fraction, bad ones of every {@link Kind} that should end as one dead letter each.
+ * Undecodable values carry their index in the bytes, so their dead letter (which has no id) can be matched too.
+ */
+public final class SoakInputs {
+
+    /** What request {@code i} is, and whether it should get a result (good) or a dead letter (bad). */
+    public enum Kind {
+        GOOD_INLINE(true), GOOD_FILE(true),
+        CORRUPT_BYTES(false), TRUNCATED_IMAGE(false), MISSING_FILE(false), BAD_TASK_OPTIONS(false),
+        BAD_GENERATION(false), UNDECODABLE(false);
+
+        private final boolean good;
+
+        Kind(boolean good) {
+            this.good = good;
+        }
+
+        public boolean good() {
+            return good;
+        }
+
+        static final List<Kind> BAD = Arrays.stream(values()).filter(k -> !k.good).toList();
+    }
+
+    private static final String ID_PREFIX = "soak-";
+    /** Starts every undecodable value: Avro reads it as a string of negative length, so decoding fails. */
+    private static final byte[] UNDECODABLE_PREFIX = {(byte) 0xff, 0x01};
+    private static final String UNDECODABLE_MARKER = "loupe-soak-undecodable:";
+    private static final int IMAGES = 8;
+
+    private final int count;
+    private final double badFraction;
+    private final int maxNewTokens;
+    private final Path imageRoot;
+    private final List<byte[]> images;
+    private final List<String> imageUris;
+    private final AvroSerializer<AnnotationRequest> serializer = new AvroSerializer<>(AnnotationRequest.class);
+
+    private SoakInputs(int count, double badFraction, int maxNewTokens, Path imageRoot, List<byte[]> images,
+            List<String> imageUris) {
+        this.count = count;
+        this.badFraction = badFraction;
+        this.maxNewTokens = maxNewTokens;
+        this.imageRoot = imageRoot;
+        this.images = images;
+        this.imageUris = imageUris;
+    }
+
+    /**
+     * {@code count} requests, {@code badFraction} of them bad, generating at most {@code maxNewTokens} tokens each;
+     * writes a few random images under {@code imageRoot} for the {@code file:} requests (the job must allow that
+     * folder).
+     */
+    public static SoakInputs prepare(int count, double badFraction, int maxNewTokens, Path imageRoot, long seed)
+            throws IOException {
+        if (count < 1) {
+            throw new IllegalArgumentException("the number of requests must be at least 1, got " + count);
+        }
+        if (!(badFraction >= 0 && badFraction < 1)) {
+            throw new IllegalArgumentException("the fraction of bad requests must be in [0, 1), got " + badFraction);
+        }
+        if (maxNewTokens < 1) {
+            throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
+        }
+        Files.createDirectories(imageRoot);
+        List<byte[]> images = new ArrayList<>();
+        List<String> uris = new ArrayList<>();
+        for (int i = 0; i < IMAGES; i++) {
+            byte[] png = RandomImages.png(seed + i, 24 + 8 * i, 20 + 6 * i);
+            images.add(png);
+            uris.add(Files.write(imageRoot.resolve("image-" + i + ".png"), png).toUri().toString());
+        }
+        return new SoakInputs(count, badFraction, maxNewTokens, imageRoot, images, uris);
+    }
+
+    public int count() {
+        return count;
+    }
+
+    /** Request {@code i}'s kind: bad ones spread evenly (exactly floor(count × fraction) of them), kinds in turn. */
+    public Kind kind(int i) {
+        long badBefore = (long) Math.floor(i * badFraction);
+        long badThrough = (long) Math.floor((i + 1) * badFraction);
+        if (badThrough > badBefore) {
+            return Kind.BAD.get((int) (badBefore % Kind.BAD.size()));
+        }
+        return i % 4 == 3 ? Kind.GOOD_FILE : Kind.GOOD_INLINE;
+    }
+
+    /** The number of bad requests among the {@link #count()}. */
+    public int badCount() {
+        return (int) Math.floor(count * badFraction);
+    }
+
+    public static String id(int i) {
+        return ID_PREFIX + i;
+    }
+
+    /** The index in request id {@code id}, or -1 when it is not a soak request's id. */
+    public static int index(String id) {
+        if (id == null || !id.startsWith(ID_PREFIX)) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(id.substring(ID_PREFIX.length()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The index carried by an undecodable value (a dead letter's raw input), or -1. */
+    public static int indexOfUndecodable(byte[] raw) {
+        if (raw == null || raw.length <= UNDECODABLE_PREFIX.length) {
+            return -1;
+        }
+        String text = new String(raw, UNDECODABLE_PREFIX.length, raw.length - UNDECODABLE_PREFIX.length,
+                StandardCharsets.US_ASCII);
+        if (!text.startsWith(UNDECODABLE_MARKER)) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(text.substring(UNDECODABLE_MARKER.length()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The Kafka value of request {@code i}. */
+    public byte[] value(int i) {
+        Kind kind = kind(i);
+        if (kind == Kind.UNDECODABLE) {
+            byte[] marker = (UNDECODABLE_MARKER + i).getBytes(StandardCharsets.US_ASCII);
+            byte[] value = Arrays.copyOf(UNDECODABLE_PREFIX, UNDECODABLE_PREFIX.length + marker.length);
+            System.arraycopy(marker, 0, value, UNDECODABLE_PREFIX.length, marker.length);
+            return value;
+        }
+        return serializer.serialize(request(i, kind));
+    }
+
+    private AnnotationRequest request(int i, Kind kind) {
+        AnnotationRequest.Builder b = AnnotationRequest.newBuilder().setId(id(i));
+        Task task = Task.values()[i % Task.values().length];
+        b.setTask(task);
+        if (task == Task.VQA) {
+            b.setQuestion("what is in the picture?");
+        } else if (task == Task.RANK) {
+            b.setCandidates(List.of("a cat", "a dog", "a tree"));
+        }
+        b.setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(maxNewTokens).build());
+        int image = i % IMAGES;
+        switch (kind) {
+            case GOOD_INLINE -> b.setImage(inline(images.get(image)));
+            case GOOD_FILE -> b.setImage(ImageSource.newBuilder().setUri(imageUris.get(image)).build());
+            case CORRUPT_BYTES -> {
+                byte[] noise = new byte[64 + i % 64];
+                new Random(i).nextBytes(noise);
+                b.setImage(inline(noise));
+            }
+            case TRUNCATED_IMAGE -> b.setImage(inline(Arrays.copyOf(images.get(image), 40)));
+            case MISSING_FILE -> b.setImage(ImageSource.newBuilder()
+                    .setUri(imageRoot.resolve("missing-" + i + ".png").toUri().toString()).build());
+            case BAD_TASK_OPTIONS -> {
+                b.setImage(inline(images.get(image)));
+                // a question without one, or a ranking without candidates
+                b.setTask(i % 2 == 0 ? Task.VQA : Task.RANK).setQuestion(null).setCandidates(List.of());
+            }
+            case BAD_GENERATION -> {
+                b.setImage(inline(images.get(image)));
+                b.setGeneration(i % 2 == 0
+                        ? GenerationOverrides.newBuilder().setNumBeams(0).build()
+                        : GenerationOverrides.newBuilder().setMaxNewTokens(1_000_000).build());
+            }
+            default -> throw new IllegalStateException("no request for " + kind);
+        }
+        return b.build();
+    }
+
+    private static ImageSource inline(byte[] bytes) {
+        return ImageSource.newBuilder().setBytes(ByteBuffer.wrap(bytes)).build();
+    }
+}

@@ -1,0 +1,202 @@
+package dev.loupe.jobs.soak;
+
+import dev.loupe.jobs.JobSettings;
+import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationResult;
+import dev.loupe.schemas.serde.AvroDeserializer;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * One soak run against a running streaming job: writes the {@link SoakInputs} to the requests topic, reads the
+ * results and dead-letter topics as a {@code read_committed} reader until every request is accounted for (or the
+ * time limit passes, or the job stops), waits a little longer to catch duplicates, and reports the counts, the
+ * throughput and the heap used after a full GC at every tenth of the run. The heap figures are this JVM's, so they
+ * cover the job too when it runs in-process (the embedded runtime).
+ */
+public final class SoakRun {
+
+    /** A heap figure: used bytes after a full GC once {@code accounted} requests had an outcome. */
+    public record HeapSample(int percent, int accounted, long usedBytes) {}
+
+    /**
+     * @param seconds from the first request written (writing included) to the last one accounted for
+     * @param heapFlat whether the heap at the end stays within {@link #flatTolerance(long)} of the warm-up figure
+     */
+    public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
+            boolean heapFlat, boolean timedOut, boolean jobStopped) {
+
+        /** Nothing lost, duplicated or misrouted. */
+        public boolean ok() {
+            return counts.exact() && !timedOut && !jobStopped;
+        }
+
+        /** The sample after the first tenth of the run (the warm-up), or null before it. */
+        public HeapSample warmup() {
+            return heap.isEmpty() ? null : heap.get(0);
+        }
+
+        public HeapSample end() {
+            return heap.isEmpty() ? null : heap.get(heap.size() - 1);
+        }
+    }
+
+    private final JobSettings settings;
+    private final SoakInputs inputs;
+    private final Duration timeout;
+    private final Consumer<String> progress;
+
+    /**
+     * @param settings the job's topics and Kafka client properties
+     * @param timeout the longest the run waits for the outcomes
+     * @param progress receives one line per tenth of the run
+     */
+    public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, Consumer<String> progress) {
+        this.settings = settings;
+        this.inputs = inputs;
+        this.timeout = timeout;
+        this.progress = progress;
+    }
+
+    /** The allowed growth of the heap after warm-up: 10 % of the warm-up figure, at least 16 MiB. */
+    public static long flatTolerance(long warmupBytes) {
+        return Math.max(16L << 20, warmupBytes / 10);
+    }
+
+    /** Runs the soak; {@code jobRunning} says whether the job can still produce outcomes. */
+    public Report run(BooleanSupplier jobRunning) {
+        long start = System.nanoTime();
+        produce();
+        progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", inputs.count(),
+                (System.nanoTime() - start) / 1e9));
+        SoakTally tally = new SoakTally(inputs);
+        List<HeapSample> heap = new ArrayList<>();
+        long deadline = start + timeout.toNanos();
+        long settle = 2 * settings.checkpointInterval().toNanos() + Duration.ofSeconds(3).toNanos();
+        long completedAt = 0;
+        long settleUntil = Long.MAX_VALUE;
+        boolean timedOut = false;
+        boolean jobStopped = false;
+        long lastJobCheck = System.nanoTime();
+        AvroDeserializer<AnnotationResult> results = new AvroDeserializer<>(AnnotationResult.class);
+        AvroDeserializer<AnnotationFailure> failures = new AvroDeserializer<>(AnnotationFailure.class);
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String topic : outputTopics()) {
+                consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            while (System.nanoTime() < settleUntil) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.topic().equals(settings.deadLetterTopic())) {
+                        AnnotationFailure f = failures.deserialize(r.value());
+                        int index = f.getId() != null ? SoakInputs.index(f.getId())
+                                : SoakInputs.indexOfUndecodable(bytes(f.getRawInput()));
+                        tally.deadLetter(index, f.getErrorCode());
+                    } else {
+                        tally.result(SoakInputs.index(results.deserialize(r.value()).getId()));
+                    }
+                }
+                while (heap.size() < 10 && tally.accounted() >= (long) inputs.count() * (heap.size() + 1) / 10) {
+                    heap.add(new HeapSample(10 * (heap.size() + 1), tally.accounted(), usedHeapAfterGc()));
+                    progress.accept(String.format(java.util.Locale.ROOT, "%3d%% accounted for (%d), heap after GC %.1f MiB",
+                            heap.get(heap.size() - 1).percent(), tally.accounted(), mib(heap.get(heap.size() - 1).usedBytes())));
+                }
+                if (tally.complete() && completedAt == 0) {
+                    completedAt = System.nanoTime();
+                    settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
+                }
+                if (completedAt == 0 && System.nanoTime() > deadline) {
+                    timedOut = true;
+                    break;
+                }
+                if (completedAt == 0 && System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
+                    lastJobCheck = System.nanoTime();
+                    if (!jobRunning.getAsBoolean()) {
+                        jobStopped = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if (heap.isEmpty() || heap.get(heap.size() - 1).accounted() < tally.accounted()) {
+            heap.add(new HeapSample((int) (100L * tally.accounted() / inputs.count()), tally.accounted(), usedHeapAfterGc()));
+        }
+        long end = completedAt != 0 ? completedAt : System.nanoTime();
+        double seconds = (end - start) / 1e9;
+        boolean flat = heap.size() >= 2
+                && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
+        return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
+                jobStopped);
+    }
+
+    private List<String> outputTopics() {
+        List<String> topics = new ArrayList<>(settings.allTopics());
+        topics.remove(settings.requestsTopic());
+        return topics;
+    }
+
+    private void produce() {
+        Properties p = new Properties();
+        p.putAll(settings.kafkaProperties().asMap());
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "10");
+        try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < inputs.count(); i++) {
+                byte[] key = SoakInputs.id(i).getBytes(StandardCharsets.UTF_8);
+                producer.send(new ProducerRecord<>(settings.requestsTopic(), key, inputs.value(i)));
+            }
+            producer.flush();
+        }
+    }
+
+    private KafkaConsumer<byte[], byte[]> consumer() {
+        Properties c = new Properties();
+        c.putAll(settings.kafkaProperties().asMap());
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Heap in use after a full collection (two, so objects with finalizers or cleaners go too). */
+    static long usedHeapAfterGc() {
+        System.gc();
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        if (buffer == null) {
+            return null;
+        }
+        ByteBuffer b = buffer.duplicate();
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+
+    static double mib(long bytes) {
+        return bytes / (1024.0 * 1024.0);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.loupe.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A small {@code loupe bench soak}: 300 requests, 5 % bad, through the embedded runtime with the tiny demo model;
+ * checks the counts (never the timing): one result per good request, one dead letter per bad one, nothing else.
+ */
+@Tag("slow")
+class SoakCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void aSmallSoakRunAccountsForEveryRequestExactlyOnce() throws Exception {
+        CliRun r = CliRun.of("bench", "soak", "--requests", "300", "--threads", "1", "--max-new-tokens", "4",
+                "--timeout", "4m", "--json");
+
+        assertThat(r.status()).as(r.out() + r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
+        assertThat(o.path("requests").asInt()).isEqualTo(300);
+        assertThat(o.path("bad").asInt()).isEqualTo(15);
+        assertThat(o.path("results").asInt()).isEqualTo(285);
+        assertThat(o.path("dead_letters").asInt()).isEqualTo(15);
+        assertThat(o.path("duplicates").asInt()).isZero();
+        assertThat(o.path("lost").asInt()).isZero();
+        assertThat(o.path("wrong_outcome").asInt()).isZero();
+        assertThat(o.path("foreign").asInt()).isZero();
+        assertThat(o.path("ok").asBoolean()).isTrue();
+        assertThat(o.path("dead_letters_by_code").fieldNames()).toIterable()
+                .contains("IMAGE_NOT_FOUND", "INVALID_REQUEST", "UNDECODABLE_RECORD");
+        assertThat(o.path("heap")).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(o.path("heap_warmup_bytes").asLong()).isPositive();
+    }
+
+    @Test
+    void badSettingsAreRefusedBeforeAnythingStarts() {
+        assertThat(CliRun.of("bench", "soak", "--requests", "0").status()).isEqualTo(2);
+        CliRun bad = CliRun.of("bench", "soak", "--bad-fraction", "1.5");
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("fraction");
+    }
+}

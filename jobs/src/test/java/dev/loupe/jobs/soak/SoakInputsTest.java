@@ -1,0 +1,80 @@
+package dev.loupe.jobs.soak;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.loupe.jobs.soak.SoakInputs.Kind;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The soak run's inputs and its tally, without a job. */
+class SoakInputsTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void badRequestsAreTheGivenFractionSpreadOverEveryBadKind() throws Exception {
+        SoakInputs inputs = SoakInputs.prepare(1000, 0.05, 4, dir, 1);
+        Map<Kind, Integer> kinds = new EnumMap<>(Kind.class);
+        for (int i = 0; i < inputs.count(); i++) {
+            kinds.merge(inputs.kind(i), 1, Integer::sum);
+            assertThat(inputs.value(i)).isNotEmpty();
+        }
+        assertThat(inputs.badCount()).isEqualTo(50);
+        assertThat(kinds.entrySet().stream().filter(e -> !e.getKey().good()).mapToInt(Map.Entry::getValue).sum())
+                .isEqualTo(50);
+        assertThat(kinds.keySet()).containsExactlyInAnyOrder(Kind.values());
+    }
+
+    @Test
+    void idsAndUndecodableValuesGiveBackTheirIndex() throws Exception {
+        SoakInputs inputs = SoakInputs.prepare(200, 0.5, 4, dir, 1);
+        int undecodable = -1;
+        for (int i = 0; i < inputs.count() && undecodable < 0; i++) {
+            if (inputs.kind(i) == Kind.UNDECODABLE) {
+                undecodable = i;
+            }
+        }
+        assertThat(undecodable).isNotNegative();
+        assertThat(SoakInputs.indexOfUndecodable(inputs.value(undecodable))).isEqualTo(undecodable);
+        assertThat(SoakInputs.index(SoakInputs.id(123))).isEqualTo(123);
+        assertThat(SoakInputs.index("other-1")).isEqualTo(-1);
+        assertThat(SoakInputs.indexOfUndecodable(new byte[] {1, 2, 3})).isEqualTo(-1);
+    }
+
+    @Test
+    void theTallyCountsDuplicatesLostAndWrongOutcomes() throws Exception {
+        SoakInputs inputs = SoakInputs.prepare(40, 0.25, 4, dir, 1);
+        int bad = -1;
+        for (int i = 0; i < inputs.count() && bad < 0; i++) {
+            if (!inputs.kind(i).good()) {
+                bad = i;
+            }
+        }
+        SoakTally tally = new SoakTally(inputs);
+        for (int i = 0; i < inputs.count(); i++) {
+            if (i == 0 || i == bad) {
+                continue; // 0 (good) lost; the bad one gets a result below instead of a dead letter
+            }
+            if (inputs.kind(i).good()) {
+                tally.result(i);
+            } else {
+                tally.deadLetter(i, "IMAGE_CORRUPT");
+            }
+        }
+        tally.result(bad);
+        tally.result(5);
+        tally.result(-1);
+        SoakTally.Counts counts = tally.counts();
+        assertThat(counts.lost()).isEqualTo(1);
+        assertThat(counts.duplicates()).isEqualTo(1);
+        assertThat(counts.wrongOutcome()).isEqualTo(1);
+        assertThat(counts.foreign()).isEqualTo(1);
+        assertThat(counts.exact()).isFalse();
+        assertThat(tally.complete()).isFalse();
+        assertThat(tally.accounted()).isEqualTo(39);
+    }
+}
