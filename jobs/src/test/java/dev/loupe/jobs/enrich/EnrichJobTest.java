@@ -99,7 +99,7 @@ class EnrichJobTest {
 
     @Test
     void anInterruptedRunResumesAndAnnotatesEachImageOnce() throws Exception {
-        int n = 24;
+        int n = 16;
         List<TableRow> rows = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             TestImages.png(dir.resolve("img/" + i + ".png"), i);
