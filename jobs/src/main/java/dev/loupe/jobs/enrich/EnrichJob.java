@@ -119,6 +119,7 @@ public final class EnrichJob {
             Files.deleteIfExists(work);
         }
         OutputAssembler.Counts counts = OutputAssembler.write(settings, journal);
+        Journal.compact(settings.journal(), runId);
         out.println("loupe enrich: wrote " + counts.rows() + " rows to " + settings.output() + " ("
                 + counts.rowsWithErrors() + " with errors, column " + settings.errorColumn() + ")");
         out.flush();

@@ -60,16 +60,7 @@ final class Journal {
      */
     static Journal read(Path journal, String model) throws IOException {
         Map<String, Entry> entries = new HashMap<>();
-        Path parts = parts(journal);
-        if (!Files.isDirectory(parts)) {
-            return new Journal(entries);
-        }
-        List<Path> files;
-        try (Stream<Path> walk = Files.walk(parts)) {
-            files = walk.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
-        }
-        for (Path file : files) {
+        for (Path file : committedParts(journal)) {
             try (TableReader reader = Tables.open(file, TableFormat.JSONL)) {
                 TableSchema schema = reader.schema();
                 for (TableRow row; (row = reader.read()) != null; ) {
@@ -85,6 +76,41 @@ final class Journal {
             }
         }
         return new Journal(entries);
+    }
+
+    /** The committed part files (hidden files are in-progress or pending parts, or a compaction under way). */
+    static List<Path> committedParts(Path journal) throws IOException {
+        Path parts = parts(journal);
+        if (!Files.isDirectory(parts)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(parts)) {
+            return walk.filter(Files::isRegularFile)
+                    .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        }
+    }
+
+    /**
+     * Joins the committed parts into one file (a checkpoint makes a part per subtask, so a journal collects many
+     * small files over the runs). Only while no job writes the journal. The joined file is complete before it
+     * becomes visible; a crash before the old parts are deleted leaves duplicate records, which reading tolerates.
+     */
+    static void compact(Path journal, String runId) throws IOException {
+        List<Path> parts = committedParts(journal);
+        if (parts.size() <= 1) {
+            return;
+        }
+        Path tmp = parts(journal).resolve(".compacting-" + runId);
+        try (var out = Files.newOutputStream(tmp)) {
+            for (Path part : parts) {
+                Files.copy(part, out);   // the encoder ends every record with a line feed
+            }
+        }
+        Files.move(tmp, parts(journal).resolve("journal-" + runId + "-compacted.jsonl"),
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        for (Path part : parts) {
+            Files.delete(part);
+        }
     }
 
     /** The committed annotation of {@code column} (asked as {@code prompt}) for the image at {@code uri}, or null. */

@@ -143,6 +143,7 @@ class EnrichJobTest {
         assertThat(resumed.reused()).isEqualTo(committed);
         assertThat(CountingAnnotatorFactory.annotated(counter) - firstRun).isEqualTo(requests - committed);
         assertThat(committedRecords(journal)).isEqualTo(requests);
+        assertThat(Journal.committedParts(journal)).hasSize(1);   // compacted once the output is written
         List<TableRow> out = readAll(output);
         assertThat(out).hasSize(n);
         for (int i = 0; i < n; i++) {
