@@ -30,9 +30,9 @@ import picocli.CommandLine.Option;
 @Command(name = "enrich", mixinStandardHelpOptions = true,
         description = "Add annotation columns (caption, answers to questions, best candidate label) to a Parquet, "
                 + "CSV or JSONL table whose rows reference images. Resumable: running the same command again after "
-                + "an interruption computes only what is missing. Exit status 0 when the output was written (rows "
-                + "that could not be annotated say why in the error column), 1 when the job did not finish, 2 for "
-                + "bad options.")
+                + "an interruption computes only what is missing. Exit status: 0 every row annotated, 1 some rows "
+                + "could not be (the output is written; their error column says why), 2 bad options, 3 the job did "
+                + "not finish (the output is not written; run the command again to resume).")
 public final class EnrichCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -200,8 +200,8 @@ public final class EnrichCommand implements Callable<Integer> {
             err.println("loupe enrich: the job did not finish; the output was not written. Run the same command "
                     + "again to resume (annotations committed so far are kept in " + report.settings().journal() + ")");
             err.flush();
-            return 1;
+            return 3;
         }
-        return 0;
+        return report.rowsWithErrors() == 0 ? 0 : 1;
     }
 }
