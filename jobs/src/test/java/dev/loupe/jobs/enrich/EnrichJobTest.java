@@ -3,6 +3,8 @@ package dev.loupe.jobs.enrich;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.net.httpserver.HttpServer;
+import dev.loupe.flink.LoupeOptions;
 import dev.loupe.jobs.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.table.Column;
@@ -17,6 +19,7 @@ import dev.loupe.model.api.AnnotatorFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,6 +41,9 @@ class EnrichJobTest {
     @TempDir
     Path dir;
 
+    @TempDir
+    Path outside;
+
     private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
 
     @Test
@@ -47,6 +53,16 @@ class EnrichJobTest {
         TestImages.png(dir.resolve("images/a.png"), 1);
         TestImages.png(dir.resolve("images/b.png"), 2);
         TestImages.corrupt(dir.resolve("images/corrupt.png"));
+        Path elsewhere = TestImages.png(outside.resolve("c.png"), 3);
+        byte[] served = Files.readAllBytes(dir.resolve("images/b.png"));
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/b.png", exchange -> {
+            exchange.sendResponseHeaders(200, served.length);
+            exchange.getResponseBody().write(served);
+            exchange.close();
+        });
+        server.start();
+        String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/b.png";
         Path input = dir.resolve("in.parquet");
         write(input, schema, List.of(
                 TableRow.of(1L, "images/a.png", 16, 0.5),
@@ -54,19 +70,27 @@ class EnrichJobTest {
                 TableRow.of(3L, dir.resolve("images/b.png").toString(), 16, null),
                 TableRow.of(4L, "", 8, 2.5),
                 TableRow.of(5L, "images/corrupt.png", 8, 3.5),
-                TableRow.of(6L, "images/a.png", 16, 4.5)));
+                TableRow.of(6L, "images/a.png", 16, 4.5),
+                TableRow.of(7L, url, 16, null),
+                TableRow.of(8L, elsewhere.toUri().toString(), 16, null)));
         Path output = dir.resolve("out.parquet");
         Configuration config = config(input, output, "path");
         config.set(EnrichOptions.QUESTIONS, List.of("answer_color=What color is it?", "Is it big?"));
         config.set(EnrichOptions.CANDIDATES, Map.of("kind", "cat|dog|bird"));
         config.set(EnrichOptions.CANDIDATE_SCORES, true);
+        config.set(LoupeOptions.FETCH_ALLOWED_HOSTS, List.of("127.0.0.1"));
         String counter = counter();
 
-        EnrichJob.Report report = run(config, new CountingAnnotatorFactory(counter, 0, null));
+        EnrichJob.Report report;
+        try {
+            report = run(config, new CountingAnnotatorFactory(counter, 0, null));
+        } finally {
+            server.stop(0);
+        }
 
         assertThat(report.complete()).as(printed()).isTrue();
-        // 2 distinct good images × 4 columns (row 6 repeats row 1's image: annotated once)
-        assertThat(CountingAnnotatorFactory.annotated(counter)).isEqualTo(8);
+        // 3 distinct good images × 4 columns (row 6 repeats row 1's image: annotated once)
+        assertThat(CountingAnnotatorFactory.annotated(counter)).isEqualTo(12);
         List<TableRow> rows = new ArrayList<>();
         TableSchema out;
         try (TableReader reader = Tables.open(output)) {
@@ -79,7 +103,7 @@ class EnrichJobTest {
                 "answer_1", "kind", "kind_scores", "error");
         assertThat(out.columns().subList(0, 4)).extracting(Column::type)
                 .containsExactly(ColumnType.LONG, ColumnType.STRING, ColumnType.INT, ColumnType.DOUBLE);
-        assertThat(rows).extracting(r -> r.get(0)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+        assertThat(rows).extracting(r -> r.get(0)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);
         TableRow first = rows.get(0);
         assertThat(first.get(2)).isEqualTo(16);
         assertThat((String) first.get(4)).startsWith("echo: ");
@@ -95,6 +119,10 @@ class EnrichJobTest {
         assertThat((String) rows.get(3).get(9)).isEqualTo("INVALID_REQUEST: no image reference (the cell is empty)");
         assertThat((String) rows.get(4).get(9)).matches("IMAGE_(CORRUPT|UNSUPPORTED_FORMAT): .*");
         assertThat(rows.get(4)).extracting(r -> r.get(1), r -> r.get(2)).containsExactly("images/corrupt.png", 8);
+        assertThat((String) rows.get(6).get(4)).startsWith("echo: ");   // fetched over http (an allowed host)
+        assertThat(rows.get(6).get(9)).isNull();
+        // the table's folder is an allowed root, other folders are not unless allowed
+        assertThat((String) rows.get(7).get(9)).startsWith("PATH_NOT_ALLOWED: ");
     }
 
     @Test
