@@ -78,14 +78,6 @@ class EnrichCommandTest {
         assertThat((String) rows.get(bad + 1).get(7)).matches("IMAGE_(CORRUPT|UNSUPPORTED_FORMAT): .*");
         assertThat((String) rows.get(bad + 2).get(7)).startsWith("INVALID_REQUEST: ");
         assertThat(rows.get(bad + 2).get(0)).isEqualTo("92");
-
-        CliRun again = CliRun.of("enrich", "--model", FIXTURE.resolve("instructblip-vicuna/checkpoint").toString(),
-                "--input", input.toString(), "--output", output.toString(), "--image-column", "file",
-                "--question", "answer_color=What color is it?", "--candidates", "kind=cat,dog",
-                "--candidate-scores", "--max-new-tokens", "4");
-        assertThat(again.status()).as(again.err()).isEqualTo(1);
-        // what succeeded is reused; failed rows are tried again (a missing image may have arrived since)
-        assertThat(again.out()).contains("6 annotations to compute, " + (3 * good.size()) + " already in the journal");
     }
 
     @Test
