@@ -96,10 +96,21 @@ public final class EnrichJob {
         EnrichSettings settings = EnrichSettings.from(config);
         String model = ModelFingerprint.of(settings.model());
         Journal journal = Journal.read(settings.journal(), model);
+        boolean newJournal = !Files.exists(settings.journal());
         Files.createDirectories(Journal.work(settings.journal()));
         String runId = UUID.randomUUID().toString().substring(0, 8);
         Path work = Journal.work(settings.journal()).resolve("pending-" + runId + ".txt");
-        Plan plan = plan(settings, journal, work);
+        Plan plan;
+        try {
+            plan = plan(settings, journal, work);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(work);
+            if (newJournal) {   // leave no empty journal behind a refused run
+                Files.deleteIfExists(Journal.work(settings.journal()));
+                Files.deleteIfExists(settings.journal());
+            }
+            throw e;
+        }
         out.println("loupe enrich: " + plan.rows + " rows, " + plan.requests + " annotations to compute, "
                 + plan.reused + " already in the journal " + settings.journal());
         out.flush();

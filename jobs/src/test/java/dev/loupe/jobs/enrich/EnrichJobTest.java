@@ -202,6 +202,7 @@ class EnrichJobTest {
         config.set(EnrichOptions.IMAGE_COLUMN, "image");
         assertThatThrownBy(() -> run(config, new CountingAnnotatorFactory(counter(), 0, null)))
                 .hasMessageContaining("already has a column caption");
+        assertThat(dir.resolve("out.csv.loupe-journal")).doesNotExist();
         config.set(EnrichOptions.QUESTIONS, List.of("2bad=what?"));
         config.set(EnrichOptions.CAPTION, false);
         assertThat(EnrichSettings.from(config).columns()).extracting(AddedColumn::name).containsExactly("answer_1");
