@@ -47,12 +47,17 @@ public final class CaptionCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--input", paramLabel = "PATH", required = true,
-            description = "Folder (recursive), glob pattern ('photos/**/*.jpg'), tar / tar.gz / zip archive or image "
-                    + "file (repeatable).")
+            description = "Folder (recursive), glob pattern ('photos/**/*.jpg'), tar / tar.gz / zip archive, manifest "
+                    + "(.csv, .jsonl, .parquet with an image column) or image file (repeatable).")
     List<String> inputs = new ArrayList<>();
 
     @Option(names = "--output", paramLabel = "OUT_DIR", required = true, description = "Output folder.")
     Path output;
+
+    @Option(names = "--image-column", paramLabel = "NAME",
+            description = "Image column of manifest inputs (.csv, .jsonl, .parquet): paths relative to the manifest, "
+                    + "URIs or image bytes (default: image).")
+    String imageColumn;
 
     @Option(names = "--prompt", description = "Prompt for every image, used verbatim.")
     String prompt;
@@ -136,6 +141,7 @@ public final class CaptionCommand implements Callable<Integer> {
         Configuration conf = Configuration.fromMap(extra);
         conf.set(CaptionOptions.INPUTS, inputs);
         conf.set(CaptionOptions.OUTPUT, output.toString());
+        setIf(conf, CaptionOptions.IMAGE_COLUMN, imageColumn);
         setIf(conf, CaptionOptions.TASK, task);
         setIf(conf, CaptionOptions.PROMPT, prompt);
         setIf(conf, CaptionOptions.QUESTION, question);

@@ -14,7 +14,9 @@ import java.nio.file.Files;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -38,7 +40,8 @@ import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.
 
 /**
  * {@code loupe caption}: captions every image of folders, globs and tar/zip archives as one bounded Flink job,
- * {@link CaptionSource} → {@link AnnotationPipeline} → part files written exactly once by a {@link FileSink}, then
+ * {@link CaptionSource} → {@link AnnotationPipeline} → JSONL and Parquet part files written exactly once by two
+ * {@link FileSink}s, then
  * {@link CaptionOutputs} turns the parts into {@code results.jsonl}, {@code results.parquet} and the contact sheet.
  * Checkpoints are retained under the output folder, so running the same command again after a crash or Ctrl-C
  * resumes from the latest one and every image still gets exactly one row. Cluster entry point:
@@ -95,18 +98,26 @@ public final class CaptionJob {
      */
     public static Result run(Configuration config, AnnotatorFactory factory, BoundedJobRunner runner,
             Function<Configuration, StreamExecutionEnvironment> environments) throws Exception {
+        return run(config, factory, runner, environments, client -> {});
+    }
+
+    /** As {@link #run(Configuration, AnnotatorFactory, BoundedJobRunner, Function)}, handing over the job's client. */
+    public static Result run(Configuration config, AnnotatorFactory factory, BoundedJobRunner runner,
+            Function<Configuration, StreamExecutionEnvironment> environments, Consumer<JobClient> onSubmitted)
+            throws Exception {
         CaptionSettings settings = CaptionSettings.from(config);
         PipelineOptions pipeline = PipelineOptions.from(config);
         settings.template().validate(pipeline, factory.taskDefaults());
         OutputLayout layout = new OutputLayout(settings.output());
-        InputPlan plan = InputPlan.of(settings.inputs(), settings.filesPerSplit(), pipeline.fetchMaxBytes());
+        InputPlan plan = InputPlan.of(settings.inputs(), settings.filesPerSplit(), pipeline.fetchMaxBytes(),
+                settings.imageColumn());
         Optional<java.nio.file.Path> checkpoint = prepare(layout, fingerprint(settings));
 
         Configuration envConfig = environmentConfiguration(settings, layout);
         checkpoint.ifPresent(chk -> envConfig.set(StateRecoveryOptions.SAVEPOINT_PATH, chk.toUri().toString()));
         StreamExecutionEnvironment env = environments.apply(envConfig);
         build(env, plan, settings.template(), factory, pipeline.withFileRoots(plan.fileRoots()), layout);
-        JobSummary summary = runner.run(env, JOB_NAME, plan.total());
+        JobSummary summary = runner.run(env, JOB_NAME, plan.total(), onSubmitted);
         if (summary.finished()) {
             new CaptionOutputs(layout, settings, pipeline.fetchMaxBytes(), config.get(LoupeOptions.IMAGE_MAX_PIXELS))
                     .write(plan);
@@ -157,12 +168,17 @@ public final class CaptionJob {
                 .map(CaptionRow::of, rowType).name("result-rows").uid("caption-result-rows")
                 .union(OutcomeCounter.failures(failures)
                         .map(CaptionRow::of, rowType).name("failure-rows").uid("caption-failure-rows"));
-        rows.sinkTo(FileSink.forRowFormat(new Path(layout.parts().toUri()), new CaptionRowEncoder())
+        rows.sinkTo(FileSink.forBulkFormat(new Path(layout.parts().resolve("parquet").toUri()), CaptionTable.parquetParts())
+                        .withBucketAssigner(new BasePathBucketAssigner<>())
+                        .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("rows").withPartSuffix(".parquet").build())
+                        .build())
+                .name("caption-parquet-parts").uid("caption-parquet-parts");
+        rows.sinkTo(FileSink.forRowFormat(new Path(layout.parts().resolve("jsonl").toUri()), new CaptionRowEncoder())
                         .withBucketAssigner(new BasePathBucketAssigner<>())
                         .withRollingPolicy(OnCheckpointRollingPolicy.build())
                         .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("rows").withPartSuffix(".jsonl").build())
                         .build())
-                .name("caption-parts").uid("caption-parts");
+                .name("caption-jsonl-parts").uid("caption-jsonl-parts");
     }
 
     /**
@@ -188,7 +204,7 @@ public final class CaptionJob {
     }
 
     static String fingerprint(CaptionSettings settings) {
-        return "inputs=" + settings.inputs() + "\ntemplate=" + settings.template() + "\nfiles-per-split="
+        return "inputs=" + settings.inputs() + "\nimage-column=" + settings.imageColumn() + "\ntemplate=" + settings.template() + "\nfiles-per-split="
                 + settings.filesPerSplit() + "\n";
     }
 }

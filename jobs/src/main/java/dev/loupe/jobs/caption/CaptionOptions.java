@@ -24,6 +24,11 @@ public final class CaptionOptions {
             .withDescription("Output folder: results.jsonl, results.parquet, index.html and thumbs/; while the job "
                     + "runs, also its checkpoints and part files, so the same command resumes an interrupted run.");
 
+    public static final ConfigOption<String> IMAGE_COLUMN = ConfigOptions.key("loupe.caption.image-column")
+            .stringType().defaultValue("image")
+            .withDescription("Column of a manifest input (.csv, .jsonl, .parquet) holding each row's image: a path "
+                    + "relative to the manifest, a URI, or image bytes.");
+
     public static final ConfigOption<String> TASK = ConfigOptions.key("loupe.caption.task")
             .stringType().defaultValue("caption")
             .withDescription("caption, vqa (needs a question) or rank (needs candidates).");

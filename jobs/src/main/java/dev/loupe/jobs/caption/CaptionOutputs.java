@@ -20,6 +20,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import dev.loupe.jobs.table.TableFormat;
+import dev.loupe.jobs.table.TableReader;
+import dev.loupe.jobs.table.TableRow;
+import dev.loupe.jobs.table.TableWriter;
+import dev.loupe.jobs.table.Tables;
 
 /**
  * Turns a finished caption job's part files into the contract outputs, in input order: {@code results.jsonl},
@@ -42,8 +47,9 @@ public final class CaptionOutputs {
 
     /** Writes every output from the committed part files; returns the rows in order. */
     public List<CaptionRow> write(InputPlan plan) throws IOException {
-        List<CaptionRow> rows = readParts(layout.parts());
+        List<CaptionRow> rows = readParts(layout.parts().resolve("jsonl"));
         writeJsonl(rows);
+        writeParquet(layout.parts().resolve("parquet"));
         Set<String> thumbs = thumbnails(plan);
         new ContactSheet(layout.root(), settings.pageSize()).write(rows, thumbs);
         return rows;
@@ -52,15 +58,7 @@ public final class CaptionOutputs {
     /** The rows of every committed part file (in-progress and pending files start with a dot), sorted. */
     static List<CaptionRow> readParts(Path parts) throws IOException {
         List<CaptionRow> rows = new ArrayList<>();
-        if (!Files.isDirectory(parts)) {
-            return rows;
-        }
-        List<Path> files;
-        try (Stream<Path> walk = Files.walk(parts)) {
-            files = walk.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
-                    .sorted().toList();
-        }
-        for (Path file : files) {
+        for (Path file : committedFiles(parts)) {
             try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 String line;
                 while ((line = in.readLine()) != null) {
@@ -72,6 +70,42 @@ public final class CaptionOutputs {
         }
         rows.sort(Comparator.comparing((CaptionRow r) -> r.sequence));
         return rows;
+    }
+
+    /** results.parquet: the Parquet part files' rows in order, without their order key. */
+    private void writeParquet(Path parts) throws IOException {
+        List<TableRow> rows = new ArrayList<>();
+        for (Path file : committedFiles(parts)) {
+            try (TableReader in = Tables.open(file, TableFormat.PARQUET)) {
+                for (TableRow row; (row = in.read()) != null; ) {
+                    rows.add(row);
+                }
+            }
+        }
+        rows.sort(Comparator.comparing((TableRow r) -> (String) r.get(0)));
+        Path target = layout.resultsParquet();
+        Path tmp = target.resolveSibling(".results.parquet.tmp");
+        try (TableWriter out = Tables.create(tmp, TableFormat.PARQUET, CaptionTable.RESULTS)) {
+            for (TableRow row : rows) {
+                Object[] values = new Object[row.size() - 1];
+                for (int i = 1; i < row.size(); i++) {
+                    values[i - 1] = row.get(i);
+                }
+                out.write(TableRow.of(values));
+            }
+        }
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The committed part files under {@code parts} (in-progress and pending ones start with a dot). */
+    static List<Path> committedFiles(Path parts) throws IOException {
+        if (!Files.isDirectory(parts)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(parts)) {
+            return walk.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
+                    .sorted().toList();
+        }
     }
 
     private void writeJsonl(List<CaptionRow> rows) throws IOException {

@@ -14,7 +14,7 @@ import org.apache.flink.configuration.ReadableConfig;
  *
  * @param progressInterval null: the console default of {@code BoundedJobRunner.forConsole}
  */
-public record CaptionSettings(List<String> inputs, Path output, RequestTemplate template, int filesPerSplit,
+public record CaptionSettings(List<String> inputs, String imageColumn, Path output, RequestTemplate template, int filesPerSplit,
         int thumbnailSize, int pageSize, Duration progressInterval, Duration checkpointInterval, int parallelism,
         int restartAttempts, Duration restartDelay) {
 
@@ -71,7 +71,11 @@ public record CaptionSettings(List<String> inputs, Path output, RequestTemplate 
         if (delay.isNegative()) {
             throw bad(JobOptions.RESTART_DELAY, "must not be negative");
         }
-        return new CaptionSettings(inputs, Path.of(output).toAbsolutePath().normalize(), template, filesPerSplit,
+        String column = config.get(CaptionOptions.IMAGE_COLUMN).strip();
+        if (column.isEmpty()) {
+            throw bad(CaptionOptions.IMAGE_COLUMN, "must not be blank");
+        }
+        return new CaptionSettings(inputs, column, Path.of(output).toAbsolutePath().normalize(), template, filesPerSplit,
                 thumbnailSize, pageSize, progress, interval, parallelism, attempts, delay);
     }
 

@@ -36,6 +36,7 @@ public abstract class InputEntries implements Closeable {
             case FILES -> new FileList(split);
             case TAR, TAR_GZ -> new Tar(split, maxBytes, readBytes);
             case ZIP -> new Zip(split, maxBytes, readBytes);
+            case MANIFEST -> new ManifestEntries(split);
         };
         for (long i = 0; i < split.position(); i++) {
             if (entries.next() == null) {

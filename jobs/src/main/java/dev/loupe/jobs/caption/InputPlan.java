@@ -17,7 +17,9 @@ import java.util.stream.Stream;
  * What {@code loupe caption} reads, planned on the client before the job starts: the {@link InputSplit}s (loose
  * files in groups, one per archive) in input order, the folders the pipeline may read {@code file:} URIs from, and
  * the number of images (for the progress line). An input is a folder (walked recursively, hidden names skipped), a
- * glob pattern ({@code photos/**}{@code /*.jpg}), a tar / tar.gz / tgz / zip archive, or one image file.
+ * glob pattern ({@code photos/**}{@code /*.jpg}), a tar / tar.gz / tgz / zip archive, a manifest table (.csv, .jsonl,
+ * .parquet given directly; its image column holds paths relative to the manifest, URIs or image bytes), or one
+ * image file.
  */
 public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long total) {
 
@@ -31,11 +33,11 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
      *
      * @throws IllegalArgumentException when an input does not exist or a pattern matches nothing
      */
-    public static InputPlan of(List<String> inputs, int filesPerSplit, long maxBytes) {
+    public static InputPlan of(List<String> inputs, int filesPerSplit, long maxBytes, String imageColumn) {
         if (inputs.isEmpty()) {
             throw new IllegalArgumentException("give at least one --input (folder, glob, tar/zip archive or image)");
         }
-        Builder plan = new Builder(filesPerSplit, maxBytes);
+        Builder plan = new Builder(filesPerSplit, maxBytes, imageColumn);
         for (String input : inputs) {
             try {
                 plan.add(input);
@@ -48,6 +50,12 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
 
     static boolean isGlob(String input) {
         return input.chars().anyMatch(c -> c == '*' || c == '?' || c == '[' || c == '{');
+    }
+
+    /** A manifest table given directly as an input: .csv, .jsonl, .ndjson or .parquet. */
+    static boolean isManifest(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        return name.endsWith(".csv") || name.endsWith(".jsonl") || name.endsWith(".ndjson") || name.endsWith(".parquet");
     }
 
     static InputSplit.Kind archiveKind(Path file) {
@@ -67,15 +75,17 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
     private static final class Builder {
         private final int filesPerSplit;
         private final long maxBytes;
+        private final String imageColumn;
         private final List<InputSplit> splits = new ArrayList<>();
         private final Set<Path> roots = new LinkedHashSet<>();
         private final List<String> pendingFiles = new ArrayList<>();
         private final List<String> pendingIds = new ArrayList<>();
         private long total;
 
-        Builder(int filesPerSplit, long maxBytes) {
+        Builder(int filesPerSplit, long maxBytes, String imageColumn) {
             this.filesPerSplit = filesPerSplit;
             this.maxBytes = maxBytes;
+            this.imageColumn = imageColumn;
         }
 
         void add(String input) throws IOException {
@@ -91,6 +101,14 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
                 for (Path file : walk(root)) {
                     addFile(file, prefix + "/" + slashes(root.relativize(file)));
                 }
+            } else if (Files.isRegularFile(path) && isManifest(path)) {
+                Path file = path.toAbsolutePath().normalize();
+                flushFiles();
+                roots.add(file.getParent());
+                InputSplit manifest = new InputSplit(splits.size(), InputSplit.Kind.MANIFEST, file.toString(), input,
+                        imageColumn, List.of(), List.of(), 0);
+                splits.add(manifest);
+                total += InputEntries.count(manifest, maxBytes);
             } else if (Files.isRegularFile(path)) {
                 Path file = path.toAbsolutePath().normalize();
                 if (archiveKind(file) == null) {
@@ -141,14 +159,15 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
                 return;
             }
             flushFiles();
-            InputSplit archive = new InputSplit(splits.size(), kind, file.toString(), id, List.of(), List.of(), 0);
+            InputSplit archive = new InputSplit(splits.size(), kind, file.toString(), id, null, List.of(), List.of(), 0);
             splits.add(archive);
             total += InputEntries.count(archive, maxBytes);
         }
 
         private void flushFiles() {
             if (!pendingFiles.isEmpty()) {
-                splits.add(new InputSplit(splits.size(), InputSplit.Kind.FILES, null, null, pendingFiles, pendingIds, 0));
+                splits.add(new InputSplit(splits.size(), InputSplit.Kind.FILES, null, null, null, pendingFiles, pendingIds,
+                        0));
                 pendingFiles.clear();
                 pendingIds.clear();
             }

@@ -40,6 +40,7 @@ final class InputSplitSerializer implements SimpleVersionedSerializer<InputSplit
         out.writeUTF(split.kind().name());
         writeNullable(split.path(), out);
         writeNullable(split.label(), out);
+        writeNullable(split.column(), out);
         out.writeInt(split.files().size());
         for (int i = 0; i < split.files().size(); i++) {
             writeLong(split.files().get(i), out);
@@ -53,6 +54,7 @@ final class InputSplitSerializer implements SimpleVersionedSerializer<InputSplit
         InputSplit.Kind kind = InputSplit.Kind.valueOf(in.readUTF());
         String path = readNullable(in);
         String label = readNullable(in);
+        String column = readNullable(in);
         int n = in.readInt();
         List<String> files = new ArrayList<>(n);
         List<String> ids = new ArrayList<>(n);
@@ -60,7 +62,7 @@ final class InputSplitSerializer implements SimpleVersionedSerializer<InputSplit
             files.add(readLong(in));
             ids.add(readLong(in));
         }
-        return new InputSplit(index, kind, path, label, files, ids, in.readLong());
+        return new InputSplit(index, kind, path, label, column, files, ids, in.readLong());
     }
 
     static void checkVersion(int version) throws IOException {
