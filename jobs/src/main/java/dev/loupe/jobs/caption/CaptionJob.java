@@ -63,13 +63,21 @@ public final class CaptionJob {
         Result result = run(config, factory, CaptionJob.runnerFor(CaptionSettings.from(config)),
                 StreamExecutionEnvironment::getExecutionEnvironment);
         result.print(System.out);
-        if (!result.summary().finished()) {
-            System.exit(1);
+        if (result.exitStatus() != 0) {
+            System.exit(result.exitStatus());
         }
     }
 
     /** What a run did: the job's summary and, when it finished, where its outputs are. */
     public record Result(JobSummary summary, OutputLayout layout, boolean resumed) {
+        /** 0: every image captioned; 1: finished, some images failed; 3: the job did not finish. */
+        public int exitStatus() {
+            if (!summary.finished()) {
+                return 3;
+            }
+            return summary.progress().failed() == 0 ? 0 : 1;
+        }
+
         /** The summary with the output locations (or how to resume). */
         public void print(java.io.PrintStream out) {
             Map<String, String> outputs = new LinkedHashMap<>();
