@@ -167,14 +167,18 @@ public abstract class InputEntries implements Closeable {
                     if (!readBytes) {
                         return InputEntry.inline(id, new byte[0]);
                     }
-                    byte[] bytes = readBounded(tar, maxBytes);
+                    byte[] bytes;
+                    try {
+                        bytes = readBounded(tar, maxBytes);
+                    } catch (IOException e) {
+                        // the next header read fails too and ends the split, as when counting without reading
+                        return truncated(id, name, e.getMessage());
+                    }
                     if (bytes == null) {
                         return InputEntry.failed(id, ErrorCode.IMAGE_TOO_LARGE, tooLarge("archive entry " + id, maxBytes));
                     }
                     if (bytes.length < entry.getSize()) {
-                        over = true;
-                        return InputEntry.failed(id, ErrorCode.FETCH_FAILED, "archive " + split.label()
-                                + " ends inside entry " + name + " (" + bytes.length + " of " + entry.getSize() + " bytes)");
+                        return truncated(id, name, bytes.length + " of " + entry.getSize() + " bytes");
                     }
                     return InputEntry.inline(id, bytes);
                 }
@@ -184,6 +188,11 @@ public abstract class InputEntries implements Closeable {
                 return InputEntry.failed(split.label() + "!", ErrorCode.FETCH_FAILED,
                         "cannot read archive " + split.label() + ": " + e.getMessage());
             }
+        }
+
+        private InputEntry truncated(String id, String name, String detail) {
+            return InputEntry.failed(id, ErrorCode.FETCH_FAILED,
+                    "archive " + split.label() + " ends inside entry " + name + " (" + detail + ")");
         }
 
         @Override
