@@ -125,6 +125,7 @@ public final class CaptionOutputs {
      * images in memory; returns the sequences that got one.
      */
     private Set<String> thumbnails(InputPlan plan) throws IOException {
+        OutputLayout.deleteTree(layout.thumbs());   // none left over from an earlier run into this folder
         Files.createDirectories(layout.thumbs());
         Thumbnails maker = new Thumbnails(settings.thumbnailSize(), maxPixels);
         Set<String> made = ConcurrentHashMap.newKeySet();

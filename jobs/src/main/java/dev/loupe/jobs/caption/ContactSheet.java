@@ -72,6 +72,9 @@ final class ContactSheet {
             html.append("</body></html>\n");
             writeAtomically(root.resolve(pageName(page)), html);
         }
+        for (int stale = pages + 1; Files.deleteIfExists(root.resolve(pageName(stale))); stale++) {
+            // pages of an earlier, longer run into this folder
+        }
         StringBuilder html = new StringBuilder();
         head(html, "loupe caption — failures");
         html.append("<header><h1>Failures</h1><p><a href=\"index.html\">back to the contact sheet</a></p></header>\n");

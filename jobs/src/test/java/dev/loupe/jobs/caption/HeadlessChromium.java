@@ -91,9 +91,10 @@ final class HeadlessChromium implements AutoCloseable {
         }
     }
 
-    /** The value of a JavaScript expression in the open page (JSON-compatible values). */
+    /** The value of a JavaScript expression in the open page (JSON-compatible values; a promise is awaited). */
     JsonNode evaluate(String expression) throws Exception {
-        JsonNode result = call(session, "Runtime.evaluate", Map.of("expression", expression, "returnByValue", true));
+        JsonNode result = call(session, "Runtime.evaluate", Map.of("expression", expression, "returnByValue", true,
+                "awaitPromise", true));
         if (result.has("exceptionDetails")) {
             throw new IOException("evaluation failed: " + result.get("exceptionDetails"));
         }
