@@ -12,6 +12,7 @@ import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -148,9 +149,18 @@ final class HeadlessChromium implements AutoCloseable {
         } catch (RuntimeException ignored) {
             // already closed
         }
-        process.destroy();
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        // chromium's renderer, GPU and utility children write into the profile folder too: stop the whole tree
+        // (listed before the parent goes, or they are orphaned out of reach) and wait for every one of them.
+        List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
+        tree.add(process.toHandle());
+        tree.forEach(ProcessHandle::destroy);
+        for (ProcessHandle member : tree) {
+            try {
+                member.onExit().get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                member.destroyForcibly();
+                member.onExit().get(10, TimeUnit.SECONDS);
+            }
         }
     }
 
