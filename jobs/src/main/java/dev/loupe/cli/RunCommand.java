@@ -40,62 +40,62 @@ import picocli.CommandLine.Option;
 public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]",
-            description = "Kafka to read requests from and write results to. Default: start an embedded broker.")
+            description = "[loupe.kafka.bootstrap-servers] Kafka to read requests from and write results to. Default: start an embedded broker.")
     String bootstrapServers;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model package or Hugging Face checkpoint directory (default: a tiny random-weight "
+            description = "[loupe.model] Model package or Hugging Face checkpoint directory (default: a tiny random-weight "
                     + "demo model the project generates; its text is meaningless).")
     Path model;
 
-    @Option(names = "--requests-topic", paramLabel = "TOPIC", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--requests-topic", paramLabel = "TOPIC", description = "[loupe.topics.requests] Default: ${DEFAULT-VALUE}.")
     String requestsTopic = JobOptions.REQUESTS_TOPIC.defaultValue();
 
-    @Option(names = "--results-topic", paramLabel = "TOPIC", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--results-topic", paramLabel = "TOPIC", description = "[loupe.topics.results] Default: ${DEFAULT-VALUE}.")
     String resultsTopic = JobOptions.RESULTS_TOPIC.defaultValue();
 
     @Option(names = "--results-topic-for", paramLabel = "TASK=TOPIC",
-            description = "Results of one task go to their own topic, e.g. caption=results.caption (repeatable).")
+            description = "[loupe.topics.results-per-task] Results of one task go to their own topic, e.g. caption=results.caption (repeatable).")
     Map<String, String> resultsTopicPerTask = new LinkedHashMap<>();
 
-    @Option(names = "--dead-letter-topic", paramLabel = "TOPIC", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--dead-letter-topic", paramLabel = "TOPIC", description = "[loupe.topics.dead-letters] Default: ${DEFAULT-VALUE}.")
     String deadLetterTopic = JobOptions.DEAD_LETTER_TOPIC.defaultValue();
 
-    @Option(names = "--group-id", paramLabel = "ID", description = "Consumer group. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--group-id", paramLabel = "ID", description = "[loupe.kafka.group-id] Consumer group. Default: ${DEFAULT-VALUE}.")
     String groupId = JobOptions.GROUP_ID.defaultValue();
 
     @Option(names = "--transactional-id-prefix", paramLabel = "PREFIX",
-            description = "Unique per job on a Kafka cluster. Default: ${DEFAULT-VALUE}.")
+            description = "[loupe.kafka.transactional-id-prefix] Unique per job on a Kafka cluster. Default: ${DEFAULT-VALUE}.")
     String transactionalIdPrefix = JobOptions.TRANSACTIONAL_ID_PREFIX.defaultValue();
 
     @Option(names = "--allowed-root", paramLabel = "DIR", arity = "1..*",
-            description = "Folders that file: image URIs may point into (repeatable). Default: none, every "
+            description = "[loupe.fetch.file-roots] Folders that file: image URIs may point into (repeatable). Default: none, every "
                     + "file: URI is refused.")
     List<Path> allowedRoots = new ArrayList<>();
 
     @Option(names = "--allowed-host", paramLabel = "HOST|IP|CIDR", arity = "1..*",
-            description = "Internal hosts, IP addresses or CIDR ranges that http(s) image URIs may reach (repeatable),"
+            description = "[loupe.fetch.allowed-hosts] Internal hosts, IP addresses or CIDR ranges that http(s) image URIs may reach (repeatable),"
                     + " e.g. an internal image store. Default: none; loopback, private, link-local and metadata"
                     + " addresses are refused.")
     List<String> allowedHosts = new ArrayList<>();
 
-    @Option(names = "--batch-size", paramLabel = "N", description = "Largest inference batch. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch-size", paramLabel = "N", description = "[batch.max-size] Largest inference batch. Default: ${DEFAULT-VALUE}.")
     int batchSize = LoupeOptions.BATCH_MAX_SIZE.defaultValue();
 
     @Option(names = "--batch-delay", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Longest wait to fill a batch, e.g. 50ms. Default: 50ms.")
+            description = "[batch.max-delay] Longest wait to fill a batch, e.g. 50ms. Default: 50ms.")
     Duration batchDelay = LoupeOptions.BATCH_MAX_DELAY.defaultValue();
 
     @Option(names = "--checkpoint-interval", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Exactly-once checkpoint interval, e.g. 10s (results become visible to "
+            description = "[loupe.checkpoint.interval] Exactly-once checkpoint interval, e.g. 10s (results become visible to "
                     + "read_committed readers at each checkpoint). Default: 10s.")
     Duration checkpointInterval = JobOptions.CHECKPOINT_INTERVAL.defaultValue();
 
-    @Option(names = "--parallelism", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--parallelism", paramLabel = "N", description = "[loupe.parallelism] Default: ${DEFAULT-VALUE}.")
     int parallelism = JobOptions.PARALLELISM.defaultValue();
 
     @Option(names = "--restart-attempts", paramLabel = "N",
-            description = "Restarts from the last checkpoint before failing. Default: ${DEFAULT-VALUE}.")
+            description = "[loupe.restart.attempts] Restarts from the last checkpoint before failing. Default: ${DEFAULT-VALUE}.")
     int restartAttempts = JobOptions.RESTART_ATTEMPTS.defaultValue();
 
     @Option(names = "--demo-images", paramLabel = "DIR", arity = "0..1", fallbackValue = "",
