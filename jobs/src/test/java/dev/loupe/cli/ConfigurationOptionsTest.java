@@ -72,14 +72,16 @@ class ConfigurationOptionsTest {
         assertThat(conf.get(LoupeOptions.BATCH_MAX_SIZE)).isEqualTo(LoupeOptions.BATCH_MAX_SIZE.defaultValue());
     }
 
+    // the failing runs name an empty --model folder, so a regression fails on the model instead of running a job
+
     @Test
     void typosAreRefusedWithTheCloseKeys(@TempDir Path dir) throws Exception {
-        CliRun dashD = CliRun.of("run", "-D", "loupe.fetch.concurency=3");
+        CliRun dashD = CliRun.of("run", "--model", dir.toString(), "-D", "loupe.fetch.concurency=3");
         assertThat(dashD.status()).isEqualTo(2);
         assertThat(dashD.err()).contains("unknown option loupe.fetch.concurency (-D)", "loupe.fetch.concurrency");
 
         Path yaml = Files.writeString(dir.resolve("c.yaml"), "loupe:\n  checkpoint:\n    intervall: 5s\n");
-        CliRun file = CliRun.of("run", "--config", yaml.toString());
+        CliRun file = CliRun.of("run", "--model", dir.toString(), "--config", yaml.toString());
         assertThat(file.status()).isEqualTo(2);
         assertThat(file.err()).contains("unknown option loupe.checkpoint.intervall (--config " + yaml + ")",
                 "loupe.checkpoint.interval");
@@ -90,7 +92,7 @@ class ConfigurationOptionsTest {
 
     @Test
     void valuesAreCheckedAgainstTheirTypes(@TempDir Path dir) throws Exception {
-        CliRun duration = CliRun.of("run", "-D", "loupe.fetch.timeout=soon");
+        CliRun duration = CliRun.of("run", "--model", dir.toString(), "-D", "loupe.fetch.timeout=soon");
         assertThat(duration.status()).isEqualTo(2);
         assertThat(duration.err()).contains("loupe.fetch.timeout=soon (-D) is not a valid Duration");
 

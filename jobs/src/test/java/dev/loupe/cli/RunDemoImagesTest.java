@@ -62,7 +62,7 @@ class RunDemoImagesTest {
     @Test
     void aFolderWithoutImagesIsRefused(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("notes.txt"), "no images here");
-        CliRun run = CliRun.of("run", "--demo-images", dir.toString(), "-D", "loupe.runtime.threads=1");
+        CliRun run = CliRun.of("run", "--demo-images", dir.toString(), "--model", dir.toString());
         assertThat(run.status()).isEqualTo(2);
         assertThat(run.err()).contains("--demo-images " + dir + " holds no image");
     }
