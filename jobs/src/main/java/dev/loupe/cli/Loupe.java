@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             AnnotateCommand.class,
             BenchCommand.class,
             RunCommand.class,
+            CaptionCommand.class,
             SendCommand.class,
             TailCommand.class,
             CommandLine.HelpCommand.class

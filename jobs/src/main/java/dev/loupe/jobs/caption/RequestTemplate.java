@@ -1,0 +1,93 @@
+package dev.loupe.jobs.caption;
+
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.flink.RequestValidator;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.TaskDefaults;
+import dev.loupe.schemas.AnnotationRequest;
+import dev.loupe.schemas.GenerationOverrides;
+import dev.loupe.schemas.ImageSource;
+import dev.loupe.schemas.Task;
+import dev.loupe.schemas.serde.AvroSerializer;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What every image of a caption run is asked (task, prompt or question, candidates, decoding overrides), turned
+ * into one Avro {@code AnnotationRequest} per {@link InputEntry}. The request's id is the image id; its metadata
+ * carries the output order key ({@link #SEQUENCE_KEY}).
+ */
+public record RequestTemplate(String task, String prompt, String question, List<String> candidates,
+        Integer maxNewTokens, Integer minNewTokens, Integer numBeams, Integer numReturnSequences, Double lengthPenalty,
+        Double repetitionPenalty, Boolean doSample, Double temperature, Integer topK, Double topP, Long seed,
+        String earlyStopping) implements Serializable {
+
+    /** Metadata key of a request's place in the output order. */
+    public static final String SEQUENCE_KEY = "loupe.caption.sequence";
+
+    public RequestTemplate {
+        candidates = candidates == null ? List.of() : List.copyOf(candidates);
+    }
+
+    /** The request for one image. */
+    public AnnotationRequest request(String id, ImageSource image, String sequence) {
+        Map<String, String> metadata = new HashMap<>();
+        metadata.put(SEQUENCE_KEY, sequence);
+        AnnotationRequest.Builder b = AnnotationRequest.newBuilder()
+                .setId(id)
+                .setImage(image)
+                .setTask(Task.valueOf(task))
+                .setPrompt(prompt)
+                .setQuestion(question)
+                .setCandidates(candidates)
+                .setMetadata(metadata);
+        GenerationOverrides overrides = GenerationOverrides.newBuilder()
+                .setMaxNewTokens(maxNewTokens).setMinNewTokens(minNewTokens).setNumBeams(numBeams)
+                .setNumReturnSequences(numReturnSequences)
+                .setLengthPenalty(lengthPenalty == null ? null : lengthPenalty.floatValue())
+                .setRepetitionPenalty(repetitionPenalty == null ? null : repetitionPenalty.floatValue())
+                .setDoSample(doSample).setTemperature(temperature == null ? null : temperature.floatValue())
+                .setTopK(topK).setTopP(topP == null ? null : topP.floatValue()).setSeed(seed)
+                .setEarlyStopping(earlyStopping)
+                .build();
+        b.setGeneration(overrides);
+        return b.build();
+    }
+
+    /** The source record for {@code entry}: its request, or its read error. */
+    SourcedImage toSourced(InputEntry entry, String sequence) {
+        if (entry.isFailure()) {
+            return new SourcedImage(entry.id(), sequence, null, entry.errorCode().name(), entry.errorMessage());
+        }
+        ImageSource image = entry.uri() != null
+                ? ImageSource.newBuilder().setUri(entry.uri()).build()
+                : ImageSource.newBuilder().setBytes(ByteBuffer.wrap(entry.bytes())).build();
+        return new SourcedImage(entry.id(), sequence, serializer().serialize(request(entry.id(), image, sequence)),
+                null, null);
+    }
+
+    /**
+     * Checks the template the way the pipeline will check each request (task, prompt, candidates, decoding limits),
+     * so a bad option fails the command before the job starts instead of failing every image.
+     *
+     * @throws IllegalArgumentException with the validator's message
+     */
+    public void validate(PipelineOptions options, TaskDefaults defaults) {
+        try {
+            new RequestValidator(options, defaults).validate(request("check",
+                    ImageSource.newBuilder().setBytes(ByteBuffer.wrap(new byte[] {1})).build(), "0"));
+        } catch (AnnotationException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
+    private static AvroSerializer<AnnotationRequest> serializer() {
+        return SERIALIZER.get();
+    }
+
+    private static final ThreadLocal<AvroSerializer<AnnotationRequest>> SERIALIZER =
+            ThreadLocal.withInitial(() -> new AvroSerializer<>(AnnotationRequest.class));
+}

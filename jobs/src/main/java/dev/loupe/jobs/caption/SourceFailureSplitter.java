@@ -1,0 +1,35 @@
+package dev.loupe.jobs.caption;
+
+import dev.loupe.flink.Failures;
+import dev.loupe.schemas.AnnotationFailure;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Passes the source's requests on to the pipeline and turns entries the source could not read into failure records
+ * (stage {@code fetch}) on {@link #FAILURES}, to be unioned with the pipeline's.
+ */
+final class SourceFailureSplitter extends ProcessFunction<SourcedImage, byte[]> {
+    static final OutputTag<AnnotationFailure> FAILURES = new OutputTag<>("caption-source-failures", Failures.TYPE);
+
+    @Override
+    public void processElement(SourcedImage image, Context ctx, Collector<byte[]> out) {
+        if (image.errorCode == null) {
+            out.collect(image.request);
+            return;
+        }
+        Map<String, String> metadata = new HashMap<>();
+        metadata.put(RequestTemplate.SEQUENCE_KEY, image.sequence);
+        ctx.output(FAILURES, AnnotationFailure.newBuilder()
+                .setId(image.id)
+                .setStage(Failures.FETCH)
+                .setErrorCode(image.errorCode)
+                .setMessage(image.errorMessage)
+                .setTimestampMillis(System.currentTimeMillis())
+                .setMetadata(metadata)
+                .build());
+    }
+}

@@ -1,0 +1,94 @@
+package dev.loupe.jobs.bounded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.junit.jupiter.api.Test;
+
+class BoundedJobRunnerTest {
+
+    private static StreamExecutionEnvironment env() {
+        Configuration conf = new Configuration();
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        StreamExecutionEnvironment env = BoundedJobRunner.localEnvironment(conf);
+        env.setParallelism(2);
+        return env;
+    }
+
+    @Test
+    void countsEveryOutcomeFromTheRunningJobAndSummarises() throws Exception {
+        List<String> outcomes = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            outcomes.add(i % 10 == 3 ? "IMAGE_CORRUPT" : i % 10 == 7 ? "IMAGE_TOO_LARGE" : "ok");
+        }
+        outcomes.add("IMAGE_CORRUPT");
+        StreamExecutionEnvironment env = env();
+        env.fromData(outcomes)
+                .map(new OutcomeCounter<String>("test", s -> {
+                    pause();
+                    return s;
+                }), Types.STRING)
+                .sinkTo(new DiscardingSink<>());
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+        JobSummary summary = new BoundedJobRunner(out, false, Duration.ofMillis(200), "images")
+                .run(env, "runner-test", outcomes.size());
+
+        assertThat(summary.status()).isEqualTo(JobSummary.Status.FINISHED);
+        assertThat(summary.progress().ok()).isEqualTo(24);
+        assertThat(summary.progress().failuresByCode()).containsExactly(
+                Map.entry("IMAGE_CORRUPT", 4L), Map.entry("IMAGE_TOO_LARGE", 3L));
+        assertThat(summary.progress().done()).isEqualTo(31);
+        assertThat(summary.progress().resumed()).isZero();
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).doesNotContain("\r");
+
+        Map<String, String> outputs = new LinkedHashMap<>();
+        outputs.put("results", "/tmp/out/results.jsonl");
+        List<String> lines = summary.lines("images", outputs);
+        assertThat(lines.get(0)).startsWith("runner-test finished in ");
+        assertThat(lines).contains("  31 of 31 images: 24 ok, 7 failed", "    IMAGE_CORRUPT: 4",
+                "    IMAGE_TOO_LARGE: 3", "  results: /tmp/out/results.jsonl");
+        assertThat(lines).anyMatch(l -> l.startsWith("  throughput: ") && l.endsWith("images/s (31 in this run)"));
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void theProgressLineShowsDoneTotalRateFailuresAndEta() {
+        Progress p = new Progress(400, 118, new TreeMap<>(Map.of("IMAGE_CORRUPT", 2L)), 0);
+        assertThat(ProgressLine.of(p, 4.0, "images"))
+                .isEqualTo("120/400 images (30%) · 4.00 images/s · 2 failed · ETA 1m10s");
+        assertThat(ProgressLine.of(Progress.start(-1), Double.NaN, "rows")).isEqualTo("0 rows · - rows/s · 0 failed");
+        assertThat(ProgressLine.duration(Duration.ofSeconds(7322))).isEqualTo("2h02m");
+    }
+
+    @Test
+    void accumulatorsAddUpPerOutcome() {
+        Map<String, Object> acc = Map.of("loupe.outcome.ok", 5L, "loupe.outcome.FETCH_FAILED", 2L,
+                "loupe.resumed.results", 3L, "loupe.resumed.failures", 1L, "other", 9L);
+        Progress p = Progress.fromAccumulators(acc, 10);
+        assertThat(p.done()).isEqualTo(7);
+        assertThat(p.resumed()).isEqualTo(4);
+        assertThat(p.doneThisRun()).isEqualTo(3);
+    }
+}
