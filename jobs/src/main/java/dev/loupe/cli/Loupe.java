@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             RunCommand.class,
             CaptionCommand.class,
+            EnrichCommand.class,
             SendCommand.class,
             TailCommand.class,
             CommandLine.HelpCommand.class

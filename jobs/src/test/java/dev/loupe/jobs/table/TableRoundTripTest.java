@@ -144,6 +144,18 @@ class TableRoundTripTest {
     }
 
     @Test
+    void emptyTablesKeepTheirColumns() throws IOException {
+        for (TableFormat format : List.of(TableFormat.CSV, TableFormat.PARQUET)) {
+            Path file = dir.resolve("empty." + format.extension());
+            write(file, TYPED, List.of());
+            Table back = readAll(file);
+            assertThat(back.rows()).isEmpty();
+            assertThat(back.schema().names()).isEqualTo(TYPED.names());
+        }
+        assertThat(readAll(dir.resolve("empty.parquet")).schema().column(1).type()).isEqualTo(ColumnType.INT);
+    }
+
+    @Test
     void formatFromExtensionOrName() {
         assertThat(TableFormat.of(Path.of("a/b.PARQUET"))).isEqualTo(TableFormat.PARQUET);
         assertThat(TableFormat.of(Path.of("b.ndjson"))).isEqualTo(TableFormat.JSONL);

@@ -1,0 +1,18 @@
+/**
+ * Tables for the bounded jobs: streaming readers and writers for CSV (RFC 4180, header row), JSONL and Parquet,
+ * rows of typed columns kept as they are (a Parquet input's column types survive into a Parquet output).
+ *
+ * <ul>
+ *   <li>{@link dev.loupe.jobs.table.Tables}: the entry point. {@code open(path)} gives a
+ *       {@link dev.loupe.jobs.table.TableReader} ({@code schema()}, then {@code read()} until null);
+ *       {@code create(path, schema)} a {@link dev.loupe.jobs.table.TableWriter} ({@code write(row)}, {@code close()}
+ *       completes the file); the format comes from the extension ({@link dev.loupe.jobs.table.TableFormat#of}) or
+ *       is given. For Flink: {@code bulkWriterFactory(format, schema)} for {@code FileSink.forBulkFormat} (any
+ *       format; one complete table per part file) and {@code jsonlEncoder(schema)} for {@code FileSink.forRowFormat}.</li>
+ *   <li>{@link dev.loupe.jobs.table.TableSchema}: ordered, uniquely named {@link dev.loupe.jobs.table.Column}s
+ *       ({@link dev.loupe.jobs.table.ColumnType} says the Java class of the values); {@code with(columns)} appends.</li>
+ *   <li>{@link dev.loupe.jobs.table.TableRow}: the values in schema order, null where empty;
+ *       {@code with(values...)} appends.</li>
+ * </ul>
+ */
+package dev.loupe.jobs.table;
