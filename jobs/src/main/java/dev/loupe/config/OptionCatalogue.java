@@ -73,6 +73,25 @@ public final class OptionCatalogue {
         return new OptionCatalogue(all);
     }
 
+    /** A new catalogue with some options of {@code holder} added (a command that reads only those). */
+    public OptionCatalogue withOptions(Class<?> holder, ConfigOption<?>... options) {
+        Set<String> keys = new java.util.HashSet<>();
+        for (ConfigOption<?> o : options) {
+            keys.add(o.key());
+        }
+        OptionCatalogue all = of(holder);
+        Map<String, Entry> out = new LinkedHashMap<>(entries);
+        for (Entry e : all.entries.values()) {
+            if (keys.remove(e.key())) {
+                out.putIfAbsent(e.key(), e);
+            }
+        }
+        if (!keys.isEmpty()) {
+            throw new IllegalStateException("options " + keys + " are not declared in " + holder.getName());
+        }
+        return new OptionCatalogue(out);
+    }
+
     /** Every option, in registration order. */
     public List<Entry> entries() {
         return List.copyOf(entries.values());

@@ -122,6 +122,63 @@ class ConfigurationOptionsTest {
     }
 
     @Test
+    void captionAndEnrichTakeTheSameConfiguration(@TempDir Path dir) throws Exception {
+        Path yaml = Files.writeString(dir.resolve("c.yaml"), """
+                loupe:
+                  caption: {page-size: 50, max-new-tokens: 9}
+                  enrich: {caption-column: yaml_caption, error-column: yaml_error}
+                  parallelism: 2
+                  runtime.threads: 1
+                batch.max-size: 3
+                """);
+        Path captionYaml = Files.writeString(dir.resolve("caption.yaml"), """
+                loupe:
+                  caption: {page-size: 50, max-new-tokens: 9}
+                  parallelism: 2
+                  runtime.threads: 1
+                batch.max-size: 3
+                """);
+        Configuration caption = CaptionCommand.parse("--input", dir.toString(), "--output", dir.resolve("out").toString(),
+                "--config", captionYaml.toString(), "-D", "loupe.caption.page-size=60", "--max-new-tokens", "4")
+                .toConfiguration();
+        assertThat(caption.get(dev.loupe.jobs.caption.CaptionOptions.PAGE_SIZE)).isEqualTo(60);
+        assertThat(caption.get(dev.loupe.jobs.caption.CaptionOptions.MAX_NEW_TOKENS)).isEqualTo(4);
+        assertThat(caption.get(JobOptions.PARALLELISM)).isEqualTo(2);
+        assertThat(caption.get(LoupeOptions.BATCH_MAX_SIZE)).isEqualTo(3);
+
+        // loupe.caption.* is no option of loupe enrich: one file for both commands is refused, naming the key
+        assertThatThrownBy(() -> EnrichCommand.parse("--model", dir.toString(), "--input", "t.csv", "--output", "o.csv",
+                "--image-column", "path", "--config", yaml.toString()).toConfiguration())
+                .hasMessageContaining("unknown option loupe.caption.page-size");
+        Path enrichYaml = Files.writeString(dir.resolve("enrich.yaml"), """
+                loupe:
+                  enrich: {caption-column: yaml_caption, error-column: yaml_error}
+                  parallelism: 2
+                """);
+        Configuration enrich = EnrichCommand.parse("--model", dir.toString(), "--input", "t.csv", "--output", "o.csv",
+                "--image-column", "path", "--config", enrichYaml.toString(), "--error-column", "flag_error").toConfiguration();
+        assertThat(enrich.get(dev.loupe.jobs.enrich.EnrichOptions.CAPTION_COLUMN)).isEqualTo("yaml_caption");
+        assertThat(enrich.get(dev.loupe.jobs.enrich.EnrichOptions.ERROR_COLUMN)).isEqualTo("flag_error");
+        assertThat(enrich.get(JobOptions.PARALLELISM)).isEqualTo(2);
+
+        CliRun captionTypo = CliRun.of("caption", "--model", dir.toString(), "--input", dir.toString(),
+                "--output", dir.resolve("out2").toString(), "-D", "loupe.caption.page-sise=5");
+        assertThat(captionTypo.status()).isEqualTo(2);
+        assertThat(captionTypo.err()).contains("unknown option loupe.caption.page-sise", "loupe.caption.page-size");
+
+        for (String command : List.of("caption", "enrich")) {
+            CliRun help = CliRun.of(command, "--help");
+            OptionCatalogue catalogue = command.equals("caption") ? CaptionCommand.CATALOGUE : EnrichCommand.CATALOGUE;
+            assertThat(help.status()).isZero();
+            assertThat(help.out()).contains("--config", "Configuration options");
+            for (OptionCatalogue.Entry e : catalogue.entries()) {
+                assertThat(help.out()).contains(e.key() + "  (" + e.type());
+            }
+            assertThat(help.out()).doesNotContain("loupe.kafka.bootstrap-servers");
+        }
+    }
+
+    @Test
     void catalogueFindsKeysNamespacesAndCloseKeys() {
         assertThat(OptionCatalogue.of(JobOptions.class).with(JobOptions.class).entries())
                 .hasSameSizeAs(OptionCatalogue.of(JobOptions.class).entries());
