@@ -3,7 +3,9 @@ package dev.loupe.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.flink.LoupeOptions;
+import dev.loupe.config.OptionCatalogue;
 import dev.loupe.jobs.DemoModel;
+import dev.loupe.jobs.ModelOptions;
 import dev.loupe.jobs.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
@@ -39,7 +41,14 @@ import picocli.CommandLine.Option;
                 + "OUT_DIR/results.jsonl, results.parquet and index.html. Re-running the same command resumes an "
                 + "interrupted run. Exit status: 0 every image captioned, 1 some images failed (their rows say why), "
                 + "2 bad options, 3 the job did not finish (run it again to resume).")
-public final class CaptionCommand implements Callable<Integer> {
+public final class CaptionCommand implements Callable<Integer>, ConfiguredCommand {
+
+    /** Every option {@code loupe caption} and {@link CaptionJob} read. */
+    public static final OptionCatalogue CATALOGUE = OptionCatalogue.of(CaptionOptions.class, LoupeOptions.class)
+            .withOptions(JobOptions.class, JobOptions.PARALLELISM, JobOptions.CHECKPOINT_INTERVAL,
+                    JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY)
+            .with(ModelOptions.class);
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--model", paramLabel = "DIR",
@@ -123,9 +132,8 @@ public final class CaptionCommand implements Callable<Integer> {
             description = "Restarts from the last checkpoint before the run fails (default 3).")
     Integer restartAttempts;
 
-    @Option(names = {"-D", "--conf"}, paramLabel = "KEY=VALUE",
-            description = "Any other caption, pipeline or Flink option, e.g. -D loupe.caption.page-size=100.")
-    Map<String, String> extra = new LinkedHashMap<>();
+    @CommandLine.Mixin
+    ConfigurationOptions configuration = new ConfigurationOptions();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -137,9 +145,23 @@ public final class CaptionCommand implements Callable<Integer> {
         return command;
     }
 
-    /** The flags as one Flink configuration; flags win over {@code -D} values of the same option. */
+    @Override
+    public OptionCatalogue catalogue() {
+        return CATALOGUE;
+    }
+
+    /** The options: defaults, {@code --config}, {@code -D}, then the flags given (which win). */
     public Configuration toConfiguration() {
-        Configuration conf = Configuration.fromMap(extra);
+        return toConfiguration(Map.of());
+    }
+
+    /** As {@link #toConfiguration()} over a cluster's configuration {@code base}, which everything else overrides. */
+    public Configuration toConfiguration(Map<String, String> base) {
+        Configuration conf = configuration.load(CATALOGUE, base);
+        if (model == null) {
+            model = ModelOptions.model(conf).orElse(null);
+        }
+        setIf(conf, ModelOptions.MODEL, model == null ? null : model.toString());
         conf.set(CaptionOptions.INPUTS, inputs);
         conf.set(CaptionOptions.OUTPUT, output.toString());
         setIf(conf, CaptionOptions.IMAGE_COLUMN, imageColumn);

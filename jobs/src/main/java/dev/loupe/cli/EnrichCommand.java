@@ -1,6 +1,8 @@
 package dev.loupe.cli;
 
+import dev.loupe.config.OptionCatalogue;
 import dev.loupe.flink.LoupeOptions;
+import dev.loupe.jobs.ModelOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.jobs.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
@@ -33,7 +35,14 @@ import picocli.CommandLine.Option;
                 + "an interruption computes only what is missing. Exit status: 0 every row annotated, 1 some rows "
                 + "could not be (the output is written; their error column says why), 2 bad options, 3 the job did "
                 + "not finish (the output is not written; run the command again to resume).")
-public final class EnrichCommand implements Callable<Integer> {
+public final class EnrichCommand implements Callable<Integer>, ConfiguredCommand {
+
+    /** Every option {@code loupe enrich} and {@link EnrichJob} read. */
+    public static final OptionCatalogue CATALOGUE = OptionCatalogue.of(EnrichOptions.class, LoupeOptions.class)
+            .withOptions(JobOptions.class, JobOptions.PARALLELISM, JobOptions.CHECKPOINT_INTERVAL,
+                    JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY)
+            .withOptions(ModelOptions.class, ModelOptions.DEVICE, ModelOptions.THREADS, ModelOptions.CACHE_DIR);
+
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "Model package or Hugging Face checkpoint directory.")
@@ -111,9 +120,8 @@ public final class EnrichCommand implements Callable<Integer> {
             description = "Restarts from the last checkpoint before the run fails. Default: ${DEFAULT-VALUE}.")
     int restartAttempts = JobOptions.RESTART_ATTEMPTS.defaultValue();
 
-    @Option(names = {"-D", "--conf"}, paramLabel = "KEY=VALUE",
-            description = "Any other enrich, pipeline or Flink option, e.g. -D loupe.fetch.concurrency=8.")
-    Map<String, String> extra = new LinkedHashMap<>();
+    @CommandLine.Mixin
+    ConfigurationOptions configuration = new ConfigurationOptions();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -125,15 +133,25 @@ public final class EnrichCommand implements Callable<Integer> {
         return command;
     }
 
-    /** The flags as one Flink configuration ({@link EnrichOptions}, {@link JobOptions}, {@link LoupeOptions}). */
+    @Override
+    public OptionCatalogue catalogue() {
+        return CATALOGUE;
+    }
+
+    /** The options: defaults, {@code --config}, {@code -D}, then the flags given (which win). */
     public Configuration toConfiguration() {
-        Configuration conf = Configuration.fromMap(extra);
+        return toConfiguration(Map.of());
+    }
+
+    /** As {@link #toConfiguration()} over a cluster's configuration {@code base}, which everything else overrides. */
+    public Configuration toConfiguration(Map<String, String> base) {
+        Configuration conf = configuration.load(CATALOGUE, base);
         conf.set(EnrichOptions.MODEL, model.toString());
         conf.set(EnrichOptions.INPUT, input.toString());
         conf.set(EnrichOptions.OUTPUT, output.toString());
         conf.set(EnrichOptions.IMAGE_COLUMN, imageColumn);
-        conf.set(EnrichOptions.CAPTION, !noCaption);
-        conf.set(EnrichOptions.CAPTION_COLUMN, captionColumn);
+        ConfigurationOptions.setFlag(spec, conf, "--no-caption", EnrichOptions.CAPTION, !noCaption);
+        ConfigurationOptions.setFlag(spec, conf, "--caption-column", EnrichOptions.CAPTION_COLUMN, captionColumn);
         if (!questions.isEmpty()) {
             conf.set(EnrichOptions.QUESTIONS, questions);
         }
@@ -142,8 +160,8 @@ public final class EnrichCommand implements Callable<Integer> {
             candidates.forEach((column, labels) -> rankings.put(column, String.join("|", labels.split(","))));
             conf.set(EnrichOptions.CANDIDATES, rankings);
         }
-        conf.set(EnrichOptions.CANDIDATE_SCORES, candidateScores);
-        conf.set(EnrichOptions.ERROR_COLUMN, errorColumn);
+        ConfigurationOptions.setFlag(spec, conf, "--candidate-scores", EnrichOptions.CANDIDATE_SCORES, candidateScores);
+        ConfigurationOptions.setFlag(spec, conf, "--error-column", EnrichOptions.ERROR_COLUMN, errorColumn);
         if (inputFormat != null) {
             conf.set(EnrichOptions.INPUT_FORMAT, inputFormat);
         }
@@ -166,10 +184,10 @@ public final class EnrichCommand implements Callable<Integer> {
         if (!allowedHosts.isEmpty()) {
             conf.set(LoupeOptions.FETCH_ALLOWED_HOSTS, allowedHosts);
         }
-        conf.set(LoupeOptions.BATCH_MAX_SIZE, batchSize);
-        conf.set(JobOptions.CHECKPOINT_INTERVAL, checkpointInterval);
-        conf.set(JobOptions.PARALLELISM, parallelism);
-        conf.set(JobOptions.RESTART_ATTEMPTS, restartAttempts);
+        ConfigurationOptions.setFlag(spec, conf, "--batch-size", LoupeOptions.BATCH_MAX_SIZE, batchSize);
+        ConfigurationOptions.setFlag(spec, conf, "--checkpoint-interval", JobOptions.CHECKPOINT_INTERVAL, checkpointInterval);
+        ConfigurationOptions.setFlag(spec, conf, "--parallelism", JobOptions.PARALLELISM, parallelism);
+        ConfigurationOptions.setFlag(spec, conf, "--restart-attempts", JobOptions.RESTART_ATTEMPTS, restartAttempts);
         return conf;
     }
 

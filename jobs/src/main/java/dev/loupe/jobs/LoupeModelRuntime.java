@@ -30,7 +30,7 @@ public final class LoupeModelRuntime implements ModelRuntimeProvider {
         ImageLimits limits = new ImageLimits(options.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(),
                 options.get(LoupeOptions.IMAGE_MAX_PIXELS));
         // Converting a checkpoint happens here, once, on the client; tasks then only load the package.
-        RuntimeOptions runtime = RuntimeOptions.defaults();
+        RuntimeOptions runtime = ModelOptions.runtimeOptions(options);
         return Models.open(modelDir, runtime, limits);
     }
 }

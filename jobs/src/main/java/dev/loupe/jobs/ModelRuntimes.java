@@ -33,7 +33,7 @@ public final class ModelRuntimes {
      */
     public static AnnotatorFactory resolve(Path modelDir, ReadableConfig options) {
         if (modelDir == null) {
-            throw new IllegalArgumentException("--model is required: a Loupe model package or a Hugging Face "
+            throw new IllegalArgumentException("--model is required (option loupe.model): a Loupe model package or a Hugging Face "
                     + "checkpoint directory");
         }
         if (!Files.isDirectory(modelDir)) {

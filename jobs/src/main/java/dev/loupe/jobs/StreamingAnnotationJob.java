@@ -34,16 +34,22 @@ public final class StreamingAnnotationJob {
 
     private StreamingAnnotationJob() {}
 
-    /** Cluster entry point: parses {@code loupe run}'s options and runs the job on the context environment. */
+    /**
+     * Cluster entry point: reads the cluster's configuration (its config.yaml and {@code flink run -D KEY=VALUE},
+     * as the execution environment carries them) overridden by {@code loupe run}'s options in {@code args}
+     * ({@code --config FILE}, {@code -D}, flags), and runs the job on the context environment.
+     */
     public static void main(String[] args) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         dev.loupe.cli.RunCommand command = dev.loupe.cli.RunCommand.parse(args);
-        if (command.bootstrapServers() == null) {
-            throw new IllegalArgumentException("--bootstrap-servers is required when submitting to a cluster");
+        Configuration config = command.toConfiguration(env.getConfiguration().toMap());
+        if (config.getOptional(JobOptions.BOOTSTRAP_SERVERS).isEmpty()) {
+            throw new IllegalArgumentException("--bootstrap-servers is required when submitting to a cluster (or -D "
+                    + JobOptions.BOOTSTRAP_SERVERS.key() + "=HOST:PORT)");
         }
-        Configuration config = command.toConfiguration();
         JobSettings settings = JobSettings.from(config);
-        AnnotatorFactory factory = ModelRuntimes.resolve(command.model(), config);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(environmentConfiguration(settings));
+        AnnotatorFactory factory = ModelRuntimes.resolve(ModelOptions.model(config).orElse(null), config);
+        env.configure(environmentConfiguration(settings));
         build(env, settings, factory, config);
         env.execute(JOB_NAME);
     }

@@ -35,6 +35,84 @@ record CliRun(int status, String out, String err) {
         }
     }
 
+    /**
+     * Starts {@code loupe args...} on a background thread (for commands that run until stopped), its stdout and
+     * stderr readable while it runs; the console stays redirected until it ends, so other runs wait.
+     */
+    static Background start(String... args) {
+        Background b = new Background();
+        b.thread = new Thread(() -> {
+            synchronized (CONSOLE) {
+                PrintStream oldOut = System.out;
+                PrintStream oldErr = System.err;
+                try {
+                    System.setOut(new PrintStream(b.out, true, StandardCharsets.UTF_8));
+                    System.setErr(new PrintStream(b.err, true, StandardCharsets.UTF_8));
+                    b.status = Loupe.execute(args);
+                } finally {
+                    System.setOut(oldOut);
+                    System.setErr(oldErr);
+                }
+            }
+        }, "cli-run-background");
+        b.thread.setDaemon(true);
+        b.thread.start();
+        return b;
+    }
+
+    /** A command running on a background thread. */
+    static final class Background {
+        private final ByteArrayOutputStream out = new SynchronizedBuffer();
+        private final ByteArrayOutputStream err = new SynchronizedBuffer();
+        private Thread thread;
+        private volatile int status = -1;
+
+        /** Stdout so far. */
+        String out() {
+            return out.toString(StandardCharsets.UTF_8);
+        }
+
+        String err() {
+            return err.toString(StandardCharsets.UTF_8);
+        }
+
+        boolean isRunning() {
+            return thread.isAlive();
+        }
+
+        /** Waits (up to {@code limit}, a guard against hanging, not an assertion) until stdout satisfies {@code done}. */
+        String awaitOut(java.util.function.Predicate<String> done, java.time.Duration limit) throws InterruptedException {
+            long end = System.nanoTime() + limit.toNanos();
+            while (!done.test(out()) && thread.isAlive() && System.nanoTime() < end) {
+                Thread.sleep(200);
+            }
+            return out();
+        }
+
+        /** Waits for the command to end and returns what it printed. */
+        CliRun join(java.time.Duration limit) throws InterruptedException {
+            thread.join(limit.toMillis());
+            return new CliRun(status, out(), err());
+        }
+    }
+
+    private static final class SynchronizedBuffer extends ByteArrayOutputStream {
+        @Override
+        public synchronized void write(int b) {
+            super.write(b);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            super.write(b, off, len);
+        }
+
+        @Override
+        public synchronized String toString(java.nio.charset.Charset charset) {
+            return super.toString(charset);
+        }
+    }
+
     /** Stdout as JSON lines. */
     List<JsonNode> lines() {
         List<JsonNode> lines = new ArrayList<>();

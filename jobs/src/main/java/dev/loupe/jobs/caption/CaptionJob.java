@@ -55,10 +55,14 @@ public final class CaptionJob {
 
     private CaptionJob() {}
 
-    /** Cluster entry point: {@code loupe caption}'s options, run on the context environment. */
+    /**
+     * Cluster entry point: the cluster's configuration (config.yaml, {@code flink run -D}) overridden by
+     * {@code loupe caption}'s options, run on the context environment.
+     */
     public static void main(String[] args) throws Exception {
         dev.loupe.cli.CaptionCommand command = dev.loupe.cli.CaptionCommand.parse(args);
-        Configuration config = command.toConfiguration();
+        Configuration config = command.toConfiguration(
+                StreamExecutionEnvironment.getExecutionEnvironment().getConfiguration().toMap());
         AnnotatorFactory factory = dev.loupe.jobs.ModelRuntimes.resolve(command.modelOrDemo(System.err), config);
         Result result = run(config, factory, CaptionJob.runnerFor(CaptionSettings.from(config)),
                 StreamExecutionEnvironment::getExecutionEnvironment);

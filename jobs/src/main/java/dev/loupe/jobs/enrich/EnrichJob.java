@@ -68,9 +68,13 @@ public final class EnrichJob {
         }
     }
 
-    /** Cluster entry point ({@code flink run -c dev.loupe.jobs.enrich.EnrichJob}): {@code loupe enrich}'s options. */
+    /**
+     * Cluster entry point ({@code flink run -c dev.loupe.jobs.enrich.EnrichJob}): the cluster's configuration
+     * (config.yaml, {@code flink run -D}) overridden by {@code loupe enrich}'s options.
+     */
     public static void main(String[] args) throws Exception {
-        Configuration config = dev.loupe.cli.EnrichCommand.parse(args).toConfiguration();
+        Configuration config = dev.loupe.cli.EnrichCommand.parse(args).toConfiguration(
+                StreamExecutionEnvironment.getExecutionEnvironment().getConfiguration().toMap());
         EnrichSettings settings = EnrichSettings.from(config);
         AnnotatorFactory factory = ModelRuntimes.resolve(settings.model(), config);
         Report report = run(config, factory, BoundedJobRunner.forConsole("annotations"), System.out,

@@ -1,0 +1,67 @@
+package dev.loupe.jobs;
+
+import dev.loupe.model.api.RuntimeOptions;
+import java.nio.file.Path;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.ReadableConfig;
+
+/**
+ * Which model a job runs and how its runtime executes, as typed options shared by every job command. The runtime
+ * options fall back to the environment when unset ({@code LOUPE_DEVICE}, {@code LOUPE_THREADS}, {@code LOUPE_CACHE}
+ * or the system property {@code loupe.cache}; see {@link RuntimeOptions#defaults()}), so both ways keep working.
+ */
+public final class ModelOptions {
+
+    private ModelOptions() {}
+
+    public static final ConfigOption<String> MODEL = ConfigOptions.key("loupe.model")
+            .stringType().noDefaultValue()
+            .withDescription("Model package or Hugging Face checkpoint directory (a checkpoint is converted once "
+                    + "into the cache). loupe run without it uses a tiny random-weight demo model.");
+
+    public static final ConfigOption<String> DEVICE = ConfigOptions.key("loupe.runtime.device")
+            .stringType().noDefaultValue()
+            .withDescription("ONNX Runtime device: cpu, cuda or cuda:N (CUDA needs the gpu build). "
+                    + "Unset: $LOUPE_DEVICE, else cpu.");
+
+    public static final ConfigOption<Integer> THREADS = ConfigOptions.key("loupe.runtime.threads")
+            .intType().noDefaultValue()
+            .withDescription("ONNX Runtime intra-op threads per loaded model (0: ONNX Runtime's default, all cores). "
+                    + "Unset: $LOUPE_THREADS, else 0.");
+
+    public static final ConfigOption<String> CACHE_DIR = ConfigOptions.key("loupe.runtime.cache-dir")
+            .stringType().noDefaultValue()
+            .withDescription("Where converted checkpoints and the demo model are cached. Unset: the system property "
+                    + "loupe.cache, else $LOUPE_CACHE, else ~/.cache/loupe.");
+
+    /** The model directory, if set. */
+    public static java.util.Optional<Path> model(ReadableConfig config) {
+        return config.getOptional(MODEL).map(String::strip).filter(s -> !s.isEmpty()).map(Path::of);
+    }
+
+    /** The runtime options: these options where set, the environment's defaults elsewhere; IllegalArgumentException naming a bad one. */
+    public static RuntimeOptions runtimeOptions(ReadableConfig config) {
+        RuntimeOptions options = RuntimeOptions.defaults();
+        var device = config.getOptional(DEVICE);
+        if (device.isPresent()) {
+            try {
+                options = options.withDeviceSpec(device.get());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(DEVICE.key() + ": " + e.getMessage(), e);
+            }
+        }
+        var threads = config.getOptional(THREADS);
+        if (threads.isPresent()) {
+            if (threads.get() < 0) {
+                throw new IllegalArgumentException(THREADS.key() + " must be 0 or more, got " + threads.get());
+            }
+            options = options.withThreads(threads.get());
+        }
+        var cache = config.getOptional(CACHE_DIR).map(String::strip).filter(s -> !s.isEmpty());
+        if (cache.isPresent()) {
+            options = new RuntimeOptions(options.device(), options.intraOpThreads(), cache.get(), options.deviceIndex());
+        }
+        return options;
+    }
+}
