@@ -3,6 +3,8 @@ package dev.loupe.dist;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.cli.RunCommand;
+import dev.loupe.jobs.JobOptions;
+import dev.loupe.jobs.ModelOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,9 +87,9 @@ class DeployManifestsTest {
         assertThat(job.get("jarURI")).isEqualTo("local:///opt/flink/usrlib/loupe-job.jar");
         assertThat(job.get("entryClass")).isEqualTo("dev.loupe.jobs.StreamingAnnotationJob");
         List<String> args = ((List<?>) job.get("args")).stream().map(String::valueOf).toList();
-        RunCommand command = RunCommand.parse(args.toArray(String[]::new));
-        assertThat(command.bootstrapServers()).isNotBlank();
-        assertThat(command.model()).isNotNull();
+        Configuration jobConf = RunCommand.parse(args.toArray(String[]::new)).toConfiguration();
+        assertThat(jobConf.get(JobOptions.BOOTSTRAP_SERVERS)).isNotBlank();
+        assertThat(jobConf.get(ModelOptions.MODEL)).isNotBlank();
         assertThat(Files.readString(DEPLOY.resolve("Dockerfile")))
                 .contains("dist/target/loupe-job.jar /opt/flink/usrlib/loupe-job.jar")
                 .contains("plugins/metrics-prometheus/");
