@@ -91,6 +91,11 @@ public final class CaptionOptions {
             .intType().defaultValue(200)
             .withDescription("Tiles per contact sheet page (index.html, page-2.html, ...).");
 
+    public static final ConfigOption<Integer> SORT_RUN_ROWS = ConfigOptions.key("loupe.caption.sort-run-rows")
+            .intType().defaultValue(SortedRuns.DEFAULT_RUN_ROWS)
+            .withDescription("Rows (about 1 KB each) the final sort into input order holds in memory; more are "
+                    + "spilled as sorted runs to the output's working folder and merged.");
+
     public static final ConfigOption<Duration> PROGRESS_INTERVAL = ConfigOptions.key("loupe.caption.progress-interval")
             .durationType().noDefaultValue()
             .withDescription("Time between progress reports (default: 1 s rewritten in place on a terminal, 10 s "

@@ -16,7 +16,7 @@ import org.apache.flink.configuration.ReadableConfig;
  */
 public record CaptionSettings(List<String> inputs, String imageColumn, Path output, RequestTemplate template, int filesPerSplit,
         int thumbnailSize, int pageSize, Duration progressInterval, Duration checkpointInterval, int parallelism,
-        int restartAttempts, Duration restartDelay) {
+        int restartAttempts, Duration restartDelay, int sortRunRows) {
 
     public CaptionSettings {
         inputs = List.copyOf(inputs);
@@ -57,6 +57,7 @@ public record CaptionSettings(List<String> inputs, String imageColumn, Path outp
         int filesPerSplit = atLeast(config, CaptionOptions.FILES_PER_SPLIT, 1);
         int thumbnailSize = atLeast(config, CaptionOptions.THUMBNAIL_SIZE, 16);
         int pageSize = atLeast(config, CaptionOptions.PAGE_SIZE, 1);
+        int sortRunRows = atLeast(config, CaptionOptions.SORT_RUN_ROWS, 1);
         Duration progress = config.getOptional(CaptionOptions.PROGRESS_INTERVAL).orElse(null);
         if (progress != null && (progress.isZero() || progress.isNegative())) {
             throw bad(CaptionOptions.PROGRESS_INTERVAL, "must be positive, got " + progress);
@@ -76,7 +77,7 @@ public record CaptionSettings(List<String> inputs, String imageColumn, Path outp
             throw bad(CaptionOptions.IMAGE_COLUMN, "must not be blank");
         }
         return new CaptionSettings(inputs, column, Path.of(output).toAbsolutePath().normalize(), template, filesPerSplit,
-                thumbnailSize, pageSize, progress, interval, parallelism, attempts, delay);
+                thumbnailSize, pageSize, progress, interval, parallelism, attempts, delay, sortRunRows);
     }
 
     private static int atLeast(ReadableConfig config, ConfigOption<Integer> option, int min) {

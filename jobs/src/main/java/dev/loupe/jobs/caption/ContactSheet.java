@@ -1,5 +1,6 @@
 package dev.loupe.jobs.caption;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -49,45 +50,113 @@ final class ContactSheet {
      * Writes every page; {@code thumbs} holds the sequences that have a thumbnail ({@code thumbs/SEQUENCE.jpg}).
      */
     void write(List<CaptionRow> rows, Set<String> thumbs) throws IOException {
-        int pages = Math.max(1, (rows.size() + pageSize - 1) / pageSize);
-        SortedMap<String, Long> byCode = new TreeMap<>();
-        long failed = 0;
-        for (CaptionRow row : rows) {
+        Totals totals = new Totals();
+        rows.forEach(totals::add);
+        try (Pages pages = open(totals)) {
+            for (CaptionRow row : rows) {
+                pages.add(row, thumbs.contains(row.sequence));
+            }
+            pages.finish();
+        }
+    }
+
+    /** Starts writing the sheet of rows that {@code totals} counted; they are then given in order to the result. */
+    Pages open(Totals totals) throws IOException {
+        return new Pages(totals);
+    }
+
+    /** What the summary at the top of each page says, counted before the pages are written. */
+    static final class Totals {
+        long rows;
+        long failed;
+        final SortedMap<String, Long> byCode = new TreeMap<>();
+
+        void add(CaptionRow row) {
+            rows++;
             if (row.failed()) {
                 byCode.merge(row.errorCode, 1L, Long::sum);
                 failed++;
             }
         }
-        for (int page = 1; page <= pages; page++) {
-            List<CaptionRow> slice = rows.subList((page - 1) * pageSize, Math.min(rows.size(), page * pageSize));
+    }
+
+    /**
+     * The sheet being written row by row, in bounded memory: each page is written when full, failures are appended
+     * to {@code failures.html} as they come; {@link #finish} writes the last page and moves failures.html into place.
+     */
+    final class Pages implements Closeable {
+        private final Totals totals;
+        private final int pages;
+        private final Path failuresTmp;
+        private final Writer failures;
+        private final StringBuilder tiles = new StringBuilder();
+        private int page = 1;
+        private int onPage;
+        private boolean finished;
+
+        private Pages(Totals totals) throws IOException {
+            this.totals = totals;
+            this.pages = (int) Math.max(1, (totals.rows + pageSize - 1) / pageSize);
+            this.failuresTmp = root.resolve(".failures.html.tmp");
+            this.failures = Files.newBufferedWriter(failuresTmp, StandardCharsets.UTF_8);
             StringBuilder html = new StringBuilder();
-            head(html, "loupe caption — page " + page + " of " + pages);
-            summary(html, rows.size(), failed, byCode, page, pages);
-            html.append("<main class=\"tiles\">\n");
-            for (CaptionRow row : slice) {
-                tile(html, row, thumbs.contains(row.sequence));
+            head(html, "loupe caption — failures");
+            html.append("<header><h1>Failures</h1><p><a href=\"index.html\">back to the contact sheet</a></p></header>\n");
+            html.append("<table class=\"failures\"><thead><tr><th>image</th><th>code</th><th>message</th></tr></thead><tbody>\n");
+            failures.append(html);
+        }
+
+        /** Adds the next row's tile; {@code hasThumb}: {@code thumbs/SEQUENCE.jpg} exists. */
+        void add(CaptionRow row, boolean hasThumb) throws IOException {
+            if (onPage == pageSize) {
+                writePage();
             }
-            html.append("</main>\n");
-            nav(html, page, pages);
-            html.append("</body></html>\n");
-            writeAtomically(root.resolve(pageName(page)), html);
-        }
-        for (int stale = pages + 1; Files.deleteIfExists(root.resolve(pageName(stale))); stale++) {
-            // pages of an earlier, longer run into this folder
-        }
-        StringBuilder html = new StringBuilder();
-        head(html, "loupe caption — failures");
-        html.append("<header><h1>Failures</h1><p><a href=\"index.html\">back to the contact sheet</a></p></header>\n");
-        html.append("<table class=\"failures\"><thead><tr><th>image</th><th>code</th><th>message</th></tr></thead><tbody>\n");
-        for (CaptionRow row : rows) {
+            tile(tiles, row, hasThumb);
+            onPage++;
             if (row.failed()) {
-                html.append("<tr class=\"failure\"><td>").append(escape(row.image)).append("</td><td><code>")
+                failures.append("<tr class=\"failure\"><td>").append(escape(row.image)).append("</td><td><code>")
                         .append(escape(row.errorCode)).append("</code></td><td>").append(escape(row.errorMessage))
                         .append("</td></tr>\n");
             }
         }
-        html.append("</tbody></table>\n</body></html>\n");
-        writeAtomically(root.resolve("failures.html"), html);
+
+        /** Writes the last page and failures.html, and removes pages of an earlier, longer run into this folder. */
+        void finish() throws IOException {
+            writePage();
+            failures.append("</tbody></table>\n</body></html>\n");
+            failures.close();
+            Files.move(failuresTmp, root.resolve("failures.html"), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
+            for (int stale = pages + 1; Files.deleteIfExists(root.resolve(pageName(stale))); stale++) {
+                // pages of an earlier, longer run into this folder
+            }
+            finished = true;
+        }
+
+        private void writePage() throws IOException {
+            if (page > pages) {
+                throw new IllegalStateException("more rows than the " + totals.rows + " counted");
+            }
+            StringBuilder html = new StringBuilder();
+            head(html, "loupe caption — page " + page + " of " + pages);
+            summary(html, totals.rows, totals.failed, totals.byCode, page, pages);
+            html.append("<main class=\"tiles\">\n").append(tiles).append("</main>\n");
+            nav(html, page, pages);
+            html.append("</body></html>\n");
+            writeAtomically(root.resolve(pageName(page)), html);
+            tiles.setLength(0);
+            onPage = 0;
+            page++;
+        }
+
+        /** Closes failures.html; when not finished, deletes its temporary file. */
+        @Override
+        public void close() throws IOException {
+            failures.close();
+            if (!finished) {
+                Files.deleteIfExists(failuresTmp);
+            }
+        }
     }
 
     private static void head(StringBuilder html, String title) {
@@ -97,7 +166,7 @@ final class ContactSheet {
                 .append("<style>").append(STYLE).append("</style></head><body>\n");
     }
 
-    private static void summary(StringBuilder html, int total, long failed, Map<String, Long> byCode, int page,
+    private static void summary(StringBuilder html, long total, long failed, Map<String, Long> byCode, int page,
             int pages) {
         html.append("<header><h1>loupe caption</h1><p class=\"summary\">").append(total).append(" images: ")
                 .append(total - failed).append(" captioned, ").append(failed).append(" failed");
