@@ -40,9 +40,8 @@ import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.
 
 /**
  * {@code loupe caption}: captions every image of folders, globs and tar/zip archives as one bounded Flink job,
- * {@link CaptionSource} → {@link AnnotationPipeline} → JSONL and Parquet part files written exactly once by two
- * {@link FileSink}s, then
- * {@link CaptionOutputs} turns the parts into {@code results.jsonl}, {@code results.parquet} and the contact sheet.
+ * {@link CaptionSource} → {@link AnnotationPipeline} → JSONL part files written exactly once by a {@link FileSink},
+ * then {@link CaptionOutputs} turns the parts into {@code results.jsonl}, {@code results.parquet} and the contact sheet.
  * Checkpoints are retained under the output folder, so running the same command again after a crash or Ctrl-C
  * resumes from the latest one and every image still gets exactly one row. Cluster entry point:
  * {@code flink run -c dev.loupe.jobs.caption.CaptionJob loupe-jobs.jar --input ... --output ...} (the output folder
@@ -180,11 +179,6 @@ public final class CaptionJob {
                 .map(CaptionRow::of, rowType).name("result-rows").uid("caption-result-rows")
                 .union(OutcomeCounter.failures(failures)
                         .map(CaptionRow::of, rowType).name("failure-rows").uid("caption-failure-rows"));
-        rows.sinkTo(FileSink.forBulkFormat(new Path(layout.parts().resolve("parquet").toUri()), CaptionTable.parquetParts())
-                        .withBucketAssigner(new BasePathBucketAssigner<>())
-                        .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("rows").withPartSuffix(".parquet").build())
-                        .build())
-                .name("caption-parquet-parts").uid("caption-parquet-parts");
         rows.sinkTo(FileSink.forRowFormat(new Path(layout.parts().resolve("jsonl").toUri()), new CaptionRowEncoder())
                         .withBucketAssigner(new BasePathBucketAssigner<>())
                         .withRollingPolicy(OnCheckpointRollingPolicy.build())

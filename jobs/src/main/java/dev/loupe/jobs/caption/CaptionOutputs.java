@@ -22,8 +22,7 @@ import dev.loupe.jobs.table.Tables;
 /**
  * Turns a finished caption job's part files into the contract outputs, in input order: {@code results.jsonl},
  * {@code results.parquet}, JPEG thumbnails in {@code thumbs/} (made by reading the inputs once more) and the
- * {@link ContactSheet}. Memory stays bounded however many images there are: the JSONL part files (the Parquet ones
- * hold the same rows) are read streaming into {@link SortedRuns}, which spills sorted runs under the job's working
+ * {@link ContactSheet}. Memory stays bounded however many images there are: the JSONL part files are read streaming into {@link SortedRuns}, which spills sorted runs under the job's working
  * folder, and the merged rows stream to every output at once. Each file is written to a temporary name and moved
  * into place, so a crash here leaves no half-written output, and running it again gives the same files.
  */
