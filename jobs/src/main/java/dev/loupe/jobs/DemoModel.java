@@ -1,6 +1,6 @@
 package dev.loupe.jobs;
 
-import dev.loupe.model.bench.RandomInstructBlipCheckpoint;
+import dev.loupe.model.tools.RandomInstructBlipCheckpoint;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;

@@ -11,7 +11,7 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
-import dev.loupe.model.bench.RandomImages;
+import dev.loupe.model.tools.RandomImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.loupe.jobs.soak;
 
-import dev.loupe.model.bench.RandomImages;
+import dev.loupe.model.tools.RandomImages;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.GenerationOverrides;
 import dev.loupe.schemas.ImageSource;

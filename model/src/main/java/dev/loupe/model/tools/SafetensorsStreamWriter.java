@@ -1,4 +1,4 @@
-package dev.loupe.model.bench;
+package dev.loupe.model.tools;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

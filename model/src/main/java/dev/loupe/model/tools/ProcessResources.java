@@ -1,4 +1,4 @@
-package dev.loupe.model.bench;
+package dev.loupe.model.tools;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;

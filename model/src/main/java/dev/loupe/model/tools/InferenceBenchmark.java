@@ -1,4 +1,4 @@
-package dev.loupe.model.bench;
+package dev.loupe.model.tools;
 
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotationInput;

@@ -1,4 +1,4 @@
-package dev.loupe.model.bench;
+package dev.loupe.model.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
