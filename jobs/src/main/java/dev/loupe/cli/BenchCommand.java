@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.model.files.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,11 +18,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -158,7 +157,7 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         } finally {
             if (temp != null) {
-                deleteTree(temp);
+                FileTrees.deleteRecursively(temp);
             }
         }
     }
@@ -228,13 +227,6 @@ public final class BenchCommand implements Callable<Integer> {
         return Math.round(bytes / (1024.0 * 1024.0));
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 
     private CommandLine.ParameterException usage(String message) {
         return new CommandLine.ParameterException(new CommandLine(this), message);

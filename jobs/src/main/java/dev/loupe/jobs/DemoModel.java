@@ -1,5 +1,6 @@
 package dev.loupe.jobs;
 
+import dev.loupe.model.files.FileTrees;
 import dev.loupe.model.tools.RandomInstructBlipCheckpoint;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -31,11 +32,7 @@ public final class DemoModel {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException raced) {
             // another process wrote it first; use theirs
-            try (var files = Files.walk(tmp)) {
-                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            FileTrees.deleteRecursively(tmp);
         }
         return dir;
     }

@@ -1,5 +1,6 @@
 package dev.loupe.jobs.caption;
 
+import dev.loupe.model.files.FileTrees;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
@@ -132,7 +133,7 @@ public final class CaptionJob {
         if (summary.finished()) {
             new CaptionOutputs(layout, settings, pipeline.fetchMaxBytes(), config.get(LoupeOptions.IMAGE_MAX_PIXELS))
                     .write(plan);
-            OutputLayout.deleteTree(layout.work());
+            FileTrees.deleteRecursively(layout.work());
         }
         return new Result(summary, layout, checkpoint.isPresent());
     }
@@ -203,7 +204,7 @@ public final class CaptionJob {
             }
             return checkpoint;
         }
-        OutputLayout.deleteTree(layout.work());
+        FileTrees.deleteRecursively(layout.work());
         Files.createDirectories(layout.work());
         Files.writeString(layout.fingerprint(), fingerprint, StandardCharsets.UTF_8);
         return Optional.empty();

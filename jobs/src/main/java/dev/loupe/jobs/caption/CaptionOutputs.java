@@ -1,5 +1,6 @@
 package dev.loupe.jobs.caption;
 
+import dev.loupe.model.files.FileTrees;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -102,7 +103,7 @@ public final class CaptionOutputs {
      * images in memory; {@code thumbs/SEQUENCE.jpg} exists for those that got one.
      */
     private void thumbnails(InputPlan plan) throws IOException {
-        OutputLayout.deleteTree(layout.thumbs());   // none left over from an earlier run into this folder
+        FileTrees.deleteRecursively(layout.thumbs());   // none left over from an earlier run into this folder
         Files.createDirectories(layout.thumbs());
         Thumbnails maker = new Thumbnails(settings.thumbnailSize(), maxPixels);
         int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));

@@ -1,5 +1,6 @@
 package dev.loupe.jobs.caption;
 
+import dev.loupe.model.files.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,17 +61,6 @@ public record OutputLayout(Path root) {
         }
     }
 
-    /** Deletes {@code dir} and everything under it, if it exists. */
-    public static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 
     private static long modified(Path p) {
         try {

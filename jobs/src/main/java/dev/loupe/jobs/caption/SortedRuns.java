@@ -1,5 +1,6 @@
 package dev.loupe.jobs.caption;
 
+import dev.loupe.model.files.FileTrees;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.Closeable;
@@ -45,7 +46,7 @@ final class SortedRuns implements Closeable {
         }
         this.dir = dir;
         this.runRows = runRows;
-        OutputLayout.deleteTree(dir);
+        FileTrees.deleteRecursively(dir);
         Files.createDirectories(dir);
     }
 
@@ -119,7 +120,7 @@ final class SortedRuns implements Closeable {
         }
         open.clear();
         buffer.clear();
-        OutputLayout.deleteTree(dir);
+        FileTrees.deleteRecursively(dir);
     }
 
     /** One run file being merged: its reader and its next row. */

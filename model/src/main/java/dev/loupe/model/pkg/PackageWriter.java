@@ -1,10 +1,10 @@
 package dev.loupe.model.pkg;
 
+import dev.loupe.model.files.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -57,7 +57,7 @@ public final class PackageWriter {
             Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
             return manifest;
         } finally {
-            deleteTree(work);
+            FileTrees.deleteRecursively(work);
         }
     }
 
@@ -85,15 +85,4 @@ public final class PackageWriter {
         }
     }
 
-    /** Deletes a directory tree if it exists. */
-    public static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

@@ -86,8 +86,8 @@ class LargeCheckpointConversionTest {
                 }
             }
         } finally {
-            dev.loupe.model.pkg.PackageWriter.deleteTree(ckpt);
-            dev.loupe.model.pkg.PackageWriter.deleteTree(pkg);
+            dev.loupe.model.files.FileTrees.deleteRecursively(ckpt);
+            dev.loupe.model.files.FileTrees.deleteRecursively(pkg);
         }
     }
 }
