@@ -1,16 +1,11 @@
 package dev.loupe.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
-import dev.loupe.model.api.TaskDefaults;
-import dev.loupe.model.blip2.Blip2Converter;
-import dev.loupe.model.instructblip.InstructBlipFamily;
-import dev.loupe.model.instructblip.InstructBlipConverter;
-import dev.loupe.model.instructblip.InstructBlipPackage;
-import dev.loupe.model.llava.LlavaFamily;
-import dev.loupe.model.llava.LlavaConverter;
-import dev.loupe.model.llava.LlavaPackage;
+import dev.loupe.model.family.ModelFamily;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointHash;
 import dev.loupe.model.pkg.Manifest;
@@ -22,15 +17,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * The one entry point from a model directory to a runtime: accepts a model package (manifest.json) or a
- * Hugging Face checkpoint directory (config.json), which is converted once into the cache
- * ({@link RuntimeOptions#cacheDir()}, keyed by the checkpoint's fingerprint; concurrent processes wait on a
- * file lock rather than converting twice).
+ * The plain-Java entry point from a model directory to annotations, so that callers never need to know which family a
+ * model is: accepts a model package (manifest.json) or a Hugging Face checkpoint directory (config.json), which is
+ * converted once into the cache ({@link RuntimeOptions#cacheDir()}, keyed by the checkpoint's fingerprint; concurrent
+ * processes wait on a file lock rather than converting twice). Which family does the work is
+ * {@link ModelFamilies}' answer.
  */
 public final class Models {
-    /** The checkpoint architectures this build converts, for error messages. */
-    static final String SUPPORTED = "InstructBLIP with a Vicuna/LLaMA or Flan-T5 language model; "
-            + "BLIP-2 with OPT or Flan-T5; LLaVA-1.5 (LlavaForConditionalGeneration, CLIP + LLaMA)";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Models() {}
 
@@ -73,20 +67,17 @@ public final class Models {
      * see {@link dev.loupe.model.onnx.OnnxModelWriter}).
      */
     public static Manifest convert(Path checkpointDir, Path packageDir, Precision precision) throws IOException {
-        if (!Files.isRegularFile(checkpointDir.resolve("config.json"))) {
+        Path configFile = checkpointDir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) {
             throw new IOException(checkpointDir + " is not a Hugging Face checkpoint: no config.json");
         }
-        if (InstructBlipConverter.accepts(checkpointDir)) {
-            return InstructBlipConverter.convert(checkpointDir, packageDir, precision);
+        JsonNode config;
+        try {
+            config = JSON.readTree(configFile.toFile());
+        } catch (IOException e) {
+            throw new IOException(configFile + " is not valid JSON: " + e.getMessage(), e);
         }
-        if (LlavaConverter.accepts(checkpointDir)) {
-            return LlavaConverter.convert(checkpointDir, packageDir, precision);
-        }
-        if (Blip2Converter.accepts(checkpointDir)) {
-            return Blip2Converter.convert(checkpointDir, packageDir, precision);
-        }
-        throw new IOException("the model in " + checkpointDir + " is not supported by this build "
-                + "(supported: " + SUPPORTED + ")");
+        return ModelFamilies.forCheckpoint(checkpointDir, config).convert(checkpointDir, packageDir, precision);
     }
 
     private static Path convertCached(Path checkpointDir, Path cacheDir) throws IOException {
@@ -108,16 +99,7 @@ public final class Models {
     private static AnnotatorFactory factoryFor(Path packageDir, RuntimeOptions options, ImageLimits limits)
             throws IOException {
         Manifest manifest = Manifest.read(packageDir);
-        if (InstructBlipPackage.FAMILIES.contains(manifest.family())) {
-            return new PackageAnnotatorFactory(InstructBlipFamily.INSTANCE, packageDir, options, limits,
-                    TaskDefaults.fromJson(manifest.generation()));
-        }
-        if (LlavaPackage.FAMILY.equals(manifest.family())) {
-            return new PackageAnnotatorFactory(LlavaFamily.INSTANCE, packageDir, options, limits,
-                    TaskDefaults.fromJson(manifest.generation()));
-        }
-        throw new IOException("model family '" + manifest.family() + "' of " + packageDir
-                + " is not supported by this build (supported: " + InstructBlipPackage.FAMILIES + ", "
-                + LlavaPackage.FAMILY + ")");
+        ModelFamily family = ModelFamilies.forPackage(packageDir, manifest);
+        return new PackageAnnotatorFactory(family, packageDir, manifest, options, limits);
     }
 }

@@ -6,42 +6,49 @@ import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.TaskDefaults;
+import dev.loupe.model.family.ModelFamily;
 import dev.loupe.model.image.ImageDecoder;
+import dev.loupe.model.pkg.Manifest;
 import java.io.IOException;
-import java.io.Serializable;
 import java.nio.file.Path;
 
 /**
- * Opens a converted model package of one {@link Family}. Serialisable, it carries only the family, the package path,
- * runtime options, image limits and task defaults. Every annotator it creates in one process shares one loaded
- * runtime (one set of ONNX Runtime sessions) per (family, package, options), through {@link SharedRuntimes}: N Flink
- * subtasks in a TaskManager load the model once.
+ * Opens a converted model package of one {@link ModelFamily}. Serialisable, it carries only the family, the package
+ * path, runtime options, image limits and task defaults (the manifest read when the package was opened is reused in
+ * that process, and read again in a process the factory is shipped to). Every annotator it creates in one process
+ * shares one loaded runtime (one set of ONNX Runtime sessions) per (family, package, options), through
+ * {@link SharedRuntimes}: N Flink subtasks in a TaskManager load the model once.
  */
 public final class PackageAnnotatorFactory implements AnnotatorFactory {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
-    /** How a model family loads its runtime and image preprocessing from a package; serialisable (an enum). */
-    public interface Family extends Serializable {
-        /** Loads the family's annotator from a converted package. */
-        BatchAnnotator open(Path packageDir, RuntimeOptions options) throws IOException;
-
-        /** The family's image preprocessing, as the package's preprocessor config says. */
-        ImagePreprocessor preprocessor(Path packageDir, ImageDecoder decoder);
-    }
-
-    private final Family family;
+    private final ModelFamily family;
     private final String packageDir;
     private final RuntimeOptions options;
     private final ImageLimits imageLimits;
     private final TaskDefaults taskDefaults;
+    /** The package's manifest, when this process has read it. */
+    private transient volatile Manifest manifest;
 
     /** What determines a loaded runtime. */
-    record RuntimeKey(Family family, String packageDir, RuntimeOptions options) {}
+    record RuntimeKey(String family, String packageDir, RuntimeOptions options) {}
 
-    public PackageAnnotatorFactory(Family family, Path packageDir, RuntimeOptions options, ImageLimits imageLimits,
+    public PackageAnnotatorFactory(ModelFamily family, Path packageDir, RuntimeOptions options, ImageLimits imageLimits,
                                    TaskDefaults taskDefaults) {
+        this(family, packageDir, null, options, imageLimits, taskDefaults);
+    }
+
+    /** A factory for a package whose manifest has been read, taking its task defaults from it. */
+    public PackageAnnotatorFactory(ModelFamily family, Path packageDir, Manifest manifest, RuntimeOptions options,
+                                   ImageLimits imageLimits) {
+        this(family, packageDir, manifest, options, imageLimits, TaskDefaults.fromJson(manifest.generation()));
+    }
+
+    private PackageAnnotatorFactory(ModelFamily family, Path packageDir, Manifest manifest, RuntimeOptions options,
+                                    ImageLimits imageLimits, TaskDefaults taskDefaults) {
         this.family = family;
         this.packageDir = packageDir.toAbsolutePath().normalize().toString();
+        this.manifest = manifest;
         this.options = options;
         this.imageLimits = imageLimits;
         this.taskDefaults = taskDefaults;
@@ -52,7 +59,7 @@ public final class PackageAnnotatorFactory implements AnnotatorFactory {
         if (options.device() != RuntimeOptions.Device.CUDA || options.deviceIndex() == deviceIndex) {
             return this;
         }
-        return new PackageAnnotatorFactory(family, Path.of(packageDir), options.withDeviceIndex(deviceIndex),
+        return new PackageAnnotatorFactory(family, Path.of(packageDir), manifest, options.withDeviceIndex(deviceIndex),
                 imageLimits, taskDefaults);
     }
 
@@ -75,15 +82,24 @@ public final class PackageAnnotatorFactory implements AnnotatorFactory {
     @Override
     public BatchAnnotator createAnnotator() throws IOException {
         return new SharedAnnotator(SharedRuntimes.acquire(runtimeKey(),
-                () -> family.open(Path.of(packageDir), options)));
+                () -> family.load(Path.of(packageDir), manifest(), options)));
+    }
+
+    private Manifest manifest() throws IOException {
+        Manifest m = manifest;
+        if (m == null) {
+            m = Manifest.read(Path.of(packageDir));
+            manifest = m;
+        }
+        return m;
     }
 
     /** The {@link SharedRuntimes} key of this factory's runtime. */
     public Object runtimeKey() {
-        return new RuntimeKey(family, packageDir, options);
+        return new RuntimeKey(family.id(), packageDir, options);
     }
 
-    public Family family() {
+    public ModelFamily family() {
         return family;
     }
 

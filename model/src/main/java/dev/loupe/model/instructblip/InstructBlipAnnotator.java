@@ -44,7 +44,12 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
 
     /** Loads a converted model package of any of {@link InstructBlipPackage#FAMILIES}. */
     public static InstructBlipAnnotator open(Path packageDir, RuntimeOptions options) throws IOException {
-        Manifest manifest = Manifest.read(packageDir);
+        return open(packageDir, Manifest.read(packageDir), options);
+    }
+
+    /** Loads a converted model package whose manifest has been read already. */
+    public static InstructBlipAnnotator open(Path packageDir, Manifest manifest, RuntimeOptions options)
+            throws IOException {
         if (!InstructBlipPackage.FAMILIES.contains(manifest.family())) {
             throw new IOException(packageDir + " holds a '" + manifest.family() + "' model, not one of "
                     + InstructBlipPackage.FAMILIES);

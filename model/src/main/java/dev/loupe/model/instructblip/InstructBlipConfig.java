@@ -2,6 +2,7 @@ package dev.loupe.model.instructblip;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.layers.Activation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,5 @@
 package dev.loupe.model.instructblip;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
@@ -21,9 +20,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Converts a Hugging Face InstructBLIP or BLIP-2 checkpoint into a model package: ONNX graphs built in Java from the
- * weights (vision encoder, Q-Former with projection, token embedding, then the language model: a decoder with KV
- * cache for LLaMA/Vicuna and OPT, or the T5 encoder and decoder for Flan-T5), the tokenizer and processor files, and
+ * Converts a Hugging Face InstructBLIP or BLIP-2 checkpoint (BLIP-2 has the same vision tower and Q-Former modules,
+ * its Q-Former running on the queries alone) into a model package: ONNX graphs built in Java from the weights (vision
+ * encoder, Q-Former with projection, token embedding, then the language model: a decoder with KV cache for
+ * LLaMA/Vicuna and OPT, or the T5 encoder and decoder for Flan-T5), the tokenizer and processor files, and
  * {@code manifest.json}, written atomically by {@link PackageWriter}.
  */
 public final class InstructBlipConverter {
@@ -31,39 +31,45 @@ public final class InstructBlipConverter {
 
     private InstructBlipConverter() {}
 
-    /** Whether a checkpoint directory holds an InstructBLIP model this converter handles. */
-    public static boolean accepts(Path checkpointDir) {
-        try {
-            JsonNode config = JSON.readTree(checkpointDir.resolve("config.json").toFile());
-            return "instructblip".equals(config.path("model_type").asText());
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     public static Manifest convert(Path checkpointDir, Path outDir) throws IOException {
         return convert(checkpointDir, outDir, Precision.FP32);
     }
 
     /**
-     * Converts with weights stored at the given precision (see {@link OnnxModelWriter} for what fp16 means), streaming
-     * each weight from the memory-mapped checkpoint, so the heap needed does not grow with the model.
+     * Converts an InstructBLIP or a BLIP-2 checkpoint with weights stored at the given precision (see
+     * {@link OnnxModelWriter} for what fp16 means), streaming each weight from the memory-mapped checkpoint, so the
+     * heap needed does not grow with the model. The package's family follows the model and its language model
+     * ({@link InstructBlipPackage#FAMILIES}).
      */
     public static Manifest convert(Path checkpointDir, Path outDir, Precision precision) throws IOException {
-        InstructBlipConfig config = InstructBlipConfig.load(checkpointDir);
-        if (!config.qformerTextInput()) {
-            throw new IOException(checkpointDir + " holds a BLIP-2 checkpoint, not InstructBLIP");
+        InstructBlipConfig config;
+        try {
+            config = InstructBlipConfig.load(checkpointDir);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
-        return convertQFormerModel(checkpointDir, outDir, precision, config, InstructBlipPackage.FAMILY);
+        return convert(checkpointDir, outDir, precision, config, config.qformerTextInput()
+                ? InstructBlipPackage.FAMILY : blip2Family(config));
+    }
+
+    /** BLIP-2's family, which names its language model: only OPT and Flan-T5 are built. */
+    private static String blip2Family(InstructBlipConfig config) throws IOException {
+        String lm = config.textConfig().path("model_type").asText();
+        return switch (lm) {
+            case "opt" -> InstructBlipPackage.FAMILY_BLIP2_OPT;
+            case "t5" -> InstructBlipPackage.FAMILY_BLIP2_T5;
+            default -> throw new IOException("BLIP-2 with a '" + lm
+                    + "' language model is not supported by this build; only OPT and Flan-T5");
+        };
     }
 
     /**
      * Converts any checkpoint of the Q-Former family (InstructBLIP, BLIP-2) into a package of the given family
-     * ({@link InstructBlipPackage#FAMILIES}; the InstructBLIP one names the decoder-only family, a Flan-T5 model
-     * becoming {@value InstructBlipPackage#FAMILY_T5}). The Q-Former tokenizer is copied when the Q-Former takes text.
+     * (the InstructBLIP one names the decoder-only family, a Flan-T5 model becoming
+     * {@value InstructBlipPackage#FAMILY_T5}). The Q-Former tokenizer is copied when the Q-Former takes text.
      */
-    public static Manifest convertQFormerModel(Path checkpointDir, Path outDir, Precision precision,
-                                               InstructBlipConfig config, String family) throws IOException {
+    private static Manifest convert(Path checkpointDir, Path outDir, Precision precision,
+                                    InstructBlipConfig config, String family) throws IOException {
         LanguageModel lm = LanguageModel.of(checkpointDir, config);
         return PackageWriter.write(outDir, work -> {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {

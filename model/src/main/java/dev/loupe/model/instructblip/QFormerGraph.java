@@ -2,6 +2,8 @@ package dev.loupe.model.instructblip;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.layers.Activation;
+import dev.loupe.model.layers.EncoderOps;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.Weight;
 import java.util.Map;

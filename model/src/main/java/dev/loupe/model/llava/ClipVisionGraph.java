@@ -1,7 +1,7 @@
 package dev.loupe.model.llava;
 
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
-import dev.loupe.model.instructblip.EncoderOps;
+import dev.loupe.model.layers.EncoderOps;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.Weight;
 import java.util.ArrayList;

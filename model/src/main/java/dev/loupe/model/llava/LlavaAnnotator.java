@@ -37,7 +37,11 @@ public final class LlavaAnnotator implements BatchAnnotator {
 
     /** Loads a converted model package. */
     public static LlavaAnnotator open(Path packageDir, RuntimeOptions options) throws IOException {
-        Manifest manifest = Manifest.read(packageDir);
+        return open(packageDir, Manifest.read(packageDir), options);
+    }
+
+    /** Loads a converted model package whose manifest has been read already. */
+    public static LlavaAnnotator open(Path packageDir, Manifest manifest, RuntimeOptions options) throws IOException {
         if (!LlavaPackage.FAMILY.equals(manifest.family())) {
             throw new IOException(packageDir + " holds a '" + manifest.family() + "' model, not " + LlavaPackage.FAMILY);
         }

@@ -2,7 +2,7 @@ package dev.loupe.model.llava;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.instructblip.Activation;
+import dev.loupe.model.layers.Activation;
 import java.io.IOException;
 import java.nio.file.Path;
 

@@ -1,6 +1,5 @@
 package dev.loupe.model.llava;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
@@ -26,16 +25,6 @@ public final class LlavaConverter {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private LlavaConverter() {}
-
-    /** Whether a checkpoint directory holds a LLaVA model ({@code model_type} "llava"). */
-    public static boolean accepts(Path checkpointDir) {
-        try {
-            JsonNode config = JSON.readTree(checkpointDir.resolve("config.json").toFile());
-            return "llava".equals(config.path("model_type").asText());
-        } catch (IOException e) {
-            return false;
-        }
-    }
 
     public static Manifest convert(Path checkpointDir, Path outDir) throws IOException {
         return convert(checkpointDir, outDir, Precision.FP32);

@@ -2,7 +2,7 @@ package dev.loupe.model.llava;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
-import dev.loupe.model.instructblip.EncoderOps;
+import dev.loupe.model.layers.EncoderOps;
 import dev.loupe.model.onnx.GraphBuilder;
 import java.util.List;
 

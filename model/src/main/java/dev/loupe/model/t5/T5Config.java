@@ -1,7 +1,7 @@
 package dev.loupe.model.t5;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.model.instructblip.Activation;
+import dev.loupe.model.layers.Activation;
 
 /**
  * The T5 / Flan-T5 settings the graphs need, read from a transformers {@code T5Config} (InstructBLIP's

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.instructblip.Activation;
+import dev.loupe.model.layers.Activation;
 import org.junit.jupiter.api.Test;
 
 class T5ConfigTest {

@@ -1,13 +1,14 @@
-package dev.loupe.model.instructblip;
+package dev.loupe.model.layers;
 
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.Weight;
 
 /**
- * Transformer building blocks shared by the vision and Q-Former graphs, in plain ONNX ops: torch Linear layers
- * read from the checkpoint, multi-head attention with an optional additive mask, and broadcasting helpers that
- * keep the batch dimension symbolic. Public so that other families' encoders (CLIP in LLaVA) reuse them.
+ * Transformer building blocks in plain ONNX ops, shared by every family's encoders (BLIP vision and Q-Former, CLIP
+ * in LLaVA) so that a fix to attention or a Linear layer lands in all of them: torch Linear layers read from the
+ * checkpoint, multi-head attention with an optional additive mask, and broadcasting helpers that keep the batch
+ * dimension symbolic.
  */
 public final class EncoderOps {
     private final GraphBuilder g;

@@ -1,4 +1,4 @@
-package dev.loupe.model.instructblip;
+package dev.loupe.model.layers;
 
 import dev.loupe.model.onnx.GraphBuilder;
 import java.util.Arrays;
@@ -21,7 +21,7 @@ public enum Activation {
         this.names = names;
     }
 
-    static Set<String> names() {
+    public static Set<String> names() {
         return Arrays.stream(values()).flatMap(a -> Arrays.stream(a.names)).collect(Collectors.toUnmodifiableSet());
     }
 

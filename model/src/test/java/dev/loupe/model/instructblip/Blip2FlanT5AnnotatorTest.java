@@ -1,4 +1,4 @@
-package dev.loupe.model.blip2;
+package dev.loupe.model.instructblip;
 
 import static dev.loupe.model.testing.HfFixture.flat;
 import static dev.loupe.model.testing.HfFixture.ints;
@@ -17,9 +17,6 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
-import dev.loupe.model.instructblip.ImageEncoder;
-import dev.loupe.model.instructblip.InstructBlipConfig;
-import dev.loupe.model.instructblip.InstructBlipPackage;
 import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.t5.T5Config;
@@ -92,7 +89,7 @@ class Blip2FlanT5AnnotatorTest {
     @Test
     void packageIsABlip2FlanT5PackageWithoutQFormerTokenizer() throws Exception {
         Manifest m = Manifest.read(packageDir);
-        assertThat(m.family()).isEqualTo(Blip2Package.FAMILY_T5);
+        assertThat(m.family()).isEqualTo(InstructBlipPackage.FAMILY_BLIP2_T5);
         assertThat(m.graphs()).containsKeys(InstructBlipPackage.GRAPH_ENCODER, InstructBlipPackage.GRAPH_DECODER);
         assertThat(m.tokenizers()).doesNotContainKey("qformer");
         assertThat(m.source().sha256()).isEqualTo(reference.path("model_sha256").asText());

@@ -1,4 +1,4 @@
-package dev.loupe.model.blip2;
+package dev.loupe.model.instructblip;
 
 import static dev.loupe.model.testing.HfFixture.flat;
 import static dev.loupe.model.testing.HfFixture.ints;
@@ -18,9 +18,6 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
-import dev.loupe.model.instructblip.ImageEncoder;
-import dev.loupe.model.instructblip.InstructBlipConfig;
-import dev.loupe.model.instructblip.InstructBlipPackage;
 import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
@@ -111,7 +108,7 @@ class Blip2OptAnnotatorTest {
     @Test
     void packageIsABlip2OptPackageWithoutQFormerTokenizer() throws Exception {
         Manifest m = Manifest.read(packageDir);
-        assertThat(m.family()).isEqualTo(Blip2Package.FAMILY);
+        assertThat(m.family()).isEqualTo(InstructBlipPackage.FAMILY_BLIP2_OPT);
         assertThat(m.source().sha256()).isEqualTo(reference.path("model_sha256").asText());
         assertThat(m.specialTokens().eos()).containsExactly(2);
         assertThat(m.specialTokens().image()).isEqualTo(320);
