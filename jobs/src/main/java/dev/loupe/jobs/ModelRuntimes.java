@@ -1,35 +1,30 @@
 package dev.loupe.jobs;
 
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.model.Models;
 import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.ImageLimits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.ServiceLoader;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
- * Finds the model runtime for a {@code --model} directory among the {@link ModelRuntimeProvider}s on the
- * class path, and says clearly why when there is none.
+ * Opens a job's {@code --model} through {@link Models} (whose family registry decides what the directory holds), with
+ * the job's runtime options and image limits, and says in the command line's words why a model cannot be used.
  */
 public final class ModelRuntimes {
 
     private ModelRuntimes() {}
 
-    /** The providers registered on the class path, in discovery order. */
-    public static List<ModelRuntimeProvider> providers() {
-        List<ModelRuntimeProvider> found = new ArrayList<>();
-        ServiceLoader.load(ModelRuntimeProvider.class).forEach(found::add);
-        return found;
-    }
-
     /**
-     * The factory for the model in {@code modelDir}, configured from the job's {@code options}.
+     * The factory for the model in {@code modelDir}, configured from the job's {@code options}. A checkpoint is
+     * converted here, once, on the client; tasks then only load the package.
      *
-     * @throws IllegalArgumentException when {@code modelDir} is null or not a directory, or no registered
-     *     runtime accepts it
+     * @throws IllegalArgumentException when {@code modelDir} is null, not a directory, or neither a model package nor a
+     *     checkpoint
+     * @throws UncheckedIOException when the model cannot be converted or opened
      */
     public static AnnotatorFactory resolve(Path modelDir, ReadableConfig options) {
         if (modelDir == null) {
@@ -39,22 +34,21 @@ public final class ModelRuntimes {
         if (!Files.isDirectory(modelDir)) {
             throw new IllegalArgumentException("--model " + modelDir + " is not a directory");
         }
-        List<ModelRuntimeProvider> providers = providers();
-        for (ModelRuntimeProvider provider : providers) {
-            if (provider.accepts(modelDir)) {
-                try {
-                    return provider.factoryFor(modelDir, options);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("the " + provider.name() + " runtime cannot load " + modelDir
-                            + ": " + e.getMessage(), e);
-                }
-            }
+        if (!Models.isModelDirectory(modelDir)) {
+            throw new IllegalArgumentException("no model runtime available for " + modelDir
+                    + ": it holds neither a Loupe model package (manifest.json) nor a Hugging Face checkpoint "
+                    + "(config.json)");
         }
-        List<String> names = providers.stream().map(ModelRuntimeProvider::name).toList();
-        throw new IllegalArgumentException("no model runtime available for " + modelDir
-                + (names.isEmpty()
-                        ? ": this build includes no model runtime"
-                        : ": none of the runtimes in this build (" + String.join(", ", names) + ") accepts it")
-                + " (expected a Loupe model package or a Hugging Face checkpoint directory)");
+        try {
+            return Models.open(modelDir, ModelOptions.runtimeOptions(options), imageLimits(options));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the model in " + modelDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The decode limits of the job's images: its fetch size limit and pixel limit. */
+    public static ImageLimits imageLimits(ReadableConfig options) {
+        return new ImageLimits(options.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(),
+                options.get(LoupeOptions.IMAGE_MAX_PIXELS));
     }
 }

@@ -39,7 +39,7 @@ class InstructBlipStreamingTest {
 
         try (RunningJob job = new RunningJob()) {
             job.conf.set(dev.loupe.flink.LoupeOptions.BATCH_MAX_SIZE, 3);
-            job.start(new LoupeModelRuntime().factoryFor(FIXTURE.resolve("instructblip-vicuna/checkpoint"), job.conf));
+            job.start(ModelRuntimes.resolve(FIXTURE.resolve("instructblip-vicuna/checkpoint"), job.conf));
 
             List<AnnotationRequest> requests = new ArrayList<>();
             for (int copy = 0; copy < 2; copy++) {

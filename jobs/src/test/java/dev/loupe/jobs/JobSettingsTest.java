@@ -3,7 +3,7 @@ package dev.loupe.jobs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.loupe.jobs.testing.EchoModelRuntime;
+import dev.loupe.jobs.testing.EchoModelFamily;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,7 +70,7 @@ class JobSettingsTest {
         assertThatThrownBy(() -> ModelRuntimes.resolve(dir.resolve("absent"), new Configuration())).hasMessageContaining("is not a directory");
         assertThatThrownBy(() -> ModelRuntimes.resolve(dir, new Configuration()))
                 .hasMessageStartingWith("no model runtime available for " + dir);
-        Files.writeString(dir.resolve(EchoModelRuntime.MARKER), "");
+        EchoModelFamily.writePackage(dir);
         assertThat(ModelRuntimes.resolve(dir, new Configuration())).isNotNull();
     }
 }

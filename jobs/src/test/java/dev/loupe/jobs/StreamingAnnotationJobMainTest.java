@@ -3,7 +3,7 @@ package dev.loupe.jobs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.loupe.jobs.testing.EchoModelRuntime;
+import dev.loupe.jobs.testing.EchoModelFamily;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -58,7 +58,7 @@ class StreamingAnnotationJobMainTest {
 
     @Test
     void mainReadsTheClusterConfigurationUnderItsArguments(@TempDir Path model) throws Exception {
-        Files.writeString(model.resolve(EchoModelRuntime.MARKER), "echo");
+        EchoModelFamily.writePackage(model);
         ClusterContext.install(Map.of(
                 "loupe.kafka.bootstrap-servers", "kafka.cluster:9092",
                 "loupe.model", model.toString(),
@@ -79,7 +79,7 @@ class StreamingAnnotationJobMainTest {
 
     @Test
     void mainRefusesATypoInTheClusterConfiguration(@TempDir Path model) throws Exception {
-        Files.writeString(model.resolve(EchoModelRuntime.MARKER), "echo");
+        EchoModelFamily.writePackage(model);
         ClusterContext.install(Map.of("loupe.kafka.bootstrap-servers", "kafka.cluster:9092",
                 "loupe.model", model.toString(), "loupe.checkpoint.intervall", "3s"));
         assertThatThrownBy(() -> StreamingAnnotationJob.main(new String[0]))

@@ -14,7 +14,7 @@ import dev.loupe.jobs.table.TableRow;
 import dev.loupe.jobs.table.TableSchema;
 import dev.loupe.jobs.table.TableWriter;
 import dev.loupe.jobs.table.Tables;
-import dev.loupe.jobs.testing.EchoModelRuntime;
+import dev.loupe.jobs.testing.EchoModelFamily;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -213,7 +213,7 @@ class EnrichJobTest {
     private Configuration config(Path input, Path output, String imageColumn) throws IOException {
         Path model = dir.resolve("echo-model");
         Files.createDirectories(model);
-        Files.writeString(model.resolve(EchoModelRuntime.MARKER), "echo");
+        EchoModelFamily.writePackage(model);
         Configuration config = new Configuration();
         config.set(EnrichOptions.MODEL, model.toString());
         config.set(EnrichOptions.INPUT, input.toString());
