@@ -22,6 +22,15 @@ import java.nio.file.StandardOpenOption;
  * converted once into the cache ({@link RuntimeOptions#cacheDir()}, keyed by the checkpoint's fingerprint; concurrent
  * processes wait on a file lock rather than converting twice). Which family does the work is
  * {@link ModelFamilies}' answer.
+ *
+ * <pre>{@code
+ * AnnotatorFactory model = Models.open(dir, RuntimeOptions.defaults());
+ * ImagePreprocessor preprocessor = model.createPreprocessor();
+ * try (BatchAnnotator annotator = model.createAnnotator()) {
+ *     List<AnnotationOutcome> out = annotator.annotate(List.of(new AnnotationInput("1",
+ *             preprocessor.preprocess(imageBytes), Prompts.CAPTION_TEMPLATE, Task.CAPTION, List.of(), null)));
+ * }
+ * }</pre>
  */
 public final class Models {
     private static final ObjectMapper JSON = new ObjectMapper();
