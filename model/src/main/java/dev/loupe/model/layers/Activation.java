@@ -5,7 +5,10 @@ import java.util.Arrays;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-/** The hidden activations (transformers' ACT2FN names) that the encoder graphs can express in ONNX ops. */
+/**
+ * The hidden activations (transformers' ACT2FN names) that the graphs can express in ONNX ops: one list for every
+ * family (BLIP and CLIP encoders, T5's feed-forward), so that each config field accepts and rejects the same names.
+ */
 public enum Activation {
     /** Exact erf GELU. */
     GELU("gelu"),
@@ -21,6 +24,7 @@ public enum Activation {
         this.names = names;
     }
 
+    /** Every config name accepted, for "supported" lists. */
     public static Set<String> names() {
         return Arrays.stream(values()).flatMap(a -> Arrays.stream(a.names)).collect(Collectors.toUnmodifiableSet());
     }
