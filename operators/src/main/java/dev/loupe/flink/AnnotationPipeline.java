@@ -1,5 +1,18 @@
 package dev.loupe.flink;
 
+import dev.loupe.flink.batch.Batch;
+import dev.loupe.flink.batch.DynamicBatcher;
+import dev.loupe.flink.failure.FailureMetrics;
+import dev.loupe.flink.failure.FailureSplitter;
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.failure.Fallible;
+import dev.loupe.flink.fetch.AsyncImageFetch;
+import dev.loupe.flink.fetch.FetchedImage;
+import dev.loupe.flink.inference.InferenceOperator;
+import dev.loupe.flink.inference.PreparedRequest;
+import dev.loupe.flink.inference.PreprocessFunction;
+import dev.loupe.flink.request.RequestDecoder;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;

@@ -1,5 +1,6 @@
 package dev.loupe.flink;
 
+import dev.loupe.flink.fetch.AddressPolicy;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,7 +1,7 @@
 package dev.loupe.jobs.caption;
 
 import dev.loupe.flink.PipelineOptions;
-import dev.loupe.flink.RequestValidator;
+import dev.loupe.flink.request.RequestValidator;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.schemas.AnnotationRequest;

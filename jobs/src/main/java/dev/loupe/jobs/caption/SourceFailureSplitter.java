@@ -1,6 +1,6 @@
 package dev.loupe.jobs.caption;
 
-import dev.loupe.flink.Failures;
+import dev.loupe.flink.failure.Failures;
 import dev.loupe.schemas.AnnotationFailure;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.loupe.flink;
+package dev.loupe.flink.request;
 
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.Task;

@@ -1,5 +1,8 @@
-package dev.loupe.flink;
+package dev.loupe.flink.request;
 
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.failure.StageFailure;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.TaskDefaults;

@@ -1,4 +1,4 @@
-package dev.loupe.flink;
+package dev.loupe.flink.failure;
 
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;

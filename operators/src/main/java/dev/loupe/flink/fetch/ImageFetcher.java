@@ -1,5 +1,8 @@
-package dev.loupe.flink;
+package dev.loupe.flink.fetch;
 
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.flink.request.UriRedaction;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,6 @@
-package dev.loupe.flink;
+package dev.loupe.flink.batch;
 
+import dev.loupe.flink.LoupeOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.loupe.flink;
+package dev.loupe.flink.failure;
 
 /**
  * Either a stage's value or its {@link StageFailure}: the output of the async fetch, which cannot use side outputs.

@@ -1,5 +1,9 @@
-package dev.loupe.flink;
+package dev.loupe.flink.inference;
 
+import dev.loupe.flink.batch.Batch;
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.failure.StageFailure;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;

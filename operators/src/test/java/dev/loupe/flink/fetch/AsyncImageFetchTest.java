@@ -1,7 +1,11 @@
-package dev.loupe.flink;
+package dev.loupe.flink.fetch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.flink.failure.Fallible;
+import dev.loupe.flink.failure.StageFailure;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.Task;

@@ -1,14 +1,19 @@
-package dev.loupe.flink;
+package dev.loupe.flink.fetch;
 
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.failure.Fallible;
+import dev.loupe.flink.failure.StageFailure;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;

@@ -1,5 +1,6 @@
-package dev.loupe.flink;
+package dev.loupe.flink.fetch;
 
+import dev.loupe.flink.LoupeOptions;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import java.net.Inet4Address;

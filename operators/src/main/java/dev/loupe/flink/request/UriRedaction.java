@@ -1,4 +1,4 @@
-package dev.loupe.flink;
+package dev.loupe.flink.request;
 
 /**
  * Shortens an image URI for failure messages and logs so that no secret travels with it: the user-info part

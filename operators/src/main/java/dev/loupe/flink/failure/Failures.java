@@ -1,5 +1,6 @@
-package dev.loupe.flink;
+package dev.loupe.flink.failure;
 
+import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.schemas.AnnotationFailure;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.util.OutputTag;

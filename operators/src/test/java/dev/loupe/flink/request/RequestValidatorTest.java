@@ -1,8 +1,9 @@
-package dev.loupe.flink;
+package dev.loupe.flink.request;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.loupe.flink.PipelineOptions;
 import dev.loupe.flink.testing.TestRequests;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;

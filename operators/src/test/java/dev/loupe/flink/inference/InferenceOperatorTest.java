@@ -1,8 +1,11 @@
-package dev.loupe.flink;
+package dev.loupe.flink.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
+import dev.loupe.flink.batch.Batch;
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.flink.testing.TestAnnotator;
 import dev.loupe.flink.testing.TestAnnotatorFactory;
 import dev.loupe.model.api.GenerationConfig;

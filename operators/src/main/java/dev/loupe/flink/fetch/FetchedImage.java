@@ -1,4 +1,6 @@
-package dev.loupe.flink;
+package dev.loupe.flink.fetch;
+
+import dev.loupe.flink.request.ValidatedRequest;
 
 /** A request with its encoded image bytes in hand, and how long fetching them took. */
 public class FetchedImage {

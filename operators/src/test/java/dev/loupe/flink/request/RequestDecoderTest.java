@@ -1,8 +1,10 @@
-package dev.loupe.flink;
+package dev.loupe.flink.request;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.flink.failure.Failures;
 import dev.loupe.flink.testing.TestRequests;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.Prompts;

@@ -1,4 +1,4 @@
-package dev.loupe.flink;
+package dev.loupe.flink.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,7 +1,10 @@
-package dev.loupe.flink;
+package dev.loupe.flink.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.fetch.FetchedImage;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.flink.testing.BlipTestAnnotatorFactory;
 import dev.loupe.flink.testing.TestImages;
 import dev.loupe.model.api.GenerationConfig;

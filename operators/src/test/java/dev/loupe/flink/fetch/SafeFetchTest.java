@@ -1,10 +1,14 @@
-package dev.loupe.flink;
+package dev.loupe.flink.fetch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.PipelineOptions;
+import dev.loupe.flink.request.UriRedaction;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import java.io.IOException;

@@ -1,5 +1,6 @@
-package dev.loupe.flink;
+package dev.loupe.flink.failure;
 
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.schemas.AnnotationFailure;

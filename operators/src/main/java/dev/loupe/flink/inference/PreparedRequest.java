@@ -1,5 +1,6 @@
-package dev.loupe.flink;
+package dev.loupe.flink.inference;
 
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.ImageTensor;
 

@@ -1,4 +1,4 @@
-package dev.loupe.flink;
+package dev.loupe.flink.failure;
 
 import dev.loupe.schemas.AnnotationFailure;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package dev.loupe.flink;
+package dev.loupe.flink.batch;
 
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,5 +1,6 @@
-package dev.loupe.flink;
+package dev.loupe.flink.request;
 
+import dev.loupe.flink.PipelineOptions;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
