@@ -48,11 +48,11 @@ public final class AnnotationPipeline {
         Objects.requireNonNull(options, "options");
 
         SingleOutputStreamOperator<ValidatedRequest> decoded = requestValues
-                .process(new RequestDecoder(options, factory.taskDefaults()), TypeInformation.of(ValidatedRequest.class))
+                .process(new RequestDecoder(options.requestValidator(factory.taskDefaults())), TypeInformation.of(ValidatedRequest.class))
                 .name("decode-requests").uid("loupe-decode");
 
         SingleOutputStreamOperator<Fallible<FetchedImage>> fetchedOrFailed = AsyncDataStream
-                .unorderedWait(decoded, new AsyncImageFetch(options), options.fetchTimeout().toMillis(),
+                .unorderedWait(decoded, new AsyncImageFetch(options.fetch()), options.fetchTimeout().toMillis(),
                         TimeUnit.MILLISECONDS, options.fetchConcurrency())
                 .returns(new TypeHint<Fallible<FetchedImage>>() {})
                 .name("fetch-images").uid("loupe-fetch");

@@ -98,10 +98,11 @@ class AnnotationPipelineTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         DataStream<byte[]> source = env.fromData(values).rebalance();
-        PipelineOptions options = PipelineOptions.defaults()
-                .withFileRoots(List.of(root))
-                .withFetch(4, Duration.ofSeconds(30), 1 << 20)
-                .withBatch(3, Duration.ofMillis(20));
+        PipelineOptions options = PipelineOptions.builder()
+                .fileRoots(List.of(root))
+                .fetchConcurrency(4).fetchTimeout(Duration.ofSeconds(30)).fetchMaxBytes(1 << 20)
+                .batchMaxSize(3).batchMaxDelay(Duration.ofMillis(20))
+                .build();
         AnnotationPipeline.Outputs outputs = AnnotationPipeline.build(source, new TestAnnotatorFactory(), options);
 
         List<AnnotationResult> results = new ArrayList<>();

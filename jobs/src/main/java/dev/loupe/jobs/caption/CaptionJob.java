@@ -128,7 +128,7 @@ public final class CaptionJob {
         Configuration envConfig = environmentConfiguration(settings, layout);
         checkpoint.ifPresent(chk -> envConfig.set(StateRecoveryOptions.SAVEPOINT_PATH, chk.toUri().toString()));
         StreamExecutionEnvironment env = environments.apply(envConfig);
-        build(env, plan, settings.template(), factory, pipeline.withFileRoots(plan.fileRoots()), layout);
+        build(env, plan, settings.template(), factory, pipeline.toBuilder().fileRoots(plan.fileRoots()).build(), layout);
         JobSummary summary = runner.run(env, JOB_NAME, plan.total(), onSubmitted);
         if (summary.finished()) {
             new CaptionOutputs(layout, settings, pipeline.fetchMaxBytes(), config.get(LoupeOptions.IMAGE_MAX_PIXELS))

@@ -1,7 +1,6 @@
 package dev.loupe.jobs.caption;
 
 import dev.loupe.flink.PipelineOptions;
-import dev.loupe.flink.request.RequestValidator;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.schemas.AnnotationRequest;
@@ -77,7 +76,7 @@ public record RequestTemplate(String task, String prompt, String question, List<
      */
     public void validate(PipelineOptions options, TaskDefaults defaults) {
         try {
-            new RequestValidator(options, defaults).validate(request("check",
+            options.requestValidator(defaults).validate(request("check",
                     ImageSource.newBuilder().setBytes(ByteBuffer.wrap(new byte[] {1})).build(), "0"));
         } catch (AnnotationException e) {
             throw new IllegalArgumentException(e.getMessage());

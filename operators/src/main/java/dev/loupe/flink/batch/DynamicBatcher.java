@@ -1,6 +1,5 @@
 package dev.loupe.flink.batch;
 
-import dev.loupe.flink.LoupeOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +32,10 @@ public final class DynamicBatcher<T> extends AbstractStreamOperator<Batch<T>>
         implements OneInputStreamOperator<T, Batch<T>>, BoundedOneInput, ProcessingTimeCallback {
     private static final long serialVersionUID = 1L;
 
+    /** The configuration keys of {@code maxSize} and {@code maxDelay}, named in validation messages. */
+    public static final String MAX_SIZE_KEY = "batch.max-size";
+    public static final String MAX_DELAY_KEY = "batch.max-delay";
+
     private final TypeInformation<T> elementType;
     private final int maxSize;
     private final long maxDelayMillis;
@@ -46,10 +49,10 @@ public final class DynamicBatcher<T> extends AbstractStreamOperator<Batch<T>>
 
     public DynamicBatcher(TypeInformation<T> elementType, int maxSize, Duration maxDelay) {
         if (maxSize < 1) {
-            throw new IllegalArgumentException(LoupeOptions.BATCH_MAX_SIZE.key() + " must be >= 1, got " + maxSize);
+            throw new IllegalArgumentException(MAX_SIZE_KEY + " must be >= 1, got " + maxSize);
         }
         if (maxDelay == null || maxDelay.isNegative()) {
-            throw new IllegalArgumentException(LoupeOptions.BATCH_MAX_DELAY.key() + " must be >= 0, got " + maxDelay);
+            throw new IllegalArgumentException(MAX_DELAY_KEY + " must be >= 0, got " + maxDelay);
         }
         this.elementType = elementType;
         this.maxSize = maxSize;

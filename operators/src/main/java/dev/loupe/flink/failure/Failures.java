@@ -1,6 +1,5 @@
 package dev.loupe.flink.failure;
 
-import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.schemas.AnnotationFailure;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.util.OutputTag;
@@ -11,12 +10,11 @@ public final class Failures {
 
     public static final AvroTypeInfo<AnnotationFailure> TYPE = new AvroTypeInfo<>(AnnotationFailure.class);
 
-    /** Side output of failures; {@link AnnotationPipeline} unions them from every stage. */
+    /** Side output of failures; {@code dev.loupe.flink.AnnotationPipeline} unions them from every stage. */
     public static final OutputTag<AnnotationFailure> TAG = new OutputTag<>("loupe-failures", TYPE);
 
     public static final String DECODE = "decode";
     public static final String FETCH = "fetch";
     public static final String PREPROCESS = "preprocess";
-    public static final String BATCH = "batch";
     public static final String INFERENCE = "inference";
 }

@@ -1,7 +1,5 @@
 package dev.loupe.flink.failure;
 
-import dev.loupe.flink.request.ValidatedRequest;
-import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.schemas.AnnotationFailure;
 import java.util.HashMap;
@@ -29,14 +27,6 @@ public class StageFailure {
         this.message = message == null ? code.name() : message;
         this.rawInput = rawInput;
         this.metadata = metadata == null ? new HashMap<>() : new HashMap<>(metadata);
-    }
-
-    public static StageFailure of(ValidatedRequest request, String stage, ErrorCode code, String message) {
-        return new StageFailure(request.id, stage, code, message, null, request.metadata);
-    }
-
-    public static StageFailure of(ValidatedRequest request, String stage, AnnotationException e) {
-        return of(request, stage, e.code(), e.getMessage());
     }
 
     public AnnotationFailure toRecord(long timestampMillis) {

@@ -1,6 +1,5 @@
 package dev.loupe.flink.fetch;
 
-import dev.loupe.flink.LoupeOptions;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import java.net.Inet4Address;
@@ -24,6 +23,9 @@ import java.util.Set;
  * {@code images.internal}, {@code 10.20.0.0/16}, {@code fd12::/16}).
  */
 public final class AddressPolicy {
+    /** The configuration key of the allowlist, named in refusals and validation messages. */
+    public static final String ALLOWED_HOSTS_KEY = "loupe.fetch.allowed-hosts";
+
     private static final Set<String> METADATA_HOSTS = Set.of("metadata.google.internal", "metadata.goog");
 
     private final Set<String> allowedHosts = new HashSet<>();
@@ -42,11 +44,6 @@ public final class AddressPolicy {
                 allowedHosts.add(trimDot(e));
             }
         }
-    }
-
-    /** The default: every internal address refused. */
-    public static AddressPolicy strict() {
-        return new AddressPolicy(List.of());
     }
 
     /**
@@ -154,7 +151,7 @@ public final class AddressPolicy {
 
     private static AnnotationException refused(String what, String kind) {
         return new AnnotationException(ErrorCode.ADDRESS_NOT_ALLOWED, "refusing to fetch from " + what + ", " + kind
-                + "; allow it with " + LoupeOptions.FETCH_ALLOWED_HOSTS.key() + " if it is a trusted image store");
+                + "; allow it with " + ALLOWED_HOSTS_KEY + " if it is a trusted image store");
     }
 
     private static boolean isIpLiteral(String s) {
@@ -175,14 +172,14 @@ public final class AddressPolicy {
             int slash = text.indexOf('/');
             String ip = unbracket(slash < 0 ? text : text.substring(0, slash));
             if (!isIpLiteral(ip)) {
-                throw new IllegalArgumentException(LoupeOptions.FETCH_ALLOWED_HOSTS.key()
+                throw new IllegalArgumentException(ALLOWED_HOSTS_KEY
                         + " entries are host names, IP addresses or CIDR ranges, got " + text);
             }
             byte[] network;
             try {
                 network = InetAddress.getByName(ip).getAddress();   // a literal: no DNS lookup
             } catch (UnknownHostException e) {
-                throw new IllegalArgumentException(LoupeOptions.FETCH_ALLOWED_HOSTS.key() + ": bad address " + text, e);
+                throw new IllegalArgumentException(ALLOWED_HOSTS_KEY + ": bad address " + text, e);
             }
             int prefix = network.length * 8;
             if (slash >= 0) {
@@ -192,7 +189,7 @@ public final class AddressPolicy {
                     prefix = -1;
                 }
                 if (prefix < 0 || prefix > network.length * 8) {
-                    throw new IllegalArgumentException(LoupeOptions.FETCH_ALLOWED_HOSTS.key()
+                    throw new IllegalArgumentException(ALLOWED_HOSTS_KEY
                             + ": bad prefix length in " + text);
                 }
             }

@@ -1,6 +1,5 @@
 package dev.loupe.flink.fetch;
 
-import dev.loupe.flink.PipelineOptions;
 import dev.loupe.flink.failure.Failures;
 import dev.loupe.flink.failure.Fallible;
 import dev.loupe.flink.failure.StageFailure;
@@ -23,27 +22,27 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 import org.apache.flink.util.concurrent.ExecutorThreadFactory;
 
 /**
- * Fetches image bytes with Flink async I/O on a pool of {@code fetchConcurrency} threads (the async operator's
+ * Fetches image bytes with Flink async I/O on a pool of {@link FetchSettings#concurrency()} threads (the async operator's
  * capacity is the same number, so neither the pool's queue nor the operator's buffer grows without bound).
  * Never fails the job: every outcome, including Flink's async timeout, is a {@link Fallible}. Inline images
  * complete at once without using the pool.
  */
 public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, Fallible<FetchedImage>> {
-    private final PipelineOptions options;
+    private final FetchSettings settings;
     private transient ImageFetcher fetcher;
     private transient ExecutorService pool;
     /** Fetches in progress, by request identity, so that Flink's timeout can interrupt the thread doing one. */
     private transient Map<ValidatedRequest, Future<?>> running;
 
-    public AsyncImageFetch(PipelineOptions options) {
-        this.options = options;
+    public AsyncImageFetch(FetchSettings settings) {
+        this.settings = settings;
     }
 
     @Override
     public void open(OpenContext openContext) {
-        fetcher = ImageFetcher.of(options);
+        fetcher = settings.newFetcher();
         running = new ConcurrentHashMap<>();
-        int threads = options.fetchConcurrency();
+        int threads = settings.concurrency();
         pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(threads), new ExecutorThreadFactory("loupe-image-fetch"));
     }
@@ -74,7 +73,7 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
             pool.execute(task);
         } catch (RejectedExecutionException e) {
             running.remove(request);
-            result.complete(List.of(Fallible.failure(StageFailure.of(request, Failures.FETCH, ErrorCode.FETCH_FAILED,
+            result.complete(List.of(Fallible.failure(request.failure(Failures.FETCH, ErrorCode.FETCH_FAILED,
                     "too many image fetches still running: " + e.getMessage()))));
         }
     }
@@ -85,8 +84,8 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
         if (fetching != null) {
             fetching.cancel(true);
         }
-        result.complete(List.of(Fallible.failure(StageFailure.of(request, Failures.FETCH, ErrorCode.FETCH_TIMEOUT,
-                "fetching " + request.imageLabel() + " took longer than " + options.fetchTimeout()))));
+        result.complete(List.of(Fallible.failure(request.failure(Failures.FETCH, ErrorCode.FETCH_TIMEOUT,
+                "fetching " + request.imageLabel() + " took longer than " + settings.timeout()))));
     }
 
     /** An exception's text with any copy of the request's URI in it redacted. */
@@ -106,9 +105,9 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
             // replays them after a restore (an input without its inline bytes would then fail to fetch)
             return Fallible.success(new FetchedImage(request.withoutImageBytes(), bytes, millis));
         } catch (AnnotationException e) {
-            return Fallible.failure(StageFailure.of(request, Failures.FETCH, e));
+            return Fallible.failure(request.failure(Failures.FETCH, e));
         } catch (RuntimeException e) {
-            return Fallible.failure(StageFailure.of(request, Failures.FETCH, ErrorCode.INTERNAL,
+            return Fallible.failure(request.failure(Failures.FETCH, ErrorCode.INTERNAL,
                     "unexpected error fetching " + request.imageLabel() + ": " + redacted(e, request)));
         }
     }

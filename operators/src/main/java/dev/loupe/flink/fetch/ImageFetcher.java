@@ -1,7 +1,5 @@
 package dev.loupe.flink.fetch;
 
-import dev.loupe.flink.LoupeOptions;
-import dev.loupe.flink.PipelineOptions;
 import dev.loupe.flink.request.UriRedaction;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
@@ -45,6 +43,10 @@ import org.apache.flink.core.fs.UnsupportedFileSystemSchemeException;
  * <p>Thread-safe; {@link AsyncImageFetch} runs it on a bounded pool.
  */
 public final class ImageFetcher {
+    /** The configuration key of {@code maxRedirects}, named when a fetch exceeds it, and its default. */
+    public static final String MAX_REDIRECTS_KEY = "loupe.fetch.max-redirects";
+    public static final int DEFAULT_MAX_REDIRECTS = 5;
+
     private final List<Path> roots;
     private final List<Path> realRoots;
     private final long maxBytes;
@@ -52,11 +54,6 @@ public final class ImageFetcher {
     private final AddressPolicy addresses;
     private final int maxRedirects;
     private final HttpClient http;
-
-    /** A fetcher with the default network policy: internal addresses refused, at most 5 redirects. */
-    public ImageFetcher(List<Path> roots, long maxBytes, Duration timeout) {
-        this(roots, maxBytes, timeout, AddressPolicy.strict(), LoupeOptions.FETCH_MAX_REDIRECTS.defaultValue());
-    }
 
     public ImageFetcher(List<Path> roots, long maxBytes, Duration timeout, AddressPolicy addresses, int maxRedirects) {
         this.roots = new ArrayList<>();
@@ -78,11 +75,6 @@ public final class ImageFetcher {
                 .connectTimeout(timeout)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
-    }
-
-    public static ImageFetcher of(PipelineOptions options) {
-        return new ImageFetcher(options.fileRootPaths(), options.fetchMaxBytes(), options.fetchTimeout(),
-                new AddressPolicy(options.allowedHosts()), options.maxRedirects());
     }
 
     public byte[] fetch(String uriText) throws AnnotationException {
@@ -183,7 +175,7 @@ public final class ImageFetcher {
                 }
                 if (redirects >= maxRedirects) {
                     throw new AnnotationException(ErrorCode.FETCH_FAILED, "more than " + maxRedirects
-                            + " redirects fetching " + shownFirst + " (" + LoupeOptions.FETCH_MAX_REDIRECTS.key() + ")");
+                            + " redirects fetching " + shownFirst + " (" + MAX_REDIRECTS_KEY + ")");
                 }
                 uri = next;
                 continue;

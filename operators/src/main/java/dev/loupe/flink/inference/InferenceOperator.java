@@ -20,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
-import org.apache.flink.metrics.Meter;
 import org.apache.flink.metrics.MeterView;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -41,7 +40,6 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
     private transient BatchAnnotator annotator;
     private transient Histogram inferenceMillis;
     private transient Counter images;
-    private transient Meter imagesPerSecond;
 
     public InferenceOperator(AnnotatorFactory factory) {
         this.factory = factory;
@@ -71,7 +69,7 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
         var metrics = getRuntimeContext().getMetricGroup();
         inferenceMillis = metrics.histogram("inferenceMillis", new DescriptiveStatisticsHistogram(1024));
         images = metrics.counter("imagesAnnotated");
-        imagesPerSecond = metrics.meter("imagesPerSecond", new MeterView(images));
+        metrics.meter("imagesPerSecond", new MeterView(images));
     }
 
     @Override
@@ -132,7 +130,7 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
             int batchSize, Context ctx, Collector<AnnotationResult> out) {
         if (!outcome.isSuccess()) {
             ErrorCode code = outcome.errorCode() == null ? ErrorCode.INFERENCE_FAILED : outcome.errorCode();
-            ctx.output(Failures.TAG, StageFailure.of(request.request, Failures.INFERENCE, code, outcome.errorMessage())
+            ctx.output(Failures.TAG, request.request.failure(Failures.INFERENCE, code, outcome.errorMessage())
                     .toRecord(System.currentTimeMillis()));
             return;
         }
@@ -165,11 +163,6 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
                 .setBatchSize(batchSize)
                 .setMetadata(new HashMap<>(r.metadata))
                 .build();
-    }
-
-    /** Images annotated per second over the last minute, for tests and dashboards. */
-    double imagesPerSecond() {
-        return imagesPerSecond.getRate();
     }
 
     private static long elapsedMillis(long startNanos) {

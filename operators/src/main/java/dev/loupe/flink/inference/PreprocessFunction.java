@@ -33,10 +33,10 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
         try {
             out.collect(new PreparedRequest(in.request, preprocessor.preprocess(in.bytes), in.fetchMillis));
         } catch (AnnotationException e) {
-            ctx.output(Failures.TAG, StageFailure.of(in.request, Failures.PREPROCESS, e)
+            ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, e)
                     .toRecord(System.currentTimeMillis()));
         } catch (RuntimeException e) {
-            ctx.output(Failures.TAG, StageFailure.of(in.request, Failures.PREPROCESS, ErrorCode.INTERNAL,
+            ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, ErrorCode.INTERNAL,
                     "preprocessing " + in.request.imageLabel() + " failed: " + e).toRecord(System.currentTimeMillis()));
         }
     }

@@ -1,11 +1,9 @@
 package dev.loupe.flink.request;
 
-import dev.loupe.flink.PipelineOptions;
 import dev.loupe.flink.failure.Failures;
 import dev.loupe.flink.failure.StageFailure;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
-import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.serde.AvroDeserializer;
 import java.util.Map;
@@ -22,8 +20,8 @@ public final class RequestDecoder extends ProcessFunction<byte[], ValidatedReque
     private final RequestValidator validator;
     private transient AvroDeserializer<AnnotationRequest> deserializer;
 
-    public RequestDecoder(PipelineOptions options, TaskDefaults taskDefaults) {
-        this.validator = new RequestValidator(options, taskDefaults);
+    public RequestDecoder(RequestValidator validator) {
+        this.validator = validator;
     }
 
     @Override

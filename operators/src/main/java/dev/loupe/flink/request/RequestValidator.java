@@ -1,6 +1,5 @@
 package dev.loupe.flink.request;
 
-import dev.loupe.flink.PipelineOptions;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
@@ -27,10 +26,14 @@ public final class RequestValidator implements Serializable {
     private final int maxBeams;
     private final TaskDefaults taskDefaults;
 
-    /** @param taskDefaults the model's per-task decoding defaults, which request overrides start from */
-    public RequestValidator(PipelineOptions options, TaskDefaults taskDefaults) {
-        this.maxNewTokensLimit = options.maxNewTokensLimit();
-        this.maxBeams = options.maxBeams();
+    /**
+     * @param maxNewTokensLimit the largest maxNewTokens a request may ask for ({@code loupe.request.max-new-tokens})
+     * @param maxBeams          the largest numBeams a request may ask for ({@code loupe.request.max-beams})
+     * @param taskDefaults      the model's per-task decoding defaults, which request overrides start from
+     */
+    public RequestValidator(int maxNewTokensLimit, int maxBeams, TaskDefaults taskDefaults) {
+        this.maxNewTokensLimit = maxNewTokensLimit;
+        this.maxBeams = maxBeams;
         this.taskDefaults = taskDefaults;
     }
 

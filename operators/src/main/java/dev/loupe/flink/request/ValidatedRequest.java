@@ -1,5 +1,8 @@
 package dev.loupe.flink.request;
 
+import dev.loupe.flink.failure.StageFailure;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.Task;
 import java.util.ArrayList;
@@ -41,6 +44,16 @@ public class ValidatedRequest {
     /** A copy without the inline bytes (once fetched they travel beside it), leaving this request unchanged. */
     public ValidatedRequest withoutImageBytes() {
         return new ValidatedRequest(id, imageUri, null, task, prompt, candidates, generation, metadata);
+    }
+
+    /** This request's failure at {@code stage}, carrying its id and metadata. */
+    public StageFailure failure(String stage, ErrorCode code, String message) {
+        return new StageFailure(id, stage, code, message, null, metadata);
+    }
+
+    /** This request's failure at {@code stage} with the exception's code and message. */
+    public StageFailure failure(String stage, AnnotationException e) {
+        return failure(stage, e.code(), e.getMessage());
     }
 
     /** Where the image came from, for messages and the failure record. */

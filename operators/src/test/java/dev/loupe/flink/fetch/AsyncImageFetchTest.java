@@ -64,7 +64,7 @@ class AsyncImageFetchTest {
 
     @Test
     void theInputRequestIsLeftUnchangedSoARestoredCheckpointCanReplayIt() throws Exception {
-        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults());
+        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults().fetch());
         fetch.open(DefaultOpenContext.INSTANCE);
         try {
             ValidatedRequest input = request("1", null, new byte[] {7, 8});
@@ -84,7 +84,7 @@ class AsyncImageFetchTest {
     @Test
     void completesWithBytesOrAFailureRecordNeverAnException() throws Exception {
         Files.write(root.resolve("a.jpg"), new byte[] {4, 5});
-        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults().withFileRoots(List.of(root)));
+        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.builder().fileRoots(List.of(root)).build().fetch());
         fetch.open(DefaultOpenContext.INSTANCE);
         try {
             Capture ok = new Capture();
@@ -131,9 +131,9 @@ class AsyncImageFetchTest {
         server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.start();
         // one fetch thread, and an HTTP timeout far longer than the test
-        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.defaults().withFileRoots(List.of(root))
-                .withAllowedHosts(List.of("127.0.0.1"))   // the test server is on loopback, refused by default
-                .withFetch(1, java.time.Duration.ofMinutes(10), 1 << 20));
+        AsyncImageFetch fetch = new AsyncImageFetch(PipelineOptions.builder().fileRoots(List.of(root))
+                .allowedHosts(List.of("127.0.0.1"))   // the test server is on loopback, refused by default
+                .fetchConcurrency(1).fetchTimeout(java.time.Duration.ofMinutes(10)).fetchMaxBytes(1 << 20).build().fetch());
         fetch.open(DefaultOpenContext.INSTANCE);
         try {
             ValidatedRequest slow = request("slow", "http://127.0.0.1:" + server.getAddress().getPort() + "/slow.jpg", null);

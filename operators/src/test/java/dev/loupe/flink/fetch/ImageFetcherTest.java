@@ -45,7 +45,8 @@ class ImageFetcherTest {
         Files.createSymbolicLink(root.resolve("escape.jpg"), outside.resolve("passwd"));
         Files.createSymbolicLink(root.resolve("escape-dir"), outside);
         Files.createSymbolicLink(root.resolve("inside-link.jpg"), root.resolve("ok.jpg"));
-        fetcher = new ImageFetcher(List.of(root), LIMIT, Duration.ofMillis(500));
+        fetcher = new ImageFetcher(List.of(root), LIMIT, Duration.ofMillis(500), new AddressPolicy(List.of()),
+                ImageFetcher.DEFAULT_MAX_REDIRECTS);
     }
 
     @AfterEach
@@ -89,7 +90,8 @@ class ImageFetcherTest {
         assertCode(() -> fetcher.fetch(root.resolve("escape-dir/passwd").toUri().toString()), ErrorCode.PATH_NOT_ALLOWED);
         assertCode(() -> fetcher.fetch("file:relative/ok.jpg"), ErrorCode.PATH_NOT_ALLOWED);
         assertCode(() -> fetcher.fetch("file://otherhost" + root + "/ok.jpg"), ErrorCode.PATH_NOT_ALLOWED);
-        ImageFetcher noRoots = new ImageFetcher(List.of(), LIMIT, Duration.ofSeconds(1));
+        ImageFetcher noRoots = new ImageFetcher(List.of(), LIMIT, Duration.ofSeconds(1), new AddressPolicy(List.of()),
+                ImageFetcher.DEFAULT_MAX_REDIRECTS);
         assertCode(() -> noRoots.fetch(root.resolve("ok.jpg").toUri().toString()), ErrorCode.PATH_NOT_ALLOWED);
     }
 

@@ -191,9 +191,9 @@ class SafeFetchTest {
         assertThat(options.maxRedirects()).isEqualTo(2);
         assertThat(PipelineOptions.defaults().allowedHosts()).isEmpty();
         assertThat(PipelineOptions.defaults().maxRedirects()).isEqualTo(5);
-        assertThatThrownBy(() -> PipelineOptions.defaults().withAllowedHosts(List.of("10.0.0.0/99")))
+        assertThatThrownBy(() -> PipelineOptions.builder().allowedHosts(List.of("10.0.0.0/99")).build())
                 .hasMessageContaining("loupe.fetch.allowed-hosts");
-        assertThatThrownBy(() -> PipelineOptions.defaults().withMaxRedirects(-1))
+        assertThatThrownBy(() -> PipelineOptions.builder().maxRedirects(-1).build())
                 .hasMessageContaining("loupe.fetch.max-redirects");
     }
 }

@@ -31,8 +31,8 @@ class RequestDecoderTest {
     @Test
     void decodesValidatesAndRoutesFailures() throws Exception {
         try (OneInputStreamOperatorTestHarness<byte[], ValidatedRequest> h =
-                ProcessFunctionTestHarnesses.forProcessFunction(new RequestDecoder(PipelineOptions.defaults(),
-                        MODEL_DEFAULTS))) {
+                ProcessFunctionTestHarnesses.forProcessFunction(new RequestDecoder(PipelineOptions.defaults()
+                        .requestValidator(MODEL_DEFAULTS)))) {
             h.processElement(TestRequests.encode(TestRequests.uri("vqa", "file:///a.png")
                     .setTask(dev.loupe.schemas.Task.VQA).setQuestion("why?").setOcrTokens(List.of("EXIT"))
                     .setGeneration(GenerationOverrides.newBuilder().setNumBeams(3).setNumReturnSequences(2)
@@ -86,8 +86,8 @@ class RequestDecoderTest {
     @Test
     void requestOverridesStartFromTheModelsDefaultsForTheTask() throws Exception {
         try (OneInputStreamOperatorTestHarness<byte[], ValidatedRequest> h =
-                ProcessFunctionTestHarnesses.forProcessFunction(new RequestDecoder(PipelineOptions.defaults(),
-                        MODEL_DEFAULTS))) {
+                ProcessFunctionTestHarnesses.forProcessFunction(new RequestDecoder(PipelineOptions.defaults()
+                        .requestValidator(MODEL_DEFAULTS)))) {
             h.processElement(TestRequests.encode(TestRequests.uri("plain-vqa", "file:///a.png")
                     .setTask(dev.loupe.schemas.Task.VQA).setQuestion("why?")), 0);
             h.processElement(TestRequests.encode(TestRequests.uri("caption-override", "file:///a.png")

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /** Prompts and questions: set means meant, so blank ones are refused rather than silently replaced. */
 class RequestValidatorTest {
-    private final RequestValidator validator = new RequestValidator(PipelineOptions.defaults(),
+    private final RequestValidator validator = PipelineOptions.defaults().requestValidator(
             TaskDefaults.of(Map.of(Task.CAPTION, GenerationConfig.greedy(5), Task.VQA, GenerationConfig.greedy(5))));
 
     private void refused(AnnotationRequest.Builder request, String phrase) {
