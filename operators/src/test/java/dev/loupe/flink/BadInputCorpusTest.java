@@ -202,7 +202,7 @@ class BadInputCorpusTest {
                 .fetchConcurrency(8).fetchTimeout(Duration.ofSeconds(3)).fetchMaxBytes(MAX_BYTES)
                 .batchMaxSize(4).batchMaxDelay(Duration.ofMillis(20))
                 .build();
-        AnnotationPipeline.Outputs outputs = AnnotationPipeline.build(env.fromData(values), factory, options);
+        AnnotationPipeline.Outputs outputs = AnnotationPipeline.fromAvro(env.fromData(values), factory, options);
 
         List<AnnotationResult> results = new ArrayList<>();
         List<AnnotationFailure> failures = new ArrayList<>();

@@ -12,9 +12,10 @@ import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * First stage: raw Kafka value bytes to a {@link ValidatedRequest}. Undecodable bytes become an UNDECODABLE_RECORD
- * failure carrying the bytes verbatim; decodable but invalid requests become INVALID_REQUEST or UNSUPPORTED_OPTION
- * failures with the request id. Failures go to {@link Failures#TAG}.
+ * First stage for Avro-encoded requests (Kafka values): each value is decoded once and checked once by the
+ * {@link RequestValidator}, in the same function. Undecodable bytes become an UNDECODABLE_RECORD failure carrying
+ * the bytes verbatim; decodable but invalid requests become INVALID_REQUEST or UNSUPPORTED_OPTION failures with the
+ * request id, as in {@link RequestValidation} (the stage for typed requests). Failures go to {@link Failures#TAG}.
  */
 public final class RequestDecoder extends ProcessFunction<byte[], ValidatedRequest> {
     private final RequestValidator validator;
@@ -46,8 +47,7 @@ public final class RequestDecoder extends ProcessFunction<byte[], ValidatedReque
         try {
             out.collect(validator.validate(request));
         } catch (AnnotationException e) {
-            ctx.output(Failures.TAG, new StageFailure(request.getId(), Failures.DECODE, e.code(), e.getMessage(),
-                    null, request.getMetadata()).toRecord(System.currentTimeMillis()));
+            ctx.output(Failures.TAG, RequestValidator.refusal(request, e).toRecord(System.currentTimeMillis()));
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.loupe.flink.request;
 
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.failure.StageFailure;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
@@ -71,6 +73,11 @@ public final class RequestValidator implements Serializable {
         Map<String, String> metadata = request.getMetadata() == null ? Map.of() : request.getMetadata();
         return new ValidatedRequest(id, uri, inline == null ? null : bytes(inline), task, prompt, candidates,
                 generation, metadata);
+    }
+
+    /** The failure of a request this validator refused: stage decode, with the request's id and metadata. */
+    public static StageFailure refusal(AnnotationRequest request, AnnotationException e) {
+        return new StageFailure(request.getId(), Failures.DECODE, e.code(), e.getMessage(), null, request.getMetadata());
     }
 
     /**
