@@ -30,8 +30,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the model on each {@link Batch}: the {@link BatchAnnotator} is created in {@link #open} from the
  * {@link AnnotatorFactory}; each outcome becomes an {@link AnnotationResult} or an "inference" failure on
- * {@link Failures#TAG}. If the annotator throws for a whole batch, every element is retried alone once, so one
- * poison input cannot fail its batch mates; those that still fail are dead-lettered with INFERENCE_FAILED.
+ * {@link Failures#TAG}. This is the pipeline's one failure-isolation layer: if the annotator fails a whole batch
+ * (throws, or returns the wrong number of outcomes), every element is retried alone once, so one poison input cannot
+ * fail its batch mates; an element's own outcome when alone stands (with its error code), and one that makes the
+ * annotator throw even alone is dead-lettered with INFERENCE_FAILED. Annotators do not retry rows themselves.
  */
 public final class InferenceOperator extends ProcessFunction<Batch<PreparedRequest>, AnnotationResult> {
     private static final Logger LOG = LoggerFactory.getLogger(InferenceOperator.class);

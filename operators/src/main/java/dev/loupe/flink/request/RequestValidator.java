@@ -17,6 +17,7 @@ import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Checks a decoded {@link AnnotationRequest} and turns it into a {@link ValidatedRequest}: one image source, a
@@ -96,39 +97,38 @@ public final class RequestValidator implements Serializable {
         }
     }
 
+    /**
+     * The model's defaults for the task with the request's overrides applied. {@link GenerationConfig} checks itself
+     * when built; its refusal becomes this request's INVALID_REQUEST.
+     */
     GenerationConfig generation(Task task, GenerationOverrides o) throws AnnotationException {
         GenerationConfig base = taskDefaults.forTask(task);
         if (o == null) {
             return checkLimits(base);
         }
-        boolean sample = o.getDoSample() != null ? o.getDoSample()
-                : base.doSample() || o.getTemperature() != null || o.getTopP() != null || o.getTopK() != null;
-        GenerationConfig.EarlyStopping earlyStopping;
+        GenerationConfig.Builder config = base.toBuilder()
+                .doSample(o.getDoSample() != null ? o.getDoSample()
+                        : base.doSample() || o.getTemperature() != null || o.getTopP() != null || o.getTopK() != null);
         try {
-            earlyStopping = o.getEarlyStopping() == null ? base.earlyStopping()
-                    : GenerationConfig.EarlyStopping.parse(o.getEarlyStopping());
+            ifSet(o.getEarlyStopping(), e -> config.earlyStopping(GenerationConfig.EarlyStopping.parse(e)));
         } catch (IllegalArgumentException e) {
             throw invalid("generation.earlyStopping: " + e.getMessage());
         }
-        GenerationConfig config = new GenerationConfig(
-                or(o.getMaxNewTokens(), base.maxNewTokens()),
-                or(o.getMinNewTokens(), base.minNewTokens()),
-                or(o.getNumBeams(), base.numBeams()),
-                or(o.getNumReturnSequences(), base.numReturnSequences()),
-                o.getLengthPenalty() == null ? base.lengthPenalty() : o.getLengthPenalty(),
-                o.getRepetitionPenalty() == null ? base.repetitionPenalty() : o.getRepetitionPenalty(),
-                sample,
-                o.getTemperature() == null ? base.temperature() : o.getTemperature(),
-                o.getTopP() == null ? base.topP() : o.getTopP(),
-                or(o.getTopK(), base.topK()),
-                o.getSeed() == null ? base.seed() : o.getSeed(),
-                earlyStopping);
+        ifSet(o.getMaxNewTokens(), config::maxNewTokens);
+        ifSet(o.getMinNewTokens(), config::minNewTokens);
+        ifSet(o.getNumBeams(), config::numBeams);
+        ifSet(o.getNumReturnSequences(), config::numReturnSequences);
+        ifSet(o.getLengthPenalty(), v -> config.lengthPenalty(v));
+        ifSet(o.getRepetitionPenalty(), v -> config.repetitionPenalty(v));
+        ifSet(o.getTemperature(), v -> config.temperature(v));
+        ifSet(o.getTopP(), v -> config.topP(v));
+        ifSet(o.getTopK(), config::topK);
+        ifSet(o.getSeed(), config::seed);
         try {
-            config.validate();
+            return checkLimits(config.build());
         } catch (IllegalArgumentException e) {
             throw invalid("generation: " + e.getMessage());
         }
-        return checkLimits(config);
     }
 
     private GenerationConfig checkLimits(GenerationConfig config) throws AnnotationException {
@@ -154,8 +154,10 @@ public final class RequestValidator implements Serializable {
         }
     }
 
-    private static int or(Integer value, int fallback) {
-        return value == null ? fallback : value;
+    private static <T> void ifSet(T value, Consumer<T> setter) {
+        if (value != null) {
+            setter.accept(value);
+        }
     }
 
     private static byte[] bytes(ByteBuffer buffer) {
