@@ -2,7 +2,6 @@ package dev.loupe.flink.fetch;
 
 import dev.loupe.flink.failure.Failures;
 import dev.loupe.flink.failure.Fallible;
-import dev.loupe.flink.failure.StageFailure;
 import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;

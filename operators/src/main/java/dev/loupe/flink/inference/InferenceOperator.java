@@ -2,7 +2,6 @@ package dev.loupe.flink.inference;
 
 import dev.loupe.flink.batch.Batch;
 import dev.loupe.flink.failure.Failures;
-import dev.loupe.flink.failure.StageFailure;
 import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;

@@ -1,7 +1,6 @@
 package dev.loupe.flink.inference;
 
 import dev.loupe.flink.failure.Failures;
-import dev.loupe.flink.failure.StageFailure;
 import dev.loupe.flink.fetch.FetchedImage;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotatorFactory;
