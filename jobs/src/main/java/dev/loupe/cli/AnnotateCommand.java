@@ -167,7 +167,7 @@ public final class AnnotateCommand implements Callable<Integer> {
             for (int pi = 0; pi <= pairs.size(); pi++) {
                 boolean flush = pi == pairs.size() || batch.size() == batchSize;
                 if (flush && !batch.isEmpty()) {
-                    List<AnnotationOutcome> outcomes = annotator.annotate(batch);
+                    List<AnnotationOutcome> outcomes = annotateIsolated(annotator, batch);
                     for (int k = 0; k < pending.size(); k++) {
                         Pair pair = pending.get(k);
                         // print any preceding pairs whose image failed, to keep input order
@@ -200,23 +200,44 @@ public final class AnnotateCommand implements Callable<Integer> {
         return allOk ? 0 : 1;
     }
 
+    /**
+     * The batch's outcomes; when the model fails the batch as a whole, each input is run alone so that only the one
+     * at fault fails (as the streaming job's inference operator does).
+     */
+    private static List<AnnotationOutcome> annotateIsolated(BatchAnnotator annotator, List<AnnotationInput> batch) {
+        try {
+            return annotator.annotate(batch);
+        } catch (RuntimeException e) {
+            if (batch.size() == 1) {
+                return List.of(AnnotationOutcome.failure(ErrorCode.INFERENCE_FAILED, "model failed on this input: " + e));
+            }
+            List<AnnotationOutcome> outcomes = new ArrayList<>(batch.size());
+            for (AnnotationInput input : batch) {
+                outcomes.addAll(annotateIsolated(annotator, List.of(input)));
+            }
+            return outcomes;
+        }
+    }
+
     /** The model's defaults for the task with the options given on the command line applied. */
     private GenerationConfig generation(GenerationConfig base) {
         try {
-            GenerationConfig g = base
-                    .withMaxNewTokens(maxNewTokens != null ? maxNewTokens : base.maxNewTokens())
-                    .withMinNewTokens(minNewTokens != null ? minNewTokens : base.minNewTokens())
-                    .withBeams(numBeams != null ? numBeams : base.numBeams(),
-                            numReturnSequences != null ? numReturnSequences : base.numReturnSequences())
-                    .withLengthPenalty(lengthPenalty != null ? lengthPenalty : base.lengthPenalty())
-                    .withRepetitionPenalty(repetitionPenalty != null ? repetitionPenalty : base.repetitionPenalty())
-                    .withSampling(doSample || base.doSample(), temperature != null ? temperature : base.temperature(),
-                            topK != null ? topK : base.topK(), topP != null ? topP : base.topP())
-                    .withSeed(seed != null ? seed : base.seed());
+            GenerationConfig.Builder g = base.toBuilder()   // checked once, in build(): options combine in any order
+                    .maxNewTokens(maxNewTokens != null ? maxNewTokens : base.maxNewTokens())
+                    .minNewTokens(minNewTokens != null ? minNewTokens : base.minNewTokens())
+                    .numBeams(numBeams != null ? numBeams : base.numBeams())
+                    .numReturnSequences(numReturnSequences != null ? numReturnSequences : base.numReturnSequences())
+                    .lengthPenalty(lengthPenalty != null ? lengthPenalty : base.lengthPenalty())
+                    .repetitionPenalty(repetitionPenalty != null ? repetitionPenalty : base.repetitionPenalty())
+                    .doSample(doSample || base.doSample())
+                    .temperature(temperature != null ? temperature : base.temperature())
+                    .topK(topK != null ? topK : base.topK())
+                    .topP(topP != null ? topP : base.topP())
+                    .seed(seed != null ? seed : base.seed());
             if (earlyStopping != null) {
-                g = g.withEarlyStopping(GenerationConfig.EarlyStopping.parse(earlyStopping));
+                g.earlyStopping(GenerationConfig.EarlyStopping.parse(earlyStopping));
             }
-            return g.validate();
+            return g.build();
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }

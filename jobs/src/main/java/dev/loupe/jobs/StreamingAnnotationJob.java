@@ -99,7 +99,7 @@ public final class StreamingAnnotationJob {
     public static void annotateAndSink(DataStream<byte[]> requestValues, JobSettings settings,
             AnnotatorFactory factory, Configuration pipelineConfig) {
         AnnotationPipeline.Outputs outputs =
-                AnnotationPipeline.build(requestValues, factory, PipelineOptions.from(pipelineConfig));
+                AnnotationPipeline.fromAvro(requestValues, factory, PipelineOptions.from(pipelineConfig));
         outputs.results()
                 .sinkTo(sink(settings, "results",
                         new ResultRecordSerializer(settings.resultsTopic(), settings.resultsTopicPerTask())))

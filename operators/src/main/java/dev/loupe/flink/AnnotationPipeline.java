@@ -1,7 +1,22 @@
 package dev.loupe.flink;
 
+import dev.loupe.flink.batch.Batch;
+import dev.loupe.flink.batch.DynamicBatcher;
+import dev.loupe.flink.failure.FailureMetrics;
+import dev.loupe.flink.failure.FailureSplitter;
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.failure.Fallible;
+import dev.loupe.flink.fetch.AsyncImageFetch;
+import dev.loupe.flink.fetch.FetchedImage;
+import dev.loupe.flink.inference.InferenceOperator;
+import dev.loupe.flink.inference.PreparedRequest;
+import dev.loupe.flink.inference.PreprocessFunction;
+import dev.loupe.flink.request.RequestDecoder;
+import dev.loupe.flink.request.RequestValidation;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -13,33 +28,60 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
- * The annotation pipeline's operators, composed in one place between a source of raw request bytes and the sinks:
- * decode/validate → async image fetch → decode + preprocess → dynamic batcher → inference. Every stage's failures
- * are unioned into {@link Outputs#failures()}; sources, sinks and checkpointing are the caller's (the Kafka job, a
+ * The annotation pipeline's operators, composed in one place between a source of requests and the sinks:
+ * decode/validate ({@link #fromAvro} for Avro bytes, {@link #fromRequests} for typed requests) → async image fetch
+ * → decode + preprocess → dynamic batcher → inference. Every stage's failures are unioned into {@link Outputs#failures()}; sources, sinks and checkpointing are the caller's (the Kafka job, a
  * bounded job, a test). Every type between the operators has a Flink POJO or Avro serializer, so the job runs with
  * {@code pipeline.generic-types: false} (no Kryo). In-flight work is bounded: the async fetch holds at most
  * {@code loupe.fetch.concurrency} requests and the batcher at most {@code batch.max-size}, so a slow inference
  * operator backpressures the source.
  */
 public final class AnnotationPipeline {
+    public static final AvroTypeInfo<AnnotationRequest> REQUEST_TYPE = new AvroTypeInfo<>(AnnotationRequest.class);
     public static final AvroTypeInfo<AnnotationResult> RESULT_TYPE = new AvroTypeInfo<>(AnnotationResult.class);
+    private static final TypeInformation<ValidatedRequest> VALIDATED_TYPE = TypeInformation.of(ValidatedRequest.class);
 
     private AnnotationPipeline() {}
 
     /** The pipeline's two outputs: one result per successful request, one failure record per failed one. */
     public record Outputs(DataStream<AnnotationResult> results, DataStream<AnnotationFailure> failures) {}
 
-    public static Outputs build(DataStream<byte[]> requestValues, AnnotatorFactory factory, PipelineOptions options) {
+    /**
+     * The pipeline over Avro-encoded {@link AnnotationRequest}s, e.g. Kafka record values: each value is decoded
+     * once and validated once, in the first operator; a value that does not decode becomes one UNDECODABLE_RECORD
+     * failure carrying the raw bytes.
+     */
+    public static Outputs fromAvro(DataStream<byte[]> requestValues, AnnotatorFactory factory, PipelineOptions options) {
         Objects.requireNonNull(requestValues, "requestValues");
+        check(factory, options);
+        return annotate(requestValues
+                .process(new RequestDecoder(options.requestValidator(factory.taskDefaults())), VALIDATED_TYPE)
+                .name("decode-requests").uid("loupe-decode"), factory, options);
+    }
+
+    /**
+     * The pipeline over typed requests, e.g. built by a bounded job from its inputs: each request is validated once
+     * in the first operator, with no Avro encoding on the way (type them with {@link #REQUEST_TYPE}).
+     */
+    public static Outputs fromRequests(DataStream<AnnotationRequest> requests, AnnotatorFactory factory,
+            PipelineOptions options) {
+        Objects.requireNonNull(requests, "requests");
+        check(factory, options);
+        return annotate(requests
+                .process(new RequestValidation(options.requestValidator(factory.taskDefaults())), VALIDATED_TYPE)
+                .name("validate-requests").uid("loupe-validate"), factory, options);
+    }
+
+    private static void check(AnnotatorFactory factory, PipelineOptions options) {
         Objects.requireNonNull(factory, "factory");
         Objects.requireNonNull(options, "options");
+    }
 
-        SingleOutputStreamOperator<ValidatedRequest> decoded = requestValues
-                .process(new RequestDecoder(options, factory.taskDefaults()), TypeInformation.of(ValidatedRequest.class))
-                .name("decode-requests").uid("loupe-decode");
-
+    /** Everything after the first stage, whose failures are unioned with every later stage's. */
+    private static Outputs annotate(SingleOutputStreamOperator<ValidatedRequest> decoded, AnnotatorFactory factory,
+            PipelineOptions options) {
         SingleOutputStreamOperator<Fallible<FetchedImage>> fetchedOrFailed = AsyncDataStream
-                .unorderedWait(decoded, new AsyncImageFetch(options), options.fetchTimeout().toMillis(),
+                .unorderedWait(decoded, new AsyncImageFetch(options.fetch()), options.fetchTimeout().toMillis(),
                         TimeUnit.MILLISECONDS, options.fetchConcurrency())
                 .returns(new TypeHint<Fallible<FetchedImage>>() {})
                 .name("fetch-images").uid("loupe-fetch");

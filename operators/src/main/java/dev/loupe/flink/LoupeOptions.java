@@ -1,5 +1,8 @@
 package dev.loupe.flink;
 
+import dev.loupe.flink.batch.DynamicBatcher;
+import dev.loupe.flink.fetch.AddressPolicy;
+import dev.loupe.flink.fetch.ImageFetcher;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
@@ -18,15 +21,15 @@ public final class LoupeOptions {
             .withDescription("Folders that file: image URIs may point into (after normalising and resolving"
                     + " symlinks). Empty: every file: URI is refused with PATH_NOT_ALLOWED.");
 
-    public static final ConfigOption<List<String>> FETCH_ALLOWED_HOSTS = ConfigOptions.key("loupe.fetch.allowed-hosts")
+    public static final ConfigOption<List<String>> FETCH_ALLOWED_HOSTS = ConfigOptions.key(AddressPolicy.ALLOWED_HOSTS_KEY)
             .stringType().asList().defaultValues()
             .withDescription("Host names, IP addresses and CIDR ranges that http(s) image URIs (and their redirects)"
                     + " may reach although internal. By default loopback, private, link-local, carrier-grade NAT,"
                     + " unspecified, multicast and cloud metadata addresses are refused with ADDRESS_NOT_ALLOWED,"
                     + " checked after DNS resolution and on every redirect hop. Example: 127.0.0.1,images.internal,10.20.0.0/16.");
 
-    public static final ConfigOption<Integer> FETCH_MAX_REDIRECTS = ConfigOptions.key("loupe.fetch.max-redirects")
-            .intType().defaultValue(5)
+    public static final ConfigOption<Integer> FETCH_MAX_REDIRECTS = ConfigOptions.key(ImageFetcher.MAX_REDIRECTS_KEY)
+            .intType().defaultValue(ImageFetcher.DEFAULT_MAX_REDIRECTS)
             .withDescription("Most HTTP redirects one image fetch follows (each target is checked like the first);"
                     + " more, or a redirect loop, fails with FETCH_FAILED. 0: redirects are not followed.");
 
@@ -42,11 +45,11 @@ public final class LoupeOptions {
             .memoryType().defaultValue(MemorySize.parse("20mb"))
             .withDescription("Largest encoded image accepted (fetched or inline); larger ones fail with IMAGE_TOO_LARGE.");
 
-    public static final ConfigOption<Integer> BATCH_MAX_SIZE = ConfigOptions.key("batch.max-size")
+    public static final ConfigOption<Integer> BATCH_MAX_SIZE = ConfigOptions.key(DynamicBatcher.MAX_SIZE_KEY)
             .intType().defaultValue(8)
             .withDescription("The dynamic batcher emits a batch as soon as it holds this many requests.");
 
-    public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key("batch.max-delay")
+    public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key(DynamicBatcher.MAX_DELAY_KEY)
             .durationType().defaultValue(Duration.ofMillis(50))
             .withDescription("The dynamic batcher emits a non-full batch this long after its first request arrived.");
 

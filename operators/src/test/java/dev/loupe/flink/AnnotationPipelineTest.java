@@ -8,6 +8,7 @@ import dev.loupe.flink.testing.TestImages;
 import dev.loupe.flink.testing.TestRequests;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.GenerationOverrides;
 import dev.loupe.schemas.Task;
@@ -98,20 +99,16 @@ class AnnotationPipelineTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         DataStream<byte[]> source = env.fromData(values).rebalance();
-        PipelineOptions options = PipelineOptions.defaults()
-                .withFileRoots(List.of(root))
-                .withFetch(4, Duration.ofSeconds(30), 1 << 20)
-                .withBatch(3, Duration.ofMillis(20));
-        AnnotationPipeline.Outputs outputs = AnnotationPipeline.build(source, new TestAnnotatorFactory(), options);
+        PipelineOptions options = PipelineOptions.builder()
+                .fileRoots(List.of(root))
+                .fetchConcurrency(4).fetchTimeout(Duration.ofSeconds(30)).fetchMaxBytes(1 << 20)
+                .batchMaxSize(3).batchMaxDelay(Duration.ofMillis(20))
+                .build();
+        AnnotationPipeline.Outputs outputs = AnnotationPipeline.fromAvro(source, new TestAnnotatorFactory(), options);
 
         List<AnnotationResult> results = new ArrayList<>();
         List<AnnotationFailure> failures = new ArrayList<>();
-        try (CloseableIterator<AnnotationResult> r = outputs.results().collectAsync();
-                CloseableIterator<AnnotationFailure> f = outputs.failures().collectAsync()) {
-            env.execute("pipeline-test");
-            r.forEachRemaining(results::add);
-            f.forEachRemaining(failures::add);
-        }
+        run(env, outputs, results, failures);
 
         Map<String, AnnotationResult> byId = results.stream()
                 .collect(Collectors.toMap(AnnotationResult::getId, Function.identity()));   // throws on a duplicate id
@@ -143,6 +140,63 @@ class AnnotationPipelineTest {
                 .containsExactly("preprocess");
         assertThat(failures).filteredOn(x -> "poison".equals(x.getId())).extracting(AnnotationFailure::getStage)
                 .containsExactly("inference");
+    }
+
+    /** Typed requests go through the same stages without Avro bytes; a refused one fails once, at stage decode. */
+    @Test
+    void typedRequestsAreValidatedOnceWithoutAnAvroRoundTrip() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("typed"));
+        List<AnnotationRequest> requests = new ArrayList<>();
+        Map<String, String> expectedText = new HashMap<>();
+        for (int i = 0; i < 4; i++) {
+            Color color = new Color(40 * i, 20, 255 - 40 * i);
+            Path image = root.resolve("t-" + i + ".png");
+            Files.write(image, TestImages.png(2, 2, color));
+            requests.add(TestRequests.uri("t-" + i, image.toUri().toString()).build());
+            expectedText.put("t-" + i, TestAnnotator.expectedText(
+                    new float[] {color.getRed() / 255f, color.getGreen() / 255f, color.getBlue() / 255f},
+                    Prompts.CAPTION_TEMPLATE));
+        }
+        requests.add(TestRequests.inline("inline", TestImages.png(1, 1, Color.GREEN)).build());
+        expectedText.put("inline", TestAnnotator.expectedText(new float[] {0, 1, 0}, Prompts.CAPTION_TEMPLATE));
+        requests.add(TestRequests.uri("rank-no-candidates", root.resolve("t-0.png").toUri().toString())
+                .setTask(Task.RANK).build());
+        requests.add(TestRequests.uri("beams", root.resolve("t-1.png").toUri().toString())
+                .setGeneration(GenerationOverrides.newBuilder().setNumBeams(99).build()).build());
+        requests.add(TestRequests.uri("min-over-max", root.resolve("t-1.png").toUri().toString())
+                .setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(3).setMinNewTokens(4).build()).build());
+
+        org.apache.flink.configuration.Configuration conf = new org.apache.flink.configuration.Configuration();
+        conf.set(org.apache.flink.configuration.PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(2);
+        DataStream<AnnotationRequest> source = env.fromData(AnnotationPipeline.REQUEST_TYPE, requests.toArray(
+                new AnnotationRequest[0])).rebalance();
+        PipelineOptions options = PipelineOptions.builder().fileRoots(List.of(root)).batchMaxSize(2).build();
+        AnnotationPipeline.Outputs outputs = AnnotationPipeline.fromRequests(source, new TestAnnotatorFactory(), options);
+
+        List<AnnotationResult> results = new ArrayList<>();
+        List<AnnotationFailure> failures = new ArrayList<>();
+        run(env, outputs, results, failures);
+        assertThat(results.stream().collect(Collectors.toMap(AnnotationResult::getId, AnnotationResult::getText)))
+                .isEqualTo(expectedText);
+        assertThat(failures).extracting(AnnotationFailure::getId, AnnotationFailure::getErrorCode,
+                        AnnotationFailure::getStage)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple("rank-no-candidates", "INVALID_REQUEST", "decode"),
+                        org.assertj.core.groups.Tuple.tuple("beams", "UNSUPPORTED_OPTION", "decode"),
+                        org.assertj.core.groups.Tuple.tuple("min-over-max", "INVALID_REQUEST", "decode"));
+        assertThat(failures).allSatisfy(x -> assertThat(x.getMetadata()).containsEntry("source", "test"));
+    }
+
+    private static void run(StreamExecutionEnvironment env, AnnotationPipeline.Outputs outputs,
+            List<AnnotationResult> results, List<AnnotationFailure> failures) throws Exception {
+        try (CloseableIterator<AnnotationResult> r = outputs.results().collectAsync();
+                CloseableIterator<AnnotationFailure> f = outputs.failures().collectAsync()) {
+            env.execute("pipeline-test");
+            r.forEachRemaining(results::add);
+            f.forEachRemaining(failures::add);
+        }
     }
 
     private static void add(List<byte[]> values, Map<String, String> expectedCode, String id, String uri, String code) {

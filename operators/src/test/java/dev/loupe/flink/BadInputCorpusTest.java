@@ -196,12 +196,13 @@ class BadInputCorpusTest {
         conf.set(org.apache.flink.configuration.PipelineOptions.GENERIC_TYPES, false);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(1);
-        PipelineOptions options = PipelineOptions.defaults()
-                .withFileRoots(List.of(root))
-                .withAllowedHosts(List.of("127.0.0.1"))   // the test's HTTP server; nothing else internal
-                .withFetch(8, Duration.ofSeconds(3), MAX_BYTES)
-                .withBatch(4, Duration.ofMillis(20));
-        AnnotationPipeline.Outputs outputs = AnnotationPipeline.build(env.fromData(values), factory, options);
+        PipelineOptions options = PipelineOptions.builder()
+                .fileRoots(List.of(root))
+                .allowedHosts(List.of("127.0.0.1"))   // the test's HTTP server; nothing else internal
+                .fetchConcurrency(8).fetchTimeout(Duration.ofSeconds(3)).fetchMaxBytes(MAX_BYTES)
+                .batchMaxSize(4).batchMaxDelay(Duration.ofMillis(20))
+                .build();
+        AnnotationPipeline.Outputs outputs = AnnotationPipeline.fromAvro(env.fromData(values), factory, options);
 
         List<AnnotationResult> results = new ArrayList<>();
         List<AnnotationFailure> failures = new ArrayList<>();

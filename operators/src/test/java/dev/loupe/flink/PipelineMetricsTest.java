@@ -2,6 +2,12 @@ package dev.loupe.flink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.flink.batch.Batch;
+import dev.loupe.flink.batch.DynamicBatcher;
+import dev.loupe.flink.failure.FailureMetrics;
+import dev.loupe.flink.inference.InferenceOperator;
+import dev.loupe.flink.inference.PreparedRequest;
+import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.flink.testing.TestAnnotatorFactory;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImageTensor;

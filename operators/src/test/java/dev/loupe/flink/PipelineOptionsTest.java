@@ -47,9 +47,11 @@ class PipelineOptionsTest {
         Configuration roots = new Configuration();
         roots.set(LoupeOptions.FETCH_FILE_ROOTS, List.of("relative/dir"));
         assertThatThrownBy(() -> PipelineOptions.from(roots)).hasMessageContaining("loupe.fetch.file-roots");
-        assertThatThrownBy(() -> PipelineOptions.defaults().withFetch(0, Duration.ofSeconds(1), 10))
+        assertThatThrownBy(() -> PipelineOptions.builder().fetchConcurrency(0).fetchTimeout(Duration.ofSeconds(1)).fetchMaxBytes(10)
+                .build())
                 .hasMessageContaining("loupe.fetch.concurrency");
-        assertThatThrownBy(() -> PipelineOptions.defaults().withFetch(1, Duration.ZERO, 10))
+        assertThatThrownBy(() -> PipelineOptions.builder().fetchConcurrency(1).fetchTimeout(Duration.ZERO).fetchMaxBytes(10)
+                .build())
                 .hasMessageContaining("loupe.fetch.timeout");
         assertThat(LoupeOptions.BATCH_MAX_SIZE.description().toString()).isNotBlank();
     }

@@ -28,7 +28,7 @@ import org.apache.flink.util.ExceptionUtils;
  *
  * <pre>{@code
  * StreamExecutionEnvironment env = BoundedJobRunner.localEnvironment(conf);
- * ... source -> AnnotationPipeline.build -> OutcomeCounter.results/failures -> sinks ...
+ * ... source -> AnnotationPipeline.fromRequests -> OutcomeCounter.results/failures -> sinks ...
  * JobSummary summary = BoundedJobRunner.forConsole("images").run(env, "loupe-caption", plannedTotal);
  * summary.print(System.out, "images", Map.of("results", "out/results.jsonl"));
  * }</pre>

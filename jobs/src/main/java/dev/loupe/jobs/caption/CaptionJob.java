@@ -9,6 +9,7 @@ import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.bounded.OutcomeCounter;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationRequest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,7 +22,6 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -128,7 +128,7 @@ public final class CaptionJob {
         Configuration envConfig = environmentConfiguration(settings, layout);
         checkpoint.ifPresent(chk -> envConfig.set(StateRecoveryOptions.SAVEPOINT_PATH, chk.toUri().toString()));
         StreamExecutionEnvironment env = environments.apply(envConfig);
-        build(env, plan, settings.template(), factory, pipeline.withFileRoots(plan.fileRoots()), layout);
+        build(env, plan, settings.template(), factory, pipeline.toBuilder().fileRoots(plan.fileRoots()).build(), layout);
         JobSummary summary = runner.run(env, JOB_NAME, plan.total(), onSubmitted);
         if (summary.finished()) {
             new CaptionOutputs(layout, settings, pipeline.fetchMaxBytes(), config.get(LoupeOptions.IMAGE_MAX_PIXELS))
@@ -169,10 +169,10 @@ public final class CaptionJob {
                 .fromSource(new CaptionSource(plan.splits(), template, pipeline.fetchMaxBytes()),
                         WatermarkStrategy.noWatermarks(), "caption-inputs", TypeInformation.of(SourcedImage.class))
                 .uid("caption-inputs");
-        SingleOutputStreamOperator<byte[]> requests = sourced
-                .process(new SourceFailureSplitter(), PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)
+        SingleOutputStreamOperator<AnnotationRequest> requests = sourced
+                .process(new SourceFailureSplitter(), AnnotationPipeline.REQUEST_TYPE)
                 .name("caption-read-failures").uid("caption-read-failures");
-        AnnotationPipeline.Outputs outputs = AnnotationPipeline.build(requests, factory, pipeline);
+        AnnotationPipeline.Outputs outputs = AnnotationPipeline.fromRequests(requests, factory, pipeline);
         DataStream<AnnotationFailure> failures =
                 outputs.failures().union(requests.getSideOutput(SourceFailureSplitter.FAILURES));
         TypeInformation<CaptionRow> rowType = TypeInformation.of(CaptionRow.class);

@@ -1,14 +1,12 @@
 package dev.loupe.jobs.caption;
 
 import dev.loupe.flink.PipelineOptions;
-import dev.loupe.flink.RequestValidator;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.GenerationOverrides;
 import dev.loupe.schemas.ImageSource;
 import dev.loupe.schemas.Task;
-import dev.loupe.schemas.serde.AvroSerializer;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
@@ -17,7 +15,7 @@ import java.util.Map;
 
 /**
  * What every image of a caption run is asked (task, prompt or question, candidates, decoding overrides), turned
- * into one Avro {@code AnnotationRequest} per {@link InputEntry}. The request's id is the image id; its metadata
+ * into one {@code AnnotationRequest} per {@link InputEntry}. The request's id is the image id; its metadata
  * carries the output order key ({@link #SEQUENCE_KEY}).
  */
 public record RequestTemplate(String task, String prompt, String question, List<String> candidates,
@@ -65,7 +63,7 @@ public record RequestTemplate(String task, String prompt, String question, List<
         ImageSource image = entry.uri() != null
                 ? ImageSource.newBuilder().setUri(entry.uri()).build()
                 : ImageSource.newBuilder().setBytes(ByteBuffer.wrap(entry.bytes())).build();
-        return new SourcedImage(entry.id(), sequence, serializer().serialize(request(entry.id(), image, sequence)),
+        return new SourcedImage(entry.id(), sequence, request(entry.id(), image, sequence),
                 null, null);
     }
 
@@ -77,17 +75,10 @@ public record RequestTemplate(String task, String prompt, String question, List<
      */
     public void validate(PipelineOptions options, TaskDefaults defaults) {
         try {
-            new RequestValidator(options, defaults).validate(request("check",
+            options.requestValidator(defaults).validate(request("check",
                     ImageSource.newBuilder().setBytes(ByteBuffer.wrap(new byte[] {1})).build(), "0"));
         } catch (AnnotationException e) {
             throw new IllegalArgumentException(e.getMessage());
         }
     }
-
-    private static AvroSerializer<AnnotationRequest> serializer() {
-        return SERIALIZER.get();
-    }
-
-    private static final ThreadLocal<AvroSerializer<AnnotationRequest>> SERIALIZER =
-            ThreadLocal.withInitial(() -> new AvroSerializer<>(AnnotationRequest.class));
 }

@@ -1,7 +1,8 @@
 package dev.loupe.jobs.caption;
 
-import dev.loupe.flink.Failures;
+import dev.loupe.flink.failure.Failures;
 import dev.loupe.schemas.AnnotationFailure;
+import dev.loupe.schemas.AnnotationRequest;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -12,11 +13,11 @@ import org.apache.flink.util.OutputTag;
  * Passes the source's requests on to the pipeline and turns entries the source could not read into failure records
  * (stage {@code fetch}) on {@link #FAILURES}, to be unioned with the pipeline's.
  */
-final class SourceFailureSplitter extends ProcessFunction<SourcedImage, byte[]> {
+final class SourceFailureSplitter extends ProcessFunction<SourcedImage, AnnotationRequest> {
     static final OutputTag<AnnotationFailure> FAILURES = new OutputTag<>("caption-source-failures", Failures.TYPE);
 
     @Override
-    public void processElement(SourcedImage image, Context ctx, Collector<byte[]> out) {
+    public void processElement(SourcedImage image, Context ctx, Collector<AnnotationRequest> out) {
         if (image.errorCode == null) {
             out.collect(image.request);
             return;

@@ -1,7 +1,9 @@
 package dev.loupe.jobs.caption;
 
+import dev.loupe.schemas.AnnotationRequest;
+
 /**
- * What {@link CaptionSource} emits per input entry: the Avro {@code AnnotationRequest} bytes for the pipeline, or,
+ * What {@link CaptionSource} emits per input entry: the {@link AnnotationRequest} for the pipeline, or,
  * for an entry that cannot even be read (too large, a link, a broken archive), its error. A Flink POJO.
  */
 public class SourcedImage {
@@ -9,14 +11,14 @@ public class SourcedImage {
     public String id;
     /** The output order key ({@link InputSplit#sequence}). */
     public String sequence;
-    /** Avro AnnotationRequest bytes; null when {@link #errorCode} is set. */
-    public byte[] request;
+    /** The request; null when {@link #errorCode} is set. */
+    public AnnotationRequest request;
     public String errorCode;
     public String errorMessage;
 
     public SourcedImage() {}
 
-    public SourcedImage(String id, String sequence, byte[] request, String errorCode, String errorMessage) {
+    public SourcedImage(String id, String sequence, AnnotationRequest request, String errorCode, String errorMessage) {
         this.id = id;
         this.sequence = sequence;
         this.request = request;

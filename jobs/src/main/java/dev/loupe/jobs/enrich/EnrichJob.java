@@ -13,7 +13,6 @@ import dev.loupe.jobs.table.TableRow;
 import dev.loupe.jobs.table.Tables;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.schemas.AnnotationRequest;
-import dev.loupe.schemas.serde.AvroSerializer;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -29,7 +28,6 @@ import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -217,12 +215,12 @@ public final class EnrichJob {
         }
         FileSource<String> source = FileSource.forRecordStreamFormat(new TextLineInputFormat(),
                 new org.apache.flink.core.fs.Path(work.toUri())).build();
-        DataStream<byte[]> requests = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
+        DataStream<AnnotationRequest> requests = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
                 .uid("enrich-pending")
-                .map(new ToRequest(columns), PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)
+                .map(new ToRequest(columns), AnnotationPipeline.REQUEST_TYPE)
                 .name("to-requests").uid("enrich-requests");
         AnnotationPipeline.Outputs outputs =
-                AnnotationPipeline.build(requests, factory, PipelineOptions.from(pipelineConfig));
+                AnnotationPipeline.fromRequests(requests, factory, PipelineOptions.from(pipelineConfig));
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
         DataStream<TableRow> records = OutcomeCounter.results(outputs.results())
                 .flatMap(JournalRecords.results(model, prompts), rowType).name("journal-results").uid("enrich-results")
@@ -239,14 +237,13 @@ public final class EnrichJob {
                 .name("journal").uid("enrich-journal");
     }
 
-    /** A work-file line (a request id) as an Avro request value. */
-    private record ToRequest(Map<String, AddedColumn> columns) implements MapFunction<String, byte[]> {
+    /** A work-file line (a request id) as its request. */
+    private record ToRequest(Map<String, AddedColumn> columns) implements MapFunction<String, AnnotationRequest> {
         @Override
-        public byte[] map(String id) {
+        public AnnotationRequest map(String id) {
             int colon = id.indexOf(':');
             AddedColumn column = columns.get(id.substring(0, colon));
-            AnnotationRequest request = column.request(id.substring(colon + 1));
-            return new AvroSerializer<>(AnnotationRequest.class).serialize(request);
+            return column.request(id.substring(colon + 1));
         }
     }
 }

@@ -5,8 +5,11 @@ import java.util.Locale;
 
 /**
  * How to decode: greedy, beam search or sampling, following Hugging Face {@code generate} semantics.
- * Immutable; {@link #validate()} is called at the edge (command line, request decoding). {@code topK} 0 means no
- * top-k filtering; {@code seed} seeds this request's own random stream when sampling.
+ * Immutable and always valid: every constructor, {@code with...} copy and {@link Builder#build()} checks the settings
+ * and throws an {@link IllegalArgumentException} naming the first bad one, so whoever builds a config (the command
+ * line, request validation, a plain-Java caller) gets the same checks and the model never re-checks them. To change
+ * several settings that only make sense together (e.g. more return sequences and sampling), use {@link #toBuilder()}.
+ * {@code topK} 0 means no top-k filtering; {@code seed} seeds this request's own random stream when sampling.
  */
 public record GenerationConfig(
         int maxNewTokens,
@@ -39,8 +42,21 @@ public record GenerationConfig(
     /** Greedy, 30 new tokens; the sampling fields carry Hugging Face's defaults (top_k 50) for when sampling is switched on. */
     public static final GenerationConfig GREEDY = new GenerationConfig(30, 0, 1, 1, 1.0, 1.0, false, 1.0, 1.0, 50, 0L);
 
+    /** @throws IllegalArgumentException naming the first invalid setting */
     public GenerationConfig {
         earlyStopping = earlyStopping == null ? EarlyStopping.FALSE : earlyStopping;
+        require(maxNewTokens >= 1, "maxNewTokens must be >= 1, got " + maxNewTokens);
+        require(minNewTokens >= 0 && minNewTokens <= maxNewTokens,
+                "minNewTokens must be in [0, maxNewTokens], got " + minNewTokens);
+        require(numBeams >= 1, "numBeams must be >= 1, got " + numBeams);
+        require(numReturnSequences >= 1, "numReturnSequences must be >= 1, got " + numReturnSequences);
+        require((doSample && numBeams == 1) || numReturnSequences <= numBeams,
+                "numReturnSequences (" + numReturnSequences + ") must not exceed numBeams (" + numBeams + ")");
+        require(!Double.isNaN(lengthPenalty) && !Double.isInfinite(lengthPenalty), "lengthPenalty must be finite");
+        require(repetitionPenalty > 0 && !Double.isInfinite(repetitionPenalty), "repetitionPenalty must be > 0");
+        require(temperature > 0 && !Double.isInfinite(temperature), "temperature must be > 0");
+        require(topP > 0 && topP <= 1, "topP must be in (0, 1]");
+        require(topK >= 0, "topK must be >= 0");
     }
 
     /** The settings without early_stopping, which then takes Hugging Face's default (false). */
@@ -56,65 +72,150 @@ public record GenerationConfig(
     }
 
     public GenerationConfig withMaxNewTokens(int n) {
-        return new GenerationConfig(n, minNewTokens, numBeams, numReturnSequences, lengthPenalty, repetitionPenalty,
-                doSample, temperature, topP, topK, seed, earlyStopping);
+        return toBuilder().maxNewTokens(n).build();
     }
 
     public GenerationConfig withMinNewTokens(int n) {
-        return new GenerationConfig(maxNewTokens, n, numBeams, numReturnSequences, lengthPenalty, repetitionPenalty,
-                doSample, temperature, topP, topK, seed, earlyStopping);
+        return toBuilder().minNewTokens(n).build();
     }
 
     public GenerationConfig withBeams(int beams, int returnSequences) {
-        return new GenerationConfig(maxNewTokens, minNewTokens, beams, returnSequences, lengthPenalty,
-                repetitionPenalty, doSample, temperature, topP, topK, seed, earlyStopping);
+        return toBuilder().numBeams(beams).numReturnSequences(returnSequences).build();
     }
 
     public GenerationConfig withLengthPenalty(double penalty) {
-        return new GenerationConfig(maxNewTokens, minNewTokens, numBeams, numReturnSequences, penalty,
-                repetitionPenalty, doSample, temperature, topP, topK, seed, earlyStopping);
+        return toBuilder().lengthPenalty(penalty).build();
     }
 
     public GenerationConfig withRepetitionPenalty(double penalty) {
-        return new GenerationConfig(maxNewTokens, minNewTokens, numBeams, numReturnSequences, lengthPenalty,
-                penalty, doSample, temperature, topP, topK, seed, earlyStopping);
+        return toBuilder().repetitionPenalty(penalty).build();
     }
 
     /** Sampling settings, applied as Hugging Face's warpers in the order temperature, top-k, top-p. */
     public GenerationConfig withSampling(boolean sample, double temp, int k, double p) {
-        return new GenerationConfig(maxNewTokens, minNewTokens, numBeams, numReturnSequences, lengthPenalty,
-                repetitionPenalty, sample, temp, p, k, seed, earlyStopping);
+        return toBuilder().doSample(sample).temperature(temp).topK(k).topP(p).build();
     }
 
     public GenerationConfig withSeed(long s) {
-        return new GenerationConfig(maxNewTokens, minNewTokens, numBeams, numReturnSequences, lengthPenalty,
-                repetitionPenalty, doSample, temperature, topP, topK, s, earlyStopping);
+        return toBuilder().seed(s).build();
     }
 
     public GenerationConfig withEarlyStopping(EarlyStopping e) {
-        return new GenerationConfig(maxNewTokens, minNewTokens, numBeams, numReturnSequences, lengthPenalty,
-                repetitionPenalty, doSample, temperature, topP, topK, seed, e);
+        return toBuilder().earlyStopping(e).build();
     }
 
     public boolean isGreedy() {
         return numBeams == 1 && !doSample;
     }
 
-    /** @throws IllegalArgumentException naming the first invalid setting */
+    /**
+     * Returns this config: it was checked when it was built (a GenerationConfig is never invalid). Kept so that
+     * callers written against the former check-at-the-edge API still compile.
+     */
     public GenerationConfig validate() {
-        require(maxNewTokens >= 1, "maxNewTokens must be >= 1, got " + maxNewTokens);
-        require(minNewTokens >= 0 && minNewTokens <= maxNewTokens,
-                "minNewTokens must be in [0, maxNewTokens], got " + minNewTokens);
-        require(numBeams >= 1, "numBeams must be >= 1, got " + numBeams);
-        require(numReturnSequences >= 1, "numReturnSequences must be >= 1, got " + numReturnSequences);
-        require((doSample && numBeams == 1) || numReturnSequences <= numBeams,
-                "numReturnSequences (" + numReturnSequences + ") must not exceed numBeams (" + numBeams + ")");
-        require(!Double.isNaN(lengthPenalty) && !Double.isInfinite(lengthPenalty), "lengthPenalty must be finite");
-        require(repetitionPenalty > 0 && !Double.isInfinite(repetitionPenalty), "repetitionPenalty must be > 0");
-        require(temperature > 0 && !Double.isInfinite(temperature), "temperature must be > 0");
-        require(topP > 0 && topP <= 1, "topP must be in (0, 1]");
-        require(topK >= 0, "topK must be >= 0");
         return this;
+    }
+
+    /** A builder holding these settings; nothing is checked until {@link Builder#build()}. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Sets several settings at once and checks them together in {@link #build()}, in whatever order they were set. */
+    public static final class Builder {
+        private int maxNewTokens;
+        private int minNewTokens;
+        private int numBeams;
+        private int numReturnSequences;
+        private double lengthPenalty;
+        private double repetitionPenalty;
+        private boolean doSample;
+        private double temperature;
+        private double topP;
+        private int topK;
+        private long seed;
+        private EarlyStopping earlyStopping;
+
+        private Builder(GenerationConfig c) {
+            maxNewTokens = c.maxNewTokens;
+            minNewTokens = c.minNewTokens;
+            numBeams = c.numBeams;
+            numReturnSequences = c.numReturnSequences;
+            lengthPenalty = c.lengthPenalty;
+            repetitionPenalty = c.repetitionPenalty;
+            doSample = c.doSample;
+            temperature = c.temperature;
+            topP = c.topP;
+            topK = c.topK;
+            seed = c.seed;
+            earlyStopping = c.earlyStopping;
+        }
+
+        public Builder maxNewTokens(int n) {
+            maxNewTokens = n;
+            return this;
+        }
+
+        public Builder minNewTokens(int n) {
+            minNewTokens = n;
+            return this;
+        }
+
+        public Builder numBeams(int n) {
+            numBeams = n;
+            return this;
+        }
+
+        public Builder numReturnSequences(int n) {
+            numReturnSequences = n;
+            return this;
+        }
+
+        public Builder lengthPenalty(double penalty) {
+            lengthPenalty = penalty;
+            return this;
+        }
+
+        public Builder repetitionPenalty(double penalty) {
+            repetitionPenalty = penalty;
+            return this;
+        }
+
+        public Builder doSample(boolean sample) {
+            doSample = sample;
+            return this;
+        }
+
+        public Builder temperature(double t) {
+            temperature = t;
+            return this;
+        }
+
+        public Builder topP(double p) {
+            topP = p;
+            return this;
+        }
+
+        public Builder topK(int k) {
+            topK = k;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            seed = s;
+            return this;
+        }
+
+        public Builder earlyStopping(EarlyStopping e) {
+            earlyStopping = e;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first invalid setting */
+        public GenerationConfig build() {
+            return new GenerationConfig(maxNewTokens, minNewTokens, numBeams, numReturnSequences, lengthPenalty,
+                    repetitionPenalty, doSample, temperature, topP, topK, seed, earlyStopping);
+        }
     }
 
     private static void require(boolean ok, String message) {

@@ -46,7 +46,7 @@ public final class TextGenerator {
             throw new IllegalArgumentException(inputs.size() + " inputs, " + contextIds.size()
                     + " context id lists, " + seeds.length + " seeds");
         }
-        check(decoder, inputs, config, eosIds);
+        check(decoder, inputs, eosIds);
         int vocab = decoder.vocabSize();
         for (int[] ids : contextIds) {
             for (int id : ids) {
@@ -67,14 +67,11 @@ public final class TextGenerator {
         }
     }
 
-    /** Checks the settings, the end ids and that every input is a non-empty list of inputWidth-wide embeddings. */
-    static void check(StepDecoder decoder, List<float[][]> inputs, GenerationConfig config, int[] eosIds)
-            throws AnnotationException {
-        try {
-            config.validate();
-        } catch (IllegalArgumentException e) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, e.getMessage(), e);
-        }
+    /**
+     * Checks the end ids and that every input is a non-empty list of inputWidth-wide embeddings (the settings checked
+     * themselves when the {@link GenerationConfig} was built).
+     */
+    static void check(StepDecoder decoder, List<float[][]> inputs, int[] eosIds) throws AnnotationException {
         for (int id : eosIds) {
             if (id < 0 || id >= decoder.vocabSize()) {
                 throw new AnnotationException(ErrorCode.INVALID_REQUEST, "eos id " + id + " outside vocabulary");

@@ -31,7 +31,8 @@ import java.util.Map;
  * ({@link PrefixStepDecoder}) or the encoder input of an encoder-decoder one ({@link dev.loupe.model.t5.T5StepDecoder}).
  * Rows with the same generation settings (seed aside) decode together through {@link TextGenerator}; task RANK scores
  * candidates through {@link CandidateScorer}. Rows are batched through every stage so that a row's result never
- * depends on its batch mates; when a batch fails, its rows are retried alone so that only the row at fault fails.
+ * depends on its batch mates. A row refused on its own (prompt too long, bad candidates) gets its failure outcome;
+ * a stage that fails for several rows together fails the call, and the caller retries each input alone.
  *
  * <p>Thread-safe: it holds only immutable settings, ONNX Runtime sessions (concurrent {@code run} is allowed) and
  * the thread-safe prefix encoder; every call keeps its state (KV cache, masks) on its own stack, so one instance
@@ -89,7 +90,6 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
                     candidateIds.set(i, ids);
                     rankRows.add(i);
                 } else {
-                    validate(in.generation());
                     encoded.set(i, encoder.encodePrompt(in.prompt(), in.generation().maxNewTokens()));
                     groups.computeIfAbsent(in.generation().withSeed(0), g -> new ArrayList<>()).add(i);
                 }
@@ -107,27 +107,11 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
                 for (int k = 0; k < rows.size(); k++) {
                     out[rows.get(k)] = AnnotationOutcome.success(results.get(k));
                 }
-            } catch (AnnotationException | RuntimeException groupFailure) {
-                // Isolate the row(s) at fault: retry each alone; batch invariance makes the results identical.
-                for (int row : rows) {
-                    try {
-                        out[row] = AnnotationOutcome.success(
-                                generate(batch, encoded, List.of(row), group.getKey()).get(0));
-                    } catch (AnnotationException | RuntimeException e) {
-                        out[row] = failure(e);
-                    }
-                }
+            } catch (AnnotationException | RuntimeException e) {
+                fail(rows, e, out);
             }
         }
         return Arrays.asList(out);
-    }
-
-    private static void validate(GenerationConfig config) throws AnnotationException {
-        try {
-            config.validate();
-        } catch (IllegalArgumentException e) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, e.getMessage(), e);
-        }
     }
 
     private List<Annotation> generate(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows,
@@ -189,13 +173,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         try {
             prefixes = prefixes(batch, encoded, rows);
         } catch (AnnotationException | RuntimeException e) {
-            if (rows.size() > 1) {
-                for (int row : rows) {
-                    rank(batch, encoded, candidateIds, List.of(row), out);
-                }
-            } else {
-                out[rows.get(0)] = failure(e);
-            }
+            fail(rows, e, out);
             return;
         }
         for (int k = 0; k < rows.size(); k++) {
@@ -217,6 +195,19 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
                 out[row] = failure(e);
             }
         }
+    }
+
+    /**
+     * A stage failed for {@code rows} run together. One row's failure is its outcome. Several rows' failure cannot
+     * be pinned on one of them, so the whole call fails and its caller runs each input alone (the Flink
+     * {@code InferenceOperator} and {@code loupe annotate} do); batch invariance makes the rows that succeed alone
+     * give the same results. The isolation is the caller's, in one place, rather than repeated here.
+     */
+    private static void fail(List<Integer> rows, Exception e, AnnotationOutcome[] out) {
+        if (rows.size() > 1) {
+            throw new IllegalStateException(rows.size() + " rows failed together: " + e, e);
+        }
+        out[rows.get(0)] = failure(e);
     }
 
     private static AnnotationOutcome failure(Exception e) {

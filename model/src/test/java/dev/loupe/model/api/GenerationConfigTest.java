@@ -30,10 +30,25 @@ class GenerationConfigTest {
     }
 
     @Test
+    void everyConfigIsCheckedWhereItIsBuilt() {
+        assertThatThrownBy(() -> new GenerationConfig(5, 6, 1, 1, 1, 1, false, 1, 1, 0, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("minNewTokens");
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).withMinNewTokens(6)).hasMessageContaining("minNewTokens");
+        assertThatThrownBy(() -> GenerationConfig.greedy(0)).hasMessageContaining("maxNewTokens");
+        // a builder checks the settings together, whatever order they were set in
+        assertThat(GenerationConfig.greedy(5).toBuilder().numReturnSequences(3).doSample(true).build()
+                .numReturnSequences()).isEqualTo(3);
+        assertThat(GenerationConfig.greedy(20).toBuilder().minNewTokens(10).maxNewTokens(12).build().minNewTokens())
+                .isEqualTo(10);
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).toBuilder().numReturnSequences(3).build())
+                .hasMessageContaining("numReturnSequences");
+    }
+
+    @Test
     void validationNamesTheBadSetting() {
         assertThatThrownBy(() -> GenerationConfig.greedy(5).withBeams(2, 3).validate())
                 .hasMessageContaining("numReturnSequences");
-        assertThat(GenerationConfig.greedy(5).withBeams(1, 3).withSampling(true, 1, 0, 1).validate().numReturnSequences())
+        assertThat(GenerationConfig.greedy(5).withSampling(true, 1, 0, 1).withBeams(1, 3).numReturnSequences())
                 .isEqualTo(3);
         assertThatThrownBy(() -> GenerationConfig.greedy(5).withBeams(2, 3).withSampling(true, 1, 0, 1).validate())
                 .hasMessageContaining("numReturnSequences");

@@ -36,7 +36,7 @@ public final class GreedyGenerator {
             throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION,
                     "GreedyGenerator needs numBeams 1 and no sampling");
         }
-        TextGenerator.check(decoder, prefixes, config, eosTokenIds);
+        TextGenerator.check(decoder, prefixes, eosTokenIds);
         if (prefixes.isEmpty()) {
             return List.of();
         }

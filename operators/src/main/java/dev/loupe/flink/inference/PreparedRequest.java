@@ -1,0 +1,40 @@
+package dev.loupe.flink.inference;
+
+import dev.loupe.flink.request.ValidatedRequest;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.ImageTensor;
+
+/**
+ * A request whose image is decoded and preprocessed, waiting to be batched for inference. The tensor is kept as
+ * plain fields (not an {@link ImageTensor}) so that Flink serialises this POJO, in checkpoints too, without Kryo.
+ */
+public class PreparedRequest {
+    /** The request, with its inline image bytes dropped (the pixels replace them). */
+    public ValidatedRequest request;
+    /** Normalised pixels in (channels, height, width) order. */
+    public float[] pixels;
+    public int channels;
+    public int height;
+    public int width;
+    public long fetchMillis;
+
+    public PreparedRequest() {}
+
+    public PreparedRequest(ValidatedRequest request, ImageTensor tensor, long fetchMillis) {
+        this.request = request;
+        this.pixels = tensor.chw();
+        this.channels = tensor.channels();
+        this.height = tensor.height();
+        this.width = tensor.width();
+        this.fetchMillis = fetchMillis;
+    }
+
+    public ImageTensor tensor() {
+        return new ImageTensor(pixels, channels, height, width);
+    }
+
+    public AnnotationInput toInput() {
+        return new AnnotationInput(request.id, tensor(), request.prompt, request.task, request.candidates,
+                request.generation);
+    }
+}

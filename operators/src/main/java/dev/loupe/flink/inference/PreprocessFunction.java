@@ -1,0 +1,42 @@
+package dev.loupe.flink.inference;
+
+import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.fetch.FetchedImage;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.ImagePreprocessor;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Decodes and preprocesses each fetched image with the model's {@link ImagePreprocessor} (created in
+ * {@link #open}); an image the preprocessor rejects becomes a failure on {@link Failures#TAG} with its code.
+ */
+public final class PreprocessFunction extends ProcessFunction<FetchedImage, PreparedRequest> {
+    private final AnnotatorFactory factory;
+    private transient ImagePreprocessor preprocessor;
+
+    public PreprocessFunction(AnnotatorFactory factory) {
+        this.factory = factory;
+    }
+
+    @Override
+    public void open(OpenContext openContext) throws Exception {
+        preprocessor = factory.createPreprocessor();
+    }
+
+    @Override
+    public void processElement(FetchedImage in, Context ctx, Collector<PreparedRequest> out) {
+        try {
+            out.collect(new PreparedRequest(in.request, preprocessor.preprocess(in.bytes), in.fetchMillis));
+        } catch (AnnotationException e) {
+            ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, e)
+                    .toRecord(System.currentTimeMillis()));
+        } catch (RuntimeException e) {
+            ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, ErrorCode.INTERNAL,
+                    "preprocessing " + in.request.imageLabel() + " failed: " + e).toRecord(System.currentTimeMillis()));
+        }
+    }
+}
