@@ -6,7 +6,7 @@ import dev.loupe.flink.LoupeOptions;
 import dev.loupe.config.OptionCatalogue;
 import dev.loupe.jobs.DemoModel;
 import dev.loupe.jobs.ModelOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.caption.CaptionJob;

@@ -4,7 +4,7 @@ import dev.loupe.config.OptionCatalogue;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.jobs.ModelOptions;
 import dev.loupe.flink.PipelineOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.enrich.EnrichJob;

@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.jobs.KafkaClientProperties;
+import dev.loupe.jobs.streaming.KafkaClientProperties;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

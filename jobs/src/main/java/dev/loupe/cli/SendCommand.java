@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.ImageSource;
 import dev.loupe.schemas.Task;

@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.serde.AvroDeserializer;

@@ -2,9 +2,9 @@ package dev.loupe.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.loupe.jobs.JobOptions;
-import dev.loupe.jobs.JobSettings;
-import dev.loupe.jobs.StreamingAnnotationJob;
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.streaming.JobSettings;
+import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory;
 import dev.loupe.jobs.testing.Requests;
 import dev.loupe.jobs.testing.Topics;

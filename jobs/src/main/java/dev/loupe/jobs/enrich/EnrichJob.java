@@ -3,7 +3,7 @@ package dev.loupe.jobs.enrich;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;

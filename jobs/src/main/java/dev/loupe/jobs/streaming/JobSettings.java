@@ -1,5 +1,6 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
+import dev.loupe.config.JobOptions;
 import dev.loupe.model.api.Task;
 import java.time.Duration;
 import java.util.Locale;

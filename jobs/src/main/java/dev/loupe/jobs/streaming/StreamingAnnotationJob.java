@@ -1,5 +1,8 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.ModelOptions;
+import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.model.api.AnnotatorFactory;
@@ -24,7 +27,7 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * The streaming annotation job: requests topic → {@link AnnotationPipeline} → results topics and dead-letter
  * topic, both written exactly once (Kafka transactions committed with Flink checkpoints, so downstream readers
  * use {@code isolation.level=read_committed}). Submit to a cluster with
- * {@code flink run -c dev.loupe.jobs.StreamingAnnotationJob loupe-jobs.jar --bootstrap-servers ... --model ...}
+ * {@code flink run -c dev.loupe.jobs.streaming.StreamingAnnotationJob loupe-jobs.jar --bootstrap-servers ... --model ...}
  * (the same options as {@code loupe run}); {@code loupe run} runs it locally.
  */
 public final class StreamingAnnotationJob {
