@@ -37,7 +37,7 @@ public final class Loupe implements Runnable {
     /** Runs the command line in-process and returns its exit status (used by tests). */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Loupe());
-        ConfigurationHelp.install(cli);
+        ConfiguredCommand.install(cli);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             // Operational errors (missing model, unreadable file ...) are one clear line, not a stack trace.
             commandLine.getErr().println("loupe " + commandLine.getCommandName() + ": " + e.getMessage());

@@ -39,13 +39,12 @@ public final class StreamingAnnotationJob {
 
     /**
      * Cluster entry point: reads the cluster's configuration (its config.yaml and {@code flink run -D KEY=VALUE},
-     * as the execution environment carries them) overridden by {@code loupe run}'s options in {@code args}
-     * ({@code --config FILE}, {@code -D}, flags), and runs the job on the context environment.
+     * as the execution environment carries them) overridden by its {@link StreamingArguments} in {@code args}
+     * ({@code --config FILE}, {@code -D}, flags; the same as {@code loupe run}'s), and runs the job on the context environment.
      */
     public static void main(String[] args) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        dev.loupe.cli.RunCommand command = dev.loupe.cli.RunCommand.parse(args);
-        Configuration config = command.toConfiguration(env.getConfiguration().toMap());
+        Configuration config = StreamingArguments.ARGUMENTS.parse(env.getConfiguration().toMap(), args);
         if (config.getOptional(JobOptions.BOOTSTRAP_SERVERS).isEmpty()) {
             throw new IllegalArgumentException("--bootstrap-servers is required when submitting to a cluster (or -D "
                     + JobOptions.BOOTSTRAP_SERVERS.key() + "=HOST:PORT)");
