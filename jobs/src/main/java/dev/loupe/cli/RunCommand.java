@@ -9,6 +9,8 @@ import dev.loupe.flink.PipelineOptions;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.DemoModel;
+import dev.loupe.jobs.demo.DemoFeed;
+import dev.loupe.jobs.demo.DemoImages;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.jobs.streaming.StreamingArguments;

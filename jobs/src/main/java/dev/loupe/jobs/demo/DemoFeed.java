@@ -1,4 +1,4 @@
-package dev.loupe.cli;
+package dev.loupe.jobs.demo;
 
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.schemas.AnnotationFailure;
