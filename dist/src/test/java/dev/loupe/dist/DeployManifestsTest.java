@@ -2,9 +2,9 @@ package dev.loupe.dist;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.loupe.cli.RunCommand;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelOptions;
+import dev.loupe.jobs.streaming.StreamingArguments;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,7 +87,7 @@ class DeployManifestsTest {
         assertThat(job.get("jarURI")).isEqualTo("local:///opt/flink/usrlib/loupe-job.jar");
         assertThat(job.get("entryClass")).isEqualTo("dev.loupe.jobs.streaming.StreamingAnnotationJob");
         List<String> args = ((List<?>) job.get("args")).stream().map(String::valueOf).toList();
-        Configuration jobConf = RunCommand.parse(args.toArray(String[]::new)).toConfiguration();
+        Configuration jobConf = StreamingArguments.ARGUMENTS.parse(Map.of(), args.toArray(String[]::new));
         assertThat(jobConf.get(JobOptions.BOOTSTRAP_SERVERS)).isNotBlank();
         assertThat(jobConf.get(ModelOptions.MODEL)).isNotBlank();
         assertThat(Files.readString(DEPLOY.resolve("Dockerfile")))
