@@ -17,9 +17,7 @@ import dev.loupe.jobs.streaming.StreamingArguments;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -89,6 +87,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
         AnnotatorFactory factory;
         List<DemoImages.Image> demo = List.of();
         boolean embedded;
+        JobSettings settings;
         try {
             conf = toConfiguration();
             if (ModelOptions.model(conf).isEmpty()) {
@@ -114,7 +113,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             if (embedded) {
                 checked.set(JobOptions.BOOTSTRAP_SERVERS, UNKNOWN_YET);
             }
-            JobSettings settings = JobSettings.from(checked);
+            settings = JobSettings.from(checked);
             PipelineOptions.from(checked);
             if (embedded && settings.kafkaProperties().asMap().containsKey("security.protocol")) {
                 throw new IllegalArgumentException("security.protocol needs --bootstrap-servers: the embedded "
@@ -125,11 +124,11 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             err.flush();
             return 2;
         }
-        return embedded ? runEmbedded(conf, factory, demo) : runAgainst(conf, factory, demo);
+        return embedded ? runEmbedded(conf, settings, factory, demo) : runAgainst(conf, settings, factory, demo);
     }
 
-    private int runAgainst(Configuration conf, AnnotatorFactory factory, List<DemoImages.Image> demo) throws Exception {
-        JobSettings settings = JobSettings.from(conf);
+    private int runAgainst(Configuration conf, JobSettings settings, AnnotatorFactory factory,
+            List<DemoImages.Image> demo) throws Exception {
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(StreamingAnnotationJob.environmentConfiguration(settings));
         StreamingAnnotationJob.build(env, settings, factory, conf);
@@ -139,10 +138,9 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
         }
     }
 
-    private int runEmbedded(Configuration conf, AnnotatorFactory factory, List<DemoImages.Image> demo) throws Exception {
-        Configuration probe = new Configuration(conf);
-        probe.set(JobOptions.BOOTSTRAP_SERVERS, UNKNOWN_YET);
-        List<String> topics = JobSettings.from(probe).allTopics();
+    private int runEmbedded(Configuration conf, JobSettings checked, AnnotatorFactory factory,
+            List<DemoImages.Image> demo) throws Exception {
+        List<String> topics = checked.allTopics();
         EmbeddedRuntime runtime = EmbeddedRuntime.start(topics);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -154,7 +152,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
         DemoFeed feed = null;
         try {
             conf.set(JobOptions.BOOTSTRAP_SERVERS, runtime.bootstrapServers());
-            JobSettings settings = JobSettings.from(conf);
+            JobSettings settings = checked.withBootstrapServers(runtime.bootstrapServers());
             StreamExecutionEnvironment env = runtime.environment(StreamingAnnotationJob.environmentConfiguration(settings));
             StreamingAnnotationJob.build(env, settings, factory, conf);
             JobClient job = runtime.submit(env, StreamingAnnotationJob.JOB_NAME);

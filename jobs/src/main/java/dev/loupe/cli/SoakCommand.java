@@ -110,12 +110,13 @@ public final class SoakCommand implements Callable<Integer> {
             Path modelDir = model != null ? model : DemoModel.ensure(runtime.cachePath());
             Configuration conf = configuration(work.resolve("images"));
             conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092"); // replaced by the embedded broker's below
-            List<String> topics = JobSettings.from(conf).allTopics();
+            JobSettings checked = JobSettings.from(conf);
+            List<String> topics = checked.allTopics();
             AnnotatorFactory factory = Models.open(modelDir, runtime, new ImageLimits(
                     conf.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(), conf.get(LoupeOptions.IMAGE_MAX_PIXELS)));
             try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics)) {
                 conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
-                JobSettings settings = JobSettings.from(conf);
+                JobSettings settings = checked.withBootstrapServers(embedded.bootstrapServers());
                 StreamExecutionEnvironment env =
                         embedded.environment(StreamingAnnotationJob.environmentConfiguration(settings));
                 StreamingAnnotationJob.build(env, settings, factory, conf);

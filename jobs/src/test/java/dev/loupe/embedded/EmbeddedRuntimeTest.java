@@ -69,17 +69,17 @@ class EmbeddedRuntimeTest {
                     "--max", "2", "--idle", "60s"));
             assertThat(printed.lines()).hasSize(2).anySatisfy(line -> assertThat(line).contains("\"" + sent + "\""));
             assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
-            assertThat(FreePorts.isListening(webPort)).as("Flink web UI").isTrue();
+            assertThat(Ports.isListening(webPort)).as("Flink web UI").isTrue();
         } finally {
             runtime.close();
         }
-        assertThat(FreePorts.isListening(kafkaPort)).isFalse();
+        assertThat(Ports.isListening(kafkaPort)).isFalse();
         // the MiniCluster stops asynchronously once the cancelled job has terminated
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (FreePorts.isListening(webPort) && System.nanoTime() < deadline) {
+        while (Ports.isListening(webPort) && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        assertThat(FreePorts.isListening(webPort)).as("web UI port freed").isFalse();
+        assertThat(Ports.isListening(webPort)).as("web UI port freed").isFalse();
     }
 
     private static String stdout(IntSupplier command) {

@@ -89,6 +89,13 @@ public record JobSettings(
                 interval, parallelism, attempts, delay, KafkaClientProperties.of(config.get(JobOptions.KAFKA_PROPERTIES)));
     }
 
+    /** These settings against another Kafka cluster (the embedded broker, once it has started). */
+    public JobSettings withBootstrapServers(String servers) {
+        return new JobSettings(servers, requestsTopic, resultsTopic, resultsTopicPerTask, deadLetterTopic, groupId,
+                transactionalIdPrefix, transactionTimeout, checkpointInterval, parallelism, restartAttempts,
+                restartDelay, kafkaProperties);
+    }
+
     /** Every topic the job reads or writes, requests first. */
     public java.util.List<String> allTopics() {
         var topics = new java.util.LinkedHashSet<String>();
