@@ -9,7 +9,6 @@ import dev.loupe.jobs.caption.CaptionJob;
 import dev.loupe.jobs.caption.CaptionSettings;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.PrintStream;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine;
@@ -40,18 +39,13 @@ public final class CaptionCommand implements Callable<Integer>, ConfiguredComman
     }
 
     @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
+
+    @Override
     public JobArguments arguments() {
         return CaptionArguments.ARGUMENTS;
-    }
-
-    /** The options: defaults, {@code --config}, {@code -D}, then the flags given (which win). */
-    public Configuration toConfiguration() {
-        return toConfiguration(Map.of());
-    }
-
-    /** As {@link #toConfiguration()} over a cluster's configuration {@code base}, which everything else overrides. */
-    public Configuration toConfiguration(Map<String, String> base) {
-        return arguments().configuration(spec.commandLine().getParseResult(), base);
     }
 
     @Override

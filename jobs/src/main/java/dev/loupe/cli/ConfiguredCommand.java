@@ -2,6 +2,8 @@ package dev.loupe.cli;
 
 import dev.loupe.config.JobArguments;
 import dev.loupe.config.OptionCatalogue;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine;
 
 /**
@@ -13,6 +15,22 @@ public interface ConfiguredCommand {
 
     /** The job's arguments: its option catalogue and the flags that set them. */
     JobArguments arguments();
+
+    /** The command's picocli spec (injected with {@code @Spec}). */
+    CommandLine.Model.CommandSpec spec();
+
+    /** The options: defaults, {@code --config}, {@code -D}, then the flags given (which win). */
+    default Configuration toConfiguration() {
+        return toConfiguration(Map.of());
+    }
+
+    /**
+     * As {@link #toConfiguration()} over a {@code base} layer that every other source overrides: a cluster's
+     * configuration (its config.yaml and {@code flink run -D} settings) when the job is submitted there.
+     */
+    default Configuration toConfiguration(Map<String, String> base) {
+        return arguments().configuration(spec().commandLine().getParseResult(), base);
+    }
 
     /** Every option the command reads. */
     default OptionCatalogue catalogue() {

@@ -10,7 +10,6 @@ import dev.loupe.jobs.enrich.EnrichJob;
 import dev.loupe.jobs.enrich.EnrichSettings;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.PrintWriter;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine;
@@ -41,18 +40,13 @@ public final class EnrichCommand implements Callable<Integer>, ConfiguredCommand
     }
 
     @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
+
+    @Override
     public JobArguments arguments() {
         return EnrichArguments.ARGUMENTS;
-    }
-
-    /** The options: defaults, {@code --config}, {@code -D}, then the flags given (which win). */
-    public Configuration toConfiguration() {
-        return toConfiguration(Map.of());
-    }
-
-    /** As {@link #toConfiguration()} over a cluster's configuration {@code base}, which everything else overrides. */
-    public Configuration toConfiguration(Map<String, String> base) {
-        return arguments().configuration(spec.commandLine().getParseResult(), base);
     }
 
     @Override

@@ -19,7 +19,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -63,21 +62,13 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
     }
 
     @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
+
+    @Override
     public JobArguments arguments() {
         return StreamingArguments.ARGUMENTS;
-    }
-
-    /** The job and pipeline options: defaults, {@code --config}, {@code -D}, then the flags given. */
-    public Configuration toConfiguration() {
-        return toConfiguration(Map.of());
-    }
-
-    /**
-     * As {@link #toConfiguration()} over a {@code base} layer that every other source overrides: a cluster's
-     * configuration (its config.yaml and {@code flink run -D} settings) when the job is submitted there.
-     */
-    public Configuration toConfiguration(Map<String, String> base) {
-        return arguments().configuration(spec.commandLine().getParseResult(), base);
     }
 
     @Override
