@@ -52,6 +52,7 @@ public final class Loupe implements Runnable {
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Loupe());
         ConfiguredCommand.install(cli);
+        KafkaClientCommand.install(cli);
         return cli;
     }
 }

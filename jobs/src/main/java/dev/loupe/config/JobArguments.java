@@ -83,6 +83,11 @@ public final class JobArguments {
                 .paramLabel("KEY=VALUE")
                 .description("One option (repeatable, -Dkey=value or -D key=value); wins over --config, loses to flags.")
                 .build());
+        return addFlagsTo(spec);
+    }
+
+    /** Adds only the flags to {@code spec} (a command that takes no {@code --config} or {@code -D}), returning it. */
+    public CommandSpec addFlagsTo(CommandSpec spec) {
         for (Flag flag : flags) {
             spec.addOption(optionSpec(flag));
         }
@@ -99,12 +104,21 @@ public final class JobArguments {
             layers.add(CONFIG + " " + path, YamlConfigFile.load(path));
         }
         layers.add(DEFINE, parsed.matchedOptionValue(DEFINE, Map.<String, String>of()));
+        return withFlags(layers, parsed).build();
+    }
+
+    /** The configuration of defaults and the flags {@code parsed} holds (see {@link #addFlagsTo}). */
+    public Configuration flagConfiguration(ParseResult parsed) {
+        return withFlags(new LayeredConfiguration(catalogue), parsed).build();
+    }
+
+    private LayeredConfiguration withFlags(LayeredConfiguration layers, ParseResult parsed) {
         for (Flag flag : flags) {
             if (parsed.hasMatchedOption(flag.name())) {
                 layers.add(flag.name(), settings(flag, parsed.matchedOption(flag.name()).getValue()));
             }
         }
-        return layers.build();
+        return layers;
     }
 
     /** The configuration entries a flag's parsed value stands for. */
@@ -173,7 +187,8 @@ public final class JobArguments {
     private static String description(Flag flag) {
         String text = "[" + flag.option().key() + "] "
                 + (flag.note() == null ? OptionText.description(flag.option()) : flag.note());
-        String shown = flag.kind() == Flag.Kind.OFF ? null : OptionText.shownDefault(flag.option());
+        boolean isSwitch = flag.kind() == Flag.Kind.ON || flag.kind() == Flag.Kind.OFF;
+        String shown = isSwitch ? null : OptionText.shownDefault(flag.option());
         return shown == null ? text : text + (text.endsWith(".") ? "" : ".") + " Default: " + shown + ".";
     }
 }

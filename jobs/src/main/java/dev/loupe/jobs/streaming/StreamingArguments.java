@@ -22,6 +22,20 @@ public final class StreamingArguments {
     public static final OptionCatalogue CATALOGUE =
             OptionCatalogue.of(JobOptions.class, LoupeOptions.class, ModelOptions.class);
 
+    /** A file of Kafka client properties. */
+    public static final Flag KAFKA_CONFIG = Flag.entriesFile("--kafka-config", JobOptions.KAFKA_PROPERTIES,
+                    file -> KafkaClientProperties.load(Path.of(file)))
+            .note("Java properties file of Kafka client properties (TLS, SASL), like Kafka tools' "
+                    + "--command-config, e.g. security.protocol=SASL_SSL, sasl.mechanism, sasl.jaas.config.");
+
+    /** One Kafka client property, over the file's. */
+    public static final Flag KAFKA_PROPERTY = Flag.map("--kafka-property", JobOptions.KAFKA_PROPERTIES)
+            .note("A Kafka client property (repeatable); wins over --kafka-config. Secret values are never printed.");
+
+    /** The Kafka client flags alone, for tools that talk to the job's Kafka ({@code loupe send}, {@code loupe tail}). */
+    public static final JobArguments KAFKA_CLIENT =
+            new JobArguments(OptionCatalogue.of(JobOptions.class), List.of(KAFKA_CONFIG, KAFKA_PROPERTY));
+
     public static final JobArguments ARGUMENTS = new JobArguments(CATALOGUE, List.of(
             Flag.value("--bootstrap-servers", JobOptions.BOOTSTRAP_SERVERS).label("HOST:PORT[,...]")
                     .note("Kafka to read requests from and write results to. Default (loupe run): start an embedded "
@@ -29,12 +43,8 @@ public final class StreamingArguments {
             Flag.value("--model", ModelOptions.MODEL).label("DIR")
                     .note("Model package or Hugging Face checkpoint directory (loupe run's default: a tiny "
                             + "random-weight demo model the project generates; its text is meaningless)."),
-            Flag.entriesFile("--kafka-config", JobOptions.KAFKA_PROPERTIES, file -> KafkaClientProperties.load(Path.of(file)))
-                    .note("Java properties file of Kafka client properties (TLS, SASL), like Kafka tools' "
-                            + "--command-config, e.g. security.protocol=SASL_SSL, sasl.mechanism, sasl.jaas.config."),
-            Flag.map("--kafka-property", JobOptions.KAFKA_PROPERTIES)
-                    .note("A Kafka client property (repeatable); wins over --kafka-config. Secret values are never "
-                            + "printed."),
+            KAFKA_CONFIG,
+            KAFKA_PROPERTY,
             Flag.value("--requests-topic", JobOptions.REQUESTS_TOPIC).label("TOPIC"),
             Flag.value("--results-topic", JobOptions.RESULTS_TOPIC).label("TOPIC"),
             Flag.map("--results-topic-for", JobOptions.RESULTS_TOPIC_PER_TASK).label("TASK=TOPIC")
