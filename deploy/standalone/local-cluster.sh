@@ -272,7 +272,7 @@ cmd_submit() {
   local out
   if ! out="$(FLINK_CONF_DIR="$conf" "$java" -Xmx384m $jvm_opts "@$conf/flink-jvm.args" -cp "$libs/flink-lib/*" \
       -Dlog4j.configurationFile="file:$conf/log4j-cli.properties" -Dlog.file="$logs/client.log" \
-      org.apache.flink.client.cli.CliFrontend run --detached -c dev.loupe.jobs.StreamingAnnotationJob \
+      org.apache.flink.client.cli.CliFrontend run --detached -c dev.loupe.jobs.streaming.StreamingAnnotationJob \
       "$job_jar" --bootstrap-servers "$KAFKA" "$@" 2>&1)"; then
     echo "$out" >&2
     die "submission failed (client log: $logs/client.log)"

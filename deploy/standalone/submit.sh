@@ -10,4 +10,4 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 : "${FLINK_HOME:?set FLINK_HOME to the Flink 2.2 installation}"
 jar="${LOUPE_JOB_JAR:-$root/dist/target/loupe-job.jar}"
 [ -f "$jar" ] || { echo "submit.sh: $jar not found: run 'mvn -B package -DskipTests' first" >&2; exit 1; }
-exec "$FLINK_HOME/bin/flink" run --detached -c dev.loupe.jobs.StreamingAnnotationJob "$jar" "$@"
+exec "$FLINK_HOME/bin/flink" run --detached -c dev.loupe.jobs.streaming.StreamingAnnotationJob "$jar" "$@"

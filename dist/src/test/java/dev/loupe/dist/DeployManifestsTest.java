@@ -2,9 +2,9 @@ package dev.loupe.dist;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.loupe.cli.RunCommand;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelOptions;
+import dev.loupe.jobs.streaming.StreamingArguments;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,9 +85,9 @@ class DeployManifestsTest {
         // the shaded job jar the dist module builds, and arguments the job's entry point accepts
         Map<String, Object> job = at(deployment, "spec", "job");
         assertThat(job.get("jarURI")).isEqualTo("local:///opt/flink/usrlib/loupe-job.jar");
-        assertThat(job.get("entryClass")).isEqualTo("dev.loupe.jobs.StreamingAnnotationJob");
+        assertThat(job.get("entryClass")).isEqualTo("dev.loupe.jobs.streaming.StreamingAnnotationJob");
         List<String> args = ((List<?>) job.get("args")).stream().map(String::valueOf).toList();
-        Configuration jobConf = RunCommand.parse(args.toArray(String[]::new)).toConfiguration();
+        Configuration jobConf = StreamingArguments.ARGUMENTS.parse(Map.of(), args.toArray(String[]::new));
         assertThat(jobConf.get(JobOptions.BOOTSTRAP_SERVERS)).isNotBlank();
         assertThat(jobConf.get(ModelOptions.MODEL)).isNotBlank();
         assertThat(Files.readString(DEPLOY.resolve("Dockerfile")))

@@ -20,7 +20,6 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -113,7 +112,7 @@ public final class AnnotateCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "ONNX Runtime intra-op threads (0 = all cores); also LOUPE_THREADS.")
     Integer threads;
 
-    private PrintStream out = System.out;
+    private final PrintStream out = System.out;
 
     /** One (image, prompt) pair: where it goes in the output and what to ask. */
     private record Pair(int imageIndex, String prompt) {}
@@ -370,11 +369,5 @@ public final class AnnotateCommand implements Callable<Integer> {
 
     private picocli.CommandLine.ParameterException usage(String message) {
         return new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), message);
-    }
-
-    /** For tests: capture the output. */
-    AnnotateCommand withOut(PrintStream stream) {
-        this.out = new PrintStream(stream, true, StandardCharsets.UTF_8);
-        return this;
     }
 }

@@ -1,9 +1,9 @@
 package dev.loupe.cli;
 
 import dev.loupe.config.OptionCatalogue;
+import dev.loupe.config.OptionText;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.flink.configuration.description.Formatter;
 import picocli.CommandLine;
 
 /**
@@ -20,16 +20,13 @@ public final class ConfigurationHelp {
 
     private ConfigurationHelp() {}
 
-    /** Adds the section to every configured (sub)command under {@code root}. */
-    public static void install(CommandLine root) {
-        if (root.getCommand() instanceof ConfiguredCommand configured) {
-            root.getHelpSectionMap().put(SECTION, help -> render(configured.catalogue()));
-            List<String> keys = new ArrayList<>(root.getHelpSectionKeys());
-            int at = keys.indexOf(CommandLine.Model.UsageMessageSpec.SECTION_KEY_FOOTER_HEADING);
-            keys.add(at < 0 ? keys.size() : at, SECTION);
-            root.setHelpSectionKeys(keys);
-        }
-        root.getSubcommands().values().forEach(ConfigurationHelp::install);
+    /** Adds the section listing {@code catalogue} to {@code command}'s help, before its footer. */
+    static void addSection(CommandLine command, OptionCatalogue catalogue) {
+        command.getHelpSectionMap().put(SECTION, help -> render(catalogue));
+        List<String> keys = new ArrayList<>(command.getHelpSectionKeys());
+        int at = keys.indexOf(CommandLine.Model.UsageMessageSpec.SECTION_KEY_FOOTER_HEADING);
+        keys.add(at < 0 ? keys.size() : at, SECTION);
+        command.setHelpSectionKeys(keys);
     }
 
     /** The section's text. */
@@ -41,7 +38,7 @@ public final class ConfigurationHelp {
             String def = OptionCatalogue.defaultText(e.option());
             out.append("  ").append(e.key()).append("  (").append(e.type());
             out.append(def == null ? ", no default" : ", default: " + shown(def)).append(")%n");
-            for (String line : wrap(new PlainText().format(e.option().description()), WIDTH - 6)) {
+            for (String line : wrap(OptionText.description(e.option()), WIDTH - 6)) {
                 out.append("      ").append(line.replace("%", "%%")).append("%n");
             }
         }
@@ -72,34 +69,5 @@ public final class ConfigurationHelp {
             lines.add(line.toString());
         }
         return lines;
-    }
-
-    /** Flink option descriptions as plain text. */
-    private static final class PlainText extends Formatter {
-        @Override
-        protected void formatLink(StringBuilder state, String link, String description) {
-            state.append(description.isEmpty() ? link : description + " (" + link + ")");
-        }
-
-        @Override
-        protected void formatLineBreak(StringBuilder state) {
-            state.append(' ');
-        }
-
-        @Override
-        protected void formatText(StringBuilder state, String format, String[] elements,
-                java.util.EnumSet<org.apache.flink.configuration.description.TextElement.TextStyle> styles) {
-            state.append(String.format(format, (Object[]) elements));
-        }
-
-        @Override
-        protected void formatList(StringBuilder state, String[] entries) {
-            state.append(String.join("; ", entries));
-        }
-
-        @Override
-        protected Formatter newInstance() {
-            return new PlainText();
-        }
     }
 }

@@ -36,8 +36,7 @@ public final class Loupe implements Runnable {
 
     /** Runs the command line in-process and returns its exit status (used by tests). */
     public static int execute(String... args) {
-        CommandLine cli = new CommandLine(new Loupe());
-        ConfigurationHelp.install(cli);
+        CommandLine cli = commandLine();
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             // Operational errors (missing model, unreadable file ...) are one clear line, not a stack trace.
             commandLine.getErr().println("loupe " + commandLine.getCommandName() + ": " + e.getMessage());
@@ -47,5 +46,13 @@ public final class Loupe implements Runnable {
             return 2;
         });
         return cli.execute(args);
+    }
+
+    /** The command line with every subcommand, the configured ones with their options (see {@link ConfiguredCommand}). */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Loupe());
+        ConfiguredCommand.install(cli);
+        KafkaClientCommand.install(cli);
+        return cli;
     }
 }

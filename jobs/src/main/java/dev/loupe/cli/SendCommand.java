@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.ImageSource;
 import dev.loupe.schemas.Task;
@@ -19,6 +19,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,7 +29,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "send", mixinStandardHelpOptions = true,
         description = "Send annotation requests (one per image) to the streaming job's requests topic.")
-public final class SendCommand implements Callable<Integer> {
+public final class SendCommand implements Callable<Integer>, KafkaClientCommand {
 
     @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]",
             description = "Kafka (loupe run prints the embedded broker's address).")
@@ -56,14 +57,19 @@ public final class SendCommand implements Callable<Integer> {
     @Option(names = "--candidate", paramLabel = "TEXT", description = "Answer to score for task rank (repeatable).")
     List<String> candidates = new ArrayList<>();
 
-    @picocli.CommandLine.Mixin
-    KafkaClientOptions kafka = new KafkaClientOptions();
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() throws Exception {
         Properties p;
         try {
-            p = kafka.checked().toProperties();
+            p = kafkaProperties().toProperties();
         } catch (IllegalArgumentException e) {
             System.err.println("loupe send: " + e.getMessage());
             return 2;

@@ -6,9 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.embedded.EmbeddedRuntime;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.jobs.DemoModel;
-import dev.loupe.jobs.JobOptions;
-import dev.loupe.jobs.JobSettings;
-import dev.loupe.jobs.StreamingAnnotationJob;
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.streaming.JobSettings;
+import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.jobs.soak.SoakInputs;
 import dev.loupe.jobs.soak.SoakRun;
 import dev.loupe.jobs.soak.SoakTally;
@@ -110,12 +110,13 @@ public final class SoakCommand implements Callable<Integer> {
             Path modelDir = model != null ? model : DemoModel.ensure(runtime.cachePath());
             Configuration conf = configuration(work.resolve("images"));
             conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092"); // replaced by the embedded broker's below
-            List<String> topics = JobSettings.from(conf).allTopics();
+            JobSettings checked = JobSettings.from(conf);
+            List<String> topics = checked.allTopics();
             AnnotatorFactory factory = Models.open(modelDir, runtime, new ImageLimits(
                     conf.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(), conf.get(LoupeOptions.IMAGE_MAX_PIXELS)));
             try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics)) {
                 conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
-                JobSettings settings = JobSettings.from(conf);
+                JobSettings settings = checked.withBootstrapServers(embedded.bootstrapServers());
                 StreamExecutionEnvironment env =
                         embedded.environment(StreamingAnnotationJob.environmentConfiguration(settings));
                 StreamingAnnotationJob.build(env, settings, factory, conf);

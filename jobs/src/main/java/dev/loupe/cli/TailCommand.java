@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.serde.AvroDeserializer;
@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -23,7 +24,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "tail", mixinStandardHelpOptions = true,
         description = "Print committed results and dead letters as JSON lines.")
-public final class TailCommand implements Callable<Integer> {
+public final class TailCommand implements Callable<Integer>, KafkaClientCommand {
 
     @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]")
     String bootstrapServers;
@@ -41,14 +42,19 @@ public final class TailCommand implements Callable<Integer> {
             description = "Stop after this long without a new record. Default: 30s.")
     Duration idle = Duration.ofSeconds(30);
 
-    @picocli.CommandLine.Mixin
-    KafkaClientOptions kafka = new KafkaClientOptions();
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() {
         Properties p;
         try {
-            p = kafka.checked().toProperties();
+            p = kafkaProperties().toProperties();
         } catch (IllegalArgumentException e) {
             System.err.println("loupe tail: " + e.getMessage());
             return 2;

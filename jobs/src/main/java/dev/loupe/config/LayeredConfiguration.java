@@ -12,7 +12,7 @@ import org.apache.flink.configuration.GlobalConfiguration;
 /**
  * One command's configuration built from layers, each overriding the ones before it: typically the cluster's
  * configuration, then the {@code --config} file, then {@code -D} settings, then the command's own flags (see
- * {@code dev.loupe.cli.ConfigurationOptions}). Map options merge entry by entry across layers. {@link #build()}
+ * {@link JobArguments}). Map options merge entry by entry across layers. {@link #build()}
  * refuses keys in the catalogue's namespaces that are no option (naming the close known keys) and values that do not
  * parse as the option's type, saying where the value came from.
  */
@@ -98,6 +98,18 @@ public final class LayeredConfiguration {
         boolean hide = type.equals("Map") || GlobalConfiguration.isSensitive(key);
         return new IllegalArgumentException(key + (hide ? "" : "=" + value) + " (" + origin + ") is not a valid "
                 + type + typeHint(type), cause);
+    }
+
+    /** How a value of {@code type} reads in an error: {@code a duration (e.g. 500ms, 10s, 2min)}. */
+    static String typeNoun(String type) {
+        return switch (type) {
+            case "Duration" -> "a duration (e.g. 500ms, 10s, 2min)";
+            case "MemorySize" -> "a memory size (e.g. 512kb, 20mb)";
+            case "Integer", "Long" -> "a whole number";
+            case "Double", "Float" -> "a number";
+            case "Boolean" -> "true or false";
+            default -> type.startsWith("Enum ") ? "one of " + type.substring(5).replace("|", ", ") : "a valid " + type;
+        };
     }
 
     private static String typeHint(String type) {

@@ -21,14 +21,4 @@ public final class FreePorts {
             throw new UncheckedIOException("no free loopback port", e);
         }
     }
-
-    /** Whether something accepts connections on 127.0.0.1:port. */
-    public static boolean isListening(int port) {
-        try (java.net.Socket socket = new java.net.Socket()) {
-            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

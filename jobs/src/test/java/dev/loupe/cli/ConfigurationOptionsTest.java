@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.config.OptionCatalogue;
 import dev.loupe.flink.LoupeOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;

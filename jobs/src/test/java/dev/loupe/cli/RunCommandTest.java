@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.flink.LoupeOptions;
-import dev.loupe.jobs.JobOptions;
-import dev.loupe.jobs.StreamingAnnotationJob;
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -57,12 +57,12 @@ class EmbeddedKafkaTest {
                 }
                 assertThat(seen).containsExactly("committed");
             }
-            assertThat(FreePorts.isListening(port)).isTrue();
+            assertThat(Ports.isListening(port)).isTrue();
         } finally {
             kafka.close();
         }
-        assertThat(FreePorts.isListening(port)).isFalse();
-        assertThat(FreePorts.isListening(kafka.controllerPort())).isFalse();
+        assertThat(Ports.isListening(port)).isFalse();
+        assertThat(Ports.isListening(kafka.controllerPort())).isFalse();
         assertThat(data).doesNotExist();
     }
 
@@ -76,7 +76,7 @@ class EmbeddedKafkaTest {
 
             kafka.stop();
             assertThat(kafka.isRunning()).isFalse();
-            assertThat(FreePorts.isListening(kafka.brokerPort())).isFalse();
+            assertThat(Ports.isListening(kafka.brokerPort())).isFalse();
             assertThat(data).isDirectory();
 
             kafka.restart();

@@ -2,9 +2,9 @@ package dev.loupe.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.loupe.jobs.JobOptions;
-import dev.loupe.jobs.JobSettings;
-import dev.loupe.jobs.StreamingAnnotationJob;
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.streaming.JobSettings;
+import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory;
 import dev.loupe.jobs.testing.Requests;
 import dev.loupe.jobs.testing.Topics;
@@ -69,17 +69,17 @@ class EmbeddedRuntimeTest {
                     "--max", "2", "--idle", "60s"));
             assertThat(printed.lines()).hasSize(2).anySatisfy(line -> assertThat(line).contains("\"" + sent + "\""));
             assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
-            assertThat(FreePorts.isListening(webPort)).as("Flink web UI").isTrue();
+            assertThat(Ports.isListening(webPort)).as("Flink web UI").isTrue();
         } finally {
             runtime.close();
         }
-        assertThat(FreePorts.isListening(kafkaPort)).isFalse();
+        assertThat(Ports.isListening(kafkaPort)).isFalse();
         // the MiniCluster stops asynchronously once the cancelled job has terminated
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (FreePorts.isListening(webPort) && System.nanoTime() < deadline) {
+        while (Ports.isListening(webPort) && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        assertThat(FreePorts.isListening(webPort)).as("web UI port freed").isFalse();
+        assertThat(Ports.isListening(webPort)).as("web UI port freed").isFalse();
     }
 
     private static String stdout(IntSupplier command) {

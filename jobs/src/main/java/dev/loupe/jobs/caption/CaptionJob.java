@@ -57,13 +57,12 @@ public final class CaptionJob {
 
     /**
      * Cluster entry point: the cluster's configuration (config.yaml, {@code flink run -D}) overridden by
-     * {@code loupe caption}'s options, run on the context environment.
+     * its {@link CaptionArguments} (the same as {@code loupe caption}'s), run on the context environment.
      */
     public static void main(String[] args) throws Exception {
-        dev.loupe.cli.CaptionCommand command = dev.loupe.cli.CaptionCommand.parse(args);
-        Configuration config = command.toConfiguration(
-                StreamExecutionEnvironment.getExecutionEnvironment().getConfiguration().toMap());
-        AnnotatorFactory factory = dev.loupe.jobs.ModelRuntimes.resolve(command.modelOrDemo(System.err), config);
+        Configuration config = CaptionArguments.ARGUMENTS.parse(
+                StreamExecutionEnvironment.getExecutionEnvironment().getConfiguration().toMap(), args);
+        AnnotatorFactory factory = dev.loupe.jobs.ModelRuntimes.resolve(CaptionArguments.modelOrDemo(config, System.err), config);
         Result result = run(config, factory, CaptionJob.runnerFor(CaptionSettings.from(config)),
                 StreamExecutionEnvironment::getExecutionEnvironment);
         result.print(System.out);

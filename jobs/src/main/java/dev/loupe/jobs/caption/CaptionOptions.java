@@ -8,7 +8,7 @@ import org.apache.flink.configuration.ConfigOptions;
 /**
  * {@code loupe caption}'s own options, typed, with their defaults; read and checked once by
  * {@link CaptionSettings#from}. The pipeline's options (batching, fetch limits) are {@code dev.loupe.flink.LoupeOptions};
- * parallelism, checkpoint interval and restarts are the shared {@code dev.loupe.jobs.JobOptions}.
+ * parallelism, checkpoint interval and restarts are the shared {@code dev.loupe.config.JobOptions}.
  */
 public final class CaptionOptions {
 

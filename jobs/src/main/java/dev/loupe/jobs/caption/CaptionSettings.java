@@ -1,6 +1,6 @@
 package dev.loupe.jobs.caption;
 
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.model.api.Task;
 import java.nio.file.Path;
 import java.time.Duration;

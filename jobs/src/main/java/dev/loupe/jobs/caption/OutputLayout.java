@@ -1,6 +1,5 @@
 package dev.loupe.jobs.caption;
 
-import dev.loupe.model.files.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

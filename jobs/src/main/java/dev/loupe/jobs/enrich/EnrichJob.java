@@ -3,7 +3,7 @@ package dev.loupe.jobs.enrich;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
@@ -68,11 +68,11 @@ public final class EnrichJob {
 
     /**
      * Cluster entry point ({@code flink run -c dev.loupe.jobs.enrich.EnrichJob}): the cluster's configuration
-     * (config.yaml, {@code flink run -D}) overridden by {@code loupe enrich}'s options.
+     * (config.yaml, {@code flink run -D}) overridden by its {@link EnrichArguments} (the same as {@code loupe enrich}'s).
      */
     public static void main(String[] args) throws Exception {
-        Configuration config = dev.loupe.cli.EnrichCommand.parse(args).toConfiguration(
-                StreamExecutionEnvironment.getExecutionEnvironment().getConfiguration().toMap());
+        Configuration config = EnrichArguments.ARGUMENTS.parse(
+                StreamExecutionEnvironment.getExecutionEnvironment().getConfiguration().toMap(), args);
         EnrichSettings settings = EnrichSettings.from(config);
         AnnotatorFactory factory = ModelRuntimes.resolve(settings.model(), config);
         Report report = run(config, factory, BoundedJobRunner.forConsole("annotations"), System.out,

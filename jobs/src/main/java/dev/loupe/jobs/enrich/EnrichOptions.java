@@ -8,7 +8,7 @@ import org.apache.flink.configuration.ConfigOptions;
 /**
  * The options of the dataset enrichment job ({@code loupe enrich}), typed, with their defaults. Read and checked
  * once by {@link EnrichSettings#from}. Checkpointing, restarts and parallelism are the jobs' shared options
- * ({@code dev.loupe.jobs.JobOptions}); fetching and batching the pipeline's ({@code dev.loupe.flink.LoupeOptions}).
+ * ({@code dev.loupe.config.JobOptions}); fetching and batching the pipeline's ({@code dev.loupe.flink.LoupeOptions}).
  */
 public final class EnrichOptions {
 

@@ -106,19 +106,6 @@ public record EnrichSettings(Path model, Path input, TableFormat inputFormat, Pa
                 scores, errorColumn, journal);
     }
 
-    /** Every column name the output gets on top of the input's, in order (the error column last). */
-    public List<String> addedColumnNames() {
-        List<String> names = new ArrayList<>();
-        for (AddedColumn column : columns) {
-            names.add(column.name());
-            if (column.task() == Task.RANK && candidateScores) {
-                names.add(column.scoresColumn());
-            }
-        }
-        names.add(errorColumn);
-        return names;
-    }
-
     private static String required(ReadableConfig config, ConfigOption<String> option) {
         return config.getOptional(option).filter(s -> !s.isBlank()).orElseThrow(() ->
                 new IllegalArgumentException(option.key() + " is required"));

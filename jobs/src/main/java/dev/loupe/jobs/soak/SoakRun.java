@@ -1,6 +1,6 @@
 package dev.loupe.jobs.soak;
 
-import dev.loupe.jobs.JobSettings;
+import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.serde.AvroDeserializer;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.flink.LoupeOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.table.TableReader;

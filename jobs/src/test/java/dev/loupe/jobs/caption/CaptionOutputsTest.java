@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.flink.LoupeOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.table.TableReader;

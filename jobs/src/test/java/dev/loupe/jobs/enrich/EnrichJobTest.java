@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.loupe.flink.LoupeOptions;
-import dev.loupe.jobs.JobOptions;
+import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.table.Column;
 import dev.loupe.jobs.table.ColumnType;

@@ -1,9 +1,9 @@
 package dev.loupe.jobs.testing;
 
 import dev.loupe.embedded.EmbeddedKafka;
-import dev.loupe.jobs.JobOptions;
-import dev.loupe.jobs.JobSettings;
-import dev.loupe.jobs.StreamingAnnotationJob;
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.streaming.JobSettings;
+import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.time.Duration;
 import java.util.function.UnaryOperator;

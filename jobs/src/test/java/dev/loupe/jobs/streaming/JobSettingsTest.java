@@ -1,5 +1,7 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.ModelRuntimes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

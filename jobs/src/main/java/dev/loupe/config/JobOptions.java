@@ -1,4 +1,4 @@
-package dev.loupe.jobs;
+package dev.loupe.config;
 
 import java.time.Duration;
 import java.util.Map;

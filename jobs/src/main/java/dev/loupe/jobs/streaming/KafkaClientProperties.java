@@ -1,5 +1,6 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
+import dev.loupe.config.JobOptions;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;

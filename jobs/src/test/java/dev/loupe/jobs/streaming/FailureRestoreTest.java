@@ -1,4 +1,4 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

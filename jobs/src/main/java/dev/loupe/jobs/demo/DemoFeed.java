@@ -1,6 +1,6 @@
-package dev.loupe.cli;
+package dev.loupe.jobs.demo;
 
-import dev.loupe.jobs.JobSettings;
+import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;

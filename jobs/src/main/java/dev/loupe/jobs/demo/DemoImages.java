@@ -1,4 +1,4 @@
-package dev.loupe.cli;
+package dev.loupe.jobs.demo;
 
 import java.awt.BasicStroke;
 import java.awt.Color;

@@ -1,5 +1,6 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
+import dev.loupe.config.JobOptions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.embedded.EmbeddedKafka;

@@ -1,4 +1,4 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.serde.AvroSerializer;

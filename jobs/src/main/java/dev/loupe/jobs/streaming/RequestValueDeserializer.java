@@ -1,4 +1,4 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
 import java.io.IOException;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;

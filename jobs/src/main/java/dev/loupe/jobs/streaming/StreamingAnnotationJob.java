@@ -1,5 +1,8 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
+import dev.loupe.config.JobOptions;
+import dev.loupe.jobs.ModelOptions;
+import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.model.api.AnnotatorFactory;
@@ -24,7 +27,7 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * The streaming annotation job: requests topic → {@link AnnotationPipeline} → results topics and dead-letter
  * topic, both written exactly once (Kafka transactions committed with Flink checkpoints, so downstream readers
  * use {@code isolation.level=read_committed}). Submit to a cluster with
- * {@code flink run -c dev.loupe.jobs.StreamingAnnotationJob loupe-jobs.jar --bootstrap-servers ... --model ...}
+ * {@code flink run -c dev.loupe.jobs.streaming.StreamingAnnotationJob loupe-jobs.jar --bootstrap-servers ... --model ...}
  * (the same options as {@code loupe run}); {@code loupe run} runs it locally.
  */
 public final class StreamingAnnotationJob {
@@ -36,13 +39,12 @@ public final class StreamingAnnotationJob {
 
     /**
      * Cluster entry point: reads the cluster's configuration (its config.yaml and {@code flink run -D KEY=VALUE},
-     * as the execution environment carries them) overridden by {@code loupe run}'s options in {@code args}
-     * ({@code --config FILE}, {@code -D}, flags), and runs the job on the context environment.
+     * as the execution environment carries them) overridden by its {@link StreamingArguments} in {@code args}
+     * ({@code --config FILE}, {@code -D}, flags; the same as {@code loupe run}'s), and runs the job on the context environment.
      */
     public static void main(String[] args) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        dev.loupe.cli.RunCommand command = dev.loupe.cli.RunCommand.parse(args);
-        Configuration config = command.toConfiguration(env.getConfiguration().toMap());
+        Configuration config = StreamingArguments.ARGUMENTS.parse(env.getConfiguration().toMap(), args);
         if (config.getOptional(JobOptions.BOOTSTRAP_SERVERS).isEmpty()) {
             throw new IllegalArgumentException("--bootstrap-servers is required when submitting to a cluster (or -D "
                     + JobOptions.BOOTSTRAP_SERVERS.key() + "=HOST:PORT)");

@@ -1,5 +1,6 @@
-package dev.loupe.jobs;
+package dev.loupe.jobs.streaming;
 
+import dev.loupe.config.JobOptions;
 import dev.loupe.model.api.Task;
 import java.time.Duration;
 import java.util.Locale;
@@ -86,6 +87,13 @@ public record JobSettings(
         }
         return new JobSettings(bootstrap, requests, results, perTask, deadLetters, groupId, prefix, txTimeout,
                 interval, parallelism, attempts, delay, KafkaClientProperties.of(config.get(JobOptions.KAFKA_PROPERTIES)));
+    }
+
+    /** These settings against another Kafka cluster (the embedded broker, once it has started). */
+    public JobSettings withBootstrapServers(String servers) {
+        return new JobSettings(servers, requestsTopic, resultsTopic, resultsTopicPerTask, deadLetterTopic, groupId,
+                transactionalIdPrefix, transactionTimeout, checkpointInterval, parallelism, restartAttempts,
+                restartDelay, kafkaProperties);
     }
 
     /** Every topic the job reads or writes, requests first. */
