@@ -1,10 +1,10 @@
 package dev.loupe.jobs.streaming;
 
-import dev.loupe.jobs.LoupeModelRuntime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.testing.RunningJob;
 import dev.loupe.jobs.testing.Topics;
 import dev.loupe.schemas.AnnotationRequest;
