@@ -108,14 +108,6 @@ public record GenerationConfig(
         return numBeams == 1 && !doSample;
     }
 
-    /**
-     * Returns this config: it was checked when it was built (a GenerationConfig is never invalid). Kept so that
-     * callers written against the former check-at-the-edge API still compile.
-     */
-    public GenerationConfig validate() {
-        return this;
-    }
-
     /** A builder holding these settings; nothing is checked until {@link Builder#build()}. */
     public Builder toBuilder() {
         return new Builder(this);

@@ -28,7 +28,7 @@ public final class TaskDefaults implements Serializable {
 
     public static TaskDefaults of(Map<Task, GenerationConfig> byTask) {
         EnumMap<Task, GenerationConfig> m = new EnumMap<>(Task.class);
-        byTask.forEach((t, g) -> m.put(t, g.validate()));
+        byTask.forEach((t, g) -> m.put(t, g));
         return new TaskDefaults(m);
     }
 
@@ -39,7 +39,7 @@ public final class TaskDefaults implements Serializable {
             for (Task task : Task.values()) {
                 JsonNode n = generation.get(task.wireName());
                 if (n != null && n.isObject()) {
-                    m.put(task, parse(n).validate());
+                    m.put(task, parse(n));
                 }
             }
         }

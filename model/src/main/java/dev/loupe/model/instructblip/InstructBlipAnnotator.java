@@ -1,10 +1,6 @@
 package dev.loupe.model.instructblip;
 
-import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
-import dev.loupe.model.api.AnnotationInput;
-import dev.loupe.model.api.AnnotationOutcome;
-import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphs;
@@ -17,6 +13,7 @@ import dev.loupe.model.t5.T5Runner;
 import dev.loupe.model.t5.T5StepDecoder;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
+import dev.loupe.model.vlm.DelegatingAnnotator;
 import dev.loupe.model.vlm.PrefixLanguageModelAnnotator;
 import dev.loupe.model.vlm.TokenEmbeddings;
 import java.io.IOException;
@@ -28,16 +25,15 @@ import java.util.List;
  * only for BLIP-2), then the language model after the projected query outputs and the prompt. A decoder-only model
  * (LLaMA/Vicuna, OPT: {@link DecoderGraphs}) continues that prefix; a Flan-T5 model ({@link T5StepDecoder}) reads it
  * as its encoder input, the prompt ending with EOS, as transformers does for encoder-decoder models. The
- * family-specific part is the input ({@link InstructBlipPrefixEncoder}); batching, generation, ranking and failure
- * isolation are {@link PrefixLanguageModelAnnotator}'s. Thread-safe; one instance serves all the subtasks of a process.
+ * family-specific part is the input ({@link InstructBlipPrefixEncoder}); batching, generation and ranking are
+ * {@link PrefixLanguageModelAnnotator}'s. Thread-safe; one instance serves all the subtasks of a process.
  */
-public final class InstructBlipAnnotator implements BatchAnnotator {
-    private final PrefixLanguageModelAnnotator<EncodedPrompt> annotator;
+public final class InstructBlipAnnotator extends DelegatingAnnotator {
     private final InstructBlipPrefixEncoder inputs;
     private final StepDecoder language;
 
     private InstructBlipAnnotator(Manifest manifest, InstructBlipPrefixEncoder inputs, StepDecoder language) {
-        this.annotator = new PrefixLanguageModelAnnotator<>(manifest, inputs, language);
+        super(new PrefixLanguageModelAnnotator<>(manifest, inputs, language));
         this.inputs = inputs;
         this.language = language;
     }
@@ -82,10 +78,6 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         }
     }
 
-    @Override
-    public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
-        return annotator.annotate(batch);
-    }
 
     /** The language model's input of each row (for parity checks of its stages). */
     List<float[][]> languageInputs(List<ImageTensor> images, List<EncodedPrompt> prompts) throws AnnotationException {
@@ -104,28 +96,4 @@ public final class InstructBlipAnnotator implements BatchAnnotator {
         return inputs.prompts();
     }
 
-    @Override
-    public String modelId() {
-        return annotator.modelId();
-    }
-
-    @Override
-    public String modelVersion() {
-        return annotator.modelVersion();
-    }
-
-    @Override
-    public void close() {
-        annotator.close();
-    }
-
-    private static void closeQuietly(ImageEncoder e) {
-        if (e != null) {
-            try {
-                e.close();
-            } catch (OrtException ignored) {
-                // best effort on a failure path
-            }
-        }
-    }
 }

@@ -1,20 +1,16 @@
 package dev.loupe.model.llava;
 
-import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
-import dev.loupe.model.api.AnnotationInput;
-import dev.loupe.model.api.AnnotationOutcome;
-import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.llm.TextGenerator;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.vlm.DelegatingAnnotator;
 import dev.loupe.model.vlm.PrefixLanguageModelAnnotator;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * LLaVA-1.5 over ONNX Runtime: the prompt is wrapped in the conversation template (see {@link LlavaPromptEncoder}),
@@ -23,14 +19,13 @@ import java.util.List;
  * (task RANK, through {@link CandidateScorer}) in {@link PrefixLanguageModelAnnotator}. Thread-safe; one instance
  * serves all the subtasks of a process.
  */
-public final class LlavaAnnotator implements BatchAnnotator {
-    private final PrefixLanguageModelAnnotator<int[]> annotator;
+public final class LlavaAnnotator extends DelegatingAnnotator {
     private final LlavaPrefixEncoder prefix;
     private final LanguageModelRunner language;
 
     private LlavaAnnotator(PrefixLanguageModelAnnotator<int[]> annotator, LlavaPrefixEncoder prefix,
                            LanguageModelRunner language) {
-        this.annotator = annotator;
+        super(annotator);
         this.prefix = prefix;
         this.language = language;
     }
@@ -70,10 +65,6 @@ public final class LlavaAnnotator implements BatchAnnotator {
         }
     }
 
-    @Override
-    public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
-        return annotator.annotate(batch);
-    }
 
     /** The image side, for parity diagnostics. */
     public LlavaImageEncoder imageEncoder() {
@@ -90,28 +81,4 @@ public final class LlavaAnnotator implements BatchAnnotator {
         return prefix.prompts().encode(prompt, 0);
     }
 
-    @Override
-    public String modelId() {
-        return annotator.modelId();
-    }
-
-    @Override
-    public String modelVersion() {
-        return annotator.modelVersion();
-    }
-
-    @Override
-    public void close() {
-        annotator.close();
-    }
-
-    private static void closeQuietly(LlavaImageEncoder e) {
-        if (e != null) {
-            try {
-                e.close();
-            } catch (OrtException ignored) {
-                // best effort on a failure path
-            }
-        }
-    }
 }

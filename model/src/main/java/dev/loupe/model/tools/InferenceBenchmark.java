@@ -80,8 +80,8 @@ public final class InferenceBenchmark {
     public List<Result> run(Settings settings, Consumer<String> progress) throws IOException {
         List<Result> results = new ArrayList<>();
         GenerationConfig full = GenerationConfig.greedy(settings.maxNewTokens())
-                .withMinNewTokens(settings.maxNewTokens()).validate();
-        GenerationConfig prefill = GenerationConfig.greedy(1).withMinNewTokens(1).validate();
+                .withMinNewTokens(settings.maxNewTokens());
+        GenerationConfig prefill = GenerationConfig.greedy(1).withMinNewTokens(1);
         for (int batchSize : settings.batchSizes()) {
             List<AnnotationInput> fullBatch = batch(batchSize, settings.prompt(), full);
             List<AnnotationInput> prefillBatch = batch(batchSize, settings.prompt(), prefill);

@@ -46,19 +46,19 @@ class GenerationConfigTest {
 
     @Test
     void validationNamesTheBadSetting() {
-        assertThatThrownBy(() -> GenerationConfig.greedy(5).withBeams(2, 3).validate())
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).withBeams(2, 3))
                 .hasMessageContaining("numReturnSequences");
         assertThat(GenerationConfig.greedy(5).withSampling(true, 1, 0, 1).withBeams(1, 3).numReturnSequences())
                 .isEqualTo(3);
-        assertThatThrownBy(() -> GenerationConfig.greedy(5).withBeams(2, 3).withSampling(true, 1, 0, 1).validate())
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).withBeams(2, 3).withSampling(true, 1, 0, 1))
                 .hasMessageContaining("numReturnSequences");
-        assertThatThrownBy(() -> GenerationConfig.greedy(5).withRepetitionPenalty(0).validate())
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).withRepetitionPenalty(0))
                 .hasMessageContaining("repetitionPenalty");
-        assertThatThrownBy(() -> GenerationConfig.greedy(5).withSampling(true, 0, 0, 1).validate())
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).withSampling(true, 0, 0, 1))
                 .hasMessageContaining("temperature");
-        assertThatThrownBy(() -> GenerationConfig.greedy(5).withSampling(true, 1, 0, 0).validate())
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).withSampling(true, 1, 0, 0))
                 .hasMessageContaining("topP");
-        assertThatThrownBy(() -> GenerationConfig.greedy(5).withLengthPenalty(Double.NaN).validate())
+        assertThatThrownBy(() -> GenerationConfig.greedy(5).withLengthPenalty(Double.NaN))
                 .hasMessageContaining("lengthPenalty");
     }
 }

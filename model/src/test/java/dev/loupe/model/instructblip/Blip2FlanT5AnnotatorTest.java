@@ -6,11 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.model.Models;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
-import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImagePreprocessor;
@@ -23,6 +21,7 @@ import dev.loupe.model.t5.T5Config;
 import dev.loupe.model.t5.T5Runner;
 import dev.loupe.model.t5.T5StepDecoder;
 import dev.loupe.model.testing.BatchOrders;
+import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
 import java.nio.file.Files;
@@ -55,12 +54,11 @@ class Blip2FlanT5AnnotatorTest {
 
     @BeforeAll
     static void convertFixture() throws Exception {
-        reference = FIXTURE.reference();
-        packageDir = tmp.resolve("pkg");
-        Models.convert(FIXTURE.checkpoint(), packageDir);
-        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
-        annotator = factory.createAnnotator();
-        preprocessor = factory.createPreprocessor();
+        ConvertedFixture model = ConvertedFixture.convert(FIXTURE, tmp.resolve("pkg"));
+        reference = model.reference;
+        packageDir = model.packageDir;
+        annotator = model.openAnnotator();
+        preprocessor = model.preprocessor;
     }
 
     @AfterAll

@@ -19,6 +19,8 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.BatchOrders;
+import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,6 +41,7 @@ class InstructBlipAnnotatorTest {
     @TempDir
     static Path tmp;
 
+    static ConvertedFixture model;
     static Path packageDir;
     static BatchAnnotator annotator;
     static ImagePreprocessor preprocessor;
@@ -46,12 +49,11 @@ class InstructBlipAnnotatorTest {
 
     @BeforeAll
     static void convertFixture() throws Exception {
-        packageDir = tmp.resolve("pkg");
-        Models.convert(HfFixture.VICUNA.checkpoint(), packageDir);
-        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
-        annotator = factory.createAnnotator();
-        preprocessor = factory.createPreprocessor();
-        reference = HfFixture.VICUNA.reference();
+        model = ConvertedFixture.convert(HfFixture.VICUNA, tmp.resolve("pkg"));
+        packageDir = model.packageDir;
+        annotator = model.openAnnotator();
+        preprocessor = model.preprocessor;
+        reference = model.reference;
     }
 
     @AfterAll
@@ -139,12 +141,8 @@ class InstructBlipAnnotatorTest {
     @Test
     void candidateScoresMatchTransformersAndDoNotDependOnTheBatch() throws Exception {
         JsonNode rank = reference.path("rank");
-        List<String> candidates = new ArrayList<>();
-        for (JsonNode c : rank.path("candidates")) {
-            candidates.add(c.path("candidate").asText());
-        }
-        AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
-                rank.path("prompt").asText(), Task.RANK, candidates, TWELVE);
+        AnnotationInput ranked = BatchOrders.rankInput(rank, image(rank.path("image").asText()), TWELVE);
+        List<String> candidates = ranked.candidates();
         JsonNode single = reference.path("single");
         AnnotationInput generated = input("gen", single.path("image").asText(), single.path("prompt").asText());
 

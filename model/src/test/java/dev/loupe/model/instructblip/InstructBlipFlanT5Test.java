@@ -1,7 +1,5 @@
 package dev.loupe.model.instructblip;
 
-import dev.loupe.model.testing.BatchOrders;
-import dev.loupe.model.testing.HfFixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -22,6 +20,9 @@ import dev.loupe.model.api.Task;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.text.EncodedPrompt;
+import dev.loupe.model.testing.BatchOrders;
+import dev.loupe.model.testing.ConvertedFixture;
+import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,12 +52,11 @@ class InstructBlipFlanT5Test {
 
     @BeforeAll
     static void convertFixture() throws Exception {
-        packageDir = tmp.resolve("pkg");
-        Models.convert(FLANT5.checkpoint(), packageDir);
+        ConvertedFixture model = ConvertedFixture.convert(FLANT5, tmp.resolve("pkg"));
+        packageDir = model.packageDir;
         annotator = InstructBlipAnnotator.open(packageDir, RuntimeOptions.defaults().withThreads(1));
-        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
-        preprocessor = factory.createPreprocessor();
-        reference = FLANT5.reference();
+        preprocessor = model.preprocessor;
+        reference = model.reference;
     }
 
     @AfterAll
@@ -216,12 +216,8 @@ class InstructBlipFlanT5Test {
     @Test
     void candidateScoresMatchTransformersAndDoNotDependOnTheBatch() throws Exception {
         JsonNode rank = reference.path("rank");
-        List<String> candidates = new ArrayList<>();
-        for (JsonNode c : rank.path("candidates")) {
-            candidates.add(c.path("candidate").asText());
-        }
-        AnnotationInput ranked = new AnnotationInput("rank", image(rank.path("image").asText()),
-                rank.path("prompt").asText(), Task.RANK, candidates, TWELVE);
+        AnnotationInput ranked = BatchOrders.rankInput(rank, image(rank.path("image").asText()), TWELVE);
+        List<String> candidates = ranked.candidates();
         JsonNode single = reference.path("single");
         AnnotationInput generated = input("gen", single.path("image").asText(), single.path("prompt").asText(), TWELVE);
 

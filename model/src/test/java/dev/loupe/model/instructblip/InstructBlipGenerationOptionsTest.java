@@ -5,16 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.model.Models;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
-import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImagePreprocessor;
-import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,12 +43,10 @@ class InstructBlipGenerationOptionsTest {
 
     @BeforeAll
     static void convertFixture() throws Exception {
-        Path pkg = tmp.resolve("pkg");
-        Models.convert(HfFixture.VICUNA.checkpoint(), pkg);
-        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.defaults().withThreads(1));
-        annotator = factory.createAnnotator();
-        preprocessor = factory.createPreprocessor();
-        reference = HfFixture.VICUNA.reference();
+        ConvertedFixture model = ConvertedFixture.convert(HfFixture.VICUNA, tmp.resolve("pkg"));
+        annotator = model.openAnnotator();
+        preprocessor = model.preprocessor;
+        reference = model.reference;
     }
 
     @AfterAll

@@ -10,7 +10,6 @@ import dev.loupe.model.PackageAnnotatorFactory;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
-import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
@@ -20,6 +19,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,14 +49,13 @@ class LlavaAnnotatorTest {
 
     @BeforeAll
     static void convertFixture() throws Exception {
-        packageDir = tmp.resolve("pkg");
-        Models.convert(HfFixture.LLAVA.checkpoint(), packageDir);
-        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
-        assertThat(factory).isInstanceOf(PackageAnnotatorFactory.class);
-        assertThat(((PackageAnnotatorFactory) factory).family()).isSameAs(LlavaFamily.INSTANCE);
-        annotator = factory.createAnnotator();
-        preprocessor = factory.createPreprocessor();
-        reference = HfFixture.LLAVA.reference();
+        ConvertedFixture model = ConvertedFixture.convert(HfFixture.LLAVA, tmp.resolve("pkg"));
+        packageDir = model.packageDir;
+        assertThat(model.factory).isInstanceOf(PackageAnnotatorFactory.class);
+        assertThat(((PackageAnnotatorFactory) model.factory).family()).isSameAs(LlavaFamily.INSTANCE);
+        annotator = model.openAnnotator();
+        preprocessor = model.preprocessor;
+        reference = model.reference;
     }
 
     @AfterAll

@@ -1,0 +1,43 @@
+package dev.loupe.model.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.RuntimeOptions;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A reference fixture's checkpoint converted into a package and opened the way a user opens it ({@link Models}, one
+ * intra-op thread), with its preprocessing and reference outputs: the set-up every end-to-end parity test shares.
+ */
+public final class ConvertedFixture {
+    public final HfFixture fixture;
+    public final Path packageDir;
+    public final AnnotatorFactory factory;
+    public final ImagePreprocessor preprocessor;
+    public final JsonNode reference;
+
+    private ConvertedFixture(HfFixture fixture, Path packageDir, AnnotatorFactory factory,
+                             ImagePreprocessor preprocessor, JsonNode reference) {
+        this.fixture = fixture;
+        this.packageDir = packageDir;
+        this.factory = factory;
+        this.preprocessor = preprocessor;
+        this.reference = reference;
+    }
+
+    /** Converts {@code fixture}'s checkpoint into {@code packageDir} (which must not hold a package yet) and opens it. */
+    public static ConvertedFixture convert(HfFixture fixture, Path packageDir) throws IOException {
+        Models.convert(fixture.checkpoint(), packageDir);
+        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
+        return new ConvertedFixture(fixture, packageDir, factory, factory.createPreprocessor(), fixture.reference());
+    }
+
+    /** A new annotator over the package (the caller closes it). */
+    public BatchAnnotator openAnnotator() throws IOException {
+        return factory.createAnnotator();
+    }
+}
