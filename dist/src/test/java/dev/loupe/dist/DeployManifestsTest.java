@@ -3,7 +3,7 @@ package dev.loupe.dist;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.config.JobOptions;
-import dev.loupe.jobs.ModelOptions;
+import dev.loupe.config.ModelOptions;
 import dev.loupe.jobs.streaming.StreamingArguments;
 import java.io.IOException;
 import java.nio.file.Files;

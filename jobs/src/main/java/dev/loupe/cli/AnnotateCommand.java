@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,7 +37,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "annotate", mixinStandardHelpOptions = true,
         description = "Caption, answer or rank candidates for local images; prints JSON lines.")
-public final class AnnotateCommand implements Callable<Integer> {
+public final class AnnotateCommand implements Callable<Integer>, RuntimeCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--model", required = true, description = "Model package or Hugging Face checkpoint directory.")
@@ -106,16 +107,20 @@ public final class AnnotateCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "jsonl", description = "Output format: jsonl.")
     String format;
 
-    @Option(names = "--device", description = "cpu (default), cuda or cuda:N; also LOUPE_DEVICE.")
-    String device;
 
-    @Option(names = "--threads", description = "ONNX Runtime intra-op threads (0 = all cores); also LOUPE_THREADS.")
-    Integer threads;
 
     private final PrintStream out = System.out;
 
     /** One (image, prompt) pair: where it goes in the output and what to ask. */
     private record Pair(int imageIndex, String prompt) {}
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -129,13 +134,7 @@ public final class AnnotateCommand implements Callable<Integer> {
         List<String> prompts = prompts();
         Task resolvedTask = resolveTask();
         List<String> candidateList = parseCandidates(resolvedTask);
-        RuntimeOptions runtime = RuntimeOptions.defaults();
-        if (device != null) {
-            runtime = runtime.withDeviceSpec(device);
-        }
-        if (threads != null) {
-            runtime = runtime.withThreads(threads);
-        }
+        RuntimeOptions runtime = runtimeOptions();
 
         AnnotatorFactory factory = Models.open(model, runtime);
         GenerationConfig generation = generation(factory.taskDefaults().forTask(resolvedTask));
@@ -367,7 +366,7 @@ public final class AnnotateCommand implements Callable<Integer> {
         out.println(o);
     }
 
-    private picocli.CommandLine.ParameterException usage(String message) {
-        return new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), message);
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 }

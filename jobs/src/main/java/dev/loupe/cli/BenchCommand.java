@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, subcommands = SoakCommand.class,
         description = "Throughput and latency per batch size (images/s, tokens/s, prefill ms/image, peak memory); "
                 + "'bench soak': a soak run of the streaming job.")
-public final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final RandomInstructBlipCheckpoint.Dims D = RandomInstructBlipCheckpoint.Dims.benchmark();
 
@@ -60,11 +60,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--prompt", description = "Prompt (default: the caption template).")
     String prompt;
 
-    @Option(names = "--threads", description = "ONNX Runtime intra-op threads (0 = all cores); also LOUPE_THREADS.")
-    Integer threads;
 
-    @Option(names = "--device", description = "cpu (default), cuda or cuda:N; also LOUPE_DEVICE.")
-    String device;
 
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
@@ -98,6 +94,14 @@ public final class BenchCommand implements Callable<Integer> {
     private PrintStream out = System.out;
     private PrintStream err = System.err;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
+
     @Override
     public Integer call() throws Exception {
         if ((model == null) == !randomCheckpoint) {
@@ -110,13 +114,7 @@ public final class BenchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
-        RuntimeOptions runtime = RuntimeOptions.defaults();
-        if (device != null) {
-            runtime = runtime.withDeviceSpec(device);
-        }
-        if (threads != null) {
-            runtime = runtime.withThreads(threads);
-        }
+        RuntimeOptions runtime = runtimeOptions();
         Path temp = null;
         try {
             Path modelDir = model;
@@ -229,6 +227,6 @@ public final class BenchCommand implements Callable<Integer> {
 
 
     private CommandLine.ParameterException usage(String message) {
-        return new CommandLine.ParameterException(new CommandLine(this), message);
+        return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 }

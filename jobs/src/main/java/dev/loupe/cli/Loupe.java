@@ -53,6 +53,7 @@ public final class Loupe implements Runnable {
         CommandLine cli = new CommandLine(new Loupe());
         ConfiguredCommand.install(cli);
         KafkaClientCommand.install(cli);
+        RuntimeCommand.install(cli);
         return cli;
     }
 }

@@ -3,7 +3,7 @@ package dev.loupe.cli;
 import dev.loupe.config.JobArguments;
 import dev.loupe.config.OptionCatalogue;
 import dev.loupe.embedded.EmbeddedRuntime;
-import dev.loupe.jobs.ModelOptions;
+import dev.loupe.config.ModelOptions;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.config.JobOptions;

@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
         description = "Soak run of the streaming job on the embedded runtime: N requests (a fraction bad), every "
                 + "outcome counted (results, dead letters, duplicates, lost), throughput, heap after GC from "
                 + "warm-up to the end. Exit status 1 if anything was lost, duplicated or misrouted.")
-public final class SoakCommand implements Callable<Integer> {
+public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--requests", defaultValue = "20000", description = "Requests to send. Default ${DEFAULT-VALUE}.")
@@ -62,8 +62,6 @@ public final class SoakCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", defaultValue = "8", description = "Per request. Default ${DEFAULT-VALUE}.")
     int maxNewTokens;
 
-    @Option(names = "--threads", description = "ONNX Runtime intra-op threads (0 = all cores); also LOUPE_THREADS.")
-    Integer threads;
 
     @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism. Default ${DEFAULT-VALUE}.")
     int parallelism;
@@ -89,6 +87,11 @@ public final class SoakCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Override
+    public CommandLine.Model.CommandSpec spec() {
+        return spec;
+    }
+
+    @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
         PrintStream err = System.err;
@@ -103,10 +106,7 @@ public final class SoakCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
-            RuntimeOptions runtime = RuntimeOptions.defaults();
-            if (threads != null) {
-                runtime = runtime.withThreads(threads);
-            }
+            RuntimeOptions runtime = runtimeOptions();
             Path modelDir = model != null ? model : DemoModel.ensure(runtime.cachePath());
             Configuration conf = configuration(work.resolve("images"));
             conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092"); // replaced by the embedded broker's below

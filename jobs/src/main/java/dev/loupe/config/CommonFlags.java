@@ -3,7 +3,10 @@ package dev.loupe.config;
 import dev.loupe.flink.LoupeOptions;
 import java.nio.file.Path;
 
-/** The flags several jobs share (batching, parallelism, checkpoints, restarts, fetch limits), each a view of its option. */
+/**
+ * The flags several jobs and commands share (batching, parallelism, checkpoints, restarts, fetch limits, the model
+ * runtime), each a view of its option.
+ */
 public final class CommonFlags {
 
     private CommonFlags() {}
@@ -25,4 +28,8 @@ public final class CommonFlags {
 
     public static final Flag ALLOWED_HOST =
             Flag.list("--allowed-host", LoupeOptions.FETCH_ALLOWED_HOSTS).label("HOST|IP|CIDR");
+
+    public static final Flag DEVICE = Flag.value("--device", ModelOptions.DEVICE).label("cpu|cuda|cuda:N");
+
+    public static final Flag THREADS = Flag.value("--threads", ModelOptions.THREADS).label("N");
 }

@@ -1,5 +1,6 @@
 package dev.loupe.jobs;
 
+import dev.loupe.config.ModelOptions;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.model.Models;
 import dev.loupe.model.api.AnnotatorFactory;

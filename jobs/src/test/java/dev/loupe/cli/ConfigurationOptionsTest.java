@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.loupe.config.OptionCatalogue;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.config.JobOptions;
-import dev.loupe.jobs.ModelOptions;
+import dev.loupe.config.ModelOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,10 +1,13 @@
 package dev.loupe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.config.Flag;
 import dev.loupe.config.JobOptions;
+import dev.loupe.config.ModelOptions;
 import dev.loupe.jobs.streaming.StreamingArguments;
+import dev.loupe.model.api.RuntimeOptions;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -61,5 +64,38 @@ class FlagsAreOptionViewsTest {
             loupe.getSubcommands().get(command).getCommandSpec().options().forEach(o -> names.addAll(List.of(o.names())));
             assertThat(names).as(command).containsAll(kafkaFlags);
         }
+    }
+
+    @Test
+    void commandsThatLoadAModelTakeTheRuntimeFlagsAsViewsOfTheRuntimeOptions() {
+        assertThat(RuntimeCommand.RUNTIME_FLAGS.flags()).extracting(Flag::option)
+                .containsExactly(ModelOptions.DEVICE, ModelOptions.THREADS);
+        CommandLine loupe = Loupe.commandLine();
+        for (CommandLine command : List.of(loupe.getSubcommands().get("annotate"), loupe.getSubcommands().get("bench"),
+                loupe.getSubcommands().get("bench").getSubcommands().get("soak"))) {
+            Set<String> names = new HashSet<>();
+            command.getCommandSpec().options().forEach(o -> names.addAll(List.of(o.names())));
+            assertThat(names).as(command.getCommandName()).contains("--device", "--threads");
+            assertThat((Object) command.getCommand()).as(command.getCommandName()).isInstanceOf(RuntimeCommand.class);
+        }
+    }
+
+    @Test
+    void aRefusedRuntimeFlagNamesItsOption() {
+        assertThatThrownBy(() -> parsedBench("--threads", "-1").runtimeOptions())
+                .hasMessageContaining("loupe.runtime.threads");
+        assertThatThrownBy(() -> parsedBench("--device", "tpu").runtimeOptions())
+                .hasMessageContaining("loupe.runtime.device");
+        RuntimeOptions runtime = parsedBench("--threads", "3", "--device", "cuda:1").runtimeOptions();
+        assertThat(runtime.intraOpThreads()).isEqualTo(3);
+        assertThat(runtime.deviceIndex()).isEqualTo(1);
+    }
+
+    private static RuntimeCommand parsedBench(String... flags) {
+        CommandLine loupe = Loupe.commandLine();
+        List<String> args = new ArrayList<>(List.of("bench"));
+        args.addAll(List.of(flags));
+        loupe.parseArgs(args.toArray(String[]::new));
+        return loupe.getSubcommands().get("bench").getCommand();
     }
 }

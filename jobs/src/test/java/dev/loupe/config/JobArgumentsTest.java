@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.flink.LoupeOptions;
-import dev.loupe.jobs.ModelOptions;
 import dev.loupe.jobs.caption.CaptionArguments;
 import dev.loupe.jobs.caption.CaptionOptions;
 import dev.loupe.jobs.enrich.EnrichArguments;

@@ -9,7 +9,7 @@ import dev.loupe.config.JobOptions;
 import dev.loupe.config.OptionCatalogue;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.jobs.DemoModel;
-import dev.loupe.jobs.ModelOptions;
+import dev.loupe.config.ModelOptions;
 import dev.loupe.model.api.RuntimeOptions;
 import java.io.IOException;
 import java.io.PrintStream;

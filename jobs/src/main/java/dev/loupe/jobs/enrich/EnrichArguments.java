@@ -6,7 +6,7 @@ import dev.loupe.config.JobArguments;
 import dev.loupe.config.JobOptions;
 import dev.loupe.config.OptionCatalogue;
 import dev.loupe.flink.LoupeOptions;
-import dev.loupe.jobs.ModelOptions;
+import dev.loupe.config.ModelOptions;
 import java.util.List;
 
 /**

@@ -1,7 +1,7 @@
 package dev.loupe.jobs.streaming;
 
 import dev.loupe.config.JobOptions;
-import dev.loupe.jobs.ModelOptions;
+import dev.loupe.config.ModelOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.PipelineOptions;

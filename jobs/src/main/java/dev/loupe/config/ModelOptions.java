@@ -1,4 +1,4 @@
-package dev.loupe.jobs;
+package dev.loupe.config;
 
 import dev.loupe.model.api.RuntimeOptions;
 import java.nio.file.Path;
