@@ -66,7 +66,7 @@ public final class LanguageModelRunner implements AutoCloseable {
         try {
             OrtSession dec = OrtSessions.open(decoderModel, options);
             try {
-                return new LanguageModelRunner(OrtEnvironment.getEnvironment(), emb, dec, config);
+                return new LanguageModelRunner(OrtSessions.environment(options), emb, dec, config);
             } catch (OrtException | RuntimeException e) {
                 dec.close();
                 throw new IOException("decoder graph " + decoderModel + " is not usable: " + e.getMessage(), e);

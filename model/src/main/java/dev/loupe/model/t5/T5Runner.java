@@ -24,7 +24,7 @@ import java.util.Map;
  * {@link T5StepDecoder} drives it for generation.
  */
 public final class T5Runner implements AutoCloseable {
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = OrtSessions.environment();
     private final OrtSession embedding;
     private final OrtSession encoder;
     private final OrtSession decoder;
