@@ -96,9 +96,18 @@ public final class OrtSessions {
         return environment == null ? -1 : poolThreads;
     }
 
+    /**
+     * System property naming a file prefix: when set, every session writes an ONNX Runtime profile (chrome trace
+     * JSON, one per session, named after the prefix, the graph file and a timestamp; written when the session
+     * closes). For measuring graph run times inside the application (docs/benchmarks.md); slows runs down a little.
+     */
+    public static final String PROFILE_PROPERTY = "loupe.ort.profile";
+
     /** A session over {@code model} on the shared pool (see the class comment). */
     public static OrtSession open(Path model, RuntimeOptions options) throws IOException {
-        return open(model, options, null);
+        String profile = System.getProperty(PROFILE_PROPERTY);
+        return open(model, options, profile == null || profile.isBlank() ? null
+                : profile + "-" + model.getFileName().toString().replaceFirst("\\.onnx$", ""));
     }
 
     /**
