@@ -42,6 +42,12 @@ public final class OrtSessions {
     private static int poolThreads = -1;
     private static int warnedThreads = -1;
 
+    /**
+     * System property {@code true}: the shared pool's workers spin-wait for work after a run (ONNX Runtime's default)
+     * instead of sleeping at once. Off by default (see the class comment); for measurements.
+     */
+    public static final String SPIN_PROPERTY = "loupe.ort.spinning";
+
     private OrtSessions() {}
 
     /**
@@ -54,7 +60,7 @@ public final class OrtSessions {
             try (OrtEnvironment.ThreadingOptions t = new OrtEnvironment.ThreadingOptions()) {
                 t.setGlobalIntraOpNumThreads(threads);
                 t.setGlobalInterOpNumThreads(1);
-                t.setGlobalSpinControl(false);
+                t.setGlobalSpinControl(Boolean.getBoolean(SPIN_PROPERTY));
                 environment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
                         OrtEnvironment.DEFAULT_NAME, t);
                 poolThreads = threads;
