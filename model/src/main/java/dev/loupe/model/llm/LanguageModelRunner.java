@@ -334,6 +334,14 @@ public final class LanguageModelRunner implements AutoCloseable {
             return logits(b, positions - 1);
         }
 
+        /** Copies the logits of row {@code b} at its last position into {@code into} (vocab long). */
+        public void lastLogits(int b, float[] into) {
+            if (into.length != vocab) {
+                throw new IllegalArgumentException("need a vocab-long array (" + vocab + "), got " + into.length);
+            }
+            logitBuffer.get((b * positions + positions - 1) * vocab, into);
+        }
+
         /** The logits of row {@code b} at position {@code p} (a copy). */
         public float[] logits(int b, int p) {
             float[] out = new float[vocab];
