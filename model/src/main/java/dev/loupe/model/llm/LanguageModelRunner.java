@@ -64,7 +64,8 @@ public final class LanguageModelRunner implements AutoCloseable {
     /**
      * Opens the embedding and decoder models written from {@link LlamaGraphs} on CPU.
      *
-     * @param intraOpThreads ONNX Runtime intra-op threads per session (1 in tests; the core count in serving)
+     * @param intraOpThreads ONNX Runtime intra-op threads of the process's shared pool (1 in tests; the core count
+     *                       in serving); the first model opened in the process fixes it ({@link OrtSessions})
      */
     public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, DecoderConfig config,
                                            int intraOpThreads) throws IOException {
