@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 
 /**
  * One-beam decoding with Hugging Face's logits processors over any {@link StepDecoder}, as
@@ -18,9 +17,6 @@ import java.util.stream.IntStream;
  * log-probs are those of the unmodified distribution.
  */
 final class SamplingGenerator {
-    /** Live rows from which a step picks tokens on several threads. */
-    private static final int PARALLEL_ROWS = 4;
-
     private final StepDecoder decoder;
 
     SamplingGenerator(StepDecoder decoder) {
@@ -58,38 +54,41 @@ final class SamplingGenerator {
             live[s] = s;
             slotOf[s] = requestOf[s]; // the first state has one row per request
         }
-        // per worker, a row's raw logits and its processed scores, reused from row to row and step to step
-        int workers = Math.max(1, Math.min(sequences, Runtime.getRuntime().availableProcessors()));
-        float[][][] scratch = new float[workers][2][decoder.vocabSize()];
+        // a row's raw logits and its processed scores, reused from row to row and step to step
+        float[] raw = new float[decoder.vocabSize()];
+        float[] scores = new float[decoder.vocabSize()];
         DecodingState state = decoder.start(inputs);
         try {
             while (true) {
-                DecodingState current = state;
-                int[] rows = live;
-                // rows are independent (own stream, own penalty context): the same tokens whichever thread picks
-                // them; spread over the cores, which ONNX Runtime leaves idle between runs
-                int parts = rows.length >= PARALLEL_ROWS ? workers : 1;
-                Runnable[] work = new Runnable[parts];
-                for (int w = 0; w < parts; w++) {
-                    int worker = w;
-                    work[w] = () -> {
-                        for (int i = worker; i < rows.length; i += parts) {
-                            pick(current, rows[i], slotOf[rows[i]], contextIds.get(requestOf[rows[i]]), config, eos,
-                                    keepFirstLogits, tokens, logProbs, firstLogits, counts, sums, streams,
-                                    scratch[worker][0], scratch[worker][1]);
-                        }
-                    };
-                }
-                if (parts == 1) {
-                    work[0].run();
-                } else {
-                    IntStream.range(0, parts).parallel().forEach(w -> work[w].run());
-                }
                 int[] next = new int[live.length];
                 int[] gather = new int[live.length];
                 int liveCount = 0;
                 for (int s : live) {
-                    int token = tokens[s][counts[s] - 1];
+                    int r = requestOf[s];
+                    state.lastLogits(slotOf[s], raw);
+                    if (keepFirstLogits && counts[s] == 0) {
+                        firstLogits[s] = raw.clone();
+                    }
+                    System.arraycopy(raw, 0, scores, 0, raw.length);
+                    LogitsProcessors.repetitionPenalty(scores, contextIds.get(r), tokens[s], counts[s],
+                            config.repetitionPenalty());
+                    if (counts[s] < config.minNewTokens()) {
+                        LogitsProcessors.suppress(scores, eos);
+                    }
+                    int token;
+                    if (config.doSample()) {
+                        LogitsProcessors.temperature(scores, config.temperature());
+                        LogitsProcessors.topK(scores, config.topK());
+                        LogitsProcessors.topP(scores, config.topP());
+                        token = TokenSampler.sample(scores, streams[s]);
+                    } else {
+                        token = LogitsProcessors.argmax(scores);
+                    }
+                    float lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
+                    tokens[s][counts[s]] = token;
+                    logProbs[s][counts[s]] = lp;
+                    counts[s]++;
+                    sums[s] += lp;
                     if (!LogitsProcessors.contains(eos, token) && counts[s] < config.maxNewTokens()) {
                         gather[liveCount] = slotOf[s];
                         next[liveCount++] = s;
@@ -122,37 +121,5 @@ final class SamplingGenerator {
             results.add(own);
         }
         return results;
-    }
-
-    /**
-     * Picks sequence {@code s}'s next token from its row {@code slot} of {@code state} and records it with its
-     * log-prob (of the unmodified distribution); {@code raw} and {@code scores} are scratch arrays.
-     */
-    private static void pick(DecodingState state, int s, int slot, int[] context, GenerationConfig config, int[] eos,
-                             boolean keepFirstLogits, int[][] tokens, float[][] logProbs, float[][] firstLogits,
-                             int[] counts, double[] sums, SplittableRandom[] streams, float[] raw, float[] scores) {
-        state.lastLogits(slot, raw);
-        if (keepFirstLogits && counts[s] == 0) {
-            firstLogits[s] = raw.clone();
-        }
-        System.arraycopy(raw, 0, scores, 0, raw.length);
-        LogitsProcessors.repetitionPenalty(scores, context, tokens[s], counts[s], config.repetitionPenalty());
-        if (counts[s] < config.minNewTokens()) {
-            LogitsProcessors.suppress(scores, eos);
-        }
-        int token;
-        if (config.doSample()) {
-            LogitsProcessors.temperature(scores, config.temperature());
-            LogitsProcessors.topK(scores, config.topK());
-            LogitsProcessors.topP(scores, config.topP());
-            token = TokenSampler.sample(scores, streams[s]);
-        } else {
-            token = LogitsProcessors.argmax(scores);
-        }
-        float lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
-        tokens[s][counts[s]] = token;
-        logProbs[s][counts[s]] = lp;
-        counts[s]++;
-        sums[s] += lp;
     }
 }
