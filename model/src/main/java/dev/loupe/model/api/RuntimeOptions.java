@@ -10,6 +10,8 @@ import java.util.Locale;
  * {@code cpu}, {@code cuda} or {@code cuda:N}, {@code LOUPE_THREADS}, {@code LOUPE_CACHE} or the system property
  * {@code loupe.cache}) so that every entry point shares one place per setting. Inside Flink the operator sets
  * {@link #deviceIndex()} from the TaskManager's GPU external resource (the runtime itself never imports Flink).
+ * {@link #intraOpThreads()} sizes the one ONNX Runtime intra-op pool that all sessions of the process share; the
+ * first model opened in a process fixes it ({@code dev.loupe.model.onnx.OrtSessions}, docs/models.md).
  */
 public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir, int deviceIndex)
         implements Serializable {

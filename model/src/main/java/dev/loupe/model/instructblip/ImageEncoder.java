@@ -77,7 +77,7 @@ public final class ImageEncoder implements AutoCloseable {
         OrtSession v = OrtSessions.open(visionOnnx, options);
         try {
             OrtSession q = OrtSessions.open(qformerOnnx, options);
-            return new ImageEncoder(config, OrtEnvironment.getEnvironment(), v, q);
+            return new ImageEncoder(config, OrtSessions.environment(options), v, q);
         } catch (IOException | RuntimeException e) {
             try {
                 v.close();

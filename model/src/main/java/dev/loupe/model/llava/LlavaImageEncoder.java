@@ -34,7 +34,7 @@ public final class LlavaImageEncoder implements AutoCloseable {
 
     public static LlavaImageEncoder open(Path imageGraph, LlavaConfig config, RuntimeOptions options)
             throws IOException {
-        return new LlavaImageEncoder(config, OrtEnvironment.getEnvironment(), OrtSessions.open(imageGraph, options));
+        return new LlavaImageEncoder(config, OrtSessions.environment(options), OrtSessions.open(imageGraph, options));
     }
 
     /** Per image, the projected features [image_seq_length][llm_hidden]. */

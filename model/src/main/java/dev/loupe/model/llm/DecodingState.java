@@ -21,6 +21,12 @@ public interface DecodingState extends AutoCloseable {
         return logits(row, positions() - 1);
     }
 
+    /** Copies row {@code row}'s logits at its last position into {@code into} (vocabulary-long), allocating nothing. */
+    default void lastLogits(int row, float[] into) {
+        float[] logits = lastLogits(row);
+        System.arraycopy(logits, 0, into, 0, logits.length);
+    }
+
     /**
      * Continues the rows {@code from} (indices into this state's rows; repeats allowed, e.g. beams) with
      * {@code seq} tokens each ({@code tokens} flat [from.length, seq]); the new state holds the logits of every fed

@@ -1,22 +1,27 @@
 package dev.loupe.model.llm;
 
 import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Runs the two language-model graphs of {@link LlamaGraphs} in ONNX Runtime: token embedding and one decoder step
@@ -29,6 +34,8 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final DecoderConfig config;
     private final boolean allPositions;
     private final boolean selectable;
+    private final Set<String> presentNames;
+    private final boolean floatEmbeddings;
 
     private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config)
             throws OrtException {
@@ -44,12 +51,21 @@ public final class LanguageModelRunner implements AutoCloseable {
         }
         this.selectable = decoder.getInputNames().contains(LlamaGraphs.LOGITS_TO_KEEP);
         this.allPositions = !selectable && ti.getShape()[1] != 1;
+        Set<String> present = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            present.add(LlamaGraphs.presentKey(i));
+            present.add(LlamaGraphs.presentValue(i));
+        }
+        this.presentNames = Set.copyOf(present);
+        NodeInfo embedded = embedding.getOutputInfo().values().iterator().next();
+        this.floatEmbeddings = embedded.getInfo() instanceof TensorInfo et && et.type == OnnxJavaType.FLOAT;
     }
 
     /**
      * Opens the embedding and decoder models written from {@link LlamaGraphs} on CPU.
      *
-     * @param intraOpThreads ONNX Runtime intra-op threads per session (1 in tests; the core count in serving)
+     * @param intraOpThreads ONNX Runtime intra-op threads of the process's shared pool (1 in tests; the core count
+     *                       in serving); the first model opened in the process fixes it ({@link OrtSessions})
      */
     public static LanguageModelRunner open(Path embeddingModel, Path decoderModel, DecoderConfig config,
                                            int intraOpThreads) throws IOException {
@@ -66,7 +82,7 @@ public final class LanguageModelRunner implements AutoCloseable {
         try {
             OrtSession dec = OrtSessions.open(decoderModel, options);
             try {
-                return new LanguageModelRunner(OrtEnvironment.getEnvironment(), emb, dec, config);
+                return new LanguageModelRunner(OrtSessions.environment(options), emb, dec, config);
             } catch (OrtException | RuntimeException e) {
                 dec.close();
                 throw new IOException("decoder graph " + decoderModel + " is not usable: " + e.getMessage(), e);
@@ -101,14 +117,7 @@ public final class LanguageModelRunner implements AutoCloseable {
 
     /** Token embeddings, flat row-major [batch, seq, hidden]. */
     public float[] embed(long[] ids, int batch, int seq) throws OrtException {
-        if (ids.length != batch * seq) {
-            throw new IllegalArgumentException(ids.length + " ids for batch " + batch + " x seq " + seq);
-        }
-        for (long id : ids) {
-            if (id < 0 || id >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
-            }
-        }
+        checkIds(ids, batch * seq);
         try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq});
              OrtSession.Result r = embedding.run(Map.of(LlamaGraphs.INPUT_IDS, t))) {
             return copy((OnnxTensor) r.get(0));
@@ -134,42 +143,118 @@ public final class LanguageModelRunner implements AutoCloseable {
      */
     public DecoderOutput decode(float[] embeds, int batch, int seq, long[] attentionMask, long[] positionIds,
                                 KvCache past, int logitsToKeep) throws OrtException {
+        return decode(embeds, batch, seq, attentionMask, positionIds, past, logitsToKeep, null);
+    }
+
+    /**
+     * As {@link #decode(float[], int, int, long[], long[], KvCache, int)}, with the logits written into
+     * {@code buffers} where their shape allows (see {@link #decodeTokens}); null: logits in a Java array.
+     */
+    public DecoderOutput decode(float[] embeds, int batch, int seq, long[] attentionMask, long[] positionIds,
+                                KvCache past, int logitsToKeep, StepBuffers buffers) throws OrtException {
+        if (embeds.length != (long) batch * seq * config.hiddenSize()) {
+            throw new IllegalArgumentException("decoder inputs disagree: batch " + batch + ", seq " + seq
+                    + ", embeds " + embeds.length);
+        }
+        checkDecode(batch, seq, attentionMask.length, positionIds.length, past, logitsToKeep);
+        try (OnnxTensor e = OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds),
+                     new long[] {batch, seq, config.hiddenSize()});
+             OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(attentionMask),
+                     new long[] {batch, past.length() + seq});
+             OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(positionIds), new long[] {batch, seq})) {
+            return run(e, m, p, batch, seq, past, logitsToKeep, buffers);
+        }
+    }
+
+    /**
+     * One decoder run on tokens: the embedding graph's output goes into the decoder as it is (it never crosses
+     * into Java), the inputs come from {@code buffers} (reused from step to step) and, where the logits' shape is
+     * known before the run, ONNX Runtime writes them straight into {@code buffers}' logits memory, which the
+     * returned output reads (valid until the next run on the same buffers).
+     *
+     * @param ids           flat [batch, seq] token ids
+     * @param attentionMask writes [batch, past.length() + seq] into the buffer it is given
+     * @param positionIds   writes [batch, seq] into the buffer it is given
+     */
+    public DecoderOutput decodeTokens(long[] ids, int batch, int seq, Consumer<LongBuffer> attentionMask,
+                                      Consumer<LongBuffer> positionIds, KvCache past, int logitsToKeep,
+                                      StepBuffers buffers) throws OrtException {
+        checkIds(ids, batch * seq);
+        int total = past.length() + seq;
+        if (!floatEmbeddings) { // the decoder takes float32 embeddings: convert them through Java as embed() does
+            long[] mask = new long[batch * total];
+            attentionMask.accept(LongBuffer.wrap(mask));
+            long[] positions = new long[batch * seq];
+            positionIds.accept(LongBuffer.wrap(positions));
+            return decode(embed(ids, batch, seq), batch, seq, mask, positions, past, logitsToKeep, buffers);
+        }
+        checkDecode(batch, seq, batch * total, batch * seq, past, logitsToKeep);
+        LongBuffer idBuffer = buffers.ids(batch * seq);
+        idBuffer.put(0, ids);
+        LongBuffer maskBuffer = buffers.mask(batch * total);
+        attentionMask.accept(maskBuffer);
+        LongBuffer positionBuffer = buffers.positions(batch * seq);
+        positionIds.accept(positionBuffer);
+        try (OnnxTensor idTensor = OnnxTensor.createTensor(env, idBuffer, new long[] {batch, seq});
+             OrtSession.Result embedded = embedding.run(Map.of(LlamaGraphs.INPUT_IDS, idTensor));
+             OnnxTensor m = OnnxTensor.createTensor(env, maskBuffer, new long[] {batch, total});
+             OnnxTensor p = OnnxTensor.createTensor(env, positionBuffer, new long[] {batch, seq})) {
+            return run((OnnxTensor) embedded.get(0), m, p, batch, seq, past, logitsToKeep, buffers);
+        }
+    }
+
+    private void checkDecode(int batch, int seq, int maskLength, int positionsLength, KvCache past,
+                             int logitsToKeep) {
         if (logitsToKeep < 0 || (!supportsAllPositions() && logitsToKeep != 1)) {
             throw new IllegalArgumentException("logitsToKeep " + logitsToKeep + " not available from this decoder"
                     + (supportsAllPositions() ? "" : " (it returns the last position only)"));
         }
+        int total = past.length() + seq;
+        if (past.batch() != batch || maskLength != batch * total || positionsLength != batch * seq) {
+            throw new IllegalArgumentException("decoder inputs disagree: batch " + batch + ", seq " + seq
+                    + ", past " + past.batch() + "x" + past.length() + ", mask " + maskLength + ", positions "
+                    + positionsLength);
+        }
+    }
+
+    private DecoderOutput run(OnnxTensor embeds, OnnxTensor mask, OnnxTensor positionIds, int batch, int seq,
+                              KvCache past, int logitsToKeep, StepBuffers buffers) throws OrtException {
         int positions = logitsToKeep == 0 ? seq : Math.min(logitsToKeep, seq);
         int total = past.length() + seq;
-        if (past.batch() != batch || embeds.length != (long) batch * seq * config.hiddenSize()
-                || attentionMask.length != batch * total || positionIds.length != batch * seq) {
-            throw new IllegalArgumentException("decoder inputs disagree: batch " + batch + ", seq " + seq
-                    + ", past " + past.batch() + "x" + past.length() + ", embeds " + embeds.length + ", mask "
-                    + attentionMask.length + ", positions " + positionIds.length);
-        }
+        int vocab = config.vocabSize();
         List<OnnxTensor> owned = new ArrayList<>();
         try {
             Map<String, OnnxTensor> in = new HashMap<>();
-            in.put(LlamaGraphs.INPUTS_EMBEDS, own(owned, OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds),
-                    new long[] {batch, seq, config.hiddenSize()})));
-            in.put(LlamaGraphs.ATTENTION_MASK, own(owned, OnnxTensor.createTensor(env,
-                    LongBuffer.wrap(attentionMask), new long[] {batch, total})));
-            in.put(LlamaGraphs.POSITION_IDS, own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(positionIds),
-                    new long[] {batch, seq})));
+            in.put(LlamaGraphs.INPUTS_EMBEDS, embeds);
+            in.put(LlamaGraphs.ATTENTION_MASK, mask);
+            in.put(LlamaGraphs.POSITION_IDS, positionIds);
             if (selectable) {
-                in.put(LlamaGraphs.LOGITS_TO_KEEP, own(owned, OnnxTensor.createTensor(env,
-                        LongBuffer.wrap(new long[] {logitsToKeep}), new long[] {1})));
+                LongBuffer keep = buffers != null ? buffers.logitsToKeep() : LongBuffer.wrap(new long[1]);
+                keep.put(0, logitsToKeep);
+                in.put(LlamaGraphs.LOGITS_TO_KEEP, own(owned, OnnxTensor.createTensor(env, keep, new long[] {1})));
             }
             for (int i = 0; i < config.numHiddenLayers(); i++) {
                 in.put(LlamaGraphs.pastKey(i), past.key(i));
                 in.put(LlamaGraphs.pastValue(i), past.value(i));
             }
-            OrtSession.Result r = decoder.run(in);
+            // the graph's logits are [batch, seq, vocab] (all-positions graph) or [batch, positions, vocab]; one
+            // position per row (every generation step) goes straight into the buffers, longer runs into a copy
+            int graphPositions = allPositions ? seq : positions;
+            FloatBuffer pinned = buffers != null && graphPositions == 1 && positions == 1
+                    ? buffers.logits(batch * vocab) : null;
+            OrtSession.Result r;
+            if (pinned != null) {
+                OnnxTensor out = own(owned, OnnxTensor.createTensor(env, pinned, new long[] {batch, 1, vocab}));
+                r = decoder.run(in, presentNames, Map.of(LlamaGraphs.LOGITS, out));
+            } else {
+                r = decoder.run(in);
+            }
             try {
-                OnnxValue logitsValue = r.get(LlamaGraphs.LOGITS).orElseThrow();
-                float[] logits = allPositions && positions < seq
-                        ? lastPositions((OnnxTensor) logitsValue, batch, seq, positions)
-                        : copy((OnnxTensor) logitsValue);
-                return new DecoderOutput(logits, batch, positions, config.vocabSize(),
+                FloatBuffer logits = pinned != null ? pinned
+                        : allPositions && positions < seq
+                        ? lastPositions((OnnxTensor) r.get(LlamaGraphs.LOGITS).orElseThrow(), batch, seq, positions)
+                        : ((OnnxTensor) r.get(LlamaGraphs.LOGITS).orElseThrow()).getFloatBuffer();
+                return new DecoderOutput(logits, batch, positions, vocab,
                         KvCache.fromResult(r, config.numHiddenLayers(), batch, total));
             } catch (RuntimeException e) {
                 r.close();
@@ -180,19 +265,35 @@ public final class LanguageModelRunner implements AutoCloseable {
         }
     }
 
+    private void checkIds(long[] ids, int expected) {
+        checkTokenIds(ids, expected, config.vocabSize());
+    }
+
+    /** Checks there are {@code expected} ids, each inside a vocabulary of {@code vocabSize}. */
+    public static void checkTokenIds(long[] ids, int expected, int vocabSize) {
+        if (ids.length != expected) {
+            throw new IllegalArgumentException(ids.length + " ids, expected " + expected);
+        }
+        for (long id : ids) {
+            if (id < 0 || id >= vocabSize) {
+                throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + vocabSize);
+            }
+        }
+    }
+
     private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {
         owned.add(t);
         return t;
     }
 
-    private float[] lastPositions(OnnxTensor t, int batch, int seq, int keep) {
+    private FloatBuffer lastPositions(OnnxTensor t, int batch, int seq, int keep) {
         FloatBuffer fb = t.getFloatBuffer();
         int vocab = config.vocabSize();
         float[] out = new float[batch * keep * vocab];
         for (int b = 0; b < batch; b++) {
             fb.get((b * seq + seq - keep) * vocab, out, b * keep * vocab, keep * vocab);
         }
-        return out;
+        return FloatBuffer.wrap(out);
     }
 
     private static float[] copy(OnnxTensor t) {
@@ -213,19 +314,89 @@ public final class LanguageModelRunner implements AutoCloseable {
 
     /**
      * Logits of one decoder run, flat [batch, positions, vocab] (positions = 1 for a last-position graph), and
-     * the cache to feed the next step (the caller closes it).
+     * the cache to feed the next step (the caller closes it). The logits may be {@link StepBuffers} memory that the
+     * next run on the same buffers overwrites: read them before that run.
      */
-    public record DecoderOutput(float[] logits, int batch, int positions, int vocab, KvCache present) {
-        /** The logits of row {@code b} at its last position. */
-        public float[] lastLogits(int b) {
-            int from = (b * positions + positions - 1) * vocab;
-            return java.util.Arrays.copyOfRange(logits, from, from + vocab);
+    public record DecoderOutput(FloatBuffer logitBuffer, int batch, int positions, int vocab, KvCache present) {
+        /** Over logits in a Java array. */
+        public DecoderOutput(float[] logits, int batch, int positions, int vocab, KvCache present) {
+            this(FloatBuffer.wrap(logits), batch, positions, vocab, present);
         }
 
-        /** The logits of row {@code b} at position {@code p}. */
+        /** All the logits, flat [batch, positions, vocab] (a copy). */
+        public float[] logits() {
+            float[] out = new float[batch * positions * vocab];
+            logitBuffer.get(0, out);
+            return out;
+        }
+
+        /** The logits of row {@code b} at its last position (a copy). */
+        public float[] lastLogits(int b) {
+            return logits(b, positions - 1);
+        }
+
+        /** Copies the logits of row {@code b} at its last position into {@code into} (vocab long). */
+        public void lastLogits(int b, float[] into) {
+            if (into.length != vocab) {
+                throw new IllegalArgumentException("need a vocab-long array (" + vocab + "), got " + into.length);
+            }
+            logitBuffer.get((b * positions + positions - 1) * vocab, into);
+        }
+
+        /** The logits of row {@code b} at position {@code p} (a copy). */
         public float[] logits(int b, int p) {
-            int from = (b * positions + p) * vocab;
-            return java.util.Arrays.copyOfRange(logits, from, from + vocab);
+            float[] out = new float[vocab];
+            logitBuffer.get((b * positions + p) * vocab, out);
+            return out;
+        }
+    }
+
+    /**
+     * Direct (off-heap) memory for the inputs and logits of a chain of decoder steps, reused from step to step so
+     * that a step allocates no input or output arrays: token ids, attention mask, position ids and the logits that
+     * ONNX Runtime writes in place. Grows when a step needs more. Belongs to one generation (not thread-safe).
+     */
+    public static final class StepBuffers {
+        private LongBuffer ids = longs(0);
+        private LongBuffer mask = longs(0);
+        private LongBuffer positions = longs(0);
+        private final LongBuffer keep = longs(1);
+        private FloatBuffer logits = FloatBuffer.allocate(0);
+
+        LongBuffer ids(int n) {
+            ids = fit(ids, n);
+            return ids;
+        }
+
+        LongBuffer mask(int n) {
+            mask = fit(mask, n);
+            return mask;
+        }
+
+        LongBuffer positions(int n) {
+            positions = fit(positions, n);
+            return positions;
+        }
+
+        LongBuffer logitsToKeep() {
+            return keep;
+        }
+
+        FloatBuffer logits(int n) {
+            if (logits.capacity() < n) {
+                logits = ByteBuffer.allocateDirect(Math.multiplyExact(n, Float.BYTES)).order(ByteOrder.nativeOrder())
+                        .asFloatBuffer();
+            }
+            return logits.clear().limit(n).slice();
+        }
+
+        private static LongBuffer fit(LongBuffer b, int n) {
+            LongBuffer big = b.capacity() >= n ? b : longs(Math.max(n, b.capacity() * 2));
+            return big.clear().limit(n).slice();
+        }
+
+        private static LongBuffer longs(int n) {
+            return ByteBuffer.allocateDirect(n * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
         }
     }
 }

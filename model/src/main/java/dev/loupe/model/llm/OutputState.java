@@ -33,6 +33,11 @@ public abstract class OutputState implements DecodingState {
         return out.lastLogits(row);
     }
 
+    @Override
+    public void lastLogits(int row, float[] into) {
+        out.lastLogits(row, into);
+    }
+
     /** The cache, now the caller's; this state is used up. */
     protected KvCache takeCache() {
         if (cache == null) {

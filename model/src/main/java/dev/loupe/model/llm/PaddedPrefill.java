@@ -2,6 +2,7 @@ package dev.loupe.model.llm;
 
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
+import java.nio.LongBuffer;
 import java.util.List;
 
 /**
@@ -54,25 +55,35 @@ record PaddedPrefill(float[] embeds, long[] mask, long[] positions, int rows, in
      * fed after the prefill: [slots, length + generated], the last columns being the fed tokens'.
      */
     long[] mask(int[] rowOfSlot, int generated) {
+        long[] out = new long[rowOfSlot.length * (length + generated)];
+        mask(rowOfSlot, generated, LongBuffer.wrap(out));
+        return out;
+    }
+
+    /** {@link #mask(int[], int)} written into {@code out} (from index 0, every element set). */
+    void mask(int[] rowOfSlot, int generated, LongBuffer out) {
         int total = length + generated;
-        long[] out = new long[rowOfSlot.length * total];
         for (int s = 0; s < rowOfSlot.length; s++) {
             int pad = length - rowLengths[rowOfSlot[s]];
-            for (int t = pad; t < total; t++) {
-                out[s * total + t] = 1;
+            for (int t = 0; t < total; t++) {
+                out.put(s * total + t, t < pad ? 0 : 1);
             }
         }
-        return out;
     }
 
     /** The position ids of {@code seq} tokens fed after {@code fed} earlier ones, per slot: flat [slots, seq]. */
     long[] positions(int[] rowOfSlot, int fed, int seq) {
         long[] out = new long[rowOfSlot.length * seq];
+        positions(rowOfSlot, fed, seq, LongBuffer.wrap(out));
+        return out;
+    }
+
+    /** {@link #positions(int[], int, int)} written into {@code out} (from index 0). */
+    void positions(int[] rowOfSlot, int fed, int seq, LongBuffer out) {
         for (int s = 0; s < rowOfSlot.length; s++) {
             for (int k = 0; k < seq; k++) {
-                out[s * seq + k] = rowLengths[rowOfSlot[s]] + fed + k;
+                out.put(s * seq + k, rowLengths[rowOfSlot[s]] + fed + k);
             }
         }
-        return out;
     }
 }

@@ -57,10 +57,11 @@ public final class PrefixStepDecoder implements StepDecoder {
         for (int r = 0; r < rowOfSlot.length; r++) {
             rowOfSlot[r] = r;
         }
+        LanguageModelRunner.StepBuffers buffers = new LanguageModelRunner.StepBuffers();
         try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
             LanguageModelRunner.DecoderOutput out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(),
-                    prefill.mask(), prefill.positions(), empty);
-            return new State(prefill, rowOfSlot, 0, out);
+                    prefill.mask(), prefill.positions(), empty, runner.allPositionLogits() ? 0 : 1, buffers);
+            return new State(prefill, buffers, rowOfSlot, 0, out);
         }
     }
 
@@ -69,15 +70,22 @@ public final class PrefixStepDecoder implements StepDecoder {
         runner.close();
     }
 
-    /** Slots over the prefill's rows; {@code fed} tokens fed to every slot since the prefill. */
+    /**
+     * Slots over the prefill's rows; {@code fed} tokens fed to every slot since the prefill. The states of one
+     * generation share their step buffers: a state's logits stay valid until {@link #next} (after which the state is
+     * used up anyway).
+     */
     private final class State extends OutputState {
         private final PaddedPrefill prefill;
+        private final LanguageModelRunner.StepBuffers buffers;
         private final int[] rowOfSlot;
         private final int fed;
 
-        State(PaddedPrefill prefill, int[] rowOfSlot, int fed, LanguageModelRunner.DecoderOutput out) {
+        State(PaddedPrefill prefill, LanguageModelRunner.StepBuffers buffers, int[] rowOfSlot, int fed,
+              LanguageModelRunner.DecoderOutput out) {
             super(out);
             this.prefill = prefill;
+            this.buffers = buffers;
             this.rowOfSlot = rowOfSlot;
             this.fed = fed;
         }
@@ -96,9 +104,10 @@ public final class PrefixStepDecoder implements StepDecoder {
                     past.close();
                     past = selected;
                 }
-                LanguageModelRunner.DecoderOutput next = runner.decode(runner.embed(tokens, n, seq), n, seq,
-                        prefill.mask(rows, fed + seq), prefill.positions(rows, fed, seq), past, seq == 1 ? 1 : 0);
-                return new State(prefill, rows, fed + seq, next);
+                LanguageModelRunner.DecoderOutput next = runner.decodeTokens(tokens, n, seq,
+                        mask -> prefill.mask(rows, fed + seq, mask), ids -> prefill.positions(rows, fed, seq, ids),
+                        past, seq == 1 ? 1 : 0, buffers);
+                return new State(prefill, buffers, rows, fed + seq, next);
             } finally {
                 past.close();
             }

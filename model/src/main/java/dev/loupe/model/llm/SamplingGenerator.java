@@ -54,6 +54,9 @@ final class SamplingGenerator {
             live[s] = s;
             slotOf[s] = requestOf[s]; // the first state has one row per request
         }
+        // a row's raw logits and its processed scores, reused from row to row and step to step
+        float[] raw = new float[decoder.vocabSize()];
+        float[] scores = new float[decoder.vocabSize()];
         DecodingState state = decoder.start(inputs);
         try {
             while (true) {
@@ -62,11 +65,11 @@ final class SamplingGenerator {
                 int liveCount = 0;
                 for (int s : live) {
                     int r = requestOf[s];
-                    float[] raw = state.lastLogits(slotOf[s]);
+                    state.lastLogits(slotOf[s], raw);
                     if (keepFirstLogits && counts[s] == 0) {
-                        firstLogits[s] = raw;
+                        firstLogits[s] = raw.clone();
                     }
-                    float[] scores = raw.clone();
+                    System.arraycopy(raw, 0, scores, 0, raw.length);
                     LogitsProcessors.repetitionPenalty(scores, contextIds.get(r), tokens[s], counts[s],
                             config.repetitionPenalty());
                     if (counts[s] < config.minNewTokens()) {

@@ -2,32 +2,144 @@ package dev.loupe.model.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.RuntimeOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.logging.Logger;
 
 /**
- * Creates ONNX Runtime sessions the same way everywhere: full graph optimisation, the configured thread count,
- * and the CUDA execution provider on {@link RuntimeOptions#deviceIndex()} when asked for (which needs the
- * onnxruntime_gpu build: {@code mvn -Pgpu}, CUDA 12 and cuDNN 9 on the host).
+ * The one place that gets the ONNX Runtime environment and creates sessions, the same way everywhere: full graph
+ * optimisation and the CUDA execution provider on {@link RuntimeOptions#deviceIndex()} when asked for (which needs
+ * the onnxruntime_gpu build: {@code mvn -Pgpu}, CUDA 12 and cuDNN 9 on the host).
+ *
+ * <p><b>Threads.</b> Every session of the process runs on ONE intra-op thread pool: the environment is created
+ * with ONNX Runtime's global thread pools ({@link RuntimeOptions#intraOpThreads()} intra-op threads, 0 = ONNX
+ * Runtime's default of one per physical core; one inter-op thread; spinning off) and each session is created with
+ * per-session threads disabled. A model's graphs (vision, Q-Former, embedding, decoder ...) run one after another,
+ * so one pool serves them all; with a pool per session, each pool's workers spin for a while after every run and
+ * take the cores away from the next graph and from the Java code between runs (measured in docs/benchmarks.md).
+ * Spinning is off because the Java side of generation (logits processing, tensor set-up) runs between graph runs on
+ * the same cores.
+ *
+ * <p><b>The first caller fixes the pool.</b> {@link OrtEnvironment} is a process-wide singleton whose threading is
+ * fixed when it is created: the thread count of the first {@link #environment(RuntimeOptions)} or
+ * {@link #open(Path, RuntimeOptions)} call in the process sizes the pool, and later callers with another
+ * {@link RuntimeOptions#intraOpThreads()} share that pool (their thread count is ignored, and a warning is logged
+ * once per differing count). Two models in one process (e.g. two operators in one Flink TaskManager) therefore
+ * share one pool of the first model's size; give them the same thread count. If something outside this class
+ * created the environment first (without global pools), sessions fall back to per-session pools of the asked
+ * thread count, spinning off; {@link #sharedPool()} then says false.
  */
 public final class OrtSessions {
+    private static final Logger LOG = Logger.getLogger(OrtSessions.class.getName());
+
+    private static OrtEnvironment environment;
+    /** Intra-op threads of the global pool as asked for (0 = ORT default); -1: no global pool. */
+    private static int poolThreads = -1;
+    private static int warnedThreads = -1;
+
+    /**
+     * System property {@code true}: the shared pool's workers spin-wait for work after a run (ONNX Runtime's default)
+     * instead of sleeping at once. Off by default (see the class comment); for measurements.
+     */
+    public static final String SPIN_PROPERTY = "loupe.ort.spinning";
+
     private OrtSessions() {}
 
+    /**
+     * The process's environment, created on first use with global thread pools of {@code options}' intra-op
+     * thread count (see the class comment: the first call fixes it).
+     */
+    public static synchronized OrtEnvironment environment(RuntimeOptions options) {
+        if (environment == null) {
+            int threads = options.intraOpThreads();
+            try (OrtEnvironment.ThreadingOptions t = new OrtEnvironment.ThreadingOptions()) {
+                t.setGlobalIntraOpNumThreads(threads);
+                t.setGlobalInterOpNumThreads(1);
+                t.setGlobalSpinControl(Boolean.getBoolean(SPIN_PROPERTY));
+                environment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
+                        OrtEnvironment.DEFAULT_NAME, t);
+                poolThreads = threads;
+            } catch (IllegalStateException e) {
+                // the environment already exists without global pools: per-session pools from here on
+                LOG.warning("ONNX Runtime environment was created elsewhere without global thread pools; "
+                        + "sessions get their own pools: " + e.getMessage());
+                environment = OrtEnvironment.getEnvironment();
+                poolThreads = -1;
+            } catch (OrtException e) {
+                throw new IllegalStateException("cannot set ONNX Runtime's global thread pools: " + e.getMessage(), e);
+            }
+        } else if (poolThreads >= 0 && options.intraOpThreads() != poolThreads
+                && options.intraOpThreads() != warnedThreads) {
+            warnedThreads = options.intraOpThreads();
+            LOG.warning("ONNX Runtime's shared thread pool was created with " + describe(poolThreads)
+                    + "; a model asking for " + describe(options.intraOpThreads()) + " shares it");
+        }
+        return environment;
+    }
+
+    /** The process's environment; creates it, if nobody has yet, with {@link RuntimeOptions#defaults()}. */
+    public static OrtEnvironment environment() {
+        synchronized (OrtSessions.class) {
+            if (environment != null) {
+                return environment;
+            }
+        }
+        return environment(RuntimeOptions.defaults());
+    }
+
+    /** Whether the sessions of this process share ONNX Runtime's global intra-op pool. */
+    public static synchronized boolean sharedPool() {
+        return environment != null && poolThreads >= 0;
+    }
+
+    /** The intra-op thread count the shared pool was created with (0 = ONNX Runtime's default); -1 if none. */
+    public static synchronized int sharedPoolThreads() {
+        return environment == null ? -1 : poolThreads;
+    }
+
+    /**
+     * System property naming a file prefix: when set, every session writes an ONNX Runtime profile (chrome trace
+     * JSON, one per session, named after the prefix, the graph file and a timestamp; written when the session
+     * closes). For measuring graph run times inside the application (docs/benchmarks.md); slows runs down a little.
+     */
+    public static final String PROFILE_PROPERTY = "loupe.ort.profile";
+
+    /** A session over {@code model} on the shared pool (see the class comment). */
     public static OrtSession open(Path model, RuntimeOptions options) throws IOException {
+        String profile = System.getProperty(PROFILE_PROPERTY);
+        return open(model, options, profile == null || profile.isBlank() ? null
+                : profile + "-" + model.getFileName().toString().replaceFirst("\\.onnx$", ""));
+    }
+
+    /**
+     * As {@link #open(Path, RuntimeOptions)}, writing an ONNX Runtime profile (chrome trace JSON) with the given
+     * file prefix when {@code profilePrefix} is not null; {@link OrtSession#endProfiling()} ends it.
+     */
+    public static OrtSession open(Path model, RuntimeOptions options, String profilePrefix) throws IOException {
         if (!Files.isRegularFile(model)) {
             throw new IOException("ONNX graph not found: " + model);
         }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = environment(options);
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (options.intraOpThreads() > 0) {
-                so.setIntraOpNumThreads(options.intraOpThreads());
+            if (sharedPool()) {
+                so.disablePerSessionThreads();
+            } else {
+                if (options.intraOpThreads() > 0) {
+                    so.setIntraOpNumThreads(options.intraOpThreads());
+                }
+                so.setInterOpNumThreads(1);
+                so.addConfigEntry("session.intra_op.allow_spinning", "0");
+                so.addConfigEntry("session.inter_op.allow_spinning", "0");
             }
-            so.setInterOpNumThreads(1);
+            if (profilePrefix != null) {
+                so.enableProfiling(profilePrefix);
+            }
             if (options.device() == RuntimeOptions.Device.CUDA) {
                 if (!cudaAvailable()) {
                     throw new IOException("CUDA was requested but this build has no CUDA execution provider "
@@ -45,6 +157,10 @@ public final class OrtSessions {
         } catch (OrtException e) {
             throw new IOException("cannot load ONNX graph " + model + ": " + e.getMessage(), e);
         }
+    }
+
+    private static String describe(int threads) {
+        return threads == 0 ? "ONNX Runtime's default thread count" : threads + " intra-op threads";
     }
 
     /**

@@ -24,7 +24,7 @@ import java.util.Map;
  * {@link T5StepDecoder} drives it for generation.
  */
 public final class T5Runner implements AutoCloseable {
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = OrtSessions.environment();
     private final OrtSession embedding;
     private final OrtSession encoder;
     private final OrtSession decoder;
@@ -135,7 +135,7 @@ public final class T5Runner implements AutoCloseable {
             }
             OrtSession.Result r = decoder.run(in);
             try {
-                float[] logits = copy((OnnxTensor) r.get(T5Graphs.LOGITS).orElseThrow());
+                FloatBuffer logits = ((OnnxTensor) r.get(T5Graphs.LOGITS).orElseThrow()).getFloatBuffer(); // a copy
                 return new LanguageModelRunner.DecoderOutput(logits, batch, seq, config.vocabSize(), KvCache.fromResult(r,
                         config.numDecoderLayers(), batch, past.length() + seq, T5Graphs::presentKey,
                         T5Graphs::presentValue));
@@ -147,14 +147,7 @@ public final class T5Runner implements AutoCloseable {
     }
 
     private void checkIds(long[] ids, int expected) {
-        if (ids.length != expected) {
-            throw new IllegalArgumentException(ids.length + " ids, expected " + expected);
-        }
-        for (long id : ids) {
-            if (id < 0 || id >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
-            }
-        }
+        LanguageModelRunner.checkTokenIds(ids, expected, config.vocabSize());
     }
 
     private static float[] copy(OnnxTensor t) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.Models;
@@ -21,6 +20,7 @@ import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.testing.HfFixture;
@@ -109,7 +109,7 @@ class Fp16PackageTest {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
             so.setIntraOpNumThreads(1);
             so.setOptimizedModelFilePath(optimized.toString());
-            OrtEnvironment.getEnvironment().createSession(decoder.toString(), so).close();
+            OrtSessions.environment().createSession(decoder.toString(), so).close();
         }
         ModelProto loaded = parse(optimized);
         assertThat(loaded.getGraph().getNodeList()).noneMatch(n -> n.getOpType().equals("Cast")

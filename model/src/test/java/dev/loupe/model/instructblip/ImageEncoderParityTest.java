@@ -9,6 +9,7 @@ import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -68,7 +69,7 @@ class ImageEncoderParityTest {
             OnnxModelWriter.write(VisionGraph.build(encoder.config(), ckpt, false), file);
         }
         float[] pixels = HfFixture.VICUNA.tensor("single.pixel_values");
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtSessions.environment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(1);
             try (OrtSession s = env.createSession(file.toString(), o);

@@ -58,7 +58,7 @@ class OnnxModelWriterPrecisionTest {
         }
 
         float[] xs = dev.loupe.model.checkpoint.RandomCheckpointWriter.randomValues(5, in, 1.0);
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtSessions.environment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setIntraOpNumThreads(1);
             try (OrtSession s = env.createSession(file.toString(), so);

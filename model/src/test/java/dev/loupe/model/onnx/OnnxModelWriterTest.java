@@ -29,7 +29,7 @@ class OnnxModelWriterTest {
         OnnxModelWriter.write(g, file, external);
         assertThat(Files.exists(dir.resolve("affine.onnx.data"))).isEqualTo(external);
 
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtSessions.environment();
         try (OrtSession s = env.createSession(file.toString(), new OrtSession.SessionOptions());
              OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[] {1, -1}), new long[] {1, 2});
              OrtSession.Result r = s.run(Map.of("x", in))) {
