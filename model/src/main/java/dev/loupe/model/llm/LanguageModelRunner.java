@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.OrtTensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -120,7 +121,7 @@ public final class LanguageModelRunner implements AutoCloseable {
         checkIds(ids, batch * seq);
         try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq});
              OrtSession.Result r = embedding.run(Map.of(LlamaGraphs.INPUT_IDS, t))) {
-            return copy((OnnxTensor) r.get(0));
+            return OrtTensors.floats((OnnxTensor) r.get(0));
         }
     }
 
@@ -294,13 +295,6 @@ public final class LanguageModelRunner implements AutoCloseable {
             fb.get((b * seq + seq - keep) * vocab, out, b * keep * vocab, keep * vocab);
         }
         return FloatBuffer.wrap(out);
-    }
-
-    private static float[] copy(OnnxTensor t) {
-        FloatBuffer fb = t.getFloatBuffer();
-        float[] out = new float[fb.remaining()];
-        fb.get(out);
-        return out;
     }
 
     @Override

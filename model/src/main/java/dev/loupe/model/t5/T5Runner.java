@@ -8,6 +8,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.OrtTensors;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -66,7 +67,7 @@ public final class T5Runner implements AutoCloseable {
         checkIds(ids, batch * seq);
         try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq});
              OrtSession.Result r = embedding.run(Map.of(T5Graphs.INPUT_IDS, t))) {
-            return copy((OnnxTensor) r.get(0));
+            return OrtTensors.floats((OnnxTensor) r.get(0));
         }
     }
 
@@ -96,7 +97,7 @@ public final class T5Runner implements AutoCloseable {
                 new long[] {batch, seq, config.dModel()});
              OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, seq});
              OrtSession.Result r = encoder.run(Map.of(T5Graphs.INPUTS_EMBEDS, e, T5Graphs.ATTENTION_MASK, m))) {
-            return copy((OnnxTensor) r.get(T5Graphs.ENCODER_HIDDEN_STATES).orElseThrow());
+            return OrtTensors.floats((OnnxTensor) r.get(T5Graphs.ENCODER_HIDDEN_STATES).orElseThrow());
         }
     }
 
@@ -148,13 +149,6 @@ public final class T5Runner implements AutoCloseable {
 
     private void checkIds(long[] ids, int expected) {
         LanguageModelRunner.checkTokenIds(ids, expected, config.vocabSize());
-    }
-
-    private static float[] copy(OnnxTensor t) {
-        FloatBuffer fb = t.getFloatBuffer();
-        float[] out = new float[fb.remaining()];
-        fb.get(out);
-        return out;
     }
 
     @Override
