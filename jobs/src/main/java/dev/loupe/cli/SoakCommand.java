@@ -9,6 +9,7 @@ import dev.loupe.jobs.DemoModel;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
+import dev.loupe.jobs.soak.ResultTimings;
 import dev.loupe.jobs.soak.SoakInputs;
 import dev.loupe.jobs.soak.SoakRun;
 import dev.loupe.jobs.soak.SoakTally;
@@ -62,6 +63,16 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
     @Option(names = "--max-new-tokens", defaultValue = "8", description = "Per request. Default ${DEFAULT-VALUE}.")
     int maxNewTokens;
 
+    @Option(names = "--min-new-tokens", paramLabel = "N",
+            description = "Fewest tokens generated per request (with --max-new-tokens N the same work as loupe bench's "
+                    + "min = max). Default: the model's.")
+    Integer minNewTokens;
+
+    @Option(names = "--image-size", paramLabel = "WIDTHxHEIGHT",
+            description = "Size of the random PNG images (e.g. 640x480, loupe bench's). Default: eight small images "
+                    + "of 24x20 to 80x62.")
+    String imageSize;
+
 
     @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism. Default ${DEFAULT-VALUE}.")
     int parallelism;
@@ -80,7 +91,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
     @Option(names = "--seed", defaultValue = "7", description = "Seed of the random images. Default ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--json", description = "Print one JSON object instead of the text report.")
+    @Option(names = "--json", description = "Print one JSON object instead of the text report; its "
+            + "requests_per_second counts from the first request written to the last outcome read (the start-up of the "
+            + "broker and the job, and the final watch for duplicates, excluded).")
     boolean json;
 
     @CommandLine.Spec
@@ -102,7 +115,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         try {
             SoakInputs inputs;
             try {
-                inputs = SoakInputs.prepare(requests, badFraction, maxNewTokens, work.resolve("images"), seed);
+                inputs = SoakInputs.prepare(requests, badFraction, work(), work.resolve("images"), seed);
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
@@ -174,6 +187,10 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             out.printf(Locale.ROOT, "foreign:       %d records no request explains%n", c.foreign());
         }
         out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s)%n", r.requestsPerSecond(), r.seconds());
+        ResultTimings.Summary t = r.timings();
+        out.printf(Locale.ROOT, "mean batch:    %.2f requests per inference batch%n", t.meanBatchSize());
+        out.printf(Locale.ROOT, "per result:    fetch %.1f ms, waiting for a batch %.1f ms, inference %.1f ms (its batch's)%n",
+                t.meanFetchMillis(), t.meanQueueMillis(), t.meanInferenceMillis());
         if (r.warmup() != null) {
             long growth = r.end().usedBytes() - r.warmup().usedBytes();
             out.printf(Locale.ROOT, "heap after GC: %.1f MiB at warm-up (%d%%), %.1f MiB at the end (%d%%): %+.1f MiB, %s "
@@ -206,6 +223,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("duplicates", c.duplicates()).put("lost", c.lost()).put("wrong_outcome", c.wrongOutcome())
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
+        o.put("mean_batch_size", r.timings().meanBatchSize());
+        o.putObject("mean_millis_per_result").put("fetch", r.timings().meanFetchMillis())
+                .put("batch_wait", r.timings().meanQueueMillis()).put("inference", r.timings().meanInferenceMillis());
         if (r.warmup() != null) {
             o.put("heap_warmup_bytes", r.warmup().usedBytes()).put("heap_end_bytes", r.end().usedBytes());
         }
@@ -226,6 +246,24 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         return bytes / (1024.0 * 1024.0);
     }
 
+
+    /** The work each good request asks for, from the token and image-size flags. */
+    private SoakInputs.Work work() {
+        SoakInputs.Work work = SoakInputs.Work.upTo(maxNewTokens)
+                .withMinNewTokens(minNewTokens == null ? 0 : minNewTokens);
+        if (imageSize != null) {
+            String[] wh = imageSize.strip().toLowerCase(java.util.Locale.ROOT).split("x");
+            try {
+                if (wh.length != 2) {
+                    throw new NumberFormatException();
+                }
+                work = work.withImageSize(Integer.parseInt(wh[0].strip()), Integer.parseInt(wh[1].strip()));
+            } catch (NumberFormatException e) {
+                throw usage("--image-size must be WIDTHxHEIGHT, e.g. 640x480, got '" + imageSize + "'");
+            }
+        }
+        return work;
+    }
 
     private CommandLine.ParameterException usage(String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);

@@ -18,7 +18,7 @@ class SoakCommandTest {
     @Test
     void aSmallSoakRunAccountsForEveryRequestExactlyOnce() throws Exception {
         CliRun r = CliRun.of("bench", "soak", "--requests", "300", "--threads", "1", "--max-new-tokens", "4",
-                "--timeout", "4m", "--json");
+                "--min-new-tokens", "4", "--timeout", "4m", "--json");
 
         assertThat(r.status()).as(r.out() + r.err()).isZero();
         JsonNode o = JSON.readTree(r.out());
@@ -35,6 +35,10 @@ class SoakCommandTest {
                 .contains("IMAGE_NOT_FOUND", "INVALID_REQUEST", "UNDECODABLE_RECORD");
         assertThat(o.path("heap")).hasSizeGreaterThanOrEqualTo(2);
         assertThat(o.path("heap_warmup_bytes").asLong()).isPositive();
+        assertThat(o.path("mean_batch_size").asDouble()).isBetween(1.0, 8.0);
+        assertThat(o.path("mean_millis_per_result").path("inference").asDouble()).isPositive();
+        assertThat(o.path("mean_millis_per_result").has("fetch")).isTrue();
+        assertThat(o.path("mean_millis_per_result").has("batch_wait")).isTrue();
     }
 
     @Test
@@ -43,5 +47,11 @@ class SoakCommandTest {
         CliRun bad = CliRun.of("bench", "soak", "--bad-fraction", "1.5");
         assertThat(bad.status()).isEqualTo(2);
         assertThat(bad.err()).contains("fraction");
+        CliRun size = CliRun.of("bench", "soak", "--image-size", "640by480");
+        assertThat(size.status()).isEqualTo(2);
+        assertThat(size.err()).contains("--image-size");
+        CliRun tokens = CliRun.of("bench", "soak", "--max-new-tokens", "4", "--min-new-tokens", "5");
+        assertThat(tokens.status()).isEqualTo(2);
+        assertThat(tokens.err()).contains("min new tokens");
     }
 }

@@ -51,17 +51,52 @@ public final class SoakInputs {
 
     private final int count;
     private final double badFraction;
-    private final int maxNewTokens;
+    private final Work work;
     private final Path imageRoot;
     private final List<byte[]> images;
     private final List<String> imageUris;
     private final AvroSerializer<AnnotationRequest> serializer = new AvroSerializer<>(AnnotationRequest.class);
 
-    private SoakInputs(int count, double badFraction, int maxNewTokens, Path imageRoot, List<byte[]> images,
+    /**
+     * What each good request asks of the model: its new-token bounds ({@code minNewTokens} 0 leaves the model's
+     * default) and the size of the images ({@code imageWidth} 0: eight small images of different sizes).
+     */
+    public record Work(int minNewTokens, int maxNewTokens, int imageWidth, int imageHeight) {
+        public Work {
+            if (maxNewTokens < 1) {
+                throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
+            }
+            if (minNewTokens < 0 || minNewTokens > maxNewTokens) {
+                throw new IllegalArgumentException("min new tokens must be in [0, max new tokens = " + maxNewTokens
+                        + "], got " + minNewTokens);
+            }
+            if (imageWidth < 0 || imageHeight < 0 || (imageWidth == 0) != (imageHeight == 0)) {
+                throw new IllegalArgumentException("image size must be WIDTHxHEIGHT, both positive, got "
+                        + imageWidth + "x" + imageHeight);
+            }
+        }
+
+        /** At most {@code maxNewTokens} tokens, small images. */
+        public static Work upTo(int maxNewTokens) {
+            return new Work(0, maxNewTokens, 0, 0);
+        }
+
+        /** This work with images of {@code width} × {@code height}. */
+        public Work withImageSize(int width, int height) {
+            return new Work(minNewTokens, maxNewTokens, width, height);
+        }
+
+        /** This work with at least {@code min} new tokens per request. */
+        public Work withMinNewTokens(int min) {
+            return new Work(min, maxNewTokens, imageWidth, imageHeight);
+        }
+    }
+
+    private SoakInputs(int count, double badFraction, Work work, Path imageRoot, List<byte[]> images,
             List<String> imageUris) {
         this.count = count;
         this.badFraction = badFraction;
-        this.maxNewTokens = maxNewTokens;
+        this.work = work;
         this.imageRoot = imageRoot;
         this.images = images;
         this.imageUris = imageUris;
@@ -74,24 +109,29 @@ public final class SoakInputs {
      */
     public static SoakInputs prepare(int count, double badFraction, int maxNewTokens, Path imageRoot, long seed)
             throws IOException {
+        return prepare(count, badFraction, Work.upTo(maxNewTokens), imageRoot, seed);
+    }
+
+    /** As {@link #prepare(int, double, int, Path, long)}, each good request asking for {@code work}. */
+    public static SoakInputs prepare(int count, double badFraction, Work work, Path imageRoot, long seed)
+            throws IOException {
         if (count < 1) {
             throw new IllegalArgumentException("the number of requests must be at least 1, got " + count);
         }
         if (!(badFraction >= 0 && badFraction < 1)) {
             throw new IllegalArgumentException("the fraction of bad requests must be in [0, 1), got " + badFraction);
         }
-        if (maxNewTokens < 1) {
-            throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
-        }
         Files.createDirectories(imageRoot);
         List<byte[]> images = new ArrayList<>();
         List<String> uris = new ArrayList<>();
         for (int i = 0; i < IMAGES; i++) {
-            byte[] png = RandomImages.png(seed + i, 24 + 8 * i, 20 + 6 * i);
+            byte[] png = work.imageWidth() > 0
+                    ? RandomImages.png(seed + i, work.imageWidth(), work.imageHeight())
+                    : RandomImages.png(seed + i, 24 + 8 * i, 20 + 6 * i);
             images.add(png);
             uris.add(Files.write(imageRoot.resolve("image-" + i + ".png"), png).toUri().toString());
         }
-        return new SoakInputs(count, badFraction, maxNewTokens, imageRoot, images, uris);
+        return new SoakInputs(count, badFraction, work, imageRoot, images, uris);
     }
 
     public int count() {
@@ -167,7 +207,8 @@ public final class SoakInputs {
         } else if (task == Task.RANK) {
             b.setCandidates(List.of("a cat", "a dog", "a tree"));
         }
-        b.setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(maxNewTokens).build());
+        b.setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(work.maxNewTokens())
+                .setMinNewTokens(work.minNewTokens() > 0 ? work.minNewTokens() : null).build());
         int image = i % IMAGES;
         switch (kind) {
             case GOOD_INLINE -> b.setImage(inline(images.get(image)));

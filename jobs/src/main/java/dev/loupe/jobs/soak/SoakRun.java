@@ -40,7 +40,7 @@ public final class SoakRun {
      * @param heapFlat whether the heap at the end stays within {@link #flatTolerance(long)} of the warm-up figure
      */
     public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
-            boolean heapFlat, boolean timedOut, boolean jobStopped) {
+            boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings) {
 
         /** Nothing lost, duplicated or misrouted. */
         public boolean ok() {
@@ -86,6 +86,7 @@ public final class SoakRun {
         progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", inputs.count(),
                 (System.nanoTime() - start) / 1e9));
         SoakTally tally = new SoakTally(inputs);
+        ResultTimings timings = new ResultTimings();
         List<HeapSample> heap = new ArrayList<>();
         long deadline = start + timeout.toNanos();
         long settle = 2 * settings.checkpointInterval().toNanos() + Duration.ofSeconds(3).toNanos();
@@ -111,7 +112,9 @@ public final class SoakRun {
                                 : SoakInputs.indexOfUndecodable(bytes(f.getRawInput()));
                         tally.deadLetter(index, f.getErrorCode());
                     } else {
-                        tally.result(SoakInputs.index(results.deserialize(r.value()).getId()));
+                        AnnotationResult result = results.deserialize(r.value());
+                        tally.result(SoakInputs.index(result.getId()));
+                        timings.add(result);
                     }
                 }
                 while (heap.size() < 10 && tally.accounted() >= (long) inputs.count() * (heap.size() + 1) / 10) {
@@ -144,7 +147,7 @@ public final class SoakRun {
         boolean flat = heap.size() >= 2
                 && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
         return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
-                jobStopped);
+                jobStopped, timings.summary());
     }
 
     private List<String> outputTopics() {

@@ -1,8 +1,17 @@
 package dev.loupe.jobs.soak;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.jobs.soak.SoakInputs.Kind;
+import dev.loupe.schemas.AnnotationRequest;
+import dev.loupe.schemas.serde.AvroDeserializer;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import javax.imageio.ImageIO;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
@@ -76,5 +85,31 @@ class SoakInputsTest {
         assertThat(counts.exact()).isFalse();
         assertThat(tally.complete()).isFalse();
         assertThat(tally.accounted()).isEqualTo(39);
+    }
+
+    @Test
+    void goodRequestsAskForTheGivenWorkOnImagesOfTheGivenSize() throws Exception {
+        SoakInputs inputs = SoakInputs.prepare(8, 0, SoakInputs.Work.upTo(20).withMinNewTokens(20).withImageSize(64, 48),
+                dir, 1);
+        AvroDeserializer<AnnotationRequest> requests = new AvroDeserializer<>(AnnotationRequest.class);
+        for (int i = 0; i < inputs.count(); i++) {
+            AnnotationRequest request = requests.deserialize(inputs.value(i));
+            assertThat(request.getGeneration().getMinNewTokens()).isEqualTo(20);
+            assertThat(request.getGeneration().getMaxNewTokens()).isEqualTo(20);
+            byte[] image = request.getImage().getBytes() != null
+                    ? bytes(request.getImage().getBytes())
+                    : Files.readAllBytes(Path.of(URI.create(request.getImage().getUri())));
+            BufferedImage decoded = ImageIO.read(new ByteArrayInputStream(image));
+            assertThat(decoded.getWidth()).isEqualTo(64);
+            assertThat(decoded.getHeight()).isEqualTo(48);
+        }
+        assertThatThrownBy(() -> SoakInputs.Work.upTo(4).withMinNewTokens(5)).hasMessageContaining("min new tokens");
+        assertThatThrownBy(() -> SoakInputs.Work.upTo(4).withImageSize(64, 0)).hasMessageContaining("image size");
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] out = new byte[buffer.remaining()];
+        buffer.duplicate().get(out);
+        return out;
     }
 }
