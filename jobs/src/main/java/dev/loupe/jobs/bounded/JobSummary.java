@@ -50,6 +50,10 @@ public record JobSummary(String jobName, String jobId, Status status, Progress p
         double rate = throughput();
         lines.add("  throughput: " + (Double.isNaN(rate) ? "-" : ProgressLine.rate(rate)) + " " + unit + "/s ("
                 + progress.doneThisRun() + " in this run)");
+        String stages = progress.stages().line(progress.ok());
+        if (!stages.isEmpty()) {
+            lines.add("  " + stages);
+        }
         outputs.forEach((label, where) -> lines.add("  " + label + ": " + where));
         return lines;
     }

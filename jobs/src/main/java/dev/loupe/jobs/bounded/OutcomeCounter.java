@@ -19,7 +19,9 @@ import org.apache.flink.util.function.SerializableFunction;
 
 /**
  * Counts a bounded job's outputs by outcome ({@code ok}, or the failure's error code) into accumulators that
- * {@link BoundedJobRunner} reads while the job runs, and passes every element through unchanged. The counts are
+ * {@link BoundedJobRunner} reads while the job runs, and passes every element through unchanged. Results also add
+ * their batch size and stage times to sums ({@link ResultStages}), so the summary shows how full the batches were and
+ * where the time went. The counts are
  * checkpointed, so after a restart or a resumed run they continue from the restored checkpoint (rows replayed
  * after it are counted once, like the sinks write them once). Place it right before the sinks:
  * {@code OutcomeCounter.results(outputs.results())} and {@code OutcomeCounter.failures(outputs.failures())}.
@@ -31,6 +33,7 @@ public final class OutcomeCounter<T> extends RichMapFunction<T, T> implements Ch
 
     private final String name;
     private final SerializableFunction<T, String> outcomeOf;
+    private final SerializableFunction<T, Map<String, Long>> sumsOf;
     private transient Map<String, LongCounter> counters;
     private transient long resumed;
     private transient ListState<Tuple2<String, Long>> state;
@@ -40,13 +43,21 @@ public final class OutcomeCounter<T> extends RichMapFunction<T, T> implements Ch
      * tells the counters of one job apart (unique per job).
      */
     public OutcomeCounter(String name, SerializableFunction<T, String> outcomeOf) {
+        this(name, outcomeOf, value -> Map.of());
+    }
+
+    /** As {@link #OutcomeCounter(String, SerializableFunction)}, also adding the amounts {@code sumsOf} gives to sums. */
+    public OutcomeCounter(String name, SerializableFunction<T, String> outcomeOf,
+                          SerializableFunction<T, Map<String, Long>> sumsOf) {
         this.name = name;
         this.outcomeOf = outcomeOf;
+        this.sumsOf = sumsOf;
     }
 
     /** Counts every result as {@link Progress#OK}. */
     public static DataStream<AnnotationResult> results(DataStream<AnnotationResult> results) {
-        return results.map(new OutcomeCounter<AnnotationResult>("results", r -> Progress.OK), results.getType())
+        return results.map(new OutcomeCounter<AnnotationResult>("results", r -> Progress.OK, ResultStages::amounts),
+                        results.getType())
                 .name("count-results").uid("loupe-count-results");
     }
 
@@ -64,8 +75,12 @@ public final class OutcomeCounter<T> extends RichMapFunction<T, T> implements Ch
         resumed = 0;
         if (context.isRestored()) {
             for (Tuple2<String, Long> entry : state.get()) {
-                counter(entry.f0).add(entry.f1);
-                resumed += entry.f1;
+                // checkpoints of earlier versions hold bare outcome names
+                String accumulator = entry.f0.startsWith("loupe.") ? entry.f0 : Progress.OUTCOME_ACCUMULATOR_PREFIX + entry.f0;
+                counter(accumulator).add(entry.f1);
+                if (accumulator.startsWith(Progress.OUTCOME_ACCUMULATOR_PREFIX)) {
+                    resumed += entry.f1;
+                }
             }
         }
         LongCounter resumedCounter = new LongCounter(resumed);
@@ -74,7 +89,8 @@ public final class OutcomeCounter<T> extends RichMapFunction<T, T> implements Ch
 
     @Override
     public T map(T value) {
-        counter(outcomeOf.apply(value)).add(1);
+        counter(Progress.OUTCOME_ACCUMULATOR_PREFIX + outcomeOf.apply(value)).add(1);
+        sumsOf.apply(value).forEach((sum, amount) -> counter(ResultStages.SUM_ACCUMULATOR_PREFIX + sum).add(amount));
         return value;
     }
 
@@ -86,10 +102,11 @@ public final class OutcomeCounter<T> extends RichMapFunction<T, T> implements Ch
         }
     }
 
-    private LongCounter counter(String outcome) {
-        return counters.computeIfAbsent(outcome, o -> {
+    /** The counter of an accumulator (an outcome's count or a sum), registered on first use. */
+    private LongCounter counter(String accumulator) {
+        return counters.computeIfAbsent(accumulator, a -> {
             LongCounter c = new LongCounter();
-            getRuntimeContext().addAccumulator(Progress.OUTCOME_ACCUMULATOR_PREFIX + o, c);
+            getRuntimeContext().addAccumulator(a, c);
             return c;
         });
     }

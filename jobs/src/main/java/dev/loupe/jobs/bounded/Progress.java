@@ -6,10 +6,11 @@ import java.util.TreeMap;
 
 /**
  * A bounded job's counts at one moment, read from its {@link OutcomeCounter} accumulators: rows that succeeded,
- * failures per error code, the rows restored from a checkpoint at the start of this run, and the planned total
- * ({@code -1} when unknown).
+ * failures per error code, the rows restored from a checkpoint at the start of this run, the planned total
+ * ({@code -1} when unknown), and the results' batch sizes and stage times.
  */
-public record Progress(long total, long ok, SortedMap<String, Long> failuresByCode, long resumed) {
+public record Progress(long total, long ok, SortedMap<String, Long> failuresByCode, long resumed,
+                       ResultStages stages) {
     /** The outcome name of a successful row. */
     public static final String OK = "ok";
     /** Accumulator name prefix of the per-outcome counts: {@code loupe.outcome.ok}, {@code loupe.outcome.IMAGE_CORRUPT}. */
@@ -19,6 +20,11 @@ public record Progress(long total, long ok, SortedMap<String, Long> failuresByCo
 
     public Progress {
         failuresByCode = new TreeMap<>(failuresByCode);
+        stages = stages == null ? ResultStages.NONE : stages;
+    }
+
+    public Progress(long total, long ok, SortedMap<String, Long> failuresByCode, long resumed) {
+        this(total, ok, failuresByCode, resumed, ResultStages.NONE);
     }
 
     /** Progress before the job reported anything. */
@@ -44,7 +50,7 @@ public record Progress(long total, long ok, SortedMap<String, Long> failuresByCo
                 failures.merge(name.substring(OUTCOME_ACCUMULATOR_PREFIX.length()), number.longValue(), Long::sum);
             }
         }
-        return new Progress(total, ok, failures, resumed);
+        return new Progress(total, ok, failures, resumed, ResultStages.fromAccumulators(accumulators));
     }
 
     /** All failures, whatever their code. */
