@@ -41,7 +41,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     Path model;
 
     @Option(names = "--random-checkpoint", description = "Generate a random-weight InstructBLIP-Vicuna checkpoint "
-            + "with the dimensions below (defaults: the README's benchmark model) and benchmark it.")
+            + "with the dimensions below (defaults: the benchmark model of docs/benchmarks.md) and benchmark it.")
     boolean randomCheckpoint;
 
     @Option(names = "--batch-sizes", split = ",", defaultValue = "1,4,8,16", description = "Default ${DEFAULT-VALUE}.")

@@ -18,7 +18,7 @@ public final class RandomInstructBlipCheckpoint {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final double STD = 0.02;
 
-    /** The model's dimensions; {@link #benchmark()} is the README's benchmark model. */
+    /** The model's dimensions; {@link #benchmark()} is the benchmark model of docs/benchmarks.md. */
     public record Dims(int imageSize, int patchSize, int visionWidth, int visionLayers, int visionHeads, int visionMlp,
                        int qformerWidth, int qformerLayers, int qformerHeads, int qformerMlp, int qformerVocab,
                        int queries, int llmWidth, int llmLayers, int llmHeads, int llmKvHeads, int llmMlp, int vocab,
