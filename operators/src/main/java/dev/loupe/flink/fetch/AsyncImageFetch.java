@@ -47,7 +47,12 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
 
     @Override
     public void open(OpenContext openContext) {
-        metrics = new Metrics(metricGroup().addGroup("fetch"));
+        open(metricGroup());
+    }
+
+    /** Opens with the metrics in {@code group} (tests pass a group that records). */
+    void open(MetricGroup group) {
+        metrics = new Metrics(group.addGroup("fetch"));
         fetcher = settings.newFetcher(metrics);
         running = new ConcurrentHashMap<>();
         int threads = settings.concurrency();

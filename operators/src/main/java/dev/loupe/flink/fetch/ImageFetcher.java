@@ -148,7 +148,8 @@ public final class ImageFetcher implements AutoCloseable {
     private static CloseableHttpClient newClient(DnsResolver dns, HttpFetchOptions options, Duration timeout,
                                                  DetachedSocketFactory sockets) {
         Lookup<TlsSocketStrategy> tls = RegistryBuilder.<TlsSocketStrategy>create()
-                .register(URIScheme.HTTPS.id, DefaultClientTlsStrategy.createSystemDefault())
+                .register(URIScheme.HTTPS.id, (socket, target, port, attachment, context) ->
+                        SystemTls.STRATEGY.upgrade(socket, target, port, attachment, context))
                 .build();
         PoolingHttpClientConnectionManager connections = new PoolingHttpClientConnectionManagerBuilder() {
             @Override
@@ -176,6 +177,14 @@ public final class ImageFetcher implements AutoCloseable {
                 .disableAuthCaching()
                 .disableContentCompression()
                 .build();
+    }
+
+    /**
+     * The JVM's trust store and the default host name verifier (against the URI's host name, never the address),
+     * set up on the first https connection rather than with every fetcher.
+     */
+    private static final class SystemTls {
+        static final TlsSocketStrategy STRATEGY = DefaultClientTlsStrategy.createSystemDefault();
     }
 
     /** Closes pooled connections. */
@@ -377,7 +386,12 @@ public final class ImageFetcher implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw cancelled(show(uri));
         }
-        try (ClassicHttpResponse response = http.executeOpen(target, request(uri, deadline), null)) {
+        HttpGet get = null;
+        ClassicHttpResponse response = null;
+        boolean readToTheEnd = false;
+        try {
+            get = request(uri, deadline);
+            response = http.executeOpen(target, get, null);
             int status = response.getCode();
             if (isRedirect(status)) {
                 return new Hop(status, redirectTarget(uri, response), null);
@@ -403,10 +417,16 @@ public final class ImageFetcher implements AutoCloseable {
             if (entity.getContentLength() > maxBytes) {
                 throw tooLarge(where);
             }
-            try (InputStream body = entity.getContent()) {
-                return new Hop(status, null, readLimited(body, where, deadline));
-            }
+            byte[] bytes = readLimited(entity.getContent(), where, deadline);
+            readToTheEnd = true;   // the body's end released the connection back to the pool
+            return new Hop(status, null, bytes);
         } finally {
+            if (!readToTheEnd && get != null) {
+                get.cancel();   // drop the connection instead of draining whatever the server still sends
+            }
+            if (response != null) {
+                closeQuietly(response);
+            }
             hosts.release(host);
         }
     }
@@ -582,5 +602,13 @@ public final class ImageFetcher implements AutoCloseable {
         String text = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
         String raw = uri.toString();
         return text.replace(raw, show(uri));
+    }
+
+    private static void closeQuietly(ClassicHttpResponse response) {
+        try {
+            response.close();
+        } catch (IOException e) {
+            // the connection was dropped on purpose; nothing to release
+        }
     }
 }
