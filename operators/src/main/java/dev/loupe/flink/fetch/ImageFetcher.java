@@ -113,12 +113,17 @@ public final class ImageFetcher implements AutoCloseable {
 
     public ImageFetcher(List<Path> roots, long maxBytes, Duration timeout, AddressPolicy addresses, int maxRedirects,
                         HttpFetchOptions httpOptions, FetchEvents events) {
-        this(roots, maxBytes, timeout, addresses, maxRedirects, httpOptions, events, INTERRUPTIBLE_SOCKETS);
+        this(roots, maxBytes, timeout, addresses, maxRedirects, httpOptions, events, INTERRUPTIBLE_SOCKETS,
+                SYSTEM_TLS);
     }
 
-    /** With the sockets the HTTP client connects through (tests observe and restrict where connections go). */
+    /**
+     * With the sockets the HTTP client connects through (tests observe and restrict where connections go) and its TLS
+     * (tests trust their own certificate).
+     */
     ImageFetcher(List<Path> roots, long maxBytes, Duration timeout, AddressPolicy addresses, int maxRedirects,
-                 HttpFetchOptions httpOptions, FetchEvents events, DetachedSocketFactory sockets) {
+                 HttpFetchOptions httpOptions, FetchEvents events, DetachedSocketFactory sockets,
+                 TlsSocketStrategy tls) {
         this.roots = new ArrayList<>();
         this.realRoots = new ArrayList<>();
         for (Path root : roots) {
@@ -138,7 +143,7 @@ public final class ImageFetcher implements AutoCloseable {
         this.retries = new RetryPolicy(httpOptions.retryBaseDelay(), httpOptions.retryMaxDelay());
         this.hosts = new HostLimiter(httpOptions.maxPerHost());
         this.events = events;
-        this.http = newClient(new CheckedDnsResolver(addresses), httpOptions, timeout, sockets);
+        this.http = newClient(new CheckedDnsResolver(addresses), httpOptions, timeout, sockets, tls);
     }
 
     /**
@@ -146,10 +151,9 @@ public final class ImageFetcher implements AutoCloseable {
      * retries, cookies or content decoding (the byte limit applies to what the server sends).
      */
     private static CloseableHttpClient newClient(DnsResolver dns, HttpFetchOptions options, Duration timeout,
-                                                 DetachedSocketFactory sockets) {
+                                                 DetachedSocketFactory sockets, TlsSocketStrategy tlsStrategy) {
         Lookup<TlsSocketStrategy> tls = RegistryBuilder.<TlsSocketStrategy>create()
-                .register(URIScheme.HTTPS.id, (socket, target, port, attachment, context) ->
-                        SystemTls.STRATEGY.upgrade(socket, target, port, attachment, context))
+                .register(URIScheme.HTTPS.id, tlsStrategy)
                 .build();
         PoolingHttpClientConnectionManager connections = new PoolingHttpClientConnectionManagerBuilder() {
             @Override
@@ -186,6 +190,10 @@ public final class ImageFetcher implements AutoCloseable {
     private static final class SystemTls {
         static final TlsSocketStrategy STRATEGY = DefaultClientTlsStrategy.createSystemDefault();
     }
+
+    /** The JVM's TLS (trust store, host name verification), set up on first use. */
+    static final TlsSocketStrategy SYSTEM_TLS = (socket, target, port, attachment, context) ->
+            SystemTls.STRATEGY.upgrade(socket, target, port, attachment, context);
 
     /** Closes pooled connections. */
     @Override

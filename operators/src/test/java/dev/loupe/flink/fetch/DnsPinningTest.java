@@ -75,7 +75,7 @@ class DnsPinningTest {
         });
         return new ImageFetcher(List.of(), 1 << 20, Duration.ofSeconds(5), policy, ImageFetcher.DEFAULT_MAX_REDIRECTS,
                 new HttpFetchOptions(3, Duration.ofMillis(10), Duration.ofMillis(50), 4, "Loupe-test"),
-                FetchEvents.NONE, loopbackOnly);
+                FetchEvents.NONE, loopbackOnly, ImageFetcher.SYSTEM_TLS);
     }
 
     @Test
