@@ -2,6 +2,7 @@ package dev.loupe.flink;
 
 import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.fetch.AddressPolicy;
+import dev.loupe.flink.fetch.HttpFetchOptions;
 import dev.loupe.flink.fetch.ImageFetcher;
 import java.time.Duration;
 import java.util.List;
@@ -37,9 +38,37 @@ public final class LoupeOptions {
             .intType().defaultValue(16)
             .withDescription("Image fetches in flight per subtask (async I/O capacity and fetch threads).");
 
-    public static final ConfigOption<Duration> FETCH_TIMEOUT = ConfigOptions.key("loupe.fetch.timeout")
+    public static final ConfigOption<Duration> FETCH_TIMEOUT = ConfigOptions.key(ImageFetcher.TIMEOUT_KEY)
             .durationType().defaultValue(Duration.ofSeconds(10))
-            .withDescription("Per-request image fetch timeout; when it expires the request fails with FETCH_TIMEOUT.");
+            .withDescription("Per-request image fetch timeout, covering every attempt, retry wait, redirect and wait for"
+                    + " a per-host slot; when it expires the request fails with FETCH_TIMEOUT.");
+
+    public static final ConfigOption<Integer> FETCH_MAX_ATTEMPTS = ConfigOptions.key(HttpFetchOptions.MAX_ATTEMPTS_KEY)
+            .intType().defaultValue(HttpFetchOptions.DEFAULT_MAX_ATTEMPTS)
+            .withDescription("Most attempts of one http(s) request when it meets transient faults (connect failures,"
+                    + " timeouts and resets of one attempt, HTTP 408, 425, 429, 500, 502, 503, 504); 1: no retries."
+                    + " Other 4xx fail at once.");
+
+    public static final ConfigOption<Duration> FETCH_RETRY_BASE_DELAY = ConfigOptions.key(HttpFetchOptions.RETRY_BASE_DELAY_KEY)
+            .durationType().defaultValue(HttpFetchOptions.DEFAULT_RETRY_BASE_DELAY)
+            .withDescription("Backoff before the first retry; it doubles per retry, with full jitter (a uniform wait"
+                    + " between 0 and the backoff), up to " + HttpFetchOptions.RETRY_MAX_DELAY_KEY + ".");
+
+    public static final ConfigOption<Duration> FETCH_RETRY_MAX_DELAY = ConfigOptions.key(HttpFetchOptions.RETRY_MAX_DELAY_KEY)
+            .durationType().defaultValue(HttpFetchOptions.DEFAULT_RETRY_MAX_DELAY)
+            .withDescription("Longest wait between two attempts. A Retry-After (seconds or HTTP date) up to this is"
+                    + " honoured; a longer one ends the fetch with FETCH_FAILED at once. A wait that would pass"
+                    + " loupe.fetch.timeout also ends it at once.");
+
+    public static final ConfigOption<Integer> FETCH_MAX_PER_HOST = ConfigOptions.key(HttpFetchOptions.MAX_PER_HOST_KEY)
+            .intType().defaultValue(HttpFetchOptions.DEFAULT_MAX_PER_HOST)
+            .withDescription("Most http(s) requests in flight to one host per subtask, across its fetch pool, so a"
+                    + " slow or rate-limiting host cannot take every fetch thread; waiting for a slot counts"
+                    + " against loupe.fetch.timeout.");
+
+    public static final ConfigOption<String> FETCH_USER_AGENT = ConfigOptions.key(HttpFetchOptions.USER_AGENT_KEY)
+            .stringType().defaultValue(HttpFetchOptions.DEFAULT_USER_AGENT)
+            .withDescription("The User-Agent header of image fetches (printable ASCII).");
 
     public static final ConfigOption<MemorySize> FETCH_MAX_BYTES = ConfigOptions.key("loupe.fetch.max-bytes")
             .memoryType().defaultValue(MemorySize.parse("20mb"))

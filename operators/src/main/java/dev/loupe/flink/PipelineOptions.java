@@ -2,6 +2,7 @@ package dev.loupe.flink;
 
 import dev.loupe.flink.fetch.AddressPolicy;
 import dev.loupe.flink.fetch.FetchSettings;
+import dev.loupe.flink.fetch.HttpFetchOptions;
 import dev.loupe.flink.request.RequestValidator;
 import dev.loupe.model.api.TaskDefaults;
 import java.io.Serializable;
@@ -32,6 +33,7 @@ public final class PipelineOptions implements Serializable {
     private final int maxBeams;
     private final List<String> allowedHosts;
     private final int maxRedirects;
+    private final HttpFetchOptions http;
 
     private PipelineOptions(Builder b) {
         this.fileRoots = List.copyOf(b.fileRoots);
@@ -45,6 +47,8 @@ public final class PipelineOptions implements Serializable {
         this.maxBeams = b.maxBeams;
         this.allowedHosts = List.copyOf(b.allowedHosts);
         this.maxRedirects = b.maxRedirects;
+        this.http = new HttpFetchOptions(b.fetchMaxAttempts, b.fetchRetryBaseDelay, b.fetchRetryMaxDelay,
+                b.fetchMaxPerHost, b.fetchUserAgent);
     }
 
     /** A builder holding every option's default. */
@@ -75,7 +79,12 @@ public final class PipelineOptions implements Serializable {
                 .maxNewTokensLimit(maxNewTokensLimit)
                 .maxBeams(maxBeams)
                 .allowedHosts(allowedHosts)
-                .maxRedirects(maxRedirects);
+                .maxRedirects(maxRedirects)
+                .fetchMaxAttempts(http.maxAttempts())
+                .fetchRetryBaseDelay(http.retryBaseDelay())
+                .fetchRetryMaxDelay(http.retryMaxDelay())
+                .fetchMaxPerHost(http.maxPerHost())
+                .fetchUserAgent(http.userAgent());
     }
 
     /** The allowed folders for file: URIs, as given (strings, because {@link Path} is not serialisable). */
@@ -129,9 +138,15 @@ public final class PipelineOptions implements Serializable {
         return maxRedirects;
     }
 
+    /** How http(s) fetches retry, share hosts and name themselves. */
+    public HttpFetchOptions fetchHttp() {
+        return http;
+    }
+
     /** The fetch stage's settings. */
     public FetchSettings fetch() {
-        return new FetchSettings(fileRoots, fetchMaxBytes, fetchTimeout, allowedHosts, maxRedirects, fetchConcurrency);
+        return new FetchSettings(fileRoots, fetchMaxBytes, fetchTimeout, allowedHosts, maxRedirects, fetchConcurrency,
+                http);
     }
 
     /** The request validator of this deployment's limits, starting from the model's per-task defaults. */
@@ -155,6 +170,11 @@ public final class PipelineOptions implements Serializable {
         private int maxBeams = LoupeOptions.REQUEST_MAX_BEAMS.defaultValue();
         private List<String> allowedHosts = LoupeOptions.FETCH_ALLOWED_HOSTS.defaultValue();
         private int maxRedirects = LoupeOptions.FETCH_MAX_REDIRECTS.defaultValue();
+        private int fetchMaxAttempts = LoupeOptions.FETCH_MAX_ATTEMPTS.defaultValue();
+        private Duration fetchRetryBaseDelay = LoupeOptions.FETCH_RETRY_BASE_DELAY.defaultValue();
+        private Duration fetchRetryMaxDelay = LoupeOptions.FETCH_RETRY_MAX_DELAY.defaultValue();
+        private int fetchMaxPerHost = LoupeOptions.FETCH_MAX_PER_HOST.defaultValue();
+        private String fetchUserAgent = LoupeOptions.FETCH_USER_AGENT.defaultValue();
 
         private Builder() {}
 
@@ -171,6 +191,11 @@ public final class PipelineOptions implements Serializable {
             maxBeams = conf.get(LoupeOptions.REQUEST_MAX_BEAMS);
             allowedHosts = nonBlank(conf.get(LoupeOptions.FETCH_ALLOWED_HOSTS));
             maxRedirects = conf.get(LoupeOptions.FETCH_MAX_REDIRECTS);
+            fetchMaxAttempts = conf.get(LoupeOptions.FETCH_MAX_ATTEMPTS);
+            fetchRetryBaseDelay = conf.get(LoupeOptions.FETCH_RETRY_BASE_DELAY);
+            fetchRetryMaxDelay = conf.get(LoupeOptions.FETCH_RETRY_MAX_DELAY);
+            fetchMaxPerHost = conf.get(LoupeOptions.FETCH_MAX_PER_HOST);
+            fetchUserAgent = conf.get(LoupeOptions.FETCH_USER_AGENT);
             return this;
         }
 
@@ -240,6 +265,36 @@ public final class PipelineOptions implements Serializable {
             return this;
         }
 
+        /** {@link LoupeOptions#FETCH_MAX_ATTEMPTS}. */
+        public Builder fetchMaxAttempts(int attempts) {
+            fetchMaxAttempts = attempts;
+            return this;
+        }
+
+        /** {@link LoupeOptions#FETCH_RETRY_BASE_DELAY}. */
+        public Builder fetchRetryBaseDelay(Duration delay) {
+            fetchRetryBaseDelay = delay;
+            return this;
+        }
+
+        /** {@link LoupeOptions#FETCH_RETRY_MAX_DELAY}. */
+        public Builder fetchRetryMaxDelay(Duration delay) {
+            fetchRetryMaxDelay = delay;
+            return this;
+        }
+
+        /** {@link LoupeOptions#FETCH_MAX_PER_HOST}. */
+        public Builder fetchMaxPerHost(int requests) {
+            fetchMaxPerHost = requests;
+            return this;
+        }
+
+        /** {@link LoupeOptions#FETCH_USER_AGENT}. */
+        public Builder fetchUserAgent(String userAgent) {
+            fetchUserAgent = userAgent;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the key of the first invalid option */
         public PipelineOptions build() {
             sanityCheck();
@@ -263,6 +318,8 @@ public final class PipelineOptions implements Serializable {
             require(maxBeams >= 1, LoupeOptions.REQUEST_MAX_BEAMS.key(), "must be >= 1, got " + maxBeams);
             new AddressPolicy(allowedHosts);   // throws IllegalArgumentException naming the option for a bad entry
             require(maxRedirects >= 0, LoupeOptions.FETCH_MAX_REDIRECTS.key(), "must be >= 0, got " + maxRedirects);
+            // throws IllegalArgumentException naming the option (max-attempts, retry delays, max-per-host, user-agent)
+            new HttpFetchOptions(fetchMaxAttempts, fetchRetryBaseDelay, fetchRetryMaxDelay, fetchMaxPerHost, fetchUserAgent);
         }
 
         private static List<String> nonBlank(List<String> values) {

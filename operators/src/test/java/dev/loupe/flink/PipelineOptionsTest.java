@@ -55,4 +55,34 @@ class PipelineOptionsTest {
                 .hasMessageContaining("loupe.fetch.timeout");
         assertThat(LoupeOptions.BATCH_MAX_SIZE.description().toString()).isNotBlank();
     }
+
+    @Test
+    void httpFetchOptionsAreReadValidatedAndCarriedToTheFetchStage() {
+        PipelineOptions defaults = PipelineOptions.defaults();
+        assertThat(defaults.fetchHttp().maxAttempts()).isEqualTo(4);
+        assertThat(defaults.fetchHttp().retryBaseDelay()).isEqualTo(Duration.ofMillis(200));
+        assertThat(defaults.fetchHttp().retryMaxDelay()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(defaults.fetchHttp().maxPerHost()).isEqualTo(4);
+        assertThat(defaults.fetchHttp().userAgent()).startsWith("Loupe/").endsWith(" (+image annotation)");
+
+        Configuration conf = Configuration.fromMap(java.util.Map.of("loupe.fetch.max-attempts", "2",
+                "loupe.fetch.retry-base-delay", "50 ms", "loupe.fetch.retry-max-delay", "1 s",
+                "loupe.fetch.max-per-host", "3", "loupe.fetch.user-agent", "Bot/1"));
+        PipelineOptions o = PipelineOptions.from(conf);
+        assertThat(o.fetch().http()).isEqualTo(new dev.loupe.flink.fetch.HttpFetchOptions(2, Duration.ofMillis(50),
+                Duration.ofSeconds(1), 3, "Bot/1"));
+        assertThat(o.toBuilder().build().fetchHttp()).isEqualTo(o.fetchHttp());
+
+        assertThatThrownBy(() -> PipelineOptions.builder().fetchMaxAttempts(0).build())
+                .hasMessageContaining("loupe.fetch.max-attempts");
+        assertThatThrownBy(() -> PipelineOptions.builder().fetchRetryBaseDelay(Duration.ofMillis(-1)).build())
+                .hasMessageContaining("loupe.fetch.retry-base-delay");
+        assertThatThrownBy(() -> PipelineOptions.builder().fetchRetryMaxDelay(Duration.ofMillis(10)).build())
+                .hasMessageContaining("loupe.fetch.retry-max-delay");
+        assertThatThrownBy(() -> PipelineOptions.builder().fetchMaxPerHost(0).build())
+                .hasMessageContaining("loupe.fetch.max-per-host");
+        assertThatThrownBy(() -> PipelineOptions.builder().fetchUserAgent(" ").build())
+                .hasMessageContaining("loupe.fetch.user-agent");
+        assertThat(LoupeOptions.FETCH_MAX_PER_HOST.description().toString()).isNotBlank();
+    }
 }

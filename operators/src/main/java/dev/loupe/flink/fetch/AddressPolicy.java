@@ -28,11 +28,24 @@ public final class AddressPolicy {
 
     private static final Set<String> METADATA_HOSTS = Set.of("metadata.google.internal", "metadata.goog");
 
+    /** Resolves a host name (or IP literal) to all its addresses: the system resolver, or a test's. */
+    @FunctionalInterface
+    interface HostLookup {
+        InetAddress[] resolve(String host) throws UnknownHostException;
+    }
+
     private final Set<String> allowedHosts = new HashSet<>();
     private final List<Cidr> allowedRanges = new ArrayList<>();
+    private final HostLookup lookup;
 
     /** @param allowed host names, IP literals and CIDR ranges that may be fetched although internal */
     public AddressPolicy(List<String> allowed) {
+        this(allowed, InetAddress::getAllByName);
+    }
+
+    /** A policy that resolves hosts with {@code lookup} (tests answer as a rebinding DNS server would). */
+    AddressPolicy(List<String> allowed, HostLookup lookup) {
+        this.lookup = lookup;
         for (String entry : allowed) {
             String e = entry.strip().toLowerCase(Locale.ROOT);
             if (e.isEmpty()) {
@@ -63,8 +76,11 @@ public final class AddressPolicy {
         }
         InetAddress[] addresses;
         try {
-            addresses = InetAddress.getAllByName(name);
+            addresses = lookup.resolve(name);
         } catch (UnknownHostException e) {
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot resolve host " + name);
+        }
+        if (addresses == null || addresses.length == 0) {
             throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot resolve host " + name);
         }
         if (hostAllowed) {

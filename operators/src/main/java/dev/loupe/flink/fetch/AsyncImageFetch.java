@@ -16,6 +16,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 import org.apache.flink.util.concurrent.ExecutorThreadFactory;
@@ -23,8 +26,12 @@ import org.apache.flink.util.concurrent.ExecutorThreadFactory;
 /**
  * Fetches image bytes with Flink async I/O on a pool of {@link FetchSettings#concurrency()} threads (the async operator's
  * capacity is the same number, so neither the pool's queue nor the operator's buffer grows without bound).
- * Never fails the job: every outcome, including Flink's async timeout, is a {@link Fallible}. Inline images
- * complete at once without using the pool.
+ * Never fails the job: every outcome, including Flink's async timeout, is a {@link Fallible}, completed once per input
+ * (the fetcher's retries happen inside one fetch). Inline images complete at once without using the pool.
+ *
+ * <p>Metrics, in the operator's group under {@code fetch}: {@code retries} (http(s) attempts after a transient
+ * fault), {@code failures.<ERROR_CODE>} (final failures per error code) and {@code failuresByStatus.<HTTP status>}
+ * (final failures on an HTTP status).
  */
 public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, Fallible<FetchedImage>> {
     private final FetchSettings settings;
@@ -32,6 +39,7 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
     private transient ExecutorService pool;
     /** Fetches in progress, by request identity, so that Flink's timeout can interrupt the thread doing one. */
     private transient Map<ValidatedRequest, Future<?>> running;
+    private transient Metrics metrics;
 
     public AsyncImageFetch(FetchSettings settings) {
         this.settings = settings;
@@ -39,7 +47,13 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
 
     @Override
     public void open(OpenContext openContext) {
-        fetcher = settings.newFetcher();
+        open(metricGroup());
+    }
+
+    /** Opens with the metrics in {@code group} (tests pass a group that records). */
+    void open(MetricGroup group) {
+        metrics = new Metrics(group.addGroup("fetch"));
+        fetcher = settings.newFetcher(metrics);
         running = new ConcurrentHashMap<>();
         int threads = settings.concurrency();
         pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
@@ -51,19 +65,73 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
         if (pool != null) {
             pool.shutdownNow();
         }
+        if (fetcher != null) {
+            fetcher.close();
+        }
+    }
+
+    /** The operator's metric group; a detached one when the function runs outside a task (unit tests). */
+    private MetricGroup metricGroup() {
+        try {
+            return getRuntimeContext().getMetricGroup();
+        } catch (IllegalStateException e) {
+            return UnregisteredMetricsGroup.createOperatorMetricGroup();
+        }
+    }
+
+    /** Counters of retries and final failures, created per code and status on first use. */
+    private static final class Metrics implements FetchEvents {
+        private final Counter retries;
+        private final MetricGroup byCode;
+        private final MetricGroup byStatus;
+        private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+
+        Metrics(MetricGroup group) {
+            retries = group.counter("retries");
+            byCode = group.addGroup("failures");
+            byStatus = group.addGroup("failuresByStatus");
+        }
+
+        @Override
+        public void retried() {
+            retries.inc();
+        }
+
+        @Override
+        public void failedWithStatus(int httpStatus) {
+            String name = Integer.toString(httpStatus);
+            counters.computeIfAbsent("status " + name, k -> byStatus.counter(name)).inc();
+        }
+
+        void failed(ErrorCode code) {
+            counters.computeIfAbsent("code " + code.name(), k -> byCode.counter(code.name())).inc();
+        }
+    }
+
+    private Fallible<FetchedImage> failed(Fallible<FetchedImage> outcome) {
+        if (outcome.failure != null && metrics != null) {
+            metrics.failed(outcome.failure.code);
+        }
+        return outcome;
     }
 
     @Override
     public void asyncInvoke(ValidatedRequest request, ResultFuture<Fallible<FetchedImage>> result) {
         if (request.imageBytes != null) {
-            result.complete(List.of(fetch(request)));
+            result.complete(List.of(failed(fetch(request))));
             return;
         }
         FutureTask<Void> task = new FutureTask<>(() -> {
+            Fallible<FetchedImage> outcome;
             try {
-                result.complete(List.of(fetch(request)));
+                outcome = fetch(request);
             } finally {
-                running.remove(request);
+                if (running.remove(request) == null) {
+                    outcome = null;   // Flink's timeout already completed this input (and counted it)
+                }
+            }
+            if (outcome != null) {
+                result.complete(List.of(failed(outcome)));
             }
             return null;
         });
@@ -72,8 +140,8 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
             pool.execute(task);
         } catch (RejectedExecutionException e) {
             running.remove(request);
-            result.complete(List.of(Fallible.failure(request.failure(Failures.FETCH, ErrorCode.FETCH_FAILED,
-                    "too many image fetches still running: " + e.getMessage()))));
+            result.complete(List.of(failed(Fallible.failure(request.failure(Failures.FETCH, ErrorCode.FETCH_FAILED,
+                    "too many image fetches still running: " + e.getMessage())))));
         }
     }
 
@@ -83,8 +151,8 @@ public final class AsyncImageFetch extends RichAsyncFunction<ValidatedRequest, F
         if (fetching != null) {
             fetching.cancel(true);
         }
-        result.complete(List.of(Fallible.failure(request.failure(Failures.FETCH, ErrorCode.FETCH_TIMEOUT,
-                "fetching " + request.imageLabel() + " took longer than " + settings.timeout()))));
+        result.complete(List.of(failed(Fallible.failure(request.failure(Failures.FETCH, ErrorCode.FETCH_TIMEOUT,
+                "fetching " + request.imageLabel() + " took longer than " + settings.timeout())))));
     }
 
     /** An exception's text with any copy of the request's URI in it redacted. */

@@ -7,23 +7,54 @@ import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.InetAddress;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.UnsupportedFileSystemSchemeException;
+import org.apache.hc.client5.http.DnsResolver;
+import org.apache.hc.client5.http.SchemePortResolver;
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.DefaultHttpClientConnectionOperator;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.client5.http.io.DetachedSocketFactory;
+import org.apache.hc.client5.http.io.HttpClientConnectionOperator;
+import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
+import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.ConnectionClosedException;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.HttpHeaders;
+import org.apache.hc.core5.http.HttpHost;
+import org.apache.hc.core5.http.NoHttpResponseException;
+import org.apache.hc.core5.http.URIScheme;
+import org.apache.hc.core5.http.config.Lookup;
+import org.apache.hc.core5.http.config.RegistryBuilder;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
 
 /**
  * Reads an image's encoded bytes from a URI, blocking, with the pipeline's guards: {@code file:} only inside the
@@ -34,18 +65,34 @@ import org.apache.flink.core.fs.UnsupportedFileSystemSchemeException;
  * them. Reading stops one byte past the limit. Every failure is an {@link AnnotationException} with its code, and
  * its message names the URI only in {@link UriRedaction redacted} form.
  *
- * <p>DNS rebinding: the host is resolved for the check and again by the HTTP client when it connects. Both lookups
- * go through the JVM's address cache, which keeps a positive answer for {@code networkaddress.cache.ttl} (30 s by
- * default without a security manager), so the client connects to an address that was checked unless the cache
- * entry expires in between. Deployments that set that TTL to 0 reopen a small time-of-check/time-of-use window;
- * a fetch through an egress proxy that enforces the same rules closes it.
+ * <p>http(s) goes through Apache HttpClient 5 with Loupe's {@link CheckedDnsResolver} as its only resolver: a new
+ * connection resolves its host once, through the address policy, and connects to the addresses that were checked,
+ * so no second lookup can rebind the name to an internal address (TLS is still verified against the host name).
+ * Transient faults (connect failures, timeouts and resets of one attempt, HTTP 408, 425, 429, 500, 502, 503, 504)
+ * are retried up to {@link HttpFetchOptions#maxAttempts()} times with exponential backoff and full jitter, honouring
+ * {@code Retry-After} up to {@link HttpFetchOptions#retryMaxDelay()}; every wait counts against the one timeout, and
+ * a fetch whose next wait would pass it fails at once with the last fault in its message. At most
+ * {@link HttpFetchOptions#maxPerHost()} requests per host are in flight across this fetcher; connections are pooled
+ * and reused. Sockets are channel-backed, so interrupting the fetching thread (Flink's async timeout does) aborts
+ * a blocked connect or read.
  *
- * <p>Thread-safe; {@link AsyncImageFetch} runs it on a bounded pool.
+ * <p>Thread-safe; {@link AsyncImageFetch} runs it on a bounded pool and closes it.
  */
-public final class ImageFetcher {
+public final class ImageFetcher implements AutoCloseable {
     /** The configuration key of {@code maxRedirects}, named when a fetch exceeds it, and its default. */
     public static final String MAX_REDIRECTS_KEY = "loupe.fetch.max-redirects";
     public static final int DEFAULT_MAX_REDIRECTS = 5;
+    /** The configuration key of the per-image timeout, named when retries give up because of it. */
+    public static final String TIMEOUT_KEY = "loupe.fetch.timeout";
+
+    /** Most pooled connections of one fetcher, over all hosts (in flight, the fetch pool's size bounds them). */
+    private static final int MAX_CONNECTIONS = 256;
+
+    /**
+     * Plain sockets backed by a {@link SocketChannel}: a thread blocked connecting or reading on one is woken by an
+     * interrupt (the channel closes), which a classic {@link java.net.Socket} ignores.
+     */
+    static final DetachedSocketFactory INTERRUPTIBLE_SOCKETS = proxy -> SocketChannel.open().socket();
 
     private final List<Path> roots;
     private final List<Path> realRoots;
@@ -53,9 +100,30 @@ public final class ImageFetcher {
     private final Duration timeout;
     private final AddressPolicy addresses;
     private final int maxRedirects;
-    private final HttpClient http;
+    private final HttpFetchOptions httpOptions;
+    private final RetryPolicy retries;
+    private final HostLimiter hosts;
+    private final FetchEvents events;
+    private final CloseableHttpClient http;
 
+    /** A fetcher with the default retry, per-host and User-Agent settings, reporting no events. */
     public ImageFetcher(List<Path> roots, long maxBytes, Duration timeout, AddressPolicy addresses, int maxRedirects) {
+        this(roots, maxBytes, timeout, addresses, maxRedirects, HttpFetchOptions.defaults(), FetchEvents.NONE);
+    }
+
+    public ImageFetcher(List<Path> roots, long maxBytes, Duration timeout, AddressPolicy addresses, int maxRedirects,
+                        HttpFetchOptions httpOptions, FetchEvents events) {
+        this(roots, maxBytes, timeout, addresses, maxRedirects, httpOptions, events, INTERRUPTIBLE_SOCKETS,
+                SYSTEM_TLS);
+    }
+
+    /**
+     * With the sockets the HTTP client connects through (tests observe and restrict where connections go) and its TLS
+     * (tests trust their own certificate).
+     */
+    ImageFetcher(List<Path> roots, long maxBytes, Duration timeout, AddressPolicy addresses, int maxRedirects,
+                 HttpFetchOptions httpOptions, FetchEvents events, DetachedSocketFactory sockets,
+                 TlsSocketStrategy tls) {
         this.roots = new ArrayList<>();
         this.realRoots = new ArrayList<>();
         for (Path root : roots) {
@@ -71,10 +139,66 @@ public final class ImageFetcher {
         this.timeout = timeout;
         this.addresses = addresses;
         this.maxRedirects = maxRedirects;
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
+        this.httpOptions = httpOptions;
+        this.retries = new RetryPolicy(httpOptions.retryBaseDelay(), httpOptions.retryMaxDelay());
+        this.hosts = new HostLimiter(httpOptions.maxPerHost());
+        this.events = events;
+        this.http = newClient(new CheckedDnsResolver(addresses), httpOptions, timeout, sockets, tls);
+    }
+
+    /**
+     * The HTTP client: the checked resolver is the connection operator's only resolver; no proxy, redirects, automatic
+     * retries, cookies or content decoding (the byte limit applies to what the server sends).
+     */
+    private static CloseableHttpClient newClient(DnsResolver dns, HttpFetchOptions options, Duration timeout,
+                                                 DetachedSocketFactory sockets, TlsSocketStrategy tlsStrategy) {
+        Lookup<TlsSocketStrategy> tls = RegistryBuilder.<TlsSocketStrategy>create()
+                .register(URIScheme.HTTPS.id, tlsStrategy)
                 .build();
+        PoolingHttpClientConnectionManager connections = new PoolingHttpClientConnectionManagerBuilder() {
+            @Override
+            protected HttpClientConnectionOperator createConnectionOperator(SchemePortResolver ports,
+                                                                            DnsResolver ignored,
+                                                                            TlsSocketStrategy ignoredTls) {
+                return new DefaultHttpClientConnectionOperator(sockets, ports, dns, tls);
+            }
+        }
+                .setMaxConnPerRoute(options.maxPerHost())
+                .setMaxConnTotal(Math.max(MAX_CONNECTIONS, options.maxPerHost()))
+                .setDefaultConnectionConfig(ConnectionConfig.custom()
+                        .setConnectTimeout(Timeout.of(timeout))
+                        .setSocketTimeout(Timeout.of(timeout))
+                        .setValidateAfterInactivity(TimeValue.ofSeconds(1))
+                        .setTimeToLive(TimeValue.ofMinutes(5))
+                        .build())
+                .build();
+        return HttpClients.custom()
+                .setConnectionManager(connections)
+                .setUserAgent(options.userAgent())
+                .disableRedirectHandling()
+                .disableAutomaticRetries()
+                .disableCookieManagement()
+                .disableAuthCaching()
+                .disableContentCompression()
+                .build();
+    }
+
+    /**
+     * The JVM's trust store and the default host name verifier (against the URI's host name, never the address),
+     * set up on the first https connection rather than with every fetcher.
+     */
+    private static final class SystemTls {
+        static final TlsSocketStrategy STRATEGY = DefaultClientTlsStrategy.createSystemDefault();
+    }
+
+    /** The JVM's TLS (trust store, host name verification), set up on first use. */
+    static final TlsSocketStrategy SYSTEM_TLS = (socket, target, port, attachment, context) ->
+            SystemTls.STRATEGY.upgrade(socket, target, port, attachment, context);
+
+    /** Closes pooled connections. */
+    @Override
+    public void close() {
+        http.close(CloseMode.IMMEDIATE);
     }
 
     public byte[] fetch(String uriText) throws AnnotationException {
@@ -154,7 +278,26 @@ public final class ImageFetcher {
         return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
     }
 
-    /** GETs the URI, following redirects by hand: each hop's target passes the address policy before it is asked. */
+    /** One hop's outcome: a redirect target, or the body of a 2xx response. */
+    private record Hop(int status, URI redirect, byte[] body) {}
+
+    /** A transient HTTP status, and the wait the server asked for (null: none). */
+    private static final class TransientStatus extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int status;
+        final transient Duration retryAfter;
+
+        TransientStatus(int status, Duration retryAfter) {
+            super(null, null, false, false);
+            this.status = status;
+            this.retryAfter = retryAfter;
+        }
+    }
+
+    /**
+     * GETs the URI, following redirects by hand (each hop's connection resolves and checks its host through the
+     * address policy), each hop retried on transient faults, all before one deadline.
+     */
     private byte[] readHttp(URI first) throws AnnotationException {
         long deadline = deadlineFromNow();
         String shownFirst = show(first);
@@ -162,73 +305,208 @@ public final class ImageFetcher {
         URI uri = first;
         visited.add(uri.normalize());
         for (int redirects = 0; ; redirects++) {
-            String shown = show(uri);
-            addresses.check(uri.getHost() == null ? "" : uri.getHost());
-            HttpResponse<InputStream> response = send(uri, deadline);
-            int status = response.statusCode();
-            if (isRedirect(status)) {
-                closeQuietly(response.body());
-                URI next = redirectTarget(uri, response);
-                if (!visited.add(next.normalize())) {
-                    throw new AnnotationException(ErrorCode.FETCH_FAILED, "redirect loop fetching " + shownFirst
-                            + ": " + shown + " redirects back to " + show(next));
-                }
-                if (redirects >= maxRedirects) {
-                    throw new AnnotationException(ErrorCode.FETCH_FAILED, "more than " + maxRedirects
-                            + " redirects fetching " + shownFirst + " (" + MAX_REDIRECTS_KEY + ")");
-                }
-                uri = next;
-                continue;
+            Hop hop = withRetries(uri, first, deadline);
+            if (hop.redirect() == null) {
+                return hop.body();
             }
-            try (InputStream body = response.body()) {
-                String where = uri.equals(first) ? shown : shown + " (redirected from " + shownFirst + ")";
-                if (status == 404 || status == 410) {
-                    throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "HTTP " + status + " for " + where);
-                }
-                if (status < 200 || status > 299) {
-                    throw new AnnotationException(ErrorCode.FETCH_FAILED, "HTTP " + status + " for " + where);
-                }
-                long declared = response.headers().firstValueAsLong("Content-Length").orElse(-1);
-                if (declared > maxBytes) {
-                    throw tooLarge(where);
-                }
-                return readLimited(body, where, deadline);
+            URI next = hop.redirect();
+            if (!visited.add(next.normalize())) {
+                throw new AnnotationException(ErrorCode.FETCH_FAILED, "redirect loop fetching " + shownFirst
+                        + ": " + show(uri) + " redirects back to " + show(next));
+            }
+            if (redirects >= maxRedirects) {
+                throw new AnnotationException(ErrorCode.FETCH_FAILED, "more than " + maxRedirects
+                        + " redirects fetching " + shownFirst + " (" + MAX_REDIRECTS_KEY + ")");
+            }
+            uri = next;
+        }
+    }
+
+    /** One hop, attempted until it succeeds, fails for good, runs out of attempts or would pass the deadline. */
+    private Hop withRetries(URI uri, URI first, long deadline) throws AnnotationException {
+        String where = where(uri, first);
+        for (int attempt = 1; ; attempt++) {
+            String fault;
+            int status = 0;
+            Duration asked = null;
+            try {
+                return attempt(uri, first, deadline);
+            } catch (TransientStatus e) {
+                status = e.status;
+                asked = e.retryAfter;
+                fault = "HTTP " + status;
             } catch (IOException e) {
-                throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot read the body of " + shown + ": "
-                        + scrub(e, uri), e);
+                fault = transientFault(e, uri, deadline);
+            }
+            if (attempt >= httpOptions.maxAttempts()) {
+                throw giveUp(status, fault + " for " + where + " after " + attempt + " attempt"
+                        + (attempt == 1 ? "" : "s") + " (" + HttpFetchOptions.MAX_ATTEMPTS_KEY + ")");
+            }
+            Duration wait = retries.backoff(attempt);
+            if (asked != null) {
+                if (asked.compareTo(retries.maxDelay()) > 0) {
+                    throw giveUp(status, fault + " for " + where + " asks to retry after " + asked.toSeconds()
+                            + " s, longer than " + HttpFetchOptions.RETRY_MAX_DELAY_KEY + " (" + retries.maxDelay() + ")");
+                }
+                wait = wait.compareTo(asked) > 0 ? wait : asked;
+            }
+            if (System.nanoTime() + wait.toNanos() - deadline >= 0) {
+                throw giveUp(status, fault + " for " + where + " after " + attempt + " attempt"
+                        + (attempt == 1 ? "" : "s") + "; the next retry would pass " + TIMEOUT_KEY + " (" + timeout + ")");
+            }
+            events.retried();
+            try {
+                TimeUnit.NANOSECONDS.sleep(wait.toNanos());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw cancelled(show(uri));
             }
         }
     }
 
-    private HttpResponse<InputStream> send(URI uri, long deadline) throws AnnotationException {
+    private AnnotationException giveUp(int status, String message) {
+        if (status > 0) {
+            events.failedWithStatus(status);
+        }
+        return new AnnotationException(ErrorCode.FETCH_FAILED, message);
+    }
+
+    /**
+     * One GET of one hop, holding one of the host's slots until its body is read.
+     *
+     * @throws TransientStatus for a status worth retrying
+     * @throws IOException for an I/O fault, classified by {@link #transientFault}
+     */
+    private Hop attempt(URI uri, URI first, long deadline) throws AnnotationException, IOException, TransientStatus {
+        if (uri.getHost() == null) {
+            addresses.check("");   // the policy's message for a URI without a host
+        }
+        String host = unbracket(uri.getHost()).toLowerCase(Locale.ROOT);
+        HttpHost target = new HttpHost(uri.getScheme().toLowerCase(Locale.ROOT), (InetAddress) null, unbracket(uri.getHost()),
+                uri.getPort());
+        try {
+            if (!hosts.acquire(host, deadline)) {
+                throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "no free slot for host " + host + " within "
+                        + timeout + " (" + HttpFetchOptions.MAX_PER_HOST_KEY + " = " + httpOptions.maxPerHost()
+                        + " requests in flight per host) fetching " + show(first));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw cancelled(show(uri));
+        }
+        HttpGet get = null;
+        ClassicHttpResponse response = null;
+        boolean readToTheEnd = false;
+        try {
+            get = request(uri, deadline);
+            response = http.executeOpen(target, get, null);
+            int status = response.getCode();
+            if (isRedirect(status)) {
+                return new Hop(status, redirectTarget(uri, response), null);
+            }
+            if (RetryPolicy.isTransient(status)) {
+                Header retryAfter = response.getFirstHeader(HttpHeaders.RETRY_AFTER);
+                throw new TransientStatus(status, RetryPolicy.retryAfter(retryAfter == null ? null : retryAfter.getValue(),
+                        Instant.now()).orElse(null));
+            }
+            String where = where(uri, first);
+            if (status == 404 || status == 410) {
+                events.failedWithStatus(status);
+                throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "HTTP " + status + " for " + where);
+            }
+            if (status < 200 || status > 299) {
+                events.failedWithStatus(status);
+                throw new AnnotationException(ErrorCode.FETCH_FAILED, "HTTP " + status + " for " + where);
+            }
+            HttpEntity entity = response.getEntity();
+            if (entity == null) {
+                throw new AnnotationException(ErrorCode.IMAGE_EMPTY, "image has zero bytes: " + where);
+            }
+            if (entity.getContentLength() > maxBytes) {
+                throw tooLarge(where);
+            }
+            byte[] bytes = readLimited(entity.getContent(), where, deadline);
+            readToTheEnd = true;   // the body's end released the connection back to the pool
+            return new Hop(status, null, bytes);
+        } finally {
+            if (!readToTheEnd && get != null) {
+                get.cancel();   // drop the connection instead of draining whatever the server still sends
+            }
+            if (response != null) {
+                closeQuietly(response);
+            }
+            hosts.release(host);
+        }
+    }
+
+    /** A GET of the URI's path and query (user-info and fragment are never sent), bounded by the deadline. */
+    private HttpGet request(URI uri, long deadline) throws AnnotationException {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
             throw timedOut(show(uri));
         }
-        HttpRequest request;
+        Timeout bound = Timeout.ofMilliseconds(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        HttpGet get;
         try {
-            request = HttpRequest.newBuilder(uri).timeout(Duration.ofNanos(left)).GET().build();
+            get = new HttpGet(uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery());
         } catch (IllegalArgumentException e) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "not a fetchable http(s) URI: " + show(uri));
         }
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (HttpTimeoutException e) {
-            throw timedOut(show(uri));
-        } catch (IOException e) {
-            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot fetch " + show(uri) + ": " + scrub(e, uri), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "fetch of " + show(uri) + " was interrupted");
+        get.setConfig(connectBounded(RequestConfig.custom(), bound)
+                .setConnectionRequestTimeout(bound)
+                .setResponseTimeout(bound)
+                .setRedirectsEnabled(false)
+                .build());
+        return get;
+    }
+
+    @SuppressWarnings("deprecation")   // the per-request connect timeout keeps a connect within the image's deadline
+    private static RequestConfig.Builder connectBounded(RequestConfig.Builder config, Timeout bound) {
+        return config.setConnectTimeout(bound);
+    }
+
+    /**
+     * What an attempt's I/O fault was, when it is worth another attempt (connect failures, timeouts, resets, a closed
+     * connection); otherwise the fetch's final failure: the address policy's refusal, FETCH_TIMEOUT when the deadline
+     * passed or the thread was interrupted, FETCH_FAILED for the rest (TLS and protocol errors).
+     */
+    private String transientFault(IOException e, URI uri, long deadline) throws AnnotationException {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof CheckedDnsResolver.Refused refused) {
+                throw refused.reason;
+            }
+            if (t instanceof InterruptedException || t instanceof ClosedByInterruptException) {
+                Thread.currentThread().interrupt();
+            }
         }
+        if (Thread.currentThread().isInterrupted()) {
+            throw cancelled(show(uri));
+        }
+        if (System.nanoTime() - deadline >= 0) {
+            throw timedOut(show(uri));
+        }
+        boolean transientFault = e instanceof InterruptedIOException   // connect and read timeouts of this attempt
+                || e instanceof SocketException                         // refused, reset, broken pipe
+                || e instanceof NoHttpResponseException                 // closed before any response
+                || e instanceof ConnectionClosedException;              // closed mid-response
+        if (!transientFault || e instanceof SSLException) {
+            throw new AnnotationException(ErrorCode.FETCH_FAILED, "cannot fetch " + show(uri) + ": " + scrub(e, uri), e);
+        }
+        return scrub(e, uri);
+    }
+
+    private static String where(URI uri, URI first) {
+        return uri.equals(first) ? show(uri) : show(uri) + " (redirected from " + show(first) + ")";
     }
 
     /** The absolute http(s) URI a redirect response points to, or FETCH_FAILED / ADDRESS_NOT_ALLOWED. */
-    private static URI redirectTarget(URI from, HttpResponse<?> response) throws AnnotationException {
-        String location = response.headers().firstValue("Location").orElse(null);
+    private static URI redirectTarget(URI from, ClassicHttpResponse response) throws AnnotationException {
+        Header header = response.getFirstHeader(HttpHeaders.LOCATION);
+        String location = header == null ? null : header.getValue();
         if (location == null || location.isBlank()) {
             throw new AnnotationException(ErrorCode.FETCH_FAILED,
-                    "HTTP " + response.statusCode() + " without a Location from " + show(from));
+                    "HTTP " + response.getCode() + " without a Location from " + show(from));
         }
         URI next;
         try {
@@ -243,6 +521,10 @@ public final class ImageFetcher {
                     + show(next) + "; only http(s) redirects are followed");
         }
         return next;
+    }
+
+    private static String unbracket(String host) {
+        return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 
     private byte[] readFlinkFileSystem(URI uri) throws AnnotationException {
@@ -307,6 +589,10 @@ public final class ImageFetcher {
         return new AnnotationException(ErrorCode.FETCH_TIMEOUT, "no response from " + label + " within " + timeout);
     }
 
+    private AnnotationException cancelled(String label) {
+        return new AnnotationException(ErrorCode.FETCH_TIMEOUT, "fetch of " + label + " was interrupted");
+    }
+
     private AnnotationException tooLarge(String label) {
         return new AnnotationException(ErrorCode.IMAGE_TOO_LARGE, label + " exceeds the limit of " + maxBytes + " bytes");
     }
@@ -326,11 +612,11 @@ public final class ImageFetcher {
         return text.replace(raw, show(uri));
     }
 
-    private static void closeQuietly(InputStream in) {
+    private static void closeQuietly(ClassicHttpResponse response) {
         try {
-            in.close();
+            response.close();
         } catch (IOException e) {
-            // a redirect's body is not needed
+            // the connection was dropped on purpose; nothing to release
         }
     }
 }
