@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "preprocess", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Image preprocessing speed on one thread: generated photo-like JPEG (quality 90) and PNG images "
                 + "decoded, resized and normalised to a BLIP 224 and a CLIP 336 tensor; ms/image on the exact "
-                + "(Pillow-parity) path and, for JPEGs, with reduced-scale decoding.")
+                + "(Pillow-parity) path and, for JPEGs, with reduced-scale decoding (and its difference from exact).")
 public final class PreprocessBenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -78,6 +78,8 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
                 c.put("path", r.path());
                 c.put("ms_per_image", r.meanMs());
                 c.put("min_ms", r.minMs());
+                c.put("max_level_diff", r.maxLevelDiff());
+                c.put("mean_level_diff", r.meanLevelDiff());
                 ArrayNode shape = c.putArray("shape");
                 for (int d : r.shape()) {
                     shape.add(d);
@@ -87,12 +89,12 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
             return 0;
         }
         out.printf(Locale.ROOT, "one thread, %d warm-up + %d measured images per case%n", warmup, iterations);
-        out.println("| image | bytes | tensor | path | ms/image | min ms |");
-        out.println("| --- | ---: | --- | --- | ---: | ---: |");
+        out.println("| image | bytes | tensor | path | ms/image | min ms | max / mean diff from exact (0..255 levels) |");
+        out.println("| --- | ---: | --- | --- | ---: | ---: | ---: |");
         for (PreprocessBenchmark.Result r : results) {
-            out.printf(Locale.ROOT, "| %s %dx%d | %d | %s %dx%dx%d | %s | %.2f | %.2f |%n", r.format(), r.width(),
-                    r.height(), r.encodedBytes(), r.processor(), r.shape()[0], r.shape()[1], r.shape()[2], r.path(),
-                    r.meanMs(), r.minMs());
+            out.printf(Locale.ROOT, "| %s %dx%d | %d | %s %dx%dx%d | %s | %.2f | %.2f | %.1f / %.2f |%n", r.format(),
+                    r.width(), r.height(), r.encodedBytes(), r.processor(), r.shape()[0], r.shape()[1], r.shape()[2],
+                    r.path(), r.meanMs(), r.minMs(), r.maxLevelDiff(), r.meanLevelDiff());
         }
         return 0;
     }

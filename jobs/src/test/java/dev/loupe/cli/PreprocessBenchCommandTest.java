@@ -29,10 +29,21 @@ class PreprocessBenchCommandTest {
             assertThat(c.path("shape").toString()).isEqualTo("[3," + side + "," + side + "]");
             assertThat(c.path("encoded_bytes").asInt()).isPositive();
             assertThat(c.path("ms_per_image").asDouble()).isPositive();
+            if (c.path("path").asText().equals("exact")) {
+                assertThat(c.path("max_level_diff").asDouble()).isZero();
+            } else {
+                assertThat(c.path("max_level_diff").asDouble()).isGreaterThanOrEqualTo(c.path("mean_level_diff").asDouble());
+            }
         }
         assertThat(seen).contains("64 jpeg blip-224 exact", "64 jpeg clip-336 reduced", "500 png clip-336 exact",
                 "500 jpeg blip-224 reduced");
         assertThat(seen).doesNotContain("64 png blip-224 reduced");
+        // 64x48 is below both targets, so its reduced-scale path decodes at full size: the same tensor.
+        for (JsonNode c : cases) {
+            if (c.path("width").asInt() == 64) {
+                assertThat(c.path("max_level_diff").asDouble()).as(c.toString()).isZero();
+            }
+        }
     }
 
     @Test

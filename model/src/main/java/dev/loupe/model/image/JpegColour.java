@@ -100,7 +100,7 @@ final class JpegColour {
     }
 
     /** Any layout and colour space (CMYK, YCCK included), pixel by pixel through {@code Raster.getPixel}. */
-    private static RgbImage convertPixels(Raster raster, JpegStructure.Stored stored) {
+    static RgbImage convertPixels(Raster raster, JpegStructure.Stored stored) {
         int w = raster.getWidth();
         int h = raster.getHeight();
         int bands = raster.getNumBands();

@@ -42,9 +42,14 @@ public final class PreprocessBenchmark {
         }
     }
 
-    /** One measured case: mean and fastest milliseconds per image, and the tensor's shape (channels, height, width). */
+    /**
+     * One measured case: mean and fastest milliseconds per image, the tensor's shape (channels, height, width) and,
+     * for the reduced path, its largest and mean absolute difference from the exact path's tensor in 8-bit levels
+     * (the tensor difference times 255 x std: 1.0 is one step of a 0..255 sample; 0 on the exact path).
+     */
     public record Result(String format, int width, int height, int encodedBytes, String processor, String path,
-                         int iterations, double meanMs, double minMs, int[] shape) {}
+                         int iterations, double meanMs, double minMs, int[] shape, double maxLevelDiff,
+                         double meanLevelDiff) {}
 
     public static List<Result> run(Settings settings) throws IOException, AnnotationException {
         ImageDecoder exact = new ImageDecoder();
@@ -56,10 +61,11 @@ public final class PreprocessBenchmark {
                         ? RandomImages.jpeg(settings.seed(), size[0], size[1], 0.9f)
                         : RandomImages.png(settings.seed(), size[0], size[1]);
                 for (String processor : List.of("blip-224", "clip-336")) {
-                    results.add(measure(settings, format, size, image, processor, "exact", preprocessor(processor, exact)));
+                    ImagePreprocessor exactPath = preprocessor(processor, exact);
+                    results.add(measure(settings, format, size, image, processor, "exact", exactPath, null));
                     if (format.equals("jpeg")) {
                         results.add(measure(settings, format, size, image, processor, "reduced",
-                                preprocessor(processor, reduced)));
+                                preprocessor(processor, reduced), exactPath.preprocess(image)));
                     }
                 }
             }
@@ -77,7 +83,7 @@ public final class PreprocessBenchmark {
     }
 
     private static Result measure(Settings s, String format, int[] size, byte[] image, String processor, String path,
-                                  ImagePreprocessor p) throws AnnotationException {
+                                  ImagePreprocessor p, ImageTensor reference) throws AnnotationException {
         ImageTensor t = null;
         for (int i = 0; i < s.warmup(); i++) {
             t = p.preprocess(image);
@@ -91,7 +97,26 @@ public final class PreprocessBenchmark {
             total += dt;
             min = Math.min(min, dt);
         }
+        double[] diff = reference == null ? new double[2] : levelDiff(t, reference);
         return new Result(format, size[0], size[1], image.length, processor, path, s.iterations(),
-                total / 1e6 / s.iterations(), min / 1e6, new int[]{t.channels(), t.height(), t.width()});
+                total / 1e6 / s.iterations(), min / 1e6, new int[]{t.channels(), t.height(), t.width()}, diff[0], diff[1]);
+    }
+
+    /** Largest and mean absolute difference of two tensors of the same shape, in 8-bit levels. */
+    public static double[] levelDiff(ImageTensor a, ImageTensor b) {
+        float[] x = a.chw();
+        float[] y = b.chw();
+        if (x.length != y.length) {
+            throw new IllegalArgumentException("tensor sizes differ: " + x.length + ", " + y.length);
+        }
+        int plane = x.length / 3;
+        double max = 0;
+        double sum = 0;
+        for (int i = 0; i < x.length; i++) {
+            double d = Math.abs((double) x[i] - y[i]) * 255 * CLIP_STD[i / plane];
+            max = Math.max(max, d);
+            sum += d;
+        }
+        return new double[]{max, sum / x.length};
     }
 }
