@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.tools.PreprocessBenchmark;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -28,14 +29,22 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
             description = "Image sizes. Default ${DEFAULT-VALUE}.")
     List<String> sizes;
 
-    @Option(names = "--warmup", defaultValue = "10", description = "Unmeasured images per case. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "200",
+            description = "Unmeasured images per case, all cases warmed up before any is measured (fewer for images "
+                    + "over 640x480, in proportion). Default ${DEFAULT-VALUE}.")
     int warmup;
 
-    @Option(names = "--iterations", defaultValue = "20", description = "Measured images per case. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--iterations", defaultValue = "50",
+            description = "Measured images per case (fewer for images over 640x480, in proportion, at least 5). "
+                    + "Default ${DEFAULT-VALUE}.")
     int iterations;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the generated images. Default ${DEFAULT-VALUE}.")
     long seed;
+
+    @Option(names = "--save-images", paramLabel = "DIR",
+            description = "Also write the generated images there (WxH.jpg, WxH.png), e.g. for docs/bench/pillow_preprocess.py.")
+    Path saveImages;
 
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
@@ -56,7 +65,7 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
         }
         PreprocessBenchmark.Settings settings;
         try {
-            settings = new PreprocessBenchmark.Settings(parsed, warmup, iterations, seed);
+            settings = new PreprocessBenchmark.Settings(parsed, warmup, iterations, seed, saveImages);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -77,6 +86,7 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
                 c.put("processor", r.processor());
                 c.put("path", r.path());
                 c.put("ms_per_image", r.meanMs());
+                c.put("images", r.iterations());
                 c.put("min_ms", r.minMs());
                 c.put("max_level_diff", r.maxLevelDiff());
                 c.put("mean_level_diff", r.meanLevelDiff());
@@ -88,7 +98,8 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
             out.println(JSON.writeValueAsString(o));
             return 0;
         }
-        out.printf(Locale.ROOT, "one thread, %d warm-up + %d measured images per case%n", warmup, iterations);
+        out.printf(Locale.ROOT, "one thread, %d warm-up + %d measured images per 640x480 case (fewer for larger)%n",
+                warmup, iterations);
         out.println("| image | bytes | tensor | path | ms/image | min ms | max / mean diff from exact (0..255 levels) |");
         out.println("| --- | ---: | --- | --- | ---: | ---: | ---: |");
         for (PreprocessBenchmark.Result r : results) {

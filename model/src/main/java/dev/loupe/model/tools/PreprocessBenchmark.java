@@ -8,6 +8,8 @@ import dev.loupe.model.image.ClipImageProcessor;
 import dev.loupe.model.image.ImageDecoder;
 import dev.loupe.model.image.PillowResampler;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,8 +26,12 @@ public final class PreprocessBenchmark {
 
     private PreprocessBenchmark() {}
 
-    /** One image size; {@code warmup} and {@code iterations} images are processed per case. */
-    public record Settings(List<int[]> sizes, int warmup, int iterations, long seed) {
+    /**
+     * The image sizes; {@code warmup} and {@code iterations} images are processed per 640x480 case (see {@link #run});
+     * the generated images are
+     * also written to {@code saveDir} when it is not null (e.g. to time another implementation on the same bytes).
+     */
+    public record Settings(List<int[]> sizes, int warmup, int iterations, long seed, Path saveDir) {
         public Settings {
             Objects.requireNonNull(sizes, "sizes");
             if (sizes.isEmpty()) {
@@ -51,24 +57,50 @@ public final class PreprocessBenchmark {
                          int iterations, double meanMs, double minMs, int[] shape, double maxLevelDiff,
                          double meanLevelDiff) {}
 
+    private record Case(String format, int[] size, byte[] image, String processor, String path, ImagePreprocessor p,
+                        ImageTensor reference) {
+        /** {@code n} for a 640x480 image, proportionally fewer for larger ones (at least {@code min}). */
+        int scaled(int n, int min) {
+            double factor = Math.min(1.0, 640.0 * 480 / ((double) size[0] * size[1]));
+            return Math.min(n, Math.max(min, (int) Math.round(n * factor)));
+        }
+    }
+
+    /**
+     * Warms every case up first (the JIT compiles code that all cases share), then measures each; images larger
+     * than 640x480 get proportionally fewer warm-up and measured runs (at least 2 and 5).
+     */
     public static List<Result> run(Settings settings) throws IOException, AnnotationException {
         ImageDecoder exact = new ImageDecoder();
         ImageDecoder reduced = exact.withFastJpegDownscale(true);
-        List<Result> results = new ArrayList<>();
+        List<Case> cases = new ArrayList<>();
         for (int[] size : settings.sizes()) {
             for (String format : List.of("jpeg", "png")) {
                 byte[] image = format.equals("jpeg")
                         ? RandomImages.jpeg(settings.seed(), size[0], size[1], 0.9f)
                         : RandomImages.png(settings.seed(), size[0], size[1]);
+                if (settings.saveDir() != null) {
+                    Files.createDirectories(settings.saveDir());
+                    Files.write(settings.saveDir().resolve(size[0] + "x" + size[1] + "." + (format.equals("jpeg") ? "jpg" : "png")), image);
+                }
                 for (String processor : List.of("blip-224", "clip-336")) {
                     ImagePreprocessor exactPath = preprocessor(processor, exact);
-                    results.add(measure(settings, format, size, image, processor, "exact", exactPath, null));
+                    cases.add(new Case(format, size, image, processor, "exact", exactPath, null));
                     if (format.equals("jpeg")) {
-                        results.add(measure(settings, format, size, image, processor, "reduced",
-                                preprocessor(processor, reduced), exactPath.preprocess(image)));
+                        cases.add(new Case(format, size, image, processor, "reduced", preprocessor(processor, reduced),
+                                exactPath.preprocess(image)));
                     }
                 }
             }
+        }
+        for (Case c : cases) {
+            for (int i = c.scaled(settings.warmup(), Math.min(2, settings.warmup())); i > 0; i--) {
+                c.p().preprocess(c.image());
+            }
+        }
+        List<Result> results = new ArrayList<>();
+        for (Case c : cases) {
+            results.add(measure(c, c.scaled(settings.iterations(), Math.min(5, settings.iterations()))));
         }
         return results;
     }
@@ -82,24 +114,20 @@ public final class PreprocessBenchmark {
                 1 / 255.0, true, CLIP_MEAN, CLIP_STD);
     }
 
-    private static Result measure(Settings s, String format, int[] size, byte[] image, String processor, String path,
-                                  ImagePreprocessor p, ImageTensor reference) throws AnnotationException {
+    private static Result measure(Case c, int iterations) throws AnnotationException {
         ImageTensor t = null;
-        for (int i = 0; i < s.warmup(); i++) {
-            t = p.preprocess(image);
-        }
         long total = 0;
         long min = Long.MAX_VALUE;
-        for (int i = 0; i < s.iterations(); i++) {
+        for (int i = 0; i < iterations; i++) {
             long t0 = System.nanoTime();
-            t = p.preprocess(image);
+            t = c.p().preprocess(c.image());
             long dt = System.nanoTime() - t0;
             total += dt;
             min = Math.min(min, dt);
         }
-        double[] diff = reference == null ? new double[2] : levelDiff(t, reference);
-        return new Result(format, size[0], size[1], image.length, processor, path, s.iterations(),
-                total / 1e6 / s.iterations(), min / 1e6, new int[]{t.channels(), t.height(), t.width()}, diff[0], diff[1]);
+        double[] diff = c.reference() == null ? new double[2] : levelDiff(t, c.reference());
+        return new Result(c.format(), c.size()[0], c.size()[1], c.image().length, c.processor(), c.path(), iterations,
+                total / 1e6 / iterations, min / 1e6, new int[]{t.channels(), t.height(), t.width()}, diff[0], diff[1]);
     }
 
     /** Largest and mean absolute difference of two tensors of the same shape, in 8-bit levels. */
