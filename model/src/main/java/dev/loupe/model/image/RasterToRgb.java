@@ -119,6 +119,20 @@ final class RasterToRgb {
                     }
                 }
             }
+
+            @Override
+            void planes(int y, int[] r, int[] g, int[] b, byte[] scratch) {
+                if (rTable != null) {
+                    super.planes(y, r, g, b, scratch);
+                    return;
+                }
+                int p = (y0 + y) * scanStride + x0 * pixelStride;
+                for (int x = 0; x < width; x++, p += pixelStride) {
+                    r[x] = d0[p + o0] & 0xFF;
+                    g[x] = d1[p + o1] & 0xFF;
+                    b[x] = d2[p + o2] & 0xFF;
+                }
+            }
         };
     }
 

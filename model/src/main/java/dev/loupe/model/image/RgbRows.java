@@ -21,6 +21,26 @@ abstract class RgbRows {
     /** Writes row {@code y} as {@code 3 * width} bytes at {@code dst[offset]}. */
     abstract void row(int y, byte[] dst, int offset);
 
+    /**
+     * Writes row {@code y} as three planes of {@code width} samples 0..255 (what the horizontal resampling pass
+     * reads: one contiguous dot product per channel is faster than three interleaved sums); {@code scratch} holds
+     * at least {@code 3 * width} bytes.
+     */
+    void planes(int y, int[] r, int[] g, int[] b, byte[] scratch) {
+        byte[] src = array();
+        int o = 3 * width * y;
+        if (src == null) {
+            row(y, scratch, 0);
+            src = scratch;
+            o = 0;
+        }
+        for (int x = 0; x < width; x++, o += 3) {
+            r[x] = src[o] & 0xFF;
+            g[x] = src[o + 1] & 0xFF;
+            b[x] = src[o + 2] & 0xFF;
+        }
+    }
+
     /** The whole image, interleaved, or null when the rows are converted on demand. */
     byte[] array() {
         return null;

@@ -56,6 +56,21 @@ class FastPathsTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {7, 50, 333, 1300})
+    void planarAndInterleavedHorizontalSumsAgree(int outWidth) throws Exception {
+        byte[] jpeg = RandomImages.jpeg(11, 900, 37, 0.9f);
+        RgbRows converted = new ImageDecoder().decodeRows(jpeg);
+        RgbRows whole = RgbRows.of(converted.toImage());
+        for (PillowResampler.Filter filter : PillowResampler.Filter.values()) {
+            PillowResampler.Coefficients c = PillowResampler.Coefficients.compute(900, outWidth, filter);
+            byte[] interleaved = PillowResampler.horizontalPass(whole, 0, 37, outWidth, c, false);
+            assertThat(PillowResampler.horizontalPass(whole, 0, 37, outWidth, c, true)).isEqualTo(interleaved);
+            assertThat(PillowResampler.horizontalPass(converted, 0, 37, outWidth, c, true)).isEqualTo(interleaved);
+            assertThat(PillowResampler.horizontalPass(converted, 0, 37, outWidth, c, false)).isEqualTo(interleaved);
+        }
+    }
+
     @Test
     void downscaleKeepsBothSidesAtLeastTheMinimum() {
         assertThat(ImageDecoder.downscale(4000, 3000, 224, 224)).isEqualTo(8);
