@@ -48,7 +48,7 @@ final class RasterToRgb {
                 return null;
             }
         }
-        int[] src; // the band that gives R, G and B
+        int[] src; // the bands that give R, G and B
         byte[] red = null;
         byte[] green = null;
         byte[] blue = null;
