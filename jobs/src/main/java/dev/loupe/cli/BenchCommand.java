@@ -28,11 +28,12 @@ import picocli.CommandLine.Option;
 /**
  * {@code loupe bench}: images/s, generated tokens/s, prefill time per image and peak memory per batch size, on a
  * model directory or on a random-weight checkpoint of given dimensions generated on the spot (no download).
- * {@code loupe bench soak} ({@link SoakCommand}) soaks the whole streaming job instead.
+ * {@code loupe bench soak} ({@link SoakCommand}) soaks the whole streaming job instead; {@code loupe bench preprocess}
+ * ({@link PreprocessBenchCommand}) times image preprocessing alone.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, subcommands = SoakCommand.class,
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {SoakCommand.class, PreprocessBenchCommand.class},
         description = "Throughput and latency per batch size (images/s, tokens/s, prefill ms/image, peak memory); "
-                + "'bench soak': a soak run of the streaming job.")
+                + "'bench soak': a soak run of the streaming job; 'bench preprocess': image preprocessing ms/image.")
 public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final RandomInstructBlipCheckpoint.Dims D = RandomInstructBlipCheckpoint.Dims.benchmark();

@@ -35,6 +35,12 @@ public final class ModelOptions {
             .withDescription("Where converted checkpoints and the demo model are cached. Unset: the system property "
                     + "loupe.cache, else $LOUPE_CACHE, else ~/.cache/loupe.");
 
+    public static final ConfigOption<Boolean> FAST_JPEG_DOWNSCALE = ConfigOptions.key("loupe.image.fast-jpeg-downscale")
+            .booleanType().defaultValue(false)
+            .withDescription("Decode JPEGs at 1/2, 1/4 or 1/8 scale when the model's input stays at least that large "
+                    + "(ImageDecoder.withFastJpegDownscale): several times faster on camera photos, but the pixels "
+                    + "differ from Pillow's, so off wherever parity is promised. Not yet read by the jobs.");
+
     /** The model directory, if set. */
     public static java.util.Optional<Path> model(ReadableConfig config) {
         return config.getOptional(MODEL).map(String::strip).filter(s -> !s.isEmpty()).map(Path::of);

@@ -32,6 +32,8 @@ public final class BlipImageProcessor implements ImagePreprocessor {
     private final boolean doNormalize;
     private final float[] mean;
     private final float[] std;
+    /** Per channel, the tensor value of each 8-bit sample: the rescale and normalise below, done once. */
+    private final float[][] lut;
 
     public BlipImageProcessor(ImageDecoder decoder, int height, int width, boolean doResize, PillowResampler.Filter filter,
                               boolean doRescale, double rescaleFactor, boolean doNormalize, double[] mean, double[] std) {
@@ -59,6 +61,18 @@ public final class BlipImageProcessor implements ImagePreprocessor {
                 throw new IllegalArgumentException("image_std must not be zero");
             }
         }
+        this.lut = new float[3][256];
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) {
+                lut[c][v] = value(v, c);
+            }
+        }
+    }
+
+    /** Sample {@code v} of channel {@code c} rescaled ({@code float64} multiply, {@code float32} cast) and normalised. */
+    private float value(int v, int c) {
+        float x = doRescale ? (float) (v * rescaleFactor) : (float) v;
+        return doNormalize ? (x - mean[c]) / std[c] : x;
     }
 
     /** Reads {@code preprocessor_config.json} from a checkpoint folder; default decoder limits. */
@@ -120,23 +134,28 @@ public final class BlipImageProcessor implements ImagePreprocessor {
 
     @Override
     public ImageTensor preprocess(byte[] encoded) throws AnnotationException {
-        return toTensor(decoder.decode(encoded));
+        return toTensor(doResize ? decoder.decodeRows(encoded, width, height) : decoder.decodeRows(encoded));
     }
 
     /** Resize, rescale and normalise an already decoded image. */
     public ImageTensor toTensor(RgbImage image) {
-        RgbImage sized = doResize ? resampler.resize(image, width, height) : image;
+        return toTensor(RgbRows.of(image));
+    }
+
+    ImageTensor toTensor(RgbRows image) {
+        RgbImage sized = doResize ? resampler.resize(image, width, height) : image.toImage();
         int h = sized.height();
         int w = sized.width();
         int plane = h * w;
         byte[] rgb = sized.rgb();
         float[] chw = new float[3 * plane];
-        for (int c = 0; c < 3; c++) {
-            for (int p = 0; p < plane; p++) {
-                int v = rgb[p * 3 + c] & 0xFF;
-                float x = doRescale ? (float) (v * rescaleFactor) : (float) v;
-                chw[c * plane + p] = doNormalize ? (x - mean[c]) / std[c] : x;
-            }
+        float[] r = lut[0];
+        float[] g = lut[1];
+        float[] b = lut[2];
+        for (int p = 0, i = 0; p < plane; p++, i += 3) {
+            chw[p] = r[rgb[i] & 0xFF];
+            chw[plane + p] = g[rgb[i + 1] & 0xFF];
+            chw[2 * plane + p] = b[rgb[i + 2] & 0xFF];
         }
         return new ImageTensor(chw, 3, h, w);
     }

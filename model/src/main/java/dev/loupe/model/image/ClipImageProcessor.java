@@ -129,26 +129,37 @@ public final class ClipImageProcessor implements ImagePreprocessor {
 
     @Override
     public ImageTensor preprocess(byte[] encoded) throws AnnotationException {
-        return toTensor(decoder.decode(encoded));
+        if (!doResize) {
+            return toTensor(decoder.decodeRows(encoded));
+        }
+        // The resize keeps the shortest edge at least shortestEdge (or the fixed size), so may start from there.
+        return toTensor(shortestEdge > 0 ? decoder.decodeRows(encoded, shortestEdge, shortestEdge)
+                : decoder.decodeRows(encoded, resizeWidth, resizeHeight));
     }
 
     /** Resize, crop, rescale and normalise an already decoded image. */
     public ImageTensor toTensor(RgbImage image) throws AnnotationException {
-        RgbImage sized = image;
-        if (doResize) {
+        return toTensor(RgbRows.of(image));
+    }
+
+    private ImageTensor toTensor(RgbRows image) throws AnnotationException {
+        RgbImage sized;
+        if (!doResize) {
+            sized = image.toImage();
+        } else {
             int h;
             int w;
             if (shortestEdge > 0) {
-                int shortSide = Math.min(image.width(), image.height());
-                int longSide = Math.max(image.width(), image.height());
+                int shortSide = Math.min(image.width, image.height);
+                int longSide = Math.max(image.width, image.height);
                 // Python: int(size * long / short), a float64 division truncated.
                 long newLong = (long) ((double) ((long) shortestEdge * longSide) / shortSide);
                 if (newLong * shortestEdge > decoder.maxPixels()) {
-                    throw new AnnotationException(ErrorCode.IMAGE_TOO_MANY_PIXELS, "a " + image.width() + "x"
-                            + image.height() + " image resized to a shortest edge of " + shortestEdge + " would have "
+                    throw new AnnotationException(ErrorCode.IMAGE_TOO_MANY_PIXELS, "a " + image.width + "x"
+                            + image.height + " image resized to a shortest edge of " + shortestEdge + " would have "
                             + newLong * shortestEdge + " pixels, over the limit of " + decoder.maxPixels());
                 }
-                boolean portrait = image.width() <= image.height();
+                boolean portrait = image.width <= image.height;
                 w = portrait ? shortestEdge : (int) newLong;
                 h = portrait ? (int) newLong : shortestEdge;
             } else {

@@ -4,6 +4,7 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
@@ -28,6 +29,13 @@ import java.util.Locale;
  * gamma are ignored, as Pillow does. The image's size is read from the header and checked against the
  * pixel limit before any pixel is decoded (decompression bombs); truncated files are rejected rather than
  * returned half grey. Thread-safe: each call uses its own reader.
+ *
+ * <p><b>Reduced-scale JPEG decoding</b> ({@link #withFastJpegDownscale}, off by default): when the caller says
+ * how large the image must stay ({@link #decodeRows(byte[], int, int)}, as the processors do), a JPEG is read
+ * with ImageIO's source subsampling by 2, 4 or 8 (the largest that keeps both sides at least that large), a
+ * cheaper stand-in for Pillow's {@code Image.draft} DCT scaling. It keeps every s-th pixel rather than averaging
+ * blocks, so the tensor differs from Pillow's: never use it where parity is promised (see
+ * docs/benchmarks.md for the measured difference).
  */
 public final class ImageDecoder {
     public static final long DEFAULT_MAX_ENCODED_BYTES = 50L * 1024 * 1024; // = ImageLimits.DEFAULT
@@ -35,6 +43,7 @@ public final class ImageDecoder {
 
     private final long maxEncodedBytes;
     private final long maxPixels;
+    private final boolean fastJpegDownscale;
 
     /** Limits of {@value #DEFAULT_MAX_ENCODED_BYTES} encoded bytes and {@value #DEFAULT_MAX_PIXELS} pixels. */
     public ImageDecoder() {
@@ -42,12 +51,29 @@ public final class ImageDecoder {
     }
 
     public ImageDecoder(long maxEncodedBytes, long maxPixels) {
+        this(maxEncodedBytes, maxPixels, false);
+    }
+
+    private ImageDecoder(long maxEncodedBytes, long maxPixels, boolean fastJpegDownscale) {
         if (maxEncodedBytes <= 0 || maxPixels <= 0) {
             throw new IllegalArgumentException("limits must be positive: " + maxEncodedBytes + " bytes, " + maxPixels + " pixels");
         }
         this.maxEncodedBytes = maxEncodedBytes;
         this.maxPixels = maxPixels;
+        this.fastJpegDownscale = fastJpegDownscale;
         ensurePluginsRegistered();
+    }
+
+    /**
+     * This decoder's limits with reduced-scale JPEG decoding on or off (see the class comment; off by default and
+     * wherever Pillow parity is promised). The option {@code loupe.image.fast-jpeg-downscale} sets it.
+     */
+    public ImageDecoder withFastJpegDownscale(boolean on) {
+        return on == fastJpegDownscale ? this : new ImageDecoder(maxEncodedBytes, maxPixels, on);
+    }
+
+    public boolean fastJpegDownscale() {
+        return fastJpegDownscale;
     }
 
     /**
@@ -81,6 +107,20 @@ public final class ImageDecoder {
      *                             IMAGE_TOO_MANY_PIXELS or IMAGE_CORRUPT
      */
     public RgbImage decode(byte[] encoded) throws AnnotationException {
+        return decodeRows(encoded).toImage();
+    }
+
+    /** As {@link #decode}, the RGB conversion left to be done row by row by whoever reads the rows. */
+    RgbRows decodeRows(byte[] encoded) throws AnnotationException {
+        return decodeRows(encoded, 0, 0);
+    }
+
+    /**
+     * As {@link #decodeRows(byte[])}, for a caller that needs at least {@code minWidth x minHeight} pixels: with
+     * {@link #withFastJpegDownscale reduced-scale decoding} on, a JPEG may come back that much smaller (0, 0: full
+     * size). Off, the size hint is ignored.
+     */
+    RgbRows decodeRows(byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
         if (encoded == null || encoded.length == 0) {
             throw new AnnotationException(ErrorCode.IMAGE_EMPTY, "the image has zero bytes");
         }
@@ -96,7 +136,7 @@ public final class ImageDecoder {
             }
             ImageReader reader = readers.next();
             try {
-                return decode(reader, in, encoded);
+                return decode(reader, in, encoded, minWidth, minHeight);
             } finally {
                 reader.dispose();
             }
@@ -106,7 +146,7 @@ public final class ImageDecoder {
         }
     }
 
-    private RgbImage decode(ImageReader reader, ImageInputStream in, byte[] encoded) throws AnnotationException {
+    private RgbRows decode(ImageReader reader, ImageInputStream in, byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
         String format = formatName(reader);
         List<String> warnings = new ArrayList<>();
         reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
@@ -122,11 +162,12 @@ public final class ImageDecoder {
                         + height + " = " + (long) width * height + " pixels, over the limit of " + maxPixels);
             }
             if (format.equals("jpeg")) {
-                return decodeJpeg(reader, encoded, warnings);
+                int scale = fastJpegDownscale ? downscale(width, height, minWidth, minHeight) : 1;
+                return decodeJpeg(reader, encoded, warnings, scale);
             }
             BufferedImage image = reader.read(0, reader.getDefaultReadParam());
             requireNoWarnings(format, warnings);
-            return RasterToRgb.convert(image.getRaster(), image.getColorModel());
+            return RasterToRgb.rows(image.getRaster(), image.getColorModel());
         } catch (AnnotationException e) {
             throw e;
         } catch (RasterToRgb.UnsupportedLayout e) {
@@ -142,7 +183,20 @@ public final class ImageDecoder {
      * JPEGs are read as raw samples and converted here, as libjpeg and Pillow do, so that no ICC profile or
      * plugin-specific CMYK conversion changes the values.
      */
-    private static RgbImage decodeJpeg(ImageReader reader, byte[] encoded, List<String> warnings)
+    /** The largest of 8, 4, 2 (libjpeg's DCT scales) that keeps both sides at least the minimum; else 1. */
+    static int downscale(int width, int height, int minWidth, int minHeight) {
+        if (minWidth <= 0 || minHeight <= 0) {
+            return 1;
+        }
+        for (int s = 8; s > 1; s /= 2) {
+            if ((width + s - 1) / s >= minWidth && (height + s - 1) / s >= minHeight) {
+                return s;
+            }
+        }
+        return 1;
+    }
+
+    private static RgbRows decodeJpeg(ImageReader reader, byte[] encoded, List<String> warnings, int scale)
             throws IOException, AnnotationException {
         JpegStructure jpeg = JpegStructure.parse(encoded);
         if (!jpeg.complete) {
@@ -151,13 +205,17 @@ public final class ImageDecoder {
         if (jpeg.stored == JpegStructure.Stored.OTHER) {
             throw new AnnotationException(ErrorCode.IMAGE_UNSUPPORTED_FORMAT, "JPEG with " + jpeg.components + " components");
         }
-        Raster raster = reader.readRaster(0, reader.getDefaultReadParam());
+        ImageReadParam param = reader.getDefaultReadParam();
+        if (scale > 1) {
+            param.setSourceSubsampling(scale, scale, 0, 0);
+        }
+        Raster raster = reader.readRaster(0, param);
         requireNoWarnings("jpeg", warnings);
         if (raster.getNumBands() != jpeg.components) {
             throw new AnnotationException(ErrorCode.IMAGE_CORRUPT, "the JPEG declares " + jpeg.components
                     + " components but decodes to " + raster.getNumBands());
         }
-        return JpegColour.convert(raster, jpeg.stored);
+        return JpegColour.rows(raster, jpeg.stored);
     }
 
     private static void requireNoWarnings(String format, List<String> warnings) throws AnnotationException {

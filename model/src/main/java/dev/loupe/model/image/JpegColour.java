@@ -1,5 +1,7 @@
 package dev.loupe.model.image;
 
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.Raster;
 
 /**
@@ -34,6 +36,88 @@ final class JpegColour {
     }
 
     static RgbImage convert(Raster raster, JpegStructure.Stored stored) {
+        return rows(raster, stored).toImage();
+    }
+
+    /** The image as rows converted on demand where the layout allows it, else converted whole. */
+    static RgbRows rows(Raster raster, JpegStructure.Stored stored) {
+        if (raster.getSampleModel() instanceof ComponentSampleModel && raster.getDataBuffer() instanceof DataBufferByte
+                && (stored == JpegStructure.Stored.YCBCR || stored == JpegStructure.Stored.GREY
+                || stored == JpegStructure.Stored.RGB)) {
+            return byteRows(raster, stored);
+        }
+        return RgbRows.of(convertPixels(raster, stored));
+    }
+
+    /** The common case, three or one 8-bit components in a byte array: read in place, row by row. */
+    private static RgbRows byteRows(Raster raster, JpegStructure.Stored stored) {
+        ComponentSampleModel sm = (ComponentSampleModel) raster.getSampleModel();
+        DataBufferByte db = (DataBufferByte) raster.getDataBuffer();
+        int bands = stored == JpegStructure.Stored.GREY ? 1 : 3;
+        byte[][] data = new byte[3][];
+        int[] off = new int[3];
+        for (int b = 0; b < 3; b++) {
+            int band = Math.min(b, bands - 1);
+            int bank = sm.getBankIndices()[band];
+            data[b] = db.getData(bank);
+            off[b] = db.getOffsets()[bank] + sm.getBandOffsets()[band];
+        }
+        int pixelStride = sm.getPixelStride();
+        int scanStride = sm.getScanlineStride();
+        int x0 = raster.getMinX() - raster.getSampleModelTranslateX();
+        int y0 = raster.getMinY() - raster.getSampleModelTranslateY();
+        byte[] d0 = data[0];
+        byte[] d1 = data[1];
+        byte[] d2 = data[2];
+        boolean ycc = stored == JpegStructure.Stored.YCBCR;
+        return new RgbRows(raster.getWidth(), raster.getHeight()) {
+            @Override
+            void row(int y, byte[] out, int o) {
+                int p = (y0 + y) * scanStride + x0 * pixelStride;
+                int end = o + 3 * width;
+                if (ycc) {
+                    for (; o < end; p += pixelStride, o += 3) {
+                        int yy = d0[p + off[0]] & 0xFF;
+                        int cb = d1[p + off[1]] & 0xFF;
+                        int cr = d2[p + off[2]] & 0xFF;
+                        out[o] = clip8(yy + CR_R[cr]);
+                        out[o + 1] = clip8(yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
+                        out[o + 2] = clip8(yy + CB_B[cb]);
+                    }
+                } else {
+                    // RGB, or grey with all three "bands" pointing at the one grey band.
+                    int o0 = off[0];
+                    int o1 = off[1];
+                    int o2 = off[2];
+                    for (; o < end; p += pixelStride, o += 3) {
+                        out[o] = d0[p + o0];
+                        out[o + 1] = d1[p + o1];
+                        out[o + 2] = d2[p + o2];
+                    }
+                }
+            }
+
+            @Override
+            void planes(int y, int[] r, int[] g, int[] b, byte[] scratch) {
+                if (!ycc) {
+                    super.planes(y, r, g, b, scratch);
+                    return;
+                }
+                int p = (y0 + y) * scanStride + x0 * pixelStride;
+                for (int x = 0; x < width; x++, p += pixelStride) {
+                    int yy = d0[p + off[0]] & 0xFF;
+                    int cb = d1[p + off[1]] & 0xFF;
+                    int cr = d2[p + off[2]] & 0xFF;
+                    r[x] = clip(yy + CR_R[cr]);
+                    g[x] = clip(yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
+                    b[x] = clip(yy + CB_B[cb]);
+                }
+            }
+        };
+    }
+
+    /** Any layout and colour space (CMYK, YCCK included), pixel by pixel through {@code Raster.getPixel}. */
+    static RgbImage convertPixels(Raster raster, JpegStructure.Stored stored) {
         int w = raster.getWidth();
         int h = raster.getHeight();
         int bands = raster.getNumBands();
@@ -95,6 +179,10 @@ final class JpegColour {
     static int mulDiv255(int a, int b) {
         int t = a * b + 128;
         return ((t >> 8) + t) >> 8;
+    }
+
+    private static byte clip8(int v) {
+        return (byte) (v < 0 ? 0 : Math.min(v, 255));
     }
 
     private static int clip(int v) {

@@ -2,6 +2,8 @@ package dev.loupe.model.image;
 
 import java.awt.color.ColorSpace;
 import java.awt.image.ColorModel;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 
@@ -9,6 +11,10 @@ import java.awt.image.Raster;
  * Turns a decoded raster into 8-bit RGB the way Pillow's {@code convert("RGB")} treats the mode Pillow
  * would have opened the file in: palette lookup, grey replicated, alpha dropped, 16-bit colour reduced to
  * its high byte, 16-bit grey clipped at 255, low bit depths scaled up, CMYK by Pillow's naive formula.
+ *
+ * <p>The common layouts (8-bit samples in one byte array: RGB(A), grey(+alpha), 8-bit palette indices) are read
+ * straight from the raster's array; anything else goes through {@code Raster.getSamples} row by row. Both give
+ * the same values.
  */
 final class RasterToRgb {
     private RasterToRgb() {
@@ -22,6 +28,116 @@ final class RasterToRgb {
     }
 
     static RgbImage convert(Raster raster, ColorModel cm) {
+        return rows(raster, cm).toImage();
+    }
+
+    /** The image as rows converted on demand where the layout allows it, else converted whole. */
+    static RgbRows rows(Raster raster, ColorModel cm) {
+        RgbRows direct = byteRows(raster, cm);
+        return direct != null ? direct : RgbRows.of(convertSamples(raster, cm));
+    }
+
+    /** 8-bit samples in a byte array, read in place; null for other layouts. */
+    static RgbRows byteRows(Raster raster, ColorModel cm) {
+        if (!(raster.getSampleModel() instanceof ComponentSampleModel) || !(raster.getDataBuffer() instanceof DataBufferByte)) {
+            return null;
+        }
+        ComponentSampleModel sm = (ComponentSampleModel) raster.getSampleModel();
+        for (int size : sm.getSampleSize()) {
+            if (size != 8) {
+                return null;
+            }
+        }
+        int[] src; // the bands that give R, G and B
+        byte[] red = null;
+        byte[] green = null;
+        byte[] blue = null;
+        if (cm instanceof IndexColorModel) {
+            if (raster.getNumBands() != 1) {
+                return null;
+            }
+            IndexColorModel icm = (IndexColorModel) cm;
+            red = new byte[256];
+            green = new byte[256];
+            blue = new byte[256];
+            try {
+                for (int i = 0; i < 256; i++) {
+                    red[i] = (byte) icm.getRed(i);
+                    green[i] = (byte) icm.getGreen(i);
+                    blue[i] = (byte) icm.getBlue(i);
+                }
+            } catch (RuntimeException e) {
+                return null; // a short palette: leave the out-of-range indices to the general path
+            }
+            src = new int[]{0, 0, 0};
+        } else {
+            int colourBands = cm.getNumColorComponents();
+            int spaceType = cm.getColorSpace().getType();
+            if (colourBands == 1 && spaceType != ColorSpace.TYPE_CMYK) {
+                src = new int[]{0, 0, 0};
+            } else if (colourBands == 3 && spaceType == ColorSpace.TYPE_RGB) {
+                src = new int[]{0, 1, 2};
+            } else {
+                return null;
+            }
+        }
+        DataBufferByte db = (DataBufferByte) raster.getDataBuffer();
+        int[] banks = sm.getBankIndices();
+        int[] bandOffsets = sm.getBandOffsets();
+        int pixelStride = sm.getPixelStride();
+        int scanStride = sm.getScanlineStride();
+        int w = raster.getWidth();
+        int h = raster.getHeight();
+        int x0 = raster.getMinX() - raster.getSampleModelTranslateX();
+        int y0 = raster.getMinY() - raster.getSampleModelTranslateY();
+        byte[] d0 = db.getData(banks[src[0]]);
+        byte[] d1 = db.getData(banks[src[1]]);
+        byte[] d2 = db.getData(banks[src[2]]);
+        int o0 = db.getOffsets()[banks[src[0]]] + bandOffsets[src[0]];
+        int o1 = db.getOffsets()[banks[src[1]]] + bandOffsets[src[1]];
+        int o2 = db.getOffsets()[banks[src[2]]] + bandOffsets[src[2]];
+        byte[] rTable = red;
+        byte[] gTable = green;
+        byte[] bTable = blue;
+        return new RgbRows(w, h) {
+            @Override
+            void row(int y, byte[] out, int o) {
+                int p = (y0 + y) * scanStride + x0 * pixelStride;
+                int end = o + 3 * width;
+                if (rTable != null) {
+                    for (; o < end; p += pixelStride, o += 3) {
+                        int i = d0[p + o0] & 0xFF;
+                        out[o] = rTable[i];
+                        out[o + 1] = gTable[i];
+                        out[o + 2] = bTable[i];
+                    }
+                } else {
+                    for (; o < end; p += pixelStride, o += 3) {
+                        out[o] = d0[p + o0];
+                        out[o + 1] = d1[p + o1];
+                        out[o + 2] = d2[p + o2];
+                    }
+                }
+            }
+
+            @Override
+            void planes(int y, int[] r, int[] g, int[] b, byte[] scratch) {
+                if (rTable != null) {
+                    super.planes(y, r, g, b, scratch);
+                    return;
+                }
+                int p = (y0 + y) * scanStride + x0 * pixelStride;
+                for (int x = 0; x < width; x++, p += pixelStride) {
+                    r[x] = d0[p + o0] & 0xFF;
+                    g[x] = d1[p + o1] & 0xFF;
+                    b[x] = d2[p + o2] & 0xFF;
+                }
+            }
+        };
+    }
+
+    /** Any layout, through {@code Raster.getSamples}. */
+    static RgbImage convertSamples(Raster raster, ColorModel cm) {
         int w = raster.getWidth();
         int h = raster.getHeight();
         int x0 = raster.getMinX();

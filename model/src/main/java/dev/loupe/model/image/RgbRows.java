@@ -1,0 +1,75 @@
+package dev.loupe.model.image;
+
+/**
+ * A decoded image read row by row as 8-bit interleaved RGB, converting from the decoder's raster on the fly, so
+ * that a resize can consume a large image without the full-size RGB copy ever being written (on a 12-megapixel
+ * photo that copy costs more than the colour conversion itself). {@link #toImage()} gives the same samples as
+ * one {@link RgbImage}.
+ */
+abstract class RgbRows {
+    final int width;
+    final int height;
+
+    RgbRows(int width, int height) {
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
+        }
+        this.width = width;
+        this.height = height;
+    }
+
+    /** Writes row {@code y} as {@code 3 * width} bytes at {@code dst[offset]}. */
+    abstract void row(int y, byte[] dst, int offset);
+
+    /**
+     * Writes row {@code y} as three planes of {@code width} samples 0..255 (what the horizontal resampling pass
+     * reads: one contiguous dot product per channel is faster than three interleaved sums); {@code scratch} holds
+     * at least {@code 3 * width} bytes.
+     */
+    void planes(int y, int[] r, int[] g, int[] b, byte[] scratch) {
+        byte[] src = array();
+        int o = 3 * width * y;
+        if (src == null) {
+            row(y, scratch, 0);
+            src = scratch;
+            o = 0;
+        }
+        for (int x = 0; x < width; x++, o += 3) {
+            r[x] = src[o] & 0xFF;
+            g[x] = src[o + 1] & 0xFF;
+            b[x] = src[o + 2] & 0xFF;
+        }
+    }
+
+    /** The whole image, interleaved, or null when the rows are converted on demand. */
+    byte[] array() {
+        return null;
+    }
+
+    RgbImage toImage() {
+        byte[] out = new byte[3 * width * height];
+        for (int y = 0; y < height; y++) {
+            row(y, out, 3 * width * y);
+        }
+        return new RgbImage(width, height, out);
+    }
+
+    static RgbRows of(RgbImage image) {
+        return new RgbRows(image.width(), image.height()) {
+            @Override
+            void row(int y, byte[] dst, int offset) {
+                System.arraycopy(image.rgb(), 3 * width * y, dst, offset, 3 * width);
+            }
+
+            @Override
+            byte[] array() {
+                return image.rgb();
+            }
+
+            @Override
+            RgbImage toImage() {
+                return image;
+            }
+        };
+    }
+}
