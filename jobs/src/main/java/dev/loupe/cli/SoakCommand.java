@@ -9,13 +9,13 @@ import dev.loupe.jobs.DemoModel;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
+import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.soak.ResultTimings;
 import dev.loupe.jobs.soak.SoakInputs;
 import dev.loupe.jobs.soak.SoakRun;
 import dev.loupe.jobs.soak.SoakTally;
 import dev.loupe.model.Models;
 import dev.loupe.model.api.AnnotatorFactory;
-import dev.loupe.model.api.ImageLimits;
 import dev.loupe.model.api.RuntimeOptions;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -125,8 +125,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092"); // replaced by the embedded broker's below
             JobSettings checked = JobSettings.from(conf);
             List<String> topics = checked.allTopics();
-            AnnotatorFactory factory = Models.open(modelDir, runtime, new ImageLimits(
-                    conf.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(), conf.get(LoupeOptions.IMAGE_MAX_PIXELS)));
+            AnnotatorFactory factory = Models.open(modelDir, runtime, ModelRuntimes.imageLimits(conf));
             try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics)) {
                 conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
                 JobSettings settings = checked.withBootstrapServers(embedded.bootstrapServers());

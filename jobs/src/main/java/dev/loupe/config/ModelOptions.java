@@ -39,7 +39,7 @@ public final class ModelOptions {
             .booleanType().defaultValue(false)
             .withDescription("Decode JPEGs at 1/2, 1/4 or 1/8 scale when the model's input stays at least that large "
                     + "(ImageDecoder.withFastJpegDownscale): several times faster on camera photos, but the pixels "
-                    + "differ from Pillow's, so off wherever parity is promised. Not yet read by the jobs.");
+                    + "differ from Pillow's, so off wherever parity is promised.");
 
     /** The model directory, if set. */
     public static java.util.Optional<Path> model(ReadableConfig config) {

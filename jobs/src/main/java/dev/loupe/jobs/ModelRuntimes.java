@@ -47,9 +47,9 @@ public final class ModelRuntimes {
         }
     }
 
-    /** The decode limits of the job's images: its fetch size limit and pixel limit. */
+    /** How the job decodes its images: its fetch size limit, pixel limit and whether JPEGs may be decoded smaller. */
     public static ImageLimits imageLimits(ReadableConfig options) {
         return new ImageLimits(options.get(LoupeOptions.FETCH_MAX_BYTES).getBytes(),
-                options.get(LoupeOptions.IMAGE_MAX_PIXELS));
+                options.get(LoupeOptions.IMAGE_MAX_PIXELS), options.get(ModelOptions.FAST_JPEG_DOWNSCALE));
     }
 }

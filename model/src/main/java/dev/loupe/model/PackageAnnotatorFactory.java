@@ -72,7 +72,8 @@ public final class PackageAnnotatorFactory implements AnnotatorFactory {
     public ImagePreprocessor createPreprocessor() throws IOException {
         try {
             return family.preprocessor(Path.of(packageDir),
-                    new ImageDecoder(imageLimits.maxEncodedBytes(), imageLimits.maxPixels()));
+                    new ImageDecoder(imageLimits.maxEncodedBytes(), imageLimits.maxPixels())
+                            .withFastJpegDownscale(imageLimits.fastJpegDownscale()));
         } catch (RuntimeException e) {
             throw new IOException("cannot read the image preprocessing of " + packageDir + ": " + e.getMessage(), e);
         }
