@@ -26,8 +26,9 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--sizes", split = ",", defaultValue = "640x480,4000x3000", paramLabel = "WxH",
+            converter = ImageSize.Converter.class,
             description = "Image sizes. Default ${DEFAULT-VALUE}.")
-    List<String> sizes;
+    List<ImageSize> sizes;
 
     @Option(names = "--warmup", defaultValue = "200",
             description = "Unmeasured images per case, all cases warmed up before any is measured (fewer for images "
@@ -55,13 +56,8 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<int[]> parsed = new ArrayList<>();
-        for (String s : sizes) {
-            String[] wh = s.toLowerCase(Locale.ROOT).split("x");
-            try {
-                parsed.add(new int[]{Integer.parseInt(wh[0].strip()), Integer.parseInt(wh[1].strip())});
-            } catch (RuntimeException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--sizes takes WIDTHxHEIGHT, got " + s);
-            }
+        for (ImageSize size : sizes) {
+            parsed.add(new int[]{size.width(), size.height()});
         }
         PreprocessBenchmark.Settings settings;
         try {

@@ -68,10 +68,10 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "min = max). Default: the model's.")
     Integer minNewTokens;
 
-    @Option(names = "--image-size", paramLabel = "WIDTHxHEIGHT",
+    @Option(names = "--image-size", paramLabel = "WIDTHxHEIGHT", converter = ImageSize.Converter.class,
             description = "Size of the random PNG images (e.g. 640x480, loupe bench's). Default: eight small images "
                     + "of 24x20 to 80x62.")
-    String imageSize;
+    ImageSize imageSize;
 
 
     @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism. Default ${DEFAULT-VALUE}.")
@@ -245,21 +245,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         return bytes / (1024.0 * 1024.0);
     }
 
-
     /** The work each good request asks for, from the token and image-size flags. */
     private SoakInputs.Work work() {
         SoakInputs.Work work = SoakInputs.Work.upTo(maxNewTokens)
                 .withMinNewTokens(minNewTokens == null ? 0 : minNewTokens);
         if (imageSize != null) {
-            String[] wh = imageSize.strip().toLowerCase(java.util.Locale.ROOT).split("x");
-            try {
-                if (wh.length != 2) {
-                    throw new NumberFormatException();
-                }
-                work = work.withImageSize(Integer.parseInt(wh[0].strip()), Integer.parseInt(wh[1].strip()));
-            } catch (NumberFormatException e) {
-                throw usage("--image-size must be WIDTHxHEIGHT, e.g. 640x480, got '" + imageSize + "'");
-            }
+            work = work.withImageSize(imageSize.width(), imageSize.height());
         }
         return work;
     }
