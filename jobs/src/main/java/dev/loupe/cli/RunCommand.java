@@ -8,6 +8,7 @@ import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
+import dev.loupe.jobs.streaming.RegistrySettings;
 import dev.loupe.jobs.DemoModel;
 import dev.loupe.jobs.demo.DemoFeed;
 import dev.loupe.jobs.demo.DemoImages;
@@ -106,6 +107,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             }
             settings = JobSettings.from(checked);
             PipelineOptions.from(checked);
+            RegistrySettings.from(checked);
             if (embedded && settings.kafkaProperties().asMap().containsKey("security.protocol")) {
                 throw new IllegalArgumentException("security.protocol needs --bootstrap-servers: the embedded "
                         + "broker only has a PLAINTEXT listener");
