@@ -82,6 +82,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
         JobSettings settings;
         try {
             conf = toConfiguration();
+            RegistrySettings.from(conf);
             if (ModelOptions.model(conf).isEmpty()) {
                 Path demoModel = DemoModel.ensure(ModelOptions.runtimeOptions(conf).cachePath());
                 conf.set(ModelOptions.MODEL, demoModel.toString());
@@ -107,7 +108,6 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             }
             settings = JobSettings.from(checked);
             PipelineOptions.from(checked);
-            RegistrySettings.from(checked);
             if (embedded && settings.kafkaProperties().asMap().containsKey("security.protocol")) {
                 throw new IllegalArgumentException("security.protocol needs --bootstrap-servers: the embedded "
                         + "broker only has a PLAINTEXT listener");
