@@ -126,7 +126,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
                 StreamExecutionEnvironment.getExecutionEnvironment(StreamingAnnotationJob.environmentConfiguration(settings));
         StreamingAnnotationJob.build(env, settings, factory, conf);
         JobClient job = env.executeAsync(StreamingAnnotationJob.JOB_NAME);
-        try (DemoFeed feed = demo.isEmpty() ? null : DemoFeed.start(settings, demo, System.out)) {
+        try (DemoFeed feed = demo.isEmpty() ? null : DemoFeed.start(settings, RegistrySettings.valueFormat(conf), demo, System.out)) {
             return awaitEnd(job);
         }
     }
@@ -154,7 +154,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             System.out.println("Press Ctrl-C to stop.");
             System.out.flush();
             if (!demo.isEmpty()) {
-                feed = DemoFeed.start(settings, demo, System.out);
+                feed = DemoFeed.start(settings, RegistrySettings.valueFormat(conf), demo, System.out);
             }
             return awaitEnd(job);
         } finally {
