@@ -18,6 +18,7 @@ import dev.loupe.schemas.registry.WireFormat;
 import dev.loupe.schemas.serde.AvroSerializer;
 import dev.loupe.schemas.serde.ValueFormat;
 import java.net.URI;
+import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,6 +30,7 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The schema registry wire format against a registry over HTTP: framing, topic-name subjects, reading values
@@ -146,6 +148,40 @@ class SchemaRegistryFormatTest {
             assertThat(new SchemaRegistryClient(config(bearer.url(), null, "t0ken")).schemaById(bearerId))
                     .isEqualTo(AnnotationFailure.getClassSchema());
         }
+    }
+
+    @Test
+    void httpsRegistriesAreTrustedThroughTheConfiguredTrustStore(@TempDir Path dir) throws Exception {
+        Path keyStore = dir.resolve("registry.p12");
+        Path cert = dir.resolve("registry.crt");
+        Path trustStore = dir.resolve("trust.p12");
+        keytool("-genkeypair", "-alias", "registry", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
+                "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1", "-storetype", "PKCS12",
+                "-keystore", keyStore.toString(), "-storepass", "keypass");
+        keytool("-exportcert", "-alias", "registry", "-keystore", keyStore.toString(), "-storepass", "keypass",
+                "-file", cert.toString());
+        keytool("-importcert", "-noprompt", "-alias", "registry", "-file", cert.toString(), "-storetype", "PKCS12",
+                "-keystore", trustStore.toString(), "-storepass", "trustpass");
+        try (CompatibleSchemaRegistry https = CompatibleSchemaRegistry.openTls(keyStore, "keypass")) {
+            int id = https.register("tls-value", AnnotationFailure.getClassSchema());
+            RegistryConfig trusting = new RegistryConfig(URI.create(https.url()), null, null, trustStore.toString(),
+                    "trustpass", "PKCS12", true, Duration.ofSeconds(5));
+            assertThat(new SchemaRegistryClient(trusting).schemaById(id)).isEqualTo(AnnotationFailure.getClassSchema());
+
+            RegistryConfig jvmDefault = new RegistryConfig(URI.create(https.url()), null, null, null, null, "JKS",
+                    true, Duration.ofSeconds(5));
+            assertThatThrownBy(() -> new SchemaRegistryClient(jvmDefault).schemaById(id))
+                    .isInstanceOf(SchemaRegistryException.class).hasMessageContaining("SSLHandshakeException");
+        }
+    }
+
+    private static void keytool(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
     }
 
     @Test

@@ -27,7 +27,7 @@ import org.apache.avro.SchemaCompatibility;
  * id; BACKWARD compatibility against the latest version, else 409), {@code POST /subjects/{subject}} (look up),
  * {@code GET /subjects/{subject}/versions}. Schemas live in memory; {@link #stop()} and {@link #start()} take it down
  * and bring it back on the same port with the same schemas, to stage an outage. Optionally requires an
- * {@code Authorization} header. Counts the requests per method and path.
+ * {@code Authorization} header, or serves https. Counts the requests per method and path.
  *
  * <p>Apicurio Registry 3.3.3 could not be assembled from the Maven repository reachable here (several of its
  * modules are not served), so the tests run against this server; see docs/streaming.md.
@@ -38,23 +38,43 @@ public final class CompatibleSchemaRegistry implements AutoCloseable {
 
     private final int port;
     private final String requiredAuthorization;
+    private final javax.net.ssl.SSLContext tls;
     private final Map<Integer, Schema> schemas = new ConcurrentHashMap<>();
     private final Map<String, List<Integer>> versionsBySubject = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> requestCounts = new ConcurrentHashMap<>();
     private final AtomicInteger nextId = new AtomicInteger(1);
     private HttpServer server;
 
-    private CompatibleSchemaRegistry(int port, String requiredAuthorization) {
+    private CompatibleSchemaRegistry(int port, String requiredAuthorization, javax.net.ssl.SSLContext tls) {
         this.port = port;
         this.requiredAuthorization = requiredAuthorization;
+        this.tls = tls;
     }
 
-    /** A registry on a free port of 127.0.0.1, open to all. */
+    /** A registry on a free port of 127.0.0.1 that answers only requests with this Authorization header (null: all). */
     public static CompatibleSchemaRegistry open(String requiredAuthorization) {
         CompatibleSchemaRegistry registry = new CompatibleSchemaRegistry(dev.loupe.embedded.FreePorts.find(),
-                requiredAuthorization);
+                requiredAuthorization, null);
         registry.start();
         return registry;
+    }
+
+    /** A registry serving https on 127.0.0.1 with the key in {@code keyStore} (PKCS12), open to all. */
+    public static CompatibleSchemaRegistry openTls(java.nio.file.Path keyStore, String password) {
+        try (var in = java.nio.file.Files.newInputStream(keyStore)) {
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(in, password.toCharArray());
+            var keys = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(store, password.toCharArray());
+            javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+            context.init(keys.getKeyManagers(), null, null);
+            CompatibleSchemaRegistry registry =
+                    new CompatibleSchemaRegistry(dev.loupe.embedded.FreePorts.find(), null, context);
+            registry.start();
+            return registry;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public static CompatibleSchemaRegistry open() {
@@ -64,7 +84,14 @@ public final class CompatibleSchemaRegistry implements AutoCloseable {
     /** Starts (again) on this registry's port, with the schemas it had. */
     public synchronized void start() {
         try {
-            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
+            InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+            if (tls == null) {
+                server = HttpServer.create(address, 16);
+            } else {
+                var https = com.sun.net.httpserver.HttpsServer.create(address, 16);
+                https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls));
+                server = https;
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -81,7 +108,7 @@ public final class CompatibleSchemaRegistry implements AutoCloseable {
     }
 
     public String url() {
-        return "http://127.0.0.1:" + port;
+        return (tls == null ? "http" : "https") + "://127.0.0.1:" + port;
     }
 
     /** Registers {@code schema} under {@code subject} directly (as another producer would), returning its id. */
