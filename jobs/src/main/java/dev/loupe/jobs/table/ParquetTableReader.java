@@ -3,6 +3,7 @@ package dev.loupe.jobs.table;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.TreeMap;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.avro.AvroParquetReader;
@@ -14,7 +15,8 @@ import org.apache.parquet.io.LocalInputFile;
 /**
  * Reads a Parquet file row by row through parquet-avro. Each column keeps its Avro field schema, so that
  * {@link ParquetTableWriter} writes the same types back; strings read as {@link String}, bytes as {@code byte[]},
- * other types as parquet-avro's generic values ({@link ColumnType#NATIVE}).
+ * other types as parquet-avro's generic values ({@link ColumnType#NATIVE}). The footer's key-value metadata is the
+ * schema's {@link TableSchema#metadata()}.
  */
 public final class ParquetTableReader implements TableReader {
 
@@ -31,15 +33,20 @@ public final class ParquetTableReader implements TableReader {
                 .withDataModel(GenericData.get())
                 .build();
         this.first = reader.read();
-        this.schema = first == null ? emptySchema(file) : ParquetSchemas.fromAvro(first.getSchema());
-    }
-
-    private static TableSchema emptySchema(InputFile file) throws IOException {
         try (var parquet = org.apache.parquet.hadoop.ParquetFileReader.open(file)) {
-            var avro = new org.apache.parquet.avro.AvroSchemaConverter()
-                    .convert(parquet.getFooter().getFileMetaData().getSchema());
-            String stored = parquet.getFooter().getFileMetaData().getKeyValueMetaData().get("parquet.avro.schema");
-            return ParquetSchemas.fromAvro(stored != null ? new org.apache.avro.Schema.Parser().parse(stored) : avro);
+            var footer = parquet.getFooter().getFileMetaData();
+            TableSchema columns;
+            if (first != null) {
+                columns = ParquetSchemas.fromAvro(first.getSchema());
+            } else {
+                String stored = footer.getKeyValueMetaData().get("parquet.avro.schema");
+                columns = ParquetSchemas.fromAvro(stored != null ? new org.apache.avro.Schema.Parser().parse(stored)
+                        : new org.apache.parquet.avro.AvroSchemaConverter().convert(footer.getSchema()));
+            }
+            this.schema = columns.withMetadata(new TreeMap<>(footer.getKeyValueMetaData()));
+        } catch (IOException | RuntimeException e) {
+            reader.close();
+            throw e;
         }
     }
 
