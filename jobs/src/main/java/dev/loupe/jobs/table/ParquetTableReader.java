@@ -7,6 +7,7 @@ import java.util.TreeMap;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.InputFile;
@@ -29,7 +30,10 @@ public final class ParquetTableReader implements TableReader {
     }
 
     public ParquetTableReader(InputFile file) throws IOException {
-        this.reader = AvroParquetReader.<GenericRecord>builder(file, new PlainParquetConfiguration())
+        PlainParquetConfiguration conf = new PlainParquetConfiguration();
+        // a three-level list (list / element, as pyarrow writes it) is a list of its elements, not of records
+        conf.setBoolean(AvroSchemaConverter.ADD_LIST_ELEMENT_RECORDS, false);
+        this.reader = AvroParquetReader.<GenericRecord>builder(file, conf)
                 .withDataModel(GenericData.get())
                 .build();
         this.first = reader.read();
@@ -41,7 +45,7 @@ public final class ParquetTableReader implements TableReader {
             } else {
                 String stored = footer.getKeyValueMetaData().get("parquet.avro.schema");
                 columns = ParquetSchemas.fromAvro(stored != null ? new org.apache.avro.Schema.Parser().parse(stored)
-                        : new org.apache.parquet.avro.AvroSchemaConverter().convert(footer.getSchema()));
+                        : new AvroSchemaConverter(conf).convert(footer.getSchema()));
             }
             this.schema = columns.withMetadata(new TreeMap<>(footer.getKeyValueMetaData()));
         } catch (IOException | RuntimeException e) {

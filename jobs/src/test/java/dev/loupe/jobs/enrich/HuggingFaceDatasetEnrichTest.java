@@ -28,6 +28,9 @@ import java.util.UUID;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.flink.configuration.Configuration;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.io.LocalInputFile;
+import org.apache.parquet.schema.MessageType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -82,6 +85,13 @@ class HuggingFaceDatasetEnrichTest {
             assertThat(row.get(n + 1)).isNull();
         }
         assertThat(out.rows()).extracting(r -> r.get(1)).containsExactly(10L, 11L, 12L, 13L);
+        assertThat(out.rows().get(1).get(4)).hasToString("[cool, leafy]");   // a list of strings, as datasets wrote it
+        // the Parquet types of the input's columns are written back exactly (struct, three-level list, float ...)
+        MessageType written = parquetSchema(output);
+        MessageType read = parquetSchema(input);
+        for (String name : in.schema().names()) {
+            assertThat(written.getType(name)).as(name).isEqualTo(read.getType(name));
+        }
 
         assertThat(out.schema().metadata()).doesNotContainKeys("ARROW:schema", "content_defined_chunking");
         JsonNode features = JSON.readTree(out.schema().metadata().get("huggingface")).get("info").get("features");
@@ -141,6 +151,12 @@ class HuggingFaceDatasetEnrichTest {
         assertThat(errors.get(5)).startsWith("IMAGE_NOT_FOUND: ");
         assertThat(errors.get(6)).isNull();
         assertThat(report.rowsWithErrors()).isEqualTo(4);
+    }
+
+    private static MessageType parquetSchema(Path file) throws IOException {
+        try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(file))) {
+            return reader.getFooter().getFileMetaData().getSchema();
+        }
     }
 
     private static GenericData.Record image(Schema struct, byte[] bytes, String path) {
