@@ -153,6 +153,30 @@ class HuggingFaceDatasetEnrichTest {
         assertThat(report.rowsWithErrors()).isEqualTo(4);
     }
 
+    @Test
+    void aBinaryImageColumnIsAnnotatedFromItsBytes() throws Exception {
+        byte[] png = Files.readAllBytes(TestImages.png(dir.resolve("a.png"), 1));
+        Path input = dir.resolve("bytes.parquet");
+        try (TableWriter writer = Tables.create(input, TableSchema.of(Column.of("image", ColumnType.BYTES),
+                Column.of("n", ColumnType.LONG)))) {
+            writer.write(TableRow.of(png, 0L));
+            writer.write(TableRow.of(new byte[0], 1L));
+            writer.write(TableRow.of(png.clone(), 2L));
+        }
+        Path output = dir.resolve("out.parquet");
+        String counter = "hf-" + UUID.randomUUID();
+
+        EnrichJob.Report report = run(config(input, output), counter);
+
+        assertThat(report.complete()).as(printed()).isTrue();
+        assertThat(CountingAnnotatorFactory.annotated(counter)).isEqualTo(1);   // the same bytes twice
+        List<TableRow> rows = Table.read(output).rows();
+        assertThat(rows).extracting(r -> r.get(3)).containsExactly(null,
+                "INVALID_REQUEST: no image (the cell's bytes are empty)", null);
+        assertThat(rows).extracting(r -> r.get(0)).containsExactly(png, new byte[0], png);
+        assertThat((String) rows.get(2).get(2)).startsWith("echo: ");
+    }
+
     private static MessageType parquetSchema(Path file) throws IOException {
         try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(file))) {
             return reader.getFooter().getFileMetaData().getSchema();
