@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.table.Column;
 import dev.loupe.jobs.table.ColumnType;
@@ -13,7 +12,6 @@ import dev.loupe.jobs.table.TableRow;
 import dev.loupe.jobs.table.TableSchema;
 import dev.loupe.jobs.table.TableWriter;
 import dev.loupe.jobs.table.Tables;
-import dev.loupe.jobs.testing.EchoModelFamily;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -202,15 +200,7 @@ class HuggingFaceDatasetEnrichTest {
 
     /** The options a user gives: model, input and output only (and a short checkpoint interval for the test). */
     private Configuration config(Path input, Path output) throws IOException {
-        Path model = dir.resolve("echo-model");
-        Files.createDirectories(model);
-        EchoModelFamily.writePackage(model);
-        Configuration config = new Configuration();
-        config.set(EnrichOptions.MODEL, model.toString());
-        config.set(EnrichOptions.INPUT, input.toString());
-        config.set(EnrichOptions.OUTPUT, output.toString());
-        config.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(100));
-        return config;
+        return EnrichConfigs.userOptions(dir, input, output);
     }
 
     private EnrichJob.Report run(Configuration config, String counter) throws Exception {
