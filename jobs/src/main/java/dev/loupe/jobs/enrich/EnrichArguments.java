@@ -28,7 +28,7 @@ public final class EnrichArguments {
             Flag.value("--model", EnrichOptions.MODEL).label("DIR").mandatory(),
             Flag.value("--input", EnrichOptions.INPUT).label("TABLE").mandatory(),
             Flag.value("--output", EnrichOptions.OUTPUT).label("TABLE").mandatory(),
-            Flag.value("--image-column", EnrichOptions.IMAGE_COLUMN).label("NAME").mandatory(),
+            Flag.value("--image-column", EnrichOptions.IMAGE_COLUMN).label("NAME"),
             Flag.list("--question", EnrichOptions.QUESTIONS).label("[COLUMN=]TEXT")
                     .note("A question to answer per row (repeatable), e.g. answer_color=\"What color is it?\"; "
                             + "without COLUMN= the column is answer_1, answer_2, ..."),

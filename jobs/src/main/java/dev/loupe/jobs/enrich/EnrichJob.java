@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -42,6 +42,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
 import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+import org.apache.flink.util.Collector;
 
 /**
  * Bounded dataset enrichment ({@code loupe enrich}): reads a table, annotates each row's image (caption, answers,
@@ -160,7 +161,7 @@ public final class EnrichJob {
         return pipeline;
     }
 
-    /** The rows read and the requests still to compute (written to the work file, one request id a line). */
+    /** The rows read and the requests still to compute (written to the work file, one {@link PendingImage} a line). */
     private record Plan(long rows, long requests, long reused) {}
 
     private static Plan plan(EnrichSettings settings, Journal journal, Path work) throws IOException {
@@ -180,21 +181,24 @@ public final class EnrichJob {
             OutputAssembler.outputSchema(in.schema(), settings);   // checks the added names against the input's
             for (TableRow row; (row = in.read()) != null; ) {
                 rows++;
-                String uri;
+                ImageReferences.RowImage rowImage;
                 try {
-                    uri = ImageReferences.resolve(row.get(image), folder);
+                    rowImage = ImageReferences.resolve(row.get(image), folder);
                 } catch (IllegalArgumentException e) {
                     continue;   // reported in the row's error column
                 }
+                List<String> columns = new ArrayList<>();
                 for (AddedColumn column : settings.columns()) {
-                    String id = AddedColumn.requestId(column.name(), uri);
-                    if (journal.done(uri, column.name(), column.promptHash())) {
+                    if (journal.done(rowImage.key(), column.name(), column.promptHash())) {
                         reused++;
-                    } else if (planned.add(id)) {
-                        pending.write(id);
-                        pending.write('\n');
-                        requests++;
+                    } else if (planned.add(AddedColumn.requestId(column.name(), rowImage.key()))) {
+                        columns.add(column.name());
                     }
+                }
+                if (!columns.isEmpty()) {
+                    pending.write(new PendingImage(columns, rowImage.key(), rowImage.image().bytes()).line());
+                    pending.write('\n');
+                    requests += columns.size();
                 }
             }
         }
@@ -202,7 +206,7 @@ public final class EnrichJob {
     }
 
     /**
-     * Adds the job to {@code env}: the work file's request ids → requests → {@link AnnotationPipeline} → outcome
+     * Adds the job to {@code env}: the work file's pending images → requests → {@link AnnotationPipeline} → outcome
      * counters → journal records → the journal's {@code FileSink} (parts rolled and committed at each checkpoint).
      */
     static void build(StreamExecutionEnvironment env, EnrichSettings settings, AnnotatorFactory factory,
@@ -217,7 +221,7 @@ public final class EnrichJob {
                 new org.apache.flink.core.fs.Path(work.toUri())).build();
         DataStream<AnnotationRequest> requests = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
                 .uid("enrich-pending")
-                .map(new ToRequest(columns), AnnotationPipeline.REQUEST_TYPE)
+                .flatMap(new ToRequests(columns), AnnotationPipeline.REQUEST_TYPE)
                 .name("to-requests").uid("enrich-requests");
         AnnotationPipeline.Outputs outputs =
                 AnnotationPipeline.fromRequests(requests, factory, PipelineOptions.from(pipelineConfig));
@@ -237,13 +241,14 @@ public final class EnrichJob {
                 .name("journal").uid("enrich-journal");
     }
 
-    /** A work-file line (a request id) as its request. */
-    private record ToRequest(Map<String, AddedColumn> columns) implements MapFunction<String, AnnotationRequest> {
+    /** A work-file line ({@link PendingImage}) as the requests for its columns. */
+    private record ToRequests(Map<String, AddedColumn> columns) implements FlatMapFunction<String, AnnotationRequest> {
         @Override
-        public AnnotationRequest map(String id) {
-            int colon = id.indexOf(':');
-            AddedColumn column = columns.get(id.substring(0, colon));
-            return column.request(id.substring(colon + 1));
+        public void flatMap(String line, Collector<AnnotationRequest> out) {
+            PendingImage image = PendingImage.parse(line);
+            for (String column : image.columns()) {
+                out.collect(columns.get(column).request(image.key(), image.bytes()));
+            }
         }
     }
 }

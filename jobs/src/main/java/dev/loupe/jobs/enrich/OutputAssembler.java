@@ -42,15 +42,15 @@ final class OutputAssembler {
                 for (TableRow row; (row = in.read()) != null; ) {
                     List<Object> added = new ArrayList<>();
                     Set<String> errors = new LinkedHashSet<>();
-                    String uri = null;
+                    String key = null;
                     try {
-                        uri = ImageReferences.resolve(row.get(image), folder);
+                        key = ImageReferences.resolve(row.get(image), folder).key();
                     } catch (IllegalArgumentException e) {
                         errors.add(ErrorCode.INVALID_REQUEST + ": " + e.getMessage());
                     }
                     for (AddedColumn column : settings.columns()) {
-                        Journal.Entry entry = uri == null ? null : journal.get(uri, column.name(), column.promptHash());
-                        if (uri != null && entry == null) {
+                        Journal.Entry entry = key == null ? null : journal.get(key, column.name(), column.promptHash());
+                        if (key != null && entry == null) {
                             errors.add(column.name() + ": not annotated (the job did not finish)");
                         } else if (entry != null && !entry.ok()) {
                             errors.add(entry.error());
