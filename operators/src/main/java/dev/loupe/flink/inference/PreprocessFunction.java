@@ -6,6 +6,8 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.ImageTensor;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -30,7 +32,10 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
     @Override
     public void processElement(FetchedImage in, Context ctx, Collector<PreparedRequest> out) {
         try {
-            out.collect(new PreparedRequest(in.request, preprocessor.preprocess(in.bytes), in.fetchMillis));
+            long start = System.nanoTime();
+            ImageTensor tensor = preprocessor.preprocess(in.bytes);
+            out.collect(new PreparedRequest(in.request, tensor, in.fetchMillis,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)));
         } catch (AnnotationException e) {
             ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, e)
                     .toRecord(System.currentTimeMillis()));
