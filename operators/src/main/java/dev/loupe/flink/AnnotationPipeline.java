@@ -7,6 +7,7 @@ import dev.loupe.flink.failure.Fallible;
 import dev.loupe.flink.fetch.AsyncImageFetch;
 import dev.loupe.flink.fetch.FetchedImage;
 import dev.loupe.flink.inference.BatchInferenceOperator;
+import dev.loupe.flink.inference.ImageThumbnail;
 import dev.loupe.flink.inference.PreparedRequest;
 import dev.loupe.flink.inference.PreprocessFunction;
 import dev.loupe.flink.request.RequestDecoder;
@@ -43,8 +44,12 @@ public final class AnnotationPipeline {
 
     private AnnotationPipeline() {}
 
-    /** The pipeline's two outputs: one result per successful request, one failure record per failed one. */
-    public record Outputs(DataStream<AnnotationResult> results, DataStream<AnnotationFailure> failures) {}
+    /**
+     * The pipeline's outputs: one result per successful request, one failure record per failed one, and, when
+     * {@link PipelineOptions#thumbnailSize()} asks for them, a thumbnail per image that preprocessed (else empty).
+     */
+    public record Outputs(DataStream<AnnotationResult> results, DataStream<AnnotationFailure> failures,
+                          DataStream<ImageThumbnail> thumbnails) {}
 
     /**
      * The pipeline over Avro-encoded {@link AnnotationRequest}s, e.g. Kafka record values: each value is decoded
@@ -91,7 +96,7 @@ public final class AnnotationPipeline {
                 .name("fetch-failures").uid("loupe-fetch-split");
 
         SingleOutputStreamOperator<PreparedRequest> prepared = fetched
-                .process(new PreprocessFunction(factory), TypeInformation.of(PreparedRequest.class))
+                .process(new PreprocessFunction(factory, options.thumbnailSize()), TypeInformation.of(PreparedRequest.class))
                 .name("preprocess-images").uid("loupe-preprocess");
 
         // the uid is the former batcher's: its savepoints restore their buffered requests into this operator
@@ -107,6 +112,6 @@ public final class AnnotationPipeline {
                 .map(new FailureMetrics(), Failures.TYPE)
                 .name("failure-metrics").uid("loupe-failure-metrics");
 
-        return new Outputs(results, failures);
+        return new Outputs(results, failures, prepared.getSideOutput(PreprocessFunction.THUMBNAILS));
     }
 }
