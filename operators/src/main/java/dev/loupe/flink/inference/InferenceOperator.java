@@ -9,6 +9,7 @@ import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.CandidateScore;
 import dev.loupe.schemas.Timings;
@@ -18,8 +19,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MeterView;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -41,6 +44,7 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
     private transient BatchAnnotator annotator;
     private transient Histogram inferenceMillis;
     private transient Counter images;
+    private transient volatile boolean closed;
 
     public InferenceOperator(AnnotatorFactory factory) {
         this.factory = factory;
@@ -71,10 +75,30 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
         inferenceMillis = metrics.histogram("inferenceMillis", new DescriptiveStatisticsHistogram(1024));
         images = metrics.counter("imagesAnnotated");
         metrics.meter("imagesPerSecond", new MeterView(images));
+        registerVisionGauges(metrics);
+    }
+
+    /**
+     * The image stage's reuse ({@link VisionFeatureStats}): counts of the runtime this subtask shares with the other
+     * subtasks of its TaskManager, so every subtask on it reports the same figures (do not sum them).
+     */
+    private void registerVisionGauges(MetricGroup metrics) {
+        MetricGroup vision = metrics.addGroup("vision");
+        vision.gauge("imagesEncoded", (Gauge<Long>) () -> visionStats().imagesEncoded());
+        vision.gauge("duplicateRows", (Gauge<Long>) () -> visionStats().duplicateRows());
+        vision.gauge("cacheHits", (Gauge<Long>) () -> visionStats().cacheHits());
+        vision.gauge("cacheMisses", (Gauge<Long>) () -> visionStats().cacheMisses());
+        vision.gauge("cacheBytes", (Gauge<Long>) () -> visionStats().cacheBytes());
+    }
+
+    /** The shared runtime's figures while this subtask holds it (a reporter may still poll after close). */
+    private VisionFeatureStats visionStats() {
+        return closed ? VisionFeatureStats.NONE : annotator.visionStats();
     }
 
     @Override
     public void close() {
+        closed = true;
         if (annotator != null) {
             annotator.close();
         }
