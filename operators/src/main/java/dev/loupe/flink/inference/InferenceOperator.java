@@ -83,12 +83,11 @@ public final class InferenceOperator extends ProcessFunction<Batch<PreparedReque
      * subtasks of its TaskManager, so every subtask on it reports the same figures (do not sum them).
      */
     private void registerVisionGauges(MetricGroup metrics) {
-        MetricGroup vision = metrics.addGroup("vision");
-        vision.gauge("imagesEncoded", (Gauge<Long>) () -> visionStats().imagesEncoded());
-        vision.gauge("duplicateRows", (Gauge<Long>) () -> visionStats().duplicateRows());
-        vision.gauge("cacheHits", (Gauge<Long>) () -> visionStats().cacheHits());
-        vision.gauge("cacheMisses", (Gauge<Long>) () -> visionStats().cacheMisses());
-        vision.gauge("cacheBytes", (Gauge<Long>) () -> visionStats().cacheBytes());
+        metrics.gauge("visionImagesEncoded", (Gauge<Long>) () -> visionStats().imagesEncoded());
+        metrics.gauge("visionDuplicateRows", (Gauge<Long>) () -> visionStats().duplicateRows());
+        metrics.gauge("visionCacheHits", (Gauge<Long>) () -> visionStats().cacheHits());
+        metrics.gauge("visionCacheMisses", (Gauge<Long>) () -> visionStats().cacheMisses());
+        metrics.gauge("visionCacheBytes", (Gauge<Long>) () -> visionStats().cacheBytes());
     }
 
     /** The shared runtime's figures while this subtask holds it (a reporter may still poll after close). */
