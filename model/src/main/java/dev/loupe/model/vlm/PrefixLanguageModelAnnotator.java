@@ -33,8 +33,9 @@ import java.util.Map;
  * Rows with the same generation settings (seed aside) decode together through {@link TextGenerator}; task RANK scores
  * candidates through {@link CandidateScorer}. Every row's prefix is built in one pass, so the image side runs once
  * per distinct image of a call (and reuses features across calls, see {@link dev.loupe.model.vision.VisionFeatures}).
- * Rows are batched through every stage so that a row's result never depends on its batch mates. A row refused on its own (prompt too long, bad candidates) gets its failure outcome;
- * a stage that fails for several rows together fails the call, and the caller retries each input alone.
+ * Rows are batched through every stage so that a row's result never depends on its batch mates. A row refused on
+ * its own (prompt too long, bad candidates) gets its failure outcome; a stage that fails for several rows together
+ * fails the call, and the caller retries each input alone.
  *
  * <p>Thread-safe: it holds only immutable settings, ONNX Runtime sessions (concurrent {@code run} is allowed) and
  * the thread-safe prefix encoder; every call keeps its state (KV cache, masks) on its own stack, so one instance
