@@ -121,7 +121,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
-            RuntimeOptions runtime = runtimeOptions();
+            // The requests cycle through a few images: the image feature cache off, they pay the vision encoder as
+            // a stream of new images would (duplicates within one batch still share one pass).
+            RuntimeOptions runtime = runtimeOptions().withVisionCacheBytes(0);
             Path modelDir = model != null ? model : DemoModel.ensure(runtime.cachePath());
             Configuration conf = configuration(work.resolve("images"));
             conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092"); // replaced by the embedded broker's below

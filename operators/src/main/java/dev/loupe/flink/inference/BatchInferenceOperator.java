@@ -10,6 +10,7 @@ import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import java.time.Duration;
@@ -30,8 +31,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.api.java.typeutils.TupleTypeInfo;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MeterView;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
@@ -91,6 +94,7 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
     private transient Histogram queueWaitMillis;
     private transient Histogram inferenceMillis;
     private transient Counter images;
+    private transient volatile boolean closed;
 
     private BatchInferenceOperator(StreamOperatorParameters<AnnotationResult> parameters, AnnotatorFactory factory,
             TypeInformation<PreparedRequest> elementType, int maxSize, Duration maxDelay, MailboxExecutor mailbox) {
@@ -142,9 +146,27 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
         images = metrics.counter("imagesAnnotated");
         metrics.meter("imagesPerSecond", new MeterView(images));
         metrics.gauge("batchBuffered", () -> batcher.size());
+        registerVisionGauges(metrics);
         preprocessRestored();
         // restored requests start once their delay (counted from before the restart) is over
         startIfReady();
+    }
+
+    /**
+     * The image stage's reuse ({@link VisionFeatureStats}): counts of the runtime this subtask shares with the other
+     * subtasks of its TaskManager, so every subtask on it reports the same figures (do not sum them).
+     */
+    private void registerVisionGauges(MetricGroup metrics) {
+        metrics.gauge("visionImagesEncoded", (Gauge<Long>) () -> visionStats().imagesEncoded());
+        metrics.gauge("visionDuplicateRows", (Gauge<Long>) () -> visionStats().duplicateRows());
+        metrics.gauge("visionCacheHits", (Gauge<Long>) () -> visionStats().cacheHits());
+        metrics.gauge("visionCacheMisses", (Gauge<Long>) () -> visionStats().cacheMisses());
+        metrics.gauge("visionCacheBytes", (Gauge<Long>) () -> visionStats().cacheBytes());
+    }
+
+    /** The shared runtime's figures while this subtask holds it (a reporter may still poll after close). */
+    private VisionFeatureStats visionStats() {
+        return closed ? VisionFeatureStats.NONE : annotator.visionStats();
     }
 
     /** Preprocesses the restored requests' images again, in their order, ahead of anything new. */
@@ -235,6 +257,7 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
 
     @Override
     public void close() throws Exception {
+        closed = true;
         try {
             if (timer != null) {
                 timer.cancel(false);
