@@ -8,6 +8,10 @@ package dev.loupe.model.onnx;
  *       {@value #BLOCK_SIZE} along K, one float scale per block, symmetric (the op's default zero point), and
  *       {@code accuracy_level} 4: x is quantized to int8 per row and block inside the kernel, so a row's result
  *       does not depend on the other rows of the batch.</li>
+ *   <li>{@link #ROW_INT8}: W int8 per output column as for {@link #DYNAMIC_INT8}, and x quantized in the graph to
+ *       uint8 per row (symmetric: scale max|x_row| / 127, zero point 128), multiplied by
+ *       {@code MatMulIntegerToFloat} with the row scales applied to the output: the speed of the u8s8 GEMM at many
+ *       rows, and a row's result is independent of the other rows (integer accumulation is exact).</li>
  *   <li>{@link #DYNAMIC_INT8}: {@code DynamicQuantizeMatMul}, W int8 per output column; x is quantized to uint8
  *       with one range for the whole tensor, so a row's result depends on the rest of the batch. Fast at many rows,
  *       but it breaks batch invariance: offered to measure, never chosen by a {@link Precision}.</li>
@@ -15,7 +19,7 @@ package dev.loupe.model.onnx;
  * </ul>
  */
 public enum MatMulScheme {
-    NBITS8(8), NBITS4(4), DYNAMIC_INT8(8), FLOAT(32);
+    NBITS8(8), NBITS4(4), ROW_INT8(8), DYNAMIC_INT8(8), FLOAT(32);
 
     /** Values of W along K that share one scale in the block-wise schemes. */
     public static final int BLOCK_SIZE = 32;

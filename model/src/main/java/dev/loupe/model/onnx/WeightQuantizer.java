@@ -35,6 +35,8 @@ final class WeightQuantizer {
     private final Set<String> taken = new HashSet<>();
     private final List<StoredTensor> stored = new ArrayList<>();
     private int counter;
+    /** Shared constants of the row-quantized MatMuls (axes, tiny, 127, 128, uint8 zero point), once per graph. */
+    private String[] rowConstants;
 
     private WeightQuantizer(GraphProto.Builder graph, Map<String, Weight> weights, QuantizationPlan plan,
                             String graphName) {
@@ -112,6 +114,12 @@ final class WeightQuantizer {
         String scales = claim(w + SCALES_SUFFIX);
         String x = n.getInput(0);
         String y = n.getOutput(0);
+        if (scheme == MatMulScheme.ROW_INT8) {
+            ColumnQuantizer columns = new ColumnQuantizer(weight);
+            stored.add(columns.codes(codes));
+            stored.add(columns.scales(scales));
+            return rowQuantizedMatMul(n, x, codes, scales, y);
+        }
         if (scheme == MatMulScheme.DYNAMIC_INT8) {
             ColumnQuantizer columns = new ColumnQuantizer(weight);
             stored.add(columns.codes(codes));
@@ -129,6 +137,58 @@ final class WeightQuantizer {
                 .addAttribute(intAttr("bits", scheme.bits()))
                 .addAttribute(intAttr("block_size", MatMulScheme.BLOCK_SIZE))
                 .addAttribute(intAttr("accuracy_level", MatMulScheme.ACCURACY_LEVEL)).build());
+    }
+
+    /**
+     * x quantized per row in the graph (scale = max(max|x_row|, tiny) / 127, codes round(x / scale) + 128 as uint8),
+     * then MatMulIntegerToFloat(codes, W int8, row scales, column scales, zero point 128).
+     */
+    private List<NodeProto> rowQuantizedMatMul(NodeProto n, String x, String codes, String scales, String y) {
+        String p = n.getName();
+        if (rowConstants == null) {
+            rowConstants = new String[] {claim("row_quant__axes"), claim("row_quant__tiny"), claim("row_quant__qmax"),
+                    claim("row_quant__offset"), claim("row_quant__zero_point")};
+            stored.add(scalarTensor(rowConstants[0], DataType.INT64, new long[] {1}, -1L));
+            stored.add(scalarTensor(rowConstants[1], DataType.FLOAT, new long[0], 1e-30f));
+            stored.add(scalarTensor(rowConstants[2], DataType.FLOAT, new long[0], 127f));
+            stored.add(scalarTensor(rowConstants[3], DataType.FLOAT, new long[0], 128f));
+            stored.add(scalarTensor(rowConstants[4], DataType.UINT8, new long[0], (byte) 128));
+        }
+        String abs = fresh(p + "_abs");
+        String max = fresh(p + "_absmax");
+        String safeMax = fresh(p + "_absmax_safe");
+        String rowScale = fresh(p + "_row_scale");
+        String scaled = fresh(p + "_scaled");
+        String rounded = fresh(p + "_rounded");
+        String shifted = fresh(p + "_shifted");
+        String quantized = fresh(p + "_quantized");
+        return List.of(
+                node(p + "_abs", "Abs", List.of(x), abs),
+                NodeProto.newBuilder().setOpType("ReduceMax").setName(fresh(p + "_reduce")).addInput(abs)
+                        .addInput(rowConstants[0]).addOutput(max).addAttribute(intAttr("keepdims", 1)).build(),
+                node(p + "_max", "Max", List.of(max, rowConstants[1]), safeMax),
+                node(p + "_scale", "Div", List.of(safeMax, rowConstants[2]), rowScale),
+                node(p + "_div", "Div", List.of(x, rowScale), scaled),
+                node(p + "_round", "Round", List.of(scaled), rounded),
+                node(p + "_shift", "Add", List.of(rounded, rowConstants[3]), shifted),
+                NodeProto.newBuilder().setOpType("Cast").setName(fresh(p + "_cast")).addInput(shifted)
+                        .addOutput(quantized).addAttribute(intAttr("to", DataType.UINT8.getNumber())).build(),
+                NodeProto.newBuilder().setOpType("MatMulIntegerToFloat").setDomain(GraphBuilder.MS_DOMAIN)
+                        .setName(n.getName()).addInput(quantized).addInput(codes).addInput(rowScale).addInput(scales)
+                        .addInput(rowConstants[4]).addOutput(y).build());
+    }
+
+    private static StoredTensor scalarTensor(String name, DataType type, long[] dims, Object value) {
+        ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        if (value instanceof Long l) {
+            b.putLong(l);
+        } else if (value instanceof Float f) {
+            b.putFloat(f);
+        } else {
+            b.put((Byte) value);
+        }
+        b.flip();
+        return new StoredTensor(name, type, dims, b.remaining(), sink -> sink.accept(b.duplicate()));
     }
 
     /**

@@ -31,7 +31,7 @@ class QuantizedWeightsTest {
     private static final int N = 72;
 
     @ParameterizedTest(name = "{0}, {1} rows")
-    @CsvSource({"NBITS8,1", "NBITS8,5", "NBITS4,1", "NBITS4,5", "DYNAMIC_INT8,1", "DYNAMIC_INT8,5"})
+    @CsvSource({"NBITS8,1", "NBITS8,5", "NBITS4,1", "NBITS4,5", "ROW_INT8,1", "ROW_INT8,5", "DYNAMIC_INT8,1", "DYNAMIC_INT8,5"})
     void quantizedMatMulMatchesTheFloatProduct(MatMulScheme scheme, int rows, @TempDir Path dir) throws Exception {
         float[] torchWeight = RandomCheckpointWriter.randomValues(11, N * K, 0.05); // [N, K]
         float[] x = RandomCheckpointWriter.randomValues(12, rows * K, 1.0);
@@ -43,9 +43,12 @@ class QuantizedWeightsTest {
         OnnxModelWriter.write(g, file, QuantizationPlan.uniform(scheme, false));
 
         ModelProto model = parse(file);
-        NodeProto op = model.getGraph().getNode(0);
-        assertThat(op.getOpType()).isEqualTo(scheme == MatMulScheme.DYNAMIC_INT8 ? "DynamicQuantizeMatMul"
-                : "MatMulNBits");
+        NodeProto op = model.getGraph().getNode(model.getGraph().getNodeCount() - 2); // before the output Identity
+        assertThat(op.getOpType()).isEqualTo(switch (scheme) {
+            case DYNAMIC_INT8 -> "DynamicQuantizeMatMul";
+            case ROW_INT8 -> "MatMulIntegerToFloat";
+            default -> "MatMulNBits";
+        });
         assertThat(op.getDomain()).isEqualTo(GraphBuilder.MS_DOMAIN);
         assertThat(model.getGraph().getInitializerList()).noneMatch(t -> t.getDataType() == DataType.FLOAT.getNumber()
                 && t.getDimsCount() == 2 && t.getDims(0) * t.getDims(1) == (long) N * K);
@@ -66,6 +69,31 @@ class QuantizedWeightsTest {
         // int8 weights and activations: about 1% of the largest output; 4-bit weights: about 10%
         double bound = scheme == MatMulScheme.NBITS4 ? 0.15 : 0.02;
         assertThat(worst / scale).as("largest error relative to the largest output").isLessThan(bound);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"NBITS8", "NBITS4", "ROW_INT8"})
+    void aRowsResultDoesNotDependOnTheOtherRows(MatMulScheme scheme, @TempDir Path dir) throws Exception {
+        float[] torchWeight = RandomCheckpointWriter.randomValues(21, N * K, 0.05);
+        GraphBuilder g = new GraphBuilder("linear");
+        String in = g.input("x", DataType.FLOAT, "rows", K);
+        g.output(g.matMul(in, g.weight("w", Weight.of(torchWeight, N, K).transposed())), "y", DataType.FLOAT,
+                "rows", N);
+        Path file = dir.resolve("q.onnx");
+        OnnxModelWriter.write(g, file, QuantizationPlan.uniform(scheme, false));
+        int rows = 16;
+        float[] x = RandomCheckpointWriter.randomValues(22, rows * K, 1.0);
+        for (int r = 0; r < rows; r++) { // rows of very different ranges: a shared activation scale would show
+            for (int k = 0; k < K; k++) {
+                x[r * K + k] *= (float) Math.pow(4, r % 4);
+            }
+        }
+        float[] batch = run(file, "x", x, rows, K);
+        for (int r = 0; r < rows; r += 5) {
+            float[] alone = run(file, "x", java.util.Arrays.copyOfRange(x, r * K, (r + 1) * K), 1, K);
+            assertThat(java.util.Arrays.copyOfRange(batch, r * N, (r + 1) * N)).as("row %d", r)
+                    .containsExactly(alone, org.assertj.core.data.Offset.offset(0f));
+        }
     }
 
     @Test
