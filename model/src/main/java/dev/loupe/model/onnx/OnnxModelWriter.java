@@ -77,7 +77,7 @@ public final class OnnxModelWriter {
      */
     public static void write(GraphBuilder graph, Path file, QuantizationPlan plan) throws IOException {
         GraphProto.Builder g = graph.graphWithoutWeights();
-        write(graph, g, WeightQuantizer.apply(g, graph.weights(), plan, graph.name(),
+        write(graph, g, WeightQuantizer.apply(g, graph.weights(), plan,
                 e -> floats(e.getKey(), e.getValue(), Precision.FP32)), file, null);
     }
 
@@ -87,7 +87,7 @@ public final class OnnxModelWriter {
         GraphProto.Builder g = graph.graphWithoutWeights();
         List<StoredTensor> tensors;
         if (precision.plan() != null) {
-            tensors = WeightQuantizer.apply(g, graph.weights(), precision.plan(), graph.name(),
+            tensors = WeightQuantizer.apply(g, graph.weights(), precision.plan(),
                     e -> floats(e.getKey(), e.getValue(), Precision.FP32));
         } else {
             if (precision == Precision.FP16) {

@@ -13,8 +13,8 @@ import java.util.Locale;
 public enum Precision {
     FP32("fp32", 4, null),
     FP16("fp16", 2, null),
-    INT8("int8", 1, QuantizationPlan.uniform(MatMulScheme.NBITS8, true)),
-    INT4("int4", 1, QuantizationPlan.uniform(MatMulScheme.NBITS4, true));
+    INT8("int8", 1, QuantizationPlan.byRole(MatMulScheme.ROW_INT8, MatMulScheme.NBITS8, true)),
+    INT4("int4", 1, QuantizationPlan.byRole(MatMulScheme.ROW_INT8, MatMulScheme.NBITS4, true));
 
     private final String label;
     private final int bytes;

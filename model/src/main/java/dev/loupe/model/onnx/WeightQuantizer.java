@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Rewrites a graph for a quantized package as it is written: every {@code MatMul(x, W)} whose W is a 2-D weight
@@ -31,19 +32,18 @@ final class WeightQuantizer {
     private final GraphProto.Builder graph;
     private final Map<String, Weight> weights;
     private final QuantizationPlan plan;
-    private final String graphName;
+    private final QuantizationPlan.GraphRole role;
     private final Set<String> taken = new HashSet<>();
     private final List<StoredTensor> stored = new ArrayList<>();
     private int counter;
     /** Shared constants of the row-quantized MatMuls (axes, tiny, 127, 128, uint8 zero point), once per graph. */
     private String[] rowConstants;
 
-    private WeightQuantizer(GraphProto.Builder graph, Map<String, Weight> weights, QuantizationPlan plan,
-                            String graphName) {
+    private WeightQuantizer(GraphProto.Builder graph, Map<String, Weight> weights, QuantizationPlan plan) {
         this.graph = graph;
         this.weights = weights;
         this.plan = plan;
-        this.graphName = graphName;
+        this.role = QuantizationPlan.GraphRole.of(graph.build());
     }
 
     /**
@@ -51,8 +51,8 @@ final class WeightQuantizer {
      * ones where a node was rewritten, float32 ones (from {@code floats}) for the rest.
      */
     static List<StoredTensor> apply(GraphProto.Builder graph, Map<String, Weight> weights, QuantizationPlan plan,
-                                    String graphName, java.util.function.Function<Map.Entry<String, Weight>, StoredTensor> floats) {
-        WeightQuantizer q = new WeightQuantizer(graph, weights, plan, graphName);
+                                    Function<Map.Entry<String, Weight>, StoredTensor> floats) {
+        WeightQuantizer q = new WeightQuantizer(graph, weights, plan);
         Set<String> quantized = q.rewrite();
         List<StoredTensor> out = new ArrayList<>(q.stored);
         for (Map.Entry<String, Weight> e : weights.entrySet()) {
@@ -89,7 +89,7 @@ final class WeightQuantizer {
                     && n.getDomain().isEmpty();
             if (soleUse && n.getOpType().equals("MatMul")) {
                 long[] d = weight.dims();
-                MatMulScheme scheme = plan.matMul(graphName, d[0], d[1]);
+                MatMulScheme scheme = plan.matMul(role, d[0], d[1]);
                 if (scheme != MatMulScheme.FLOAT) {
                     nodes.addAll(matMul(n, w, weight, scheme));
                     quantized.add(w);
