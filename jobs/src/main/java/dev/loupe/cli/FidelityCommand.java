@@ -124,9 +124,15 @@ public final class FidelityCommand implements Callable<Integer>, RuntimeCommand 
             PackageFidelity.Report r = PackageFidelity.compare(ref, cand, images,
                     prompt != null ? prompt : Prompts.CAPTION_TEMPLATE, maxNewTokens, runtime);
             if (json) {
-                ObjectNode o = JSON.valueToTree(r);
-                o.put("reference", ref.toString());
-                o.put("candidate", cand.toString());
+                ObjectNode o = JSON.createObjectNode();
+                o.put("reference", ref.toString()).put("candidate", cand.toString())
+                        .put("reference_dtype", r.referenceDtype()).put("candidate_dtype", r.candidateDtype())
+                        .put("images", r.images()).put("tokens", r.tokens())
+                        .put("mean_abs_logprob_diff", r.meanAbsLogProbDiff())
+                        .put("max_abs_logprob_diff", r.maxAbsLogProbDiff())
+                        .put("identical_captions", r.identicalCaptions())
+                        .put("vision_cosine_mean", r.visionCosineMean()).put("vision_cosine_min", r.visionCosineMin())
+                        .put("qformer_cosine_mean", r.prefixCosineMean()).put("qformer_cosine_min", r.prefixCosineMin());
                 System.out.println(JSON.writeValueAsString(o));
             } else {
                 PrintStream out = System.out;
