@@ -256,23 +256,40 @@ final class WeightQuantizer {
             this.n = w.dims()[1];
         }
 
-        private float[] scales() {
+        private float[] scales() throws java.io.IOException {
             if (scales == null) {
                 float[] max = new float[Math.toIntExact(n)];
-                float[] row = new float[max.length];
-                for (long r = 0; r < k; r++) {
-                    w.read(r * n, row, 0, row.length);
-                    for (int c = 0; c < row.length; c++) {
-                        max[c] = Math.max(max[c], Math.abs(row[c]));
+                forEachChunk((rows, values) -> {
+                    for (int i = 0; i < rows * max.length; i++) {
+                        int c = i % max.length;
+                        max[c] = Math.max(max[c], Math.abs(values[i]));
                     }
-                }
-                w.release();
+                });
                 for (int c = 0; c < max.length; c++) {
                     max[c] /= 127f;
                 }
                 scales = max;
             }
             return scales;
+        }
+
+        private interface ChunkConsumer {
+            void accept(int rows, float[] values) throws java.io.IOException;
+        }
+
+        /** Reads W [K, N] a chunk of whole rows at a time (tiles of a transposed source stay efficient). */
+        private void forEachChunk(ChunkConsumer consumer) throws java.io.IOException {
+            int rowsPerChunk = (int) Math.max(1, Math.min(k, Math.max(w.preferredChunk(), 1 << 16) / n));
+            float[] values = new float[Math.toIntExact(rowsPerChunk * n)];
+            try {
+                for (long r = 0; r < k; r += rowsPerChunk) {
+                    int rows = (int) Math.min(rowsPerChunk, k - r);
+                    w.read(r * n, values, 0, Math.toIntExact(rows * n));
+                    consumer.accept(rows, values);
+                }
+            } finally {
+                w.release();
+            }
         }
 
         StoredTensor scales(String name) {
@@ -289,21 +306,15 @@ final class WeightQuantizer {
         StoredTensor codes(String name) {
             return new StoredTensor(name, DataType.INT8, new long[] {k, n}, k * n, sink -> {
                 float[] s = scales();
-                float[] row = new float[Math.toIntExact(n)];
-                ByteBuffer b = ByteBuffer.allocate(row.length);
-                try {
-                    for (long r = 0; r < k; r++) {
-                        w.read(r * n, row, 0, row.length);
-                        b.clear();
-                        for (int c = 0; c < row.length; c++) {
-                            b.put((byte) (s[c] == 0f ? 0 : Math.max(-127, Math.min(127, Math.round(row[c] / s[c])))));
-                        }
-                        b.flip();
-                        sink.accept(b);
+                forEachChunk((rows, values) -> {
+                    ByteBuffer b = ByteBuffer.allocate(rows * s.length);
+                    for (int i = 0; i < rows * s.length; i++) {
+                        float scale = s[i % s.length];
+                        b.put((byte) (scale == 0f ? 0 : Math.max(-127, Math.min(127, Math.round(values[i] / scale)))));
                     }
-                } finally {
-                    w.release();
-                }
+                    b.flip();
+                    sink.accept(b);
+                });
             });
         }
     }
