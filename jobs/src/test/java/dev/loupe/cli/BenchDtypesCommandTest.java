@@ -19,12 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 class BenchDtypesCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path FIXTURE = Path.of(System.getProperty("loupe.fixtures"), "hf-reference");
-    private static final String[] TINY = {
-        "--image-size", "32", "--patch-size", "8", "--vision-width", "48", "--vision-layers", "1",
-        "--vision-heads", "4", "--vision-mlp", "96", "--qformer-width", "32", "--qformer-layers", "2",
-        "--qformer-heads", "4", "--qformer-mlp", "64", "--qformer-vocab", "200", "--queries", "4",
-        "--llm-width", "32", "--llm-layers", "1", "--llm-heads", "4", "--llm-kv-heads", "2", "--llm-mlp", "64",
-        "--vocab", "300"};
 
     @TempDir
     Path tmp;
@@ -35,7 +29,7 @@ class BenchDtypesCommandTest {
         List<String> args = new ArrayList<>(List.of("bench", "--random-checkpoint", "--json", "--batch-sizes", "1,2",
                 "--max-new-tokens", "3", "--warmup", "0", "--iterations", "1", "--threads", "1",
                 "--dtypes", "fp32,int8", "--work-dir", work.toString()));
-        args.addAll(List.of(TINY));
+        args.addAll(List.of(BenchCommandTest.TINY));
         CliRun r = CliRun.of(args.toArray(String[]::new));
 
         assertThat(r.status()).as(r.err()).isZero();

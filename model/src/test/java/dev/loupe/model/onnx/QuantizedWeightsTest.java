@@ -35,12 +35,7 @@ class QuantizedWeightsTest {
     void quantizedMatMulMatchesTheFloatProduct(MatMulScheme scheme, int rows, @TempDir Path dir) throws Exception {
         float[] torchWeight = RandomCheckpointWriter.randomValues(11, N * K, 0.05); // [N, K]
         float[] x = RandomCheckpointWriter.randomValues(12, rows * K, 1.0);
-        GraphBuilder g = new GraphBuilder("linear");
-        String in = g.input("x", DataType.FLOAT, "rows", K);
-        g.output(g.matMul(in, g.weight("w", Weight.of(torchWeight, N, K).transposed())), "y", DataType.FLOAT,
-                "rows", N);
-        Path file = dir.resolve("q.onnx");
-        OnnxModelWriter.write(g, file, QuantizationPlan.uniform(scheme, false));
+        Path file = writeLinear(torchWeight, scheme, dir);
 
         ModelProto model = parse(file);
         NodeProto op = model.getGraph().getNode(model.getGraph().getNodeCount() - 2); // before the output Identity
@@ -74,13 +69,7 @@ class QuantizedWeightsTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"NBITS8", "NBITS4", "ROW_INT8"})
     void aRowsResultDoesNotDependOnTheOtherRows(MatMulScheme scheme, @TempDir Path dir) throws Exception {
-        float[] torchWeight = RandomCheckpointWriter.randomValues(21, N * K, 0.05);
-        GraphBuilder g = new GraphBuilder("linear");
-        String in = g.input("x", DataType.FLOAT, "rows", K);
-        g.output(g.matMul(in, g.weight("w", Weight.of(torchWeight, N, K).transposed())), "y", DataType.FLOAT,
-                "rows", N);
-        Path file = dir.resolve("q.onnx");
-        OnnxModelWriter.write(g, file, QuantizationPlan.uniform(scheme, false));
+        Path file = writeLinear(RandomCheckpointWriter.randomValues(21, N * K, 0.05), scheme, dir);
         int rows = 16;
         float[] x = RandomCheckpointWriter.randomValues(22, rows * K, 1.0);
         for (int r = 0; r < rows; r++) { // rows of very different ranges: a shared activation scale would show
@@ -142,6 +131,17 @@ class QuantizedWeightsTest {
                 .doesNotContain("Cast");
         assertThat(Precision.parse("INT8")).isEqualTo(Precision.INT8);
         assertThat(Precision.FP32.plan()).isNull();
+    }
+
+    /** y = x·W^T for a torch Linear weight [N, K], written with every weight MatMul in {@code scheme}. */
+    private static Path writeLinear(float[] torchWeight, MatMulScheme scheme, Path dir) throws Exception {
+        GraphBuilder g = new GraphBuilder("linear");
+        String in = g.input("x", DataType.FLOAT, "rows", K);
+        g.output(g.matMul(in, g.weight("w", Weight.of(torchWeight, N, K).transposed())), "y", DataType.FLOAT,
+                "rows", N);
+        Path file = dir.resolve("q.onnx");
+        OnnxModelWriter.write(g, file, QuantizationPlan.uniform(scheme, false));
+        return file;
     }
 
     private static ModelProto parse(Path file) throws Exception {
