@@ -27,6 +27,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * int8 and int4 packages of the InstructBLIP-Vicuna fixture: weight MatMuls become MatMulNBits (decoder) and
@@ -126,6 +128,29 @@ class Int8PackageTest {
         // 4-bit weights are coarser: they must still be clearly closer to fp32 than unrelated weights would be
         assertThat(r4.visionCosineMean()).isGreaterThan(0.95);
         assertThat(r4.meanAbsLogProbDiff()).isGreaterThan(r.meanAbsLogProbDiff());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"instructblip-flant5", "blip2-opt", "blip2-flant5", "llava"})
+    void everyFamilyConvertsToInt8AndGenerates(String fixture) throws Exception {
+        Path pkg = tmp.resolve("int8-" + fixture);
+        Models.convert(HfFixture.named(fixture).checkpoint(), pkg, Precision.INT8);
+        Manifest m = Manifest.read(pkg);
+        assertThat(m.dtype()).isEqualTo("int8");
+        List<String> ops = new ArrayList<>();
+        for (String graph : m.graphs().values()) {
+            ops.addAll(opTypes(parse(pkg.resolve(graph))));
+        }
+        assertThat(ops).contains("MatMulNBits", "MatMulIntegerToFloat");
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+        try (BatchAnnotator annotator = factory.createAnnotator()) {
+            ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
+                    HfFixture.image("img_64x64.png")));
+            var outcome = annotator.annotate(List.of(new AnnotationInput("a", image, "Describe the image.",
+                    Task.CAPTION, List.of(), GenerationConfig.greedy(4).withMinNewTokens(4)))).get(0);
+            assertThat(outcome.isSuccess()).as(outcome.errorMessage()).isTrue();
+            assertThat(outcome.annotation().tokenIds()).hasSize(4);
+        }
     }
 
     private static List<String> opTypes(ModelProto m) {
