@@ -131,6 +131,7 @@ public final class FidelityCommand implements Callable<Integer>, RuntimeCommand 
                         .put("mean_abs_logprob_diff", r.meanAbsLogProbDiff())
                         .put("max_abs_logprob_diff", r.maxAbsLogProbDiff())
                         .put("identical_captions", r.identicalCaptions())
+                        .put("leading_agreement", r.leadingAgreement())
                         .put("vision_cosine_mean", r.visionCosineMean()).put("vision_cosine_min", r.visionCosineMin())
                         .put("qformer_cosine_mean", r.prefixCosineMean()).put("qformer_cosine_min", r.prefixCosineMin());
                 System.out.println(JSON.writeValueAsString(o));
@@ -141,6 +142,8 @@ public final class FidelityCommand implements Callable<Integer>, RuntimeCommand 
                 out.printf(Locale.ROOT, "| mean abs log-prob diff (nats/token) | %.4f |%n", r.meanAbsLogProbDiff());
                 out.printf(Locale.ROOT, "| max abs log-prob diff | %.4f |%n", r.maxAbsLogProbDiff());
                 out.printf(Locale.ROOT, "| identical greedy captions | %d / %d |%n", r.identicalCaptions(), r.images());
+                out.printf(Locale.ROOT, "| greedy tokens agreeing before the first difference | %.1f %% |%n",
+                        100 * r.leadingAgreement());
                 out.printf(Locale.ROOT, "| vision feature cosine (mean / min) | %.6f / %.6f |%n", r.visionCosineMean(),
                         r.visionCosineMin());
                 out.printf(Locale.ROOT, "| Q-Former output cosine (mean / min) | %.6f / %.6f |%n",

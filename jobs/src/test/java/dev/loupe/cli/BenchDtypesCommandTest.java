@@ -79,6 +79,7 @@ class BenchDtypesCommandTest {
         assertThat(o.path("tokens").asInt()).isPositive();
         assertThat(o.path("vision_cosine_min").asDouble()).isBetween(0.99, 1.0 + 1e-9);
         assertThat(o.path("mean_abs_logprob_diff").asDouble()).isBetween(0.0, 0.1);
+        assertThat(o.path("leading_agreement").asDouble()).isBetween(0.0, 1.0);
 
         CliRun usage = CliRun.of("bench", "fidelity", "--reference", fp32.toString());
         assertThat(usage.status()).isEqualTo(2);

@@ -35,9 +35,14 @@ import java.util.List;
  */
 public final class PackageFidelity {
 
-    /** The comparison's figures; cosines are over the per-token feature vectors of every image. */
+    /**
+     * The comparison's figures; cosines are over the per-token feature vectors of every image; leadingAgreement is
+     * the mean fraction of each reference caption's tokens that the candidate's greedy caption repeats before the
+     * first difference.
+     */
     public record Report(String referenceDtype, String candidateDtype, int images, int tokens,
                          double meanAbsLogProbDiff, double maxAbsLogProbDiff, int identicalCaptions,
+                         double leadingAgreement,
                          double visionCosineMean, double visionCosineMin,
                          double prefixCosineMean, double prefixCosineMin) {}
 
@@ -58,8 +63,16 @@ public final class PackageFidelity {
         List<int[]> refIds = greedyIds(reference, images, prompt, greedy, runtime);
         List<int[]> candIds = greedyIds(candidate, images, prompt, greedy, runtime);
         int identical = 0;
+        double leading = 0;
         for (int i = 0; i < images.size(); i++) {
-            identical += Arrays.equals(refIds.get(i), candIds.get(i)) ? 1 : 0;
+            int[] a = refIds.get(i);
+            int[] b = candIds.get(i);
+            identical += Arrays.equals(a, b) ? 1 : 0;
+            int common = 0;
+            while (common < a.length && common < b.length && a[common] == b[common]) {
+                common++;
+            }
+            leading += a.length == 0 ? 1 : (double) common / a.length;
         }
         Side ref = side(reference, refManifest, images, prompt, maxNewTokens, refIds, runtime);
         Side cand = side(candidate, candManifest, images, prompt, maxNewTokens, refIds, runtime);
@@ -79,7 +92,7 @@ public final class PackageFidelity {
         Cosines vision = cosines(ref.visionFeatures, cand.visionFeatures, ref.visionWidth);
         Cosines prefix = cosines(ref.prefixFeatures, cand.prefixFeatures, ref.prefixWidth);
         return new Report(refManifest.dtype(), candManifest.dtype(), images.size(), tokens,
-                tokens == 0 ? 0 : sum / tokens, max, identical, vision.mean, vision.min, prefix.mean, prefix.min);
+                tokens == 0 ? 0 : sum / tokens, max, identical, leading / images.size(), vision.mean, vision.min, prefix.mean, prefix.min);
     }
 
     private static List<int[]> greedyIds(Path pkg, List<ImageTensor> images, String prompt, GenerationConfig greedy,

@@ -125,6 +125,7 @@ class Int8PackageTest {
         assertThat(r.meanAbsLogProbDiff()).isLessThan(0.05);
         // tiny random weights give near-tied logits, so one flipped greedy choice is within int8's error here
         assertThat(r.identicalCaptions()).isGreaterThanOrEqualTo(images.size() - 1);
+        assertThat(r.leadingAgreement()).isBetween((images.size() - 1.0) / images.size(), 1.0);
         // 4-bit weights are coarser: they must still be clearly closer to fp32 than unrelated weights would be
         assertThat(r4.visionCosineMean()).isGreaterThan(0.95);
         assertThat(r4.meanAbsLogProbDiff()).isGreaterThan(r.meanAbsLogProbDiff());
