@@ -31,7 +31,10 @@ public enum Precision {
         return label;
     }
 
-    /** Bytes per stored weight value (at most, for the quantized precisions). */
+    /**
+     * Bytes per stored weight value: 4 and 2 for the float precisions; 1 for the quantized ones, meaning a quantized
+     * code (int4 codes are packed two to a byte, and weights that are not quantized stay float32).
+     */
     public int bytes() {
         return bytes;
     }
