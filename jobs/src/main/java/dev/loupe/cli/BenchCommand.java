@@ -9,6 +9,8 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.tools.InferenceBenchmark;
 import dev.loupe.model.tools.ProcessResources;
 import dev.loupe.model.tools.RandomImages;
@@ -31,9 +33,10 @@ import picocli.CommandLine.Option;
  * {@code loupe bench soak} ({@link SoakCommand}) soaks the whole streaming job instead; {@code loupe bench preprocess}
  * ({@link PreprocessBenchCommand}) times image preprocessing alone.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {SoakCommand.class, PreprocessBenchCommand.class},
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, subcommands = {SoakCommand.class, PreprocessBenchCommand.class, FidelityCommand.class},
         description = "Throughput and latency per batch size (images/s, tokens/s, prefill ms/image, peak memory); "
-                + "'bench soak': a soak run of the streaming job; 'bench preprocess': image preprocessing ms/image.")
+                + "'bench soak': a soak run of the streaming job; 'bench preprocess': image preprocessing ms/image; "
+                + "'bench fidelity': how closely an int8 package follows the fp32 one.")
 public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final RandomInstructBlipCheckpoint.Dims D = RandomInstructBlipCheckpoint.Dims.benchmark();
@@ -62,6 +65,12 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     String prompt;
 
 
+
+    @Option(names = "--dtypes", split = ",", paramLabel = "DTYPE",
+            description = "Convert the checkpoint (--random-checkpoint, or --model naming a checkpoint directory) at "
+                    + "each of these dtypes (fp32, fp16, int8, int4) and measure the packages one after the other in "
+                    + "this process. Default: fp32, or the --model package as it is.")
+    List<String> dtypes;
 
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
@@ -115,44 +124,63 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
+        List<Precision> precisions = new ArrayList<>();
+        try {
+            for (String d : dtypes == null ? List.of("fp32") : dtypes) {
+                precisions.add(Precision.parse(d.strip()));
+            }
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        if (precisions.isEmpty() || precisions.stream().distinct().count() != precisions.size()) {
+            throw usage("--dtypes needs distinct dtypes, got " + dtypes);
+        }
+        boolean modelIsPackage = model != null && Files.isRegularFile(model.resolve(Manifest.FILE_NAME));
+        if (modelIsPackage && dtypes != null) {
+            throw usage("--dtypes converts a checkpoint: give --random-checkpoint or a checkpoint directory; "
+                    + model + " is a package (bench each package with its own --model)");
+        }
         // The runs repeat the same images: with the image feature cache on, only the first would pay for the vision
         // encoder. Off, every run costs what new images cost (and compares with other runtimes).
         RuntimeOptions runtime = runtimeOptions().withVisionCacheBytes(0);
         Path temp = null;
         try {
-            Path modelDir = model;
+            List<Measured> measured = new ArrayList<>();
+            Path checkpoint = model;
             String modelName = model == null ? null : model.toString();
+            Path base = null;
+            if (randomCheckpoint || (!modelIsPackage && dtypes != null)) {
+                base = workDir != null ? workDir : (temp = Files.createTempDirectory("loupe-bench-"));
+            }
             if (randomCheckpoint) {
                 RandomInstructBlipCheckpoint.Dims dims = dims();
-                Path base = workDir != null ? workDir : (temp = Files.createTempDirectory("loupe-bench-"));
-                Path ckpt = base.resolve("checkpoint");
-                Path pkg = base.resolve("package");
+                checkpoint = base.resolve("checkpoint");
                 long start = System.nanoTime();
-                long params = RandomInstructBlipCheckpoint.write(ckpt, dims, seed);
+                long params = RandomInstructBlipCheckpoint.write(checkpoint, dims, seed);
                 err.printf(Locale.ROOT, "bench: random checkpoint with %.1f M parameters written to %s (%.1f s)%n",
-                        params / 1e6, ckpt, (System.nanoTime() - start) / 1e9);
-                start = System.nanoTime();
-                Models.convert(ckpt, pkg);
-                err.printf(Locale.ROOT, "bench: converted to %s (%.1f s)%n", pkg, (System.nanoTime() - start) / 1e9);
-                modelDir = pkg;
-                modelName = dims.describe() + String.format(Locale.ROOT, " (%.1f M parameters, fp32)", params / 1e6);
+                        params / 1e6, checkpoint, (System.nanoTime() - start) / 1e9);
+                modelName = dims.describe() + String.format(Locale.ROOT, " (%.1f M parameters)", params / 1e6);
             }
-            AnnotatorFactory factory = Models.open(modelDir, runtime);
             int distinct = settings.batchSizes().stream().max(Integer::compare).orElseThrow();
             List<byte[]> images = new ArrayList<>();
             for (int i = 0; i < distinct; i++) {
                 images.add(RandomImages.png(seed + i, 640, 480));
             }
-            long loadStart = System.nanoTime();
-            try (BatchAnnotator annotator = factory.createAnnotator()) {
-                double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-                InferenceBenchmark bench = InferenceBenchmark.prepare(annotator, factory.createPreprocessor(), images);
-                List<InferenceBenchmark.Result> results = bench.run(settings, line -> err.println("bench: " + line));
-                if (json) {
-                    printJson(modelName, runtime, settings, loadSeconds, bench.preparation(), results);
-                } else {
-                    printTable(modelName, runtime, settings, loadSeconds, bench.preparation(), results);
+            for (Precision precision : precisions) {
+                Path modelDir = model;
+                if (base != null) {
+                    modelDir = base.resolve(precision == Precision.FP32 ? "package" : "package-" + precision.label());
+                    long start = System.nanoTime();
+                    Models.convert(checkpoint, modelDir, precision);
+                    err.printf(Locale.ROOT, "bench: converted to %s (%.1f s)%n", modelDir,
+                            (System.nanoTime() - start) / 1e9);
                 }
+                measured.add(measure(modelDir, runtime, settings, images));
+            }
+            if (json) {
+                printJson(modelName, runtime, settings, measured);
+            } else {
+                printTable(modelName, runtime, settings, measured);
             }
             out.flush();
             return 0;
@@ -160,6 +188,26 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             if (temp != null) {
                 FileTrees.deleteRecursively(temp);
             }
+        }
+    }
+
+    /** One package's figures: its dtype, load time, preprocessing and the results per batch size. */
+    private record Measured(String dtype, Path dir, double loadSeconds, InferenceBenchmark.Preparation preparation,
+                            List<InferenceBenchmark.Result> results) {}
+
+    private Measured measure(Path modelDir, RuntimeOptions runtime, InferenceBenchmark.Settings settings,
+                             List<byte[]> images) throws Exception {
+        ProcessResources.resetPeaks();
+        AnnotatorFactory factory = Models.open(modelDir, runtime);
+        Path pkg = Models.resolvePackage(modelDir, runtime);
+        String dtype = Manifest.read(pkg).dtype();
+        long loadStart = System.nanoTime();
+        try (BatchAnnotator annotator = factory.createAnnotator()) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+            InferenceBenchmark bench = InferenceBenchmark.prepare(annotator, factory.createPreprocessor(), images);
+            List<InferenceBenchmark.Result> results = bench.run(settings,
+                    line -> err.println("bench: " + dtype + ", " + line));
+            return new Measured(dtype, pkg, loadSeconds, bench.preparation(), results);
         }
     }
 
@@ -174,29 +222,51 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     }
 
     private void printTable(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s,
-                            double loadSeconds, InferenceBenchmark.Preparation prep,
-                            List<InferenceBenchmark.Result> results) {
+                            List<Measured> measured) {
         out.printf(Locale.ROOT, "model: %s%n", modelName);
         out.printf(Locale.ROOT, "device: %s, intra-op threads: %s, %d new tokens per image, %d warm-up + %d "
-                        + "measured runs; load %.2f s; preprocessing %.1f ms/image (not in the figures below)%n",
+                        + "measured runs; preprocessing %.1f ms/image (not in the figures below)%n",
                 deviceName(runtime), runtime.intraOpThreads() == 0 ? "all cores" : runtime.intraOpThreads(),
-                s.maxNewTokens(), s.warmupRuns(), s.iterations(), loadSeconds, prep.preprocessMsPerImage());
-        out.println("| batch | images/s | tokens/s | prefill ms/image | decode ms/step | batch s | CPU s/image | heap peak MiB | RSS peak MiB |");
-        out.println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        for (InferenceBenchmark.Result r : results) {
-            out.printf(Locale.ROOT, "| %d | %.2f | %.1f | %.1f | %.1f | %.3f | %.2f | %d | %s |%n", r.batchSize(),
-                    r.imagesPerSecond(), r.tokensPerSecond(), r.prefillMsPerImage(), r.decodeMsPerStep(),
-                    r.batchSeconds(), r.cpuSecondsPerImage(), mib(r.heapPeakBytes()),
-                    r.residentPeakBytes() < 0 ? "n/a" : mib(r.residentPeakBytes()) + (r.residentPeakReset() ? "" : "*"));
+                s.maxNewTokens(), s.warmupRuns(), s.iterations(), measured.get(0).preparation().preprocessMsPerImage());
+        boolean notReset = false;
+        for (Measured m : measured) {
+            if (measured.size() > 1) {
+                out.printf(Locale.ROOT, "%ndtype %s (%s, load %.2f s)%n", m.dtype(), m.dir().getFileName(),
+                        m.loadSeconds());
+            } else {
+                out.printf(Locale.ROOT, "dtype %s, load %.2f s%n", m.dtype(), m.loadSeconds());
+            }
+            out.println("| batch | images/s | tokens/s | prefill ms/image | decode ms/step | batch s | CPU s/image | heap peak MiB | RSS peak MiB |");
+            out.println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            for (InferenceBenchmark.Result r : m.results()) {
+                out.printf(Locale.ROOT, "| %d | %.2f | %.1f | %.1f | %.1f | %.3f | %.2f | %d | %s |%n", r.batchSize(),
+                        r.imagesPerSecond(), r.tokensPerSecond(), r.prefillMsPerImage(), r.decodeMsPerStep(),
+                        r.batchSeconds(), r.cpuSecondsPerImage(), mib(r.heapPeakBytes()),
+                        r.residentPeakBytes() < 0 ? "n/a" : mib(r.residentPeakBytes()) + (r.residentPeakReset() ? "" : "*"));
+                notReset |= r.residentPeakBytes() >= 0 && !r.residentPeakReset();
+            }
         }
-        if (results.stream().anyMatch(r -> r.residentPeakBytes() >= 0 && !r.residentPeakReset())) {
+        if (measured.size() > 1) {
+            Measured first = measured.get(0);
+            out.printf(Locale.ROOT, "%nratios to %s (same run):%n", first.dtype());
+            for (Measured m : measured.subList(1, measured.size())) {
+                for (int i = 0; i < m.results().size(); i++) {
+                    InferenceBenchmark.Result a = first.results().get(i);
+                    InferenceBenchmark.Result b = m.results().get(i);
+                    out.printf(Locale.ROOT, "%s batch %d: images/s %.2fx, RSS peak %s%n", m.dtype(), b.batchSize(),
+                            b.imagesPerSecond() / a.imagesPerSecond(), a.residentPeakBytes() > 0
+                                    && b.residentPeakBytes() > 0 ? String.format(Locale.ROOT, "%.2fx",
+                                    (double) b.residentPeakBytes() / a.residentPeakBytes()) : "n/a");
+                }
+            }
+        }
+        if (notReset) {
             out.println("* resident peak since process start (this kernel refused to reset it)");
         }
     }
 
-    private void printJson(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s, double loadSeconds,
-                           InferenceBenchmark.Preparation prep, List<InferenceBenchmark.Result> results)
-            throws IOException {
+    private void printJson(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s,
+                           List<Measured> measured) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.put("model", modelName);
         o.put("device", deviceName(runtime));
@@ -205,16 +275,20 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         o.put("warmup_runs", s.warmupRuns());
         o.put("iterations", s.iterations());
         o.put("prompt", s.prompt());
-        o.put("load_seconds", loadSeconds);
-        o.put("preprocess_ms_per_image", prep.preprocessMsPerImage());
+        o.put("load_seconds", measured.get(0).loadSeconds());
+        o.put("preprocess_ms_per_image", measured.get(0).preparation().preprocessMsPerImage());
         ArrayNode arr = o.putArray("results");
-        for (InferenceBenchmark.Result r : results) {
-            arr.addObject().put("batch_size", r.batchSize()).put("images_per_second", r.imagesPerSecond())
-                    .put("tokens_per_second", r.tokensPerSecond()).put("prefill_ms_per_image", r.prefillMsPerImage())
-                    .put("decode_ms_per_step", r.decodeMsPerStep())
-                    .put("cpu_seconds_per_image", r.cpuSecondsPerImage()).put("batch_seconds", r.batchSeconds())
-                    .put("new_tokens_per_image", r.newTokensPerImage()).put("heap_peak_bytes", r.heapPeakBytes())
-                    .put("rss_peak_bytes", r.residentPeakBytes()).put("rss_peak_reset", r.residentPeakReset());
+        for (Measured m : measured) {
+            for (InferenceBenchmark.Result r : m.results()) {
+                arr.addObject().put("dtype", m.dtype()).put("batch_size", r.batchSize())
+                        .put("images_per_second", r.imagesPerSecond())
+                        .put("tokens_per_second", r.tokensPerSecond()).put("prefill_ms_per_image", r.prefillMsPerImage())
+                        .put("decode_ms_per_step", r.decodeMsPerStep())
+                        .put("cpu_seconds_per_image", r.cpuSecondsPerImage()).put("batch_seconds", r.batchSeconds())
+                        .put("new_tokens_per_image", r.newTokensPerImage()).put("heap_peak_bytes", r.heapPeakBytes())
+                        .put("rss_peak_bytes", r.residentPeakBytes()).put("rss_peak_reset", r.residentPeakReset())
+                        .put("load_seconds", m.loadSeconds());
+            }
         }
         o.put("rss_now_bytes", ProcessResources.residentBytes());
         out.println(JSON.writeValueAsString(o));

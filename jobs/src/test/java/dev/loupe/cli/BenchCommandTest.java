@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code loupe bench} on a tiny generated checkpoint and on the fixture (figures are not asserted, only shape). */
 class BenchCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String[] TINY = {
+    /** Dimensions of a random checkpoint small enough for a test (also used by {@link BenchDtypesCommandTest}). */
+    static final String[] TINY = {
         "--image-size", "32", "--patch-size", "8", "--vision-width", "48", "--vision-layers", "1",
         "--vision-heads", "4", "--vision-mlp", "96", "--qformer-width", "32", "--qformer-layers", "2",
         "--qformer-heads", "4", "--qformer-mlp", "64", "--qformer-vocab", "200", "--queries", "4",

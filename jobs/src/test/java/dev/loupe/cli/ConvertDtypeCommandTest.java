@@ -37,8 +37,8 @@ class ConvertDtypeCommandTest {
     @Test
     void unknownDtypeIsRefused(@TempDir Path tmp) {
         CliRun c = CliRun.of("convert", "--checkpoint", FIXTURE.resolve("instructblip-vicuna/checkpoint").toString(),
-                "--out", tmp.resolve("p").toString(), "--dtype", "int8");
+                "--out", tmp.resolve("p").toString(), "--dtype", "int3");
         assertThat(c.status()).isEqualTo(2);
-        assertThat(c.err()).contains("fp32 or fp16");
+        assertThat(c.err()).contains("fp32, fp16, int8 or int4");
     }
 }

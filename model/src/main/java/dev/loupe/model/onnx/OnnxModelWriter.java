@@ -59,7 +59,7 @@ public final class OnnxModelWriter {
 
     /** Writes with weights stored at the given precision, inline or external depending on their total size. */
     public static void write(GraphBuilder graph, Path file, Precision precision) throws IOException {
-        write(graph, file, precision, weightBytes(graph, precision) > EXTERNAL_DATA_THRESHOLD);
+        write(graph, file, precision, null);
     }
 
     public static void write(GraphBuilder graph, Path file, boolean externalData) throws IOException {
@@ -68,42 +68,78 @@ public final class OnnxModelWriter {
 
     public static void write(GraphBuilder graph, Path file, Precision precision, boolean externalData)
             throws IOException {
-        if (!externalData && weightBytes(graph, precision) > EXTERNAL_DATA_THRESHOLD) {
+        write(graph, file, precision, (Boolean) externalData);
+    }
+
+    /**
+     * Writes with the weight MatMuls and embedding tables stored as {@code plan} says (the other weights float32),
+     * whatever the plan of a {@link Precision}: for measuring one scheme against another.
+     */
+    public static void write(GraphBuilder graph, Path file, QuantizationPlan plan) throws IOException {
+        GraphProto.Builder g = graph.graphWithoutWeights();
+        write(graph, g, WeightQuantizer.apply(g, graph.weights(), plan,
+                e -> floats(e.getKey(), e.getValue(), Precision.FP32)), file, null);
+    }
+
+    /** externalData null: external when the stored bytes exceed {@link #EXTERNAL_DATA_THRESHOLD}. */
+    private static void write(GraphBuilder graph, Path file, Precision precision, Boolean externalData)
+            throws IOException {
+        GraphProto.Builder g = graph.graphWithoutWeights();
+        List<StoredTensor> tensors;
+        if (precision.plan() != null) {
+            tensors = WeightQuantizer.apply(g, graph.weights(), precision.plan(),
+                    e -> floats(e.getKey(), e.getValue(), Precision.FP32));
+        } else {
+            if (precision == Precision.FP16) {
+                addCasts(g, graph.weights().keySet());
+            }
+            tensors = new ArrayList<>();
+            for (Map.Entry<String, Weight> e : graph.weights().entrySet()) {
+                tensors.add(floats(e.getKey(), e.getValue(), precision));
+            }
+        }
+        write(graph, g, tensors, file, externalData);
+    }
+
+    private static void write(GraphBuilder graph, GraphProto.Builder g, List<StoredTensor> tensors, Path file,
+                              Boolean externalData) throws IOException {
+        long total = tensors.stream().mapToLong(StoredTensor::byteCount).sum();
+        boolean external = externalData != null ? externalData : total > EXTERNAL_DATA_THRESHOLD;
+        if (!external && total > EXTERNAL_DATA_THRESHOLD) {
             throw new IllegalArgumentException("weights of " + graph.name() + " exceed protobuf's 2 GB limit; "
                     + "write them as external data");
         }
-        GraphProto.Builder g = graph.graphWithoutWeights();
-        if (precision == Precision.FP16) {
-            addCasts(g, graph.weights().keySet());
-        }
+        boolean msDomain = graph.usesMsDomain() || WeightQuantizer.usesMsDomain(g.build());
         Path dataFile = file.resolveSibling(file.getFileName() + ".data");
         Files.deleteIfExists(dataFile);
         Files.createDirectories(file.toAbsolutePath().getParent());
-        if (externalData) {
+        if (external) {
             try (FileChannel data = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
-                for (Map.Entry<String, Weight> e : graph.weights().entrySet()) {
+                for (StoredTensor st : tensors) {
                     // ONNX Runtime wants external tensors aligned for mmap; 64 bytes suffices.
                     long offset = (data.position() + 63) / 64 * 64;
                     data.position(offset);
-                    long length = stream(e.getValue(), precision, bb -> {
+                    long[] length = {0};
+                    st.bytes().writeTo(bb -> {
                         while (bb.hasRemaining()) {
-                            data.write(bb);
+                            length[0] += data.write(bb);
                         }
                     });
-                    TensorProto.Builder t = header(e.getKey(), e.getValue(), precision);
+                    checkLength(st, length[0]);
+                    TensorProto.Builder t = header(st);
                     t.setDataLocation(TensorProto.DataLocation.EXTERNAL);
                     t.addExternalData(entry("location", dataFile.getFileName().toString()));
                     t.addExternalData(entry("offset", Long.toString(offset)));
-                    t.addExternalData(entry("length", Long.toString(length)));
+                    t.addExternalData(entry("length", Long.toString(length[0])));
                     g.addInitializer(t);
                 }
             }
             try (OutputStream out = Files.newOutputStream(file)) {
-                model(graph).setGraph(g).build().writeTo(out);
+                model(msDomain).setGraph(g).build().writeTo(out);
             }
         } else {
-            writeInline(graph, g.build(), precision, file);
+            writeInline(g.build(), tensors, msDomain, file);
         }
     }
 
@@ -112,37 +148,48 @@ public final class OnnxModelWriter {
      * then the graph field framed by hand (its length computed from the weights' sizes), its non-weight fields,
      * and one initializer per weight whose raw_data bytes are streamed.
      */
-    private static void writeInline(GraphBuilder graph, GraphProto graphFields, Precision precision, Path file)
+    private static void writeInline(GraphProto graphFields, List<StoredTensor> tensors, boolean msDomain, Path file)
             throws IOException {
         List<TensorProto> headers = new ArrayList<>();
         long graphSize = graphFields.getSerializedSize();
-        for (Map.Entry<String, Weight> e : graph.weights().entrySet()) {
-            TensorProto h = header(e.getKey(), e.getValue(), precision).build();
+        for (StoredTensor st : tensors) {
+            TensorProto h = header(st).build();
             headers.add(h);
-            long tensorSize = tensorSize(h, e.getValue().elementCount() * precision.bytes());
+            long tensorSize = tensorSize(h, st.byteCount());
             graphSize += CodedOutputStream.computeTagSize(INITIALIZER_FIELD)
                     + CodedOutputStream.computeUInt64SizeNoTag(tensorSize) + tensorSize;
         }
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
             CodedOutputStream out = CodedOutputStream.newInstance(os, 1 << 16);
-            model(graph).build().writeTo(out);
+            model(msDomain).build().writeTo(out);
             out.writeTag(GRAPH_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
             out.writeUInt64NoTag(graphSize);
             graphFields.writeTo(out);
             int i = 0;
-            for (Weight w : graph.weights().values()) {
+            for (StoredTensor st : tensors) {
                 TensorProto h = headers.get(i++);
-                long bytes = w.elementCount() * precision.bytes();
                 out.writeTag(INITIALIZER_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
-                out.writeUInt64NoTag(tensorSize(h, bytes));
+                out.writeUInt64NoTag(tensorSize(h, st.byteCount()));
                 h.writeTo(out);
                 out.writeTag(RAW_DATA_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
-                out.writeUInt64NoTag(bytes);
+                out.writeUInt64NoTag(st.byteCount());
+                long[] written = {0};
                 // not writeRawBytes(ByteBuffer): it writes a heap buffer's whole capacity
-                stream(w, precision, bb -> out.writeRawBytes(bb.array(), bb.arrayOffset() + bb.position(),
-                        bb.remaining()));
+                st.bytes().writeTo(bb -> {
+                    written[0] += bb.remaining();
+                    out.writeRawBytes(bb.array(), bb.arrayOffset() + bb.position(), bb.remaining());
+                    bb.position(bb.limit());
+                });
+                checkLength(st, written[0]);
             }
             out.flush();
+        }
+    }
+
+    private static void checkLength(StoredTensor st, long written) {
+        if (written != st.byteCount()) {
+            throw new IllegalStateException("tensor " + st.name() + " produced " + written + " bytes, declared "
+                    + st.byteCount());
         }
     }
 
@@ -151,12 +198,12 @@ public final class OnnxModelWriter {
                 + CodedOutputStream.computeUInt64SizeNoTag(rawBytes) + rawBytes;
     }
 
-    private static ModelProto.Builder model(GraphBuilder graph) {
+    private static ModelProto.Builder model(boolean msDomain) {
         ModelProto.Builder m = ModelProto.newBuilder()
                 .setIrVersion(8)
                 .setProducerName("loupe")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(GraphBuilder.OPSET));
-        if (graph.usesMsDomain()) {
+        if (msDomain) {
             m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(GraphBuilder.MS_DOMAIN).setVersion(1));
         }
         return m;
@@ -183,56 +230,42 @@ public final class OnnxModelWriter {
         g.clearNode().addAllNode(nodes);
     }
 
-    private interface ByteSink {
-        void accept(ByteBuffer bytes) throws IOException;
-    }
-
-    /** Streams a weight's values as little-endian float32 or float16 bytes, chunk by chunk; returns the byte count. */
-    private static long stream(Weight w, Precision precision, ByteSink sink) throws IOException {
-        long n = w.elementCount();
-        int chunk = (int) Math.min(n, Math.min(MAX_CHUNK, Math.max(1, w.preferredChunk())));
-        float[] values = new float[chunk];
-        ByteBuffer bytes = ByteBuffer.allocate(chunk * precision.bytes()).order(ByteOrder.LITTLE_ENDIAN);
-        long written = 0;
-        try {
-            for (long pos = 0; pos < n; pos += chunk) {
-                int len = (int) Math.min(chunk, n - pos);
-                w.read(pos, values, 0, len);
-                bytes.clear();
-                if (precision == Precision.FP32) {
-                    bytes.asFloatBuffer().put(values, 0, len);
-                    bytes.limit(len * 4);
-                } else {
-                    for (int i = 0; i < len; i++) {
-                        bytes.putShort(HalfFloats.floatToHalf(values[i]));
+    /** A weight stored as little-endian float32 or float16 (named with {@link #FP16_SUFFIX}), streamed in chunks. */
+    private static StoredTensor floats(String name, Weight w, Precision precision) {
+        boolean half = precision == Precision.FP16;
+        int bytesPerValue = half ? 2 : 4;
+        return new StoredTensor(half ? name + FP16_SUFFIX : name,
+                half ? TensorProto.DataType.FLOAT16 : TensorProto.DataType.FLOAT, w.dims(),
+                w.elementCount() * bytesPerValue, sink -> {
+            long n = w.elementCount();
+            int chunk = (int) Math.min(n, Math.min(MAX_CHUNK, Math.max(1, w.preferredChunk())));
+            float[] values = new float[Math.max(chunk, 1)];
+            ByteBuffer bytes = ByteBuffer.allocate(values.length * bytesPerValue).order(ByteOrder.LITTLE_ENDIAN);
+            try {
+                for (long pos = 0; pos < n; pos += chunk) {
+                    int len = (int) Math.min(chunk, n - pos);
+                    w.read(pos, values, 0, len);
+                    bytes.clear();
+                    if (!half) {
+                        bytes.asFloatBuffer().put(values, 0, len);
+                        bytes.limit(len * 4);
+                    } else {
+                        for (int i = 0; i < len; i++) {
+                            bytes.putShort(HalfFloats.floatToHalf(values[i]));
+                        }
+                        bytes.flip();
                     }
-                    bytes.flip();
+                    sink.accept(bytes);
                 }
-                written += bytes.remaining();
-                sink.accept(bytes);
+            } finally {
+                w.release();
             }
-        } finally {
-            w.release();
-        }
-        return written;
+        });
     }
 
-    private static long weightBytes(GraphBuilder graph, Precision precision) {
-        long total = 0;
-        for (Weight w : graph.weights().values()) {
-            total += w.elementCount() * precision.bytes();
-        }
-        return total;
-    }
-
-    private static TensorProto.Builder header(String name, Weight w, Precision precision) {
-        TensorProto.Builder t = TensorProto.newBuilder();
-        if (precision == Precision.FP16) {
-            t.setName(name + FP16_SUFFIX).setDataType(TensorProto.DataType.FLOAT16.getNumber());
-        } else {
-            t.setName(name).setDataType(TensorProto.DataType.FLOAT.getNumber());
-        }
-        for (long d : w.dims()) {
+    private static TensorProto.Builder header(StoredTensor st) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(st.name()).setDataType(st.type().getNumber());
+        for (long d : st.dims()) {
             t.addDims(d);
         }
         return t;

@@ -5,35 +5,53 @@ import java.util.Locale;
 /**
  * How a model package stores its weights. {@link #FP16} halves the package on disk: weights are float16
  * initializers, each cast to float32 inside the graph, so every op still computes in float32 (see
- * {@link OnnxModelWriter}).
+ * {@link OnnxModelWriter}). {@link #INT8} and {@link #INT4} store the weights of every MatMul on a weight
+ * block-quantized (8 or 4 bits, {@code MatMulNBits}) and large embedding tables as int8 rows, computing those
+ * products in int8 at run time; norms, biases, convolutions and everything else stay float32
+ * ({@link #plan()}, {@link WeightQuantizer}).
  */
 public enum Precision {
-    FP32("fp32", 4), FP16("fp16", 2);
+    FP32("fp32", 4, null),
+    FP16("fp16", 2, null),
+    INT8("int8", 1, QuantizationPlan.byRole(MatMulScheme.ROW_INT8, MatMulScheme.NBITS8, true)),
+    INT4("int4", 1, QuantizationPlan.byRole(MatMulScheme.ROW_INT8, MatMulScheme.NBITS4, true));
 
     private final String label;
     private final int bytes;
+    private final QuantizationPlan plan;
 
-    Precision(String label, int bytes) {
+    Precision(String label, int bytes, QuantizationPlan plan) {
         this.label = label;
         this.bytes = bytes;
+        this.plan = plan;
     }
 
-    /** The name used by {@code --dtype} and manifest.json ("fp32", "fp16"). */
+    /** The name used by {@code --dtype} and manifest.json ("fp32", "fp16", "int8", "int4"). */
     public String label() {
         return label;
     }
 
-    /** Bytes per stored weight value. */
+    /**
+     * Bytes per stored weight value: 4 and 2 for the float precisions; 1 for the quantized ones, meaning a quantized
+     * code (int4 codes are packed two to a byte, and weights that are not quantized stay float32).
+     */
     public int bytes() {
         return bytes;
     }
 
-    /** Parses "fp32"/"float32" or "fp16"/"float16" (case-insensitive). */
+    /** What a quantized precision quantizes and how; null for the float precisions. */
+    public QuantizationPlan plan() {
+        return plan;
+    }
+
+    /** Parses "fp32"/"float32", "fp16"/"float16", "int8" or "int4" (case-insensitive). */
     public static Precision parse(String name) {
         return switch (name == null ? "" : name.toLowerCase(Locale.ROOT)) {
             case "fp32", "float32" -> FP32;
             case "fp16", "float16" -> FP16;
-            default -> throw new IllegalArgumentException("dtype must be fp32 or fp16, got '" + name + "'");
+            case "int8" -> INT8;
+            case "int4" -> INT4;
+            default -> throw new IllegalArgumentException("dtype must be fp32, fp16, int8 or int4, got '" + name + "'");
         };
     }
 }

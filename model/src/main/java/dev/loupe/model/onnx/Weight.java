@@ -123,6 +123,9 @@ public final class Weight {
         if (dims.length != 2) {
             throw new IllegalStateException("transposed() needs a 2-D weight, got " + Arrays.toString(dims));
         }
+        if (source instanceof TransposedSource t) { // the transpose of a transpose reads the original directly
+            return new Weight(new long[] {dims[1], dims[0]}, t.in);
+        }
         return new Weight(new long[] {dims[1], dims[0]}, new TransposedSource(source, dims[0], dims[1]));
     }
 

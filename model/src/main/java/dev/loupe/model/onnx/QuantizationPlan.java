@@ -1,0 +1,60 @@
+package dev.loupe.model.onnx;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+
+/**
+ * Which weights of a graph a quantized package stores quantized, and how: the {@link MatMulScheme} of each
+ * {@code MatMul(x, W)} on a 2-D weight, chosen per {@link GraphRole} (how many rows x has per run) and shape, and
+ * whether embedding tables (a {@code Gather} of rows of a 2-D weight) are stored as int8 rows with a scale each.
+ * Everything else (norms, biases, convolutions, position tables) stays float32. {@link Precision#plan()} gives the
+ * plan of each {@code --dtype}.
+ */
+public interface QuantizationPlan {
+
+    /** How a graph is run, which decides which kernels pay. */
+    enum GraphRole {
+        /** Many rows per run: vision towers, Q-Former, T5 encoder (hundreds of tokens per image). */
+        ENCODER,
+        /**
+         * A decoder with a KV cache (an input with the symbolic dimension {@value #PAST_DIM}): mostly run one row
+         * per sequence (a generation step), once per request over the prompt.
+         */
+        STEP_DECODER;
+
+        /** The symbolic dimension of the decoders' past key/value inputs. */
+        public static final String PAST_DIM = "past_sequence";
+
+        static GraphRole of(GraphProto graph) {
+            boolean past = graph.getInputList().stream().anyMatch(i -> i.getType().getTensorType().getShape()
+                    .getDimList().stream().map(TensorShapeProto.Dimension::getDimParam).anyMatch(PAST_DIM::equals));
+            return past ? STEP_DECODER : ENCODER;
+        }
+    }
+
+    /** The scheme for {@code MatMul(x, W)} with W [k, n] in a graph of the given role. */
+    MatMulScheme matMul(GraphRole role, long k, long n);
+
+    /** Whether {@code Gather(table, ids)} on a 2-D weight reads an int8 table with row scales. */
+    boolean quantizeEmbeddings();
+
+    /** The same scheme for every weight MatMul of every graph. */
+    static QuantizationPlan uniform(MatMulScheme scheme, boolean quantizeEmbeddings) {
+        return byRole(scheme, scheme, quantizeEmbeddings);
+    }
+
+    /** One scheme for encoder graphs, one for step decoders. */
+    static QuantizationPlan byRole(MatMulScheme encoder, MatMulScheme stepDecoder, boolean quantizeEmbeddings) {
+        return new QuantizationPlan() {
+            @Override
+            public MatMulScheme matMul(GraphRole role, long k, long n) {
+                return role == GraphRole.STEP_DECODER ? stepDecoder : encoder;
+            }
+
+            @Override
+            public boolean quantizeEmbeddings() {
+                return quantizeEmbeddings;
+            }
+        };
+    }
+}

@@ -1,0 +1,172 @@
+package dev.loupe.model.instructblip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationInput;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.Prompts;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.Task;
+import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.testing.HfFixture;
+import dev.loupe.model.tools.PackageFidelity;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * int8 and int4 packages of the InstructBLIP-Vicuna fixture: weight MatMuls become MatMulNBits (decoder) and
+ * row-quantized MatMulIntegerToFloat (vision, Q-Former), the graphs shrink, the packages open through
+ * {@link Models#open} and generate, a row's result does not depend on its batch, and they follow the fp32 package
+ * within the fidelity bounds measured here (random tiny weights: see docs/models.md for the figures).
+ */
+class Int8PackageTest {
+    @TempDir
+    static Path tmp;
+
+    static Path fp32;
+    static Path int8;
+    static Path int4;
+    static List<ImageTensor> images;
+
+    @BeforeAll
+    static void convert() throws Exception {
+        fp32 = tmp.resolve("fp32");
+        int8 = tmp.resolve("int8");
+        int4 = tmp.resolve("int4");
+        Models.convert(HfFixture.VICUNA.checkpoint(), fp32);
+        Models.convert(HfFixture.VICUNA.checkpoint(), int8, Precision.INT8);
+        Models.convert(HfFixture.VICUNA.checkpoint(), int4, Precision.INT4);
+        AnnotatorFactory factory = Models.open(fp32, RuntimeOptions.cpu(1));
+        images = new ArrayList<>();
+        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                images.add(factory.createPreprocessor().preprocess(Files.readAllBytes(f)));
+            }
+        }
+    }
+
+    @Test
+    void manifestRecordsTheDtypeAndTheGraphsUseQuantizedOps() throws Exception {
+        Manifest m = Manifest.read(int8);
+        assertThat(m.dtype()).isEqualTo("int8");
+        assertThat(Manifest.read(int4).dtype()).isEqualTo("int4");
+        ModelProto decoder = parse(m.graph(int8, InstructBlipPackage.GRAPH_DECODER));
+        ModelProto vision = parse(m.graph(int8, InstructBlipPackage.GRAPH_VISION));
+        ModelProto qformer = parse(m.graph(int8, InstructBlipPackage.GRAPH_QFORMER));
+        assertThat(opTypes(decoder)).contains("MatMulNBits").doesNotContain("MatMulIntegerToFloat");
+        assertThat(opTypes(vision)).contains("MatMulIntegerToFloat").doesNotContain("MatMulNBits");
+        assertThat(opTypes(qformer)).contains("MatMulIntegerToFloat");
+        for (ModelProto g : List.of(decoder, vision, qformer)) {
+            // no weight MatMul is left in float: every MatMul's second input is computed, not an initializer
+            List<String> floatInits = g.getGraph().getInitializerList().stream()
+                    .filter(t -> t.getDataType() == TensorProto.DataType.FLOAT.getNumber() && t.getDimsCount() == 2)
+                    .map(TensorProto::getName).toList();
+            assertThat(g.getGraph().getNodeList()).filteredOn(n -> n.getOpType().equals("MatMul"))
+                    .allSatisfy(n -> assertThat(floatInits).doesNotContain(n.getInput(1)));
+        }
+        long a = onnxBytes(fp32);
+        long b = onnxBytes(int8);
+        long c = onnxBytes(int4);
+        System.out.printf("fixture package graphs: fp32 %d bytes, int8 %d bytes, int4 %d bytes%n", a, b, c);
+        assertThat((double) b).isLessThan(0.5 * a);
+        assertThat(c).isLessThan(b);
+    }
+
+    @Test
+    void quantizedPackagesGenerateAndRowsDoNotDependOnTheirBatch() throws Exception {
+        for (Path pkg : List.of(int8, int4)) {
+            AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+            try (BatchAnnotator annotator = factory.createAnnotator()) {
+                List<AnnotationInput> batch = new ArrayList<>();
+                for (int i = 0; i < images.size(); i++) {
+                    batch.add(new AnnotationInput("r" + i, images.get(i), Prompts.CAPTION_TEMPLATE, Task.CAPTION,
+                            List.of(), GenerationConfig.greedy(8).withMinNewTokens(8)));
+                }
+                List<Annotation> together = annotator.annotate(batch).stream().map(o -> o.annotation()).toList();
+                for (int i = 0; i < batch.size(); i++) {
+                    Annotation alone = annotator.annotate(List.of(batch.get(i))).get(0).annotation();
+                    assertThat(together.get(i).tokenIds()).as("%s row %d", pkg.getFileName(), i).hasSize(8)
+                            .containsExactly(alone.tokenIds());
+                    assertThat(together.get(i).score()).isCloseTo(alone.score(),
+                            org.assertj.core.data.Offset.offset(1e-5));
+                }
+            }
+        }
+    }
+
+    @Test
+    void int8FollowsFloat32OnTheFixture() throws Exception {
+        PackageFidelity.Report r = PackageFidelity.compare(fp32, int8, images, Prompts.CAPTION_TEMPLATE, 12,
+                RuntimeOptions.cpu(1));
+        PackageFidelity.Report r4 = PackageFidelity.compare(fp32, int4, images, Prompts.CAPTION_TEMPLATE, 12,
+                RuntimeOptions.cpu(1));
+        System.out.println("fixture fidelity int8 vs fp32: " + r);
+        System.out.println("fixture fidelity int4 vs fp32: " + r4);
+        assertThat(r.tokens()).isGreaterThan(0);
+        assertThat(r.visionCosineMin()).isGreaterThan(0.99);
+        assertThat(r.prefixCosineMean()).isGreaterThan(0.99);
+        assertThat(r.meanAbsLogProbDiff()).isLessThan(0.05);
+        // tiny random weights give near-tied logits, so one flipped greedy choice is within int8's error here
+        assertThat(r.identicalCaptions()).isGreaterThanOrEqualTo(images.size() - 1);
+        assertThat(r.leadingAgreement()).isBetween((images.size() - 1.0) / images.size(), 1.0);
+        // 4-bit weights are coarser: they must still be clearly closer to fp32 than unrelated weights would be
+        assertThat(r4.visionCosineMean()).isGreaterThan(0.95);
+        assertThat(r4.meanAbsLogProbDiff()).isGreaterThan(r.meanAbsLogProbDiff());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"instructblip-flant5", "blip2-opt", "blip2-flant5", "llava"})
+    void everyFamilyConvertsToInt8AndGenerates(String fixture) throws Exception {
+        Path pkg = tmp.resolve("int8-" + fixture);
+        Models.convert(HfFixture.named(fixture).checkpoint(), pkg, Precision.INT8);
+        Manifest m = Manifest.read(pkg);
+        assertThat(m.dtype()).isEqualTo("int8");
+        List<String> ops = new ArrayList<>();
+        for (String graph : m.graphs().values()) {
+            ops.addAll(opTypes(parse(pkg.resolve(graph))));
+        }
+        assertThat(ops).contains("MatMulNBits", "MatMulIntegerToFloat");
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+        try (BatchAnnotator annotator = factory.createAnnotator()) {
+            ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
+                    HfFixture.image("img_64x64.png")));
+            var outcome = annotator.annotate(List.of(new AnnotationInput("a", image, "Describe the image.",
+                    Task.CAPTION, List.of(), GenerationConfig.greedy(4).withMinNewTokens(4)))).get(0);
+            assertThat(outcome.isSuccess()).as(outcome.errorMessage()).isTrue();
+            assertThat(outcome.annotation().tokenIds()).hasSize(4);
+        }
+    }
+
+    private static List<String> opTypes(ModelProto m) {
+        return m.getGraph().getNodeList().stream().map(NodeProto::getOpType).toList();
+    }
+
+    private static ModelProto parse(Path file) throws Exception {
+        try (var in = Files.newInputStream(file)) {
+            return ModelProto.parseFrom(in);
+        }
+    }
+
+    private static long onnxBytes(Path pkg) throws Exception {
+        try (Stream<Path> s = Files.list(pkg)) {
+            return s.filter(p -> p.getFileName().toString().contains(".onnx")).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+}
