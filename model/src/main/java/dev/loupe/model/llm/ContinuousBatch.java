@@ -17,9 +17,10 @@ import java.util.SplittableRandom;
  * {@link TokenPicker}, so it picks the tokens it would pick alone.
  *
  * <p>The KV cache is left-aligned padding, right-aligned data: a row's cached positions are the last {@code valid}
- * columns, masked before them, its position ids continuing from its own length. When rows have joined or left
- * since the last step, the caches are packed into one ({@link KvCache#pack}) holding only live rows and only as
- * many columns as the longest live row needs; otherwise a step feeds the previous step's cache as it is.
+ * columns, masked before them, its position ids continuing from its own length. When rows have joined since the
+ * last step, the caches are packed into one ({@link KvCache#pack}) holding only live rows and only as many columns
+ * as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's slot
+ * staying in it, unused, until the dead slots outnumber the live rows.
  *
  * <p>One-beam decoding only (beam search and candidate ranking keep whole-request batches). Not thread-safe; after
  * an exception the batch is unusable: close it. Closing frees its caches.
@@ -48,6 +49,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     public record Finished<T>(T tag, GeneratedSequence sequence) {}
 
     private final LanguageModelRunner runner;
+    private final long padTokenId;
     private final float[] padEmbedding;
     private final int[] eos;
     private final boolean keepFirstLogits;
@@ -75,6 +77,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             }
         }
         this.runner = runner;
+        this.padTokenId = padTokenId;
         this.padEmbedding = runner.embed(new long[] {padTokenId}, 1, 1);
         this.eos = eos.clone();
         this.keepFirstLogits = keepFirstLogits;
@@ -144,28 +147,29 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         if (rows.isEmpty()) {
             return List.of();
         }
-        KvCache past = packed();
-        int n = rows.size();
-        long[] ids = new long[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = rows.get(i).last();
+        KvCache past = cacheForStep();
+        int slots = past.batch();
+        List<Row<T>> bySlot = new ArrayList<>(java.util.Collections.nCopies(slots, null));
+        long[] ids = new long[slots];
+        Arrays.fill(ids, padTokenId);
+        for (Row<T> row : rows) {
+            bySlot.set(row.slot, row);
+            ids[row.slot] = row.last();
         }
         int length = past.length();
         LanguageModelRunner.DecoderOutput out;
         try {
-            out = runner.decodeTokens(ids, n, 1, mask -> mask(mask, length), this::positions, past, 1, buffers);
+            out = runner.decodeTokens(ids, slots, 1, mask -> mask(mask, bySlot, length),
+                    positions -> positions(positions, bySlot), past, 1, buffers);
         } finally {
             past.close();
         }
-        sources.clear();
         sources.add(out.present());
         List<Finished<T>> finished = new ArrayList<>();
-        List<Row<T>> live = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            Row<T> row = rows.get(i);
+        List<Row<T>> live = new ArrayList<>(rows.size());
+        for (Row<T> row : rows) {
             row.valid++;
-            row.slot = i;
-            out.lastLogits(i, raw);
+            out.lastLogits(row.slot, raw);
             if (row.pick()) {
                 finished.add(row.result());
             } else {
@@ -180,13 +184,14 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         return finished;
     }
 
-    /** The active rows' cache, in row order: the last step's as it is when no row joined or left, else packed. */
-    private KvCache packed() throws OrtException {
-        boolean identity = sources.size() == 1 && sources.get(0).batch() == rows.size();
-        for (int i = 0; identity && i < rows.size(); i++) {
-            identity = rows.get(i).source == 0 && rows.get(i).slot == i;
-        }
-        if (identity) {
+    /**
+     * The cache the next step feeds. After a step with no row joined since, the previous step's cache as it is:
+     * the slots of rows that finished stay in it (fed the pad token, their outputs ignored) until they are more than
+     * the live rows, which saves a repack per finished row. After rows joined, or with that many dead slots, the
+     * caches are packed into one holding the live rows only, with as many columns as the longest of them needs.
+     */
+    private KvCache cacheForStep() throws OrtException {
+        if (sources.size() == 1 && sources.get(0).batch() - rows.size() <= rows.size()) {
             KvCache only = sources.get(0);
             sources.clear();
             return only;
@@ -212,21 +217,21 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         return packed;
     }
 
-    /** Row i attends to its last {@code valid} cached columns and to the token fed now. */
-    private void mask(LongBuffer out, int length) {
+    /** A row attends to its last {@code valid} cached columns and to the token fed now; a dead slot to everything. */
+    private void mask(LongBuffer out, List<Row<T>> bySlot, int length) {
         int total = length + 1;
-        for (int i = 0; i < rows.size(); i++) {
-            int pad = length - rows.get(i).valid;
+        for (int s = 0; s < bySlot.size(); s++) {
+            int pad = bySlot.get(s) == null ? 0 : length - bySlot.get(s).valid;
             for (int t = 0; t < total; t++) {
-                out.put(i * total + t, t < pad ? 0 : 1);
+                out.put(s * total + t, t < pad ? 0 : 1);
             }
         }
     }
 
-    /** The fed token's position is the row's own length so far. */
-    private void positions(LongBuffer out) {
-        for (int i = 0; i < rows.size(); i++) {
-            out.put(i, rows.get(i).valid);
+    /** The fed token's position is the row's own length so far (0 in a dead slot). */
+    private void positions(LongBuffer out, List<Row<T>> bySlot) {
+        for (int s = 0; s < bySlot.size(); s++) {
+            out.put(s, bySlot.get(s) == null ? 0 : bySlot.get(s).valid);
         }
     }
 
