@@ -207,6 +207,14 @@ class InstructBlipGenerationOptionsTest {
             assertThat(a.candidates()).hasSameSizeAs(want.candidates());
         }
         assertThat(got[2].annotation().tokenIds()).hasSize(3);
+
+        // an image the vision encoder refuses fails its admitted group's image side: only that row fails
+        AnnotationInput badImage = new AnnotationInput("bad", new dev.loupe.model.api.ImageTensor(
+                new float[3 * 16 * 16], 3, 16, 16), first.prompt(), Task.VQA, List.of(), GenerationConfig.greedy(4));
+        List<AnnotationOutcome> isolated = annotator.annotateContinuously(List.of(rows.get(3), badImage, rows.get(4)), 4);
+        assertThat(isolated.get(1).errorCode()).isEqualTo(dev.loupe.model.api.ErrorCode.INVALID_REQUEST);
+        assertThat(isolated.get(0).annotation().tokenIds()).containsExactly(alone.get(3).annotation().tokenIds());
+        assertThat(isolated.get(2).annotation().tokenIds()).containsExactly(alone.get(4).annotation().tokenIds());
     }
 
     @Test
