@@ -56,16 +56,25 @@ public final class DecodeScheduler<T> {
     public void run(ContinuousBatch<T> batch, Queue<T> waiting, Admission<T> admission,
                     Consumer<ContinuousBatch.Finished<T>> done) throws OrtException {
         while (!waiting.isEmpty() || batch.size() > 0) {
-            int free = maxActiveRows - batch.size();
-            if (!waiting.isEmpty() && free > 0
-                    && (batch.size() == 0 || free >= Math.min(minJoin, waiting.size()))) {
-                List<T> group = new ArrayList<>(Math.min(free, waiting.size()));
-                while (group.size() < free && !waiting.isEmpty()) {
-                    group.add(waiting.poll());
-                }
-                batch.admit(admission.prepare(group)).forEach(done);
-            }
-            batch.step().forEach(done);
+            advance(batch, waiting, admission, done);
         }
+    }
+
+    /**
+     * One step boundary and one step: admits from {@code waiting} what the admission rule allows, then runs one
+     * decoder step if any row is decoding. A caller fed by a stream (whose queue is never finished) calls this in
+     * its own loop, between taking in requests; exceptions as {@link #run}.
+     */
+    public void advance(ContinuousBatch<T> batch, Queue<T> waiting, Admission<T> admission,
+                        Consumer<ContinuousBatch.Finished<T>> done) throws OrtException {
+        int free = maxActiveRows - batch.size();
+        if (!waiting.isEmpty() && free > 0 && (batch.size() == 0 || free >= Math.min(minJoin, waiting.size()))) {
+            List<T> group = new ArrayList<>(Math.min(free, waiting.size()));
+            while (group.size() < free && !waiting.isEmpty()) {
+                group.add(waiting.poll());
+            }
+            batch.admit(admission.prepare(group)).forEach(done);
+        }
+        batch.step().forEach(done);
     }
 }
