@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
  * columns, masked before them, its position ids continuing from its own length. When rows have joined since the
  * last step, the caches are packed into one ({@link KvCache#pack}) holding only live rows and only as many columns
  * as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's slot
- * staying in it, unused, until the dead slots outnumber the live rows.
+ * staying in it, unused, while that wastes less than a repack would cost.
  *
  * <p>One-beam decoding only (beam search and candidate ranking keep whole-request batches). Not thread-safe; after
  * an exception the batch is unusable: close it. Closing frees its caches.
@@ -47,6 +47,12 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     /** A row that finished, with its generated sequence. */
     public record Finished<T>(T tag, GeneratedSequence sequence) {}
+
+    /**
+     * What repacking the cache costs, in decoder steps of the same batch: measured on CPU with the benchmark model
+     * (a repack of 16 rows took about as long as two steps), an estimate elsewhere.
+     */
+    static final int REPACK_STEPS = 2;
 
     private final LanguageModelRunner runner;
     private final long padTokenId;
@@ -144,10 +150,19 @@ public final class ContinuousBatch<T> implements AutoCloseable {
      * @return the rows that finished at this step (they have left the batch)
      */
     public List<Finished<T>> step() throws OrtException {
+        return step(false);
+    }
+
+    /**
+     * {@link #step()}, told whether rows are about to join (requests wait for free slots): the repack their joining
+     * brings then also drops the finished rows' slots, so they are kept until then (unless they outnumber the live
+     * rows).
+     */
+    public List<Finished<T>> step(boolean rowsWillJoin) throws OrtException {
         if (rows.isEmpty()) {
             return List.of();
         }
-        KvCache past = cacheForStep();
+        KvCache past = cacheForStep(rowsWillJoin);
         int slots = past.batch();
         List<Row<T>> bySlot = new ArrayList<>(java.util.Collections.nCopies(slots, null));
         long[] ids = new long[slots];
@@ -186,15 +201,25 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     /**
      * The cache the next step feeds. After a step with no row joined since, the previous step's cache as it is:
-     * the slots of rows that finished stay in it (fed the pad token, their outputs ignored) until they are more than
-     * the live rows, which saves a repack per finished row. After rows joined, or with that many dead slots, the
-     * caches are packed into one holding the live rows only, with as many columns as the longest of them needs.
+     * the slots of rows that finished stay in it (fed the pad token, their outputs ignored), which saves a repack
+     * per finished row: while rows will join, until the dead slots outnumber the live rows; otherwise until the
+     * work they waste over the steps still to come (at most the longest remaining max_new_tokens) exceeds what a
+     * repack costs ({@link #REPACK_STEPS} steps). After rows joined, or past that point, the caches are packed into
+     * one holding the live rows only, with as many columns as the longest of them needs.
      */
-    private KvCache cacheForStep() throws OrtException {
-        if (sources.size() == 1 && sources.get(0).batch() - rows.size() <= rows.size()) {
-            KvCache only = sources.get(0);
-            sources.clear();
-            return only;
+    private KvCache cacheForStep(boolean rowsWillJoin) throws OrtException {
+        if (sources.size() == 1) {
+            int slots = sources.get(0).batch();
+            int dead = slots - rows.size();
+            int remaining = 0;
+            for (Row<T> row : rows) {
+                remaining = Math.max(remaining, row.config.maxNewTokens() - row.count);
+            }
+            if (rowsWillJoin ? dead <= rows.size() : (long) dead * remaining <= (long) REPACK_STEPS * slots) {
+                KvCache only = sources.get(0);
+                sources.clear();
+                return only;
+            }
         }
         int n = rows.size();
         int[] sourceOf = new int[n];

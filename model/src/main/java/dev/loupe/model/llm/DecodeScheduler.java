@@ -75,6 +75,6 @@ public final class DecodeScheduler<T> {
             }
             batch.admit(admission.prepare(group)).forEach(done);
         }
-        batch.step().forEach(done);
+        batch.step(!waiting.isEmpty()).forEach(done);
     }
 }

@@ -186,7 +186,8 @@ class InstructBlipVicunaLanguageModelTest {
         assertThat(alone.get(3).tokenIds()).containsExactly(297, 327, 291, 348); // rows end at different steps
         assertThat(alone.get(2).tokenIds()).hasSize(12);
 
-        // by hand: joins after 0, 2 and 5 steps, one admission of two rows of different prefix lengths
+        // by hand: joins after 0, 2 and 5 steps, one admission of two rows of different prefix lengths, then the
+        // rows finish one by one
         List<ContinuousBatch.Finished<Integer>> finished = new ArrayList<>();
         try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner, padId(), stop, true)) {
             finished.addAll(batch.admit(List.of(requests.get(2))));
@@ -200,7 +201,7 @@ class InstructBlipVicunaLanguageModelTest {
             assertThat(finished).extracting(ContinuousBatch.Finished::tag).containsExactly(3);
             finished.addAll(batch.admit(List.of(requests.get(13))));
             while (batch.size() > 0) {
-                finished.addAll(batch.step());
+                finished.addAll(batch.step(true)); // finished rows' slots stay, unused, while others decode
             }
         }
         assertThat(finished).extracting(ContinuousBatch.Finished::tag).containsExactlyInAnyOrder(2, 3, 8, 13);
