@@ -6,17 +6,15 @@ import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator.OutcomeListener;
 import dev.loupe.model.api.GenerationConfig;
-import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.ContinuousBatch;
 import dev.loupe.model.llm.DecodeScheduler;
 import dev.loupe.model.llm.PrefixStepDecoder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -31,15 +29,13 @@ import java.util.Set;
 final class ContinuousAnnotation<P> {
     private final PrefixLanguageModelAnnotator<P> annotator;
     private final VisualPrefixEncoder<P> encoder;
-    private final TokenEmbeddings embeddings;
     private final PrefixStepDecoder language;
     private final int[] eosIds;
 
     ContinuousAnnotation(PrefixLanguageModelAnnotator<P> annotator, VisualPrefixEncoder<P> encoder,
-                         TokenEmbeddings embeddings, PrefixStepDecoder language, int[] eosIds) {
+                         PrefixStepDecoder language, int[] eosIds) {
         this.annotator = annotator;
         this.encoder = encoder;
-        this.embeddings = embeddings;
         this.language = language;
         this.eosIds = eosIds;
     }
@@ -47,7 +43,7 @@ final class ContinuousAnnotation<P> {
     void run(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
         DecodeScheduler<Integer> scheduler = DecodeScheduler.withRows(maxActiveRows);
         List<Integer> wholeRequests = new ArrayList<>();
-        Map<Integer, P> prompts = new HashMap<>();
+        List<P> prompts = new ArrayList<>(Collections.nCopies(inputs.size(), null));
         ArrayDeque<Integer> waiting = new ArrayDeque<>();
         for (int i = 0; i < inputs.size(); i++) {
             AnnotationInput in = inputs.get(i);
@@ -57,7 +53,7 @@ final class ContinuousAnnotation<P> {
                 continue;
             }
             try {
-                prompts.put(i, encoder.encodePrompt(in.prompt(), g.maxNewTokens()));
+                prompts.set(i, encoder.encodePrompt(in.prompt(), g.maxNewTokens()));
                 waiting.add(i);
             } catch (AnnotationException e) {
                 listener.outcome(i, AnnotationOutcome.failure(e.code(), e.getMessage()));
@@ -88,12 +84,12 @@ final class ContinuousAnnotation<P> {
 
     /** The group's rows with their prefixes; a row whose prefix fails alone gets its failure and is dropped. */
     private List<ContinuousBatch.Joining<Integer>> admit(List<Integer> group, List<AnnotationInput> inputs,
-                                                         Map<Integer, P> prompts, Set<Integer> inFlight,
+                                                         List<P> prompts, Set<Integer> inFlight,
                                                          OutcomeListener listener) {
         inFlight.addAll(group);
         List<float[][]> prefixes;
         try {
-            prefixes = prefixes(group, inputs, prompts);
+            prefixes = annotator.prefixes(inputs, prompts, group);
         } catch (AnnotationException | RuntimeException e) {
             if (group.size() > 1) {
                 List<ContinuousBatch.Joining<Integer>> joining = new ArrayList<>();
@@ -113,16 +109,5 @@ final class ContinuousAnnotation<P> {
                     language.penaltyContext(encoder.inputIds(prompts.get(row))), inputs.get(row).generation()));
         }
         return joining;
-    }
-
-    private List<float[][]> prefixes(List<Integer> group, List<AnnotationInput> inputs, Map<Integer, P> prompts)
-            throws AnnotationException {
-        List<ImageTensor> images = new ArrayList<>(group.size());
-        List<P> encoded = new ArrayList<>(group.size());
-        for (int row : group) {
-            images.add(inputs.get(row).pixels());
-            encoded.add(prompts.get(row));
-        }
-        return encoder.prefixes(images, encoded, embeddings);
     }
 }

@@ -149,13 +149,14 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     @Override
     public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
         if (language instanceof PrefixStepDecoder decoder) {
-            new ContinuousAnnotation<>(this, encoder, embeddings, decoder, eosIds).run(inputs, maxActiveRows, listener);
+            new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(inputs, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateContinuously(inputs, maxActiveRows, listener);
         }
     }
 
-    private List<float[][]> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
+    /** The decoder prefixes of {@code rows} of {@code batch} (their prompts encoded in {@code encoded}), in order. */
+    List<float[][]> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
             throws AnnotationException {
         List<ImageTensor> images = new ArrayList<>(rows.size());
         List<P> prompts = new ArrayList<>(rows.size());
