@@ -64,6 +64,16 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     @Option(names = "--prompt", description = "Prompt (default: the caption template).")
     String prompt;
 
+    @Option(names = "--length-mix", split = ",", paramLabel = "N[,N...]", description = "New-token counts the images "
+            + "take in turn (min = max each), e.g. 4,8,32,64; a run is then batch size x mix size images. Default: "
+            + "every image generates --max-new-tokens.")
+    List<Integer> lengthMix = List.of();
+
+    @Option(names = "--scheduling", split = ",", defaultValue = "static", paramLabel = "static|continuous",
+            description = "Generation loop: static batches (every row waits for the longest of its batch) or "
+            + "continuous batching (rows join and leave the decoding batch step by step; --batch-sizes are its active "
+            + "rows); 'static,continuous' measures both, their runs alternating. Default ${DEFAULT-VALUE}.")
+    List<String> scheduling;
 
 
     @Option(names = "--dtypes", split = ",", paramLabel = "DTYPE",
@@ -120,7 +130,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         InferenceBenchmark.Settings settings;
         try {
             settings = new InferenceBenchmark.Settings(batchSizes, maxNewTokens, warmup, iterations,
-                    prompt != null ? prompt : Prompts.CAPTION_TEMPLATE);
+                    prompt != null ? prompt : Prompts.CAPTION_TEMPLATE, lengthMix,
+                    scheduling.stream().map(InferenceBenchmark.Scheduling::parse).toList());
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
@@ -224,10 +235,11 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     private void printTable(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s,
                             List<Measured> measured) {
         out.printf(Locale.ROOT, "model: %s%n", modelName);
-        out.printf(Locale.ROOT, "device: %s, intra-op threads: %s, %d new tokens per image, %d warm-up + %d "
-                        + "measured runs; preprocessing %.1f ms/image (not in the figures below)%n",
+        out.printf(Locale.ROOT, "device: %s, intra-op threads: %s, %s new tokens per image, %s scheduling, %d warm-up + "
+                        + "%d measured runs; preprocessing %.1f ms/image (not in the figures below)%n",
                 deviceName(runtime), runtime.intraOpThreads() == 0 ? "all cores" : runtime.intraOpThreads(),
-                s.maxNewTokens(), s.warmupRuns(), s.iterations(), measured.get(0).preparation().preprocessMsPerImage());
+                s.lengthMix().isEmpty() ? String.valueOf(s.maxNewTokens()) : "in turn " + s.lengthMix(),
+                schedulings(s), s.warmupRuns(), s.iterations(), measured.get(0).preparation().preprocessMsPerImage());
         boolean notReset = false;
         for (Measured m : measured) {
             if (measured.size() > 1) {
@@ -236,13 +248,19 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             } else {
                 out.printf(Locale.ROOT, "dtype %s, load %.2f s%n", m.dtype(), m.loadSeconds());
             }
-            out.println("| batch | images/s | tokens/s | prefill ms/image | decode ms/step | batch s | CPU s/image | heap peak MiB | RSS peak MiB |");
-            out.println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            out.println("| batch | scheduling | images/run | images/s | tokens/s | prefill ms/image | decode ms/step | run s | CPU s/image | heap peak MiB | RSS peak MiB | ms to result by length |");
+            out.println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
             for (InferenceBenchmark.Result r : m.results()) {
-                out.printf(Locale.ROOT, "| %d | %.2f | %.1f | %.1f | %.1f | %.3f | %.2f | %d | %s |%n", r.batchSize(),
-                        r.imagesPerSecond(), r.tokensPerSecond(), r.prefillMsPerImage(), r.decodeMsPerStep(),
+                StringBuilder byLength = new StringBuilder();
+                r.msToResultByLength().forEach((length, ms) -> byLength.append(byLength.isEmpty() ? "" : ", ")
+                        .append(length).append(": ").append(String.format(Locale.ROOT, "%.0f", ms)));
+                out.printf(Locale.ROOT, "| %d | %s | %d | %.2f | %.1f | %.1f | %s | %.3f | %.2f | %d | %s | %s |%n",
+                        r.batchSize(), r.scheduling().name().toLowerCase(Locale.ROOT), r.imagesPerRun(),
+                        r.imagesPerSecond(), r.tokensPerSecond(), r.prefillMsPerImage(),
+                        Double.isNaN(r.decodeMsPerStep()) ? "n/a" : String.format(Locale.ROOT, "%.1f", r.decodeMsPerStep()),
                         r.batchSeconds(), r.cpuSecondsPerImage(), mib(r.heapPeakBytes()),
-                        r.residentPeakBytes() < 0 ? "n/a" : mib(r.residentPeakBytes()) + (r.residentPeakReset() ? "" : "*"));
+                        r.residentPeakBytes() < 0 ? "n/a" : mib(r.residentPeakBytes()) + (r.residentPeakReset() ? "" : "*"),
+                        byLength);
                 notReset |= r.residentPeakBytes() >= 0 && !r.residentPeakReset();
             }
         }
@@ -275,23 +293,38 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         o.put("warmup_runs", s.warmupRuns());
         o.put("iterations", s.iterations());
         o.put("prompt", s.prompt());
+        ArrayNode mix = o.putArray("length_mix");
+        s.lengthMix().forEach(mix::add);
+        o.put("scheduling", schedulings(s));
         o.put("load_seconds", measured.get(0).loadSeconds());
         o.put("preprocess_ms_per_image", measured.get(0).preparation().preprocessMsPerImage());
         ArrayNode arr = o.putArray("results");
         for (Measured m : measured) {
             for (InferenceBenchmark.Result r : m.results()) {
-                arr.addObject().put("dtype", m.dtype()).put("batch_size", r.batchSize())
+                ObjectNode result = arr.addObject().put("dtype", m.dtype()).put("batch_size", r.batchSize())
+                        .put("scheduling", r.scheduling().name().toLowerCase(Locale.ROOT))
                         .put("images_per_second", r.imagesPerSecond())
                         .put("tokens_per_second", r.tokensPerSecond()).put("prefill_ms_per_image", r.prefillMsPerImage())
-                        .put("decode_ms_per_step", r.decodeMsPerStep())
                         .put("cpu_seconds_per_image", r.cpuSecondsPerImage()).put("batch_seconds", r.batchSeconds())
+                        .put("images_per_run", r.imagesPerRun())
                         .put("new_tokens_per_image", r.newTokensPerImage()).put("heap_peak_bytes", r.heapPeakBytes())
                         .put("rss_peak_bytes", r.residentPeakBytes()).put("rss_peak_reset", r.residentPeakReset())
                         .put("load_seconds", m.loadSeconds());
+                if (Double.isNaN(r.decodeMsPerStep())) {
+                    result.putNull("decode_ms_per_step");
+                } else {
+                    result.put("decode_ms_per_step", r.decodeMsPerStep());
+                }
+                ObjectNode byLength = result.putObject("ms_to_result_by_length");
+                r.msToResultByLength().forEach((length, ms) -> byLength.put(String.valueOf(length), ms));
             }
         }
         o.put("rss_now_bytes", ProcessResources.residentBytes());
         out.println(JSON.writeValueAsString(o));
+    }
+
+    private static String schedulings(InferenceBenchmark.Settings s) {
+        return String.join(",", s.schedulings().stream().map(l -> l.name().toLowerCase(Locale.ROOT)).toList());
     }
 
     private static String deviceName(RuntimeOptions runtime) {

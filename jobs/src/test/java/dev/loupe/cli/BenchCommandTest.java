@@ -69,8 +69,43 @@ class BenchCommandTest {
                 "--warmup", "0", "--iterations", "1", "--threads", "1");
 
         assertThat(r.status()).as(r.err()).isZero();
-        assertThat(r.out()).contains("| batch | images/s | tokens/s | prefill ms/image");
-        assertThat(r.out()).containsPattern("\\n\\| 2 \\| [0-9.]+ \\| [0-9.]+ \\|");
+        assertThat(r.out()).contains("| batch | scheduling | images/run | images/s | tokens/s | prefill ms/image");
+        assertThat(r.out()).containsPattern("\\n\\| 2 \\| static \\| 2 \\| [0-9.]+ \\| [0-9.]+ \\|");
+    }
+
+    /**
+     * A length mix measured with both loops: each image generates its count from the mix exactly (the fixture's
+     * end-of-sequence forced past), a run is batch size x mix size images, and both loops report per length.
+     */
+    @Test
+    void lengthMixRunsBothSchedulingsOnTheSameImages() throws Exception {
+        Path checkpoint = Path.of(System.getProperty("loupe.fixtures"), "hf-reference", "instructblip-vicuna",
+                "checkpoint");
+        CliRun r = CliRun.of("bench", "--model", checkpoint.toString(), "--batch-sizes", "2", "--length-mix", "1,3,9",
+                "--scheduling", "static,continuous", "--warmup", "0", "--iterations", "1", "--threads", "1", "--json");
+
+        assertThat(r.status()).as(r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
+        assertThat(o.path("scheduling").asText()).isEqualTo("static,continuous");
+        assertThat(o.path("length_mix").toString()).isEqualTo("[1,3,9]");
+        JsonNode results = o.path("results");
+        assertThat(results).hasSize(2);
+        assertThat(results.get(0).path("scheduling").asText()).isEqualTo("static");
+        assertThat(results.get(1).path("scheduling").asText()).isEqualTo("continuous");
+        for (JsonNode res : results) {
+            assertThat(res.path("images_per_run").asInt()).isEqualTo(6);
+            assertThat(res.path("new_tokens_per_image").asDouble()).isEqualTo(13.0 / 3);
+            assertThat(res.path("tokens_per_second").asDouble()).isCloseTo(
+                    13.0 / 3 * res.path("images_per_second").asDouble(), org.assertj.core.data.Offset.offset(1e-6));
+            assertThat(res.path("decode_ms_per_step").isNull()).isTrue();
+            JsonNode byLength = res.path("ms_to_result_by_length");
+            assertThat(byLength.size()).isEqualTo(3);
+            for (String length : new String[] {"1", "3", "9"}) {
+                assertThat(byLength.path(length).asDouble()).as(length).isPositive();
+            }
+        }
+        assertThat(CliRun.of("bench", "--model", checkpoint.toString(), "--scheduling", "dynamic").status())
+                .isEqualTo(2);
     }
 
     @Test

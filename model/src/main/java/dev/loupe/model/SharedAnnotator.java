@@ -24,6 +24,11 @@ public final class SharedAnnotator implements BatchAnnotator {
     }
 
     @Override
+    public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
+        lease.get().annotateContinuously(inputs, maxActiveRows, listener);
+    }
+
+    @Override
     public String modelId() {
         return lease.get().modelId();
     }

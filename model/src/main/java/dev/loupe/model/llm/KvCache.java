@@ -4,9 +4,12 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /**
@@ -116,6 +119,71 @@ public final class KvCache implements AutoCloseable {
             k.forEach(OnnxTensor::close);
             v.forEach(OnnxTensor::close);
         });
+    }
+
+    /**
+     * A new cache of {@code length} positions per row whose row {@code i} is row {@code rows[i]} of
+     * {@code sources.get(sourceOf[i])}, keeping that row's last {@code keep[i]} positions right-aligned and zeros
+     * before them (positions the caller masks). Rows of caches of different lengths join one batch this way, and
+     * columns that are padding for every row are dropped. The sources stay open and owned by the caller; the new
+     * tensors live in direct buffers that ONNX Runtime reads in place.
+     */
+    static KvCache pack(OrtEnvironment env, List<KvCache> sources, int[] sourceOf, int[] rows, int[] keep,
+                        int length) throws OrtException {
+        if (sourceOf.length != rows.length || keep.length != rows.length) {
+            throw new IllegalArgumentException(rows.length + " rows, " + sourceOf.length + " sources, " + keep.length
+                    + " kept lengths");
+        }
+        for (int i = 0; i < rows.length; i++) {
+            KvCache src = sources.get(sourceOf[i]);
+            if (rows[i] < 0 || rows[i] >= src.batch || keep[i] < 0 || keep[i] > Math.min(length, src.length)) {
+                throw new IllegalArgumentException("row " + i + ": source row " + rows[i] + " of " + src.batch
+                        + ", keeping " + keep[i] + " of " + src.length + " positions into " + length);
+            }
+        }
+        int layers = sources.get(0).keys.size();
+        List<OnnxTensor> k = new ArrayList<>();
+        List<OnnxTensor> v = new ArrayList<>();
+        try {
+            for (int layer = 0; layer < layers; layer++) {
+                int at = layer;
+                k.add(packLayer(env, sources, s -> s.keys.get(at), sourceOf, rows, keep, length));
+                v.add(packLayer(env, sources, s -> s.values.get(at), sourceOf, rows, keep, length));
+            }
+        } catch (OrtException | RuntimeException e) {
+            k.forEach(OnnxTensor::close);
+            v.forEach(OnnxTensor::close);
+            throw e;
+        }
+        return new KvCache(k, v, rows.length, length, () -> {
+            k.forEach(OnnxTensor::close);
+            v.forEach(OnnxTensor::close);
+        });
+    }
+
+    private static OnnxTensor packLayer(OrtEnvironment env, List<KvCache> sources,
+                                        Function<KvCache, OnnxTensor> tensorOf, int[] sourceOf,
+                                        int[] rows, int[] keep, int length) throws OrtException {
+        FloatBuffer[] data = new FloatBuffer[sources.size()];
+        long[] shape = tensorOf.apply(sources.get(0)).getInfo().getShape();
+        int heads = Math.toIntExact(shape[1]);
+        int headDim = Math.toIntExact(shape[3]);
+        FloatBuffer out = ByteBuffer.allocateDirect(Math.multiplyExact(rows.length * heads * length * headDim,
+                Float.BYTES)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (int i = 0; i < rows.length; i++) {
+            KvCache src = sources.get(sourceOf[i]);
+            if (data[sourceOf[i]] == null) {
+                data[sourceOf[i]] = tensorOf.apply(src).getFloatBuffer();
+            }
+            FloatBuffer in = data[sourceOf[i]];
+            int n = keep[i] * headDim;
+            for (int h = 0; h < heads; h++) {
+                int from = ((rows[i] * heads + h) * src.length + src.length - keep[i]) * headDim;
+                int to = ((i * heads + h) * length + length - keep[i]) * headDim;
+                out.put(to, in, from, n);
+            }
+        }
+        return OnnxTensor.createTensor(env, out, new long[] {rows.length, heads, length, headDim});
     }
 
     private OnnxTensor gatherRows(OrtEnvironment env, OnnxTensor t, int[] rows) throws OrtException {

@@ -24,6 +24,11 @@ public final class PrefixStepDecoder implements StepDecoder {
         return runner;
     }
 
+    /** The token whose embedding left-pads shorter prefixes. */
+    public long padTokenId() {
+        return padTokenId;
+    }
+
     @Override
     public int vocabSize() {
         return runner.config().vocabSize();

@@ -9,9 +9,7 @@ import java.util.SplittableRandom;
 
 /**
  * One-beam decoding with Hugging Face's logits processors over any {@link StepDecoder}, as
- * {@code GenerationMixin._sample}: per step the raw logits go through the repetition penalty (over the context ids
- * and the generated ids), end-of-sequence suppression below min_new_tokens, and, when sampling, temperature, top-k
- * and top-p; then the argmax (greedy: the first index of the largest score, as torch.argmax) or a draw from softmax.
+ * {@code GenerationMixin._sample}: per step each row's token comes from {@link TokenPicker}.
  * Each of a request's numReturnSequences sequences is a batch row with its own random stream derived from the
  * request's seed, so its tokens are the same alone and in any batch. Finished sequences leave the batch. Reported
  * log-probs are those of the unmodified distribution.
@@ -54,9 +52,9 @@ final class SamplingGenerator {
             live[s] = s;
             slotOf[s] = requestOf[s]; // the first state has one row per request
         }
-        // a row's raw logits and its processed scores, reused from row to row and step to step
+        // a row's raw logits, reused from row to row and step to step
         float[] raw = new float[decoder.vocabSize()];
-        float[] scores = new float[decoder.vocabSize()];
+        TokenPicker picker = new TokenPicker(decoder.vocabSize());
         DecodingState state = decoder.start(inputs);
         try {
             while (true) {
@@ -69,21 +67,7 @@ final class SamplingGenerator {
                     if (keepFirstLogits && counts[s] == 0) {
                         firstLogits[s] = raw.clone();
                     }
-                    System.arraycopy(raw, 0, scores, 0, raw.length);
-                    LogitsProcessors.repetitionPenalty(scores, contextIds.get(r), tokens[s], counts[s],
-                            config.repetitionPenalty());
-                    if (counts[s] < config.minNewTokens()) {
-                        LogitsProcessors.suppress(scores, eos);
-                    }
-                    int token;
-                    if (config.doSample()) {
-                        LogitsProcessors.temperature(scores, config.temperature());
-                        LogitsProcessors.topK(scores, config.topK());
-                        LogitsProcessors.topP(scores, config.topP());
-                        token = TokenSampler.sample(scores, streams[s]);
-                    } else {
-                        token = LogitsProcessors.argmax(scores);
-                    }
+                    int token = picker.pick(raw, contextIds.get(r), tokens[s], counts[s], config, eos, streams[s]);
                     float lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
                     tokens[s][counts[s]] = token;
                     logProbs[s][counts[s]] = lp;

@@ -15,35 +15,87 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * Throughput and latency of a {@link BatchAnnotator} per batch size: every measured run generates exactly
- * {@code maxNewTokens} tokens per image (min_new_tokens = max_new_tokens, so an early end-of-sequence cannot
- * shorten it); the prefill (vision + Q-Former + LLM prefill and the first token) is timed by runs that generate
- * one token. Images are decoded and preprocessed once, outside the timed runs.
+ * Throughput and latency of a {@link BatchAnnotator} per batch size: every measured run generates exactly its
+ * token count per image (min_new_tokens = max_new_tokens, so an early end-of-sequence cannot shorten it): the same
+ * {@code maxNewTokens} for every image, or with a length mix, image {@code i} takes the mix's
+ * {@code i mod size}-th count and a run is {@code batchSize * mix size} images, so the mix cycles through every
+ * batch. With {@link Scheduling#STATIC} a run is batches of {@code batchSize} through {@link BatchAnnotator#annotate};
+ * with {@link Scheduling#CONTINUOUS} it is one {@link BatchAnnotator#annotateContinuously} call with
+ * {@code batchSize} active rows. The prefill (vision + Q-Former + LLM prefill and the first token) is timed by
+ * static runs that generate one token. Images are decoded and preprocessed once, outside the timed runs.
  */
 public final class InferenceBenchmark {
 
-    public record Settings(List<Integer> batchSizes, int maxNewTokens, int warmupRuns, int iterations, String prompt) {
+    /** Which generation loop a run uses. */
+    public enum Scheduling {
+        /** Batches formed before generation: every row of a batch waits for its longest member. */
+        STATIC,
+        /** Rows join and leave the decoding batch step by step. */
+        CONTINUOUS;
+
+        public static Scheduling parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException | NullPointerException e) {
+                throw new IllegalArgumentException("scheduling must be static or continuous, got '" + s + "'");
+            }
+        }
+    }
+
+    /**
+     * @param lengthMix   new-token counts the images take in turn (empty: every image generates maxNewTokens)
+     * @param schedulings the generation loops measured; with several, their runs alternate (iteration by iteration,
+     *                    on the same inputs), so that a change of load on the host affects them alike
+     */
+    public record Settings(List<Integer> batchSizes, int maxNewTokens, int warmupRuns, int iterations, String prompt,
+                           List<Integer> lengthMix, List<Scheduling> schedulings) {
         public Settings {
             Objects.requireNonNull(prompt, "prompt");
             batchSizes = List.copyOf(batchSizes);
+            lengthMix = List.copyOf(lengthMix);
+            schedulings = List.copyOf(new java.util.LinkedHashSet<>(schedulings));
+            if (schedulings.isEmpty()) {
+                throw new IllegalArgumentException("name at least one scheduling");
+            }
             if (batchSizes.isEmpty() || batchSizes.stream().anyMatch(b -> b < 1)) {
                 throw new IllegalArgumentException("batch sizes must be >= 1: " + batchSizes);
             }
             if (maxNewTokens < 1 || warmupRuns < 0 || iterations < 1) {
                 throw new IllegalArgumentException("need max new tokens >= 1, warm-up runs >= 0, iterations >= 1");
             }
+            if (lengthMix.stream().anyMatch(n -> n < 1)) {
+                throw new IllegalArgumentException("length mix counts must be >= 1: " + lengthMix);
+            }
+        }
+
+        /** Every image generates maxNewTokens, in static batches. */
+        public Settings(List<Integer> batchSizes, int maxNewTokens, int warmupRuns, int iterations, String prompt) {
+            this(batchSizes, maxNewTokens, warmupRuns, iterations, prompt, List.of(), List.of(Scheduling.STATIC));
+        }
+
+        /** The new-token count of image {@code i} of a run. */
+        int tokensOf(int i) {
+            return lengthMix.isEmpty() ? maxNewTokens : lengthMix.get(i % lengthMix.size());
+        }
+
+        /** Images in one run of a batch size. */
+        int imagesPerRun(int batchSize) {
+            return batchSize * Math.max(1, lengthMix.size());
         }
     }
 
     /**
      * Figures for one batch size (means over the iterations). decodeMsPerStep is the time of one further token for
-     * the whole batch: (full run - prefill run) / (maxNewTokens - 1), 0 when maxNewTokens is 1. cpuSecondsPerImage is
-     * the process CPU time of the full runs per image: unlike wall time, it barely depends on other load on the host.
+     * the whole batch: (full run - prefill run) / (maxNewTokens - 1), 0 when maxNewTokens is 1, NaN with a length
+     * mix. cpuSecondsPerImage is the process CPU time of the full runs per image: unlike wall time, it barely depends
+     * on other load on the host. msToResultByLength: per new-token count, the mean time from a run's start to the
+     * image's outcome.
      */
-    public record Result(int batchSize, int iterations, int newTokensPerImage, double batchSeconds,
+    public record Result(int batchSize, int iterations, double newTokensPerImage, double batchSeconds,
                          double imagesPerSecond, double tokensPerSecond, double prefillMsPerImage,
                          double decodeMsPerStep, double cpuSecondsPerImage, long heapPeakBytes, long residentPeakBytes,
-                         boolean residentPeakReset) {}
+                         boolean residentPeakReset, int imagesPerRun, Scheduling scheduling,
+                         java.util.SortedMap<Integer, Double> msToResultByLength) {}
 
     /** What preparing the inputs cost: decode + resize + normalise, per image. */
     public record Preparation(int images, double preprocessMsPerImage) {}
@@ -79,63 +131,107 @@ public final class InferenceBenchmark {
 
     public List<Result> run(Settings settings, Consumer<String> progress) throws IOException {
         List<Result> results = new ArrayList<>();
-        GenerationConfig full = GenerationConfig.greedy(settings.maxNewTokens())
-                .withMinNewTokens(settings.maxNewTokens());
-        GenerationConfig prefill = GenerationConfig.greedy(1).withMinNewTokens(1);
         for (int batchSize : settings.batchSizes()) {
-            List<AnnotationInput> fullBatch = batch(batchSize, settings.prompt(), full);
-            List<AnnotationInput> prefillBatch = batch(batchSize, settings.prompt(), prefill);
+            int images = settings.imagesPerRun(batchSize);
+            List<AnnotationInput> fullRun = new ArrayList<>(images);
+            List<AnnotationInput> prefillRun = new ArrayList<>(images);
+            int tokens = 0;
+            for (int i = 0; i < images; i++) {
+                int n = settings.tokensOf(i);
+                tokens += n;
+                fullRun.add(input(i, settings.prompt(), GenerationConfig.greedy(n).withMinNewTokens(n)));
+                prefillRun.add(input(i, settings.prompt(), GenerationConfig.greedy(1).withMinNewTokens(1)));
+            }
+            double[] finished = new double[images];
             for (int w = 0; w < settings.warmupRuns(); w++) {
-                timed(fullBatch, settings.maxNewTokens());
-                timed(prefillBatch, 1);
+                for (Scheduling scheduling : settings.schedulings()) {
+                    timed(fullRun, batchSize, scheduling, finished);
+                }
+                timed(prefillRun, batchSize, Scheduling.STATIC, finished);
             }
             boolean rssReset = ProcessResources.resetPeaks();
-            double fullSum = 0;
-            double cpuSum = 0;
+            int loops = settings.schedulings().size();
+            double[] fullSum = new double[loops];
+            double[] cpuSum = new double[loops];
             double prefillSum = 0;
-            for (int i = 0; i < settings.iterations(); i++) {
-                long cpuStart = ProcessResources.processCpuNanos();
-                fullSum += timed(fullBatch, settings.maxNewTokens());
-                cpuSum += (ProcessResources.processCpuNanos() - cpuStart) / 1e9;
-                prefillSum += timed(prefillBatch, 1);
+            List<java.util.SortedMap<Integer, Double>> latency = new ArrayList<>();
+            java.util.Map<Integer, Integer> counted = new java.util.HashMap<>();
+            for (int l = 0; l < loops; l++) {
+                latency.add(new java.util.TreeMap<>());
             }
-            double fullMean = fullSum / settings.iterations();
+            for (int i = 0; i < settings.iterations(); i++) {
+                for (int l = 0; l < loops; l++) {
+                    long cpuStart = ProcessResources.processCpuNanos();
+                    fullSum[l] += timed(fullRun, batchSize, settings.schedulings().get(l), finished);
+                    cpuSum[l] += (ProcessResources.processCpuNanos() - cpuStart) / 1e9;
+                    for (int k = 0; k < images; k++) {
+                        latency.get(l).merge(settings.tokensOf(k), finished[k] * 1e3, Double::sum);
+                        if (l == 0) {
+                            counted.merge(settings.tokensOf(k), 1, Integer::sum);
+                        }
+                    }
+                }
+                prefillSum += timed(prefillRun, batchSize, Scheduling.STATIC, finished);
+            }
             double prefillMean = prefillSum / settings.iterations();
-            double decodeStep = settings.maxNewTokens() > 1
-                    ? Math.max(0, fullMean - prefillMean) / (settings.maxNewTokens() - 1) * 1e3 : 0;
-            Result r = new Result(batchSize, settings.iterations(), settings.maxNewTokens(), fullMean,
-                    batchSize / fullMean, (double) batchSize * settings.maxNewTokens() / fullMean,
-                    prefillMean / batchSize * 1e3, decodeStep,
-                    cpuSum / settings.iterations() / batchSize, ProcessResources.heapPeakBytes(),
-                    ProcessResources.residentPeakBytes(), rssReset);
-            results.add(r);
-            progress.accept(String.format("batch %d: %.2f images/s, %.1f tokens/s", batchSize, r.imagesPerSecond(),
-                    r.tokensPerSecond()));
+            for (int l = 0; l < loops; l++) {
+                latency.get(l).replaceAll((length, sum) -> sum / counted.get(length));
+                double fullMean = fullSum[l] / settings.iterations();
+                double decodeStep = !settings.lengthMix().isEmpty() ? Double.NaN : settings.maxNewTokens() > 1
+                        ? Math.max(0, fullMean - prefillMean) / (settings.maxNewTokens() - 1) * 1e3 : 0;
+                Result r = new Result(batchSize, settings.iterations(), (double) tokens / images, fullMean,
+                        images / fullMean, tokens / fullMean, prefillMean / images * 1e3, decodeStep,
+                        cpuSum[l] / settings.iterations() / images, ProcessResources.heapPeakBytes(),
+                        ProcessResources.residentPeakBytes(), rssReset, images, settings.schedulings().get(l),
+                        latency.get(l));
+                results.add(r);
+                progress.accept(String.format("batch %d (%s, %d images): %.2f images/s, %.1f tokens/s", batchSize,
+                        r.scheduling().name().toLowerCase(java.util.Locale.ROOT), images, r.imagesPerSecond(),
+                        r.tokensPerSecond()));
+            }
         }
         return results;
     }
 
-    private List<AnnotationInput> batch(int size, String prompt, GenerationConfig generation) {
-        List<AnnotationInput> out = new ArrayList<>(size);
-        for (int i = 0; i < size; i++) {
-            out.add(new AnnotationInput("bench-" + i, pixels.get(i % pixels.size()), prompt, Task.CAPTION, List.of(),
-                    generation));
-        }
-        return out;
+    private AnnotationInput input(int i, String prompt, GenerationConfig generation) {
+        return new AnnotationInput("bench-" + i, pixels.get(i % pixels.size()), prompt, Task.CAPTION, List.of(),
+                generation);
     }
 
-    /** Seconds for one annotate call; fails unless every row generated exactly tokens ids. */
-    private double timed(List<AnnotationInput> batch, int tokens) throws IOException {
+    /**
+     * Seconds for one run of {@code inputs}, {@code finished[i]} set to the seconds until input i's outcome; fails
+     * unless every row generated exactly its max_new_tokens ids.
+     */
+    private double timed(List<AnnotationInput> inputs, int batchSize, Scheduling scheduling, double[] finished)
+            throws IOException {
+        AnnotationOutcome[] outcomes = new AnnotationOutcome[inputs.size()];
         long start = System.nanoTime();
-        List<AnnotationOutcome> outcomes = annotator.annotate(batch);
-        double seconds = (System.nanoTime() - start) / 1e9;
-        for (AnnotationOutcome o : outcomes) {
-            if (!o.isSuccess()) {
-                throw new IOException("benchmark run failed: " + o.errorCode() + ": " + o.errorMessage());
+        BatchAnnotator.OutcomeListener listener = (index, outcome) -> {
+            finished[index] = (System.nanoTime() - start) / 1e9;
+            outcomes[index] = outcome;
+        };
+        if (scheduling == Scheduling.CONTINUOUS) {
+            annotator.annotateContinuously(inputs, batchSize, listener);
+        } else {
+            for (int from = 0; from < inputs.size(); from += batchSize) {
+                List<AnnotationOutcome> out = annotator.annotate(
+                        inputs.subList(from, Math.min(inputs.size(), from + batchSize)));
+                for (int k = 0; k < out.size(); k++) {
+                    listener.outcome(from + k, out.get(k));
+                }
             }
-            if (o.annotation().tokenIds().length != tokens) {
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        for (int i = 0; i < outcomes.length; i++) {
+            AnnotationOutcome o = outcomes[i];
+            if (o == null || !o.isSuccess()) {
+                throw new IOException("benchmark run failed: "
+                        + (o == null ? "no outcome for image " + i : o.errorCode() + ": " + o.errorMessage()));
+            }
+            int expected = inputs.get(i).generation().maxNewTokens();
+            if (o.annotation().tokenIds().length != expected) {
                 throw new IOException("a row generated " + o.annotation().tokenIds().length + " tokens, expected "
-                        + tokens);
+                        + expected);
             }
         }
         return seconds;

@@ -23,6 +23,12 @@ public abstract class DelegatingAnnotator implements BatchAnnotator {
     }
 
     @Override
+    public final void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows,
+                                           OutcomeListener listener) {
+        annotator.annotateContinuously(inputs, maxActiveRows, listener);
+    }
+
+    @Override
     public final String modelId() {
         return annotator.modelId();
     }

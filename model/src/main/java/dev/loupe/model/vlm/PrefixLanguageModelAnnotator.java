@@ -146,17 +146,37 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         List<List<GeneratedSequence>> generated = generator.generate(prefixes, promptIds, config, seeds, eosIds);
         List<Annotation> results = new ArrayList<>(rows.size());
         for (List<GeneratedSequence> own : generated) {
-            List<Annotation.Sequence> sequences = new ArrayList<>(own.size());
-            for (GeneratedSequence s : own) {
-                sequences.add(new Annotation.Sequence(s.tokenIds(), encoder.tokenizer().decode(s.tokenIds(), true).strip(), s.score()));
-            }
-            Annotation.Sequence best = sequences.get(0);
-            results.add(new Annotation(best.tokenIds(), best.text(), best.score(), sequences, List.of()));
+            results.add(annotation(own));
         }
         return results;
     }
 
-    private List<float[][]> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
+    /** A request's annotation from its generated sequences, best first. */
+    Annotation annotation(List<GeneratedSequence> own) {
+        List<Annotation.Sequence> sequences = new ArrayList<>(own.size());
+        for (GeneratedSequence s : own) {
+            sequences.add(new Annotation.Sequence(s.tokenIds(), encoder.tokenizer().decode(s.tokenIds(), true).strip(), s.score()));
+        }
+        Annotation.Sequence best = sequences.get(0);
+        return new Annotation(best.tokenIds(), best.text(), best.score(), sequences, List.of());
+    }
+
+    /**
+     * Over a decoder-only model, one-beam rows (greedy, sampling) decode with continuous batching
+     * ({@link ContinuousAnnotation}); beam search and ranking rows, and every row of an encoder-decoder model, run in
+     * static batches of {@code maxActiveRows} afterwards.
+     */
+    @Override
+    public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
+        if (language instanceof PrefixStepDecoder decoder) {
+            new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(inputs, maxActiveRows, listener);
+        } else {
+            BatchAnnotator.super.annotateContinuously(inputs, maxActiveRows, listener);
+        }
+    }
+
+    /** The decoder prefixes of {@code rows} of {@code batch} (their prompts encoded in {@code encoded}), in order. */
+    List<float[][]> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
             throws AnnotationException {
         List<ImageTensor> images = new ArrayList<>(rows.size());
         List<P> prompts = new ArrayList<>(rows.size());
@@ -223,7 +243,8 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         out[rows.get(0)] = failure(e);
     }
 
-    private static AnnotationOutcome failure(Exception e) {
+    /** A row's failure outcome for {@code e}. */
+    static AnnotationOutcome failure(Exception e) {
         return e instanceof AnnotationException ae ? AnnotationOutcome.failure(ae.code(), ae.getMessage())
                 : AnnotationOutcome.failure(ErrorCode.INFERENCE_FAILED, String.valueOf(e));
     }

@@ -155,6 +155,68 @@ class InstructBlipGenerationOptionsTest {
         assertThat(distinct).as("four seeds, temperature 1.5").hasSizeGreaterThan(1);
     }
 
+    /**
+     * Continuous batching through the annotator: a mix of greedy rows of different lengths, seeded sampling, a
+     * repetition penalty, beams, a ranking row and a prompt too long, two rows decoding at once, so rows join while
+     * others decode: every outcome equals the row's outcome alone (identical ids, scores within 1e-5), and each is
+     * handed over exactly once.
+     */
+    @Test
+    void continuousBatchingGivesEveryRowItsAloneResult() throws Exception {
+        List<AnnotationInput> rows = new ArrayList<>();
+        List<GenerationConfig> configs = List.of(GenerationConfig.greedy(3).withMinNewTokens(3), GenerationConfig.greedy(12),
+                GenerationConfig.greedy(8).withSampling(true, 1.5, 0, 1.0).withSeed(7),
+                GenerationConfig.greedy(6).withRepetitionPenalty(1.3), BEAMS);
+        for (GenerationConfig config : configs) {
+            rows.addAll(batchRows(config));
+        }
+        AnnotationInput first = rows.get(0);
+        rows.add(new AnnotationInput("rank", first.pixels(), first.prompt(), Task.RANK, List.of("a cat", "a dog"),
+                GenerationConfig.greedy(4)));
+        rows.add(new AnnotationInput("long", first.pixels(), "word ".repeat(400), Task.VQA, List.of(),
+                GenerationConfig.greedy(4)));
+        List<AnnotationOutcome> alone = new ArrayList<>();
+        for (AnnotationInput row : rows) {
+            alone.add(annotator.annotate(List.of(row)).get(0));
+        }
+        assertThat(alone.get(rows.size() - 1).errorCode()).isEqualTo(dev.loupe.model.api.ErrorCode.PROMPT_TOO_LONG);
+
+        AnnotationOutcome[] got = new AnnotationOutcome[rows.size()];
+        List<Integer> order = new ArrayList<>();
+        annotator.annotateContinuously(rows, 2, (index, outcome) -> {
+            assertThat(got[index]).as("outcome %d handed over twice", index).isNull();
+            got[index] = outcome;
+            order.add(index);
+        });
+        assertThat(order).hasSize(rows.size());
+        System.out.printf("continuous: finishing order %s%n", order);
+        // rows 2 (3 tokens) and 3 (12) are admitted together; row 2 is handed over while row 3 still decodes
+        assertThat(alone.get(3).annotation().tokenIds()).hasSize(12);
+        assertThat(order.indexOf(2)).isLessThan(order.indexOf(3));
+        for (int i = 0; i < rows.size(); i++) {
+            assertThat(got[i].isSuccess()).as("row %d", i).isEqualTo(alone.get(i).isSuccess());
+            if (!got[i].isSuccess()) {
+                assertThat(got[i].errorCode()).isEqualTo(alone.get(i).errorCode());
+                continue;
+            }
+            Annotation want = alone.get(i).annotation();
+            Annotation a = got[i].annotation();
+            assertThat(a.tokenIds()).as("row %d", i).containsExactly(want.tokenIds());
+            assertThat(a.score()).as("row %d", i).isCloseTo(want.score(), within(1e-5));
+            assertThat(a.text()).isEqualTo(want.text());
+            assertThat(a.candidates()).hasSameSizeAs(want.candidates());
+        }
+        assertThat(got[2].annotation().tokenIds()).hasSize(3);
+
+        // an image the vision encoder refuses fails its admitted group's image side: only that row fails
+        AnnotationInput badImage = new AnnotationInput("bad", new dev.loupe.model.api.ImageTensor(
+                new float[3 * 16 * 16], 3, 16, 16), first.prompt(), Task.VQA, List.of(), GenerationConfig.greedy(4));
+        List<AnnotationOutcome> isolated = annotator.annotateContinuously(List.of(rows.get(3), badImage, rows.get(4)), 4);
+        assertThat(isolated.get(1).errorCode()).isEqualTo(dev.loupe.model.api.ErrorCode.INVALID_REQUEST);
+        assertThat(isolated.get(0).annotation().tokenIds()).containsExactly(alone.get(3).annotation().tokenIds());
+        assertThat(isolated.get(2).annotation().tokenIds()).containsExactly(alone.get(4).annotation().tokenIds());
+    }
+
     @Test
     void samplingFromTheTopTokenOnlyIsGreedy() throws Exception {
         JsonNode single = reference.path("single");

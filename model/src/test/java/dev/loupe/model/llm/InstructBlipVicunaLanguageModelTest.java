@@ -157,6 +157,90 @@ class InstructBlipVicunaLanguageModelTest {
         }
     }
 
+    /**
+     * Continuous batching: rows joining a decoding batch at different steps (left as others finish, so the cache is
+     * repacked with rows of different lengths) give their alone results: greedy ids identical, first-step logits
+     * and scores within the batch-invariance tolerance; sampling with its own seed and a repetition penalty, and
+     * per-row max/min new tokens, included.
+     */
+    @Test
+    void rowsJoiningMidwayEqualTheirAloneResults() throws Exception {
+        List<float[][]> prefixes = new ArrayList<>(batchPrefixes());
+        prefixes.add(singlePrefix());
+        int[] stop = {348};
+        List<GenerationConfig> configs = List.of(GenerationConfig.greedy(12), GenerationConfig.greedy(5),
+                GenerationConfig.greedy(12).withMinNewTokens(9).withRepetitionPenalty(1.3),
+                GenerationConfig.greedy(10).withSampling(true, 0.8, 20, 0.95).withSeed(7));
+        // each (prefix, config) pair as a request; its alone result through the static loop
+        List<ContinuousBatch.Joining<Integer>> requests = new ArrayList<>();
+        List<GeneratedSequence> alone = new ArrayList<>();
+        for (int c = 0; c < configs.size(); c++) {
+            for (int p = 0; p < prefixes.size(); p++) {
+                int[] context = {1, 297, 327};
+                requests.add(new ContinuousBatch.Joining<>(requests.size(), prefixes.get(p), context, configs.get(c)));
+                alone.add(new SamplingGenerator(new PrefixStepDecoder(runner, padId())).generate(
+                        List.<float[][]>of(prefixes.get(p)), List.of(context), configs.get(c),
+                        new long[] {configs.get(c).seed()}, stop, true).get(0).get(0));
+            }
+        }
+        assertThat(alone.get(3).tokenIds()).containsExactly(297, 327, 291, 348); // rows end at different steps
+        assertThat(alone.get(2).tokenIds()).hasSize(12);
+
+        // by hand: joins after 0, 2 and 5 steps, one admission of two rows of different prefix lengths, then the
+        // rows finish one by one
+        List<ContinuousBatch.Finished<Integer>> finished = new ArrayList<>();
+        try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner, padId(), stop, true)) {
+            finished.addAll(batch.admit(List.of(requests.get(2))));
+            for (int s = 0; s < 2; s++) {
+                finished.addAll(batch.step());
+            }
+            finished.addAll(batch.admit(List.of(requests.get(3), requests.get(8))));
+            for (int s = 0; s < 3; s++) {
+                finished.addAll(batch.step());
+            }
+            assertThat(finished).extracting(ContinuousBatch.Finished::tag).containsExactly(3);
+            finished.addAll(batch.admit(List.of(requests.get(13))));
+            while (batch.size() > 0) {
+                finished.addAll(batch.step(true)); // finished rows' slots stay, unused, while others decode
+            }
+        }
+        assertThat(finished).extracting(ContinuousBatch.Finished::tag).containsExactlyInAnyOrder(2, 3, 8, 13);
+        for (ContinuousBatch.Finished<Integer> f : finished) {
+            assertSameAsAlone(f.sequence(), alone.get(f.tag()), "request " + f.tag());
+        }
+
+        // through the scheduler, at most 3 rows at once, in two orders
+        for (boolean reversed : new boolean[] {false, true}) {
+            java.util.ArrayDeque<Integer> waiting = new java.util.ArrayDeque<>();
+            for (int i = 0; i < requests.size(); i++) {
+                waiting.add(reversed ? requests.size() - 1 - i : i);
+            }
+            GeneratedSequence[] got = new GeneratedSequence[requests.size()];
+            List<Integer> order = new ArrayList<>();
+            try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner, padId(), stop, true)) {
+                new DecodeScheduler<Integer>(3, 1).run(batch, waiting,
+                        group -> group.stream().map(requests::get).toList(), f -> {
+                            got[f.tag()] = f.sequence();
+                            order.add(f.tag());
+                        });
+            }
+            assertThat(order).hasSize(requests.size()).doesNotHaveDuplicates();
+            for (int i = 0; i < got.length; i++) {
+                assertSameAsAlone(got[i], alone.get(i), "request " + i + (reversed ? " (reversed)" : ""));
+            }
+        }
+    }
+
+    private static void assertSameAsAlone(GeneratedSequence got, GeneratedSequence alone, String what) {
+        assertThat(got.tokenIds()).as(what).containsExactly(alone.tokenIds());
+        assertThat(maxAbsDiff(got.firstStepLogits(), alone.firstStepLogits())).as(what).isLessThan(TOL);
+        assertThat(got.score()).as(what).isCloseTo(alone.score(), org.assertj.core.data.Offset.offset(TOL));
+    }
+
+    private static long padId() {
+        return reference.path("special_ids").path("pad").asLong();
+    }
+
     @Test
     void minNewTokensSuppressesEndOfSequence() throws Exception {
         GeneratedSequence out = generator.generate(List.<float[][]>of(singlePrefix()),

@@ -1,0 +1,324 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.OrtException;
+import dev.loupe.model.api.GenerationConfig;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Decoder-only generation whose rows join and leave at step boundaries (continuous, or iteration-level, batching):
+ * {@link #admit} runs the prefill of new rows (left-padded among themselves, as {@link PaddedPrefill}) and picks
+ * their first tokens; {@link #step} feeds every active row's last token in one decoder run and picks the next ones.
+ * A row leaves the moment it finishes (an end-of-sequence id, its own max_new_tokens), and each row keeps its own
+ * settings (greedy or sampling with its own seed, repetition penalty, min/max new tokens) through
+ * {@link TokenPicker}, so it picks the tokens it would pick alone.
+ *
+ * <p>The KV cache is left-aligned padding, right-aligned data: a row's cached positions are the last {@code valid}
+ * columns, masked before them, its position ids continuing from its own length. When rows have joined since the
+ * last step, the caches are packed into one ({@link KvCache#pack}) holding only live rows and only as many columns
+ * as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's slot
+ * staying in it, unused, while that wastes less than a repack would cost.
+ *
+ * <p>One-beam decoding only (beam search and candidate ranking keep whole-request batches). Not thread-safe; after
+ * an exception the batch is unusable: close it. Closing frees its caches.
+ *
+ * @param <T> the caller's tag of a row (handed back with its result)
+ */
+public final class ContinuousBatch<T> implements AutoCloseable {
+
+    /**
+     * A request joining the batch.
+     *
+     * @param prefix  its decoder input embeddings [len][hidden], len &gt;= 1
+     * @param context the ids its repetition penalty sees besides the generated ones ({@link StepDecoder#penaltyContext})
+     * @param config  its settings, one beam and one returned sequence; the seed seeds its random stream when sampling
+     */
+    public record Joining<T>(T tag, float[][] prefix, int[] context, GenerationConfig config) {
+        public Joining {
+            if (config.numBeams() != 1 || config.numReturnSequences() != 1) {
+                throw new IllegalArgumentException("continuous batching decodes one beam and one sequence per row, "
+                        + "got " + config.numBeams() + " beams, " + config.numReturnSequences() + " sequences");
+            }
+        }
+    }
+
+    /** A row that finished, with its generated sequence. */
+    public record Finished<T>(T tag, GeneratedSequence sequence) {}
+
+    /**
+     * What repacking the cache costs, in decoder steps of the same batch: measured on CPU with the benchmark model
+     * (a repack of 16 rows took about as long as two steps), an estimate elsewhere.
+     */
+    static final int REPACK_STEPS = 2;
+
+    private final LanguageModelRunner runner;
+    private final long padTokenId;
+    private final float[] padEmbedding;
+    private final int[] eos;
+    private final boolean keepFirstLogits;
+    private final TokenPicker picker;
+    private final float[] raw;
+    private final LanguageModelRunner.StepBuffers buffers = new LanguageModelRunner.StepBuffers();
+    private final List<Row<T>> rows = new ArrayList<>();
+    /** The caches the active rows live in: one after a step, more after admissions. */
+    private final List<KvCache> sources = new ArrayList<>();
+
+    /**
+     * @param padTokenId      the token whose embedding left-pads prefixes of one admission
+     * @param eos             ids that end a row
+     * @param keepFirstLogits whether each finished sequence carries its first step's raw logits
+     */
+    public ContinuousBatch(LanguageModelRunner runner, long padTokenId, int[] eos, boolean keepFirstLogits)
+            throws OrtException {
+        int vocab = runner.config().vocabSize();
+        if (padTokenId < 0 || padTokenId >= vocab) {
+            throw new IllegalArgumentException("pad token id " + padTokenId + " outside vocabulary");
+        }
+        for (int id : eos) {
+            if (id < 0 || id >= vocab) {
+                throw new IllegalArgumentException("eos id " + id + " outside vocabulary");
+            }
+        }
+        this.runner = runner;
+        this.padTokenId = padTokenId;
+        this.padEmbedding = runner.embed(new long[] {padTokenId}, 1, 1);
+        this.eos = eos.clone();
+        this.keepFirstLogits = keepFirstLogits;
+        this.picker = new TokenPicker(vocab);
+        this.raw = new float[vocab];
+    }
+
+    /** Rows decoding now. */
+    public int size() {
+        return rows.size();
+    }
+
+    /**
+     * Runs the prefill of {@code joining} (one decoder run over them) and picks each one's first token; they decode
+     * with the others from the next {@link #step}.
+     *
+     * @return the rows that finished at their first token
+     */
+    public List<Finished<T>> admit(List<Joining<T>> joining) throws OrtException {
+        if (joining.isEmpty()) {
+            return List.of();
+        }
+        List<float[][]> prefixes = new ArrayList<>(joining.size());
+        int vocab = runner.config().vocabSize();
+        for (Joining<T> j : joining) {
+            for (int id : j.context()) {
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("context id " + id + " outside vocabulary");
+                }
+            }
+            prefixes.add(j.prefix());
+        }
+        int hidden = runner.config().hiddenSize();
+        for (float[][] p : prefixes) {
+            if (p.length == 0 || Arrays.stream(p).anyMatch(e -> e == null || e.length != hidden)) {
+                throw new IllegalArgumentException("a prefix must be non-empty rows of " + hidden + " floats");
+            }
+        }
+        PaddedPrefill prefill = PaddedPrefill.build(prefixes, padEmbedding, hidden);
+        LanguageModelRunner.DecoderOutput out;
+        try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
+            out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(), prefill.mask(),
+                    prefill.positions(), empty, 1, null);
+        }
+        int source = sources.size();
+        sources.add(out.present());
+        List<Finished<T>> finished = new ArrayList<>();
+        for (int k = 0; k < joining.size(); k++) {
+            Joining<T> j = joining.get(k);
+            Row<T> row = new Row<>(j, source, k, j.prefix().length);
+            out.lastLogits(k, raw);
+            if (row.pick()) {
+                finished.add(row.result());
+            } else {
+                rows.add(row);
+            }
+        }
+        return finished;
+    }
+
+    /**
+     * One decoder run for every active row, feeding its last token; picks each row's next token.
+     *
+     * @return the rows that finished at this step (they have left the batch)
+     */
+    public List<Finished<T>> step() throws OrtException {
+        return step(false);
+    }
+
+    /**
+     * {@link #step()}, told whether rows are about to join (requests wait for free slots): the repack their joining
+     * brings then also drops the finished rows' slots, so they are kept until then (unless they outnumber the live
+     * rows).
+     */
+    public List<Finished<T>> step(boolean rowsWillJoin) throws OrtException {
+        if (rows.isEmpty()) {
+            return List.of();
+        }
+        KvCache past = cacheForStep(rowsWillJoin);
+        int slots = past.batch();
+        List<Row<T>> bySlot = new ArrayList<>(java.util.Collections.nCopies(slots, null));
+        long[] ids = new long[slots];
+        Arrays.fill(ids, padTokenId);
+        for (Row<T> row : rows) {
+            bySlot.set(row.slot, row);
+            ids[row.slot] = row.last();
+        }
+        int length = past.length();
+        LanguageModelRunner.DecoderOutput out;
+        try {
+            out = runner.decodeTokens(ids, slots, 1, mask -> mask(mask, bySlot, length),
+                    positions -> positions(positions, bySlot), past, 1, buffers);
+        } finally {
+            past.close();
+        }
+        sources.add(out.present());
+        List<Finished<T>> finished = new ArrayList<>();
+        List<Row<T>> live = new ArrayList<>(rows.size());
+        for (Row<T> row : rows) {
+            row.valid++;
+            out.lastLogits(row.slot, raw);
+            if (row.pick()) {
+                finished.add(row.result());
+            } else {
+                live.add(row);
+            }
+        }
+        rows.clear();
+        rows.addAll(live);
+        if (rows.isEmpty()) {
+            closeSources();
+        }
+        return finished;
+    }
+
+    /**
+     * The cache the next step feeds. After a step with no row joined since, the previous step's cache as it is:
+     * the slots of rows that finished stay in it (fed the pad token, their outputs ignored), which saves a repack
+     * per finished row: while rows will join, until the dead slots outnumber the live rows; otherwise until the
+     * work they waste over the steps still to come (at most the longest remaining max_new_tokens) exceeds what a
+     * repack costs ({@link #REPACK_STEPS} steps). After rows joined, or past that point, the caches are packed into
+     * one holding the live rows only, with as many columns as the longest of them needs.
+     */
+    private KvCache cacheForStep(boolean rowsWillJoin) throws OrtException {
+        if (sources.size() == 1) {
+            int slots = sources.get(0).batch();
+            int dead = slots - rows.size();
+            int remaining = 0;
+            for (Row<T> row : rows) {
+                remaining = Math.max(remaining, row.config.maxNewTokens() - row.count);
+            }
+            if (rowsWillJoin ? dead <= rows.size() : (long) dead * remaining <= (long) REPACK_STEPS * slots) {
+                KvCache only = sources.get(0);
+                sources.clear();
+                return only;
+            }
+        }
+        int n = rows.size();
+        int[] sourceOf = new int[n];
+        int[] slots = new int[n];
+        int[] keep = new int[n];
+        int length = 0;
+        for (int i = 0; i < n; i++) {
+            Row<T> row = rows.get(i);
+            sourceOf[i] = row.source;
+            slots[i] = row.slot;
+            keep[i] = row.valid;
+            length = Math.max(length, row.valid);
+        }
+        KvCache packed = KvCache.pack(runner.environment(), sources, sourceOf, slots, keep, length);
+        closeSources();
+        for (int i = 0; i < n; i++) {
+            rows.get(i).source = 0;
+            rows.get(i).slot = i;
+        }
+        return packed;
+    }
+
+    /** A row attends to its last {@code valid} cached columns and to the token fed now; a dead slot to everything. */
+    private void mask(LongBuffer out, List<Row<T>> bySlot, int length) {
+        int total = length + 1;
+        for (int s = 0; s < bySlot.size(); s++) {
+            int pad = bySlot.get(s) == null ? 0 : length - bySlot.get(s).valid;
+            for (int t = 0; t < total; t++) {
+                out.put(s * total + t, t < pad ? 0 : 1);
+            }
+        }
+    }
+
+    /** The fed token's position is the row's own length so far (0 in a dead slot). */
+    private void positions(LongBuffer out, List<Row<T>> bySlot) {
+        for (int s = 0; s < bySlot.size(); s++) {
+            out.put(s, bySlot.get(s) == null ? 0 : bySlot.get(s).valid);
+        }
+    }
+
+    private void closeSources() {
+        sources.forEach(KvCache::close);
+        sources.clear();
+    }
+
+    @Override
+    public void close() {
+        rows.clear();
+        closeSources();
+    }
+
+    /** One active row: its settings, what it generated, and where its cache is (source, slot, valid columns). */
+    private final class Row<R> {
+        final R tag;
+        final int[] context;
+        final GenerationConfig config;
+        final SplittableRandom random;
+        final int[] tokens;
+        final float[] logProbs;
+        int count;
+        double sum;
+        float[] firstLogits;
+        int source;
+        int slot;
+        int valid;
+
+        Row(Joining<R> joining, int source, int slot, int valid) {
+            this.tag = joining.tag();
+            this.context = joining.context();
+            this.config = joining.config();
+            this.random = TokenSampler.stream(config.seed(), 0);
+            this.tokens = new int[config.maxNewTokens()];
+            this.logProbs = new float[config.maxNewTokens()];
+            this.source = source;
+            this.slot = slot;
+            this.valid = valid;
+        }
+
+        /** Picks the next token from {@code raw}; whether the row is finished. */
+        boolean pick() {
+            if (keepFirstLogits && count == 0) {
+                firstLogits = raw.clone();
+            }
+            int token = picker.pick(raw, context, tokens, count, config, eos, random);
+            float lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
+            tokens[count] = token;
+            logProbs[count] = lp;
+            count++;
+            sum += lp;
+            return LogitsProcessors.contains(eos, token) || count == config.maxNewTokens();
+        }
+
+        long last() {
+            return tokens[count - 1];
+        }
+
+        Finished<R> result() {
+            return new Finished<>(tag, new GeneratedSequence(Arrays.copyOf(tokens, count), sum, sum / count,
+                    Arrays.copyOf(logProbs, count), firstLogits));
+        }
+    }
+}
