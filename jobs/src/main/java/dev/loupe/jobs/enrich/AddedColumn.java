@@ -44,9 +44,14 @@ public record AddedColumn(String name, Task task, String question, List<String> 
 
     /** The request for this column on the image at {@code uri}; its id is {@link #requestId}. */
     AnnotationRequest request(String uri) {
+        return request(uri, ImageSource.newBuilder().setUri(uri).build());
+    }
+
+    /** The request for this column on {@code image}, known in the journal as {@code uri}. */
+    AnnotationRequest request(String uri, ImageSource image) {
         AnnotationRequest.Builder request = AnnotationRequest.newBuilder()
                 .setId(requestId(name, uri))
-                .setImage(ImageSource.newBuilder().setUri(uri).build())
+                .setImage(image)
                 .setTask(task)
                 .setQuestion(question)
                 .setCandidates(candidates);

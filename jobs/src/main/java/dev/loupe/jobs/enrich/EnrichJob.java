@@ -12,6 +12,7 @@ import dev.loupe.jobs.table.TableReader;
 import dev.loupe.jobs.table.TableRow;
 import dev.loupe.jobs.table.Tables;
 import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -20,11 +21,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
@@ -38,6 +37,7 @@ import org.apache.flink.connector.file.src.FileSource;
 import org.apache.flink.connector.file.src.reader.TextLineInputFormat;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
@@ -104,7 +104,7 @@ public final class EnrichJob {
         Path work = Journal.work(settings.journal()).resolve("pending-" + runId + ".txt");
         Plan plan;
         try {
-            plan = plan(settings, journal, work);
+            plan = plan(settings, journal, work, config.get(LoupeOptions.FETCH_MAX_BYTES).getBytes());
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(work);
             if (newJournal) {   // leave no empty journal behind a refused run
@@ -131,7 +131,9 @@ public final class EnrichJob {
         } finally {
             Files.deleteIfExists(work);
         }
-        OutputAssembler.Counts counts = OutputAssembler.write(settings, journal);
+        OutputAssembler.Counts counts = settings.webdataset()
+                ? ShardAssembler.write(settings, journal, config.get(LoupeOptions.FETCH_MAX_BYTES).getBytes())
+                : OutputAssembler.write(settings, journal);
         Journal.compact(settings.journal(), runId);
         out.println("loupe enrich: wrote " + counts.rows() + " rows to " + settings.output() + " ("
                 + counts.rowsWithErrors() + " with errors, column " + settings.errorColumn() + ")");
@@ -163,14 +165,20 @@ public final class EnrichJob {
     /** The rows read and the requests still to compute (written to the work file, one request id a line). */
     private record Plan(long rows, long requests, long reused) {}
 
-    private static Plan plan(EnrichSettings settings, Journal journal, Path work) throws IOException {
+    private static Plan plan(EnrichSettings settings, Journal journal, Path work, long maxBytes) throws IOException {
+        try (BufferedWriter out = Files.newBufferedWriter(work, StandardCharsets.UTF_8)) {
+            PendingRequests pending = new PendingRequests(journal, settings.columns(), out);
+            long rows = settings.webdataset() ? ShardPlanner.plan(settings, pending, maxBytes)
+                    : planTable(settings, pending);
+            return new Plan(rows, pending.requests(), pending.reused());
+        }
+    }
+
+    /** Plans the rows of a table; returns their number. */
+    private static long planTable(EnrichSettings settings, PendingRequests pending) throws IOException {
         long rows = 0;
-        long requests = 0;
-        long reused = 0;
-        Set<String> planned = new HashSet<>();
         Path folder = settings.input().getParent();
-        try (TableReader in = Tables.open(settings.input(), settings.inputFormat());
-                BufferedWriter pending = Files.newBufferedWriter(work, StandardCharsets.UTF_8)) {
+        try (TableReader in = Tables.open(settings.input(), settings.inputFormat())) {
             int image;
             try {
                 image = in.schema().indexOf(settings.imageColumn());
@@ -186,19 +194,10 @@ public final class EnrichJob {
                 } catch (IllegalArgumentException e) {
                     continue;   // reported in the row's error column
                 }
-                for (AddedColumn column : settings.columns()) {
-                    String id = AddedColumn.requestId(column.name(), uri);
-                    if (journal.done(uri, column.name(), column.promptHash())) {
-                        reused++;
-                    } else if (planned.add(id)) {
-                        pending.write(id);
-                        pending.write('\n');
-                        requests++;
-                    }
-                }
+                pending.add(uri, null);
             }
         }
-        return new Plan(rows, requests, reused);
+        return rows;
     }
 
     /**
@@ -215,16 +214,21 @@ public final class EnrichJob {
         }
         FileSource<String> source = FileSource.forRecordStreamFormat(new TextLineInputFormat(),
                 new org.apache.flink.core.fs.Path(work.toUri())).build();
-        DataStream<AnnotationRequest> requests = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
-                .uid("enrich-pending")
-                .map(new ToRequest(columns), AnnotationPipeline.REQUEST_TYPE)
-                .name("to-requests").uid("enrich-requests");
+        DataStream<String> lines = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
+                .uid("enrich-pending");
+        SingleOutputStreamOperator<AnnotationRequest> requests = settings.webdataset()
+                ? lines.process(new ShardRequests(columns), AnnotationPipeline.REQUEST_TYPE)
+                        .name("read-shard-images").uid("enrich-shard-requests")
+                : lines.map(new ToRequest(columns), AnnotationPipeline.REQUEST_TYPE)
+                        .name("to-requests").uid("enrich-requests");
         AnnotationPipeline.Outputs outputs =
                 AnnotationPipeline.fromRequests(requests, factory, PipelineOptions.from(pipelineConfig));
+        DataStream<AnnotationFailure> failures = settings.webdataset()
+                ? outputs.failures().union(requests.getSideOutput(ShardRequests.FAILURES)) : outputs.failures();
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
         DataStream<TableRow> records = OutcomeCounter.results(outputs.results())
                 .flatMap(JournalRecords.results(model, prompts), rowType).name("journal-results").uid("enrich-results")
-                .union(OutcomeCounter.failures(outputs.failures())
+                .union(OutcomeCounter.failures(failures)
                         .flatMap(JournalRecords.failures(model, prompts), rowType).name("journal-failures")
                         .uid("enrich-failures"));
         records.sinkTo(FileSink.forRowFormat(new org.apache.flink.core.fs.Path(Journal.parts(settings.journal()).toUri()),

@@ -1,0 +1,42 @@
+package dev.loupe.jobs.enrich;
+
+import dev.loupe.jobs.webdataset.ShardReader;
+import dev.loupe.jobs.webdataset.ShardSample;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Plans the enrichment of WebDataset shards: reads every shard's member names (not their bytes), and plans the
+ * requests of each sample's image the journal does not hold. A sample that already has the member the enrichment
+ * adds is refused (choose another {@code loupe.enrich.webdataset-extension}); a shard that cannot be read fails the
+ * plan, naming it, before anything runs.
+ */
+final class ShardPlanner {
+
+    private ShardPlanner() {}
+
+    /** Plans into {@code pending}; returns the number of samples. */
+    static long plan(EnrichSettings settings, PendingRequests pending, long maxBytes) throws IOException {
+        WebDatasetSettings shards = settings.shards();
+        long samples = 0;
+        for (Path shard : shards.shards().shards()) {
+            try (ShardReader reader = ShardReader.open(shard, name -> 0)) {
+                for (ShardSample sample; (sample = reader.next()) != null; ) {
+                    samples++;
+                    if (sample.member(shards.addedExtension()) != null) {
+                        throw new IllegalArgumentException("sample " + sample.key() + " of shard " + shard
+                                + " already has a ." + shards.addedExtension() + " member: choose another "
+                                + "--webdataset-extension");
+                    }
+                    SampleImage image = SampleImage.of(shard, sample, shards.imageExtension(), maxBytes);
+                    if (image.uri() != null) {
+                        pending.add(image.uri(), image.location());
+                    }
+                }
+            } catch (IOException e) {
+                throw new IOException("cannot read shard " + shard + ": " + e.getMessage(), e);
+            }
+        }
+        return samples;
+    }
+}
