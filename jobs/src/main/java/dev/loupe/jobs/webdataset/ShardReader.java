@@ -35,6 +35,9 @@ public final class ShardReader implements Closeable {
 
     private static final Listener NONE = new Listener() {};
 
+    /** Tar's record size: headers and padded member data are whole records. */
+    private static final int RECORD = 512;
+
     private final String label;
     private final boolean compressed;
     private final TarArchiveInputStream tar;
@@ -106,6 +109,9 @@ public final class ShardReader implements Closeable {
             TarArchiveEntry entry = tar.getNextEntry();
             if (entry == null) {
                 over = true;
+                if (tar.getBytesRead() % RECORD != 0) {   // the tar reader takes a partial header for the end
+                    throw new IOException("shard " + label + " ends inside a member's header (it is truncated)");
+                }
                 return endSample();
             }
             long offset = compressed ? -1 : tar.getBytesRead();

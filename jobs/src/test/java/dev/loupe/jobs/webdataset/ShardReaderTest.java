@@ -135,14 +135,23 @@ class ShardReaderTest {
             secondImage = reader.next().image(null).offset();
         }
         byte[] whole = Files.readAllBytes(shard);
-        Path cut = Files.write(dir.resolve("cut.tar"), Arrays.copyOf(whole, (int) secondImage + 10));
-        assertThatThrownBy(() -> {
-            try (ShardReader reader = ShardReader.open(cut, name -> 1 << 20)) {
-                while (reader.next() != null) {
-                    // read on
-                }
+        Path insideData = Files.write(dir.resolve("data.tar"), Arrays.copyOf(whole, (int) secondImage + 10));
+        Path insideHeader = Files.write(dir.resolve("header.tar"), Arrays.copyOf(whole, (int) secondImage - 100));
+        for (Path cut : List.of(insideData, insideHeader)) {
+            for (long limit : new long[] {0, 1 << 20}) {   // skipping members or reading them
+                assertThatThrownBy(() -> readAll(cut, limit)).as(cut + " " + limit).isInstanceOf(IOException.class);
             }
-        }).isInstanceOf(IOException.class);
+        }
+        assertThatThrownBy(() -> ShardCopier.copy(insideHeader, dir.resolve("copy.tar"), "x", s -> null))
+                .isInstanceOf(IOException.class).hasMessageContaining("truncated");
+    }
+
+    private static void readAll(Path shard, long limit) throws IOException {
+        try (ShardReader reader = ShardReader.open(shard, name -> limit)) {
+            while (reader.next() != null) {
+                // read on
+            }
+        }
     }
 
     private static byte[] bytes(String s) {
