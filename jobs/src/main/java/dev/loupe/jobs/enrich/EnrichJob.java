@@ -48,8 +48,10 @@ import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.
  * rankings; {@link AddedColumn}) through the {@link AnnotationPipeline}, and writes the table back with the added
  * columns. Resumable: the job appends its annotations to a {@link Journal} committed at each checkpoint; a run first
  * reads the journal and submits only the (image, column) pairs it does not hold for the same model and prompt, and
- * assembles the output from the journal when the job has finished ({@link OutputAssembler}). An interrupted run
- * leaves the output alone; running the same command again carries on.
+ * assembles the output from the journal when the job has finished ({@link OutputAssembler}). WebDataset shards go
+ * the same way, a sample for a row: planned from the shards' member names ({@link ShardPlanner}), each image read in
+ * place by the job ({@link ShardRequests}), and the shards copied with a member added per sample
+ * ({@link ShardAssembler}). An interrupted run leaves the output alone; running the same command again carries on.
  */
 public final class EnrichJob {
 
