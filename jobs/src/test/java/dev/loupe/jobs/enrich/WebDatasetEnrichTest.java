@@ -27,6 +27,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 class WebDatasetEnrichTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path FIXTURES = Path.of(System.getProperty("loupe.fixtures"), "webdataset");
 
     @TempDir
     Path dir;
@@ -57,6 +60,9 @@ class WebDatasetEnrichTest {
                     .member("000000004.json", TestShards.text("{\"status\": \"failed_to_download\"}"))
                     .sample("000000005", 5);
         }
+        // a shard written by Python's tarfile as img2dataset writes it (PAX headers, mode 0444, owner bigdata);
+        // its last sample's JPEG is truncated
+        Files.copy(FIXTURES.resolve("img2dataset-00000.tar"), shards.resolve("00002.tar"));
         Path output = dir.resolve("enriched");
         Configuration config = config(shards.toString(), output);
         config.set(EnrichOptions.QUESTIONS, List.of("answer_color=What color is it?"));
@@ -67,14 +73,26 @@ class WebDatasetEnrichTest {
         EnrichJob.Report report = run(config, new CountingAnnotatorFactory(counter, 0, null));
 
         assertThat(report.complete()).as(printed()).isTrue();
-        assertThat(report.rows()).isEqualTo(6);
-        assertThat(report.rowsWithErrors()).isEqualTo(2);
-        assertThat(CountingAnnotatorFactory.annotated(counter)).isEqualTo(4 * 3);   // 4 good images × 3 columns
+        assertThat(report.rows()).isEqualTo(10);
+        assertThat(report.rowsWithErrors()).isEqualTo(3);
+        assertThat(CountingAnnotatorFactory.annotated(counter)).isEqualTo(7 * 3);   // 7 good images × 3 columns
         try (Stream<Path> files = Files.list(output)) {
-            assertThat(files.map(p -> p.getFileName().toString()).sorted()).containsExactly("00000.tar", "00001.tar");
+            assertThat(files.map(p -> p.getFileName().toString()).sorted())
+                    .containsExactly("00000.tar", "00001.tar", "00002.tar");
         }
-        assertKeptWithOneAddedMemberPerSample(shards.resolve("00000.tar"), output.resolve("00000.tar"));
-        assertKeptWithOneAddedMemberPerSample(shards.resolve("00001.tar"), output.resolve("00001.tar"));
+        for (String shard : List.of("00000.tar", "00001.tar", "00002.tar")) {
+            assertKeptWithOneAddedMemberPerSample(shards.resolve(shard), output.resolve(shard));
+        }
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(Files.newInputStream(output.resolve("00002.tar")))) {
+            for (TarArchiveEntry entry; (entry = tar.getNextEntry()) != null; ) {   // header fields kept too
+                assertThat(entry.getUserName()).as(entry.getName()).isEqualTo("bigdata");
+                assertThat(entry.getLastModifiedDate().getTime()).isEqualTo(1_700_000_000_000L);
+                assertThat(entry.getMode() & 0777).isEqualTo(entry.getName().endsWith(".loupe.json") ? 0644 : 0444);
+            }
+        }
+        assertThat(added(output.resolve("00002.tar"), "000000002").get("error").isNull()).isTrue();
+        assertThat(added(output.resolve("00002.tar"), "000000003").get("error").asText())
+                .matches("IMAGE_(CORRUPT|UNSUPPORTED_FORMAT): .*");
 
         JsonNode good = added(output.resolve("00000.tar"), "000000000");
         assertThat(good.fieldNames()).toIterable()
