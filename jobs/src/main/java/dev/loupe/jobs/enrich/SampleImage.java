@@ -24,6 +24,10 @@ record SampleImage(String uri, String location, String error) {
             return failed(ErrorCode.INVALID_REQUEST, where + ": member " + image.name()
                     + " is not a regular file (a link or device)");
         }
+        if (image.name().chars().anyMatch(c -> c == '\n' || c == '\r' || c == '\t')) {
+            return failed(ErrorCode.INVALID_REQUEST, where + ": member name " + image.name().strip()
+                    + " holds a line break or tab");
+        }
         if (image.size() > maxBytes) {
             return failed(ErrorCode.IMAGE_TOO_LARGE, where + ": member " + image.name() + " is larger than the "
                     + maxBytes + "-byte limit (loupe.fetch.max-bytes)");
