@@ -64,6 +64,12 @@ class WebDatasetCaptionTest {
         assertThat(images.splits()).extracting(InputSplit::kind)
                 .containsExactly(InputSplit.Kind.TAR, InputSplit.Kind.TAR);
         assertThat(images.total()).isEqualTo(3 * 3 + 2 * 3 + 1);   // every member is a row
+
+        CaptionSettings flagged = CaptionSettings.from(CaptionArguments.ARGUMENTS.parse(java.util.Map.of(),
+                "--input", folder + "/*.tar", "--output", tmp.resolve("out").toString(), "--input-format", "images"));
+        assertThat(flagged.inputFormat()).isEqualTo(InputFormat.IMAGES);
+        assertThat(CaptionSettings.from(CaptionArguments.ARGUMENTS.parse(java.util.Map.of(), "--input", "x",
+                "--output", "y")).inputFormat()).isEqualTo(InputFormat.AUTO);
     }
 
     @Test

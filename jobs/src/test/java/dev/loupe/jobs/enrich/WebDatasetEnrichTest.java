@@ -171,6 +171,16 @@ class WebDatasetEnrichTest {
     @Test
     void badShardInputsAreRefusedBeforeAnythingRuns() throws Exception {
         Path shards = TestShards.img2dataset(dir.resolve("shards"), 1, 2);
+        Path model = dir.resolve("echo-model");
+        EnrichSettings flagged = EnrichSettings.from(EnrichArguments.ARGUMENTS.parse(Map.of(), "--model",
+                model.toString(), "--input", shards.resolve("00000.tar").toString(), "--output",
+                dir.resolve("o").toString(), "--webdataset-extension", "ann.json", "--image-column", ".jpg"));
+        assertThat(flagged.webdataset()).isTrue();
+        assertThat(flagged.shards().shards().shards()).containsExactly(shards.resolve("00000.tar"));
+        assertThat(flagged.shards().addedExtension()).isEqualTo("ann.json");
+        assertThat(flagged.shards().imageExtension()).isEqualTo("jpg");
+        Configuration table = config(shards.resolve("00000.parquet").toString(), dir.resolve("o.parquet"));
+        assertThat(EnrichSettings.from(withImageColumn(table)).webdataset()).isFalse();
         assertThatThrownBy(() -> EnrichSettings.from(config(shards.toString(), shards.resolve("out"))))
                 .hasMessageContaining("outside the input's folder");
         Path empty = Files.createDirectories(dir.resolve("empty"));
@@ -217,6 +227,11 @@ class WebDatasetEnrichTest {
         for (Map.Entry<String, byte[]> member : original.entrySet()) {
             assertThat(copy.get(member.getKey())).as(member.getKey()).isEqualTo(member.getValue());
         }
+    }
+
+    private static Configuration withImageColumn(Configuration config) {
+        config.set(EnrichOptions.IMAGE_COLUMN, "image");
+        return config;
     }
 
     private static JsonNode added(Path shard, String key) throws IOException {
