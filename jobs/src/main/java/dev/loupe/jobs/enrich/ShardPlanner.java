@@ -8,8 +8,8 @@ import java.nio.file.Path;
 /**
  * Plans the enrichment of WebDataset shards: reads every shard's member names (not their bytes), and plans the
  * requests of each sample's image the journal does not hold. A sample that already has the member the enrichment
- * adds is refused (choose another {@code loupe.enrich.webdataset-extension}); a shard that cannot be read fails the
- * plan, naming it, before anything runs.
+ * adds is refused (choose another {@code loupe.enrich.webdataset-extension}); so is a shard that cannot be read
+ * (truncated, not a tar), naming it, before anything runs: its copy could not keep every member.
  */
 final class ShardPlanner {
 
@@ -33,8 +33,8 @@ final class ShardPlanner {
                         pending.add(image.uri(), image.location());
                     }
                 }
-            } catch (IOException e) {
-                throw new IOException("cannot read shard " + shard + ": " + e.getMessage(), e);
+            } catch (IOException e) {   // bad input, as a bad option: refused before anything runs
+                throw new IllegalArgumentException("cannot read shard " + shard + ": " + e.getMessage(), e);
             }
         }
         return samples;

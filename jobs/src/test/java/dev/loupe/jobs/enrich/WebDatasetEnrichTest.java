@@ -9,6 +9,7 @@ import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.testing.EchoModelFamily;
 import dev.loupe.jobs.testing.Requests;
+import dev.loupe.jobs.webdataset.ShardReader;
 import dev.loupe.jobs.webdataset.TestShards;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.ByteArrayOutputStream;
@@ -193,6 +194,16 @@ class WebDatasetEnrichTest {
         assertThatThrownBy(() -> EnrichSettings.from(config(gz.toString(), dir.resolve("out"))))
                 .hasMessageContaining("is compressed");
 
+        Path truncated = Files.createDirectories(dir.resolve("truncated")).resolve("00000.tar");
+        long lastImage;
+        try (ShardReader reader = ShardReader.open(shards.resolve("00000.tar"), name -> 0)) {
+            reader.next();
+            lastImage = reader.next().image(null).offset();
+        }
+        Files.write(truncated, Arrays.copyOf(Files.readAllBytes(shards.resolve("00000.tar")), (int) lastImage + 10));
+        assertThatThrownBy(() -> run(config(truncated.toString(), dir.resolve("cut")), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot read shard " + truncated);
+        assertThat(dir.resolve("cut")).doesNotExist();
         Path enriched = dir.resolve("enriched");
         try (TestShards out = TestShards.create(enriched.resolve("00000.tar"))) {
             out.sample("000000000", 0).member("000000000.loupe.json", TestShards.text("{}"))
