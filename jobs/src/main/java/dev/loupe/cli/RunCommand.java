@@ -8,6 +8,7 @@ import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
+import dev.loupe.jobs.streaming.RegistrySettings;
 import dev.loupe.jobs.DemoModel;
 import dev.loupe.jobs.demo.DemoFeed;
 import dev.loupe.jobs.demo.DemoImages;
@@ -81,6 +82,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
         JobSettings settings;
         try {
             conf = toConfiguration();
+            RegistrySettings.from(conf);
             if (ModelOptions.model(conf).isEmpty()) {
                 Path demoModel = DemoModel.ensure(ModelOptions.runtimeOptions(conf).cachePath());
                 conf.set(ModelOptions.MODEL, demoModel.toString());
@@ -124,7 +126,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
                 StreamExecutionEnvironment.getExecutionEnvironment(StreamingAnnotationJob.environmentConfiguration(settings));
         StreamingAnnotationJob.build(env, settings, factory, conf);
         JobClient job = env.executeAsync(StreamingAnnotationJob.JOB_NAME);
-        try (DemoFeed feed = demo.isEmpty() ? null : DemoFeed.start(settings, demo, System.out)) {
+        try (DemoFeed feed = demo.isEmpty() ? null : DemoFeed.start(settings, RegistrySettings.valueFormat(conf), demo, System.out)) {
             return awaitEnd(job);
         }
     }
@@ -152,7 +154,7 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             System.out.println("Press Ctrl-C to stop.");
             System.out.flush();
             if (!demo.isEmpty()) {
-                feed = DemoFeed.start(settings, demo, System.out);
+                feed = DemoFeed.start(settings, RegistrySettings.valueFormat(conf), demo, System.out);
             }
             return awaitEnd(job);
         } finally {

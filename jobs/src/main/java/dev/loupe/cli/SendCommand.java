@@ -4,7 +4,7 @@ import dev.loupe.config.JobOptions;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.ImageSource;
 import dev.loupe.schemas.Task;
-import dev.loupe.schemas.serde.AvroSerializer;
+import dev.loupe.schemas.serde.ValueFormat;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,14 +18,16 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code loupe send}: writes one request per image to the requests topic, since the values are plain Avro and
- * Kafka's console producer cannot write them. Prints the request ids, one per line.
+ * {@code loupe send}: writes one request per image to the requests topic, since the values are plain Avro (or, with
+ * {@code --schema-registry}, in the registry wire format) and Kafka's console producer cannot write them. Prints the
+ * request ids, one per line.
  */
 @Command(name = "send", mixinStandardHelpOptions = true,
         description = "Send annotation requests (one per image) to the streaming job's requests topic.")
@@ -68,8 +70,10 @@ public final class SendCommand implements Callable<Integer>, KafkaClientCommand 
     @Override
     public Integer call() throws Exception {
         Properties p;
+        ValueFormat format;
         try {
             p = kafkaProperties().toProperties();
+            format = valueFormat();
         } catch (IllegalArgumentException e) {
             System.err.println("loupe send: " + e.getMessage());
             return 2;
@@ -110,10 +114,10 @@ public final class SendCommand implements Callable<Integer>, KafkaClientCommand 
         }
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        AvroSerializer<AnnotationRequest> values = new AvroSerializer<>(AnnotationRequest.class);
+        Serializer<AnnotationRequest> values = format.serializer(AnnotationRequest.class);
         try (var producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
             for (AnnotationRequest r : requests) {
-                producer.send(new ProducerRecord<>(topic, r.getId(), values.serialize(r))).get();
+                producer.send(new ProducerRecord<>(topic, r.getId(), values.serialize(topic, r))).get();
                 System.out.println(r.getId());
             }
         }

@@ -3,7 +3,7 @@ package dev.loupe.cli;
 import dev.loupe.config.JobOptions;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
-import dev.loupe.schemas.serde.AvroDeserializer;
+import dev.loupe.schemas.serde.ValueFormat;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,13 +14,15 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * {@code loupe tail}: prints the committed results and dead letters of the streaming job as JSON lines
- * (Avro's JSON form), reading from the beginning with {@code read_committed} isolation.
+ * (Avro's JSON form), reading from the beginning with {@code read_committed} isolation; plain Avro values, or with
+ * {@code --schema-registry} values in the registry wire format.
  */
 @Command(name = "tail", mixinStandardHelpOptions = true,
         description = "Print committed results and dead letters as JSON lines.")
@@ -53,8 +55,10 @@ public final class TailCommand implements Callable<Integer>, KafkaClientCommand 
     @Override
     public Integer call() {
         Properties p;
+        ValueFormat format;
         try {
             p = kafkaProperties().toProperties();
+            format = valueFormat();
         } catch (IllegalArgumentException e) {
             System.err.println("loupe tail: " + e.getMessage());
             return 2;
@@ -63,8 +67,8 @@ public final class TailCommand implements Callable<Integer>, KafkaClientCommand 
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        AvroDeserializer<AnnotationResult> resultValues = new AvroDeserializer<>(AnnotationResult.class);
-        AvroDeserializer<AnnotationFailure> failureValues = new AvroDeserializer<>(AnnotationFailure.class);
+        Deserializer<AnnotationResult> resultValues = format.deserializer(AnnotationResult.class);
+        Deserializer<AnnotationFailure> failureValues = format.deserializer(AnnotationFailure.class);
         long printed = 0;
         try (var consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions = new ArrayList<>();
@@ -80,7 +84,7 @@ public final class TailCommand implements Callable<Integer>, KafkaClientCommand 
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                     lastRecord = System.nanoTime();
                     Object value = r.topic().equals(deadLetterTopic)
-                            ? failureValues.deserialize(r.value()) : resultValues.deserialize(r.value());
+                            ? failureValues.deserialize(r.topic(), r.value()) : resultValues.deserialize(r.topic(), r.value());
                     System.out.println(value);
                     if (++printed >= max) {
                         break;

@@ -18,6 +18,7 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;
+import dev.loupe.schemas.serde.ValueFormat;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.typeinfo.TypeHint;
@@ -52,10 +53,20 @@ public final class AnnotationPipeline {
      * failure carrying the raw bytes.
      */
     public static Outputs fromAvro(DataStream<byte[]> requestValues, AnnotatorFactory factory, PipelineOptions options) {
+        return fromAvro(requestValues, ValueFormat.PLAIN_AVRO, factory, options);
+    }
+
+    /**
+     * As {@link #fromAvro(DataStream, AnnotatorFactory, PipelineOptions)}, with values in {@code format}, e.g. a
+     * schema registry's wire format, where a value with an unknown schema id is also one UNDECODABLE_RECORD failure.
+     */
+    public static Outputs fromAvro(DataStream<byte[]> requestValues, ValueFormat format, AnnotatorFactory factory,
+            PipelineOptions options) {
         Objects.requireNonNull(requestValues, "requestValues");
+        Objects.requireNonNull(format, "format");
         check(factory, options);
         return annotate(requestValues
-                .process(new RequestDecoder(options.requestValidator(factory.taskDefaults())), VALIDATED_TYPE)
+                .process(new RequestDecoder(options.requestValidator(factory.taskDefaults()), format), VALIDATED_TYPE)
                 .name("decode-requests").uid("loupe-decode"), factory, options);
     }
 

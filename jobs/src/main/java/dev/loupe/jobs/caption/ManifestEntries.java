@@ -1,12 +1,12 @@
 package dev.loupe.jobs.caption;
 
+import dev.loupe.jobs.table.ImageCell;
 import dev.loupe.jobs.table.TableReader;
 import dev.loupe.jobs.table.TableRow;
 import dev.loupe.jobs.table.Tables;
 import dev.loupe.model.api.ErrorCode;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.regex.Pattern;
 
 /**
  * The images a manifest table lists (CSV, JSONL or Parquet, read with {@code dev.loupe.jobs.table}), one per row, from
@@ -15,7 +15,6 @@ import java.util.regex.Pattern;
  * (a Parquet binary column). A row without an image becomes a failure entry.
  */
 final class ManifestEntries extends InputEntries {
-    private static final Pattern SCHEME = Pattern.compile("[a-zA-Z][a-zA-Z0-9+.-]+:.*");
 
     private final InputSplit split;
     private final TableReader table;
@@ -44,19 +43,16 @@ final class ManifestEntries extends InputEntries {
             return null;
         }
         row++;
-        Object value = values.get(column);
-        if (value instanceof byte[] bytes) {
-            return InputEntry.inline(split.label() + "#" + row, bytes);
+        ImageCell image;
+        try {
+            image = ImageCell.of(values.get(column), folder);
+        } catch (IllegalArgumentException e) {
+            return InputEntry.failed(split.label() + "#" + row, ErrorCode.INVALID_REQUEST, "row " + row
+                    + " of manifest " + split.label() + " has no image in column '" + split.column() + "': "
+                    + e.getMessage());
         }
-        if (value instanceof String text && !text.isBlank()) {
-            String ref = text.strip();
-            if (SCHEME.matcher(ref).matches()) {
-                return InputEntry.file(ref, ref);
-            }
-            return InputEntry.file(ref, folder.resolve(ref).normalize().toUri().toString());
-        }
-        return InputEntry.failed(split.label() + "#" + row, ErrorCode.INVALID_REQUEST, "row " + row + " of manifest "
-                + split.label() + " has no image in column '" + split.column() + "'");
+        return image.inline() ? InputEntry.inline(split.label() + "#" + row, image.bytes())
+                : InputEntry.file(image.reference(), image.uri());
     }
 
     @Override

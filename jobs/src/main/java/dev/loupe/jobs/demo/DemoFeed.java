@@ -6,8 +6,7 @@ import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.ImageSource;
 import dev.loupe.schemas.Task;
-import dev.loupe.schemas.serde.AvroDeserializer;
-import dev.loupe.schemas.serde.AvroSerializer;
+import dev.loupe.schemas.serde.ValueFormat;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +26,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
@@ -43,14 +44,21 @@ public final class DemoFeed implements AutoCloseable {
     private final CountDownLatch finished = new CountDownLatch(1);
     private volatile boolean running = true;
 
-    private DemoFeed(KafkaConsumer<byte[], byte[]> consumer, JobSettings settings, PrintStream out) {
+    private DemoFeed(KafkaConsumer<byte[], byte[]> consumer, JobSettings settings, ValueFormat format,
+            PrintStream out) {
         this.consumer = consumer;
-        this.printer = new Thread(() -> print(settings, out), "loupe-demo-printer");
+        this.printer = new Thread(() -> print(settings, format, out), "loupe-demo-printer");
         this.printer.setDaemon(true);
     }
 
     /** Starts reading the output topics from their current end, then sends the requests for {@code images}. */
     public static DemoFeed start(JobSettings settings, List<DemoImages.Image> images, PrintStream out) {
+        return start(settings, ValueFormat.PLAIN_AVRO, images, out);
+    }
+
+    /** As {@link #start(JobSettings, List, PrintStream)}, values in {@code format} (the job's). */
+    public static DemoFeed start(JobSettings settings, ValueFormat format, List<DemoImages.Image> images,
+            PrintStream out) {
         Properties c = settings.kafkaProperties().toProperties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -69,10 +77,10 @@ public final class DemoFeed implements AutoCloseable {
             consumer.close();
             throw e;
         }
-        DemoFeed feed = new DemoFeed(consumer, settings, out);
+        DemoFeed feed = new DemoFeed(consumer, settings, format, out);
         feed.printer.start();
         try {
-            send(settings, images, out);
+            send(settings, format, images, out);
         } catch (RuntimeException e) {
             feed.close();
             throw e;
@@ -94,15 +102,17 @@ public final class DemoFeed implements AutoCloseable {
         return b.build();
     }
 
-    private static void send(JobSettings settings, List<DemoImages.Image> images, PrintStream out) {
+    private static void send(JobSettings settings, ValueFormat format, List<DemoImages.Image> images,
+            PrintStream out) {
         Properties p = settings.kafkaProperties().toProperties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        AvroSerializer<AnnotationRequest> values = new AvroSerializer<>(AnnotationRequest.class);
+        Serializer<AnnotationRequest> values = format.serializer(AnnotationRequest.class);
         try (var producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
             for (DemoImages.Image image : images) {
                 AnnotationRequest r = request(image);
-                producer.send(new ProducerRecord<>(settings.requestsTopic(), r.getId(), values.serialize(r)));
+                producer.send(new ProducerRecord<>(settings.requestsTopic(), r.getId(),
+                        values.serialize(settings.requestsTopic(), r)));
             }
             producer.flush();
         }
@@ -112,17 +122,17 @@ public final class DemoFeed implements AutoCloseable {
         out.flush();
     }
 
-    private void print(JobSettings settings, PrintStream out) {
-        AvroDeserializer<AnnotationResult> results = new AvroDeserializer<>(AnnotationResult.class);
-        AvroDeserializer<AnnotationFailure> failures = new AvroDeserializer<>(AnnotationFailure.class);
+    private void print(JobSettings settings, ValueFormat format, PrintStream out) {
+        Deserializer<AnnotationResult> results = format.deserializer(AnnotationResult.class);
+        Deserializer<AnnotationFailure> failures = format.deserializer(AnnotationFailure.class);
         try {
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                     String line;
                     try {
                         line = r.topic().equals(settings.deadLetterTopic())
-                                ? describe(failures.deserialize(r.value()))
-                                : describe(results.deserialize(r.value()));
+                                ? describe(failures.deserialize(r.topic(), r.value()))
+                                : describe(results.deserialize(r.topic(), r.value()));
                     } catch (RuntimeException e) {
                         line = "undecodable record on " + r.topic() + ": " + e.getMessage();
                     }

@@ -5,6 +5,7 @@ import dev.loupe.schemas.ImageSource;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.Task;
 import java.io.Serializable;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -42,15 +43,15 @@ public record AddedColumn(String name, Task task, String question, List<String> 
         return NAME.matcher(name).matches();
     }
 
-    /** The request for this column on the image at {@code uri}; its id is {@link #requestId}. */
-    AnnotationRequest request(String uri) {
-        return request(uri, ImageSource.newBuilder().setUri(uri).build());
-    }
-
-    /** The request for this column on {@code image}, known in the journal as {@code uri}. */
-    AnnotationRequest request(String uri, ImageSource image) {
+    /**
+     * The request for this column on the image with journal key {@code key}: the image at that URI, or
+     * {@code bytes} inline when not null; its id is {@link #requestId}.
+     */
+    AnnotationRequest request(String key, byte[] bytes) {
+        ImageSource image = bytes == null ? ImageSource.newBuilder().setUri(key).build()
+                : ImageSource.newBuilder().setBytes(ByteBuffer.wrap(bytes)).build();
         AnnotationRequest.Builder request = AnnotationRequest.newBuilder()
-                .setId(requestId(name, uri))
+                .setId(requestId(name, key))
                 .setImage(image)
                 .setTask(task)
                 .setQuestion(question)
@@ -62,9 +63,9 @@ public record AddedColumn(String name, Task task, String question, List<String> 
         return request.build();
     }
 
-    /** {@code column:uri}; column names hold no colon, so the first one splits it. */
-    static String requestId(String column, String uri) {
-        return column + ":" + uri;
+    /** {@code column:key} (the image's journal key); column names hold no colon, so the first one splits it. */
+    static String requestId(String column, String key) {
+        return column + ":" + key;
     }
 
     /** A short hash of the task, question, candidates and generation settings. */

@@ -29,8 +29,8 @@ public final class EnrichArguments {
             Flag.value("--input", EnrichOptions.INPUT).label("TABLE").mandatory(),
             Flag.value("--output", EnrichOptions.OUTPUT).label("TABLE").mandatory(),
             Flag.value("--image-column", EnrichOptions.IMAGE_COLUMN).label("NAME")
-                    .note("Required for tables. For WebDataset shards: the image member's extension (default: a "
-                            + "sample's first .jpg, .jpeg, .png or .webp)."),
+                    .note("For WebDataset shards: the image member's extension (default: a sample's first .jpg, "
+                            + ".jpeg, .png or .webp)."),
             Flag.list("--question", EnrichOptions.QUESTIONS).label("[COLUMN=]TEXT")
                     .note("A question to answer per row (repeatable), e.g. answer_color=\"What color is it?\"; "
                             + "without COLUMN= the column is answer_1, answer_2, ..."),

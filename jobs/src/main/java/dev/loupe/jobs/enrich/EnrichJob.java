@@ -17,6 +17,7 @@ import dev.loupe.schemas.AnnotationRequest;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -42,6 +43,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
 import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+import org.apache.flink.util.Collector;
 
 /**
  * Bounded dataset enrichment ({@code loupe enrich}): reads a table, annotates each row's image (caption, answers,
@@ -164,20 +166,23 @@ public final class EnrichJob {
         return pipeline;
     }
 
-    /** The rows read and the requests still to compute (written to the work file, one request id a line). */
+    /**
+     * The rows read and the requests still to compute (written to the work file, one image a line: a
+     * {@link PendingImage} for a table, a {@link ShardImageLine} for shards).
+     */
     private record Plan(long rows, long requests, long reused) {}
 
     private static Plan plan(EnrichSettings settings, Journal journal, Path work, long maxBytes) throws IOException {
         try (BufferedWriter out = Files.newBufferedWriter(work, StandardCharsets.UTF_8)) {
-            PendingRequests pending = new PendingRequests(journal, settings.columns(), out);
-            long rows = settings.webdataset() ? ShardPlanner.plan(settings, pending, maxBytes)
-                    : planTable(settings, pending);
+            PendingRequests pending = new PendingRequests(journal, settings.columns());
+            long rows = settings.webdataset() ? ShardPlanner.plan(settings, pending, out, maxBytes)
+                    : planTable(settings, pending, out);
             return new Plan(rows, pending.requests(), pending.reused());
         }
     }
 
-    /** Plans the rows of a table; returns their number. */
-    private static long planTable(EnrichSettings settings, PendingRequests pending) throws IOException {
+    /** Plans the rows of a table into {@code work}, one {@link PendingImage} a line; returns their number. */
+    private static long planTable(EnrichSettings settings, PendingRequests pending, Writer work) throws IOException {
         long rows = 0;
         Path folder = settings.input().getParent();
         try (TableReader in = Tables.open(settings.input(), settings.inputFormat())) {
@@ -190,20 +195,24 @@ public final class EnrichJob {
             OutputAssembler.outputSchema(in.schema(), settings);   // checks the added names against the input's
             for (TableRow row; (row = in.read()) != null; ) {
                 rows++;
-                String uri;
+                ImageReferences.RowImage rowImage;
                 try {
-                    uri = ImageReferences.resolve(row.get(image), folder);
+                    rowImage = ImageReferences.resolve(row.get(image), folder);
                 } catch (IllegalArgumentException e) {
                     continue;   // reported in the row's error column
                 }
-                pending.add(uri, null);
+                List<String> columns = pending.columns(rowImage.key());
+                if (!columns.isEmpty()) {
+                    work.write(new PendingImage(columns, rowImage.key(), rowImage.image().bytes()).line());
+                    work.write('\n');
+                }
             }
         }
         return rows;
     }
 
     /**
-     * Adds the job to {@code env}: the work file's request ids → requests → {@link AnnotationPipeline} → outcome
+     * Adds the job to {@code env}: the work file's pending images → requests → {@link AnnotationPipeline} → outcome
      * counters → journal records → the journal's {@code FileSink} (parts rolled and committed at each checkpoint).
      */
     static void build(StreamExecutionEnvironment env, EnrichSettings settings, AnnotatorFactory factory,
@@ -221,7 +230,7 @@ public final class EnrichJob {
         SingleOutputStreamOperator<AnnotationRequest> requests = settings.webdataset()
                 ? lines.process(new ShardRequests(columns), AnnotationPipeline.REQUEST_TYPE)
                         .name("read-shard-images").uid("enrich-shard-requests")
-                : lines.map(new ToRequest(columns), AnnotationPipeline.REQUEST_TYPE)
+                : lines.flatMap(new ToRequests(columns), AnnotationPipeline.REQUEST_TYPE)
                         .name("to-requests").uid("enrich-requests");
         AnnotationPipeline.Outputs outputs =
                 AnnotationPipeline.fromRequests(requests, factory, PipelineOptions.from(pipelineConfig));
@@ -243,13 +252,14 @@ public final class EnrichJob {
                 .name("journal").uid("enrich-journal");
     }
 
-    /** A work-file line (a request id) as its request. */
-    private record ToRequest(Map<String, AddedColumn> columns) implements MapFunction<String, AnnotationRequest> {
+    /** A work-file line ({@link PendingImage}) as the requests for its columns. */
+    private record ToRequests(Map<String, AddedColumn> columns) implements FlatMapFunction<String, AnnotationRequest> {
         @Override
-        public AnnotationRequest map(String id) {
-            int colon = id.indexOf(':');
-            AddedColumn column = columns.get(id.substring(0, colon));
-            return column.request(id.substring(colon + 1));
+        public void flatMap(String line, Collector<AnnotationRequest> out) {
+            PendingImage image = PendingImage.parse(line);
+            for (String column : image.columns()) {
+                out.collect(columns.get(column).request(image.key(), image.bytes()));
+            }
         }
     }
 }

@@ -39,10 +39,12 @@ public final class EnrichOptions {
             .withDescription("csv, jsonl or parquet; default: from the output's extension.");
 
     public static final ConfigOption<String> IMAGE_COLUMN = ConfigOptions.key("loupe.enrich.image-column")
-            .stringType().noDefaultValue()
-            .withDescription("The column holding each row's image reference: a path (relative to the table's "
-                    + "folder, or absolute), or a file:, http(s): or Flink file-system URI. For WebDataset shards, "
-                    + "the image member's extension (default: a sample's first .jpg, .jpeg, .png or .webp).");
+            .stringType().defaultValue("image")
+            .withDescription("The column holding each row's image: a reference (a path relative to the table's "
+                    + "folder or absolute, or a file:, http(s): or Flink file-system URI), the image's bytes (a "
+                    + "Parquet binary column), or a Hugging Face datasets Image column (struct<bytes, path>: the "
+                    + "embedded bytes, else the path). For WebDataset shards, the image member's extension when "
+                    + "given (by default a sample's first .jpg, .jpeg, .png or .webp).");
 
     public static final ConfigOption<Boolean> CAPTION = ConfigOptions.key("loupe.enrich.caption")
             .booleanType().defaultValue(true)

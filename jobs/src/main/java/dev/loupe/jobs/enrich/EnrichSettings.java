@@ -53,7 +53,10 @@ public record EnrichSettings(Path model, Path input, TableFormat inputFormat, Pa
                 .map(TableFormat::parse).orElseGet(() -> TableFormat.of(input));
         TableFormat outputFormat = shards != null ? null : config.getOptional(EnrichOptions.OUTPUT_FORMAT)
                 .map(TableFormat::parse).orElseGet(() -> TableFormat.of(output));
-        String imageColumn = shards != null ? shards.imageExtension() : required(config, EnrichOptions.IMAGE_COLUMN);
+        String imageColumn = shards != null ? shards.imageExtension() : config.get(EnrichOptions.IMAGE_COLUMN).strip();
+        if (shards == null && imageColumn.isEmpty()) {
+            throw new IllegalArgumentException(EnrichOptions.IMAGE_COLUMN.key() + " must not be blank");
+        }
         Integer maxNewTokens = config.getOptional(EnrichOptions.MAX_NEW_TOKENS).orElse(null);
         Integer numBeams = config.getOptional(EnrichOptions.NUM_BEAMS).orElse(null);
         if (maxNewTokens != null && maxNewTokens < 1) {

@@ -1,45 +1,39 @@
 package dev.loupe.jobs.enrich;
 
-import java.nio.file.InvalidPathException;
+import dev.loupe.jobs.table.ImageCell;
 import java.nio.file.Path;
-import java.util.regex.Pattern;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /**
- * Turns a table cell's image reference into the URI the pipeline fetches: a URI with a scheme ({@code file:},
- * {@code http(s):}, {@code s3:} ...) is used as it is (the pipeline checks it: allowed roots, SSRF guard), a path
- * is resolved against the table's folder (or used as it is when absolute) into a {@code file:} URI. The URI is also
- * the row's key in the resume journal, so a row moved within the table, or the same image in two rows, is
- * annotated once.
+ * Turns a table cell into the image the pipeline annotates ({@link ImageCell}: a reference made a URI, or bytes
+ * inside the table) and the image's key in the resume journal: the URI for a reference, {@code sha256:HEX} of the
+ * encoded bytes for an image inside the table. So a row moved within the table, or the same image in two rows
+ * (the same file, or the same bytes), is annotated once, and a re-run finds it again.
  */
 final class ImageReferences {
 
-    private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]+:.*", Pattern.DOTALL);
+    /** The image of one row and its journal key. */
+    record RowImage(String key, ImageCell image) {}
 
     private ImageReferences() {}
 
     /**
-     * The URI for {@code reference} in a table in {@code tableFolder}.
+     * The image of {@code cell} in a table in {@code tableFolder}.
      *
-     * @throws IllegalArgumentException when the reference is null, blank or not a path
+     * @throws IllegalArgumentException when the cell holds no usable image (the message says why)
      */
-    static String resolve(Object reference, Path tableFolder) {
-        if (reference == null) {
-            throw new IllegalArgumentException("no image reference (the cell is empty)");
-        }
-        String text = reference.toString().strip();
-        if (text.isEmpty()) {
-            throw new IllegalArgumentException("no image reference (the cell is empty)");
-        }
-        if (text.indexOf('\n') >= 0 || text.indexOf('\r') >= 0) {
-            throw new IllegalArgumentException("image reference holds a line break");
-        }
-        if (SCHEME.matcher(text).matches()) {
-            return text;
-        }
+    static RowImage resolve(Object cell, Path tableFolder) {
+        ImageCell image = ImageCell.of(cell, tableFolder);
+        return new RowImage(image.inline() ? contentKey(image.bytes()) : image.uri(), image);
+    }
+
+    static String contentKey(byte[] bytes) {
         try {
-            return tableFolder.resolve(text).toAbsolutePath().normalize().toUri().toString();
-        } catch (InvalidPathException e) {
-            throw new IllegalArgumentException("image reference '" + text + "' is neither a URI nor a path", e);
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

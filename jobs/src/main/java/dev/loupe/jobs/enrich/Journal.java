@@ -16,11 +16,12 @@ import java.util.Objects;
 import java.util.stream.Stream;
 
 /**
- * The resume journal of an enrichment: one record per annotation (image URI, column, value or error, model
- * fingerprint, prompt hash), written as JSON lines by the job's {@code FileSink} into {@code parts/} and committed
+ * The resume journal of an enrichment: one record per annotation (image key — its URI, or {@code sha256:HEX} of
+ * the bytes of an image inside the table, see {@link ImageReferences}; in the field {@code uri} — column, value or
+ * error, model fingerprint, prompt hash), written as JSON lines by the job's {@code FileSink} into {@code parts/} and committed
  * at each checkpoint. Only committed part files count (in-progress and pending ones are hidden files), so what a
  * crash or cancellation loses is recomputed by the next run and nothing half-written is trusted. {@code work/}
- * holds the running job's list of pending requests.
+ * holds the running job's list of pending images ({@link PendingImage}).
  */
 final class Journal {
 
@@ -113,7 +114,7 @@ final class Journal {
         }
     }
 
-    /** The committed annotation of {@code column} (asked as {@code prompt}) for the image at {@code uri}, or null. */
+    /** The committed annotation of {@code column} (asked as {@code prompt}) for the image keyed {@code uri}, or null. */
     Entry get(String uri, String column, String prompt) {
         return entries.get(key(uri, column, prompt));
     }

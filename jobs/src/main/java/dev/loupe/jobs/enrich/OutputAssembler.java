@@ -42,13 +42,13 @@ final class OutputAssembler {
                 for (TableRow row; (row = in.read()) != null; ) {
                     List<Object> added = new ArrayList<>();
                     Set<String> errors = new LinkedHashSet<>();
-                    String uri = null;
+                    String key = null;
                     try {
-                        uri = ImageReferences.resolve(row.get(image), folder);
+                        key = ImageReferences.resolve(row.get(image), folder).key();
                     } catch (IllegalArgumentException e) {
                         errors.add(ErrorCode.INVALID_REQUEST + ": " + e.getMessage());
                     }
-                    RowAnnotations annotations = RowAnnotations.of(settings, journal, uri, errors);
+                    RowAnnotations annotations = RowAnnotations.of(settings, journal, key, errors);
                     added.addAll(annotations.values().values());
                     added.add(annotations.error());
                     withErrors += errors.isEmpty() ? 0 : 1;

@@ -1,49 +1,40 @@
 package dev.loupe.jobs.enrich;
 
-import java.io.IOException;
-import java.io.Writer;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Plans a run's requests into its work file, one line per (image, column) the journal does not hold yet, each once
- * however many rows share the image, and counts the annotations the journal already holds.
+ * Plans a run's requests: for each image (by journal key), the columns the journal does not hold yet, each
+ * (image, column) once however many rows or samples share the image; counts them and the annotations the journal
+ * already holds. The planner writes the work-file line of each image that has columns to compute.
  */
 final class PendingRequests {
 
     private final Journal journal;
     private final List<AddedColumn> columns;
-    private final Writer work;
     private final Set<String> planned = new HashSet<>();
     private long requests;
     private long reused;
 
-    PendingRequests(Journal journal, List<AddedColumn> columns, Writer work) {
+    PendingRequests(Journal journal, List<AddedColumn> columns) {
         this.journal = journal;
         this.columns = columns;
-        this.work = work;
     }
 
-    /**
-     * Plans every column for the image at {@code uri}; {@code location} (null for none) follows the request id on
-     * its line after a tab, for the job to find the image's bytes.
-     */
-    void add(String uri, String location) throws IOException {
+    /** The names of the columns still to compute for the image known as {@code key} (empty: nothing to do). */
+    List<String> columns(String key) {
+        List<String> todo = new ArrayList<>();
         for (AddedColumn column : columns) {
-            String id = AddedColumn.requestId(column.name(), uri);
-            if (journal.done(uri, column.name(), column.promptHash())) {
+            if (journal.done(key, column.name(), column.promptHash())) {
                 reused++;
-            } else if (planned.add(id)) {
-                work.write(id);
-                if (location != null) {
-                    work.write('\t');
-                    work.write(location);
-                }
-                work.write('\n');
-                requests++;
+            } else if (planned.add(AddedColumn.requestId(column.name(), key))) {
+                todo.add(column.name());
             }
         }
+        requests += todo.size();
+        return todo;
     }
 
     long requests() {

@@ -14,12 +14,15 @@ import java.util.Set;
  */
 record RowAnnotations(Map<String, String> values, Set<String> errors) {
 
-    /** The annotations of the image at {@code uri} (null: the row has no usable image, said in {@code errors}). */
-    static RowAnnotations of(EnrichSettings settings, Journal journal, String uri, Set<String> errors) {
+    /**
+     * The annotations of the image known in the journal as {@code key} (null: the row has no usable image, said in
+     * {@code errors}).
+     */
+    static RowAnnotations of(EnrichSettings settings, Journal journal, String key, Set<String> errors) {
         Map<String, String> values = new LinkedHashMap<>();
         for (AddedColumn column : settings.columns()) {
-            Journal.Entry entry = uri == null ? null : journal.get(uri, column.name(), column.promptHash());
-            if (uri != null && entry == null) {
+            Journal.Entry entry = key == null ? null : journal.get(key, column.name(), column.promptHash());
+            if (key != null && entry == null) {
                 errors.add(column.name() + ": not annotated (the job did not finish)");
             } else if (entry != null && !entry.ok()) {
                 errors.add(entry.error());

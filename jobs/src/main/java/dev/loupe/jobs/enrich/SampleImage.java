@@ -7,11 +7,11 @@ import dev.loupe.model.api.ErrorCode;
 import java.nio.file.Path;
 
 /**
- * A WebDataset sample's image as the enrichment sees it: its identity in the journal
- * ({@code file:///.../00000.tar!/000000000.jpg}) and where its bytes are in the shard (shard URI, offset, size,
- * tab-separated: the work file's location), or why the sample cannot be annotated ({@code CODE: message}).
+ * A WebDataset sample's image as the enrichment sees it: its key in the journal
+ * ({@code file:///.../00000.tar!/000000000.jpg}) and where its bytes are in the shard (offset and size), or why the
+ * sample cannot be annotated ({@code CODE: message}).
  */
-record SampleImage(String uri, String location, String error) {
+record SampleImage(String key, long offset, long size, String error) {
 
     static SampleImage of(Path shard, ShardSample sample, String extension, long maxBytes) {
         ShardMember image = sample.image(extension);
@@ -32,12 +32,10 @@ record SampleImage(String uri, String location, String error) {
             return failed(ErrorCode.IMAGE_TOO_LARGE, where + ": member " + image.name() + " is larger than the "
                     + maxBytes + "-byte limit (loupe.fetch.max-bytes)");
         }
-        String shardUri = shard.toUri().toString();
-        return new SampleImage(shardUri + "!/" + image.name(),
-                shardUri + "\t" + image.offset() + "\t" + image.size(), null);
+        return new SampleImage(shard.toUri() + "!/" + image.name(), image.offset(), image.size(), null);
     }
 
     private static SampleImage failed(ErrorCode code, String message) {
-        return new SampleImage(null, null, code + ": " + message);
+        return new SampleImage(null, -1, -1, code + ": " + message);
     }
 }

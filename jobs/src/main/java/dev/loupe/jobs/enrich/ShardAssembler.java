@@ -42,7 +42,7 @@ final class ShardAssembler {
                     if (image.error() != null) {
                         errors.add(image.error());
                     }
-                    RowAnnotations annotations = RowAnnotations.of(settings, journal, image.uri(), errors);
+                    RowAnnotations annotations = RowAnnotations.of(settings, journal, image.key(), errors);
                     counts[0]++;
                     counts[1] += errors.isEmpty() ? 0 : 1;
                     return JSON.writeValueAsBytes(json(settings, annotations));

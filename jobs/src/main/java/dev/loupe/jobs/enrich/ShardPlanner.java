@@ -3,7 +3,9 @@ package dev.loupe.jobs.enrich;
 import dev.loupe.jobs.webdataset.ShardReader;
 import dev.loupe.jobs.webdataset.ShardSample;
 import java.io.IOException;
+import java.io.Writer;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Plans the enrichment of WebDataset shards: reads every shard's member names (not their bytes), and plans the
@@ -15,8 +17,9 @@ final class ShardPlanner {
 
     private ShardPlanner() {}
 
-    /** Plans into {@code pending}; returns the number of samples. */
-    static long plan(EnrichSettings settings, PendingRequests pending, long maxBytes) throws IOException {
+    /** Plans into {@code pending}, one {@link ShardImageLine} a line in {@code work}; returns the number of samples. */
+    static long plan(EnrichSettings settings, PendingRequests pending, Writer work, long maxBytes)
+            throws IOException {
         WebDatasetSettings shards = settings.shards();
         long samples = 0;
         for (Path shard : shards.shards().shards()) {
@@ -29,8 +32,11 @@ final class ShardPlanner {
                                 + "--webdataset-extension");
                     }
                     SampleImage image = SampleImage.of(shard, sample, shards.imageExtension(), maxBytes);
-                    if (image.uri() != null) {
-                        pending.add(image.uri(), image.location());
+                    List<String> columns = image.key() == null ? List.of() : pending.columns(image.key());
+                    if (!columns.isEmpty()) {
+                        work.write(new ShardImageLine(columns, image.key(), shard.toUri().toString(), image.offset(),
+                                (int) image.size()).line());
+                        work.write('\n');
                     }
                 }
             } catch (IOException e) {   // bad input, as a bad option: refused before anything runs

@@ -4,7 +4,6 @@ import dev.loupe.flink.failure.Failures;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
-import dev.loupe.schemas.ImageSource;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -17,10 +16,10 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Turns a work-file line of a WebDataset enrichment ({@code column:uri}, then the shard, offset and size the
- * {@link SampleImage} located) into its request, reading the image's bytes from the shard in place. A member that
- * can no longer be read (the shard changed or went away since the plan) becomes a failure record on
- * {@link #FAILURES}, for the journal like any other.
+ * Turns a work-file line of a WebDataset enrichment ({@link ShardImageLine}) into the requests for its columns,
+ * reading the image's bytes once, in place, from the shard. A member that can no longer be read (the shard changed
+ * or went away since the plan) becomes a failure record per column on {@link #FAILURES}, for the journal like any
+ * other.
  */
 final class ShardRequests extends ProcessFunction<String, AnnotationRequest> {
 
@@ -34,25 +33,24 @@ final class ShardRequests extends ProcessFunction<String, AnnotationRequest> {
 
     @Override
     public void processElement(String line, Context ctx, Collector<AnnotationRequest> out) {
-        int sizeTab = line.lastIndexOf('\t');
-        int offsetTab = line.lastIndexOf('\t', sizeTab - 1);
-        int shardTab = line.lastIndexOf('\t', offsetTab - 1);
-        String id = line.substring(0, shardTab);
-        int colon = id.indexOf(':');
-        AddedColumn column = columns.get(id.substring(0, colon));
-        String uri = id.substring(colon + 1);
+        ShardImageLine image = ShardImageLine.parse(line);
+        byte[] bytes;
         try {
-            byte[] bytes = read(Path.of(URI.create(line.substring(shardTab + 1, offsetTab))),
-                    Long.parseLong(line.substring(offsetTab + 1, sizeTab)), Integer.parseInt(line.substring(sizeTab + 1)));
-            out.collect(column.request(uri, ImageSource.newBuilder().setBytes(ByteBuffer.wrap(bytes)).build()));
+            bytes = read(Path.of(URI.create(image.shard())), image.offset(), image.size());
         } catch (IOException | RuntimeException e) {
-            ctx.output(FAILURES, AnnotationFailure.newBuilder()
-                    .setId(id)
-                    .setStage(Failures.FETCH)
-                    .setErrorCode(ErrorCode.FETCH_FAILED.name())
-                    .setMessage("cannot read " + uri + ": " + e.getMessage())
-                    .setTimestampMillis(System.currentTimeMillis())
-                    .build());
+            for (String column : image.columns()) {
+                ctx.output(FAILURES, AnnotationFailure.newBuilder()
+                        .setId(AddedColumn.requestId(column, image.key()))
+                        .setStage(Failures.FETCH)
+                        .setErrorCode(ErrorCode.FETCH_FAILED.name())
+                        .setMessage("cannot read " + image.key() + ": " + e.getMessage())
+                        .setTimestampMillis(System.currentTimeMillis())
+                        .build());
+            }
+            return;
+        }
+        for (String column : image.columns()) {
+            out.collect(columns.get(column).request(image.key(), bytes));
         }
     }
 

@@ -1,16 +1,18 @@
 package dev.loupe.jobs.streaming;
 
 import dev.loupe.schemas.AnnotationResult;
-import dev.loupe.schemas.serde.AvroSerializer;
+import dev.loupe.schemas.serde.ValueFormat;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * Writes a result to its task's topic (or the default results topic), keyed by the request id so every
- * result of one request lands in one partition, valued as plain Avro binary.
+ * result of one request lands in one partition, valued in the job's {@link ValueFormat} (plain Avro binary by
+ * default, or the schema registry wire format under the subject {@code <topic>-value}).
  */
 public final class ResultRecordSerializer implements KafkaRecordSerializationSchema<AnnotationResult> {
 
@@ -18,12 +20,19 @@ public final class ResultRecordSerializer implements KafkaRecordSerializationSch
 
     private final String defaultTopic;
     private final Map<String, String> topicPerTask;
-    private transient AvroSerializer<AnnotationResult> values;
+    private final ValueFormat format;
+    private transient Serializer<AnnotationResult> values;
 
     /** @param topicPerTask upper-case task name to topic; tasks not in it go to {@code defaultTopic} */
     public ResultRecordSerializer(String defaultTopic, Map<String, String> topicPerTask) {
+        this(defaultTopic, topicPerTask, ValueFormat.PLAIN_AVRO);
+    }
+
+    /** As {@link #ResultRecordSerializer(String, Map)}, values in {@code format}. */
+    public ResultRecordSerializer(String defaultTopic, Map<String, String> topicPerTask, ValueFormat format) {
         this.defaultTopic = defaultTopic;
         this.topicPerTask = Map.copyOf(topicPerTask);
+        this.format = format;
     }
 
     /** The topic a result of this task goes to. */
@@ -34,9 +43,10 @@ public final class ResultRecordSerializer implements KafkaRecordSerializationSch
     @Override
     public ProducerRecord<byte[], byte[]> serialize(AnnotationResult result, KafkaSinkContext context, Long timestamp) {
         if (values == null) {
-            values = new AvroSerializer<>(AnnotationResult.class);
+            values = format.serializer(AnnotationResult.class);
         }
-        return new ProducerRecord<>(topicFor(result.getTask()), null, timestamp,
-                result.getId().getBytes(StandardCharsets.UTF_8), values.serialize(result));
+        String topic = topicFor(result.getTask());
+        return new ProducerRecord<>(topic, null, timestamp,
+                result.getId().getBytes(StandardCharsets.UTF_8), values.serialize(topic, result));
     }
 }

@@ -8,6 +8,7 @@ import dev.loupe.flink.PipelineOptions;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
+import dev.loupe.schemas.serde.ValueFormat;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -97,17 +98,22 @@ public final class StreamingAnnotationJob {
         return env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-requests").uid("kafka-requests");
     }
 
-    /** The pipeline over {@code requestValues}, its results and dead letters written exactly once to Kafka. */
+    /**
+     * The pipeline over {@code requestValues}, its results and dead letters written exactly once to Kafka; values
+     * are plain Avro, or in the schema registry wire format when {@code pipelineConfig} names a registry
+     * ({@link RegistrySettings}).
+     */
     public static void annotateAndSink(DataStream<byte[]> requestValues, JobSettings settings,
             AnnotatorFactory factory, Configuration pipelineConfig) {
+        ValueFormat format = RegistrySettings.valueFormat(pipelineConfig);
         AnnotationPipeline.Outputs outputs =
-                AnnotationPipeline.fromAvro(requestValues, factory, PipelineOptions.from(pipelineConfig));
+                AnnotationPipeline.fromAvro(requestValues, format, factory, PipelineOptions.from(pipelineConfig));
         outputs.results()
                 .sinkTo(sink(settings, "results",
-                        new ResultRecordSerializer(settings.resultsTopic(), settings.resultsTopicPerTask())))
+                        new ResultRecordSerializer(settings.resultsTopic(), settings.resultsTopicPerTask(), format)))
                 .name("kafka-results").uid("kafka-results");
         outputs.failures()
-                .sinkTo(sink(settings, "dead-letters", new FailureRecordSerializer(settings.deadLetterTopic())))
+                .sinkTo(sink(settings, "dead-letters", new FailureRecordSerializer(settings.deadLetterTopic(), format)))
                 .name("kafka-dead-letters").uid("kafka-dead-letters");
     }
 

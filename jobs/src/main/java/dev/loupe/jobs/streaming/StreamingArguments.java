@@ -5,6 +5,7 @@ import dev.loupe.config.Flag;
 import dev.loupe.config.JobArguments;
 import dev.loupe.config.JobOptions;
 import dev.loupe.config.OptionCatalogue;
+import dev.loupe.config.SchemaRegistryOptions;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.config.ModelOptions;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ public final class StreamingArguments {
 
     /** Every option the streaming job reads. */
     public static final OptionCatalogue CATALOGUE =
-            OptionCatalogue.of(JobOptions.class, LoupeOptions.class, ModelOptions.class);
+            OptionCatalogue.of(JobOptions.class, SchemaRegistryOptions.class, LoupeOptions.class, ModelOptions.class);
 
     /** A file of Kafka client properties. */
     public static final Flag KAFKA_CONFIG = Flag.entriesFile("--kafka-config", JobOptions.KAFKA_PROPERTIES,
@@ -32,9 +33,15 @@ public final class StreamingArguments {
     public static final Flag KAFKA_PROPERTY = Flag.map("--kafka-property", JobOptions.KAFKA_PROPERTIES)
             .note("A Kafka client property (repeatable); wins over --kafka-config. Secret values are never printed.");
 
+    /** The schema registry's URL: values in the registry wire format instead of plain Avro. */
+    public static final Flag SCHEMA_REGISTRY = Flag.value("--schema-registry", SchemaRegistryOptions.URL).label("URL")
+            .note("Read and write values in a schema registry's wire format (Confluent-compatible API, e.g. "
+                    + "http://registry:8081 or Apicurio's http://registry:8080/apis/ccompat/v7).");
+
     /** The Kafka client flags alone, for tools that talk to the job's Kafka ({@code loupe send}, {@code loupe tail}). */
-    public static final JobArguments KAFKA_CLIENT =
-            new JobArguments(OptionCatalogue.of(JobOptions.class), List.of(KAFKA_CONFIG, KAFKA_PROPERTY));
+    public static final JobArguments KAFKA_CLIENT = new JobArguments(
+            OptionCatalogue.of(JobOptions.class, SchemaRegistryOptions.class),
+            List.of(KAFKA_CONFIG, KAFKA_PROPERTY, SCHEMA_REGISTRY));
 
     public static final JobArguments ARGUMENTS = new JobArguments(CATALOGUE, List.of(
             Flag.value("--bootstrap-servers", JobOptions.BOOTSTRAP_SERVERS).label("HOST:PORT[,...]")
@@ -45,6 +52,7 @@ public final class StreamingArguments {
                             + "random-weight demo model the project generates; its text is meaningless)."),
             KAFKA_CONFIG,
             KAFKA_PROPERTY,
+            SCHEMA_REGISTRY,
             Flag.value("--requests-topic", JobOptions.REQUESTS_TOPIC).label("TOPIC"),
             Flag.value("--results-topic", JobOptions.RESULTS_TOPIC).label("TOPIC"),
             Flag.map("--results-topic-for", JobOptions.RESULTS_TOPIC_PER_TASK).label("TASK=TOPIC")

@@ -3,9 +3,11 @@ package dev.loupe.jobs.table;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.TreeMap;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.InputFile;
@@ -14,7 +16,8 @@ import org.apache.parquet.io.LocalInputFile;
 /**
  * Reads a Parquet file row by row through parquet-avro. Each column keeps its Avro field schema, so that
  * {@link ParquetTableWriter} writes the same types back; strings read as {@link String}, bytes as {@code byte[]},
- * other types as parquet-avro's generic values ({@link ColumnType#NATIVE}).
+ * other types as parquet-avro's generic values ({@link ColumnType#NATIVE}). The footer's key-value metadata is the
+ * schema's {@link TableSchema#metadata()}.
  */
 public final class ParquetTableReader implements TableReader {
 
@@ -27,19 +30,27 @@ public final class ParquetTableReader implements TableReader {
     }
 
     public ParquetTableReader(InputFile file) throws IOException {
-        this.reader = AvroParquetReader.<GenericRecord>builder(file, new PlainParquetConfiguration())
+        PlainParquetConfiguration conf = new PlainParquetConfiguration();
+        // a three-level list (list / element, as pyarrow writes it) is a list of its elements, not of records
+        conf.setBoolean(AvroSchemaConverter.ADD_LIST_ELEMENT_RECORDS, false);
+        this.reader = AvroParquetReader.<GenericRecord>builder(file, conf)
                 .withDataModel(GenericData.get())
                 .build();
         this.first = reader.read();
-        this.schema = first == null ? emptySchema(file) : ParquetSchemas.fromAvro(first.getSchema());
-    }
-
-    private static TableSchema emptySchema(InputFile file) throws IOException {
         try (var parquet = org.apache.parquet.hadoop.ParquetFileReader.open(file)) {
-            var avro = new org.apache.parquet.avro.AvroSchemaConverter()
-                    .convert(parquet.getFooter().getFileMetaData().getSchema());
-            String stored = parquet.getFooter().getFileMetaData().getKeyValueMetaData().get("parquet.avro.schema");
-            return ParquetSchemas.fromAvro(stored != null ? new org.apache.avro.Schema.Parser().parse(stored) : avro);
+            var footer = parquet.getFooter().getFileMetaData();
+            TableSchema columns;
+            if (first != null) {
+                columns = ParquetSchemas.fromAvro(first.getSchema());
+            } else {
+                String stored = footer.getKeyValueMetaData().get("parquet.avro.schema");
+                columns = ParquetSchemas.fromAvro(stored != null ? new org.apache.avro.Schema.Parser().parse(stored)
+                        : new AvroSchemaConverter(conf).convert(footer.getSchema()));
+            }
+            this.schema = columns.withMetadata(new TreeMap<>(footer.getKeyValueMetaData()));
+        } catch (IOException | RuntimeException e) {
+            reader.close();
+            throw e;
         }
     }
 

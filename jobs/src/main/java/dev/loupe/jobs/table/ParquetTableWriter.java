@@ -7,6 +7,7 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.parquet.avro.AvroParquetWriter;
+import org.apache.parquet.avro.AvroWriteSupport;
 import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
@@ -16,7 +17,9 @@ import org.apache.parquet.io.OutputFile;
 
 /**
  * Writes a Parquet file (Snappy-compressed) through parquet-avro: columns from Parquet get their own types back,
- * the others nullable primitives ({@link ParquetSchemas}). Column names must be Avro names (letters, digits, _).
+ * the others nullable primitives ({@link ParquetSchemas}); lists in the spec's three-level layout. The schema's
+ * metadata goes into the footer ({@link ParquetFooterMetadata}: a Hugging Face dataset's features stay true to the
+ * columns). Column names must be Avro names (letters, digits, _).
  */
 public final class ParquetTableWriter implements TableWriter {
 
@@ -31,8 +34,12 @@ public final class ParquetTableWriter implements TableWriter {
     public ParquetTableWriter(OutputFile file, TableSchema schema) throws IOException {
         this.schema = schema;
         this.avro = ParquetSchemas.toAvro(schema);
+        PlainParquetConfiguration conf = new PlainParquetConfiguration();
+        // lists as the Parquet spec's three levels (list / element), as pyarrow and Spark write and read them
+        conf.setBoolean(AvroWriteSupport.WRITE_OLD_LIST_STRUCTURE, false);
         this.writer = AvroParquetWriter.<GenericRecord>builder(file)
-                .withConf(new PlainParquetConfiguration())
+                .withConf(conf)
+                .withExtraMetaData(ParquetFooterMetadata.forWriting(schema))
                 .withSchema(avro)
                 .withDataModel(GenericData.get())
                 .withCompressionCodec(CompressionCodecName.SNAPPY)

@@ -13,6 +13,11 @@
  *       ({@link dev.loupe.jobs.table.ColumnType} says the Java class of the values); {@code with(columns)} appends.</li>
  *   <li>{@link dev.loupe.jobs.table.TableRow}: the values in schema order, null where empty;
  *       {@code with(values...)} appends.</li>
+ *   <li>The schema also carries the file's key-value metadata: a Parquet input's footer entries are written back
+ *       (less those that described the input file), and a Hugging Face dataset's {@code huggingface} features are
+ *       kept true to the columns written, added ones declared.</li>
+ *   <li>{@link dev.loupe.jobs.table.ImageCell}: the image a cell holds, for the bounded jobs: a reference made a URI,
+ *       image bytes, or a Hugging Face {@code Image} struct ({@code struct<bytes, path>}).</li>
  * </ul>
  */
 package dev.loupe.jobs.table;

@@ -14,7 +14,6 @@ import dev.loupe.jobs.table.TableRow;
 import dev.loupe.jobs.table.TableSchema;
 import dev.loupe.jobs.table.TableWriter;
 import dev.loupe.jobs.table.Tables;
-import dev.loupe.jobs.testing.EchoModelFamily;
 import dev.loupe.model.api.AnnotatorFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -211,15 +210,8 @@ class EnrichJobTest {
     }
 
     private Configuration config(Path input, Path output, String imageColumn) throws IOException {
-        Path model = dir.resolve("echo-model");
-        Files.createDirectories(model);
-        EchoModelFamily.writePackage(model);
-        Configuration config = new Configuration();
-        config.set(EnrichOptions.MODEL, model.toString());
-        config.set(EnrichOptions.INPUT, input.toString());
-        config.set(EnrichOptions.OUTPUT, output.toString());
+        Configuration config = EnrichConfigs.userOptions(dir, input, output);
         config.set(EnrichOptions.IMAGE_COLUMN, imageColumn);
-        config.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(100));
         config.set(JobOptions.RESTART_DELAY, Duration.ofMillis(100));
         return config;
     }

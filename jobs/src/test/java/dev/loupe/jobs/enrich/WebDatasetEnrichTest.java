@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
-import dev.loupe.jobs.testing.EchoModelFamily;
 import dev.loupe.jobs.testing.Requests;
 import dev.loupe.jobs.webdataset.ShardReader;
 import dev.loupe.jobs.webdataset.TestShards;
@@ -181,7 +180,7 @@ class WebDatasetEnrichTest {
         assertThat(flagged.shards().addedExtension()).isEqualTo("ann.json");
         assertThat(flagged.shards().imageExtension()).isEqualTo("jpg");
         Configuration table = config(shards.resolve("00000.parquet").toString(), dir.resolve("o.parquet"));
-        assertThat(EnrichSettings.from(withImageColumn(table)).webdataset()).isFalse();
+        assertThat(EnrichSettings.from(table).webdataset()).isFalse();
         assertThatThrownBy(() -> EnrichSettings.from(config(shards.toString(), shards.resolve("out"))))
                 .hasMessageContaining("outside the input's folder");
         Path empty = Files.createDirectories(dir.resolve("empty"));
@@ -240,24 +239,13 @@ class WebDatasetEnrichTest {
         }
     }
 
-    private static Configuration withImageColumn(Configuration config) {
-        config.set(EnrichOptions.IMAGE_COLUMN, "image");
-        return config;
-    }
-
     private static JsonNode added(Path shard, String key) throws IOException {
         return JSON.readTree(TestShards.members(shard).get(key + ".loupe.json"));
     }
 
+    /** The user's options: shards (a folder, a glob or one shard) as the input. */
     private Configuration config(String input, Path output) throws IOException {
-        Path model = dir.resolve("echo-model");
-        Files.createDirectories(model);
-        EchoModelFamily.writePackage(model);
-        Configuration config = new Configuration();
-        config.set(EnrichOptions.MODEL, model.toString());
-        config.set(EnrichOptions.INPUT, input);
-        config.set(EnrichOptions.OUTPUT, output.toString());
-        config.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(100));
+        Configuration config = EnrichConfigs.userOptions(dir, Path.of(input), output);
         config.set(JobOptions.RESTART_DELAY, Duration.ofMillis(100));
         return config;
     }

@@ -1,6 +1,7 @@
 package dev.loupe.flink.request;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.groups.Tuple.tuple;
 
 import dev.loupe.flink.PipelineOptions;
@@ -14,6 +15,10 @@ import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.GenerationOverrides;
 import dev.loupe.schemas.ImageSource;
+import dev.loupe.schemas.registry.RegistryConfig;
+import dev.loupe.schemas.registry.RegistryFormat;
+import dev.loupe.schemas.registry.SchemaRegistryException;
+import dev.loupe.schemas.registry.WireFormat;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
@@ -105,6 +110,30 @@ class RequestDecoderTest {
             assertThat(sampled.topK()).as("Hugging Face's default top_k").isEqualTo(50);
             assertThat(sampled.seed()).isEqualTo(42L);
             assertThat(sampled.earlyStopping()).isEqualTo(GenerationConfig.EarlyStopping.NEVER);
+        }
+    }
+
+    @Test
+    void anUnreachableRegistryFailsTheTaskWhileAnUnframedValueIsADeadLetter() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        var format = new RegistryFormat(RegistryConfig.of("http://127.0.0.1:" + closedPort));
+        try (OneInputStreamOperatorTestHarness<byte[], ValidatedRequest> h =
+                ProcessFunctionTestHarnesses.forProcessFunction(new RequestDecoder(PipelineOptions.defaults()
+                        .requestValidator(MODEL_DEFAULTS), format))) {
+            byte[] plain = TestRequests.encode(TestRequests.uri("plain", "file:///a.png"));
+            h.processElement(plain, 0);
+            assertThatThrownBy(() -> h.processElement(WireFormat.frame(7, plain), 0))
+                    .isInstanceOf(SchemaRegistryException.class);
+
+            assertThat(h.extractOutputValues()).isEmpty();
+            List<AnnotationFailure> failures = h.getSideOutput(Failures.TAG).stream().map(StreamRecord::getValue).toList();
+            assertThat(failures).hasSize(1);
+            assertThat(failures.get(0).getErrorCode()).isEqualTo("UNDECODABLE_RECORD");
+            assertThat(failures.get(0).getMessage()).contains("magic byte");
+            assertThat(failures.get(0).getRawInput()).isEqualTo(ByteBuffer.wrap(plain));
         }
     }
 }
