@@ -10,6 +10,7 @@ import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.jobs.ModelRuntimes;
+import dev.loupe.jobs.bounded.ResultStages;
 import dev.loupe.jobs.soak.ResultTimings;
 import dev.loupe.jobs.soak.SoakInputs;
 import dev.loupe.jobs.soak.SoakRun;
@@ -188,8 +189,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s)%n", r.requestsPerSecond(), r.seconds());
         ResultTimings.Summary t = r.timings();
         out.printf(Locale.ROOT, "mean batch:    %.2f requests per inference batch%n", t.meanBatchSize());
-        out.printf(Locale.ROOT, "per result:    fetch %.1f ms, waiting for a batch %.1f ms, inference %.1f ms (its batch's)%n",
-                t.meanFetchMillis(), t.meanQueueMillis(), t.meanInferenceMillis());
+        out.printf(Locale.ROOT, "stages:        %s%n", t.stages().line(t.results()));
         if (r.warmup() != null) {
             long growth = r.end().usedBytes() - r.warmup().usedBytes();
             out.printf(Locale.ROOT, "heap after GC: %.1f MiB at warm-up (%d%%), %.1f MiB at the end (%d%%): %+.1f MiB, %s "
@@ -223,8 +223,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("mean_batch_size", r.timings().meanBatchSize());
-        o.putObject("mean_millis_per_result").put("fetch", r.timings().meanFetchMillis())
-                .put("batch_wait", r.timings().meanQueueMillis()).put("inference", r.timings().meanInferenceMillis());
+        ResultStages stages = r.timings().stages();
+        long results = r.timings().results();
+        o.putObject("mean_millis_per_result").put("fetch", ResultStages.mean(stages.fetchMillis(), results))
+                .put("decode_resize", ResultStages.mean(stages.preprocessMillis(), results))
+                .put("batch_wait", ResultStages.mean(stages.queueMillis(), results))
+                .put("inference", ResultStages.mean(stages.inferenceMillis(), results));
         if (r.warmup() != null) {
             o.put("heap_warmup_bytes", r.warmup().usedBytes()).put("heap_end_bytes", r.end().usedBytes());
         }

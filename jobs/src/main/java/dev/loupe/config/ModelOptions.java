@@ -27,8 +27,8 @@ public final class ModelOptions {
 
     public static final ConfigOption<Integer> THREADS = ConfigOptions.key("loupe.runtime.threads")
             .intType().noDefaultValue()
-            .withDescription("ONNX Runtime intra-op threads per loaded model (0: ONNX Runtime's default, all cores). "
-                    + "Unset: $LOUPE_THREADS, else 0.");
+            .withDescription("ONNX Runtime intra-op threads of the process's one shared pool (0: the processors the JVM "
+                    + "may use, which honours a container's CPU limit). Unset: $LOUPE_THREADS, else 0.");
 
     public static final ConfigOption<String> CACHE_DIR = ConfigOptions.key("loupe.runtime.cache-dir")
             .stringType().noDefaultValue()

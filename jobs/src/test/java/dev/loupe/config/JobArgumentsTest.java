@@ -101,7 +101,7 @@ class JobArgumentsTest {
     void flagHelpIsTheOptionsDescriptionAndDefault() {
         CommandLine cli = new CommandLine(StreamingArguments.ARGUMENTS.addTo(CommandLine.Model.CommandSpec.create()));
         String help = cli.getUsageMessage(CommandLine.Help.Ansi.OFF).replaceAll("\\s+", " ");
-        assertThat(help).contains("--batch-size=N", "[batch.max-size]", "The dynamic batcher emits a batch as soon as it holds this many requests. Default: 8.",
+        assertThat(help).contains("--batch-size=N", "[batch.max-size]", "Requests per inference batch at most. While the model runs a batch, the next one fills up, so under backlog every batch has this many requests. Default: 8.",
                 "--config=FILE.yaml",
                 "-D, --conf=KEY=VALUE");
         for (Flag flag : StreamingArguments.ARGUMENTS.flags()) {

@@ -1,14 +1,13 @@
 package dev.loupe.flink;
 
-import dev.loupe.flink.batch.Batch;
-import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.failure.FailureMetrics;
 import dev.loupe.flink.failure.FailureSplitter;
 import dev.loupe.flink.failure.Failures;
 import dev.loupe.flink.failure.Fallible;
 import dev.loupe.flink.fetch.AsyncImageFetch;
 import dev.loupe.flink.fetch.FetchedImage;
-import dev.loupe.flink.inference.InferenceOperator;
+import dev.loupe.flink.inference.BatchInferenceOperator;
+import dev.loupe.flink.inference.ImageThumbnail;
 import dev.loupe.flink.inference.PreparedRequest;
 import dev.loupe.flink.inference.PreprocessFunction;
 import dev.loupe.flink.request.RequestDecoder;
@@ -31,10 +30,12 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 /**
  * The annotation pipeline's operators, composed in one place between a source of requests and the sinks:
  * decode/validate ({@link #fromAvro} for Avro bytes, {@link #fromRequests} for typed requests) → async image fetch
- * → decode + preprocess → dynamic batcher → inference. Every stage's failures are unioned into {@link Outputs#failures()}; sources, sinks and checkpointing are the caller's (the Kafka job, a
+ * → decode + preprocess → batching and inference (the model on its own thread, overlapping the next requests' fetch
+ * and preprocessing). Every stage's failures are unioned into {@link Outputs#failures()}; sources, sinks and checkpointing are the caller's (the Kafka job, a
  * bounded job, a test). Every type between the operators has a Flink POJO or Avro serializer, so the job runs with
  * {@code pipeline.generic-types: false} (no Kryo). In-flight work is bounded: the async fetch holds at most
- * {@code loupe.fetch.concurrency} requests and the batcher at most {@code batch.max-size}, so a slow inference
+ * {@code loupe.fetch.concurrency} requests and the inference operator at most two batches (one running, one
+ * filling), so a slow inference
  * operator backpressures the source.
  */
 public final class AnnotationPipeline {
@@ -44,8 +45,12 @@ public final class AnnotationPipeline {
 
     private AnnotationPipeline() {}
 
-    /** The pipeline's two outputs: one result per successful request, one failure record per failed one. */
-    public record Outputs(DataStream<AnnotationResult> results, DataStream<AnnotationFailure> failures) {}
+    /**
+     * The pipeline's outputs: one result per successful request, one failure record per failed one, and, when
+     * {@link PipelineOptions#thumbnailSize()} asks for them, a thumbnail per image that preprocessed (else empty).
+     */
+    public record Outputs(DataStream<AnnotationResult> results, DataStream<AnnotationFailure> failures,
+                          DataStream<ImageThumbnail> thumbnails) {}
 
     /**
      * The pipeline over Avro-encoded {@link AnnotationRequest}s, e.g. Kafka record values: each value is decoded
@@ -102,17 +107,14 @@ public final class AnnotationPipeline {
                 .name("fetch-failures").uid("loupe-fetch-split");
 
         SingleOutputStreamOperator<PreparedRequest> prepared = fetched
-                .process(new PreprocessFunction(factory), TypeInformation.of(PreparedRequest.class))
+                .process(new PreprocessFunction(factory, options.thumbnailSize()), TypeInformation.of(PreparedRequest.class))
                 .name("preprocess-images").uid("loupe-preprocess");
 
-        SingleOutputStreamOperator<Batch<PreparedRequest>> batches = prepared
-                .transform("dynamic-batcher", Batch.typeInfo(prepared.getType()),
-                        new DynamicBatcher<>(prepared.getType(), options.batchMaxSize(), options.batchMaxDelay()))
+        // the uid is the former batcher's: its savepoints restore their buffered requests into this operator
+        SingleOutputStreamOperator<AnnotationResult> results = prepared
+                .transform("inference", RESULT_TYPE, new BatchInferenceOperator.Factory(factory, prepared.getType(),
+                        options.batchMaxSize(), options.batchMaxDelay()))
                 .uid("loupe-batcher");
-
-        SingleOutputStreamOperator<AnnotationResult> results = batches
-                .process(new InferenceOperator(factory), RESULT_TYPE)
-                .name("inference").uid("loupe-inference");
 
         DataStream<AnnotationFailure> failures = decoded.getSideOutput(Failures.TAG)
                 .union(fetched.getSideOutput(Failures.TAG),
@@ -121,6 +123,6 @@ public final class AnnotationPipeline {
                 .map(new FailureMetrics(), Failures.TYPE)
                 .name("failure-metrics").uid("loupe-failure-metrics");
 
-        return new Outputs(results, failures);
+        return new Outputs(results, failures, prepared.getSideOutput(PreprocessFunction.THUMBNAILS));
     }
 }

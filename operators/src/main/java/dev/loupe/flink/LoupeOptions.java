@@ -76,11 +76,13 @@ public final class LoupeOptions {
 
     public static final ConfigOption<Integer> BATCH_MAX_SIZE = ConfigOptions.key(DynamicBatcher.MAX_SIZE_KEY)
             .intType().defaultValue(8)
-            .withDescription("The dynamic batcher emits a batch as soon as it holds this many requests.");
+            .withDescription("Requests per inference batch at most. While the model runs a batch, the next one fills up, "
+                    + "so under backlog every batch has this many requests.");
 
     public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key(DynamicBatcher.MAX_DELAY_KEY)
             .durationType().defaultValue(Duration.ofMillis(50))
-            .withDescription("The dynamic batcher emits a non-full batch this long after its first request arrived.");
+            .withDescription("When the model is idle, a non-full batch starts this long after its first request arrived "
+                    + "(the latency bound at low load; while the model is busy the batch waits to fill).");
 
     public static final ConfigOption<Long> IMAGE_MAX_PIXELS = ConfigOptions.key("loupe.image.max-pixels")
             .longType().defaultValue(64L * 1024 * 1024)

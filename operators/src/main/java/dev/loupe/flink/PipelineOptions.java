@@ -34,6 +34,7 @@ public final class PipelineOptions implements Serializable {
     private final List<String> allowedHosts;
     private final int maxRedirects;
     private final HttpFetchOptions http;
+    private final int thumbnailSize;
 
     private PipelineOptions(Builder b) {
         this.fileRoots = List.copyOf(b.fileRoots);
@@ -49,6 +50,7 @@ public final class PipelineOptions implements Serializable {
         this.maxRedirects = b.maxRedirects;
         this.http = new HttpFetchOptions(b.fetchMaxAttempts, b.fetchRetryBaseDelay, b.fetchRetryMaxDelay,
                 b.fetchMaxPerHost, b.fetchUserAgent);
+        this.thumbnailSize = b.thumbnailSize;
     }
 
     /** A builder holding every option's default. */
@@ -75,6 +77,7 @@ public final class PipelineOptions implements Serializable {
                 .fetchMaxBytes(fetchMaxBytes)
                 .batchMaxSize(batchMaxSize)
                 .batchMaxDelay(batchMaxDelay)
+                .thumbnailSize(thumbnailSize)
                 .maxPixels(maxPixels)
                 .maxNewTokensLimit(maxNewTokensLimit)
                 .maxBeams(maxBeams)
@@ -115,6 +118,11 @@ public final class PipelineOptions implements Serializable {
 
     public Duration batchMaxDelay() {
         return batchMaxDelay;
+    }
+
+    /** Longest side of the thumbnails preprocessing makes ({@code Outputs.thumbnails()}); 0: none. */
+    public int thumbnailSize() {
+        return thumbnailSize;
     }
 
     public long maxPixels() {
@@ -165,6 +173,7 @@ public final class PipelineOptions implements Serializable {
         private long fetchMaxBytes = LoupeOptions.FETCH_MAX_BYTES.defaultValue().getBytes();
         private int batchMaxSize = LoupeOptions.BATCH_MAX_SIZE.defaultValue();
         private Duration batchMaxDelay = LoupeOptions.BATCH_MAX_DELAY.defaultValue();
+        private int thumbnailSize;
         private long maxPixels = LoupeOptions.IMAGE_MAX_PIXELS.defaultValue();
         private int maxNewTokensLimit = LoupeOptions.REQUEST_MAX_NEW_TOKENS.defaultValue();
         private int maxBeams = LoupeOptions.REQUEST_MAX_BEAMS.defaultValue();
@@ -232,6 +241,16 @@ public final class PipelineOptions implements Serializable {
         /** {@link LoupeOptions#BATCH_MAX_DELAY}. */
         public Builder batchMaxDelay(Duration maxDelay) {
             batchMaxDelay = maxDelay;
+            return this;
+        }
+
+        /**
+         * Thumbnails of every image that preprocesses, at most {@code size} pixels on the longest side, made from the
+         * decode that feeds the model and emitted on {@code Outputs.thumbnails()} (a job's contact sheet); 0 (the
+         * default): none. Not a configuration key: the job that shows thumbnails sets it.
+         */
+        public Builder thumbnailSize(int size) {
+            thumbnailSize = size;
             return this;
         }
 
@@ -313,6 +332,7 @@ public final class PipelineOptions implements Serializable {
             require(batchMaxSize >= 1, LoupeOptions.BATCH_MAX_SIZE.key(), "must be >= 1, got " + batchMaxSize);
             require(batchMaxDelay != null && !batchMaxDelay.isNegative(),
                     LoupeOptions.BATCH_MAX_DELAY.key(), "must be >= 0, got " + batchMaxDelay);
+            require(thumbnailSize >= 0, "thumbnail size", "must be >= 0, got " + thumbnailSize);
             require(maxPixels >= 1, LoupeOptions.IMAGE_MAX_PIXELS.key(), "must be >= 1, got " + maxPixels);
             require(maxNewTokensLimit >= 1, LoupeOptions.REQUEST_MAX_NEW_TOKENS.key(), "must be >= 1, got " + maxNewTokensLimit);
             require(maxBeams >= 1, LoupeOptions.REQUEST_MAX_BEAMS.key(), "must be >= 1, got " + maxBeams);

@@ -2,10 +2,8 @@ package dev.loupe.flink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.loupe.flink.batch.Batch;
-import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.failure.FailureMetrics;
-import dev.loupe.flink.inference.InferenceOperator;
+import dev.loupe.flink.inference.BatchInferenceOperator;
 import dev.loupe.flink.inference.PreparedRequest;
 import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.flink.testing.TestAnnotatorFactory;
@@ -17,7 +15,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.Meter;
@@ -30,8 +28,9 @@ import org.apache.flink.runtime.metrics.util.InterceptingTaskMetricGroup;
 import org.apache.flink.runtime.operators.testutils.MockEnvironment;
 import org.apache.flink.runtime.operators.testutils.MockEnvironmentBuilder;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
-import org.apache.flink.streaming.api.operators.ProcessOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperatorFactory;
 import org.apache.flink.streaming.api.operators.StreamMap;
+import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 
@@ -55,13 +54,21 @@ class PipelineMetricsTest {
 
     private static <I, O> OneInputStreamOperatorTestHarness<I, O> harness(OneInputStreamOperator<I, O> operator,
             CapturingGroup group) throws Exception {
-        MockEnvironment env = new MockEnvironmentBuilder().setMetricGroup(new InterceptingTaskMetricGroup() {
+        return new OneInputStreamOperatorTestHarness<>(operator, environment(group));
+    }
+
+    private static <I, O> OneInputStreamOperatorTestHarness<I, O> harness(
+            OneInputStreamOperatorFactory<I, O> factory, CapturingGroup group) throws Exception {
+        return new OneInputStreamOperatorTestHarness<>(factory, environment(group));
+    }
+
+    private static MockEnvironment environment(CapturingGroup group) {
+        return new MockEnvironmentBuilder().setMetricGroup(new InterceptingTaskMetricGroup() {
             @Override
             public InternalOperatorMetricGroup getOrAddOperator(OperatorID id, String name, Map<String, String> vars) {
                 return group;
             }
         }).build();
-        return new OneInputStreamOperatorTestHarness<>(operator, env);
     }
 
     private static PreparedRequest prepared(String id) {
@@ -70,17 +77,20 @@ class PipelineMetricsTest {
     }
 
     @Test
-    void batcherReportsBatchSizesAndQueueWaits() throws Exception {
+    void inferenceReportsBatchSizesQueueWaitsTimePerBatchAndImagesPerSecond() throws Exception {
         CapturingGroup group = new CapturingGroup();
-        try (var h = harness(new DynamicBatcher<>(Types.STRING, 2, Duration.ofMillis(10)), group)) {
+        try (var h = harness(new BatchInferenceOperator.Factory(new TestAnnotatorFactory(),
+                TypeInformation.of(PreparedRequest.class), 2, Duration.ofMillis(10)), group)) {
             h.open();
             h.setProcessingTime(0);
-            h.processElement("a", 0);
+            h.processElement(prepared("a"), 0);
             h.setProcessingTime(4);
-            h.processElement("b", 0);
-            h.processElement("c", 0);
-            h.setProcessingTime(10);
-            h.setProcessingTime(14);
+            h.processElement(prepared("b"), 0);   // full: runs at once
+            h.getTaskMailbox().take(TaskMailbox.MIN_PRIORITY).run();
+            h.processElement(prepared("c"), 0);
+            h.setProcessingTime(14);   // c's delay is over
+            h.getTaskMailbox().take(TaskMailbox.MIN_PRIORITY).run();
+
             Histogram sizes = (Histogram) group.get("batchSize");
             Histogram waits = (Histogram) group.get("queueWaitMillis");
             assertThat(sizes.getCount()).isEqualTo(2);
@@ -88,16 +98,6 @@ class PipelineMetricsTest {
             assertThat(sizes.getStatistics().getMax()).isEqualTo(2);
             assertThat(waits.getCount()).isEqualTo(3);
             assertThat(waits.getStatistics().getMax()).isEqualTo(10);
-        }
-    }
-
-    @Test
-    void inferenceReportsTimePerBatchAndImagesPerSecond() throws Exception {
-        CapturingGroup group = new CapturingGroup();
-        try (var h = harness(new ProcessOperator<>(new InferenceOperator(new TestAnnotatorFactory())), group)) {
-            h.open();
-            h.processElement(new Batch<>(List.of(prepared("a"), prepared("b")), new long[] {0, 0}), 0);
-            h.processElement(new Batch<>(List.of(prepared("c")), new long[] {0}), 0);
             assertThat(((Histogram) group.get("inferenceMillis")).getCount()).isEqualTo(2);
             assertThat(((Counter) group.get("imagesAnnotated")).getCount()).isEqualTo(3);
             assertThat(group.get("imagesPerSecond")).isInstanceOf(Meter.class);

@@ -2,7 +2,6 @@ package dev.loupe.jobs.caption;
 
 import dev.loupe.model.files.FileTrees;
 import dev.loupe.flink.AnnotationPipeline;
-import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
@@ -127,11 +126,11 @@ public final class CaptionJob {
         Configuration envConfig = environmentConfiguration(settings, layout);
         checkpoint.ifPresent(chk -> envConfig.set(StateRecoveryOptions.SAVEPOINT_PATH, chk.toUri().toString()));
         StreamExecutionEnvironment env = environments.apply(envConfig);
-        build(env, plan, settings.template(), factory, pipeline.toBuilder().fileRoots(plan.fileRoots()).build(), layout);
+        build(env, plan, settings.template(), factory, pipeline.toBuilder().fileRoots(plan.fileRoots())
+                .thumbnailSize(settings.thumbnailSize()).build(), layout);
         JobSummary summary = runner.run(env, JOB_NAME, plan.total(), onSubmitted);
         if (summary.finished()) {
-            new CaptionOutputs(layout, settings, pipeline.fetchMaxBytes(), config.get(LoupeOptions.IMAGE_MAX_PIXELS))
-                    .write(plan);
+            new CaptionOutputs(layout, settings).write();
             FileTrees.deleteRecursively(layout.work());
         }
         return new Result(summary, layout, checkpoint.isPresent());
@@ -160,7 +159,7 @@ public final class CaptionJob {
 
     /**
      * Adds the job to {@code env}: the inputs' source, the annotation pipeline, outcome counters for the progress
-     * line, and the exactly-once part-file sink.
+     * line, the exactly-once part-file sink, and the thumbnails' sink (thumbnails when {@code pipeline} asks for them).
      */
     public static void build(StreamExecutionEnvironment env, InputPlan plan, RequestTemplate template,
             AnnotatorFactory factory, PipelineOptions pipeline, OutputLayout layout) {
@@ -185,6 +184,7 @@ public final class CaptionJob {
                         .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("rows").withPartSuffix(".jsonl").build())
                         .build())
                 .name("caption-jsonl-parts").uid("caption-jsonl-parts");
+        outputs.thumbnails().sinkTo(new ThumbnailSink(layout.thumbs())).name("caption-thumbnails").uid("caption-thumbnails");
     }
 
     /**
@@ -204,6 +204,7 @@ public final class CaptionJob {
             return checkpoint;
         }
         FileTrees.deleteRecursively(layout.work());
+        FileTrees.deleteRecursively(layout.thumbs());   // none left over from an earlier run into this folder
         Files.createDirectories(layout.work());
         Files.writeString(layout.fingerprint(), fingerprint, StandardCharsets.UTF_8);
         return Optional.empty();

@@ -1,38 +1,32 @@
 package dev.loupe.jobs.soak;
 
+import dev.loupe.jobs.bounded.ResultStages;
 import dev.loupe.schemas.AnnotationResult;
 
 /**
  * Where a soak run's results spent their time and how full their batches were, from the timings each result
  * carries: the mean batch size shows whether the batcher fills batches under backlog, the stage means show the
- * bottleneck (fetching, waiting for a batch, or the model).
+ * bottleneck (fetching, decoding, waiting for a batch, or the model).
  */
 public final class ResultTimings {
     private long results;
-    private long batchSizes;
-    private long fetchMillis;
-    private long queueMillis;
-    private long inferenceMillis;
+    private ResultStages stages = ResultStages.NONE;
 
     /** Counts one result read from the results topic. */
     public void add(AnnotationResult result) {
         results++;
-        batchSizes += result.getBatchSize();
-        fetchMillis += result.getTimings().getFetchMillis();
-        queueMillis += result.getTimings().getQueueMillis();
-        inferenceMillis += result.getTimings().getInferenceMillis();
+        stages = stages.plus(result);
     }
 
-    /** The means so far. */
+    /** The sums so far. */
     public Summary summary() {
-        double n = Math.max(1, results);
-        return new Summary(results, batchSizes / n, fetchMillis / n, queueMillis / n, inferenceMillis / n);
+        return new Summary(results, stages);
     }
 
-    /**
-     * Means over {@code results}: the inference batch a result was computed in, its fetch time, its wait in the
-     * batcher, and its batch's inference time.
-     */
-    public record Summary(long results, double meanBatchSize, double meanFetchMillis, double meanQueueMillis,
-                          double meanInferenceMillis) {}
+    /** Sums over {@code results} results; {@link ResultStages#line} and {@link ResultStages#mean} read them. */
+    public record Summary(long results, ResultStages stages) {
+        public double meanBatchSize() {
+            return ResultStages.mean(stages.batchSizes(), results);
+        }
+    }
 }

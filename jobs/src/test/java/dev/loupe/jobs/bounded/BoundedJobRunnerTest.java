@@ -95,14 +95,15 @@ class BoundedJobRunnerTest {
     @Test
     void theSummarySaysHowFullTheBatchesWereAndWhereTheTimeWent() {
         Map<String, Object> acc = Map.of("loupe.outcome.ok", 4L, "loupe.outcome.FETCH_FAILED", 1L,
-                "loupe.sum.batch-size", 30L, "loupe.sum.fetch-ms", 8L, "loupe.sum.batch-wait-ms", 200L,
+                "loupe.sum.batch-size", 30L, "loupe.sum.fetch-ms", 8L, "loupe.sum.preprocess-ms", 26L, "loupe.sum.batch-wait-ms", 200L,
                 "loupe.sum.inference-ms", 1000L);
         Progress p = Progress.fromAccumulators(acc, 5);
         assertThat(p.failuresByCode()).containsOnlyKeys("FETCH_FAILED");
         JobSummary summary = new JobSummary("loupe caption", "id", JobSummary.Status.FINISHED, p,
                 Duration.ofSeconds(2), null);
         assertThat(summary.lines("images", Map.of())).contains(
-                "  mean batch 7.5; per result: fetch 2.0 ms, waiting for a batch 50.0 ms, inference 250.0 ms (its batch's)");
+                "  mean batch 7.5; per result: read/fetch 2.0 ms, decode+resize 6.5 ms, waiting for a batch 50.0 ms, "
+                        + "inference 250.0 ms (its batch's)");
         assertThat(new JobSummary("loupe caption", "id", JobSummary.Status.FINISHED, Progress.start(5),
                 Duration.ofSeconds(2), null).lines("images", Map.of())).noneMatch(line -> line.contains("mean batch"));
     }

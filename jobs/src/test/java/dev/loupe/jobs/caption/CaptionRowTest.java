@@ -18,7 +18,7 @@ class CaptionRowTest {
         AnnotationResult result = AnnotationResult.newBuilder().setId("a.tar!/x.png").setTask("rank")
                 .setPrompt("Question: what? Short answer:").setText("a cat").setScore(-0.5)
                 .setCandidates(List.of(new CandidateScore("a cat", -0.5), new CandidateScore("a dog", -2.25)))
-                .setModelId("m").setModelVersion("v1").setTimings(new Timings(0L, 0L, 0L))
+                .setModelId("m").setModelVersion("v1").setTimings(new Timings(0L, 0L, 0L, 0L))
                 .setMetadata(Map.of(RequestTemplate.SEQUENCE_KEY, "000003-0000000007")).build();
         CaptionRow row = CaptionRow.of(result);
 

@@ -3,10 +3,11 @@ package dev.loupe.jobs.caption;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.jobs.testing.Requests;
+import dev.loupe.model.api.Thumbnail;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -34,7 +35,6 @@ class ContactSheetBrowserTest {
         Files.createDirectories(out.resolve("thumbs"));
         List<CaptionRow> rows = new ArrayList<>();
         Set<String> thumbs = new HashSet<>();
-        Thumbnails maker = new Thumbnails(64, 1 << 20);
         for (int i = 0; i < 5; i++) {
             CaptionRow row = new CaptionRow();
             row.sequence = InputSplit.sequence(0, i);
@@ -47,8 +47,9 @@ class ContactSheetBrowserTest {
                 row.text = i == 2 ? NASTY : "caption number " + i;
                 row.score = -1.5;
                 row.model = "echo";
-                assertThat(maker.write(Requests.image(80, 60, "png", i), out.resolve("thumbs/" + row.sequence + ".jpg")))
-                        .isTrue();
+                byte[] rgb = new byte[3 * 64 * 48];
+                Arrays.fill(rgb, (byte) (40 * i));
+                Thumbnails.write(new Thumbnail(64, 48, rgb), out.resolve("thumbs/" + row.sequence + ".jpg"));
                 thumbs.add(row.sequence);
             }
             rows.add(row);

@@ -134,7 +134,17 @@ public final class BlipImageProcessor implements ImagePreprocessor {
 
     @Override
     public ImageTensor preprocess(byte[] encoded) throws AnnotationException {
-        return toTensor(doResize ? decoder.decodeRows(encoded, width, height) : decoder.decodeRows(encoded));
+        return toTensor(decode(encoded));
+    }
+
+    @Override
+    public Preprocessed preprocessWithThumbnail(byte[] encoded, int maxSide) throws AnnotationException {
+        RgbRows rows = decode(encoded);
+        return new Preprocessed(toTensor(rows), Thumbnails.of(rows, maxSide));
+    }
+
+    private RgbRows decode(byte[] encoded) throws AnnotationException {
+        return doResize ? decoder.decodeRows(encoded, width, height) : decoder.decodeRows(encoded);
     }
 
     /** Resize, rescale and normalise an already decoded image. */

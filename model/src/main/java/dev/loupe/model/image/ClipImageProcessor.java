@@ -129,12 +129,22 @@ public final class ClipImageProcessor implements ImagePreprocessor {
 
     @Override
     public ImageTensor preprocess(byte[] encoded) throws AnnotationException {
+        return toTensor(decode(encoded));
+    }
+
+    @Override
+    public Preprocessed preprocessWithThumbnail(byte[] encoded, int maxSide) throws AnnotationException {
+        RgbRows rows = decode(encoded);
+        return new Preprocessed(toTensor(rows), Thumbnails.of(rows, maxSide));
+    }
+
+    private RgbRows decode(byte[] encoded) throws AnnotationException {
         if (!doResize) {
-            return toTensor(decoder.decodeRows(encoded));
+            return decoder.decodeRows(encoded);
         }
         // The resize keeps the shortest edge at least shortestEdge (or the fixed size), so may start from there.
-        return toTensor(shortestEdge > 0 ? decoder.decodeRows(encoded, shortestEdge, shortestEdge)
-                : decoder.decodeRows(encoded, resizeWidth, resizeHeight));
+        return shortestEdge > 0 ? decoder.decodeRows(encoded, shortestEdge, shortestEdge)
+                : decoder.decodeRows(encoded, resizeWidth, resizeHeight);
     }
 
     /** Resize, crop, rescale and normalise an already decoded image. */

@@ -17,8 +17,8 @@ import java.util.logging.Logger;
  * the onnxruntime_gpu build: {@code mvn -Pgpu}, CUDA 12 and cuDNN 9 on the host).
  *
  * <p><b>Threads.</b> Every session of the process runs on ONE intra-op thread pool: the environment is created
- * with ONNX Runtime's global thread pools ({@link RuntimeOptions#intraOpThreads()} intra-op threads, 0 = ONNX
- * Runtime's default of one per physical core; one inter-op thread; spinning off) and each session is created with
+ * with ONNX Runtime's global thread pools ({@link RuntimeOptions#intraOpThreads()} intra-op threads, 0 = as many as
+ * the JVM may use ({@link #defaultIntraOpThreads()}); one inter-op thread; spinning off) and each session is created with
  * per-session threads disabled. A model's graphs (vision, Q-Former, embedding, decoder ...) run one after another,
  * so one pool serves them all; with a pool per session, each pool's workers spin for a while after every run and
  * take the cores away from the next graph and from the Java code between runs (measured in docs/benchmarks.md).
@@ -58,7 +58,7 @@ public final class OrtSessions {
         if (environment == null) {
             int threads = options.intraOpThreads();
             try (OrtEnvironment.ThreadingOptions t = new OrtEnvironment.ThreadingOptions()) {
-                t.setGlobalIntraOpNumThreads(threads);
+                t.setGlobalIntraOpNumThreads(threads == 0 ? defaultIntraOpThreads() : threads);
                 t.setGlobalInterOpNumThreads(1);
                 t.setGlobalSpinControl(Boolean.getBoolean(SPIN_PROPERTY));
                 environment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
@@ -97,7 +97,7 @@ public final class OrtSessions {
         return environment != null && poolThreads >= 0;
     }
 
-    /** The intra-op thread count the shared pool was created with (0 = ONNX Runtime's default); -1 if none. */
+    /** The intra-op thread count the shared pool was created with (0 = {@link #defaultIntraOpThreads()}); -1 if none. */
     public static synchronized int sharedPoolThreads() {
         return environment == null ? -1 : poolThreads;
     }
@@ -160,7 +160,17 @@ public final class OrtSessions {
     }
 
     private static String describe(int threads) {
-        return threads == 0 ? "ONNX Runtime's default thread count" : threads + " intra-op threads";
+        return threads == 0 ? defaultIntraOpThreads() + " intra-op threads (the default)" : threads + " intra-op threads";
+    }
+
+    /**
+     * The pool size when none is asked for: the processors the JVM may use, which honours a container's CPU limit
+     * (ONNX Runtime's own default counts the host's physical cores, so a pod limited to 4 CPUs on a 64-core node
+     * would run 32 or more threads on its 4). The model gets them all: the task threads that fetch and preprocess
+     * the next batch meanwhile need a fraction of one core per request stream (measured in docs/benchmarks.md).
+     */
+    public static int defaultIntraOpThreads() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
 
     /**

@@ -1,5 +1,6 @@
 /**
- * The checkpointed dynamic batcher: {@link dev.loupe.flink.batch.DynamicBatcher} groups any elements into
- * {@link dev.loupe.flink.batch.Batch}es by size and delay.
+ * The batching policy: {@link dev.loupe.flink.batch.DynamicBatcher} decides when the model takes its next
+ * {@link dev.loupe.flink.batch.Batch} (full, or delay expired while the model is idle); the inference operator owns
+ * and checkpoints it.
  */
 package dev.loupe.flink.batch;

@@ -17,16 +17,23 @@ public class PreparedRequest {
     public int height;
     public int width;
     public long fetchMillis;
+    /** Time decoding and preprocessing the image. */
+    public long preprocessMillis;
 
     public PreparedRequest() {}
 
     public PreparedRequest(ValidatedRequest request, ImageTensor tensor, long fetchMillis) {
+        this(request, tensor, fetchMillis, 0);
+    }
+
+    public PreparedRequest(ValidatedRequest request, ImageTensor tensor, long fetchMillis, long preprocessMillis) {
         this.request = request;
         this.pixels = tensor.chw();
         this.channels = tensor.channels();
         this.height = tensor.height();
         this.width = tensor.width();
         this.fetchMillis = fetchMillis;
+        this.preprocessMillis = preprocessMillis;
     }
 
     public ImageTensor tensor() {

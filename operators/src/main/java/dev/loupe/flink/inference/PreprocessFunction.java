@@ -6,20 +6,36 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.ImageTensor;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Decodes and preprocesses each fetched image with the model's {@link ImagePreprocessor} (created in
- * {@link #open}); an image the preprocessor rejects becomes a failure on {@link Failures#TAG} with its code.
+ * {@link #open}); an image the preprocessor rejects becomes a failure on {@link Failures#TAG} with its code. With a
+ * thumbnail size, each preprocessed image's thumbnail, made from the same decode, goes to {@link #THUMBNAILS}.
  */
 public final class PreprocessFunction extends ProcessFunction<FetchedImage, PreparedRequest> {
+    /** Side output of the thumbnails. */
+    public static final OutputTag<ImageThumbnail> THUMBNAILS =
+            new OutputTag<>("loupe-thumbnails", TypeInformation.of(ImageThumbnail.class));
+
     private final AnnotatorFactory factory;
+    private final int thumbnailSize;
     private transient ImagePreprocessor preprocessor;
 
     public PreprocessFunction(AnnotatorFactory factory) {
+        this(factory, 0);
+    }
+
+    /** {@code thumbnailSize}: longest side of the thumbnails on {@link #THUMBNAILS}; 0: none. */
+    public PreprocessFunction(AnnotatorFactory factory, int thumbnailSize) {
         this.factory = factory;
+        this.thumbnailSize = thumbnailSize;
     }
 
     @Override
@@ -30,7 +46,19 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
     @Override
     public void processElement(FetchedImage in, Context ctx, Collector<PreparedRequest> out) {
         try {
-            out.collect(new PreparedRequest(in.request, preprocessor.preprocess(in.bytes), in.fetchMillis));
+            long start = System.nanoTime();
+            ImageTensor tensor;
+            if (thumbnailSize > 0) {
+                ImagePreprocessor.Preprocessed p = preprocessor.preprocessWithThumbnail(in.bytes, thumbnailSize);
+                tensor = p.tensor();
+                if (p.thumbnail() != null) {
+                    ctx.output(THUMBNAILS, new ImageThumbnail(in.request.id, in.request.metadata, p.thumbnail()));
+                }
+            } else {
+                tensor = preprocessor.preprocess(in.bytes);
+            }
+            out.collect(new PreparedRequest(in.request, tensor, in.fetchMillis,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)));
         } catch (AnnotationException e) {
             ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, e)
                     .toRecord(System.currentTimeMillis()));

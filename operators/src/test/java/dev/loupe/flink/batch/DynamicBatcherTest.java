@@ -4,134 +4,73 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 
 class DynamicBatcherTest {
 
-    private static OneInputStreamOperatorTestHarness<String, Batch<String>> harness(int maxSize, long delayMillis)
-            throws Exception {
-        return new OneInputStreamOperatorTestHarness<>(
-                new DynamicBatcher<>(Types.STRING, maxSize, Duration.ofMillis(delayMillis)));
-    }
-
-    private static List<List<String>> batches(OneInputStreamOperatorTestHarness<String, Batch<String>> h) {
-        List<List<String>> out = new ArrayList<>();
-        for (Batch<String> b : h.extractOutputValues()) {
-            out.add(b.elements);
-        }
-        return out;
+    @Test
+    void aFullBufferIsReadyAtOnce() {
+        DynamicBatcher<String> b = new DynamicBatcher<>(3, Duration.ofSeconds(1));
+        b.add("a", 0);
+        b.add("b", 0);
+        assertThat(b.ready(0)).isFalse();
+        assertThat(b.isFull()).isFalse();
+        b.add("c", 0);
+        assertThat(b.isFull()).isTrue();
+        assertThat(b.ready(0)).isTrue();
+        assertThat(b.take(0).elements()).containsExactly("a", "b", "c");
+        assertThat(b.isEmpty()).isTrue();
+        assertThat(b.ready(5_000)).isFalse();
     }
 
     @Test
-    void emitsAsSoonAsTheBatchIsFull() throws Exception {
-        try (var h = harness(3, 1_000)) {
-            h.open();
-            h.setProcessingTime(0);
-            h.processElement("a", 0);
-            h.processElement("b", 0);
-            assertThat(batches(h)).isEmpty();
-            h.processElement("c", 0);
-            assertThat(batches(h)).containsExactly(List.of("a", "b", "c"));
-            assertThat(((DynamicBatcher<String>) h.getOneInputOperator()).buffered()).isZero();
-            h.processElement("d", 0);
-            assertThat(batches(h)).hasSize(1);
-        }
+    void aPartialBufferIsReadyWhenTheDelaySinceItsOldestElementIsOver() {
+        DynamicBatcher<String> b = new DynamicBatcher<>(8, Duration.ofMillis(50));
+        b.add("a", 100);
+        b.add("b", 130);
+        assertThat(b.deadline()).isEqualTo(150);
+        assertThat(b.ready(149)).isFalse();
+        assertThat(b.ready(150)).isTrue();
+        Batch<String> batch = b.take(150);
+        assertThat(batch.elements()).containsExactly("a", "b");
+        assertThat(batch.queueMillis()).containsExactly(50L, 20L);
+
+        b.add("c", 170);   // the next batch's delay counts from its own oldest element
+        assertThat(b.deadline()).isEqualTo(220);
     }
 
     @Test
-    void emitsAPartialBatchWhenTheDelaySinceItsFirstElementExpires() throws Exception {
-        try (var h = harness(8, 50)) {
-            h.open();
-            h.setProcessingTime(100);
-            h.processElement("a", 0);
-            h.setProcessingTime(130);
-            h.processElement("b", 0);
-            h.setProcessingTime(149);
-            assertThat(batches(h)).isEmpty();
-            h.setProcessingTime(150);
-            assertThat(batches(h)).containsExactly(List.of("a", "b"));
-            Batch<String> batch = h.extractOutputValues().get(0);
-            assertThat(batch.queueMillis).containsExactly(50L, 20L);
-
-            // a stale timer of the emitted batch does not cut the next one short
-            h.setProcessingTime(170);
-            h.processElement("c", 0);
-            h.setProcessingTime(219);
-            assertThat(batches(h)).hasSize(1);
-            h.setProcessingTime(220);
-            assertThat(batches(h)).containsExactly(List.of("a", "b"), List.of("c"));
+    void takesAtMostOneBatchAndKeepsTheRestInOrder() {
+        DynamicBatcher<String> b = new DynamicBatcher<>(2, Duration.ZERO);
+        for (String s : List.of("a", "b", "c", "d", "e")) {
+            b.add(s, 0);
         }
+        assertThat(b.take(1).elements()).containsExactly("a", "b");
+        assertThat(b.take(1).elements()).containsExactly("c", "d");
+        assertThat(b.take(1).elements()).containsExactly("e");
     }
 
     @Test
-    void emitsWhatIsLeftAtEndOfInput() throws Exception {
-        try (var h = harness(4, 60_000)) {
-            h.open();
-            h.processElement("a", 0);
-            h.processElement("b", 0);
-            h.endInput();
-            assertThat(batches(h)).containsExactly(List.of("a", "b"));
-        }
-    }
+    void restoredEntriesGoAheadOfNewOnesWithTheirArrivalTimes() {
+        DynamicBatcher<String> before = new DynamicBatcher<>(4, Duration.ofMillis(50));
+        before.add("e", 10);
+        before.add("f", 12);
+        List<DynamicBatcher.Entry<String>> checkpoint = before.entries();
 
-    @Test
-    void bufferedElementsSurviveARestoreExactlyOnce() throws Exception {
-        OperatorSubtaskState snapshot;
-        try (var h = harness(4, 50)) {
-            h.open();
-            h.setProcessingTime(10);
-            h.processElement("a", 0);
-            h.processElement("b", 0);
-            h.processElement("c", 0);
-            h.processElement("d", 0);   // full: emitted before the checkpoint
-            h.processElement("e", 0);
-            h.processElement("f", 0);
-            snapshot = h.snapshot(1L, 20);
-            assertThat(batches(h)).containsExactly(List.of("a", "b", "c", "d"));
-            // the failed attempt would go on to emit e, f; they must come back from the checkpoint only
-        }
-        try (var restored = harness(4, 50)) {
-            restored.setProcessingTime(30);
-            restored.initializeState(snapshot);
-            restored.open();
-            restored.processElement("g", 0);
-            assertThat(batches(restored)).isEmpty();
-            restored.setProcessingTime(60);   // 50 ms after e and f arrived, before the restart
-            assertThat(batches(restored)).containsExactly(List.of("e", "f", "g"));
-            assertThat(restored.extractOutputValues().get(0).queueMillis).containsExactly(50L, 50L, 30L);
-            restored.setProcessingTime(1_000);
-            restored.endInput();
-            assertThat(batches(restored)).hasSize(1);
-        }
-    }
-
-    @Test
-    void snapshotOfAnEmptyBufferRestoresNothing() throws Exception {
-        OperatorSubtaskState snapshot;
-        try (var h = harness(2, 50)) {
-            h.open();
-            h.processElement("a", 0);
-            h.processElement("b", 0);
-            snapshot = h.snapshot(1L, 0);
-        }
-        try (var restored = harness(2, 50)) {
-            restored.initializeState(snapshot);
-            restored.open();
-            restored.endInput();
-            assertThat(batches(restored)).isEmpty();
-        }
+        DynamicBatcher<String> after = new DynamicBatcher<>(4, Duration.ofMillis(50));
+        after.add("g", 30);
+        after.restore(checkpoint);
+        assertThat(after.deadline()).isEqualTo(60);
+        Batch<String> batch = after.take(60);
+        assertThat(batch.elements()).containsExactly("e", "f", "g");
+        assertThat(batch.queueMillis()).containsExactly(50L, 48L, 30L);
     }
 
     @Test
     void rejectsInvalidSettings() {
-        assertThatThrownBy(() -> new DynamicBatcher<>(Types.STRING, 0, Duration.ofMillis(5)))
-                .hasMessageContaining("batch.max-size");
-        assertThatThrownBy(() -> new DynamicBatcher<>(Types.STRING, 1, Duration.ofMillis(-5)))
+        assertThatThrownBy(() -> new DynamicBatcher<>(0, Duration.ofMillis(5))).hasMessageContaining("batch.max-size");
+        assertThatThrownBy(() -> new DynamicBatcher<>(1, Duration.ofMillis(-5)))
                 .hasMessageContaining("batch.max-delay");
     }
 }

@@ -134,7 +134,7 @@ class AvroSerdeTest {
         dev.loupe.schemas.AnnotationResult result = dev.loupe.schemas.AnnotationResult.newBuilder()
                 .setId("r").setTask("rank").setPrompt(null).setText("cat").setTokenIds(List.of(1, -2, 300000))
                 .setScore(-1.5e-3).setCandidates(List.of(new dev.loupe.schemas.CandidateScore("cat", -0.25)))
-                .setTimings(new dev.loupe.schemas.Timings(1L, 2L, Long.MAX_VALUE)).setBatchSize(8)
+                .setTimings(new dev.loupe.schemas.Timings(1L, 2L, Long.MAX_VALUE, 3L)).setBatchSize(8)
                 .setMetadata(Map.of("a", "1", "b", "2")).build();
         assertThat(new AvroDeserializer<>(dev.loupe.schemas.AnnotationResult.class)
                 .deserialize(new AvroSerializer<>(dev.loupe.schemas.AnnotationResult.class).serialize(result)))
