@@ -34,12 +34,14 @@ public final class CaptionOutputs {
         ContactSheet.Totals totals = new ContactSheet.Totals();
         Path jsonlTmp = layout.resultsJsonl().resolveSibling(".results.jsonl.tmp");
         Path parquetTmp = layout.resultsParquet().resolveSibling(".results.parquet.tmp");
-        boolean samples = plan.splits().stream().anyMatch(s -> s.kind() == InputSplit.Kind.WEBDATASET);
+        boolean[] withSamples = {false};   // rows of WebDataset samples: results.parquet gets a sample column
         try (SortedRuns sorted = new SortedRuns(layout.work().resolve("sort"), settings.sortRunRows())) {
             readParts(layout.parts().resolve("jsonl"), row -> {
                 totals.add(row);
                 sorted.add(row);
+                withSamples[0] |= row.sample != null;
             });
+            boolean samples = withSamples[0];
             try (BufferedWriter jsonl = Files.newBufferedWriter(jsonlTmp, StandardCharsets.UTF_8);
                     TableWriter parquet = Tables.create(parquetTmp, TableFormat.PARQUET,
                             samples ? CaptionTable.RESULTS_WITH_SAMPLES : CaptionTable.RESULTS);

@@ -8,7 +8,7 @@ import dev.loupe.jobs.table.TableSchema;
 /**
  * {@link CaptionRow}s as table rows ({@code dev.loupe.jobs.table}): the columns of {@code results.parquet}
  * (image, task, prompt, text, score, candidates as JSON, model, error_code, error_message), plus {@code sample}
- * (JSON: a WebDataset sample's key and text members) when the inputs include WebDataset shards.
+ * (JSON: a WebDataset sample's key and text members) when rows of WebDataset samples are among them.
  */
 final class CaptionTable {
     static final TableSchema RESULTS = TableSchema.of(
