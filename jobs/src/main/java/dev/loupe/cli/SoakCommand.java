@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -120,7 +121,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
-            RuntimeOptions runtime = runtimeOptions();
+            // The requests cycle through a few images: the image feature cache off, they pay the vision encoder as
+            // a stream of new images would (duplicates within one batch still share one pass).
+            RuntimeOptions runtime = runtimeOptions().withVisionCacheBytes(0);
             Path modelDir = model != null ? model : DemoModel.ensure(runtime.cachePath());
             Configuration conf = configuration(work.resolve("images"));
             conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:9092"); // replaced by the embedded broker's below
@@ -130,8 +133,10 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics)) {
                 conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
                 JobSettings settings = checked.withBootstrapServers(embedded.bootstrapServers());
-                StreamExecutionEnvironment env =
-                        embedded.environment(StreamingAnnotationJob.environmentConfiguration(settings));
+                Configuration envConfig = StreamingAnnotationJob.environmentConfiguration(settings);
+                // requests in flight are checkpointed with their images: more than the 5 MB memory-backed storage holds
+                envConfig.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").toUri().toString());
+                StreamExecutionEnvironment env = embedded.environment(envConfig);
                 StreamingAnnotationJob.build(env, settings, factory, conf);
                 JobClient job = embedded.submit(env, StreamingAnnotationJob.JOB_NAME + "-soak");
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "

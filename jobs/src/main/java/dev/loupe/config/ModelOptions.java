@@ -4,6 +4,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import java.nio.file.Path;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
@@ -35,6 +36,14 @@ public final class ModelOptions {
             .withDescription("Where converted checkpoints and the demo model are cached. Unset: the system property "
                     + "loupe.cache, else $LOUPE_CACHE, else ~/.cache/loupe.");
 
+    public static final ConfigOption<MemorySize> VISION_CACHE_BYTES = ConfigOptions.key("loupe.runtime.vision-cache-bytes")
+            .memoryType().defaultValue(new MemorySize(RuntimeOptions.DEFAULT_VISION_CACHE_BYTES))
+            .withDescription("Bound of each loaded model's cache of prompt-independent image features (InstructBLIP's "
+                    + "ViT output, BLIP-2's and LLaVA's projected image features), keyed by the preprocessed image's "
+                    + "content hash: several prompts on one image run its vision encoder once across batches and "
+                    + "subtasks of a process. 0 disables the cache (identical images within one batch still share "
+                    + "one pass).");
+
     public static final ConfigOption<Boolean> FAST_JPEG_DOWNSCALE = ConfigOptions.key("loupe.image.fast-jpeg-downscale")
             .booleanType().defaultValue(false)
             .withDescription("Decode JPEGs at 1/2, 1/4 or 1/8 scale when the model's input stays at least that large "
@@ -64,9 +73,11 @@ public final class ModelOptions {
             }
             options = options.withThreads(threads.get());
         }
+        options = options.withVisionCacheBytes(config.get(VISION_CACHE_BYTES).getBytes());
         var cache = config.getOptional(CACHE_DIR).map(String::strip).filter(s -> !s.isEmpty());
         if (cache.isPresent()) {
-            options = new RuntimeOptions(options.device(), options.intraOpThreads(), cache.get(), options.deviceIndex());
+            options = new RuntimeOptions(options.device(), options.intraOpThreads(), cache.get(), options.deviceIndex(),
+                    options.visionCacheBytes());
         }
         return options;
     }

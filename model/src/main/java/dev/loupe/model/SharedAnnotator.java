@@ -3,6 +3,7 @@ package dev.loupe.model;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.VisionFeatureStats;
 import java.util.List;
 
 /**
@@ -30,6 +31,11 @@ public final class SharedAnnotator implements BatchAnnotator {
     @Override
     public String modelVersion() {
         return lease.get().modelVersion();
+    }
+
+    @Override
+    public VisionFeatureStats visionStats() {
+        return lease.get().visionStats();
     }
 
     /** The shared runtime behind this handle (the same object for every handle on one key). */

@@ -6,17 +6,25 @@ import dev.loupe.flink.failure.FailureMetrics;
 import dev.loupe.flink.inference.BatchInferenceOperator;
 import dev.loupe.flink.inference.PreparedRequest;
 import dev.loupe.flink.request.ValidatedRequest;
+import dev.loupe.flink.testing.BlipTestAnnotatorFactory;
 import dev.loupe.flink.testing.TestAnnotatorFactory;
+import dev.loupe.model.Models;
+import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.schemas.AnnotationFailure;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.Meter;
 import org.apache.flink.metrics.Metric;
@@ -33,6 +41,7 @@ import org.apache.flink.streaming.api.operators.StreamMap;
 import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The pipeline's metrics, read back from an intercepting metric group. */
 class PipelineMetricsTest {
@@ -103,6 +112,39 @@ class PipelineMetricsTest {
             assertThat(group.get("imagesPerSecond")).isInstanceOf(Meter.class);
             assertThat(((Meter) group.get("imagesPerSecond")).getCount()).isEqualTo(3);
         }
+    }
+
+    @Test
+    void inferenceReportsHowOftenTheVisionEncoderRan(@TempDir Path tmp) throws Exception {
+        RuntimeOptions runtime = new RuntimeOptions(RuntimeOptions.Device.CPU, 1, tmp.resolve("cache").toString());
+        AnnotatorFactory factory = Models.open(BlipTestAnnotatorFactory.fixtureCheckpoint(), runtime);
+        byte[] png = Files.readAllBytes(BlipTestAnnotatorFactory.fixtureCheckpoint()
+                .resolve("../../images/img_64x64.png").normalize());
+        ImagePreprocessor preprocessor = factory.createPreprocessor();
+        CapturingGroup group = new CapturingGroup();
+        try (var h = harness(new BatchInferenceOperator.Factory(factory, TypeInformation.of(PreparedRequest.class), 3,
+                Duration.ofMillis(10)), group)) {
+            h.open();
+            h.setProcessingTime(0);
+            for (String id : List.of("a", "b", "c")) {   // a full batch of one image three times
+                h.processElement(prepared(id, preprocessor.preprocess(png)), 0);
+            }
+            h.getTaskMailbox().take(TaskMailbox.MIN_PRIORITY).run();
+            h.processElement(prepared("d", preprocessor.preprocess(png)), 0);
+            h.setProcessingTime(10);   // its delay is over: the same image again, alone
+            h.getTaskMailbox().take(TaskMailbox.MIN_PRIORITY).run();
+            assertThat(h.extractOutputValues()).hasSize(4);
+            assertThat(((Gauge<?>) group.get("visionImagesEncoded")).getValue()).isEqualTo(1L);
+            assertThat(((Gauge<?>) group.get("visionDuplicateRows")).getValue()).isEqualTo(2L);
+            assertThat(((Gauge<?>) group.get("visionCacheHits")).getValue()).isEqualTo(1L);
+            assertThat(((Gauge<?>) group.get("visionCacheMisses")).getValue()).isEqualTo(1L);
+            assertThat((Long) ((Gauge<?>) group.get("visionCacheBytes")).getValue()).isPositive();
+        }
+    }
+
+    private static PreparedRequest prepared(String id, ImageTensor image) {
+        return new PreparedRequest(new ValidatedRequest(id, "file:///x", null, Task.CAPTION, "a photo of", List.of(),
+                GenerationConfig.greedy(2), Map.of()), image, 0);
     }
 
     @Test

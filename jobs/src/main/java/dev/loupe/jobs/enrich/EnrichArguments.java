@@ -22,7 +22,7 @@ public final class EnrichArguments {
             .withOptions(JobOptions.class, JobOptions.PARALLELISM, JobOptions.CHECKPOINT_INTERVAL,
                     JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY)
             .withOptions(ModelOptions.class, ModelOptions.DEVICE, ModelOptions.THREADS, ModelOptions.CACHE_DIR,
-                    ModelOptions.FAST_JPEG_DOWNSCALE);
+                    ModelOptions.VISION_CACHE_BYTES, ModelOptions.FAST_JPEG_DOWNSCALE);
 
     public static final JobArguments ARGUMENTS = new JobArguments(CATALOGUE, List.of(
             Flag.value("--model", EnrichOptions.MODEL).label("DIR").mandatory(),

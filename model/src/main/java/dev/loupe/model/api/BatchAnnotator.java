@@ -18,6 +18,14 @@ public interface BatchAnnotator extends AutoCloseable {
     /** Identifies the exact weights, e.g. the source checkpoint hash. */
     String modelVersion();
 
+    /**
+     * How often the model's image stage ran and reused features since it was loaded (shared by every handle on a
+     * shared runtime); {@link VisionFeatureStats#NONE} for a model without one.
+     */
+    default VisionFeatureStats visionStats() {
+        return VisionFeatureStats.NONE;
+    }
+
     @Override
     void close();
 }

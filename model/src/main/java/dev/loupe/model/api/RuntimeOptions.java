@@ -5,16 +5,27 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * How the model runtime executes: the ONNX Runtime execution provider and, for CUDA, which GPU; its thread count
- * and where converted checkpoints are cached. Defaults come from the environment ({@code LOUPE_DEVICE} as
+ * How the model runtime executes: the ONNX Runtime execution provider and, for CUDA, which GPU; its thread count,
+ * where converted checkpoints are cached and how many bytes of image features it keeps for reuse
+ * ({@link #visionCacheBytes()}). Defaults come from the environment ({@code LOUPE_DEVICE} as
  * {@code cpu}, {@code cuda} or {@code cuda:N}, {@code LOUPE_THREADS}, {@code LOUPE_CACHE} or the system property
  * {@code loupe.cache}) so that every entry point shares one place per setting. Inside Flink the operator sets
  * {@link #deviceIndex()} from the TaskManager's GPU external resource (the runtime itself never imports Flink).
  * {@link #intraOpThreads()} sizes the one ONNX Runtime intra-op pool that all sessions of the process share; the
  * first model opened in a process fixes it ({@code dev.loupe.model.onnx.OrtSessions}, docs/models.md).
+ * {@link #visionCacheBytes()} bounds each loaded model's cache of prompt-independent image features
+ * ({@code dev.loupe.model.vision.VisionFeatures}); 0 disables it.
  */
-public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir, int deviceIndex)
-        implements Serializable {
+public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir, int deviceIndex,
+                             long visionCacheBytes) implements Serializable {
+
+    /**
+     * 64 MiB: small beside any model's weights (InstructBLIP-7B's are ~30 GB in fp32), yet it holds the ViT output of
+     * ~45 InstructBLIP-7B images (257 x 1408 floats each), ~200 BLIP-2 query outputs or ~7 LLaVA-1.5-7B images
+     * (576 x 4096): enough for the requests of one image that arrive close together (enrich's columns of a row, a
+     * VQA stream's questions on one picture) to span several batches.
+     */
+    public static final long DEFAULT_VISION_CACHE_BYTES = 64L << 20;
 
     /** Execution provider. CUDA needs the {@code gpu} Maven profile (onnxruntime_gpu) and a CUDA host. */
     public enum Device { CPU, CUDA }
@@ -29,9 +40,18 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir,
         if (deviceIndex < 0) {
             throw new IllegalArgumentException("deviceIndex must be >= 0, got " + deviceIndex);
         }
+        if (visionCacheBytes < 0) {
+            throw new IllegalArgumentException("visionCacheBytes must be >= 0 (0 disables the cache), got "
+                    + visionCacheBytes);
+        }
     }
 
-    /** Device index 0 (the first GPU when the device is CUDA). */
+    /** The default vision feature cache ({@link #DEFAULT_VISION_CACHE_BYTES}). */
+    public RuntimeOptions(Device device, int intraOpThreads, String cacheDir, int deviceIndex) {
+        this(device, intraOpThreads, cacheDir, deviceIndex, DEFAULT_VISION_CACHE_BYTES);
+    }
+
+    /** Device index 0 (the first GPU when the device is CUDA) and the default vision feature cache. */
     public RuntimeOptions(Device device, int intraOpThreads, String cacheDir) {
         this(device, intraOpThreads, cacheDir, 0);
     }
@@ -82,20 +102,26 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir,
 
     /** Device and index from a spec {@code cpu}, {@code cuda} or {@code cuda:N}. */
     public RuntimeOptions withDeviceSpec(String spec) {
-        return new RuntimeOptions(parseDevice(spec), intraOpThreads, cacheDir, parseDeviceIndex(spec));
+        return new RuntimeOptions(parseDevice(spec), intraOpThreads, cacheDir, parseDeviceIndex(spec),
+                visionCacheBytes);
     }
 
     public RuntimeOptions withThreads(int threads) {
-        return new RuntimeOptions(device, threads, cacheDir, deviceIndex);
+        return new RuntimeOptions(device, threads, cacheDir, deviceIndex, visionCacheBytes);
     }
 
     public RuntimeOptions withDevice(Device d) {
-        return new RuntimeOptions(d, intraOpThreads, cacheDir, deviceIndex);
+        return new RuntimeOptions(d, intraOpThreads, cacheDir, deviceIndex, visionCacheBytes);
     }
 
     /** The GPU to run on when the device is CUDA (the CUDA device ordinal as the process sees it). */
     public RuntimeOptions withDeviceIndex(int index) {
-        return new RuntimeOptions(device, intraOpThreads, cacheDir, index);
+        return new RuntimeOptions(device, intraOpThreads, cacheDir, index, visionCacheBytes);
+    }
+
+    /** The bound of each loaded model's image feature cache, in bytes; 0 disables it. */
+    public RuntimeOptions withVisionCacheBytes(long bytes) {
+        return new RuntimeOptions(device, intraOpThreads, cacheDir, deviceIndex, bytes);
     }
 
     public Path cachePath() {

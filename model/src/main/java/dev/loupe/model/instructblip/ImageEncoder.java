@@ -1,7 +1,6 @@
 package dev.loupe.model.instructblip;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -13,6 +12,7 @@ import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.vision.VisionFeatures;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -25,7 +25,8 @@ import java.util.Map;
  * each request's instruction tokens, giving per request the {@code num_query_tokens} embeddings that replace the
  * image placeholder tokens in the language model's input. Batches are padded on the right and masked so that each
  * row's result equals that row run alone. For BLIP-2 (no Q-Former text input) the instruction rows are ignored.
- * Thread-safe; owns its two sessions.
+ * The prompt-independent stage runs once per distinct image ({@link VisionFeatures}). Thread-safe; owns its two
+ * sessions.
  */
 public final class ImageEncoder implements AutoCloseable {
     /** File names of the two graphs inside a model package directory. */
@@ -36,12 +37,16 @@ public final class ImageEncoder implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession vision;
     private final OrtSession qformer;
+    private final VisionFeatures features;
 
-    private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer) {
+    private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
+                         long visionCacheBytes) {
         this.config = config;
         this.env = env;
         this.vision = vision;
         this.qformer = qformer;
+        this.features = new VisionFeatures(config.qformerTextInput() ? this::runVision : this::runImageSide,
+                visionCacheBytes);
     }
 
     /** The vision graph ({@link VisionGraph}) for the integrator's converter. */
@@ -77,7 +82,7 @@ public final class ImageEncoder implements AutoCloseable {
         OrtSession v = OrtSessions.open(visionOnnx, options);
         try {
             OrtSession q = OrtSessions.open(qformerOnnx, options);
-            return new ImageEncoder(config, OrtSessions.environment(options), v, q);
+            return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes());
         } catch (IOException | RuntimeException e) {
             try {
                 v.close();
@@ -107,61 +112,113 @@ public final class ImageEncoder implements AutoCloseable {
 
     /**
      * Encodes a batch: row i is images.get(i) with Q-Former instruction tokens qformerIds[i] (unpadded).
-     * Returns per row the language-model inputs [num_query_tokens][llm_hidden].
+     * Returns per row the language-model inputs [num_query_tokens][llm_hidden]. The prompt-independent part runs
+     * once per distinct image and is reused across calls through {@link #visionFeatures()}: the ViT output for
+     * InstructBLIP (its Q-Former reads the instruction), the whole image side for BLIP-2 (its Q-Former reads none).
      */
     public float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
-        Encoded e = encodeWithIntermediates(images, qformerIds);
+        checkRows(images, qformerIds);
+        float[][] languageInputs = config.qformerTextInput()
+                ? runQFormer(features.features(images), qformerIds).languageInputs()
+                : features.features(images);
         int k = numQueryTokens();
         int d = languageHiddenSize();
         float[][][] out = new float[images.size()][k][d];
         for (int b = 0; b < out.length; b++) {
             for (int t = 0; t < k; t++) {
-                System.arraycopy(e.languageInputs()[b], t * d, out[b][t], 0, d);
+                System.arraycopy(languageInputs[b], t * d, out[b][t], 0, d);
             }
         }
         return out;
     }
 
+    /** The per-image reuse of this model's prompt-independent image stage (its counts are the model's). */
+    public VisionFeatures visionFeatures() {
+        return features;
+    }
+
     /** Per-row flat outputs of both graphs (row-major), for diagnostics and parity tests. */
     public record Encoded(float[][] imageEmbeds, float[][] queryOutput, float[][] languageInputs) {}
 
+    /** Every stage for every row, nothing reused: what the parity and batch-invariance tests compare. */
     public Encoded encodeWithIntermediates(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+        checkRows(images, qformerIds);
+        float[][] imageEmbeds = runVision(images);
+        QFormerOutputs q = runQFormer(imageEmbeds, qformerIds);
+        return new Encoded(imageEmbeds, q.queryOutput(), q.languageInputs());
+    }
+
+    /** The Q-Former graph's per-row outputs. */
+    private record QFormerOutputs(float[][] queryOutput, float[][] languageInputs) {}
+
+    private void checkRows(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
         int batch = images.size();
         if (batch == 0 || qformerIds == null || qformerIds.length != batch) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "need one Q-Former token row per image, got "
                     + batch + " images and " + (qformerIds == null ? "no" : qformerIds.length) + " rows");
         }
-        float[] pixels = stackPixels(images);
-        int textLen = 1;
-        boolean textInput = config.qformerTextInput();
-        for (long[] row : qformerIds) {
-            if (textInput) {
+        if (config.qformerTextInput()) {
+            for (long[] row : qformerIds) {
                 validateIds(row);
+            }
+        }
+    }
+
+    /** BLIP-2's image stage: vision and Q-Former together, with no instruction. */
+    private float[][] runImageSide(List<ImageTensor> images) throws AnnotationException {
+        return runQFormer(runVision(images), new long[images.size()][0]).languageInputs();
+    }
+
+    /** The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. */
+    private float[][] runVision(List<ImageTensor> images) throws AnnotationException {
+        int batch = images.size();
+        float[] pixels = stackPixels(images);
+        int size = config.vision().imageSize();
+        try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
+             OrtSession.Result v = vision.run(Map.of(VisionGraph.PIXEL_VALUES, px))) {
+            return rows((OnnxTensor) v.get(VisionGraph.IMAGE_EMBEDS).orElseThrow(), batch);
+        } catch (OrtException e) {
+            throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The Q-Former graph over per-row image embeddings (rows may share one array) and instruction tokens, right
+     * padded and masked; the instruction is left out for BLIP-2.
+     */
+    private QFormerOutputs runQFormer(float[][] imageEmbeds, long[][] qformerIds) throws AnnotationException {
+        int batch = imageEmbeds.length;
+        boolean textInput = config.qformerTextInput();
+        int textLen = 1;
+        if (textInput) {
+            for (long[] row : qformerIds) {
                 textLen = Math.max(textLen, row.length);
             }
         }
         long[] ids = new long[batch * textLen];
         long[] mask = new long[batch * textLen];
         java.util.Arrays.fill(ids, config.qformer().padTokenId());
-        for (int b = 0; b < batch; b++) {
-            if (textInput) {
-                System.arraycopy(qformerIds[b], 0, ids, b * textLen, qformerIds[b].length);
-                java.util.Arrays.fill(mask, b * textLen, b * textLen + qformerIds[b].length, 1L);
-            }
+        for (int b = 0; b < batch && textInput; b++) {
+            System.arraycopy(qformerIds[b], 0, ids, b * textLen, qformerIds[b].length);
+            java.util.Arrays.fill(mask, b * textLen, b * textLen + qformerIds[b].length, 1L);
         }
-        int size = config.vision().imageSize();
-        try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
-             OrtSession.Result v = vision.run(Map.of(VisionGraph.PIXEL_VALUES, px));
+        int tokens = config.vision().numPositions();
+        int hidden = config.vision().hiddenSize();
+        int per = tokens * hidden;
+        float[] embeds = new float[batch * per];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(imageEmbeds[b], 0, embeds, b * per, per);
+        }
+        try (OnnxTensor embedT = OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds),
+                     new long[] {batch, tokens, hidden});
              OnnxTensor idT = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, textLen});
              OnnxTensor maskT = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, textLen})) {
-            OnnxValue embeds = v.get(VisionGraph.IMAGE_EMBEDS).orElseThrow();
             Map<String, OnnxTensor> inputs = textInput
-                    ? Map.of(QFormerGraph.IMAGE_EMBEDS, (OnnxTensor) embeds, QFormerGraph.INPUT_IDS, idT,
+                    ? Map.of(QFormerGraph.IMAGE_EMBEDS, embedT, QFormerGraph.INPUT_IDS, idT,
                             QFormerGraph.ATTENTION_MASK, maskT)
-                    : Map.of(QFormerGraph.IMAGE_EMBEDS, (OnnxTensor) embeds);
+                    : Map.of(QFormerGraph.IMAGE_EMBEDS, embedT);
             try (OrtSession.Result q = qformer.run(inputs)) {
-                return new Encoded(rows((OnnxTensor) embeds, batch),
-                        rows((OnnxTensor) q.get(QFormerGraph.QUERY_OUTPUT).orElseThrow(), batch),
+                return new QFormerOutputs(rows((OnnxTensor) q.get(QFormerGraph.QUERY_OUTPUT).orElseThrow(), batch),
                         rows((OnnxTensor) q.get(QFormerGraph.LANGUAGE_INPUTS).orElseThrow(), batch));
             }
         } catch (OrtException e) {

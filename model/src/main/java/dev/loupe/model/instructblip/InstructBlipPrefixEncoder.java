@@ -3,6 +3,7 @@ package dev.loupe.model.instructblip;
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
 import dev.loupe.model.text.LanguageTokenizer;
@@ -70,6 +71,11 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
             prefixes.add(prefix);
         }
         return prefixes;
+    }
+
+    @Override
+    public VisionFeatureStats visionStats() {
+        return encoder.visionFeatures().stats();
     }
 
     @Override

@@ -9,6 +9,7 @@ import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.vision.VisionFeatures;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -19,27 +20,38 @@ import java.util.Set;
 /**
  * Runs the {@link LlavaImageGraph} in ONNX Runtime: a batch of preprocessed images to, per image, the projected
  * features that replace its {@code <image>} tokens. Rows do not interact, so a row's features do not depend on
- * its batch. Thread-safe; owns its session.
+ * its batch, and the graph runs once per distinct image ({@link VisionFeatures}). Thread-safe; owns its session.
  */
 public final class LlavaImageEncoder implements AutoCloseable {
     private final LlavaConfig config;
     private final OrtEnvironment env;
     private final OrtSession session;
+    private final VisionFeatures features;
 
-    private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session) {
+    private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes) {
         this.config = config;
         this.env = env;
         this.session = session;
+        this.features = new VisionFeatures(
+                images -> run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES),
+                visionCacheBytes);
     }
 
     public static LlavaImageEncoder open(Path imageGraph, LlavaConfig config, RuntimeOptions options)
             throws IOException {
-        return new LlavaImageEncoder(config, OrtSessions.environment(options), OrtSessions.open(imageGraph, options));
+        return new LlavaImageEncoder(config, OrtSessions.environment(options), OrtSessions.open(imageGraph, options),
+                options.visionCacheBytes());
     }
 
-    /** Per image, the projected features [image_seq_length][llm_hidden]. */
+    /**
+     * Per image, the projected features [image_seq_length][llm_hidden]; the graph runs once per distinct image and
+     * its results are reused across calls ({@link #visionFeatures()}).
+     */
     public float[][][] encode(List<ImageTensor> images) throws AnnotationException {
-        float[][] flat = run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+        if (images.isEmpty()) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "no images to encode");
+        }
+        float[][] flat = features.features(images);
         int n = config.imageSeqLength();
         float[][][] out = new float[images.size()][n][];
         for (int b = 0; b < out.length; b++) {
@@ -51,7 +63,12 @@ public final class LlavaImageEncoder implements AutoCloseable {
         return out;
     }
 
-    /** The named outputs (see {@link LlavaImageGraph}), per image flat row-major; for parity diagnostics. */
+    /** The per-image reuse of the image graph (its counts are the model's). */
+    public VisionFeatures visionFeatures() {
+        return features;
+    }
+
+    /** The named outputs (see {@link LlavaImageGraph}), per image flat row-major, nothing reused; for parity diagnostics. */
     public Map<String, float[][]> run(List<ImageTensor> images, String... outputs) throws AnnotationException {
         int batch = images.size();
         if (batch == 0) {

@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.text.LanguageTokenizer;
 import dev.loupe.model.vlm.TokenEmbeddings;
 import dev.loupe.model.vlm.VisualPrefixEncoder;
@@ -72,6 +73,11 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
             prefixes.add(prefix);
         }
         return prefixes;
+    }
+
+    @Override
+    public VisionFeatureStats visionStats() {
+        return images.visionFeatures().stats();
     }
 
     @Override

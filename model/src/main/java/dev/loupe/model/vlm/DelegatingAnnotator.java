@@ -3,6 +3,7 @@ package dev.loupe.model.vlm;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.VisionFeatureStats;
 import java.util.List;
 
 /**
@@ -29,6 +30,11 @@ public abstract class DelegatingAnnotator implements BatchAnnotator {
     @Override
     public final String modelVersion() {
         return annotator.modelVersion();
+    }
+
+    @Override
+    public final VisionFeatureStats visionStats() {
+        return annotator.visionStats();
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.LanguageModelRunner;
@@ -30,9 +31,11 @@ import java.util.Map;
  * and this class does the rest over a {@link StepDecoder}: the prefix of a decoder-only model
  * ({@link PrefixStepDecoder}) or the encoder input of an encoder-decoder one ({@link dev.loupe.model.t5.T5StepDecoder}).
  * Rows with the same generation settings (seed aside) decode together through {@link TextGenerator}; task RANK scores
- * candidates through {@link CandidateScorer}. Rows are batched through every stage so that a row's result never
- * depends on its batch mates. A row refused on its own (prompt too long, bad candidates) gets its failure outcome;
- * a stage that fails for several rows together fails the call, and the caller retries each input alone.
+ * candidates through {@link CandidateScorer}. Every row's prefix is built in one pass, so the image side runs once
+ * per distinct image of a call (and reuses features across calls, see {@link dev.loupe.model.vision.VisionFeatures}).
+ * Rows are batched through every stage so that a row's result never depends on its batch mates. A row refused on
+ * its own (prompt too long, bad candidates) gets its failure outcome; a stage that fails for several rows together
+ * fails the call, and the caller retries each input alone.
  *
  * <p>Thread-safe: it holds only immutable settings, ONNX Runtime sessions (concurrent {@code run} is allowed) and
  * the thread-safe prefix encoder; every call keeps its state (KV cache, masks) on its own stack, so one instance
@@ -97,13 +100,29 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
                 out[i] = AnnotationOutcome.failure(e.code(), e.getMessage());
             }
         }
+        // Every row's prefix in one pass, so that the image side runs once per distinct image of the call
+        // whatever the rows' tasks and generation settings.
+        List<Integer> prefixRows = new ArrayList<>(rankRows);
+        groups.values().forEach(prefixRows::addAll);
+        float[][][] prefixes = new float[batch.size()][][];
+        if (!prefixRows.isEmpty()) {
+            try {
+                List<float[][]> computed = prefixes(batch, encoded, prefixRows);
+                for (int k = 0; k < prefixRows.size(); k++) {
+                    prefixes[prefixRows.get(k)] = computed.get(k);
+                }
+            } catch (AnnotationException | RuntimeException e) {
+                fail(prefixRows, e, out);
+                return Arrays.asList(out);
+            }
+        }
         if (!rankRows.isEmpty()) {
-            rank(batch, encoded, candidateIds, rankRows, out);
+            rank(batch, prefixes, candidateIds, rankRows, out);
         }
         for (Map.Entry<GenerationConfig, List<Integer>> group : groups.entrySet()) {
             List<Integer> rows = group.getValue();
             try {
-                List<Annotation> results = generate(batch, encoded, rows, group.getKey());
+                List<Annotation> results = generate(batch, encoded, prefixes, rows, group.getKey());
                 for (int k = 0; k < rows.size(); k++) {
                     out[rows.get(k)] = AnnotationOutcome.success(results.get(k));
                 }
@@ -114,12 +133,13 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         return Arrays.asList(out);
     }
 
-    private List<Annotation> generate(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows,
-                                      GenerationConfig config) throws AnnotationException {
-        List<float[][]> prefixes = prefixes(batch, encoded, rows);
+    private List<Annotation> generate(List<AnnotationInput> batch, List<P> encoded, float[][][] rowPrefixes,
+                                      List<Integer> rows, GenerationConfig config) throws AnnotationException {
+        List<float[][]> prefixes = new ArrayList<>(rows.size());
         List<int[]> promptIds = new ArrayList<>(rows.size());
         long[] seeds = new long[rows.size()];
         for (int k = 0; k < rows.size(); k++) {
+            prefixes.add(rowPrefixes[rows.get(k)]);
             promptIds.add(language.penaltyContext(encoder.inputIds(encoded.get(rows.get(k)))));
             seeds[k] = batch.get(rows.get(k)).generation().seed();
         }
@@ -167,19 +187,12 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
      * tokens followed by end-of-sequence, given image and prompt. The prefix of a request runs once and its KV
      * cache is shared by all its candidates. The best candidate becomes the annotation's text.
      */
-    private void rank(List<AnnotationInput> batch, List<P> encoded, List<List<int[]>> candidateIds,
+    private void rank(List<AnnotationInput> batch, float[][][] prefixes, List<List<int[]>> candidateIds,
                       List<Integer> rows, AnnotationOutcome[] out) {
-        List<float[][]> prefixes;
-        try {
-            prefixes = prefixes(batch, encoded, rows);
-        } catch (AnnotationException | RuntimeException e) {
-            fail(rows, e, out);
-            return;
-        }
         for (int k = 0; k < rows.size(); k++) {
             int row = rows.get(k);
             try {
-                List<CandidateScorer.CandidateLogProbs> scores = scorer.score(prefixes.get(k), candidateIds.get(row));
+                List<CandidateScorer.CandidateLogProbs> scores = scorer.score(prefixes[row], candidateIds.get(row));
                 List<String> texts = batch.get(row).candidates();
                 List<Annotation.CandidateScore> ranked = new ArrayList<>(texts.size());
                 int best = 0;
@@ -200,7 +213,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     /**
      * A stage failed for {@code rows} run together. One row's failure is its outcome. Several rows' failure cannot
      * be pinned on one of them, so the whole call fails and its caller runs each input alone (the Flink
-     * {@code InferenceOperator} and {@code loupe annotate} do); batch invariance makes the rows that succeed alone
+     * {@code BatchInference} and {@code loupe annotate} do); batch invariance makes the rows that succeed alone
      * give the same results. The isolation is the caller's, in one place, rather than repeated here.
      */
     private static void fail(List<Integer> rows, Exception e, AnnotationOutcome[] out) {
@@ -213,6 +226,11 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     private static AnnotationOutcome failure(Exception e) {
         return e instanceof AnnotationException ae ? AnnotationOutcome.failure(ae.code(), ae.getMessage())
                 : AnnotationOutcome.failure(ErrorCode.INFERENCE_FAILED, String.valueOf(e));
+    }
+
+    @Override
+    public VisionFeatureStats visionStats() {
+        return encoder.visionStats();
     }
 
     /** The language model, for parity diagnostics. */

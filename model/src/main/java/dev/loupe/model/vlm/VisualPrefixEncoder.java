@@ -2,6 +2,7 @@ package dev.loupe.model.vlm;
 
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.text.LanguageTokenizer;
 import java.util.List;
 
@@ -24,10 +25,14 @@ public interface VisualPrefixEncoder<P> extends AutoCloseable {
 
     /**
      * The decoder prefix of each row, in order: image features and prompt token embeddings (looked up through
-     * {@code embeddings}) arranged as the family's model expects. All rows go through the image side as one batch.
+     * {@code embeddings}) arranged as the family's model expects. All rows go through the image side as one batch,
+     * which runs once per distinct image.
      */
     List<float[][]> prefixes(List<ImageTensor> images, List<P> prompts, TokenEmbeddings embeddings)
             throws AnnotationException;
+
+    /** How often the image side ran and reused features (see {@link dev.loupe.model.vision.VisionFeatures}). */
+    VisionFeatureStats visionStats();
 
     /** The language model's tokenizer: ranking candidates, generated text, special ids. */
     LanguageTokenizer tokenizer();

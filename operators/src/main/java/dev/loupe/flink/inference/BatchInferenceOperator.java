@@ -3,8 +3,14 @@ package dev.loupe.flink.inference;
 import dev.loupe.flink.batch.Batch;
 import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.failure.Failures;
+import dev.loupe.flink.fetch.FetchedImage;
+import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.ImagePreprocessor;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import java.time.Duration;
@@ -25,8 +31,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.api.java.typeutils.TupleTypeInfo;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MeterView;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
@@ -52,7 +60,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Checkpoints hold the running batch and the buffer (operator list state), so a restore runs every request whose
  * result was not emitted before the checkpoint again, and none twice: together with a transactional sink this is
- * exactly-once. Build it with {@link Factory}.
+ * exactly-once. They keep each request's encoded image rather than its tensor (a 224x224 float tensor is 600 KB, a
+ * 640x480 JPEG a tenth of that), and a restore preprocesses those images again. Build it with {@link Factory}.
  */
 public final class BatchInferenceOperator extends AbstractStreamOperator<AnnotationResult>
         implements OneInputStreamOperator<PreparedRequest, AnnotationResult>, BoundedOneInput, ProcessingTimeCallback {
@@ -68,7 +77,9 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
     private final transient MailboxExecutor mailbox;
 
     private transient DynamicBatcher<PreparedRequest> batcher;
-    private transient ListState<Tuple2<PreparedRequest, Long>> bufferState;
+    private transient ListState<Tuple2<FetchedImage, Long>> pendingState;
+    /** Restored requests, preprocessed again in {@link #open}. */
+    private transient List<Tuple2<FetchedImage, Long>> restored;
     private transient BatchAnnotator annotator;
     private transient BatchInference inference;
     private transient ExecutorService modelThread;
@@ -83,6 +94,7 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
     private transient Histogram queueWaitMillis;
     private transient Histogram inferenceMillis;
     private transient Counter images;
+    private transient volatile boolean closed;
 
     private BatchInferenceOperator(StreamOperatorParameters<AnnotationResult> parameters, AnnotatorFactory factory,
             TypeInformation<PreparedRequest> elementType, int maxSize, Duration maxDelay, MailboxExecutor mailbox) {
@@ -97,16 +109,22 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        // name and type kept from the separate batcher operator, so its savepoints restore their buffered requests
-        bufferState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>(
-                "loupe-batcher-buffer", new TupleTypeInfo<Tuple2<PreparedRequest, Long>>(elementType, Types.LONG)));
+        pendingState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("loupe-inference-pending",
+                new TupleTypeInfo<Tuple2<FetchedImage, Long>>(TypeInformation.of(FetchedImage.class), Types.LONG)));
+        // savepoints of the separate batcher operator (same uid) hold preprocessed requests
+        ListState<Tuple2<PreparedRequest, Long>> legacy = context.getOperatorStateStore().getListState(
+                new ListStateDescriptor<>("loupe-batcher-buffer",
+                        new TupleTypeInfo<Tuple2<PreparedRequest, Long>>(elementType, Types.LONG)));
         batcher = new DynamicBatcher<>(maxSize, maxDelay);
+        restored = new ArrayList<>();
         if (context.isRestored()) {
-            List<DynamicBatcher.Entry<PreparedRequest>> restored = new ArrayList<>();
-            for (Tuple2<PreparedRequest, Long> entry : bufferState.get()) {
-                restored.add(new DynamicBatcher.Entry<>(entry.f0, entry.f1));
+            for (Tuple2<PreparedRequest, Long> entry : legacy.get()) {
+                batcher.add(entry.f0, entry.f1);
             }
-            batcher.restore(restored);
+            legacy.clear();
+            for (Tuple2<FetchedImage, Long> entry : pendingState.get()) {
+                restored.add(entry);
+            }
         }
     }
 
@@ -128,8 +146,54 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
         images = metrics.counter("imagesAnnotated");
         metrics.meter("imagesPerSecond", new MeterView(images));
         metrics.gauge("batchBuffered", () -> batcher.size());
+        registerVisionGauges(metrics);
+        preprocessRestored();
         // restored requests start once their delay (counted from before the restart) is over
         startIfReady();
+    }
+
+    /**
+     * The image stage's reuse ({@link VisionFeatureStats}): counts of the runtime this subtask shares with the other
+     * subtasks of its TaskManager, so every subtask on it reports the same figures (do not sum them).
+     */
+    private void registerVisionGauges(MetricGroup metrics) {
+        metrics.gauge("visionImagesEncoded", (Gauge<Long>) () -> visionStats().imagesEncoded());
+        metrics.gauge("visionDuplicateRows", (Gauge<Long>) () -> visionStats().duplicateRows());
+        metrics.gauge("visionCacheHits", (Gauge<Long>) () -> visionStats().cacheHits());
+        metrics.gauge("visionCacheMisses", (Gauge<Long>) () -> visionStats().cacheMisses());
+        metrics.gauge("visionCacheBytes", (Gauge<Long>) () -> visionStats().cacheBytes());
+    }
+
+    /** The shared runtime's figures while this subtask holds it (a reporter may still poll after close). */
+    private VisionFeatureStats visionStats() {
+        return closed ? VisionFeatureStats.NONE : annotator.visionStats();
+    }
+
+    /** Preprocesses the restored requests' images again, in their order, ahead of anything new. */
+    private void preprocessRestored() throws Exception {
+        if (restored.isEmpty()) {
+            return;
+        }
+        ImagePreprocessor preprocessor = factory.createPreprocessor();
+        List<DynamicBatcher.Entry<PreparedRequest>> entries = new ArrayList<>(restored.size());
+        for (Tuple2<FetchedImage, Long> entry : restored) {
+            FetchedImage fetched = entry.f0;
+            try {
+                long start = System.nanoTime();
+                ImageTensor tensor = preprocessor.preprocess(fetched.bytes);
+                entries.add(new DynamicBatcher.Entry<>(new PreparedRequest(fetched.request, fetched.bytes, tensor,
+                        fetched.fetchMillis, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)), entry.f1));
+            } catch (AnnotationException e) {
+                output.collect(Failures.TAG, new StreamRecord<>(fetched.request.failure(Failures.PREPROCESS, e)
+                        .toRecord(System.currentTimeMillis())));
+            } catch (RuntimeException e) {
+                output.collect(Failures.TAG, new StreamRecord<>(fetched.request.failure(Failures.PREPROCESS,
+                        ErrorCode.INTERNAL, "preprocessing " + fetched.request.imageLabel() + " again after a restore "
+                                + "failed: " + e).toRecord(System.currentTimeMillis())));
+            }
+        }
+        batcher.restore(entries);
+        restored = List.of();
     }
 
     /**
@@ -179,20 +243,21 @@ public final class BatchInferenceOperator extends AbstractStreamOperator<Annotat
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
-        List<Tuple2<PreparedRequest, Long>> entries = new ArrayList<>();
+        List<Tuple2<FetchedImage, Long>> entries = new ArrayList<>(restored);   // not yet preprocessed again
         if (running != null) {
             for (int i = 0; i < running.size(); i++) {
-                entries.add(Tuple2.of(running.elements().get(i), runningTakenAt - running.queueMillis()[i]));
+                entries.add(Tuple2.of(running.elements().get(i).toFetched(), runningTakenAt - running.queueMillis()[i]));
             }
         }
         for (DynamicBatcher.Entry<PreparedRequest> e : batcher.entries()) {
-            entries.add(Tuple2.of(e.element(), e.enqueuedAt()));
+            entries.add(Tuple2.of(e.element().toFetched(), e.enqueuedAt()));
         }
-        bufferState.update(entries);
+        pendingState.update(entries);
     }
 
     @Override
     public void close() throws Exception {
+        closed = true;
         try {
             if (timer != null) {
                 timer.cancel(false);

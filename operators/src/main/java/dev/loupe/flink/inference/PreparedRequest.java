@@ -1,5 +1,6 @@
 package dev.loupe.flink.inference;
 
+import dev.loupe.flink.fetch.FetchedImage;
 import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.ImageTensor;
@@ -19,11 +20,23 @@ public class PreparedRequest {
     public long fetchMillis;
     /** Time decoding and preprocessing the image. */
     public long preprocessMillis;
+    /**
+     * The encoded image the pixels came from: what a checkpoint of a request waiting for the model keeps (a fraction
+     * of the tensor's size), to preprocess it again after a restore. Null when unknown.
+     */
+    public byte[] encoded;
 
     public PreparedRequest() {}
 
     public PreparedRequest(ValidatedRequest request, ImageTensor tensor, long fetchMillis) {
         this(request, tensor, fetchMillis, 0);
+    }
+
+    /** A request preprocessed from {@code encoded}, which it keeps for checkpoints. */
+    public PreparedRequest(ValidatedRequest request, byte[] encoded, ImageTensor tensor, long fetchMillis,
+            long preprocessMillis) {
+        this(request, tensor, fetchMillis, preprocessMillis);
+        this.encoded = encoded;
     }
 
     public PreparedRequest(ValidatedRequest request, ImageTensor tensor, long fetchMillis, long preprocessMillis) {
@@ -38,6 +51,11 @@ public class PreparedRequest {
 
     public ImageTensor tensor() {
         return new ImageTensor(pixels, channels, height, width);
+    }
+
+    /** What a checkpoint keeps of this request: the request and its encoded image. */
+    public FetchedImage toFetched() {
+        return new FetchedImage(request, encoded, fetchMillis);
     }
 
     public AnnotationInput toInput() {

@@ -57,7 +57,7 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
             } else {
                 tensor = preprocessor.preprocess(in.bytes);
             }
-            out.collect(new PreparedRequest(in.request, tensor, in.fetchMillis,
+            out.collect(new PreparedRequest(in.request, in.bytes, tensor, in.fetchMillis,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)));
         } catch (AnnotationException e) {
             ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, e)

@@ -9,16 +9,17 @@ import dev.loupe.flink.request.ValidatedRequest;
 import dev.loupe.flink.testing.GatedAnnotatorFactory;
 import dev.loupe.flink.testing.TestAnnotator;
 import dev.loupe.flink.testing.TestAnnotatorFactory;
+import dev.loupe.flink.testing.TestImages;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImagePreprocessor;
-import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
+import java.awt.Color;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -39,10 +40,13 @@ class BatchInferenceOperatorTest {
                 TypeInformation.of(PreparedRequest.class), maxSize, Duration.ofMillis(delayMillis)));
     }
 
-    static PreparedRequest prepared(String id, String prompt) {
+    private static final byte[] RED = TestImages.png(4, 3, Color.RED);
+
+    /** A request preprocessed as the pipeline does it: the tensor from its encoded image, which it keeps. */
+    static PreparedRequest prepared(String id, String prompt) throws Exception {
         ValidatedRequest r = new ValidatedRequest(id, "file:///x", null, Task.CAPTION, prompt, List.of(),
                 GenerationConfig.GREEDY, Map.of("m", id));
-        return new PreparedRequest(r, new ImageTensor(new float[] {1, 0, 0}, 3, 1, 1), 7);
+        return new PreparedRequest(r, RED, new TestAnnotatorFactory().createPreprocessor().preprocess(RED), 7, 1);
     }
 
     /** Waits for the model thread to hand back a finished batch, and emits it as the task thread would. */
@@ -188,6 +192,39 @@ class BatchInferenceOperatorTest {
             restored.endInput();
             assertThat(ids(restored)).hasSize(3);
             assertThat(GatedAnnotatorFactory.batchSizes).containsExactly(2, 1);
+        }
+    }
+
+    @Test
+    void aCheckpointKeepsTheEncodedImagesNotTheTensorsAndARestorePreprocessesThemAgain() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = harness(new GatedAnnotatorFactory(), 4, 60_000)) {
+            h.open();
+            for (String id : List.of("a", "b")) {
+                PreparedRequest big = prepared(id, "p");
+                big.pixels = new float[3 * 224 * 224];   // as a real model's tensor: 602 KB each
+                big.height = 224;
+                big.width = 224;
+                h.processElement(big, 0);
+            }
+            PreparedRequest corrupt = prepared("c", "p");
+            corrupt.encoded = new byte[] {1, 2, 3};
+            h.processElement(corrupt, 0);
+            snapshot = h.snapshot(1L, 0);
+            assertThat(snapshot.getStateSize()).isLessThan(16 * 1024);
+            GatedAnnotatorFactory.gate.release(10);
+        }
+        GatedAnnotatorFactory.reset();
+        GatedAnnotatorFactory.gate.release(10);
+        try (var restored = harness(new GatedAnnotatorFactory(), 4, 60_000)) {
+            restored.initializeState(snapshot);
+            restored.open();
+            restored.endInput();
+            assertThat(restored.extractOutputValues()).extracting(AnnotationResult::getId, AnnotationResult::getText)
+                    .containsExactly(tuple("a", "p -> rgb(255,0,0)"), tuple("b", "p -> rgb(255,0,0)"));
+            assertThat(restored.getSideOutput(Failures.TAG)).extracting(StreamRecord::getValue)
+                    .extracting(AnnotationFailure::getId, AnnotationFailure::getStage)
+                    .containsExactly(tuple("c", "preprocess"));
         }
     }
 

@@ -1,0 +1,150 @@
+package dev.loupe.model.vision;
+
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.VisionFeatureStats;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A model's prompt-independent image stage, run once per distinct image: the deepest part of the image side whose
+ * output does not depend on the prompt (InstructBLIP: the ViT output, its Q-Former reading the instruction; BLIP-2:
+ * the projected Q-Former queries; LLaVA: the projected CLIP features). Rows of one call with the same image
+ * ({@link ImageDigest}) share one pass, and a bounded {@link VisionFeatureCache} carries features across calls and
+ * across the threads that share the loaded model. The stage is batch invariant (a row's output does not depend on
+ * its batch mates), so reused features are the ones the row would have computed. Thread-safe.
+ */
+public final class VisionFeatures {
+
+    /** Runs the image stage on a batch of images: per image, its features flattened row-major. */
+    @FunctionalInterface
+    public interface Stage {
+        float[][] run(List<ImageTensor> images) throws AnnotationException;
+    }
+
+    private final Stage stage;
+    private final VisionFeatureCache cache;
+    private final LongAdder imagesEncoded = new LongAdder();
+    private final LongAdder duplicateRows = new LongAdder();
+    private final LongAdder cacheHits = new LongAdder();
+    private final LongAdder cacheMisses = new LongAdder();
+
+    /** @param cacheBytes bound of the cross-call cache ({@code loupe.runtime.vision-cache-bytes}); 0 disables it */
+    public VisionFeatures(Stage stage, long cacheBytes) {
+        this.stage = Objects.requireNonNull(stage, "stage");
+        this.cache = new VisionFeatureCache(cacheBytes);
+    }
+
+    /**
+     * Per row, the features of its image; rows with the same image share one array, so callers must not modify
+     * them. A failure of the stage fails the call (as running the rows together without reuse would).
+     */
+    public float[][] features(List<ImageTensor> rows) throws AnnotationException {
+        Map<ImageDigest, Integer> distinct = new LinkedHashMap<>();
+        List<ImageTensor> distinctImages = new ArrayList<>();
+        int[] slot = new int[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            ImageTensor image = rows.get(i);
+            if (image == null) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + i + " has no image");
+            }
+            ImageDigest key = ImageDigest.of(image);
+            Integer known = distinct.putIfAbsent(key, distinctImages.size());
+            if (known == null) {
+                slot[i] = distinctImages.size();
+                distinctImages.add(image);
+            } else {
+                slot[i] = known;
+            }
+        }
+        List<ImageDigest> keys = new ArrayList<>(distinct.keySet());
+        float[][] features = new float[keys.size()][];
+        List<Integer> claimed = new ArrayList<>();
+        Map<Integer, VisionFeatureCache.Pending> pending = new LinkedHashMap<>();
+        for (int j = 0; j < keys.size(); j++) {
+            VisionFeatureCache.Lookup found = cache.lookup(keys.get(j));
+            if (found instanceof VisionFeatureCache.Hit hit) {
+                features[j] = hit.features();
+                cacheHits.increment();
+            } else if (found instanceof VisionFeatureCache.Pending p) {
+                pending.put(j, p);
+                cacheHits.increment();
+            } else {
+                claimed.add(j);
+                if (cache.enabled()) {
+                    cacheMisses.increment();
+                }
+            }
+        }
+        computeClaimed(claimed, keys, distinctImages, features);
+        List<Integer> failedElsewhere = new ArrayList<>();
+        for (Map.Entry<Integer, VisionFeatureCache.Pending> p : pending.entrySet()) {
+            try {
+                features[p.getKey()] = p.getValue().result().get();
+            } catch (ExecutionException e) {
+                failedElsewhere.add(p.getKey());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AnnotationException(ErrorCode.INFERENCE_FAILED,
+                        "interrupted while waiting for another call's image features", e);
+            }
+        }
+        if (!failedElsewhere.isEmpty()) { // that call's batch failed; these images may still be fine on their own
+            runInto(failedElsewhere, distinctImages, features);
+        }
+        duplicateRows.add(rows.size() - keys.size());
+        float[][] out = new float[rows.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = features[slot[i]];
+        }
+        return out;
+    }
+
+    /** Runs the images this call claimed and publishes them; on failure releases the claims to their waiters. */
+    private void computeClaimed(List<Integer> claimed, List<ImageDigest> keys, List<ImageTensor> images,
+                                float[][] features) throws AnnotationException {
+        if (claimed.isEmpty()) {
+            return;
+        }
+        try {
+            runInto(claimed, images, features);
+        } catch (AnnotationException | RuntimeException | Error e) {
+            for (int j : claimed) {
+                cache.abandon(keys.get(j), e);
+            }
+            throw e;
+        }
+        for (int j : claimed) {
+            cache.complete(keys.get(j), features[j]);
+        }
+    }
+
+    private void runInto(List<Integer> which, List<ImageTensor> images, float[][] features)
+            throws AnnotationException {
+        List<ImageTensor> batch = new ArrayList<>(which.size());
+        for (int j : which) {
+            batch.add(images.get(j));
+        }
+        float[][] computed = stage.run(batch);
+        if (computed.length != batch.size()) {
+            throw new IllegalStateException("image stage returned " + computed.length + " rows for "
+                    + batch.size() + " images");
+        }
+        imagesEncoded.add(batch.size());
+        for (int k = 0; k < computed.length; k++) {
+            features[which.get(k)] = computed[k];
+        }
+    }
+
+    /** Counts since this model was loaded, and what the cache holds now. */
+    public VisionFeatureStats stats() {
+        return new VisionFeatureStats(imagesEncoded.sum(), duplicateRows.sum(), cacheHits.sum(), cacheMisses.sum(),
+                cache.entryCount(), cache.bytes(), cache.capacityBytes());
+    }
+}
