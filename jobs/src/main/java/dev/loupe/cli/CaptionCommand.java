@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
  * option ({@link CaptionArguments}); {@code -D} sets any other.
  */
 @Command(name = "caption", mixinStandardHelpOptions = true,
-        description = "Caption every image of folders, globs and tar/zip archives (a bounded Flink job); writes "
+        description = "Caption every image of folders, globs, tar/zip archives and WebDataset shards (one row per "
+                + "sample) as a bounded Flink job; writes "
                 + "OUT_DIR/results.jsonl, results.parquet and index.html. Re-running the same command resumes an "
                 + "interrupted run. Exit status: 0 every image captioned, 1 some images failed (their rows say why), "
                 + "2 bad options, 3 the job did not finish (run it again to resume).")

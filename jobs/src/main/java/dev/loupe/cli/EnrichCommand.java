@@ -17,12 +17,13 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code loupe enrich}: adds model annotations (caption, answers, best candidate label) as columns to a Parquet,
- * CSV or JSONL table, resumably ({@link EnrichJob}). Each flag is a view of one typed option
+ * CSV or JSONL table, or as a member per sample to WebDataset shards, resumably ({@link EnrichJob}). Each flag is a view of one typed option
  * ({@link EnrichArguments}); {@code -D} sets any other.
  */
 @Command(name = "enrich", mixinStandardHelpOptions = true,
         description = "Add annotation columns (caption, answers to questions, best candidate label) to a Parquet, "
-                + "CSV or JSONL table whose rows reference images. Resumable: running the same command again after "
+                + "CSV or JSONL table whose rows reference images, or to each sample of WebDataset shards (a "
+                + "KEY.loupe.json member added, every other member kept). Resumable: running the same command again after "
                 + "an interruption computes only what is missing. Exit status: 0 every row annotated, 1 some rows "
                 + "could not be (the output is written; their error column says why), 2 bad options, 3 the job did "
                 + "not finish (the output is not written; run the command again to resume).")

@@ -44,6 +44,7 @@ public final class CaptionArguments {
                             + "(.csv, .jsonl, .parquet with an image column) or image file (repeatable)."),
             Flag.value("--output", CaptionOptions.OUTPUT).label("OUT_DIR").mandatory(),
             Flag.value("--image-column", CaptionOptions.IMAGE_COLUMN).label("NAME"),
+            Flag.value("--input-format", CaptionOptions.INPUT_FORMAT).label("auto|images|webdataset"),
             Flag.value("--prompt", CaptionOptions.PROMPT).label("TEXT"),
             Flag.value("--question", CaptionOptions.QUESTION).label("TEXT"),
             Flag.value("--task", CaptionOptions.TASK).label("TASK")

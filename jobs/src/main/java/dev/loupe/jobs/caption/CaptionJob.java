@@ -120,7 +120,7 @@ public final class CaptionJob {
         settings.template().validate(pipeline, factory.taskDefaults());
         OutputLayout layout = new OutputLayout(settings.output());
         InputPlan plan = InputPlan.of(settings.inputs(), settings.filesPerSplit(), pipeline.fetchMaxBytes(),
-                settings.imageColumn());
+                settings.imageColumn(), settings.inputFormat());
         Optional<java.nio.file.Path> checkpoint = prepare(layout, fingerprint(settings));
 
         Configuration envConfig = environmentConfiguration(settings, layout);
@@ -212,6 +212,6 @@ public final class CaptionJob {
 
     static String fingerprint(CaptionSettings settings) {
         return "inputs=" + settings.inputs() + "\nimage-column=" + settings.imageColumn() + "\ntemplate=" + settings.template() + "\nfiles-per-split="
-                + settings.filesPerSplit() + "\n";
+                + settings.filesPerSplit() + "\n" + "input-format=" + settings.inputFormat() + "\n";
     }
 }

@@ -29,6 +29,13 @@ public final class CaptionOptions {
             .withDescription("Column of a manifest input (.csv, .jsonl, .parquet) holding each row's image: a path "
                     + "relative to the manifest, a URI, or image bytes.");
 
+    public static final ConfigOption<InputFormat> INPUT_FORMAT = ConfigOptions.key("loupe.caption.input-format")
+            .enumType(InputFormat.class).defaultValue(InputFormat.AUTO)
+            .withDescription("How tar archives are read: images (every image entry is a row), webdataset (every "
+                    + "sample, the members sharing a key, is a row, with its .txt/.json/.cls members carried into "
+                    + "the row's 'sample' field) or auto (webdataset when one of a tar's first samples holds an "
+                    + "image and another member).");
+
     public static final ConfigOption<String> TASK = ConfigOptions.key("loupe.caption.task")
             .stringType().defaultValue("caption")
             .withDescription("caption, vqa (needs a question) or rank (needs candidates).");

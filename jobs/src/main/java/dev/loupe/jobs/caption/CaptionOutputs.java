@@ -34,18 +34,22 @@ public final class CaptionOutputs {
         ContactSheet.Totals totals = new ContactSheet.Totals();
         Path jsonlTmp = layout.resultsJsonl().resolveSibling(".results.jsonl.tmp");
         Path parquetTmp = layout.resultsParquet().resolveSibling(".results.parquet.tmp");
+        boolean[] withSamples = {false};   // rows of WebDataset samples: results.parquet gets a sample column
         try (SortedRuns sorted = new SortedRuns(layout.work().resolve("sort"), settings.sortRunRows())) {
             readParts(layout.parts().resolve("jsonl"), row -> {
                 totals.add(row);
                 sorted.add(row);
+                withSamples[0] |= row.sample != null;
             });
+            boolean samples = withSamples[0];
             try (BufferedWriter jsonl = Files.newBufferedWriter(jsonlTmp, StandardCharsets.UTF_8);
-                    TableWriter parquet = Tables.create(parquetTmp, TableFormat.PARQUET, CaptionTable.RESULTS);
+                    TableWriter parquet = Tables.create(parquetTmp, TableFormat.PARQUET,
+                            samples ? CaptionTable.RESULTS_WITH_SAMPLES : CaptionTable.RESULTS);
                     ContactSheet.Pages sheet = new ContactSheet(layout.root(), settings.pageSize()).open(totals)) {
                 sorted.merge(row -> {
                     jsonl.write(row.toJsonLine(false));
                     jsonl.write('\n');
-                    parquet.write(CaptionTable.row(row));
+                    parquet.write(samples ? CaptionTable.rowWithSample(row) : CaptionTable.row(row));
                     sheet.add(row, Files.exists(layout.thumbs().resolve(row.sequence + ".jpg")));
                 });
                 sheet.finish();

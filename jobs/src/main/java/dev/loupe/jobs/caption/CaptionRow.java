@@ -16,7 +16,8 @@ import java.util.List;
  * One output row of {@code loupe caption}: an image's caption (or answer, or candidate scores) or its error, with
  * its place in the output order. Its JSON form is the contract line of {@code results.jsonl}
  * ({@code {"image","prompt","task","text","score","model",...}} or {@code {"image","error":{"code","message"}}});
- * the job's part files add the order key as {@code "sequence"}. A Flink POJO.
+ * the job's part files add the order key as {@code "sequence"}; a WebDataset sample's row adds {@code "sample"}
+ * (its key and text members). A Flink POJO.
  */
 public class CaptionRow {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,6 +34,8 @@ public class CaptionRow {
     public String model;
     public String errorCode;
     public String errorMessage;
+    /** A WebDataset sample's key and text members (a JSON object), written as {@code "sample"}; null otherwise. */
+    public String sample;
 
     public CaptionRow() {}
 
@@ -49,6 +52,7 @@ public class CaptionRow {
             row.candidateScores.add(c.getScore());
         }
         row.model = r.getModelId() + (r.getModelVersion().isEmpty() ? "" : "@" + r.getModelVersion());
+        row.sample = r.getMetadata().get(RequestTemplate.SAMPLE_KEY);
         return row;
     }
 
@@ -58,6 +62,7 @@ public class CaptionRow {
         row.image = f.getId();
         row.errorCode = f.getErrorCode();
         row.errorMessage = f.getMessage();
+        row.sample = f.getMetadata().get(RequestTemplate.SAMPLE_KEY);
         return row;
     }
 
@@ -74,6 +79,7 @@ public class CaptionRow {
         o.put("image", image);
         if (failed()) {
             o.putObject("error").put("code", errorCode).put("message", errorMessage);
+            putSample(o);
             return o;
         }
         o.put("prompt", prompt);
@@ -91,7 +97,18 @@ public class CaptionRow {
             }
         }
         o.put("model", model);
+        putSample(o);
         return o;
+    }
+
+    private void putSample(ObjectNode o) {
+        if (sample != null) {
+            try {
+                o.set("sample", JSON.readTree(sample));
+            } catch (IOException e) {
+                throw new UncheckedIOException("a row's sample fields are not JSON", e);
+            }
+        }
     }
 
     public String toJsonLine(boolean withSequence) {
@@ -108,6 +125,7 @@ public class CaptionRow {
         CaptionRow row = new CaptionRow();
         row.sequence = text(o, "sequence");
         row.image = text(o, "image");
+        row.sample = o.hasNonNull("sample") ? o.get("sample").toString() : null;
         JsonNode error = o.get("error");
         if (error != null) {
             row.errorCode = text(error, "code");

@@ -16,7 +16,7 @@ import org.apache.flink.configuration.ReadableConfig;
  */
 public record CaptionSettings(List<String> inputs, String imageColumn, Path output, RequestTemplate template, int filesPerSplit,
         int thumbnailSize, int pageSize, Duration progressInterval, Duration checkpointInterval, int parallelism,
-        int restartAttempts, Duration restartDelay, int sortRunRows) {
+        int restartAttempts, Duration restartDelay, int sortRunRows, InputFormat inputFormat) {
 
     public CaptionSettings {
         inputs = List.copyOf(inputs);
@@ -77,7 +77,8 @@ public record CaptionSettings(List<String> inputs, String imageColumn, Path outp
             throw bad(CaptionOptions.IMAGE_COLUMN, "must not be blank");
         }
         return new CaptionSettings(inputs, column, Path.of(output).toAbsolutePath().normalize(), template, filesPerSplit,
-                thumbnailSize, pageSize, progress, interval, parallelism, attempts, delay, sortRunRows);
+                thumbnailSize, pageSize, progress, interval, parallelism, attempts, delay, sortRunRows,
+                config.get(CaptionOptions.INPUT_FORMAT));
     }
 
     private static int atLeast(ReadableConfig config, ConfigOption<Integer> option, int min) {

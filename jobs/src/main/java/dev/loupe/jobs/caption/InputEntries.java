@@ -37,6 +37,7 @@ public abstract class InputEntries implements Closeable {
             case TAR, TAR_GZ -> new Tar(split, maxBytes, readBytes);
             case ZIP -> new Zip(split, maxBytes, readBytes);
             case MANIFEST -> new ManifestEntries(split);
+            case WEBDATASET -> new WebDatasetEntries(split, maxBytes, readBytes);
         };
         for (long i = 0; i < split.position(); i++) {
             if (entries.next() == null) {

@@ -12,12 +12,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
+import dev.loupe.jobs.webdataset.ShardReader;
 
 /**
  * What {@code loupe caption} reads, planned on the client before the job starts: the {@link InputSplit}s (loose
  * files in groups, one per archive) in input order, the folders the pipeline may read {@code file:} URIs from, and
  * the number of images (for the progress line). An input is a folder (walked recursively, hidden names skipped), a
- * glob pattern ({@code photos/**}{@code /*.jpg}), a tar / tar.gz / tgz / zip archive, a manifest table (.csv, .jsonl,
+ * glob pattern ({@code photos/**}{@code /*.jpg}), a tar / tar.gz / tgz / zip archive (a tar read as a WebDataset
+ * shard as the {@link InputFormat} says), a manifest table (.csv, .jsonl,
  * .parquet given directly; its image column holds paths relative to the manifest, URIs or image bytes), or one
  * image file.
  */
@@ -34,10 +36,16 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
      * @throws IllegalArgumentException when an input does not exist or a pattern matches nothing
      */
     public static InputPlan of(List<String> inputs, int filesPerSplit, long maxBytes, String imageColumn) {
+        return of(inputs, filesPerSplit, maxBytes, imageColumn, InputFormat.AUTO);
+    }
+
+    /** Plans {@code inputs}, reading tar archives as {@code format} says. */
+    public static InputPlan of(List<String> inputs, int filesPerSplit, long maxBytes, String imageColumn,
+            InputFormat format) {
         if (inputs.isEmpty()) {
             throw new IllegalArgumentException("give at least one --input (folder, glob, tar/zip archive or image)");
         }
-        Builder plan = new Builder(filesPerSplit, maxBytes, imageColumn);
+        Builder plan = new Builder(filesPerSplit, maxBytes, imageColumn, format);
         for (String input : inputs) {
             try {
                 plan.add(input);
@@ -76,16 +84,18 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
         private final int filesPerSplit;
         private final long maxBytes;
         private final String imageColumn;
+        private final InputFormat format;
         private final List<InputSplit> splits = new ArrayList<>();
         private final Set<Path> roots = new LinkedHashSet<>();
         private final List<String> pendingFiles = new ArrayList<>();
         private final List<String> pendingIds = new ArrayList<>();
         private long total;
 
-        Builder(int filesPerSplit, long maxBytes, String imageColumn) {
+        Builder(int filesPerSplit, long maxBytes, String imageColumn, InputFormat format) {
             this.filesPerSplit = filesPerSplit;
             this.maxBytes = maxBytes;
             this.imageColumn = imageColumn;
+            this.format = format;
         }
 
         void add(String input) throws IOException {
@@ -159,6 +169,10 @@ public record InputPlan(List<InputSplit> splits, List<Path> fileRoots, long tota
                 return;
             }
             flushFiles();
+            if (kind != InputSplit.Kind.ZIP && (format == InputFormat.WEBDATASET
+                    || (format == InputFormat.AUTO && ShardReader.looksLikeShard(file)))) {
+                kind = InputSplit.Kind.WEBDATASET;
+            }
             InputSplit archive = new InputSplit(splits.size(), kind, file.toString(), id, null, List.of(), List.of(), 0);
             splits.add(archive);
             total += InputEntries.count(archive, maxBytes);

@@ -5,7 +5,7 @@ import org.apache.flink.api.connector.source.SourceSplit;
 
 /**
  * One unit of {@link CaptionSource}'s work, read by one subtask at a time: a list of loose image files, one
- * tar/tar.gz/zip archive, or one manifest table. {@code position} is how many of its entries have been emitted, so a
+ * tar/tar.gz/zip archive, one WebDataset shard (a tar or tar.gz read sample by sample), or one manifest table. {@code position} is how many of its entries have been emitted, so a
  * split restored from a checkpoint resumes after them instead of emitting them again.
  *
  * @param index the split's place in the plan; with the entry position it orders the outputs
@@ -19,7 +19,7 @@ public record InputSplit(int index, Kind kind, String path, String label, String
         List<String> ids, long position) implements SourceSplit, java.io.Serializable {
 
     /** What a split reads. */
-    public enum Kind { FILES, TAR, TAR_GZ, ZIP, MANIFEST }
+    public enum Kind { FILES, TAR, TAR_GZ, ZIP, MANIFEST, WEBDATASET }
 
     public InputSplit {
         files = List.copyOf(files);

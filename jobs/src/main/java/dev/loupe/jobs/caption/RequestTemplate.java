@@ -26,6 +26,9 @@ public record RequestTemplate(String task, String prompt, String question, List<
     /** Metadata key of a request's place in the output order. */
     public static final String SEQUENCE_KEY = "loupe.caption.sequence";
 
+    /** Metadata key of a WebDataset sample's key and text members (JSON), carried into its output row. */
+    public static final String SAMPLE_KEY = "loupe.caption.sample";
+
     public RequestTemplate {
         candidates = candidates == null ? List.of() : List.copyOf(candidates);
     }
@@ -57,14 +60,21 @@ public record RequestTemplate(String task, String prompt, String question, List<
 
     /** The source record for {@code entry}: its request, or its read error. */
     SourcedImage toSourced(InputEntry entry, String sequence) {
+        SourcedImage sourced;
         if (entry.isFailure()) {
-            return new SourcedImage(entry.id(), sequence, null, entry.errorCode().name(), entry.errorMessage());
+            sourced = new SourcedImage(entry.id(), sequence, null, entry.errorCode().name(), entry.errorMessage());
+        } else {
+            ImageSource image = entry.uri() != null
+                    ? ImageSource.newBuilder().setUri(entry.uri()).build()
+                    : ImageSource.newBuilder().setBytes(ByteBuffer.wrap(entry.bytes())).build();
+            AnnotationRequest request = request(entry.id(), image, sequence);
+            if (entry.sample() != null) {
+                request.getMetadata().put(SAMPLE_KEY, entry.sample());
+            }
+            sourced = new SourcedImage(entry.id(), sequence, request, null, null);
         }
-        ImageSource image = entry.uri() != null
-                ? ImageSource.newBuilder().setUri(entry.uri()).build()
-                : ImageSource.newBuilder().setBytes(ByteBuffer.wrap(entry.bytes())).build();
-        return new SourcedImage(entry.id(), sequence, request(entry.id(), image, sequence),
-                null, null);
+        sourced.sample = entry.sample();
+        return sourced;
     }
 
     /**

@@ -24,6 +24,9 @@ final class SourceFailureSplitter extends ProcessFunction<SourcedImage, Annotati
         }
         Map<String, String> metadata = new HashMap<>();
         metadata.put(RequestTemplate.SEQUENCE_KEY, image.sequence);
+        if (image.sample != null) {
+            metadata.put(RequestTemplate.SAMPLE_KEY, image.sample);
+        }
         ctx.output(FAILURES, AnnotationFailure.newBuilder()
                 .setId(image.id)
                 .setStage(Failures.FETCH)

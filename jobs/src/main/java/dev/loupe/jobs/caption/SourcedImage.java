@@ -15,6 +15,8 @@ public class SourcedImage {
     public AnnotationRequest request;
     public String errorCode;
     public String errorMessage;
+    /** A WebDataset sample's key and text members as JSON ({@link RequestTemplate#SAMPLE_KEY}); null otherwise. */
+    public String sample;
 
     public SourcedImage() {}
 

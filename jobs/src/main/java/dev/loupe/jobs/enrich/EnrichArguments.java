@@ -28,7 +28,9 @@ public final class EnrichArguments {
             Flag.value("--model", EnrichOptions.MODEL).label("DIR").mandatory(),
             Flag.value("--input", EnrichOptions.INPUT).label("TABLE").mandatory(),
             Flag.value("--output", EnrichOptions.OUTPUT).label("TABLE").mandatory(),
-            Flag.value("--image-column", EnrichOptions.IMAGE_COLUMN).label("NAME"),
+            Flag.value("--image-column", EnrichOptions.IMAGE_COLUMN).label("NAME")
+                    .note("For WebDataset shards: the image member's extension (default: a sample's first .jpg, "
+                            + ".jpeg, .png or .webp)."),
             Flag.list("--question", EnrichOptions.QUESTIONS).label("[COLUMN=]TEXT")
                     .note("A question to answer per row (repeatable), e.g. answer_color=\"What color is it?\"; "
                             + "without COLUMN= the column is answer_1, answer_2, ..."),
@@ -39,9 +41,10 @@ public final class EnrichArguments {
             Flag.off("--no-caption", EnrichOptions.CAPTION).note("Do not add a caption column."),
             Flag.value("--caption-column", EnrichOptions.CAPTION_COLUMN).label("NAME"),
             Flag.value("--error-column", EnrichOptions.ERROR_COLUMN).label("NAME"),
-            Flag.value("--input-format", EnrichOptions.INPUT_FORMAT).label("csv|jsonl|parquet"),
+            Flag.value("--input-format", EnrichOptions.INPUT_FORMAT).label("csv|jsonl|parquet|webdataset"),
             Flag.value("--output-format", EnrichOptions.OUTPUT_FORMAT).label("csv|jsonl|parquet"),
             Flag.value("--journal", EnrichOptions.JOURNAL).label("DIR"),
+            Flag.value("--webdataset-extension", EnrichOptions.WEBDATASET_EXTENSION).label("EXT"),
             Flag.value("--max-new-tokens", EnrichOptions.MAX_NEW_TOKENS).label("N"),
             Flag.value("--num-beams", EnrichOptions.NUM_BEAMS).label("N"),
             CommonFlags.ALLOWED_ROOT.note("More folders images may be read from (repeatable); the table's folder "

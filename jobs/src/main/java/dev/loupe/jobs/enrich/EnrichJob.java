@@ -12,19 +12,19 @@ import dev.loupe.jobs.table.TableReader;
 import dev.loupe.jobs.table.TableRow;
 import dev.loupe.jobs.table.Tables;
 import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.FlatMapFunction;
@@ -38,6 +38,7 @@ import org.apache.flink.connector.file.src.FileSource;
 import org.apache.flink.connector.file.src.reader.TextLineInputFormat;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
@@ -49,8 +50,10 @@ import org.apache.flink.util.Collector;
  * rankings; {@link AddedColumn}) through the {@link AnnotationPipeline}, and writes the table back with the added
  * columns. Resumable: the job appends its annotations to a {@link Journal} committed at each checkpoint; a run first
  * reads the journal and submits only the (image, column) pairs it does not hold for the same model and prompt, and
- * assembles the output from the journal when the job has finished ({@link OutputAssembler}). An interrupted run
- * leaves the output alone; running the same command again carries on.
+ * assembles the output from the journal when the job has finished ({@link OutputAssembler}). WebDataset shards go
+ * the same way, a sample for a row: planned from the shards' member names ({@link ShardPlanner}), each image read in
+ * place by the job ({@link ShardRequests}), and the shards copied with a member added per sample
+ * ({@link ShardAssembler}). An interrupted run leaves the output alone; running the same command again carries on.
  */
 public final class EnrichJob {
 
@@ -105,7 +108,7 @@ public final class EnrichJob {
         Path work = Journal.work(settings.journal()).resolve("pending-" + runId + ".txt");
         Plan plan;
         try {
-            plan = plan(settings, journal, work);
+            plan = plan(settings, journal, work, config.get(LoupeOptions.FETCH_MAX_BYTES).getBytes());
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(work);
             if (newJournal) {   // leave no empty journal behind a refused run
@@ -132,7 +135,9 @@ public final class EnrichJob {
         } finally {
             Files.deleteIfExists(work);
         }
-        OutputAssembler.Counts counts = OutputAssembler.write(settings, journal);
+        OutputAssembler.Counts counts = settings.webdataset()
+                ? ShardAssembler.write(settings, journal, config.get(LoupeOptions.FETCH_MAX_BYTES).getBytes())
+                : OutputAssembler.write(settings, journal);
         Journal.compact(settings.journal(), runId);
         out.println("loupe enrich: wrote " + counts.rows() + " rows to " + settings.output() + " ("
                 + counts.rowsWithErrors() + " with errors, column " + settings.errorColumn() + ")");
@@ -161,17 +166,26 @@ public final class EnrichJob {
         return pipeline;
     }
 
-    /** The rows read and the requests still to compute (written to the work file, one {@link PendingImage} a line). */
+    /**
+     * The rows read and the requests still to compute (written to the work file, one image a line: a
+     * {@link PendingImage} for a table, a {@link ShardImageLine} for shards).
+     */
     private record Plan(long rows, long requests, long reused) {}
 
-    private static Plan plan(EnrichSettings settings, Journal journal, Path work) throws IOException {
+    private static Plan plan(EnrichSettings settings, Journal journal, Path work, long maxBytes) throws IOException {
+        try (BufferedWriter out = Files.newBufferedWriter(work, StandardCharsets.UTF_8)) {
+            PendingRequests pending = new PendingRequests(journal, settings.columns());
+            long rows = settings.webdataset() ? ShardPlanner.plan(settings, pending, out, maxBytes)
+                    : planTable(settings, pending, out);
+            return new Plan(rows, pending.requests(), pending.reused());
+        }
+    }
+
+    /** Plans the rows of a table into {@code work}, one {@link PendingImage} a line; returns their number. */
+    private static long planTable(EnrichSettings settings, PendingRequests pending, Writer work) throws IOException {
         long rows = 0;
-        long requests = 0;
-        long reused = 0;
-        Set<String> planned = new HashSet<>();
         Path folder = settings.input().getParent();
-        try (TableReader in = Tables.open(settings.input(), settings.inputFormat());
-                BufferedWriter pending = Files.newBufferedWriter(work, StandardCharsets.UTF_8)) {
+        try (TableReader in = Tables.open(settings.input(), settings.inputFormat())) {
             int image;
             try {
                 image = in.schema().indexOf(settings.imageColumn());
@@ -187,22 +201,14 @@ public final class EnrichJob {
                 } catch (IllegalArgumentException e) {
                     continue;   // reported in the row's error column
                 }
-                List<String> columns = new ArrayList<>();
-                for (AddedColumn column : settings.columns()) {
-                    if (journal.done(rowImage.key(), column.name(), column.promptHash())) {
-                        reused++;
-                    } else if (planned.add(AddedColumn.requestId(column.name(), rowImage.key()))) {
-                        columns.add(column.name());
-                    }
-                }
+                List<String> columns = pending.columns(rowImage.key());
                 if (!columns.isEmpty()) {
-                    pending.write(new PendingImage(columns, rowImage.key(), rowImage.image().bytes()).line());
-                    pending.write('\n');
-                    requests += columns.size();
+                    work.write(new PendingImage(columns, rowImage.key(), rowImage.image().bytes()).line());
+                    work.write('\n');
                 }
             }
         }
-        return new Plan(rows, requests, reused);
+        return rows;
     }
 
     /**
@@ -219,16 +225,21 @@ public final class EnrichJob {
         }
         FileSource<String> source = FileSource.forRecordStreamFormat(new TextLineInputFormat(),
                 new org.apache.flink.core.fs.Path(work.toUri())).build();
-        DataStream<AnnotationRequest> requests = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
-                .uid("enrich-pending")
-                .flatMap(new ToRequests(columns), AnnotationPipeline.REQUEST_TYPE)
-                .name("to-requests").uid("enrich-requests");
+        DataStream<String> lines = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
+                .uid("enrich-pending");
+        SingleOutputStreamOperator<AnnotationRequest> requests = settings.webdataset()
+                ? lines.process(new ShardRequests(columns), AnnotationPipeline.REQUEST_TYPE)
+                        .name("read-shard-images").uid("enrich-shard-requests")
+                : lines.flatMap(new ToRequests(columns), AnnotationPipeline.REQUEST_TYPE)
+                        .name("to-requests").uid("enrich-requests");
         AnnotationPipeline.Outputs outputs =
                 AnnotationPipeline.fromRequests(requests, factory, PipelineOptions.from(pipelineConfig));
+        DataStream<AnnotationFailure> failures = settings.webdataset()
+                ? outputs.failures().union(requests.getSideOutput(ShardRequests.FAILURES)) : outputs.failures();
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
         DataStream<TableRow> records = OutcomeCounter.results(outputs.results())
                 .flatMap(JournalRecords.results(model, prompts), rowType).name("journal-results").uid("enrich-results")
-                .union(OutcomeCounter.failures(outputs.failures())
+                .union(OutcomeCounter.failures(failures)
                         .flatMap(JournalRecords.failures(model, prompts), rowType).name("journal-failures")
                         .uid("enrich-failures"));
         records.sinkTo(FileSink.forRowFormat(new org.apache.flink.core.fs.Path(Journal.parts(settings.journal()).toUri()),

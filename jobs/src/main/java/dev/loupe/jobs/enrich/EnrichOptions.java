@@ -20,16 +20,19 @@ public final class EnrichOptions {
 
     public static final ConfigOption<String> INPUT = ConfigOptions.key("loupe.enrich.input")
             .stringType().noDefaultValue()
-            .withDescription("The table to enrich: a .parquet, .csv or .jsonl file.");
+            .withDescription("The table to enrich: a .parquet, .csv or .jsonl file; or WebDataset shards: a folder of "
+                    + ".tar shards, a glob pattern ('shards/*.tar') or one .tar.");
 
     public static final ConfigOption<String> OUTPUT = ConfigOptions.key("loupe.enrich.output")
             .stringType().noDefaultValue()
             .withDescription("The enriched table to write (replaced atomically when the job finishes): the input's "
-                    + "rows in input order with the added columns.");
+                    + "rows in input order with the added columns. For WebDataset shards, a folder: the same shards "
+                    + "with a member added per sample (loupe.enrich.webdataset-extension).");
 
     public static final ConfigOption<String> INPUT_FORMAT = ConfigOptions.key("loupe.enrich.input-format")
             .stringType().noDefaultValue()
-            .withDescription("csv, jsonl or parquet; default: from the input's extension.");
+            .withDescription("csv, jsonl, parquet or webdataset; default: from the input's extension (a folder, a "
+                    + ".tar or a glob pattern is webdataset).");
 
     public static final ConfigOption<String> OUTPUT_FORMAT = ConfigOptions.key("loupe.enrich.output-format")
             .stringType().noDefaultValue()
@@ -40,7 +43,8 @@ public final class EnrichOptions {
             .withDescription("The column holding each row's image: a reference (a path relative to the table's "
                     + "folder or absolute, or a file:, http(s): or Flink file-system URI), the image's bytes (a "
                     + "Parquet binary column), or a Hugging Face datasets Image column (struct<bytes, path>: the "
-                    + "embedded bytes, else the path).");
+                    + "embedded bytes, else the path). For WebDataset shards, the image member's extension when "
+                    + "given (by default a sample's first .jpg, .jpeg, .png or .webp).");
 
     public static final ConfigOption<Boolean> CAPTION = ConfigOptions.key("loupe.enrich.caption")
             .booleanType().defaultValue(true)
@@ -75,6 +79,12 @@ public final class EnrichOptions {
     public static final ConfigOption<Integer> NUM_BEAMS = ConfigOptions.key("loupe.enrich.num-beams")
             .intType().noDefaultValue()
             .withDescription("Beam search width for captions and answers; default: the model's per-task default.");
+
+    public static final ConfigOption<String> WEBDATASET_EXTENSION =
+            ConfigOptions.key("loupe.enrich.webdataset-extension")
+            .stringType().defaultValue("loupe.json")
+            .withDescription("For WebDataset shards: the extension of the member added to each sample "
+                    + "(KEY.loupe.json), a JSON object of the added columns and the error.");
 
     public static final ConfigOption<String> JOURNAL = ConfigOptions.key("loupe.enrich.journal")
             .stringType().noDefaultValue()

@@ -17,10 +17,17 @@ import org.apache.flink.configuration.ReadableConfig;
 /**
  * The enrichment job's settings, read from {@link EnrichOptions} and checked once, with the columns it adds in
  * order: the caption, the answers, then the rankings.
+ *
+ * @param shards the WebDataset shards to enrich, or null for a table (then the formats are set)
  */
 public record EnrichSettings(Path model, Path input, TableFormat inputFormat, Path output, TableFormat outputFormat,
-        String imageColumn, List<AddedColumn> columns, boolean candidateScores, String errorColumn, Path journal)
-        implements Serializable {
+        String imageColumn, List<AddedColumn> columns, boolean candidateScores, String errorColumn, Path journal,
+        WebDatasetSettings shards) implements Serializable {
+
+    /** Whether the input is WebDataset shards rather than a table. */
+    public boolean webdataset() {
+        return shards != null;
+    }
 
     /**
      * The settings in {@code config}.
@@ -31,7 +38,8 @@ public record EnrichSettings(Path model, Path input, TableFormat inputFormat, Pa
         Path model = Path.of(required(config, EnrichOptions.MODEL));
         Path input = Path.of(required(config, EnrichOptions.INPUT)).toAbsolutePath().normalize();
         Path output = Path.of(required(config, EnrichOptions.OUTPUT)).toAbsolutePath().normalize();
-        if (!Files.isRegularFile(input)) {
+        WebDatasetSettings shards = WebDatasetSettings.from(config);
+        if (shards == null && !Files.isRegularFile(input)) {
             throw new IllegalArgumentException("--input " + input + " is not a file");
         }
         if (input.equals(output)) {
@@ -41,12 +49,12 @@ public record EnrichSettings(Path model, Path input, TableFormat inputFormat, Pa
         if (output.getParent() != null && !Files.isDirectory(output.getParent())) {
             throw new IllegalArgumentException("--output's folder " + output.getParent() + " does not exist");
         }
-        TableFormat inputFormat = config.getOptional(EnrichOptions.INPUT_FORMAT).map(TableFormat::parse)
-                .orElseGet(() -> TableFormat.of(input));
-        TableFormat outputFormat = config.getOptional(EnrichOptions.OUTPUT_FORMAT).map(TableFormat::parse)
-                .orElseGet(() -> TableFormat.of(output));
-        String imageColumn = config.get(EnrichOptions.IMAGE_COLUMN).strip();
-        if (imageColumn.isEmpty()) {
+        TableFormat inputFormat = shards != null ? null : config.getOptional(EnrichOptions.INPUT_FORMAT)
+                .map(TableFormat::parse).orElseGet(() -> TableFormat.of(input));
+        TableFormat outputFormat = shards != null ? null : config.getOptional(EnrichOptions.OUTPUT_FORMAT)
+                .map(TableFormat::parse).orElseGet(() -> TableFormat.of(output));
+        String imageColumn = shards != null ? shards.imageExtension() : config.get(EnrichOptions.IMAGE_COLUMN).strip();
+        if (shards == null && imageColumn.isEmpty()) {
             throw new IllegalArgumentException(EnrichOptions.IMAGE_COLUMN.key() + " must not be blank");
         }
         Integer maxNewTokens = config.getOptional(EnrichOptions.MAX_NEW_TOKENS).orElse(null);
@@ -106,7 +114,7 @@ public record EnrichSettings(Path model, Path input, TableFormat inputFormat, Pa
         Path journal = config.getOptional(EnrichOptions.JOURNAL).map(p -> Path.of(p).toAbsolutePath().normalize())
                 .orElse(output.resolveSibling(output.getFileName() + ".loupe-journal"));
         return new EnrichSettings(model, input, inputFormat, output, outputFormat, imageColumn, List.copyOf(columns),
-                scores, errorColumn, journal);
+                scores, errorColumn, journal, shards);
     }
 
     private static String required(ReadableConfig config, ConfigOption<String> option) {

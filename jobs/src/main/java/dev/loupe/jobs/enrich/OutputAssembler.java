@@ -48,20 +48,9 @@ final class OutputAssembler {
                     } catch (IllegalArgumentException e) {
                         errors.add(ErrorCode.INVALID_REQUEST + ": " + e.getMessage());
                     }
-                    for (AddedColumn column : settings.columns()) {
-                        Journal.Entry entry = key == null ? null : journal.get(key, column.name(), column.promptHash());
-                        if (key != null && entry == null) {
-                            errors.add(column.name() + ": not annotated (the job did not finish)");
-                        } else if (entry != null && !entry.ok()) {
-                            errors.add(entry.error());
-                        }
-                        boolean ok = entry != null && entry.ok();
-                        added.add(ok ? entry.value() : null);
-                        if (column.task() == Task.RANK && settings.candidateScores()) {
-                            added.add(ok ? entry.scores() : null);
-                        }
-                    }
-                    added.add(errors.isEmpty() ? null : String.join("; ", errors));
+                    RowAnnotations annotations = RowAnnotations.of(settings, journal, key, errors);
+                    added.addAll(annotations.values().values());
+                    added.add(annotations.error());
                     withErrors += errors.isEmpty() ? 0 : 1;
                     out.write(row.with(added.toArray()));
                     rows++;
