@@ -94,8 +94,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
     long seed;
 
     @Option(names = "--json", description = "Print one JSON object instead of the text report; its "
-            + "requests_per_second counts from the first request written to the last outcome read (the start-up of the "
-            + "broker and the job, and the final watch for duplicates, excluded).")
+            + "requests_per_second counts from the first request written to the last outcome read (requests are written once every task "
+            + "runs: the start-up of the broker and the job, the model's loading and the final watch for duplicates are "
+            + "excluded).")
     boolean json;
 
     @CommandLine.Spec
@@ -139,6 +140,10 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 StreamExecutionEnvironment env = embedded.environment(envConfig);
                 StreamingAnnotationJob.build(env, settings, factory, conf);
                 JobClient job = embedded.submit(env, StreamingAnnotationJob.JOB_NAME + "-soak");
+                // start-up (task deployment, the model's loading) is not part of the measured run
+                if (!embedded.awaitTasksRunning(job, Duration.ofMinutes(5))) {
+                    err.println("soak: the job's tasks did not start running within 5 minutes; measuring anyway");
+                }
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
                                 + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
                         parallelism, checkpointInterval.toMillis());

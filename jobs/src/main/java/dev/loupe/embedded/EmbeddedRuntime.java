@@ -1,5 +1,13 @@
 package dev.loupe.embedded;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +24,7 @@ import org.slf4j.LoggerFactory;
  * a free loopback port. {@link #close()} cancels the job, which stops the MiniCluster, then stops the broker.
  */
 public final class EmbeddedRuntime implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedRuntime.class);
 
@@ -79,6 +88,41 @@ public final class EmbeddedRuntime implements AutoCloseable {
     public JobClient submit(StreamExecutionEnvironment env, String jobName) throws Exception {
         job = env.executeAsync(jobName);
         return job;
+    }
+
+    /**
+     * Waits until every task of {@code job} runs, i.e. has opened its operators (the model is loaded), as the web
+     * UI's REST API reports it; false if that takes longer than {@code timeout} or the job ends first.
+     */
+    public boolean awaitTasksRunning(JobClient job, Duration timeout) throws InterruptedException {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(webUrl() + "/jobs/" + job.getJobID()))
+                .timeout(Duration.ofSeconds(5)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    JsonNode o = JSON.readTree(response.body());
+                    String state = o.path("state").asText();
+                    if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
+                        return false;
+                    }
+                    JsonNode vertices = o.path("vertices");
+                    boolean all = vertices.size() > 0;
+                    for (JsonNode v : vertices) {
+                        all &= v.path("status").asText().equals("RUNNING");
+                    }
+                    if (all) {
+                        return true;
+                    }
+                }
+            } catch (IOException e) {
+                // the REST endpoint is not up yet
+            }
+            Thread.sleep(100);
+        }
+        return false;
     }
 
     /** Human-readable addresses, one per line. */
