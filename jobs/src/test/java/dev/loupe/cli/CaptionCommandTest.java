@@ -45,6 +45,10 @@ class CaptionCommandTest {
         assertThat(run.err()).contains("no --model given", "its text is meaningless");
         assertThat(run.out()).contains("loupe-caption finished in", "4 of 4 images: 3 ok, 1 failed",
                 "IMAGE_UNSUPPORTED_FORMAT: 1", "contact sheet: " + out.resolve("index.html").toUri());
+        // where the time went: every stage, the job's and the writing of the outputs after it
+        assertThat(run.out()).containsPattern("mean batch [0-9.]+; per result: read/fetch [0-9.]+ ms, decode\\+resize "
+                + "[0-9.]+ ms, waiting for a batch [0-9.]+ ms, inference [0-9.]+ ms")
+                .containsPattern("writing outputs: [0-9.]+ s");
         List<JsonNode> rows = new ArrayList<>();
         for (String line : Files.readAllLines(out.resolve("results.jsonl"))) {
             rows.add(JSON.readTree(line));

@@ -12,7 +12,11 @@ import dev.loupe.schemas.AnnotationRequest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -70,8 +74,11 @@ public final class CaptionJob {
         }
     }
 
-    /** What a run did: the job's summary and, when it finished, where its outputs are. */
-    public record Result(JobSummary summary, OutputLayout layout, boolean resumed) {
+    /**
+     * What a run did: the job's summary and, when it finished, where its outputs are and how long writing them took
+     * (the last stage, after the job: results files and contact sheet).
+     */
+    public record Result(JobSummary summary, OutputLayout layout, boolean resumed, Duration writing) {
         /** 0: every image captioned; 1: finished, some images failed; 3: the job did not finish. */
         public int exitStatus() {
             if (!summary.finished()) {
@@ -89,7 +96,14 @@ public final class CaptionJob {
             } else {
                 outputs.put("checkpoints", layout.checkpoints() + " (run the same command again to resume)");
             }
-            summary.print(out, "images", outputs);
+            List<String> lines = new ArrayList<>(summary.lines("images", outputs));
+            if (summary.finished()) {
+                int stages = lines.size() - outputs.size();   // the outputs are the last lines
+                lines.add(stages, String.format(Locale.ROOT, "  writing outputs: %.1f s (results files, contact sheet)",
+                        writing.toMillis() / 1000.0));
+            }
+            lines.forEach(out::println);
+            out.flush();
         }
     }
 
@@ -129,11 +143,14 @@ public final class CaptionJob {
         build(env, plan, settings.template(), factory, pipeline.toBuilder().fileRoots(plan.fileRoots())
                 .thumbnailSize(settings.thumbnailSize()).build(), layout);
         JobSummary summary = runner.run(env, JOB_NAME, plan.total(), onSubmitted);
+        Duration writing = Duration.ZERO;
         if (summary.finished()) {
+            long start = System.nanoTime();
             new CaptionOutputs(layout, settings).write();
             FileTrees.deleteRecursively(layout.work());
+            writing = Duration.ofNanos(System.nanoTime() - start);
         }
-        return new Result(summary, layout, checkpoint.isPresent());
+        return new Result(summary, layout, checkpoint.isPresent(), writing);
     }
 
     /**

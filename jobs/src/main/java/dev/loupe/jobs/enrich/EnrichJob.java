@@ -135,12 +135,14 @@ public final class EnrichJob {
         } finally {
             Files.deleteIfExists(work);
         }
+        long writeStart = System.nanoTime();
         OutputAssembler.Counts counts = settings.webdataset()
                 ? ShardAssembler.write(settings, journal, config.get(LoupeOptions.FETCH_MAX_BYTES).getBytes())
                 : OutputAssembler.write(settings, journal);
         Journal.compact(settings.journal(), runId);
         out.println("loupe enrich: wrote " + counts.rows() + " rows to " + settings.output() + " ("
-                + counts.rowsWithErrors() + " with errors, column " + settings.errorColumn() + ")");
+                + counts.rowsWithErrors() + " with errors, column " + settings.errorColumn() + ") in "
+                + String.format(java.util.Locale.ROOT, "%.1f s", (System.nanoTime() - writeStart) / 1e9));
         out.flush();
         return new Report(settings, counts.rows(), plan.requests, plan.reused, counts.rowsWithErrors(), summary);
     }
