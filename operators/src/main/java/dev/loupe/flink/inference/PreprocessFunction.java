@@ -45,6 +45,7 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
 
     @Override
     public void processElement(FetchedImage in, Context ctx, Collector<PreparedRequest> out) {
+        PreparedRequest prepared;
         try {
             long start = System.nanoTime();
             ImageTensor tensor;
@@ -57,14 +58,19 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
             } else {
                 tensor = preprocessor.preprocess(in.bytes);
             }
-            out.collect(new PreparedRequest(in.request, in.bytes, tensor, in.fetchMillis,
-                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)));
+            prepared = new PreparedRequest(in.request, in.bytes, tensor, in.fetchMillis,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
         } catch (AnnotationException e) {
             ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, e)
                     .toRecord(System.currentTimeMillis()));
+            return;
         } catch (RuntimeException e) {
             ctx.output(Failures.TAG, in.request.failure(Failures.PREPROCESS, ErrorCode.INTERNAL,
                     "preprocessing " + in.request.imageLabel() + " failed: " + e).toRecord(System.currentTimeMillis()));
+            return;
         }
+        // outside the try: a failure downstream (the chained inference operator failing the task) is not this
+        // image's preprocessing failure and must not become its failure record
+        out.collect(prepared);
     }
 }

@@ -58,4 +58,43 @@ class PreprocessFunctionTest {
                             org.assertj.core.groups.Tuple.tuple("huge", "IMAGE_TOO_MANY_PIXELS", "preprocess"));
         }
     }
+
+    @Test
+    void aFailureDownstreamIsNotTurnedIntoThisImagesFailureRecord() throws Exception {
+        BlipTestAnnotatorFactory factory =
+                new BlipTestAnnotatorFactory(BlipTestAnnotatorFactory.fixtureCheckpoint(), 1 << 20, 10_000);
+        PreprocessFunction fn = new PreprocessFunction(factory);
+        fn.open(null);
+        List<Object> sideOutputs = new java.util.ArrayList<>();
+        PreprocessFunction.Context ctx = fn.new Context() {
+            @Override
+            public Long timestamp() {
+                return null;
+            }
+
+            @Override
+            public org.apache.flink.streaming.api.TimerService timerService() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public <X> void output(org.apache.flink.util.OutputTag<X> tag, X value) {
+                sideOutputs.add(value);
+            }
+        };
+        // as a chained operator that fails the task (e.g. the model failing for good) fails inside collect
+        org.apache.flink.util.Collector<PreparedRequest> failing = new org.apache.flink.util.Collector<>() {
+            @Override
+            public void collect(PreparedRequest record) {
+                throw new IllegalStateException("downstream failed");
+            }
+
+            @Override
+            public void close() {}
+        };
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> fn.processElement(
+                fetched("ok", TestImages.jpeg(40, 30, Color.ORANGE)), ctx, failing))
+                .hasMessage("downstream failed");
+        assertThat(sideOutputs).isEmpty();
+    }
 }
