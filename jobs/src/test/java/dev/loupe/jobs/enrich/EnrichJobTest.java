@@ -27,9 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -142,34 +139,8 @@ class EnrichJobTest {
         String counter = counter();
         int requests = 2 * n;
 
-        // run 1: interrupted by a failure (no restarts left) once part of the journal is committed
-        CompletableFuture<EnrichJob.Report> first = CompletableFuture.supplyAsync(() -> {
-            try {
-                return run(config, new CountingAnnotatorFactory(counter, 60, arm));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        Path journal = Path.of(output + ".loupe-journal");
-        while (committedRecords(journal) < 6 && !first.isDone()) {
-            Thread.sleep(20);
-        }
-        Files.createFile(arm);
-        EnrichJob.Report interrupted = first.get(60, TimeUnit.SECONDS);
-        assertThat(interrupted.complete()).as(printed()).isFalse();
-        assertThat(output).doesNotExist();
-        long committed = committedRecords(journal);
-        long firstRun = CountingAnnotatorFactory.annotated(counter);
-        assertThat(committed).isBetween(6L, requests - 1L);
-        assertThat(firstRun).isGreaterThanOrEqualTo(committed);
-
-        // run 2: the same command computes only what the journal does not hold
-        Files.delete(arm);
-        EnrichJob.Report resumed = run(config, new CountingAnnotatorFactory(counter, 0, arm));
-        assertThat(resumed.complete()).as(printed()).isTrue();
-        assertThat(resumed.reused()).isEqualTo(committed);
-        assertThat(CountingAnnotatorFactory.annotated(counter) - firstRun).isEqualTo(requests - committed);
-        assertThat(committedRecords(journal)).isEqualTo(requests);
+        Path journal = InterruptedEnrichRun.interruptThenResume(config, output, arm, requests, counter, this::run,
+                this::printed);
         assertThat(Journal.committedParts(journal)).hasSize(1);   // compacted once the output is written
         List<TableRow> out = readAll(output);
         assertThat(out).hasSize(n);
@@ -230,21 +201,6 @@ class EnrichJobTest {
         return "enrich-" + UUID.randomUUID();
     }
 
-    /** Lines in the journal's committed (visible) part files. */
-    private static long committedRecords(Path journal) throws IOException {
-        Path parts = journal.resolve("parts");
-        if (!Files.isDirectory(parts)) {
-            return 0;
-        }
-        long lines = 0;
-        try (Stream<Path> files = Files.walk(parts)) {
-            for (Path part : files.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
-                lines += Files.readAllLines(part).stream().filter(l -> !l.isBlank()).count();
-            }
-        }
-        return lines;
-    }
 
     private static void write(Path file, TableSchema schema, List<TableRow> rows) throws IOException {
         try (TableWriter writer = Tables.create(file, schema)) {

@@ -23,8 +23,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -123,34 +121,7 @@ class WebDatasetEnrichTest {
         String counter = counter();
         int requests = 2 * n;
 
-        // run 1: interrupted by a failure (no restarts left) once part of the journal is committed
-        CompletableFuture<EnrichJob.Report> first = CompletableFuture.supplyAsync(() -> {
-            try {
-                return run(config, new CountingAnnotatorFactory(counter, 60, arm));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        Path journal = Path.of(output + ".loupe-journal");
-        while (committedRecords(journal) < 6 && !first.isDone()) {
-            Thread.sleep(20);
-        }
-        Files.createFile(arm);
-        EnrichJob.Report interrupted = first.get(60, TimeUnit.SECONDS);
-        assertThat(interrupted.complete()).as(printed()).isFalse();
-        assertThat(output).doesNotExist();
-        long committed = committedRecords(journal);
-        long firstRun = CountingAnnotatorFactory.annotated(counter);
-        assertThat(committed).isBetween(6L, requests - 1L);
-        assertThat(firstRun).isGreaterThanOrEqualTo(committed);
-
-        // run 2: the same command computes only what the journal does not hold
-        Files.delete(arm);
-        EnrichJob.Report resumed = run(config, new CountingAnnotatorFactory(counter, 0, arm));
-        assertThat(resumed.complete()).as(printed()).isTrue();
-        assertThat(resumed.reused()).isEqualTo(committed);
-        assertThat(CountingAnnotatorFactory.annotated(counter) - firstRun).isEqualTo(requests - committed);
-        assertThat(committedRecords(journal)).isEqualTo(requests);
+        InterruptedEnrichRun.interruptThenResume(config, output, arm, requests, counter, this::run, this::printed);
         for (String shard : List.of("00000.tar", "00001.tar")) {
             assertKeptWithOneAddedMemberPerSample(shards.resolve(shard), output.resolve(shard));
         }
@@ -264,12 +235,4 @@ class WebDatasetEnrichTest {
         return "enrich-wds-" + UUID.randomUUID();
     }
 
-    /** Lines in the journal's committed (visible) part files. */
-    private static long committedRecords(Path journal) throws IOException {
-        long lines = 0;
-        for (Path part : Journal.committedParts(journal)) {
-            lines += Files.readAllLines(part).stream().filter(l -> !l.isBlank()).count();
-        }
-        return lines;
-    }
 }
