@@ -23,18 +23,25 @@ import java.util.Locale;
  * TwelveMonkeys plugins read) into 8-bit RGB with the sample values Pillow's {@code Image.convert("RGB")}
  * gives, because the model's preprocessing reference is Pillow.
  *
+ * <p>JPEGs go to libjpeg-turbo ({@link TurboJpegDecoder}, Pillow's own decoder) where {@code libturbojpeg.so.0} is
+ * installed, else, and for what it does not decode as Pillow does (CMYK/YCCK, lossless, 12-bit), to ImageIO (IJG
+ * libjpeg 6b) with the conversions of {@link JpegColour}; one log line at start-up says which is active. Both give
+ * the same pixels on 8-bit grey, YCbCr and RGB JPEGs except 4:4:0 chroma, where libjpeg-turbo (like Pillow)
+ * interpolates and libjpeg 6b repeats rows.
+ *
  * <p>It reads the raw raster, never colour-managed {@code getRGB}: alpha is dropped (not composited),
  * grey is replicated, palettes are looked up, 16-bit colour keeps the high byte, 16-bit grey is clipped to
  * 255 (Pillow's {@code I;16 -> RGB}), CMYK uses Pillow's naive {@code cmyk2rgb}. Embedded ICC profiles and
  * gamma are ignored, as Pillow does. The image's size is read from the header and checked against the
  * pixel limit before any pixel is decoded (decompression bombs); truncated files are rejected rather than
- * returned half grey. Thread-safe: each call uses its own reader.
+ * returned half grey. Thread-safe: each call uses its own reader or TurboJPEG handle.
  *
  * <p><b>Reduced-scale JPEG decoding</b> ({@link #withFastJpegDownscale}, off by default): when the caller says
- * how large the image must stay ({@link #decodeRows(byte[], int, int)}, as the processors do), a JPEG is read
- * with ImageIO's source subsampling by 2, 4 or 8 (the largest that keeps both sides at least that large), a
- * cheaper stand-in for Pillow's {@code Image.draft} DCT scaling. It keeps every s-th pixel rather than averaging
- * blocks, so the tensor differs from Pillow's: never use it where parity is promised (see
+ * how large the image must stay ({@link #decodeRows(byte[], int, int)}, as the processors do), a JPEG is decoded at
+ * 1/2, 1/4 or 1/8 scale, the largest that Pillow's {@code Image.draft("RGB", (minWidth, minHeight))} would pick
+ * (both sides at least that many times the minimum). With libjpeg-turbo that is DCT scaling, pixel for pixel
+ * Pillow's {@code draft}; with ImageIO it is source subsampling (every s-th pixel, no averaging), a cheaper and
+ * rougher stand-in. Either way the tensor differs from the exact path's: never use it where parity is promised (see
  * docs/benchmarks.md for the measured difference).
  */
 public final class ImageDecoder {
@@ -44,6 +51,8 @@ public final class ImageDecoder {
     private final long maxEncodedBytes;
     private final long maxPixels;
     private final boolean fastJpegDownscale;
+    /** libjpeg-turbo, or null: ImageIO decodes every JPEG. */
+    private final TurboJpegDecoder turbo;
 
     /** Limits of {@value #DEFAULT_MAX_ENCODED_BYTES} encoded bytes and {@value #DEFAULT_MAX_PIXELS} pixels. */
     public ImageDecoder() {
@@ -51,16 +60,17 @@ public final class ImageDecoder {
     }
 
     public ImageDecoder(long maxEncodedBytes, long maxPixels) {
-        this(maxEncodedBytes, maxPixels, false);
+        this(maxEncodedBytes, maxPixels, false, TurboJpegDecoder.shared());
     }
 
-    private ImageDecoder(long maxEncodedBytes, long maxPixels, boolean fastJpegDownscale) {
+    private ImageDecoder(long maxEncodedBytes, long maxPixels, boolean fastJpegDownscale, TurboJpegDecoder turbo) {
         if (maxEncodedBytes <= 0 || maxPixels <= 0) {
             throw new IllegalArgumentException("limits must be positive: " + maxEncodedBytes + " bytes, " + maxPixels + " pixels");
         }
         this.maxEncodedBytes = maxEncodedBytes;
         this.maxPixels = maxPixels;
         this.fastJpegDownscale = fastJpegDownscale;
+        this.turbo = turbo;
         ensurePluginsRegistered();
     }
 
@@ -69,7 +79,26 @@ public final class ImageDecoder {
      * wherever Pillow parity is promised). The option {@code loupe.image.fast-jpeg-downscale} sets it.
      */
     public ImageDecoder withFastJpegDownscale(boolean on) {
-        return on == fastJpegDownscale ? this : new ImageDecoder(maxEncodedBytes, maxPixels, on);
+        return on == fastJpegDownscale ? this : new ImageDecoder(maxEncodedBytes, maxPixels, on, turbo);
+    }
+
+    /**
+     * This decoder with JPEGs decoded by libjpeg-turbo where it is installed (the default), or always by ImageIO
+     * (off: to compare the two, or to rule the native library out).
+     */
+    public ImageDecoder withTurboJpeg(boolean on) {
+        TurboJpegDecoder wanted = on ? TurboJpegDecoder.shared() : null;
+        return wanted == turbo ? this : new ImageDecoder(maxEncodedBytes, maxPixels, fastJpegDownscale, wanted);
+    }
+
+    /** Which library decodes this decoder's (8-bit grey, YCbCr and RGB) JPEGs: "libjpeg-turbo" or "imageio". */
+    public String jpegDecoder() {
+        return turbo != null ? "libjpeg-turbo" : "imageio";
+    }
+
+    /** One sentence: the JPEG decoder of this process's default decoders, and why (also logged once at start-up). */
+    public static String activeJpegDecoder() {
+        return TurboJpegDecoder.activeDecoder();
     }
 
     public boolean fastJpegDownscale() {
@@ -128,6 +157,12 @@ public final class ImageDecoder {
             throw new AnnotationException(ErrorCode.IMAGE_TOO_LARGE,
                     "the image has " + encoded.length + " bytes, over the limit of " + maxEncodedBytes);
         }
+        if (turbo != null && isJpeg(encoded)) {
+            RgbRows rows = decodeWithTurbo(encoded, minWidth, minHeight);
+            if (rows != null) {
+                return rows;
+            }
+        }
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
@@ -146,6 +181,33 @@ public final class ImageDecoder {
         }
     }
 
+    private static boolean isJpeg(byte[] b) {
+        return b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF;
+    }
+
+    /** Null for a JPEG that libjpeg-turbo does not decode as Pillow does: ImageIO takes it. */
+    private RgbRows decodeWithTurbo(byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
+        JpegStructure jpeg = JpegStructure.parse(encoded);
+        if (!jpeg.turboDecodable()) {
+            return null;
+        }
+        return turbo.decode(encoded, jpeg.stored, (width, height) -> {
+            checkPixels("jpeg", width, height);
+            if (!jpeg.complete) {
+                throw new AnnotationException(ErrorCode.IMAGE_CORRUPT,
+                        "the JPEG is truncated (no end-of-image marker after the scan data)");
+            }
+            return fastJpegDownscale ? downscale(width, height, minWidth, minHeight) : 1;
+        });
+    }
+
+    private void checkPixels(String format, int width, int height) throws AnnotationException {
+        if ((long) width * height > maxPixels) {
+            throw new AnnotationException(ErrorCode.IMAGE_TOO_MANY_PIXELS, "the " + format + " image is " + width + "x"
+                    + height + " = " + (long) width * height + " pixels, over the limit of " + maxPixels);
+        }
+    }
+
     private RgbRows decode(ImageReader reader, ImageInputStream in, byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
         String format = formatName(reader);
         List<String> warnings = new ArrayList<>();
@@ -157,10 +219,7 @@ public final class ImageDecoder {
             if (width <= 0 || height <= 0) {
                 throw new AnnotationException(ErrorCode.IMAGE_CORRUPT, "the " + format + " header gives size " + width + "x" + height);
             }
-            if ((long) width * height > maxPixels) {
-                throw new AnnotationException(ErrorCode.IMAGE_TOO_MANY_PIXELS, "the " + format + " image is " + width + "x"
-                        + height + " = " + (long) width * height + " pixels, over the limit of " + maxPixels);
-            }
+            checkPixels(format, width, height);
             if (format.equals("jpeg")) {
                 int scale = fastJpegDownscale ? downscale(width, height, minWidth, minHeight) : 1;
                 return decodeJpeg(reader, encoded, warnings, scale);
@@ -180,22 +239,27 @@ public final class ImageDecoder {
     }
 
     /**
-     * JPEGs are read as raw samples and converted here, as libjpeg and Pillow do, so that no ICC profile or
-     * plugin-specific CMYK conversion changes the values.
+     * The largest of 8, 4, 2 (libjpeg's DCT scales) with both sides at least that many times the minimum, else 1:
+     * Pillow's {@code Image.draft} rule ({@code min(width // minWidth, height // minHeight)} rounded down to one of
+     * them), so the reduced image is the one Pillow's {@code draft} would decode.
      */
-    /** The largest of 8, 4, 2 (libjpeg's DCT scales) that keeps both sides at least the minimum; else 1. */
     static int downscale(int width, int height, int minWidth, int minHeight) {
         if (minWidth <= 0 || minHeight <= 0) {
             return 1;
         }
+        int fits = Math.min(width / minWidth, height / minHeight);
         for (int s = 8; s > 1; s /= 2) {
-            if ((width + s - 1) / s >= minWidth && (height + s - 1) / s >= minHeight) {
+            if (fits >= s) {
                 return s;
             }
         }
         return 1;
     }
 
+    /**
+     * JPEGs are read as raw samples and converted here, as libjpeg and Pillow do, so that no ICC profile or
+     * plugin-specific CMYK conversion changes the values.
+     */
     private static RgbRows decodeJpeg(ImageReader reader, byte[] encoded, List<String> warnings, int scale)
             throws IOException, AnnotationException {
         JpegStructure jpeg = JpegStructure.parse(encoded);

@@ -18,15 +18,34 @@ final class JpegStructure {
     final Stored stored;
     /** True when an end-of-image marker follows the first scan. */
     final boolean complete;
+    /** The start-of-frame marker (0xC0 baseline, 0xC2 progressive, 0xC3 lossless, ...), 0 when none was found. */
+    final int frameMarker;
+    /** Bits per sample from the frame header (8 or 12 for DCT JPEGs), 0 when none was found. */
+    final int precision;
 
-    private JpegStructure(int components, Stored stored, boolean complete) {
+    private JpegStructure(int components, Stored stored, boolean complete, int frameMarker, int precision) {
         this.components = components;
         this.stored = stored;
         this.complete = complete;
+        this.frameMarker = frameMarker;
+        this.precision = precision;
+    }
+
+    /**
+     * An 8-bit DCT JPEG with Huffman or arithmetic coding (baseline, extended or progressive) in grey, YCbCr or RGB:
+     * what libjpeg-turbo's TurboJPEG decodes as Pillow does. Lossless, hierarchical, 12-bit and four-channel files
+     * are left to ImageIO and TwelveMonkeys.
+     */
+    boolean turboDecodable() {
+        boolean dct = frameMarker == 0xC0 || frameMarker == 0xC1 || frameMarker == 0xC2 || frameMarker == 0xC9
+                || frameMarker == 0xCA;
+        return dct && precision == 8 && (stored == Stored.GREY || stored == Stored.YCBCR || stored == Stored.RGB);
     }
 
     static JpegStructure parse(byte[] b) {
         int components = 0;
+        int frameMarker = 0;
+        int precision = 0;
         int[] ids = new int[0];
         boolean jfif = false;
         int adobeTransform = -1;
@@ -60,6 +79,8 @@ final class JpegStructure {
                 int body = pos + 4;
                 boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
                 if (sof && length >= 8) {
+                    frameMarker = marker;
+                    precision = b[body] & 0xFF;
                     components = b[body + 5] & 0xFF;
                     ids = new int[components];
                     for (int i = 0; i < components && body + 6 + 3 * i < b.length; i++) {
@@ -82,7 +103,8 @@ final class JpegStructure {
                 }
             }
         }
-        return new JpegStructure(components, stored(components, ids, jfif, adobeTransform), complete);
+        return new JpegStructure(components, stored(components, ids, jfif, adobeTransform), complete, frameMarker,
+                precision);
     }
 
     /** libjpeg's default_decompress_parms rules. */

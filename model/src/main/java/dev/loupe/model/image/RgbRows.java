@@ -72,4 +72,32 @@ abstract class RgbRows {
             }
         };
     }
+
+    /** A grey image, one byte per pixel, read as RGB with the grey sample in all three channels. */
+    static RgbRows grey(int width, int height, byte[] grey) {
+        if (grey.length != (long) width * height) {
+            throw new IllegalArgumentException("expected " + (long) width * height + " bytes, got " + grey.length);
+        }
+        return new RgbRows(width, height) {
+            @Override
+            void row(int y, byte[] dst, int offset) {
+                for (int p = y * width, end = p + width; p < end; p++, offset += 3) {
+                    byte v = grey[p];
+                    dst[offset] = v;
+                    dst[offset + 1] = v;
+                    dst[offset + 2] = v;
+                }
+            }
+
+            @Override
+            void planes(int y, int[] r, int[] g, int[] b, byte[] scratch) {
+                for (int x = 0, p = y * width; x < width; x++, p++) {
+                    int v = grey[p] & 0xFF;
+                    r[x] = v;
+                    g[x] = v;
+                    b[x] = v;
+                }
+            }
+        };
+    }
 }

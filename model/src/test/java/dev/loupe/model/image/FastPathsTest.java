@@ -77,7 +77,9 @@ class FastPathsTest {
         assertThat(ImageDecoder.downscale(4000, 3000, 336, 336)).isEqualTo(8);
         assertThat(ImageDecoder.downscale(640, 480, 224, 224)).isEqualTo(2);
         assertThat(ImageDecoder.downscale(640, 480, 336, 336)).isEqualTo(1);
-        assertThat(ImageDecoder.downscale(900, 449, 224, 224)).isEqualTo(2); // ceil(449 / 2) = 225
+        assertThat(ImageDecoder.downscale(900, 449, 224, 224)).isEqualTo(2); // 449 // 224 = 2
+        assertThat(ImageDecoder.downscale(900, 447, 224, 224)).as("Pillow's draft rule: 447 // 224 = 1, though "
+                + "ceil(447 / 2) = 224").isEqualTo(1);
         assertThat(ImageDecoder.downscale(4000, 3000, 0, 0)).isEqualTo(1);
     }
 

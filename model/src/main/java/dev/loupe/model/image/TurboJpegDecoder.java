@@ -1,0 +1,260 @@
+package dev.loupe.model.image;
+
+import com.sun.jna.Memory;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ErrorCode;
+
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
+
+/**
+ * Decodes JPEGs with libjpeg-turbo (the system's {@code libturbojpeg.so.0}, through its TurboJPEG API): the library
+ * Pillow decodes with, SIMD-accelerated, and able to decode at 1/2, 1/4 or 1/8 scale by DCT scaling as Pillow's
+ * {@code Image.draft} does. It decodes as Pillow does: libjpeg's accurate integer IDCT (ISLOW), fancy upsampling,
+ * libjpeg's own YCbCr-to-RGB conversion; on JPEGs whose layout IJG libjpeg 6b (the JDK's ImageIO) also decodes the
+ * pixels are the same as {@link ImageDecoder}'s ImageIO path gives, except 4:4:0 chroma (see docs/benchmarks.md).
+ *
+ * <p>The library is looked up once per class loader ({@link #shared()}, null when it is not installed or
+ * {@code -Dloupe.turbojpeg=false}); one log line says which JPEG decoder is active. Thread-safe: each call borrows a
+ * TurboJPEG handle from a small pool (at most one idle handle per processor is kept; the others and any handle that
+ * failed are destroyed at once; the idle ones when the pool becomes unreachable).
+ */
+final class TurboJpegDecoder {
+    /** System property: {@code false} keeps JPEGs on ImageIO even where libturbojpeg is installed. */
+    static final String ENABLED_PROPERTY = "loupe.turbojpeg";
+    /** System property: the library's file name or path, where it is not {@code libturbojpeg.so.0} on the search path. */
+    static final String LIBRARY_PROPERTY = "loupe.turbojpeg.library";
+
+    private static final Logger LOG = Logger.getLogger(TurboJpegDecoder.class.getName());
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final Loaded LOADED = load();
+
+    /** What {@link #load} found: the decoder (null when the library is unusable) and a sentence saying so. */
+    private record Loaded(TurboJpegDecoder decoder, String description) {}
+
+    /** Picks the DCT scale (1, 2, 4 or 8) once the header's size is known, or throws to reject the image. */
+    interface ScaleChoice {
+        int scale(int width, int height) throws AnnotationException;
+    }
+
+    private final String library;
+    /** The library's scaling factors as {num, denom}, in its order (largest first). */
+    private final int[][] scalingFactors;
+    private final HandlePool handles = new HandlePool(Math.max(2, Runtime.getRuntime().availableProcessors()));
+
+    private TurboJpegDecoder(String library, int[][] scalingFactors) {
+        this.library = library;
+        this.scalingFactors = scalingFactors;
+        CLEANER.register(this, handles::destroyIdle);
+    }
+
+    /** The process's decoder, or null when libturbojpeg cannot be used here ({@link #activeDecoder()} says why). */
+    static TurboJpegDecoder shared() {
+        return LOADED.decoder;
+    }
+
+    /** One sentence: which JPEG decoder {@link ImageDecoder} uses by default in this process, and why. */
+    static String activeDecoder() {
+        return LOADED.description;
+    }
+
+    private static Loaded load() {
+        Loaded loaded = tryLoad();
+        LOG.info(loaded.description);
+        return loaded;
+    }
+
+    private static Loaded tryLoad() {
+        String fallback = "JPEG decoding: JDK ImageIO (IJG libjpeg 6b) with TwelveMonkeys; ";
+        if ("false".equalsIgnoreCase(System.getProperty(ENABLED_PROPERTY, "true").strip())) {
+            return new Loaded(null, fallback + "libjpeg-turbo switched off by -D" + ENABLED_PROPERTY + "=false");
+        }
+        List<String> names = new ArrayList<>();
+        String configured = System.getProperty(LIBRARY_PROPERTY);
+        if (configured != null && !configured.isBlank()) {
+            names.add(configured.strip());
+        } else {
+            names.add("libturbojpeg.so.0");
+            names.add("turbojpeg");
+        }
+        List<String> failures = new ArrayList<>();
+        for (String name : names) {
+            try {
+                NativeLibrary lib = NativeLibrary.getInstance(name);
+                TurboJpegLibrary.bind(lib);
+                int[][] factors = scalingFactors();
+                TurboJpegDecoder decoder = new TurboJpegDecoder(lib.getFile() != null ? lib.getFile().toString() : name,
+                        factors);
+                decoder.handles.giveBack(decoder.handles.borrow(), true); // the library really works
+                return new Loaded(decoder, "JPEG decoding: libjpeg-turbo through TurboJPEG (" + decoder.library
+                        + "); CMYK/YCCK, lossless and 12-bit JPEGs: JDK ImageIO with TwelveMonkeys");
+            } catch (Throwable e) { // UnsatisfiedLinkError and friends: no usable library, decode with ImageIO
+                failures.add(name + ": " + e.getMessage());
+            }
+        }
+        return new Loaded(null, fallback + "libjpeg-turbo not usable (install libturbojpeg0 for Pillow's decoder, "
+                + "several times faster): " + String.join("; ", failures));
+    }
+
+    private static int[][] scalingFactors() {
+        int[] count = new int[1];
+        Pointer p = TurboJpegLibrary.tjGetScalingFactors(count);
+        if (p == null || count[0] <= 0) {
+            throw new IllegalStateException("tjGetScalingFactors gave none");
+        }
+        int[] flat = p.getIntArray(0, 2 * count[0]);
+        int[][] factors = new int[count[0]][];
+        for (int i = 0; i < count[0]; i++) {
+            factors[i] = new int[]{flat[2 * i], flat[2 * i + 1]};
+        }
+        return factors;
+    }
+
+    /**
+     * Decodes a JPEG whose markers say {@code stored} (grey, YCbCr or RGB), at 1/{@code choice.scale} size. Null when
+     * libjpeg-turbo reads the colour space differently from {@link JpegStructure}; the caller then decodes it its
+     * own way.
+     *
+     * @throws AnnotationException IMAGE_CORRUPT for damaged data (libjpeg warnings included), or what {@code choice}
+     *                             throws, always before the pixel buffer is allocated
+     */
+    RgbRows decode(byte[] encoded, JpegStructure.Stored stored, ScaleChoice choice) throws AnnotationException {
+        NativeLong size = new NativeLong(encoded.length);
+        try (Memory in = new Memory(encoded.length)) {
+            in.write(0, encoded, 0, encoded.length);
+            Pointer handle = handles.borrow();
+            boolean healthy = false;
+            try {
+                int[] width = new int[1];
+                int[] height = new int[1];
+                int[] subsampling = new int[1];
+                int[] colourspace = new int[1];
+                if (TurboJpegLibrary.tjDecompressHeader3(handle, in, size, width, height, subsampling, colourspace) != 0) {
+                    throw corrupt(handle);
+                }
+                healthy = true;
+                if (colourspace[0] != expectedColourspace(stored)) {
+                    return null;
+                }
+                int scale = choice.scale(width[0], height[0]);
+                if (scale != 1 && !picksExactly(width[0], height[0], scale)) {
+                    scale = 1;
+                }
+                int w = (width[0] + scale - 1) / scale;
+                int h = (height[0] + scale - 1) / scale;
+                boolean grey = stored == JpegStructure.Stored.GREY;
+                int channels = grey ? 1 : 3;
+                byte[] pixels = new byte[Math.multiplyExact(Math.multiplyExact(w, h), channels)];
+                try (Memory out = new Memory(pixels.length)) {
+                    if (TurboJpegLibrary.tjDecompress2(handle, in, size, out, w, w * channels, h,
+                            grey ? TurboJpegLibrary.TJPF_GRAY : TurboJpegLibrary.TJPF_RGB,
+                            TurboJpegLibrary.TJFLAG_ACCURATEDCT | TurboJpegLibrary.TJFLAG_STOPONWARNING) != 0) {
+                        healthy = false;
+                        throw corrupt(handle);
+                    }
+                    out.read(0, pixels, 0, pixels.length);
+                }
+                return grey ? RgbRows.grey(w, h, pixels) : RgbRows.of(new RgbImage(w, h, pixels));
+            } finally {
+                handles.giveBack(handle, healthy);
+            }
+        }
+    }
+
+    private static int expectedColourspace(JpegStructure.Stored stored) {
+        switch (stored) {
+            case GREY:
+                return TurboJpegLibrary.TJCS_GRAY;
+            case YCBCR:
+                return TurboJpegLibrary.TJCS_YCBCR;
+            case RGB:
+                return TurboJpegLibrary.TJCS_RGB;
+            default:
+                throw new IllegalArgumentException("TurboJpegDecoder does not decode " + stored + " JPEGs");
+        }
+    }
+
+    /**
+     * Whether asking tjDecompress2 for {@code ceil(size / scale)} makes it use exactly 1/scale: it takes the first of
+     * its factors (largest first) whose result fits, and on tiny images a factor such as 5/8 can give the same size.
+     */
+    boolean picksExactly(int width, int height, int scale) {
+        int w = (width + scale - 1) / scale;
+        int h = (height + scale - 1) / scale;
+        for (int[] f : scalingFactors) {
+            long sw = ((long) width * f[0] + f[1] - 1) / f[1];
+            long sh = ((long) height * f[0] + f[1] - 1) / f[1];
+            if (sw <= w && sh <= h) {
+                return f[0] * scale == f[1];
+            }
+        }
+        return false;
+    }
+
+    private static AnnotationException corrupt(Pointer handle) {
+        String message = TurboJpegLibrary.tjGetErrorStr2(handle);
+        return new AnnotationException(ErrorCode.IMAGE_CORRUPT, "the jpeg image is corrupt or truncated: "
+                + (message == null ? "libjpeg-turbo failed" : message.strip().toLowerCase(Locale.ROOT)));
+    }
+
+    /** Idle TurboJPEG handles; a borrowed handle is used by one thread only. */
+    private static final class HandlePool {
+        private final Queue<Pointer> idle = new ConcurrentLinkedQueue<>();
+        private final AtomicInteger idleCount = new AtomicInteger();
+        private final int maxIdle;
+
+        HandlePool(int maxIdle) {
+            this.maxIdle = maxIdle;
+        }
+
+        Pointer borrow() {
+            Pointer handle = idle.poll();
+            if (handle != null) {
+                idleCount.decrementAndGet();
+                return handle;
+            }
+            handle = TurboJpegLibrary.tjInitDecompress();
+            if (handle == null) {
+                throw new OutOfMemoryError("tjInitDecompress failed: " + TurboJpegLibrary.tjGetErrorStr2(null));
+            }
+            return handle;
+        }
+
+        /** Keeps a healthy handle for the next call while fewer than maxIdle wait; destroys it otherwise. */
+        void giveBack(Pointer handle, boolean healthy) {
+            if (healthy && idleCount.incrementAndGet() <= maxIdle) {
+                idle.offer(handle);
+                return;
+            }
+            if (healthy) {
+                idleCount.decrementAndGet();
+            }
+            TurboJpegLibrary.tjDestroy(handle);
+        }
+
+        int idle() {
+            return idleCount.get();
+        }
+
+        void destroyIdle() {
+            for (Pointer handle; (handle = idle.poll()) != null; ) {
+                idleCount.decrementAndGet();
+                TurboJpegLibrary.tjDestroy(handle);
+            }
+        }
+    }
+
+    /** Idle handles kept for reuse now (for tests). */
+    int idleHandles() {
+        return handles.idle();
+    }
+}
