@@ -3,6 +3,7 @@ package dev.loupe.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.model.image.ImageDecoder;
 import dev.loupe.model.tools.PreprocessBenchmark;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Option;
 @Command(name = "preprocess", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Image preprocessing speed on one thread: generated photo-like JPEG (quality 90) and PNG images "
                 + "decoded, resized and normalised to a BLIP 224 and a CLIP 336 tensor; ms/image on the exact "
-                + "(Pillow-parity) path and, for JPEGs, with reduced-scale decoding (and its difference from exact).")
+                + "(Pillow-parity) path and, for JPEGs, with reduced-scale decoding (and its difference from exact), "
+                + "with libjpeg-turbo (where libturbojpeg0 is installed) and with ImageIO side by side.")
 public final class PreprocessBenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -72,6 +74,7 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
             o.put("threads", 1);
             o.put("warmup", warmup);
             o.put("iterations", iterations);
+            o.put("jpeg_decoder", ImageDecoder.activeJpegDecoder());
             ArrayNode cases = o.putArray("cases");
             for (PreprocessBenchmark.Result r : results) {
                 ObjectNode c = cases.addObject();
@@ -80,6 +83,7 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
                 c.put("height", r.height());
                 c.put("encoded_bytes", r.encodedBytes());
                 c.put("processor", r.processor());
+                c.put("decoder", r.decoder());
                 c.put("path", r.path());
                 c.put("ms_per_image", r.meanMs());
                 c.put("images", r.iterations());
@@ -94,14 +98,14 @@ public final class PreprocessBenchCommand implements Callable<Integer> {
             out.println(JSON.writeValueAsString(o));
             return 0;
         }
-        out.printf(Locale.ROOT, "one thread, %d warm-up + %d measured images per 640x480 case (fewer for larger)%n",
-                warmup, iterations);
-        out.println("| image | bytes | tensor | path | ms/image | min ms | max / mean diff from exact (0..255 levels) |");
-        out.println("| --- | ---: | --- | --- | ---: | ---: | ---: |");
+        out.printf(Locale.ROOT, "one thread, %d warm-up + %d measured images per 640x480 case (fewer for larger)%n%s%n",
+                warmup, iterations, ImageDecoder.activeJpegDecoder());
+        out.println("| image | bytes | tensor | decoder | path | ms/image | min ms | max / mean diff from exact (0..255 levels) |");
+        out.println("| --- | ---: | --- | --- | --- | ---: | ---: | ---: |");
         for (PreprocessBenchmark.Result r : results) {
-            out.printf(Locale.ROOT, "| %s %dx%d | %d | %s %dx%dx%d | %s | %.2f | %.2f | %.1f / %.2f |%n", r.format(),
+            out.printf(Locale.ROOT, "| %s %dx%d | %d | %s %dx%dx%d | %s | %s | %.2f | %.2f | %.1f / %.2f |%n", r.format(),
                     r.width(), r.height(), r.encodedBytes(), r.processor(), r.shape()[0], r.shape()[1], r.shape()[2],
-                    r.path(), r.meanMs(), r.minMs(), r.maxLevelDiff(), r.meanLevelDiff());
+                    r.decoder(), r.path(), r.meanMs(), r.minMs(), r.maxLevelDiff(), r.meanLevelDiff());
         }
         return 0;
     }

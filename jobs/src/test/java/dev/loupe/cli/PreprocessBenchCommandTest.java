@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.image.ImageDecoder;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,12 +20,16 @@ class PreprocessBenchCommandTest {
 
         assertThat(r.status()).as(r.out() + r.err()).isZero();
         JsonNode cases = JSON.readTree(r.out()).path("cases");
-        // Per size: JPEG exact + reduced and PNG exact, each to BLIP 224 and CLIP 336.
-        assertThat(cases).hasSize(2 * 3 * 2);
+        // Per size: JPEG exact + reduced with each JPEG decoder (libjpeg-turbo where installed, and ImageIO) and PNG
+        // exact, each to BLIP 224 and CLIP 336.
+        String standard = new ImageDecoder().jpegDecoder();
+        int jpegDecoders = standard.equals("imageio") ? 1 : 2;
+        assertThat(JSON.readTree(r.out()).path("jpeg_decoder").asText()).contains("JPEG decoding: ");
+        assertThat(cases).hasSize(2 * (2 * jpegDecoders + 1) * 2);
         List<String> seen = new ArrayList<>();
         for (JsonNode c : cases) {
             seen.add(c.path("width").asInt() + " " + c.path("format").asText() + " " + c.path("processor").asText()
-                    + " " + c.path("path").asText());
+                    + " " + c.path("decoder").asText() + " " + c.path("path").asText());
             int side = c.path("processor").asText().equals("blip-224") ? 224 : 336;
             assertThat(c.path("shape").toString()).isEqualTo("[3," + side + "," + side + "]");
             assertThat(c.path("encoded_bytes").asInt()).isPositive();
@@ -35,9 +40,9 @@ class PreprocessBenchCommandTest {
                 assertThat(c.path("max_level_diff").asDouble()).isGreaterThanOrEqualTo(c.path("mean_level_diff").asDouble());
             }
         }
-        assertThat(seen).contains("64 jpeg blip-224 exact", "64 jpeg clip-336 reduced", "500 png clip-336 exact",
-                "500 jpeg blip-224 reduced");
-        assertThat(seen).doesNotContain("64 png blip-224 reduced");
+        assertThat(seen).contains("64 jpeg blip-224 " + standard + " exact", "64 jpeg clip-336 imageio reduced",
+                "500 png clip-336 imageio exact", "500 jpeg blip-224 " + standard + " reduced");
+        assertThat(seen).doesNotContain("64 png blip-224 imageio reduced");
         // 64x48 is below both targets, so its reduced-scale path decodes at full size: the same tensor.
         for (JsonNode c : cases) {
             if (c.path("width").asInt() == 64) {

@@ -18,7 +18,8 @@ import java.util.Objects;
 /**
  * Image preprocessing speed on one thread: generated photo-like images (gradients plus noise) encoded as JPEG
  * (quality 90) and PNG, each decoded, resized and normalised to a BLIP 224x224 and a CLIP (LLaVA) 336x336 tensor,
- * on the exact (Pillow-parity) path and, for JPEGs, with reduced-scale decoding. Reports milliseconds per image.
+ * on the exact (Pillow-parity) path and, for JPEGs, with reduced-scale decoding; JPEGs with each available decoder
+ * (libjpeg-turbo where installed, and ImageIO), side by side. Reports milliseconds per image.
  */
 public final class PreprocessBenchmark {
     private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
@@ -49,16 +50,17 @@ public final class PreprocessBenchmark {
     }
 
     /**
-     * One measured case: mean and fastest milliseconds per image, the tensor's shape (channels, height, width) and,
-     * for the reduced path, its largest and mean absolute difference from the exact path's tensor in 8-bit levels
-     * (the tensor difference times 255 x std: 1.0 is one step of a 0..255 sample; 0 on the exact path).
+     * One measured case: the JPEG decoder ("libjpeg-turbo" or "imageio"; "imageio" for PNGs), mean and fastest
+     * milliseconds per image, the tensor's shape (channels, height, width) and, for JPEGs, its largest and mean
+     * absolute difference from the default decoder's exact tensor in 8-bit levels (the tensor difference times 255 x
+     * std: 1.0 is one step of a 0..255 sample; 0 on an exact path that agrees with it).
      */
-    public record Result(String format, int width, int height, int encodedBytes, String processor, String path,
-                         int iterations, double meanMs, double minMs, int[] shape, double maxLevelDiff,
+    public record Result(String format, int width, int height, int encodedBytes, String processor, String decoder,
+                         String path, int iterations, double meanMs, double minMs, int[] shape, double maxLevelDiff,
                          double meanLevelDiff) {}
 
-    private record Case(String format, int[] size, byte[] image, String processor, String path, ImagePreprocessor p,
-                        ImageTensor reference) {
+    private record Case(String format, int[] size, byte[] image, String processor, String decoder, String path,
+                        ImagePreprocessor p, ImageTensor reference) {
         /** {@code n} for a 640x480 image, proportionally fewer for larger ones (at least {@code min}). */
         int scaled(int n, int min) {
             double factor = Math.min(1.0, 640.0 * 480 / ((double) size[0] * size[1]));
@@ -71,8 +73,9 @@ public final class PreprocessBenchmark {
      * than 640x480 get proportionally fewer warm-up and measured runs (at least 2 and 5).
      */
     public static List<Result> run(Settings settings) throws IOException, AnnotationException {
-        ImageDecoder exact = new ImageDecoder();
-        ImageDecoder reduced = exact.withFastJpegDownscale(true);
+        ImageDecoder standard = new ImageDecoder();
+        ImageDecoder imageIo = standard.withTurboJpeg(false);
+        List<ImageDecoder> jpegDecoders = standard == imageIo ? List.of(standard) : List.of(standard, imageIo);
         List<Case> cases = new ArrayList<>();
         for (int[] size : settings.sizes()) {
             for (String format : List.of("jpeg", "png")) {
@@ -84,11 +87,17 @@ public final class PreprocessBenchmark {
                     Files.write(settings.saveDir().resolve(size[0] + "x" + size[1] + "." + (format.equals("jpeg") ? "jpg" : "png")), image);
                 }
                 for (String processor : List.of("blip-224", "clip-336")) {
-                    ImagePreprocessor exactPath = preprocessor(processor, exact);
-                    cases.add(new Case(format, size, image, processor, "exact", exactPath, null));
-                    if (format.equals("jpeg")) {
-                        cases.add(new Case(format, size, image, processor, "reduced", preprocessor(processor, reduced),
-                                exactPath.preprocess(image)));
+                    if (!format.equals("jpeg")) {
+                        cases.add(new Case(format, size, image, processor, "imageio", "exact",
+                                preprocessor(processor, standard), null));
+                        continue;
+                    }
+                    ImageTensor reference = preprocessor(processor, standard).preprocess(image);
+                    for (ImageDecoder d : jpegDecoders) {
+                        cases.add(new Case(format, size, image, processor, d.jpegDecoder(), "exact",
+                                preprocessor(processor, d), reference));
+                        cases.add(new Case(format, size, image, processor, d.jpegDecoder(), "reduced",
+                                preprocessor(processor, d.withFastJpegDownscale(true)), reference));
                     }
                 }
             }
@@ -126,7 +135,8 @@ public final class PreprocessBenchmark {
             min = Math.min(min, dt);
         }
         double[] diff = c.reference() == null ? new double[2] : levelDiff(t, c.reference());
-        return new Result(c.format(), c.size()[0], c.size()[1], c.image().length, c.processor(), c.path(), iterations,
+        return new Result(c.format(), c.size()[0], c.size()[1], c.image().length, c.processor(), c.decoder(), c.path(),
+                iterations,
                 total / 1e6 / iterations, min / 1e6, new int[]{t.channels(), t.height(), t.width()}, diff[0], diff[1]);
     }
 
