@@ -205,6 +205,8 @@ class TurboJpegDecoderTest {
             pool.shutdown();
         }
         assertThat(decoder.idleHandles()).isBetween(1, Math.max(2, Runtime.getRuntime().availableProcessors()));
+        assertThat(decoder.retainedBytes()).as("output buffers kept for the next images")
+                .isBetween(3L * 120 * 90, TurboJpegDecoder.MAX_RETAINED_BYTES);
     }
 
     @Test
