@@ -92,7 +92,8 @@ class DeployManifestsTest {
         assertThat(jobConf.get(ModelOptions.MODEL)).isNotBlank();
         assertThat(Files.readString(DEPLOY.resolve("Dockerfile")))
                 .contains("dist/target/loupe-job.jar /opt/flink/usrlib/loupe-job.jar")
-                .contains("plugins/metrics-prometheus/");
+                .contains("plugins/metrics-prometheus/")
+                .contains("libturbojpeg");
     }
 
     @Test

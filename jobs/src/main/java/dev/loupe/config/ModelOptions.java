@@ -46,9 +46,11 @@ public final class ModelOptions {
 
     public static final ConfigOption<Boolean> FAST_JPEG_DOWNSCALE = ConfigOptions.key("loupe.image.fast-jpeg-downscale")
             .booleanType().defaultValue(false)
-            .withDescription("Decode JPEGs at 1/2, 1/4 or 1/8 scale when the model's input stays at least that large "
-                    + "(ImageDecoder.withFastJpegDownscale): several times faster on camera photos, but the pixels "
-                    + "differ from Pillow's, so off wherever parity is promised.");
+            .withDescription("Decode JPEGs at 1/2, 1/4 or 1/8 scale when both sides stay at least that many times the "
+                    + "model's input size (Pillow's Image.draft rule; ImageDecoder.withFastJpegDownscale): with "
+                    + "libjpeg-turbo installed this is DCT scaling, pixel for pixel Pillow's draft (else ImageIO "
+                    + "subsampling, rougher). Several times faster on camera photos, but not the pixels of Pillow's "
+                    + "full decode, so off wherever parity is promised.");
 
     /** The model directory, if set. */
     public static java.util.Optional<Path> model(ReadableConfig config) {

@@ -10,7 +10,6 @@ import dev.loupe.model.api.ErrorCode;
 import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -208,7 +207,7 @@ final class TurboJpegDecoder {
     private static AnnotationException corrupt(Pointer handle) {
         String message = TurboJpegLibrary.tjGetErrorStr2(handle);
         return new AnnotationException(ErrorCode.IMAGE_CORRUPT, "the jpeg image is corrupt or truncated: "
-                + (message == null ? "libjpeg-turbo failed" : message.strip().toLowerCase(Locale.ROOT)));
+                + (message == null ? "libjpeg-turbo failed" : message.strip()));
     }
 
     /**

@@ -144,7 +144,12 @@ class TurboJpegDecoderTest {
             assertThatThrownBy(() -> turbo.decode(bad)).isInstanceOf(AnnotationException.class)
                     .satisfies(e -> assertThat(((AnnotationException) e).code()).isEqualTo(ErrorCode.IMAGE_CORRUPT));
         }
-        assertThatThrownBy(() -> turbo.decode(halfThenEnd)).hasMessageContaining("corrupt");
+        TurboJpegDecoder direct = TurboJpeg.required();
+        assertThatThrownBy(() -> direct.decode(halfThenEnd, JpegStructure.Stored.YCBCR, (w, h) -> 1))
+                .as("libjpeg-turbo's warning, made an error").isInstanceOf(AnnotationException.class)
+                .hasMessageContaining("premature end of data segment");
+        assertThatThrownBy(() -> direct.decode(Arrays.copyOf(jpeg, 300), JpegStructure.Stored.YCBCR, (w, h) -> 1))
+                .isInstanceOf(AnnotationException.class).hasMessageContaining("corrupt or truncated");
         assertThat(turbo.decode(jpeg).width()).as("handles still work after failures").isEqualTo(96);
     }
 
