@@ -34,6 +34,7 @@ class PreprocessBenchCommandTest {
             assertThat(c.path("shape").toString()).isEqualTo("[3," + side + "," + side + "]");
             assertThat(c.path("encoded_bytes").asInt()).isPositive();
             assertThat(c.path("ms_per_image").asDouble()).isPositive();
+            assertThat(c.path("cpu_ms_per_image").asDouble()).isPositive();
             if (c.path("path").asText().equals("exact")) {
                 assertThat(c.path("max_level_diff").asDouble()).isZero();
             } else {

@@ -20,8 +20,9 @@ import java.util.logging.Logger;
  * Decodes JPEGs with libjpeg-turbo (the system's {@code libturbojpeg.so.0}, through its TurboJPEG API): the library
  * Pillow decodes with, SIMD-accelerated, and able to decode at 1/2, 1/4 or 1/8 scale by DCT scaling as Pillow's
  * {@code Image.draft} does. It decodes as Pillow does: libjpeg's accurate integer IDCT (ISLOW), fancy upsampling,
- * libjpeg's own YCbCr-to-RGB conversion; on JPEGs whose layout IJG libjpeg 6b (the JDK's ImageIO) also decodes the
- * pixels are the same as {@link ImageDecoder}'s ImageIO path gives, except 4:4:0 chroma (see docs/benchmarks.md).
+ * libjpeg's own YCbCr-to-RGB conversion. {@link ImageDecoder}'s ImageIO path gives the same pixels where the JDK
+ * links the system's libjpeg-turbo (Debian's and Ubuntu's OpenJDK); where it bundles IJG libjpeg 6b (Temurin) it
+ * differs on 4:4:0 chroma and refuses arithmetic coding (see docs/benchmarks.md).
  *
  * <p>The library is looked up once per class loader ({@link #shared()}, null when it is not installed or
  * {@code -Dloupe.turbojpeg=false}); one log line says which JPEG decoder is active. Thread-safe: each call borrows a
@@ -78,7 +79,7 @@ final class TurboJpegDecoder {
     }
 
     private static Loaded tryLoad() {
-        String fallback = "JPEG decoding: JDK ImageIO (IJG libjpeg 6b) with TwelveMonkeys; ";
+        String fallback = "JPEG decoding: JDK ImageIO (the JDK's libjpeg) with TwelveMonkeys; ";
         if ("false".equalsIgnoreCase(System.getProperty(ENABLED_PROPERTY, "true").strip())) {
             return new Loaded(null, fallback + "libjpeg-turbo switched off by -D" + ENABLED_PROPERTY + "=false");
         }
@@ -106,7 +107,7 @@ final class TurboJpegDecoder {
             }
         }
         return new Loaded(null, fallback + "libjpeg-turbo not usable (install libturbojpeg0 for Pillow's decoder, "
-                + "several times faster): " + String.join("; ", failures));
+                + "faster, and DCT-scaled reduced decoding): " + String.join("; ", failures));
     }
 
     private static int[][] scalingFactors() {

@@ -8,6 +8,8 @@ import dev.loupe.model.image.ClipImageProcessor;
 import dev.loupe.model.image.ImageDecoder;
 import dev.loupe.model.image.PillowResampler;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +24,7 @@ import java.util.Objects;
  * (libjpeg-turbo where installed, and ImageIO), side by side. Reports milliseconds per image.
  */
 public final class PreprocessBenchmark {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
     private static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
 
@@ -51,12 +54,14 @@ public final class PreprocessBenchmark {
 
     /**
      * One measured case: the JPEG decoder ("libjpeg-turbo" or "imageio"; "imageio" for PNGs), mean and fastest
-     * milliseconds per image, the tensor's shape (channels, height, width) and, for JPEGs, its largest and mean
+     * milliseconds per image, the thread's CPU milliseconds per image (user + system: on a machine shared with other
+     * work it moves far less than the wall-clock time), the tensor's shape (channels, height, width) and, for JPEGs, its largest and mean
      * absolute difference from the default decoder's exact tensor in 8-bit levels (the tensor difference times 255 x
      * std: 1.0 is one step of a 0..255 sample; 0 on an exact path that agrees with it).
      */
     public record Result(String format, int width, int height, int encodedBytes, String processor, String decoder,
-                         String path, int iterations, double meanMs, double minMs, int[] shape, double maxLevelDiff,
+                         String path, int iterations, double meanMs, double minMs, double cpuMs, int[] shape,
+                         double maxLevelDiff,
                          double meanLevelDiff) {}
 
     private record Case(String format, int[] size, byte[] image, String processor, String decoder, String path,
@@ -127,6 +132,7 @@ public final class PreprocessBenchmark {
         ImageTensor t = null;
         long total = 0;
         long min = Long.MAX_VALUE;
+        long cpu0 = THREADS.getCurrentThreadCpuTime();
         for (int i = 0; i < iterations; i++) {
             long t0 = System.nanoTime();
             t = c.p().preprocess(c.image());
@@ -134,10 +140,11 @@ public final class PreprocessBenchmark {
             total += dt;
             min = Math.min(min, dt);
         }
+        long cpu = THREADS.getCurrentThreadCpuTime() - cpu0;
         double[] diff = c.reference() == null ? new double[2] : levelDiff(t, c.reference());
         return new Result(c.format(), c.size()[0], c.size()[1], c.image().length, c.processor(), c.decoder(), c.path(),
                 iterations,
-                total / 1e6 / iterations, min / 1e6, new int[]{t.channels(), t.height(), t.width()}, diff[0], diff[1]);
+                total / 1e6 / iterations, min / 1e6, cpu / 1e6 / iterations, new int[]{t.channels(), t.height(), t.width()}, diff[0], diff[1]);
     }
 
     /** Largest and mean absolute difference of two tensors of the same shape, in 8-bit levels. */
