@@ -21,7 +21,7 @@ import java.util.logging.Logger;
  * Pillow decodes with, SIMD-accelerated, and able to decode at 1/2, 1/4 or 1/8 scale by DCT scaling as Pillow's
  * {@code Image.draft} does. It decodes as Pillow does: libjpeg's accurate integer IDCT (ISLOW), fancy upsampling,
  * libjpeg's own YCbCr-to-RGB conversion. {@link ImageDecoder}'s ImageIO path gives the same pixels where the JDK
- * links the system's libjpeg-turbo (Debian's and Ubuntu's OpenJDK); where it bundles IJG libjpeg 6b (Temurin) it
+ * links the system's libjpeg-turbo (Debian's OpenJDK, for one); where it bundles IJG libjpeg 6b (Temurin) it
  * differs on 4:4:0 chroma and refuses arithmetic coding (see docs/benchmarks.md).
  *
  * <p>The library is looked up once per class loader ({@link #shared()}, null when it is not installed or

@@ -71,7 +71,7 @@ class TurboJpegDecoderTest {
     /**
      * Where the JDK bundles IJG libjpeg 6b (e.g. Temurin) ImageIO cannot decode arithmetic coding and repeats 4:4:0
      * chroma rows (13121 of 15189 samples differ from Pillow on this fixture, by up to 27 levels); where it links the
-     * system's libjpeg-turbo (Debian's and Ubuntu's OpenJDK) it decodes both as Pillow does. libjpeg-turbo through
+     * system's libjpeg-turbo (Debian's OpenJDK, for one) it decodes both as Pillow does. libjpeg-turbo through
      * TurboJPEG always does.
      */
     @Test
