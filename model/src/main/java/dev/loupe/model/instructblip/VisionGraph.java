@@ -87,8 +87,12 @@ public final class VisionGraph {
         String h = ops.layerNorm(x, layer(0) + "layer_norm1", eps);
         for (int i = 0; i < vc.numLayers(); i++) {
             String l = layer(i);
-            String qkv = g.matMul(h, qkvWeight(g, ckpt, l));
-            String[] parts = g.opN("Split", 3, Map.of("axis", -1L), qkv, g.constLongs(hidden, hidden, hidden));
+            String[] parts = new String[3];
+            for (int j = 0; j < 3; j++) {
+                String name = l + "self_attn.qkv.weight";
+                parts[j] = g.matMul(h, g.weight(name + "." + j,
+                        Weight.of(ckpt, name).rows((long) j * hidden, (long) (j + 1) * hidden).transposed()));
+            }
             String ctx = ops.multiHeadAttention(parts[0], parts[1], parts[2],
                     qkvBias(g, ckpt, l + "self_attn.", hidden, vc.qkvBias()), null, vc.numHeads());
             String[] norm2 = ops.skipLayerNorm(ops.matMul(ctx, l + "self_attn.projection"), x,
