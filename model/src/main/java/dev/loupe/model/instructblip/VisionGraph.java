@@ -13,8 +13,8 @@ import java.util.Map;
  * embeddings, pre-norm blocks with fused qkv attention and an MLP, then the post layernorm. The output is the
  * sequence the Q-Former cross-attends to.
  *
- * <p>By default the blocks run on ONNX Runtime's fused CPU kernels ({@link EncoderOps}): the qkv bias goes into
- * {@code com.microsoft.MultiHeadAttention}, and each residual Add, the bias of the Linear before it and the LayerNorm
+ * <p>By default the blocks run on ONNX Runtime's fused CPU kernels ({@link EncoderOps}): q, k and v are three
+ * MatMuls on slices of the fused qkv weight, the qkv bias goes into {@code com.microsoft.MultiHeadAttention}, and each residual Add, the bias of the Linear before it and the LayerNorm
  * after it are one {@code SkipLayerNormalization} that also hands on the residual sum, so a layer's second norm and
  * the next layer's first norm (the last layer's: the post layernorm) need no separate Add. ONNX Runtime fuses
  * erf-GELU with the fc1 bias into {@code BiasGelu} by itself. The same math in plain ONNX ops is kept as the
@@ -87,13 +87,8 @@ public final class VisionGraph {
         String h = ops.layerNorm(x, layer(0) + "layer_norm1", eps);
         for (int i = 0; i < vc.numLayers(); i++) {
             String l = layer(i);
-            String[] parts = new String[3];
-            for (int j = 0; j < 3; j++) {
-                String name = l + "self_attn.qkv.weight";
-                parts[j] = g.matMul(h, g.weight(name + "." + j,
-                        Weight.of(ckpt, name).rows((long) j * hidden, (long) (j + 1) * hidden).transposed()));
-            }
-            String ctx = ops.multiHeadAttention(parts[0], parts[1], parts[2],
+            String ctx = ops.multiHeadAttention(qkvPart(g, ckpt, h, l, 0, hidden), qkvPart(g, ckpt, h, l, 1, hidden),
+                    qkvPart(g, ckpt, h, l, 2, hidden),
                     qkvBias(g, ckpt, l + "self_attn.", hidden, vc.qkvBias()), null, vc.numHeads());
             String[] norm2 = ops.skipLayerNorm(ops.matMul(ctx, l + "self_attn.projection"), x,
                     ops.bias(l + "self_attn.projection"), l + "layer_norm2", eps);
@@ -113,6 +108,19 @@ public final class VisionGraph {
     private static String qkvWeight(GraphBuilder g, SafetensorsCheckpoint ckpt, String layer) {
         String name = layer + "self_attn.qkv.weight";
         return g.weight(name, Weight.of(ckpt, name).transposed());
+    }
+
+    /**
+     * h times one third (0 = q, 1 = k, 2 = v) of the fused qkv weight: three MatMuls rather than one and a Split,
+     * because ONNX Runtime's CPU MultiHeadAttention has no packed-QKV input and the Split is a copy of q, k and v
+     * (4 % of the vision time at batch 16); ONNX Runtime shares the three MatMuls' input quantization in int8 packages.
+     */
+    private static String qkvPart(GraphBuilder g, SafetensorsCheckpoint ckpt, String h, String layer, int part,
+                                  int hidden) {
+        String name = layer + "self_attn.qkv.weight";
+        checkShape(ckpt, name, 3L * hidden * hidden);
+        return g.matMul(h, g.weight(name + "." + "qkv".charAt(part),
+                Weight.of(ckpt, name).rows((long) part * hidden, (long) (part + 1) * hidden).transposed()));
     }
 
     /**
