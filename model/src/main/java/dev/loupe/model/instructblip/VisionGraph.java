@@ -14,11 +14,12 @@ import java.util.Map;
  * sequence the Q-Former cross-attends to.
  *
  * <p>By default the blocks run on ONNX Runtime's fused CPU kernels ({@link EncoderOps}): q, k and v are three
- * MatMuls on slices of the fused qkv weight, the qkv bias goes into {@code com.microsoft.MultiHeadAttention}, and each residual Add, the bias of the Linear before it and the LayerNorm
- * after it are one {@code SkipLayerNormalization} that also hands on the residual sum, so a layer's second norm and
- * the next layer's first norm (the last layer's: the post layernorm) need no separate Add. ONNX Runtime fuses
- * erf-GELU with the fc1 bias into {@code BiasGelu} by itself. The same math in plain ONNX ops is kept as the
- * reference ({@code fused} false).
+ * MatMuls on slices of the fused qkv weight, the qkv bias goes into {@code com.microsoft.MultiHeadAttention}, and
+ * each residual Add, the bias of the Linear before it and the LayerNorm after it are one
+ * {@code SkipLayerNormalization} that also hands on the residual sum, so a layer's second norm and the next layer's
+ * first norm (the last layer's: the post layernorm) need no separate Add. ONNX Runtime fuses erf-GELU with the fc1
+ * bias into {@code BiasGelu} by itself. The same math in plain ONNX ops is kept as the reference
+ * ({@code fused} false).
  *
  * <p>Input {@value #PIXEL_VALUES} float [batch, 3, image_size, image_size]; output {@value #IMAGE_EMBEDS} float
  * [batch, 1 + patches, vision_hidden].

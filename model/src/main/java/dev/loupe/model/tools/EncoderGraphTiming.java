@@ -16,7 +16,6 @@ import dev.loupe.model.onnx.OrtSessions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
-import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -147,9 +146,11 @@ public final class EncoderGraphTiming {
             qformer = OrtSessions.open(pkg.resolve(ImageEncoder.QFORMER_FILE), options);
             SplittableRandom random = new SplittableRandom(11);
             long[] px = ((TensorInfo) vision.getInputInfo().get(VisionGraph.PIXEL_VALUES).getInfo()).getShape();
-            visionIn.put(VisionGraph.PIXEL_VALUES, own(floats(env, random, batch, px[1], px[2], px[3])));
+            visionIn.put(VisionGraph.PIXEL_VALUES,
+                    own(DecoderGraphTiming.floats(env, random, batch, px[1], px[2], px[3])));
             long[] emb = ((TensorInfo) vision.getOutputInfo().get(VisionGraph.IMAGE_EMBEDS).getInfo()).getShape();
-            qformerIn.put(QFormerGraph.IMAGE_EMBEDS, own(floats(env, random, batch, emb[1], emb[2])));
+            qformerIn.put(QFormerGraph.IMAGE_EMBEDS,
+                    own(DecoderGraphTiming.floats(env, random, batch, emb[1], emb[2])));
             Map<String, NodeInfo> qInputs = qformer.getInputInfo();
             if (qInputs.containsKey(QFormerGraph.INPUT_IDS)) {
                 long[] ids = new long[batch * textLength];
@@ -190,15 +191,6 @@ public final class EncoderGraphTiming {
             vision.close();
             qformer.close();
         }
-    }
-
-    private static OnnxTensor floats(OrtEnvironment env, SplittableRandom random, long... shape)
-            throws OrtException {
-        float[] v = new float[Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b))];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) random.nextGaussian();
-        }
-        return OnnxTensor.createTensor(env, FloatBuffer.wrap(v), shape);
     }
 
     public static void main(String[] args) throws Exception {
