@@ -6,6 +6,7 @@ import dev.loupe.model.layers.Activation;
 import dev.loupe.model.layers.EncoderOps;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.Weight;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -17,6 +18,11 @@ import java.util.Map;
  * <p>The instruction text must be RIGHT-padded: position ids are 0..T-1 for every row, so a row's valid tokens get
  * the same positions whatever its padding, and padded keys are masked with an additive float-min bias (queries are
  * always attended, so no softmax row is fully masked). A row's outputs therefore do not depend on its batch.
+ *
+ * <p>By default attention runs on ONNX Runtime's fused {@code com.microsoft.MultiHeadAttention} (projection biases
+ * folded in; text padding as an int32 key padding mask) and every residual Add + output bias + LayerNorm is one
+ * {@code SkipLayerNormalization} ({@link EncoderOps}); ONNX Runtime fuses neither by itself here. The plain-op graph
+ * ({@code fused} false) is kept as the reference.
  *
  * <p>BLIP-2's Q-Former ({@link InstructBlipConfig#qformerTextInput()} false) has no text input: the graph then takes
  * only {@value #IMAGE_EMBEDS}, and every layer runs on the queries alone.
@@ -35,21 +41,24 @@ public final class QFormerGraph {
     private QFormerGraph() {}
 
     public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt) {
+        return build(config, ckpt, true);
+    }
+
+    /** As {@link #build(InstructBlipConfig, SafetensorsCheckpoint)}; fused false keeps to plain ONNX ops. */
+    public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt, boolean fused) {
         InstructBlipConfig.QFormerConfig qc = config.qformer();
         GraphBuilder g = new GraphBuilder(config.qformerTextInput() ? "instructblip_qformer" : "blip2_qformer");
         EncoderOps ops = new EncoderOps(g, ckpt);
         Activation act = Activation.of("qformer_config.hidden_act", qc.hiddenAct());
         int hidden = qc.hiddenSize();
         int k = config.numQueryTokens();
-        int heads = qc.numHeads();
-        int headDim = qc.headDim();
         double eps = qc.layerNormEps();
 
         String image = g.input(IMAGE_EMBEDS, DataType.FLOAT, "batch", "image_tokens", qc.encoderHiddenSize());
         VisionGraph.checkShape(ckpt, "query_tokens", (long) k * hidden);
         String queryWeights = g.weight("query_tokens", Weight.of(ckpt, "query_tokens").reshaped(1, k, hidden));
         String x;
-        String selfMask = null;
+        String selfMask = null; // null: nothing masked (BLIP-2, queries only)
         if (config.qformerTextInput()) {
             String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "text_len");
             String mask = g.input(ATTENTION_MASK, DataType.INT64, "batch", "text_len");
@@ -64,10 +73,17 @@ public final class QFormerGraph {
             String queries = ops.expandBatch(queryWeights, batch, k, hidden);
             x = ops.layerNorm(g.concat(1, queries, text), e + "layernorm", eps);
 
-            // additive self-attention mask [B,1,1,K+T]: 0 where attended, float-min on text padding
-            String textBias = g.mul(g.sub(g.scalar(1f), g.cast(mask, DataType.FLOAT)), g.scalar(-Float.MAX_VALUE));
-            String queryBias = ops.expandBatch(g.constFloats(new long[] {1, k}, new float[k]), batch, k);
-            selfMask = g.unsqueeze(g.concat(1, queryBias, textBias), 1, 2);
+            if (fused) {
+                // MultiHeadAttention's key padding mask [B, K+T]: 1 attended, 0 padding (float-min scores)
+                String queryMask = ops.expandBatch(g.constLongs(new long[] {1, k}, ones(k)), batch, k);
+                selfMask = g.cast(g.concat(1, queryMask, mask), DataType.INT32);
+            } else {
+                // additive self-attention mask [B,1,1,K+T]: 0 where attended, float-min on text padding
+                String textBias = g.mul(g.sub(g.scalar(1f), g.cast(mask, DataType.FLOAT)),
+                        g.scalar(-Float.MAX_VALUE));
+                String queryBias = ops.expandBatch(g.constFloats(new long[] {1, k}, new float[k]), batch, k);
+                selfMask = g.unsqueeze(g.concat(1, queryBias, textBias), 1, 2);
+            }
         } else {
             // BLIP-2: the queries alone (one per batch row of the image), LayerNorm'd as qformer.layernorm
             x = ops.layerNorm(ops.expandBatch(queryWeights, ops.batchDim(image), k, hidden), "qformer.layernorm", eps);
@@ -76,30 +92,21 @@ public final class QFormerGraph {
         for (int i = 0; i < qc.numLayers(); i++) {
             String l = "qformer.encoder.layer." + i + ".";
             boolean last = i == qc.numLayers() - 1;
-            String sa = l + "attention.";
             // the last layer's text half feeds no output: only the queries need attending there
             String attnIn = last && config.qformerTextInput() ? g.slice(x, new long[] {0}, new long[] {k}, new long[] {1}) : x;
-            String ctx = ops.attention(ops.linear(attnIn, sa + "attention.query"),
-                    ops.linear(x, sa + "attention.key"), ops.linear(x, sa + "attention.value"),
-                    selfMask, heads, headDim);
-            String attn = ops.layerNorm(g.add(ops.linear(ctx, sa + "output.dense"), attnIn), sa + "output.LayerNorm",
-                    eps);
+            String attn = attentionBlock(ops, qc, fused, attnIn, x, l + "attention.", selfMask);
 
             boolean queriesOnly = last || !config.qformerTextInput();
             String q = queriesOnly ? attn : g.slice(attn, new long[] {0}, new long[] {k}, new long[] {1});
             if (qc.hasCrossAttention(i)) {
-                String ca = l + "crossattention.";
-                String cctx = ops.attention(ops.linear(q, ca + "attention.query"),
-                        ops.linear(image, ca + "attention.key"), ops.linear(image, ca + "attention.value"),
-                        null, heads, headDim);
-                q = ops.layerNorm(g.add(ops.linear(cctx, ca + "output.dense"), q), ca + "output.LayerNorm", eps);
+                q = attentionBlock(ops, qc, fused, q, image, l + "crossattention.", null);
             }
-            q = feedForward(ops, act, q, l + "intermediate_query", l + "output_query", eps);
+            q = feedForward(ops, act, q, l + "intermediate_query", l + "output_query", eps, fused);
             if (queriesOnly) {
                 x = q;
             } else {
                 String t = g.slice(attn, new long[] {k}, new long[] {Long.MAX_VALUE}, new long[] {1});
-                t = feedForward(ops, act, t, l + "intermediate", l + "output", eps);
+                t = feedForward(ops, act, t, l + "intermediate", l + "output", eps, fused);
                 x = g.concat(1, q, t);
             }
         }
@@ -110,9 +117,39 @@ public final class QFormerGraph {
     }
 
     private static String feedForward(EncoderOps ops, Activation act, String x, String intermediate, String output,
-                                      double eps) {
+                                      double eps, boolean fused) {
         GraphBuilder g = ops.graph();
         String h = act.apply(g, ops.linear(x, intermediate + ".dense"));
-        return ops.layerNorm(g.add(ops.linear(h, output + ".dense"), x), output + ".LayerNorm", eps);
+        return fused
+                ? ops.skipLayerNorm(ops.matMul(h, output + ".dense"), x, ops.bias(output + ".dense"),
+                        output + ".LayerNorm", eps)[0]
+                : ops.layerNorm(g.add(ops.linear(h, output + ".dense"), x), output + ".LayerNorm", eps);
+    }
+
+    /**
+     * A BERT attention sub-block {@code prefix}: LayerNorm(dense(attention(query(in), key(kv), value(kv))) + in).
+     * {@code mask} is null, or for the fused graph the int32 key padding mask, for the plain one the additive mask.
+     */
+    private static String attentionBlock(EncoderOps ops, InstructBlipConfig.QFormerConfig qc, boolean fused, String in,
+                                         String kv, String prefix, String mask) {
+        GraphBuilder g = ops.graph();
+        String a = prefix + "attention.";
+        String out = prefix + "output.";
+        if (!fused) {
+            String ctx = ops.attention(ops.linear(in, a + "query"), ops.linear(kv, a + "key"),
+                    ops.linear(kv, a + "value"), mask, qc.numHeads(), qc.headDim());
+            return ops.layerNorm(g.add(ops.linear(ctx, out + "dense"), in), out + "LayerNorm", qc.layerNormEps());
+        }
+        String ctx = ops.multiHeadAttention(ops.matMul(in, a + "query"), ops.matMul(kv, a + "key"),
+                ops.matMul(kv, a + "value"), ops.qkvBias(a + "query", a + "key", a + "value", qc.hiddenSize()), mask,
+                qc.numHeads());
+        return ops.skipLayerNorm(ops.matMul(ctx, out + "dense"), in, ops.bias(out + "dense"), out + "LayerNorm",
+                qc.layerNormEps())[0];
+    }
+
+    private static long[] ones(int n) {
+        long[] v = new long[n];
+        Arrays.fill(v, 1L);
+        return v;
     }
 }

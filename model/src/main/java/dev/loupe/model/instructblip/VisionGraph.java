@@ -13,9 +13,13 @@ import java.util.Map;
  * embeddings, pre-norm blocks with fused qkv attention and an MLP, then the post layernorm. The output is the
  * sequence the Q-Former cross-attends to.
  *
- * <p>Attention uses ONNX Runtime's fused {@code com.microsoft.MultiHeadAttention} by default: on CPU it ran a
- * 4-block ViT-B-sized attention stack (batch 4, 257 tokens, hidden 768) about 20-25% faster than the same math in
- * plain ops, within 1e-6. ONNX Runtime fuses the residual+LayerNorm and GELU patterns by itself at ALL_OPT.
+ * <p>By default the blocks run on ONNX Runtime's fused CPU kernels ({@link EncoderOps}): q, k and v are three
+ * MatMuls on slices of the fused qkv weight, the qkv bias goes into {@code com.microsoft.MultiHeadAttention}, and
+ * each residual Add, the bias of the Linear before it and the LayerNorm after it are one
+ * {@code SkipLayerNormalization} that also hands on the residual sum, so a layer's second norm and the next layer's
+ * first norm (the last layer's: the post layernorm) need no separate Add. ONNX Runtime fuses erf-GELU with the fc1
+ * bias into {@code BiasGelu} by itself. The same math in plain ONNX ops is kept as the reference
+ * ({@code fused} false).
  *
  * <p>Input {@value #PIXEL_VALUES} float [batch, 3, image_size, image_size]; output {@value #IMAGE_EMBEDS} float
  * [batch, 1 + patches, vision_hidden].
@@ -31,8 +35,8 @@ public final class VisionGraph {
         return build(config, ckpt, true);
     }
 
-    /** As {@link #build(InstructBlipConfig, SafetensorsCheckpoint)}; fusedAttention false keeps to plain ONNX ops. */
-    public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt, boolean fusedAttention) {
+    /** As {@link #build(InstructBlipConfig, SafetensorsCheckpoint)}; fused false keeps to plain ONNX ops. */
+    public static GraphBuilder build(InstructBlipConfig config, SafetensorsCheckpoint ckpt, boolean fused) {
         InstructBlipConfig.VisionConfig vc = config.vision();
         GraphBuilder g = new GraphBuilder("instructblip_vision");
         EncoderOps ops = new EncoderOps(g, ckpt);
@@ -51,26 +55,73 @@ public final class VisionGraph {
         String positions = g.weight(emb + "position_embedding",
                 Weight.of(ckpt, emb + "position_embedding").reshaped(1, vc.numPositions(), hidden));
         String x = g.add(g.concat(1, cls, patches), positions);
+        String out = fused ? fusedBlocks(g, ops, ckpt, vc, act, x) : plainBlocks(g, ops, ckpt, vc, act, x);
+        g.output(out, IMAGE_EMBEDS, DataType.FLOAT, "batch", vc.numPositions(), hidden);
+        return g;
+    }
 
+    private static String plainBlocks(GraphBuilder g, EncoderOps ops, SafetensorsCheckpoint ckpt,
+                                      InstructBlipConfig.VisionConfig vc, Activation act, String x) {
+        int hidden = vc.hiddenSize();
         for (int i = 0; i < vc.numLayers(); i++) {
-            String l = PREFIX + "encoder.layers." + i + ".";
+            String l = layer(i);
             String h = ops.layerNorm(x, l + "layer_norm1", vc.layerNormEps());
-            String qkv = g.linear(h,
-                    g.weight(l + "self_attn.qkv.weight", Weight.of(ckpt, l + "self_attn.qkv.weight").transposed()),
-                    qkvBias(g, ckpt, l + "self_attn.", hidden, vc.qkvBias()));
+            String qkv = g.linear(h, qkvWeight(g, ckpt, l), qkvBias(g, ckpt, l + "self_attn.", hidden, vc.qkvBias()));
             String[] parts = g.opN("Split", 3, Map.of("axis", -1L), qkv, g.constLongs(hidden, hidden, hidden));
-            String ctx = fusedAttention
-                    ? g.msOp("MultiHeadAttention", 1, Map.of("num_heads", (long) vc.numHeads()),
-                            parts[0], parts[1], parts[2])[0]
-                    : ops.attention(parts[0], parts[1], parts[2], null, vc.numHeads(), vc.headDim());
+            String ctx = ops.attention(parts[0], parts[1], parts[2], null, vc.numHeads(), vc.headDim());
             x = g.add(x, ops.linear(ctx, l + "self_attn.projection"));
             h = ops.layerNorm(x, l + "layer_norm2", vc.layerNormEps());
             h = ops.linear(act.apply(g, ops.linear(h, l + "mlp.fc1")), l + "mlp.fc2");
             x = g.add(x, h);
         }
-        x = ops.layerNorm(x, PREFIX + "post_layernorm", vc.layerNormEps());
-        g.output(x, IMAGE_EMBEDS, DataType.FLOAT, "batch", vc.numPositions(), hidden);
-        return g;
+        return ops.layerNorm(x, PREFIX + "post_layernorm", vc.layerNormEps());
+    }
+
+    /** The blocks on fused kernels; h is always the normalized input of the next sub-block, x the residual sum. */
+    private static String fusedBlocks(GraphBuilder g, EncoderOps ops, SafetensorsCheckpoint ckpt,
+                                      InstructBlipConfig.VisionConfig vc, Activation act, String x) {
+        int hidden = vc.hiddenSize();
+        double eps = vc.layerNormEps();
+        if (vc.numLayers() == 0) {
+            return ops.layerNorm(x, PREFIX + "post_layernorm", eps);
+        }
+        String h = ops.layerNorm(x, layer(0) + "layer_norm1", eps);
+        for (int i = 0; i < vc.numLayers(); i++) {
+            String l = layer(i);
+            String ctx = ops.multiHeadAttention(qkvPart(g, ckpt, h, l, 0, hidden), qkvPart(g, ckpt, h, l, 1, hidden),
+                    qkvPart(g, ckpt, h, l, 2, hidden),
+                    qkvBias(g, ckpt, l + "self_attn.", hidden, vc.qkvBias()), null, vc.numHeads());
+            String[] norm2 = ops.skipLayerNorm(ops.matMul(ctx, l + "self_attn.projection"), x,
+                    ops.bias(l + "self_attn.projection"), l + "layer_norm2", eps);
+            String mlp = ops.matMul(act.apply(g, ops.linear(norm2[0], l + "mlp.fc1")), l + "mlp.fc2");
+            String next = i + 1 < vc.numLayers() ? layer(i + 1) + "layer_norm1" : PREFIX + "post_layernorm";
+            String[] norm1 = ops.skipLayerNorm(mlp, norm2[1], ops.bias(l + "mlp.fc2"), next, eps);
+            h = norm1[0];
+            x = norm1[1];
+        }
+        return h;
+    }
+
+    private static String layer(int i) {
+        return PREFIX + "encoder.layers." + i + ".";
+    }
+
+    private static String qkvWeight(GraphBuilder g, SafetensorsCheckpoint ckpt, String layer) {
+        String name = layer + "self_attn.qkv.weight";
+        return g.weight(name, Weight.of(ckpt, name).transposed());
+    }
+
+    /**
+     * h times one third (0 = q, 1 = k, 2 = v) of the fused qkv weight: three MatMuls rather than one and a Split,
+     * because ONNX Runtime's CPU MultiHeadAttention has no packed-QKV input and the Split is a copy of q, k and v
+     * (4 % of the vision time at batch 16); ONNX Runtime shares the three MatMuls' input quantization in int8 packages.
+     */
+    private static String qkvPart(GraphBuilder g, SafetensorsCheckpoint ckpt, String h, String layer, int part,
+                                  int hidden) {
+        String name = layer + "self_attn.qkv.weight";
+        checkShape(ckpt, name, 3L * hidden * hidden);
+        return g.matMul(h, g.weight(name + "." + "qkv".charAt(part),
+                Weight.of(ckpt, name).rows((long) part * hidden, (long) (part + 1) * hidden).transposed()));
     }
 
     /**

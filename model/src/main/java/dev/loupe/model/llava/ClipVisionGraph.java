@@ -14,6 +14,11 @@ import java.util.Map;
  * encoder layers with separate q/k/v/out projections (with biases) and an MLP. The hidden-states tuple is indexed
  * as in transformers (0 = the embeddings after pre_layrnorm, i = the output of layer i), and only the layers the
  * requested states need are built.
+ *
+ * <p>The layers run on ONNX Runtime's fused CPU kernels ({@link EncoderOps}): the q/k/v biases go into
+ * {@code com.microsoft.MultiHeadAttention}, and each residual Add with the bias before it and the LayerNorm after it
+ * is one {@code SkipLayerNormalization} whose residual sum is the hidden state (a layer's {@code layer_norm2} and
+ * the next layer's {@code layer_norm1}); the last layer built ends in a plain Add, as nothing normalizes its output.
  */
 public final class ClipVisionGraph {
     private final GraphBuilder g;
@@ -41,8 +46,12 @@ public final class ClipVisionGraph {
         List<String> states = new ArrayList<>();
         String x = ops.layerNorm(embeddings(pixels), prefix + "pre_layrnorm", config.layerNormEps());
         states.add(x);
+        String h = last > 0 ? ops.layerNorm(x, layer(0) + "layer_norm1", config.layerNormEps()) : null;
         for (int i = 0; i < last; i++) {
-            x = layer(x, prefix + "encoder.layers." + i + ".");
+            // h: this layer's normalized input; the next one's comes out of this layer's last SkipLayerNorm
+            String[] next = layer(x, h, layer(i), i + 1 < last ? layer(i + 1) + "layer_norm1" : null);
+            x = next[0];
+            h = next[1];
             states.add(x);
         }
         List<String> out = new ArrayList<>(indices.length);
@@ -74,15 +83,28 @@ public final class ClipVisionGraph {
         return g.add(g.concat(1, cls, patches), positions);
     }
 
-    private String layer(String x, String l) {
-        String h = ops.layerNorm(x, l + "layer_norm1", config.layerNormEps());
-        String q = ops.linear(h, l + "self_attn.q_proj");
-        String k = ops.linear(h, l + "self_attn.k_proj");
-        String v = ops.linear(h, l + "self_attn.v_proj");
-        String ctx = g.msOp("MultiHeadAttention", 1, Map.of("num_heads", (long) config.numHeads()), q, k, v)[0];
-        x = g.add(x, ops.linear(ctx, l + "self_attn.out_proj"));
-        h = ops.layerNorm(x, l + "layer_norm2", config.layerNormEps());
-        h = ops.linear(config.hiddenAct().apply(g, ops.linear(h, l + "mlp.fc1")), l + "mlp.fc2");
-        return g.add(x, h);
+    private String layer(int i) {
+        return prefix + "encoder.layers." + i + ".";
+    }
+
+    /**
+     * One encoder layer {@code l} on residual stream x with h = layer_norm1(x); returns {output, nextNorm(output)},
+     * the second null when nextNorm is.
+     */
+    private String[] layer(String x, String h, String l, String nextNorm) {
+        double eps = config.layerNormEps();
+        String a = l + "self_attn.";
+        String ctx = ops.multiHeadAttention(ops.matMul(h, a + "q_proj"), ops.matMul(h, a + "k_proj"),
+                ops.matMul(h, a + "v_proj"), ops.qkvBias(a + "q_proj", a + "k_proj", a + "v_proj", config.hiddenSize()),
+                null, config.numHeads());
+        String[] norm2 = ops.skipLayerNorm(ops.matMul(ctx, a + "out_proj"), x, ops.bias(a + "out_proj"),
+                l + "layer_norm2", eps);
+        String mlp = ops.matMul(config.hiddenAct().apply(g, ops.linear(norm2[0], l + "mlp.fc1")), l + "mlp.fc2");
+        if (nextNorm == null) {
+            String fc2Bias = ops.bias(l + "mlp.fc2");
+            return new String[] {g.add(norm2[1], fc2Bias == null ? mlp : g.add(mlp, fc2Bias)), null};
+        }
+        String[] norm1 = ops.skipLayerNorm(mlp, norm2[1], ops.bias(l + "mlp.fc2"), nextNorm, eps);
+        return new String[] {norm1[1], norm1[0]};
     }
 }

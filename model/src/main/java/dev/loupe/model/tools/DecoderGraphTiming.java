@@ -99,7 +99,8 @@ public final class DecoderGraphTiming {
         return t;
     }
 
-    private static OnnxTensor floats(OrtEnvironment env, SplittableRandom random, long... shape)
+    /** A tensor of standard-normal floats of the given shape (also for {@link EncoderGraphTiming}). */
+    static OnnxTensor floats(OrtEnvironment env, SplittableRandom random, long... shape)
             throws OrtException {
         float[] v = new float[Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b))];
         for (int i = 0; i < v.length; i++) {
