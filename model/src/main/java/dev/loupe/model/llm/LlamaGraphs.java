@@ -191,7 +191,7 @@ public final class LlamaGraphs {
         g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, vocab);
     }
 
-    private static Weight embedWeight(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {
+    static Weight embedWeight(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {
         return checked(ckpt, prefix + "model.embed_tokens.weight", config.vocabSize(), config.hiddenSize());
     }
 
@@ -208,7 +208,7 @@ public final class LlamaGraphs {
     }
 
     /** RMSNorm in float32: weight * x * 1/sqrt(mean(x^2) + eps). */
-    private static String rmsNorm(GraphBuilder g, String x, String weight, double eps) {
+    static String rmsNorm(GraphBuilder g, String x, String weight, double eps) {
         String variance = g.op("ReduceMean", Map.of("keepdims", 1L), g.op("Pow", x, g.scalar(2f)),
                 g.constLongs(-1));
         String normed = g.div(x, g.op("Sqrt", g.add(variance, g.scalar((float) eps))));
