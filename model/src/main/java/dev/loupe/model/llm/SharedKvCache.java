@@ -66,6 +66,11 @@ public final class SharedKvCache implements AutoCloseable {
         return capacity;
     }
 
+    /** The most positions a slot can hold (the model's position table). */
+    public int maxCapacity() {
+        return maxCapacity;
+    }
+
     /** Positions cached in {@code slot}. */
     public int length(int slot) {
         return lengths[slot];
