@@ -22,6 +22,11 @@ import java.util.SplittableRandom;
  * as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's slot
  * staying in it, unused, while that wastes less than a repack would cost.
  *
+ * <p>With a {@link FusedLlamaGraphs} decoder the rows live in the slots of one {@link SharedKvCache} instead:
+ * an admission's prefill writes the joining rows into the free slots after the active ones, every step decodes
+ * exactly the active rows (the cache written in place), and a finished row's slot is refilled by moving the last
+ * row into it, so nothing is repacked.
+ *
  * <p>One-beam decoding only (beam search and candidate ranking keep whole-request batches). Not thread-safe; after
  * an exception the batch is unusable: close it. Closing frees its caches.
  *
