@@ -38,6 +38,7 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final Set<String> presentNames;
     private final boolean floatEmbeddings;
     private final boolean sharedBuffer;
+    private final KvBufferPool kvBufferPool = new KvBufferPool();
 
     private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config)
             throws OrtException {
@@ -115,6 +116,11 @@ public final class LanguageModelRunner implements AutoCloseable {
      */
     public boolean sharedBufferCache() {
         return sharedBuffer;
+    }
+
+    /** The buffers of this model's {@link SharedKvCache}s, reused from one generation to the next. */
+    KvBufferPool kvBufferPool() {
+        return kvBufferPool;
     }
 
     OrtSession decoderSession() {

@@ -3,8 +3,6 @@ package dev.loupe.model.llm;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -22,6 +20,7 @@ import java.util.Arrays;
  */
 public final class SharedKvCache implements AutoCloseable {
     private final OrtEnvironment env;
+    private final KvBufferPool pool;
     private final int layers;
     private final int heads;
     private final int headDim;
@@ -42,20 +41,34 @@ public final class SharedKvCache implements AutoCloseable {
      * @param maxCapacity the model's longest sequence (its position table)
      */
     public SharedKvCache(OrtEnvironment env, DecoderConfig config, int slots, int capacity, int maxCapacity) {
+        this(env, new KvBufferPool(), config, slots, capacity, maxCapacity);
+    }
+
+    /** A cache whose buffers come from (and go back to) {@code pool}. */
+    SharedKvCache(OrtEnvironment env, KvBufferPool pool, DecoderConfig config, int slots, int capacity,
+                  int maxCapacity) {
         if (slots < 1 || capacity < 1 || capacity > maxCapacity) {
             throw new IllegalArgumentException(slots + " slots of " + capacity + " positions (at most "
                     + maxCapacity + ")");
         }
         this.env = env;
+        this.pool = pool;
         this.layers = config.numHiddenLayers();
         this.heads = config.numKeyValueHeads();
         this.headDim = config.headDim();
         this.maxCapacity = maxCapacity;
         this.slots = slots;
-        this.capacity = capacity;
+        this.capacity = Math.min(maxCapacity, roundUp(capacity));
         this.lengths = new int[slots];
-        this.keys = allocate(slots, capacity);
-        this.values = allocate(slots, capacity);
+        this.keys = allocate(slots, this.capacity);
+        this.values = allocate(slots, this.capacity);
+    }
+
+    /** Capacities are multiples of this many positions, so that caches of similar generations reuse buffers. */
+    static final int CAPACITY_STEP = 32;
+
+    private static int roundUp(int positions) {
+        return (positions + CAPACITY_STEP - 1) / CAPACITY_STEP * CAPACITY_STEP;
     }
 
     public int slots() {
@@ -96,7 +109,8 @@ public final class SharedKvCache implements AutoCloseable {
             return;
         }
         int newSlots = Math.max(slots, minSlots);
-        int newCapacity = minCapacity <= capacity ? capacity : Math.min(maxCapacity, Math.max(minCapacity, 2 * capacity));
+        int newCapacity = minCapacity <= capacity ? capacity
+                : Math.min(maxCapacity, roundUp(Math.max(minCapacity, 2 * capacity)));
         FloatBuffer[] k = allocate(newSlots, newCapacity);
         FloatBuffer[] v = allocate(newSlots, newCapacity);
         for (int layer = 0; layer < layers; layer++) {
@@ -106,6 +120,8 @@ public final class SharedKvCache implements AutoCloseable {
             }
         }
         closeViews();
+        release(keys);
+        release(values);
         keys = k;
         values = v;
         lengths = Arrays.copyOf(lengths, newSlots);
@@ -147,8 +163,12 @@ public final class SharedKvCache implements AutoCloseable {
         } else {
             int[] newLengths = new int[slots];
             for (int layer = 0; layer < layers; layer++) {
-                keys[layer] = gather(keys[layer], rows);
-                values[layer] = gather(values[layer], rows);
+                FloatBuffer k = keys[layer];
+                FloatBuffer v = values[layer];
+                keys[layer] = gather(k, rows);
+                values[layer] = gather(v, rows);
+                pool.give(k);
+                pool.give(v);
             }
             for (int i = 0; i < rows.length; i++) {
                 newLengths[i] = lengths[rows[i]];
@@ -218,7 +238,7 @@ public final class SharedKvCache implements AutoCloseable {
     }
 
     private FloatBuffer gather(FloatBuffer from, int[] rows) {
-        FloatBuffer to = floats(slots * heads * capacity * headDim);
+        FloatBuffer to = pool.take(slots * heads * capacity * headDim);
         for (int i = 0; i < rows.length; i++) {
             copyRow(from, capacity, rows[i], to, capacity, i, lengths[rows[i]]);
         }
@@ -237,14 +257,15 @@ public final class SharedKvCache implements AutoCloseable {
     private FloatBuffer[] allocate(int slotCount, int positions) {
         FloatBuffer[] out = new FloatBuffer[layers];
         for (int layer = 0; layer < layers; layer++) {
-            out[layer] = floats(Math.multiplyExact(Math.multiplyExact(slotCount, heads), positions * headDim));
+            out[layer] = pool.take(Math.multiplyExact(Math.multiplyExact(slotCount, heads), positions * headDim));
         }
         return out;
     }
 
-    private static FloatBuffer floats(int n) {
-        return ByteBuffer.allocateDirect(Math.multiplyExact(n, Float.BYTES)).order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
+    private void release(FloatBuffer[] buffers) {
+        for (FloatBuffer b : buffers) {
+            pool.give(b);
+        }
     }
 
     private static FloatBuffer slice(FloatBuffer b, int from, int n) {
@@ -268,8 +289,15 @@ public final class SharedKvCache implements AutoCloseable {
         }
     }
 
+    /** Frees the tensors over the buffers and hands the buffers back to the pool; the cache is unusable after. */
     @Override
     public void close() {
         closeViews();
+        if (keys != null) {
+            release(keys);
+            release(values);
+            keys = null;
+            values = null;
+        }
     }
 }

@@ -55,11 +55,12 @@ class SharedKvCacheTest {
             assertThat(cache.length(0)).isEqualTo(5);
             assertThat(cache.length(1)).isEqualTo(3);
             float[][] before = {cache.keyRow(1, 0), cache.valueRow(1, 0), cache.keyRow(1, 1), cache.valueRow(1, 1)};
+            int capacity = cache.capacity();
 
             LanguageModelRunner.DecoderOutput step = decoder.feed(cache, 2, new long[] {7, 9}, 1, false);
             float[] stepLogits = step.lastLogits(1);
 
-            assertThat(cache.capacity()).isEqualTo(16);
+            assertThat(cache.capacity()).isEqualTo(capacity);
             assertThat(cache.length(0)).isEqualTo(6);
             assertThat(cache.length(1)).isEqualTo(4);
             int headDim = config.headDim();
@@ -92,12 +93,15 @@ class SharedKvCacheTest {
     void growingAndReorderingKeepEveryRowsPositions() throws Exception {
         SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
         try (SharedKvCache cache = decoder.newCache(3, 4)) {
-            decoder.prefill(cache, 0, List.of(prefix(4, 3), prefix(2, 4), prefix(3, 5)), new float[config.hiddenSize()]);
+            int capacity = cache.capacity(); // rounded up to whole steps
+            assertThat(capacity).isEqualTo(SharedKvCache.CAPACITY_STEP);
+            decoder.prefill(cache, 0, List.of(prefix(capacity, 3), prefix(2, 4), prefix(3, 5)),
+                    new float[config.hiddenSize()]);
             float[][] keys = {cache.keyRow(0, 0), cache.keyRow(0, 1), cache.keyRow(0, 2)};
             float[][] values = {cache.valueRow(1, 0), cache.valueRow(1, 1), cache.valueRow(1, 2)};
 
-            decoder.feed(cache, 3, new long[] {1, 2, 3}, 1, false); // row 0 outgrows 4 positions
-            assertThat(cache.capacity()).isGreaterThanOrEqualTo(5);
+            decoder.feed(cache, 3, new long[] {1, 2, 3}, 1, false); // row 0 outgrows the capacity
+            assertThat(cache.capacity()).isEqualTo(2 * capacity);
             for (int r = 0; r < 3; r++) {
                 assertThat(cache.length(r)).isEqualTo(keys[r].length / config.numKeyValueHeads() / config.headDim() + 1);
                 keys[r] = cache.keyRow(0, r);
@@ -117,6 +121,20 @@ class SharedKvCacheTest {
             assertThat(cache.keyRow(0, 1)).containsExactly(keys[1]);
             assertThat(cache.length(2)).isZero();
             assertThatThrownBy(() -> cache.select(new int[] {5})).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void aClosedCachesBuffersServeTheNextCacheOfTheSameSize() throws Exception {
+        KvBufferPool pool = new KvBufferPool();
+        try (SharedKvCache cache = new SharedKvCache(runner.environment(), pool, config, 2, 40, 256)) {
+            assertThat(pool.pooledBytes()).isZero();
+        }
+        long perCache = 2L * config.numHiddenLayers() * 2 * config.numKeyValueHeads() * 64 * config.headDim() * 4;
+        assertThat(pool.pooledBytes()).isEqualTo(perCache);
+        try (SharedKvCache again = new SharedKvCache(runner.environment(), pool, config, 2, 60, 256)) {
+            assertThat(again.capacity()).isEqualTo(64); // the same rounded size: the buffers are reused
+            assertThat(pool.pooledBytes()).isZero();
         }
     }
 
