@@ -9,6 +9,7 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.tools.InferenceBenchmark;
@@ -82,6 +83,13 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                     + "this process. Default: fp32, or the --model package as it is.")
     List<String> dtypes;
 
+    @Option(names = "--decoders", split = ",", paramLabel = "fused|plain",
+            description = "With --dtypes or --random-checkpoint: convert with each of these LLaMA decoder graphs "
+                    + "(fused: ONNX Runtime's GroupQueryAttention with an in-place KV cache; plain: plain ONNX "
+                    + "operators, a cache concatenated per step) and measure each package, for an A/B in one run. "
+                    + "Default: fused.")
+    List<String> decoders;
+
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
 
@@ -146,7 +154,21 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         if (precisions.isEmpty() || precisions.stream().distinct().count() != precisions.size()) {
             throw usage("--dtypes needs distinct dtypes, got " + dtypes);
         }
+        List<DecoderGraphKind> decoderKinds = new ArrayList<>();
+        try {
+            for (String d : decoders == null ? List.of("fused") : decoders) {
+                decoderKinds.add(DecoderGraphKind.parse(d.strip()));
+            }
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        if (decoderKinds.isEmpty() || decoderKinds.stream().distinct().count() != decoderKinds.size()) {
+            throw usage("--decoders needs distinct decoder graphs, got " + decoders);
+        }
         boolean modelIsPackage = model != null && Files.isRegularFile(model.resolve(Manifest.FILE_NAME));
+        if (modelIsPackage && decoders != null) {
+            throw usage("--decoders converts a checkpoint: give --random-checkpoint or a checkpoint directory");
+        }
         if (modelIsPackage && dtypes != null) {
             throw usage("--dtypes converts a checkpoint: give --random-checkpoint or a checkpoint directory; "
                     + model + " is a package (bench each package with its own --model)");
@@ -160,7 +182,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             Path checkpoint = model;
             String modelName = model == null ? null : model.toString();
             Path base = null;
-            if (randomCheckpoint || (!modelIsPackage && dtypes != null)) {
+            if (randomCheckpoint || (!modelIsPackage && (dtypes != null || decoders != null))) {
                 base = workDir != null ? workDir : (temp = Files.createTempDirectory("loupe-bench-"));
             }
             if (randomCheckpoint) {
@@ -178,15 +200,18 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 images.add(RandomImages.png(seed + i, 640, 480));
             }
             for (Precision precision : precisions) {
-                Path modelDir = model;
-                if (base != null) {
-                    modelDir = base.resolve(precision == Precision.FP32 ? "package" : "package-" + precision.label());
-                    long start = System.nanoTime();
-                    Models.convert(checkpoint, modelDir, precision);
-                    err.printf(Locale.ROOT, "bench: converted to %s (%.1f s)%n", modelDir,
-                            (System.nanoTime() - start) / 1e9);
+                for (DecoderGraphKind decoder : decoderKinds) {
+                    Path modelDir = model;
+                    if (base != null) {
+                        modelDir = base.resolve((precision == Precision.FP32 ? "package" : "package-" + precision.label())
+                                + (decoder == DecoderGraphKind.FUSED ? "" : "-" + decoder.label()));
+                        long start = System.nanoTime();
+                        Models.convert(checkpoint, modelDir, precision, decoder);
+                        err.printf(Locale.ROOT, "bench: converted to %s (%.1f s)%n", modelDir,
+                                (System.nanoTime() - start) / 1e9);
+                    }
+                    measured.add(measure(modelDir, runtime, settings, images));
                 }
-                measured.add(measure(modelDir, runtime, settings, images));
             }
             if (json) {
                 printJson(modelName, runtime, settings, measured);
@@ -202,23 +227,35 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         }
     }
 
-    /** One package's figures: its dtype, load time, preprocessing and the results per batch size. */
-    private record Measured(String dtype, Path dir, double loadSeconds, InferenceBenchmark.Preparation preparation,
-                            List<InferenceBenchmark.Result> results) {}
+    /**
+     * One package's figures: its dtype and decoder graph (manifest {@code dimensions.llm_decoder}; absent in packages
+     * written before the fused graph, which hold the plain one), load time, preprocessing and the results per batch
+     * size.
+     */
+    private record Measured(String dtype, String decoder, Path dir, double loadSeconds,
+                            InferenceBenchmark.Preparation preparation, List<InferenceBenchmark.Result> results) {
+        /** dtype and decoder graph, e.g. "fp32/fused". */
+        String label() {
+            return decoder.isEmpty() ? dtype : dtype + "/" + decoder;
+        }
+    }
 
     private Measured measure(Path modelDir, RuntimeOptions runtime, InferenceBenchmark.Settings settings,
                              List<byte[]> images) throws Exception {
         ProcessResources.resetPeaks();
         AnnotatorFactory factory = Models.open(modelDir, runtime);
         Path pkg = Models.resolvePackage(modelDir, runtime);
-        String dtype = Manifest.read(pkg).dtype();
+        Manifest manifest = Manifest.read(pkg);
+        String dtype = manifest.dtype();
+        String decoder = manifest.dimensions() == null ? ""
+                : manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("");
         long loadStart = System.nanoTime();
         try (BatchAnnotator annotator = factory.createAnnotator()) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             InferenceBenchmark bench = InferenceBenchmark.prepare(annotator, factory.createPreprocessor(), images);
             List<InferenceBenchmark.Result> results = bench.run(settings,
-                    line -> err.println("bench: " + dtype + ", " + line));
-            return new Measured(dtype, pkg, loadSeconds, bench.preparation(), results);
+                    line -> err.println("bench: " + dtype + (decoder.isEmpty() ? "" : "/" + decoder) + ", " + line));
+            return new Measured(dtype, decoder, pkg, loadSeconds, bench.preparation(), results);
         }
     }
 
@@ -243,10 +280,10 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         boolean notReset = false;
         for (Measured m : measured) {
             if (measured.size() > 1) {
-                out.printf(Locale.ROOT, "%ndtype %s (%s, load %.2f s)%n", m.dtype(), m.dir().getFileName(),
+                out.printf(Locale.ROOT, "%ndtype %s (%s, load %.2f s)%n", m.label(), m.dir().getFileName(),
                         m.loadSeconds());
             } else {
-                out.printf(Locale.ROOT, "dtype %s, load %.2f s%n", m.dtype(), m.loadSeconds());
+                out.printf(Locale.ROOT, "dtype %s, load %.2f s%n", m.label(), m.loadSeconds());
             }
             out.println("| batch | scheduling | images/run | images/s | tokens/s | prefill ms/image | decode ms/step | run s | CPU s/image | heap peak MiB | RSS peak MiB | ms to result by length |");
             out.println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -266,12 +303,12 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         }
         if (measured.size() > 1) {
             Measured first = measured.get(0);
-            out.printf(Locale.ROOT, "%nratios to %s (same run):%n", first.dtype());
+            out.printf(Locale.ROOT, "%nratios to %s (same run):%n", first.label());
             for (Measured m : measured.subList(1, measured.size())) {
                 for (int i = 0; i < m.results().size(); i++) {
                     InferenceBenchmark.Result a = first.results().get(i);
                     InferenceBenchmark.Result b = m.results().get(i);
-                    out.printf(Locale.ROOT, "%s batch %d: images/s %.2fx, RSS peak %s%n", m.dtype(), b.batchSize(),
+                    out.printf(Locale.ROOT, "%s batch %d: images/s %.2fx, RSS peak %s%n", m.label(), b.batchSize(),
                             b.imagesPerSecond() / a.imagesPerSecond(), a.residentPeakBytes() > 0
                                     && b.residentPeakBytes() > 0 ? String.format(Locale.ROOT, "%.2fx",
                                     (double) b.residentPeakBytes() / a.residentPeakBytes()) : "n/a");
@@ -301,7 +338,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         ArrayNode arr = o.putArray("results");
         for (Measured m : measured) {
             for (InferenceBenchmark.Result r : m.results()) {
-                ObjectNode result = arr.addObject().put("dtype", m.dtype()).put("batch_size", r.batchSize())
+                ObjectNode result = arr.addObject().put("dtype", m.dtype()).put("decoder", m.decoder()).put("batch_size", r.batchSize())
                         .put("scheduling", r.scheduling().name().toLowerCase(Locale.ROOT))
                         .put("images_per_second", r.imagesPerSecond())
                         .put("tokens_per_second", r.tokensPerSecond()).put("prefill_ms_per_image", r.prefillMsPerImage())

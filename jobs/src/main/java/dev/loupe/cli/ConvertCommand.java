@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.model.Models;
+import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import java.nio.file.Path;
@@ -24,6 +25,11 @@ public final class ConvertCommand implements Callable<Integer> {
                     + "(about a quarter of the size, faster on CPU; see docs/models.md); int4: 4-bit decoder weights.")
     String dtype;
 
+    @Option(names = "--decoder", defaultValue = "fused", description = "LLaMA decoder graph: fused (default; ONNX "
+                    + "Runtime's GroupQueryAttention with a KV cache written in place, see docs/models.md) or plain "
+                    + "(plain ONNX operators, the graph of packages written before; for comparisons).")
+    String decoder;
+
     @Override
     public Integer call() throws Exception {
         Precision precision;
@@ -33,8 +39,15 @@ public final class ConvertCommand implements Callable<Integer> {
             System.err.println("loupe convert: --dtype must be fp32, fp16, int8 or int4, got '" + dtype + "'");
             return 2;
         }
+        DecoderGraphKind decoderKind;
+        try {
+            decoderKind = DecoderGraphKind.parse(decoder);
+        } catch (IllegalArgumentException e) {
+            System.err.println("loupe convert: --decoder must be fused or plain, got '" + decoder + "'");
+            return 2;
+        }
         long start = System.nanoTime();
-        Manifest m = Models.convert(checkpoint, out, precision);
+        Manifest m = Models.convert(checkpoint, out, precision, decoderKind);
         System.err.printf("loupe convert: wrote %s package %s (%s) in %.1f s%n", m.family(), out, m.dtype(),
                 (System.nanoTime() - start) / 1e9);
         return 0;

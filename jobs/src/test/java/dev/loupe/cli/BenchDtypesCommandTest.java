@@ -43,6 +43,34 @@ class BenchDtypesCommandTest {
         assertThat(Manifest.read(work.resolve("package-int8")).dtype()).isEqualTo("int8");
     }
 
+    /**
+     * {@code --decoders plain,fused}: both LLaMA decoder graphs of one checkpoint measured in one run (an LLM 64 wide
+     * with 4 heads over 2 key/value heads, so the fused graph's GroupQueryAttention groups heads).
+     */
+    @Test
+    void bothDecoderGraphsAreConvertedAndMeasuredInOneRun() throws Exception {
+        Path work = tmp.resolve("work");
+        List<String> args = new ArrayList<>(List.of("bench", "--random-checkpoint", "--json", "--batch-sizes", "2",
+                "--max-new-tokens", "3", "--warmup", "0", "--iterations", "1", "--threads", "1",
+                "--decoders", "plain,fused", "--work-dir", work.toString()));
+        List<String> tiny = new ArrayList<>(List.of(BenchCommandTest.TINY));
+        tiny.set(tiny.indexOf("--llm-width") + 1, "64"); // head_dim 16, which the fused kernel takes
+        args.addAll(tiny);
+        CliRun r = CliRun.of(args.toArray(String[]::new));
+
+        assertThat(r.status()).as(r.err()).isZero();
+        JsonNode results = JSON.readTree(r.out()).path("results");
+        assertThat(results.findValuesAsText("decoder")).containsExactly("plain", "fused");
+        for (JsonNode res : results) {
+            assertThat(res.path("images_per_second").asDouble()).isPositive();
+        }
+        assertThat(Manifest.read(work.resolve("package-plain")).dimensions().path("llm_decoder").asText())
+                .isEqualTo("plain");
+        assertThat(Manifest.read(work.resolve("package")).dimensions().path("llm_decoder").asText())
+                .isEqualTo("fused");
+        assertThat(CliRun.of("bench", "--random-checkpoint", "--decoders", "fast").status()).isEqualTo(2);
+    }
+
     @Test
     void dtypesOfAPackageAreRefused() throws Exception {
         Path pkg = tmp.resolve("pkg");

@@ -34,6 +34,30 @@ class ConvertDtypeCommandTest {
         assertThat(line.path("token_ids")).isEqualTo(single.path("greedy").path("new_token_ids"));
     }
 
+    /** {@code --decoder plain} writes the plain LLaMA decoder graph, which annotates with the same greedy ids. */
+    @Test
+    void plainDecoderPackageAnnotatesWithTheFixtureGreedyIds(@TempDir Path tmp) throws Exception {
+        Path pkg = tmp.resolve("plain");
+        CliRun c = CliRun.of("convert", "--checkpoint", FIXTURE.resolve("instructblip-vicuna/checkpoint").toString(),
+                "--out", pkg.toString(), "--decoder", "plain");
+        assertThat(c.status()).as(c.err()).isZero();
+        assertThat(Manifest.read(pkg).dimensions().path("llm_decoder").asText()).isEqualTo("plain");
+
+        JsonNode single = new ObjectMapper().readTree(FIXTURE.resolve("instructblip-vicuna/reference.json").toFile())
+                .path("single");
+        CliRun a = CliRun.of("annotate", "--model", pkg.toString(), "--image",
+                FIXTURE.resolve("images").resolve(single.path("image").asText()).toString(),
+                "--prompt", single.path("prompt").asText(), "--max-new-tokens", "12");
+        assertThat(a.status()).as(a.err()).isZero();
+        assertThat(new ObjectMapper().readTree(a.out().strip()).path("token_ids"))
+                .isEqualTo(single.path("greedy").path("new_token_ids"));
+
+        CliRun bad = CliRun.of("convert", "--checkpoint", FIXTURE.resolve("instructblip-vicuna/checkpoint").toString(),
+                "--out", tmp.resolve("p").toString(), "--decoder", "fast");
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("fused or plain");
+    }
+
     @Test
     void unknownDtypeIsRefused(@TempDir Path tmp) {
         CliRun c = CliRun.of("convert", "--checkpoint", FIXTURE.resolve("instructblip-vicuna/checkpoint").toString(),

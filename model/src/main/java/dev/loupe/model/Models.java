@@ -76,6 +76,12 @@ public final class Models {
      * see {@link dev.loupe.model.onnx.OnnxModelWriter}).
      */
     public static Manifest convert(Path checkpointDir, Path packageDir, Precision precision) throws IOException {
+        return convert(checkpointDir, packageDir, precision, dev.loupe.model.llm.DecoderGraphKind.FUSED);
+    }
+
+    /** Converts with the given kind of LLaMA decoder graph ({@link dev.loupe.model.llm.DecoderGraphKind}). */
+    public static Manifest convert(Path checkpointDir, Path packageDir, Precision precision,
+                                   dev.loupe.model.llm.DecoderGraphKind decoder) throws IOException {
         Path configFile = checkpointDir.resolve("config.json");
         if (!Files.isRegularFile(configFile)) {
             throw new IOException(checkpointDir + " is not a Hugging Face checkpoint: no config.json");
@@ -86,7 +92,8 @@ public final class Models {
         } catch (IOException e) {
             throw new IOException(configFile + " is not valid JSON: " + e.getMessage(), e);
         }
-        return ModelFamilies.forCheckpoint(checkpointDir, config).convert(checkpointDir, packageDir, precision);
+        return ModelFamilies.forCheckpoint(checkpointDir, config).convert(checkpointDir, packageDir, precision,
+                decoder);
     }
 
     private static Path convertCached(Path checkpointDir, Path cacheDir) throws IOException {

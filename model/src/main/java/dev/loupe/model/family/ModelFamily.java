@@ -42,6 +42,15 @@ public interface ModelFamily extends Serializable {
     /** Converts a checkpoint this family {@link #convertsCheckpoint recognises} into a package directory. */
     Manifest convert(Path checkpointDir, Path packageDir, Precision precision) throws IOException;
 
+    /**
+     * Converts with the given kind of LLaMA decoder graph ({@link dev.loupe.model.llm.DecoderGraphKind}); families
+     * without a LLaMA decoder ignore it.
+     */
+    default Manifest convert(Path checkpointDir, Path packageDir, Precision precision,
+                             dev.loupe.model.llm.DecoderGraphKind decoder) throws IOException {
+        return convert(checkpointDir, packageDir, precision);
+    }
+
     /** Loads the runtime of one of this family's packages, given its manifest (already read). */
     BatchAnnotator load(Path packageDir, Manifest manifest, RuntimeOptions options) throws IOException;
 

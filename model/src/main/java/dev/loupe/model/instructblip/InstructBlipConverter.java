@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.llm.DecoderConfig;
+import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.LlamaGraphs;
 import dev.loupe.model.onnx.OnnxModelWriter;
@@ -42,13 +43,19 @@ public final class InstructBlipConverter {
      * ({@link InstructBlipPackage#FAMILIES}).
      */
     public static Manifest convert(Path checkpointDir, Path outDir, Precision precision) throws IOException {
+        return convert(checkpointDir, outDir, precision, DecoderGraphKind.FUSED);
+    }
+
+    /** As {@link #convert(Path, Path, Precision)}, with the given kind of LLaMA decoder graph. */
+    public static Manifest convert(Path checkpointDir, Path outDir, Precision precision, DecoderGraphKind decoder)
+            throws IOException {
         InstructBlipConfig config;
         try {
             config = InstructBlipConfig.load(checkpointDir);
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
-        return convert(checkpointDir, outDir, precision, config, config.qformerTextInput()
+        return convert(checkpointDir, outDir, precision, decoder, config, config.qformerTextInput()
                 ? InstructBlipPackage.FAMILY : blip2Family(config));
     }
 
@@ -68,9 +75,9 @@ public final class InstructBlipConverter {
      * (the InstructBLIP one names the decoder-only family, a Flan-T5 model becoming
      * {@value InstructBlipPackage#FAMILY_T5}). The Q-Former tokenizer is copied when the Q-Former takes text.
      */
-    private static Manifest convert(Path checkpointDir, Path outDir, Precision precision,
+    private static Manifest convert(Path checkpointDir, Path outDir, Precision precision, DecoderGraphKind decoder,
                                     InstructBlipConfig config, String family) throws IOException {
-        LanguageModel lm = LanguageModel.of(checkpointDir, config);
+        LanguageModel lm = LanguageModel.of(checkpointDir, config, decoder);
         return PackageWriter.write(outDir, work -> {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {
                 OnnxModelWriter.write(ImageEncoder.buildVision(config, ckpt), work.resolve(InstructBlipPackage.VISION_FILE),
@@ -129,16 +136,20 @@ public final class InstructBlipConverter {
                 dims, meta.preprocessing(), meta.defaultGeneration(), meta.config());
     }
 
-    /** The language model half of a checkpoint: exactly one of {@code decoder} and {@code t5} is set. */
-    private record LanguageModel(DecoderConfig decoder, T5Config t5) {
-        static LanguageModel of(Path checkpointDir, InstructBlipConfig config) throws IOException {
+    /**
+     * The language model half of a checkpoint: exactly one of {@code decoder} and {@code t5} is set; {@code kind} is
+     * the decoder graph asked for.
+     */
+    private record LanguageModel(DecoderConfig decoder, T5Config t5, DecoderGraphKind kind) {
+        static LanguageModel of(Path checkpointDir, InstructBlipConfig config, DecoderGraphKind kind)
+                throws IOException {
             String type = config.textConfig().path("model_type").asText();
             try {
                 if (config.useDecoderOnlyLanguageModel()) {
-                    return new LanguageModel(DecoderGraphs.config(config.textConfig()), null);
+                    return new LanguageModel(DecoderGraphs.config(config.textConfig()), null, kind);
                 }
                 if ("t5".equals(type)) {
-                    return new LanguageModel(null, T5Config.fromJson(config.textConfig()));
+                    return new LanguageModel(null, T5Config.fromJson(config.textConfig()), kind);
                 }
             } catch (IllegalArgumentException e) {
                 throw new IOException(checkpointDir + ": unsupported language model: " + e.getMessage(), e);
@@ -165,7 +176,7 @@ public final class InstructBlipConverter {
             }
             OnnxModelWriter.write(DecoderGraphs.tokenEmbedding(ckpt, prefix, decoder),
                     work.resolve(InstructBlipPackage.EMBED_FILE), precision);
-            OnnxModelWriter.write(DecoderGraphs.decoder(ckpt, prefix, decoder, LlamaGraphs.LogitsMode.SELECTABLE),
+            OnnxModelWriter.write(DecoderGraphs.decoder(ckpt, prefix, decoder, kind, LlamaGraphs.LogitsMode.SELECTABLE),
                     work.resolve(InstructBlipPackage.DECODER_FILE), precision);
         }
 
@@ -185,6 +196,7 @@ public final class InstructBlipConverter {
             dims.put("llm_kv_heads", decoder.numKeyValueHeads());
             dims.put("vocab_size", decoder.vocabSize());
             dims.put("max_positions", decoder.maxPositionEmbeddings());
+            dims.put(DecoderGraphKind.MANIFEST_FIELD, kind.resolve(decoder).label());
         }
     }
 }

@@ -50,6 +50,12 @@ public enum InstructBlipFamily implements ModelFamily {
     }
 
     @Override
+    public Manifest convert(Path checkpointDir, Path packageDir, Precision precision,
+                            dev.loupe.model.llm.DecoderGraphKind decoder) throws IOException {
+        return InstructBlipConverter.convert(checkpointDir, packageDir, precision, decoder);
+    }
+
+    @Override
     public BatchAnnotator load(Path packageDir, Manifest manifest, RuntimeOptions options) throws IOException {
         return InstructBlipAnnotator.open(packageDir, manifest, options);
     }

@@ -3,6 +3,8 @@ package dev.loupe.model.llava;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.llm.DecoderGraphKind;
+import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.llm.LlamaGraphs;
 import dev.loupe.model.onnx.OnnxModelWriter;
@@ -32,6 +34,12 @@ public final class LlavaConverter {
 
     /** Converts with weights stored at the given precision, streaming each weight from the mapped checkpoint. */
     public static Manifest convert(Path checkpointDir, Path outDir, Precision precision) throws IOException {
+        return convert(checkpointDir, outDir, precision, DecoderGraphKind.FUSED);
+    }
+
+    /** As {@link #convert(Path, Path, Precision)}, with the given kind of decoder graph. */
+    public static Manifest convert(Path checkpointDir, Path outDir, Precision precision, DecoderGraphKind decoder)
+            throws IOException {
         LlavaConfig config;
         LlamaConfig llama;
         try {
@@ -47,11 +55,11 @@ public final class LlavaConverter {
                         work.resolve(LlavaPackage.IMAGE_FILE), precision);
                 OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, LlavaPackage.LANGUAGE_MODEL_PREFIX, llama),
                         work.resolve(LlavaPackage.EMBED_FILE), precision);
-                OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, LlavaPackage.LANGUAGE_MODEL_PREFIX, llama,
+                OnnxModelWriter.write(DecoderGraphs.decoder(ckpt, LlavaPackage.LANGUAGE_MODEL_PREFIX, llama, decoder,
                         LlamaGraphs.LogitsMode.SELECTABLE), work.resolve(LlavaPackage.DECODER_FILE), precision);
             }
             PackageWriter.copyCheckpointFiles(checkpointDir, work);
-            Manifest manifest = manifest(checkpointDir, config, llama, precision);
+            Manifest manifest = manifest(checkpointDir, config, llama, precision, decoder.resolve(llama));
             manifest.write(work);
             return manifest;
         });
@@ -66,7 +74,8 @@ public final class LlavaConverter {
         }
     }
 
-    private static Manifest manifest(Path checkpointDir, LlavaConfig config, LlamaConfig llama, Precision precision)
+    private static Manifest manifest(Path checkpointDir, LlavaConfig config, LlamaConfig llama, Precision precision,
+                                     DecoderGraphKind decoder)
             throws IOException {
         CheckpointMetadata meta = CheckpointMetadata.read(checkpointDir);
         Map<String, String> graphs = new LinkedHashMap<>();
@@ -88,6 +97,7 @@ public final class LlavaConverter {
         dims.put("llm_kv_heads", llama.numKeyValueHeads());
         dims.put("vocab_size", llama.vocabSize());
         dims.put("max_positions", llama.maxPositionEmbeddings());
+        dims.put(DecoderGraphKind.MANIFEST_FIELD, decoder.label());
 
         return new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, LlavaPackage.FAMILY, meta.name(),
                 precision.label(), meta.source(), graphs, tokenizers,

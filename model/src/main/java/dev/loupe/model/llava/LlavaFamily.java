@@ -44,6 +44,12 @@ public enum LlavaFamily implements ModelFamily {
     }
 
     @Override
+    public Manifest convert(Path checkpointDir, Path packageDir, Precision precision,
+                            dev.loupe.model.llm.DecoderGraphKind decoder) throws IOException {
+        return LlavaConverter.convert(checkpointDir, packageDir, precision, decoder);
+    }
+
+    @Override
     public BatchAnnotator load(Path packageDir, Manifest manifest, RuntimeOptions options) throws IOException {
         return LlavaAnnotator.open(packageDir, manifest, options);
     }

@@ -22,6 +22,11 @@ import java.util.SplittableRandom;
  * as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's slot
  * staying in it, unused, while that wastes less than a repack would cost.
  *
+ * <p>With a {@link FusedLlamaGraphs} decoder the rows live in the slots of one {@link SharedKvCache} instead:
+ * an admission's prefill writes the joining rows into the free slots after the active ones, every step decodes
+ * exactly the active rows (the cache written in place), and a finished row's slot is refilled by moving the last
+ * row into it, so nothing is repacked.
+ *
  * <p>One-beam decoding only (beam search and candidate ranking keep whole-request batches). Not thread-safe; after
  * an exception the batch is unusable: close it. Closing frees its caches.
  *
@@ -65,6 +70,9 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     private final List<Row<T>> rows = new ArrayList<>();
     /** The caches the active rows live in: one after a step, more after admissions. */
     private final List<KvCache> sources = new ArrayList<>();
+    /** With a {@link FusedLlamaGraphs} decoder: its runs, and the one cache whose slots [0, rows) are the rows. */
+    private final SharedBufferDecoder shared;
+    private SharedKvCache sharedCache;
 
     /**
      * @param padTokenId      the token whose embedding left-pads prefixes of one admission
@@ -89,6 +97,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         this.keepFirstLogits = keepFirstLogits;
         this.picker = new TokenPicker(vocab);
         this.raw = new float[vocab];
+        this.shared = runner.sharedBufferCache() ? new SharedBufferDecoder(runner) : null;
     }
 
     /** Rows decoding now. */
@@ -122,6 +131,9 @@ public final class ContinuousBatch<T> implements AutoCloseable {
                 throw new IllegalArgumentException("a prefix must be non-empty rows of " + hidden + " floats");
             }
         }
+        if (shared != null) {
+            return admitShared(joining, prefixes);
+        }
         PaddedPrefill prefill = PaddedPrefill.build(prefixes, padEmbedding, hidden);
         LanguageModelRunner.DecoderOutput out;
         try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
@@ -145,6 +157,88 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     }
 
     /**
+     * Admission into the shared-buffer cache: the joining rows' prefill writes them straight into the free slots
+     * after the active rows (the cache grows, copying what it holds, only when slots or positions run out).
+     */
+    private List<Finished<T>> admitShared(List<Joining<T>> joining, List<float[][]> prefixes) throws OrtException {
+        int first = rows.size();
+        int positions = 0;
+        for (Joining<T> j : joining) {
+            positions = Math.max(positions, j.prefix().length + j.config().maxNewTokens());
+        }
+        if (sharedCache == null) {
+            sharedCache = shared.newCache(first + joining.size(), positions);
+        }
+        sharedCache.ensure(first + joining.size(), Math.min(positions, sharedCache.maxCapacity()));
+        LanguageModelRunner.DecoderOutput out = shared.prefill(sharedCache, first, prefixes, padEmbedding);
+        List<Finished<T>> finished = new ArrayList<>();
+        List<Row<T>> joined = new ArrayList<>();
+        for (int k = 0; k < joining.size(); k++) {
+            Joining<T> j = joining.get(k);
+            Row<T> row = new Row<>(j, 0, first + k, j.prefix().length);
+            out.lastLogits(k, raw);
+            if (row.pick()) {
+                finished.add(row.result());
+            } else {
+                joined.add(row);
+            }
+        }
+        rows.addAll(joined);
+        compactShared();
+        return finished;
+    }
+
+    /** One step over the shared-buffer cache: every slot is an active row; finished rows' slots are refilled. */
+    private List<Finished<T>> stepShared() throws OrtException {
+        int n = rows.size();
+        long[] ids = new long[n];
+        for (Row<T> row : rows) {
+            ids[row.slot] = row.last();
+        }
+        LanguageModelRunner.DecoderOutput out = shared.feed(sharedCache, n, ids, 1, false);
+        List<Finished<T>> finished = new ArrayList<>();
+        List<Row<T>> live = new ArrayList<>(n);
+        for (Row<T> row : rows) {
+            row.valid++;
+            out.lastLogits(row.slot, raw);
+            if (row.pick()) {
+                finished.add(row.result());
+            } else {
+                live.add(row);
+            }
+        }
+        rows.clear();
+        rows.addAll(live);
+        compactShared();
+        return finished;
+    }
+
+    /**
+     * Keeps the active rows in slots [0, rows): each row beyond them moves into a slot a finished row left (a copy of
+     * that row's cached positions only; the other rows stay where they are).
+     */
+    private void compactShared() {
+        int n = rows.size();
+        boolean[] taken = new boolean[Math.max(n, 1)];
+        for (Row<T> row : rows) {
+            if (row.slot < n) {
+                taken[row.slot] = true;
+            }
+        }
+        int free = 0;
+        for (Row<T> row : rows) {
+            if (row.slot >= n) {
+                while (taken[free]) {
+                    free++;
+                }
+                sharedCache.moveRow(row.slot, free);
+                row.slot = free;
+                taken[free] = true;
+            }
+        }
+    }
+
+    /**
      * One decoder run for every active row, feeding its last token; picks each row's next token.
      *
      * @return the rows that finished at this step (they have left the batch)
@@ -161,6 +255,9 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     public List<Finished<T>> step(boolean rowsWillJoin) throws OrtException {
         if (rows.isEmpty()) {
             return List.of();
+        }
+        if (shared != null) {
+            return stepShared();
         }
         KvCache past = cacheForStep(rowsWillJoin);
         int slots = past.batch();
@@ -269,6 +366,10 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     public void close() {
         rows.clear();
         closeSources();
+        if (sharedCache != null) {
+            sharedCache.close();
+            sharedCache = null;
+        }
     }
 
     /** One active row: its settings, what it generated, and where its cache is (source, slot, valid columns). */

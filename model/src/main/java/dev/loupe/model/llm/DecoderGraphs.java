@@ -30,6 +30,18 @@ public final class DecoderGraphs {
         return LlamaGraphs.tokenEmbedding(ckpt, prefix, (LlamaConfig) config);
     }
 
+    /**
+     * The decoder graph {@code kind} asks for where the model allows it ({@link DecoderGraphKind#resolve}): the fused
+     * LLaMA decoder ({@link FusedLlamaGraphs}), or the plain one with the selectable logits of {@code mode}.
+     */
+    public static GraphBuilder decoder(SafetensorsCheckpoint ckpt, String prefix, DecoderConfig config,
+                                       DecoderGraphKind kind, LlamaGraphs.LogitsMode mode) {
+        if (kind.resolve(config) == DecoderGraphKind.FUSED) {
+            return FusedLlamaGraphs.decoder(ckpt, prefix, (LlamaConfig) config);
+        }
+        return decoder(ckpt, prefix, config, mode);
+    }
+
     /** The decoder graph with KV cache ({@link LlamaGraphs#decoder} / {@link OptGraphs#decoder}). */
     public static GraphBuilder decoder(SafetensorsCheckpoint ckpt, String prefix, DecoderConfig config,
                                        LlamaGraphs.LogitsMode mode) {

@@ -37,6 +37,8 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final boolean selectable;
     private final Set<String> presentNames;
     private final boolean floatEmbeddings;
+    private final boolean sharedBuffer;
+    private final KvBufferPool kvBufferPool = new KvBufferPool();
 
     private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config)
             throws OrtException {
@@ -50,7 +52,8 @@ public final class LanguageModelRunner implements AutoCloseable {
             throw new IllegalArgumentException("decoder model has no logits output [batch, seq, "
                     + config.vocabSize() + "]");
         }
-        this.selectable = decoder.getInputNames().contains(LlamaGraphs.LOGITS_TO_KEEP);
+        this.sharedBuffer = decoder.getInputNames().contains(FusedLlamaGraphs.SEQLENS_K);
+        this.selectable = sharedBuffer || decoder.getInputNames().contains(LlamaGraphs.LOGITS_TO_KEEP);
         this.allPositions = !selectable && ti.getShape()[1] != 1;
         Set<String> present = new java.util.LinkedHashSet<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
@@ -104,6 +107,33 @@ public final class LanguageModelRunner implements AutoCloseable {
 
     public DecoderConfig config() {
         return config;
+    }
+
+    /**
+     * Whether the decoder is a {@link FusedLlamaGraphs} graph, whose cache is a {@link SharedKvCache} run through
+     * {@link SharedBufferDecoder}; {@code decode} and {@code decodeTokens} (left-padded, {@link KvCache}) are for the
+     * other graphs.
+     */
+    public boolean sharedBufferCache() {
+        return sharedBuffer;
+    }
+
+    /** The buffers of this model's {@link SharedKvCache}s, reused from one generation to the next. */
+    KvBufferPool kvBufferPool() {
+        return kvBufferPool;
+    }
+
+    OrtSession decoderSession() {
+        return decoder;
+    }
+
+    OrtSession embeddingSession() {
+        return embedding;
+    }
+
+    /** Whether the embedding graph's output is float32 (the decoder's input type). */
+    boolean floatEmbeddings() {
+        return floatEmbeddings;
     }
 
     /** Whether {@link #decode(float[], int, int, long[], long[], KvCache)} returns every position's logits. */
@@ -206,6 +236,10 @@ public final class LanguageModelRunner implements AutoCloseable {
 
     private void checkDecode(int batch, int seq, int maskLength, int positionsLength, KvCache past,
                              int logitsToKeep) {
+        if (sharedBuffer) {
+            throw new IllegalStateException("this decoder keeps its cache in a shared buffer: run it through "
+                    + "SharedBufferDecoder");
+        }
         if (logitsToKeep < 0 || (!supportsAllPositions() && logitsToKeep != 1)) {
             throw new IllegalArgumentException("logitsToKeep " + logitsToKeep + " not available from this decoder"
                     + (supportsAllPositions() ? "" : " (it returns the last position only)"));

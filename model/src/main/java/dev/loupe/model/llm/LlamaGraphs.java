@@ -20,10 +20,11 @@ import java.util.Map;
  * </ul>
  * The decoder combines the causal mask with the padding mask and replaces disallowed scores by the lowest float
  * (as transformers does), so fully masked query rows of left padding give a uniform softmax instead of NaN.
- * Plain ONNX operators only: ONNX Runtime fuses the RMSNorm pattern written here into
- * SimplifiedLayerNormalization and x*sigmoid(x) into QuickGelu by itself, and a CPU profile of decode steps is
- * ~80% MatMul (weight-bandwidth bound), so fused contrib attention would gain little while complicating
- * per-row left padding. The present tensors are produced directly by Concat (no Identity copy of the cache).
+ * Plain ONNX operators only (ONNX Runtime fuses the RMSNorm pattern written here into SimplifiedLayerNormalization
+ * and x*sigmoid(x) into QuickGelu by itself); the present tensors are produced directly by Concat (no Identity copy
+ * of the cache), which still copies the whole cache every step. {@link FusedLlamaGraphs} is the fused alternative
+ * that packages get by default ({@link DecoderGraphKind}); this graph stays for OPT-like use, heads the fused kernel
+ * does not take, and packages written before.
  */
 public final class LlamaGraphs {
     public static final String INPUT_IDS = "input_ids";
@@ -191,7 +192,7 @@ public final class LlamaGraphs {
         g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, vocab);
     }
 
-    private static Weight embedWeight(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {
+    static Weight embedWeight(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {
         return checked(ckpt, prefix + "model.embed_tokens.weight", config.vocabSize(), config.hiddenSize());
     }
 
@@ -208,7 +209,7 @@ public final class LlamaGraphs {
     }
 
     /** RMSNorm in float32: weight * x * 1/sqrt(mean(x^2) + eps). */
-    private static String rmsNorm(GraphBuilder g, String x, String weight, double eps) {
+    static String rmsNorm(GraphBuilder g, String x, String weight, double eps) {
         String variance = g.op("ReduceMean", Map.of("keepdims", 1L), g.op("Pow", x, g.scalar(2f)),
                 g.constLongs(-1));
         String normed = g.div(x, g.op("Sqrt", g.add(variance, g.scalar((float) eps))));

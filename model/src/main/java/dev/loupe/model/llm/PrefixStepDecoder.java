@@ -56,6 +56,9 @@ public final class PrefixStepDecoder implements StepDecoder {
 
     @Override
     public DecodingState start(List<float[][]> inputs) throws OrtException {
+        if (runner.sharedBufferCache()) {
+            return startShared(inputs);
+        }
         PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),
                 runner.config().hiddenSize());
         int[] rowOfSlot = new int[prefill.rows()];
@@ -69,6 +72,24 @@ public final class PrefixStepDecoder implements StepDecoder {
             return new State(prefill, buffers, rowOfSlot, 0, out);
         }
     }
+
+    /** The prefill of a {@link FusedLlamaGraphs} decoder: right-padded rows in a {@link SharedKvCache}. */
+    private DecodingState startShared(List<float[][]> inputs) throws OrtException {
+        SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
+        int longest = inputs.stream().mapToInt(p -> p.length).max().orElseThrow();
+        SharedKvCache cache = decoder.newCache(inputs.size(), longest + INITIAL_NEW_POSITIONS);
+        try {
+            LanguageModelRunner.DecoderOutput out = decoder.prefill(cache, 0, inputs,
+                    runner.embed(new long[] {padTokenId}, 1, 1));
+            return new SharedState(decoder, cache, out);
+        } catch (OrtException | RuntimeException e) {
+            cache.close();
+            throw e;
+        }
+    }
+
+    /** Positions a shared-buffer cache holds beyond the prompt before it first grows. */
+    static final int INITIAL_NEW_POSITIONS = 32;
 
     @Override
     public void close() throws OrtException {
@@ -115,6 +136,68 @@ public final class PrefixStepDecoder implements StepDecoder {
                 return new State(prefill, buffers, rows, fed + seq, next);
             } finally {
                 past.close();
+            }
+        }
+    }
+
+    /**
+     * Rows decoding over a {@link SharedKvCache}: slot i is row i; a step reorders the slots only when rows are
+     * dropped or repeated (copying those rows' cached positions) and otherwise feeds the cache as it is, in place.
+     */
+    private static final class SharedState implements DecodingState {
+        private final SharedBufferDecoder decoder;
+        private final LanguageModelRunner.DecoderOutput out;
+        private SharedKvCache cache;
+
+        SharedState(SharedBufferDecoder decoder, SharedKvCache cache, LanguageModelRunner.DecoderOutput out) {
+            this.decoder = decoder;
+            this.cache = cache;
+            this.out = out;
+        }
+
+        @Override
+        public int rows() {
+            return out.batch();
+        }
+
+        @Override
+        public int positions() {
+            return out.positions();
+        }
+
+        @Override
+        public float[] logits(int row, int position) {
+            return out.logits(row, position);
+        }
+
+        @Override
+        public void lastLogits(int row, float[] into) {
+            out.lastLogits(row, into);
+        }
+
+        @Override
+        public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
+            if (cache == null) {
+                throw new IllegalStateException("decoding state already used");
+            }
+            SharedKvCache taken = cache;
+            cache = null;
+            try {
+                if (!DecodingState.isIdentity(from, out.batch())) {
+                    taken.select(from);
+                }
+                return new SharedState(decoder, taken, decoder.feed(taken, from.length, tokens, seq, seq > 1));
+            } catch (OrtException | RuntimeException e) {
+                taken.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (cache != null) {
+                cache.close();
+                cache = null;
             }
         }
     }

@@ -141,6 +141,26 @@ public final class GraphBuilder {
         return node(MS_DOMAIN, opType, outputCount, attrs, in);
     }
 
+    /**
+     * A com.microsoft contrib node whose outputs get the given names where not null (fresh names elsewhere): graph
+     * outputs produced without an Identity copy, e.g. a KV cache that an op writes in place.
+     */
+    public String[] msOpNamed(String opType, String[] outputNames, Map<String, Object> attrs, String... in) {
+        usesMsDomain = true;
+        String[] out = node(MS_DOMAIN, opType, outputNames.length, attrs, in);
+        NodeProto last = nodes.remove(nodes.size() - 1);
+        NodeProto.Builder b = last.toBuilder().clearOutput();
+        for (int i = 0; i < out.length; i++) {
+            if (outputNames[i] != null) {
+                claim(outputNames[i]);
+                out[i] = outputNames[i];
+            }
+            b.addOutput(out[i]);
+        }
+        nodes.add(b.build());
+        return out;
+    }
+
     private String[] node(String domain, String opType, int outputCount, Map<String, Object> attrs, String... in) {
         NodeProto.Builder b = NodeProto.newBuilder().setOpType(opType).setDomain(domain)
                 .setName(fresh(opType.toLowerCase(java.util.Locale.ROOT)));

@@ -16,9 +16,10 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
-import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.Precision;
@@ -144,23 +145,16 @@ class Fp16PackageTest {
             float[][] query = encoder.encode(images, qformerIds)[0];
             float[] textEmbeds = lm.embed(text, 1, text.length);
             int hidden = llama.hiddenSize();
-            int seq = k + text.length;
-            float[] embeds = new float[seq * hidden];
+            float[][] prefix = new float[k + text.length][];
             for (int t = 0; t < k; t++) {
-                System.arraycopy(query[t], 0, embeds, t * hidden, hidden);
+                prefix[t] = query[t];
             }
-            System.arraycopy(textEmbeds, 0, embeds, k * hidden, textEmbeds.length);
-            long[] mask = new long[seq];
-            long[] positions = new long[seq];
-            for (int t = 0; t < seq; t++) {
-                mask[t] = 1;
-                positions[t] = t;
+            for (int t = 0; t < text.length; t++) {
+                prefix[k + t] = java.util.Arrays.copyOfRange(textEmbeds, t * hidden, (t + 1) * hidden);
             }
-            try (KvCache empty = KvCache.empty(lm.environment(), llama, 1)) {
-                LanguageModelRunner.DecoderOutput out = lm.decode(embeds, 1, seq, mask, positions, empty, 1);
-                try (KvCache present = out.present()) {
-                    return out.lastLogits(0);
-                }
+            // through the step decoder, which runs either decoder graph (lm is closed above, not by it)
+            try (DecodingState state = new PrefixStepDecoder(lm, 0).start(List.<float[][]>of(prefix))) {
+                return state.lastLogits(0);
             }
         }
     }

@@ -33,6 +33,8 @@ final class InstructBlip7bCheckpoint {
     static final int LLM = 4096;
     static final int LLM_MLP = 11008;
     static final int VOCAB = 32001;
+    static final int LLM_HEAD_DIM = 128;
+    static final int LLM_POSITIONS = 2048;
     /** Ids the fixture's Vicuna tokenizer knows. */
     static final int TOKENIZER_VOCAB = 386;
 
@@ -90,9 +92,9 @@ final class InstructBlip7bCheckpoint {
                 .put("num_hidden_layers", qformerLayers).put("cross_attention_frequency", 2)
                 .put("encoder_hidden_size", VISION).put("max_position_embeddings", QFORMER_POSITIONS);
         ObjectNode t = (ObjectNode) c.get("text_config");
-        t.put("hidden_size", LLM).put("num_attention_heads", 32).put("num_key_value_heads", 32).put("head_dim", 128)
+        t.put("hidden_size", LLM).put("num_attention_heads", 32).put("num_key_value_heads", 32).put("head_dim", LLM_HEAD_DIM)
                 .put("intermediate_size", LLM_MLP).put("num_hidden_layers", llmLayers).put("vocab_size", VOCAB)
-                .put("max_position_embeddings", 2048);
+                .put("max_position_embeddings", LLM_POSITIONS);
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), c);
     }
 

@@ -18,6 +18,7 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.testing.BatchOrders;
 import dev.loupe.model.testing.ConvertedFixture;
@@ -29,6 +30,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -48,8 +50,8 @@ class InstructBlipAnnotatorTest {
     static JsonNode reference;
 
     @BeforeAll
-    static void convertFixture() throws Exception {
-        model = ConvertedFixture.convert(HfFixture.VICUNA, tmp.resolve("pkg"));
+    static void convertFixture(TestInfo testInfo) throws Exception {
+        model = ConvertedFixture.convert(HfFixture.VICUNA, tmp.resolve("pkg"), testInfo);
         packageDir = model.packageDir;
         annotator = model.openAnnotator();
         preprocessor = model.preprocessor;
@@ -67,6 +69,17 @@ class InstructBlipAnnotatorTest {
 
     private static AnnotationInput input(String id, String imageFile, String prompt) throws Exception {
         return new AnnotationInput(id, image(imageFile), prompt, Task.VQA, List.of(), TWELVE);
+    }
+
+    /** The package holds the decoder graph the test class asks for, and its manifest says which. */
+    @Test
+    void packageRecordsItsDecoderGraph(TestInfo testInfo) throws Exception {
+        DecoderGraphKind kind = ConvertedFixture.decoderFor(testInfo);
+        assertThat(Manifest.read(packageDir).dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText())
+                .isEqualTo(kind.label());
+        assertThat(Files.readString(packageDir.resolve(InstructBlipPackage.DECODER_FILE),
+                java.nio.charset.StandardCharsets.ISO_8859_1).contains("GroupQueryAttention"))
+                .isEqualTo(kind == DecoderGraphKind.FUSED);
     }
 
     @Test

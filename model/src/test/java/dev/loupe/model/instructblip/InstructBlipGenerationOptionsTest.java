@@ -24,6 +24,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -42,8 +43,8 @@ class InstructBlipGenerationOptionsTest {
     static double maxBeamScoreDiff;
 
     @BeforeAll
-    static void convertFixture() throws Exception {
-        ConvertedFixture model = ConvertedFixture.convert(HfFixture.VICUNA, tmp.resolve("pkg"));
+    static void convertFixture(TestInfo testInfo) throws Exception {
+        ConvertedFixture model = ConvertedFixture.convert(HfFixture.VICUNA, tmp.resolve("pkg"), testInfo);
         annotator = model.openAnnotator();
         preprocessor = model.preprocessor;
         reference = model.reference;

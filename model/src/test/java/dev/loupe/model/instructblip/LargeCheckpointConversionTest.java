@@ -64,8 +64,10 @@ class LargeCheckpointConversionTest {
             Path decoder = m.graph(pkg, InstructBlipPackage.GRAPH_DECODER);
             long layer = 4L * InstructBlip7bCheckpoint.LLM * InstructBlip7bCheckpoint.LLM
                     + 3L * InstructBlip7bCheckpoint.LLM * InstructBlip7bCheckpoint.LLM_MLP;
+            // the fused decoder also stores its rotary cos and sin tables, [max positions, head_dim / 2] each
+            long rotaryTables = 2L * InstructBlip7bCheckpoint.LLM_POSITIONS * (InstructBlip7bCheckpoint.LLM_HEAD_DIM / 2);
             long decoderWeights = 4 * (LLM_LAYERS * layer
-                    + (long) InstructBlip7bCheckpoint.VOCAB * InstructBlip7bCheckpoint.LLM);
+                    + (long) InstructBlip7bCheckpoint.VOCAB * InstructBlip7bCheckpoint.LLM + rotaryTables);
             Path data = decoder.resolveSibling(decoder.getFileName() + ".data");
             assertThat(Files.size(data)).isGreaterThanOrEqualTo(decoderWeights).isLessThan(decoderWeights + (1 << 20));
             ModelProto model;

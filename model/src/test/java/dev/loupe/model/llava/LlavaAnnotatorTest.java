@@ -29,6 +29,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -48,8 +49,8 @@ class LlavaAnnotatorTest {
     static JsonNode reference;
 
     @BeforeAll
-    static void convertFixture() throws Exception {
-        ConvertedFixture model = ConvertedFixture.convert(HfFixture.LLAVA, tmp.resolve("pkg"));
+    static void convertFixture(TestInfo testInfo) throws Exception {
+        ConvertedFixture model = ConvertedFixture.convert(HfFixture.LLAVA, tmp.resolve("pkg"), testInfo);
         packageDir = model.packageDir;
         assertThat(model.factory).isInstanceOf(PackageAnnotatorFactory.class);
         assertThat(((PackageAnnotatorFactory) model.factory).family()).isSameAs(LlavaFamily.INSTANCE);

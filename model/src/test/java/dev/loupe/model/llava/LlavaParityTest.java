@@ -8,9 +8,12 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.image.ClipImageProcessor;
 import dev.loupe.model.image.ImageDecoder;
-import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.llm.PrefixStepDecoder;
+import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
@@ -22,6 +25,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -40,7 +44,7 @@ class LlavaParityTest {
     static LlavaAnnotator annotator;
 
     @BeforeAll
-    static void setUp() throws Exception {
+    static void setUp(TestInfo testInfo) throws Exception {
         reference = HfFixture.LLAVA.reference();
         config = LlavaConfig.load(HfFixture.LLAVA.checkpoint());
         preprocessor = ClipImageProcessor.fromCheckpoint(HfFixture.LLAVA.checkpoint(), new ImageDecoder());
@@ -50,7 +54,8 @@ class LlavaParityTest {
             OnnxModelWriter.write(LlavaImageGraph.build(config, ckpt, "", llmHidden, true), graph);
         }
         diagnostics = LlavaImageEncoder.open(graph, config, RuntimeOptions.cpu(1));
-        LlavaConverter.convert(HfFixture.LLAVA.checkpoint(), tmp.resolve("pkg"));
+        LlavaConverter.convert(HfFixture.LLAVA.checkpoint(), tmp.resolve("pkg"), Precision.FP32,
+                ConvertedFixture.decoderFor(testInfo));
         annotator = LlavaAnnotator.open(tmp.resolve("pkg"), RuntimeOptions.cpu(1));
     }
 
@@ -176,15 +181,13 @@ class LlavaParityTest {
             }
         }
         assertThat(next).isEqualTo(features.length);
-        long[] mask = new long[ids.length];
-        Arrays.fill(mask, 1);
-        long[] positions = new long[ids.length];
-        Arrays.setAll(positions, i -> i);
-        try (KvCache empty = KvCache.empty(lm.environment(), lm.config(), 1)) {
-            LanguageModelRunner.DecoderOutput out = lm.decode(embeds, 1, ids.length, mask, positions, empty);
-            try (KvCache present = out.present()) {
-                return out.lastLogits(0);
-            }
+        float[][] prefix = new float[ids.length][];
+        for (int p = 0; p < ids.length; p++) {
+            prefix[p] = Arrays.copyOfRange(embeds, p * hidden, (p + 1) * hidden);
+        }
+        // through the step decoder, which runs either decoder graph (it owns nothing here: not closed)
+        try (DecodingState state = new PrefixStepDecoder(lm, 0).start(List.<float[][]>of(prefix))) {
+            return state.lastLogits(0);
         }
     }
 }

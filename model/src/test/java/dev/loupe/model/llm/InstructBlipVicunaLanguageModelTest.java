@@ -19,6 +19,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Parity of the language side with transformers on the tiny InstructBLIP-Vicuna fixture: the LLM input is the
@@ -37,7 +39,10 @@ class InstructBlipVicunaLanguageModelTest {
     private static LanguageModelRunner runner;
     private static LanguageModelRunner allPositionsRunner;
     private static LanguageModelRunner selectableRunner;
+    /** The fused decoder ({@link FusedLlamaGraphs}): every generation test runs on both decoders. */
+    private static LanguageModelRunner fusedRunner;
     private static GreedyGenerator generator;
+    private static GreedyGenerator fusedGenerator;
     private static int eos;
 
     @BeforeAll
@@ -56,13 +61,18 @@ class InstructBlipVicunaLanguageModelTest {
                     LlamaGraphs.LogitsMode.ALL_POSITIONS), dir.resolve("decoder_all.onnx"));
             OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, "language_model.", config,
                     LlamaGraphs.LogitsMode.SELECTABLE), dir.resolve("decoder_selectable.onnx"));
+            OnnxModelWriter.write(FusedLlamaGraphs.decoder(ckpt, "language_model.", config),
+                    dir.resolve("decoder_fused.onnx"));
         }
         runner = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config, 1);
         allPositionsRunner = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder_all.onnx"),
                 config, 1);
         selectableRunner = LanguageModelRunner.open(dir.resolve("embed.onnx"),
                 dir.resolve("decoder_selectable.onnx"), config, 1);
+        fusedRunner = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder_fused.onnx"),
+                config, 1);
         generator = new GreedyGenerator(runner, reference.path("special_ids").path("pad").asLong());
+        fusedGenerator = new GreedyGenerator(fusedRunner, reference.path("special_ids").path("pad").asLong());
         eos = reference.path("special_ids").path("eos").asInt();
     }
 
@@ -71,6 +81,15 @@ class InstructBlipVicunaLanguageModelTest {
         runner.close();
         allPositionsRunner.close();
         selectableRunner.close();
+        fusedRunner.close();
+    }
+
+    private static GreedyGenerator generator(boolean fused) {
+        return fused ? fusedGenerator : generator;
+    }
+
+    private static LanguageModelRunner runner(boolean fused) {
+        return fused ? fusedRunner : runner;
     }
 
     @Test
@@ -86,10 +105,11 @@ class InstructBlipVicunaLanguageModelTest {
         assertThat(allPositionsRunner.allPositionLogits()).isTrue();
     }
 
-    @Test
-    void singleRowMatchesTransformers() throws Exception {
+    @ParameterizedTest(name = "fused decoder: {0}")
+    @ValueSource(booleans = {false, true})
+    void singleRowMatchesTransformers(boolean fused) throws Exception {
         JsonNode single = reference.path("single");
-        GeneratedSequence out = generator.generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(12),
+        GeneratedSequence out = generator(fused).generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(12),
                 new int[] {eos}, true).get(0);
 
         assertThat(maxAbsDiff(out.firstStepLogits(), tensors.tensor("single.first_step_logits"))).isLessThan(TOL);
@@ -107,10 +127,11 @@ class InstructBlipVicunaLanguageModelTest {
         assertThat(out.score()).isCloseTo(sum / steps.size(), org.assertj.core.data.Offset.offset(TOL));
     }
 
-    @Test
-    void paddedBatchMatchesTransformersRows() throws Exception {
+    @ParameterizedTest(name = "fused decoder: {0}")
+    @ValueSource(booleans = {false, true})
+    void paddedBatchMatchesTransformersRows(boolean fused) throws Exception {
         List<float[][]> rows = batchPrefixes();
-        List<GeneratedSequence> out = generator.generate(rows, GenerationConfig.greedy(12), new int[] {eos}, true);
+        List<GeneratedSequence> out = generator(fused).generate(rows, GenerationConfig.greedy(12), new int[] {eos}, true);
         JsonNode expected = reference.path("batch").path("greedy").path("rows");
         for (int r = 0; r < rows.size(); r++) {
             assertThat(out.get(r).tokenIds()).as("row %d", r)
@@ -125,8 +146,9 @@ class InstructBlipVicunaLanguageModelTest {
         }
     }
 
-    @Test
-    void rowsAreBatchInvariantInAnySizeAndOrder() throws Exception {
+    @ParameterizedTest(name = "fused decoder: {0}")
+    @ValueSource(booleans = {false, true})
+    void rowsAreBatchInvariantInAnySizeAndOrder(boolean fused) throws Exception {
         List<float[][]> rows = new ArrayList<>(batchPrefixes());
         rows.add(singlePrefix());
         // 348 as end-of-sequence makes rows stop at different steps (3, 7, 10, never), exercising row dropping.
@@ -134,7 +156,7 @@ class InstructBlipVicunaLanguageModelTest {
         GenerationConfig gen = GenerationConfig.greedy(12);
         List<GeneratedSequence> alone = new ArrayList<>();
         for (float[][] row : rows) {
-            alone.add(generator.generate(List.<float[][]>of(row), gen, stop, true).get(0));
+            alone.add(generator(fused).generate(List.<float[][]>of(row), gen, stop, true).get(0));
         }
         assertThat(alone.get(3).tokenIds()).containsExactly(297, 327, 291, 348);
         assertThat(alone.get(0).tokenIds()).hasSize(8).endsWith(348);
@@ -145,7 +167,7 @@ class InstructBlipVicunaLanguageModelTest {
             for (int r : order) {
                 batch.add(rows.get(r));
             }
-            List<GeneratedSequence> out = generator.generate(batch, gen, stop, true);
+            List<GeneratedSequence> out = generator(fused).generate(batch, gen, stop, true);
             for (int i = 0; i < order.length; i++) {
                 GeneratedSequence a = alone.get(order[i]);
                 GeneratedSequence b = out.get(i);
@@ -163,8 +185,9 @@ class InstructBlipVicunaLanguageModelTest {
      * and scores within the batch-invariance tolerance; sampling with its own seed and a repetition penalty, and
      * per-row max/min new tokens, included.
      */
-    @Test
-    void rowsJoiningMidwayEqualTheirAloneResults() throws Exception {
+    @ParameterizedTest(name = "fused decoder: {0}")
+    @ValueSource(booleans = {false, true})
+    void rowsJoiningMidwayEqualTheirAloneResults(boolean fused) throws Exception {
         List<float[][]> prefixes = new ArrayList<>(batchPrefixes());
         prefixes.add(singlePrefix());
         int[] stop = {348};
@@ -178,7 +201,7 @@ class InstructBlipVicunaLanguageModelTest {
             for (int p = 0; p < prefixes.size(); p++) {
                 int[] context = {1, 297, 327};
                 requests.add(new ContinuousBatch.Joining<>(requests.size(), prefixes.get(p), context, configs.get(c)));
-                alone.add(new SamplingGenerator(new PrefixStepDecoder(runner, padId())).generate(
+                alone.add(new SamplingGenerator(new PrefixStepDecoder(runner(fused), padId())).generate(
                         List.<float[][]>of(prefixes.get(p)), List.of(context), configs.get(c),
                         new long[] {configs.get(c).seed()}, stop, true).get(0).get(0));
             }
@@ -189,7 +212,7 @@ class InstructBlipVicunaLanguageModelTest {
         // by hand: joins after 0, 2 and 5 steps, one admission of two rows of different prefix lengths, then the
         // rows finish one by one
         List<ContinuousBatch.Finished<Integer>> finished = new ArrayList<>();
-        try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner, padId(), stop, true)) {
+        try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner(fused), padId(), stop, true)) {
             finished.addAll(batch.admit(List.of(requests.get(2))));
             for (int s = 0; s < 2; s++) {
                 finished.addAll(batch.step());
@@ -217,7 +240,7 @@ class InstructBlipVicunaLanguageModelTest {
             }
             GeneratedSequence[] got = new GeneratedSequence[requests.size()];
             List<Integer> order = new ArrayList<>();
-            try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner, padId(), stop, true)) {
+            try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner(fused), padId(), stop, true)) {
                 new DecodeScheduler<Integer>(3, 1).run(batch, waiting,
                         group -> group.stream().map(requests::get).toList(), f -> {
                             got[f.tag()] = f.sequence();
@@ -241,9 +264,10 @@ class InstructBlipVicunaLanguageModelTest {
         return reference.path("special_ids").path("pad").asLong();
     }
 
-    @Test
-    void minNewTokensSuppressesEndOfSequence() throws Exception {
-        GeneratedSequence out = generator.generate(List.<float[][]>of(singlePrefix()),
+    @ParameterizedTest(name = "fused decoder: {0}")
+    @ValueSource(booleans = {false, true})
+    void minNewTokensSuppressesEndOfSequence(boolean fused) throws Exception {
+        GeneratedSequence out = generator(fused).generate(List.<float[][]>of(singlePrefix()),
                 GenerationConfig.greedy(8).withMinNewTokens(6), new int[] {348}, false).get(0);
         assertThat(out.tokenIds()).startsWith(297, 327, 291);
         assertThat(out.tokenIds()[3]).isNotEqualTo(348);
@@ -305,7 +329,7 @@ class InstructBlipVicunaLanguageModelTest {
         int[] ids = ints(greedy.path("new_token_ids"));
         float[] firstLogits = tensors.tensor("single.first_step_logits");
         List<int[]> candidates = List.of(ids, Arrays.copyOf(ids, 3), new int[] {eos}, new int[] {ids[0], eos});
-        for (LanguageModelRunner r : List.of(allPositionsRunner, selectableRunner)) {
+        for (LanguageModelRunner r : List.of(allPositionsRunner, selectableRunner, fusedRunner)) {
             List<CandidateScorer.CandidateLogProbs> scores = new CandidateScorer(r).score(singlePrefix(), candidates);
             double sum = 0;
             for (int i = 0; i < ids.length; i++) {
@@ -325,13 +349,14 @@ class InstructBlipVicunaLanguageModelTest {
         assertThatThrownBy(() -> new CandidateScorer(runner)).isInstanceOf(IllegalArgumentException.class);
     }
 
-    @Test
-    void badInputIsRejectedWithClearErrors() {
-        assertThatThrownBy(() -> generator.generate(List.<float[][]>of(new float[0][]), GenerationConfig.greedy(4),
+    @ParameterizedTest(name = "fused decoder: {0}")
+    @ValueSource(booleans = {false, true})
+    void badInputIsRejectedWithClearErrors(boolean fused) {
+        assertThatThrownBy(() -> generator(fused).generate(List.<float[][]>of(new float[0][]), GenerationConfig.greedy(4),
                 new int[] {eos}, false)).isInstanceOf(AnnotationException.class).hasMessageContaining("empty prefix");
-        assertThatThrownBy(() -> generator.generate(List.<float[][]>of(new float[][] {new float[3]}), GenerationConfig.greedy(4),
+        assertThatThrownBy(() -> generator(fused).generate(List.<float[][]>of(new float[][] {new float[3]}), GenerationConfig.greedy(4),
                 new int[] {eos}, false)).isInstanceOf(AnnotationException.class).hasMessageContaining("width 3");
-        assertThatThrownBy(() -> generator.generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(4).withBeams(3, 1),
+        assertThatThrownBy(() -> generator(fused).generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(4).withBeams(3, 1),
                 new int[] {eos}, false)).isInstanceOf(AnnotationException.class).hasMessageContaining("numBeams 1");
     }
 

@@ -36,7 +36,7 @@ class TinyLlamaDecoderTest {
 
     /** A built variant: config, reference and runners. */
     private record Model(LlamaConfig config, ReferenceLlama reference, LanguageModelRunner runner,
-                         LanguageModelRunner allPositions) {}
+                         LanguageModelRunner allPositions, LanguageModelRunner fused) {}
 
     @BeforeAll
     static void build() throws Exception {
@@ -58,18 +58,31 @@ class TinyLlamaDecoderTest {
         mqa.putObject("rope_scaling").put("type", "linear").put("factor", 2.0);
         MODELS.put("gqa", create("gqa", gqa, 11));
         MODELS.put("mqa", create("mqa", mqa, 12));
+        // GQA with head_dim 16, which the fused decoder (FusedLlamaGraphs) takes: 4 query heads over 2 kv heads,
+        // biases, llama3 rope scaling; "gqa16-fused" is the same weights through the fused graph.
+        ObjectNode gqa16 = gqa.deepCopy().put("hidden_size", 32).put("head_dim", 16).put("attention_bias", true)
+                .put("mlp_bias", true);
+        Model plain16 = create("gqa16", gqa16, 13);
+        MODELS.put("gqa16", plain16);
+        MODELS.put("gqa16-fused", new Model(plain16.config(), plain16.reference(), plain16.fused(), plain16.fused(),
+                null));
     }
 
     @AfterAll
     static void close() throws Exception {
         for (Model m : MODELS.values()) {
-            m.runner().close();
-            m.allPositions().close();
+            if (m.fused() != null || !m.runner().sharedBufferCache()) { // "-fused" variants share their runner
+                m.runner().close();
+                m.allPositions().close();
+            }
+            if (m.fused() != null) {
+                m.fused().close();
+            }
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gqa", "mqa"})
+    @ValueSource(strings = {"gqa", "mqa", "gqa16", "gqa16-fused"})
     void greedyMatchesReferenceImplementation(String variant) throws Exception {
         Model m = MODELS.get(variant);
         float[][] prefix = randomEmbeddings(m.config(), 5, 100);
@@ -174,7 +187,7 @@ class TinyLlamaDecoderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gqa", "mqa"})
+    @ValueSource(strings = {"gqa", "mqa", "gqa16", "gqa16-fused"})
     void candidateLogProbsMatchReferenceImplementation(String variant) throws Exception {
         Model m = MODELS.get(variant);
         float[][] prefix = randomEmbeddings(m.config(), 3, 400);
@@ -236,13 +249,18 @@ class TinyLlamaDecoderTest {
                     ckptDir.resolve("decoder.onnx"));
             OnnxModelWriter.write(LlamaGraphs.decoder(ckpt, "", c, LlamaGraphs.LogitsMode.ALL_POSITIONS),
                     ckptDir.resolve("decoder_all.onnx"));
+            if (FusedLlamaGraphs.supports(c)) {
+                OnnxModelWriter.write(FusedLlamaGraphs.decoder(ckpt, "", c), ckptDir.resolve("decoder_fused.onnx"));
+            }
         }
         ReferenceLlama ref = new ReferenceLlama(w, c.vocabSize(), h, c.intermediateSize(), c.numHiddenLayers(),
                 c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), c.rmsNormEps(), referenceInvFreq(json, c),
                 c.attentionBias(), c.mlpBias(), c.tieWordEmbeddings());
         return new Model(c, ref,
                 LanguageModelRunner.open(ckptDir.resolve("embed.onnx"), ckptDir.resolve("decoder.onnx"), c, 1),
-                LanguageModelRunner.open(ckptDir.resolve("embed.onnx"), ckptDir.resolve("decoder_all.onnx"), c, 1));
+                LanguageModelRunner.open(ckptDir.resolve("embed.onnx"), ckptDir.resolve("decoder_all.onnx"), c, 1),
+                FusedLlamaGraphs.supports(c) ? LanguageModelRunner.open(ckptDir.resolve("embed.onnx"),
+                        ckptDir.resolve("decoder_fused.onnx"), c, 1) : null);
     }
 
     /** transformers' rope init functions (default, linear, llama3) in double, independent of LlamaConfig. */

@@ -6,7 +6,10 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.llm.DecoderGraphKind;
+import dev.loupe.model.onnx.Precision;
 import java.io.IOException;
+import org.junit.jupiter.api.TestInfo;
 import java.nio.file.Path;
 
 /**
@@ -31,7 +34,27 @@ public final class ConvertedFixture {
 
     /** Converts {@code fixture}'s checkpoint into {@code packageDir} (which must not hold a package yet) and opens it. */
     public static ConvertedFixture convert(HfFixture fixture, Path packageDir) throws IOException {
-        Models.convert(fixture.checkpoint(), packageDir);
+        return convert(fixture, packageDir, DecoderGraphKind.FUSED);
+    }
+
+    /**
+     * As {@link #convert(HfFixture, Path)}, with the decoder graph {@code testInfo}'s class asks for: the plain one
+     * for a {@link PlainDecoderVariant} (a parity test run again on the plain graph), the default otherwise.
+     */
+    public static ConvertedFixture convert(HfFixture fixture, Path packageDir, TestInfo testInfo) throws IOException {
+        return convert(fixture, packageDir, decoderFor(testInfo));
+    }
+
+    /** The decoder graph a test class runs on ({@link PlainDecoderVariant}). */
+    public static DecoderGraphKind decoderFor(TestInfo testInfo) {
+        return testInfo.getTestClass().filter(PlainDecoderVariant.class::isAssignableFrom).isPresent()
+                ? DecoderGraphKind.PLAIN : DecoderGraphKind.FUSED;
+    }
+
+    /** Converts with the given LLaMA decoder graph and opens the package. */
+    public static ConvertedFixture convert(HfFixture fixture, Path packageDir, DecoderGraphKind decoder)
+            throws IOException {
+        Models.convert(fixture.checkpoint(), packageDir, Precision.FP32, decoder);
         AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
         return new ConvertedFixture(fixture, packageDir, factory, factory.createPreprocessor(), fixture.reference());
     }

@@ -1,0 +1,210 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a {@link FusedLlamaGraphs} decoder over a {@link SharedKvCache}: a prefill writes right-padded rows into
+ * consecutive slots, a step feeds tokens after each slot's own length, and ONNX Runtime writes the new keys and
+ * values into the cache's buffers in place and the logits into this object's reusable memory. Inputs (token ids,
+ * per-row lengths, logit positions) also live in reusable direct memory, so a step allocates no arrays. Belongs to
+ * one generation (not thread-safe); the runner's sessions are shared.
+ */
+final class SharedBufferDecoder {
+    private final LanguageModelRunner runner;
+    private final int vocab;
+    private final int hidden;
+    private IntBuffer seqlens = ints(1);
+    private final IntBuffer total = ints(1);
+    private LongBuffer logitPositions = longs(1);
+    private LongBuffer ids = longs(1);
+    private FloatBuffer logits = floats(0);
+
+    SharedBufferDecoder(LanguageModelRunner runner) {
+        if (!runner.sharedBufferCache()) {
+            throw new IllegalArgumentException("the decoder graph has no shared-buffer cache");
+        }
+        this.runner = runner;
+        this.vocab = runner.config().vocabSize();
+        this.hidden = runner.config().hiddenSize();
+    }
+
+    LanguageModelRunner runner() {
+        return runner;
+    }
+
+    /** A cache for {@code slots} rows of about {@code positions} positions (it grows if they need more). */
+    SharedKvCache newCache(int slots, int positions) {
+        int max = runner.config().maxPositionEmbeddings();
+        return new SharedKvCache(runner.environment(), runner.kvBufferPool(), runner.config(), slots,
+                Math.min(max, Math.max(1, positions)), max);
+    }
+
+    /**
+     * The prefill of {@code prefixes} into slots [first, first + prefixes.size()), which must hold nothing yet
+     * that matters: right-padded with {@code padEmbedding} to the longest; the logits are each row's at its last
+     * prefix position, [rows, 1, vocab], valid until the next run.
+     */
+    LanguageModelRunner.DecoderOutput prefill(SharedKvCache cache, int first, List<float[][]> prefixes,
+                                              float[] padEmbedding) throws OrtException {
+        int n = prefixes.size();
+        int seq = prefixes.stream().mapToInt(p -> p.length).max().orElseThrow();
+        float[] embeds = new float[n * seq * hidden];
+        int[] lengths = new int[n];
+        LongBuffer positions = positions(n);
+        for (int r = 0; r < n; r++) {
+            float[][] p = prefixes.get(r);
+            for (int t = 0; t < seq; t++) {
+                System.arraycopy(t < p.length ? p[t] : padEmbedding, 0, embeds, (r * seq + t) * hidden, hidden);
+            }
+            lengths[r] = p.length;
+            positions.put(r, p.length - 1);
+        }
+        try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(), FloatBuffer.wrap(embeds),
+                new long[] {n, seq, hidden})) {
+            return run(e, cache, first, n, seq, lengths, true, positions, 1);
+        }
+    }
+
+    /**
+     * Feeds {@code seq} tokens per slot ({@code tokens} flat [n, seq]) to slots [0, n) after their cached
+     * positions; the logits are [n, seq or 1, vocab] (every fed position, or the last only), valid until the next
+     * run. ONNX Runtime runs more than one token after a cache for one row at a time, so such a feed runs row by row.
+     */
+    LanguageModelRunner.DecoderOutput feed(SharedKvCache cache, int n, long[] tokens, int seq, boolean allPositions)
+            throws OrtException {
+        LanguageModelRunner.checkTokenIds(tokens, n * seq, vocab);
+        int k = allPositions ? seq : 1;
+        FloatBuffer out = logits(n * k * vocab);
+        if (seq == 1 || n == 1) {
+            run(tokens, 0, cache, 0, n, seq, k, out);
+        } else {
+            for (int r = 0; r < n; r++) {
+                run(tokens, r * seq, cache, r, 1, seq, k, out.duplicate().position(r * k * vocab).limit((r + 1) * k * vocab).slice());
+            }
+        }
+        return new LanguageModelRunner.DecoderOutput(out, n, k, vocab, null);
+    }
+
+    private void run(long[] tokens, int from, SharedKvCache cache, int first, int n, int seq, int k,
+                     FloatBuffer out) throws OrtException {
+        int[] lengths = new int[n];
+        LongBuffer positions = positions(n * k);
+        for (int r = 0; r < n; r++) {
+            lengths[r] = cache.length(first + r) + seq;
+            for (int j = 0; j < k; j++) {
+                positions.put(r * k + j, seq - k + j);
+            }
+        }
+        ids = fit(ids, n * seq);
+        ids.put(0, tokens, from, n * seq);
+        long[] shape = {n, seq};
+        if (!runner.floatEmbeddings()) { // e.g. float16 tables: convert to the decoder's float32 in Java
+            long[] slice = java.util.Arrays.copyOfRange(tokens, from, from + n * seq);
+            try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(),
+                    FloatBuffer.wrap(runner.embed(slice, n, seq)), new long[] {n, seq, hidden})) {
+                run(e, cache, first, n, seq, lengths, false, positions, k, out);
+            }
+            return;
+        }
+        try (OnnxTensor idTensor = OnnxTensor.createTensor(runner.environment(), ids, shape);
+             OrtSession.Result embedded = runner.embeddingSession().run(Map.of(LlamaGraphs.INPUT_IDS, idTensor))) {
+            run((OnnxTensor) embedded.get(0), cache, first, n, seq, lengths, false, positions, k, out);
+        }
+    }
+
+    private LanguageModelRunner.DecoderOutput run(OnnxTensor embeds, SharedKvCache cache, int first, int n, int seq,
+                                                  int[] lengths, boolean firstPrompt, LongBuffer positions, int k)
+            throws OrtException {
+        FloatBuffer out = logits(n * k * vocab);
+        run(embeds, cache, first, n, seq, lengths, firstPrompt, positions, k, out);
+        return new LanguageModelRunner.DecoderOutput(out, n, k, vocab, null);
+    }
+
+    /**
+     * One decoder run over slots [first, first + n): {@code lengths} are the rows' lengths after it; a first prompt
+     * starts every row empty (and seq is the longest row).
+     */
+    private void run(OnnxTensor embeds, SharedKvCache cache, int first, int n, int seq, int[] lengths,
+                     boolean firstPrompt, LongBuffer positions, int k, FloatBuffer out) throws OrtException {
+        int longest = 0;
+        seqlens = fit(seqlens, n);
+        for (int r = 0; r < n; r++) {
+            longest = Math.max(longest, lengths[r]);
+            seqlens.put(r, lengths[r] - 1);
+        }
+        if (firstPrompt && longest != seq) {
+            throw new IllegalArgumentException("a prefill's longest row (" + longest + ") must be its length " + seq);
+        }
+        cache.ensure(first + n, longest);
+        total.put(0, longest);
+        var env = runner.environment();
+        try (OnnxTensor s = OnnxTensor.createTensor(env, seqlens, new long[] {n});
+             OnnxTensor t = OnnxTensor.createTensor(env, total, new long[] {1});
+             OnnxTensor p = OnnxTensor.createTensor(env, positions, new long[] {n, k});
+             OnnxTensor l = OnnxTensor.createTensor(env, out, new long[] {n, k, vocab})) {
+            Map<String, OnnxTensor> in = new HashMap<>();
+            Map<String, OnnxTensor> pinned = new HashMap<>();
+            in.put(LlamaGraphs.INPUTS_EMBEDS, embeds);
+            in.put(FusedLlamaGraphs.SEQLENS_K, s);
+            in.put(FusedLlamaGraphs.TOTAL_SEQUENCE_LENGTH, t);
+            in.put(FusedLlamaGraphs.LOGITS_POSITIONS, p);
+            pinned.put(LlamaGraphs.LOGITS, l);
+            for (int i = 0; i < runner.config().numHiddenLayers(); i++) {
+                OnnxTensor key = cache.key(i, first, n);
+                OnnxTensor value = cache.value(i, first, n);
+                in.put(LlamaGraphs.pastKey(i), key);
+                in.put(LlamaGraphs.pastValue(i), value);
+                pinned.put(LlamaGraphs.presentKey(i), key);
+                pinned.put(LlamaGraphs.presentValue(i), value);
+            }
+            runner.decoderSession().run(in, java.util.Set.of(), pinned).close();
+        }
+        for (int r = 0; r < n; r++) {
+            cache.setLength(first + r, lengths[r]);
+        }
+    }
+
+    private LongBuffer positions(int n) {
+        logitPositions = fit(logitPositions, n);
+        return logitPositions;
+    }
+
+    private FloatBuffer logits(int n) {
+        if (logits.capacity() < n) {
+            logits = floats(Math.max(n, logits.capacity() * 2));
+        }
+        return logits.clear().limit(n).slice();
+    }
+
+    private static LongBuffer fit(LongBuffer b, int n) {
+        LongBuffer big = b.capacity() >= n ? b : longs(Math.max(n, b.capacity() * 2));
+        return big.clear().limit(n).slice();
+    }
+
+    private static IntBuffer fit(IntBuffer b, int n) {
+        IntBuffer big = b.capacity() >= n ? b : ints(Math.max(n, b.capacity() * 2));
+        return big.clear().limit(n).slice();
+    }
+
+    private static LongBuffer longs(int n) {
+        return ByteBuffer.allocateDirect(n * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    private static IntBuffer ints(int n) {
+        return ByteBuffer.allocateDirect(n * Integer.BYTES).order(ByteOrder.nativeOrder()).asIntBuffer();
+    }
+
+    private static FloatBuffer floats(int n) {
+        return ByteBuffer.allocateDirect(n * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+}

@@ -1,0 +1,303 @@
+package dev.loupe.model.llm;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * The KV cache of a {@link FusedLlamaGraphs} decoder: per layer one key and one value buffer
+ * [slots, kv_heads, capacity, head_dim] in direct memory that this cache owns. Each run passes the same memory as
+ * the graph's past input and its pre-allocated present output, and GroupQueryAttention writes the new positions into
+ * it in place, so a step copies nothing of the cache. A slot's cached positions are its first {@link #length}
+ * columns (right padding); the columns after them hold nothing that is read. Slots are contiguous in memory, so
+ * any run of consecutive slots is itself a [n, kv_heads, capacity, head_dim] tensor: rows join by a prefill written
+ * straight into free slots, and leave without a repack of the others.
+ * <p>Growing (more slots, a longer capacity) and reordering rows (beam search) copy the rows' cached positions only.
+ * Not thread-safe; belongs to one generation. Close it to free the tensors over the buffers (the memory itself is
+ * freed with the buffers).
+ */
+public final class SharedKvCache implements AutoCloseable {
+    private final OrtEnvironment env;
+    private final KvBufferPool pool;
+    private final int layers;
+    private final int heads;
+    private final int headDim;
+    private final int maxCapacity;
+    private int slots;
+    private int capacity;
+    private FloatBuffer[] keys;
+    private FloatBuffer[] values;
+    private int[] lengths;
+    /** Tensors over slots [viewFirst, viewFirst + viewCount) of the current buffers, or null. */
+    private OnnxTensor[] viewKeys;
+    private OnnxTensor[] viewValues;
+    private int viewFirst;
+    private int viewCount;
+
+    /**
+     * @param capacity    positions per slot to start with (grows on demand, up to {@code maxCapacity})
+     * @param maxCapacity the model's longest sequence (its position table)
+     */
+    public SharedKvCache(OrtEnvironment env, DecoderConfig config, int slots, int capacity, int maxCapacity) {
+        this(env, new KvBufferPool(), config, slots, capacity, maxCapacity);
+    }
+
+    /** A cache whose buffers come from (and go back to) {@code pool}. */
+    SharedKvCache(OrtEnvironment env, KvBufferPool pool, DecoderConfig config, int slots, int capacity,
+                  int maxCapacity) {
+        if (slots < 1 || capacity < 1 || capacity > maxCapacity) {
+            throw new IllegalArgumentException(slots + " slots of " + capacity + " positions (at most "
+                    + maxCapacity + ")");
+        }
+        this.env = env;
+        this.pool = pool;
+        this.layers = config.numHiddenLayers();
+        this.heads = config.numKeyValueHeads();
+        this.headDim = config.headDim();
+        this.maxCapacity = maxCapacity;
+        this.slots = slots;
+        this.capacity = Math.min(maxCapacity, roundUp(capacity));
+        this.lengths = new int[slots];
+        this.keys = allocate(slots, this.capacity);
+        this.values = allocate(slots, this.capacity);
+    }
+
+    /** Capacities are multiples of this many positions, so that caches of similar generations reuse buffers. */
+    static final int CAPACITY_STEP = 32;
+
+    private static int roundUp(int positions) {
+        return (positions + CAPACITY_STEP - 1) / CAPACITY_STEP * CAPACITY_STEP;
+    }
+
+    public int slots() {
+        return slots;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** The most positions a slot can hold (the model's position table). */
+    public int maxCapacity() {
+        return maxCapacity;
+    }
+
+    /** Positions cached in {@code slot}. */
+    public int length(int slot) {
+        return lengths[slot];
+    }
+
+    void setLength(int slot, int length) {
+        if (length < 0 || length > capacity) {
+            throw new IllegalArgumentException("slot length " + length + " outside capacity " + capacity);
+        }
+        lengths[slot] = length;
+    }
+
+    /**
+     * Makes room for at least {@code minSlots} slots of {@code minCapacity} positions, copying what is cached
+     * (capacity at least doubles, so growing one token at a time costs amortised constant time).
+     */
+    void ensure(int minSlots, int minCapacity) {
+        if (minCapacity > maxCapacity) {
+            throw new IllegalArgumentException("sequence of " + minCapacity + " positions exceeds the model's "
+                    + maxCapacity);
+        }
+        if (minSlots <= slots && minCapacity <= capacity) {
+            return;
+        }
+        int newSlots = Math.max(slots, minSlots);
+        int newCapacity = minCapacity <= capacity ? capacity
+                : Math.min(maxCapacity, roundUp(Math.max(minCapacity, 2 * capacity)));
+        FloatBuffer[] k = allocate(newSlots, newCapacity);
+        FloatBuffer[] v = allocate(newSlots, newCapacity);
+        for (int layer = 0; layer < layers; layer++) {
+            for (int s = 0; s < slots; s++) {
+                copyRow(keys[layer], capacity, s, k[layer], newCapacity, s, lengths[s]);
+                copyRow(values[layer], capacity, s, v[layer], newCapacity, s, lengths[s]);
+            }
+        }
+        closeViews();
+        release(keys);
+        release(values);
+        keys = k;
+        values = v;
+        lengths = Arrays.copyOf(lengths, newSlots);
+        slots = newSlots;
+        capacity = newCapacity;
+    }
+
+    /** Slot {@code to} becomes a copy of slot {@code from} (its cached positions only). */
+    void moveRow(int from, int to) {
+        if (from == to) {
+            return;
+        }
+        for (int layer = 0; layer < layers; layer++) {
+            copyRow(keys[layer], capacity, from, keys[layer], capacity, to, lengths[from]);
+            copyRow(values[layer], capacity, from, values[layer], capacity, to, lengths[from]);
+        }
+        lengths[to] = lengths[from];
+    }
+
+    /**
+     * Slot i becomes what slot {@code rows[i]} holds, for every i (repeats allowed, e.g. beams); slots from
+     * rows.length on keep nothing. Rows that stay where they are are not copied; an increasing selection (rows
+     * that finished dropped) moves each later row once, in place.
+     */
+    void select(int[] rows) {
+        int sources = slots;
+        ensure(rows.length, capacity);
+        boolean increasing = true;
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] < 0 || rows[i] >= sources) {
+                throw new IllegalArgumentException("row " + rows[i] + " outside " + sources + " slots");
+            }
+            increasing &= rows[i] >= i && (i == 0 || rows[i] > rows[i - 1]);
+        }
+        if (increasing) { // each source lies at or after its target and after every earlier target
+            for (int i = 0; i < rows.length; i++) {
+                moveRow(rows[i], i);
+            }
+        } else {
+            int[] newLengths = new int[slots];
+            for (int layer = 0; layer < layers; layer++) {
+                FloatBuffer k = keys[layer];
+                FloatBuffer v = values[layer];
+                keys[layer] = gather(k, rows);
+                values[layer] = gather(v, rows);
+                pool.give(k);
+                pool.give(v);
+            }
+            for (int i = 0; i < rows.length; i++) {
+                newLengths[i] = lengths[rows[i]];
+            }
+            closeViews();
+            lengths = newLengths;
+        }
+        Arrays.fill(lengths, rows.length, slots, 0);
+    }
+
+    /** Layer tensors over slots [first, first + n) (valid until the cache grows, is reordered or closes). */
+    OnnxTensor key(int layer, int first, int n) throws OrtException {
+        views(first, n);
+        return viewKeys[layer];
+    }
+
+    OnnxTensor value(int layer, int first, int n) throws OrtException {
+        views(first, n);
+        return viewValues[layer];
+    }
+
+    private void views(int first, int n) throws OrtException {
+        if (first < 0 || n < 1 || first + n > slots) {
+            throw new IllegalArgumentException("slots [" + first + ", " + (first + n) + ") outside " + slots);
+        }
+        if (viewKeys != null && viewFirst == first && viewCount == n) {
+            return;
+        }
+        closeViews();
+        OnnxTensor[] k = new OnnxTensor[layers];
+        OnnxTensor[] v = new OnnxTensor[layers];
+        long[] shape = {n, heads, capacity, headDim};
+        int rowSize = heads * capacity * headDim;
+        try {
+            for (int layer = 0; layer < layers; layer++) {
+                k[layer] = OnnxTensor.createTensor(env, slice(keys[layer], first * rowSize, n * rowSize), shape);
+                v[layer] = OnnxTensor.createTensor(env, slice(values[layer], first * rowSize, n * rowSize), shape);
+            }
+        } catch (OrtException | RuntimeException e) {
+            closeAll(k);
+            closeAll(v);
+            throw e;
+        }
+        viewKeys = k;
+        viewValues = v;
+        viewFirst = first;
+        viewCount = n;
+    }
+
+    /** Row {@code slot} of layer {@code layer}'s keys, [kv_heads, length, head_dim] (a copy; for tests). */
+    float[] keyRow(int layer, int slot) {
+        return row(keys[layer], slot);
+    }
+
+    /** Row {@code slot} of layer {@code layer}'s values, [kv_heads, length, head_dim] (a copy; for tests). */
+    float[] valueRow(int layer, int slot) {
+        return row(values[layer], slot);
+    }
+
+    private float[] row(FloatBuffer buffer, int slot) {
+        int n = lengths[slot] * headDim;
+        float[] out = new float[heads * n];
+        for (int h = 0; h < heads; h++) {
+            buffer.get(((slot * heads + h) * capacity) * headDim, out, h * n, n);
+        }
+        return out;
+    }
+
+    private FloatBuffer gather(FloatBuffer from, int[] rows) {
+        FloatBuffer to = pool.take(slots * heads * capacity * headDim);
+        for (int i = 0; i < rows.length; i++) {
+            copyRow(from, capacity, rows[i], to, capacity, i, lengths[rows[i]]);
+        }
+        return to;
+    }
+
+    private void copyRow(FloatBuffer from, int fromCapacity, int fromSlot, FloatBuffer to, int toCapacity,
+                         int toSlot, int length) {
+        int n = length * headDim;
+        for (int h = 0; h < heads; h++) {
+            to.put(((toSlot * heads + h) * toCapacity) * headDim, from, ((fromSlot * heads + h) * fromCapacity)
+                    * headDim, n);
+        }
+    }
+
+    private FloatBuffer[] allocate(int slotCount, int positions) {
+        FloatBuffer[] out = new FloatBuffer[layers];
+        for (int layer = 0; layer < layers; layer++) {
+            out[layer] = pool.take(Math.multiplyExact(Math.multiplyExact(slotCount, heads), positions * headDim));
+        }
+        return out;
+    }
+
+    private void release(FloatBuffer[] buffers) {
+        for (FloatBuffer b : buffers) {
+            pool.give(b);
+        }
+    }
+
+    private static FloatBuffer slice(FloatBuffer b, int from, int n) {
+        return b.duplicate().position(from).limit(from + n).slice();
+    }
+
+    private void closeViews() {
+        if (viewKeys != null) {
+            closeAll(viewKeys);
+            closeAll(viewValues);
+            viewKeys = null;
+            viewValues = null;
+        }
+    }
+
+    private static void closeAll(OnnxTensor[] tensors) {
+        for (OnnxTensor t : tensors) {
+            if (t != null) {
+                t.close();
+            }
+        }
+    }
+
+    /** Frees the tensors over the buffers and hands the buffers back to the pool; the cache is unusable after. */
+    @Override
+    public void close() {
+        closeViews();
+        if (keys != null) {
+            release(keys);
+            release(values);
+            keys = null;
+            values = null;
+        }
+    }
+}
