@@ -189,6 +189,7 @@ public final class LlamaGraphs {
             case SELECTABLE -> "logits_sequence";
         };
         g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, vocab);
+        TokenChoiceHead.append(g, logits, positionsDim);
     }
 
     private static Weight embedWeight(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {

@@ -55,7 +55,12 @@ public final class PrefixStepDecoder implements StepDecoder {
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs) throws OrtException {
+    public boolean offersChoices() {
+        return runner.offersChoices();
+    }
+
+    @Override
+    public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
         PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),
                 runner.config().hiddenSize());
         int[] rowOfSlot = new int[prefill.rows()];
@@ -65,7 +70,8 @@ public final class PrefixStepDecoder implements StepDecoder {
         LanguageModelRunner.StepBuffers buffers = new LanguageModelRunner.StepBuffers();
         try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
             LanguageModelRunner.DecoderOutput out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(),
-                    prefill.mask(), prefill.positions(), empty, runner.allPositionLogits() ? 0 : 1, buffers);
+                    prefill.mask(), prefill.positions(), empty, runner.allPositionLogits() ? 0 : 1, buffers,
+                    outputs);
             return new State(prefill, buffers, rowOfSlot, 0, out);
         }
     }
@@ -96,7 +102,7 @@ public final class PrefixStepDecoder implements StepDecoder {
         }
 
         @Override
-        public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
+        public DecodingState next(int[] from, long[] tokens, int seq, StepOutputs outputs) throws OrtException {
             int n = from.length;
             int[] rows = new int[n];
             for (int i = 0; i < n; i++) {
@@ -111,7 +117,7 @@ public final class PrefixStepDecoder implements StepDecoder {
                 }
                 LanguageModelRunner.DecoderOutput next = runner.decodeTokens(tokens, n, seq,
                         mask -> prefill.mask(rows, fed + seq, mask), ids -> prefill.positions(rows, fed, seq, ids),
-                        past, seq == 1 ? 1 : 0, buffers);
+                        past, seq == 1 ? 1 : 0, buffers, outputs);
                 return new State(prefill, buffers, rows, fed + seq, next);
             } finally {
                 past.close();
