@@ -36,7 +36,7 @@ final class BeamSearchGenerator {
             live[r] = r;
         }
         int rowsPerRequest = 1; // the first state holds one row per request
-        int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length) : 0;
+        int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length, decoder.vocabSize()) : 0;
         StepOutputs outputs = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);
         DecodingState state = decoder.start(inputs, outputs);
         try {

@@ -142,7 +142,8 @@ public final class BeamSearchScorer {
      */
     public int[] step(int[][] ids, float[][] logProbs, int choices) {
         checkStep(ids.length);
-        if (choices < TokenChoices.needed(config, eos.length) || TokenChoices.needed(config, eos.length) == 0) {
+        int needed = TokenChoices.needed(config, eos.length, vocab);
+        if (needed == 0 || choices < needed) {
             throw new IllegalArgumentException(choices + " choices per beam cannot serve these settings");
         }
         boolean suppress = generated < config.minNewTokens();

@@ -204,7 +204,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     /** How many choices a row with {@code config} picks from; 0: it picks from the logits. */
     private int choicesFor(GenerationConfig config) {
-        return runner.offersChoices() ? TokenChoices.needed(config, eos.length) : 0;
+        return runner.offersChoices() ? TokenChoices.needed(config, eos.length, runner.config().vocabSize()) : 0;
     }
 
     /** What a run for rows with these settings returns: logits if a row needs them, choices if a row can use them. */

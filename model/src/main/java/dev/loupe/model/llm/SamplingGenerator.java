@@ -56,7 +56,7 @@ final class SamplingGenerator {
         // a row's raw logits (or its top choices), reused from row to row and step to step
         float[] raw = new float[decoder.vocabSize()];
         TokenPicker picker = new TokenPicker(decoder.vocabSize());
-        int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length) : 0;
+        int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length, decoder.vocabSize()) : 0;
         int[] choiceIds = new int[choices];
         float[] choiceLogProbs = new float[choices];
         StepOutputs steps = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);

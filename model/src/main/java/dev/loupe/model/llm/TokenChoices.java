@@ -20,16 +20,19 @@ import dev.loupe.model.api.GenerationConfig;
 final class TokenChoices {
     private TokenChoices() {}
 
-    /** How many choices a row with {@code config} needs; 0 when it needs the logits. */
-    static int needed(GenerationConfig config, int eosCount) {
+    /**
+     * How many choices a row with {@code config} needs; 0 when it needs the logits (also when it would need more than
+     * the vocabulary: the first beam-search step then ranks tied scores of the not-yet-running beams by token id).
+     */
+    static int needed(GenerationConfig config, int eosCount, int vocab) {
         if (config.doSample() || config.repetitionPenalty() != 1.0) {
             return 0;
         }
         int suppressed = config.minNewTokens() > 0 ? eosCount : 0;
-        if (config.numBeams() > 1) {
-            return BeamSearchScorer.candidates(config.numBeams(), eosCount) + suppressed;
-        }
-        return 1 + suppressed;
+        int needed = config.numBeams() > 1
+                ? BeamSearchScorer.candidates(config.numBeams(), eosCount) + suppressed
+                : 1 + suppressed;
+        return needed <= vocab ? needed : 0;
     }
 
     /** The outputs a run needs when its rows need {@code choices} (0: logits) and some rows need the logits. */

@@ -202,7 +202,7 @@ class TokenChoiceHeadTest {
         int[] eos = {first[0], first[1]};
         int served = 0;
         for (GenerationConfig config : configs()) {
-            if (TokenChoices.needed(config, eos.length) > 0) {
+            if (TokenChoices.needed(config, eos.length, m.vocab()) > 0) {
                 served++;
             }
             List<List<GeneratedSequence>> fromChoices = new TextGenerator(m.withChoices())
