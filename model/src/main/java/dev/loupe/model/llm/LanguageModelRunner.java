@@ -37,6 +37,8 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final boolean selectable;
     private final boolean choices;
     private final Set<String> presentNames;
+    /** The outputs a run copies out, by index: +1 the logits, +2 the choices (the cache always). */
+    private final List<Set<String>> copiedOutputs;
     private final boolean floatEmbeddings;
 
     private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config)
@@ -60,6 +62,19 @@ public final class LanguageModelRunner implements AutoCloseable {
             present.add(LlamaGraphs.presentValue(i));
         }
         this.presentNames = Set.copyOf(present);
+        List<Set<String>> copied = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Set<String> names = new java.util.HashSet<>(presentNames);
+            if ((i & 1) != 0) {
+                names.add(LlamaGraphs.LOGITS);
+            }
+            if ((i & 2) != 0) {
+                names.add(TokenChoiceHead.CHOICE_IDS);
+                names.add(TokenChoiceHead.CHOICE_LOG_PROBS);
+            }
+            copied.add(Set.copyOf(names));
+        }
+        this.copiedOutputs = List.copyOf(copied);
         NodeInfo embedded = embedding.getOutputInfo().values().iterator().next();
         this.floatEmbeddings = embedded.getInfo() instanceof TensorInfo et && et.type == OnnxJavaType.FLOAT;
     }
@@ -278,32 +293,24 @@ public final class LanguageModelRunner implements AutoCloseable {
             // per row (every generation step) goes straight into the buffers, longer runs into a copy
             int graphPositions = allPositions ? seq : positions;
             boolean direct = buffers != null && graphPositions == 1 && positions == 1;
-            Set<String> requested = new java.util.HashSet<>(presentNames);
+            Set<String> requested = copiedOutputs.get((outputs.logits() && !direct ? 1 : 0)
+                    + (k > 0 && !direct ? 2 : 0));
             Map<String, OnnxTensor> pinned = new HashMap<>();
             FloatBuffer pinnedLogits = null;
             LongBuffer pinnedIds = null;
             FloatBuffer pinnedLogProbs = null;
-            if (outputs.logits()) {
-                if (direct) {
-                    pinnedLogits = buffers.logits(batch * vocab);
-                    pinned.put(LlamaGraphs.LOGITS,
-                            own(owned, OnnxTensor.createTensor(env, pinnedLogits, new long[] {batch, 1, vocab})));
-                } else {
-                    requested.add(LlamaGraphs.LOGITS);
-                }
+            if (outputs.logits() && direct) {
+                pinnedLogits = buffers.logits(batch * vocab);
+                pinned.put(LlamaGraphs.LOGITS,
+                        own(owned, OnnxTensor.createTensor(env, pinnedLogits, new long[] {batch, 1, vocab})));
             }
-            if (k > 0) {
-                if (direct) {
-                    pinnedIds = buffers.choiceIds(batch * k);
-                    pinnedLogProbs = buffers.choiceLogProbs(batch * k);
-                    long[] shape = {batch, 1, k};
-                    pinned.put(TokenChoiceHead.CHOICE_IDS, own(owned, OnnxTensor.createTensor(env, pinnedIds, shape)));
-                    pinned.put(TokenChoiceHead.CHOICE_LOG_PROBS,
-                            own(owned, OnnxTensor.createTensor(env, pinnedLogProbs, shape)));
-                } else {
-                    requested.add(TokenChoiceHead.CHOICE_IDS);
-                    requested.add(TokenChoiceHead.CHOICE_LOG_PROBS);
-                }
+            if (k > 0 && direct) {
+                pinnedIds = buffers.choiceIds(batch * k);
+                pinnedLogProbs = buffers.choiceLogProbs(batch * k);
+                long[] shape = {batch, 1, k};
+                pinned.put(TokenChoiceHead.CHOICE_IDS, own(owned, OnnxTensor.createTensor(env, pinnedIds, shape)));
+                pinned.put(TokenChoiceHead.CHOICE_LOG_PROBS,
+                        own(owned, OnnxTensor.createTensor(env, pinnedLogProbs, shape)));
             }
             OrtSession.Result r = decoder.run(in, requested, pinned);
             try {
