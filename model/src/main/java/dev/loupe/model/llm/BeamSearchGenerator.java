@@ -11,6 +11,8 @@ import java.util.SplittableRandom;
  * decoding batch; each request is scored by its own {@link BeamSearchScorer}, and the state's rows follow the chosen
  * beams after every step. The input is run once per request and its state copied to the beams (they start
  * identical). A request whose search is done leaves the batch. A request's beams never depend on its batch mates.
+ * Where the decoder offers them and the settings allow it ({@link TokenChoices}), each beam's top choices stand in
+ * for its logits.
  */
 final class BeamSearchGenerator {
     private final StepDecoder decoder;
@@ -34,11 +36,14 @@ final class BeamSearchGenerator {
             live[r] = r;
         }
         int rowsPerRequest = 1; // the first state holds one row per request
-        DecodingState state = decoder.start(inputs);
+        int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length, decoder.vocabSize()) : 0;
+        StepOutputs outputs = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);
+        DecodingState state = decoder.start(inputs, outputs);
         try {
             while (true) {
-                BeamSearchScorer.Advance step = BeamSearchScorer.advance(scorers, live, beams, rowsPerRequest,
-                        state::lastLogits);
+                BeamSearchScorer.Advance step = choices > 0
+                        ? BeamSearchScorer.advanceOnChoices(scorers, live, beams, rowsPerRequest, state)
+                        : BeamSearchScorer.advance(scorers, live, beams, rowsPerRequest, state::lastLogits);
                 List<Integer> stillLive = step.live();
                 if (stillLive.isEmpty()) {
                     break;
@@ -54,7 +59,7 @@ final class BeamSearchGenerator {
                 }
                 live = stillLive.stream().mapToInt(Integer::intValue).toArray();
                 rowsPerRequest = beams;
-                state = state.next(gather, ids, 1);
+                state = state.next(gather, ids, 1, outputs);
             }
         } finally {
             state.close();

@@ -48,7 +48,7 @@ public final class BeamSearchScorer {
     public BeamSearchScorer(GenerationConfig config, int vocab, int[] eos, int[] contextIds, SplittableRandom random) {
         this.numBeams = config.numBeams();
         this.vocab = vocab;
-        this.keep = Math.max(2, 1 + eos.length) * numBeams;
+        this.keep = candidates(numBeams, eos.length);
         this.eos = eos.clone();
         this.config = config;
         this.contextIds = contextIds.clone();
@@ -62,6 +62,11 @@ public final class BeamSearchScorer {
         finishedTokens = new int[numBeams][0];
         finishedStepScores = new float[numBeams][0];
         finished = new boolean[numBeams];
+    }
+
+    /** How many (beam, token) candidates a step ranks: {@code max(2, 1 + #eos) * numBeams}, as transformers. */
+    static int candidates(int numBeams, int eosCount) {
+        return Math.max(2, 1 + eosCount) * numBeams;
     }
 
     public int numBeams() {
@@ -89,12 +94,7 @@ public final class BeamSearchScorer {
      * @return for each new running beam, the index of the beam it continues (reorder the KV cache by it)
      */
     public int[] step(float[][] logits) {
-        if (done) {
-            throw new IllegalStateException("beam search already done");
-        }
-        if (logits.length != numBeams) {
-            throw new IllegalArgumentException(logits.length + " logits rows for " + numBeams + " beams");
-        }
+        checkStep(logits.length);
         float[][] scores = new float[numBeams][];
         float[] accumulated = new float[numBeams * vocab];
         for (int b = 0; b < numBeams; b++) {
@@ -119,12 +119,76 @@ public final class BeamSearchScorer {
         int[] cand = config.doSample()
                 ? TokenSampler.sampleWithoutReplacement(accumulated, keep, random)
                 : topIndices(accumulated, keep);
+        int[] candBeams = new int[keep];
+        int[] candTokens = new int[keep];
         float[] candScores = new float[keep];
+        float[] candStepScores = new float[keep];
+        for (int k = 0; k < keep; k++) {
+            candBeams[k] = cand[k] / vocab;
+            candTokens[k] = cand[k] % vocab;
+            candScores[k] = accumulated[cand[k]];
+            candStepScores[k] = scores[candBeams[k]][candTokens[k]];
+        }
+        return advance(candBeams, candTokens, candScores, candStepScores);
+    }
+
+    /**
+     * Advances by one token from each running beam's top {@code choices} tokens ({@link TokenChoiceHead}) instead
+     * of its logits: the same step as {@link #step(float[][])} for settings {@link TokenChoices#needed} serves
+     * (no sampling, no repetition penalty), since every candidate that step can rank is among them.
+     *
+     * @param ids      per running beam, its best tokens, best first (on the first step every beam's are the prompt's)
+     * @param logProbs per running beam, log_softmax of the raw logits at {@code ids}
+     */
+    public int[] step(int[][] ids, float[][] logProbs, int choices) {
+        checkStep(ids.length);
+        int needed = TokenChoices.needed(config, eos.length, vocab);
+        if (needed == 0 || choices < needed) {
+            throw new IllegalArgumentException(choices + " choices per beam cannot serve these settings");
+        }
+        boolean suppress = generated < config.minNewTokens();
+        float[] accumulated = new float[numBeams * choices];
+        float[] stepScores = new float[numBeams * choices];
+        for (int b = 0; b < numBeams; b++) {
+            for (int j = 0; j < choices; j++) {
+                float lp = suppress && LogitsProcessors.contains(eos, ids[b][j])
+                        ? Float.NEGATIVE_INFINITY : logProbs[b][j];
+                stepScores[b * choices + j] = lp;
+                accumulated[b * choices + j] = lp + runningScores[b];
+            }
+        }
+        int[] cand = topIndices(accumulated, keep);
+        int[] candBeams = new int[keep];
+        int[] candTokens = new int[keep];
+        float[] candScores = new float[keep];
+        float[] candStepScores = new float[keep];
+        for (int k = 0; k < keep; k++) {
+            candBeams[k] = cand[k] / choices;
+            candTokens[k] = ids[candBeams[k]][cand[k] % choices];
+            candScores[k] = accumulated[cand[k]];
+            candStepScores[k] = stepScores[cand[k]];
+        }
+        return advance(candBeams, candTokens, candScores, candStepScores);
+    }
+
+    private void checkStep(int rows) {
+        if (done) {
+            throw new IllegalStateException("beam search already done");
+        }
+        if (rows != numBeams) {
+            throw new IllegalArgumentException(rows + " rows for " + numBeams + " beams");
+        }
+    }
+
+    /**
+     * The step after ranking: the {@code keep} candidates, best first, with the beam each continues, its token,
+     * its accumulated score and its step score.
+     */
+    private int[] advance(int[] candBeams, int[] candTokens, float[] candScores, float[] candStepScores) {
         boolean[] hits = new boolean[keep];
         boolean allHit = true;
         for (int k = 0; k < keep; k++) {
-            candScores[k] = accumulated[cand[k]];
-            hits[k] = LogitsProcessors.contains(eos, cand[k] % vocab) || generated + 1 >= config.maxNewTokens();
+            hits[k] = LogitsProcessors.contains(eos, candTokens[k]) || generated + 1 >= config.maxNewTokens();
             allHit &= hits[k];
         }
 
@@ -140,10 +204,10 @@ public final class BeamSearchScorer {
         float[][] nextStepScores = new float[numBeams][];
         for (int j = 0; j < numBeams; j++) {
             int k = chosen[j];
-            source[j] = cand[k] / vocab;
+            source[j] = candBeams[k];
             nextScores[j] = runKey[k];
-            nextTokens[j] = append(runningTokens[source[j]], cand[k] % vocab);
-            nextStepScores[j] = append(runningStepScores[source[j]], scores[source[j]][cand[k] % vocab]);
+            nextTokens[j] = append(runningTokens[source[j]], candTokens[k]);
+            nextStepScores[j] = append(runningStepScores[source[j]], candStepScores[k]);
         }
 
         // Finished hypotheses: merge the candidates that stopped within the top numBeams ranks.
@@ -173,9 +237,8 @@ public final class BeamSearchScorer {
                 newFinished[j] = finished[m];
             } else {
                 int k = m - numBeams;
-                int beam = cand[k] / vocab;
-                newFinishedTokens[j] = append(runningTokens[beam], cand[k] % vocab);
-                newFinishedStepScores[j] = append(runningStepScores[beam], scores[beam][cand[k] % vocab]);
+                newFinishedTokens[j] = append(runningTokens[candBeams[k]], candTokens[k]);
+                newFinishedStepScores[j] = append(runningStepScores[candBeams[k]], candStepScores[k]);
                 newFinished[j] = hits[k] && k < numBeams;
             }
         }
@@ -279,16 +342,46 @@ public final class BeamSearchScorer {
      */
     public static Advance advance(BeamSearchScorer[] scorers, int[] live, int beams, int rowsPerRequest,
                                   java.util.function.IntFunction<float[]> lastLogits) {
+        return advance(scorers, live, beams, rowsPerRequest, (scorer, rows) -> {
+            float[][] logits = new float[beams][];
+            for (int b = 0; b < beams; b++) {
+                logits[b] = lastLogits.apply(rows[b]);
+            }
+            return scorer.step(logits);
+        });
+    }
+
+    /** As {@link #advance(BeamSearchScorer[], int[], int, int, java.util.function.IntFunction)}, on choices. */
+    static Advance advanceOnChoices(BeamSearchScorer[] scorers, int[] live, int beams, int rowsPerRequest,
+                                    DecodingState state) {
+        int choices = state.choiceCount();
+        int[][] ids = new int[beams][choices];
+        float[][] logProbs = new float[beams][choices];
+        return advance(scorers, live, beams, rowsPerRequest, (scorer, rows) -> {
+            for (int b = 0; b < beams; b++) {
+                state.lastChoices(rows[b], ids[b], logProbs[b]);
+            }
+            return scorer.step(ids, logProbs, choices);
+        });
+    }
+
+    /** One scorer's step over the batch rows its beams read (one per beam). */
+    private interface BeamStep {
+        int[] step(BeamSearchScorer scorer, int[] rows);
+    }
+
+    private static Advance advance(BeamSearchScorer[] scorers, int[] live, int beams, int rowsPerRequest,
+                                   BeamStep beamStep) {
         List<Integer> stillLive = new java.util.ArrayList<>();
         List<int[]> slots = new java.util.ArrayList<>();
         List<int[]> tokens = new java.util.ArrayList<>();
+        int[] rows = new int[beams];
         for (int i = 0; i < live.length; i++) {
             int r = live[i];
-            float[][] logits = new float[beams][];
             for (int b = 0; b < beams; b++) {
-                logits[b] = lastLogits.apply(i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : b));
+                rows[b] = i * rowsPerRequest + (rowsPerRequest == 1 ? 0 : b);
             }
-            int[] source = scorers[r].step(logits);
+            int[] source = beamStep.step(scorers[r], rows);
             if (scorers[r].isDone()) {
                 continue;
             }

@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  * their first tokens; {@link #step} feeds every active row's last token in one decoder run and picks the next ones.
  * A row leaves the moment it finishes (an end-of-sequence id, its own max_new_tokens), and each row keeps its own
  * settings (greedy or sampling with its own seed, repetition penalty, min/max new tokens) through
- * {@link TokenPicker}, so it picks the tokens it would pick alone.
+ * {@link TokenPicker} (or, where the package offers them and its settings allow, its top choices:
+ * {@link TokenChoices}), so it picks the tokens it would pick alone.
  *
  * <p>The KV cache is left-aligned padding, right-aligned data: a row's cached positions are the last {@code valid}
  * columns, masked before them, its position ids continuing from its own length. When rows have joined since the
@@ -66,6 +67,8 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     private final boolean keepFirstLogits;
     private final TokenPicker picker;
     private final float[] raw;
+    private int[] choiceIds = new int[0];
+    private float[] choiceLogProbs = new float[0];
     private final LanguageModelRunner.StepBuffers buffers = new LanguageModelRunner.StepBuffers();
     private final List<Row<T>> rows = new ArrayList<>();
     /** The caches the active rows live in: one after a step, more after admissions. */
@@ -138,7 +141,8 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         LanguageModelRunner.DecoderOutput out;
         try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
             out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(), prefill.mask(),
-                    prefill.positions(), empty, 1, null);
+                    prefill.positions(), empty, 1, null,
+                    outputs(joining.stream().map(Joining::config).toList(), keepFirstLogits));
         }
         int source = sources.size();
         sources.add(out.present());
@@ -146,8 +150,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         for (int k = 0; k < joining.size(); k++) {
             Joining<T> j = joining.get(k);
             Row<T> row = new Row<>(j, source, k, j.prefix().length);
-            out.lastLogits(k, raw);
-            if (row.pick()) {
+            if (row.pick(out, row.slot)) {
                 finished.add(row.result());
             } else {
                 rows.add(row);
@@ -176,8 +179,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         for (int k = 0; k < joining.size(); k++) {
             Joining<T> j = joining.get(k);
             Row<T> row = new Row<>(j, 0, first + k, j.prefix().length);
-            out.lastLogits(k, raw);
-            if (row.pick()) {
+            if (row.pick(out, k)) {
                 finished.add(row.result());
             } else {
                 joined.add(row);
@@ -200,8 +202,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         List<Row<T>> live = new ArrayList<>(n);
         for (Row<T> row : rows) {
             row.valid++;
-            out.lastLogits(row.slot, raw);
-            if (row.pick()) {
+            if (row.pick(out, row.slot)) {
                 finished.add(row.result());
             } else {
                 live.add(row);
@@ -272,7 +273,8 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         LanguageModelRunner.DecoderOutput out;
         try {
             out = runner.decodeTokens(ids, slots, 1, mask -> mask(mask, bySlot, length),
-                    positions -> positions(positions, bySlot), past, 1, buffers);
+                    positions -> positions(positions, bySlot), past, 1, buffers,
+                    outputs(rows.stream().map(row -> row.config).toList(), false));
         } finally {
             past.close();
         }
@@ -281,8 +283,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         List<Row<T>> live = new ArrayList<>(rows.size());
         for (Row<T> row : rows) {
             row.valid++;
-            out.lastLogits(row.slot, raw);
-            if (row.pick()) {
+            if (row.pick(out, row.slot)) {
                 finished.add(row.result());
             } else {
                 live.add(row);
@@ -294,6 +295,27 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             closeSources();
         }
         return finished;
+    }
+
+    /** How many choices a row with {@code config} picks from; 0: it picks from the logits. */
+    private int choicesFor(GenerationConfig config) {
+        return runner.offersChoices() ? TokenChoices.needed(config, eos.length, runner.config().vocabSize()) : 0;
+    }
+
+    /** What a run for rows with these settings returns: logits if a row needs them, choices if a row can use them. */
+    private StepOutputs outputs(List<GenerationConfig> configs, boolean firstLogits) {
+        boolean logits = firstLogits;
+        int choices = 0;
+        for (GenerationConfig config : configs) {
+            int needed = choicesFor(config);
+            logits |= needed == 0;
+            choices = Math.max(choices, needed);
+        }
+        if (choiceIds.length < choices) {
+            choiceIds = new int[choices];
+            choiceLogProbs = new float[choices];
+        }
+        return TokenChoices.outputs(logits, choices);
     }
 
     /**
@@ -378,6 +400,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         final int[] context;
         final GenerationConfig config;
         final SplittableRandom random;
+        final int choices;
         final int[] tokens;
         final float[] logProbs;
         int count;
@@ -392,6 +415,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             this.context = joining.context();
             this.config = joining.config();
             this.random = TokenSampler.stream(config.seed(), 0);
+            this.choices = choicesFor(config);
             this.tokens = new int[config.maxNewTokens()];
             this.logProbs = new float[config.maxNewTokens()];
             this.source = source;
@@ -399,13 +423,26 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             this.valid = valid;
         }
 
-        /** Picks the next token from {@code raw}; whether the row is finished. */
-        boolean pick() {
+        /**
+         * Picks the next token from row {@code index} of {@code out} (its choices or its logits); whether it is
+         * finished.
+         */
+        boolean pick(LanguageModelRunner.DecoderOutput out, int index) {
             if (keepFirstLogits && count == 0) {
-                firstLogits = raw.clone();
+                firstLogits = out.lastLogits(index);
             }
-            int token = picker.pick(raw, context, tokens, count, config, eos, random);
-            float lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
+            int token;
+            float lp;
+            if (choices > 0) {
+                out.lastChoices(index, choiceIds, choiceLogProbs);
+                int j = TokenChoices.greedy(choiceIds, choices, count, config, eos);
+                token = choiceIds[j];
+                lp = choiceLogProbs[j];
+            } else {
+                out.lastLogits(index, raw);
+                token = picker.pick(raw, context, tokens, count, config, eos, random);
+                lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
+            }
             tokens[count] = token;
             logProbs[count] = lp;
             count++;

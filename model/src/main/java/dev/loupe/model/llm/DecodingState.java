@@ -3,8 +3,9 @@ package dev.loupe.model.llm;
 import ai.onnxruntime.OrtException;
 
 /**
- * Rows being decoded by a {@link StepDecoder}: the logits of the last run (one or more positions per row) and the
- * model state behind them (KV caches kept in ONNX Runtime memory). Close it; {@link #next} hands its resources on.
+ * Rows being decoded by a {@link StepDecoder}: the logits of the last run (one or more positions per row) and/or
+ * each row's top choices ({@link TokenChoiceHead}), as the run asked ({@link StepOutputs}), and the model state
+ * behind them (KV caches kept in ONNX Runtime memory). Close it; {@link #next} hands its resources on.
  */
 public interface DecodingState extends AutoCloseable {
 
@@ -12,6 +13,24 @@ public interface DecodingState extends AutoCloseable {
 
     /** Logit positions per row of the last run. */
     int positions();
+
+    /** Whether the last run returned logits ({@link #logits} and friends fail otherwise). */
+    default boolean hasLogits() {
+        return true;
+    }
+
+    /** How many choices per row the last run returned (0: none). */
+    default int choiceCount() {
+        return 0;
+    }
+
+    /**
+     * Copies row {@code row}'s top choices at its last position, best first, into the first {@link #choiceCount}
+     * cells of {@code ids} and {@code logProbs} (log_softmax of the raw logits).
+     */
+    default void lastChoices(int row, int[] ids, float[] logProbs) {
+        throw new IllegalStateException("the last run returned no token choices");
+    }
 
     /** Row {@code row}'s logits at position {@code position} of the last run (a copy). */
     float[] logits(int row, int position);
@@ -32,7 +51,15 @@ public interface DecodingState extends AutoCloseable {
      * {@code seq} tokens each ({@code tokens} flat [from.length, seq]); the new state holds the logits of every fed
      * position. This state is used up: it must not be used again, and closing it is then a no-op.
      */
-    DecodingState next(int[] from, long[] tokens, int seq) throws OrtException;
+    default DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
+        return next(from, tokens, seq, StepOutputs.LOGITS);
+    }
+
+    /**
+     * As {@link #next(int[], long[], int)}, returning {@code outputs} (choices need
+     * {@link StepDecoder#offersChoices()}).
+     */
+    DecodingState next(int[] from, long[] tokens, int seq, StepOutputs outputs) throws OrtException;
 
     @Override
     void close();

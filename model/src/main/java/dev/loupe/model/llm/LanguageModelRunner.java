@@ -35,7 +35,10 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final DecoderConfig config;
     private final boolean allPositions;
     private final boolean selectable;
+    private final boolean choices;
     private final Set<String> presentNames;
+    /** The outputs a run copies out, by index: +1 the logits, +2 the choices (the cache always). */
+    private final List<Set<String>> copiedOutputs;
     private final boolean floatEmbeddings;
     private final boolean sharedBuffer;
     private final KvBufferPool kvBufferPool = new KvBufferPool();
@@ -55,12 +58,26 @@ public final class LanguageModelRunner implements AutoCloseable {
         this.sharedBuffer = decoder.getInputNames().contains(FusedLlamaGraphs.SEQLENS_K);
         this.selectable = sharedBuffer || decoder.getInputNames().contains(LlamaGraphs.LOGITS_TO_KEEP);
         this.allPositions = !selectable && ti.getShape()[1] != 1;
+        this.choices = TokenChoiceHead.offeredBy(decoder.getOutputNames());
         Set<String> present = new java.util.LinkedHashSet<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             present.add(LlamaGraphs.presentKey(i));
             present.add(LlamaGraphs.presentValue(i));
         }
         this.presentNames = Set.copyOf(present);
+        List<Set<String>> copied = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Set<String> names = new java.util.HashSet<>(presentNames);
+            if ((i & 1) != 0) {
+                names.add(LlamaGraphs.LOGITS);
+            }
+            if ((i & 2) != 0) {
+                names.add(TokenChoiceHead.CHOICE_IDS);
+                names.add(TokenChoiceHead.CHOICE_LOG_PROBS);
+            }
+            copied.add(Set.copyOf(names));
+        }
+        this.copiedOutputs = List.copyOf(copied);
         NodeInfo embedded = embedding.getOutputInfo().values().iterator().next();
         this.floatEmbeddings = embedded.getInfo() instanceof TensorInfo et && et.type == OnnxJavaType.FLOAT;
     }
@@ -146,6 +163,11 @@ public final class LanguageModelRunner implements AutoCloseable {
         return allPositions || selectable;
     }
 
+    /** Whether the decoder graph has the {@link TokenChoiceHead} outputs (packages written before it do not). */
+    public boolean offersChoices() {
+        return choices;
+    }
+
     /** Token embeddings, flat row-major [batch, seq, hidden]. */
     public float[] embed(long[] ids, int batch, int seq) throws OrtException {
         checkIds(ids, batch * seq);
@@ -183,6 +205,13 @@ public final class LanguageModelRunner implements AutoCloseable {
      */
     public DecoderOutput decode(float[] embeds, int batch, int seq, long[] attentionMask, long[] positionIds,
                                 KvCache past, int logitsToKeep, StepBuffers buffers) throws OrtException {
+        return decode(embeds, batch, seq, attentionMask, positionIds, past, logitsToKeep, buffers, StepOutputs.LOGITS);
+    }
+
+    /** As {@link #decode(float[], int, int, long[], long[], KvCache, int, StepBuffers)}, returning {@code outputs}. */
+    public DecoderOutput decode(float[] embeds, int batch, int seq, long[] attentionMask, long[] positionIds,
+                                KvCache past, int logitsToKeep, StepBuffers buffers, StepOutputs outputs)
+            throws OrtException {
         if (embeds.length != (long) batch * seq * config.hiddenSize()) {
             throw new IllegalArgumentException("decoder inputs disagree: batch " + batch + ", seq " + seq
                     + ", embeds " + embeds.length);
@@ -193,7 +222,7 @@ public final class LanguageModelRunner implements AutoCloseable {
              OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(attentionMask),
                      new long[] {batch, past.length() + seq});
              OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(positionIds), new long[] {batch, seq})) {
-            return run(e, m, p, batch, seq, past, logitsToKeep, buffers);
+            return run(e, m, p, batch, seq, past, logitsToKeep, buffers, outputs);
         }
     }
 
@@ -210,6 +239,18 @@ public final class LanguageModelRunner implements AutoCloseable {
     public DecoderOutput decodeTokens(long[] ids, int batch, int seq, Consumer<LongBuffer> attentionMask,
                                       Consumer<LongBuffer> positionIds, KvCache past, int logitsToKeep,
                                       StepBuffers buffers) throws OrtException {
+        return decodeTokens(ids, batch, seq, attentionMask, positionIds, past, logitsToKeep, buffers,
+                StepOutputs.LOGITS);
+    }
+
+    /**
+     * As {@link #decodeTokens(long[], int, int, Consumer, Consumer, KvCache, int, StepBuffers)}, returning
+     * {@code outputs} (choices need {@link #offersChoices()}); choices of one position per row also go straight
+     * into {@code buffers}.
+     */
+    public DecoderOutput decodeTokens(long[] ids, int batch, int seq, Consumer<LongBuffer> attentionMask,
+                                      Consumer<LongBuffer> positionIds, KvCache past, int logitsToKeep,
+                                      StepBuffers buffers, StepOutputs outputs) throws OrtException {
         checkIds(ids, batch * seq);
         int total = past.length() + seq;
         if (!floatEmbeddings) { // the decoder takes float32 embeddings: convert them through Java as embed() does
@@ -217,7 +258,7 @@ public final class LanguageModelRunner implements AutoCloseable {
             attentionMask.accept(LongBuffer.wrap(mask));
             long[] positions = new long[batch * seq];
             positionIds.accept(LongBuffer.wrap(positions));
-            return decode(embed(ids, batch, seq), batch, seq, mask, positions, past, logitsToKeep, buffers);
+            return decode(embed(ids, batch, seq), batch, seq, mask, positions, past, logitsToKeep, buffers, outputs);
         }
         checkDecode(batch, seq, batch * total, batch * seq, past, logitsToKeep);
         LongBuffer idBuffer = buffers.ids(batch * seq);
@@ -230,7 +271,7 @@ public final class LanguageModelRunner implements AutoCloseable {
              OrtSession.Result embedded = embedding.run(Map.of(LlamaGraphs.INPUT_IDS, idTensor));
              OnnxTensor m = OnnxTensor.createTensor(env, maskBuffer, new long[] {batch, total});
              OnnxTensor p = OnnxTensor.createTensor(env, positionBuffer, new long[] {batch, seq})) {
-            return run((OnnxTensor) embedded.get(0), m, p, batch, seq, past, logitsToKeep, buffers);
+            return run((OnnxTensor) embedded.get(0), m, p, batch, seq, past, logitsToKeep, buffers, outputs);
         }
     }
 
@@ -253,10 +294,15 @@ public final class LanguageModelRunner implements AutoCloseable {
     }
 
     private DecoderOutput run(OnnxTensor embeds, OnnxTensor mask, OnnxTensor positionIds, int batch, int seq,
-                              KvCache past, int logitsToKeep, StepBuffers buffers) throws OrtException {
+                              KvCache past, int logitsToKeep, StepBuffers buffers, StepOutputs outputs)
+            throws OrtException {
+        if (outputs.choices() > 0 && !choices) {
+            throw new IllegalArgumentException("this decoder graph has no token-choice outputs");
+        }
         int positions = logitsToKeep == 0 ? seq : Math.min(logitsToKeep, seq);
         int total = past.length() + seq;
         int vocab = config.vocabSize();
+        int k = Math.min(outputs.choices(), vocab);
         List<OnnxTensor> owned = new ArrayList<>();
         try {
             Map<String, OnnxTensor> in = new HashMap<>();
@@ -268,29 +314,51 @@ public final class LanguageModelRunner implements AutoCloseable {
                 keep.put(0, logitsToKeep);
                 in.put(LlamaGraphs.LOGITS_TO_KEEP, own(owned, OnnxTensor.createTensor(env, keep, new long[] {1})));
             }
+            if (choices) { // an input of the graph even when its outputs are not asked for
+                LongBuffer count = buffers != null ? buffers.choiceCount() : LongBuffer.wrap(new long[1]);
+                count.put(0, Math.max(k, 1));
+                in.put(TokenChoiceHead.CHOICE_COUNT, own(owned, OnnxTensor.createTensor(env, count, new long[] {1})));
+            }
             for (int i = 0; i < config.numHiddenLayers(); i++) {
                 in.put(LlamaGraphs.pastKey(i), past.key(i));
                 in.put(LlamaGraphs.pastValue(i), past.value(i));
             }
-            // the graph's logits are [batch, seq, vocab] (all-positions graph) or [batch, positions, vocab]; one
-            // position per row (every generation step) goes straight into the buffers, longer runs into a copy
+            // the graph's outputs are [batch, seq, n] (all-positions graph) or [batch, positions, n]; one position
+            // per row (every generation step) goes straight into the buffers, longer runs into a copy
             int graphPositions = allPositions ? seq : positions;
-            FloatBuffer pinned = buffers != null && graphPositions == 1 && positions == 1
-                    ? buffers.logits(batch * vocab) : null;
-            OrtSession.Result r;
-            if (pinned != null) {
-                OnnxTensor out = own(owned, OnnxTensor.createTensor(env, pinned, new long[] {batch, 1, vocab}));
-                r = decoder.run(in, presentNames, Map.of(LlamaGraphs.LOGITS, out));
-            } else {
-                r = decoder.run(in);
+            boolean direct = buffers != null && graphPositions == 1 && positions == 1;
+            Set<String> requested = copiedOutputs.get((outputs.logits() && !direct ? 1 : 0)
+                    + (k > 0 && !direct ? 2 : 0));
+            Map<String, OnnxTensor> pinned = new HashMap<>();
+            FloatBuffer pinnedLogits = null;
+            LongBuffer pinnedIds = null;
+            FloatBuffer pinnedLogProbs = null;
+            if (outputs.logits() && direct) {
+                pinnedLogits = buffers.logits(batch * vocab);
+                pinned.put(LlamaGraphs.LOGITS,
+                        own(owned, OnnxTensor.createTensor(env, pinnedLogits, new long[] {batch, 1, vocab})));
             }
+            if (k > 0 && direct) {
+                pinnedIds = buffers.choiceIds(batch * k);
+                pinnedLogProbs = buffers.choiceLogProbs(batch * k);
+                long[] shape = {batch, 1, k};
+                pinned.put(TokenChoiceHead.CHOICE_IDS, own(owned, OnnxTensor.createTensor(env, pinnedIds, shape)));
+                pinned.put(TokenChoiceHead.CHOICE_LOG_PROBS,
+                        own(owned, OnnxTensor.createTensor(env, pinnedLogProbs, shape)));
+            }
+            OrtSession.Result r = decoder.run(in, requested, pinned);
             try {
-                FloatBuffer logits = pinned != null ? pinned
-                        : allPositions && positions < seq
-                        ? lastPositions((OnnxTensor) r.get(LlamaGraphs.LOGITS).orElseThrow(), batch, seq, positions)
-                        : ((OnnxTensor) r.get(LlamaGraphs.LOGITS).orElseThrow()).getFloatBuffer();
-                return new DecoderOutput(logits, batch, positions, vocab,
-                        KvCache.fromResult(r, config.numHiddenLayers(), batch, total));
+                FloatBuffer logits = !outputs.logits() ? null : pinnedLogits != null ? pinnedLogits
+                        : lastPositions((OnnxTensor) r.get(LlamaGraphs.LOGITS).orElseThrow(), batch,
+                                allPositions ? seq : positions, positions);
+                LongBuffer ids = k == 0 ? null : pinnedIds != null ? pinnedIds
+                        : lastPositionIds((OnnxTensor) r.get(TokenChoiceHead.CHOICE_IDS).orElseThrow(), batch,
+                                allPositions ? seq : positions, positions);
+                FloatBuffer logProbs = k == 0 ? null : pinnedLogProbs != null ? pinnedLogProbs
+                        : lastPositions((OnnxTensor) r.get(TokenChoiceHead.CHOICE_LOG_PROBS).orElseThrow(), batch,
+                                allPositions ? seq : positions, positions);
+                return new DecoderOutput(logits, batch, positions, vocab, KvCache.fromResult(r,
+                        config.numHiddenLayers(), batch, total), ids, logProbs, k);
             } catch (RuntimeException e) {
                 r.close();
                 throw e;
@@ -321,14 +389,32 @@ public final class LanguageModelRunner implements AutoCloseable {
         return t;
     }
 
-    private FloatBuffer lastPositions(OnnxTensor t, int batch, int seq, int keep) {
+    /** The last {@code keep} of {@code seq} positions of a float output [batch, seq, n] (the buffer when all). */
+    private static FloatBuffer lastPositions(OnnxTensor t, int batch, int seq, int keep) {
         FloatBuffer fb = t.getFloatBuffer();
-        int vocab = config.vocabSize();
-        float[] out = new float[batch * keep * vocab];
+        if (keep == seq) {
+            return fb;
+        }
+        int n = fb.capacity() / (batch * seq);
+        float[] out = new float[batch * keep * n];
         for (int b = 0; b < batch; b++) {
-            fb.get((b * seq + seq - keep) * vocab, out, b * keep * vocab, keep * vocab);
+            fb.get((b * seq + seq - keep) * n, out, b * keep * n, keep * n);
         }
         return FloatBuffer.wrap(out);
+    }
+
+    /** As {@link #lastPositions} for an int64 output. */
+    private static LongBuffer lastPositionIds(OnnxTensor t, int batch, int seq, int keep) {
+        LongBuffer lb = t.getLongBuffer();
+        if (keep == seq) {
+            return lb;
+        }
+        int n = lb.capacity() / (batch * seq);
+        long[] out = new long[batch * keep * n];
+        for (int b = 0; b < batch; b++) {
+            lb.get((b * seq + seq - keep) * n, out, b * keep * n, keep * n);
+        }
+        return LongBuffer.wrap(out);
     }
 
     @Override
@@ -341,20 +427,39 @@ public final class LanguageModelRunner implements AutoCloseable {
     }
 
     /**
-     * Logits of one decoder run, flat [batch, positions, vocab] (positions = 1 for a last-position graph), and
-     * the cache to feed the next step (the caller closes it). The logits may be {@link StepBuffers} memory that the
-     * next run on the same buffers overwrites: read them before that run.
+     * What one decoder run returned: the logits, flat [batch, positions, vocab] (positions = 1 for a last-position
+     * graph; null when the run asked for choices only), each row's top {@code choices} ids and log-probs, flat
+     * [batch, positions, choices] (null when none were asked for), and the cache to feed the next step (the caller
+     * closes it). The outputs may be {@link StepBuffers} memory that the next run on the same buffers overwrites:
+     * read them before that run.
      */
-    public record DecoderOutput(FloatBuffer logitBuffer, int batch, int positions, int vocab, KvCache present) {
+    public record DecoderOutput(FloatBuffer logitBuffer, int batch, int positions, int vocab, KvCache present,
+                                LongBuffer choiceIds, FloatBuffer choiceLogProbs, int choices) {
+        /** Logits only. */
+        public DecoderOutput(FloatBuffer logitBuffer, int batch, int positions, int vocab, KvCache present) {
+            this(logitBuffer, batch, positions, vocab, present, null, null, 0);
+        }
+
         /** Over logits in a Java array. */
         public DecoderOutput(float[] logits, int batch, int positions, int vocab, KvCache present) {
             this(FloatBuffer.wrap(logits), batch, positions, vocab, present);
         }
 
+        /** Whether the run returned the logits. */
+        public boolean hasLogits() {
+            return logitBuffer != null;
+        }
+
+        /** How many bytes of outputs the run handed to Java besides the cache (logits and choices). */
+        public long outputBytes() {
+            long cells = (long) batch * positions;
+            return (hasLogits() ? cells * vocab * Float.BYTES : 0) + cells * choices * (Long.BYTES + Float.BYTES);
+        }
+
         /** All the logits, flat [batch, positions, vocab] (a copy). */
         public float[] logits() {
             float[] out = new float[batch * positions * vocab];
-            logitBuffer.get(0, out);
+            logitsOrThrow().get(0, out);
             return out;
         }
 
@@ -368,14 +473,36 @@ public final class LanguageModelRunner implements AutoCloseable {
             if (into.length != vocab) {
                 throw new IllegalArgumentException("need a vocab-long array (" + vocab + "), got " + into.length);
             }
-            logitBuffer.get((b * positions + positions - 1) * vocab, into);
+            logitsOrThrow().get((b * positions + positions - 1) * vocab, into);
         }
 
         /** The logits of row {@code b} at position {@code p} (a copy). */
         public float[] logits(int b, int p) {
             float[] out = new float[vocab];
-            logitBuffer.get((b * positions + p) * vocab, out);
+            logitsOrThrow().get((b * positions + p) * vocab, out);
             return out;
+        }
+
+        /**
+         * Copies row {@code b}'s choices at its last position, best first, into the first {@link #choices} cells
+         * of {@code ids} and {@code logProbs}.
+         */
+        public void lastChoices(int b, int[] ids, float[] logProbs) {
+            if (choices == 0) {
+                throw new IllegalStateException("the run returned no token choices");
+            }
+            int at = (b * positions + positions - 1) * choices;
+            for (int j = 0; j < choices; j++) {
+                ids[j] = (int) choiceIds.get(at + j);
+            }
+            choiceLogProbs.get(at, logProbs, 0, choices);
+        }
+
+        private FloatBuffer logitsOrThrow() {
+            if (logitBuffer == null) {
+                throw new IllegalStateException("the run returned token choices only, no logits");
+            }
+            return logitBuffer;
         }
     }
 
@@ -389,7 +516,10 @@ public final class LanguageModelRunner implements AutoCloseable {
         private LongBuffer mask = longs(0);
         private LongBuffer positions = longs(0);
         private final LongBuffer keep = longs(1);
+        private final LongBuffer choiceCount = longs(1);
         private FloatBuffer logits = FloatBuffer.allocate(0);
+        private LongBuffer choiceIds = longs(0);
+        private FloatBuffer choiceLogProbs = FloatBuffer.allocate(0);
 
         LongBuffer ids(int n) {
             ids = fit(ids, n);
@@ -410,12 +540,31 @@ public final class LanguageModelRunner implements AutoCloseable {
             return keep;
         }
 
+        LongBuffer choiceCount() {
+            return choiceCount;
+        }
+
+        /** The first {@code n} floats of the logits memory (kept at its largest size, as the choice buffers). */
         FloatBuffer logits(int n) {
-            if (logits.capacity() < n) {
-                logits = ByteBuffer.allocateDirect(Math.multiplyExact(n, Float.BYTES)).order(ByteOrder.nativeOrder())
-                        .asFloatBuffer();
-            }
+            logits = atLeast(logits, n);
             return logits.clear().limit(n).slice();
+        }
+
+        LongBuffer choiceIds(int n) {
+            if (choiceIds.capacity() < n) {
+                choiceIds = longs(n);
+            }
+            return choiceIds.clear().limit(n).slice();
+        }
+
+        FloatBuffer choiceLogProbs(int n) {
+            choiceLogProbs = atLeast(choiceLogProbs, n);
+            return choiceLogProbs.clear().limit(n).slice();
+        }
+
+        private static FloatBuffer atLeast(FloatBuffer b, int n) {
+            return b.capacity() >= n ? b : ByteBuffer.allocateDirect(Math.multiplyExact(n, Float.BYTES))
+                    .order(ByteOrder.nativeOrder()).asFloatBuffer();
         }
 
         private static LongBuffer fit(LongBuffer b, int n) {

@@ -190,6 +190,7 @@ public final class LlamaGraphs {
             case SELECTABLE -> "logits_sequence";
         };
         g.output(logits, LOGITS, DataType.FLOAT, "batch", positionsDim, vocab);
+        TokenChoiceHead.append(g, logits, positionsDim);
     }
 
     static Weight embedWeight(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {

@@ -24,6 +24,21 @@ public abstract class OutputState implements DecodingState {
     }
 
     @Override
+    public boolean hasLogits() {
+        return out.hasLogits();
+    }
+
+    @Override
+    public int choiceCount() {
+        return out.choices();
+    }
+
+    @Override
+    public void lastChoices(int row, int[] ids, float[] logProbs) {
+        out.lastChoices(row, ids, logProbs);
+    }
+
+    @Override
     public float[] logits(int row, int position) {
         return out.logits(row, position);
     }

@@ -54,8 +54,16 @@ public final class PrefixStepDecoder implements StepDecoder {
         return runner.supportsAllPositions();
     }
 
+    /**
+     * Only the plain graph carries {@link TokenChoiceHead}'s outputs so far; the fused graph's runs return logits.
+     */
     @Override
-    public DecodingState start(List<float[][]> inputs) throws OrtException {
+    public boolean offersChoices() {
+        return runner.offersChoices() && !runner.sharedBufferCache();
+    }
+
+    @Override
+    public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
         if (runner.sharedBufferCache()) {
             return startShared(inputs);
         }
@@ -68,7 +76,8 @@ public final class PrefixStepDecoder implements StepDecoder {
         LanguageModelRunner.StepBuffers buffers = new LanguageModelRunner.StepBuffers();
         try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
             LanguageModelRunner.DecoderOutput out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(),
-                    prefill.mask(), prefill.positions(), empty, runner.allPositionLogits() ? 0 : 1, buffers);
+                    prefill.mask(), prefill.positions(), empty, runner.allPositionLogits() ? 0 : 1, buffers,
+                    outputs);
             return new State(prefill, buffers, rowOfSlot, 0, out);
         }
     }
@@ -117,7 +126,7 @@ public final class PrefixStepDecoder implements StepDecoder {
         }
 
         @Override
-        public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
+        public DecodingState next(int[] from, long[] tokens, int seq, StepOutputs outputs) throws OrtException {
             int n = from.length;
             int[] rows = new int[n];
             for (int i = 0; i < n; i++) {
@@ -132,7 +141,7 @@ public final class PrefixStepDecoder implements StepDecoder {
                 }
                 LanguageModelRunner.DecoderOutput next = runner.decodeTokens(tokens, n, seq,
                         mask -> prefill.mask(rows, fed + seq, mask), ids -> prefill.positions(rows, fed, seq, ids),
-                        past, seq == 1 ? 1 : 0, buffers);
+                        past, seq == 1 ? 1 : 0, buffers, outputs);
                 return new State(prefill, buffers, rows, fed + seq, next);
             } finally {
                 past.close();
@@ -176,7 +185,7 @@ public final class PrefixStepDecoder implements StepDecoder {
         }
 
         @Override
-        public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
+        public DecodingState next(int[] from, long[] tokens, int seq, StepOutputs outputs) throws OrtException {
             if (cache == null) {
                 throw new IllegalStateException("decoding state already used");
             }

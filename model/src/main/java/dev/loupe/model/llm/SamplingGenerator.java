@@ -9,7 +9,8 @@ import java.util.SplittableRandom;
 
 /**
  * One-beam decoding with Hugging Face's logits processors over any {@link StepDecoder}, as
- * {@code GenerationMixin._sample}: per step each row's token comes from {@link TokenPicker}.
+ * {@code GenerationMixin._sample}: per step each row's token comes from {@link TokenPicker}, or, where the decoder
+ * offers them and the settings allow it ({@link TokenChoices}), from the row's top choices without its logits.
  * Each of a request's numReturnSequences sequences is a batch row with its own random stream derived from the
  * request's seed, so its tokens are the same alone and in any batch. Finished sequences leave the batch. Reported
  * log-probs are those of the unmodified distribution.
@@ -52,10 +53,14 @@ final class SamplingGenerator {
             live[s] = s;
             slotOf[s] = requestOf[s]; // the first state has one row per request
         }
-        // a row's raw logits, reused from row to row and step to step
+        // a row's raw logits (or its top choices), reused from row to row and step to step
         float[] raw = new float[decoder.vocabSize()];
         TokenPicker picker = new TokenPicker(decoder.vocabSize());
-        DecodingState state = decoder.start(inputs);
+        int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length, decoder.vocabSize()) : 0;
+        int[] choiceIds = new int[choices];
+        float[] choiceLogProbs = new float[choices];
+        StepOutputs steps = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);
+        DecodingState state = decoder.start(inputs, TokenChoices.outputs(keepFirstLogits, choices));
         try {
             while (true) {
                 int[] next = new int[live.length];
@@ -63,12 +68,21 @@ final class SamplingGenerator {
                 int liveCount = 0;
                 for (int s : live) {
                     int r = requestOf[s];
-                    state.lastLogits(slotOf[s], raw);
                     if (keepFirstLogits && counts[s] == 0) {
-                        firstLogits[s] = raw.clone();
+                        firstLogits[s] = state.lastLogits(slotOf[s]);
                     }
-                    int token = picker.pick(raw, contextIds.get(r), tokens[s], counts[s], config, eos, streams[s]);
-                    float lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
+                    int token;
+                    float lp;
+                    if (choices > 0) {
+                        state.lastChoices(slotOf[s], choiceIds, choiceLogProbs);
+                        int j = TokenChoices.greedy(choiceIds, choices, counts[s], config, eos);
+                        token = choiceIds[j];
+                        lp = choiceLogProbs[j];
+                    } else {
+                        state.lastLogits(slotOf[s], raw);
+                        token = picker.pick(raw, contextIds.get(r), tokens[s], counts[s], config, eos, streams[s]);
+                        lp = (float) LogitsProcessors.logSoftmaxAt(raw, token);
+                    }
                     tokens[s][counts[s]] = token;
                     logProbs[s][counts[s]] = lp;
                     counts[s]++;
@@ -88,7 +102,7 @@ final class SamplingGenerator {
                     slotOf[s] = i;
                     ids[i] = tokens[s][counts[s] - 1];
                 }
-                state = state.next(Arrays.copyOf(gather, liveCount), ids, 1);
+                state = state.next(Arrays.copyOf(gather, liveCount), ids, 1, steps);
             }
         } finally {
             state.close();

@@ -35,7 +35,18 @@ public interface StepDecoder extends AutoCloseable {
      * Runs every request's input (rows of [len_i][inputWidth], len_i &gt;= 1) as one batch; the state has one row per
      * request, in order, whose last logits predict its first new token. A row's logits do not depend on its batch.
      */
-    DecodingState start(List<float[][]> inputs) throws OrtException;
+    default DecodingState start(List<float[][]> inputs) throws OrtException {
+        return start(inputs, StepOutputs.LOGITS);
+    }
+
+    /** As {@link #start(List)}, the first run returning {@code outputs}. */
+    DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException;
+
+    /**
+     * Whether runs can return each row's top choices instead of (or besides) the logits ({@link TokenChoiceHead};
+     * packages written before it cannot).
+     */
+    boolean offersChoices();
 
     /** Frees the model's sessions. */
     @Override

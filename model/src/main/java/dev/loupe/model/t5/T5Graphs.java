@@ -2,6 +2,7 @@ package dev.loupe.model.t5;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.llm.TokenChoiceHead;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.Weight;
 import java.util.Arrays;
@@ -20,9 +21,10 @@ import java.util.Map;
  *       they are computed once per request here instead of at every decoding step;</li>
  *   <li>{@link #decoder}: {@value #INPUT_IDS} [batch, seq], {@value #ENCODER_ATTENTION_MASK} [batch, enc_seq],
  *       the cross keys/values, {@code past.{i}.key|value} [batch, heads, past, d_kv] → {@value #LOGITS}
- *       [batch, seq, vocab] and {@code present.{i}.key|value}. Decoder inputs never need padding on the left
- *       (every row starts with the start token), so the causal mask is the only self-attention mask; a row
- *       right-padded for scoring cannot influence its earlier positions.</li>
+ *       [batch, seq, vocab] (and the {@link TokenChoiceHead} outputs, on input
+ *       {@value TokenChoiceHead#CHOICE_COUNT}) and {@code present.{i}.key|value}. Decoder inputs never need
+ *       padding on the left (every row starts with the start token), so the causal mask is the only
+ *       self-attention mask; a row right-padded for scoring cannot influence its earlier positions.</li>
  * </ul>
  */
 public final class T5Graphs {
@@ -176,6 +178,7 @@ public final class T5Graphs {
         }
         String logits = g.opAs(LOGITS, "MatMul", Map.of(), x, g.weight("lm_head", head.transposed()));
         g.output(logits, LOGITS, DataType.FLOAT, "batch", "sequence", config.vocabSize());
+        TokenChoiceHead.append(g, logits, "sequence");
         return g;
     }
 

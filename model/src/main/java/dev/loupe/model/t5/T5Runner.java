@@ -7,6 +7,8 @@ import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.StepOutputs;
+import dev.loupe.model.llm.TokenChoiceHead;
 import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.OrtTensors;
 import java.io.IOException;
@@ -15,8 +17,10 @@ import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs the three T5 graphs of {@link T5Graphs} in ONNX Runtime: token embedding, encoder (once per request, giving
@@ -30,12 +34,22 @@ public final class T5Runner implements AutoCloseable {
     private final OrtSession encoder;
     private final OrtSession decoder;
     private final T5Config config;
+    private final boolean choices;
+    private final Set<String> presentNames;
 
-    private T5Runner(OrtSession embedding, OrtSession encoder, OrtSession decoder, T5Config config) {
+    private T5Runner(OrtSession embedding, OrtSession encoder, OrtSession decoder, T5Config config)
+            throws OrtException {
         this.embedding = embedding;
         this.encoder = encoder;
         this.decoder = decoder;
         this.config = config;
+        this.choices = TokenChoiceHead.offeredBy(decoder.getOutputNames());
+        Set<String> present = new HashSet<>();
+        for (int i = 0; i < config.numDecoderLayers(); i++) {
+            present.add(T5Graphs.presentKey(i));
+            present.add(T5Graphs.presentValue(i));
+        }
+        this.presentNames = Set.copyOf(present);
     }
 
     public static T5Runner open(Path embeddingModel, Path encoderModel, Path decoderModel, T5Config config,
@@ -46,7 +60,7 @@ public final class T5Runner implements AutoCloseable {
             opened.add(OrtSessions.open(encoderModel, options));
             opened.add(OrtSessions.open(decoderModel, options));
             return new T5Runner(opened.get(0), opened.get(1), opened.get(2), config);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | OrtException | RuntimeException e) {
             for (OrtSession s : opened) {
                 try {
                     s.close();
@@ -54,12 +68,17 @@ public final class T5Runner implements AutoCloseable {
                     // failure path
                 }
             }
-            throw e;
+            throw e instanceof IOException io ? io : new IOException("T5 graphs are not usable: " + e.getMessage(), e);
         }
     }
 
     public T5Config config() {
         return config;
+    }
+
+    /** Whether the decoder graph has the {@link TokenChoiceHead} outputs (packages written before it do not). */
+    public boolean offersChoices() {
+        return choices;
     }
 
     /** Token embeddings, flat [batch, seq, d_model]. */
@@ -119,27 +138,60 @@ public final class T5Runner implements AutoCloseable {
     public LanguageModelRunner.DecoderOutput decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross,
                                                    KvCache past)
             throws OrtException {
+        return decode(ids, seq, encoderMask, cross, past, StepOutputs.LOGITS);
+    }
+
+    /**
+     * As {@link #decode(long[], int, OnnxTensor, KvCache, KvCache)}, returning {@code outputs} at every position
+     * (choices need {@link #offersChoices()}).
+     */
+    public LanguageModelRunner.DecoderOutput decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross,
+                                                   KvCache past, StepOutputs outputs)
+            throws OrtException {
         int batch = past.batch();
         checkIds(ids, batch * seq);
         if (cross.batch() != batch) {
             throw new IllegalArgumentException("cross-attention batch " + cross.batch() + " for " + batch + " rows");
         }
-        try (OnnxTensor idTensor = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq})) {
+        if (outputs.choices() > 0 && !choices) {
+            throw new IllegalArgumentException("this decoder graph has no token-choice outputs");
+        }
+        int k = Math.min(outputs.choices(), config.vocabSize());
+        try (OnnxTensor idTensor = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq});
+             OnnxTensor count = choices
+                     ? OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {Math.max(k, 1)}), new long[] {1})
+                     : null) {
             Map<String, OnnxTensor> in = new HashMap<>();
             in.put(T5Graphs.INPUT_IDS, idTensor);
             in.put(T5Graphs.ENCODER_ATTENTION_MASK, encoderMask);
+            if (count != null) {
+                in.put(TokenChoiceHead.CHOICE_COUNT, count);
+            }
             for (int i = 0; i < config.numDecoderLayers(); i++) {
                 in.put(T5Graphs.crossKey(i), cross.key(i));
                 in.put(T5Graphs.crossValue(i), cross.value(i));
                 in.put(T5Graphs.pastKey(i), past.key(i));
                 in.put(T5Graphs.pastValue(i), past.value(i));
             }
-            OrtSession.Result r = decoder.run(in);
+            Set<String> requested = new HashSet<>(presentNames);
+            if (outputs.logits()) {
+                requested.add(T5Graphs.LOGITS);
+            }
+            if (k > 0) {
+                requested.add(TokenChoiceHead.CHOICE_IDS);
+                requested.add(TokenChoiceHead.CHOICE_LOG_PROBS);
+            }
+            OrtSession.Result r = decoder.run(in, requested);
             try {
-                FloatBuffer logits = ((OnnxTensor) r.get(T5Graphs.LOGITS).orElseThrow()).getFloatBuffer(); // a copy
-                return new LanguageModelRunner.DecoderOutput(logits, batch, seq, config.vocabSize(), KvCache.fromResult(r,
-                        config.numDecoderLayers(), batch, past.length() + seq, T5Graphs::presentKey,
-                        T5Graphs::presentValue));
+                FloatBuffer logits = outputs.logits() // copies
+                        ? ((OnnxTensor) r.get(T5Graphs.LOGITS).orElseThrow()).getFloatBuffer() : null;
+                LongBuffer choiceIds = k > 0
+                        ? ((OnnxTensor) r.get(TokenChoiceHead.CHOICE_IDS).orElseThrow()).getLongBuffer() : null;
+                FloatBuffer choiceLogProbs = k > 0
+                        ? ((OnnxTensor) r.get(TokenChoiceHead.CHOICE_LOG_PROBS).orElseThrow()).getFloatBuffer() : null;
+                return new LanguageModelRunner.DecoderOutput(logits, batch, seq, config.vocabSize(),
+                        KvCache.fromResult(r, config.numDecoderLayers(), batch, past.length() + seq,
+                                T5Graphs::presentKey, T5Graphs::presentValue), choiceIds, choiceLogProbs, k);
             } catch (RuntimeException e) {
                 r.close();
                 throw e;

@@ -7,6 +7,7 @@ import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.OutputState;
 import dev.loupe.model.llm.StepDecoder;
+import dev.loupe.model.llm.StepOutputs;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -57,7 +58,12 @@ public final class T5StepDecoder implements StepDecoder {
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs) throws OrtException {
+    public boolean offersChoices() {
+        return runner.offersChoices();
+    }
+
+    @Override
+    public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
         int d = runner.config().dModel();
         int batch = inputs.size();
         int longest = inputs.stream().mapToInt(rows -> rows.length).max().orElseThrow();
@@ -77,7 +83,8 @@ public final class T5StepDecoder implements StepDecoder {
             long[] start = new long[batch];
             Arrays.fill(start, runner.config().decoderStartTokenId());
             try (KvCache empty = runner.emptyCache(batch)) {
-                return new State(encoder, encoderRow, runner.decode(start, 1, encoder.maskTensor, encoder.cross, empty));
+                return new State(encoder, encoderRow, runner.decode(start, 1, encoder.maskTensor, encoder.cross, empty,
+                        outputs));
             }
         } catch (OrtException | RuntimeException e) {
             encoder.close();
@@ -137,7 +144,7 @@ public final class T5StepDecoder implements StepDecoder {
         }
 
         @Override
-        public DecodingState next(int[] from, long[] tokens, int seq) throws OrtException {
+        public DecodingState next(int[] from, long[] tokens, int seq, StepOutputs outputs) throws OrtException {
             int[] rows = new int[from.length];
             for (int i = 0; i < from.length; i++) {
                 rows[i] = encoderRow[from[i]];
@@ -157,7 +164,7 @@ public final class T5StepDecoder implements StepDecoder {
                     }
                 }
                 State next = new State(nextEncoder, rows,
-                        runner.decode(tokens, seq, nextEncoder.maskTensor, nextEncoder.cross, past));
+                        runner.decode(tokens, seq, nextEncoder.maskTensor, nextEncoder.cross, past, outputs));
                 nextEncoder = null;
                 return next;
             } finally {

@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.LlamaGraphs;
+import dev.loupe.model.llm.TokenChoiceHead;
 import dev.loupe.model.onnx.OrtSessions;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -72,6 +73,10 @@ public final class DecoderGraphTiming {
                     new long[] {batch, seq})));
             if (s.getInputNames().contains(LlamaGraphs.LOGITS_TO_KEEP)) {
                 in.put(LlamaGraphs.LOGITS_TO_KEEP, own(owned, OnnxTensor.createTensor(env,
+                        LongBuffer.wrap(new long[] {1}), new long[] {1})));
+            }
+            if (s.getInputNames().contains(TokenChoiceHead.CHOICE_COUNT)) {
+                in.put(TokenChoiceHead.CHOICE_COUNT, own(owned, OnnxTensor.createTensor(env,
                         LongBuffer.wrap(new long[] {1}), new long[] {1})));
             }
             for (int i = 0; i < layers; i++) {
