@@ -173,7 +173,8 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             sharedCache = shared.newCache(first + joining.size(), positions);
         }
         sharedCache.ensure(first + joining.size(), Math.min(positions, sharedCache.maxCapacity()));
-        LanguageModelRunner.DecoderOutput out = shared.prefill(sharedCache, first, prefixes, padEmbedding);
+        LanguageModelRunner.DecoderOutput out = shared.prefill(sharedCache, first, prefixes, padEmbedding,
+                outputs(joining.stream().map(Joining::config).toList(), keepFirstLogits));
         List<Finished<T>> finished = new ArrayList<>();
         List<Row<T>> joined = new ArrayList<>();
         for (int k = 0; k < joining.size(); k++) {
@@ -197,7 +198,8 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         for (Row<T> row : rows) {
             ids[row.slot] = row.last();
         }
-        LanguageModelRunner.DecoderOutput out = shared.feed(sharedCache, n, ids, 1, false);
+        LanguageModelRunner.DecoderOutput out = shared.feed(sharedCache, n, ids, 1, false,
+                outputs(rows.stream().map(row -> row.config).toList(), false));
         List<Finished<T>> finished = new ArrayList<>();
         List<Row<T>> live = new ArrayList<>(n);
         for (Row<T> row : rows) {

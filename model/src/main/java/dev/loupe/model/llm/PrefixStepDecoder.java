@@ -54,18 +54,15 @@ public final class PrefixStepDecoder implements StepDecoder {
         return runner.supportsAllPositions();
     }
 
-    /**
-     * Only the plain graph carries {@link TokenChoiceHead}'s outputs so far; the fused graph's runs return logits.
-     */
     @Override
     public boolean offersChoices() {
-        return runner.offersChoices() && !runner.sharedBufferCache();
+        return runner.offersChoices();
     }
 
     @Override
     public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
         if (runner.sharedBufferCache()) {
-            return startShared(inputs);
+            return startShared(inputs, outputs);
         }
         PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),
                 runner.config().hiddenSize());
@@ -83,13 +80,13 @@ public final class PrefixStepDecoder implements StepDecoder {
     }
 
     /** The prefill of a {@link FusedLlamaGraphs} decoder: right-padded rows in a {@link SharedKvCache}. */
-    private DecodingState startShared(List<float[][]> inputs) throws OrtException {
+    private DecodingState startShared(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
         SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
         int longest = inputs.stream().mapToInt(p -> p.length).max().orElseThrow();
         SharedKvCache cache = decoder.newCache(inputs.size(), longest + INITIAL_NEW_POSITIONS);
         try {
             LanguageModelRunner.DecoderOutput out = decoder.prefill(cache, 0, inputs,
-                    runner.embed(new long[] {padTokenId}, 1, 1));
+                    runner.embed(new long[] {padTokenId}, 1, 1), outputs);
             return new SharedState(decoder, cache, out);
         } catch (OrtException | RuntimeException e) {
             cache.close();
@@ -175,6 +172,21 @@ public final class PrefixStepDecoder implements StepDecoder {
         }
 
         @Override
+        public boolean hasLogits() {
+            return out.hasLogits();
+        }
+
+        @Override
+        public int choiceCount() {
+            return out.choices();
+        }
+
+        @Override
+        public void lastChoices(int row, int[] ids, float[] logProbs) {
+            out.lastChoices(row, ids, logProbs);
+        }
+
+        @Override
         public float[] logits(int row, int position) {
             return out.logits(row, position);
         }
@@ -195,7 +207,7 @@ public final class PrefixStepDecoder implements StepDecoder {
                 if (!DecodingState.isIdentity(from, out.batch())) {
                     taken.select(from);
                 }
-                return new SharedState(decoder, taken, decoder.feed(taken, from.length, tokens, seq, seq > 1));
+                return new SharedState(decoder, taken, decoder.feed(taken, from.length, tokens, seq, seq > 1, outputs));
             } catch (OrtException | RuntimeException e) {
                 taken.close();
                 throw e;

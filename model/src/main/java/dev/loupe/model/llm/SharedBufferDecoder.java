@@ -15,9 +15,10 @@ import java.util.Map;
 /**
  * Runs a {@link FusedLlamaGraphs} decoder over a {@link SharedKvCache}: a prefill writes right-padded rows into
  * consecutive slots, a step feeds tokens after each slot's own length, and ONNX Runtime writes the new keys and
- * values into the cache's buffers in place and the logits into this object's reusable memory. Inputs (token ids,
- * per-row lengths, logit positions) also live in reusable direct memory, so a step allocates no arrays. Belongs to
- * one generation (not thread-safe); the runner's sessions are shared.
+ * values into the cache's buffers in place and the logits and/or token choices ({@link TokenChoiceHead}, as the run's
+ * {@link StepOutputs} ask) into this object's reusable memory. Inputs (token ids, per-row lengths, logit positions)
+ * also live in reusable direct memory, so a step allocates no arrays. Belongs to one generation (not thread-safe);
+ * the runner's sessions are shared.
  */
 final class SharedBufferDecoder {
     private final LanguageModelRunner runner;
@@ -28,6 +29,9 @@ final class SharedBufferDecoder {
     private LongBuffer logitPositions = longs(1);
     private LongBuffer ids = longs(1);
     private FloatBuffer logits = floats(0);
+    private LongBuffer choiceIds = longs(0);
+    private FloatBuffer choiceLogProbs = floats(0);
+    private final LongBuffer choiceCount = longs(1);
 
     SharedBufferDecoder(LanguageModelRunner runner) {
         if (!runner.sharedBufferCache()) {
@@ -55,7 +59,7 @@ final class SharedBufferDecoder {
      * prefix position, [rows, 1, vocab], valid until the next run.
      */
     LanguageModelRunner.DecoderOutput prefill(SharedKvCache cache, int first, List<float[][]> prefixes,
-                                              float[] padEmbedding) throws OrtException {
+                                              float[] padEmbedding, StepOutputs outputs) throws OrtException {
         int n = prefixes.size();
         int seq = prefixes.stream().mapToInt(p -> p.length).max().orElseThrow();
         float[] embeds = new float[n * seq * hidden];
@@ -71,8 +75,22 @@ final class SharedBufferDecoder {
         }
         try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(), FloatBuffer.wrap(embeds),
                 new long[] {n, seq, hidden})) {
-            return run(e, cache, first, n, seq, lengths, true, positions, 1);
+            Outputs out = outputs(outputs, n, 1);
+            run(e, cache, first, n, seq, lengths, true, positions, out);
+            return out.result();
         }
+    }
+
+    /** {@link #prefill(SharedKvCache, int, List, float[], StepOutputs)} returning the logits. */
+    LanguageModelRunner.DecoderOutput prefill(SharedKvCache cache, int first, List<float[][]> prefixes,
+                                              float[] padEmbedding) throws OrtException {
+        return prefill(cache, first, prefixes, padEmbedding, StepOutputs.LOGITS);
+    }
+
+    /** {@link #feed(SharedKvCache, int, long[], int, boolean, StepOutputs)} returning the logits. */
+    LanguageModelRunner.DecoderOutput feed(SharedKvCache cache, int n, long[] tokens, int seq, boolean allPositions)
+            throws OrtException {
+        return feed(cache, n, tokens, seq, allPositions, StepOutputs.LOGITS);
     }
 
     /**
@@ -80,23 +98,65 @@ final class SharedBufferDecoder {
      * positions; the logits are [n, seq or 1, vocab] (every fed position, or the last only), valid until the next
      * run. ONNX Runtime runs more than one token after a cache for one row at a time, so such a feed runs row by row.
      */
-    LanguageModelRunner.DecoderOutput feed(SharedKvCache cache, int n, long[] tokens, int seq, boolean allPositions)
-            throws OrtException {
+    LanguageModelRunner.DecoderOutput feed(SharedKvCache cache, int n, long[] tokens, int seq, boolean allPositions,
+                                           StepOutputs outputs) throws OrtException {
         LanguageModelRunner.checkTokenIds(tokens, n * seq, vocab);
         int k = allPositions ? seq : 1;
-        FloatBuffer out = logits(n * k * vocab);
+        Outputs out = outputs(outputs, n, k);
         if (seq == 1 || n == 1) {
             run(tokens, 0, cache, 0, n, seq, k, out);
         } else {
             for (int r = 0; r < n; r++) {
-                run(tokens, r * seq, cache, r, 1, seq, k, out.duplicate().position(r * k * vocab).limit((r + 1) * k * vocab).slice());
+                run(tokens, r * seq, cache, r, 1, seq, k, out.row(r));
             }
         }
-        return new LanguageModelRunner.DecoderOutput(out, n, k, vocab, null);
+        return out.result();
+    }
+
+    /**
+     * Where one run's outputs go: [n, k, vocab] logits and/or [n, k, choices] token choices, in this object's
+     * reusable memory (null when not asked for).
+     */
+    private record Outputs(FloatBuffer logits, LongBuffer ids, FloatBuffer logProbs, int n, int k, int vocab,
+                           int choices) {
+        /** Row {@code r}'s part (n = 1). */
+        Outputs row(int r) {
+            return new Outputs(slice(logits, r * k * vocab, k * vocab), slice(ids, r * k * choices, k * choices),
+                    slice(logProbs, r * k * choices, k * choices), 1, k, vocab, choices);
+        }
+
+        LanguageModelRunner.DecoderOutput result() {
+            return new LanguageModelRunner.DecoderOutput(logits, n, k, vocab, null, ids, logProbs, choices);
+        }
+
+        private static FloatBuffer slice(FloatBuffer b, int from, int length) {
+            return b == null ? null : b.duplicate().position(from).limit(from + length).slice();
+        }
+
+        private static LongBuffer slice(LongBuffer b, int from, int length) {
+            return b == null ? null : b.duplicate().position(from).limit(from + length).slice();
+        }
+    }
+
+    private Outputs outputs(StepOutputs asked, int n, int k) {
+        int choices = Math.min(asked.choices(), vocab);
+        if (choices > 0 && !runner.offersChoices()) {
+            throw new IllegalArgumentException("this decoder graph has no token-choice outputs");
+        }
+        FloatBuffer l = asked.logits() ? logits(n * k * vocab) : null;
+        if (choices == 0) {
+            return new Outputs(l, null, null, n, k, vocab, 0);
+        }
+        if (choiceIds.capacity() < n * k * choices) {
+            choiceIds = longs(Math.max(n * k * choices, choiceIds.capacity() * 2));
+            choiceLogProbs = floats(choiceIds.capacity());
+        }
+        return new Outputs(l, choiceIds.clear().limit(n * k * choices).slice(),
+                choiceLogProbs.clear().limit(n * k * choices).slice(), n, k, vocab, choices);
     }
 
     private void run(long[] tokens, int from, SharedKvCache cache, int first, int n, int seq, int k,
-                     FloatBuffer out) throws OrtException {
+                     Outputs out) throws OrtException {
         int[] lengths = new int[n];
         LongBuffer positions = positions(n * k);
         for (int r = 0; r < n; r++) {
@@ -112,22 +172,14 @@ final class SharedBufferDecoder {
             long[] slice = java.util.Arrays.copyOfRange(tokens, from, from + n * seq);
             try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(),
                     FloatBuffer.wrap(runner.embed(slice, n, seq)), new long[] {n, seq, hidden})) {
-                run(e, cache, first, n, seq, lengths, false, positions, k, out);
+                run(e, cache, first, n, seq, lengths, false, positions, out);
             }
             return;
         }
         try (OnnxTensor idTensor = OnnxTensor.createTensor(runner.environment(), ids, shape);
              OrtSession.Result embedded = runner.embeddingSession().run(Map.of(LlamaGraphs.INPUT_IDS, idTensor))) {
-            run((OnnxTensor) embedded.get(0), cache, first, n, seq, lengths, false, positions, k, out);
+            run((OnnxTensor) embedded.get(0), cache, first, n, seq, lengths, false, positions, out);
         }
-    }
-
-    private LanguageModelRunner.DecoderOutput run(OnnxTensor embeds, SharedKvCache cache, int first, int n, int seq,
-                                                  int[] lengths, boolean firstPrompt, LongBuffer positions, int k)
-            throws OrtException {
-        FloatBuffer out = logits(n * k * vocab);
-        run(embeds, cache, first, n, seq, lengths, firstPrompt, positions, k, out);
-        return new LanguageModelRunner.DecoderOutput(out, n, k, vocab, null);
     }
 
     /**
@@ -135,7 +187,8 @@ final class SharedBufferDecoder {
      * starts every row empty (and seq is the longest row).
      */
     private void run(OnnxTensor embeds, SharedKvCache cache, int first, int n, int seq, int[] lengths,
-                     boolean firstPrompt, LongBuffer positions, int k, FloatBuffer out) throws OrtException {
+                     boolean firstPrompt, LongBuffer positions, Outputs out) throws OrtException {
+        int k = out.k();
         int longest = 0;
         seqlens = fit(seqlens, n);
         for (int r = 0; r < n; r++) {
@@ -151,14 +204,30 @@ final class SharedBufferDecoder {
         try (OnnxTensor s = OnnxTensor.createTensor(env, seqlens, new long[] {n});
              OnnxTensor t = OnnxTensor.createTensor(env, total, new long[] {1});
              OnnxTensor p = OnnxTensor.createTensor(env, positions, new long[] {n, k});
-             OnnxTensor l = OnnxTensor.createTensor(env, out, new long[] {n, k, vocab})) {
+             OnnxTensor c = OnnxTensor.createTensor(env, choiceCount, new long[] {1});
+             OnnxTensor l = out.logits() == null ? null
+                     : OnnxTensor.createTensor(env, out.logits(), new long[] {n, k, vocab});
+             OnnxTensor ci = out.ids() == null ? null
+                     : OnnxTensor.createTensor(env, out.ids(), new long[] {n, k, out.choices()});
+             OnnxTensor cl = out.logProbs() == null ? null
+                     : OnnxTensor.createTensor(env, out.logProbs(), new long[] {n, k, out.choices()})) {
             Map<String, OnnxTensor> in = new HashMap<>();
             Map<String, OnnxTensor> pinned = new HashMap<>();
             in.put(LlamaGraphs.INPUTS_EMBEDS, embeds);
             in.put(FusedLlamaGraphs.SEQLENS_K, s);
             in.put(FusedLlamaGraphs.TOTAL_SEQUENCE_LENGTH, t);
             in.put(FusedLlamaGraphs.LOGITS_POSITIONS, p);
-            pinned.put(LlamaGraphs.LOGITS, l);
+            if (runner.offersChoices()) { // an input of the graph even when its outputs are not asked for
+                choiceCount.put(0, Math.max(out.choices(), 1));
+                in.put(TokenChoiceHead.CHOICE_COUNT, c);
+            }
+            if (l != null) {
+                pinned.put(LlamaGraphs.LOGITS, l);
+            }
+            if (ci != null) {
+                pinned.put(TokenChoiceHead.CHOICE_IDS, ci);
+                pinned.put(TokenChoiceHead.CHOICE_LOG_PROBS, cl);
+            }
             for (int i = 0; i < runner.config().numHiddenLayers(); i++) {
                 OnnxTensor key = cache.key(i, first, n);
                 OnnxTensor value = cache.value(i, first, n);
