@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.embedded.EmbeddedRuntime;
 import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.DemoModel;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
@@ -70,6 +71,17 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "min = max). Default: the model's.")
     Integer minNewTokens;
 
+    @Option(names = "--length-mix", split = ",", paramLabel = "N[,N...]",
+            description = "New-token counts the requests ask for in turn (min = max), e.g. 4,8,32,64: short answers "
+                    + "and long captions interleaved; latency is then reported per count. Overrides --max-new-tokens "
+                    + "and --min-new-tokens.")
+    List<Integer> lengthMix = List.of();
+
+    @Option(names = "--scheduling", defaultValue = "static", paramLabel = "static|continuous",
+            description = "The inference operator's scheduling (batch.scheduling): static batches, or continuous "
+                    + "batching where requests join the decoding rows step by step. Default ${DEFAULT-VALUE}.")
+    String scheduling;
+
     @Option(names = "--image-size", paramLabel = "WIDTHxHEIGHT", converter = ImageSize.Converter.class,
             description = "Size of the random PNG images (e.g. 640x480, loupe bench's). Default: eight small images "
                     + "of 24x20 to 80x62.")
@@ -118,7 +130,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         try {
             SoakInputs inputs;
             try {
-                inputs = SoakInputs.prepare(requests, badFraction, work(), work.resolve("images"), seed);
+                inputs = SoakInputs.prepare(requests, badFraction, work(), work.resolve("images"), seed)
+                        .withLengthMix(lengthMix);
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
@@ -172,6 +185,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (batchSize != null) {
             conf.set(LoupeOptions.BATCH_MAX_SIZE, batchSize);
         }
+        conf.set(LoupeOptions.BATCH_SCHEDULING, scheduling());
         return conf;
     }
 
@@ -197,6 +211,11 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             out.printf(Locale.ROOT, "foreign:       %d records no request explains%n", c.foreign());
         }
         out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s)%n", r.requestsPerSecond(), r.seconds());
+        out.printf(Locale.ROOT, "scheduling:    %s%s%n", scheduling().name().toLowerCase(Locale.ROOT),
+                lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix);
+        r.latencyByLength().forEach((length, p) -> out.printf(Locale.ROOT,
+                "latency %-6s p50 %d ms, p99 %d ms, max %d ms (%d results; request written to result committed)%n",
+                length + ":", p.p50(), p.p99(), p.max(), p.count()));
         ResultTimings.Summary t = r.timings();
         out.printf(Locale.ROOT, "mean batch:    %.2f requests per inference batch%n", t.meanBatchSize());
         out.printf(Locale.ROOT, "stages:        %s%n", t.stages().line(t.results()));
@@ -233,6 +252,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("mean_batch_size", r.timings().meanBatchSize());
+        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT));
+        var mix = o.putArray("length_mix");
+        lengthMix.forEach(mix::add);
+        ObjectNode latency = o.putObject("latency_millis_by_length");
+        r.latencyByLength().forEach((length, p) -> latency.putObject(length).put("results", p.count())
+                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
         ResultStages stages = r.timings().stages();
         long results = r.timings().results();
         o.putObject("mean_millis_per_result").put("fetch", ResultStages.mean(stages.fetchMillis(), results))
@@ -267,6 +292,14 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             work = work.withImageSize(imageSize.width(), imageSize.height());
         }
         return work;
+    }
+
+    private Scheduling scheduling() {
+        try {
+            return Scheduling.valueOf(scheduling.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw usage("--scheduling must be static or continuous, got " + scheduling);
+        }
     }
 
     private CommandLine.ParameterException usage(String message) {

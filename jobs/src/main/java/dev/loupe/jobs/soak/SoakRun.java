@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -27,7 +28,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * One soak run against a running streaming job: writes the {@link SoakInputs} to the requests topic, reads the
  * results and dead-letter topics as a {@code read_committed} reader until every request is accounted for (or the
  * time limit passes, or the job stops), waits a little longer to catch duplicates, and reports the counts, the
- * throughput and the heap used after a full GC at every tenth of the run. The heap figures are this JVM's, so they
+ * throughput, the latency from each request's write to its committed result (percentiles per requested length) and
+ * the heap used after a full GC at every tenth of the run. The heap figures are this JVM's, so they
  * cover the job too when it runs in-process (the embedded runtime).
  */
 public final class SoakRun {
@@ -40,7 +42,8 @@ public final class SoakRun {
      * @param heapFlat whether the heap at the end stays within {@link #flatTolerance(long)} of the warm-up figure
      */
     public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
-            boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings) {
+            boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings,
+            Map<String, SoakLatencies.Percentiles> latencyByLength) {
 
         /** Nothing lost, duplicated or misrouted. */
         public boolean ok() {
@@ -82,7 +85,8 @@ public final class SoakRun {
     /** Runs the soak; {@code jobRunning} says whether the job can still produce outcomes. */
     public Report run(BooleanSupplier jobRunning) {
         long start = System.nanoTime();
-        produce();
+        SoakLatencies latencies = new SoakLatencies(inputs);
+        produce(latencies);
         progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", inputs.count(),
                 (System.nanoTime() - start) / 1e9));
         SoakTally tally = new SoakTally(inputs);
@@ -114,6 +118,7 @@ public final class SoakRun {
                     } else {
                         AnnotationResult result = results.deserialize(r.value());
                         tally.result(SoakInputs.index(result.getId()));
+                        latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis());
                         timings.add(result);
                     }
                 }
@@ -147,7 +152,7 @@ public final class SoakRun {
         boolean flat = heap.size() >= 2
                 && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
         return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
-                jobStopped, timings.summary());
+                jobStopped, timings.summary(), latencies.byLength());
     }
 
     private List<String> outputTopics() {
@@ -156,7 +161,7 @@ public final class SoakRun {
         return topics;
     }
 
-    private void produce() {
+    private void produce(SoakLatencies latencies) {
         Properties p = new Properties();
         p.putAll(settings.kafkaProperties().asMap());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
@@ -166,6 +171,7 @@ public final class SoakRun {
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < inputs.count(); i++) {
                 byte[] key = SoakInputs.id(i).getBytes(StandardCharsets.UTF_8);
+                latencies.written(i, System.currentTimeMillis());
                 producer.send(new ProducerRecord<>(settings.requestsTopic(), key, inputs.value(i)));
             }
             producer.flush();
