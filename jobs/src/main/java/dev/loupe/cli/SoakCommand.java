@@ -82,6 +82,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "batching where requests join the decoding rows step by step. Default ${DEFAULT-VALUE}.")
     String scheduling;
 
+    @Option(names = "--rate", paramLabel = "PER_SECOND", defaultValue = "0",
+            description = "Write the requests at this pace (requests per second) while reading results, as a stream "
+                    + "arrives, instead of all at once (0, the default): with a backlog, latency measures how long "
+                    + "the backlog takes; at a pace below capacity, how long a request takes to be served.")
+    double rate;
+
     @Option(names = "--image-size", paramLabel = "WIDTHxHEIGHT", converter = ImageSize.Converter.class,
             description = "Size of the random PNG images (e.g. 640x480, loupe bench's). Default: eight small images "
                     + "of 24x20 to 80x62.")
@@ -126,6 +132,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (parallelism < 1) {
             throw usage("--parallelism must be at least 1");
         }
+        if (!(rate >= 0) || Double.isInfinite(rate)) {
+            throw usage("--rate must be a number of requests per second >= 0, got " + rate);
+        }
         Path work = Files.createTempDirectory("loupe-soak-");
         try {
             SoakInputs inputs;
@@ -160,7 +169,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
                                 + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
                         parallelism, checkpointInterval.toMillis());
-                SoakRun.Report report = new SoakRun(settings, inputs, timeout, line -> err.println("soak: " + line))
+                SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
                 if (json) {
                     printJson(out, modelDir, report);
@@ -211,8 +220,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             out.printf(Locale.ROOT, "foreign:       %d records no request explains%n", c.foreign());
         }
         out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s)%n", r.requestsPerSecond(), r.seconds());
-        out.printf(Locale.ROOT, "scheduling:    %s%s%n", scheduling().name().toLowerCase(Locale.ROOT),
-                lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix);
+        out.printf(Locale.ROOT, "scheduling:    %s%s, requests written %s%n", scheduling().name().toLowerCase(Locale.ROOT),
+                lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix,
+                rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate) : "all at once");
         r.latencyByLength().forEach((length, p) -> out.printf(Locale.ROOT,
                 "latency %-6s p50 %d ms, p99 %d ms, max %d ms (%d results; request written to result committed)%n",
                 length + ":", p.p50(), p.p99(), p.max(), p.count()));
@@ -252,7 +262,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("mean_batch_size", r.timings().meanBatchSize());
-        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT));
+        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate);
         var mix = o.putArray("length_mix");
         lengthMix.forEach(mix::add);
         ObjectNode latency = o.putObject("latency_millis_by_length");

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Latency from each request's write to the first committed result read for it, in arrays allocated once (the heap
@@ -17,25 +18,26 @@ public final class SoakLatencies {
     public record Percentiles(int count, long p50, long p99, long max) {}
 
     private final SoakInputs inputs;
-    private final long[] writtenAt;
+    /** Written by the writer thread of a paced run, read by the reader. */
+    private final AtomicLongArray writtenAt;
     private final long[] latency;
 
     public SoakLatencies(SoakInputs inputs) {
         this.inputs = inputs;
-        this.writtenAt = new long[inputs.count()];
+        this.writtenAt = new AtomicLongArray(inputs.count());
         this.latency = new long[inputs.count()];
         Arrays.fill(latency, -1);
     }
 
     /** Request {@code index} is written now ({@code millis}, wall clock). */
     public void written(int index, long millis) {
-        writtenAt[index] = millis;
+        writtenAt.set(index, millis);
     }
 
     /** A result for request {@code index} was read at {@code millis}; later ones (duplicates) do not count. */
     public void result(int index, long millis) {
         if (index >= 0 && index < latency.length && latency[index] < 0) {
-            latency[index] = Math.max(0, millis - writtenAt[index]);
+            latency[index] = Math.max(0, millis - writtenAt.get(index));
         }
     }
 

@@ -1,11 +1,11 @@
 package dev.loupe.jobs.streaming;
 
-import dev.loupe.flink.LoupeOptions;
-import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.config.JobOptions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.embedded.EmbeddedKafka;
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory.Fault;
 import dev.loupe.jobs.testing.Requests;
