@@ -208,8 +208,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
 
     private void printText(PrintStream out, Path modelDir, SoakRun.Report r) {
         SoakTally.Counts c = r.counts();
-        out.printf(Locale.ROOT, "model: %s (max %d new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
-                maxNewTokens, parallelism, checkpointInterval.toMillis());
+        out.printf(Locale.ROOT, "model: %s (%s new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
+                lengthMix.isEmpty() ? "max " + maxNewTokens : "in turn " + lengthMix, parallelism,
+                checkpointInterval.toMillis());
         out.printf(Locale.ROOT, "requests:      %d (%d good, %d bad)%n", c.requests(), c.good(), c.bad());
         out.printf(Locale.ROOT, "results:       %d%n", c.results());
         out.printf(Locale.ROOT, "dead letters:  %d %s%n", c.deadLetters(), byCode(c.deadLettersByCode()));
