@@ -135,6 +135,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (!(rate >= 0) || Double.isInfinite(rate)) {
             throw usage("--rate must be a number of requests per second >= 0, got " + rate);
         }
+        scheduling();   // refused before anything starts
         Path work = Files.createTempDirectory("loupe-soak-");
         try {
             SoakInputs inputs;
