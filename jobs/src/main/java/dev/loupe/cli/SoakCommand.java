@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.embedded.EmbeddedRuntime;
 import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.DemoModel;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
@@ -70,6 +71,23 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "min = max). Default: the model's.")
     Integer minNewTokens;
 
+    @Option(names = "--length-mix", split = ",", paramLabel = "N[,N...]",
+            description = "New-token counts the requests ask for in turn (min = max), e.g. 4,8,32,64: short answers "
+                    + "and long captions interleaved; latency is then reported per count. Overrides --max-new-tokens "
+                    + "and --min-new-tokens.")
+    List<Integer> lengthMix = List.of();
+
+    @Option(names = "--scheduling", defaultValue = "static", paramLabel = "static|continuous",
+            description = "The inference operator's scheduling (batch.scheduling): static batches, or continuous "
+                    + "batching where requests join the decoding rows step by step. Default ${DEFAULT-VALUE}.")
+    String scheduling;
+
+    @Option(names = "--rate", paramLabel = "PER_SECOND", defaultValue = "0",
+            description = "Write the requests at this pace (requests per second) while reading results, as a stream "
+                    + "arrives, instead of all at once (0, the default): with a backlog, latency measures how long "
+                    + "the backlog takes; at a pace below capacity, how long a request takes to be served.")
+    double rate;
+
     @Option(names = "--image-size", paramLabel = "WIDTHxHEIGHT", converter = ImageSize.Converter.class,
             description = "Size of the random PNG images (e.g. 640x480, loupe bench's). Default: eight small images "
                     + "of 24x20 to 80x62.")
@@ -114,11 +132,16 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (parallelism < 1) {
             throw usage("--parallelism must be at least 1");
         }
+        if (!(rate >= 0) || Double.isInfinite(rate)) {
+            throw usage("--rate must be a number of requests per second >= 0, got " + rate);
+        }
+        scheduling();   // refused before anything starts
         Path work = Files.createTempDirectory("loupe-soak-");
         try {
             SoakInputs inputs;
             try {
-                inputs = SoakInputs.prepare(requests, badFraction, work(), work.resolve("images"), seed);
+                inputs = SoakInputs.prepare(requests, badFraction, work(), work.resolve("images"), seed)
+                        .withLengthMix(lengthMix);
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
@@ -147,7 +170,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
                                 + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
                         parallelism, checkpointInterval.toMillis());
-                SoakRun.Report report = new SoakRun(settings, inputs, timeout, line -> err.println("soak: " + line))
+                SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
                 if (json) {
                     printJson(out, modelDir, report);
@@ -172,6 +195,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (batchSize != null) {
             conf.set(LoupeOptions.BATCH_MAX_SIZE, batchSize);
         }
+        conf.set(LoupeOptions.BATCH_SCHEDULING, scheduling());
         return conf;
     }
 
@@ -185,8 +209,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
 
     private void printText(PrintStream out, Path modelDir, SoakRun.Report r) {
         SoakTally.Counts c = r.counts();
-        out.printf(Locale.ROOT, "model: %s (max %d new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
-                maxNewTokens, parallelism, checkpointInterval.toMillis());
+        out.printf(Locale.ROOT, "model: %s (%s new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
+                lengthMix.isEmpty() ? "max " + maxNewTokens : "in turn " + lengthMix, parallelism,
+                checkpointInterval.toMillis());
         out.printf(Locale.ROOT, "requests:      %d (%d good, %d bad)%n", c.requests(), c.good(), c.bad());
         out.printf(Locale.ROOT, "results:       %d%n", c.results());
         out.printf(Locale.ROOT, "dead letters:  %d %s%n", c.deadLetters(), byCode(c.deadLettersByCode()));
@@ -197,6 +222,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             out.printf(Locale.ROOT, "foreign:       %d records no request explains%n", c.foreign());
         }
         out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s)%n", r.requestsPerSecond(), r.seconds());
+        out.printf(Locale.ROOT, "scheduling:    %s%s, requests written %s%n", scheduling().name().toLowerCase(Locale.ROOT),
+                lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix,
+                rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate) : "all at once");
+        r.latencyByLength().forEach((length, p) -> out.printf(Locale.ROOT,
+                "latency %-6s p50 %d ms, p99 %d ms, max %d ms (%d results; request written to result committed)%n",
+                length + ":", p.p50(), p.p99(), p.max(), p.count()));
         ResultTimings.Summary t = r.timings();
         out.printf(Locale.ROOT, "mean batch:    %.2f requests per inference batch%n", t.meanBatchSize());
         out.printf(Locale.ROOT, "stages:        %s%n", t.stages().line(t.results()));
@@ -233,6 +264,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("mean_batch_size", r.timings().meanBatchSize());
+        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate);
+        var mix = o.putArray("length_mix");
+        lengthMix.forEach(mix::add);
+        ObjectNode latency = o.putObject("latency_millis_by_length");
+        r.latencyByLength().forEach((length, p) -> latency.putObject(length).put("results", p.count())
+                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
         ResultStages stages = r.timings().stages();
         long results = r.timings().results();
         o.putObject("mean_millis_per_result").put("fetch", ResultStages.mean(stages.fetchMillis(), results))
@@ -267,6 +304,14 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             work = work.withImageSize(imageSize.width(), imageSize.height());
         }
         return work;
+    }
+
+    private Scheduling scheduling() {
+        try {
+            return Scheduling.valueOf(scheduling.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw usage("--scheduling must be static or continuous, got " + scheduling);
+        }
     }
 
     private CommandLine.ParameterException usage(String message) {

@@ -15,6 +15,9 @@ public final class CommonFlags {
 
     public static final Flag BATCH_DELAY = Flag.value("--batch-delay", LoupeOptions.BATCH_MAX_DELAY).label("DURATION");
 
+    public static final Flag SCHEDULING =
+            Flag.value("--scheduling", LoupeOptions.BATCH_SCHEDULING).label("static|continuous");
+
     public static final Flag PARALLELISM = Flag.value("--parallelism", JobOptions.PARALLELISM).label("N");
 
     public static final Flag CHECKPOINT_INTERVAL =

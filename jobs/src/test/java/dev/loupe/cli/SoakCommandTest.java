@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -42,6 +43,30 @@ class SoakCommandTest {
     }
 
     @Test
+    void underContinuousSchedulingAPacedMixAccountsForEveryRequestAndReportsLatencyPerLength() throws Exception {
+        CliRun r = CliRun.of("bench", "soak", "--requests", "120", "--threads", "1", "--length-mix", "2,6",
+                "--scheduling", "continuous", "--rate", "200", "--timeout", "4m", "--json");
+
+        assertThat(r.status()).as(r.out() + r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
+        assertThat(o.path("scheduling").asText()).isEqualTo("continuous");
+        assertThat(o.path("duplicates").asInt()).isZero();
+        assertThat(o.path("lost").asInt()).isZero();
+        assertThat(o.path("wrong_outcome").asInt()).isZero();
+        assertThat(o.path("ok").asBoolean()).isTrue();
+        JsonNode latency = o.path("latency_millis_by_length");
+        assertThat(latency.fieldNames()).toIterable().containsExactly("2", "6", "rank");
+        int results = 0;
+        for (String length : List.of("2", "6", "rank")) {
+            JsonNode p = latency.path(length);
+            assertThat(p.path("p50").asLong()).as(length).isPositive().isLessThanOrEqualTo(p.path("p99").asLong());
+            assertThat(p.path("p99").asLong()).as(length).isLessThanOrEqualTo(p.path("max").asLong());
+            results += p.path("results").asInt();
+        }
+        assertThat(results).isEqualTo(o.path("results").asInt());
+    }
+
+    @Test
     void badSettingsAreRefusedBeforeAnythingStarts() {
         assertThat(CliRun.of("bench", "soak", "--requests", "0").status()).isEqualTo(2);
         CliRun bad = CliRun.of("bench", "soak", "--bad-fraction", "1.5");
@@ -53,5 +78,14 @@ class SoakCommandTest {
         CliRun tokens = CliRun.of("bench", "soak", "--max-new-tokens", "4", "--min-new-tokens", "5");
         assertThat(tokens.status()).isEqualTo(2);
         assertThat(tokens.err()).contains("min new tokens");
+        CliRun scheduling = CliRun.of("bench", "soak", "--scheduling", "sometimes");
+        assertThat(scheduling.status()).isEqualTo(2);
+        assertThat(scheduling.err()).contains("--scheduling");
+        CliRun rate = CliRun.of("bench", "soak", "--rate", "-1");
+        assertThat(rate.status()).isEqualTo(2);
+        assertThat(rate.err()).contains("--rate");
+        CliRun mix = CliRun.of("bench", "soak", "--length-mix", "4,0");
+        assertThat(mix.status()).isEqualTo(2);
+        assertThat(mix.err()).contains("--length-mix");
     }
 }

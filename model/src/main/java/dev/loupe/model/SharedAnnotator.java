@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
@@ -26,6 +27,12 @@ public final class SharedAnnotator implements BatchAnnotator {
     @Override
     public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
         lease.get().annotateContinuously(inputs, maxActiveRows, listener);
+    }
+
+    @Override
+    public <T> void annotateFed(AnnotationFeed<T> feed, int maxActiveRows,
+                                   AnnotationFeed.Listener<T> listener) throws InterruptedException {
+        lease.get().annotateFed(feed, maxActiveRows, listener);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.loupe.flink;
 
 import dev.loupe.flink.batch.DynamicBatcher;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.flink.fetch.AddressPolicy;
 import dev.loupe.flink.fetch.HttpFetchOptions;
 import dev.loupe.flink.fetch.ImageFetcher;
@@ -83,6 +84,14 @@ public final class LoupeOptions {
             .durationType().defaultValue(Duration.ofMillis(50))
             .withDescription("When the model is idle, a non-full batch starts this long after its first request arrived "
                     + "(the latency bound at low load; while the model is busy the batch waits to fill).");
+
+    public static final ConfigOption<Scheduling> BATCH_SCHEDULING = ConfigOptions.key("batch.scheduling")
+            .enumType(Scheduling.class).defaultValue(Scheduling.STATIC)
+            .withDescription("How the inference operator schedules the model: static batches formed before generation,"
+                    + " or continuous (step-level) batching, where requests join the decoding rows at step boundaries"
+                    + " and each result is emitted as soon as its row finishes. Under continuous, batch.max-size is"
+                    + " the most rows decoding at once and batch.max-delay how long an idle loop waits to fill its"
+                    + " first prefill; beam search and ranking requests keep whole-request batches.");
 
     public static final ConfigOption<Long> IMAGE_MAX_PIXELS = ConfigOptions.key("loupe.image.max-pixels")
             .longType().defaultValue(64L * 1024 * 1024)

@@ -1,5 +1,6 @@
 package dev.loupe.flink;
 
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.flink.fetch.AddressPolicy;
 import dev.loupe.flink.fetch.FetchSettings;
 import dev.loupe.flink.fetch.HttpFetchOptions;
@@ -28,6 +29,7 @@ public final class PipelineOptions implements Serializable {
     private final long fetchMaxBytes;
     private final int batchMaxSize;
     private final Duration batchMaxDelay;
+    private final Scheduling scheduling;
     private final long maxPixels;
     private final int maxNewTokensLimit;
     private final int maxBeams;
@@ -43,6 +45,7 @@ public final class PipelineOptions implements Serializable {
         this.fetchMaxBytes = b.fetchMaxBytes;
         this.batchMaxSize = b.batchMaxSize;
         this.batchMaxDelay = b.batchMaxDelay;
+        this.scheduling = b.scheduling;
         this.maxPixels = b.maxPixels;
         this.maxNewTokensLimit = b.maxNewTokensLimit;
         this.maxBeams = b.maxBeams;
@@ -77,6 +80,7 @@ public final class PipelineOptions implements Serializable {
                 .fetchMaxBytes(fetchMaxBytes)
                 .batchMaxSize(batchMaxSize)
                 .batchMaxDelay(batchMaxDelay)
+                .scheduling(scheduling)
                 .thumbnailSize(thumbnailSize)
                 .maxPixels(maxPixels)
                 .maxNewTokensLimit(maxNewTokensLimit)
@@ -118,6 +122,11 @@ public final class PipelineOptions implements Serializable {
 
     public Duration batchMaxDelay() {
         return batchMaxDelay;
+    }
+
+    /** {@link LoupeOptions#BATCH_SCHEDULING}. */
+    public Scheduling scheduling() {
+        return scheduling;
     }
 
     /** Longest side of the thumbnails preprocessing makes ({@code Outputs.thumbnails()}); 0: none. */
@@ -173,6 +182,7 @@ public final class PipelineOptions implements Serializable {
         private long fetchMaxBytes = LoupeOptions.FETCH_MAX_BYTES.defaultValue().getBytes();
         private int batchMaxSize = LoupeOptions.BATCH_MAX_SIZE.defaultValue();
         private Duration batchMaxDelay = LoupeOptions.BATCH_MAX_DELAY.defaultValue();
+        private Scheduling scheduling = LoupeOptions.BATCH_SCHEDULING.defaultValue();
         private int thumbnailSize;
         private long maxPixels = LoupeOptions.IMAGE_MAX_PIXELS.defaultValue();
         private int maxNewTokensLimit = LoupeOptions.REQUEST_MAX_NEW_TOKENS.defaultValue();
@@ -195,6 +205,7 @@ public final class PipelineOptions implements Serializable {
             fetchMaxBytes = conf.get(LoupeOptions.FETCH_MAX_BYTES).getBytes();
             batchMaxSize = conf.get(LoupeOptions.BATCH_MAX_SIZE);
             batchMaxDelay = conf.get(LoupeOptions.BATCH_MAX_DELAY);
+            scheduling = conf.get(LoupeOptions.BATCH_SCHEDULING);
             maxPixels = conf.get(LoupeOptions.IMAGE_MAX_PIXELS);
             maxNewTokensLimit = conf.get(LoupeOptions.REQUEST_MAX_NEW_TOKENS);
             maxBeams = conf.get(LoupeOptions.REQUEST_MAX_BEAMS);
@@ -241,6 +252,12 @@ public final class PipelineOptions implements Serializable {
         /** {@link LoupeOptions#BATCH_MAX_DELAY}. */
         public Builder batchMaxDelay(Duration maxDelay) {
             batchMaxDelay = maxDelay;
+            return this;
+        }
+
+        /** {@link LoupeOptions#BATCH_SCHEDULING}. */
+        public Builder scheduling(Scheduling scheduling) {
+            this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
             return this;
         }
 

@@ -65,6 +65,7 @@ public final class CaptionArguments {
             Flag.value("--seed", CaptionOptions.SEED).label("N"),
             CommonFlags.BATCH_SIZE,
             CommonFlags.BATCH_DELAY,
+            CommonFlags.SCHEDULING,
             CommonFlags.PARALLELISM.note("Parallel readers and model instances."),
             CommonFlags.CHECKPOINT_INTERVAL
                     .note("How often progress is checkpointed, i.e. how much an interrupted run redoes."),

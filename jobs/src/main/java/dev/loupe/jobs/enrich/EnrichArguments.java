@@ -52,6 +52,7 @@ public final class EnrichArguments {
             CommonFlags.ALLOWED_HOST.note("Internal hosts http(s) images may come from (repeatable); by default "
                     + "internal addresses are refused."),
             CommonFlags.BATCH_SIZE,
+            CommonFlags.SCHEDULING,
             CommonFlags.CHECKPOINT_INTERVAL
                     .note("How often the journal is committed (what an interruption can lose)."),
             CommonFlags.PARALLELISM,

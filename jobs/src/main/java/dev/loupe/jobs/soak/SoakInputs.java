@@ -56,6 +56,8 @@ public final class SoakInputs {
     private final List<byte[]> images;
     private final List<String> imageUris;
     private final AvroSerializer<AnnotationRequest> serializer = new AvroSerializer<>(AnnotationRequest.class);
+    /** New-token counts taken in turn by the requests (min = max); empty: every request asks for {@link #work}. */
+    private final int[] lengthMix;
 
     /**
      * What each good request asks of the model: its new-token bounds ({@code minNewTokens} 0 leaves the model's
@@ -93,8 +95,9 @@ public final class SoakInputs {
     }
 
     private SoakInputs(int count, double badFraction, Work work, Path imageRoot, List<byte[]> images,
-            List<String> imageUris) {
+            List<String> imageUris, int[] lengthMix) {
         this.count = count;
+        this.lengthMix = lengthMix;
         this.badFraction = badFraction;
         this.work = work;
         this.imageRoot = imageRoot;
@@ -131,7 +134,38 @@ public final class SoakInputs {
             images.add(png);
             uris.add(Files.write(imageRoot.resolve("image-" + i + ".png"), png).toUri().toString());
         }
-        return new SoakInputs(count, badFraction, work, imageRoot, images, uris);
+        return new SoakInputs(count, badFraction, work, imageRoot, images, uris, new int[0]);
+    }
+
+    /**
+     * These requests with request {@code i} asking for exactly {@code mix[i % mix.size()]} new tokens (min = max),
+     * as {@code loupe bench --length-mix} does, so short answers and long captions arrive interleaved.
+     *
+     * @throws IllegalArgumentException when a count is below 1
+     */
+    public SoakInputs withLengthMix(List<Integer> mix) {
+        for (int n : mix) {
+            if (n < 1) {
+                throw new IllegalArgumentException("every --length-mix count must be at least 1, got " + n);
+            }
+        }
+        return new SoakInputs(count, badFraction, work, imageRoot, images, imageUris,
+                mix.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /**
+     * What request {@code i}'s latency is reported under: its requested new-token count (a number) for captions and
+     * questions under a length mix, "rank" for rankings (which generate nothing), "all" without a mix.
+     */
+    public String lengthLabel(int i) {
+        if (lengthMix.length == 0) {
+            return "all";
+        }
+        return task(i) == Task.RANK ? "rank" : String.valueOf(lengthMix[i % lengthMix.length]);
+    }
+
+    private static Task task(int i) {
+        return Task.values()[i % Task.values().length];
     }
 
     public int count() {
@@ -200,15 +234,20 @@ public final class SoakInputs {
 
     private AnnotationRequest request(int i, Kind kind) {
         AnnotationRequest.Builder b = AnnotationRequest.newBuilder().setId(id(i));
-        Task task = Task.values()[i % Task.values().length];
+        Task task = task(i);
         b.setTask(task);
         if (task == Task.VQA) {
             b.setQuestion("what is in the picture?");
         } else if (task == Task.RANK) {
             b.setCandidates(List.of("a cat", "a dog", "a tree"));
         }
-        b.setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(work.maxNewTokens())
-                .setMinNewTokens(work.minNewTokens() > 0 ? work.minNewTokens() : null).build());
+        if (lengthMix.length > 0) {
+            int n = lengthMix[i % lengthMix.length];
+            b.setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(n).setMinNewTokens(n).build());
+        } else {
+            b.setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(work.maxNewTokens())
+                    .setMinNewTokens(work.minNewTokens() > 0 ? work.minNewTokens() : null).build());
+        }
         int image = i % IMAGES;
         switch (kind) {
             case GOOD_INLINE -> b.setImage(inline(images.get(image)));

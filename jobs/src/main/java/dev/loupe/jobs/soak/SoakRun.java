@@ -10,7 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -27,7 +30,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * One soak run against a running streaming job: writes the {@link SoakInputs} to the requests topic, reads the
  * results and dead-letter topics as a {@code read_committed} reader until every request is accounted for (or the
  * time limit passes, or the job stops), waits a little longer to catch duplicates, and reports the counts, the
- * throughput and the heap used after a full GC at every tenth of the run. The heap figures are this JVM's, so they
+ * throughput, the latency from each request's write to its committed result (percentiles per requested length) and
+ * the heap used after a full GC at every tenth of the run. The heap figures are this JVM's, so they
  * cover the job too when it runs in-process (the embedded runtime).
  */
 public final class SoakRun {
@@ -40,7 +44,8 @@ public final class SoakRun {
      * @param heapFlat whether the heap at the end stays within {@link #flatTolerance(long)} of the warm-up figure
      */
     public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
-            boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings) {
+            boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings,
+            Map<String, SoakLatencies.Percentiles> latencyByLength) {
 
         /** Nothing lost, duplicated or misrouted. */
         public boolean ok() {
@@ -61,17 +66,31 @@ public final class SoakRun {
     private final SoakInputs inputs;
     private final Duration timeout;
     private final Consumer<String> progress;
+    private final double requestsPerSecond;
+
+    /** A run writing every request at once (the job works through a backlog). */
+    public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, Consumer<String> progress) {
+        this(settings, inputs, timeout, 0, progress);
+    }
 
     /**
      * @param settings the job's topics and Kafka client properties
      * @param timeout the longest the run waits for the outcomes
+     * @param requestsPerSecond the pace requests are written at, while results are read (an open-loop arrival
+     *     rate: latency then shows how the job serves requests as they come, not how long a backlog takes); 0
+     *     writes them all at once before reading
      * @param progress receives one line per tenth of the run
      */
-    public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, Consumer<String> progress) {
+    public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, double requestsPerSecond,
+            Consumer<String> progress) {
+        if (!(requestsPerSecond >= 0) || Double.isInfinite(requestsPerSecond)) {
+            throw new IllegalArgumentException("the request rate must be >= 0, got " + requestsPerSecond);
+        }
         this.settings = settings;
         this.inputs = inputs;
         this.timeout = timeout;
         this.progress = progress;
+        this.requestsPerSecond = requestsPerSecond;
     }
 
     /** The allowed growth of the heap after warm-up: 10 % of the warm-up figure, at least 16 MiB. */
@@ -82,9 +101,23 @@ public final class SoakRun {
     /** Runs the soak; {@code jobRunning} says whether the job can still produce outcomes. */
     public Report run(BooleanSupplier jobRunning) {
         long start = System.nanoTime();
-        produce();
-        progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", inputs.count(),
-                (System.nanoTime() - start) / 1e9));
+        SoakLatencies latencies = new SoakLatencies(inputs);
+        Runnable write = () -> {
+            produce(latencies, start);
+            progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", inputs.count(),
+                    (System.nanoTime() - start) / 1e9));
+        };
+        CompletableFuture<Void> writing;
+        if (requestsPerSecond > 0) {
+            writing = CompletableFuture.runAsync(write, runnable -> {
+                Thread writer = new Thread(runnable, "loupe-soak-writer");
+                writer.setDaemon(true);
+                writer.start();
+            });
+        } else {
+            write.run();
+            writing = CompletableFuture.completedFuture(null);
+        }
         SoakTally tally = new SoakTally(inputs);
         ResultTimings timings = new ResultTimings();
         List<HeapSample> heap = new ArrayList<>();
@@ -114,6 +147,7 @@ public final class SoakRun {
                     } else {
                         AnnotationResult result = results.deserialize(r.value());
                         tally.result(SoakInputs.index(result.getId()));
+                        latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis());
                         timings.add(result);
                     }
                 }
@@ -139,6 +173,9 @@ public final class SoakRun {
                 }
             }
         }
+        if (writing.isCompletedExceptionally()) {
+            writing.join();   // throws the writer's failure
+        }
         if (heap.isEmpty() || heap.get(heap.size() - 1).accounted() < tally.accounted()) {
             heap.add(new HeapSample((int) (100L * tally.accounted() / inputs.count()), tally.accounted(), usedHeapAfterGc()));
         }
@@ -147,7 +184,7 @@ public final class SoakRun {
         boolean flat = heap.size() >= 2
                 && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
         return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
-                jobStopped, timings.summary());
+                jobStopped, timings.summary(), latencies.byLength());
     }
 
     private List<String> outputTopics() {
@@ -156,7 +193,8 @@ public final class SoakRun {
         return topics;
     }
 
-    private void produce() {
+    /** Writes every request, paced at {@link #requestsPerSecond} from {@code start} (nanos) when that is set. */
+    private void produce(SoakLatencies latencies, long start) {
         Properties p = new Properties();
         p.putAll(settings.kafkaProperties().asMap());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
@@ -166,6 +204,13 @@ public final class SoakRun {
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < inputs.count(); i++) {
                 byte[] key = SoakInputs.id(i).getBytes(StandardCharsets.UTF_8);
+                if (requestsPerSecond > 0) {
+                    long due = start + (long) (i * 1e9 / requestsPerSecond);
+                    for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+                        LockSupport.parkNanos(wait);
+                    }
+                }
+                latencies.written(i, System.currentTimeMillis());
                 producer.send(new ProducerRecord<>(settings.requestsTopic(), key, inputs.value(i)));
             }
             producer.flush();

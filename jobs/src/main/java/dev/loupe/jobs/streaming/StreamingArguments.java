@@ -64,6 +64,7 @@ public final class StreamingArguments {
             CommonFlags.ALLOWED_HOST,
             CommonFlags.BATCH_SIZE,
             CommonFlags.BATCH_DELAY,
+            CommonFlags.SCHEDULING,
             CommonFlags.CHECKPOINT_INTERVAL,
             CommonFlags.PARALLELISM,
             CommonFlags.RESTART_ATTEMPTS));

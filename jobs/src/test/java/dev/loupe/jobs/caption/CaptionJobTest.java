@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
@@ -27,6 +28,8 @@ import org.apache.flink.configuration.MemorySize;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The caption job on a MiniCluster with the fast echo model: inputs of every kind, failures as rows, resuming. */
 @Tag("slow")
@@ -104,8 +107,10 @@ class CaptionJobTest {
         assertThat(out.resolve(".loupe-caption")).doesNotExist();
     }
 
-    @Test
-    void aRunCancelledAfterACheckpointResumesWithTheSameCommandAndWritesEveryRowOnce() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Scheduling.class)
+    void aRunCancelledAfterACheckpointResumesWithTheSameCommandAndWritesEveryRowOnce(Scheduling scheduling)
+            throws Exception {
         Path photos = tmp.resolve("many");
         Files.createDirectories(photos);
         for (int i = 0; i < 40; i++) {
@@ -114,10 +119,12 @@ class CaptionJobTest {
         Path out = tmp.resolve("out");
         Configuration config = config(List.of(photos.toString()), out, 1);
         config.set(LoupeOptions.BATCH_MAX_SIZE, 2);
+        config.set(LoupeOptions.BATCH_SCHEDULING, scheduling);
         OutputLayout layout = new OutputLayout(out.toAbsolutePath());
 
-        CaptionJob.Result first = CaptionJob.run(config, EchoAnnotatorFactory.slow("caption-resume-1", 100),
-                quietRunner(), BoundedJobRunner::localEnvironment, client -> {
+        CaptionJob.Result first = CaptionJob.run(config,
+                EchoAnnotatorFactory.slow("caption-resume-1-" + scheduling, 100), quietRunner(),
+                BoundedJobRunner::localEnvironment, client -> {
                     Thread canceller = new Thread(() -> {
                         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
                         while (System.nanoTime() < deadline && !hasCommittedRows(layout)) {
@@ -133,14 +140,14 @@ class CaptionJobTest {
         assertThat(out.resolve("results.jsonl")).doesNotExist();
         assertThat(layout.latestCheckpoint()).isPresent();
 
-        CaptionJob.Result second = CaptionJob.run(config, EchoAnnotatorFactory.fast("caption-resume-2"),
+        CaptionJob.Result second = CaptionJob.run(config, EchoAnnotatorFactory.fast("caption-resume-2-" + scheduling),
                 quietRunner(), BoundedJobRunner::localEnvironment);
 
         assertThat(second.summary().status()).isEqualTo(JobSummary.Status.FINISHED);
         assertThat(second.resumed()).isTrue();
         assertThat(second.summary().progress().resumed()).isPositive();
         assertThat(second.summary().progress().done()).isEqualTo(40);
-        assertThat(EchoAnnotatorFactory.received("caption-resume-2")).isLessThan(40);
+        assertThat(EchoAnnotatorFactory.received("caption-resume-2-" + scheduling)).isLessThan(40);
         List<String> images = new ArrayList<>();
         for (String line : Files.readAllLines(out.resolve("results.jsonl"))) {
             images.add(JSON.readTree(line).get("image").asText());

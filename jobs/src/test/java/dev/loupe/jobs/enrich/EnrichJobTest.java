@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.loupe.flink.LoupeOptions;
 import dev.loupe.config.JobOptions;
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.table.Column;
 import dev.loupe.jobs.table.ColumnType;
@@ -29,6 +30,8 @@ import java.util.Map;
 import java.util.UUID;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The enrichment job on a MiniCluster with the fast echo model: columns, bad rows, types, and resuming. */
@@ -121,8 +124,9 @@ class EnrichJobTest {
         assertThat((String) rows.get(7).get(9)).startsWith("PATH_NOT_ALLOWED: ");
     }
 
-    @Test
-    void anInterruptedRunResumesAndAnnotatesEachImageOnce() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Scheduling.class)
+    void anInterruptedRunResumesAndAnnotatesEachImageOnce(Scheduling scheduling) throws Exception {
         int n = 16;
         List<TableRow> rows = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -135,6 +139,7 @@ class EnrichJobTest {
         Configuration config = config(input, output, "image");
         config.set(EnrichOptions.QUESTIONS, List.of("What is it?"));
         config.set(JobOptions.RESTART_ATTEMPTS, 0);
+        config.set(LoupeOptions.BATCH_SCHEDULING, scheduling);
         Path arm = dir.resolve("interrupt-now");
         String counter = counter();
         int requests = 2 * n;

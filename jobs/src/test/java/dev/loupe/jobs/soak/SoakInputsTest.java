@@ -107,6 +107,47 @@ class SoakInputsTest {
         assertThatThrownBy(() -> SoakInputs.Work.upTo(4).withImageSize(64, 0)).hasMessageContaining("image size");
     }
 
+    @Test
+    void underALengthMixRequestsAskForTheCountsInTurnAndLatencyIsReportedPerCount() throws Exception {
+        SoakInputs inputs = SoakInputs.prepare(24, 0, SoakInputs.Work.upTo(8), dir, 1)
+                .withLengthMix(java.util.List.of(4, 8, 32, 64));
+        AvroDeserializer<AnnotationRequest> requests = new AvroDeserializer<>(AnnotationRequest.class);
+        int[] mix = {4, 8, 32, 64};
+        SoakLatencies latencies = new SoakLatencies(inputs);
+        for (int i = 0; i < inputs.count(); i++) {
+            AnnotationRequest request = requests.deserialize(inputs.value(i));
+            assertThat(request.getGeneration().getMinNewTokens()).as("request %d", i).isEqualTo(mix[i % 4]);
+            assertThat(request.getGeneration().getMaxNewTokens()).as("request %d", i).isEqualTo(mix[i % 4]);
+            assertThat(inputs.lengthLabel(i)).isEqualTo(request.getTask() == dev.loupe.schemas.Task.RANK ? "rank"
+                    : String.valueOf(mix[i % 4]));
+            latencies.written(i, 1000);
+            latencies.result(i, 1000 + 10L * i);
+            latencies.result(i, 99_999);   // a duplicate does not count
+        }
+        var byLength = latencies.byLength();
+        assertThat(byLength.keySet()).containsExactly("4", "8", "32", "64", "rank");
+        java.util.List<Long> fours = new java.util.ArrayList<>();
+        for (int i = 0; i < inputs.count(); i++) {
+            if (inputs.lengthLabel(i).equals("4")) {
+                fours.add(10L * i);
+            }
+        }
+        assertThat(byLength.get("4").count()).isEqualTo(fours.size());
+        assertThat(byLength.get("4").p50()).isEqualTo(fours.get((fours.size() + 1) / 2 - 1));
+        assertThat(byLength.get("4").max()).isEqualTo(fours.get(fours.size() - 1));
+        assertThatThrownBy(() -> inputs.withLengthMix(java.util.List.of(4, 0))).hasMessageContaining("at least 1");
+    }
+
+    @Test
+    void percentilesAreNearestRank() {
+        java.util.List<Long> values = new java.util.ArrayList<>();
+        for (long v = 100; v >= 1; v--) {
+            values.add(v);
+        }
+        SoakLatencies.Percentiles p = SoakLatencies.percentiles(values);
+        assertThat(p).isEqualTo(new SoakLatencies.Percentiles(100, 50, 99, 100));
+    }
+
     private static byte[] bytes(ByteBuffer buffer) {
         byte[] out = new byte[buffer.remaining()];
         buffer.duplicate().get(out);

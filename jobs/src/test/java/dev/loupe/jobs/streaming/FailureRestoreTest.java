@@ -2,6 +2,8 @@ package dev.loupe.jobs.streaming;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory;
 import dev.loupe.jobs.testing.Requests;
 import dev.loupe.jobs.testing.RunningJob;
@@ -17,7 +19,8 @@ import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import org.apache.flink.api.common.JobStatus;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,11 +33,13 @@ class FailureRestoreTest {
     @TempDir
     Path dir;
 
-    @Test
-    void aFailureMidStreamLosesAndDuplicatesNothing() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Scheduling.class)
+    void aFailureMidStreamLosesAndDuplicatesNothing(Scheduling scheduling) throws Exception {
         Path arm = dir.resolve("arm");
         Path fired = dir.resolve("fired");
         try (RunningJob job = new RunningJob()) {
+            job.conf.set(LoupeOptions.BATCH_SCHEDULING, scheduling);
             job.start(EchoAnnotatorFactory.failingOnceWhenArmed(job.name, arm, fired));
             String requestsTopic = job.settings().requestsTopic();
             List<String> results = List.of(job.settings().resultsTopic());

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.testing.RunningJob;
 import dev.loupe.jobs.testing.Topics;
@@ -21,25 +22,28 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The real InstructBLIP runtime inside the streaming job: requests through Kafka and Flink get exactly the ids
  * transformers generates for the same image and prompt, whatever batches the dynamic batcher forms, and ranking
- * requests get the reference candidate scores.
+ * requests get the reference candidate scores, under static batches and under continuous batching alike.
  */
 @Tag("slow")
 class InstructBlipStreamingTest {
     private static final Path FIXTURE = Path.of(System.getProperty("loupe.fixtures"), "hf-reference");
 
-    @Test
-    void streamedRequestsGetTheTransformersResults() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Scheduling.class)
+    void streamedRequestsGetTheTransformersResults(Scheduling scheduling) throws Exception {
         JsonNode ref = new ObjectMapper().readTree(FIXTURE.resolve("instructblip-vicuna/reference.json").toFile());
         JsonNode batch = ref.path("batch");
         JsonNode expectedRows = batch.path("greedy_qformer_right_padded").path("rows");
 
         try (RunningJob job = new RunningJob()) {
             job.conf.set(dev.loupe.flink.LoupeOptions.BATCH_MAX_SIZE, 3);
+            job.conf.set(dev.loupe.flink.LoupeOptions.BATCH_SCHEDULING, scheduling);
             job.start(ModelRuntimes.resolve(FIXTURE.resolve("instructblip-vicuna/checkpoint"), job.conf));
 
             List<AnnotationRequest> requests = new ArrayList<>();

@@ -4,6 +4,8 @@ import dev.loupe.config.JobOptions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.embedded.EmbeddedKafka;
+import dev.loupe.flink.LoupeOptions;
+import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory.Fault;
 import dev.loupe.jobs.testing.Requests;
@@ -34,13 +36,16 @@ import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The streaming job at parallelism 2 on a MiniCluster of two TaskManagers with one slot each (so both hold a
  * slice of every operator), through four failures: a TaskManager lost mid-stream, exceptions thrown by the model
- * at chosen requests, the Kafka broker restarted while the job runs, a checkpoint failing. After each, more
+ * at chosen requests, the Kafka broker restarted while the job runs, a checkpoint failing. The first three run under
+ * both schedulings of the inference operator (static batches, continuous batching with requests mid-generation). After each, more
  * requests go in, and the results topic read committed holds every request id exactly once while the job runs on.
  */
 @Tag("slow")
@@ -59,9 +64,10 @@ class TwoTaskManagerFailureTest {
     @TempDir
     Path dir;
 
-    @Test
-    void aTaskManagerLostMidStreamLosesAndDuplicatesNothing(@InjectMiniCluster MiniCluster miniCluster) throws Exception {
-        try (RunningJob job = twoWayJob(new RunningJob())) {
+    @ParameterizedTest
+    @EnumSource(Scheduling.class)
+    void aTaskManagerLostMidStreamLosesAndDuplicatesNothing(Scheduling scheduling, @InjectMiniCluster MiniCluster miniCluster) throws Exception {
+        try (RunningJob job = twoWayJob(new RunningJob(), scheduling)) {
             job.start(EchoAnnotatorFactory.fast(job.name), environment(miniCluster, job));
             sendAndAwait(job, 0, 20);
 
@@ -75,12 +81,13 @@ class TwoTaskManagerFailureTest {
         }
     }
 
-    @Test
-    void exceptionsInTheModelAtChosenRequestsLoseAndDuplicateNothing(@InjectMiniCluster MiniCluster miniCluster)
+    @ParameterizedTest
+    @EnumSource(Scheduling.class)
+    void exceptionsInTheModelAtChosenRequestsLoseAndDuplicateNothing(Scheduling scheduling, @InjectMiniCluster MiniCluster miniCluster)
             throws Exception {
         Path retried = dir.resolve("retried");
         Path restarted = dir.resolve("restarted");
-        try (RunningJob job = twoWayJob(new RunningJob())) {
+        try (RunningJob job = twoWayJob(new RunningJob(), scheduling)) {
             // r25's batch throws a RuntimeException (the batch is retried request by request, no restart);
             // r45's batch throws an Error (the job restarts from its last checkpoint)
             AnnotatorFactory model = EchoAnnotatorFactory.failingOnceAt(job.name,
@@ -101,11 +108,12 @@ class TwoTaskManagerFailureTest {
         }
     }
 
-    @Test
-    void theBrokerRestartedWhileTheJobRunsLosesAndDuplicatesNothing(@InjectMiniCluster MiniCluster miniCluster)
+    @ParameterizedTest
+    @EnumSource(Scheduling.class)
+    void theBrokerRestartedWhileTheJobRunsLosesAndDuplicatesNothing(Scheduling scheduling, @InjectMiniCluster MiniCluster miniCluster)
             throws Exception {
         try (EmbeddedKafka kafka = new EmbeddedKafka().start();
-                RunningJob job = twoWayJob(new RunningJob(kafka))) {
+                RunningJob job = twoWayJob(new RunningJob(kafka), scheduling)) {
             // restarts while the broker is away must not use up the attempts
             job.conf.set(JobOptions.RESTART_ATTEMPTS, 20);
             job.conf.set(JobOptions.RESTART_DELAY, Duration.ofSeconds(1));
@@ -151,6 +159,12 @@ class TwoTaskManagerFailureTest {
     }
 
     private static RunningJob twoWayJob(RunningJob job) {
+        return twoWayJob(job, Scheduling.STATIC);
+    }
+
+    /** The job at parallelism 2, its inference operator scheduling the model as {@code scheduling} says. */
+    private static RunningJob twoWayJob(RunningJob job, Scheduling scheduling) {
+        job.conf.set(LoupeOptions.BATCH_SCHEDULING, scheduling);
         job.conf.set(JobOptions.PARALLELISM, PARALLELISM);
         // A failed writer's open transaction would block read_committed readers of its partitions until the broker
         // aborts it at this timeout: short enough for the bounded waits, far above the checkpoint interval.

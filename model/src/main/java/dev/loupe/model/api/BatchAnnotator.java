@@ -43,6 +43,59 @@ public interface BatchAnnotator extends AutoCloseable {
         return java.util.Arrays.asList(out);
     }
 
+    /**
+     * Annotates the requests of {@code feed} as they arrive, with at most {@code maxActiveRows} of them decoding at
+     * once, handing each outcome to {@code listener} the moment it is known; returns when the feed ends and every
+     * request taken has its outcome, or at the first step boundary after the feed is cancelled. A runtime with
+     * continuous batching admits arriving requests at step boundaries ({@link #annotateContinuously}); this default
+     * takes whatever has arrived, up to {@code maxActiveRows}, as one static batch at a time. Like the pipeline's
+     * static path it isolates failures: a batch that throws is run again one request at a time, and a request that
+     * throws alone gets an {@link ErrorCode#INFERENCE_FAILED} outcome. An {@link Error} propagates.
+     */
+    default <T> void annotateFed(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener)
+            throws InterruptedException {
+        if (maxActiveRows < 1) {
+            throw new IllegalArgumentException("maxActiveRows must be >= 1, got " + maxActiveRows);
+        }
+        while (!feed.cancelled() && feed.awaitWork()) {
+            List<T> group = feed.poll(maxActiveRows);
+            if (!group.isEmpty()) {
+                annotateIsolated(group, feed, listener);
+            }
+        }
+    }
+
+    /**
+     * Annotates {@code group} together and hands on each outcome; if the batch throws, each request runs alone, and
+     * one that throws alone gets an {@link ErrorCode#INFERENCE_FAILED} outcome.
+     */
+    default <T> void annotateIsolated(List<T> group, AnnotationFeed<T> feed, AnnotationFeed.Listener<T> listener) {
+        List<AnnotationInput> inputs = group.stream().map(feed::input).toList();
+        List<AnnotationOutcome> out = null;
+        try {
+            out = annotate(inputs);
+        } catch (RuntimeException e) {
+            // one of them is at fault: run each alone
+        }
+        if (out != null && out.size() == group.size()) {
+            for (int i = 0; i < group.size(); i++) {
+                listener.outcome(group.get(i), out.get(i));
+            }
+            return;
+        }
+        for (int i = 0; i < group.size(); i++) {
+            AnnotationOutcome alone;
+            try {
+                List<AnnotationOutcome> single = annotate(List.of(inputs.get(i)));
+                alone = single != null && single.size() == 1 ? single.get(0)
+                        : AnnotationOutcome.failure(ErrorCode.INFERENCE_FAILED, "the model returned no outcome");
+            } catch (RuntimeException e) {
+                alone = AnnotationOutcome.failure(ErrorCode.INFERENCE_FAILED, "model failed on this request: " + e);
+            }
+            listener.outcome(group.get(i), alone);
+        }
+    }
+
     /** Identifies the model in results, e.g. the package name. */
     String modelId();
 

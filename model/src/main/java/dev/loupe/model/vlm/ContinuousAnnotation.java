@@ -2,6 +2,7 @@ package dev.loupe.model.vlm;
 
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator.OutcomeListener;
@@ -12,25 +13,39 @@ import dev.loupe.model.llm.DecodeScheduler;
 import dev.loupe.model.llm.PrefixStepDecoder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
- * One {@link PrefixLanguageModelAnnotator#annotateContinuously} call: the one-beam rows (greedy, sampling) of the
- * inputs go through a {@link DecodeScheduler}, their image prefixes built as they are admitted (one image-side batch
- * per admitted group), each outcome handed on the moment its row finishes; beam-search and ranking rows, which keep
- * whole-request batches, run afterwards in static batches. A prefix that fails for a group is retried row by row,
- * so only the row at fault fails; a decoder step that fails fails the rows decoding together, and each of them (and
- * each still waiting) then runs alone through the static path, where the one at fault gets its own failure and the
- * others their unchanged results (batch invariance).
+ * One {@link PrefixLanguageModelAnnotator#annotateContinuously} or {@link PrefixLanguageModelAnnotator#annotateFed}
+ * call: the one-beam rows (greedy, sampling) go through a {@link DecodeScheduler}, taken from the feed at each step
+ * boundary, their image prefixes built as they are admitted (one image-side batch per admitted group), each outcome
+ * handed on the moment its row finishes. Beam-search and ranking rows keep whole-request batches: they run between
+ * two steps, once {@code maxActiveRows} of them are collected or the feed has nothing more for now. A prefix that
+ * fails for a group is retried row by row, so only the row at fault fails; a decoder step that fails fails the rows
+ * decoding together, and each of them (and each still waiting) then runs alone through the static path, where the
+ * one at fault gets its own failure and the others their unchanged results (batch invariance).
  */
 final class ContinuousAnnotation<P> {
     private final PrefixLanguageModelAnnotator<P> annotator;
     private final VisualPrefixEncoder<P> encoder;
     private final PrefixStepDecoder language;
     private final int[] eosIds;
+
+    /** A request in the loop: the caller's tag, its input and its encoded prompt (identity equality). */
+    private static final class Row<T, P> {
+        final T request;
+        final AnnotationInput input;
+        final P prompt;
+
+        Row(T request, AnnotationInput input, P prompt) {
+            this.request = request;
+            this.input = input;
+            this.prompt = prompt;
+        }
+    }
 
     ContinuousAnnotation(PrefixLanguageModelAnnotator<P> annotator, VisualPrefixEncoder<P> encoder,
                          PrefixStepDecoder language, int[] eosIds) {
@@ -40,74 +55,157 @@ final class ContinuousAnnotation<P> {
         this.eosIds = eosIds;
     }
 
+    /** A fixed list of inputs, tagged by their index. */
     void run(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
-        DecodeScheduler<Integer> scheduler = DecodeScheduler.withRows(maxActiveRows);
-        List<Integer> wholeRequests = new ArrayList<>();
-        List<P> prompts = new ArrayList<>(Collections.nCopies(inputs.size(), null));
-        ArrayDeque<Integer> waiting = new ArrayDeque<>();
-        for (int i = 0; i < inputs.size(); i++) {
-            AnnotationInput in = inputs.get(i);
-            GenerationConfig g = in.generation();
-            if (in.task() == Task.RANK || g.numBeams() > 1 || g.numReturnSequences() > 1) {
-                wholeRequests.add(i);
-                continue;
-            }
-            try {
-                prompts.set(i, encoder.encodePrompt(in.prompt(), g.maxNewTokens()));
-                waiting.add(i);
-            } catch (AnnotationException e) {
-                listener.outcome(i, AnnotationOutcome.failure(e.code(), e.getMessage()));
-            }
+        try {
+            run(new ListFeed(inputs), maxActiveRows, listener::outcome);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();   // a list feed never waits
+            throw new IllegalStateException("interrupted", e);
         }
-        Set<Integer> inFlight = new LinkedHashSet<>();
-        try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(language.runner(), language.padTokenId(),
-                eosIds, false)) {
-            scheduler.run(batch, waiting, group -> admit(group, inputs, prompts, inFlight, listener), finished -> {
-                inFlight.remove(finished.tag());
-                listener.outcome(finished.tag(),
-                        AnnotationOutcome.success(annotator.annotation(List.of(finished.sequence()))));
-            });
-        } catch (OrtException | RuntimeException e) {
-            inFlight.addAll(waiting);
-            for (int i : inFlight) {
-                listener.outcome(i, annotator.annotate(List.of(inputs.get(i))).get(0));
+    }
+
+    <T> void run(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener)
+            throws InterruptedException {
+        DecodeScheduler<Row<T, P>> scheduler = DecodeScheduler.withRows(maxActiveRows);
+        ArrayDeque<Row<T, P>> waiting = new ArrayDeque<>();
+        List<T> wholeRequests = new ArrayList<>();
+        Set<Row<T, P>> inFlight = new LinkedHashSet<>();
+        ContinuousBatch<Row<T, P>> batch = null;
+        try {
+            while (!feed.cancelled()) {
+                boolean idle = (batch == null || batch.size() == 0) && waiting.isEmpty() && wholeRequests.isEmpty();
+                if (idle && !feed.awaitWork()) {
+                    return;
+                }
+                int wanted = maxActiveRows - waiting.size();
+                boolean drained = take(feed, wanted, waiting, wholeRequests, listener) < wanted;
+                if (wholeRequests.size() >= maxActiveRows || (drained && !wholeRequests.isEmpty())) {
+                    for (int from = 0; from < wholeRequests.size(); from += maxActiveRows) {
+                        annotator.annotateIsolated(wholeRequests.subList(from,
+                                Math.min(wholeRequests.size(), from + maxActiveRows)), feed, listener);
+                    }
+                    wholeRequests.clear();
+                }
+                if (waiting.isEmpty() && (batch == null || batch.size() == 0)) {
+                    continue;
+                }
+                try {
+                    if (batch == null) {
+                        batch = new ContinuousBatch<>(language.runner(), language.padTokenId(), eosIds, false);
+                    }
+                    scheduler.advance(batch, waiting, group -> admit(group, inFlight, listener), finished -> {
+                        inFlight.remove(finished.tag());
+                        listener.outcome(finished.tag().request,
+                                AnnotationOutcome.success(annotator.annotation(List.of(finished.sequence()))));
+                    });
+                } catch (OrtException | RuntimeException e) {
+                    if (batch != null) {
+                        batch.close();
+                        batch = null;
+                    }
+                    inFlight.addAll(waiting);
+                    waiting.clear();
+                    for (Row<T, P> row : inFlight) {
+                        annotator.annotateIsolated(List.of(row.request), feed, listener);
+                    }
+                    inFlight.clear();
+                }
             }
-        }
-        for (int from = 0; from < wholeRequests.size(); from += maxActiveRows) {
-            List<Integer> rows = wholeRequests.subList(from, Math.min(wholeRequests.size(), from + maxActiveRows));
-            List<AnnotationOutcome> out = annotator.annotate(rows.stream().map(inputs::get).toList());
-            for (int k = 0; k < rows.size(); k++) {
-                listener.outcome(rows.get(k), out.get(k));
+        } finally {
+            if (batch != null) {
+                batch.close();
             }
         }
     }
 
+    /**
+     * Takes up to {@code max} requests from the feed: one-beam rows wait for admission with their prompt encoded,
+     * the others are collected for whole-request batches; a prompt that cannot be encoded is that row's failure.
+     *
+     * @return how many were taken
+     */
+    private <T> int take(AnnotationFeed<T> feed, int max, ArrayDeque<Row<T, P>> waiting, List<T> wholeRequests,
+                         AnnotationFeed.Listener<T> listener) {
+        if (max <= 0) {
+            return 0;
+        }
+        List<T> taken = feed.poll(max);
+        for (T request : taken) {
+            AnnotationInput in = feed.input(request);
+            GenerationConfig g = in.generation();
+            if (in.task() == Task.RANK || g.numBeams() > 1 || g.numReturnSequences() > 1) {
+                wholeRequests.add(request);
+                continue;
+            }
+            try {
+                waiting.add(new Row<>(request, in, encoder.encodePrompt(in.prompt(), g.maxNewTokens())));
+            } catch (AnnotationException e) {
+                listener.outcome(request, AnnotationOutcome.failure(e.code(), e.getMessage()));
+            }
+        }
+        return taken.size();
+    }
+
     /** The group's rows with their prefixes; a row whose prefix fails alone gets its failure and is dropped. */
-    private List<ContinuousBatch.Joining<Integer>> admit(List<Integer> group, List<AnnotationInput> inputs,
-                                                         List<P> prompts, Set<Integer> inFlight,
-                                                         OutcomeListener listener) {
+    private <T> List<ContinuousBatch.Joining<Row<T, P>>> admit(List<Row<T, P>> group, Set<Row<T, P>> inFlight,
+                                                              AnnotationFeed.Listener<T> listener) {
         inFlight.addAll(group);
         List<float[][]> prefixes;
         try {
-            prefixes = annotator.prefixes(inputs, prompts, group);
+            prefixes = annotator.prefixes(group.stream().map(r -> r.input).toList(),
+                    group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList());
         } catch (AnnotationException | RuntimeException e) {
             if (group.size() > 1) {
-                List<ContinuousBatch.Joining<Integer>> joining = new ArrayList<>();
-                for (int row : group) {
-                    joining.addAll(admit(List.of(row), inputs, prompts, inFlight, listener));
+                List<ContinuousBatch.Joining<Row<T, P>>> joining = new ArrayList<>();
+                for (Row<T, P> row : group) {
+                    joining.addAll(admit(List.of(row), inFlight, listener));
                 }
                 return joining;
             }
             inFlight.remove(group.get(0));
-            listener.outcome(group.get(0), PrefixLanguageModelAnnotator.failure(e));
+            listener.outcome(group.get(0).request, PrefixLanguageModelAnnotator.failure(e));
             return List.of();
         }
-        List<ContinuousBatch.Joining<Integer>> joining = new ArrayList<>(group.size());
+        List<ContinuousBatch.Joining<Row<T, P>>> joining = new ArrayList<>(group.size());
         for (int k = 0; k < group.size(); k++) {
-            int row = group.get(k);
+            Row<T, P> row = group.get(k);
             joining.add(new ContinuousBatch.Joining<>(row, prefixes.get(k),
-                    language.penaltyContext(encoder.inputIds(prompts.get(row))), inputs.get(row).generation()));
+                    language.penaltyContext(encoder.inputIds(row.prompt)), row.input.generation()));
         }
         return joining;
+    }
+
+    /** A list's inputs, tagged by index, all there from the start. */
+    private static final class ListFeed implements AnnotationFeed<Integer> {
+        private final List<AnnotationInput> inputs;
+        private int next;
+
+        ListFeed(List<AnnotationInput> inputs) {
+            this.inputs = inputs;
+        }
+
+        @Override
+        public List<Integer> poll(int max) {
+            int to = Math.min(inputs.size(), next + max);
+            List<Integer> taken = IntStream.range(next, to).boxed().toList();
+            next = to;
+            return taken;
+        }
+
+        @Override
+        public boolean awaitWork() {
+            return next < inputs.size();
+        }
+
+        @Override
+        public boolean cancelled() {
+            return false;
+        }
+
+        @Override
+        public AnnotationInput input(Integer request) {
+            return inputs.get(request);
+        }
     }
 }

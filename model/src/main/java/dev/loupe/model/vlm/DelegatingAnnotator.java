@@ -1,5 +1,6 @@
 package dev.loupe.model.vlm;
 
+import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
@@ -26,6 +27,12 @@ public abstract class DelegatingAnnotator implements BatchAnnotator {
     public final void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows,
                                            OutcomeListener listener) {
         annotator.annotateContinuously(inputs, maxActiveRows, listener);
+    }
+
+    @Override
+    public final <T> void annotateFed(AnnotationFeed<T> feed, int maxActiveRows,
+                                   AnnotationFeed.Listener<T> listener) throws InterruptedException {
+        annotator.annotateFed(feed, maxActiveRows, listener);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.loupe.model.vlm;
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
@@ -172,6 +173,20 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(inputs, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateContinuously(inputs, maxActiveRows, listener);
+        }
+    }
+
+    /** As {@link #annotateContinuously}, fed by a stream: requests join the decoding rows as they arrive. */
+    @Override
+    public <T> void annotateFed(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener)
+            throws InterruptedException {
+        if (maxActiveRows < 1) {
+            throw new IllegalArgumentException("maxActiveRows must be >= 1, got " + maxActiveRows);
+        }
+        if (language instanceof PrefixStepDecoder decoder) {
+            new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(feed, maxActiveRows, listener);
+        } else {
+            BatchAnnotator.super.annotateFed(feed, maxActiveRows, listener);
         }
     }
 

@@ -64,6 +64,20 @@ public final class BatchInference {
         return out.build();
     }
 
+    /**
+     * One request's result or failure from its outcome, for the continuous loop, which isolates failures itself and
+     * hands on each row's outcome alone.
+     *
+     * @param batchSize the requests admitted together with it
+     */
+    public Outcomes one(PreparedRequest request, AnnotationOutcome outcome, long queueMillis, long inferenceMillis,
+            int batchSize) {
+        Builder out = new Builder();
+        out.runs.add(inferenceMillis);
+        out.add(request, outcome, queueMillis, inferenceMillis, batchSize);
+        return out.build();
+    }
+
     private Outcomes retryAlone(Batch<PreparedRequest> batch, List<AnnotationInput> inputs) {
         Builder out = new Builder();
         for (int i = 0; i < inputs.size(); i++) {

@@ -1,0 +1,76 @@
+package dev.loupe.jobs.soak;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * Latency from each request's write to the first committed result read for it, in arrays allocated once (the heap
+ * is measured during the run), and its percentiles per requested length ({@link SoakInputs#lengthLabel}).
+ */
+public final class SoakLatencies {
+
+    /** Percentiles (nearest rank) of {@code count} results' latencies, in milliseconds. */
+    public record Percentiles(int count, long p50, long p99, long max) {}
+
+    private final SoakInputs inputs;
+    /** Written by the writer thread of a paced run, read by the reader. */
+    private final AtomicLongArray writtenAt;
+    private final long[] latency;
+
+    public SoakLatencies(SoakInputs inputs) {
+        this.inputs = inputs;
+        this.writtenAt = new AtomicLongArray(inputs.count());
+        this.latency = new long[inputs.count()];
+        Arrays.fill(latency, -1);
+    }
+
+    /** Request {@code index} is written now ({@code millis}, wall clock). */
+    public void written(int index, long millis) {
+        writtenAt.set(index, millis);
+    }
+
+    /** A result for request {@code index} was read at {@code millis}; later ones (duplicates) do not count. */
+    public void result(int index, long millis) {
+        if (index >= 0 && index < latency.length && latency[index] < 0) {
+            latency[index] = Math.max(0, millis - writtenAt.get(index));
+        }
+    }
+
+    /** The percentiles of every label with results: numeric lengths in ascending order, then the others. */
+    public Map<String, Percentiles> byLength() {
+        Map<String, List<Long>> groups = new TreeMap<>(SoakLatencies::compareLabels);
+        for (int i = 0; i < latency.length; i++) {
+            if (latency[i] >= 0) {
+                groups.computeIfAbsent(inputs.lengthLabel(i), k -> new ArrayList<>()).add(latency[i]);
+            }
+        }
+        Map<String, Percentiles> out = new LinkedHashMap<>();
+        groups.forEach((label, values) -> out.put(label, percentiles(values)));
+        return out;
+    }
+
+    static Percentiles percentiles(List<Long> values) {
+        long[] sorted = values.stream().mapToLong(Long::longValue).sorted().toArray();
+        return new Percentiles(sorted.length, rank(sorted, 0.50), rank(sorted, 0.99), sorted[sorted.length - 1]);
+    }
+
+    /** The nearest-rank percentile {@code q} of {@code sorted} (not empty). */
+    private static long rank(long[] sorted, double q) {
+        int k = (int) Math.ceil(q * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, k - 1))];
+    }
+
+    private static int compareLabels(String a, String b) {
+        boolean na = a.chars().allMatch(Character::isDigit);
+        boolean nb = b.chars().allMatch(Character::isDigit);
+        if (na && nb) {
+            return Integer.compare(Integer.parseInt(a), Integer.parseInt(b));
+        }
+        return na ? -1 : nb ? 1 : a.compareTo(b);
+    }
+}
