@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Test model: the echo model, taking {@code millisPerInput} per input and counting the inputs it annotated (in a
  * JVM-wide counter: the MiniCluster runs in the test's JVM); while {@code armFile} exists every batch fails with an
  * Error, which the inference operator does not turn into failure records, so the job fails (for good when no
- * restarts are left).
+ * restarts are left). With {@code holdAfter} > 0 an annotator that has annotated that many inputs waits (up to 30 s)
+ * for the arm file before its next batch, so a run is interrupted part-way however fast the machine is.
  */
 final class CountingAnnotatorFactory implements AnnotatorFactory {
 
@@ -28,8 +29,14 @@ final class CountingAnnotatorFactory implements AnnotatorFactory {
     private final String counter;
     private final long millisPerInput;
     private final String armFile;
+    private final long holdAfter;
 
     CountingAnnotatorFactory(String counter, long millisPerInput, Path armFile) {
+        this(counter, millisPerInput, armFile, 0);
+    }
+
+    CountingAnnotatorFactory(String counter, long millisPerInput, Path armFile, long holdAfter) {
+        this.holdAfter = holdAfter;
         this.echo = EchoAnnotatorFactory.fast(counter + "-echo");
         this.counter = counter;
         this.millisPerInput = millisPerInput;
@@ -49,9 +56,13 @@ final class CountingAnnotatorFactory implements AnnotatorFactory {
     public BatchAnnotator createAnnotator() {
         BatchAnnotator inner = echo.createAnnotator();
         AtomicLong annotated = ANNOTATED.computeIfAbsent(counter, k -> new AtomicLong());
+        AtomicLong mine = new AtomicLong();
         return new BatchAnnotator() {
             @Override
             public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
+                if (armFile != null && holdAfter > 0 && mine.get() >= holdAfter) {
+                    awaitArm();
+                }
                 if (armFile != null && Files.exists(Path.of(armFile))) {
                     throw new Interruption();
                 }
@@ -63,7 +74,20 @@ final class CountingAnnotatorFactory implements AnnotatorFactory {
                 }
                 List<AnnotationOutcome> out = inner.annotate(batch);
                 annotated.addAndGet(batch.size());
+                mine.addAndGet(batch.size());
                 return out;
+            }
+
+            private void awaitArm() {
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (!Files.exists(Path.of(armFile)) && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted", e);
+                    }
+                }
             }
 
             @Override
