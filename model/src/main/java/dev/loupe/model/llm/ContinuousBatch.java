@@ -200,8 +200,15 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         }
         LanguageModelRunner.DecoderOutput out = shared.feed(sharedCache, n, ids, 1, false,
                 outputs(rows.stream().map(row -> row.config).toList(), false));
+        List<Finished<T>> finished = pickAll(out);
+        compactShared();
+        return finished;
+    }
+
+    /** Each active row's next token from its slot of a step's {@code out}; the finished rows leave the batch. */
+    private List<Finished<T>> pickAll(LanguageModelRunner.DecoderOutput out) {
         List<Finished<T>> finished = new ArrayList<>();
-        List<Row<T>> live = new ArrayList<>(n);
+        List<Row<T>> live = new ArrayList<>(rows.size());
         for (Row<T> row : rows) {
             row.valid++;
             if (row.pick(out, row.slot)) {
@@ -212,7 +219,6 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         }
         rows.clear();
         rows.addAll(live);
-        compactShared();
         return finished;
     }
 
@@ -281,18 +287,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             past.close();
         }
         sources.add(out.present());
-        List<Finished<T>> finished = new ArrayList<>();
-        List<Row<T>> live = new ArrayList<>(rows.size());
-        for (Row<T> row : rows) {
-            row.valid++;
-            if (row.pick(out, row.slot)) {
-                finished.add(row.result());
-            } else {
-                live.add(row);
-            }
-        }
-        rows.clear();
-        rows.addAll(live);
+        List<Finished<T>> finished = pickAll(out);
         if (rows.isEmpty()) {
             closeSources();
         }

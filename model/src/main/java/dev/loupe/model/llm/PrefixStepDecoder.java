@@ -150,50 +150,14 @@ public final class PrefixStepDecoder implements StepDecoder {
      * Rows decoding over a {@link SharedKvCache}: slot i is row i; a step reorders the slots only when rows are
      * dropped or repeated (copying those rows' cached positions) and otherwise feeds the cache as it is, in place.
      */
-    private static final class SharedState implements DecodingState {
+    private static final class SharedState extends OutputState {
         private final SharedBufferDecoder decoder;
-        private final LanguageModelRunner.DecoderOutput out;
         private SharedKvCache cache;
 
         SharedState(SharedBufferDecoder decoder, SharedKvCache cache, LanguageModelRunner.DecoderOutput out) {
+            super(out);   // a shared-buffer run returns no KvCache: the state's cache is the SharedKvCache below
             this.decoder = decoder;
             this.cache = cache;
-            this.out = out;
-        }
-
-        @Override
-        public int rows() {
-            return out.batch();
-        }
-
-        @Override
-        public int positions() {
-            return out.positions();
-        }
-
-        @Override
-        public boolean hasLogits() {
-            return out.hasLogits();
-        }
-
-        @Override
-        public int choiceCount() {
-            return out.choices();
-        }
-
-        @Override
-        public void lastChoices(int row, int[] ids, float[] logProbs) {
-            out.lastChoices(row, ids, logProbs);
-        }
-
-        @Override
-        public float[] logits(int row, int position) {
-            return out.logits(row, position);
-        }
-
-        @Override
-        public void lastLogits(int row, float[] into) {
-            out.lastLogits(row, into);
         }
 
         @Override
@@ -204,7 +168,7 @@ public final class PrefixStepDecoder implements StepDecoder {
             SharedKvCache taken = cache;
             cache = null;
             try {
-                if (!DecodingState.isIdentity(from, out.batch())) {
+                if (!DecodingState.isIdentity(from, rows())) {
                     taken.select(from);
                 }
                 return new SharedState(decoder, taken, decoder.feed(taken, from.length, tokens, seq, seq > 1, outputs));
@@ -216,6 +180,7 @@ public final class PrefixStepDecoder implements StepDecoder {
 
         @Override
         public void close() {
+            super.close();
             if (cache != null) {
                 cache.close();
                 cache = null;

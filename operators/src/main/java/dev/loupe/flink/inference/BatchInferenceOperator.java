@@ -109,19 +109,9 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
         startIfReady();
     }
 
-    @Override
-    public void endInput() throws Exception {
-        drain();
-    }
-
-    @Override
-    public void finish() throws Exception {
-        drain();
-        super.finish();
-    }
-
     /** Runs everything buffered, ignoring the delay, and waits until the model is done. */
-    private void drain() throws Exception {
+    @Override
+    protected void drain() throws Exception {
         draining = true;
         while (running != null || !batcher.isEmpty()) {
             if (running == null) {

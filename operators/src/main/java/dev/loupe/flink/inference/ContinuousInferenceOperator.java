@@ -137,19 +137,9 @@ public final class ContinuousInferenceOperator extends InferenceOperatorBase {
         queue.offer(h, enqueuedAt);
     }
 
-    @Override
-    public void endInput() throws Exception {
-        drain();
-    }
-
-    @Override
-    public void finish() throws Exception {
-        drain();
-        super.finish();
-    }
-
     /** Lets the loop take whatever waits at once and waits until every held request is emitted. */
-    private void drain() throws Exception {
+    @Override
+    protected void drain() throws Exception {
         queue.end();
         while (!held.isEmpty()) {
             mailbox.yield();

@@ -97,6 +97,20 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
     /** Requests held now (waiting or with the model), for the {@code batchBuffered} gauge's sibling. */
     protected abstract int buffered();
 
+    /** Runs or hands over everything held and waits until every outcome is emitted (end of input, finish). */
+    protected abstract void drain() throws Exception;
+
+    @Override
+    public void endInput() throws Exception {
+        drain();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        drain();
+        super.finish();
+    }
+
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
