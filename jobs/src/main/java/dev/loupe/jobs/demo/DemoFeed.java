@@ -1,5 +1,6 @@
 package dev.loupe.jobs.demo;
 
+import dev.loupe.jobs.streaming.AcknowledgedSends;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
@@ -109,12 +110,16 @@ public final class DemoFeed implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         Serializer<AnnotationRequest> values = format.serializer(AnnotationRequest.class);
         try (var producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
+            AcknowledgedSends<String, byte[]> sends = new AcknowledgedSends<>(producer);
             for (DemoImages.Image image : images) {
                 AnnotationRequest r = request(image);
-                producer.send(new ProducerRecord<>(settings.requestsTopic(), r.getId(),
-                        values.serialize(settings.requestsTopic(), r)));
+                sends.send(new ProducerRecord<>(settings.requestsTopic(), r.getId(),
+                        values.serialize(settings.requestsTopic(), r)), r.getId());
             }
-            producer.flush();
+            sends.awaitAll();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while sending the demo requests", e);
         }
         out.println("loupe run: sent " + images.size() + " demo request(s) for the images in "
                 + images.get(0).file().getParent() + " to " + settings.requestsTopic()

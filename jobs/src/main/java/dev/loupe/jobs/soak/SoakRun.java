@@ -1,5 +1,6 @@
 package dev.loupe.jobs.soak;
 
+import dev.loupe.jobs.streaming.AcknowledgedSends;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
@@ -202,6 +203,7 @@ public final class SoakRun {
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "10");
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            AcknowledgedSends<byte[], byte[]> sends = new AcknowledgedSends<>(producer);
             for (int i = 0; i < inputs.count(); i++) {
                 byte[] key = SoakInputs.id(i).getBytes(StandardCharsets.UTF_8);
                 if (requestsPerSecond > 0) {
@@ -211,9 +213,12 @@ public final class SoakRun {
                     }
                 }
                 latencies.written(i, System.currentTimeMillis());
-                producer.send(new ProducerRecord<>(settings.requestsTopic(), key, inputs.value(i)));
+                sends.send(new ProducerRecord<>(settings.requestsTopic(), key, inputs.value(i)), SoakInputs.id(i));
             }
-            producer.flush();
+            sends.awaitAll(); // a request not written would never get an outcome: say so instead of waiting for it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing the soak's requests", e);
         }
     }
 

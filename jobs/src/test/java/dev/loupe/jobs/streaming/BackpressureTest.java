@@ -4,12 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory;
+import dev.loupe.jobs.testing.OutputAudit;
 import dev.loupe.jobs.testing.Requests;
 import dev.loupe.jobs.testing.RunningJob;
 import dev.loupe.jobs.testing.Topics;
 import dev.loupe.schemas.AnnotationRequest;
-import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.Task;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A slow model with a backlog in the requests topic: the source is held back, so the records between the source
@@ -43,16 +45,17 @@ class BackpressureTest {
     private static final Map<String, AtomicLong> EMITTED = new ConcurrentHashMap<>();
 
     @Test
-    void inFlightRecordsStayBoundedWhileTheTopicHasABacklog() throws Exception {
+    void inFlightRecordsStayBoundedWhileTheTopicHasABacklog(@TempDir Path savepoints) throws Exception {
         try (RunningJob job = new RunningJob()) {
             job.conf.set(LoupeOptions.FETCH_CONCURRENCY, FETCH_CONCURRENCY);
             job.conf.set(LoupeOptions.BATCH_MAX_SIZE, BATCH_SIZE);
             job.conf.set(LoupeOptions.BATCH_MAX_DELAY, Duration.ofMillis(20));
             JobSettings settings = job.settings();
+            List<String> ids = IntStream.range(0, REQUESTS).mapToObj(i -> "r" + i).toList();
             List<AnnotationRequest> backlog = IntStream.range(0, REQUESTS)
-                    .mapToObj(i -> Requests.inline("r" + i, Task.CAPTION, Requests.image(3, 3, "png", i))).toList();
+                    .mapToObj(i -> Requests.inline(ids.get(i), Task.CAPTION, Requests.image(3, 3, "png", i))).toList();
             job.kafka.createTopics(1, settings.allTopics());
-            job.topics.sendRequests(settings.requestsTopic(), backlog);
+            job.topics.sendRequests(settings.requestsTopic(), backlog); // fails naming any request the broker did not take
 
             // the job as StreamingAnnotationJob.build wires it, with a counter right after the source
             StreamExecutionEnvironment env = RunningJob.environment(settings);
@@ -82,8 +85,12 @@ class BackpressureTest {
             assertThat(samplesWithBacklog).as("the source was held back while the model was busy").isGreaterThan(10);
             assertThat(maxInFlight).as("records between source and model").isLessThanOrEqualTo(bound);
 
-            List<AnnotationResult> results = job.topics.readCommitted(List.of(settings.resultsTopic()), REQUESTS, Topics::result);
-            assertThat(results).extracting(AnnotationResult::getId).doesNotHaveDuplicates().hasSize(REQUESTS);
+            job.topics.readCommitted(List.of(settings.resultsTopic()), REQUESTS, Topics::result); // bounded wait
+            job.stop(savepoints); // a final checkpoint commits what is still open, and the job ends
+            OutputAudit audit = OutputAudit.of(job, ids);
+            assertThat(audit.committedResultIds()).as("committed result ids after the job ended:%n%s", audit.explain())
+                    .containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(audit.committedFailureIds()).as("dead letters").isEmpty();
         }
     }
 

@@ -5,6 +5,7 @@ import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.model.api.AnnotatorFactory;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
 import java.util.UUID;
@@ -13,6 +14,7 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -99,6 +101,16 @@ public final class RunningJob implements AutoCloseable {
         if (status != JobStatus.RUNNING) {
             throw new AssertionError("job " + name + " is " + status + ", not RUNNING, after waiting up to " + limit);
         }
+    }
+
+    /**
+     * Stops the job gracefully: a final savepoint (whose completion commits the sinks' open transactions) into
+     * {@code savepoints}, then waits (at most a minute) until the job has ended.
+     */
+    public void stop(Path savepoints) throws Exception {
+        client.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+                .get(60, TimeUnit.SECONDS);
+        client.getJobExecutionResult().get(60, TimeUnit.SECONDS);
     }
 
     /** The local environment for {@code settings} (checkpointing, restarts, parallelism as the job sets them). */

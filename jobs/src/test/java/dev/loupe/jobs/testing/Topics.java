@@ -1,6 +1,7 @@
 package dev.loupe.jobs.testing;
 
 import dev.loupe.embedded.EmbeddedKafka;
+import dev.loupe.jobs.streaming.AcknowledgedSends;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;
@@ -30,25 +31,41 @@ public final class Topics {
         this.kafka = kafka;
     }
 
+    /** Writes {@code requests} and waits until the broker acknowledged each one; fails naming any it did not take. */
     public void sendRequests(String topic, Collection<AnnotationRequest> requests) {
         AvroSerializer<AnnotationRequest> serializer = new AvroSerializer<>(AnnotationRequest.class);
         List<byte[]> values = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
         for (AnnotationRequest r : requests) {
             values.add(serializer.serialize(r));
+            ids.add(r.getId());
         }
-        sendRaw(topic, values);
+        send(topic, values, ids);
     }
 
+    /** Writes {@code values} and waits until the broker acknowledged each one; fails naming any it did not take. */
     public void sendRaw(String topic, Collection<byte[]> values) {
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < values.size(); i++) {
+            labels.add("value " + i);
+        }
+        send(topic, List.copyOf(values), labels);
+    }
+
+    private void send(String topic, List<byte[]> values, List<String> labels) {
         Properties p = new Properties();
         p.putAll(kafka.clientProperties());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (byte[] v : values) {
-                producer.send(new ProducerRecord<>(topic, v));
+            AcknowledgedSends<byte[], byte[]> sends = new AcknowledgedSends<>(producer);
+            for (int i = 0; i < values.size(); i++) {
+                sends.send(new ProducerRecord<>(topic, values.get(i)), labels.get(i));
             }
-            producer.flush();
+            sends.awaitAll();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing to " + topic, e);
         }
     }
 
@@ -93,6 +110,44 @@ public final class Topics {
             }
         }
         return out;
+    }
+
+    /**
+     * Every record of {@code topic} from the beginning up to its end now: with {@code committedOnly} a
+     * {@code read_committed} reader's view (up to the last stable offset, aborted records skipped), else a
+     * {@code read_uncommitted} one's (also records of aborted and still open transactions).
+     */
+    public <T> List<T> readToEnd(String topic, boolean committedOnly, Function<ConsumerRecord<byte[], byte[]>, T> decode) {
+        Properties c = new Properties();
+        c.putAll(kafka.clientProperties());
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, committedOnly ? "read_committed" : "read_uncommitted");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        List<T> out = new ArrayList<>();
+        try (var consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(i -> new org.apache.kafka.common.TopicPartition(i.topic(), i.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            var ends = consumer.endOffsets(partitions); // the last stable offsets for a read_committed reader
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read " + topic + " to its end offsets " + ends
+                            + " within 30 s");
+                }
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.offset() < ends.get(new org.apache.kafka.common.TopicPartition(r.topic(), r.partition()))) {
+                        out.add(decode.apply(r));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    public static AnnotationRequest request(ConsumerRecord<byte[], byte[]> r) {
+        return new AvroDeserializer<>(AnnotationRequest.class).deserialize(r.value());
     }
 
     public static AnnotationResult result(ConsumerRecord<byte[], byte[]> r) {
