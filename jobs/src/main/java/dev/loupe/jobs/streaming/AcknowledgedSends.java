@@ -2,9 +2,11 @@ package dev.loupe.jobs.streaming;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 
@@ -13,6 +15,10 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * returns once every send has completed, successfully or not: a batch the broker did not take within
  * {@code delivery.timeout.ms} is dropped with its records and only the send's future says so. Writers of requests
  * use this so that a record that never reached the topic is an error naming it, never a silent gap in the input.
+ *
+ * <p>Producers writing to a topic that may have just been created should be {@link #orderedProducer ordered}:
+ * Kafka brokers before 4.5 can append a producer's second batch to a new partition ahead of its first and then
+ * refuse the first until it expires (KAFKA-15591), losing it despite idempotence and retries.
  */
 public final class AcknowledgedSends<K, V> {
 
@@ -21,6 +27,18 @@ public final class AcknowledgedSends<K, V> {
 
     public AcknowledgedSends(Producer<K, V> producer) {
         this.producer = producer;
+    }
+
+    /**
+     * Sets {@code producerProperties} to keep one request in flight per connection, so a batch is sent only after
+     * the one before it was answered. Against a partition the broker does not lead yet (a topic created a moment
+     * ago), a first batch refused with NOT_LEADER_OR_FOLLOWER is then retried before any later batch is sent; with
+     * several in flight, brokers before Kafka 4.5 may append the later batch first and then refuse the first one
+     * as out of sequence until {@code delivery.timeout.ms} drops it (KAFKA-15591). Idempotence keeps its default.
+     */
+    public static Properties orderedProducer(Properties producerProperties) {
+        producerProperties.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
+        return producerProperties;
     }
 
     /** Sends {@code record} without waiting; {@code label} (e.g. the request id) names it should it not be written. */
