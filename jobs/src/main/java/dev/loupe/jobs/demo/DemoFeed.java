@@ -108,6 +108,7 @@ public final class DemoFeed implements AutoCloseable {
         Properties p = settings.kafkaProperties().toProperties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
+        AcknowledgedSends.orderedProducer(p); // the requests topic may have been created a moment ago
         Serializer<AnnotationRequest> values = format.serializer(AnnotationRequest.class);
         try (var producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
             AcknowledgedSends<String, byte[]> sends = new AcknowledgedSends<>(producer);

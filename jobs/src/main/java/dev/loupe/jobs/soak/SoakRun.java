@@ -202,6 +202,7 @@ public final class SoakRun {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "10");
+        AcknowledgedSends.orderedProducer(p); // the soak's topics were created a moment ago
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             AcknowledgedSends<byte[], byte[]> sends = new AcknowledgedSends<>(producer);
             for (int i = 0; i < inputs.count(); i++) {

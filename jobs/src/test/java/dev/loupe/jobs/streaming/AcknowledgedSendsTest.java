@@ -81,6 +81,7 @@ class AcknowledgedSendsTest {
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "50"); // the three records share a batch, which the broker refuses whole
+        AcknowledgedSends.orderedProducer(p); // the topic was created a moment ago
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 

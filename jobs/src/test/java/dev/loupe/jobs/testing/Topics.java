@@ -57,6 +57,7 @@ public final class Topics {
         p.putAll(kafka.clientProperties());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
+        AcknowledgedSends.orderedProducer(p); // the topic was usually created a moment ago
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             AcknowledgedSends<byte[], byte[]> sends = new AcknowledgedSends<>(producer);
             for (int i = 0; i < values.size(); i++) {
