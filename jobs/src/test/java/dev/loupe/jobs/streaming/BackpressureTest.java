@@ -34,6 +34,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code batch.max-size}), or in the batch being handed over (at most {@code batch.max-size} more);
  * {@link #NETWORK_SLACK} allows for an exchange between them should the operators ever be split into separate
  * tasks (buffers of 32 KiB holding records of more than 100 bytes: capped here by a small network budget).
+ *
+ * <p>Then the job is stopped with a savepoint, and the committed results hold every request id exactly once; should
+ * they not, the failure says for each missing id whether it was written uncommitted, had no output at all, or never
+ * reached the requests topic ({@link OutputAudit}).
  */
 @Tag("slow")
 class BackpressureTest {
