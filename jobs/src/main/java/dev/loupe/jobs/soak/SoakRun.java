@@ -161,6 +161,9 @@ public final class SoakRun {
                     completedAt = System.nanoTime();
                     settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
                 }
+                if (completedAt == 0 && writing.isCompletedExceptionally()) {
+                    break; // a request was not written and would never be accounted for: the join below says which
+                }
                 if (completedAt == 0 && System.nanoTime() > deadline) {
                     timedOut = true;
                     break;
