@@ -89,7 +89,8 @@ class BackpressureTest {
             assertThat(samplesWithBacklog).as("the source was held back while the model was busy").isGreaterThan(10);
             assertThat(maxInFlight).as("records between source and model").isLessThanOrEqualTo(bound);
 
-            job.topics.readCommitted(List.of(settings.resultsTopic()), REQUESTS, Topics::result); // bounded wait
+            // bounded wait for the results (no settling: duplicates are looked for once the job has ended)
+            job.topics.readCommitted(List.of(settings.resultsTopic()), REQUESTS, Topics::result, Duration.ZERO);
             job.stop(savepoints); // a final checkpoint commits what is still open, and the job ends
             OutputAudit audit = OutputAudit.of(job, ids);
             assertThat(audit.committedResultIds()).as("committed result ids after the job ended:%n%s", audit.explain())
