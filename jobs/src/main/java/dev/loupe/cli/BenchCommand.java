@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.Models;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphKind;
@@ -300,6 +301,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                         byLength);
                 notReset |= r.residentPeakBytes() >= 0 && !r.residentPeakReset();
             }
+            printSplits(m.results());
         }
         if (measured.size() > 1) {
             Measured first = measured.get(0);
@@ -317,6 +319,37 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         }
         if (notReset) {
             out.println("* resident peak since process start (this kernel refused to reset it)");
+        }
+    }
+
+    /** Where each measured run's time went: image side, language model (prefill, decode steps), the rest. */
+    private void printSplits(List<InferenceBenchmark.Result> results) {
+        for (InferenceBenchmark.Result r : results) {
+            GenerationSplit g = r.split();
+            if (g.equals(GenerationSplit.NONE)) {
+                continue;
+            }
+            double runs = r.iterations();
+            double total = r.batchSeconds() * 1e3;
+            double image = g.imageSideNanos() / 1e6 / runs;
+            String language;
+            double languageMs;
+            if (g.steps() > 0 || g.prefillRuns() > 0) {
+                double prefill = g.prefillNanos() / 1e6 / runs;
+                double steps = g.stepNanos() / 1e6 / runs;
+                languageMs = prefill + steps + g.staticLanguageNanos() / 1e6 / runs;
+                language = String.format(Locale.ROOT, "prefill %.0f ms (%.0f runs of %.1f rows), decode steps %.0f ms "
+                                + "(%.0f steps of %.1f rows = %.0f %% of %d, %.2f ms/step)", prefill, g.prefillRuns() / runs,
+                        (double) g.prefillRows() / Math.max(1, g.prefillRuns()), steps, g.steps() / runs,
+                        g.meanStepRows(), 100 * g.meanStepRows() / r.batchSize(), r.batchSize(),
+                        g.stepNanos() / 1e6 / Math.max(1, g.steps()));
+            } else {
+                languageMs = g.staticLanguageNanos() / 1e6 / runs;
+                language = String.format(Locale.ROOT, "language model %.0f ms (prefills and steps)", languageMs);
+            }
+            out.printf(Locale.ROOT, "split per run, batch %d %s: %.0f ms = image side %.0f ms (%.0f %%), %s, rest "
+                            + "%.0f ms%n", r.batchSize(), r.scheduling().name().toLowerCase(Locale.ROOT), total, image,
+                    100 * image / total, language, total - image - languageMs);
         }
     }
 
@@ -354,6 +387,15 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 }
                 ObjectNode byLength = result.putObject("ms_to_result_by_length");
                 r.msToResultByLength().forEach((length, ms) -> byLength.put(String.valueOf(length), ms));
+                GenerationSplit g = r.split();
+                result.putObject("split_per_run")
+                        .put("image_side_ms", g.imageSideNanos() / 1e6 / r.iterations())
+                        .put("static_language_ms", g.staticLanguageNanos() / 1e6 / r.iterations())
+                        .put("prefill_ms", g.prefillNanos() / 1e6 / r.iterations())
+                        .put("prefill_runs", (double) g.prefillRuns() / r.iterations())
+                        .put("step_ms", g.stepNanos() / 1e6 / r.iterations())
+                        .put("steps", (double) g.steps() / r.iterations())
+                        .put("mean_step_rows", g.meanStepRows());
             }
         }
         o.put("rss_now_bytes", ProcessResources.residentBytes());

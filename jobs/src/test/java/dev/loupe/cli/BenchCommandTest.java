@@ -103,7 +103,18 @@ class BenchCommandTest {
             for (String length : new String[] {"1", "3", "9"}) {
                 assertThat(byLength.path(length).asDouble()).as(length).isPositive();
             }
+            assertThat(res.path("split_per_run").path("image_side_ms").asDouble()).isPositive();
         }
+        // where the time went: static batches generate in one piece; the continuous loop's steps carry every token
+        // after each row's first (2 x (0 + 2 + 8) per run), its prefills one per admitted group
+        JsonNode staticSplit = results.get(0).path("split_per_run");
+        assertThat(staticSplit.path("static_language_ms").asDouble()).isPositive();
+        assertThat(staticSplit.path("steps").asDouble()).isZero();
+        JsonNode continuousSplit = results.get(1).path("split_per_run");
+        assertThat(continuousSplit.path("static_language_ms").asDouble()).isZero();
+        assertThat(continuousSplit.path("prefill_runs").asDouble()).isBetween(3.0, 6.0);
+        assertThat(continuousSplit.path("steps").asDouble() * continuousSplit.path("mean_step_rows").asDouble())
+                .isCloseTo(20.0, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(CliRun.of("bench", "--model", checkpoint.toString(), "--scheduling", "dynamic").status())
                 .isEqualTo(2);
     }

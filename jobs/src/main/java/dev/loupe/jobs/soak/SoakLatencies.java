@@ -10,7 +10,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Latency from each request's write to the first committed result read for it, in arrays allocated once (the heap
- * is measured during the run), and its percentiles per requested length ({@link SoakInputs#lengthLabel}).
+ * is measured during the run), and its percentiles per requested length ({@link SoakInputs#lengthLabel}). Beside it,
+ * the time the result spent in the pipeline's stages (fetch, decode, batch wait, inference: the result's own
+ * timings), which leaves out the wait for the checkpoint that commits it, so that the schedulings' difference is not
+ * hidden by the checkpoint interval.
  */
 public final class SoakLatencies {
 
@@ -21,12 +24,14 @@ public final class SoakLatencies {
     /** Written by the writer thread of a paced run, read by the reader. */
     private final AtomicLongArray writtenAt;
     private final long[] latency;
+    private final long[] served;
 
     public SoakLatencies(SoakInputs inputs) {
         this.inputs = inputs;
         this.writtenAt = new AtomicLongArray(inputs.count());
         this.latency = new long[inputs.count()];
         Arrays.fill(latency, -1);
+        this.served = new long[inputs.count()];
     }
 
     /** Request {@code index} is written now ({@code millis}, wall clock). */
@@ -34,19 +39,32 @@ public final class SoakLatencies {
         writtenAt.set(index, millis);
     }
 
-    /** A result for request {@code index} was read at {@code millis}; later ones (duplicates) do not count. */
-    public void result(int index, long millis) {
+    /**
+     * A result for request {@code index} was read at {@code millis}, having spent {@code servedMillis} in the
+     * pipeline's stages; later ones (duplicates) do not count.
+     */
+    public void result(int index, long millis, long servedMillis) {
         if (index >= 0 && index < latency.length && latency[index] < 0) {
             latency[index] = Math.max(0, millis - writtenAt.get(index));
+            served[index] = Math.max(0, servedMillis);
         }
     }
 
     /** The percentiles of every label with results: numeric lengths in ascending order, then the others. */
     public Map<String, Percentiles> byLength() {
+        return percentilesByLength(latency);
+    }
+
+    /** As {@link #byLength}, of the time in the pipeline's stages (before the commit). */
+    public Map<String, Percentiles> servedByLength() {
+        return percentilesByLength(served);
+    }
+
+    private Map<String, Percentiles> percentilesByLength(long[] millis) {
         Map<String, List<Long>> groups = new TreeMap<>(SoakLatencies::compareLabels);
         for (int i = 0; i < latency.length; i++) {
             if (latency[i] >= 0) {
-                groups.computeIfAbsent(inputs.lengthLabel(i), k -> new ArrayList<>()).add(latency[i]);
+                groups.computeIfAbsent(inputs.lengthLabel(i), k -> new ArrayList<>()).add(millis[i]);
             }
         }
         Map<String, Percentiles> out = new LinkedHashMap<>();

@@ -46,7 +46,8 @@ public final class SoakRun {
      */
     public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
             boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings,
-            Map<String, SoakLatencies.Percentiles> latencyByLength) {
+            Map<String, SoakLatencies.Percentiles> latencyByLength,
+            Map<String, SoakLatencies.Percentiles> servedByLength) {
 
         /** Nothing lost, duplicated or misrouted. */
         public boolean ok() {
@@ -148,7 +149,10 @@ public final class SoakRun {
                     } else {
                         AnnotationResult result = results.deserialize(r.value());
                         tally.result(SoakInputs.index(result.getId()));
-                        latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis());
+                        var t = result.getTimings();
+                        latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis(),
+                                t.getFetchMillis() + t.getPreprocessMillis() + t.getQueueMillis()
+                                        + t.getInferenceMillis());
                         timings.add(result);
                     }
                 }
@@ -188,7 +192,8 @@ public final class SoakRun {
         boolean flat = heap.size() >= 2
                 && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
         return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
-                jobStopped, timings.summary(), latencies.byLength());
+                jobStopped, timings.summary(), latencies.byLength(),
+                latencies.servedByLength());
     }
 
     private List<String> outputTopics() {

@@ -121,8 +121,8 @@ class SoakInputsTest {
             assertThat(inputs.lengthLabel(i)).isEqualTo(request.getTask() == dev.loupe.schemas.Task.RANK ? "rank"
                     : String.valueOf(mix[i % 4]));
             latencies.written(i, 1000);
-            latencies.result(i, 1000 + 10L * i);
-            latencies.result(i, 99_999);   // a duplicate does not count
+            latencies.result(i, 1000 + 10L * i, 3L * i);
+            latencies.result(i, 99_999, 99_999);   // a duplicate does not count
         }
         var byLength = latencies.byLength();
         assertThat(byLength.keySet()).containsExactly("4", "8", "32", "64", "rank");
@@ -135,6 +135,12 @@ class SoakInputsTest {
         assertThat(byLength.get("4").count()).isEqualTo(fours.size());
         assertThat(byLength.get("4").p50()).isEqualTo(fours.get((fours.size() + 1) / 2 - 1));
         assertThat(byLength.get("4").max()).isEqualTo(fours.get(fours.size() - 1));
+        // the time in the pipeline's stages, per length alike
+        var served = latencies.servedByLength();
+        assertThat(served.keySet()).containsExactly("4", "8", "32", "64", "rank");
+        assertThat(served.get("4").count()).isEqualTo(fours.size());
+        assertThat(served.get("4").p50()).isEqualTo(fours.get((fours.size() + 1) / 2 - 1) / 10 * 3);
+        assertThat(served.get("4").max()).isEqualTo(fours.get(fours.size() - 1) / 10 * 3);
         assertThatThrownBy(() -> inputs.withLengthMix(java.util.List.of(4, 0))).hasMessageContaining("at least 1");
     }
 

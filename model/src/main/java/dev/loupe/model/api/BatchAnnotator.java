@@ -110,6 +110,14 @@ public interface BatchAnnotator extends AutoCloseable {
         return VisionFeatureStats.NONE;
     }
 
+    /**
+     * Where annotation time went since the model was loaded (image side, language-model prefill and decode steps;
+     * shared by every handle on a shared runtime); {@link GenerationSplit#NONE} for a runtime that does not measure it.
+     */
+    default GenerationSplit generationSplit() {
+        return GenerationSplit.NONE;
+    }
+
     @Override
     void close();
 }

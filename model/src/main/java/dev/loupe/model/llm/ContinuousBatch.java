@@ -76,6 +76,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     /** With a {@link FusedLlamaGraphs} decoder: its runs, and the one cache whose slots [0, rows) are the rows. */
     private final SharedBufferDecoder shared;
     private SharedKvCache sharedCache;
+    private final GenerationClock clock;
 
     /**
      * @param padTokenId      the token whose embedding left-pads prefixes of one admission
@@ -84,6 +85,12 @@ public final class ContinuousBatch<T> implements AutoCloseable {
      */
     public ContinuousBatch(LanguageModelRunner runner, long padTokenId, int[] eos, boolean keepFirstLogits)
             throws OrtException {
+        this(runner, padTokenId, eos, keepFirstLogits, new GenerationClock());
+    }
+
+    /** As above, timing its prefills and steps on {@code clock}. */
+    public ContinuousBatch(LanguageModelRunner runner, long padTokenId, int[] eos, boolean keepFirstLogits,
+                           GenerationClock clock) throws OrtException {
         int vocab = runner.config().vocabSize();
         if (padTokenId < 0 || padTokenId >= vocab) {
             throw new IllegalArgumentException("pad token id " + padTokenId + " outside vocabulary");
@@ -101,6 +108,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         this.picker = new TokenPicker(vocab);
         this.raw = new float[vocab];
         this.shared = runner.sharedBufferCache() ? new SharedBufferDecoder(runner) : null;
+        this.clock = clock;
     }
 
     /** Rows decoding now. */
@@ -118,6 +126,13 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         if (joining.isEmpty()) {
             return List.of();
         }
+        long start = System.nanoTime();
+        List<Finished<T>> finished = prefill(joining);
+        clock.prefill(start, joining.size());
+        return finished;
+    }
+
+    private List<Finished<T>> prefill(List<Joining<T>> joining) throws OrtException {
         List<float[][]> prefixes = new ArrayList<>(joining.size());
         int vocab = runner.config().vocabSize();
         for (Joining<T> j : joining) {
@@ -265,6 +280,14 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         if (rows.isEmpty()) {
             return List.of();
         }
+        long start = System.nanoTime();
+        int n = rows.size();
+        List<Finished<T>> finished = runStep(rowsWillJoin);
+        clock.step(start, n);
+        return finished;
+    }
+
+    private List<Finished<T>> runStep(boolean rowsWillJoin) throws OrtException {
         if (shared != null) {
             return stepShared();
         }

@@ -5,6 +5,7 @@ import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
@@ -89,13 +90,14 @@ public final class InferenceBenchmark {
      * the whole batch: (full run - prefill run) / (maxNewTokens - 1), 0 when maxNewTokens is 1, NaN with a length
      * mix. cpuSecondsPerImage is the process CPU time of the full runs per image: unlike wall time, it barely depends
      * on other load on the host. msToResultByLength: per new-token count, the mean time from a run's start to the
-     * image's outcome.
+     * image's outcome. split: where the measured runs' time went ({@link BatchAnnotator#generationSplit}), summed
+     * over the iterations.
      */
     public record Result(int batchSize, int iterations, double newTokensPerImage, double batchSeconds,
                          double imagesPerSecond, double tokensPerSecond, double prefillMsPerImage,
                          double decodeMsPerStep, double cpuSecondsPerImage, long heapPeakBytes, long residentPeakBytes,
                          boolean residentPeakReset, int imagesPerRun, Scheduling scheduling,
-                         java.util.SortedMap<Integer, Double> msToResultByLength) {}
+                         java.util.SortedMap<Integer, Double> msToResultByLength, GenerationSplit split) {}
 
     /** What preparing the inputs cost: decode + resize + normalise, per image. */
     public record Preparation(int images, double preprocessMsPerImage) {}
@@ -153,6 +155,8 @@ public final class InferenceBenchmark {
             int loops = settings.schedulings().size();
             double[] fullSum = new double[loops];
             double[] cpuSum = new double[loops];
+            GenerationSplit[] splits = new GenerationSplit[loops];
+            java.util.Arrays.fill(splits, GenerationSplit.NONE);
             double prefillSum = 0;
             List<java.util.SortedMap<Integer, Double>> latency = new ArrayList<>();
             java.util.Map<Integer, Integer> counted = new java.util.HashMap<>();
@@ -162,8 +166,10 @@ public final class InferenceBenchmark {
             for (int i = 0; i < settings.iterations(); i++) {
                 for (int l = 0; l < loops; l++) {
                     long cpuStart = ProcessResources.processCpuNanos();
+                    GenerationSplit before = annotator.generationSplit();
                     fullSum[l] += timed(fullRun, batchSize, settings.schedulings().get(l), finished);
                     cpuSum[l] += (ProcessResources.processCpuNanos() - cpuStart) / 1e9;
+                    splits[l] = splits[l].plus(annotator.generationSplit().minus(before));
                     for (int k = 0; k < images; k++) {
                         latency.get(l).merge(settings.tokensOf(k), finished[k] * 1e3, Double::sum);
                         if (l == 0) {
@@ -183,7 +189,7 @@ public final class InferenceBenchmark {
                         images / fullMean, tokens / fullMean, prefillMean / images * 1e3, decodeStep,
                         cpuSum[l] / settings.iterations() / images, ProcessResources.heapPeakBytes(),
                         ProcessResources.residentPeakBytes(), rssReset, images, settings.schedulings().get(l),
-                        latency.get(l));
+                        latency.get(l), splits[l]);
                 results.add(r);
                 progress.accept(String.format("batch %d (%s, %d images): %.2f images/s, %.1f tokens/s", batchSize,
                         r.scheduling().name().toLowerCase(java.util.Locale.ROOT), images, r.imagesPerSecond(),

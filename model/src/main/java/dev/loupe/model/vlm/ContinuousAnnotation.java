@@ -92,7 +92,8 @@ final class ContinuousAnnotation<P> {
                 }
                 try {
                     if (batch == null) {
-                        batch = new ContinuousBatch<>(language.runner(), language.padTokenId(), eosIds, false);
+                        batch = new ContinuousBatch<>(language.runner(), language.padTokenId(), eosIds, false,
+                                annotator.clock());
                     }
                     scheduler.advance(batch, waiting, group -> admit(group, inFlight, listener), finished -> {
                         inFlight.remove(finished.tag());

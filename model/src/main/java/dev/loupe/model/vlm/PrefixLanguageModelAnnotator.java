@@ -10,10 +10,12 @@ import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
+import dev.loupe.model.llm.GenerationClock;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.llm.StepDecoder;
@@ -53,6 +55,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     private final StepDecoder language;
     private final TokenEmbeddings embeddings;
     private final TextGenerator generator;
+    private final GenerationClock clock = new GenerationClock();
     private final CandidateScorer scorer;
     private final int[] eosIds;
 
@@ -144,7 +147,9 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
             promptIds.add(language.penaltyContext(encoder.inputIds(encoded.get(rows.get(k)))));
             seeds[k] = batch.get(rows.get(k)).generation().seed();
         }
+        long start = System.nanoTime();
         List<List<GeneratedSequence>> generated = generator.generate(prefixes, promptIds, config, seeds, eosIds);
+        clock.staticLanguage(start);
         List<Annotation> results = new ArrayList<>(rows.size());
         for (List<GeneratedSequence> own : generated) {
             results.add(annotation(own));
@@ -199,7 +204,10 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
             images.add(batch.get(row).pixels());
             prompts.add(encoded.get(row));
         }
-        return encoder.prefixes(images, prompts, embeddings);
+        long start = System.nanoTime();
+        List<float[][]> prefixes = encoder.prefixes(images, prompts, embeddings);
+        clock.imageSide(start, rows.size());
+        return prefixes;
     }
 
     private List<int[]> encodeCandidates(List<String> candidates) throws AnnotationException {
@@ -267,6 +275,16 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     @Override
     public VisionFeatureStats visionStats() {
         return encoder.visionStats();
+    }
+
+    @Override
+    public GenerationSplit generationSplit() {
+        return clock.snapshot();
+    }
+
+    /** Where this model's stages report their time (the continuous loop's batches too). */
+    GenerationClock clock() {
+        return clock;
     }
 
     /** The language model, for parity diagnostics. */

@@ -212,7 +212,9 @@ class InstructBlipVicunaLanguageModelTest {
         // by hand: joins after 0, 2 and 5 steps, one admission of two rows of different prefix lengths, then the
         // rows finish one by one
         List<ContinuousBatch.Finished<Integer>> finished = new ArrayList<>();
-        try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner(fused), padId(), stop, true)) {
+        GenerationClock clock = new GenerationClock();
+        int steps = 5;
+        try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner(fused), padId(), stop, true, clock)) {
             finished.addAll(batch.admit(List.of(requests.get(2))));
             for (int s = 0; s < 2; s++) {
                 finished.addAll(batch.step());
@@ -224,6 +226,7 @@ class InstructBlipVicunaLanguageModelTest {
             assertThat(finished).extracting(ContinuousBatch.Finished::tag).containsExactly(3);
             finished.addAll(batch.admit(List.of(requests.get(13))));
             while (batch.size() > 0) {
+                steps++;
                 finished.addAll(batch.step(true)); // finished rows' slots stay, unused, while others decode
             }
         }
@@ -231,6 +234,14 @@ class InstructBlipVicunaLanguageModelTest {
         for (ContinuousBatch.Finished<Integer> f : finished) {
             assertSameAsAlone(f.sequence(), alone.get(f.tag()), "request " + f.tag());
         }
+        // the clock saw three prefills of four rows, and every token after a row's first came from a shared step
+        dev.loupe.model.api.GenerationSplit split = clock.snapshot();
+        assertThat(split.prefillRuns()).isEqualTo(3);
+        assertThat(split.prefillRows()).isEqualTo(4);
+        assertThat(split.stepRows()).isEqualTo(finished.stream().mapToLong(f -> f.sequence().tokenIds().length - 1).sum());
+        assertThat(split.steps()).isEqualTo(steps);
+        assertThat(split.stepNanos()).isPositive();
+        assertThat(split.prefillNanos()).isPositive();
 
         // through the scheduler, at most 3 rows at once, in two orders
         for (boolean reversed : new boolean[] {false, true}) {
