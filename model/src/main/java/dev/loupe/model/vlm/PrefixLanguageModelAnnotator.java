@@ -15,6 +15,7 @@ import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.ContinuousDecoder;
 import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.TextGenerator;
@@ -169,7 +170,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
      */
     @Override
     public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
-        if (language instanceof PrefixStepDecoder decoder) {
+        if (language instanceof ContinuousDecoder decoder) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(inputs, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateContinuously(inputs, maxActiveRows, listener);
@@ -183,7 +184,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         if (maxActiveRows < 1) {
             throw new IllegalArgumentException("maxActiveRows must be >= 1, got " + maxActiveRows);
         }
-        if (language instanceof PrefixStepDecoder decoder) {
+        if (language instanceof ContinuousDecoder decoder) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(feed, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateFed(feed, maxActiveRows, listener);
