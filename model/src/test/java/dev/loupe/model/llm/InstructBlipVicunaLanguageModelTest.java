@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.testing.HfFixture;
@@ -80,7 +81,7 @@ class InstructBlipVicunaLanguageModelTest {
         generator = new GreedyGenerator(runner, reference.path("special_ids").path("pad").asLong());
         fusedGenerator = new GreedyGenerator(fusedRunner, reference.path("special_ids").path("pad").asLong());
         deviceBound = DeviceBoundDecoder.open(dir.resolve("embed.onnx"), dir.resolve("decoder_fused.onnx"), config,
-                reference.path("special_ids").path("pad").asLong(), dev.loupe.model.api.RuntimeOptions.cpu(1));
+                reference.path("special_ids").path("pad").asLong(), RuntimeOptions.cpu(1));
         deviceBoundGenerator = new GreedyGenerator(deviceBound);
         eos = reference.path("special_ids").path("eos").asInt();
     }
@@ -412,6 +413,26 @@ class InstructBlipVicunaLanguageModelTest {
             assertThat(moved.prefillToDevice()).isGreaterThanOrEqualTo(3L * config.hiddenSize() * Float.BYTES);
             assertThat(moved.prefillToHost()).isEqualTo((long) config.vocabSize() * Float.BYTES);
         }
+    }
+
+    /** The device-bound runner serves the fused graph only; auto takes it on CUDA, the Java API on CPU. */
+    @Test
+    void runnerSelectionNamesWhatTheDeviceBoundRunnerServes() throws Exception {
+        RuntimeOptions bound = RuntimeOptions.cpu(1).withRunner(RuntimeOptions.Runner.DEVICE_BOUND);
+        assertThatThrownBy(() -> DeviceBoundDecoder.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config,
+                padId(), bound)).isInstanceOf(java.io.IOException.class).hasMessageContaining("fused LLaMA decoder")
+                .hasMessageContaining("ort-java");
+        assertThatThrownBy(() -> DecoderRunners.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config,
+                padId(), false, bound)).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("fused LLaMA decoder only");
+        try (ContinuousDecoder auto = DecoderRunners.open(dir.resolve("embed.onnx"), dir.resolve("decoder_fused.onnx"),
+                config, padId(), true, RuntimeOptions.cpu(1))) {
+            assertThat(auto).isInstanceOf(PrefixStepDecoder.class);
+        }
+        assertThat(RuntimeOptions.Runner.AUTO.resolve(RuntimeOptions.Device.CUDA))
+                .isEqualTo(RuntimeOptions.Runner.DEVICE_BOUND);
+        assertThat(RuntimeOptions.Runner.parse("Device-Bound")).isEqualTo(RuntimeOptions.Runner.DEVICE_BOUND);
+        assertThatThrownBy(() -> RuntimeOptions.Runner.parse("gpu")).hasMessageContaining("auto, ort-java or device-bound");
     }
 
     @ParameterizedTest(name = "decoder: {0}")
