@@ -4,6 +4,7 @@ import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import java.util.List;
 
@@ -48,6 +49,11 @@ public final class SharedAnnotator implements BatchAnnotator {
     @Override
     public VisionFeatureStats visionStats() {
         return lease.get().visionStats();
+    }
+
+    @Override
+    public HostTrafficStats hostTraffic() {
+        return lease.get().hostTraffic();
     }
 
     /** The shared runtime behind this handle (the same object for every handle on one key). */

@@ -5,6 +5,7 @@ import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DA
 import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
 
 import ai.onnxruntime.OrtException;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.BoundSessions;
 import java.io.IOException;
@@ -111,9 +112,12 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
         return out;
     }
 
-    /** The bytes that crossed between host and device so far (all generations of this decoder). */
-    public HostTraffic traffic() {
-        return traffic;
+    /**
+     * The bytes that crossed between host and device so far (all generations of this decoder) and the device memory
+     * its allocator hands out ({@code InUse}).
+     */
+    public HostTrafficStats trafficStats() {
+        return traffic.snapshot(deviceMemoryStats().getOrDefault("InUse", -1L));
     }
 
     /**

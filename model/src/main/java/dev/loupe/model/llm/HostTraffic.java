@@ -1,5 +1,6 @@
 package dev.loupe.model.llm;
 
+import dev.loupe.model.api.HostTrafficStats;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -8,9 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * device-to-host. Prefills (the prefix embeddings go in) and decode steps (token ids and lengths in, token choices or
  * logits out) are counted apart, so that a step's traffic can be watched on its own: it does not grow with the
  * context, the KV cache never crosses. Thread-safe; one per decoder (all its generations).
- * <p>The Flink inference operator can export {@link #snapshot()} as gauges next to its vision-cache ones.
+ * <p>{@link DeviceBoundDecoder#trafficStats()} reports them as {@link HostTrafficStats}.
  */
-public final class HostTraffic {
+final class HostTraffic {
     private final AtomicLong prefillToDevice = new AtomicLong();
     private final AtomicLong prefillToHost = new AtomicLong();
     private final AtomicLong stepToDevice = new AtomicLong();
@@ -18,44 +19,10 @@ public final class HostTraffic {
     private final AtomicLong prefills = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
 
-    /**
-     * The counts so far.
-     *
-     * @param prefills          prefill runs (a batch of prefixes written into the cache)
-     * @param steps             decode runs (tokens fed after the cache: the embedding and the decoder graph)
-     * @param prefillToDevice   bytes host to device in prefills and token embedding lookups
-     * @param prefillToHost     bytes device to host in prefills and token embedding lookups
-     * @param stepToDevice      bytes host to device in decode runs
-     * @param stepToHost        bytes device to host in decode runs
-     */
-    public record Snapshot(long prefills, long steps, long prefillToDevice, long prefillToHost, long stepToDevice,
-                           long stepToHost) {
-        /** All bytes host to device. */
-        public long toDevice() {
-            return prefillToDevice + stepToDevice;
-        }
-
-        /** All bytes device to host. */
-        public long toHost() {
-            return prefillToHost + stepToHost;
-        }
-
-        /** Mean bytes crossing (both ways) per decode step; 0 before the first. */
-        public double bytesPerStep() {
-            return steps == 0 ? 0 : (double) (stepToDevice + stepToHost) / steps;
-        }
-
-        /** What happened between {@code earlier} and this snapshot. */
-        public Snapshot since(Snapshot earlier) {
-            return new Snapshot(prefills - earlier.prefills, steps - earlier.steps,
-                    prefillToDevice - earlier.prefillToDevice, prefillToHost - earlier.prefillToHost,
-                    stepToDevice - earlier.stepToDevice, stepToHost - earlier.stepToHost);
-        }
-    }
-
-    public Snapshot snapshot() {
-        return new Snapshot(prefills.get(), steps.get(), prefillToDevice.get(), prefillToHost.get(),
-                stepToDevice.get(), stepToHost.get());
+    /** The counts so far, with the device memory in use {@code deviceBytesInUse} (-1: unknown). */
+    public HostTrafficStats snapshot(long deviceBytesInUse) {
+        return new HostTrafficStats(prefills.get(), steps.get(), prefillToDevice.get(), prefillToHost.get(),
+                stepToDevice.get(), stepToHost.get(), deviceBytesInUse);
     }
 
     void prefill(long toDevice, long toHost) {

@@ -4,6 +4,7 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
@@ -89,13 +90,14 @@ public final class InferenceBenchmark {
      * the whole batch: (full run - prefill run) / (maxNewTokens - 1), 0 when maxNewTokens is 1, NaN with a length
      * mix. cpuSecondsPerImage is the process CPU time of the full runs per image: unlike wall time, it barely depends
      * on other load on the host. msToResultByLength: per new-token count, the mean time from a run's start to the
-     * image's outcome.
+     * image's outcome. hostTraffic: what the device-bound runner moved between host and device during the measured
+     * runs of this batch size (all schedulings; {@link HostTrafficStats#NONE} for the Java-API runner).
      */
     public record Result(int batchSize, int iterations, double newTokensPerImage, double batchSeconds,
                          double imagesPerSecond, double tokensPerSecond, double prefillMsPerImage,
                          double decodeMsPerStep, double cpuSecondsPerImage, long heapPeakBytes, long residentPeakBytes,
                          boolean residentPeakReset, int imagesPerRun, Scheduling scheduling,
-                         java.util.SortedMap<Integer, Double> msToResultByLength) {}
+                         java.util.SortedMap<Integer, Double> msToResultByLength, HostTrafficStats hostTraffic) {}
 
     /** What preparing the inputs cost: decode + resize + normalise, per image. */
     public record Preparation(int images, double preprocessMsPerImage) {}
@@ -150,6 +152,7 @@ public final class InferenceBenchmark {
                 timed(prefillRun, batchSize, Scheduling.STATIC, finished);
             }
             boolean rssReset = ProcessResources.resetPeaks();
+            HostTrafficStats trafficBefore = annotator.hostTraffic();
             int loops = settings.schedulings().size();
             double[] fullSum = new double[loops];
             double[] cpuSum = new double[loops];
@@ -174,6 +177,7 @@ public final class InferenceBenchmark {
                 prefillSum += timed(prefillRun, batchSize, Scheduling.STATIC, finished);
             }
             double prefillMean = prefillSum / settings.iterations();
+            HostTrafficStats traffic = annotator.hostTraffic().since(trafficBefore);
             for (int l = 0; l < loops; l++) {
                 latency.get(l).replaceAll((length, sum) -> sum / counted.get(length));
                 double fullMean = fullSum[l] / settings.iterations();
@@ -183,7 +187,7 @@ public final class InferenceBenchmark {
                         images / fullMean, tokens / fullMean, prefillMean / images * 1e3, decodeStep,
                         cpuSum[l] / settings.iterations() / images, ProcessResources.heapPeakBytes(),
                         ProcessResources.residentPeakBytes(), rssReset, images, settings.schedulings().get(l),
-                        latency.get(l));
+                        latency.get(l), traffic);
                 results.add(r);
                 progress.accept(String.format("batch %d (%s, %d images): %.2f images/s, %.1f tokens/s", batchSize,
                         r.scheduling().name().toLowerCase(java.util.Locale.ROOT), images, r.imagesPerSecond(),

@@ -4,6 +4,7 @@ import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import java.util.List;
 
@@ -48,6 +49,11 @@ public abstract class DelegatingAnnotator implements BatchAnnotator {
     @Override
     public final VisionFeatureStats visionStats() {
         return annotator.visionStats();
+    }
+
+    @Override
+    public final HostTrafficStats hostTraffic() {
+        return annotator.hostTraffic();
     }
 
     @Override

@@ -11,11 +11,13 @@ import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.ContinuousDecoder;
+import dev.loupe.model.llm.DeviceBoundDecoder;
 import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.TextGenerator;
@@ -268,6 +270,12 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     @Override
     public VisionFeatureStats visionStats() {
         return encoder.visionStats();
+    }
+
+    @Override
+    public HostTrafficStats hostTraffic() {
+        return language instanceof DeviceBoundDecoder bound ? bound.trafficStats()
+                : HostTrafficStats.NONE;
     }
 
     /** The language model, for parity diagnostics. */

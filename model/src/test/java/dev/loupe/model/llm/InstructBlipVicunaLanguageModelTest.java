@@ -388,9 +388,9 @@ class InstructBlipVicunaLanguageModelTest {
                 DecodingState state = start;
                 long[] first = null;
                 for (int step = 0; step < 12; step++) { // past the cache's first capacity step for the long prefix
-                    HostTraffic.Snapshot before = deviceBound.traffic().snapshot();
+                    dev.loupe.model.api.HostTrafficStats before = deviceBound.trafficStats();
                     state = state.next(new int[] {0, 1}, new long[] {5, 7}, 1, StepOutputs.choices(2));
-                    HostTraffic.Snapshot moved = deviceBound.traffic().snapshot().since(before);
+                    dev.loupe.model.api.HostTrafficStats moved = deviceBound.trafficStats().since(before);
                     assertThat(moved.steps()).isEqualTo(1);
                     long[] bytes = {moved.stepToDevice(), moved.stepToHost()};
                     if (first == null) {
@@ -406,9 +406,9 @@ class InstructBlipVicunaLanguageModelTest {
             }
         }
         assertThat(perStep[1]).isEqualTo(perStep[0]);
-        HostTraffic.Snapshot before = deviceBound.traffic().snapshot();
+        dev.loupe.model.api.HostTrafficStats before = deviceBound.trafficStats();
         try (DecodingState s = deviceBound.start(List.<float[][]>of(shortPrefix), StepOutputs.LOGITS)) {
-            HostTraffic.Snapshot moved = deviceBound.traffic().snapshot().since(before);
+            dev.loupe.model.api.HostTrafficStats moved = deviceBound.trafficStats().since(before);
             assertThat(moved.prefills()).isEqualTo(1);
             assertThat(moved.prefillToDevice()).isGreaterThanOrEqualTo(3L * config.hiddenSize() * Float.BYTES);
             assertThat(moved.prefillToHost()).isEqualTo((long) config.vocabSize() * Float.BYTES);
