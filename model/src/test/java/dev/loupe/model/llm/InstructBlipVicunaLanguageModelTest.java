@@ -415,6 +415,40 @@ class InstructBlipVicunaLanguageModelTest {
         }
     }
 
+    /**
+     * A generation longer than the cache's first capacity grows it on the device (regather + pad) mid-way, and beams
+     * reorder its slots there: the tokens and log-probs stay those of the Java API's fused runner.
+     */
+    @Test
+    void deviceBoundCacheGrowsAndReordersOnTheDevice() throws Exception {
+        List<float[][]> rows = List.of(Arrays.copyOf(singlePrefix(), 3), singlePrefix());
+        GenerationConfig long80 = GenerationConfig.greedy(80).withMinNewTokens(80);
+        List<GeneratedSequence> java = fusedGenerator.generate(rows, long80, new int[] {eos}, false);
+        List<GeneratedSequence> bound = deviceBoundGenerator.generate(rows, long80, new int[] {eos}, false);
+        for (int r = 0; r < rows.size(); r++) {
+            assertThat(bound.get(r).tokenIds()).as("row %d", r).hasSize(80).containsExactly(java.get(r).tokenIds());
+            for (int i = 0; i < 80; i++) {
+                assertThat(bound.get(r).stepLogProbs()[i]).as("row %d step %d", r, i).isCloseTo(
+                        java.get(r).stepLogProbs()[i], org.assertj.core.data.Offset.offset((float) TOL));
+            }
+        }
+        GenerationConfig beams = GenerationConfig.greedy(10).withBeams(3, 3);
+        List<int[]> context = List.of(new int[0], new int[0]);
+        long[] seeds = {0, 0};
+        List<List<GeneratedSequence>> javaBeams = new TextGenerator(new PrefixStepDecoder(fusedRunner, padId()))
+                .generate(rows, context, beams, seeds, new int[] {eos});
+        List<List<GeneratedSequence>> boundBeams = new TextGenerator(deviceBound)
+                .generate(rows, context, beams, seeds, new int[] {eos});
+        for (int r = 0; r < rows.size(); r++) {
+            for (int b = 0; b < 3; b++) {
+                assertThat(boundBeams.get(r).get(b).tokenIds()).as("row %d beam %d", r, b)
+                        .containsExactly(javaBeams.get(r).get(b).tokenIds());
+                assertThat(boundBeams.get(r).get(b).score()).isCloseTo(javaBeams.get(r).get(b).score(),
+                        org.assertj.core.data.Offset.offset(TOL));
+            }
+        }
+    }
+
     /** The device-bound runner serves the fused graph only; auto takes it on CUDA, the Java API on CPU. */
     @Test
     void runnerSelectionNamesWhatTheDeviceBoundRunnerServes() throws Exception {
