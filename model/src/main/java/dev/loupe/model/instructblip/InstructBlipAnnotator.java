@@ -6,7 +6,6 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.llm.DecoderRunners;
-import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.t5.T5Config;
