@@ -66,6 +66,8 @@ final class DeviceMemory implements AutoCloseable {
             if (copy != null) {
                 copy.close();
             }
+            allocator.close();
+            info.close();
             throw e;
         } finally {
             try (var files = Files.list(dir)) {
