@@ -9,6 +9,7 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.Prompts;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.onnx.Precision;
@@ -273,9 +274,12 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     private void printTable(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s,
                             List<Measured> measured) {
         out.printf(Locale.ROOT, "model: %s%n", modelName);
-        out.printf(Locale.ROOT, "device: %s, intra-op threads: %s, %s new tokens per image, %s scheduling, %d warm-up + "
-                        + "%d measured runs; preprocessing %.1f ms/image (not in the figures below)%n",
-                deviceName(runtime), runtime.intraOpThreads() == 0 ? "all cores" : runtime.intraOpThreads(),
+        out.printf(Locale.ROOT, "device: %s, decoder runner: %s, intra-op threads: %s, %s new tokens per image, %s "
+                        + "scheduling, %d warm-up + %d measured runs; preprocessing %.1f ms/image (not in the figures "
+                        + "below)%n",
+                deviceName(runtime), runtime.runner().spec() + (runtime.runner() == RuntimeOptions.Runner.AUTO
+                        ? " (" + runtime.effectiveRunner().spec() + " for fused LLaMA packages)" : ""),
+                runtime.intraOpThreads() == 0 ? "all cores" : runtime.intraOpThreads(),
                 s.lengthMix().isEmpty() ? String.valueOf(s.maxNewTokens()) : "in turn " + s.lengthMix(),
                 schedulings(s), s.warmupRuns(), s.iterations(), measured.get(0).preparation().preprocessMsPerImage());
         boolean notReset = false;
@@ -302,6 +306,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 notReset |= r.residentPeakBytes() >= 0 && !r.residentPeakReset();
             }
             printSplits(m.results());
+            printTraffic(m);
         }
         if (measured.size() > 1) {
             Measured first = measured.get(0);
@@ -353,12 +358,40 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         }
     }
 
+    /** The device-bound runner's host-boundary bytes per batch size (nothing for the Java-API runner). */
+    private void printTraffic(Measured m) {
+        boolean header = false;
+        for (InferenceBenchmark.Result r : m.results()) {
+            HostTrafficStats t = r.hostTraffic();
+            if (t.steps() == 0 && t.prefills() == 0) {
+                continue;
+            }
+            if (!header) {
+                out.println("device-bound runner, bytes across the host boundary in the measured runs:");
+                out.println("| batch | scheduling | decode steps | bytes/step to device | bytes/step to host | prefills | "
+                        + "prefill+lookup MiB to device | prefill+lookup MiB to host | device MiB in use |");
+                out.println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                header = true;
+            }
+            out.printf(Locale.ROOT, "| %d | %s | %d | %.0f | %.0f | %d | %.2f | %.2f | %s |%n", r.batchSize(),
+                    r.scheduling().name().toLowerCase(Locale.ROOT), t.steps(), perStep(t.stepToDevice(), t.steps()),
+                    perStep(t.stepToHost(), t.steps()), t.prefills(), t.prefillToDevice() / (1024.0 * 1024.0),
+                    t.prefillToHost() / (1024.0 * 1024.0),
+                    t.deviceBytesInUse() < 0 ? "n/a" : String.valueOf(mib(t.deviceBytesInUse())));
+        }
+    }
+
+    private static double perStep(long bytes, long steps) {
+        return steps == 0 ? 0 : (double) bytes / steps;
+    }
+
     private void printJson(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s,
                            List<Measured> measured) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.put("model", modelName);
         o.put("device", deviceName(runtime));
         o.put("intra_op_threads", runtime.intraOpThreads());
+        o.put("runner", runtime.runner().spec());
         o.put("max_new_tokens", s.maxNewTokens());
         o.put("warmup_runs", s.warmupRuns());
         o.put("iterations", s.iterations());
@@ -384,6 +417,15 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                     result.putNull("decode_ms_per_step");
                 } else {
                     result.put("decode_ms_per_step", r.decodeMsPerStep());
+                }
+                HostTrafficStats t = r.hostTraffic();
+                if (t.steps() > 0 || t.prefills() > 0) {
+                    result.putObject("host_traffic").put("decode_steps", t.steps()).put("prefills", t.prefills())
+                            .put("step_bytes_to_device", t.stepToDevice()).put("step_bytes_to_host", t.stepToHost())
+                            .put("bytes_per_step", t.bytesPerStep())
+                            .put("prefill_bytes_to_device", t.prefillToDevice())
+                            .put("prefill_bytes_to_host", t.prefillToHost())
+                            .put("device_bytes_in_use", t.deviceBytesInUse());
                 }
                 ObjectNode byLength = result.putObject("ms_to_result_by_length");
                 r.msToResultByLength().forEach((length, ms) -> byLength.put(String.valueOf(length), ms));

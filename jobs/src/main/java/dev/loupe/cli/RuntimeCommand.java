@@ -11,15 +11,17 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * A command that loads a model in its own process ({@code loupe annotate}, {@code loupe bench},
- * {@code loupe bench soak}): it takes the runtime flags {@code --device} and {@code --threads}, views of
- * {@code loupe.runtime.device} and {@code loupe.runtime.threads} ({@link ModelOptions}) exactly as the jobs take them.
+ * {@code loupe bench soak}): it takes the runtime flags {@code --device}, {@code --threads} and {@code --runner},
+ * views of {@code loupe.runtime.device}, {@code loupe.runtime.threads} and {@code loupe.runtime.runner}
+ * ({@link ModelOptions}) exactly as the jobs take them.
  */
 interface RuntimeCommand {
 
     /** The runtime flags, each a view of its {@link ModelOptions} option. */
     JobArguments RUNTIME_FLAGS = new JobArguments(
-            OptionCatalogue.of().withOptions(ModelOptions.class, ModelOptions.DEVICE, ModelOptions.THREADS),
-            List.of(CommonFlags.DEVICE, CommonFlags.THREADS));
+            OptionCatalogue.of().withOptions(ModelOptions.class, ModelOptions.DEVICE, ModelOptions.THREADS,
+                    ModelOptions.RUNNER),
+            List.of(CommonFlags.DEVICE, CommonFlags.THREADS, CommonFlags.RUNNER));
 
     /** The command's picocli spec (injected with {@code @Spec}). */
     CommandSpec spec();

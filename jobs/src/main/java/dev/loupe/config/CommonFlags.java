@@ -35,4 +35,6 @@ public final class CommonFlags {
     public static final Flag DEVICE = Flag.value("--device", ModelOptions.DEVICE).label("cpu|cuda|cuda:N");
 
     public static final Flag THREADS = Flag.value("--threads", ModelOptions.THREADS).label("N");
+
+    public static final Flag RUNNER = Flag.value("--runner", ModelOptions.RUNNER).label("auto|ort-java|device-bound");
 }

@@ -31,6 +31,15 @@ public final class ModelOptions {
             .withDescription("ONNX Runtime intra-op threads of the process's one shared pool (0: the processors the JVM "
                     + "may use, which honours a container's CPU limit). Unset: $LOUPE_THREADS, else 0.");
 
+    public static final ConfigOption<String> RUNNER = ConfigOptions.key("loupe.runtime.runner")
+            .stringType().noDefaultValue()
+            .withDescription("How the language model's decoder runs: ort-java (ONNX Runtime's Java API; on CUDA it "
+                    + "copies the KV cache between host and GPU every step), device-bound (IoBinding through JavaCPP's "
+                    + "ONNX Runtime: the KV cache stays in the device's memory, only token ids, lengths and token "
+                    + "choices cross per step; fused LLaMA decoders only) or auto (device-bound on CUDA for fused "
+                    + "LLaMA packages, ort-java otherwise and on CPU, where it measured as fast). "
+                    + "Unset: $LOUPE_RUNNER, else auto.");
+
     public static final ConfigOption<String> CACHE_DIR = ConfigOptions.key("loupe.runtime.cache-dir")
             .stringType().noDefaultValue()
             .withDescription("Where converted checkpoints and the demo model are cached. Unset: the system property "
@@ -75,11 +84,19 @@ public final class ModelOptions {
             }
             options = options.withThreads(threads.get());
         }
+        var runner = config.getOptional(RUNNER);
+        if (runner.isPresent()) {
+            try {
+                options = options.withRunner(RuntimeOptions.Runner.parse(runner.get()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(RUNNER.key() + ": " + e.getMessage(), e);
+            }
+        }
         options = options.withVisionCacheBytes(config.get(VISION_CACHE_BYTES).getBytes());
         var cache = config.getOptional(CACHE_DIR).map(String::strip).filter(s -> !s.isEmpty());
         if (cache.isPresent()) {
             options = new RuntimeOptions(options.device(), options.intraOpThreads(), cache.get(), options.deviceIndex(),
-                    options.visionCacheBytes());
+                    options.visionCacheBytes(), options.runner());
         }
         return options;
     }

@@ -69,13 +69,13 @@ class FlagsAreOptionViewsTest {
     @Test
     void commandsThatLoadAModelTakeTheRuntimeFlagsAsViewsOfTheRuntimeOptions() {
         assertThat(RuntimeCommand.RUNTIME_FLAGS.flags()).extracting(Flag::option)
-                .containsExactly(ModelOptions.DEVICE, ModelOptions.THREADS);
+                .containsExactly(ModelOptions.DEVICE, ModelOptions.THREADS, ModelOptions.RUNNER);
         CommandLine loupe = Loupe.commandLine();
         for (CommandLine command : List.of(loupe.getSubcommands().get("annotate"), loupe.getSubcommands().get("bench"),
                 loupe.getSubcommands().get("bench").getSubcommands().get("soak"))) {
             Set<String> names = new HashSet<>();
             command.getCommandSpec().options().forEach(o -> names.addAll(List.of(o.names())));
-            assertThat(names).as(command.getCommandName()).contains("--device", "--threads");
+            assertThat(names).as(command.getCommandName()).contains("--device", "--threads", "--runner");
             assertThat((Object) command.getCommand()).as(command.getCommandName()).isInstanceOf(RuntimeCommand.class);
         }
     }

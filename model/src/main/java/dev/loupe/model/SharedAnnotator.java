@@ -5,6 +5,7 @@ import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationSplit;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import java.util.List;
 
@@ -54,6 +55,11 @@ public final class SharedAnnotator implements BatchAnnotator {
     @Override
     public GenerationSplit generationSplit() {
         return lease.get().generationSplit();
+    }
+
+    @Override
+    public HostTrafficStats hostTraffic() {
+        return lease.get().hostTraffic();
     }
 
     /** The shared runtime behind this handle (the same object for every handle on one key). */

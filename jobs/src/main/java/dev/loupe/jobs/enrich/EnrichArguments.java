@@ -21,7 +21,8 @@ public final class EnrichArguments {
     public static final OptionCatalogue CATALOGUE = OptionCatalogue.of(EnrichOptions.class, LoupeOptions.class)
             .withOptions(JobOptions.class, JobOptions.PARALLELISM, JobOptions.CHECKPOINT_INTERVAL,
                     JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY)
-            .withOptions(ModelOptions.class, ModelOptions.DEVICE, ModelOptions.THREADS, ModelOptions.CACHE_DIR,
+            .withOptions(ModelOptions.class, ModelOptions.DEVICE, ModelOptions.THREADS, ModelOptions.RUNNER,
+                    ModelOptions.CACHE_DIR,
                     ModelOptions.VISION_CACHE_BYTES, ModelOptions.FAST_JPEG_DOWNSCALE);
 
     public static final JobArguments ARGUMENTS = new JobArguments(CATALOGUE, List.of(

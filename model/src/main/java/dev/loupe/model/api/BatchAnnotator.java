@@ -118,6 +118,14 @@ public interface BatchAnnotator extends AutoCloseable {
         return GenerationSplit.NONE;
     }
 
+    /**
+     * The bytes the language model's device-bound runner moved between host and device since it was loaded;
+     * {@link HostTrafficStats#NONE} where the decoder runs through ONNX Runtime's Java API.
+     */
+    default HostTrafficStats hostTraffic() {
+        return HostTrafficStats.NONE;
+    }
+
     @Override
     void close();
 }

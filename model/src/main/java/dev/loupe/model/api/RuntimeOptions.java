@@ -14,10 +14,11 @@ import java.util.Locale;
  * {@link #intraOpThreads()} sizes the one ONNX Runtime intra-op pool that all sessions of the process share; the
  * first model opened in a process fixes it ({@code dev.loupe.model.onnx.OrtSessions}, docs/models.md).
  * {@link #visionCacheBytes()} bounds each loaded model's cache of prompt-independent image features
- * ({@code dev.loupe.model.vision.VisionFeatures}); 0 disables it.
+ * ({@code dev.loupe.model.vision.VisionFeatures}); 0 disables it. {@link #runner()} picks how a fused LLaMA decoder
+ * runs ({@link Runner}; {@code LOUPE_RUNNER} as {@code auto}, {@code ort-java} or {@code device-bound}).
  */
 public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir, int deviceIndex,
-                             long visionCacheBytes) implements Serializable {
+                             long visionCacheBytes, Runner runner) implements Serializable {
 
     /**
      * 64 MiB: small beside any model's weights (InstructBLIP-7B's are ~30 GB in fp32), yet it holds the ViT output of
@@ -29,6 +30,46 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir,
 
     /** Execution provider. CUDA needs the {@code gpu} Maven profile (onnxruntime_gpu) and a CUDA host. */
     public enum Device { CPU, CUDA }
+
+    /**
+     * How the language model's decoder runs (docs/models.md, "The device-bound runner"). {@link #ORT_JAVA}: ONNX
+     * Runtime's Java API, whose tensors are host memory, so on CUDA every step copies the KV cache to the GPU and
+     * back. {@link #DEVICE_BOUND}: sessions bound with IoBinding through JavaCPP's ONNX Runtime preset, the KV cache
+     * a buffer in the execution provider's memory; only token ids, lengths and the token choices (or logits when
+     * asked) cross to the host per step. It serves packages with the fused LLaMA decoder; choosing it for another
+     * package is an error. {@link #AUTO}: device-bound on CUDA (for fused LLaMA packages; the others keep ort-java),
+     * on CPU the one measured faster ({@link #resolve}).
+     */
+    public enum Runner {
+        AUTO, ORT_JAVA, DEVICE_BOUND;
+
+        /** The spelling of settings and flags: {@code auto}, {@code ort-java}, {@code device-bound}. */
+        public String spec() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        /** A runner from its {@link #spec()} (case-insensitive). */
+        public static Runner parse(String spec) {
+            String s = spec.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+            try {
+                return valueOf(s);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown runner '" + spec + "': use auto, ort-java or device-bound",
+                        e);
+            }
+        }
+
+        /**
+         * The runner {@link #AUTO} stands for on {@code device}: device-bound on CUDA; on CPU ort-java, which was as
+         * fast or faster in docs/benchmarks.md's side-by-side run (both copy nothing of the cache on CPU).
+         */
+        public Runner resolve(Device device) {
+            if (this != AUTO) {
+                return this;
+            }
+            return device == Device.CUDA ? DEVICE_BOUND : ORT_JAVA;
+        }
+    }
 
     public RuntimeOptions {
         if (device == null) {
@@ -44,6 +85,14 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir,
             throw new IllegalArgumentException("visionCacheBytes must be >= 0 (0 disables the cache), got "
                     + visionCacheBytes);
         }
+        if (runner == null) {
+            throw new IllegalArgumentException("runner must not be null");
+        }
+    }
+
+    /** The {@link Runner#AUTO} runner. */
+    public RuntimeOptions(Device device, int intraOpThreads, String cacheDir, int deviceIndex, long visionCacheBytes) {
+        this(device, intraOpThreads, cacheDir, deviceIndex, visionCacheBytes, Runner.AUTO);
     }
 
     /** The default vision feature cache ({@link #DEFAULT_VISION_CACHE_BYTES}). */
@@ -61,7 +110,9 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir,
         String threads = System.getenv().getOrDefault("LOUPE_THREADS", "0");
         String cache = System.getProperty("loupe.cache", System.getenv().getOrDefault("LOUPE_CACHE",
                 Path.of(System.getProperty("user.home"), ".cache", "loupe").toString()));
-        return new RuntimeOptions(Device.CPU, Integer.parseInt(threads.trim()), cache).withDeviceSpec(device);
+        String runner = System.getenv().getOrDefault("LOUPE_RUNNER", "auto");
+        return new RuntimeOptions(Device.CPU, Integer.parseInt(threads.trim()), cache).withDeviceSpec(device)
+                .withRunner(Runner.parse(runner));
     }
 
     /** CPU with a fixed thread count and the default cache: what tests and benchmarks use. */
@@ -103,25 +154,35 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir,
     /** Device and index from a spec {@code cpu}, {@code cuda} or {@code cuda:N}. */
     public RuntimeOptions withDeviceSpec(String spec) {
         return new RuntimeOptions(parseDevice(spec), intraOpThreads, cacheDir, parseDeviceIndex(spec),
-                visionCacheBytes);
+                visionCacheBytes, runner);
     }
 
     public RuntimeOptions withThreads(int threads) {
-        return new RuntimeOptions(device, threads, cacheDir, deviceIndex, visionCacheBytes);
+        return new RuntimeOptions(device, threads, cacheDir, deviceIndex, visionCacheBytes, runner);
     }
 
     public RuntimeOptions withDevice(Device d) {
-        return new RuntimeOptions(d, intraOpThreads, cacheDir, deviceIndex, visionCacheBytes);
+        return new RuntimeOptions(d, intraOpThreads, cacheDir, deviceIndex, visionCacheBytes, runner);
     }
 
     /** The GPU to run on when the device is CUDA (the CUDA device ordinal as the process sees it). */
     public RuntimeOptions withDeviceIndex(int index) {
-        return new RuntimeOptions(device, intraOpThreads, cacheDir, index, visionCacheBytes);
+        return new RuntimeOptions(device, intraOpThreads, cacheDir, index, visionCacheBytes, runner);
     }
 
     /** The bound of each loaded model's image feature cache, in bytes; 0 disables it. */
     public RuntimeOptions withVisionCacheBytes(long bytes) {
-        return new RuntimeOptions(device, intraOpThreads, cacheDir, deviceIndex, bytes);
+        return new RuntimeOptions(device, intraOpThreads, cacheDir, deviceIndex, bytes, runner);
+    }
+
+    /** How the language model's decoder runs ({@link Runner}). */
+    public RuntimeOptions withRunner(Runner r) {
+        return new RuntimeOptions(device, intraOpThreads, cacheDir, deviceIndex, visionCacheBytes, r);
+    }
+
+    /** The runner this device gets: {@link #runner()} with {@link Runner#AUTO} resolved. */
+    public Runner effectiveRunner() {
+        return runner.resolve(device);
     }
 
     public Path cachePath() {

@@ -4,8 +4,8 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphs;
-import dev.loupe.model.llm.LanguageModelRunner;
-import dev.loupe.model.llm.PrefixStepDecoder;
+import dev.loupe.model.llm.DecoderGraphKind;
+import dev.loupe.model.llm.DecoderRunners;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.t5.T5Config;
@@ -64,10 +64,11 @@ public final class InstructBlipAnnotator extends DelegatingAnnotator {
                         manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER),
                         T5Config.fromJson(config.textConfig()), options));
             } else {
-                language = new PrefixStepDecoder(LanguageModelRunner.open(
-                        manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
+                language = DecoderRunners.open(manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
                         manifest.graph(packageDir, InstructBlipPackage.GRAPH_DECODER),
-                        DecoderGraphs.config(config.textConfig()), options), prompts.specialTokens().pad());
+                        DecoderGraphs.config(config.textConfig()), prompts.specialTokens().pad(),
+                        DecoderRunners.fused(manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("plain")),
+                        options);
             }
             // T5 positions are relative: the new tokens do not count against the encoder input.
             return new InstructBlipAnnotator(manifest, new InstructBlipPrefixEncoder(prompts, encoder, !t5), language);

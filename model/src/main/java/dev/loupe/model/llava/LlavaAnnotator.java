@@ -52,6 +52,10 @@ public final class LlavaAnnotator extends DelegatingAnnotator {
                 llama.maxPositionEmbeddings());
         LlavaImageEncoder encoder = null;
         try {
+            if (options.runner() == RuntimeOptions.Runner.DEVICE_BOUND) {
+                throw new IOException("the device-bound runner does not serve LLaVA packages yet: choose the ort-java "
+                        + "runner (or auto)");
+            }
             encoder = LlavaImageEncoder.open(manifest.graph(packageDir, LlavaPackage.GRAPH_IMAGE), config, options);
             LanguageModelRunner language = LanguageModelRunner.open(
                     manifest.graph(packageDir, LlavaPackage.GRAPH_EMBED),

@@ -23,7 +23,8 @@ import java.util.SplittableRandom;
  * as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's slot
  * staying in it, unused, while that wastes less than a repack would cost.
  *
- * <p>With a {@link FusedLlamaGraphs} decoder the rows live in the slots of one {@link SharedKvCache} instead:
+ * <p>With a {@link FusedLlamaGraphs} decoder the rows live in the slots of one {@link SlotCache} instead
+ * ({@link SharedKvCache}, or {@link DeviceKvCache} through {@link DeviceBoundDecoder#continuousBatch}):
  * an admission's prefill writes the joining rows into the free slots after the active ones, every step decodes
  * exactly the active rows (the cache written in place), and a finished row's slot is refilled by moving the last
  * row into it, so nothing is repacked.
@@ -60,7 +61,10 @@ public final class ContinuousBatch<T> implements AutoCloseable {
      */
     static final int REPACK_STEPS = 2;
 
+    /** The Java-API runner (null when a {@link DeviceBoundDecoder} runs the batch). */
     private final LanguageModelRunner runner;
+    private final DecoderConfig config;
+    private final boolean offersChoices;
     private final long padTokenId;
     private final float[] padEmbedding;
     private final int[] eos;
@@ -74,8 +78,8 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     /** The caches the active rows live in: one after a step, more after admissions. */
     private final List<KvCache> sources = new ArrayList<>();
     /** With a {@link FusedLlamaGraphs} decoder: its runs, and the one cache whose slots [0, rows) are the rows. */
-    private final SharedBufferDecoder shared;
-    private SharedKvCache sharedCache;
+    private final SlotDecoder shared;
+    private SlotCache sharedCache;
     private final GenerationClock clock;
 
     /**
@@ -91,23 +95,44 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     /** As above, timing its prefills and steps on {@code clock}. */
     public ContinuousBatch(LanguageModelRunner runner, long padTokenId, int[] eos, boolean keepFirstLogits,
                            GenerationClock clock) throws OrtException {
-        int vocab = runner.config().vocabSize();
-        if (padTokenId < 0 || padTokenId >= vocab) {
+        this(runner, runner.sharedBufferCache() ? new SharedBufferDecoder(runner) : null, runner.config(),
+                runner.offersChoices(), checkedPad(runner.config(), padTokenId), eos, keepFirstLogits,
+                runner.embed(new long[] {padTokenId}, 1, 1), clock);
+    }
+
+    /** A batch whose rows live in the slots of {@code slots}' caches ({@link DeviceBoundDecoder}). */
+    ContinuousBatch(SlotDecoder slots, DecoderConfig config, boolean offersChoices, long padTokenId, int[] eos,
+                    boolean keepFirstLogits, float[] padEmbedding, GenerationClock clock) {
+        this(null, slots, config, offersChoices, checkedPad(config, padTokenId), eos, keepFirstLogits, padEmbedding,
+                clock);
+    }
+
+    private static long checkedPad(DecoderConfig config, long padTokenId) {
+        if (padTokenId < 0 || padTokenId >= config.vocabSize()) {
             throw new IllegalArgumentException("pad token id " + padTokenId + " outside vocabulary");
         }
+        return padTokenId;
+    }
+
+    private ContinuousBatch(LanguageModelRunner runner, SlotDecoder shared, DecoderConfig config,
+                            boolean offersChoices, long padTokenId, int[] eos, boolean keepFirstLogits,
+                            float[] padEmbedding, GenerationClock clock) {
+        int vocab = config.vocabSize();
         for (int id : eos) {
             if (id < 0 || id >= vocab) {
                 throw new IllegalArgumentException("eos id " + id + " outside vocabulary");
             }
         }
         this.runner = runner;
+        this.config = config;
+        this.offersChoices = offersChoices;
         this.padTokenId = padTokenId;
-        this.padEmbedding = runner.embed(new long[] {padTokenId}, 1, 1);
+        this.padEmbedding = padEmbedding;
         this.eos = eos.clone();
         this.keepFirstLogits = keepFirstLogits;
         this.picker = new TokenPicker(vocab);
         this.raw = new float[vocab];
-        this.shared = runner.sharedBufferCache() ? new SharedBufferDecoder(runner) : null;
+        this.shared = shared;
         this.clock = clock;
     }
 
@@ -134,7 +159,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     private List<Finished<T>> prefill(List<Joining<T>> joining) throws OrtException {
         List<float[][]> prefixes = new ArrayList<>(joining.size());
-        int vocab = runner.config().vocabSize();
+        int vocab = config.vocabSize();
         for (Joining<T> j : joining) {
             for (int id : j.context()) {
                 if (id < 0 || id >= vocab) {
@@ -143,7 +168,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             }
             prefixes.add(j.prefix());
         }
-        int hidden = runner.config().hiddenSize();
+        int hidden = config.hiddenSize();
         for (float[][] p : prefixes) {
             if (p.length == 0 || Arrays.stream(p).anyMatch(e -> e == null || e.length != hidden)) {
                 throw new IllegalArgumentException("a prefix must be non-empty rows of " + hidden + " floats");
@@ -319,7 +344,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     /** How many choices a row with {@code config} picks from; 0: it picks from the logits. */
     private int choicesFor(GenerationConfig config) {
-        return runner.offersChoices() ? TokenChoices.needed(config, eos.length, runner.config().vocabSize()) : 0;
+        return offersChoices ? TokenChoices.needed(config, eos.length, this.config.vocabSize()) : 0;
     }
 
     /** What a run for rows with these settings returns: logits if a row needs them, choices if a row can use them. */

@@ -8,7 +8,7 @@ import java.util.List;
  * left-padded with the pad token's embedding and positioned from the cumulative mask ({@link PaddedPrefill}), so a
  * row's result does not depend on its batch; each state keeps its KV cache in ONNX Runtime memory. Owns the runner.
  */
-public final class PrefixStepDecoder implements StepDecoder {
+public final class PrefixStepDecoder implements ContinuousDecoder {
     private final LanguageModelRunner runner;
     private final long padTokenId;
 
@@ -25,8 +25,15 @@ public final class PrefixStepDecoder implements StepDecoder {
     }
 
     /** The token whose embedding left-pads shorter prefixes. */
+    @Override
     public long padTokenId() {
         return padTokenId;
+    }
+
+    @Override
+    public <T> ContinuousBatch<T> continuousBatch(int[] eos, boolean keepFirstLogits, GenerationClock clock)
+            throws OrtException {
+        return new ContinuousBatch<>(runner, padTokenId, eos, keepFirstLogits, clock);
     }
 
     @Override
@@ -81,21 +88,9 @@ public final class PrefixStepDecoder implements StepDecoder {
 
     /** The prefill of a {@link FusedLlamaGraphs} decoder: right-padded rows in a {@link SharedKvCache}. */
     private DecodingState startShared(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
-        SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
-        int longest = inputs.stream().mapToInt(p -> p.length).max().orElseThrow();
-        SharedKvCache cache = decoder.newCache(inputs.size(), longest + INITIAL_NEW_POSITIONS);
-        try {
-            LanguageModelRunner.DecoderOutput out = decoder.prefill(cache, 0, inputs,
-                    runner.embed(new long[] {padTokenId}, 1, 1), outputs);
-            return new SharedState(decoder, cache, out);
-        } catch (OrtException | RuntimeException e) {
-            cache.close();
-            throw e;
-        }
+        return SlotState.start(new SharedBufferDecoder(runner), inputs, runner.embed(new long[] {padTokenId}, 1, 1),
+                outputs);
     }
-
-    /** Positions a shared-buffer cache holds beyond the prompt before it first grows. */
-    static final int INITIAL_NEW_POSITIONS = 32;
 
     @Override
     public void close() throws OrtException {
@@ -142,48 +137,6 @@ public final class PrefixStepDecoder implements StepDecoder {
                 return new State(prefill, buffers, rows, fed + seq, next);
             } finally {
                 past.close();
-            }
-        }
-    }
-
-    /**
-     * Rows decoding over a {@link SharedKvCache}: slot i is row i; a step reorders the slots only when rows are
-     * dropped or repeated (copying those rows' cached positions) and otherwise feeds the cache as it is, in place.
-     */
-    private static final class SharedState extends OutputState {
-        private final SharedBufferDecoder decoder;
-        private SharedKvCache cache;
-
-        SharedState(SharedBufferDecoder decoder, SharedKvCache cache, LanguageModelRunner.DecoderOutput out) {
-            super(out);   // a shared-buffer run returns no KvCache: the state's cache is the SharedKvCache below
-            this.decoder = decoder;
-            this.cache = cache;
-        }
-
-        @Override
-        public DecodingState next(int[] from, long[] tokens, int seq, StepOutputs outputs) throws OrtException {
-            if (cache == null) {
-                throw new IllegalStateException("decoding state already used");
-            }
-            SharedKvCache taken = cache;
-            cache = null;
-            try {
-                if (!DecodingState.isIdentity(from, rows())) {
-                    taken.select(from);
-                }
-                return new SharedState(decoder, taken, decoder.feed(taken, from.length, tokens, seq, seq > 1, outputs));
-            } catch (OrtException | RuntimeException e) {
-                taken.close();
-                throw e;
-            }
-        }
-
-        @Override
-        public void close() {
-            super.close();
-            if (cache != null) {
-                cache.close();
-                cache = null;
             }
         }
     }

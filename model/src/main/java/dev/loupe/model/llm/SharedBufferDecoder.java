@@ -20,7 +20,7 @@ import java.util.Map;
  * also live in reusable direct memory, so a step allocates no arrays. Belongs to one generation (not thread-safe);
  * the runner's sessions are shared.
  */
-final class SharedBufferDecoder {
+final class SharedBufferDecoder implements SlotDecoder {
     private final LanguageModelRunner runner;
     private final int vocab;
     private final int hidden;
@@ -46,8 +46,8 @@ final class SharedBufferDecoder {
         return runner;
     }
 
-    /** A cache for {@code slots} rows of about {@code positions} positions (it grows if they need more). */
-    SharedKvCache newCache(int slots, int positions) {
+    @Override
+    public SharedKvCache newCache(int slots, int positions) {
         int max = runner.config().maxPositionEmbeddings();
         return new SharedKvCache(runner.environment(), runner.kvBufferPool(), runner.config(), slots,
                 Math.min(max, Math.max(1, positions)), max);
@@ -58,8 +58,10 @@ final class SharedBufferDecoder {
      * that matters: right-padded with {@code padEmbedding} to the longest; the logits are each row's at its last
      * prefix position, [rows, 1, vocab], valid until the next run.
      */
-    LanguageModelRunner.DecoderOutput prefill(SharedKvCache cache, int first, List<float[][]> prefixes,
-                                              float[] padEmbedding, StepOutputs outputs) throws OrtException {
+    @Override
+    public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<float[][]> prefixes,
+                                                     float[] padEmbedding, StepOutputs outputs) throws OrtException {
+        SharedKvCache cache = own(slots);
         int n = prefixes.size();
         int seq = prefixes.stream().mapToInt(p -> p.length).max().orElseThrow();
         float[] embeds = new float[n * seq * hidden];
@@ -98,8 +100,10 @@ final class SharedBufferDecoder {
      * positions; the logits are [n, seq or 1, vocab] (every fed position, or the last only), valid until the next
      * run. ONNX Runtime runs more than one token after a cache for one row at a time, so such a feed runs row by row.
      */
-    LanguageModelRunner.DecoderOutput feed(SharedKvCache cache, int n, long[] tokens, int seq, boolean allPositions,
-                                           StepOutputs outputs) throws OrtException {
+    @Override
+    public LanguageModelRunner.DecoderOutput feed(SlotCache slots, int n, long[] tokens, int seq,
+                                                  boolean allPositions, StepOutputs outputs) throws OrtException {
+        SharedKvCache cache = own(slots);
         LanguageModelRunner.checkTokenIds(tokens, n * seq, vocab);
         int k = allPositions ? seq : 1;
         Outputs out = outputs(outputs, n, k);
@@ -117,6 +121,13 @@ final class SharedBufferDecoder {
      * Where one run's outputs go: [n, k, vocab] logits and/or [n, k, choices] token choices, in this object's
      * reusable memory (null when not asked for).
      */
+    private static SharedKvCache own(SlotCache cache) {
+        if (cache instanceof SharedKvCache shared) {
+            return shared;
+        }
+        throw new IllegalArgumentException("not a cache of this decoder: " + cache.getClass().getSimpleName());
+    }
+
     private record Outputs(FloatBuffer logits, LongBuffer ids, FloatBuffer logProbs, int n, int k, int vocab,
                            int choices) {
         /** Row {@code r}'s part (n = 1). */

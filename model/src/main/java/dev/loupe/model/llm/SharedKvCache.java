@@ -18,7 +18,7 @@ import java.util.Arrays;
  * Not thread-safe; belongs to one generation. Close it to free the tensors over the buffers (the memory itself is
  * freed with the buffers).
  */
-public final class SharedKvCache implements AutoCloseable {
+public final class SharedKvCache extends SlotCache {
     private final OrtEnvironment env;
     private final KvBufferPool pool;
     private final int layers;
@@ -64,31 +64,29 @@ public final class SharedKvCache implements AutoCloseable {
         this.values = allocate(slots, this.capacity);
     }
 
-    /** Capacities are multiples of this many positions, so that caches of similar generations reuse buffers. */
-    static final int CAPACITY_STEP = 32;
-
-    private static int roundUp(int positions) {
-        return (positions + CAPACITY_STEP - 1) / CAPACITY_STEP * CAPACITY_STEP;
-    }
-
+    @Override
     public int slots() {
         return slots;
     }
 
+    @Override
     public int capacity() {
         return capacity;
     }
 
     /** The most positions a slot can hold (the model's position table). */
+    @Override
     public int maxCapacity() {
         return maxCapacity;
     }
 
     /** Positions cached in {@code slot}. */
+    @Override
     public int length(int slot) {
         return lengths[slot];
     }
 
+    @Override
     void setLength(int slot, int length) {
         if (length < 0 || length > capacity) {
             throw new IllegalArgumentException("slot length " + length + " outside capacity " + capacity);
@@ -100,17 +98,13 @@ public final class SharedKvCache implements AutoCloseable {
      * Makes room for at least {@code minSlots} slots of {@code minCapacity} positions, copying what is cached
      * (capacity at least doubles, so growing one token at a time costs amortised constant time).
      */
+    @Override
     void ensure(int minSlots, int minCapacity) {
-        if (minCapacity > maxCapacity) {
-            throw new IllegalArgumentException("sequence of " + minCapacity + " positions exceeds the model's "
-                    + maxCapacity);
-        }
+        int newCapacity = grownCapacity(capacity, minCapacity, maxCapacity);
         if (minSlots <= slots && minCapacity <= capacity) {
             return;
         }
         int newSlots = Math.max(slots, minSlots);
-        int newCapacity = minCapacity <= capacity ? capacity
-                : Math.min(maxCapacity, roundUp(Math.max(minCapacity, 2 * capacity)));
         FloatBuffer[] k = allocate(newSlots, newCapacity);
         FloatBuffer[] v = allocate(newSlots, newCapacity);
         for (int layer = 0; layer < layers; layer++) {
@@ -130,6 +124,7 @@ public final class SharedKvCache implements AutoCloseable {
     }
 
     /** Slot {@code to} becomes a copy of slot {@code from} (its cached positions only). */
+    @Override
     void moveRow(int from, int to) {
         if (from == to) {
             return;
@@ -146,17 +141,11 @@ public final class SharedKvCache implements AutoCloseable {
      * rows.length on keep nothing. Rows that stay where they are are not copied; an increasing selection (rows
      * that finished dropped) moves each later row once, in place.
      */
+    @Override
     void select(int[] rows) {
         int sources = slots;
         ensure(rows.length, capacity);
-        boolean increasing = true;
-        for (int i = 0; i < rows.length; i++) {
-            if (rows[i] < 0 || rows[i] >= sources) {
-                throw new IllegalArgumentException("row " + rows[i] + " outside " + sources + " slots");
-            }
-            increasing &= rows[i] >= i && (i == 0 || rows[i] > rows[i - 1]);
-        }
-        if (increasing) { // each source lies at or after its target and after every earlier target
+        if (increasing(rows, sources)) { // each source lies at or after its target and after every earlier target
             for (int i = 0; i < rows.length; i++) {
                 moveRow(rows[i], i);
             }

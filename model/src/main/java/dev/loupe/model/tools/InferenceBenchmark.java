@@ -4,6 +4,7 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.ImagePreprocessor;
@@ -91,13 +92,15 @@ public final class InferenceBenchmark {
      * mix. cpuSecondsPerImage is the process CPU time of the full runs per image: unlike wall time, it barely depends
      * on other load on the host. msToResultByLength: per new-token count, the mean time from a run's start to the
      * image's outcome. split: where the measured runs' time went ({@link BatchAnnotator#generationSplit}), summed
-     * over the iterations.
+     * over the iterations. hostTraffic: what the device-bound runner moved between host and device during the measured
+     * runs of this batch size (all schedulings; {@link HostTrafficStats#NONE} for the Java-API runner).
      */
     public record Result(int batchSize, int iterations, double newTokensPerImage, double batchSeconds,
                          double imagesPerSecond, double tokensPerSecond, double prefillMsPerImage,
                          double decodeMsPerStep, double cpuSecondsPerImage, long heapPeakBytes, long residentPeakBytes,
                          boolean residentPeakReset, int imagesPerRun, Scheduling scheduling,
-                         java.util.SortedMap<Integer, Double> msToResultByLength, GenerationSplit split) {}
+                         java.util.SortedMap<Integer, Double> msToResultByLength, GenerationSplit split,
+                         HostTrafficStats hostTraffic) {}
 
     /** What preparing the inputs cost: decode + resize + normalise, per image. */
     public record Preparation(int images, double preprocessMsPerImage) {}
@@ -152,6 +155,7 @@ public final class InferenceBenchmark {
                 timed(prefillRun, batchSize, Scheduling.STATIC, finished);
             }
             boolean rssReset = ProcessResources.resetPeaks();
+            HostTrafficStats trafficBefore = annotator.hostTraffic();
             int loops = settings.schedulings().size();
             double[] fullSum = new double[loops];
             double[] cpuSum = new double[loops];
@@ -180,6 +184,7 @@ public final class InferenceBenchmark {
                 prefillSum += timed(prefillRun, batchSize, Scheduling.STATIC, finished);
             }
             double prefillMean = prefillSum / settings.iterations();
+            HostTrafficStats traffic = annotator.hostTraffic().since(trafficBefore);
             for (int l = 0; l < loops; l++) {
                 latency.get(l).replaceAll((length, sum) -> sum / counted.get(length));
                 double fullMean = fullSum[l] / settings.iterations();
@@ -189,7 +194,7 @@ public final class InferenceBenchmark {
                         images / fullMean, tokens / fullMean, prefillMean / images * 1e3, decodeStep,
                         cpuSum[l] / settings.iterations() / images, ProcessResources.heapPeakBytes(),
                         ProcessResources.residentPeakBytes(), rssReset, images, settings.schedulings().get(l),
-                        latency.get(l), splits[l]);
+                        latency.get(l), splits[l], traffic);
                 results.add(r);
                 progress.accept(String.format("batch %d (%s, %d images): %.2f images/s, %.1f tokens/s", batchSize,
                         r.scheduling().name().toLowerCase(java.util.Locale.ROOT), images, r.imagesPerSecond(),

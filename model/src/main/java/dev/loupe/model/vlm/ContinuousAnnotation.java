@@ -10,7 +10,7 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.ContinuousBatch;
 import dev.loupe.model.llm.DecodeScheduler;
-import dev.loupe.model.llm.PrefixStepDecoder;
+import dev.loupe.model.llm.ContinuousDecoder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -31,7 +31,7 @@ import java.util.stream.IntStream;
 final class ContinuousAnnotation<P> {
     private final PrefixLanguageModelAnnotator<P> annotator;
     private final VisualPrefixEncoder<P> encoder;
-    private final PrefixStepDecoder language;
+    private final ContinuousDecoder language;
     private final int[] eosIds;
 
     /** A request in the loop: the caller's tag, its input and its encoded prompt (identity equality). */
@@ -48,7 +48,7 @@ final class ContinuousAnnotation<P> {
     }
 
     ContinuousAnnotation(PrefixLanguageModelAnnotator<P> annotator, VisualPrefixEncoder<P> encoder,
-                         PrefixStepDecoder language, int[] eosIds) {
+                         ContinuousDecoder language, int[] eosIds) {
         this.annotator = annotator;
         this.encoder = encoder;
         this.language = language;
@@ -92,8 +92,7 @@ final class ContinuousAnnotation<P> {
                 }
                 try {
                     if (batch == null) {
-                        batch = new ContinuousBatch<>(language.runner(), language.padTokenId(), eosIds, false,
-                                annotator.clock());
+                        batch = language.continuousBatch(eosIds, false, annotator.clock());
                     }
                     scheduler.advance(batch, waiting, group -> admit(group, inFlight, listener), finished -> {
                         inFlight.remove(finished.tag());

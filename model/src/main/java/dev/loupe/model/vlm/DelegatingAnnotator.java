@@ -5,6 +5,7 @@ import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationSplit;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import java.util.List;
 
@@ -54,6 +55,11 @@ public abstract class DelegatingAnnotator implements BatchAnnotator {
     @Override
     public final GenerationSplit generationSplit() {
         return annotator.generationSplit();
+    }
+
+    @Override
+    public final HostTrafficStats hostTraffic() {
+        return annotator.hostTraffic();
     }
 
     @Override

@@ -12,11 +12,14 @@ import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.GeneratedSequence;
 import dev.loupe.model.llm.GenerationClock;
 import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.ContinuousDecoder;
+import dev.loupe.model.llm.DeviceBoundDecoder;
 import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.TextGenerator;
@@ -174,7 +177,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
      */
     @Override
     public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
-        if (language instanceof PrefixStepDecoder decoder) {
+        if (language instanceof ContinuousDecoder decoder) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(inputs, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateContinuously(inputs, maxActiveRows, listener);
@@ -188,7 +191,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         if (maxActiveRows < 1) {
             throw new IllegalArgumentException("maxActiveRows must be >= 1, got " + maxActiveRows);
         }
-        if (language instanceof PrefixStepDecoder decoder) {
+        if (language instanceof ContinuousDecoder decoder) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(feed, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateFed(feed, maxActiveRows, listener);
@@ -285,6 +288,12 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     /** Where this model's stages report their time (the continuous loop's batches too). */
     GenerationClock clock() {
         return clock;
+    }
+
+    @Override
+    public HostTrafficStats hostTraffic() {
+        return language instanceof DeviceBoundDecoder bound ? bound.trafficStats()
+                : HostTrafficStats.NONE;
     }
 
     /** The language model, for parity diagnostics. */

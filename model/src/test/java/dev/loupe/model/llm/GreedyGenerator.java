@@ -18,7 +18,11 @@ public final class GreedyGenerator {
     private final StepDecoder decoder;
 
     public GreedyGenerator(LanguageModelRunner runner, long padTokenId) {
-        this.decoder = new PrefixStepDecoder(runner, padTokenId);
+        this(new PrefixStepDecoder(runner, padTokenId));
+    }
+
+    public GreedyGenerator(StepDecoder decoder) {
+        this.decoder = decoder;
     }
 
     /**

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.testing.HfFixture;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Parity of the language side with transformers on the tiny InstructBLIP-Vicuna fixture: the LLM input is the
@@ -41,8 +42,14 @@ class InstructBlipVicunaLanguageModelTest {
     private static LanguageModelRunner selectableRunner;
     /** The fused decoder ({@link FusedLlamaGraphs}): every generation test runs on both decoders. */
     private static LanguageModelRunner fusedRunner;
+    /** The fused decoder through the device-bound runner (IoBinding, the cache in the provider's memory: CPU here). */
+    private static DeviceBoundDecoder deviceBound;
     private static GreedyGenerator generator;
     private static GreedyGenerator fusedGenerator;
+    private static GreedyGenerator deviceBoundGenerator;
+
+    /** The decoders every generation test runs on: plain and fused graphs through the Java API, fused device-bound. */
+    enum Decoder { PLAIN, FUSED, DEVICE_BOUND }
     private static int eos;
 
     @BeforeAll
@@ -73,6 +80,9 @@ class InstructBlipVicunaLanguageModelTest {
                 config, 1);
         generator = new GreedyGenerator(runner, reference.path("special_ids").path("pad").asLong());
         fusedGenerator = new GreedyGenerator(fusedRunner, reference.path("special_ids").path("pad").asLong());
+        deviceBound = DeviceBoundDecoder.open(dir.resolve("embed.onnx"), dir.resolve("decoder_fused.onnx"), config,
+                reference.path("special_ids").path("pad").asLong(), RuntimeOptions.cpu(1));
+        deviceBoundGenerator = new GreedyGenerator(deviceBound);
         eos = reference.path("special_ids").path("eos").asInt();
     }
 
@@ -82,14 +92,23 @@ class InstructBlipVicunaLanguageModelTest {
         allPositionsRunner.close();
         selectableRunner.close();
         fusedRunner.close();
+        deviceBound.close();
     }
 
-    private static GreedyGenerator generator(boolean fused) {
-        return fused ? fusedGenerator : generator;
+    private static GreedyGenerator generator(Decoder d) {
+        return switch (d) {
+            case PLAIN -> generator;
+            case FUSED -> fusedGenerator;
+            case DEVICE_BOUND -> deviceBoundGenerator;
+        };
     }
 
-    private static LanguageModelRunner runner(boolean fused) {
-        return fused ? fusedRunner : runner;
+    private static ContinuousDecoder decoder(Decoder d) {
+        return switch (d) {
+            case PLAIN -> new PrefixStepDecoder(runner, padId());
+            case FUSED -> new PrefixStepDecoder(fusedRunner, padId());
+            case DEVICE_BOUND -> deviceBound;
+        };
     }
 
     @Test
@@ -105,9 +124,9 @@ class InstructBlipVicunaLanguageModelTest {
         assertThat(allPositionsRunner.allPositionLogits()).isTrue();
     }
 
-    @ParameterizedTest(name = "fused decoder: {0}")
-    @ValueSource(booleans = {false, true})
-    void singleRowMatchesTransformers(boolean fused) throws Exception {
+    @ParameterizedTest(name = "decoder: {0}")
+    @EnumSource(Decoder.class)
+    void singleRowMatchesTransformers(Decoder fused) throws Exception {
         JsonNode single = reference.path("single");
         GeneratedSequence out = generator(fused).generate(List.<float[][]>of(singlePrefix()), GenerationConfig.greedy(12),
                 new int[] {eos}, true).get(0);
@@ -127,9 +146,9 @@ class InstructBlipVicunaLanguageModelTest {
         assertThat(out.score()).isCloseTo(sum / steps.size(), org.assertj.core.data.Offset.offset(TOL));
     }
 
-    @ParameterizedTest(name = "fused decoder: {0}")
-    @ValueSource(booleans = {false, true})
-    void paddedBatchMatchesTransformersRows(boolean fused) throws Exception {
+    @ParameterizedTest(name = "decoder: {0}")
+    @EnumSource(Decoder.class)
+    void paddedBatchMatchesTransformersRows(Decoder fused) throws Exception {
         List<float[][]> rows = batchPrefixes();
         List<GeneratedSequence> out = generator(fused).generate(rows, GenerationConfig.greedy(12), new int[] {eos}, true);
         JsonNode expected = reference.path("batch").path("greedy").path("rows");
@@ -146,9 +165,9 @@ class InstructBlipVicunaLanguageModelTest {
         }
     }
 
-    @ParameterizedTest(name = "fused decoder: {0}")
-    @ValueSource(booleans = {false, true})
-    void rowsAreBatchInvariantInAnySizeAndOrder(boolean fused) throws Exception {
+    @ParameterizedTest(name = "decoder: {0}")
+    @EnumSource(Decoder.class)
+    void rowsAreBatchInvariantInAnySizeAndOrder(Decoder fused) throws Exception {
         List<float[][]> rows = new ArrayList<>(batchPrefixes());
         rows.add(singlePrefix());
         // 348 as end-of-sequence makes rows stop at different steps (3, 7, 10, never), exercising row dropping.
@@ -185,9 +204,9 @@ class InstructBlipVicunaLanguageModelTest {
      * and scores within the batch-invariance tolerance; sampling with its own seed and a repetition penalty, and
      * per-row max/min new tokens, included.
      */
-    @ParameterizedTest(name = "fused decoder: {0}")
-    @ValueSource(booleans = {false, true})
-    void rowsJoiningMidwayEqualTheirAloneResults(boolean fused) throws Exception {
+    @ParameterizedTest(name = "decoder: {0}")
+    @EnumSource(Decoder.class)
+    void rowsJoiningMidwayEqualTheirAloneResults(Decoder fused) throws Exception {
         List<float[][]> prefixes = new ArrayList<>(batchPrefixes());
         prefixes.add(singlePrefix());
         int[] stop = {348};
@@ -201,7 +220,7 @@ class InstructBlipVicunaLanguageModelTest {
             for (int p = 0; p < prefixes.size(); p++) {
                 int[] context = {1, 297, 327};
                 requests.add(new ContinuousBatch.Joining<>(requests.size(), prefixes.get(p), context, configs.get(c)));
-                alone.add(new SamplingGenerator(new PrefixStepDecoder(runner(fused), padId())).generate(
+                alone.add(new SamplingGenerator(decoder(fused)).generate(
                         List.<float[][]>of(prefixes.get(p)), List.of(context), configs.get(c),
                         new long[] {configs.get(c).seed()}, stop, true).get(0).get(0));
             }
@@ -214,7 +233,7 @@ class InstructBlipVicunaLanguageModelTest {
         List<ContinuousBatch.Finished<Integer>> finished = new ArrayList<>();
         GenerationClock clock = new GenerationClock();
         int steps = 5;
-        try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner(fused), padId(), stop, true, clock)) {
+        try (ContinuousBatch<Integer> batch = decoder(fused).<Integer>continuousBatch(stop, true, clock)) {
             finished.addAll(batch.admit(List.of(requests.get(2))));
             for (int s = 0; s < 2; s++) {
                 finished.addAll(batch.step());
@@ -251,7 +270,7 @@ class InstructBlipVicunaLanguageModelTest {
             }
             GeneratedSequence[] got = new GeneratedSequence[requests.size()];
             List<Integer> order = new ArrayList<>();
-            try (ContinuousBatch<Integer> batch = new ContinuousBatch<>(runner(fused), padId(), stop, true)) {
+            try (ContinuousBatch<Integer> batch = decoder(fused).<Integer>continuousBatch(stop, true)) {
                 new DecodeScheduler<Integer>(3, 1).run(batch, waiting,
                         group -> group.stream().map(requests::get).toList(), f -> {
                             got[f.tag()] = f.sequence();
@@ -275,9 +294,9 @@ class InstructBlipVicunaLanguageModelTest {
         return reference.path("special_ids").path("pad").asLong();
     }
 
-    @ParameterizedTest(name = "fused decoder: {0}")
-    @ValueSource(booleans = {false, true})
-    void minNewTokensSuppressesEndOfSequence(boolean fused) throws Exception {
+    @ParameterizedTest(name = "decoder: {0}")
+    @EnumSource(Decoder.class)
+    void minNewTokensSuppressesEndOfSequence(Decoder fused) throws Exception {
         GeneratedSequence out = generator(fused).generate(List.<float[][]>of(singlePrefix()),
                 GenerationConfig.greedy(8).withMinNewTokens(6), new int[] {348}, false).get(0);
         assertThat(out.tokenIds()).startsWith(297, 327, 291);
@@ -340,8 +359,10 @@ class InstructBlipVicunaLanguageModelTest {
         int[] ids = ints(greedy.path("new_token_ids"));
         float[] firstLogits = tensors.tensor("single.first_step_logits");
         List<int[]> candidates = List.of(ids, Arrays.copyOf(ids, 3), new int[] {eos}, new int[] {ids[0], eos});
-        for (LanguageModelRunner r : List.of(allPositionsRunner, selectableRunner, fusedRunner)) {
-            List<CandidateScorer.CandidateLogProbs> scores = new CandidateScorer(r).score(singlePrefix(), candidates);
+        List<CandidateScorer> scorers = List.of(new CandidateScorer(allPositionsRunner),
+                new CandidateScorer(selectableRunner), new CandidateScorer(fusedRunner), new CandidateScorer(deviceBound));
+        for (CandidateScorer scorer : scorers) {
+            List<CandidateScorer.CandidateLogProbs> scores = scorer.score(singlePrefix(), candidates);
             double sum = 0;
             for (int i = 0; i < ids.length; i++) {
                 double lp = greedy.path("steps").get(i).path("logprob").asDouble();
@@ -360,9 +381,108 @@ class InstructBlipVicunaLanguageModelTest {
         assertThatThrownBy(() -> new CandidateScorer(runner)).isInstanceOf(IllegalArgumentException.class);
     }
 
-    @ParameterizedTest(name = "fused decoder: {0}")
-    @ValueSource(booleans = {false, true})
-    void badInputIsRejectedWithClearErrors(boolean fused) {
+    /**
+     * The device-bound runner's host traffic: a decode step moves the same bytes whatever the context length (the
+     * KV cache never crosses); asking for token choices moves k ids and log-probs per row, not the logits.
+     */
+    @Test
+    void deviceBoundStepTrafficDoesNotGrowWithTheContext() throws Exception {
+        float[][] shortPrefix = Arrays.copyOf(singlePrefix(), 3);
+        float[][] longPrefix = new float[40][];
+        for (int t = 0; t < longPrefix.length; t++) {
+            longPrefix[t] = singlePrefix()[t % singlePrefix().length];
+        }
+        long[] perStep = new long[2];
+        int i = 0;
+        for (float[][] prefix : List.of(shortPrefix, longPrefix)) {
+            try (DecodingState start = deviceBound.start(List.<float[][]>of(prefix, prefix), StepOutputs.choices(2))) {
+                DecodingState state = start;
+                long[] first = null;
+                for (int step = 0; step < 12; step++) { // past the cache's first capacity step for the long prefix
+                    dev.loupe.model.api.HostTrafficStats before = deviceBound.trafficStats();
+                    state = state.next(new int[] {0, 1}, new long[] {5, 7}, 1, StepOutputs.choices(2));
+                    dev.loupe.model.api.HostTrafficStats moved = deviceBound.trafficStats().since(before);
+                    assertThat(moved.steps()).isEqualTo(1);
+                    long[] bytes = {moved.stepToDevice(), moved.stepToHost()};
+                    if (first == null) {
+                        first = bytes;
+                    }
+                    assertThat(bytes).as("step %d", step).containsExactly(first);
+                }
+                state.close();
+                perStep[i++] = first[0] + first[1];
+                // ids (8) + seqlens_k (4) + logits position (8) per row, total length (4) and choice count (8) in;
+                // 2 choices of (8 + 4) bytes per row out
+                assertThat(first).containsExactly(2 * (8 + 4 + 8) + 4 + 8, 2 * 2 * (8 + 4));
+            }
+        }
+        assertThat(perStep[1]).isEqualTo(perStep[0]);
+        dev.loupe.model.api.HostTrafficStats before = deviceBound.trafficStats();
+        try (DecodingState s = deviceBound.start(List.<float[][]>of(shortPrefix), StepOutputs.LOGITS)) {
+            dev.loupe.model.api.HostTrafficStats moved = deviceBound.trafficStats().since(before);
+            assertThat(moved.prefills()).isEqualTo(1);
+            assertThat(moved.prefillToDevice()).isGreaterThanOrEqualTo(3L * config.hiddenSize() * Float.BYTES);
+            assertThat(moved.prefillToHost()).isEqualTo((long) config.vocabSize() * Float.BYTES);
+        }
+    }
+
+    /**
+     * A generation longer than the cache's first capacity grows it on the device (regather + pad) mid-way, and beams
+     * reorder its slots there: the tokens and log-probs stay those of the Java API's fused runner.
+     */
+    @Test
+    void deviceBoundCacheGrowsAndReordersOnTheDevice() throws Exception {
+        List<float[][]> rows = List.of(Arrays.copyOf(singlePrefix(), 3), singlePrefix());
+        GenerationConfig long80 = GenerationConfig.greedy(80).withMinNewTokens(80);
+        List<GeneratedSequence> java = fusedGenerator.generate(rows, long80, new int[] {eos}, false);
+        List<GeneratedSequence> bound = deviceBoundGenerator.generate(rows, long80, new int[] {eos}, false);
+        for (int r = 0; r < rows.size(); r++) {
+            assertThat(bound.get(r).tokenIds()).as("row %d", r).hasSize(80).containsExactly(java.get(r).tokenIds());
+            for (int i = 0; i < 80; i++) {
+                assertThat(bound.get(r).stepLogProbs()[i]).as("row %d step %d", r, i).isCloseTo(
+                        java.get(r).stepLogProbs()[i], org.assertj.core.data.Offset.offset((float) TOL));
+            }
+        }
+        GenerationConfig beams = GenerationConfig.greedy(10).withBeams(3, 3);
+        List<int[]> context = List.of(new int[0], new int[0]);
+        long[] seeds = {0, 0};
+        List<List<GeneratedSequence>> javaBeams = new TextGenerator(new PrefixStepDecoder(fusedRunner, padId()))
+                .generate(rows, context, beams, seeds, new int[] {eos});
+        List<List<GeneratedSequence>> boundBeams = new TextGenerator(deviceBound)
+                .generate(rows, context, beams, seeds, new int[] {eos});
+        for (int r = 0; r < rows.size(); r++) {
+            for (int b = 0; b < 3; b++) {
+                assertThat(boundBeams.get(r).get(b).tokenIds()).as("row %d beam %d", r, b)
+                        .containsExactly(javaBeams.get(r).get(b).tokenIds());
+                assertThat(boundBeams.get(r).get(b).score()).isCloseTo(javaBeams.get(r).get(b).score(),
+                        org.assertj.core.data.Offset.offset(TOL));
+            }
+        }
+    }
+
+    /** The device-bound runner serves the fused graph only; auto takes it on CUDA, the Java API on CPU. */
+    @Test
+    void runnerSelectionNamesWhatTheDeviceBoundRunnerServes() throws Exception {
+        RuntimeOptions bound = RuntimeOptions.cpu(1).withRunner(RuntimeOptions.Runner.DEVICE_BOUND);
+        assertThatThrownBy(() -> DeviceBoundDecoder.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config,
+                padId(), bound)).isInstanceOf(java.io.IOException.class).hasMessageContaining("fused LLaMA decoder")
+                .hasMessageContaining("ort-java");
+        assertThatThrownBy(() -> DecoderRunners.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config,
+                padId(), false, bound)).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("fused LLaMA decoder only");
+        try (ContinuousDecoder auto = DecoderRunners.open(dir.resolve("embed.onnx"), dir.resolve("decoder_fused.onnx"),
+                config, padId(), true, RuntimeOptions.cpu(1))) {
+            assertThat(auto).isInstanceOf(PrefixStepDecoder.class);
+        }
+        assertThat(RuntimeOptions.Runner.AUTO.resolve(RuntimeOptions.Device.CUDA))
+                .isEqualTo(RuntimeOptions.Runner.DEVICE_BOUND);
+        assertThat(RuntimeOptions.Runner.parse("Device-Bound")).isEqualTo(RuntimeOptions.Runner.DEVICE_BOUND);
+        assertThatThrownBy(() -> RuntimeOptions.Runner.parse("gpu")).hasMessageContaining("auto, ort-java or device-bound");
+    }
+
+    @ParameterizedTest(name = "decoder: {0}")
+    @EnumSource(Decoder.class)
+    void badInputIsRejectedWithClearErrors(Decoder fused) {
         assertThatThrownBy(() -> generator(fused).generate(List.<float[][]>of(new float[0][]), GenerationConfig.greedy(4),
                 new int[] {eos}, false)).isInstanceOf(AnnotationException.class).hasMessageContaining("empty prefix");
         assertThatThrownBy(() -> generator(fused).generate(List.<float[][]>of(new float[][] {new float[3]}), GenerationConfig.greedy(4),

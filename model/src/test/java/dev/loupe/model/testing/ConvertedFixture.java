@@ -42,7 +42,13 @@ public final class ConvertedFixture {
      * for a {@link PlainDecoderVariant} (a parity test run again on the plain graph), the default otherwise.
      */
     public static ConvertedFixture convert(HfFixture fixture, Path packageDir, TestInfo testInfo) throws IOException {
-        return convert(fixture, packageDir, decoderFor(testInfo));
+        return convert(fixture, packageDir, decoderFor(testInfo), runnerFor(testInfo));
+    }
+
+    /** The decoder runner a test class runs with: device-bound for a {@link DeviceBoundVariant}, else the Java API. */
+    public static RuntimeOptions.Runner runnerFor(TestInfo testInfo) {
+        return testInfo.getTestClass().filter(DeviceBoundVariant.class::isAssignableFrom).isPresent()
+                ? RuntimeOptions.Runner.DEVICE_BOUND : RuntimeOptions.Runner.ORT_JAVA;
     }
 
     /** The decoder graph a test class runs on ({@link PlainDecoderVariant}). */
@@ -54,8 +60,14 @@ public final class ConvertedFixture {
     /** Converts with the given LLaMA decoder graph and opens the package. */
     public static ConvertedFixture convert(HfFixture fixture, Path packageDir, DecoderGraphKind decoder)
             throws IOException {
+        return convert(fixture, packageDir, decoder, RuntimeOptions.Runner.ORT_JAVA);
+    }
+
+    /** Converts with the given LLaMA decoder graph and opens the package with the given decoder runner. */
+    public static ConvertedFixture convert(HfFixture fixture, Path packageDir, DecoderGraphKind decoder,
+                                           RuntimeOptions.Runner runner) throws IOException {
         Models.convert(fixture.checkpoint(), packageDir, Precision.FP32, decoder);
-        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
+        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1).withRunner(runner));
         return new ConvertedFixture(fixture, packageDir, factory, factory.createPreprocessor(), fixture.reference());
     }
 

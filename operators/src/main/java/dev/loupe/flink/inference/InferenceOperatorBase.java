@@ -9,6 +9,7 @@ import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
@@ -151,6 +152,7 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
         metrics.meter("imagesPerSecond", new MeterView(images));
         metrics.gauge("batchBuffered", this::buffered);
         registerVisionGauges(metrics);
+        registerHostTrafficGauges(metrics);
         List<DynamicBatcher.Entry<PreparedRequest>> entries = new ArrayList<>(legacy);
         entries.addAll(preprocessRestored());
         legacy = List.of();
@@ -167,6 +169,22 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
         metrics.gauge("visionCacheHits", (Gauge<Long>) () -> visionStats().cacheHits());
         metrics.gauge("visionCacheMisses", (Gauge<Long>) () -> visionStats().cacheMisses());
         metrics.gauge("visionCacheBytes", (Gauge<Long>) () -> visionStats().cacheBytes());
+    }
+
+    /**
+     * The device-bound decoder runner's host-boundary bytes ({@link HostTrafficStats}; all 0 for the Java-API runner),
+     * of the runtime this subtask shares with the other subtasks of its TaskManager (do not sum them).
+     */
+    private void registerHostTrafficGauges(MetricGroup metrics) {
+        metrics.gauge("decodeSteps", (Gauge<Long>) () -> hostTraffic().steps());
+        metrics.gauge("decodeStepBytesToDevice", (Gauge<Long>) () -> hostTraffic().stepToDevice());
+        metrics.gauge("decodeStepBytesToHost", (Gauge<Long>) () -> hostTraffic().stepToHost());
+        metrics.gauge("prefillBytesToDevice", (Gauge<Long>) () -> hostTraffic().prefillToDevice());
+        metrics.gauge("deviceBytesInUse", (Gauge<Long>) () -> hostTraffic().deviceBytesInUse());
+    }
+
+    private HostTrafficStats hostTraffic() {
+        return closed ? HostTrafficStats.NONE : annotator.hostTraffic();
     }
 
     /** The shared runtime's figures while this subtask holds it (a reporter may still poll after close). */

@@ -1,0 +1,45 @@
+package dev.loupe.model.api;
+
+/**
+ * Bytes that crossed between the host and the execution provider's memory in a device-bound decoder runner
+ * ({@code dev.loupe.model.llm.DeviceBoundDecoder}, {@link RuntimeOptions.Runner#DEVICE_BOUND}) since the model was
+ * loaded, prefills and decode steps apart, and the device memory its allocator holds: what shows that a decode step's
+ * traffic does not grow with the context (the KV cache stays on the device). The Flink inference operator can export
+ * them as gauges next to {@link VisionFeatureStats}; {@code loupe bench} prints them.
+ *
+ * @param prefills           prefill runs (prefix embeddings written into the cache)
+ * @param steps              decode runs (tokens fed after the cache)
+ * @param prefillToDevice    bytes host to device in prefills and token-embedding lookups
+ * @param prefillToHost      bytes device to host in prefills and token-embedding lookups
+ * @param stepToDevice       bytes host to device in decode steps
+ * @param stepToHost         bytes device to host in decode steps
+ * @param deviceBytesInUse   bytes the device allocator hands out now (-1: unknown)
+ */
+public record HostTrafficStats(long prefills, long steps, long prefillToDevice, long prefillToHost, long stepToDevice,
+                               long stepToHost, long deviceBytesInUse) {
+
+    /** A model whose decoder runs through ONNX Runtime's Java API (nothing is counted). */
+    public static final HostTrafficStats NONE = new HostTrafficStats(0, 0, 0, 0, 0, 0, -1);
+
+    /** All bytes host to device. */
+    public long toDevice() {
+        return prefillToDevice + stepToDevice;
+    }
+
+    /** All bytes device to host. */
+    public long toHost() {
+        return prefillToHost + stepToHost;
+    }
+
+    /** Mean bytes crossing (both ways) per decode step; 0 before the first. */
+    public double bytesPerStep() {
+        return steps == 0 ? 0 : (double) (stepToDevice + stepToHost) / steps;
+    }
+
+    /** What happened between {@code earlier} and these counts (the device memory as now). */
+    public HostTrafficStats since(HostTrafficStats earlier) {
+        return new HostTrafficStats(prefills - earlier.prefills, steps - earlier.steps,
+                prefillToDevice - earlier.prefillToDevice, prefillToHost - earlier.prefillToHost,
+                stepToDevice - earlier.stepToDevice, stepToHost - earlier.stepToHost, deviceBytesInUse);
+    }
+}

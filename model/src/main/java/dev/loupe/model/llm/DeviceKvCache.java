@@ -1,0 +1,233 @@
+package dev.loupe.model.llm;
+
+import java.util.Arrays;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.onnxruntime.Value;
+
+/**
+ * {@link SharedKvCache}'s layout in the execution provider's memory ({@link DeviceMemory}): per layer one key and
+ * one value buffer [slots, kv_heads, capacity, head_dim], allocated from the provider's allocator (GPU memory on
+ * CUDA), bound as both the past input and the present output of every run, so GroupQueryAttention writes the new
+ * positions in place and nothing of the cache ever crosses to the host. Growing, reordering and moving rows run on
+ * the device ({@link DeviceMemory#regather}, {@link DeviceMemory#copy}). Not thread-safe; belongs to one generation.
+ */
+final class DeviceKvCache extends SlotCache {
+    private final DeviceMemory memory;
+    private final int layers;
+    private final int heads;
+    private final int headDim;
+    private final int maxCapacity;
+    private int slots;
+    private int capacity;
+    /** Key of layer i at 2i, its value at 2i + 1. */
+    private Pointer[] buffers;
+    private int[] lengths;
+    private Value[] views;
+    private int viewFirst;
+    private int viewCount;
+
+    DeviceKvCache(DeviceMemory memory, DecoderConfig config, int slots, int capacity, int maxCapacity) {
+        if (slots < 1 || capacity < 1 || capacity > maxCapacity) {
+            throw new IllegalArgumentException(slots + " slots of " + capacity + " positions (at most "
+                    + maxCapacity + ")");
+        }
+        this.memory = memory;
+        this.layers = config.numHiddenLayers();
+        this.heads = config.numKeyValueHeads();
+        this.headDim = config.headDim();
+        this.maxCapacity = maxCapacity;
+        this.slots = slots;
+        this.capacity = Math.min(maxCapacity, roundUp(capacity));
+        this.lengths = new int[slots];
+        this.buffers = allocate(slots, this.capacity);
+    }
+
+    @Override
+    public int slots() {
+        return slots;
+    }
+
+    @Override
+    public int capacity() {
+        return capacity;
+    }
+
+    @Override
+    public int maxCapacity() {
+        return maxCapacity;
+    }
+
+    @Override
+    public int length(int slot) {
+        return lengths[slot];
+    }
+
+    @Override
+    void setLength(int slot, int length) {
+        if (length < 0 || length > capacity) {
+            throw new IllegalArgumentException("slot length " + length + " outside capacity " + capacity);
+        }
+        lengths[slot] = length;
+    }
+
+    @Override
+    void ensure(int minSlots, int minCapacity) {
+        int newCapacity = grownCapacity(capacity, minCapacity, maxCapacity);
+        if (minSlots <= slots && minCapacity <= capacity) {
+            return;
+        }
+        int newSlots = Math.max(slots, minSlots);
+        int[] all = new int[slots];
+        Arrays.setAll(all, i -> i);
+        replace(all, newSlots, newCapacity);
+        lengths = Arrays.copyOf(lengths, newSlots);
+    }
+
+    @Override
+    void moveRow(int from, int to) {
+        if (from == to) {
+            return;
+        }
+        long slotFloats = (long) heads * capacity * headDim;
+        Value[] source = new Value[buffers.length];
+        Value[] target = new Value[buffers.length];
+        try {
+            for (int i = 0; i < buffers.length; i++) {
+                source[i] = memory.floats(buffers[i], from * slotFloats, slotFloats, slotFloats);
+                target[i] = memory.floats(buffers[i], to * slotFloats, slotFloats, slotFloats);
+            }
+            memory.copy(source, target);
+        } finally {
+            closeAll(source);
+            closeAll(target);
+        }
+        lengths[to] = lengths[from];
+    }
+
+    @Override
+    void select(int[] rows) {
+        int sources = slots;
+        ensure(rows.length, capacity);
+        if (increasing(rows, sources)) {
+            for (int i = 0; i < rows.length; i++) {
+                moveRow(rows[i], i);
+            }
+        } else {
+            int[] newLengths = new int[slots];
+            for (int i = 0; i < rows.length; i++) {
+                newLengths[i] = lengths[rows[i]];
+            }
+            replace(rows, slots, capacity);
+            lengths = newLengths;
+        }
+        Arrays.fill(lengths, rows.length, slots, 0);
+    }
+
+    /** New buffers of {@code newSlots} x {@code newCapacity}: slot i = old slot rows[i], the rest empty. */
+    private void replace(int[] rows, int newSlots, int newCapacity) {
+        Pointer[] fresh = allocate(newSlots, newCapacity);
+        Value[] from = new Value[buffers.length];
+        Value[] to = new Value[buffers.length];
+        try {
+            long oldFloats = (long) slots * heads * capacity * headDim;
+            long newFloats = (long) newSlots * heads * newCapacity * headDim;
+            for (int i = 0; i < buffers.length; i++) {
+                from[i] = memory.floats(buffers[i], 0, oldFloats, slots, heads, capacity, headDim);
+                to[i] = memory.floats(fresh[i], 0, newFloats, newSlots, heads, newCapacity, headDim);
+            }
+            memory.regather(from, to, rows, newSlots - rows.length, newCapacity - capacity);
+        } catch (RuntimeException e) {
+            free(fresh);
+            throw e;
+        } finally {
+            closeAll(from);
+            closeAll(to);
+        }
+        closeViews();
+        free(buffers);
+        buffers = fresh;
+        slots = newSlots;
+        capacity = newCapacity;
+    }
+
+    /** Key tensor of {@code layer} over slots [first, first + n) (valid until the cache changes shape or closes). */
+    Value key(int layer, int first, int n) {
+        views(first, n);
+        return views[2 * layer];
+    }
+
+    Value value(int layer, int first, int n) {
+        views(first, n);
+        return views[2 * layer + 1];
+    }
+
+    private void views(int first, int n) {
+        if (first < 0 || n < 1 || first + n > slots) {
+            throw new IllegalArgumentException("slots [" + first + ", " + (first + n) + ") outside " + slots);
+        }
+        if (views != null && viewFirst == first && viewCount == n) {
+            return;
+        }
+        closeViews();
+        long slotFloats = (long) heads * capacity * headDim;
+        Value[] v = new Value[buffers.length];
+        try {
+            for (int i = 0; i < buffers.length; i++) {
+                v[i] = memory.floats(buffers[i], first * slotFloats, n * slotFloats, n, heads, capacity, headDim);
+            }
+        } catch (RuntimeException e) {
+            closeAll(v);
+            throw e;
+        }
+        views = v;
+        viewFirst = first;
+        viewCount = n;
+    }
+
+    private Pointer[] allocate(int slotCount, int positions) {
+        Pointer[] out = new Pointer[2 * layers];
+        long bytes = (long) slotCount * heads * positions * headDim * Float.BYTES;
+        try {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = memory.allocate(bytes);
+            }
+        } catch (RuntimeException e) {
+            free(out);
+            throw e;
+        }
+        return out;
+    }
+
+    private void free(Pointer[] ps) {
+        for (Pointer p : ps) {
+            if (p != null) {
+                memory.free(p);
+            }
+        }
+    }
+
+    private void closeViews() {
+        if (views != null) {
+            closeAll(views);
+            views = null;
+        }
+    }
+
+    private static void closeAll(Value[] values) {
+        for (Value v : values) {
+            if (v != null) {
+                v.close();
+            }
+        }
+    }
+
+    /** Frees the views and hands the buffers back to the device allocator; the cache is unusable after. */
+    @Override
+    public void close() {
+        closeViews();
+        if (buffers != null) {
+            free(buffers);
+            buffers = null;
+        }
+    }
+}

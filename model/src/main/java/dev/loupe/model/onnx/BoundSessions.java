@@ -1,0 +1,99 @@
+package dev.loupe.model.onnx;
+
+import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_ENABLE_ALL;
+import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_LOGGING_LEVEL_WARNING;
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator;
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtMemTypeDefault;
+
+import dev.loupe.model.api.RuntimeOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.onnxruntime.Env;
+import org.bytedeco.onnxruntime.MemoryInfo;
+import org.bytedeco.onnxruntime.OrtCUDAProviderOptions;
+import org.bytedeco.onnxruntime.Session;
+import org.bytedeco.onnxruntime.SessionOptions;
+
+/**
+ * Sessions through ONNX Runtime's C++ API (JavaCPP's preset), which has what the Java API lacks: {@code IoBinding}
+ * and tensors in an execution provider's memory. Created as {@link OrtSessions} creates its sessions: full graph
+ * optimisation, the process's one shared intra-op pool (per-session threads disabled) or, where there is none,
+ * per-session threads without spinning, and the CUDA provider on {@link RuntimeOptions#deviceIndex()} when asked.
+ *
+ * <p><b>One ONNX Runtime in the process.</b> The preset's JNI library needs {@code libonnxruntime.so.1}; when the Java
+ * API has loaded its copy first (the same release, 1.28.0), the dynamic linker binds the preset to that copy, so
+ * both APIs share one environment and one thread pool. {@link #environment} therefore creates the Java API's
+ * environment first ({@link OrtSessions#environment(RuntimeOptions)}, which fixes the pool) and then takes the same
+ * environment through the C++ API.
+ */
+public final class BoundSessions {
+    private static Env env;
+
+    private BoundSessions() {}
+
+    /** The process's environment as the C++ API sees it (the one {@link OrtSessions} created). */
+    public static synchronized Env environment(RuntimeOptions options) {
+        OrtSessions.environment(options);
+        if (env == null) {
+            try {
+                env = new Env(ORT_LOGGING_LEVEL_WARNING, "loupe");
+            } catch (RuntimeException | UnsatisfiedLinkError e) {
+                throw new IllegalStateException("cannot load ONNX Runtime through JavaCPP (org.bytedeco:onnxruntime "
+                        + "1.28.0-1.5.14 and its natives must be on the class path): " + e.getMessage(), e);
+            }
+        }
+        return env;
+    }
+
+    /** A session over {@code model}, set up as {@link OrtSessions#open(Path, RuntimeOptions)} sets up its own. */
+    public static Session open(Path model, RuntimeOptions options) throws IOException {
+        if (!Files.isRegularFile(model)) {
+            throw new IOException("ONNX graph not found: " + model);
+        }
+        Env e = environment(options);
+        try (SessionOptions so = new SessionOptions()) {
+            so.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
+            if (OrtSessions.sharedPool()) {
+                so.DisablePerSessionThreads();
+            } else {
+                if (options.intraOpThreads() > 0) {
+                    so.SetIntraOpNumThreads(options.intraOpThreads());
+                }
+                so.SetInterOpNumThreads(1);
+                so.AddConfigEntry("session.intra_op.allow_spinning", "0");
+                so.AddConfigEntry("session.inter_op.allow_spinning", "0");
+            }
+            if (options.device() == RuntimeOptions.Device.CUDA) {
+                OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions();
+                cuda.device_id(options.deviceIndex());
+                try {
+                    so.AppendExecutionProvider_CUDA(cuda);
+                } catch (RuntimeException | UnsatisfiedLinkError ex) {
+                    throw new IOException("cannot start the CUDA execution provider on device "
+                            + options.deviceIndex() + " (build with mvn -Pgpu; needs CUDA 12 and cuDNN 9 libraries on "
+                            + "the library path and a visible GPU): " + ex.getMessage(), ex);
+                }
+            }
+            return new Session(e, new BytePointer(model.toString()), so);
+        } catch (RuntimeException ex) {
+            throw new IOException("cannot load ONNX graph " + model + " through the C++ API: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * Where the device-resident tensors of {@code options}' device live: CPU memory on CPU, the GPU's memory on CUDA
+     * (the memory whose allocator the sessions on that device own).
+     */
+    public static MemoryInfo deviceMemory(RuntimeOptions options) {
+        return options.device() == RuntimeOptions.Device.CUDA
+                ? new MemoryInfo("Cuda", OrtArenaAllocator, options.deviceIndex(), OrtMemTypeDefault)
+                : MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    }
+
+    /** Host memory: what Java reads and writes. */
+    public static MemoryInfo hostMemory() {
+        return MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    }
+}
