@@ -127,6 +127,12 @@ public final class OrtSessions {
         OrtEnvironment env = environment(options);
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (!Boolean.parseBoolean(System.getProperty("loupe.ort.arena", "true"))) {
+                so.setCPUArenaAllocator(false);
+            }
+            if (!Boolean.parseBoolean(System.getProperty("loupe.ort.mempattern", "true"))) {
+                so.setMemoryPatternOptimization(false);
+            }
             if (sharedPool()) {
                 so.disablePerSessionThreads();
             } else {
