@@ -71,8 +71,9 @@ public final class FusedDecoderTiming {
             }
             List<Timing> out = new ArrayList<>();
             for (int p = 0; p < runners.size(); p++) {
-                out.add(new Timing(packages.get(p), median(ms[p][0]), median(ms[p][1]), mean(ms[p][2]),
-                        mean(ms[p][3])));
+                out.add(new Timing(packages.get(p), EncoderGraphTiming.median(ms[p][0]),
+                        EncoderGraphTiming.median(ms[p][1]), EncoderGraphTiming.mean(ms[p][2]),
+                        EncoderGraphTiming.mean(ms[p][3])));
             }
             return out;
         } finally {
@@ -80,16 +81,6 @@ public final class FusedDecoderTiming {
                 r.close();
             }
         }
-    }
-
-    private static double mean(double[] v) {
-        return Arrays.stream(v).average().orElseThrow();
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 
     /** One decoder session, its cache buffers and the inputs of its prefill and step runs. */
