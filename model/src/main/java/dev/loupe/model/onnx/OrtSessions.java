@@ -48,6 +48,15 @@ public final class OrtSessions {
      */
     public static final String SPIN_PROPERTY = "loupe.ort.spinning";
 
+    /**
+     * System property {@code false}: sessions allocate activations with plain malloc instead of ONNX Runtime's CPU
+     * arena. For measurements: it lowers the peak RSS (each session's arena keeps the largest activations it ever
+     * held) but costs the vision encoder 1.5-2x CPU time in page faults (docs/benchmarks.md, peak RSS).
+     */
+    public static final String ARENA_PROPERTY = "loupe.ort.arena";
+    /** System property {@code false}: ONNX Runtime's memory-pattern planning off. For measurements, as above. */
+    public static final String MEMORY_PATTERN_PROPERTY = "loupe.ort.memory-pattern";
+
     private OrtSessions() {}
 
     /**
@@ -127,6 +136,12 @@ public final class OrtSessions {
         OrtEnvironment env = environment(options);
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (!Boolean.parseBoolean(System.getProperty(ARENA_PROPERTY, "true"))) {
+                so.setCPUArenaAllocator(false);
+            }
+            if (!Boolean.parseBoolean(System.getProperty(MEMORY_PATTERN_PROPERTY, "true"))) {
+                so.setMemoryPatternOptimization(false);
+            }
             if (sharedPool()) {
                 so.disablePerSessionThreads();
             } else {

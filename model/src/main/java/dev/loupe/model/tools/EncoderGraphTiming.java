@@ -122,11 +122,13 @@ public final class EncoderGraphTiming {
         }
     }
 
-    private static double mean(double[] v) {
+    /** The mean of v (also for {@link FusedDecoderTiming}). */
+    static double mean(double[] v) {
         return Arrays.stream(v).average().orElseThrow();
     }
 
-    private static double median(double[] v) {
+    /** The median of v (also for {@link FusedDecoderTiming}). */
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         return s[s.length / 2];

@@ -81,6 +81,27 @@ class ImageEncoderBatchInvarianceTest {
     }
 
     @Test
+    void aBatchLargerThanOneVisionRunKeepsItsRowsInOrder() throws Exception {
+        // more images than one vision run takes: the runs' rows are put back in input order, each equal to alone
+        int n = 2 * ImageEncoder.VISION_RUN_IMAGES + 1;
+        List<ImageTensor> batchImages = new ArrayList<>();
+        long[][] batchIds = new long[n][];
+        for (int i = 0; i < n; i++) {
+            batchImages.add(images.get((i * 2) % 3));
+            batchIds[i] = ids[(i * 2) % 3];
+        }
+        ImageEncoder.Encoded e = encoder.encodeWithIntermediates(batchImages, batchIds);
+        assertThat(e.imageEmbeds().length).isEqualTo(n);
+        for (int i = 0; i < n; i++) {
+            ImageEncoder.Encoded a = alone[(i * 2) % 3];
+            assertThat(HfFixture.maxAbsDiff(e.imageEmbeds()[i], a.imageEmbeds()[0])).as("image embeds of row %d", i)
+                    .isLessThanOrEqualTo(TOLERANCE);
+            assertThat(HfFixture.maxAbsDiff(e.languageInputs()[i], a.languageInputs()[0]))
+                    .as("language inputs of row %d", i).isLessThanOrEqualTo(TOLERANCE);
+        }
+    }
+
+    @Test
     void aloneResultsAreFiniteAndMatchTheTransformersUnpaddedRow() throws Exception {
         for (ImageEncoder.Encoded a : alone) {
             for (float f : a.languageInputs()[0]) {

@@ -31,8 +31,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * int8 and int4 packages of the InstructBLIP-Vicuna fixture: weight MatMuls become MatMulNBits (decoder) and
- * row-quantized MatMulIntegerToFloat (vision, Q-Former), the graphs shrink, the packages open through
+ * int8 and int4 packages of the InstructBLIP-Vicuna fixture: weight MatMuls become row-quantized
+ * MatMulIntegerToFloat (every graph of int8; vision and Q-Former of int4) and 4-bit MatMulNBits (int4's decoder),
+ * the graphs shrink, the packages open through
  * {@link Models#open} and generate, a row's result does not depend on its batch, and they follow the fp32 package
  * within the fidelity bounds measured here (random tiny weights: see docs/models.md for the figures).
  */
@@ -70,7 +71,9 @@ class Int8PackageTest {
         ModelProto decoder = parse(m.graph(int8, InstructBlipPackage.GRAPH_DECODER));
         ModelProto vision = parse(m.graph(int8, InstructBlipPackage.GRAPH_VISION));
         ModelProto qformer = parse(m.graph(int8, InstructBlipPackage.GRAPH_QFORMER));
-        assertThat(opTypes(decoder)).contains("MatMulNBits").doesNotContain("MatMulIntegerToFloat");
+        assertThat(opTypes(decoder)).contains("MatMulIntegerToFloat").doesNotContain("MatMulNBits");
+        assertThat(opTypes(parse(Manifest.read(int4).graph(int4, InstructBlipPackage.GRAPH_DECODER))))
+                .contains("MatMulNBits").doesNotContain("MatMulIntegerToFloat");
         assertThat(opTypes(vision)).contains("MatMulIntegerToFloat").doesNotContain("MatMulNBits");
         assertThat(opTypes(qformer)).contains("MatMulIntegerToFloat");
         for (ModelProto g : List.of(decoder, vision, qformer)) {
@@ -142,7 +145,7 @@ class Int8PackageTest {
         for (String graph : m.graphs().values()) {
             ops.addAll(opTypes(parse(pkg.resolve(graph))));
         }
-        assertThat(ops).contains("MatMulNBits", "MatMulIntegerToFloat");
+        assertThat(ops).contains("MatMulIntegerToFloat").doesNotContain("MatMulNBits", "DynamicQuantizeMatMul");
         AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
         try (BatchAnnotator annotator = factory.createAnnotator()) {
             ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
