@@ -215,8 +215,7 @@ final class Float16Compute {
             return State.HALF;
         }
         throw new IllegalArgumentException("fp16-compute has no float16 rule for the " + domain(n) + op
-                + " node " + n.getName() + "; it converts the fused encoder and LLaMA decoder graphs (ops: "
-                + String.join(", ", new java.util.TreeSet<>(union())) + ")");
+                + " node " + n.getName() + "; it converts the fused encoder and LLaMA decoder graphs");
     }
 
     /** The state of output {@code i} of a node computing in {@code want}. */
@@ -342,14 +341,5 @@ final class Float16Compute {
 
     private static String domain(NodeProto n) {
         return n.getDomain().isEmpty() ? "" : n.getDomain().toLowerCase(Locale.ROOT) + ".";
-    }
-
-    private static Set<String> union() {
-        Set<String> all = new HashSet<>(HALF);
-        all.addAll(SINGLE);
-        all.addAll(FOLLOW);
-        all.addAll(NOT_FLOAT.keySet());
-        all.add("Cast");
-        return all;
     }
 }

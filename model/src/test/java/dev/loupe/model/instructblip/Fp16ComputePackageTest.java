@@ -2,6 +2,7 @@ package dev.loupe.model.instructblip;
 
 import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import ai.onnx.proto.OnnxMl.GraphProto;
@@ -175,6 +176,31 @@ class Fp16ComputePackageTest {
             System.out.printf("fp16-compute greedy ids %s, score %.5f%n", Arrays.toString(a.tokenIds()), a.score());
             assertThat(a.tokenIds()).containsExactly(expected);
         }
+    }
+
+    @Test
+    void llavaConvertsAndItsGreedyIdsMatchTheReference() throws Exception {
+        Path llava = tmp.resolve("llava-fp16-compute");
+        assertThat(Models.convert(HfFixture.LLAVA.checkpoint(), llava, Precision.FP16_COMPUTE).dtype())
+                .isEqualTo("fp16-compute");
+        JsonNode single = HfFixture.LLAVA.reference().path("single");
+        AnnotatorFactory factory = Models.open(llava, RuntimeOptions.cpu(1));
+        try (BatchAnnotator annotator = factory.createAnnotator()) {
+            ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
+                    HfFixture.root().resolve("images").resolve(single.path("image").asText())));
+            Annotation a = annotator.annotate(List.of(new AnnotationInput("s", image, single.path("prompt").asText(),
+                    Task.CAPTION, List.of(), GenerationConfig.greedy(12)))).get(0).annotation();
+            assertThat(a.tokenIds()).containsExactly(ints(single.path("greedy").path("new_token_ids")));
+        }
+    }
+
+    @Test
+    void languageModelsWithoutTheFusedLlamaDecoderAreRefused() {
+        assertThatThrownBy(() -> Models.convert(HfFixture.BLIP2_OPT.checkpoint(), tmp.resolve("opt"),
+                Precision.FP16_COMPUTE)).hasMessageContaining("fp16-compute packages need a LLaMA language model");
+        assertThatThrownBy(() -> Models.convert(HfFixture.VICUNA.checkpoint(), tmp.resolve("plain"),
+                Precision.FP16_COMPUTE, dev.loupe.model.llm.DecoderGraphKind.PLAIN))
+                .hasMessageContaining("with the plain decoder graph");
     }
 
     /**
