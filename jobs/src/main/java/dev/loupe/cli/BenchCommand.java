@@ -12,6 +12,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.tools.GpuMemoryProbe;
 import dev.loupe.model.tools.InferenceBenchmark;
 import dev.loupe.model.tools.ProcessResources;
 import dev.loupe.model.tools.RandomImages;
@@ -233,10 +234,20 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
      * size.
      */
     private record Measured(String dtype, String decoder, Path dir, double loadSeconds,
-                            InferenceBenchmark.Preparation preparation, List<InferenceBenchmark.Result> results) {
+                            InferenceBenchmark.Preparation preparation, List<InferenceBenchmark.Result> results,
+                            GpuMemory gpu) {
         /** dtype and decoder graph, e.g. "fp32/fused". */
         String label() {
             return decoder.isEmpty() ? dtype : dtype + "/" + decoder;
+        }
+    }
+
+    /**
+     * GPU memory over one package's load and runs (CUDA only): the probe's reading, or why there is none; null on CPU.
+     */
+    record GpuMemory(GpuMemoryProbe.Reading reading, String unavailable) {
+        String describe(int deviceIndex) {
+            return reading == null ? "n/a (" + unavailable + ")" : reading.describe(deviceIndex);
         }
     }
 
@@ -250,12 +261,16 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         String decoder = manifest.dimensions() == null ? ""
                 : manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("");
         long loadStart = System.nanoTime();
-        try (BatchAnnotator annotator = factory.createAnnotator()) {
+        try (GpuMemoryProbe gpu = runtime.device() == RuntimeOptions.Device.CUDA
+                ? GpuMemoryProbe.start(runtime.deviceIndex(), GpuMemoryProbe.INTERVAL) : null;
+             BatchAnnotator annotator = factory.createAnnotator()) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             InferenceBenchmark bench = InferenceBenchmark.prepare(annotator, factory.createPreprocessor(), images);
             List<InferenceBenchmark.Result> results = bench.run(settings,
                     line -> err.println("bench: " + dtype + (decoder.isEmpty() ? "" : "/" + decoder) + ", " + line));
-            return new Measured(dtype, decoder, pkg, loadSeconds, bench.preparation(), results);
+            GpuMemory memory = gpu == null ? null : gpu.unavailable() != null ? new GpuMemory(null, gpu.unavailable())
+                    : new GpuMemory(gpu.read(), null);
+            return new Measured(dtype, decoder, pkg, loadSeconds, bench.preparation(), results, memory);
         }
     }
 
@@ -300,6 +315,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                         byLength);
                 notReset |= r.residentPeakBytes() >= 0 && !r.residentPeakReset();
             }
+            printGpu(runtime, m);
         }
         if (measured.size() > 1) {
             Measured first = measured.get(0);
@@ -319,6 +335,17 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             out.println("* resident peak since process start (this kernel refused to reset it)");
         }
     }
+
+    /** GPU memory and host traffic per decode step, on CUDA (see docs/deployment.md#gpu). */
+    private void printGpu(RuntimeOptions runtime, Measured m) {
+        if (m.gpu() != null) {
+            out.printf(Locale.ROOT, "GPU memory over load and runs: %s%n", m.gpu().describe(runtime.deviceIndex()));
+            out.println("host-boundary bytes per decode step: " + HOST_BYTES_NOTE);
+        }
+    }
+
+    /** Until the device-bound runner's counter is wired into this command. */
+    static final String HOST_BYTES_NOTE = "n/a (counted by the device-bound runner, not part of this build)";
 
     private void printJson(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s,
                            List<Measured> measured) throws IOException {
@@ -352,12 +379,30 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 } else {
                     result.put("decode_ms_per_step", r.decodeMsPerStep());
                 }
+                if (m.gpu() != null) {
+                    putGpu(result.putObject("gpu_memory"), m.gpu());
+                    result.putNull("host_bytes_per_decode_step");
+                    result.put("host_bytes_per_decode_step_note", HOST_BYTES_NOTE);
+                }
                 ObjectNode byLength = result.putObject("ms_to_result_by_length");
                 r.msToResultByLength().forEach((length, ms) -> byLength.put(String.valueOf(length), ms));
             }
         }
         o.put("rss_now_bytes", ProcessResources.residentBytes());
         out.println(JSON.writeValueAsString(o));
+    }
+
+    /** Bytes; -1 where unknown; {@code unavailable} (and no figures) where nvidia-smi gave none. */
+    static void putGpu(ObjectNode o, GpuMemory gpu) {
+        GpuMemoryProbe.Reading r = gpu.reading();
+        if (r == null) {
+            o.put("unavailable", gpu.unavailable());
+            return;
+        }
+        o.put("source", "nvidia-smi").put("samples", r.samples())
+                .put("process_peak_bytes", r.processPeakBytes()).put("process_used_bytes", r.processUsedBytes())
+                .put("device_peak_bytes", r.devicePeakBytes()).put("device_used_bytes", r.deviceUsedBytes())
+                .put("device_total_bytes", r.deviceTotalBytes());
     }
 
     private static String schedulings(InferenceBenchmark.Settings s) {
