@@ -71,7 +71,7 @@ if sys.argv[2] != sys.argv[3]:
     try:
         ref32 = json.loads(open(sys.argv[3]).readline())
         print(f"score {got['score']:.5f} vs fp32 {ref32['score']:.5f} "
-              f"(difference per token {abs(got['score'] - ref32['score']):.4f})")
+              f"(difference {abs(got['score'] - ref32['score']):.4f}; scores are per generated token)")
     except (OSError, ValueError, KeyError):
         print("no fp32 result to compare the score with")
 sys.exit(0 if ids == expected else 1)

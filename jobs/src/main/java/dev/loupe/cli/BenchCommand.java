@@ -80,8 +80,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
 
     @Option(names = "--dtypes", split = ",", paramLabel = "DTYPE",
             description = "Convert the checkpoint (--random-checkpoint, or --model naming a checkpoint directory) at "
-                    + "each of these dtypes (fp32, fp16, int8, int4) and measure the packages one after the other in "
-                    + "this process. Default: fp32, or the --model package as it is.")
+                    + "each of these dtypes (fp32, fp16, fp16-compute, int8, int4) and measure the packages one after "
+                    + "the other in this process. Default: fp32, or the --model package as it is.")
     List<String> dtypes;
 
     @Option(names = "--decoders", split = ",", paramLabel = "fused|plain",

@@ -4,6 +4,7 @@ import static dev.loupe.model.testing.HfFixture.ints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -175,6 +176,52 @@ class Fp16ComputePackageTest {
                     Task.VQA, List.of(), GenerationConfig.greedy(12)))).get(0).annotation();
             System.out.printf("fp16-compute greedy ids %s, score %.5f%n", Arrays.toString(a.tokenIds()), a.score());
             assertThat(a.tokenIds()).containsExactly(expected);
+        }
+    }
+
+    /** Beam search reorders the float16 cache rows (SharedKvCache.select): the beams are transformers'. */
+    @Test
+    void beamSearchFollowsTheReference() throws Exception {
+        JsonNode single = HfFixture.VICUNA.reference().path("single");
+        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1));
+        try (BatchAnnotator annotator = factory.createAnnotator()) {
+            ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
+                    HfFixture.root().resolve("images").resolve(single.path("image").asText())));
+            Annotation a = annotator.annotate(List.of(new AnnotationInput("b", image, single.path("prompt").asText(),
+                    Task.VQA, List.of(), GenerationConfig.greedy(12).withBeams(3, 3)))).get(0).annotation();
+            JsonNode beams = single.path("beam").path("beams");
+            assertThat(a.sequences()).hasSize(3);
+            for (int i = 0; i < 3; i++) {
+                assertThat(a.sequences().get(i).tokenIds()).as("beam %d", i)
+                        .containsExactly(ints(beams.get(i).path("new_token_ids")));
+                assertThat(a.sequences().get(i).score()).as("beam %d score", i)
+                        .isCloseTo(beams.get(i).path("sequence_score").asDouble(), within(2e-2));
+            }
+        }
+    }
+
+    /** A row's ids do not depend on its batch, with static batches and with continuous batching (2 active rows). */
+    @Test
+    void rowsDoNotDependOnTheirBatch() throws Exception {
+        JsonNode single = HfFixture.VICUNA.reference().path("single");
+        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1));
+        List<AnnotationInput> inputs = new java.util.ArrayList<>();
+        try (var files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                inputs.add(new AnnotationInput(f.getFileName().toString(), factory.createPreprocessor()
+                        .preprocess(Files.readAllBytes(f)), single.path("prompt").asText(), Task.VQA, List.of(),
+                        GenerationConfig.greedy(8)));
+            }
+        }
+        try (BatchAnnotator annotator = factory.createAnnotator()) {
+            List<dev.loupe.model.api.AnnotationOutcome> batched = annotator.annotate(inputs);
+            List<dev.loupe.model.api.AnnotationOutcome> continuous = annotator.annotateContinuously(inputs, 2);
+            for (int i = 0; i < inputs.size(); i++) {
+                int[] alone = annotator.annotate(List.of(inputs.get(i))).get(0).annotation().tokenIds();
+                assertThat(batched.get(i).annotation().tokenIds()).as("batched row %d", i).containsExactly(alone);
+                assertThat(continuous.get(i).annotation().tokenIds()).as("continuous row %d", i)
+                        .containsExactly(alone);
+            }
         }
     }
 
