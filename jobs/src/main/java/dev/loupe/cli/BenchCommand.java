@@ -14,6 +14,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.tools.GpuMemoryProbe;
 import dev.loupe.model.tools.InferenceBenchmark;
 import dev.loupe.model.tools.ProcessResources;
 import dev.loupe.model.tools.RandomImages;
@@ -81,8 +82,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
 
     @Option(names = "--dtypes", split = ",", paramLabel = "DTYPE",
             description = "Convert the checkpoint (--random-checkpoint, or --model naming a checkpoint directory) at "
-                    + "each of these dtypes (fp32, fp16, int8, int4) and measure the packages one after the other in "
-                    + "this process. Default: fp32, or the --model package as it is.")
+                    + "each of these dtypes (fp32, fp16, fp16-compute, int8, int4) and measure the packages one after "
+                    + "the other in this process. Default: fp32, or the --model package as it is.")
     List<String> dtypes;
 
     @Option(names = "--decoders", split = ",", paramLabel = "fused|plain",
@@ -235,10 +236,20 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
      * size.
      */
     private record Measured(String dtype, String decoder, Path dir, double loadSeconds,
-                            InferenceBenchmark.Preparation preparation, List<InferenceBenchmark.Result> results) {
+                            InferenceBenchmark.Preparation preparation, List<InferenceBenchmark.Result> results,
+                            GpuMemory gpu) {
         /** dtype and decoder graph, e.g. "fp32/fused". */
         String label() {
             return decoder.isEmpty() ? dtype : dtype + "/" + decoder;
+        }
+    }
+
+    /**
+     * GPU memory over one package's load and runs (CUDA only): the probe's reading, or why there is none; null on CPU.
+     */
+    record GpuMemory(GpuMemoryProbe.Reading reading, String unavailable) {
+        String describe(int deviceIndex) {
+            return reading == null ? "n/a (" + unavailable + ")" : reading.describe(deviceIndex);
         }
     }
 
@@ -252,12 +263,16 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         String decoder = manifest.dimensions() == null ? ""
                 : manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("");
         long loadStart = System.nanoTime();
-        try (BatchAnnotator annotator = factory.createAnnotator()) {
+        try (GpuMemoryProbe gpu = runtime.device() == RuntimeOptions.Device.CUDA
+                ? GpuMemoryProbe.start(runtime.deviceIndex(), GpuMemoryProbe.INTERVAL) : null;
+             BatchAnnotator annotator = factory.createAnnotator()) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             InferenceBenchmark bench = InferenceBenchmark.prepare(annotator, factory.createPreprocessor(), images);
             List<InferenceBenchmark.Result> results = bench.run(settings,
                     line -> err.println("bench: " + dtype + (decoder.isEmpty() ? "" : "/" + decoder) + ", " + line));
-            return new Measured(dtype, decoder, pkg, loadSeconds, bench.preparation(), results);
+            GpuMemory memory = gpu == null ? null : gpu.unavailable() != null ? new GpuMemory(null, gpu.unavailable())
+                    : new GpuMemory(gpu.read(), null);
+            return new Measured(dtype, decoder, pkg, loadSeconds, bench.preparation(), results, memory);
         }
     }
 
@@ -307,6 +322,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             }
             printSplits(m.results());
             printTraffic(m);
+            printGpu(runtime, m);
         }
         if (measured.size() > 1) {
             Measured first = measured.get(0);
@@ -385,6 +401,20 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         return steps == 0 ? 0 : (double) bytes / steps;
     }
 
+    /** GPU memory and host traffic per decode step, on CUDA (see docs/deployment.md#gpu). */
+    private void printGpu(RuntimeOptions runtime, Measured m) {
+        if (m.gpu() != null) {
+            out.printf(Locale.ROOT, "GPU memory over load and runs: %s%n", m.gpu().describe(runtime.deviceIndex()));
+            if (m.results().stream().allMatch(r -> r.hostTraffic().steps() == 0)) {
+                out.println("host-boundary bytes per decode step: " + HOST_BYTES_NOTE);
+            }
+        }
+    }
+
+    /** Where the runner does not count (the Java-API runner: its KV cache crosses the boundary every step). */
+    static final String HOST_BYTES_NOTE = "n/a (counted by the device-bound runner only; this package's decoder runs "
+            + "through ONNX Runtime's Java API, whose KV cache crosses every step)";
+
     private void printJson(String modelName, RuntimeOptions runtime, InferenceBenchmark.Settings s,
                            List<Measured> measured) throws IOException {
         ObjectNode o = JSON.createObjectNode();
@@ -427,6 +457,13 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                             .put("prefill_bytes_to_host", t.prefillToHost())
                             .put("device_bytes_in_use", t.deviceBytesInUse());
                 }
+                if (m.gpu() != null) {
+                    putGpu(result.putObject("gpu_memory"), m.gpu());
+                    if (t.steps() == 0) {
+                        result.putNull("host_bytes_per_decode_step");
+                        result.put("host_bytes_per_decode_step_note", HOST_BYTES_NOTE);
+                    }
+                }
                 ObjectNode byLength = result.putObject("ms_to_result_by_length");
                 r.msToResultByLength().forEach((length, ms) -> byLength.put(String.valueOf(length), ms));
                 GenerationSplit g = r.split();
@@ -442,6 +479,19 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         }
         o.put("rss_now_bytes", ProcessResources.residentBytes());
         out.println(JSON.writeValueAsString(o));
+    }
+
+    /** Bytes; -1 where unknown; {@code unavailable} (and no figures) where nvidia-smi gave none. */
+    static void putGpu(ObjectNode o, GpuMemory gpu) {
+        GpuMemoryProbe.Reading r = gpu.reading();
+        if (r == null) {
+            o.put("unavailable", gpu.unavailable());
+            return;
+        }
+        o.put("source", "nvidia-smi").put("samples", r.samples())
+                .put("process_peak_bytes", r.processPeakBytes()).put("process_used_bytes", r.processUsedBytes())
+                .put("device_peak_bytes", r.devicePeakBytes()).put("device_used_bytes", r.deviceUsedBytes())
+                .put("device_total_bytes", r.deviceTotalBytes());
     }
 
     private static String schedulings(InferenceBenchmark.Settings s) {

@@ -21,7 +21,8 @@ public final class ConvertCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 (default); fp16: weights stored as float16 (half the package size; "
-                    + "computation stays float32); int8: weight matrices quantized to 8 bits, multiplied in int8 "
+                    + "computation stays float32); fp16-compute: float16 weights, activations and KV cache, for CUDA "
+                    + "(float32 norm statistics and log-softmax; InstructBLIP/BLIP-2 with LLaMA and LLaVA); int8: weight matrices quantized to 8 bits, multiplied in int8 "
                     + "(about a quarter of the size, faster on CPU; see docs/models.md); int4: 4-bit decoder weights.")
     String dtype;
 
@@ -36,7 +37,7 @@ public final class ConvertCommand implements Callable<Integer> {
         try {
             precision = Precision.parse(dtype);
         } catch (IllegalArgumentException e) {
-            System.err.println("loupe convert: --dtype must be fp32, fp16, int8 or int4, got '" + dtype + "'");
+            System.err.println("loupe convert: --dtype must be fp32, fp16, fp16-compute, int8 or int4, got '" + dtype + "'");
             return 2;
         }
         DecoderGraphKind decoderKind;

@@ -8,6 +8,8 @@ import dev.loupe.model.pkg.Manifest;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code loupe convert --dtype fp16}: a half-size package that annotates like the fp32 one on the fixture. */
 class ConvertDtypeCommandTest {
@@ -15,14 +17,16 @@ class ConvertDtypeCommandTest {
 
 
 
-    @Test
-    void fp16PackageAnnotatesWithTheFixtureGreedyIds(@TempDir Path tmp) throws Exception {
+    /** fp16 (float16 storage) and fp16-compute (float16 arithmetic; on CPU, ONNX Runtime casts where it must). */
+    @ParameterizedTest
+    @ValueSource(strings = {"fp16", "fp16-compute"})
+    void fp16PackageAnnotatesWithTheFixtureGreedyIds(String dtype, @TempDir Path tmp) throws Exception {
         Path pkg = tmp.resolve("pkg16");
         CliRun c = CliRun.of("convert", "--checkpoint", FIXTURE.resolve("instructblip-vicuna/checkpoint").toString(),
-                "--out", pkg.toString(), "--dtype", "fp16");
+                "--out", pkg.toString(), "--dtype", dtype);
         assertThat(c.status()).as(c.err()).isZero();
-        assertThat(c.err()).contains("(fp16)");
-        assertThat(Manifest.read(pkg).dtype()).isEqualTo("fp16");
+        assertThat(c.err()).contains("(" + dtype + ")");
+        assertThat(Manifest.read(pkg).dtype()).isEqualTo(dtype);
 
         JsonNode single = new ObjectMapper().readTree(FIXTURE.resolve("instructblip-vicuna/reference.json").toFile())
                 .path("single");
@@ -63,6 +67,6 @@ class ConvertDtypeCommandTest {
         CliRun c = CliRun.of("convert", "--checkpoint", FIXTURE.resolve("instructblip-vicuna/checkpoint").toString(),
                 "--out", tmp.resolve("p").toString(), "--dtype", "int3");
         assertThat(c.status()).isEqualTo(2);
-        assertThat(c.err()).contains("fp32, fp16, int8 or int4");
+        assertThat(c.err()).contains("fp32, fp16, fp16-compute, int8 or int4");
     }
 }

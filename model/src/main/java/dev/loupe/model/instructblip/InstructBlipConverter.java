@@ -78,6 +78,12 @@ public final class InstructBlipConverter {
     private static Manifest convert(Path checkpointDir, Path outDir, Precision precision, DecoderGraphKind decoder,
                                     InstructBlipConfig config, String family) throws IOException {
         LanguageModel lm = LanguageModel.of(checkpointDir, config, decoder);
+        if (precision.computesInHalf() && (lm.t5() != null || lm.kind().resolve(lm.decoder()) != DecoderGraphKind.FUSED)) {
+            throw new IOException("fp16-compute packages need a LLaMA language model with the fused decoder graph; "
+                    + checkpointDir + " has " + (lm.t5() != null ? "a Flan-T5 language model"
+                    : "language model type '" + config.textConfig().path("model_type").asText("llama") + "' with the "
+                    + lm.kind().resolve(lm.decoder()).label() + " decoder graph") + " (convert it with --dtype fp16 or fp32)");
+        }
         return PackageWriter.write(outDir, work -> {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(checkpointDir)) {
                 OnnxModelWriter.write(ImageEncoder.buildVision(config, ckpt), work.resolve(InstructBlipPackage.VISION_FILE),

@@ -42,6 +42,8 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final boolean floatEmbeddings;
     private final boolean sharedBuffer;
     private final KvBufferPool kvBufferPool = new KvBufferPool();
+    /** The KV cache's element type: the decoder's past inputs' (float16 in fp16-compute packages). */
+    private final OnnxJavaType kvElementType;
 
     private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config)
             throws OrtException {
@@ -80,6 +82,12 @@ public final class LanguageModelRunner implements AutoCloseable {
         this.copiedOutputs = List.copyOf(copied);
         NodeInfo embedded = embedding.getOutputInfo().values().iterator().next();
         this.floatEmbeddings = embedded.getInfo() instanceof TensorInfo et && et.type == OnnxJavaType.FLOAT;
+        NodeInfo past = decoder.getInputInfo().get(LlamaGraphs.pastKey(0));
+        this.kvElementType = past != null && past.getInfo() instanceof TensorInfo pt ? pt.type : OnnxJavaType.FLOAT;
+        if (kvElementType != OnnxJavaType.FLOAT && !(sharedBuffer && kvElementType == OnnxJavaType.FLOAT16)) {
+            throw new IllegalArgumentException("decoder's KV cache is " + kvElementType + "; only the fused decoder "
+                    + "of an fp16-compute package takes a FLOAT16 cache, every other one FLOAT");
+        }
     }
 
     /**
@@ -133,6 +141,11 @@ public final class LanguageModelRunner implements AutoCloseable {
      */
     public boolean sharedBufferCache() {
         return sharedBuffer;
+    }
+
+    /** The element type of the decoder's KV cache (FLOAT, or FLOAT16 in fp16-compute packages). */
+    OnnxJavaType kvElementType() {
+        return kvElementType;
     }
 
     /** The buffers of this model's {@link SharedKvCache}s, reused from one generation to the next. */

@@ -49,7 +49,8 @@ final class SharedBufferDecoder implements SlotDecoder {
     @Override
     public SharedKvCache newCache(int slots, int positions) {
         int max = runner.config().maxPositionEmbeddings();
-        return new SharedKvCache(runner.environment(), runner.kvBufferPool(), runner.config(), slots,
+        return new SharedKvCache(runner.environment(), runner.kvBufferPool(), runner.config(),
+                runner.kvElementType(), slots,
                 Math.min(max, Math.max(1, positions)), max);
     }
 

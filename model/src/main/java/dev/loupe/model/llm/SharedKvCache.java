@@ -1,9 +1,11 @@
 package dev.loupe.model.llm;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import java.nio.FloatBuffer;
+import dev.loupe.model.checkpoint.HalfFloats;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -17,6 +19,8 @@ import java.util.Arrays;
  * <p>Growing (more slots, a longer capacity) and reordering rows (beam search) copy the rows' cached positions only.
  * Not thread-safe; belongs to one generation. Close it to free the tensors over the buffers (the memory itself is
  * freed with the buffers).
+ * <p>The elements are float32, or float16 for a decoder that computes in float16 (an fp16-compute package, whose past
+ * inputs are float16): the cache only copies rows, so it handles both as bytes.
  */
 public final class SharedKvCache extends SlotCache {
     private final OrtEnvironment env;
@@ -25,10 +29,12 @@ public final class SharedKvCache extends SlotCache {
     private final int heads;
     private final int headDim;
     private final int maxCapacity;
+    private final OnnxJavaType elementType;
+    private final int elementBytes;
     private int slots;
     private int capacity;
-    private FloatBuffer[] keys;
-    private FloatBuffer[] values;
+    private ByteBuffer[] keys;
+    private ByteBuffer[] values;
     private int[] lengths;
     /** Tensors over slots [viewFirst, viewFirst + viewCount) of the current buffers, or null. */
     private OnnxTensor[] viewKeys;
@@ -41,12 +47,18 @@ public final class SharedKvCache extends SlotCache {
      * @param maxCapacity the model's longest sequence (its position table)
      */
     public SharedKvCache(OrtEnvironment env, DecoderConfig config, int slots, int capacity, int maxCapacity) {
-        this(env, new KvBufferPool(), config, slots, capacity, maxCapacity);
+        this(env, new KvBufferPool(), config, OnnxJavaType.FLOAT, slots, capacity, maxCapacity);
     }
 
-    /** A cache whose buffers come from (and go back to) {@code pool}. */
-    SharedKvCache(OrtEnvironment env, KvBufferPool pool, DecoderConfig config, int slots, int capacity,
-                  int maxCapacity) {
+    /**
+     * A cache whose buffers come from (and go back to) {@code pool}, of {@code elementType} elements (FLOAT or
+     * FLOAT16: the decoder's past input type).
+     */
+    SharedKvCache(OrtEnvironment env, KvBufferPool pool, DecoderConfig config, OnnxJavaType elementType, int slots,
+                  int capacity, int maxCapacity) {
+        if (elementType != OnnxJavaType.FLOAT && elementType != OnnxJavaType.FLOAT16) {
+            throw new IllegalArgumentException("KV cache elements must be FLOAT or FLOAT16, got " + elementType);
+        }
         if (slots < 1 || capacity < 1 || capacity > maxCapacity) {
             throw new IllegalArgumentException(slots + " slots of " + capacity + " positions (at most "
                     + maxCapacity + ")");
@@ -57,6 +69,8 @@ public final class SharedKvCache extends SlotCache {
         this.heads = config.numKeyValueHeads();
         this.headDim = config.headDim();
         this.maxCapacity = maxCapacity;
+        this.elementType = elementType;
+        this.elementBytes = elementType == OnnxJavaType.FLOAT ? Float.BYTES : Short.BYTES;
         this.slots = slots;
         this.capacity = Math.min(maxCapacity, roundUp(capacity));
         this.lengths = new int[slots];
@@ -105,8 +119,8 @@ public final class SharedKvCache extends SlotCache {
             return;
         }
         int newSlots = Math.max(slots, minSlots);
-        FloatBuffer[] k = allocate(newSlots, newCapacity);
-        FloatBuffer[] v = allocate(newSlots, newCapacity);
+        ByteBuffer[] k = allocate(newSlots, newCapacity);
+        ByteBuffer[] v = allocate(newSlots, newCapacity);
         for (int layer = 0; layer < layers; layer++) {
             for (int s = 0; s < slots; s++) {
                 copyRow(keys[layer], capacity, s, k[layer], newCapacity, s, lengths[s]);
@@ -152,8 +166,8 @@ public final class SharedKvCache extends SlotCache {
         } else {
             int[] newLengths = new int[slots];
             for (int layer = 0; layer < layers; layer++) {
-                FloatBuffer k = keys[layer];
-                FloatBuffer v = values[layer];
+                ByteBuffer k = keys[layer];
+                ByteBuffer v = values[layer];
                 keys[layer] = gather(k, rows);
                 values[layer] = gather(v, rows);
                 pool.give(k);
@@ -193,8 +207,10 @@ public final class SharedKvCache extends SlotCache {
         int rowSize = heads * capacity * headDim;
         try {
             for (int layer = 0; layer < layers; layer++) {
-                k[layer] = OnnxTensor.createTensor(env, slice(keys[layer], first * rowSize, n * rowSize), shape);
-                v[layer] = OnnxTensor.createTensor(env, slice(values[layer], first * rowSize, n * rowSize), shape);
+                k[layer] = OnnxTensor.createTensor(env, slice(keys[layer], first * rowSize, n * rowSize), shape,
+                        elementType);
+                v[layer] = OnnxTensor.createTensor(env, slice(values[layer], first * rowSize, n * rowSize), shape,
+                        elementType);
             }
         } catch (OrtException | RuntimeException e) {
             closeAll(k);
@@ -217,48 +233,58 @@ public final class SharedKvCache extends SlotCache {
         return row(values[layer], slot);
     }
 
-    private float[] row(FloatBuffer buffer, int slot) {
+    private float[] row(ByteBuffer buffer, int slot) {
         int n = lengths[slot] * headDim;
         float[] out = new float[heads * n];
         for (int h = 0; h < heads; h++) {
-            buffer.get(((slot * heads + h) * capacity) * headDim, out, h * n, n);
+            int base = ((slot * heads + h) * capacity) * headDim;
+            for (int i = 0; i < n; i++) {
+                int at = (base + i) * elementBytes;
+                out[h * n + i] = elementBytes == Float.BYTES ? buffer.getFloat(at)
+                        : HalfFloats.halfToFloat(buffer.getShort(at));
+            }
         }
         return out;
     }
 
-    private FloatBuffer gather(FloatBuffer from, int[] rows) {
-        FloatBuffer to = pool.take(slots * heads * capacity * headDim);
+    private ByteBuffer gather(ByteBuffer from, int[] rows) {
+        ByteBuffer to = pool.take(bytes(slots * heads * capacity * headDim));
         for (int i = 0; i < rows.length; i++) {
             copyRow(from, capacity, rows[i], to, capacity, i, lengths[rows[i]]);
         }
         return to;
     }
 
-    private void copyRow(FloatBuffer from, int fromCapacity, int fromSlot, FloatBuffer to, int toCapacity,
+    private void copyRow(ByteBuffer from, int fromCapacity, int fromSlot, ByteBuffer to, int toCapacity,
                          int toSlot, int length) {
-        int n = length * headDim;
+        int n = bytes(length * headDim);
         for (int h = 0; h < heads; h++) {
-            to.put(((toSlot * heads + h) * toCapacity) * headDim, from, ((fromSlot * heads + h) * fromCapacity)
-                    * headDim, n);
+            to.put(bytes(((toSlot * heads + h) * toCapacity) * headDim), from,
+                    bytes(((fromSlot * heads + h) * fromCapacity) * headDim), n);
         }
     }
 
-    private FloatBuffer[] allocate(int slotCount, int positions) {
-        FloatBuffer[] out = new FloatBuffer[layers];
+    private ByteBuffer[] allocate(int slotCount, int positions) {
+        ByteBuffer[] out = new ByteBuffer[layers];
         for (int layer = 0; layer < layers; layer++) {
-            out[layer] = pool.take(Math.multiplyExact(Math.multiplyExact(slotCount, heads), positions * headDim));
+            out[layer] = pool.take(bytes(Math.multiplyExact(Math.multiplyExact(slotCount, heads), positions * headDim)));
         }
         return out;
     }
 
-    private void release(FloatBuffer[] buffers) {
-        for (FloatBuffer b : buffers) {
+    private int bytes(int elements) {
+        return Math.multiplyExact(elements, elementBytes);
+    }
+
+    private void release(ByteBuffer[] buffers) {
+        for (ByteBuffer b : buffers) {
             pool.give(b);
         }
     }
 
-    private static FloatBuffer slice(FloatBuffer b, int from, int n) {
-        return b.duplicate().position(from).limit(from + n).slice();
+    /** Elements [from, from + n) of b as a buffer of their own (native order, as ONNX Runtime reads it). */
+    private ByteBuffer slice(ByteBuffer b, int from, int n) {
+        return b.duplicate().position(bytes(from)).limit(bytes(from + n)).slice().order(b.order());
     }
 
     private void closeViews() {

@@ -37,7 +37,8 @@ import java.util.Set;
  * a {@code Cast(to=FLOAT)} node producing {@code w}: the graph's ops are unchanged and compute in float32 (CPU ONNX
  * Runtime has few float16 kernels), ONNX Runtime folds the casts into float32 initializers when the session is
  * created, so the package on disk halves while memory at run time and the arithmetic are those of float32 with
- * weights rounded to float16.
+ * weights rounded to float16. With {@link Precision#FP16_COMPUTE} the weights are float16 initializers read directly by
+ * ops that compute in float16 ({@link Float16Compute}).
  */
 public final class OnnxModelWriter {
     /** Above this many weight bytes the weights are written as external data. */
@@ -92,6 +93,8 @@ public final class OnnxModelWriter {
         } else {
             if (precision == Precision.FP16) {
                 addCasts(g, graph.weights().keySet());
+            } else if (precision == Precision.FP16_COMPUTE) {
+                Float16Compute.apply(g, graph.weights().keySet());
             }
             tensors = new ArrayList<>();
             for (Map.Entry<String, Weight> e : graph.weights().entrySet()) {
@@ -230,11 +233,14 @@ public final class OnnxModelWriter {
         g.clearNode().addAllNode(nodes);
     }
 
-    /** A weight stored as little-endian float32 or float16 (named with {@link #FP16_SUFFIX}), streamed in chunks. */
+    /**
+     * A weight stored as little-endian float32 or float16 (for fp16 storage named with {@link #FP16_SUFFIX}, for
+     * fp16-compute under its own name), streamed in chunks.
+     */
     private static StoredTensor floats(String name, Weight w, Precision precision) {
-        boolean half = precision == Precision.FP16;
+        boolean half = precision == Precision.FP16 || precision == Precision.FP16_COMPUTE;
         int bytesPerValue = half ? 2 : 4;
-        return new StoredTensor(half ? name + FP16_SUFFIX : name,
+        return new StoredTensor(precision == Precision.FP16 ? name + FP16_SUFFIX : name,
                 half ? TensorProto.DataType.FLOAT16 : TensorProto.DataType.FLOAT, w.dims(),
                 w.elementCount() * bytesPerValue, sink -> {
             long n = w.elementCount();

@@ -11,10 +11,17 @@ import java.util.Locale;
  * layout for both (docs/benchmarks.md). {@link #INT4} keeps the encoders so and gives the decoder 4-bit block-wise
  * {@code MatMulNBits} weights (smallest decoder, for memory-bound models). Both store large embedding tables as int8
  * rows; norms, biases, convolutions and everything else stay float32 ({@link #plan()}, {@link WeightQuantizer}).
+ * {@link #FP16_COMPUTE} is for GPUs: the graphs themselves compute in float16 ({@link Float16Compute}); on CPU,
+ * ONNX Runtime runs most of their ops in float32 between casts it inserts (see docs/models.md).
  */
 public enum Precision {
     FP32("fp32", 4, null),
     FP16("fp16", 2, null),
+    /**
+     * float16 weights and activations, float32 where float16 would overflow or lose the distribution (norm statistics,
+     * log-softmax, the logits), float16 KV cache: for GPU execution providers ({@link Float16Compute}).
+     */
+    FP16_COMPUTE("fp16-compute", 2, null),
     INT8("int8", 1, QuantizationPlan.uniform(MatMulScheme.ROW_INT8, true)),
     INT4("int4", 1, QuantizationPlan.byRole(MatMulScheme.ROW_INT8, MatMulScheme.NBITS4, true));
 
@@ -28,7 +35,7 @@ public enum Precision {
         this.plan = plan;
     }
 
-    /** The name used by {@code --dtype} and manifest.json ("fp32", "fp16", "int8", "int4"). */
+    /** The name used by {@code --dtype} and manifest.json ("fp32", "fp16", "fp16-compute", "int8", "int4"). */
     public String label() {
         return label;
     }
@@ -46,14 +53,20 @@ public enum Precision {
         return plan;
     }
 
-    /** Parses "fp32"/"float32", "fp16"/"float16", "int8" or "int4" (case-insensitive). */
+    /** Whether the graphs compute in float16 (not only store their weights so). */
+    public boolean computesInHalf() {
+        return this == FP16_COMPUTE;
+    }
+
+    /** Parses "fp32"/"float32", "fp16"/"float16", "fp16-compute", "int8" or "int4" (case-insensitive). */
     public static Precision parse(String name) {
         return switch (name == null ? "" : name.toLowerCase(Locale.ROOT)) {
             case "fp32", "float32" -> FP32;
             case "fp16", "float16" -> FP16;
+            case "fp16-compute" -> FP16_COMPUTE;
             case "int8" -> INT8;
             case "int4" -> INT4;
-            default -> throw new IllegalArgumentException("dtype must be fp32, fp16, int8 or int4, got '" + name + "'");
+            default -> throw new IllegalArgumentException("dtype must be fp32, fp16, fp16-compute, int8 or int4, got '" + name + "'");
         };
     }
 }

@@ -125,9 +125,12 @@ class Fp16PackageTest {
         }
     }
 
-    /** Runs the package's graphs on the fixture's single example and returns the first generated step's logits. */
-    private static float[] firstStepLogits(Path pkg) throws Exception {
-        JsonNode inputs = reference.path("single").path("inputs");
+    /**
+     * Runs the package's graphs on the fixture's single example and returns the first generated step's logits (also
+     * for {@link Fp16ComputePackageTest}).
+     */
+    static float[] firstStepLogits(Path pkg) throws Exception {
+        JsonNode inputs = HfFixture.VICUNA.reference().path("single").path("inputs");
         InstructBlipConfig config = InstructBlipConfig.load(pkg);
         LlamaConfig llama = LlamaConfig.fromJson(config.textConfig());
         Manifest m = Manifest.read(pkg);
@@ -165,7 +168,7 @@ class Fp16PackageTest {
         }
     }
 
-    private static int argmax(float[] v) {
+    static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) {
             if (v[i] > v[best]) {
@@ -175,7 +178,7 @@ class Fp16PackageTest {
         return best;
     }
 
-    private static float range(float[] v) {
+    static float range(float[] v) {
         float lo = Float.MAX_VALUE;
         float hi = -Float.MAX_VALUE;
         for (float x : v) {

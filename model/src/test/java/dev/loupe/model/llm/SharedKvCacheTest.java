@@ -3,6 +3,7 @@ package dev.loupe.model.llm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.onnxruntime.OnnxJavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
@@ -127,12 +128,12 @@ class SharedKvCacheTest {
     @Test
     void aClosedCachesBuffersServeTheNextCacheOfTheSameSize() throws Exception {
         KvBufferPool pool = new KvBufferPool();
-        try (SharedKvCache cache = new SharedKvCache(runner.environment(), pool, config, 2, 40, 256)) {
+        try (SharedKvCache cache = new SharedKvCache(runner.environment(), pool, config, OnnxJavaType.FLOAT, 2, 40, 256)) {
             assertThat(pool.pooledBytes()).isZero();
         }
         long perCache = 2L * config.numHiddenLayers() * 2 * config.numKeyValueHeads() * 64 * config.headDim() * 4;
         assertThat(pool.pooledBytes()).isEqualTo(perCache);
-        try (SharedKvCache again = new SharedKvCache(runner.environment(), pool, config, 2, 60, 256)) {
+        try (SharedKvCache again = new SharedKvCache(runner.environment(), pool, config, OnnxJavaType.FLOAT, 2, 60, 256)) {
             assertThat(again.capacity()).isEqualTo(64); // the same rounded size: the buffers are reused
             assertThat(pool.pooledBytes()).isZero();
         }
