@@ -36,7 +36,7 @@ public final class T5Graphs {
     public static final String LOGITS = "logits";
 
     /** Lowest float32: what transformers adds to masked attention scores. */
-    private static final float MASKED_SCORE = -Float.MAX_VALUE;
+    static final float MASKED_SCORE = -Float.MAX_VALUE;
 
     private T5Graphs() {}
 
@@ -80,11 +80,7 @@ public final class T5Graphs {
         String x = g.input(INPUTS_EMBEDS, DataType.FLOAT, "batch", "sequence", d);
         String mask = g.input(ATTENTION_MASK, DataType.INT64, "batch", "sequence");
 
-        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), x), 0);
-        String positions = g.op("Range", g.scalarLong(0), seqLen, g.scalarLong(1));
-        String relative = g.sub(g.unsqueeze(positions, 0), g.unsqueeze(positions, 1)); // key - query
-        String bias = positionBias(g, ckpt, prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias",
-                "encoder.relative_attention_bias", relative, true, config);
+        String bias = encoderPositionBias(g, ckpt, prefix, config, x);
         String allowed = g.unsqueeze(g.cast(mask, DataType.BOOL), 1, 2);
 
         for (int i = 0; i < config.numLayers(); i++) {
@@ -101,6 +97,13 @@ public final class T5Graphs {
         }
         String hidden = layerNorm(g, ckpt, x, prefix + "encoder.final_layer_norm.weight", "encoder.final_norm", config);
         g.output(hidden, ENCODER_HIDDEN_STATES, DataType.FLOAT, "batch", "sequence", d);
+        outputCrossKeysAndValues(g, ckpt, prefix, config, hidden);
+        return g;
+    }
+
+    /** Every decoder layer's cross-attention keys and values of the encoder output {@code hidden}, as outputs. */
+    static void outputCrossKeysAndValues(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config,
+                                         String hidden) {
         for (int i = 0; i < config.numDecoderLayers(); i++) {
             String p = prefix + "decoder.block." + i + ".layer.1.EncDecAttention.";
             String k = heads(g, linear(g, ckpt, hidden, p + "k", "decoder." + i + ".cross_k"), config);
@@ -108,7 +111,6 @@ public final class T5Graphs {
             g.output(k, crossKey(i), DataType.FLOAT, "batch", config.numHeads(), "sequence", config.dKv());
             g.output(v, crossValue(i), DataType.FLOAT, "batch", config.numHeads(), "sequence", config.dKv());
         }
-        return g;
     }
 
     /** The decoder stack with self-attention cache and LM head; see the class comment. */
@@ -133,16 +135,9 @@ public final class T5Graphs {
         String shared = g.weight("shared", checked(ckpt, prefix + "shared.weight", config.vocabSize(), d));
         String x = g.gather(shared, ids, 0);
 
-        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), ids), 0);
-        String pastLen = g.squeeze(g.op("Shape", Map.of("start", 2L, "end", 3L), pastK[0]), 0);
-        String totalLen = g.add(pastLen, seqLen);
-        String one = g.scalarLong(1);
-        String queryPos = g.op("Range", pastLen, totalLen, one);
-        String keyPos = g.op("Range", g.scalarLong(0), totalLen, one);
-        String relative = g.sub(g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1));
-        String bias = positionBias(g, ckpt, prefix + "decoder.block.0.layer.0.SelfAttention.relative_attention_bias",
-                "decoder.relative_attention_bias", relative, false, config);
-        String causal = g.op("LessOrEqual", g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1)); // [q, k]
+        String[] biasAndCausal = decoderPositionBias(g, ckpt, prefix, config, ids, pastK[0]);
+        String bias = biasAndCausal[0];
+        String causal = biasAndCausal[1];
         String encoderAllowed = g.unsqueeze(g.cast(encoderMask, DataType.BOOL), 1, 2);
 
         for (int i = 0; i < layers; i++) {
@@ -168,6 +163,43 @@ public final class T5Graphs {
                     p + "layer.2.DenseReluDense", n + "ff", config));
         }
         x = layerNorm(g, ckpt, x, prefix + "decoder.final_layer_norm.weight", "decoder.final_norm", config);
+        outputLogits(g, ckpt, prefix, config, x);
+        return g;
+    }
+
+    /** The encoder's bidirectional relative position bias [1, heads, seq, seq] for the sequence of {@code x}. */
+    static String encoderPositionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config,
+                                      String x) {
+        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), x), 0);
+        String positions = g.op("Range", g.scalarLong(0), seqLen, g.scalarLong(1));
+        String relative = g.sub(g.unsqueeze(positions, 0), g.unsqueeze(positions, 1)); // key - query
+        return positionBias(g, ckpt, prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias",
+                "encoder.relative_attention_bias", relative, true, config);
+    }
+
+    /**
+     * The decoder's causal relative position bias [1, heads, seq, past + seq] for the tokens {@code ids} [batch, seq]
+     * after the cached positions of {@code pastKey} [batch, heads, past, d_kv], and the causal mask [seq, past + seq]
+     * (true = key allowed).
+     */
+    static String[] decoderPositionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config,
+                                        String ids, String pastKey) {
+        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), ids), 0);
+        String pastLen = g.squeeze(g.op("Shape", Map.of("start", 2L, "end", 3L), pastKey), 0);
+        String totalLen = g.add(pastLen, seqLen);
+        String one = g.scalarLong(1);
+        String queryPos = g.op("Range", pastLen, totalLen, one);
+        String keyPos = g.op("Range", g.scalarLong(0), totalLen, one);
+        String relative = g.sub(g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1));
+        String bias = positionBias(g, ckpt, prefix + "decoder.block.0.layer.0.SelfAttention.relative_attention_bias",
+                "decoder.relative_attention_bias", relative, false, config);
+        String causal = g.op("LessOrEqual", g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1)); // [q, k]
+        return new String[] {bias, causal};
+    }
+
+    /** The LM head on the decoder's final hidden states {@code x}, as {@value #LOGITS} and the token-choice tail. */
+    static void outputLogits(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config, String x) {
+        int d = config.dModel();
         Weight head;
         if (config.tieWordEmbeddings()) {
             // transformers rescales the output before a tied head (Mesh TensorFlow's convention)
@@ -179,7 +211,6 @@ public final class T5Graphs {
         String logits = g.opAs(LOGITS, "MatMul", Map.of(), x, g.weight("lm_head", head.transposed()));
         g.output(logits, LOGITS, DataType.FLOAT, "batch", "sequence", config.vocabSize());
         TokenChoiceHead.append(g, logits, "sequence");
-        return g;
     }
 
     /** softmax(q k^T + bias, masked) v, T5 style: no 1/sqrt(d) scaling; [b, h, q, d] → [b, q, h*d]. */
@@ -199,7 +230,7 @@ public final class T5Graphs {
      * [q, k]), looked up in the table [buckets, heads]; buckets as transformers' {@code _relative_position_bucket}
      * in float32.
      */
-    private static String positionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String tableName, String graphName,
+    static String positionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String tableName, String graphName,
                                        String relative, boolean bidirectional, T5Config config) {
         int buckets = config.relativeAttentionNumBuckets();
         String bucket = null;
@@ -234,7 +265,7 @@ public final class T5Graphs {
     }
 
     /** Gated (wi_0 activation times wi_1) or plain (wi) MLP, then wo. */
-    private static String feedForward(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String p, String n,
+    static String feedForward(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String p, String n,
                                       T5Config config) {
         String hidden;
         if (config.gatedAct()) {
@@ -247,7 +278,7 @@ public final class T5Graphs {
     }
 
     /** x @ W^T for a bias-free torch Linear {@code name.weight}. */
-    private static String linear(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String name, String graphName) {
+    static String linear(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String name, String graphName) {
         if (!ckpt.has(name + ".weight")) {
             throw new IllegalArgumentException("checkpoint has no tensor " + name + ".weight");
         }
@@ -255,11 +286,11 @@ public final class T5Graphs {
     }
 
     /** [b, s, h*d] → [b, h, s, d]. */
-    private static String heads(GraphBuilder g, String x, T5Config config) {
+    static String heads(GraphBuilder g, String x, T5Config config) {
         return g.transpose(g.reshape(x, 0, 0, config.numHeads(), config.dKv()), 0, 2, 1, 3);
     }
 
-    private static Weight checked(SafetensorsCheckpoint ckpt, String name, long... dims) {
+    static Weight checked(SafetensorsCheckpoint ckpt, String name, long... dims) {
         if (!ckpt.has(name)) {
             throw new IllegalArgumentException("checkpoint has no tensor " + name);
         }
