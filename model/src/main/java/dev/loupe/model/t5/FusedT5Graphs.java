@@ -25,7 +25,8 @@ import java.util.Map;
  * </ul>
  * The cache is still concatenated per step (the kernel copies past into present, as the plain graph's Concat does):
  * ONNX Runtime's in-place shared-buffer cache is GroupQueryAttention's, which the LLaMA and OPT decoders use.
- * Feed-forward blocks and projections stay MatMuls by a weight, so int8 packages quantize them as before.
+ * Flan-T5's tanh-approximated GELU (gelu_new) is {@code com.microsoft.FastGelu}, the same formula in one kernel.
+ * Projections stay MatMuls by a weight, so int8 packages quantize them as before.
  */
 public final class FusedT5Graphs {
     private FusedT5Graphs() {}
@@ -47,7 +48,7 @@ public final class FusedT5Graphs {
             String context = attention(g, ckpt, h, p + "layer.0.SelfAttention", n, keyPadding, bias, config);
             String[] normed = skipNorm(g, ckpt, x, context, p + "layer.1.layer_norm.weight", n + "ln1", config);
             x = normed[1];
-            String ff = T5Graphs.feedForward(g, ckpt, normed[0], p + "layer.1.DenseReluDense", n + "ff", config);
+            String ff = T5Graphs.feedForward(g, ckpt, normed[0], p + "layer.1.DenseReluDense", n + "ff", config, true);
             String next = i + 1 < layers ? prefix + "encoder.block." + (i + 1) + ".layer.0.layer_norm.weight"
                     : prefix + "encoder.final_layer_norm.weight";
             normed = skipNorm(g, ckpt, x, ff, next, i + 1 < layers ? "encoder." + (i + 1) + ".ln0"
@@ -109,7 +110,7 @@ public final class FusedT5Graphs {
             normed = skipNorm(g, ckpt, x, crossOut, p + "layer.2.layer_norm.weight", n + "ln2", config);
             x = normed[1];
 
-            String ff = T5Graphs.feedForward(g, ckpt, normed[0], p + "layer.2.DenseReluDense", n + "ff", config);
+            String ff = T5Graphs.feedForward(g, ckpt, normed[0], p + "layer.2.DenseReluDense", n + "ff", config, true);
             String next = i + 1 < layers ? prefix + "decoder.block." + (i + 1) + ".layer.0.layer_norm.weight"
                     : prefix + "decoder.final_layer_norm.weight";
             normed = skipNorm(g, ckpt, x, ff, next, i + 1 < layers ? "decoder." + (i + 1) + ".ln0"

@@ -2,6 +2,7 @@ package dev.loupe.model.t5;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.layers.Activation;
 import dev.loupe.model.llm.TokenChoiceHead;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.Weight;
@@ -266,13 +267,26 @@ public final class T5Graphs {
 
     /** Gated (wi_0 activation times wi_1) or plain (wi) MLP, then wo. */
     static String feedForward(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String p, String n,
-                                      T5Config config) {
+                              T5Config config) {
+        return feedForward(g, ckpt, x, p, n, config, false);
+    }
+
+    /**
+     * As {@link #feedForward(GraphBuilder, SafetensorsCheckpoint, String, String, String, T5Config)}; with
+     * {@code fastGelu}, a tanh-approximated GELU (Flan-T5's gelu_new) is ONNX Runtime's {@code com.microsoft.FastGelu},
+     * the same formula in one kernel (its optimizer does not fuse T5's op-by-op form).
+     */
+    static String feedForward(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String p, String n,
+                              T5Config config, boolean fastGelu) {
+        java.util.function.UnaryOperator<String> act = fastGelu && config.activation() == Activation.GELU_TANH
+                ? h -> g.msOp("FastGelu", 1, Map.of(), h)[0]
+                : h -> config.activation().apply(g, h);
         String hidden;
         if (config.gatedAct()) {
-            hidden = g.mul(config.activation().apply(g, linear(g, ckpt, x, p + ".wi_0", n + ".wi_0")),
+            hidden = g.mul(act.apply(linear(g, ckpt, x, p + ".wi_0", n + ".wi_0")),
                     linear(g, ckpt, x, p + ".wi_1", n + ".wi_1"));
         } else {
-            hidden = config.activation().apply(g, linear(g, ckpt, x, p + ".wi", n + ".wi"));
+            hidden = act.apply(linear(g, ckpt, x, p + ".wi", n + ".wi"));
         }
         return linear(g, ckpt, hidden, p + ".wo", n + ".wo");
     }
