@@ -283,4 +283,37 @@ class Blip2OptAnnotatorTest {
         double worst = BatchOrders.check(annotator, rows, expectedIds);
         System.out.println("blip2-opt batched vs alone score max abs diff " + worst);
     }
+
+    @Test
+    void rowsJoiningAndLeavingMidwayGiveTheirAloneResults() throws Exception {
+        // rows of different lengths, max_new_tokens and decoding (greedy and beam search) through the continuous loop
+        // with two active rows: a short row leaves while its neighbour decodes and the next joins into its slot
+        JsonNode batch = reference.path("batch");
+        List<AnnotationInput> rows = new ArrayList<>();
+        int[] lengths = {3, 12, 5, 9};
+        for (int i = 0; i < lengths.length; i++) {
+            rows.add(input("c" + i, batch.path("images").get(i % 3).asText(), batch.path("prompts").get(i % 3).asText(),
+                    GenerationConfig.greedy(lengths[i]).withMinNewTokens(lengths[i])));
+        }
+        rows.add(input("beam", batch.path("images").get(0).asText(), batch.path("prompts").get(1).asText(),
+                GenerationConfig.greedy(6).withBeams(2, 1)));
+        List<AnnotationOutcome> alone = new ArrayList<>();
+        for (AnnotationInput row : rows) {
+            alone.add(annotator.annotate(List.of(row)).get(0));
+        }
+        List<Integer> order = new ArrayList<>();
+        AnnotationOutcome[] got = new AnnotationOutcome[rows.size()];
+        annotator.annotateContinuously(rows, 2, (index, outcome) -> {
+            got[index] = outcome;
+            order.add(index);
+        });
+        assertThat(order).hasSize(rows.size());
+        assertThat(order.indexOf(0)).isLessThan(order.indexOf(1)); // row 0 (3 tokens) leaves before row 1 (12)
+        for (int i = 0; i < rows.size(); i++) {
+            assertThat(got[i].isSuccess()).as("row %d: %s", i, got[i]).isTrue();
+            Annotation want = alone.get(i).annotation();
+            assertThat(got[i].annotation().tokenIds()).as("row %d", i).containsExactly(want.tokenIds());
+            assertThat(got[i].annotation().score()).as("row %d", i).isCloseTo(want.score(), within(1e-5));
+        }
+    }
 }
