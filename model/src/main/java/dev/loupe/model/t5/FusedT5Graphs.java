@@ -13,7 +13,8 @@ import java.util.Map;
  * op-by-op pattern by itself:
  * <ul>
  *   <li>T5's RMS LayerNorm is {@code SimplifiedLayerNormalization} where it opens a stack, and every residual add
- *       followed by it is one {@code com.microsoft.SkipSimplifiedLayerNormalization} (the sum is its fourth output);</li>
+ *       followed by it is one {@code com.microsoft.SkipSimplifiedLayerNormalization} (the sum is its fourth
+ *       output);</li>
  *   <li>every attention is one {@code com.microsoft.MultiHeadAttention} with scale 1 (T5 does not scale scores): the
  *       relative position bias goes in as its {@code attention_bias} [1, heads, q, k] (computed once per run, shared
  *       by all layers as transformers shares it), the encoder's padding as an int32 key padding mask with
@@ -48,11 +49,7 @@ public final class FusedT5Graphs {
             String context = attention(g, ckpt, h, p + "layer.0.SelfAttention", n, keyPadding, bias, config);
             String[] normed = skipNorm(g, ckpt, x, context, p + "layer.1.layer_norm.weight", n + "ln1", config);
             x = normed[1];
-            String ff = T5Graphs.feedForward(g, ckpt, normed[0], p + "layer.1.DenseReluDense", n + "ff", config, true);
-            String next = i + 1 < layers ? prefix + "encoder.block." + (i + 1) + ".layer.0.layer_norm.weight"
-                    : prefix + "encoder.final_layer_norm.weight";
-            normed = skipNorm(g, ckpt, x, ff, next, i + 1 < layers ? "encoder." + (i + 1) + ".ln0"
-                    : "encoder.final_norm", config);
+            normed = feedForwardThenNextNorm(g, ckpt, prefix, "encoder", i, layers, x, normed[0], config);
             h = normed[0];
             x = normed[1];
         }
@@ -67,25 +64,16 @@ public final class FusedT5Graphs {
         int d = config.dModel();
         int heads = config.numHeads();
         int dKv = config.dKv();
-        String ids = g.input(T5Graphs.INPUT_IDS, DataType.INT64, "batch", "sequence");
-        String encoderMask = g.input(T5Graphs.ENCODER_ATTENTION_MASK, DataType.INT64, "batch", "encoder_sequence");
+        T5Graphs.DecoderInputs inputs = T5Graphs.DecoderInputs.declare(g, config);
         int layers = config.numDecoderLayers();
-        String[] crossK = new String[layers];
-        String[] crossV = new String[layers];
-        String[] pastK = new String[layers];
-        String[] pastV = new String[layers];
-        for (int i = 0; i < layers; i++) {
-            crossK[i] = g.input(T5Graphs.crossKey(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
-            crossV[i] = g.input(T5Graphs.crossValue(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
-            pastK[i] = g.input(T5Graphs.pastKey(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
-            pastV[i] = g.input(T5Graphs.pastValue(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
-        }
+        String[] pastK = inputs.pastK();
+        String ids = inputs.ids();
         String shared = g.weight("shared", T5Graphs.checked(ckpt, prefix + "shared.weight", config.vocabSize(), d));
         String x = g.gather(shared, ids, 0);
         String[] biasAndCausal = T5Graphs.decoderPositionBias(g, ckpt, prefix, config, ids, pastK[0]);
         // the causal mask as part of the additive bias: float-min where a key is in a query's future
         String selfBias = g.op("Where", biasAndCausal[1], biasAndCausal[0], g.scalar(T5Graphs.MASKED_SCORE));
-        String encoderPadding = g.cast(encoderMask, DataType.INT32);
+        String encoderPadding = g.cast(inputs.encoderMask(), DataType.INT32);
 
         String h = norm(g, ckpt, x, prefix + "decoder.block.0.layer.0.layer_norm.weight", "decoder.0.ln0", config);
         for (int i = 0; i < layers; i++) {
@@ -96,7 +84,7 @@ public final class FusedT5Graphs {
             String v = T5Graphs.linear(g, ckpt, h, p + "layer.0.SelfAttention.v", n + "v");
             String[] self = g.msOpNamed("MultiHeadAttention",
                     new String[] {null, T5Graphs.presentKey(i), T5Graphs.presentValue(i)}, attributes(config),
-                    q, k, v, "", "", selfBias, pastK[i], pastV[i]);
+                    q, k, v, "", "", selfBias, pastK[i], inputs.pastV()[i]);
             g.output(self[1], self[1], DataType.FLOAT, "batch", heads, "total_sequence", dKv);
             g.output(self[2], self[2], DataType.FLOAT, "batch", heads, "total_sequence", dKv);
             String selfOut = T5Graphs.linear(g, ckpt, self[0], p + "layer.0.SelfAttention.o", n + "o");
@@ -104,22 +92,36 @@ public final class FusedT5Graphs {
             x = normed[1];
 
             String cq = T5Graphs.linear(g, ckpt, normed[0], p + "layer.1.EncDecAttention.q", n + "cross_q");
-            String cross = g.msOp("MultiHeadAttention", 1, attributes(config), cq, crossK[i], crossV[i], "",
-                    encoderPadding)[0];
+            String cross = g.msOp("MultiHeadAttention", 1, attributes(config), cq, inputs.crossK()[i],
+                    inputs.crossV()[i], "", encoderPadding)[0];
             String crossOut = T5Graphs.linear(g, ckpt, cross, p + "layer.1.EncDecAttention.o", n + "cross_o");
             normed = skipNorm(g, ckpt, x, crossOut, p + "layer.2.layer_norm.weight", n + "ln2", config);
             x = normed[1];
 
-            String ff = T5Graphs.feedForward(g, ckpt, normed[0], p + "layer.2.DenseReluDense", n + "ff", config, true);
-            String next = i + 1 < layers ? prefix + "decoder.block." + (i + 1) + ".layer.0.layer_norm.weight"
-                    : prefix + "decoder.final_layer_norm.weight";
-            normed = skipNorm(g, ckpt, x, ff, next, i + 1 < layers ? "decoder." + (i + 1) + ".ln0"
-                    : "decoder.final_norm", config);
+            normed = feedForwardThenNextNorm(g, ckpt, prefix, "decoder", i, layers, x, normed[0], config);
             h = normed[0];
             x = normed[1];
         }
         T5Graphs.outputLogits(g, ckpt, prefix, config, h);
         return g;
+    }
+
+    /**
+     * Block {@code i}'s feed-forward sub-layer of the {@code stack} ("encoder" or "decoder") on its normed input, its
+     * residual add and the norm that follows (the next block's first norm, or the stack's final norm) in one kernel:
+     * {normed, residual sum}.
+     */
+    private static String[] feedForwardThenNextNorm(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix,
+                                                    String stack, int i, int layers, String x, String normedInput,
+                                                    T5Config config) {
+        int ffLayer = stack.equals("encoder") ? 1 : 2;
+        String ff = T5Graphs.feedForward(g, ckpt, normedInput,
+                prefix + stack + ".block." + i + ".layer." + ffLayer + ".DenseReluDense", stack + "." + i + ".ff",
+                config, true);
+        boolean last = i + 1 == layers;
+        String next = last ? prefix + stack + ".final_layer_norm.weight"
+                : prefix + stack + ".block." + (i + 1) + ".layer.0.layer_norm.weight";
+        return skipNorm(g, ckpt, x, ff, next, last ? stack + ".final_norm" : stack + "." + (i + 1) + ".ln0", config);
     }
 
     /** Self-attention of a block on the normed input h through MultiHeadAttention, then its output projection. */

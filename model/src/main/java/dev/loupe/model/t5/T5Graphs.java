@@ -120,19 +120,14 @@ public final class T5Graphs {
         int d = config.dModel();
         int heads = config.numHeads();
         int dKv = config.dKv();
-        String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "sequence");
-        String encoderMask = g.input(ENCODER_ATTENTION_MASK, DataType.INT64, "batch", "encoder_sequence");
+        DecoderInputs inputs = DecoderInputs.declare(g, config);
+        String ids = inputs.ids();
+        String encoderMask = inputs.encoderMask();
         int layers = config.numDecoderLayers();
-        String[] crossK = new String[layers];
-        String[] crossV = new String[layers];
-        String[] pastK = new String[layers];
-        String[] pastV = new String[layers];
-        for (int i = 0; i < layers; i++) {
-            crossK[i] = g.input(crossKey(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
-            crossV[i] = g.input(crossValue(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
-            pastK[i] = g.input(pastKey(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
-            pastV[i] = g.input(pastValue(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
-        }
+        String[] crossK = inputs.crossK();
+        String[] crossV = inputs.crossV();
+        String[] pastK = inputs.pastK();
+        String[] pastV = inputs.pastV();
         String shared = g.weight("shared", checked(ckpt, prefix + "shared.weight", config.vocabSize(), d));
         String x = g.gather(shared, ids, 0);
 
@@ -166,6 +161,29 @@ public final class T5Graphs {
         x = layerNorm(g, ckpt, x, prefix + "decoder.final_layer_norm.weight", "decoder.final_norm", config);
         outputLogits(g, ckpt, prefix, config, x);
         return g;
+    }
+
+    /** The decoder graph's inputs (see the class comment), declared in this order by {@link #declare}. */
+    record DecoderInputs(String ids, String encoderMask, String[] crossK, String[] crossV, String[] pastK,
+                         String[] pastV) {
+        static DecoderInputs declare(GraphBuilder g, T5Config config) {
+            int heads = config.numHeads();
+            int dKv = config.dKv();
+            String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "sequence");
+            String encoderMask = g.input(ENCODER_ATTENTION_MASK, DataType.INT64, "batch", "encoder_sequence");
+            int layers = config.numDecoderLayers();
+            String[] crossK = new String[layers];
+            String[] crossV = new String[layers];
+            String[] pastK = new String[layers];
+            String[] pastV = new String[layers];
+            for (int i = 0; i < layers; i++) {
+                crossK[i] = g.input(crossKey(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
+                crossV[i] = g.input(crossValue(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
+                pastK[i] = g.input(pastKey(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
+                pastV[i] = g.input(pastValue(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
+            }
+            return new DecoderInputs(ids, encoderMask, crossK, crossV, pastK, pastV);
+        }
     }
 
     /** The encoder's bidirectional relative position bias [1, heads, seq, seq] for the sequence of {@code x}. */

@@ -135,7 +135,8 @@ public final class LanguageModelGraphTiming {
 
     public static void main(String[] args) throws Exception {
         if (args.length != 8 || !List.of("opt", "t5").contains(args[0])) {
-            System.err.println("usage: LanguageModelGraphTiming opt|t5 LAYERS THREADS BATCH PREFIX STEPS ROUNDS WORK_DIR");
+            System.err.println("usage: LanguageModelGraphTiming opt|t5 LAYERS THREADS BATCH PREFIX STEPS ROUNDS "
+                    + "WORK_DIR");
             System.exit(2);
         }
         boolean t5 = args[0].equals("t5");

@@ -159,7 +159,8 @@ class FusedT5GraphsTest {
         System.out.println("t5 decoder as ONNX Runtime runs it: fused " + decoder + ", plain "
                 + EncoderGraphTiming.optimizedOpCounts(dir.resolve("plain/decoder.onnx")));
         assertThat(old).as("ONNX Runtime fuses none of this from T5's plain ops")
-                .doesNotContainKeys("com.microsoft.MultiHeadAttention", "com.microsoft.SkipSimplifiedLayerNormalization",
+                .doesNotContainKeys("com.microsoft.MultiHeadAttention",
+                        "com.microsoft.SkipSimplifiedLayerNormalization",
                         "SimplifiedLayerNormalization");
     }
 }
