@@ -16,11 +16,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The fused OPT decoder ({@link FusedOptGraphs}) against the plain one ({@link OptGraphs}) on the blip2-opt fixture's
  * weights: a batch of rows of different lengths (right-padded in the shared cache, left-padded in the plain one)
- * gives each row the same logits and tokens, and ONNX Runtime runs the fused kernels it was written with.
+ * gives each row the same logits and tokens, for pre-norm blocks (the fixture's) and post-norm ones (the same
+ * weights read as OPT-350m's layout); and ONNX Runtime runs the fused kernels it was written with.
  */
 class FusedOptDecoderTest {
     private static final float TOLERANCE = 1e-5f;
@@ -30,6 +33,9 @@ class FusedOptDecoderTest {
     static OptConfig config;
     static LanguageModelRunner fused;
     static LanguageModelRunner plain;
+    /** The same weights read as a post-norm model (OPT-350m's block layout), whose graphs differ in every block. */
+    static LanguageModelRunner fusedPostNorm;
+    static LanguageModelRunner plainPostNorm;
 
     @BeforeAll
     static void build() throws Exception {
@@ -41,19 +47,38 @@ class FusedOptDecoderTest {
             OnnxModelWriter.write(OptGraphs.decoder(ckpt, "language_model.", config,
                     LlamaGraphs.LogitsMode.SELECTABLE), dir.resolve("plain.onnx"));
             OnnxModelWriter.write(FusedOptGraphs.decoder(ckpt, "language_model.", config), dir.resolve("fused.onnx"));
+            OptConfig post = postNorm(config);
+            OnnxModelWriter.write(OptGraphs.decoder(ckpt, "language_model.", post,
+                    LlamaGraphs.LogitsMode.SELECTABLE), dir.resolve("plain-post.onnx"));
+            OnnxModelWriter.write(FusedOptGraphs.decoder(ckpt, "language_model.", post),
+                    dir.resolve("fused-post.onnx"));
         }
         fused = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("fused.onnx"), config, 1);
         plain = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("plain.onnx"), config, 1);
+        fusedPostNorm = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("fused-post.onnx"),
+                postNorm(config), 1);
+        plainPostNorm = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("plain-post.onnx"),
+                postNorm(config), 1);
+    }
+
+    private static OptConfig postNorm(OptConfig c) {
+        return new OptConfig(c.vocabSize(), c.hiddenSize(), c.ffnDim(), c.numHiddenLayers(), c.numAttentionHeads(),
+                c.maxPositionEmbeddings(), false, c.removeFinalLayerNorm(), c.enableBias(), c.tieWordEmbeddings());
     }
 
     @AfterAll
     static void close() throws Exception {
         fused.close();
         plain.close();
+        fusedPostNorm.close();
+        plainPostNorm.close();
     }
 
-    @Test
-    void fusedRowsOfAPaddedBatchEqualThePlainGraphs() throws Exception {
+    @ParameterizedTest(name = "pre-norm blocks: {0}")
+    @ValueSource(booleans = {true, false})
+    void fusedRowsOfAPaddedBatchEqualThePlainGraphs(boolean preNorm) throws Exception {
+        LanguageModelRunner fused = preNorm ? FusedOptDecoderTest.fused : fusedPostNorm;
+        LanguageModelRunner plain = preNorm ? FusedOptDecoderTest.plain : plainPostNorm;
         assertThat(fused.sharedBufferCache()).isTrue();
         assertThat(plain.sharedBufferCache()).isFalse();
         List<float[][]> prefixes = new ArrayList<>();
@@ -75,7 +100,8 @@ class FusedOptDecoderTest {
         List<GeneratedSequence> p = new GreedyGenerator(plain, 1).generate(prefixes, eight, new int[0], true);
         for (int r = 0; r < lengths.length; r++) {
             float d = HfFixture.maxAbsDiff(f.get(r).firstStepLogits(), p.get(r).firstStepLogits());
-            System.out.printf("opt row %d fused vs plain first-step logits max abs diff %.3g%n", r, d);
+            System.out.printf("opt (pre-norm %s) row %d fused vs plain first-step logits max abs diff %.3g%n",
+                    preNorm, r, d);
             assertThat(d).as("row %d", r).isLessThanOrEqualTo(TOLERANCE);
             assertThat(f.get(r).tokenIds()).as("row %d", r).containsExactly(p.get(r).tokenIds());
             for (int t = 0; t < f.get(r).stepLogProbs().length; t++) {
