@@ -3,8 +3,6 @@ package dev.loupe.model.t5;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.GraphBuilder;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -130,8 +128,7 @@ public final class FusedT5Graphs {
         String q = T5Graphs.linear(g, ckpt, h, p + ".q", n + "q");
         String k = T5Graphs.linear(g, ckpt, h, p + ".k", n + "k");
         String v = T5Graphs.linear(g, ckpt, h, p + ".v", n + "v");
-        List<String> in = new ArrayList<>(List.of(q, k, v, "", keyPadding, bias));
-        String context = g.msOp("MultiHeadAttention", 1, attributes(config), in.toArray(String[]::new))[0];
+        String context = g.msOp("MultiHeadAttention", 1, attributes(config), q, k, v, "", keyPadding, bias)[0];
         return T5Graphs.linear(g, ckpt, context, p + ".o", n + "o");
     }
 
