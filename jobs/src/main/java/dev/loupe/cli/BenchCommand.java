@@ -87,9 +87,9 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     List<String> dtypes;
 
     @Option(names = "--decoders", split = ",", paramLabel = "fused|plain",
-            description = "With --dtypes or --random-checkpoint: convert with each of these LLaMA decoder graphs "
-                    + "(fused: ONNX Runtime's GroupQueryAttention with an in-place KV cache; plain: plain ONNX "
-                    + "operators, a cache concatenated per step) and measure each package, for an A/B in one run. "
+            description = "With --dtypes or --random-checkpoint: convert with each of these language-model graphs "
+                    + "(fused: ONNX Runtime's fused kernels, for LLaMA and OPT GroupQueryAttention with an in-place KV "
+                    + "cache; plain: plain ONNX operators, a cache concatenated per step) and measure each package, for an A/B in one run. "
                     + "Default: fused.")
     List<String> decoders;
 

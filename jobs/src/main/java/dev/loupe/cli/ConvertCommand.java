@@ -26,9 +26,11 @@ public final class ConvertCommand implements Callable<Integer> {
                     + "(about a quarter of the size, faster on CPU; see docs/models.md); int4: 4-bit decoder weights.")
     String dtype;
 
-    @Option(names = "--decoder", defaultValue = "fused", description = "LLaMA decoder graph: fused (default; ONNX "
-                    + "Runtime's GroupQueryAttention with a KV cache written in place, see docs/models.md) or plain "
-                    + "(plain ONNX operators, the graph of packages written before; for comparisons).")
+    @Option(names = "--decoder", defaultValue = "fused", description = "Language-model graphs: fused (default; ONNX "
+                    + "Runtime's fused kernels: for LLaMA and OPT GroupQueryAttention with a KV cache written in "
+                    + "place, for Flan-T5 MultiHeadAttention and fused RMS norms in encoder and decoder; see "
+                    + "docs/models.md) or plain (plain ONNX operators, the graphs of packages written before; for "
+                    + "comparisons).")
     String decoder;
 
     @Override

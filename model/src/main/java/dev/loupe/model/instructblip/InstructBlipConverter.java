@@ -12,6 +12,7 @@ import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointMetadata;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.pkg.PackageWriter;
+import dev.loupe.model.t5.FusedT5Graphs;
 import dev.loupe.model.t5.T5Config;
 import dev.loupe.model.t5.T5Graphs;
 import java.io.IOException;
@@ -174,10 +175,11 @@ public final class InstructBlipConverter {
             if (t5 != null) {
                 OnnxModelWriter.write(T5Graphs.tokenEmbedding(ckpt, prefix, t5),
                         work.resolve(InstructBlipPackage.EMBED_FILE), precision);
-                OnnxModelWriter.write(T5Graphs.encoder(ckpt, prefix, t5),
-                        work.resolve(InstructBlipPackage.ENCODER_FILE), precision);
-                OnnxModelWriter.write(T5Graphs.decoder(ckpt, prefix, t5),
-                        work.resolve(InstructBlipPackage.DECODER_FILE), precision);
+                boolean fused = kind == DecoderGraphKind.FUSED;
+                OnnxModelWriter.write(fused ? FusedT5Graphs.encoder(ckpt, prefix, t5)
+                        : T5Graphs.encoder(ckpt, prefix, t5), work.resolve(InstructBlipPackage.ENCODER_FILE), precision);
+                OnnxModelWriter.write(fused ? FusedT5Graphs.decoder(ckpt, prefix, t5)
+                        : T5Graphs.decoder(ckpt, prefix, t5), work.resolve(InstructBlipPackage.DECODER_FILE), precision);
                 return;
             }
             OnnxModelWriter.write(DecoderGraphs.tokenEmbedding(ckpt, prefix, decoder),
@@ -194,6 +196,7 @@ public final class InstructBlipConverter {
                 dims.put("llm_heads", t5.numHeads());
                 dims.put("vocab_size", t5.vocabSize());
                 dims.put("decoder_start_token_id", t5.decoderStartTokenId());
+                dims.put(DecoderGraphKind.MANIFEST_FIELD, kind.label()); // the encoder's graph follows the decoder's
                 return;
             }
             dims.put("llm_hidden", decoder.hiddenSize());

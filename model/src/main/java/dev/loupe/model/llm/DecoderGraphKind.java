@@ -3,11 +3,12 @@ package dev.loupe.model.llm;
 import java.util.Locale;
 
 /**
- * Which decoder graph {@code loupe convert} writes for a LLaMA language model. {@link #FUSED} (the default) is
- * {@link FusedLlamaGraphs}: ONNX Runtime's fused attention and norm kernels and a KV cache written in place;
- * {@link #PLAIN} is {@link LlamaGraphs}, plain ONNX operators with a left-padded cache concatenated per step, which is
- * what packages written before the fused graph hold (they still load and run). A model whose heads the fused kernel
- * does not take ({@link FusedLlamaGraphs#supports}), and OPT, get the plain graph whatever is asked. The package's
+ * Which decoder graph {@code loupe convert} writes for a decoder-only language model. {@link #FUSED} (the default) is
+ * {@link FusedLlamaGraphs} or {@link FusedOptGraphs}: ONNX Runtime's fused attention and norm kernels and a KV cache
+ * written in place; {@link #PLAIN} is {@link LlamaGraphs} / {@link OptGraphs}, plain ONNX operators with a left-padded
+ * cache concatenated per step, which is what packages written before the fused graphs hold (they still load and run).
+ * A LLaMA model whose heads the fused rotary kernel does not take ({@link FusedLlamaGraphs#supports}) gets the plain
+ * graph whatever is asked. The package's
  * {@code manifest.json} records the graph written ({@code dimensions.llm_decoder}); at run time the graph itself
  * says which cache it needs.
  */
@@ -31,7 +32,8 @@ public enum DecoderGraphKind {
 
     /** The graph actually written for {@code config} when this kind is asked for. */
     public DecoderGraphKind resolve(DecoderConfig config) {
-        return this == FUSED && FusedLlamaGraphs.supports(config) ? FUSED : PLAIN;
+        boolean fusable = config instanceof OptConfig || FusedLlamaGraphs.supports(config);
+        return this == FUSED && fusable ? FUSED : PLAIN;
     }
 
     /** Parses "fused" or "plain" (case-insensitive). */

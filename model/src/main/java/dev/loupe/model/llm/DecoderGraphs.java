@@ -32,12 +32,13 @@ public final class DecoderGraphs {
 
     /**
      * The decoder graph {@code kind} asks for where the model allows it ({@link DecoderGraphKind#resolve}): the fused
-     * LLaMA decoder ({@link FusedLlamaGraphs}), or the plain one with the selectable logits of {@code mode}.
+     * LLaMA or OPT decoder ({@link FusedLlamaGraphs}, {@link FusedOptGraphs}), or the plain one with the selectable logits of {@code mode}.
      */
     public static GraphBuilder decoder(SafetensorsCheckpoint ckpt, String prefix, DecoderConfig config,
                                        DecoderGraphKind kind, LlamaGraphs.LogitsMode mode) {
         if (kind.resolve(config) == DecoderGraphKind.FUSED) {
-            return FusedLlamaGraphs.decoder(ckpt, prefix, (LlamaConfig) config);
+            return config instanceof OptConfig opt ? FusedOptGraphs.decoder(ckpt, prefix, opt)
+                    : FusedLlamaGraphs.decoder(ckpt, prefix, (LlamaConfig) config);
         }
         return decoder(ckpt, prefix, config, mode);
     }

@@ -135,9 +135,9 @@ public final class LanguageModelRunner implements AutoCloseable {
     }
 
     /**
-     * Whether the decoder is a {@link FusedLlamaGraphs} graph, whose cache is a {@link SharedKvCache} run through
-     * {@link SharedBufferDecoder}; {@code decode} and {@code decodeTokens} (left-padded, {@link KvCache}) are for the
-     * other graphs.
+     * Whether the decoder is a fused graph ({@link FusedLlamaGraphs}, {@link FusedOptGraphs}), whose cache is a {@link
+     * SharedKvCache} run through {@link SharedBufferDecoder}; {@code decode} and {@code decodeTokens} (left-padded,
+     * {@link KvCache}) are for the other graphs.
      */
     public boolean sharedBufferCache() {
         return sharedBuffer;

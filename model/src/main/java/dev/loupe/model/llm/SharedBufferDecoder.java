@@ -13,12 +13,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs a {@link FusedLlamaGraphs} decoder over a {@link SharedKvCache}: a prefill writes right-padded rows into
- * consecutive slots, a step feeds tokens after each slot's own length, and ONNX Runtime writes the new keys and
- * values into the cache's buffers in place and the logits and/or token choices ({@link TokenChoiceHead}, as the run's
- * {@link StepOutputs} ask) into this object's reusable memory. Inputs (token ids, per-row lengths, logit positions)
- * also live in reusable direct memory, so a step allocates no arrays. Belongs to one generation (not thread-safe);
- * the runner's sessions are shared.
+ * Runs a fused decoder ({@link FusedLlamaGraphs}, {@link FusedOptGraphs}) over a {@link SharedKvCache}: a prefill
+ * writes right-padded rows into consecutive slots, a step feeds tokens after each slot's own length, and ONNX Runtime
+ * writes the new keys and values into the cache's buffers in place and the logits and/or token choices ({@link
+ * TokenChoiceHead}, as the run's {@link StepOutputs} ask) into this object's reusable memory. Inputs (token ids,
+ * per-row lengths, logit positions) also live in reusable direct memory, so a step allocates no arrays. Belongs to one
+ * generation (not thread-safe); the runner's sessions are shared.
  */
 final class SharedBufferDecoder implements SlotDecoder {
     private final LanguageModelRunner runner;

@@ -9,13 +9,13 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * The KV cache of a {@link FusedLlamaGraphs} decoder: per layer one key and one value buffer
- * [slots, kv_heads, capacity, head_dim] in direct memory that this cache owns. Each run passes the same memory as
- * the graph's past input and its pre-allocated present output, and GroupQueryAttention writes the new positions into
- * it in place, so a step copies nothing of the cache. A slot's cached positions are its first {@link #length}
- * columns (right padding); the columns after them hold nothing that is read. Slots are contiguous in memory, so
- * any run of consecutive slots is itself a [n, kv_heads, capacity, head_dim] tensor: rows join by a prefill written
- * straight into free slots, and leave without a repack of the others.
+ * The KV cache of a fused decoder ({@link FusedLlamaGraphs}, {@link FusedOptGraphs}): per layer one key and one value
+ * buffer [slots, kv_heads, capacity, head_dim] in direct memory that this cache owns. Each run passes the same memory
+ * as the graph's past input and its pre-allocated present output, and GroupQueryAttention writes the new positions into
+ * it in place, so a step copies nothing of the cache. A slot's cached positions are its first {@link #length} columns
+ * (right padding); the columns after them hold nothing that is read. Slots are contiguous in memory, so any run of
+ * consecutive slots is itself a [n, kv_heads, capacity, head_dim] tensor: rows join by a prefill written straight into
+ * free slots, and leave without a repack of the others.
  * <p>Growing (more slots, a longer capacity) and reordering rows (beam search) copy the rows' cached positions only.
  * Not thread-safe; belongs to one generation. Close it to free the tensors over the buffers (the memory itself is
  * freed with the buffers).

@@ -2,6 +2,7 @@ package dev.loupe.model.t5;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.layers.Activation;
 import dev.loupe.model.llm.TokenChoiceHead;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.Weight;
@@ -36,7 +37,7 @@ public final class T5Graphs {
     public static final String LOGITS = "logits";
 
     /** Lowest float32: what transformers adds to masked attention scores. */
-    private static final float MASKED_SCORE = -Float.MAX_VALUE;
+    static final float MASKED_SCORE = -Float.MAX_VALUE;
 
     private T5Graphs() {}
 
@@ -80,11 +81,7 @@ public final class T5Graphs {
         String x = g.input(INPUTS_EMBEDS, DataType.FLOAT, "batch", "sequence", d);
         String mask = g.input(ATTENTION_MASK, DataType.INT64, "batch", "sequence");
 
-        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), x), 0);
-        String positions = g.op("Range", g.scalarLong(0), seqLen, g.scalarLong(1));
-        String relative = g.sub(g.unsqueeze(positions, 0), g.unsqueeze(positions, 1)); // key - query
-        String bias = positionBias(g, ckpt, prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias",
-                "encoder.relative_attention_bias", relative, true, config);
+        String bias = encoderPositionBias(g, ckpt, prefix, config, x);
         String allowed = g.unsqueeze(g.cast(mask, DataType.BOOL), 1, 2);
 
         for (int i = 0; i < config.numLayers(); i++) {
@@ -101,6 +98,13 @@ public final class T5Graphs {
         }
         String hidden = layerNorm(g, ckpt, x, prefix + "encoder.final_layer_norm.weight", "encoder.final_norm", config);
         g.output(hidden, ENCODER_HIDDEN_STATES, DataType.FLOAT, "batch", "sequence", d);
+        outputCrossKeysAndValues(g, ckpt, prefix, config, hidden);
+        return g;
+    }
+
+    /** Every decoder layer's cross-attention keys and values of the encoder output {@code hidden}, as outputs. */
+    static void outputCrossKeysAndValues(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config,
+                                         String hidden) {
         for (int i = 0; i < config.numDecoderLayers(); i++) {
             String p = prefix + "decoder.block." + i + ".layer.1.EncDecAttention.";
             String k = heads(g, linear(g, ckpt, hidden, p + "k", "decoder." + i + ".cross_k"), config);
@@ -108,7 +112,6 @@ public final class T5Graphs {
             g.output(k, crossKey(i), DataType.FLOAT, "batch", config.numHeads(), "sequence", config.dKv());
             g.output(v, crossValue(i), DataType.FLOAT, "batch", config.numHeads(), "sequence", config.dKv());
         }
-        return g;
     }
 
     /** The decoder stack with self-attention cache and LM head; see the class comment. */
@@ -117,32 +120,20 @@ public final class T5Graphs {
         int d = config.dModel();
         int heads = config.numHeads();
         int dKv = config.dKv();
-        String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "sequence");
-        String encoderMask = g.input(ENCODER_ATTENTION_MASK, DataType.INT64, "batch", "encoder_sequence");
+        DecoderInputs inputs = DecoderInputs.declare(g, config);
+        String ids = inputs.ids();
+        String encoderMask = inputs.encoderMask();
         int layers = config.numDecoderLayers();
-        String[] crossK = new String[layers];
-        String[] crossV = new String[layers];
-        String[] pastK = new String[layers];
-        String[] pastV = new String[layers];
-        for (int i = 0; i < layers; i++) {
-            crossK[i] = g.input(crossKey(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
-            crossV[i] = g.input(crossValue(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
-            pastK[i] = g.input(pastKey(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
-            pastV[i] = g.input(pastValue(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
-        }
+        String[] crossK = inputs.crossK();
+        String[] crossV = inputs.crossV();
+        String[] pastK = inputs.pastK();
+        String[] pastV = inputs.pastV();
         String shared = g.weight("shared", checked(ckpt, prefix + "shared.weight", config.vocabSize(), d));
         String x = g.gather(shared, ids, 0);
 
-        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), ids), 0);
-        String pastLen = g.squeeze(g.op("Shape", Map.of("start", 2L, "end", 3L), pastK[0]), 0);
-        String totalLen = g.add(pastLen, seqLen);
-        String one = g.scalarLong(1);
-        String queryPos = g.op("Range", pastLen, totalLen, one);
-        String keyPos = g.op("Range", g.scalarLong(0), totalLen, one);
-        String relative = g.sub(g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1));
-        String bias = positionBias(g, ckpt, prefix + "decoder.block.0.layer.0.SelfAttention.relative_attention_bias",
-                "decoder.relative_attention_bias", relative, false, config);
-        String causal = g.op("LessOrEqual", g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1)); // [q, k]
+        String[] biasAndCausal = decoderPositionBias(g, ckpt, prefix, config, ids, pastK[0]);
+        String bias = biasAndCausal[0];
+        String causal = biasAndCausal[1];
         String encoderAllowed = g.unsqueeze(g.cast(encoderMask, DataType.BOOL), 1, 2);
 
         for (int i = 0; i < layers; i++) {
@@ -168,6 +159,66 @@ public final class T5Graphs {
                     p + "layer.2.DenseReluDense", n + "ff", config));
         }
         x = layerNorm(g, ckpt, x, prefix + "decoder.final_layer_norm.weight", "decoder.final_norm", config);
+        outputLogits(g, ckpt, prefix, config, x);
+        return g;
+    }
+
+    /** The decoder graph's inputs (see the class comment), declared in this order by {@link #declare}. */
+    record DecoderInputs(String ids, String encoderMask, String[] crossK, String[] crossV, String[] pastK,
+                         String[] pastV) {
+        static DecoderInputs declare(GraphBuilder g, T5Config config) {
+            int heads = config.numHeads();
+            int dKv = config.dKv();
+            String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "sequence");
+            String encoderMask = g.input(ENCODER_ATTENTION_MASK, DataType.INT64, "batch", "encoder_sequence");
+            int layers = config.numDecoderLayers();
+            String[] crossK = new String[layers];
+            String[] crossV = new String[layers];
+            String[] pastK = new String[layers];
+            String[] pastV = new String[layers];
+            for (int i = 0; i < layers; i++) {
+                crossK[i] = g.input(crossKey(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
+                crossV[i] = g.input(crossValue(i), DataType.FLOAT, "batch", heads, "encoder_sequence", dKv);
+                pastK[i] = g.input(pastKey(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
+                pastV[i] = g.input(pastValue(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
+            }
+            return new DecoderInputs(ids, encoderMask, crossK, crossV, pastK, pastV);
+        }
+    }
+
+    /** The encoder's bidirectional relative position bias [1, heads, seq, seq] for the sequence of {@code x}. */
+    static String encoderPositionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config,
+                                      String x) {
+        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), x), 0);
+        String positions = g.op("Range", g.scalarLong(0), seqLen, g.scalarLong(1));
+        String relative = g.sub(g.unsqueeze(positions, 0), g.unsqueeze(positions, 1)); // key - query
+        return positionBias(g, ckpt, prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias",
+                "encoder.relative_attention_bias", relative, true, config);
+    }
+
+    /**
+     * The decoder's causal relative position bias [1, heads, seq, past + seq] for the tokens {@code ids} [batch, seq]
+     * after the cached positions of {@code pastKey} [batch, heads, past, d_kv], and the causal mask [seq, past + seq]
+     * (true = key allowed).
+     */
+    static String[] decoderPositionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config,
+                                        String ids, String pastKey) {
+        String seqLen = g.squeeze(g.op("Shape", Map.of("start", 1L, "end", 2L), ids), 0);
+        String pastLen = g.squeeze(g.op("Shape", Map.of("start", 2L, "end", 3L), pastKey), 0);
+        String totalLen = g.add(pastLen, seqLen);
+        String one = g.scalarLong(1);
+        String queryPos = g.op("Range", pastLen, totalLen, one);
+        String keyPos = g.op("Range", g.scalarLong(0), totalLen, one);
+        String relative = g.sub(g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1));
+        String bias = positionBias(g, ckpt, prefix + "decoder.block.0.layer.0.SelfAttention.relative_attention_bias",
+                "decoder.relative_attention_bias", relative, false, config);
+        String causal = g.op("LessOrEqual", g.unsqueeze(keyPos, 0), g.unsqueeze(queryPos, 1)); // [q, k]
+        return new String[] {bias, causal};
+    }
+
+    /** The LM head on the decoder's final hidden states {@code x}, as {@value #LOGITS} and the token-choice tail. */
+    static void outputLogits(GraphBuilder g, SafetensorsCheckpoint ckpt, String prefix, T5Config config, String x) {
+        int d = config.dModel();
         Weight head;
         if (config.tieWordEmbeddings()) {
             // transformers rescales the output before a tied head (Mesh TensorFlow's convention)
@@ -179,7 +230,6 @@ public final class T5Graphs {
         String logits = g.opAs(LOGITS, "MatMul", Map.of(), x, g.weight("lm_head", head.transposed()));
         g.output(logits, LOGITS, DataType.FLOAT, "batch", "sequence", config.vocabSize());
         TokenChoiceHead.append(g, logits, "sequence");
-        return g;
     }
 
     /** softmax(q k^T + bias, masked) v, T5 style: no 1/sqrt(d) scaling; [b, h, q, d] → [b, q, h*d]. */
@@ -199,7 +249,7 @@ public final class T5Graphs {
      * [q, k]), looked up in the table [buckets, heads]; buckets as transformers' {@code _relative_position_bucket}
      * in float32.
      */
-    private static String positionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String tableName, String graphName,
+    static String positionBias(GraphBuilder g, SafetensorsCheckpoint ckpt, String tableName, String graphName,
                                        String relative, boolean bidirectional, T5Config config) {
         int buckets = config.relativeAttentionNumBuckets();
         String bucket = null;
@@ -234,20 +284,33 @@ public final class T5Graphs {
     }
 
     /** Gated (wi_0 activation times wi_1) or plain (wi) MLP, then wo. */
-    private static String feedForward(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String p, String n,
-                                      T5Config config) {
+    static String feedForward(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String p, String n,
+                              T5Config config) {
+        return feedForward(g, ckpt, x, p, n, config, false);
+    }
+
+    /**
+     * As {@link #feedForward(GraphBuilder, SafetensorsCheckpoint, String, String, String, T5Config)}; with
+     * {@code fastGelu}, a tanh-approximated GELU (Flan-T5's gelu_new) is ONNX Runtime's {@code com.microsoft.FastGelu},
+     * the same formula in one kernel (its optimizer does not fuse T5's op-by-op form).
+     */
+    static String feedForward(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String p, String n,
+                              T5Config config, boolean fastGelu) {
+        java.util.function.UnaryOperator<String> act = fastGelu && config.activation() == Activation.GELU_TANH
+                ? h -> g.msOp("FastGelu", 1, Map.of(), h)[0]
+                : h -> config.activation().apply(g, h);
         String hidden;
         if (config.gatedAct()) {
-            hidden = g.mul(config.activation().apply(g, linear(g, ckpt, x, p + ".wi_0", n + ".wi_0")),
+            hidden = g.mul(act.apply(linear(g, ckpt, x, p + ".wi_0", n + ".wi_0")),
                     linear(g, ckpt, x, p + ".wi_1", n + ".wi_1"));
         } else {
-            hidden = config.activation().apply(g, linear(g, ckpt, x, p + ".wi", n + ".wi"));
+            hidden = act.apply(linear(g, ckpt, x, p + ".wi", n + ".wi"));
         }
         return linear(g, ckpt, hidden, p + ".wo", n + ".wo");
     }
 
     /** x @ W^T for a bias-free torch Linear {@code name.weight}. */
-    private static String linear(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String name, String graphName) {
+    static String linear(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String name, String graphName) {
         if (!ckpt.has(name + ".weight")) {
             throw new IllegalArgumentException("checkpoint has no tensor " + name + ".weight");
         }
@@ -255,11 +318,11 @@ public final class T5Graphs {
     }
 
     /** [b, s, h*d] → [b, h, s, d]. */
-    private static String heads(GraphBuilder g, String x, T5Config config) {
+    static String heads(GraphBuilder g, String x, T5Config config) {
         return g.transpose(g.reshape(x, 0, 0, config.numHeads(), config.dKv()), 0, 2, 1, 3);
     }
 
-    private static Weight checked(SafetensorsCheckpoint ckpt, String name, long... dims) {
+    static Weight checked(SafetensorsCheckpoint ckpt, String name, long... dims) {
         if (!ckpt.has(name)) {
             throw new IllegalArgumentException("checkpoint has no tensor " + name);
         }

@@ -199,7 +199,7 @@ public final class RandomInstructBlipCheckpoint {
     }
 
     /** Norm weights 1, biases 0, everything else N(0, STD²) from a stream seeded by (seed, name). */
-    private static float[] values(long seed, String name, long[] shape) {
+    static float[] values(long seed, String name, long[] shape) {
         long count = 1;
         for (long s : shape) {
             count *= s;

@@ -15,6 +15,7 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.t5.T5Config;
@@ -32,6 +33,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -53,8 +55,8 @@ class Blip2FlanT5AnnotatorTest {
     static JsonNode reference;
 
     @BeforeAll
-    static void convertFixture() throws Exception {
-        ConvertedFixture model = ConvertedFixture.convert(FIXTURE, tmp.resolve("pkg"));
+    static void convertFixture(TestInfo testInfo) throws Exception {
+        ConvertedFixture model = ConvertedFixture.convert(FIXTURE, tmp.resolve("pkg"), testInfo);
         reference = model.reference;
         packageDir = model.packageDir;
         annotator = model.openAnnotator();
@@ -85,9 +87,11 @@ class Blip2FlanT5AnnotatorTest {
     }
 
     @Test
-    void packageIsABlip2FlanT5PackageWithoutQFormerTokenizer() throws Exception {
+    void packageIsABlip2FlanT5PackageWithoutQFormerTokenizer(TestInfo testInfo) throws Exception {
         Manifest m = Manifest.read(packageDir);
         assertThat(m.family()).isEqualTo(InstructBlipPackage.FAMILY_BLIP2_T5);
+        assertThat(m.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText())
+                .isEqualTo(ConvertedFixture.decoderFor(testInfo).label());
         assertThat(m.graphs()).containsKeys(InstructBlipPackage.GRAPH_ENCODER, InstructBlipPackage.GRAPH_DECODER);
         assertThat(m.tokenizers()).doesNotContainKey("qformer");
         assertThat(m.source().sha256()).isEqualTo(reference.path("model_sha256").asText());

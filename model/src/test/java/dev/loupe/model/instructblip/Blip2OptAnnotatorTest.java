@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.Models;
 import dev.loupe.model.api.Annotation;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
@@ -19,10 +17,12 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.DecoderGraphs;
-import dev.loupe.model.llm.KvCache;
+import dev.loupe.model.llm.DecoderGraphKind;
+import dev.loupe.model.llm.GreedyGenerator;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.testing.BatchOrders;
+import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
 import java.nio.file.Files;
@@ -33,6 +33,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -54,14 +55,14 @@ class Blip2OptAnnotatorTest {
     static JsonNode reference;
 
     @BeforeAll
-    static void convertFixture() throws Exception {
+    static void convertFixture(TestInfo testInfo) throws Exception {
         fixture = HfFixture.root().resolve("blip2-opt");
-        reference = new ObjectMapper().readTree(fixture.resolve("reference.json").toFile());
-        packageDir = tmp.resolve("pkg");
-        Models.convert(fixture.resolve("checkpoint"), packageDir);
-        factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1));
-        annotator = factory.createAnnotator();
-        preprocessor = factory.createPreprocessor();
+        ConvertedFixture model = ConvertedFixture.convert(HfFixture.BLIP2_OPT, tmp.resolve("pkg"), testInfo);
+        reference = model.reference;
+        packageDir = model.packageDir;
+        factory = model.factory;
+        annotator = model.openAnnotator();
+        preprocessor = model.preprocessor;
     }
 
     @AfterAll
@@ -106,9 +107,11 @@ class Blip2OptAnnotatorTest {
     }
 
     @Test
-    void packageIsABlip2OptPackageWithoutQFormerTokenizer() throws Exception {
+    void packageIsABlip2OptPackageWithoutQFormerTokenizer(TestInfo testInfo) throws Exception {
         Manifest m = Manifest.read(packageDir);
         assertThat(m.family()).isEqualTo(InstructBlipPackage.FAMILY_BLIP2_OPT);
+        assertThat(m.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText())
+                .isEqualTo(ConvertedFixture.decoderFor(testInfo).label());
         assertThat(m.source().sha256()).isEqualTo(reference.path("model_sha256").asText());
         assertThat(m.specialTokens().eos()).containsExactly(2);
         assertThat(m.specialTokens().image()).isEqualTo(320);
@@ -189,7 +192,10 @@ class Blip2OptAnnotatorTest {
         }
     }
 
-    /** Row {@code row}'s logits after [projected queries ; embedded text ids] (the ids without image tokens). */
+    /**
+     * Row {@code row}'s logits after [projected queries ; embedded text ids] (the ids without image tokens), through
+     * the package's own decoder graph (fused or plain) as generation runs it.
+     */
     private static float[] firstLogits(LanguageModelRunner lm, float[] projections, int row, int rows, int[] inputIds)
             throws Exception {
         int hidden = lm.config().hiddenSize();
@@ -197,22 +203,18 @@ class Blip2OptAnnotatorTest {
         long[] text = Arrays.stream(inputIds, k, inputIds.length).asLongStream().toArray();
         float[] textEmbeds = lm.embed(text, 1, text.length);
         int len = k + text.length;
-        float[] embeds = new float[len * hidden];
+        float[][] prefix = new float[len][hidden];
         int per = projections.length / rows;
-        System.arraycopy(projections, row * per, embeds, 0, per);
-        System.arraycopy(textEmbeds, 0, embeds, per, textEmbeds.length);
-        long[] mask = new long[len];
-        long[] positions = new long[len];
         for (int t = 0; t < len; t++) {
-            mask[t] = 1;
-            positions[t] = t;
-        }
-        try (KvCache empty = KvCache.empty(lm.environment(), lm.config(), 1)) {
-            LanguageModelRunner.DecoderOutput out = lm.decode(embeds, 1, len, mask, positions, empty, 1);
-            try (KvCache present = out.present()) {
-                return out.lastLogits(0);
+            if (t < k) {
+                System.arraycopy(projections, row * per + t * hidden, prefix[t], 0, hidden);
+            } else {
+                System.arraycopy(textEmbeds, (t - k) * hidden, prefix[t], 0, hidden);
             }
         }
+        return new GreedyGenerator(lm, reference.at("/special_ids/pad").asLong(1))
+                .generate(List.<float[][]>of(prefix), GenerationConfig.greedy(1), new int[0], true).get(0)
+                .firstStepLogits();
     }
 
     @Test
@@ -280,5 +282,38 @@ class Blip2OptAnnotatorTest {
         }
         double worst = BatchOrders.check(annotator, rows, expectedIds);
         System.out.println("blip2-opt batched vs alone score max abs diff " + worst);
+    }
+
+    @Test
+    void rowsJoiningAndLeavingMidwayGiveTheirAloneResults() throws Exception {
+        // rows of different lengths, max_new_tokens and decoding (greedy and beam search) through the continuous loop
+        // with two active rows: a short row leaves while its neighbour decodes and the next joins into its slot
+        JsonNode batch = reference.path("batch");
+        List<AnnotationInput> rows = new ArrayList<>();
+        int[] lengths = {3, 12, 5, 9};
+        for (int i = 0; i < lengths.length; i++) {
+            rows.add(input("c" + i, batch.path("images").get(i % 3).asText(), batch.path("prompts").get(i % 3).asText(),
+                    GenerationConfig.greedy(lengths[i]).withMinNewTokens(lengths[i])));
+        }
+        rows.add(input("beam", batch.path("images").get(0).asText(), batch.path("prompts").get(1).asText(),
+                GenerationConfig.greedy(6).withBeams(2, 1)));
+        List<AnnotationOutcome> alone = new ArrayList<>();
+        for (AnnotationInput row : rows) {
+            alone.add(annotator.annotate(List.of(row)).get(0));
+        }
+        List<Integer> order = new ArrayList<>();
+        AnnotationOutcome[] got = new AnnotationOutcome[rows.size()];
+        annotator.annotateContinuously(rows, 2, (index, outcome) -> {
+            got[index] = outcome;
+            order.add(index);
+        });
+        assertThat(order).hasSize(rows.size());
+        assertThat(order.indexOf(0)).isLessThan(order.indexOf(1)); // row 0 (3 tokens) leaves before row 1 (12)
+        for (int i = 0; i < rows.size(); i++) {
+            assertThat(got[i].isSuccess()).as("row %d: %s", i, got[i]).isTrue();
+            Annotation want = alone.get(i).annotation();
+            assertThat(got[i].annotation().tokenIds()).as("row %d", i).containsExactly(want.tokenIds());
+            assertThat(got[i].annotation().score()).as("row %d", i).isCloseTo(want.score(), within(1e-5));
+        }
     }
 }

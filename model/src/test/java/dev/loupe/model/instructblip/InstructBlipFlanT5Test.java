@@ -31,6 +31,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -51,8 +52,8 @@ class InstructBlipFlanT5Test {
     static JsonNode reference;
 
     @BeforeAll
-    static void convertFixture() throws Exception {
-        ConvertedFixture model = ConvertedFixture.convert(FLANT5, tmp.resolve("pkg"));
+    static void convertFixture(TestInfo testInfo) throws Exception {
+        ConvertedFixture model = ConvertedFixture.convert(FLANT5, tmp.resolve("pkg"), testInfo);
         packageDir = model.packageDir;
         annotator = InstructBlipAnnotator.open(packageDir, RuntimeOptions.defaults().withThreads(1));
         preprocessor = model.preprocessor;
