@@ -3,12 +3,10 @@ package dev.loupe.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.loupe.flink.testing.TestAnnotator;
+import dev.loupe.flink.testing.HookedAnnotator;
 import dev.loupe.flink.testing.TestImagePreprocessor;
 import dev.loupe.flink.testing.TestImages;
 import dev.loupe.flink.testing.TestRequests;
-import dev.loupe.model.api.AnnotationInput;
-import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ImagePreprocessor;
@@ -103,27 +101,7 @@ class TaskThreadPriorityTest {
 
         @Override
         public BatchAnnotator createAnnotator() {
-            TestAnnotator inner = new TestAnnotator();
-            return new BatchAnnotator() {
-                @Override
-                public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
-                    MODEL.add(ThreadNiceness.current().orElseThrow());
-                    return inner.annotate(batch);
-                }
-
-                @Override
-                public String modelId() {
-                    return inner.modelId();
-                }
-
-                @Override
-                public String modelVersion() {
-                    return inner.modelVersion();
-                }
-
-                @Override
-                public void close() {}
-            };
+            return new HookedAnnotator(batch -> MODEL.add(ThreadNiceness.current().orElseThrow()));
         }
     }
 }
