@@ -117,8 +117,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
 
     @Option(names = "--json", description = "Print one JSON object instead of the text report; its "
             + "requests_per_second counts from the first request written to the last outcome read (requests are written once every task "
-            + "runs: the start-up of the broker and the job, the model's loading and the final watch for duplicates are "
-            + "excluded).")
+            + "runs: the start-up of the broker and the job, the model's loading, the final watch for duplicates and the "
+            + "end's forced full GC are excluded; the warm-up's forced full GC is inside).")
     boolean json;
 
     @CommandLine.Spec
@@ -244,8 +244,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                             + "(tolerance %.1f MiB)%n", mib(r.warmup().usedBytes()), r.warmup().percent(),
                     mib(r.end().usedBytes()), r.end().percent(), mib(growth), r.heapFlat() ? "flat" : "GROWING",
                     mib(SoakRun.flatTolerance(r.warmup().usedBytes())));
-            out.printf(Locale.ROOT, "heap series:   %s MiB%n", r.heap().stream()
-                    .map(h -> String.format(Locale.ROOT, "%d%%=%.1f", h.percent(), mib(h.usedBytes())))
+            out.printf(Locale.ROOT, "heap series:   %s MiB (* after a forced full GC, the others after the latest GC)%n",
+                    r.heap().stream().map(h -> String.format(Locale.ROOT, "%d%%=%.1f%s", h.percent(),
+                            mib(h.usedBytes()), h.forced() ? "*" : ""))
                     .collect(Collectors.joining(" ")));
         }
         if (r.timedOut()) {
@@ -292,6 +293,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("heap_flat", r.heapFlat());
         var series = o.putArray("heap");
         r.heap().forEach(h -> series.addObject().put("percent", h.percent()).put("accounted", h.accounted())
+                .put("forced_gc", h.forced())
                 .put("used_bytes", h.usedBytes()));
         o.put("timed_out", r.timedOut()).put("job_stopped", r.jobStopped()).put("ok", r.ok());
         out.println(JSON.writeValueAsString(o));

@@ -35,6 +35,12 @@ class SoakCommandTest {
         assertThat(o.path("dead_letters_by_code").fieldNames()).toIterable()
                 .contains("IMAGE_NOT_FOUND", "INVALID_REQUEST", "UNDECODABLE_RECORD");
         assertThat(o.path("heap")).hasSizeGreaterThanOrEqualTo(2);
+        // full collections only at the warm-up and the end (after the throughput's clock stopped)
+        assertThat(o.path("heap").get(0).path("forced_gc").asBoolean()).isTrue();
+        assertThat(o.path("heap").get(o.path("heap").size() - 1).path("forced_gc").asBoolean()).isTrue();
+        for (int i = 1; i < o.path("heap").size() - 1; i++) {
+            assertThat(o.path("heap").get(i).path("forced_gc").asBoolean()).as("sample " + i).isFalse();
+        }
         assertThat(o.path("heap_warmup_bytes").asLong()).isPositive();
         assertThat(o.path("mean_batch_size").asDouble()).isBetween(1.0, 8.0);
         assertThat(o.path("mean_millis_per_result").path("inference").asDouble()).isPositive();

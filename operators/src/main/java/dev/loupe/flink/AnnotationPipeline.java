@@ -107,7 +107,7 @@ public final class AnnotationPipeline {
                 .name("fetch-failures").uid("loupe-fetch-split");
 
         SingleOutputStreamOperator<PreparedRequest> prepared = fetched
-                .process(new PreprocessFunction(factory, options.thumbnailSize()), TypeInformation.of(PreparedRequest.class))
+                .process(new PreprocessFunction(factory, options.thumbnailSize(), options.taskNiceness()), TypeInformation.of(PreparedRequest.class))
                 .name("preprocess-images").uid("loupe-preprocess");
 
         // the uid is the former batcher's: its savepoints restore their buffered requests into this operator

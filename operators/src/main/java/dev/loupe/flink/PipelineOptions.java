@@ -37,6 +37,7 @@ public final class PipelineOptions implements Serializable {
     private final int maxRedirects;
     private final HttpFetchOptions http;
     private final int thumbnailSize;
+    private final int taskNiceness;
 
     private PipelineOptions(Builder b) {
         this.fileRoots = List.copyOf(b.fileRoots);
@@ -54,6 +55,7 @@ public final class PipelineOptions implements Serializable {
         this.http = new HttpFetchOptions(b.fetchMaxAttempts, b.fetchRetryBaseDelay, b.fetchRetryMaxDelay,
                 b.fetchMaxPerHost, b.fetchUserAgent);
         this.thumbnailSize = b.thumbnailSize;
+        this.taskNiceness = b.taskNiceness;
     }
 
     /** A builder holding every option's default. */
@@ -82,6 +84,7 @@ public final class PipelineOptions implements Serializable {
                 .batchMaxDelay(batchMaxDelay)
                 .scheduling(scheduling)
                 .thumbnailSize(thumbnailSize)
+                .taskNiceness(taskNiceness)
                 .maxPixels(maxPixels)
                 .maxNewTokensLimit(maxNewTokensLimit)
                 .maxBeams(maxBeams)
@@ -127,6 +130,11 @@ public final class PipelineOptions implements Serializable {
     /** {@link LoupeOptions#BATCH_SCHEDULING}. */
     public Scheduling scheduling() {
         return scheduling;
+    }
+
+    /** {@link LoupeOptions#TASK_NICENESS}: the nice value of the task threads that read and preprocess images. */
+    public int taskNiceness() {
+        return taskNiceness;
     }
 
     /** Longest side of the thumbnails preprocessing makes ({@code Outputs.thumbnails()}); 0: none. */
@@ -184,6 +192,7 @@ public final class PipelineOptions implements Serializable {
         private Duration batchMaxDelay = LoupeOptions.BATCH_MAX_DELAY.defaultValue();
         private Scheduling scheduling = LoupeOptions.BATCH_SCHEDULING.defaultValue();
         private int thumbnailSize;
+        private int taskNiceness = LoupeOptions.TASK_NICENESS.defaultValue();
         private long maxPixels = LoupeOptions.IMAGE_MAX_PIXELS.defaultValue();
         private int maxNewTokensLimit = LoupeOptions.REQUEST_MAX_NEW_TOKENS.defaultValue();
         private int maxBeams = LoupeOptions.REQUEST_MAX_BEAMS.defaultValue();
@@ -206,6 +215,7 @@ public final class PipelineOptions implements Serializable {
             batchMaxSize = conf.get(LoupeOptions.BATCH_MAX_SIZE);
             batchMaxDelay = conf.get(LoupeOptions.BATCH_MAX_DELAY);
             scheduling = conf.get(LoupeOptions.BATCH_SCHEDULING);
+            taskNiceness = conf.get(LoupeOptions.TASK_NICENESS);
             maxPixels = conf.get(LoupeOptions.IMAGE_MAX_PIXELS);
             maxNewTokensLimit = conf.get(LoupeOptions.REQUEST_MAX_NEW_TOKENS);
             maxBeams = conf.get(LoupeOptions.REQUEST_MAX_BEAMS);
@@ -268,6 +278,12 @@ public final class PipelineOptions implements Serializable {
          */
         public Builder thumbnailSize(int size) {
             thumbnailSize = size;
+            return this;
+        }
+
+        /** {@link LoupeOptions#TASK_NICENESS}. */
+        public Builder taskNiceness(int niceness) {
+            taskNiceness = niceness;
             return this;
         }
 
@@ -350,6 +366,8 @@ public final class PipelineOptions implements Serializable {
             require(batchMaxDelay != null && !batchMaxDelay.isNegative(),
                     LoupeOptions.BATCH_MAX_DELAY.key(), "must be >= 0, got " + batchMaxDelay);
             require(thumbnailSize >= 0, "thumbnail size", "must be >= 0, got " + thumbnailSize);
+            require(taskNiceness >= 0 && taskNiceness <= 19, LoupeOptions.TASK_NICENESS.key(),
+                    "must be 0..19, got " + taskNiceness);
             require(maxPixels >= 1, LoupeOptions.IMAGE_MAX_PIXELS.key(), "must be >= 1, got " + maxPixels);
             require(maxNewTokensLimit >= 1, LoupeOptions.REQUEST_MAX_NEW_TOKENS.key(), "must be >= 1, got " + maxNewTokensLimit);
             require(maxBeams >= 1, LoupeOptions.REQUEST_MAX_BEAMS.key(), "must be >= 1, got " + maxBeams);

@@ -88,6 +88,7 @@ public final class BoundedJobRunner {
     public JobSummary run(StreamExecutionEnvironment env, String jobName, long total, Consumer<JobClient> onSubmitted)
             throws Exception {
         long started = System.nanoTime();
+        long startedAtMillis = System.currentTimeMillis();
         JobClient client = env.executeAsync(jobName);
         onSubmitted.accept(client);
         CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
@@ -101,7 +102,7 @@ public final class BoundedJobRunner {
                 if (interactive && printed) {
                     out.print("\r" + pad(ProgressLine.of(finalCounts, rate(samples, finalCounts, System.nanoTime()), unit)) + "\n");
                 }
-                return summary(jobName, client, JobSummary.Status.FINISHED, finalCounts, started, null);
+                return summary(jobName, client, JobSummary.Status.FINISHED, finalCounts, started, startedAtMillis, null);
             } catch (TimeoutException stillRunning) {
                 last = poll(client, total, last);
                 long now = System.nanoTime();
@@ -124,15 +125,15 @@ public final class BoundedJobRunner {
                 Throwable cause = failed.getCause() == null ? failed : failed.getCause();
                 boolean cancelled = ExceptionUtils.findThrowable(cause, JobCancellationException.class).isPresent();
                 return summary(jobName, client, cancelled ? JobSummary.Status.CANCELED : JobSummary.Status.FAILED,
-                        poll(client, total, last), started, cause);
+                        poll(client, total, last), started, startedAtMillis, cause);
             }
         }
     }
 
     private static JobSummary summary(String jobName, JobClient client, JobSummary.Status status, Progress progress,
-            long startedNanos, Throwable failure) {
+            long startedNanos, long startedAtMillis, Throwable failure) {
         return new JobSummary(jobName, client.getJobID().toString(), status, progress,
-                Duration.ofNanos(System.nanoTime() - startedNanos), failure);
+                Duration.ofNanos(System.nanoTime() - startedNanos), startedAtMillis, failure);
     }
 
     /** The job's counts now, or {@code previous} when they cannot be read (e.g. the job is restarting or over). */

@@ -4,16 +4,25 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * How a bounded job ended: its status, the final counts (per outcome, failures per error code), its wall time and
  * throughput, and why it failed when it did. {@link #print} writes the summary people read at the end of a run.
  *
+ * @param duration the wall time from submitting the job to its end
+ * @param startedAtMillis epoch ms when the job was submitted; 0 when unknown
  * @param failure the job's failure or cancellation cause; null when it finished
  */
 public record JobSummary(String jobName, String jobId, Status status, Progress progress, Duration duration,
-        Throwable failure) {
+        long startedAtMillis, Throwable failure) {
+
+    /** A summary whose submission time is unknown (no start-up figure). */
+    public JobSummary(String jobName, String jobId, Status status, Progress progress, Duration duration,
+            Throwable failure) {
+        this(jobName, jobId, status, progress, duration, 0, failure);
+    }
 
     /** How the job ended. */
     public enum Status { FINISHED, CANCELED, FAILED }
@@ -26,6 +35,22 @@ public record JobSummary(String jobName, String jobId, Status status, Progress p
     public double throughput() {
         double seconds = duration.toMillis() / 1000.0;
         return seconds <= 0 ? Double.NaN : progress.doneThisRun() / seconds;
+    }
+
+    /**
+     * Rows this run finished per second from the first input read to the last outcome ({@link ActiveSpan}): the
+     * pipeline's own rate, without the job's start-up; NaN when that span is unknown or empty.
+     */
+    public double activeThroughput() {
+        double seconds = progress.span().duration().toMillis() / 1000.0;
+        return seconds <= 0 ? Double.NaN : progress.doneThisRun() / seconds;
+    }
+
+    /** From submitting the job to its first input read (MiniCluster, operators, model load); null when unknown. */
+    public Duration startUp() {
+        ActiveSpan span = progress.span();
+        return startedAtMillis <= 0 || !span.known() ? null
+                : Duration.ofMillis(Math.max(0, span.firstReadMillis() - startedAtMillis));
     }
 
     /**
@@ -48,8 +73,18 @@ public record JobSummary(String jobName, String jobId, Status status, Progress p
             lines.add("  resumed from a checkpoint with " + progress.resumed() + " " + unit + " already done");
         }
         double rate = throughput();
-        lines.add("  throughput: " + (Double.isNaN(rate) ? "-" : ProgressLine.rate(rate)) + " " + unit + "/s ("
-                + progress.doneThisRun() + " in this run)");
+        double active = activeThroughput();
+        if (Double.isNaN(active)) {
+            lines.add("  throughput: " + (Double.isNaN(rate) ? "-" : ProgressLine.rate(rate)) + " " + unit + "/s ("
+                    + progress.doneThisRun() + " in this run)");
+        } else {
+            Duration startUp = startUp();
+            lines.add(String.format(Locale.ROOT, "  throughput: %s %s/s from the first read to the last result "
+                            + "(%d in this run, %.1f s); %s %s/s over the whole run (%.1f s%s)", ProgressLine.rate(active),
+                    unit, progress.doneThisRun(), progress.span().duration().toMillis() / 1000.0,
+                    Double.isNaN(rate) ? "-" : ProgressLine.rate(rate), unit, duration.toMillis() / 1000.0,
+                    startUp == null ? "" : String.format(Locale.ROOT, ", start-up %.1f s", startUp.toMillis() / 1000.0)));
+        }
         String stages = progress.stages().line(progress.ok());
         if (!stages.isEmpty()) {
             lines.add("  " + stages);

@@ -5,6 +5,7 @@ import dev.loupe.schemas.AnnotationResult;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.accumulators.LongMaximum;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -21,7 +22,7 @@ import org.apache.flink.util.function.SerializableFunction;
  * Counts a bounded job's outputs by outcome ({@code ok}, or the failure's error code) into accumulators that
  * {@link BoundedJobRunner} reads while the job runs, and passes every element through unchanged. Results also add
  * their batch size and stage times to sums ({@link ResultStages}), so the summary shows how full the batches were and
- * where the time went. The counts are
+ * where the time went, and every outcome moves the job's last-outcome time ({@link ActiveSpan}). The counts are
  * checkpointed, so after a restart or a resumed run they continue from the restored checkpoint (rows replayed
  * after it are counted once, like the sinks write them once). Place it right before the sinks:
  * {@code OutcomeCounter.results(outputs.results())} and {@code OutcomeCounter.failures(outputs.failures())}.
@@ -35,6 +36,7 @@ public final class OutcomeCounter<T> extends RichMapFunction<T, T> implements Ch
     private final SerializableFunction<T, String> outcomeOf;
     private final SerializableFunction<T, Map<String, Long>> sumsOf;
     private transient Map<String, LongCounter> counters;
+    private transient LongMaximum lastOutcome;
     private transient long resumed;
     private transient ListState<Tuple2<String, Long>> state;
 
@@ -85,12 +87,15 @@ public final class OutcomeCounter<T> extends RichMapFunction<T, T> implements Ch
         }
         LongCounter resumedCounter = new LongCounter(resumed);
         getRuntimeContext().addAccumulator(Progress.RESUMED_ACCUMULATOR_PREFIX + name, resumedCounter);
+        lastOutcome = new LongMaximum(0);
+        getRuntimeContext().addAccumulator(ActiveSpan.LAST_OUTCOME_ACCUMULATOR + "." + name, lastOutcome);
     }
 
     @Override
     public T map(T value) {
         counter(Progress.OUTCOME_ACCUMULATOR_PREFIX + outcomeOf.apply(value)).add(1);
         sumsOf.apply(value).forEach((sum, amount) -> counter(ResultStages.SUM_ACCUMULATOR_PREFIX + sum).add(amount));
+        lastOutcome.add(System.currentTimeMillis());
         return value;
     }
 

@@ -7,10 +7,10 @@ import java.util.TreeMap;
 /**
  * A bounded job's counts at one moment, read from its {@link OutcomeCounter} accumulators: rows that succeeded,
  * failures per error code, the rows restored from a checkpoint at the start of this run, the planned total
- * ({@code -1} when unknown), and the results' batch sizes and stage times.
+ * ({@code -1} when unknown), the results' batch sizes and stage times, and when the work ran ({@link ActiveSpan}).
  */
 public record Progress(long total, long ok, SortedMap<String, Long> failuresByCode, long resumed,
-                       ResultStages stages) {
+                       ResultStages stages, ActiveSpan span) {
     /** The outcome name of a successful row. */
     public static final String OK = "ok";
     /** Accumulator name prefix of the per-outcome counts: {@code loupe.outcome.ok}, {@code loupe.outcome.IMAGE_CORRUPT}. */
@@ -21,6 +21,11 @@ public record Progress(long total, long ok, SortedMap<String, Long> failuresByCo
     public Progress {
         failuresByCode = new TreeMap<>(failuresByCode);
         stages = stages == null ? ResultStages.NONE : stages;
+        span = span == null ? ActiveSpan.NONE : span;
+    }
+
+    public Progress(long total, long ok, SortedMap<String, Long> failuresByCode, long resumed, ResultStages stages) {
+        this(total, ok, failuresByCode, resumed, stages, ActiveSpan.NONE);
     }
 
     public Progress(long total, long ok, SortedMap<String, Long> failuresByCode, long resumed) {
@@ -50,7 +55,8 @@ public record Progress(long total, long ok, SortedMap<String, Long> failuresByCo
                 failures.merge(name.substring(OUTCOME_ACCUMULATOR_PREFIX.length()), number.longValue(), Long::sum);
             }
         }
-        return new Progress(total, ok, failures, resumed, ResultStages.fromAccumulators(accumulators));
+        return new Progress(total, ok, failures, resumed, ResultStages.fromAccumulators(accumulators),
+                ActiveSpan.fromAccumulators(accumulators));
     }
 
     /** All failures, whatever their code. */

@@ -3,6 +3,7 @@ package dev.loupe.jobs.caption;
 import dev.loupe.model.files.FileTrees;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.PipelineOptions;
+import dev.loupe.jobs.bounded.ActiveSpan;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.bounded.OutcomeCounter;
@@ -180,10 +181,10 @@ public final class CaptionJob {
      */
     public static void build(StreamExecutionEnvironment env, InputPlan plan, RequestTemplate template,
             AnnotatorFactory factory, PipelineOptions pipeline, OutputLayout layout) {
-        DataStream<SourcedImage> sourced = env
+        DataStream<SourcedImage> sourced = ActiveSpan.markReads(env
                 .fromSource(new CaptionSource(plan.splits(), template, pipeline.fetchMaxBytes()),
                         WatermarkStrategy.noWatermarks(), "caption-inputs", TypeInformation.of(SourcedImage.class))
-                .uid("caption-inputs");
+                .uid("caption-inputs"), "caption-first-read");
         SingleOutputStreamOperator<AnnotationRequest> requests = sourced
                 .process(new SourceFailureSplitter(), AnnotationPipeline.REQUEST_TYPE)
                 .name("caption-read-failures").uid("caption-read-failures");

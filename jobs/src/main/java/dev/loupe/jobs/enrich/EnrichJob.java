@@ -5,6 +5,7 @@ import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
+import dev.loupe.jobs.bounded.ActiveSpan;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.bounded.OutcomeCounter;
@@ -227,8 +228,8 @@ public final class EnrichJob {
         }
         FileSource<String> source = FileSource.forRecordStreamFormat(new TextLineInputFormat(),
                 new org.apache.flink.core.fs.Path(work.toUri())).build();
-        DataStream<String> lines = env.fromSource(source, WatermarkStrategy.noWatermarks(), "pending-annotations")
-                .uid("enrich-pending");
+        DataStream<String> lines = ActiveSpan.markReads(env.fromSource(source, WatermarkStrategy.noWatermarks(),
+                "pending-annotations").uid("enrich-pending"), "enrich-first-read");
         SingleOutputStreamOperator<AnnotationRequest> requests = settings.webdataset()
                 ? lines.process(new ShardRequests(columns), AnnotationPipeline.REQUEST_TYPE)
                         .name("read-shard-images").uid("enrich-shard-requests")

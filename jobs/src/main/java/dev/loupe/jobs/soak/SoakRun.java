@@ -32,13 +32,19 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * results and dead-letter topics as a {@code read_committed} reader until every request is accounted for (or the
  * time limit passes, or the job stops), waits a little longer to catch duplicates, and reports the counts, the
  * throughput, the latency from each request's write to its committed result (percentiles per requested length) and
- * the heap used after a full GC at every tenth of the run. The heap figures are this JVM's, so they
- * cover the job too when it runs in-process (the embedded runtime).
+ * the heap at every tenth of the run. The heap figures are this JVM's, so they cover the job too when it runs
+ * in-process (the embedded runtime). Two of them force full collections, which stop every Java thread of the job:
+ * the warm-up figure (the first tenth) and the end figure, taken once every request is accounted for, after the
+ * throughput's clock stopped; the tenths between read the heap after the latest collection the JVM ran by itself,
+ * so that the measurement does not stop the pipeline it measures eight more times.
  */
 public final class SoakRun {
 
-    /** A heap figure: used bytes after a full GC once {@code accounted} requests had an outcome. */
-    public record HeapSample(int percent, int accounted, long usedBytes) {}
+    /**
+     * A heap figure once {@code accounted} requests had an outcome: used bytes after a full GC it forced
+     * ({@code forced}), else after the JVM's latest collection.
+     */
+    public record HeapSample(int percent, int accounted, long usedBytes, boolean forced) {}
 
     /**
      * @param seconds from the first request written (writing included) to the last one accounted for
@@ -156,17 +162,20 @@ public final class SoakRun {
                         timings.add(result);
                     }
                 }
-                while (heap.size() < 10 && tally.accounted() >= (long) inputs.count() * (heap.size() + 1) / 10) {
-                    heap.add(new HeapSample(10 * (heap.size() + 1), tally.accounted(), usedHeapAfterGc()));
-                    progress.accept(String.format(java.util.Locale.ROOT, "%3d%% accounted for (%d), heap after GC %.1f MiB",
-                            heap.get(heap.size() - 1).percent(), tally.accounted(), mib(heap.get(heap.size() - 1).usedBytes())));
-                }
                 if (tally.complete() && completedAt == 0) {
                     completedAt = System.nanoTime();
                     settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
                 }
                 if (completedAt == 0 && writing.isCompletedExceptionally()) {
                     break; // a request was not written and would never be accounted for: the join below says which
+                }
+                while (heap.size() < 10 && tally.accounted() >= (long) inputs.count() * (heap.size() + 1) / 10) {
+                    boolean forced = heap.isEmpty() || heap.size() == 9;   // warm-up and end: full collections
+                    heap.add(new HeapSample(10 * (heap.size() + 1), tally.accounted(),
+                            forced ? usedHeapAfterGc() : usedHeapAfterLastGc(), forced));
+                    progress.accept(String.format(java.util.Locale.ROOT, "%3d%% accounted for (%d), heap after %s %.1f MiB",
+                            heap.get(heap.size() - 1).percent(), tally.accounted(), forced ? "full GC" : "latest GC",
+                            mib(heap.get(heap.size() - 1).usedBytes())));
                 }
                 if (completedAt == 0 && System.nanoTime() > deadline) {
                     timedOut = true;
@@ -184,8 +193,10 @@ public final class SoakRun {
         if (writing.isCompletedExceptionally()) {
             writing.join();   // throws the writer's failure
         }
-        if (heap.isEmpty() || heap.get(heap.size() - 1).accounted() < tally.accounted()) {
-            heap.add(new HeapSample((int) (100L * tally.accounted() / inputs.count()), tally.accounted(), usedHeapAfterGc()));
+        if (heap.isEmpty() || heap.get(heap.size() - 1).accounted() < tally.accounted()
+                || !heap.get(heap.size() - 1).forced()) {
+            heap.add(new HeapSample((int) (100L * tally.accounted() / inputs.count()), tally.accounted(), usedHeapAfterGc(),
+                    true));
         }
         long end = completedAt != 0 ? completedAt : System.nanoTime();
         double seconds = (end - start) / 1e9;
@@ -242,6 +253,33 @@ public final class SoakRun {
     }
 
     /** Heap in use after a full collection (two, so objects with finalizers or cleaners go too). */
+    /**
+     * The heap in use after the JVM's most recent collection (of any collector), without forcing one; the heap in
+     * use now when no collection ran yet.
+     */
+    static long usedHeapAfterLastGc() {
+        com.sun.management.GcInfo latest = null;
+        for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc instanceof com.sun.management.GarbageCollectorMXBean sun) {
+                com.sun.management.GcInfo info = sun.getLastGcInfo();
+                if (info != null && (latest == null || info.getEndTime() > latest.getEndTime())) {
+                    latest = info;
+                }
+            }
+        }
+        if (latest == null) {
+            return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+        }
+        long used = 0;
+        for (java.lang.management.MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            java.lang.management.MemoryUsage after = latest.getMemoryUsageAfterGc().get(pool.getName());
+            if (pool.getType() == java.lang.management.MemoryType.HEAP && after != null) {
+                used += after.getUsed();
+            }
+        }
+        return used;
+    }
+
     static long usedHeapAfterGc() {
         System.gc();
         System.gc();

@@ -107,4 +107,29 @@ class BoundedJobRunnerTest {
         assertThat(new JobSummary("loupe caption", "id", JobSummary.Status.FINISHED, Progress.start(5),
                 Duration.ofSeconds(2), null).lines("images", Map.of())).noneMatch(line -> line.contains("mean batch"));
     }
+
+    @Test
+    void theThroughputCountsFromTheFirstReadToTheLastResultAndSaysTheStartUpApart() {
+        long submitted = 1_000_000L;
+        Map<String, Object> acc = Map.of("loupe.outcome.ok", 30L, "loupe.outcome.IMAGE_CORRUPT", 2L,
+                ActiveSpan.FIRST_READ_ACCUMULATOR, submitted + 4_000L,
+                ActiveSpan.LAST_OUTCOME_ACCUMULATOR + ".results", submitted + 20_000L,
+                ActiveSpan.LAST_OUTCOME_ACCUMULATOR + ".failures", submitted + 12_000L);
+        JobSummary summary = new JobSummary("loupe caption", "id", JobSummary.Status.FINISHED,
+                Progress.fromAccumulators(acc, 32), Duration.ofSeconds(21), submitted, null);
+        assertThat(summary.progress().span().duration()).isEqualTo(Duration.ofSeconds(16));
+        assertThat(summary.activeThroughput()).isEqualTo(2.0);
+        assertThat(summary.startUp()).isEqualTo(Duration.ofSeconds(4));
+        assertThat(summary.lines("images", Map.of())).contains("  throughput: 2.00 images/s from the first read to the "
+                + "last result (32 in this run, 16.0 s); 1.52 images/s over the whole run (21.0 s, start-up 4.0 s)");
+    }
+
+    @Test
+    void withoutAReadOrAResultTheSpanIsUnknown() {
+        assertThat(ActiveSpan.NONE.known()).isFalse();
+        assertThat(new ActiveSpan(5_000, 4_000).known()).as("a result before the first read").isFalse();
+        Progress nothingRead = Progress.fromAccumulators(Map.of("loupe.outcome.ok", 0L), 0);
+        assertThat(new JobSummary("loupe caption", "id", JobSummary.Status.FINISHED, nothingRead, Duration.ofSeconds(2),
+                1L, null).activeThroughput()).isNaN();
+    }
 }

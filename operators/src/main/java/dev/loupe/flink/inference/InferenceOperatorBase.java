@@ -11,12 +11,14 @@ import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.cpu.ThreadNiceness;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -144,6 +146,7 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
             thread.setDaemon(true);
             return thread;
         });
+        startModelThread();
         var metrics = getMetricGroup();
         batchSizes = metrics.histogram("batchSize", new DescriptiveStatisticsHistogram(1024));
         queueWaitMillis = metrics.histogram("queueWaitMillis", new DescriptiveStatisticsHistogram(1024));
@@ -157,6 +160,19 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
         entries.addAll(preprocessRestored());
         legacy = List.of();
         restore(entries);
+    }
+
+    /**
+     * Starts the model thread now, while this task thread still has the process's priority (a thread inherits its
+     * parent's nice value, and an upstream operator may raise the task thread's: see {@code PreprocessFunction}).
+     */
+    private void startModelThread() throws Exception {
+        OptionalInt taskNice = ThreadNiceness.current();
+        OptionalInt modelNice = modelThread.submit(ThreadNiceness::current).get();
+        if (taskNice.isPresent() && modelNice.isPresent() && modelNice.getAsInt() > 0) {
+            LOG.warn("The model thread runs at nice {} (its task thread's): it competes with the image work for the cores",
+                    modelNice.getAsInt());
+        }
     }
 
     /**

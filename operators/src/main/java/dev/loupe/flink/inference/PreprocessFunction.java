@@ -7,25 +7,37 @@ import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.cpu.ThreadNiceness;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decodes and preprocesses each fetched image with the model's {@link ImagePreprocessor} (created in
  * {@link #open}); an image the preprocessor rejects becomes a failure on {@link Failures#TAG} with its code. With a
  * thumbnail size, each preprocessed image's thumbnail, made from the same decode, goes to {@link #THUMBNAILS}.
+ *
+ * <p>With a task niceness ({@code loupe.pipeline.task-niceness}), {@link #open} raises its task thread's nice value
+ * ({@link ThreadNiceness}): the image work, and whatever else shares the thread (reading, emitting results), then
+ * yields the cores to the model's threads while they compute. Operators open from the end of a chain to its start,
+ * so the chained inference operator has started its model thread, at the process's priority, by then; threads that
+ * the task thread starts later (the fetch pool) inherit the lower priority.
  */
 public final class PreprocessFunction extends ProcessFunction<FetchedImage, PreparedRequest> {
     /** Side output of the thumbnails. */
     public static final OutputTag<ImageThumbnail> THUMBNAILS =
             new OutputTag<>("loupe-thumbnails", TypeInformation.of(ImageThumbnail.class));
 
+    private static final Logger LOG = LoggerFactory.getLogger(PreprocessFunction.class);
+
     private final AnnotatorFactory factory;
     private final int thumbnailSize;
+    private final int taskNiceness;
     private transient ImagePreprocessor preprocessor;
 
     public PreprocessFunction(AnnotatorFactory factory) {
@@ -34,13 +46,30 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
 
     /** {@code thumbnailSize}: longest side of the thumbnails on {@link #THUMBNAILS}; 0: none. */
     public PreprocessFunction(AnnotatorFactory factory, int thumbnailSize) {
+        this(factory, thumbnailSize, 0);
+    }
+
+    /**
+     * {@code taskNiceness}: the nice value (0..19) the task thread takes on open; 0 leaves it unchanged.
+     *
+     * @throws IllegalArgumentException when {@code taskNiceness} is outside 0..19
+     */
+    public PreprocessFunction(AnnotatorFactory factory, int thumbnailSize, int taskNiceness) {
+        if (taskNiceness < 0 || taskNiceness > ThreadNiceness.MAX) {
+            throw new IllegalArgumentException("task niceness must be 0.." + ThreadNiceness.MAX + ", got " + taskNiceness);
+        }
         this.factory = factory;
         this.thumbnailSize = thumbnailSize;
+        this.taskNiceness = taskNiceness;
     }
 
     @Override
     public void open(OpenContext openContext) throws Exception {
         preprocessor = factory.createPreprocessor();
+        if (taskNiceness > 0 && !ThreadNiceness.atLeast(taskNiceness)) {
+            LOG.info("Task thread priority unchanged (nice {} unavailable here): image work competes with the model "
+                    + "for the cores", taskNiceness);
+        }
     }
 
     @Override

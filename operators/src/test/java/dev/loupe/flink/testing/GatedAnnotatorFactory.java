@@ -1,7 +1,5 @@
 package dev.loupe.flink.testing;
 
-import dev.loupe.model.api.AnnotationInput;
-import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.ImagePreprocessor;
@@ -32,34 +30,16 @@ public final class GatedAnnotatorFactory implements AnnotatorFactory {
 
     @Override
     public BatchAnnotator createAnnotator() {
-        TestAnnotator inner = new TestAnnotator();
-        return new BatchAnnotator() {
-            @Override
-            public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
-                batchSizes.add(batch.size());
-                try {
-                    if (!gate.tryAcquire(30, TimeUnit.SECONDS)) {
-                        throw new IllegalStateException("the test never opened the gate");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
+        return new HookedAnnotator(batch -> {
+            batchSizes.add(batch.size());
+            try {
+                if (!gate.tryAcquire(30, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the test never opened the gate");
                 }
-                return inner.annotate(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
-
-            @Override
-            public String modelId() {
-                return inner.modelId();
-            }
-
-            @Override
-            public String modelVersion() {
-                return inner.modelVersion();
-            }
-
-            @Override
-            public void close() {}
-        };
+        });
     }
 }

@@ -1,0 +1,117 @@
+package dev.loupe.model.cpu;
+
+import com.sun.jna.Function;
+import com.sun.jna.NativeLibrary;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.OptionalInt;
+import java.util.logging.Logger;
+
+/**
+ * The Linux nice value of single threads, so that a process can share its cores on purpose: the threads that read,
+ * decode and resize the next images run at a higher nice value than ONNX Runtime's threads, so the kernel gives the
+ * model the cores whenever it computes and the image work fills the gaps between its runs (CFS weights a nice-10
+ * thread about a tenth of a nice-0 one). On Linux a nice value is per thread ({@code setpriority(PRIO_PROCESS, tid)})
+ * and inherited by threads the thread starts later; an unprivileged process can raise it but never lower it again,
+ * so start every thread that must keep normal priority before lowering its parent. Elsewhere (or when the C
+ * library cannot be reached) nothing changes and the methods say so.
+ */
+public final class ThreadNiceness {
+    private static final Logger LOG = Logger.getLogger(ThreadNiceness.class.getName());
+    /** {@code PRIO_PROCESS} of {@code <sys/resource.h>}: with a thread id, that one thread. */
+    private static final int PRIO_PROCESS = 0;
+    /** The highest (weakest) nice value Linux knows. */
+    public static final int MAX = 19;
+
+    private static final Libc LIBC = Libc.load();
+
+    private ThreadNiceness() {}
+
+    /** Whether per-thread nice values can be set in this process (Linux with a reachable C library). */
+    public static boolean supported() {
+        return LIBC != null;
+    }
+
+    /**
+     * Raises the calling thread's nice value to {@code niceness} when it is below that (never lowers it: that needs
+     * privileges). 0 does nothing.
+     *
+     * @return whether the thread now runs at {@code niceness} or weaker
+     * @throws IllegalArgumentException when {@code niceness} is outside 0..19
+     */
+    public static boolean atLeast(int niceness) {
+        check(niceness);
+        if (niceness == 0) {
+            return true;
+        }
+        if (LIBC == null) {
+            return false;
+        }
+        int tid = LIBC.gettid();
+        OptionalInt now = of(tid);
+        if (now.isPresent() && now.getAsInt() >= niceness) {
+            return true;
+        }
+        if (LIBC.setpriority(tid, niceness) != 0) {
+            LOG.warning("cannot set thread " + tid + "'s nice value to " + niceness + " (setpriority failed)");
+            return false;
+        }
+        return true;
+    }
+
+    /** The calling thread's nice value, when this platform has them. */
+    public static OptionalInt current() {
+        return LIBC == null ? OptionalInt.empty() : of(LIBC.gettid());
+    }
+
+    /** The calling thread's kernel thread id, when this platform has them (Linux). */
+    public static OptionalInt currentThreadId() {
+        return LIBC == null ? OptionalInt.empty() : OptionalInt.of(LIBC.gettid());
+    }
+
+    /** A thread's nice value from {@code /proc/self/task/TID/stat} (field 19), when it can be read. */
+    public static OptionalInt of(int tid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/task", Integer.toString(tid), "stat"),
+                    StandardCharsets.US_ASCII);
+            // the command name (field 2) is in parentheses and may hold spaces: count fields after its ')'
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+            return OptionalInt.of(Integer.parseInt(fields[16]));   // field 19 = 3rd after ')' is field 3
+        } catch (IOException | RuntimeException e) {
+            return OptionalInt.empty();
+        }
+    }
+
+    static void check(int niceness) {
+        if (niceness < 0 || niceness > MAX) {
+            throw new IllegalArgumentException("a nice value must be 0.." + MAX + ", got " + niceness);
+        }
+    }
+
+    /** The two C library calls, looked up once. */
+    private record Libc(Function gettidFunction, Function setpriorityFunction) {
+        static Libc load() {
+            if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
+                return null;
+            }
+            try {
+                NativeLibrary c = NativeLibrary.getInstance("c");
+                return new Libc(c.getFunction("gettid"), c.getFunction("setpriority"));
+            } catch (UnsatisfiedLinkError | RuntimeException e) {
+                LOG.info("per-thread nice values unavailable: " + e.getMessage());
+                return null;
+            }
+        }
+
+        int gettid() {
+            return gettidFunction.invokeInt(new Object[0]);
+        }
+
+        int setpriority(int tid, int niceness) {
+            return setpriorityFunction.invokeInt(new Object[] {PRIO_PROCESS, tid, niceness});
+        }
+    }
+}
