@@ -87,7 +87,7 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
             }
             Set<String> outputs = names(dec.GetOutputNames());
             emb = BoundSessions.open(embeddingModel, options);
-            memory = DeviceMemory.open(dec, options, 2 * config.numHiddenLayers());
+            memory = DeviceMemory.open(dec, options, 2 * config.numHiddenLayers(), pastElement(dec));
             return new DeviceBoundDecoder(emb, dec, config, padTokenId, TokenChoiceHead.offeredBy(outputs), memory);
         } catch (IOException | OrtException | RuntimeException e) {
             if (memory != null) {
@@ -102,6 +102,19 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
             throw e instanceof IOException io ? io : new IOException("cannot open the device-bound runner: "
                     + e.getMessage(), e);
         }
+    }
+
+    /** The element type of the decoder's past inputs (its KV cache): float32, or float16 in fp16-compute packages. */
+    private static DeviceKvElement pastElement(Session decoder) throws IOException {
+        org.bytedeco.onnxruntime.StringVector inputs = decoder.GetInputNames();
+        for (long i = 0; i < inputs.size(); i++) {
+            if (inputs.get(i).getString().equals(LlamaGraphs.pastKey(0))) {
+                try (org.bytedeco.onnxruntime.TypeInfo type = decoder.GetInputTypeInfo(i)) {
+                    return DeviceKvElement.of(type.GetTensorTypeAndShapeInfo().GetElementType());
+                }
+            }
+        }
+        throw new IOException("the decoder graph has no " + LlamaGraphs.pastKey(0) + " input");
     }
 
     private static Set<String> names(org.bytedeco.onnxruntime.StringVector v) {
