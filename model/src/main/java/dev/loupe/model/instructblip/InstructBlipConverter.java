@@ -7,6 +7,7 @@ import dev.loupe.model.llm.DecoderConfig;
 import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.LlamaGraphs;
+import dev.loupe.model.llm.OptConfig;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.CheckpointMetadata;
@@ -79,7 +80,8 @@ public final class InstructBlipConverter {
     private static Manifest convert(Path checkpointDir, Path outDir, Precision precision, DecoderGraphKind decoder,
                                     InstructBlipConfig config, String family) throws IOException {
         LanguageModel lm = LanguageModel.of(checkpointDir, config, decoder);
-        if (precision.computesInHalf() && (lm.t5() != null || lm.kind().resolve(lm.decoder()) != DecoderGraphKind.FUSED)) {
+        if (precision.computesInHalf() && (lm.t5() != null || lm.decoder() instanceof OptConfig
+                || lm.kind().resolve(lm.decoder()) != DecoderGraphKind.FUSED)) { // the fused OPT graph has no float16 rules
             throw new IOException("fp16-compute packages need a LLaMA language model with the fused decoder graph; "
                     + checkpointDir + " has " + (lm.t5() != null ? "a Flan-T5 language model"
                     : "language model type '" + config.textConfig().path("model_type").asText("llama") + "' with the "
