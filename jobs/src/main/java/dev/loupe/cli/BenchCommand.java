@@ -293,7 +293,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                         + "scheduling, %d warm-up + %d measured runs; preprocessing %.1f ms/image (not in the figures "
                         + "below)%n",
                 deviceName(runtime), runtime.runner().spec() + (runtime.runner() == RuntimeOptions.Runner.AUTO
-                        ? " (" + runtime.effectiveRunner().spec() + " for fused LLaMA packages)" : ""),
+                        ? " (" + runtime.effectiveRunner().spec() + " for fused-decoder packages)" : ""),
                 runtime.intraOpThreads() == 0 ? "all cores" : runtime.intraOpThreads(),
                 s.lengthMix().isEmpty() ? String.valueOf(s.maxNewTokens()) : "in turn " + s.lengthMix(),
                 schedulings(s), s.warmupRuns(), s.iterations(), measured.get(0).preparation().preprocessMsPerImage());

@@ -36,8 +36,8 @@ public final class ModelOptions {
             .withDescription("How the language model's decoder runs: ort-java (ONNX Runtime's Java API; on CUDA it "
                     + "copies the KV cache between host and GPU every step), device-bound (IoBinding through JavaCPP's "
                     + "ONNX Runtime: the KV cache stays in the device's memory, only token ids, lengths and token "
-                    + "choices cross per step; fused LLaMA decoders only) or auto (device-bound on CUDA for fused "
-                    + "LLaMA packages, ort-java otherwise and on CPU, where it measured as fast). "
+                    + "choices cross per step; fused LLaMA and OPT decoders only) or auto (device-bound on CUDA for "
+                    + "fused-decoder packages, ort-java otherwise and on CPU, where it measured as fast). "
                     + "Unset: $LOUPE_RUNNER, else auto.");
 
     public static final ConfigOption<String> CACHE_DIR = ConfigOptions.key("loupe.runtime.cache-dir")

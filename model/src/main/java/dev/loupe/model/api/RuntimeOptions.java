@@ -36,8 +36,9 @@ public record RuntimeOptions(Device device, int intraOpThreads, String cacheDir,
      * Runtime's Java API, whose tensors are host memory, so on CUDA every step copies the KV cache to the GPU and
      * back. {@link #DEVICE_BOUND}: sessions bound with IoBinding through JavaCPP's ONNX Runtime preset, the KV cache
      * a buffer in the execution provider's memory; only token ids, lengths and the token choices (or logits when
-     * asked) cross to the host per step. It serves packages with the fused LLaMA decoder; choosing it for another
-     * package is an error. {@link #AUTO}: device-bound on CUDA (for fused LLaMA packages; the others keep ort-java),
+     * asked) cross to the host per step. It serves packages with a fused decoder (LLaMA, float32 or fp16-compute, or
+     * OPT); choosing it for another package is an error. {@link #AUTO}: device-bound on CUDA (for fused-decoder
+     * packages; the others keep ort-java),
      * on CPU the one measured faster ({@link #resolve}).
      */
     public enum Runner {

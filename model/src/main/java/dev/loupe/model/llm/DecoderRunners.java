@@ -7,7 +7,7 @@ import java.nio.file.Path;
 /**
  * Opens a decoder-only language model with the runner {@link RuntimeOptions#runner()} asks for: the device-bound
  * runner ({@link DeviceBoundDecoder}) or ONNX Runtime's Java API ({@link PrefixStepDecoder}). {@code auto} takes the
- * device-bound runner on CUDA where the package's decoder is the fused LLaMA graph, and the Java API elsewhere (on
+ * device-bound runner on CUDA where the package's decoder is a fused graph (LLaMA or OPT), and the Java API elsewhere (on
  * CPU it measured as fast or faster, docs/benchmarks.md); asking for the device-bound runner for any other decoder is
  * an error.
  */
@@ -15,7 +15,7 @@ public final class DecoderRunners {
     private DecoderRunners() {}
 
     /**
-     * @param fused whether the package's decoder is the fused LLaMA graph (its manifest's
+     * @param fused whether the package's decoder is a fused graph (LLaMA or OPT) (its manifest's
      *              {@code dimensions.llm_decoder}, {@link DecoderGraphKind#FUSED})
      */
     public static ContinuousDecoder open(Path embeddingModel, Path decoderModel, DecoderConfig config, long padTokenId,
@@ -26,8 +26,8 @@ public final class DecoderRunners {
                 return DeviceBoundDecoder.open(embeddingModel, decoderModel, config, padTokenId, options);
             }
             if (options.runner() == RuntimeOptions.Runner.DEVICE_BOUND) {
-                throw new IOException("the device-bound runner serves packages with the fused LLaMA decoder only; "
-                        + "this package's decoder is the plain graph (convert with --decoder fused) or OPT: "
+                throw new IOException("the device-bound runner serves packages with a fused decoder (LLaMA or "
+                        + "OPT) only; this package's decoder is the plain graph: convert with --decoder fused, or "
                         + "choose the ort-java runner");
             }
         }

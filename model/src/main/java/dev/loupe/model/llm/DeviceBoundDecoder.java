@@ -25,7 +25,8 @@ import org.bytedeco.onnxruntime.Session;
 import org.bytedeco.onnxruntime.Value;
 
 /**
- * The device-resident runner of a fused LLaMA decoder ({@link FusedLlamaGraphs}): its embedding and decoder sessions
+ * The device-resident runner of a fused decoder ({@link FusedLlamaGraphs}, {@link FusedOptGraphs}: the same inputs,
+ * outputs and in-place cache, OPT's positions read from seqlens_k inside its graph): its embedding and decoder sessions
  * run through ONNX Runtime's C++ API (JavaCPP) with IoBinding, so tensors can stay in the execution provider's
  * memory, which ONNX Runtime's Java API cannot do (every Java {@code OnnxTensor} is host memory: on CUDA the Java
  * API copies the whole KV cache to the GPU and back on every step). Here the KV cache is a {@link DeviceKvCache} in
@@ -64,9 +65,10 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
     }
 
     /**
-     * Opens a package's embedding and fused decoder graphs on {@code options}' device.
+     * Opens a package's embedding and fused decoder graphs on {@code options}' device; the cache takes the element
+     * type of the decoder's past inputs (float32, or float16 in fp16-compute packages).
      *
-     * @throws IOException when the decoder is not a fused LLaMA graph (plain, OPT and T5 decoders run through
+     * @throws IOException when the decoder is not a fused graph (plain LLaMA, plain OPT and T5 decoders run through
      *                     {@link PrefixStepDecoder} / the T5 runner: choose the ort-java runner) or a graph cannot load
      */
     public static DeviceBoundDecoder open(Path embeddingModel, Path decoderModel, DecoderConfig config,
@@ -81,13 +83,14 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
             dec = BoundSessions.open(decoderModel, options);
             Set<String> inputs = names(dec.GetInputNames());
             if (!inputs.contains(FusedLlamaGraphs.SEQLENS_K)) {
-                throw new IOException("the device-bound runner serves packages with the fused LLaMA decoder "
+                throw new IOException("the device-bound runner serves packages with a fused decoder, LLaMA or OPT "
                         + "(manifest dimensions.llm_decoder \"fused\"); " + decoderModel.getFileName() + " is another "
-                        + "decoder (plain LLaMA, OPT or T5): run it with the ort-java runner (--runner ort-java or auto)");
+                        + "decoder (plain LLaMA, plain OPT or T5): run it with the ort-java runner (--runner ort-java or "
+                        + "auto)");
             }
             Set<String> outputs = names(dec.GetOutputNames());
             emb = BoundSessions.open(embeddingModel, options);
-            memory = DeviceMemory.open(dec, options, 2 * config.numHiddenLayers());
+            memory = DeviceMemory.open(dec, options, 2 * config.numHiddenLayers(), pastElement(dec));
             return new DeviceBoundDecoder(emb, dec, config, padTokenId, TokenChoiceHead.offeredBy(outputs), memory);
         } catch (IOException | OrtException | RuntimeException e) {
             if (memory != null) {
@@ -102,6 +105,19 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
             throw e instanceof IOException io ? io : new IOException("cannot open the device-bound runner: "
                     + e.getMessage(), e);
         }
+    }
+
+    /** The element type of the decoder's past inputs (its KV cache): float32, or float16 in fp16-compute packages. */
+    private static DeviceKvElement pastElement(Session decoder) throws IOException {
+        org.bytedeco.onnxruntime.StringVector inputs = decoder.GetInputNames();
+        for (long i = 0; i < inputs.size(); i++) {
+            if (inputs.get(i).getString().equals(LlamaGraphs.pastKey(0))) {
+                try (org.bytedeco.onnxruntime.TypeInfo type = decoder.GetInputTypeInfo(i)) {
+                    return DeviceKvElement.of(type.GetTensorTypeAndShapeInfo().GetElementType());
+                }
+            }
+        }
+        throw new IOException("the decoder graph has no " + LlamaGraphs.pastKey(0) + " input");
     }
 
     private static Set<String> names(org.bytedeco.onnxruntime.StringVector v) {

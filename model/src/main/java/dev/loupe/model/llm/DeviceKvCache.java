@@ -6,7 +6,8 @@ import org.bytedeco.onnxruntime.Value;
 
 /**
  * {@link SharedKvCache}'s layout in the execution provider's memory ({@link DeviceMemory}): per layer one key and
- * one value buffer [slots, kv_heads, capacity, head_dim], allocated from the provider's allocator (GPU memory on
+ * one value buffer [slots, kv_heads, capacity, head_dim] of the decoder's past element type ({@link DeviceKvElement}:
+ * float32, or float16 in fp16-compute packages), allocated from the provider's allocator (GPU memory on
  * CUDA), bound as both the past input and the present output of every run, so GroupQueryAttention writes the new
  * positions in place and nothing of the cache ever crosses to the host. Growing, reordering and moving rows run on
  * the device ({@link DeviceMemory#regather}, {@link DeviceMemory#copy}). Not thread-safe; belongs to one generation.
@@ -88,13 +89,13 @@ final class DeviceKvCache extends SlotCache {
         if (from == to) {
             return;
         }
-        long slotFloats = (long) heads * capacity * headDim;
+        long slotElements = (long) heads * capacity * headDim;
         Value[] source = new Value[buffers.length];
         Value[] target = new Value[buffers.length];
         try {
             for (int i = 0; i < buffers.length; i++) {
-                source[i] = memory.floats(buffers[i], from * slotFloats, slotFloats, slotFloats);
-                target[i] = memory.floats(buffers[i], to * slotFloats, slotFloats, slotFloats);
+                source[i] = memory.elements(buffers[i], from * slotElements, slotElements, slotElements);
+                target[i] = memory.elements(buffers[i], to * slotElements, slotElements, slotElements);
             }
             memory.copy(source, target);
         } finally {
@@ -129,11 +130,11 @@ final class DeviceKvCache extends SlotCache {
         Value[] from = new Value[buffers.length];
         Value[] to = new Value[buffers.length];
         try {
-            long oldFloats = (long) slots * heads * capacity * headDim;
-            long newFloats = (long) newSlots * heads * newCapacity * headDim;
+            long oldElements = (long) slots * heads * capacity * headDim;
+            long newElements = (long) newSlots * heads * newCapacity * headDim;
             for (int i = 0; i < buffers.length; i++) {
-                from[i] = memory.floats(buffers[i], 0, oldFloats, slots, heads, capacity, headDim);
-                to[i] = memory.floats(fresh[i], 0, newFloats, newSlots, heads, newCapacity, headDim);
+                from[i] = memory.elements(buffers[i], 0, oldElements, slots, heads, capacity, headDim);
+                to[i] = memory.elements(fresh[i], 0, newElements, newSlots, heads, newCapacity, headDim);
             }
             memory.regather(from, to, rows, newSlots - rows.length, newCapacity - capacity);
         } catch (RuntimeException e) {
@@ -169,11 +170,11 @@ final class DeviceKvCache extends SlotCache {
             return;
         }
         closeViews();
-        long slotFloats = (long) heads * capacity * headDim;
+        long slotElements = (long) heads * capacity * headDim;
         Value[] v = new Value[buffers.length];
         try {
             for (int i = 0; i < buffers.length; i++) {
-                v[i] = memory.floats(buffers[i], first * slotFloats, n * slotFloats, n, heads, capacity, headDim);
+                v[i] = memory.elements(buffers[i], first * slotElements, n * slotElements, n, heads, capacity, headDim);
             }
         } catch (RuntimeException e) {
             closeAll(v);
@@ -186,7 +187,7 @@ final class DeviceKvCache extends SlotCache {
 
     private Pointer[] allocate(int slotCount, int positions) {
         Pointer[] out = new Pointer[2 * layers];
-        long bytes = (long) slotCount * heads * positions * headDim * Float.BYTES;
+        long bytes = (long) slotCount * heads * positions * headDim * memory.element().bytes();
         try {
             for (int i = 0; i < out.length; i++) {
                 out[i] = memory.allocate(bytes);

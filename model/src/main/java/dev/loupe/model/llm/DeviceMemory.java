@@ -38,30 +38,36 @@ final class DeviceMemory implements AutoCloseable {
     private final Session regather;
     private final RunOptions run = new RunOptions();
     private final int buffers;
+    private final DeviceKvElement element;
 
-    private DeviceMemory(MemoryInfo info, Allocator allocator, Session slotCopy, Session regather, int buffers) {
+    private DeviceMemory(MemoryInfo info, Allocator allocator, Session slotCopy, Session regather, int buffers,
+                         DeviceKvElement element) {
         this.info = info;
         this.allocator = allocator;
         this.slotCopy = slotCopy;
         this.regather = regather;
         this.buffers = buffers;
+        this.element = element;
     }
 
     /**
-     * The memory of {@code session}'s device with copy graphs over {@code buffers} cache buffers (two per layer).
+     * The memory of {@code session}'s device with copy graphs over {@code buffers} cache buffers (two per layer) of
+     * {@code element}s.
      */
-    static DeviceMemory open(Session session, RuntimeOptions options, int buffers) throws IOException {
+    static DeviceMemory open(Session session, RuntimeOptions options, int buffers, DeviceKvElement element)
+            throws IOException {
         MemoryInfo info = BoundSessions.deviceMemory(options);
         Allocator allocator = new Allocator(session, info.asOrtMemoryInfo());
         Session copy = null;
         Path dir = Files.createTempDirectory("loupe-device-copies");
         try {
             Path copyGraph = dir.resolve("slot_copy.onnx");
-            OnnxModelWriter.write(slotCopyGraph(buffers), copyGraph);
+            OnnxModelWriter.write(slotCopyGraph(buffers, element.graphType()), copyGraph);
             copy = BoundSessions.open(copyGraph, options);
             Path regatherGraph = dir.resolve("regather.onnx");
-            OnnxModelWriter.write(regatherGraph(buffers), regatherGraph);
-            return new DeviceMemory(info, allocator, copy, BoundSessions.open(regatherGraph, options), buffers);
+            OnnxModelWriter.write(regatherGraph(buffers, element.graphType()), regatherGraph);
+            return new DeviceMemory(info, allocator, copy, BoundSessions.open(regatherGraph, options), buffers,
+                    element);
         } catch (IOException | RuntimeException e) {
             if (copy != null) {
                 copy.close();
@@ -80,24 +86,24 @@ final class DeviceMemory implements AutoCloseable {
     }
 
     /** y_i = x_i for every buffer: one slot of each buffer copied into another slot. */
-    private static GraphBuilder slotCopyGraph(int buffers) {
+    private static GraphBuilder slotCopyGraph(int buffers, DataType type) {
         GraphBuilder g = new GraphBuilder("slot_copy");
         for (int i = 0; i < buffers; i++) {
-            String x = g.input("x" + i, DataType.FLOAT, "n");
-            g.output(g.op("Identity", x), "y" + i, DataType.FLOAT, "n");
+            String x = g.input("x" + i, type, "n");
+            g.output(g.op("Identity", x), "y" + i, type, "n");
         }
         return g;
     }
 
     /** y_i = Pad(Gather(x_i, rows, axis 0), pads): slots chosen, then slots and positions added (zeros). */
-    private static GraphBuilder regatherGraph(int buffers) {
+    private static GraphBuilder regatherGraph(int buffers, DataType type) {
         GraphBuilder g = new GraphBuilder("regather");
         String rows = g.input("rows", DataType.INT64, "rows");
         String pads = g.input("pads", DataType.INT64, 8);
         for (int i = 0; i < buffers; i++) {
-            String x = g.input("x" + i, DataType.FLOAT, "slots", "heads", "capacity", "head_dim");
+            String x = g.input("x" + i, type, "slots", "heads", "capacity", "head_dim");
             String y = g.op("Pad", Map.of("mode", "constant"), g.gather(x, rows, 0), pads);
-            g.output(y, "y" + i, DataType.FLOAT, "new_slots", "heads", "new_capacity", "head_dim");
+            g.output(y, "y" + i, type, "new_slots", "heads", "new_capacity", "head_dim");
         }
         return g;
     }
@@ -117,6 +123,16 @@ final class DeviceMemory implements AutoCloseable {
 
     void free(Pointer p) {
         allocator.Free(p);
+    }
+
+    /** The element type of the cache buffers this memory's copy graphs move. */
+    DeviceKvElement element() {
+        return element;
+    }
+
+    /** A cache tensor over {@code count} {@link #element()}s of {@code base} from element {@code from}. */
+    Value elements(Pointer base, long from, long count, long... shape) {
+        return tensor(info, base, from * element.bytes(), count * element.bytes(), element.tensorType(), shape);
     }
 
     /** A float tensor over {@code floats} floats of {@code base} from float {@code from}. */

@@ -38,6 +38,8 @@ import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * An fp16-compute package of the InstructBLIP-Vicuna fixture (float16 weights, activations and KV cache, for GPUs):
@@ -45,7 +47,9 @@ import org.junit.jupiter.api.io.TempDir;
  * every tensor's type and shape (Python's onnx checker is not used); the inferred types show the arithmetic in float16
  * with float32 kept for the norm statistics and the log-softmax, and the graph boundary as documented. ONNX Runtime's
  * CPU provider runs the float16 ops it has no float16 kernel for in float32 (casts it inserts at load), so the package
- * also runs here, through the same runtime as every package, within float16 tolerance of the fp32 package.
+ * also runs here, through the same runtime as every package, within float16 tolerance of the fp32 package. Generation
+ * runs through both decoder runners: the Java API's ({@code ort-java}, float16 cache in byte buffers) and the
+ * device-bound one ({@code device-bound}, the GPU's runner, float16 cache buffers in the provider's memory).
  */
 class Fp16ComputePackageTest {
     /** How ONNX Runtime names the casts it inserts around a node its CPU provider runs in float32. */
@@ -164,26 +168,29 @@ class Fp16ComputePackageTest {
         assertThat(Fp16PackageTest.argmax(half)).isEqualTo(Fp16PackageTest.argmax(full));
     }
 
-    @Test
-    void greedyIdsMatchTheReference() throws Exception {
+    @ParameterizedTest(name = "runner: {0}")
+    @EnumSource(value = RuntimeOptions.Runner.class, names = {"ORT_JAVA", "DEVICE_BOUND"})
+    void greedyIdsMatchTheReference(RuntimeOptions.Runner runner) throws Exception {
         JsonNode single = HfFixture.VICUNA.reference().path("single");
         int[] expected = ints(single.path("greedy").path("new_token_ids"));
-        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1));
+        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1).withRunner(runner));
         try (BatchAnnotator annotator = factory.createAnnotator()) {
             ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
                     HfFixture.root().resolve("images").resolve(single.path("image").asText())));
             Annotation a = annotator.annotate(List.of(new AnnotationInput("s", image, single.path("prompt").asText(),
                     Task.VQA, List.of(), GenerationConfig.greedy(12)))).get(0).annotation();
-            System.out.printf("fp16-compute greedy ids %s, score %.5f%n", Arrays.toString(a.tokenIds()), a.score());
+            System.out.printf("fp16-compute greedy ids (%s) %s, score %.5f%n", runner.spec(),
+                    Arrays.toString(a.tokenIds()), a.score());
             assertThat(a.tokenIds()).containsExactly(expected);
         }
     }
 
     /** Beam search reorders the float16 cache rows (SharedKvCache.select): the beams are transformers'. */
-    @Test
-    void beamSearchFollowsTheReference() throws Exception {
+    @ParameterizedTest(name = "runner: {0}")
+    @EnumSource(value = RuntimeOptions.Runner.class, names = {"ORT_JAVA", "DEVICE_BOUND"})
+    void beamSearchFollowsTheReference(RuntimeOptions.Runner runner) throws Exception {
         JsonNode single = HfFixture.VICUNA.reference().path("single");
-        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1));
+        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1).withRunner(runner));
         try (BatchAnnotator annotator = factory.createAnnotator()) {
             ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
                     HfFixture.root().resolve("images").resolve(single.path("image").asText())));
@@ -201,10 +208,11 @@ class Fp16ComputePackageTest {
     }
 
     /** A row's ids do not depend on its batch, with static batches and with continuous batching (2 active rows). */
-    @Test
-    void rowsDoNotDependOnTheirBatch() throws Exception {
+    @ParameterizedTest(name = "runner: {0}")
+    @EnumSource(value = RuntimeOptions.Runner.class, names = {"ORT_JAVA", "DEVICE_BOUND"})
+    void rowsDoNotDependOnTheirBatch(RuntimeOptions.Runner runner) throws Exception {
         JsonNode single = HfFixture.VICUNA.reference().path("single");
-        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1));
+        AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1).withRunner(runner));
         List<AnnotationInput> inputs = new java.util.ArrayList<>();
         try (var files = Files.list(HfFixture.root().resolve("images"))) {
             for (Path f : files.sorted().toList()) {
@@ -223,6 +231,54 @@ class Fp16ComputePackageTest {
                         .containsExactly(alone);
             }
         }
+    }
+
+    /**
+     * The device-bound runner over the float16 cache: a generation past the cache's first capacity grows it on the
+     * device (regather + pad of float16 buffers) mid-way, rows of different lengths side by side, and beams reorder
+     * its slots there; ids and scores are those of the Java-API runner on the same package.
+     */
+    @Test
+    void deviceBoundFloat16CacheGrowsAndReordersAsTheJavaApiRunner() throws Exception {
+        JsonNode single = HfFixture.VICUNA.reference().path("single");
+        Path images = HfFixture.root().resolve("images");
+        List<String> prompts = List.of(single.path("prompt").asText(), "a");
+        List<String> files = List.of(single.path("image").asText(), "img_40x30.png");
+        List<GenerationConfig> configs = List.of(GenerationConfig.greedy(80).withMinNewTokens(80),
+                GenerationConfig.greedy(10).withBeams(3, 3));
+        List<List<Annotation>> byRunner = new java.util.ArrayList<>();
+        for (RuntimeOptions.Runner runner : List.of(RuntimeOptions.Runner.ORT_JAVA, RuntimeOptions.Runner.DEVICE_BOUND)) {
+            AnnotatorFactory factory = Models.open(fp16, RuntimeOptions.cpu(1).withRunner(runner));
+            List<Annotation> out = new java.util.ArrayList<>();
+            try (BatchAnnotator annotator = factory.createAnnotator()) {
+                for (GenerationConfig config : configs) {
+                    List<AnnotationInput> inputs = new java.util.ArrayList<>();
+                    for (int r = 0; r < prompts.size(); r++) {
+                        inputs.add(new AnnotationInput("r" + r, factory.createPreprocessor().preprocess(
+                                Files.readAllBytes(images.resolve(files.get(r)))), prompts.get(r), Task.VQA, List.of(),
+                                config));
+                    }
+                    annotator.annotate(inputs).forEach(o -> out.add(o.annotation()));
+                }
+            }
+            byRunner.add(out);
+        }
+        List<Annotation> java = byRunner.get(0);
+        List<Annotation> bound = byRunner.get(1);
+        for (int i = 0; i < java.size(); i++) {
+            assertThat(bound.get(i).tokenIds()).as("annotation %d", i).containsExactly(java.get(i).tokenIds());
+            assertThat(bound.get(i).score()).as("annotation %d score", i).isCloseTo(java.get(i).score(),
+                    within(1e-4));
+            assertThat(bound.get(i).sequences()).hasSameSizeAs(java.get(i).sequences());
+            for (int b = 0; b < java.get(i).sequences().size(); b++) {
+                assertThat(bound.get(i).sequences().get(b).tokenIds()).as("annotation %d beam %d", i, b)
+                        .containsExactly(java.get(i).sequences().get(b).tokenIds());
+                assertThat(bound.get(i).sequences().get(b).score()).as("annotation %d beam %d score", i, b)
+                        .isCloseTo(java.get(i).sequences().get(b).score(), within(1e-4));
+            }
+        }
+        assertThat(java.get(0).tokenIds()).hasSize(80);
+        assertThat(java.get(1).tokenIds()).hasSize(80);
     }
 
     @Test

@@ -465,11 +465,11 @@ class InstructBlipVicunaLanguageModelTest {
     void runnerSelectionNamesWhatTheDeviceBoundRunnerServes() throws Exception {
         RuntimeOptions bound = RuntimeOptions.cpu(1).withRunner(RuntimeOptions.Runner.DEVICE_BOUND);
         assertThatThrownBy(() -> DeviceBoundDecoder.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config,
-                padId(), bound)).isInstanceOf(java.io.IOException.class).hasMessageContaining("fused LLaMA decoder")
+                padId(), bound)).isInstanceOf(java.io.IOException.class).hasMessageContaining("fused decoder, LLaMA or OPT")
                 .hasMessageContaining("ort-java");
         assertThatThrownBy(() -> DecoderRunners.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config,
                 padId(), false, bound)).isInstanceOf(java.io.IOException.class)
-                .hasMessageContaining("fused LLaMA decoder only");
+                .hasMessageContaining("fused decoder (LLaMA or OPT) only");
         try (ContinuousDecoder auto = DecoderRunners.open(dir.resolve("embed.onnx"), dir.resolve("decoder_fused.onnx"),
                 config, padId(), true, RuntimeOptions.cpu(1))) {
             assertThat(auto).isInstanceOf(PrefixStepDecoder.class);
