@@ -31,10 +31,13 @@ final class InterruptedEnrichRun {
             Runner run, Supplier<String> printed) throws Exception {
         // run 1: interrupted by a failure (no restarts left) once part of the journal is committed; the model holds
         // after three quarters of the requests until then, so the run cannot finish first (the quarter left fits in
-        // what the inference operator holds, so its input, and with it the checkpoint barriers, still flow)
+        // what the inference operator holds, so its input, and with it the checkpoint barriers, still flow). Once the
+        // input has ended, the operator drains what it holds and a checkpoint may not complete before that drain ends,
+        // so the commits the test waits for must come before: 150 ms per request gives them a few seconds even on a
+        // loaded machine (at 60 ms one run in a loaded full build saw none and waited out the hold)
         CompletableFuture<EnrichJob.Report> first = CompletableFuture.supplyAsync(() -> {
             try {
-                return run.run(config, new CountingAnnotatorFactory(counter, 60, arm, requests * 3L / 4));
+                return run.run(config, new CountingAnnotatorFactory(counter, 150, arm, requests * 3L / 4));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
