@@ -12,6 +12,7 @@ import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.vision.VisionFeatures;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -38,10 +39,13 @@ public final class ImageEncoder implements AutoCloseable {
     private final OrtSession vision;
     private final OrtSession qformer;
     private final VisionFeatures features;
+    /** Images per vision run: {@link #VISION_RUN_IMAGES}, or fewer where the graph says so ({@link RowsPerRun}). */
+    private final int visionRunImages;
 
     private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
-                         long visionCacheBytes) {
+                         long visionCacheBytes, int visionRunImages) {
         this.config = config;
+        this.visionRunImages = visionRunImages;
         this.env = env;
         this.vision = vision;
         this.qformer = qformer;
@@ -81,8 +85,10 @@ public final class ImageEncoder implements AutoCloseable {
                                     RuntimeOptions options) throws IOException {
         OrtSession v = OrtSessions.open(visionOnnx, options);
         try {
+            int visionRunImages = RowsPerRun.of(v, VISION_RUN_IMAGES);
             OrtSession q = OrtSessions.open(qformerOnnx, options);
-            return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes());
+            return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes(),
+                    visionRunImages);
         } catch (IOException | RuntimeException e) {
             try {
                 v.close();
@@ -173,15 +179,16 @@ public final class ImageEncoder implements AutoCloseable {
      * Images per vision run. Each image's features are its own (no attention across images), and a run over 4
      * images (over 1000 token rows) keeps the GEMMs as efficient as one over 16 (measured: the same CPU time per
      * image), while ONNX Runtime's arena, which keeps the largest activations the session ever needed, holds a
-     * quarter of a batch-16 run's (docs/benchmarks.md, peak RSS).
+     * quarter of a batch-16 run's (docs/benchmarks.md, peak RSS). An int8 vision tower takes one image per run
+     * ({@link RowsPerRun}: its activation ranges span the run), as cheap per image.
      */
     public static final int VISION_RUN_IMAGES = 4;
 
     /** The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. */
     private float[][] runVision(List<ImageTensor> images) throws AnnotationException {
         float[][] out = new float[images.size()][];
-        for (int from = 0; from < images.size(); from += VISION_RUN_IMAGES) {
-            List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + VISION_RUN_IMAGES));
+        for (int from = 0; from < images.size(); from += visionRunImages) {
+            List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + visionRunImages));
             float[][] rows = runVisionOnce(part, from);
             System.arraycopy(rows, 0, out, from, rows.length);
         }

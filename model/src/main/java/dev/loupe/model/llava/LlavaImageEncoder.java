@@ -9,6 +9,7 @@ import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.vision.VisionFeatures;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -27,9 +28,13 @@ public final class LlavaImageEncoder implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession session;
     private final VisionFeatures features;
+    /** Images per run: all of a call's, or fewer where the graph says so ({@link RowsPerRun}). */
+    private final int runImages;
 
-    private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes) {
+    private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes,
+                              int runImages) {
         this.config = config;
+        this.runImages = runImages;
         this.env = env;
         this.session = session;
         this.features = new VisionFeatures(
@@ -39,8 +44,18 @@ public final class LlavaImageEncoder implements AutoCloseable {
 
     public static LlavaImageEncoder open(Path imageGraph, LlavaConfig config, RuntimeOptions options)
             throws IOException {
-        return new LlavaImageEncoder(config, OrtSessions.environment(options), OrtSessions.open(imageGraph, options),
-                options.visionCacheBytes());
+        OrtSession session = OrtSessions.open(imageGraph, options);
+        try {
+            return new LlavaImageEncoder(config, OrtSessions.environment(options), session,
+                    options.visionCacheBytes(), RowsPerRun.of(session, Integer.MAX_VALUE));
+        } catch (IOException | RuntimeException e) {
+            try {
+                session.close();
+            } catch (OrtException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -70,17 +85,36 @@ public final class LlavaImageEncoder implements AutoCloseable {
 
     /** The named outputs (see {@link LlavaImageGraph}), per image flat row-major, nothing reused; for parity diagnostics. */
     public Map<String, float[][]> run(List<ImageTensor> images, String... outputs) throws AnnotationException {
-        int batch = images.size();
-        if (batch == 0) {
+        if (images.isEmpty()) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "no images to encode");
         }
+        if (images.size() <= runImages) {
+            return runOnce(images, 0, outputs);
+        }
+        Map<String, float[][]> out = new java.util.LinkedHashMap<>();
+        for (String name : outputs) {
+            out.put(name, new float[images.size()][]);
+        }
+        for (int from = 0; from < images.size(); from += runImages) {
+            int to = Math.min(images.size(), from + runImages);
+            Map<String, float[][]> part = runOnce(images.subList(from, to), from, outputs);
+            for (String name : outputs) {
+                System.arraycopy(part.get(name), 0, out.get(name), from, to - from);
+            }
+        }
+        return out;
+    }
+
+    private Map<String, float[][]> runOnce(List<ImageTensor> images, int first, String... outputs)
+            throws AnnotationException {
+        int batch = images.size();
         int size = config.vision().imageSize();
         int per = 3 * size * size;
         float[] pixels = new float[batch * per];
         for (int b = 0; b < batch; b++) {
             ImageTensor img = images.get(b);
             if (img == null || img.channels() != 3 || img.height() != size || img.width() != size) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + b + " must be preprocessed to 3x"
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + (first + b) + " must be preprocessed to 3x"
                         + size + "x" + size + ", got " + (img == null ? "null" : img.channels() + "x" + img.height()
                         + "x" + img.width()));
             }
