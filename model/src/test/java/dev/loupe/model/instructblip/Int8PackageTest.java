@@ -15,6 +15,10 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.llava.LlavaConfig;
+import dev.loupe.model.llava.LlavaImageEncoder;
+import dev.loupe.model.llava.LlavaImageGraph;
+import dev.loupe.model.llava.LlavaPackage;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.pkg.Manifest;
@@ -149,6 +153,29 @@ class Int8PackageTest {
                         .containsExactly(alone.queryOutput()[0]);
                 assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
                         .containsExactly(alone.languageInputs()[0]);
+            }
+        }
+    }
+
+    @Test
+    void int8LlavaImageFeaturesOfARowAreTheRowAloneBitForBit() throws Exception {
+        Path pkg = tmp.resolve("int8-llava-rows");
+        Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+        Manifest m = Manifest.read(pkg);
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+        List<ImageTensor> batch = new ArrayList<>();
+        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                batch.add(scaled(factory.createPreprocessor().preprocess(Files.readAllBytes(f)), 1 + 3 * batch.size()));
+            }
+        }
+        try (LlavaImageEncoder encoder = LlavaImageEncoder.open(m.graph(pkg, LlavaPackage.GRAPH_IMAGE),
+                LlavaConfig.load(pkg), RuntimeOptions.cpu(2))) {
+            float[][] together = encoder.run(batch, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+            for (int i = 0; i < batch.size(); i++) {
+                float[][] alone = encoder.run(List.of(batch.get(i)), LlavaImageGraph.IMAGE_FEATURES)
+                        .get(LlavaImageGraph.IMAGE_FEATURES);
+                assertThat(together[i]).as("image features of row %d", i).containsExactly(alone[0]);
             }
         }
     }
