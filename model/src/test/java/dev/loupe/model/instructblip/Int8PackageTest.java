@@ -135,7 +135,7 @@ class Int8PackageTest {
     void int8ImageFeaturesOfARowAreTheRowAloneBitForBit() throws Exception {
         // more images than one vision run of a float package takes, of very different contrast: a range shared by
         // the images of one run would show in every feature
-        try (ImageEncoder encoder = ImageEncoder.open(int8, InstructBlipConfig.load(int8), 2)) {
+        try (ImageEncoder encoder = ImageEncoder.open(int8, InstructBlipConfig.load(int8), 1)) {
             int n = 2 * ImageEncoder.VISION_RUN_IMAGES + 1;
             List<ImageTensor> batch = new ArrayList<>();
             long[][] ids = new long[n][];
@@ -170,7 +170,7 @@ class Int8PackageTest {
             }
         }
         try (LlavaImageEncoder encoder = LlavaImageEncoder.open(m.graph(pkg, LlavaPackage.GRAPH_IMAGE),
-                LlavaConfig.load(pkg), RuntimeOptions.cpu(2))) {
+                LlavaConfig.load(pkg), RuntimeOptions.cpu(1))) {
             float[][] together = encoder.run(batch, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
             for (int i = 0; i < batch.size(); i++) {
                 float[][] alone = encoder.run(List.of(batch.get(i)), LlavaImageGraph.IMAGE_FEATURES)
