@@ -5,6 +5,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.CandidateScorer;
 import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.llm.DecoderRunners;
+import dev.loupe.model.llm.DeviceBoundDecoder;
 import dev.loupe.model.llm.LlamaConfig;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.TextGenerator;
@@ -61,7 +62,8 @@ public final class LlavaAnnotator extends DelegatingAnnotator {
                     prompts.tokenizer().specialTokens().pad(),
                     DecoderRunners.fused(manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("plain")),
                     options);
-            LlavaPrefixEncoder prefix = new LlavaPrefixEncoder(prompts, encoder);
+            LlavaPrefixEncoder prefix = new LlavaPrefixEncoder(prompts, encoder,
+                    language instanceof DeviceBoundDecoder);
             return new LlavaAnnotator(new PrefixLanguageModelAnnotator<>(manifest, prefix, language), prefix, language);
         } catch (IOException | RuntimeException e) {
             prompts.close();
