@@ -385,14 +385,16 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             if (!header) {
                 out.println("device-bound runner, bytes across the host boundary in the measured runs:");
                 out.println("| batch | scheduling | decode steps | bytes/step to device | bytes/step to host | prefills | "
-                        + "prefill+lookup MiB to device | prefill+lookup MiB to host | device MiB in use |");
-                out.println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                        + "prefill+lookup MiB to device | prefill+lookup MiB to host | image side MiB to device | "
+                        + "image side MiB to host | device MiB in use |");
+                out.println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
                 header = true;
             }
-            out.printf(Locale.ROOT, "| %d | %s | %d | %.0f | %.0f | %d | %.2f | %.2f | %s |%n", r.batchSize(),
-                    r.scheduling().name().toLowerCase(Locale.ROOT), t.steps(), perStep(t.stepToDevice(), t.steps()),
-                    perStep(t.stepToHost(), t.steps()), t.prefills(), t.prefillToDevice() / (1024.0 * 1024.0),
-                    t.prefillToHost() / (1024.0 * 1024.0),
+            out.printf(Locale.ROOT, "| %d | %s | %d | %.0f | %.0f | %d | %.2f | %.2f | %.2f | %.2f | %s |%n",
+                    r.batchSize(), r.scheduling().name().toLowerCase(Locale.ROOT), t.steps(),
+                    perStep(t.stepToDevice(), t.steps()), perStep(t.stepToHost(), t.steps()), t.prefills(),
+                    t.prefillToDevice() / (1024.0 * 1024.0), t.prefillToHost() / (1024.0 * 1024.0),
+                    t.imageToDevice() / (1024.0 * 1024.0), t.imageToHost() / (1024.0 * 1024.0),
                     t.deviceBytesInUse() < 0 ? "n/a" : String.valueOf(mib(t.deviceBytesInUse())));
         }
     }
@@ -455,6 +457,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                             .put("bytes_per_step", t.bytesPerStep())
                             .put("prefill_bytes_to_device", t.prefillToDevice())
                             .put("prefill_bytes_to_host", t.prefillToHost())
+                            .put("image_bytes_to_device", t.imageToDevice())
+                            .put("image_bytes_to_host", t.imageToHost())
                             .put("device_bytes_in_use", t.deviceBytesInUse());
                 }
                 if (m.gpu() != null) {

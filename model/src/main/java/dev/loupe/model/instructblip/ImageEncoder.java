@@ -6,6 +6,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.HostTrafficStats;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.GraphBuilder;
@@ -29,7 +31,7 @@ import java.util.Map;
  * The prompt-independent stage runs once per distinct image ({@link VisionFeatures}). Thread-safe; owns its two
  * sessions.
  */
-public final class ImageEncoder implements AutoCloseable {
+public final class ImageEncoder implements QueryEncoder {
     /** File names of the two graphs inside a model package directory. */
     public static final String VISION_FILE = "vision.onnx";
     public static final String QFORMER_FILE = "qformer.onnx";
@@ -138,6 +140,17 @@ public final class ImageEncoder implements AutoCloseable {
         return out;
     }
 
+    @Override
+    public VisionFeatureStats visionStats() {
+        return features.stats();
+    }
+
+    /** Nothing is counted: the Java API's tensors are host memory. */
+    @Override
+    public HostTrafficStats traffic() {
+        return HostTrafficStats.NONE;
+    }
+
     /** The per-image reuse of this model's prompt-independent image stage (its counts are the model's). */
     public VisionFeatures visionFeatures() {
         return features;
@@ -158,16 +171,7 @@ public final class ImageEncoder implements AutoCloseable {
     private record QFormerOutputs(float[][] queryOutput, float[][] languageInputs) {}
 
     private void checkRows(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
-        int batch = images.size();
-        if (batch == 0 || qformerIds == null || qformerIds.length != batch) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "need one Q-Former token row per image, got "
-                    + batch + " images and " + (qformerIds == null ? "no" : qformerIds.length) + " rows");
-        }
-        if (config.qformerTextInput()) {
-            for (long[] row : qformerIds) {
-                validateIds(row);
-            }
-        }
+        QFormerInstructions.check(config, images, qformerIds);
     }
 
     /** BLIP-2's image stage: vision and Q-Former together, with no instruction. */
@@ -197,7 +201,7 @@ public final class ImageEncoder implements AutoCloseable {
 
     private float[][] runVisionOnce(List<ImageTensor> images, int first) throws AnnotationException {
         int batch = images.size();
-        float[] pixels = stackPixels(images, first);
+        float[] pixels = stackPixels(config, images, first);
         int size = config.vision().imageSize();
         try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
              OrtSession.Result v = vision.run(Map.of(VisionGraph.PIXEL_VALUES, px))) {
@@ -214,19 +218,10 @@ public final class ImageEncoder implements AutoCloseable {
     private QFormerOutputs runQFormer(float[][] imageEmbeds, long[][] qformerIds) throws AnnotationException {
         int batch = imageEmbeds.length;
         boolean textInput = config.qformerTextInput();
-        int textLen = 1;
-        if (textInput) {
-            for (long[] row : qformerIds) {
-                textLen = Math.max(textLen, row.length);
-            }
-        }
-        long[] ids = new long[batch * textLen];
-        long[] mask = new long[batch * textLen];
-        java.util.Arrays.fill(ids, config.qformer().padTokenId());
-        for (int b = 0; b < batch && textInput; b++) {
-            System.arraycopy(qformerIds[b], 0, ids, b * textLen, qformerIds[b].length);
-            java.util.Arrays.fill(mask, b * textLen, b * textLen + qformerIds[b].length, 1L);
-        }
+        QFormerInstructions text = QFormerInstructions.pad(config, qformerIds);
+        int textLen = text.width();
+        long[] ids = text.ids();
+        long[] mask = text.mask();
         int tokens = config.vision().numPositions();
         int hidden = config.vision().hiddenSize();
         int per = tokens * hidden;
@@ -251,7 +246,9 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
-    private float[] stackPixels(List<ImageTensor> images, int first) throws AnnotationException {
+    /** The images (checked: 3 x image_size x image_size) stacked into one [n, 3, size, size] array. */
+    static float[] stackPixels(InstructBlipConfig config, List<ImageTensor> images, int first)
+            throws AnnotationException {
         int size = config.vision().imageSize();
         int per = 3 * size * size;
         float[] pixels = new float[images.size() * per];
@@ -265,23 +262,6 @@ public final class ImageEncoder implements AutoCloseable {
             System.arraycopy(img.chw(), 0, pixels, b * per, per);
         }
         return pixels;
-    }
-
-    private void validateIds(long[] row) throws AnnotationException {
-        if (row == null) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "Q-Former token row is null");
-        }
-        if (row.length > maxQFormerTokens()) {
-            throw new AnnotationException(ErrorCode.PROMPT_TOO_LONG, "Q-Former instruction has " + row.length
-                    + " tokens, the model allows " + maxQFormerTokens());
-        }
-        int vocab = config.qformer().vocabSize();
-        for (long id : row) {
-            if (id < 0 || id >= vocab) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "Q-Former token id " + id
-                        + " is outside the vocabulary [0, " + vocab + ")");
-            }
-        }
     }
 
     private static float[][] rows(OnnxTensor t, int batch) {

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Runs the {@link LlavaImageGraph} in ONNX Runtime: a batch of preprocessed images to, per image, the projected
@@ -30,6 +32,8 @@ public final class LlavaImageEncoder implements AutoCloseable {
     private final VisionFeatures features;
     /** Images per run: all of a call's, or fewer where the graph says so ({@link RowsPerRun}). */
     private final int runImages;
+    private final LongAdder pixelBytes = new LongAdder();
+    private final LongAdder featureBytes = new LongAdder();
 
     private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes,
                               int runImages) {
@@ -37,9 +41,27 @@ public final class LlavaImageEncoder implements AutoCloseable {
         this.runImages = runImages;
         this.env = env;
         this.session = session;
-        this.features = new VisionFeatures(
-                images -> run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES),
-                visionCacheBytes);
+        this.features = new VisionFeatures(this::runFeatures, visionCacheBytes);
+    }
+
+    /** The image stage: the projected features of each image, its bytes counted ({@link #traffic()}). */
+    private float[][] runFeatures(List<ImageTensor> images) throws AnnotationException {
+        float[][] out = run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+        int size = config.vision().imageSize();
+        pixelBytes.add((long) images.size() * 3 * size * size * Float.BYTES);
+        for (float[] row : out) {
+            featureBytes.add((long) row.length * Float.BYTES);
+        }
+        return out;
+    }
+
+    /**
+     * The bytes the image stage moved between host and execution provider since the model was loaded: the pixels of
+     * each encoded image in, its projected features (the visual prefix) out; images whose features were reused
+     * move nothing. Where the decoder runs bound to the device these are the image side's crossings.
+     */
+    public HostTrafficStats traffic() {
+        return HostTrafficStats.imageSide(pixelBytes.sum(), featureBytes.sum());
     }
 
     public static LlavaImageEncoder open(Path imageGraph, LlavaConfig config, RuntimeOptions options)

@@ -2,7 +2,12 @@ package dev.loupe.model.onnx;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.WireFormat;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * How many batch rows a graph may take per run and still give each row its own result. A quantized graph whose
@@ -24,6 +29,46 @@ public final class RowsPerRun {
         } catch (OrtException e) {
             throw new IOException("cannot read the graph's metadata: " + e.getMessage(), e);
         }
+        return bounded(declared, preferred);
+    }
+
+    /**
+     * The rows per run declared in the ONNX file {@code graph}, for runners that open it through another API (the
+     * device-bound runner's JavaCPP sessions): the model's top-level fields are scanned, the graph skipped unread.
+     */
+    public static int of(Path graph, int preferred) throws IOException {
+        String declared = null;
+        try (InputStream in = Files.newInputStream(graph)) {
+            CodedInputStream model = CodedInputStream.newInstance(in);
+            model.setSizeLimit(Integer.MAX_VALUE);
+            for (int tag = model.readTag(); tag != 0; tag = model.readTag()) {
+                if (WireFormat.getTagFieldNumber(tag) != METADATA_PROPS) {
+                    model.skipField(tag);
+                    continue;
+                }
+                int limit = model.pushLimit(model.readRawVarint32());
+                String key = null;
+                String value = null;
+                for (int t = model.readTag(); t != 0; t = model.readTag()) {
+                    switch (WireFormat.getTagFieldNumber(t)) {
+                        case 1 -> key = model.readStringRequireUtf8();
+                        case 2 -> value = model.readStringRequireUtf8();
+                        default -> model.skipField(t);
+                    }
+                }
+                model.popLimit(limit);
+                if (KEY.equals(key)) {
+                    declared = value;
+                }
+            }
+        }
+        return bounded(declared, preferred);
+    }
+
+    /** ModelProto's field number of {@code metadata_props}. */
+    private static final int METADATA_PROPS = 14;
+
+    private static int bounded(String declared, int preferred) {
         if (declared == null) {
             return preferred;
         }

@@ -292,8 +292,9 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
 
     @Override
     public HostTrafficStats hostTraffic() {
-        return language instanceof DeviceBoundDecoder bound ? bound.trafficStats()
+        HostTrafficStats decoder = language instanceof DeviceBoundDecoder bound ? bound.trafficStats()
                 : HostTrafficStats.NONE;
+        return decoder.withImageSide(encoder.imageSideTraffic());
     }
 
     /** The language model, for parity diagnostics. */

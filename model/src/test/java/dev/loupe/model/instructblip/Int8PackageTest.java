@@ -158,6 +158,26 @@ class Int8PackageTest {
     }
 
     @Test
+    void int8ImageFeaturesOfARowAreTheRowAloneOnTheDeviceBoundImageSideToo() throws Exception {
+        // the device-bound runner's image side opens the graphs through JavaCPP: it must split runs as declared too
+        try (BoundImageSide side = BoundImageSide.open(int8.resolve(ImageEncoder.VISION_FILE),
+                int8.resolve(ImageEncoder.QFORMER_FILE), InstructBlipConfig.load(int8), RuntimeOptions.cpu(1))) {
+            int n = 2 * ImageEncoder.VISION_RUN_IMAGES + 1;
+            List<ImageTensor> batch = new ArrayList<>();
+            long[][] ids = new long[n][];
+            for (int i = 0; i < n; i++) {
+                batch.add(scaled(images.get(i % images.size()), 1 + 3 * (i % 3)));
+                ids[i] = new long[] {101, 3 + i, 102};
+            }
+            float[][][] together = side.encode(batch, ids);
+            for (int i = 0; i < n; i++) {
+                float[][][] alone = side.encode(List.of(batch.get(i)), new long[][] {ids[i]});
+                assertThat(together[i]).as("language inputs of row %d", i).isDeepEqualTo(alone[0]);
+            }
+        }
+    }
+
+    @Test
     void int8LlavaImageFeaturesOfARowAreTheRowAloneBitForBit() throws Exception {
         Path pkg = tmp.resolve("int8-llava-rows");
         Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);

@@ -121,6 +121,9 @@ class QuantizedWeightsTest {
             assertThat(RowsPerRun.of(t, 4)).isEqualTo(1);
             assertThat(RowsPerRun.of(s, 4)).isEqualTo(4);
         }
+        // read from the file too, as the device-bound runner's sessions do
+        assertThat(RowsPerRun.of(tower, 4)).isEqualTo(1);
+        assertThat(RowsPerRun.of(encoder, 4)).isEqualTo(4);
         // and the tower's range is the run's: two images of different scales differ from each alone
         float[] x = RandomCheckpointWriter.randomValues(42, 2 * 6 * K, 1.0);
         for (int i = 6 * K; i < x.length; i++) {
