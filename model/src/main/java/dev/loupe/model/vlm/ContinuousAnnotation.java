@@ -84,7 +84,8 @@ final class ContinuousAnnotation<P> {
         List<T> wholeRequests = new ArrayList<>();
         Set<Row<T, P>> inFlight = new LinkedHashSet<>();
         ContinuousBatch<Row<T, P>> batch = null;
-        try (PrefixesAhead<Row<T, P>> ahead = new PrefixesAhead<>(this::prefixes, maxActiveRows, background)) {
+        try (PrefixesAhead<Row<T, P>> ahead = new PrefixesAhead<>(this::prefixes,
+                background ? Math.max(1, maxActiveRows / 2) : maxActiveRows, background)) {
             while (!feed.cancelled()) {
                 takeBuilt(ahead, ready, listener);
                 boolean decoding = batch != null && batch.size() > 0;

@@ -53,6 +53,12 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     /** Most candidates one request may rank; they are scored together in one decoder batch. */
     public static final int MAX_CANDIDATES = 256;
 
+    /**
+     * System property {@code false}: continuous batching builds the image side of waiting rows on its loop's thread
+     * when admission needs them, instead of on a thread of its own while rows decode. For measurements.
+     */
+    public static final String PREFIXES_IN_BACKGROUND = PrefixesAhead.BACKGROUND_PROPERTY;
+
     private final Manifest manifest;
     private final VisualPrefixEncoder<P> encoder;
     private final StepDecoder language;

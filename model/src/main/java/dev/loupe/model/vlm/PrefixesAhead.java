@@ -32,10 +32,7 @@ final class PrefixesAhead<R> implements AutoCloseable {
     /** A row with its prefix, or with the failure that left it without one. */
     record Built<R>(R row, float[][] prefix, Exception failure) {}
 
-    /**
-     * System property {@code false}: prefixes are built on the loop thread when admission needs them (still in
-     * groups), instead of on a background thread while rows decode. For measurements (docs/benchmarks.md).
-     */
+    /** See {@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}. */
     static final String BACKGROUND_PROPERTY = "loupe.continuous.prefixes-in-background";
 
     private final Builder<R> builder;
