@@ -76,9 +76,9 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     @Option(names = "--scheduling", split = ",", defaultValue = "static", paramLabel = "static|continuous",
             description = "Generation loop: static batches (every row waits for the longest of its batch) or "
             + "continuous batching (rows join and leave the decoding batch step by step; --batch-sizes are its active "
-            + "rows); 'static,continuous' measures both, their runs alternating. 'continuous-inline' is continuous "
-            + "batching with the image side of waiting rows built on the loop's thread instead of beside the decode "
-            + "steps (to measure that overlap). Default ${DEFAULT-VALUE}.")
+            + "rows); 'static,continuous' measures both, their runs alternating. 'continuous-overlap' is continuous "
+            + "batching with the image side of waiting rows built on a thread of its own while rows decode (to "
+            + "measure that overlap). Default ${DEFAULT-VALUE}.")
     List<String> scheduling;
 
 

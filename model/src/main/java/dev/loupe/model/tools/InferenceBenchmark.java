@@ -36,16 +36,17 @@ public final class InferenceBenchmark {
         /** Rows join and leave the decoding batch step by step. */
         CONTINUOUS,
         /**
-         * As {@link #CONTINUOUS}, the image side of waiting rows built on the loop's thread when admission needs it
-         * instead of on a thread of its own while rows decode (for measuring what the overlap gives).
+         * As {@link #CONTINUOUS}, the image side of waiting rows built on a thread of its own while rows decode
+         * instead of on the loop's thread when admission needs it
+         * ({@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}).
          */
-        CONTINUOUS_INLINE;
+        CONTINUOUS_OVERLAP;
 
         public static Scheduling parse(String s) {
             try {
                 return valueOf(s.trim().replace('-', '_').toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException | NullPointerException e) {
-                throw new IllegalArgumentException("scheduling must be static, continuous or continuous-inline, got '"
+                throw new IllegalArgumentException("scheduling must be static, continuous or continuous-overlap, got '"
                         + s + "'");
             }
         }
@@ -235,8 +236,8 @@ public final class InferenceBenchmark {
         };
         if (scheduling == Scheduling.CONTINUOUS) {
             annotator.annotateContinuously(inputs, batchSize, listener);
-        } else if (scheduling == Scheduling.CONTINUOUS_INLINE) {
-            String before = System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND, "false");
+        } else if (scheduling == Scheduling.CONTINUOUS_OVERLAP) {
+            String before = System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND, "true");
             try {
                 annotator.annotateContinuously(inputs, batchSize, listener);
             } finally {

@@ -21,8 +21,8 @@ import java.util.stream.IntStream;
 /**
  * One {@link PrefixLanguageModelAnnotator#annotateContinuously} or {@link PrefixLanguageModelAnnotator#annotateFed}
  * call: the one-beam rows (greedy, sampling) go through a {@link DecodeScheduler}, taken from the feed at each step
- * boundary, their image prefixes built ahead of admission in groups of up to {@code maxActiveRows}, on a thread of
- * their own while the admitted rows decode ({@link PrefixesAhead}), each outcome handed on the moment its row
+ * boundary, their image prefixes built ahead of admission in groups of up to {@code maxActiveRows} (or, when asked,
+ * on a thread of their own while the admitted rows decode: {@link PrefixesAhead}), each outcome handed on the moment its row
  * finishes. Beam-search and ranking rows keep whole-request batches: they run between
  * two steps, once {@code maxActiveRows} of them are collected or the feed has nothing more for now. A prefix that
  * fails for a group is built again row by row, so only the row at fault fails; a decoder step that fails fails the rows

@@ -54,8 +54,9 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     public static final int MAX_CANDIDATES = 256;
 
     /**
-     * System property {@code false}: continuous batching builds the image side of waiting rows on its loop's thread
-     * when admission needs them, instead of on a thread of its own while rows decode. For measurements.
+     * System property {@code true}: continuous batching builds the image side of waiting rows on a thread of its own
+     * while rows decode, instead of on its loop's thread when admission needs them. Off by default: on a loaded
+     * 2-core host the second thread slowed the loop (docs/benchmarks.md); for measurements.
      */
     public static final String PREFIXES_IN_BACKGROUND = PrefixesAhead.BACKGROUND_PROPERTY;
 

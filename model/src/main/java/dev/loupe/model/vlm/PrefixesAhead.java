@@ -62,7 +62,7 @@ final class PrefixesAhead<R> implements AutoCloseable {
 
     /** Whether a background thread builds the groups (else {@link #await} builds them on the caller's thread). */
     static boolean backgroundByDefault() {
-        return Boolean.parseBoolean(System.getProperty(BACKGROUND_PROPERTY, "true"));
+        return Boolean.getBoolean(BACKGROUND_PROPERTY);
     }
 
     boolean background() {
