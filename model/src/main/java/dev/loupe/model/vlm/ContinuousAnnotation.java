@@ -141,17 +141,14 @@ final class ContinuousAnnotation<P> {
     }
 
     /**
-     * Whether the loop waits for prefixes before this step boundary: without a background thread, when the
-     * admission rule would take more rows than are built; with one, only when nothing decodes and nothing is built
-     * (otherwise the rows decode on while the next group is built).
+     * Whether the loop waits for prefixes before this step boundary: when the admission rule would take more rows
+     * than are built. With a background thread the group it waits for was started earlier, beside the decode
+     * steps, so only its rest is waited for; decoding on with free slots instead would run more, emptier steps.
      */
     private static <J, R> boolean needsPrefixes(DecodeScheduler<J> scheduler, int active, ArrayDeque<J> ready,
                                                 PrefixesAhead<R> ahead) {
         if (ahead.isEmpty()) {
             return false;
-        }
-        if (ahead.background()) {
-            return active == 0 && ready.isEmpty();
         }
         int holding = ready.size() + ahead.held();
         return scheduler.admits(active, holding)
