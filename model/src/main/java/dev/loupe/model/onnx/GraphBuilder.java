@@ -172,7 +172,7 @@ public final class GraphBuilder {
             out[i] = fresh(opType.toLowerCase(java.util.Locale.ROOT) + "_out");
             b.addOutput(out[i]);
         }
-        attrs.forEach((k, v) -> b.addAttribute(attribute(k, v)));
+        new java.util.TreeMap<>(attrs).forEach((k, v) -> b.addAttribute(attribute(k, v))); // by name: same bytes every run
         nodes.add(b.build());
         return out;
     }

@@ -41,6 +41,21 @@ class OnnxModelWriterTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void attributesAreWrittenInNameOrderSoAConversionIsReproducible() {
+        // Map.of iterates in an order salted per JVM: a graph written from it would differ from run to run
+        Map<String, Object> attrs = new java.util.LinkedHashMap<>();
+        attrs.put("sorted", 1L);
+        attrs.put("axis", -1L);
+        attrs.put("largest", 1L);
+        GraphBuilder g = new GraphBuilder("topk");
+        String x = g.input("x", DataType.FLOAT, "batch", 4);
+        g.opN("TopK", 2, attrs, x, g.constLongs(2));
+        assertThat(g.graphWithoutWeights().getNodeList().stream().filter(n -> n.getOpType().equals("TopK"))
+                .findFirst().orElseThrow().getAttributeList())
+                .extracting(ai.onnx.proto.OnnxMl.AttributeProto::getName).containsExactly("axis", "largest", "sorted");
+    }
+
     private static float gelu(double v) {
         // erf via Abramowitz-Stegun is too coarse; use the series-free identity with Math: erf(x) = 2*Phi(x*sqrt2)-1
         return (float) (0.5 * v * (1 + erf(v / Math.sqrt(2))));
