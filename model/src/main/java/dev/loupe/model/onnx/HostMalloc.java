@@ -35,6 +35,7 @@ public final class HostMalloc {
     private static final int M_ARENA_MAX = -8;
 
     private static Boolean applied;
+    private static LibC libc;
 
     private HostMalloc() {}
 
@@ -64,10 +65,10 @@ public final class HostMalloc {
      * {@link #keepFreedMemory()} holds: a session's loading leaves temporaries (the graph's bytes, initializer copies)
      * that the settings above would otherwise keep. Called once a session is loaded; a no-op elsewhere.
      */
-    public static void releaseFreeMemory() {
+    public static synchronized void releaseFreeMemory() {
         if (keepFreedMemory()) {
             try {
-                Native.load("c", LibC.class).malloc_trim(0);
+                libc.malloc_trim(0);
             } catch (UnsatisfiedLinkError | RuntimeException e) {
                 LOG.fine("malloc_trim failed: " + e);
             }
@@ -79,11 +80,12 @@ public final class HostMalloc {
             return false;
         }
         try {
-            LibC libc = Native.load("c", LibC.class);
-            String version = libc.gnu_get_libc_version();
-            boolean ok = set(libc, env, "MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-                    & set(libc, env, "MALLOC_TRIM_THRESHOLD_", M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-                    & set(libc, env, "MALLOC_ARENA_MAX", M_ARENA_MAX, ARENAS);
+            LibC c = Native.load("c", LibC.class);
+            String version = c.gnu_get_libc_version();
+            boolean ok = set(c, env, "MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                    & set(c, env, "MALLOC_TRIM_THRESHOLD_", M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+                    & set(c, env, "MALLOC_ARENA_MAX", M_ARENA_MAX, ARENAS);
+            libc = c;
             if (!ok) {
                 LOG.warning("glibc " + version + " refused a malloc setting; ONNX Runtime sessions keep their arenas");
             }
@@ -94,10 +96,10 @@ public final class HostMalloc {
         }
     }
 
-    private static boolean set(LibC libc, Map<String, String> env, String variable, int param, int value) {
+    private static boolean set(LibC c, Map<String, String> env, String variable, int param, int value) {
         if (env.get(variable) != null) {
             return true; // the user's setting stands
         }
-        return libc.mallopt(param, value) == 1;
+        return c.mallopt(param, value) == 1;
     }
 }

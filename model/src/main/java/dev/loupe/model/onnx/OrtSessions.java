@@ -51,8 +51,6 @@ public final class OrtSessions {
      */
     public static final String SPIN_PROPERTY = "loupe.ort.spinning";
 
-    private static final boolean TRIM_AFTER_LOAD = Boolean.parseBoolean(System.getProperty("loupe.ort.trim", "true"));
-
     private OrtSessions() {}
 
     /**
@@ -173,7 +171,7 @@ public final class OrtSessions {
                 }
             }
             OrtSession session = env.createSession(model.toString(), so);
-            if (activationMemory(options) == ActivationMemory.MALLOC && TRIM_AFTER_LOAD) {
+            if (activationMemory(options) == ActivationMemory.MALLOC) {
                 HostMalloc.releaseFreeMemory();
             }
             return session;

@@ -7,7 +7,8 @@ import dev.loupe.model.tools.ProcessResources;
 /**
  * Test program run in its own JVM by {@link HostMallocTest} (a fresh process: glibc's dynamic thresholds untouched):
  * with argument {@code keep} it first calls {@link HostMalloc#keepFreedMemory()}; then it mallocs a block of
- * {@link #BLOCK} bytes, writes every page, frees it and prints how much of it left the resident set.
+ * {@link #BLOCK} bytes, writes every page, frees it and prints how much of it left the resident set, then how much
+ * more left it after {@link HostMalloc#releaseFreeMemory()}.
  */
 public final class FreedBlockResidency {
     /** 24 MiB: above glibc's initial mmap threshold (128 KiB), below the 32 MiB the tuning sets. */
@@ -26,7 +27,10 @@ public final class FreedBlockResidency {
         long before = ProcessResources.residentBytes();
         Native.free(address);
         long after = ProcessResources.residentBytes();
+        HostMalloc.releaseFreeMemory();
+        long trimmed = ProcessResources.residentBytes();
         System.out.println("TUNED=" + keep);
         System.out.println("RELEASED=" + (before - after));
+        System.out.println("TRIMMED=" + (after - trimmed));
     }
 }
