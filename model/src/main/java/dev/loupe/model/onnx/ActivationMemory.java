@@ -7,7 +7,8 @@ import java.util.function.BooleanSupplier;
  * Where a CPU session's activations (the intermediate tensors of a run) live. It decides much of a process's peak
  * resident memory: a model's sessions run one after another, so one pool they all reuse needs about the largest
  * session's activations, while an arena per session keeps each session's largest activations for good
- * (docs/benchmarks.md, peak RSS: 65-130 MiB less on the benchmark checkpoint at batch 16, at the same CPU time).
+ * (docs/benchmarks.md, peak RSS: 88 MiB less for the benchmark checkpoint's fp32 package at batch 16, 124 MiB for
+ * its int8 one, at the same CPU time).
  */
 public enum ActivationMemory {
     /** ONNX Runtime's CPU arena per session, with memory-pattern planning (one block per run, planned per shape). */
