@@ -12,6 +12,8 @@ import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphKind;
+import dev.loupe.model.onnx.ActivationMemory;
+import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.tools.GpuMemoryProbe;
@@ -299,6 +301,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 runtime.intraOpThreads() == 0 ? "all cores" : runtime.intraOpThreads(),
                 s.lengthMix().isEmpty() ? String.valueOf(s.maxNewTokens()) : "in turn " + s.lengthMix(),
                 schedulings(s), s.warmupRuns(), s.iterations(), measured.get(0).preparation().preprocessMsPerImage());
+        out.printf(Locale.ROOT, "memory: ONNX Runtime activations %s; JVM %s%n", activations(runtime),
+                ProcessResources.jvmMemorySetup());
         boolean notReset = false;
         for (Measured m : measured) {
             if (measured.size() > 1) {
@@ -415,6 +419,11 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         }
     }
 
+    private static String activations(RuntimeOptions runtime) {
+        return OrtSessions.activationMemory(runtime) == ActivationMemory.MALLOC
+                ? "from malloc, shared by all sessions" : "in an arena per session";
+    }
+
     /** Where the runner does not count (the Java-API runner: its KV cache crosses the boundary every step). */
     static final String HOST_BYTES_NOTE = "n/a (counted by the device-bound runner only; this package's decoder runs "
             + "through ONNX Runtime's Java API, whose KV cache crosses every step)";
@@ -425,6 +434,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         o.put("model", modelName);
         o.put("device", deviceName(runtime));
         o.put("intra_op_threads", runtime.intraOpThreads());
+        o.put("activation_memory", OrtSessions.activationMemory(runtime).name().toLowerCase(Locale.ROOT));
+        o.put("jvm_memory", ProcessResources.jvmMemorySetup());
         o.put("runner", runtime.runner().spec());
         o.put("max_new_tokens", s.maxNewTokens());
         o.put("warmup_runs", s.warmupRuns());

@@ -43,6 +43,10 @@ class BenchCommandTest {
         JsonNode o = JSON.readTree(r.out());
         assertThat(o.path("max_new_tokens").asInt()).isEqualTo(4);
         assertThat(o.path("intra_op_threads").asInt()).isEqualTo(1);
+        // the process's sessions' activation memory as OrtSessions chose it, and the JVM's heap set-up
+        assertThat(o.path("activation_memory").asText()).isEqualTo(dev.loupe.model.onnx.OrtSessions
+                .activationMemory(dev.loupe.model.api.RuntimeOptions.defaults()).name().toLowerCase(java.util.Locale.ROOT));
+        assertThat(o.path("jvm_memory").asText()).contains("initial heap").contains("maximum heap");
         JsonNode results = o.path("results");
         assertThat(results).hasSize(2);
         assertThat(results.get(0).path("batch_size").asInt()).isEqualTo(1);

@@ -33,6 +33,9 @@ import java.util.logging.Logger;
  * share one pool of the first model's size; give them the same thread count. If something outside this class
  * created the environment first (without global pools), sessions fall back to per-session pools of the asked
  * thread count, spinning off; {@link #sharedPool()} then says false.
+ *
+ * <p><b>Activation memory.</b> On the CPU, sessions take their activations from the C library's malloc, shared by
+ * all of them, rather than from an arena each ({@link ActivationMemory}, {@link #activationMemory}).
  */
 public final class OrtSessions {
     private static final Logger LOG = Logger.getLogger(OrtSessions.class.getName());
@@ -47,15 +50,6 @@ public final class OrtSessions {
      * instead of sleeping at once. Off by default (see the class comment); for measurements.
      */
     public static final String SPIN_PROPERTY = "loupe.ort.spinning";
-
-    /**
-     * System property {@code false}: sessions allocate activations with plain malloc instead of ONNX Runtime's CPU
-     * arena. For measurements: it lowers the peak RSS (each session's arena keeps the largest activations it ever
-     * held) but costs the vision encoder 1.5-2x CPU time in page faults (docs/benchmarks.md, peak RSS).
-     */
-    public static final String ARENA_PROPERTY = "loupe.ort.arena";
-    /** System property {@code false}: ONNX Runtime's memory-pattern planning off. For measurements, as above. */
-    public static final String MEMORY_PATTERN_PROPERTY = "loupe.ort.memory-pattern";
 
     private OrtSessions() {}
 
@@ -101,6 +95,16 @@ public final class OrtSessions {
         return environment(RuntimeOptions.defaults());
     }
 
+    /**
+     * Where the activations of sessions opened with {@code options} live ({@link ActivationMemory#choose}: the C
+     * library's malloc shared by all sessions where it can be told to keep freed memory, else an arena per session;
+     * system property {@link ActivationMemory#PROPERTY} overrides).
+     */
+    public static ActivationMemory activationMemory(RuntimeOptions options) {
+        return ActivationMemory.choose(System.getProperty(ActivationMemory.PROPERTY), options.device(),
+                HostMalloc::keepFreedMemory);
+    }
+
     /** Whether the sessions of this process share ONNX Runtime's global intra-op pool. */
     public static synchronized boolean sharedPool() {
         return environment != null && poolThreads >= 0;
@@ -136,10 +140,8 @@ public final class OrtSessions {
         OrtEnvironment env = environment(options);
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (!Boolean.parseBoolean(System.getProperty(ARENA_PROPERTY, "true"))) {
+            if (activationMemory(options) == ActivationMemory.MALLOC) {
                 so.setCPUArenaAllocator(false);
-            }
-            if (!Boolean.parseBoolean(System.getProperty(MEMORY_PATTERN_PROPERTY, "true"))) {
                 so.setMemoryPatternOptimization(false);
             }
             if (sharedPool()) {
@@ -168,7 +170,11 @@ public final class OrtSessions {
                             + "and a visible GPU): " + e.getMessage(), e);
                 }
             }
-            return env.createSession(model.toString(), so);
+            OrtSession session = env.createSession(model.toString(), so);
+            if (activationMemory(options) == ActivationMemory.MALLOC) {
+                HostMalloc.releaseFreeMemory();
+            }
+            return session;
         } catch (OrtException e) {
             throw new IOException("cannot load ONNX graph " + model + ": " + e.getMessage(), e);
         }

@@ -64,6 +64,20 @@ public final class ProcessResources {
         return -1;
     }
 
+    /**
+     * The JVM's memory set-up, for benchmark reports: its collectors (e.g. "Copy, MarkSweepCompact" for the serial
+     * collector bin/loupe picks) and its initial and maximum heap in MiB.
+     */
+    public static String jvmMemorySetup() {
+        StringBuilder gcs = new StringBuilder();
+        for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            gcs.append(gcs.length() == 0 ? "" : ", ").append(gc.getName());
+        }
+        java.lang.management.MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        return "collectors " + gcs + ", initial heap " + (heap.getInit() >> 20) + " MiB, maximum heap "
+                + (heap.getMax() < 0 ? "unbounded" : (heap.getMax() >> 20) + " MiB");
+    }
+
     /** Current resident set size ({@code VmRSS}) in bytes, or -1. */
     public static long residentBytes() {
         return statusKiB("VmRSS:");
