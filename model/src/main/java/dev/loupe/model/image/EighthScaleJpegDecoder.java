@@ -31,6 +31,7 @@ final class EighthScaleJpegDecoder {
     /** Bits of the window in which {@link Huffman#skipGroup} skips several AC coefficients at once. */
     private static final int GROUP_BITS = 14;
     private static final int GROUP_END_OF_BLOCK = 1 << 15;
+    private static final int NO_GROUP = 127;
     /** Zig-zag index to natural (row-major) index, with libjpeg's 16 extra entries for corrupt runs past 63. */
     private static final int[] NATURAL = new int[64 + 16];
 
@@ -266,7 +267,8 @@ final class EighthScaleJpegDecoder {
         /**
          * For AC tables: the coefficients whose codes and values all lie in the next {@value #GROUP_BITS} bits,
          * skipped together: bits used in bits 0-7, the index's advance in bits 8-14 (end of block excluded),
-         * {@link #GROUP_END_OF_BLOCK} when they end with the end of block; 0 when the first does not fit.
+         * {@link #GROUP_END_OF_BLOCK} when they end with the end of block; advance {@link #NO_GROUP} when the first
+         * does not fit.
          */
         final char[] skipGroup;
         final int[] maxCode = new int[18];
@@ -318,7 +320,8 @@ final class EighthScaleJpegDecoder {
                         break;
                     }
                 }
-                skipGroup[window] = (char) entry;
+                // Nothing fits: an advance no index passes sends the look-up to the one-code path.
+                skipGroup[window] = (char) (entry != 0 ? entry : NO_GROUP << 8);
             }
         }
 
@@ -542,7 +545,7 @@ final class EighthScaleJpegDecoder {
                 }
                 int e = groups[(int) (acc >>> (64 - GROUP_BITS))];
                 int advance = (e >>> 8) & 0x7F;
-                if (e != 0 && k + advance < 64) {
+                if (k + advance < 64) {
                     acc <<= e & 0xFF;
                     bits -= e & 0xFF;
                     if ((e & GROUP_END_OF_BLOCK) != 0) {

@@ -41,7 +41,9 @@ import java.util.Locale;
  * 1/2, 1/4 or 1/8 scale, the largest that Pillow's {@code Image.draft("RGB", (minWidth, minHeight))} would pick
  * (both sides at least that many times the minimum). With libjpeg-turbo that is DCT scaling, pixel for pixel
  * Pillow's {@code draft}; with ImageIO it is source subsampling (every s-th pixel, no averaging), a cheaper and
- * rougher stand-in. Either way the tensor differs from the exact path's: never use it where parity is promised (see
+ * rougher stand-in. At 1/8, the common scale for camera photos, baseline grey, 4:2:0 and 4:4:4 JPEGs go to
+ * {@link EighthScaleJpegDecoder} instead (Java, the same pixels as libjpeg-turbo's 1/8, faster, with either
+ * decoder installed; {@link #withEighthScaleDecoder} switches it off). Either way the tensor differs from the exact path's: never use it where parity is promised (see
  * docs/benchmarks.md for the measured difference).
  */
 public final class ImageDecoder {
