@@ -431,10 +431,13 @@ final class EighthScaleJpegDecoder {
             this.pos = f.dataStart;
         }
 
-        /** Fills {@link #acc} to at least 57 bits (libjpeg's byte stuffing undone; zeros once a marker is hit). */
+        /**
+         * Fills {@link #acc} with whole bytes, to at least 56 bits (libjpeg's byte stuffing undone; zeros once a marker
+         * is hit).
+         */
         private void fill() {
-            if (bits > 56) {
-                return;
+            if (bits > 55) {
+                return; // no whole byte fits
             }
             if (!atMarker && pos + 8 <= b.length) {
                 long x = (long) LONG_BE.get(b, pos);
