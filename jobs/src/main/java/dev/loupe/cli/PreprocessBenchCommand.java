@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
 @Command(name = "preprocess", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Image preprocessing speed on one thread: generated photo-like JPEG (quality 90) and PNG images "
                 + "decoded, resized and normalised to a BLIP 224 and a CLIP 336 tensor; ms/image on the exact "
-                + "(Pillow-parity) path and, for JPEGs, with reduced-scale decoding (and its difference from exact), "
+                + "(Pillow-parity) path and, for JPEGs, with reduced-scale decoding (and its difference from exact; "
+                + "path reduced-library-1/8: 1/8-scale decodes by the JPEG library instead of Loupe's Java decoder), "
                 + "with libjpeg-turbo (where libturbojpeg0 is installed) and with ImageIO side by side.")
 public final class PreprocessBenchCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();

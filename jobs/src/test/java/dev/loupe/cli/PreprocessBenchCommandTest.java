@@ -20,12 +20,12 @@ class PreprocessBenchCommandTest {
 
         assertThat(r.status()).as(r.out() + r.err()).isZero();
         JsonNode cases = JSON.readTree(r.out()).path("cases");
-        // Per size: JPEG exact + reduced with each JPEG decoder (libjpeg-turbo where installed, and ImageIO) and PNG
-        // exact, each to BLIP 224 and CLIP 336.
+        // Per size: JPEG exact + reduced + reduced with the library's own 1/8 with each JPEG decoder (libjpeg-turbo
+        // where installed, and ImageIO) and PNG exact, each to BLIP 224 and CLIP 336.
         String standard = new ImageDecoder().jpegDecoder();
         int jpegDecoders = standard.equals("imageio") ? 1 : 2;
         assertThat(JSON.readTree(r.out()).path("jpeg_decoder").asText()).contains("JPEG decoding: ");
-        assertThat(cases).hasSize(2 * (2 * jpegDecoders + 1) * 2);
+        assertThat(cases).hasSize(2 * (3 * jpegDecoders + 1) * 2);
         List<String> seen = new ArrayList<>();
         for (JsonNode c : cases) {
             seen.add(c.path("width").asInt() + " " + c.path("format").asText() + " " + c.path("processor").asText()
@@ -42,7 +42,8 @@ class PreprocessBenchCommandTest {
             }
         }
         assertThat(seen).contains("64 jpeg blip-224 " + standard + " exact", "64 jpeg clip-336 imageio reduced",
-                "500 png clip-336 imageio exact", "500 jpeg blip-224 " + standard + " reduced");
+                "500 png clip-336 imageio exact", "500 jpeg blip-224 " + standard + " reduced",
+                "500 jpeg clip-336 " + standard + " reduced-library-1/8");
         assertThat(seen).doesNotContain("64 png blip-224 imageio reduced");
         // 64x48 is below both targets, so its reduced-scale path decodes at full size: the same tensor.
         for (JsonNode c : cases) {

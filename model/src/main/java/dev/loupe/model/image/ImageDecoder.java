@@ -41,7 +41,9 @@ import java.util.Locale;
  * 1/2, 1/4 or 1/8 scale, the largest that Pillow's {@code Image.draft("RGB", (minWidth, minHeight))} would pick
  * (both sides at least that many times the minimum). With libjpeg-turbo that is DCT scaling, pixel for pixel
  * Pillow's {@code draft}; with ImageIO it is source subsampling (every s-th pixel, no averaging), a cheaper and
- * rougher stand-in. Either way the tensor differs from the exact path's: never use it where parity is promised (see
+ * rougher stand-in. At 1/8, the common scale for camera photos, baseline grey, 4:2:0 and 4:4:4 JPEGs go to
+ * {@link EighthScaleJpegDecoder} instead (Java, the same pixels as libjpeg-turbo's 1/8, faster, with either
+ * decoder installed; {@link #withEighthScaleDecoder} switches it off). Either way the tensor differs from the exact path's: never use it where parity is promised (see
  * docs/benchmarks.md for the measured difference).
  */
 public final class ImageDecoder {
@@ -51,6 +53,8 @@ public final class ImageDecoder {
     private final long maxEncodedBytes;
     private final long maxPixels;
     private final boolean fastJpegDownscale;
+    /** Whether 1/8-scale decodes go to {@link EighthScaleJpegDecoder} where it takes the file. */
+    private final boolean eighthScaleDecoder;
     /** libjpeg-turbo, or null: ImageIO decodes every JPEG. */
     private final TurboJpegDecoder turbo;
 
@@ -60,16 +64,18 @@ public final class ImageDecoder {
     }
 
     public ImageDecoder(long maxEncodedBytes, long maxPixels) {
-        this(maxEncodedBytes, maxPixels, false, TurboJpegDecoder.shared());
+        this(maxEncodedBytes, maxPixels, false, true, TurboJpegDecoder.shared());
     }
 
-    private ImageDecoder(long maxEncodedBytes, long maxPixels, boolean fastJpegDownscale, TurboJpegDecoder turbo) {
+    private ImageDecoder(long maxEncodedBytes, long maxPixels, boolean fastJpegDownscale, boolean eighthScaleDecoder,
+                         TurboJpegDecoder turbo) {
         if (maxEncodedBytes <= 0 || maxPixels <= 0) {
             throw new IllegalArgumentException("limits must be positive: " + maxEncodedBytes + " bytes, " + maxPixels + " pixels");
         }
         this.maxEncodedBytes = maxEncodedBytes;
         this.maxPixels = maxPixels;
         this.fastJpegDownscale = fastJpegDownscale;
+        this.eighthScaleDecoder = eighthScaleDecoder;
         this.turbo = turbo;
         ensurePluginsRegistered();
     }
@@ -79,7 +85,18 @@ public final class ImageDecoder {
      * wherever Pillow parity is promised). The option {@code loupe.image.fast-jpeg-downscale} sets it.
      */
     public ImageDecoder withFastJpegDownscale(boolean on) {
-        return on == fastJpegDownscale ? this : new ImageDecoder(maxEncodedBytes, maxPixels, on, turbo);
+        return on == fastJpegDownscale ? this
+                : new ImageDecoder(maxEncodedBytes, maxPixels, on, eighthScaleDecoder, turbo);
+    }
+
+    /**
+     * This decoder with reduced-scale decodes at 1/8 done by the Java {@link EighthScaleJpegDecoder} where it takes
+     * the file (the default: the same pixels as libjpeg-turbo's, faster), or always by libjpeg-turbo (or ImageIO):
+     * to compare the two. No effect unless {@link #withFastJpegDownscale reduced-scale decoding} is on.
+     */
+    public ImageDecoder withEighthScaleDecoder(boolean on) {
+        return on == eighthScaleDecoder ? this
+                : new ImageDecoder(maxEncodedBytes, maxPixels, fastJpegDownscale, on, turbo);
     }
 
     /**
@@ -88,7 +105,8 @@ public final class ImageDecoder {
      */
     public ImageDecoder withTurboJpeg(boolean on) {
         TurboJpegDecoder wanted = on ? TurboJpegDecoder.shared() : null;
-        return wanted == turbo ? this : new ImageDecoder(maxEncodedBytes, maxPixels, fastJpegDownscale, wanted);
+        return wanted == turbo ? this
+                : new ImageDecoder(maxEncodedBytes, maxPixels, fastJpegDownscale, eighthScaleDecoder, wanted);
     }
 
     /** Which library decodes this decoder's (8-bit grey, YCbCr and RGB) JPEGs: "libjpeg-turbo" or "imageio". */
@@ -157,6 +175,12 @@ public final class ImageDecoder {
             throw new AnnotationException(ErrorCode.IMAGE_TOO_LARGE,
                     "the image has " + encoded.length + " bytes, over the limit of " + maxEncodedBytes);
         }
+        if (fastJpegDownscale && eighthScaleDecoder && isJpeg(encoded)) {
+            RgbRows rows = decodeAtEighthScale(encoded, minWidth, minHeight);
+            if (rows != null) {
+                return rows;
+            }
+        }
         if (turbo != null && isJpeg(encoded)) {
             RgbRows rows = decodeWithTurbo(encoded, minWidth, minHeight);
             if (rows != null) {
@@ -183,6 +207,26 @@ public final class ImageDecoder {
 
     private static boolean isJpeg(byte[] b) {
         return b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF;
+    }
+
+    /**
+     * The image at 1/8 scale from {@link EighthScaleJpegDecoder} when the size rule picks 1/8 and it takes the file;
+     * null sends the file down the usual path (which also gives damaged files their verdict).
+     */
+    private RgbRows decodeAtEighthScale(byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
+        int[] size = EighthScaleJpegDecoder.size(encoded);
+        if (size == null) {
+            return null;
+        }
+        checkPixels("jpeg", size[0], size[1]);
+        if (downscale(size[0], size[1], minWidth, minHeight) != 8) {
+            return null;
+        }
+        JpegStructure.Stored stored = JpegStructure.parse(encoded).stored;
+        if (stored != JpegStructure.Stored.YCBCR && stored != JpegStructure.Stored.GREY) {
+            return null;
+        }
+        return EighthScaleJpegDecoder.decode(encoded);
     }
 
     /** Null for a JPEG that libjpeg-turbo does not decode as Pillow does: ImageIO takes it. */

@@ -161,6 +161,13 @@ final class JpegColour {
         return new RgbImage(w, h, out);
     }
 
+    /** libjpeg's YCbCr-to-RGB of one pixel, written as R, G, B at {@code out[o]}. */
+    static void yccToRgb(int yy, int cb, int cr, byte[] out, int o) {
+        out[o] = clip8(yy + CR_R[cr]);
+        out[o + 1] = clip8(yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
+        out[o + 2] = clip8(yy + CB_B[cb]);
+    }
+
     private static void ycc(int yy, int cb, int cr, int[] rgb) {
         rgb[0] = clip(yy + CR_R[cr]);
         rgb[1] = clip(yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));

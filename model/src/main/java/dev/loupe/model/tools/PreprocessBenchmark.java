@@ -20,13 +20,20 @@ import java.util.Objects;
 /**
  * Image preprocessing speed on one thread: generated photo-like images (gradients plus noise) encoded as JPEG
  * (quality 90) and PNG, each decoded, resized and normalised to a BLIP 224x224 and a CLIP (LLaVA) 336x336 tensor,
- * on the exact (Pillow-parity) path and, for JPEGs, with reduced-scale decoding; JPEGs with each available decoder
- * (libjpeg-turbo where installed, and ImageIO), side by side. Reports milliseconds per image.
+ * on the exact (Pillow-parity) path and, for JPEGs, with reduced-scale decoding (its 1/8-scale decodes by the Java
+ * decoder, as by default, and by the JPEG decoder itself: {@link #REDUCED_BY_LIBRARY}); JPEGs with each available
+ * decoder (libjpeg-turbo where installed, and ImageIO), side by side. Reports milliseconds per image.
  */
 public final class PreprocessBenchmark {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
     private static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
+
+    /**
+     * The reduced path with 1/8-scale decodes left to the JPEG decoder itself (libjpeg-turbo's DCT scaling, ImageIO's
+     * subsampling) instead of the Java {@code EighthScaleJpegDecoder}: the reduced path before that decoder.
+     */
+    public static final String REDUCED_BY_LIBRARY = "reduced-library-1/8";
 
     private PreprocessBenchmark() {}
 
@@ -103,6 +110,9 @@ public final class PreprocessBenchmark {
                                 preprocessor(processor, d), reference));
                         cases.add(new Case(format, size, image, processor, d.jpegDecoder(), "reduced",
                                 preprocessor(processor, d.withFastJpegDownscale(true)), reference));
+                        cases.add(new Case(format, size, image, processor, d.jpegDecoder(), REDUCED_BY_LIBRARY,
+                                preprocessor(processor, d.withFastJpegDownscale(true).withEighthScaleDecoder(false)),
+                                reference));
                     }
                 }
             }
