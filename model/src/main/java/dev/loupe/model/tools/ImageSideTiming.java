@@ -124,12 +124,15 @@ public final class ImageSideTiming {
         void run() throws Exception;
     }
 
-    /** The package's two graphs in their own sessions, with inputs built once. */
-    private static final class Graphs implements AutoCloseable {
+    /**
+     * The package's two graphs in their own sessions, with inputs built once: the vision graph in runs of
+     * {@link ImageEncoder#VISION_RUN_IMAGES} images as the encoder runs it, the Q-Former over the whole batch.
+     */
+    static final class Graphs implements AutoCloseable {
         private final OrtSession vision;
         private final OrtSession qformer;
         private final List<OnnxTensor> owned = new ArrayList<>();
-        private final Map<String, OnnxTensor> visionIn = new HashMap<>();
+        private final List<Map<String, OnnxTensor>> visionIn = new ArrayList<>();
         private final Map<String, OnnxTensor> qformerIn = new HashMap<>();
 
         Graphs(Path pkg, OrtEnvironment env, RuntimeOptions options, List<ImageTensor> images, long[][] ids)
@@ -138,13 +141,16 @@ public final class ImageSideTiming {
             qformer = OrtSessions.open(pkg.resolve(ImageEncoder.QFORMER_FILE), options);
             int batch = images.size();
             int per = images.get(0).chw().length;
-            float[] px = new float[batch * per];
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(images.get(b).chw(), 0, px, b * per, per);
-            }
             ImageTensor first = images.get(0);
-            visionIn.put(VisionGraph.PIXEL_VALUES, own(OnnxTensor.createTensor(env, FloatBuffer.wrap(px),
-                    new long[] {batch, first.channels(), first.height(), first.width()})));
+            for (int from = 0; from < batch; from += ImageEncoder.VISION_RUN_IMAGES) {
+                int n = Math.min(ImageEncoder.VISION_RUN_IMAGES, batch - from);
+                float[] px = new float[n * per];
+                for (int b = 0; b < n; b++) {
+                    System.arraycopy(images.get(from + b).chw(), 0, px, b * per, per);
+                }
+                visionIn.add(Map.of(VisionGraph.PIXEL_VALUES, own(OnnxTensor.createTensor(env, FloatBuffer.wrap(px),
+                        new long[] {n, first.channels(), first.height(), first.width()}))));
+            }
             long[] emb = ((TensorInfo) vision.getOutputInfo().get(VisionGraph.IMAGE_EMBEDS).getInfo()).getShape();
             qformerIn.put(QFormerGraph.IMAGE_EMBEDS, own(DecoderGraphTiming.floats(env, new SplittableRandom(3), batch,
                     emb[1], emb[2])));
@@ -165,7 +171,9 @@ public final class ImageSideTiming {
         }
 
         void round() throws OrtException {
-            vision.run(visionIn).close();
+            for (Map<String, OnnxTensor> in : visionIn) {
+                vision.run(in).close();
+            }
             qformer.run(qformerIn).close();
         }
 
