@@ -76,7 +76,9 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     @Option(names = "--scheduling", split = ",", defaultValue = "static", paramLabel = "static|continuous",
             description = "Generation loop: static batches (every row waits for the longest of its batch) or "
             + "continuous batching (rows join and leave the decoding batch step by step; --batch-sizes are its active "
-            + "rows); 'static,continuous' measures both, their runs alternating. Default ${DEFAULT-VALUE}.")
+            + "rows); 'static,continuous' measures both, their runs alternating. 'continuous-overlap' is continuous "
+            + "batching with the image side of waiting rows built on a thread of its own while rows decode (to "
+            + "measure that overlap). Default ${DEFAULT-VALUE}.")
     List<String> scheduling;
 
 
@@ -312,7 +314,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 r.msToResultByLength().forEach((length, ms) -> byLength.append(byLength.isEmpty() ? "" : ", ")
                         .append(length).append(": ").append(String.format(Locale.ROOT, "%.0f", ms)));
                 out.printf(Locale.ROOT, "| %d | %s | %d | %.2f | %.1f | %.1f | %s | %.3f | %.2f | %d | %s | %s |%n",
-                        r.batchSize(), r.scheduling().name().toLowerCase(Locale.ROOT), r.imagesPerRun(),
+                        r.batchSize(), r.scheduling().label(), r.imagesPerRun(),
                         r.imagesPerSecond(), r.tokensPerSecond(), r.prefillMsPerImage(),
                         Double.isNaN(r.decodeMsPerStep()) ? "n/a" : String.format(Locale.ROOT, "%.1f", r.decodeMsPerStep()),
                         r.batchSeconds(), r.cpuSecondsPerImage(), mib(r.heapPeakBytes()),
@@ -369,7 +371,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 language = String.format(Locale.ROOT, "language model %.0f ms (prefills and steps)", languageMs);
             }
             out.printf(Locale.ROOT, "split per run, batch %d %s: %.0f ms = image side %.0f ms (%.0f %%), %s, rest "
-                            + "%.0f ms%n", r.batchSize(), r.scheduling().name().toLowerCase(Locale.ROOT), total, image,
+                            + "%.0f ms%n", r.batchSize(), r.scheduling().label(), total, image,
                     100 * image / total, language, total - image - languageMs);
         }
     }
@@ -385,14 +387,16 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             if (!header) {
                 out.println("device-bound runner, bytes across the host boundary in the measured runs:");
                 out.println("| batch | scheduling | decode steps | bytes/step to device | bytes/step to host | prefills | "
-                        + "prefill+lookup MiB to device | prefill+lookup MiB to host | device MiB in use |");
-                out.println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+                        + "prefill+lookup MiB to device | prefill+lookup MiB to host | image side MiB to device | "
+                        + "image side MiB to host | device MiB in use |");
+                out.println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
                 header = true;
             }
-            out.printf(Locale.ROOT, "| %d | %s | %d | %.0f | %.0f | %d | %.2f | %.2f | %s |%n", r.batchSize(),
-                    r.scheduling().name().toLowerCase(Locale.ROOT), t.steps(), perStep(t.stepToDevice(), t.steps()),
-                    perStep(t.stepToHost(), t.steps()), t.prefills(), t.prefillToDevice() / (1024.0 * 1024.0),
-                    t.prefillToHost() / (1024.0 * 1024.0),
+            out.printf(Locale.ROOT, "| %d | %s | %d | %.0f | %.0f | %d | %.2f | %.2f | %.2f | %.2f | %s |%n",
+                    r.batchSize(), r.scheduling().label(), t.steps(),
+                    perStep(t.stepToDevice(), t.steps()), perStep(t.stepToHost(), t.steps()), t.prefills(),
+                    t.prefillToDevice() / (1024.0 * 1024.0), t.prefillToHost() / (1024.0 * 1024.0),
+                    t.imageToDevice() / (1024.0 * 1024.0), t.imageToHost() / (1024.0 * 1024.0),
                     t.deviceBytesInUse() < 0 ? "n/a" : String.valueOf(mib(t.deviceBytesInUse())));
         }
     }
@@ -435,7 +439,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
         for (Measured m : measured) {
             for (InferenceBenchmark.Result r : m.results()) {
                 ObjectNode result = arr.addObject().put("dtype", m.dtype()).put("decoder", m.decoder()).put("batch_size", r.batchSize())
-                        .put("scheduling", r.scheduling().name().toLowerCase(Locale.ROOT))
+                        .put("scheduling", r.scheduling().label())
                         .put("images_per_second", r.imagesPerSecond())
                         .put("tokens_per_second", r.tokensPerSecond()).put("prefill_ms_per_image", r.prefillMsPerImage())
                         .put("cpu_seconds_per_image", r.cpuSecondsPerImage()).put("batch_seconds", r.batchSeconds())
@@ -455,6 +459,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                             .put("bytes_per_step", t.bytesPerStep())
                             .put("prefill_bytes_to_device", t.prefillToDevice())
                             .put("prefill_bytes_to_host", t.prefillToHost())
+                            .put("image_bytes_to_device", t.imageToDevice())
+                            .put("image_bytes_to_host", t.imageToHost())
                             .put("device_bytes_in_use", t.deviceBytesInUse());
                 }
                 if (m.gpu() != null) {
@@ -495,7 +501,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     }
 
     private static String schedulings(InferenceBenchmark.Settings s) {
-        return String.join(",", s.schedulings().stream().map(l -> l.name().toLowerCase(Locale.ROOT)).toList());
+        return String.join(",", s.schedulings().stream().map(l -> l.label()).toList());
     }
 
     private static String deviceName(RuntimeOptions runtime) {

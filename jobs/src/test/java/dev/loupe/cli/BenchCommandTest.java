@@ -61,6 +61,28 @@ class BenchCommandTest {
         assertThat(Files.isRegularFile(work.resolve("package/manifest.json"))).isTrue();
     }
 
+    /**
+     * With the device-bound runner the JSON carries its host-boundary bytes: decode steps, and the image side's bytes
+     * (pixels and instructions in, the projected queries out: 4 queries of 32 floats per row). Two LLaMA heads of 16,
+     * as the fused decoder needs.
+     */
+    @Test
+    void deviceBoundRunnerReportsItsHostBoundaryBytesImageSideIncluded() throws Exception {
+        String[] fusable = TINY.clone();
+        fusable[java.util.Arrays.asList(fusable).indexOf("--llm-heads") + 1] = "2";
+        CliRun r = CliRun.of(concat(new String[] {"bench", "--random-checkpoint", "--json", "--batch-sizes", "2",
+                "--max-new-tokens", "3", "--warmup", "0", "--iterations", "1", "--threads", "1", "--runner",
+                "device-bound", "--work-dir", tmp.resolve("work").toString()}, fusable));
+
+        assertThat(r.status()).as(r.err()).isZero();
+        JsonNode traffic = JSON.readTree(r.out()).path("results").get(0).path("host_traffic");
+        assertThat(traffic.path("decode_steps").asLong()).isPositive();
+        assertThat(traffic.path("image_bytes_to_device").asLong()).isGreaterThanOrEqualTo(3L * 32 * 32 * 4);
+        long queriesOut = traffic.path("image_bytes_to_host").asLong();
+        assertThat(queriesOut).isPositive();
+        assertThat(queriesOut % (4L * 32 * 4)).isZero();
+    }
+
     @Test
     void fixtureTableForcesTheTokenCountPastEndOfSequence() {
         Path checkpoint = Path.of(System.getProperty("loupe.fixtures"), "hf-reference", "instructblip-vicuna",

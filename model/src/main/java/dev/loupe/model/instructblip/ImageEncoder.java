@@ -6,6 +6,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.HostTrafficStats;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.DirectFloatPool;
@@ -13,6 +15,7 @@ import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.vision.VisionFeatures;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -30,7 +33,7 @@ import java.util.Set;
  * The prompt-independent stage runs once per distinct image ({@link VisionFeatures}). Thread-safe; owns its two
  * sessions.
  */
-public final class ImageEncoder implements AutoCloseable {
+public final class ImageEncoder implements QueryEncoder {
     /** File names of the two graphs inside a model package directory. */
     public static final String VISION_FILE = "vision.onnx";
     public static final String QFORMER_FILE = "qformer.onnx";
@@ -40,10 +43,12 @@ public final class ImageEncoder implements AutoCloseable {
     private final OrtSession vision;
     private final OrtSession qformer;
     private final VisionFeatures features;
+    /** Images per vision run: {@link #VISION_RUN_IMAGES}, or fewer where the graph says so ({@link RowsPerRun}). */
+    private final int visionRunImages;
     /**
      * Reused native memory for the graphs' large inputs and outputs (pixels, vision features, Q-Former outputs): no
      * heap array and no per-run copy by the Java API, and no garbage (docs/benchmarks.md, image side). A few buffers
-     * each, for concurrent callers; they grow to the largest run (4 images' pixels, a batch's features).
+     * each, for concurrent callers; they grow to the largest run (one vision run's pixels, a batch's features).
      */
     private final DirectFloatPool pixelBuffers = new DirectFloatPool(2);
     private final DirectFloatPool featureBuffers = new DirectFloatPool(2);
@@ -51,8 +56,9 @@ public final class ImageEncoder implements AutoCloseable {
     private final DirectFloatPool queryBuffers = new DirectFloatPool(1);
 
     private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
-                         long visionCacheBytes) {
+                         long visionCacheBytes, int visionRunImages) {
         this.config = config;
+        this.visionRunImages = visionRunImages;
         this.env = env;
         this.vision = vision;
         this.qformer = qformer;
@@ -92,8 +98,10 @@ public final class ImageEncoder implements AutoCloseable {
                                     RuntimeOptions options) throws IOException {
         OrtSession v = OrtSessions.open(visionOnnx, options);
         try {
+            int visionRunImages = RowsPerRun.of(v, VISION_RUN_IMAGES);
             OrtSession q = OrtSessions.open(qformerOnnx, options);
-            return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes());
+            return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes(),
+                    visionRunImages);
         } catch (IOException | RuntimeException e) {
             try {
                 v.close();
@@ -143,6 +151,17 @@ public final class ImageEncoder implements AutoCloseable {
         return out;
     }
 
+    @Override
+    public VisionFeatureStats visionStats() {
+        return features.stats();
+    }
+
+    /** Nothing is counted: the Java API's tensors are host memory. */
+    @Override
+    public HostTrafficStats traffic() {
+        return HostTrafficStats.NONE;
+    }
+
     /** The per-image reuse of this model's prompt-independent image stage (its counts are the model's). */
     public VisionFeatures visionFeatures() {
         return features;
@@ -163,16 +182,7 @@ public final class ImageEncoder implements AutoCloseable {
     private record QFormerOutputs(float[][] queryOutput, float[][] languageInputs) {}
 
     private void checkRows(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
-        int batch = images.size();
-        if (batch == 0 || qformerIds == null || qformerIds.length != batch) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "need one Q-Former token row per image, got "
-                    + batch + " images and " + (qformerIds == null ? "no" : qformerIds.length) + " rows");
-        }
-        if (config.qformerTextInput()) {
-            for (long[] row : qformerIds) {
-                validateIds(row);
-            }
-        }
+        QFormerInstructions.check(config, images, qformerIds);
     }
 
     /** BLIP-2's image stage: vision and Q-Former together, with no instruction. */
@@ -184,15 +194,16 @@ public final class ImageEncoder implements AutoCloseable {
      * Images per vision run. Each image's features are its own (no attention across images), and a run over 4
      * images (over 1000 token rows) keeps the GEMMs as efficient as one over 16 (measured: the same CPU time per
      * image), while ONNX Runtime's arena, which keeps the largest activations the session ever needed, holds a
-     * quarter of a batch-16 run's (docs/benchmarks.md, peak RSS).
+     * quarter of a batch-16 run's (docs/benchmarks.md, peak RSS). An int8 vision tower takes one image per run
+     * ({@link RowsPerRun}: its activation ranges span the run), as cheap per image.
      */
     public static final int VISION_RUN_IMAGES = 4;
 
     /** The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. */
     private float[][] runVision(List<ImageTensor> images) throws AnnotationException {
         float[][] out = new float[images.size()][];
-        for (int from = 0; from < images.size(); from += VISION_RUN_IMAGES) {
-            List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + VISION_RUN_IMAGES));
+        for (int from = 0; from < images.size(); from += visionRunImages) {
+            List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + visionRunImages));
             float[][] rows = runVisionOnce(part, from);
             System.arraycopy(rows, 0, out, from, rows.length);
         }
@@ -205,7 +216,7 @@ public final class ImageEncoder implements AutoCloseable {
         int per = config.vision().numPositions() * config.vision().hiddenSize();
         try (DirectFloatPool.Lease pixels = pixelBuffers.take(batch * 3 * size * size);
              DirectFloatPool.Lease embeds = featureBuffers.take(batch * per)) {
-            stackPixels(images, first, pixels.buffer());
+            stackPixels(config, images, first, pixels.buffer());
             try (OnnxTensor px = OnnxTensor.createTensor(env, pixels.buffer(), new long[] {batch, 3, size, size});
                  OnnxTensor out = OnnxTensor.createTensor(env, embeds.buffer(), new long[] {batch,
                          config.vision().numPositions(), config.vision().hiddenSize()})) {
@@ -231,19 +242,10 @@ public final class ImageEncoder implements AutoCloseable {
             throws AnnotationException {
         int batch = imageEmbeds.length;
         boolean textInput = config.qformerTextInput();
-        int textLen = 1;
-        if (textInput) {
-            for (long[] row : qformerIds) {
-                textLen = Math.max(textLen, row.length);
-            }
-        }
-        long[] ids = new long[batch * textLen];
-        long[] mask = new long[batch * textLen];
-        java.util.Arrays.fill(ids, config.qformer().padTokenId());
-        for (int b = 0; b < batch && textInput; b++) {
-            System.arraycopy(qformerIds[b], 0, ids, b * textLen, qformerIds[b].length);
-            java.util.Arrays.fill(mask, b * textLen, b * textLen + qformerIds[b].length, 1L);
-        }
+        QFormerInstructions text = QFormerInstructions.pad(config, qformerIds);
+        int textLen = text.width();
+        long[] ids = text.ids();
+        long[] mask = text.mask();
         int tokens = config.vision().numPositions();
         int hidden = config.vision().hiddenSize();
         int per = tokens * hidden;
@@ -279,8 +281,18 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
-    /** Writes the images, checked, one after another into {@code pixels}. */
-    private void stackPixels(List<ImageTensor> images, int first, FloatBuffer pixels) throws AnnotationException {
+    /** The images (checked: 3 x image_size x image_size) stacked into one [n, 3, size, size] array. */
+    static float[] stackPixels(InstructBlipConfig config, List<ImageTensor> images, int first)
+            throws AnnotationException {
+        int size = config.vision().imageSize();
+        float[] pixels = new float[images.size() * 3 * size * size];
+        stackPixels(config, images, first, FloatBuffer.wrap(pixels));
+        return pixels;
+    }
+
+    /** The images (checked as above) written one after another into {@code pixels} from its index 0. */
+    static void stackPixels(InstructBlipConfig config, List<ImageTensor> images, int first, FloatBuffer pixels)
+            throws AnnotationException {
         int size = config.vision().imageSize();
         int per = 3 * size * size;
         for (int b = 0; b < images.size(); b++) {
@@ -291,23 +303,6 @@ public final class ImageEncoder implements AutoCloseable {
                         + (img == null ? "null" : img.channels() + "x" + img.height() + "x" + img.width()));
             }
             pixels.put(b * per, img.chw());
-        }
-    }
-
-    private void validateIds(long[] row) throws AnnotationException {
-        if (row == null) {
-            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "Q-Former token row is null");
-        }
-        if (row.length > maxQFormerTokens()) {
-            throw new AnnotationException(ErrorCode.PROMPT_TOO_LONG, "Q-Former instruction has " + row.length
-                    + " tokens, the model allows " + maxQFormerTokens());
-        }
-        int vocab = config.qformer().vocabSize();
-        for (long id : row) {
-            if (id < 0 || id >= vocab) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "Q-Former token id " + id
-                        + " is outside the vocabulary [0, " + vocab + ")");
-            }
         }
     }
 

@@ -6,6 +6,7 @@ import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderGraphs;
 import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.llm.DecoderRunners;
+import dev.loupe.model.llm.DeviceBoundDecoder;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.t5.T5Config;
@@ -53,11 +54,9 @@ public final class InstructBlipAnnotator extends DelegatingAnnotator {
         InstructBlipConfig config = InstructBlipConfig.load(packageDir);
         boolean t5 = InstructBlipPackage.isT5(manifest.family());
         InstructBlipPromptEncoder prompts = InstructBlipPromptEncoder.fromCheckpoint(packageDir);
-        ImageEncoder encoder = null;
+        QueryEncoder encoder = null;
+        StepDecoder language = null;
         try {
-            encoder = ImageEncoder.open(manifest.graph(packageDir, InstructBlipPackage.GRAPH_VISION),
-                    manifest.graph(packageDir, InstructBlipPackage.GRAPH_QFORMER), config, options);
-            StepDecoder language;
             if (t5) {
                 language = new T5StepDecoder(T5Runner.open(manifest.graph(packageDir, InstructBlipPackage.GRAPH_EMBED),
                         manifest.graph(packageDir, InstructBlipPackage.GRAPH_ENCODER),
@@ -70,11 +69,18 @@ public final class InstructBlipAnnotator extends DelegatingAnnotator {
                         DecoderRunners.fused(manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("plain")),
                         options);
             }
+            Path vision = manifest.graph(packageDir, InstructBlipPackage.GRAPH_VISION);
+            Path qformer = manifest.graph(packageDir, InstructBlipPackage.GRAPH_QFORMER);
+            // with the decoder on the device, the image side keeps the vision output there too
+            encoder = language instanceof DeviceBoundDecoder
+                    ? BoundImageSide.open(vision, qformer, config, options)
+                    : ImageEncoder.open(vision, qformer, config, options);
             // T5 positions are relative: the new tokens do not count against the encoder input.
             return new InstructBlipAnnotator(manifest, new InstructBlipPrefixEncoder(prompts, encoder, !t5), language);
         } catch (IOException | RuntimeException e) {
             prompts.close();
             closeQuietly(encoder);
+            closeQuietly(language);
             throw new IOException("cannot load model package " + packageDir + ": " + e.getMessage(), e);
         }
     }
@@ -89,7 +95,16 @@ public final class InstructBlipAnnotator extends DelegatingAnnotator {
         return language;
     }
 
+    /** The Java-API image side (for stage parity checks); not there when the image side runs bound to the device. */
     ImageEncoder imageEncoder() {
+        if (inputs.images() instanceof ImageEncoder encoder) {
+            return encoder;
+        }
+        throw new IllegalStateException("the image side runs bound to the device (device-bound runner)");
+    }
+
+    /** The image side this model runs. */
+    QueryEncoder queryEncoder() {
         return inputs.images();
     }
 

@@ -2,6 +2,7 @@ package dev.loupe.model.instructblip;
 
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.text.EncodedPrompt;
@@ -19,14 +20,14 @@ import java.util.List;
  */
 final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedPrompt> {
     private final InstructBlipPromptEncoder prompts;
-    private final ImageEncoder encoder;
+    private final QueryEncoder encoder;
     private final boolean newTokensInContext;
 
     /**
      * @param newTokensInContext whether generated tokens share the prompt's context limit (a decoder-only model;
      *                           not a T5 encoder input)
      */
-    InstructBlipPrefixEncoder(InstructBlipPromptEncoder prompts, ImageEncoder encoder, boolean newTokensInContext) {
+    InstructBlipPrefixEncoder(InstructBlipPromptEncoder prompts, QueryEncoder encoder, boolean newTokensInContext) {
         this.prompts = prompts;
         this.encoder = encoder;
         this.newTokensInContext = newTokensInContext;
@@ -41,7 +42,7 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
         return prompts;
     }
 
-    ImageEncoder images() {
+    QueryEncoder images() {
         return encoder;
     }
 
@@ -75,7 +76,12 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
 
     @Override
     public VisionFeatureStats visionStats() {
-        return encoder.visionFeatures().stats();
+        return encoder.visionStats();
+    }
+
+    @Override
+    public HostTrafficStats imageSideTraffic() {
+        return encoder.traffic();
     }
 
     @Override

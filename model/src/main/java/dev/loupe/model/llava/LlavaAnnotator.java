@@ -3,8 +3,11 @@ package dev.loupe.model.llava;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.CandidateScorer;
-import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.DecoderGraphKind;
+import dev.loupe.model.llm.DecoderRunners;
+import dev.loupe.model.llm.DeviceBoundDecoder;
 import dev.loupe.model.llm.LlamaConfig;
+import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.TextGenerator;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.vlm.DelegatingAnnotator;
@@ -16,15 +19,16 @@ import java.nio.file.Path;
  * LLaVA-1.5 over ONNX Runtime: the prompt is wrapped in the conversation template (see {@link LlavaPromptEncoder}),
  * its {@code <image>} placeholders are replaced in place by the image's projected CLIP features
  * ({@link LlavaPrefixEncoder}), and the LLaMA decoder generates (through {@link TextGenerator}) or scores candidates
- * (task RANK, through {@link CandidateScorer}) in {@link PrefixLanguageModelAnnotator}. Thread-safe; one instance
- * serves all the subtasks of a process.
+ * (task RANK, through {@link CandidateScorer}) in {@link PrefixLanguageModelAnnotator}. The decoder runs through the
+ * runner {@link RuntimeOptions#runner()} asks for ({@link DecoderRunners}: the device-bound one serves the fused LLaMA
+ * decoder, as for InstructBLIP-Vicuna). Thread-safe; one instance serves all the subtasks of a process.
  */
 public final class LlavaAnnotator extends DelegatingAnnotator {
     private final LlavaPrefixEncoder prefix;
-    private final LanguageModelRunner language;
+    private final StepDecoder language;
 
     private LlavaAnnotator(PrefixLanguageModelAnnotator<int[]> annotator, LlavaPrefixEncoder prefix,
-                           LanguageModelRunner language) {
+                           StepDecoder language) {
         super(annotator);
         this.prefix = prefix;
         this.language = language;
@@ -52,15 +56,14 @@ public final class LlavaAnnotator extends DelegatingAnnotator {
                 llama.maxPositionEmbeddings());
         LlavaImageEncoder encoder = null;
         try {
-            if (options.runner() == RuntimeOptions.Runner.DEVICE_BOUND) {
-                throw new IOException("the device-bound runner does not serve LLaVA packages yet: choose the ort-java "
-                        + "runner (or auto)");
-            }
             encoder = LlavaImageEncoder.open(manifest.graph(packageDir, LlavaPackage.GRAPH_IMAGE), config, options);
-            LanguageModelRunner language = LanguageModelRunner.open(
-                    manifest.graph(packageDir, LlavaPackage.GRAPH_EMBED),
-                    manifest.graph(packageDir, LlavaPackage.GRAPH_DECODER), llama, options);
-            LlavaPrefixEncoder prefix = new LlavaPrefixEncoder(prompts, encoder);
+            StepDecoder language = DecoderRunners.open(manifest.graph(packageDir, LlavaPackage.GRAPH_EMBED),
+                    manifest.graph(packageDir, LlavaPackage.GRAPH_DECODER), llama,
+                    prompts.tokenizer().specialTokens().pad(),
+                    DecoderRunners.fused(manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("plain")),
+                    options);
+            LlavaPrefixEncoder prefix = new LlavaPrefixEncoder(prompts, encoder,
+                    language instanceof DeviceBoundDecoder);
             return new LlavaAnnotator(new PrefixLanguageModelAnnotator<>(manifest, prefix, language), prefix, language);
         } catch (IOException | RuntimeException e) {
             prompts.close();
@@ -75,8 +78,8 @@ public final class LlavaAnnotator extends DelegatingAnnotator {
         return prefix.images();
     }
 
-    /** The language model, for parity diagnostics. */
-    public LanguageModelRunner languageModel() {
+    /** The language model (through the runner the options chose), for parity diagnostics. */
+    public StepDecoder languageModel() {
         return language;
     }
 

@@ -6,9 +6,11 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.vision.VisionFeatures;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -16,6 +18,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Runs the {@link LlavaImageGraph} in ONNX Runtime: a batch of preprocessed images to, per image, the projected
@@ -27,20 +30,54 @@ public final class LlavaImageEncoder implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession session;
     private final VisionFeatures features;
+    /** Images per run: all of a call's, or fewer where the graph says so ({@link RowsPerRun}). */
+    private final int runImages;
+    private final LongAdder pixelBytes = new LongAdder();
+    private final LongAdder featureBytes = new LongAdder();
 
-    private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes) {
+    private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes,
+                              int runImages) {
         this.config = config;
+        this.runImages = runImages;
         this.env = env;
         this.session = session;
-        this.features = new VisionFeatures(
-                images -> run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES),
-                visionCacheBytes);
+        this.features = new VisionFeatures(this::runFeatures, visionCacheBytes);
+    }
+
+    /** The image stage: the projected features of each image, its bytes counted ({@link #traffic()}). */
+    private float[][] runFeatures(List<ImageTensor> images) throws AnnotationException {
+        float[][] out = run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+        int size = config.vision().imageSize();
+        pixelBytes.add((long) images.size() * 3 * size * size * Float.BYTES);
+        for (float[] row : out) {
+            featureBytes.add((long) row.length * Float.BYTES);
+        }
+        return out;
+    }
+
+    /**
+     * The bytes the image stage moved between host and execution provider since the model was loaded: the pixels of
+     * each encoded image in, its projected features (the visual prefix) out; images whose features were reused
+     * move nothing. Where the decoder runs bound to the device these are the image side's crossings.
+     */
+    public HostTrafficStats traffic() {
+        return HostTrafficStats.imageSide(pixelBytes.sum(), featureBytes.sum());
     }
 
     public static LlavaImageEncoder open(Path imageGraph, LlavaConfig config, RuntimeOptions options)
             throws IOException {
-        return new LlavaImageEncoder(config, OrtSessions.environment(options), OrtSessions.open(imageGraph, options),
-                options.visionCacheBytes());
+        OrtSession session = OrtSessions.open(imageGraph, options);
+        try {
+            return new LlavaImageEncoder(config, OrtSessions.environment(options), session,
+                    options.visionCacheBytes(), RowsPerRun.of(session, Integer.MAX_VALUE));
+        } catch (IOException | RuntimeException e) {
+            try {
+                session.close();
+            } catch (OrtException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -70,17 +107,36 @@ public final class LlavaImageEncoder implements AutoCloseable {
 
     /** The named outputs (see {@link LlavaImageGraph}), per image flat row-major, nothing reused; for parity diagnostics. */
     public Map<String, float[][]> run(List<ImageTensor> images, String... outputs) throws AnnotationException {
-        int batch = images.size();
-        if (batch == 0) {
+        if (images.isEmpty()) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "no images to encode");
         }
+        if (images.size() <= runImages) {
+            return runOnce(images, 0, outputs);
+        }
+        Map<String, float[][]> out = new java.util.LinkedHashMap<>();
+        for (String name : outputs) {
+            out.put(name, new float[images.size()][]);
+        }
+        for (int from = 0; from < images.size(); from += runImages) {
+            int to = Math.min(images.size(), from + runImages);
+            Map<String, float[][]> part = runOnce(images.subList(from, to), from, outputs);
+            for (String name : outputs) {
+                System.arraycopy(part.get(name), 0, out.get(name), from, to - from);
+            }
+        }
+        return out;
+    }
+
+    private Map<String, float[][]> runOnce(List<ImageTensor> images, int first, String... outputs)
+            throws AnnotationException {
+        int batch = images.size();
         int size = config.vision().imageSize();
         int per = 3 * size * size;
         float[] pixels = new float[batch * per];
         for (int b = 0; b < batch; b++) {
             ImageTensor img = images.get(b);
             if (img == null || img.channels() != 3 || img.height() != size || img.width() != size) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + b + " must be preprocessed to 3x"
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + (first + b) + " must be preprocessed to 3x"
                         + size + "x" + size + ", got " + (img == null ? "null" : img.channels() + "x" + img.height()
                         + "x" + img.width()));
             }

@@ -3,6 +3,7 @@ package dev.loupe.model.llava;
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.text.LanguageTokenizer;
@@ -18,10 +19,13 @@ import java.util.List;
 final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
     private final LlavaPromptEncoder prompts;
     private final LlavaImageEncoder images;
+    private final boolean deviceBound;
 
-    LlavaPrefixEncoder(LlavaPromptEncoder prompts, LlavaImageEncoder images) {
+    /** @param deviceBound whether the decoder runs bound to the device (then the image side's bytes are reported) */
+    LlavaPrefixEncoder(LlavaPromptEncoder prompts, LlavaImageEncoder images, boolean deviceBound) {
         this.prompts = prompts;
         this.images = images;
+        this.deviceBound = deviceBound;
     }
 
     @Override
@@ -78,6 +82,11 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
     @Override
     public VisionFeatureStats visionStats() {
         return images.visionFeatures().stats();
+    }
+
+    @Override
+    public HostTrafficStats imageSideTraffic() {
+        return deviceBound ? images.traffic() : HostTrafficStats.NONE;
     }
 
     @Override

@@ -50,6 +50,15 @@ public final class DecodeScheduler<T> {
     }
 
     /**
+     * The admission rule: whether a group joins {@code active} decoding rows at this step boundary while
+     * {@code waiting} requests wait.
+     */
+    public boolean admits(int active, int waiting) {
+        int free = maxActiveRows - active;
+        return waiting > 0 && free > 0 && (active == 0 || free >= Math.min(minJoin, waiting));
+    }
+
+    /**
      * Runs until nothing waits and no row decodes. On an exception the rows still decoding are lost to this run
      * (the caller still holds their requests) and {@code batch} must be closed.
      */
@@ -68,7 +77,7 @@ public final class DecodeScheduler<T> {
     public void advance(ContinuousBatch<T> batch, Queue<T> waiting, Admission<T> admission,
                         Consumer<ContinuousBatch.Finished<T>> done) throws OrtException {
         int free = maxActiveRows - batch.size();
-        if (!waiting.isEmpty() && free > 0 && (batch.size() == 0 || free >= Math.min(minJoin, waiting.size()))) {
+        if (admits(batch.size(), waiting.size())) {
             List<T> group = new ArrayList<>(Math.min(free, waiting.size()));
             while (group.size() < free && !waiting.isEmpty()) {
                 group.add(waiting.poll());

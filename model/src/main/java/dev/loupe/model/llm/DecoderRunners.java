@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * Opens a decoder-only language model with the runner {@link RuntimeOptions#runner()} asks for: the device-bound
  * runner ({@link DeviceBoundDecoder}) or ONNX Runtime's Java API ({@link PrefixStepDecoder}). {@code auto} takes the
  * device-bound runner on CUDA where the package's decoder is a fused graph (LLaMA or OPT), and the Java API elsewhere (on
- * CPU it measured as fast or faster, docs/benchmarks.md); asking for the device-bound runner for any other decoder is
+ * CPU neither copies the cache, the device-bound runner's speed gain is not established, and the Java-API image side
+ * keeps the cross-call vision cache: docs/benchmarks.md); asking for the device-bound runner for any other decoder is
  * an error.
  */
 public final class DecoderRunners {

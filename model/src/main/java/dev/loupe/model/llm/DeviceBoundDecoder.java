@@ -261,12 +261,11 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
         public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<float[][]> prefixes,
                                                          float[] pad, StepOutputs outputs) throws OrtException {
             DeviceKvCache cache = own(slots);
-            int n = prefixes.size();
-            int seq = prefixes.stream().mapToInt(p -> p.length).max().orElseThrow();
+            SlotRun slotRun = SlotRun.prefill(first, prefixes);
+            int n = slotRun.rows();
+            int seq = slotRun.seq();
             long floats = (long) n * seq * hidden;
             embeds = fit(embeds, floats);
-            int[] lengths = new int[n];
-            positions = fit(positions, n);
             for (int r = 0; r < n; r++) {
                 float[][] p = prefixes.get(r);
                 for (int t = 0; t < seq; t++) {
@@ -277,14 +276,12 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
                     }
                     embeds.position((r * (long) seq + t) * hidden).put(row);
                 }
-                lengths[r] = p.length;
-                positions.put(r, p.length - 1);
             }
             embeds.position(0);
             Out out = outputs(outputs, n, 1);
             long bytes = floats * Float.BYTES;
             try (Value e = hostTensor(embeds, 0, bytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, n, seq, hidden)) {
-                long[] moved = decode(e, cache, first, n, seq, lengths, true, out);
+                long[] moved = decode(e, cache, slotRun, out);
                 traffic.prefill(bytes + moved[0], moved[1]);
             }
             return out.result();
@@ -310,15 +307,7 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
         /** The embedding of the fed tokens, on the device, then the decoder over it. */
         private void step(long[] tokens, int from, DeviceKvCache cache, int first, int n, int seq, Out out)
                 throws OrtException {
-            int[] lengths = new int[n];
-            int k = out.k;
-            positions = fit(positions, (long) n * k);
-            for (int r = 0; r < n; r++) {
-                lengths[r] = cache.length(first + r) + seq;
-                for (int j = 0; j < k; j++) {
-                    positions.put((long) r * k + j, seq - k + j);
-                }
-            }
+            SlotRun slotRun = SlotRun.feed(cache, first, n, seq, out.k);
             long idBytes = (long) n * seq * Long.BYTES;
             ids = fit(ids, (long) n * seq);
             ids.put(tokens, from, n * seq);
@@ -330,7 +319,7 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
                 b.BindInput(LlamaGraphs.INPUT_IDS, idTensor);
                 b.BindOutput(LlamaGraphs.INPUTS_EMBEDS, e);
                 runChecked(embedding, b);
-                long[] moved = decode(e, cache, first, n, seq, lengths, false, out);
+                long[] moved = decode(e, cache, slotRun, out);
                 traffic.step(idBytes + moved[0], moved[1]);
             } finally {
                 memory.free(deviceEmbeds);
@@ -338,25 +327,20 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
         }
 
         /**
-         * One decoder run over slots [first, first + n), {@code lengths} the rows' lengths after it.
+         * One decoder run over {@code slotRun}'s slots, the rows' lengths recorded after it.
          *
          * @return bytes host to device and device to host besides {@code embeds}
          */
-        private long[] decode(Value embeds, DeviceKvCache cache, int first, int n, int seq, int[] lengths,
-                              boolean firstPrompt, Out out) throws OrtException {
+        private long[] decode(Value embeds, DeviceKvCache cache, SlotRun slotRun, Out out) throws OrtException {
             int k = out.k;
-            int longest = 0;
+            int n = slotRun.rows();
+            int first = slotRun.first();
             seqlens = fit(seqlens, n);
-            for (int r = 0; r < n; r++) {
-                longest = Math.max(longest, lengths[r]);
-                seqlens.put(r, lengths[r] - 1);
-            }
-            if (firstPrompt && longest != seq) {
-                throw new IllegalArgumentException("a prefill's longest row (" + longest + ") must be its length "
-                        + seq);
-            }
-            cache.ensure(first + n, longest);
-            total.put(0, longest);
+            seqlens.put(slotRun.seqlensK());
+            positions = fit(positions, (long) n * k);
+            positions.put(slotRun.logitPositions());
+            slotRun.reserve(cache);
+            total.put(0, slotRun.total());
             choiceCount.put(0, Math.max(out.choices, 1));
             long toDevice = (long) n * Integer.BYTES + Integer.BYTES + (long) n * k * Long.BYTES;
             long toHost = 0;
@@ -401,9 +385,7 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
                 }
                 runChecked(decoder, b);
             }
-            for (int r = 0; r < n; r++) {
-                cache.setLength(first + r, lengths[r]);
-            }
+            slotRun.commit(cache);
             return new long[] {toDevice, toHost};
         }
 

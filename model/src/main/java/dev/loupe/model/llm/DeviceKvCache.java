@@ -22,12 +22,12 @@ final class DeviceKvCache extends SlotCache {
     private int capacity;
     /** Key of layer i at 2i, its value at 2i + 1. */
     private Pointer[] buffers;
-    private int[] lengths;
     private Value[] views;
     private int viewFirst;
     private int viewCount;
 
     DeviceKvCache(DeviceMemory memory, DecoderConfig config, int slots, int capacity, int maxCapacity) {
+        super(slots);
         if (slots < 1 || capacity < 1 || capacity > maxCapacity) {
             throw new IllegalArgumentException(slots + " slots of " + capacity + " positions (at most "
                     + maxCapacity + ")");
@@ -39,7 +39,6 @@ final class DeviceKvCache extends SlotCache {
         this.maxCapacity = maxCapacity;
         this.slots = slots;
         this.capacity = Math.min(maxCapacity, roundUp(capacity));
-        this.lengths = new int[slots];
         this.buffers = allocate(slots, this.capacity);
     }
 
@@ -59,36 +58,14 @@ final class DeviceKvCache extends SlotCache {
     }
 
     @Override
-    public int length(int slot) {
-        return lengths[slot];
-    }
-
-    @Override
-    void setLength(int slot, int length) {
-        if (length < 0 || length > capacity) {
-            throw new IllegalArgumentException("slot length " + length + " outside capacity " + capacity);
-        }
-        lengths[slot] = length;
-    }
-
-    @Override
-    void ensure(int minSlots, int minCapacity) {
-        int newCapacity = grownCapacity(capacity, minCapacity, maxCapacity);
-        if (minSlots <= slots && minCapacity <= capacity) {
-            return;
-        }
-        int newSlots = Math.max(slots, minSlots);
+    void grow(int newSlots, int newCapacity) {
         int[] all = new int[slots];
         Arrays.setAll(all, i -> i);
         replace(all, newSlots, newCapacity);
-        lengths = Arrays.copyOf(lengths, newSlots);
     }
 
     @Override
-    void moveRow(int from, int to) {
-        if (from == to) {
-            return;
-        }
+    void copyRow(int from, int to) {
         long slotElements = (long) heads * capacity * headDim;
         Value[] source = new Value[buffers.length];
         Value[] target = new Value[buffers.length];
@@ -102,26 +79,11 @@ final class DeviceKvCache extends SlotCache {
             closeAll(source);
             closeAll(target);
         }
-        lengths[to] = lengths[from];
     }
 
     @Override
-    void select(int[] rows) {
-        int sources = slots;
-        ensure(rows.length, capacity);
-        if (increasing(rows, sources)) {
-            for (int i = 0; i < rows.length; i++) {
-                moveRow(rows[i], i);
-            }
-        } else {
-            int[] newLengths = new int[slots];
-            for (int i = 0; i < rows.length; i++) {
-                newLengths[i] = lengths[rows[i]];
-            }
-            replace(rows, slots, capacity);
-            lengths = newLengths;
-        }
-        Arrays.fill(lengths, rows.length, slots, 0);
+    void gather(int[] rows) {
+        replace(rows, slots, capacity);
     }
 
     /** New buffers of {@code newSlots} x {@code newCapacity}: slot i = old slot rows[i], the rest empty. */

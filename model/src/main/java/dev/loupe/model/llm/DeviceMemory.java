@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.onnxruntime.Allocator;
@@ -143,9 +142,7 @@ final class DeviceMemory implements AutoCloseable {
 
     /** A tensor of {@code type} over {@code bytes} bytes of {@code base} from byte {@code offset}, in {@code mem}. */
     static Value tensor(MemoryInfo mem, Pointer base, long offset, long bytes, int type, long... shape) {
-        BytePointer at = new BytePointer(base);
-        at.position(offset).capacity(offset + bytes).limit(offset + bytes);
-        return Value.CreateTensor(mem.asOrtMemoryInfo(), at, bytes, shape, shape.length, type);
+        return BoundSessions.tensor(mem, base, offset, bytes, type, shape);
     }
 
     /** {@code to[i] = from[i]} for every buffer (equal sizes, device tensors). */

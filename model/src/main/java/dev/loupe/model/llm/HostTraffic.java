@@ -22,7 +22,7 @@ final class HostTraffic {
     /** The counts so far, with the device memory in use {@code deviceBytesInUse} (-1: unknown). */
     public HostTrafficStats snapshot(long deviceBytesInUse) {
         return new HostTrafficStats(prefills.get(), steps.get(), prefillToDevice.get(), prefillToHost.get(),
-                stepToDevice.get(), stepToHost.get(), deviceBytesInUse);
+                stepToDevice.get(), stepToHost.get(), 0, 0, deviceBytesInUse);
     }
 
     void prefill(long toDevice, long toHost) {

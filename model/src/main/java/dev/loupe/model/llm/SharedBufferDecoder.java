@@ -17,7 +17,8 @@ import java.util.Map;
  * writes right-padded rows into consecutive slots, a step feeds tokens after each slot's own length, and ONNX Runtime
  * writes the new keys and values into the cache's buffers in place and the logits and/or token choices ({@link
  * TokenChoiceHead}, as the run's {@link StepOutputs} ask) into this object's reusable memory. Inputs (token ids,
- * per-row lengths, logit positions) also live in reusable direct memory, so a step allocates no arrays. Belongs to one
+ * per-row lengths, logit positions from {@link SlotRun}) also live in reusable direct memory, so a step allocates no
+ * direct memory. Belongs to one
  * generation (not thread-safe); the runner's sessions are shared.
  */
 final class SharedBufferDecoder implements SlotDecoder {
@@ -63,23 +64,20 @@ final class SharedBufferDecoder implements SlotDecoder {
     public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<float[][]> prefixes,
                                                      float[] padEmbedding, StepOutputs outputs) throws OrtException {
         SharedKvCache cache = own(slots);
-        int n = prefixes.size();
-        int seq = prefixes.stream().mapToInt(p -> p.length).max().orElseThrow();
+        SlotRun slotRun = SlotRun.prefill(first, prefixes);
+        int n = slotRun.rows();
+        int seq = slotRun.seq();
         float[] embeds = new float[n * seq * hidden];
-        int[] lengths = new int[n];
-        LongBuffer positions = positions(n);
         for (int r = 0; r < n; r++) {
             float[][] p = prefixes.get(r);
             for (int t = 0; t < seq; t++) {
                 System.arraycopy(t < p.length ? p[t] : padEmbedding, 0, embeds, (r * seq + t) * hidden, hidden);
             }
-            lengths[r] = p.length;
-            positions.put(r, p.length - 1);
         }
         try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(), FloatBuffer.wrap(embeds),
                 new long[] {n, seq, hidden})) {
             Outputs out = outputs(outputs, n, 1);
-            run(e, cache, first, n, seq, lengths, true, positions, out);
+            run(e, cache, slotRun, out);
             return out.result();
         }
     }
@@ -169,14 +167,7 @@ final class SharedBufferDecoder implements SlotDecoder {
 
     private void run(long[] tokens, int from, SharedKvCache cache, int first, int n, int seq, int k,
                      Outputs out) throws OrtException {
-        int[] lengths = new int[n];
-        LongBuffer positions = positions(n * k);
-        for (int r = 0; r < n; r++) {
-            lengths[r] = cache.length(first + r) + seq;
-            for (int j = 0; j < k; j++) {
-                positions.put(r * k + j, seq - k + j);
-            }
-        }
+        SlotRun slotRun = SlotRun.feed(cache, first, n, seq, k);
         ids = fit(ids, n * seq);
         ids.put(0, tokens, from, n * seq);
         long[] shape = {n, seq};
@@ -184,34 +175,27 @@ final class SharedBufferDecoder implements SlotDecoder {
             long[] slice = java.util.Arrays.copyOfRange(tokens, from, from + n * seq);
             try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(),
                     FloatBuffer.wrap(runner.embed(slice, n, seq)), new long[] {n, seq, hidden})) {
-                run(e, cache, first, n, seq, lengths, false, positions, out);
+                run(e, cache, slotRun, out);
             }
             return;
         }
         try (OnnxTensor idTensor = OnnxTensor.createTensor(runner.environment(), ids, shape);
              OrtSession.Result embedded = runner.embeddingSession().run(Map.of(LlamaGraphs.INPUT_IDS, idTensor))) {
-            run((OnnxTensor) embedded.get(0), cache, first, n, seq, lengths, false, positions, out);
+            run((OnnxTensor) embedded.get(0), cache, slotRun, out);
         }
     }
 
-    /**
-     * One decoder run over slots [first, first + n): {@code lengths} are the rows' lengths after it; a first prompt
-     * starts every row empty (and seq is the longest row).
-     */
-    private void run(OnnxTensor embeds, SharedKvCache cache, int first, int n, int seq, int[] lengths,
-                     boolean firstPrompt, LongBuffer positions, Outputs out) throws OrtException {
+    /** One decoder run over {@code slotRun}'s slots, the rows' lengths recorded after it. */
+    private void run(OnnxTensor embeds, SharedKvCache cache, SlotRun slotRun, Outputs out) throws OrtException {
         int k = out.k();
-        int longest = 0;
+        int n = slotRun.rows();
+        int first = slotRun.first();
         seqlens = fit(seqlens, n);
-        for (int r = 0; r < n; r++) {
-            longest = Math.max(longest, lengths[r]);
-            seqlens.put(r, lengths[r] - 1);
-        }
-        if (firstPrompt && longest != seq) {
-            throw new IllegalArgumentException("a prefill's longest row (" + longest + ") must be its length " + seq);
-        }
-        cache.ensure(first + n, longest);
-        total.put(0, longest);
+        seqlens.put(0, slotRun.seqlensK());
+        LongBuffer positions = positions(n * k);
+        positions.put(0, slotRun.logitPositions());
+        slotRun.reserve(cache);
+        total.put(0, slotRun.total());
         var env = runner.environment();
         try (OnnxTensor s = OnnxTensor.createTensor(env, seqlens, new long[] {n});
              OnnxTensor t = OnnxTensor.createTensor(env, total, new long[] {1});
@@ -250,9 +234,7 @@ final class SharedBufferDecoder implements SlotDecoder {
             }
             runner.decoderSession().run(in, java.util.Set.of(), pinned).close();
         }
-        for (int r = 0; r < n; r++) {
-            cache.setLength(first + r, lengths[r]);
-        }
+        slotRun.commit(cache);
     }
 
     private LongBuffer positions(int n) {

@@ -6,7 +6,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.checkpoint.HalfFloats;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 /**
  * The KV cache of a fused decoder ({@link FusedLlamaGraphs}, {@link FusedOptGraphs}): per layer one key and one value
@@ -35,7 +34,6 @@ public final class SharedKvCache extends SlotCache {
     private int capacity;
     private ByteBuffer[] keys;
     private ByteBuffer[] values;
-    private int[] lengths;
     /** Tensors over slots [viewFirst, viewFirst + viewCount) of the current buffers, or null. */
     private OnnxTensor[] viewKeys;
     private OnnxTensor[] viewValues;
@@ -56,6 +54,7 @@ public final class SharedKvCache extends SlotCache {
      */
     SharedKvCache(OrtEnvironment env, KvBufferPool pool, DecoderConfig config, OnnxJavaType elementType, int slots,
                   int capacity, int maxCapacity) {
+        super(slots);
         if (elementType != OnnxJavaType.FLOAT && elementType != OnnxJavaType.FLOAT16) {
             throw new IllegalArgumentException("KV cache elements must be FLOAT or FLOAT16, got " + elementType);
         }
@@ -73,7 +72,6 @@ public final class SharedKvCache extends SlotCache {
         this.elementBytes = elementType == OnnxJavaType.FLOAT ? Float.BYTES : Short.BYTES;
         this.slots = slots;
         this.capacity = Math.min(maxCapacity, roundUp(capacity));
-        this.lengths = new int[slots];
         this.keys = allocate(slots, this.capacity);
         this.values = allocate(slots, this.capacity);
     }
@@ -94,37 +92,14 @@ public final class SharedKvCache extends SlotCache {
         return maxCapacity;
     }
 
-    /** Positions cached in {@code slot}. */
     @Override
-    public int length(int slot) {
-        return lengths[slot];
-    }
-
-    @Override
-    void setLength(int slot, int length) {
-        if (length < 0 || length > capacity) {
-            throw new IllegalArgumentException("slot length " + length + " outside capacity " + capacity);
-        }
-        lengths[slot] = length;
-    }
-
-    /**
-     * Makes room for at least {@code minSlots} slots of {@code minCapacity} positions, copying what is cached
-     * (capacity at least doubles, so growing one token at a time costs amortised constant time).
-     */
-    @Override
-    void ensure(int minSlots, int minCapacity) {
-        int newCapacity = grownCapacity(capacity, minCapacity, maxCapacity);
-        if (minSlots <= slots && minCapacity <= capacity) {
-            return;
-        }
-        int newSlots = Math.max(slots, minSlots);
+    void grow(int newSlots, int newCapacity) {
         ByteBuffer[] k = allocate(newSlots, newCapacity);
         ByteBuffer[] v = allocate(newSlots, newCapacity);
         for (int layer = 0; layer < layers; layer++) {
             for (int s = 0; s < slots; s++) {
-                copyRow(keys[layer], capacity, s, k[layer], newCapacity, s, lengths[s]);
-                copyRow(values[layer], capacity, s, v[layer], newCapacity, s, lengths[s]);
+                copyRow(keys[layer], capacity, s, k[layer], newCapacity, s, length(s));
+                copyRow(values[layer], capacity, s, v[layer], newCapacity, s, length(s));
             }
         }
         closeViews();
@@ -132,54 +107,30 @@ public final class SharedKvCache extends SlotCache {
         release(values);
         keys = k;
         values = v;
-        lengths = Arrays.copyOf(lengths, newSlots);
         slots = newSlots;
         capacity = newCapacity;
     }
 
     /** Slot {@code to} becomes a copy of slot {@code from} (its cached positions only). */
     @Override
-    void moveRow(int from, int to) {
-        if (from == to) {
-            return;
-        }
+    void copyRow(int from, int to) {
         for (int layer = 0; layer < layers; layer++) {
-            copyRow(keys[layer], capacity, from, keys[layer], capacity, to, lengths[from]);
-            copyRow(values[layer], capacity, from, values[layer], capacity, to, lengths[from]);
+            copyRow(keys[layer], capacity, from, keys[layer], capacity, to, length(from));
+            copyRow(values[layer], capacity, from, values[layer], capacity, to, length(from));
         }
-        lengths[to] = lengths[from];
     }
 
-    /**
-     * Slot i becomes what slot {@code rows[i]} holds, for every i (repeats allowed, e.g. beams); slots from
-     * rows.length on keep nothing. Rows that stay where they are are not copied; an increasing selection (rows
-     * that finished dropped) moves each later row once, in place.
-     */
     @Override
-    void select(int[] rows) {
-        int sources = slots;
-        ensure(rows.length, capacity);
-        if (increasing(rows, sources)) { // each source lies at or after its target and after every earlier target
-            for (int i = 0; i < rows.length; i++) {
-                moveRow(rows[i], i);
-            }
-        } else {
-            int[] newLengths = new int[slots];
-            for (int layer = 0; layer < layers; layer++) {
-                ByteBuffer k = keys[layer];
-                ByteBuffer v = values[layer];
-                keys[layer] = gather(k, rows);
-                values[layer] = gather(v, rows);
-                pool.give(k);
-                pool.give(v);
-            }
-            for (int i = 0; i < rows.length; i++) {
-                newLengths[i] = lengths[rows[i]];
-            }
-            closeViews();
-            lengths = newLengths;
+    void gather(int[] rows) {
+        for (int layer = 0; layer < layers; layer++) {
+            ByteBuffer k = keys[layer];
+            ByteBuffer v = values[layer];
+            keys[layer] = gather(k, rows);
+            values[layer] = gather(v, rows);
+            pool.give(k);
+            pool.give(v);
         }
-        Arrays.fill(lengths, rows.length, slots, 0);
+        closeViews();
     }
 
     /** Layer tensors over slots [first, first + n) (valid until the cache grows, is reordered or closes). */
@@ -234,7 +185,7 @@ public final class SharedKvCache extends SlotCache {
     }
 
     private float[] row(ByteBuffer buffer, int slot) {
-        int n = lengths[slot] * headDim;
+        int n = length(slot) * headDim;
         float[] out = new float[heads * n];
         for (int h = 0; h < heads; h++) {
             int base = ((slot * heads + h) * capacity) * headDim;
@@ -250,7 +201,7 @@ public final class SharedKvCache extends SlotCache {
     private ByteBuffer gather(ByteBuffer from, int[] rows) {
         ByteBuffer to = pool.take(bytes(slots * heads * capacity * headDim));
         for (int i = 0; i < rows.length; i++) {
-            copyRow(from, capacity, rows[i], to, capacity, i, lengths[rows[i]]);
+            copyRow(from, capacity, rows[i], to, capacity, i, length(rows[i]));
         }
         return to;
     }

@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.onnxruntime.Env;
 import org.bytedeco.onnxruntime.MemoryInfo;
 import org.bytedeco.onnxruntime.OrtCUDAProviderOptions;
 import org.bytedeco.onnxruntime.Session;
 import org.bytedeco.onnxruntime.SessionOptions;
+import org.bytedeco.onnxruntime.Value;
 
 /**
  * Sessions through ONNX Runtime's C++ API (JavaCPP's preset), which has what the Java API lacks: {@code IoBinding}
@@ -90,6 +92,16 @@ public final class BoundSessions {
         return options.device() == RuntimeOptions.Device.CUDA
                 ? new MemoryInfo("Cuda", OrtArenaAllocator, options.deviceIndex(), OrtMemTypeDefault)
                 : MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    }
+
+    /**
+     * A tensor of ONNX element type {@code type} over {@code bytes} bytes of {@code base} from byte {@code offset}, in
+     * {@code mem} (host or device memory): it owns nothing, the memory must outlive it.
+     */
+    public static Value tensor(MemoryInfo mem, Pointer base, long offset, long bytes, int type, long... shape) {
+        BytePointer at = new BytePointer(base);
+        at.position(offset).capacity(offset + bytes).limit(offset + bytes);
+        return Value.CreateTensor(mem.asOrtMemoryInfo(), at, bytes, shape, shape.length, type);
     }
 
     /** Host memory: what Java reads and writes. */

@@ -112,7 +112,9 @@ public final class OnnxModelWriter {
             throw new IllegalArgumentException("weights of " + graph.name() + " exceed protobuf's 2 GB limit; "
                     + "write them as external data");
         }
-        boolean msDomain = graph.usesMsDomain() || WeightQuantizer.usesMsDomain(g.build());
+        GraphProto rewritten = g.build();
+        ModelProto modelFields = model(graph.usesMsDomain() || WeightQuantizer.usesMsDomain(rewritten),
+                WeightQuantizer.metadata(rewritten));
         Path dataFile = file.resolveSibling(file.getFileName() + ".data");
         Files.deleteIfExists(dataFile);
         Files.createDirectories(file.toAbsolutePath().getParent());
@@ -139,10 +141,10 @@ public final class OnnxModelWriter {
                 }
             }
             try (OutputStream out = Files.newOutputStream(file)) {
-                model(msDomain).setGraph(g).build().writeTo(out);
+                modelFields.toBuilder().setGraph(g).build().writeTo(out);
             }
         } else {
-            writeInline(g.build(), tensors, msDomain, file);
+            writeInline(g.build(), tensors, modelFields, file);
         }
     }
 
@@ -151,7 +153,8 @@ public final class OnnxModelWriter {
      * then the graph field framed by hand (its length computed from the weights' sizes), its non-weight fields,
      * and one initializer per weight whose raw_data bytes are streamed.
      */
-    private static void writeInline(GraphProto graphFields, List<StoredTensor> tensors, boolean msDomain, Path file)
+    private static void writeInline(GraphProto graphFields, List<StoredTensor> tensors, ModelProto modelFields,
+                                    Path file)
             throws IOException {
         List<TensorProto> headers = new ArrayList<>();
         long graphSize = graphFields.getSerializedSize();
@@ -164,7 +167,7 @@ public final class OnnxModelWriter {
         }
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
             CodedOutputStream out = CodedOutputStream.newInstance(os, 1 << 16);
-            model(msDomain).build().writeTo(out);
+            modelFields.writeTo(out);
             out.writeTag(GRAPH_FIELD, WireFormat.WIRETYPE_LENGTH_DELIMITED);
             out.writeUInt64NoTag(graphSize);
             graphFields.writeTo(out);
@@ -201,7 +204,8 @@ public final class OnnxModelWriter {
                 + CodedOutputStream.computeUInt64SizeNoTag(rawBytes) + rawBytes;
     }
 
-    private static ModelProto.Builder model(boolean msDomain) {
+    /** The model's fields but its graph; {@code metadata} in metadata_props (sorted, so the bytes are stable). */
+    private static ModelProto model(boolean msDomain, Map<String, String> metadata) {
         ModelProto.Builder m = ModelProto.newBuilder()
                 .setIrVersion(8)
                 .setProducerName("loupe")
@@ -209,7 +213,8 @@ public final class OnnxModelWriter {
         if (msDomain) {
             m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(GraphBuilder.MS_DOMAIN).setVersion(1));
         }
-        return m;
+        new java.util.TreeMap<>(metadata).forEach((k, v) -> m.addMetadataProps(entry(k, v)));
+        return m.build();
     }
 
     /** Prepends, for every weight, Cast(weight__fp16 → weight) so that the graph's ops still see float32. */

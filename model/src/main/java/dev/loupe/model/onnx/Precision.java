@@ -6,9 +6,11 @@ import java.util.Locale;
  * How a model package stores its weights. {@link #FP16} halves the package on disk: weights are float16
  * initializers, each cast to float32 inside the graph, so every op still computes in float32 (see
  * {@link OnnxModelWriter}). {@link #INT8} stores the weights of every MatMul on a weight as int8 per output column
- * and multiplies them with the row-quantized u8s8 GEMM ({@link MatMulScheme#ROW_INT8}) in every graph: measured
- * faster than {@code MatMulNBits} for the decoder's prefill (2x at batch 16) and its steps (1.4-1.7x), one weight
- * layout for both (docs/benchmarks.md). {@link #INT4} keeps the encoders so and gives the decoder 4-bit block-wise
+ * and multiplies them with the u8s8 GEMM: row-quantized ({@link MatMulScheme#ROW_INT8}) in the Q-Former, T5 encoder
+ * and decoders, measured faster than {@code MatMulNBits} for the decoder's prefill (2x at batch 16) and its steps
+ * (1.4-1.7x), one weight layout for both; {@code DynamicQuantizeMatMul} ({@link MatMulScheme#DYNAMIC_INT8}) in image
+ * towers, run one image per run, which needs no quantization ops in the graph (docs/models.md,
+ * docs/benchmarks.md). {@link #INT4} keeps the encoders so and gives the decoder 4-bit block-wise
  * {@code MatMulNBits} weights (smallest decoder, for memory-bound models). Both store large embedding tables as int8
  * rows; norms, biases, convolutions and everything else stay float32 ({@link #plan()}, {@link WeightQuantizer}).
  * {@link #FP16_COMPUTE} is for GPUs: the graphs themselves compute in float16 ({@link Float16Compute}); on CPU,
@@ -22,8 +24,10 @@ public enum Precision {
      * log-softmax, the logits), float16 KV cache: for GPU execution providers ({@link Float16Compute}).
      */
     FP16_COMPUTE("fp16-compute", 2, null),
-    INT8("int8", 1, QuantizationPlan.uniform(MatMulScheme.ROW_INT8, true)),
-    INT4("int4", 1, QuantizationPlan.byRole(MatMulScheme.ROW_INT8, MatMulScheme.NBITS4, true));
+    INT8("int8", 1, QuantizationPlan.byRole(MatMulScheme.DYNAMIC_INT8, MatMulScheme.ROW_INT8, MatMulScheme.ROW_INT8,
+            true)),
+    INT4("int4", 1, QuantizationPlan.byRole(MatMulScheme.DYNAMIC_INT8, MatMulScheme.ROW_INT8, MatMulScheme.NBITS4,
+            true));
 
     private final String label;
     private final int bytes;

@@ -14,7 +14,12 @@ public interface QuantizationPlan {
 
     /** How a graph is run, which decides which kernels pay. */
     enum GraphRole {
-        /** Many rows per run: vision towers, Q-Former, T5 encoder (hundreds of tokens per image). */
+        /**
+         * A graph whose every input is a batch of images (rank 4: vision towers, LLaVA's image graph): many rows per
+         * image, and no row of one image interacts with another image, so it may be run one image per run.
+         */
+        IMAGE_TOWER,
+        /** Many rows per run from several requests: Q-Former, T5 encoder. */
         ENCODER,
         /**
          * A decoder with a KV cache (an input with the symbolic dimension {@value #PAST_DIM}): mostly run one row
@@ -28,7 +33,12 @@ public interface QuantizationPlan {
         static GraphRole of(GraphProto graph) {
             boolean past = graph.getInputList().stream().anyMatch(i -> i.getType().getTensorType().getShape()
                     .getDimList().stream().map(TensorShapeProto.Dimension::getDimParam).anyMatch(PAST_DIM::equals));
-            return past ? STEP_DECODER : ENCODER;
+            if (past) {
+                return STEP_DECODER;
+            }
+            boolean images = graph.getInputCount() > 0 && graph.getInputList().stream()
+                    .allMatch(i -> i.getType().getTensorType().getShape().getDimCount() == 4);
+            return images ? IMAGE_TOWER : ENCODER;
         }
     }
 
@@ -43,12 +53,22 @@ public interface QuantizationPlan {
         return byRole(scheme, scheme, quantizeEmbeddings);
     }
 
-    /** One scheme for encoder graphs, one for step decoders. */
+    /** One scheme for every encoder graph (image towers included), one for step decoders. */
     static QuantizationPlan byRole(MatMulScheme encoder, MatMulScheme stepDecoder, boolean quantizeEmbeddings) {
+        return byRole(encoder, encoder, stepDecoder, quantizeEmbeddings);
+    }
+
+    /** One scheme for image towers, one for the other encoders, one for step decoders. */
+    static QuantizationPlan byRole(MatMulScheme imageTower, MatMulScheme encoder, MatMulScheme stepDecoder,
+                                   boolean quantizeEmbeddings) {
         return new QuantizationPlan() {
             @Override
             public MatMulScheme matMul(GraphRole role, long k, long n) {
-                return role == GraphRole.STEP_DECODER ? stepDecoder : encoder;
+                return switch (role) {
+                    case IMAGE_TOWER -> imageTower;
+                    case ENCODER -> encoder;
+                    case STEP_DECODER -> stepDecoder;
+                };
             }
 
             @Override

@@ -63,6 +63,17 @@ final class WeightQuantizer {
         return out;
     }
 
+    /**
+     * The model metadata a rewritten graph needs its runners to honour: {@link RowsPerRun#KEY} = 1 where an
+     * activation range spans the whole run ({@link MatMulScheme#DYNAMIC_INT8}), so that a batch row's result is its
+     * own only when each run holds one row. Empty otherwise (float graphs are written as before).
+     */
+    static Map<String, String> metadata(GraphProto graph) {
+        boolean wholeRunRanges = graph.getNodeList().stream().anyMatch(
+                n -> n.getOpType().equals("DynamicQuantizeMatMul") && GraphBuilder.MS_DOMAIN.equals(n.getDomain()));
+        return wholeRunRanges ? Map.of(RowsPerRun.KEY, "1") : Map.of();
+    }
+
     /** Whether a node of this type in the com.microsoft domain was emitted. */
     static boolean usesMsDomain(GraphProto graph) {
         return graph.getNodeList().stream().anyMatch(n -> GraphBuilder.MS_DOMAIN.equals(n.getDomain()));
@@ -140,42 +151,46 @@ final class WeightQuantizer {
     }
 
     /**
-     * x quantized per row in the graph (scale = max(max|x_row|, tiny) / 127, codes round(x / scale) + 128 as uint8),
-     * then MatMulIntegerToFloat(codes, W int8, row scales, column scales, zero point 128).
+     * x quantized per row in the graph: m = max(ReduceMax(x), -ReduceMin(x), tiny) per row (two reads of x, nothing
+     * written at its size), row scale m / 127, then {@code QuantizeLinear(x / scale, 1, 128)} (round half to even,
+     * saturated to uint8, one vectorized pass), and MatMulIntegerToFloat(codes, W int8, row scales, column scales,
+     * zero point 128). The codes are those of round(x / scale) + 128, the graph's earlier Abs, Round, Add and Cast
+     * form, in four passes over x instead of six, two of them reads only.
      */
     private List<NodeProto> rowQuantizedMatMul(NodeProto n, String x, String codes, String scales, String y) {
         String p = n.getName();
         if (rowConstants == null) {
             rowConstants = new String[] {claim("row_quant__axes"), claim("row_quant__tiny"), claim("row_quant__qmax"),
-                    claim("row_quant__offset"), claim("row_quant__zero_point")};
+                    claim("row_quant__one"), claim("row_quant__zero_point")};
             stored.add(scalarTensor(rowConstants[0], DataType.INT64, new long[] {1}, -1L));
             stored.add(scalarTensor(rowConstants[1], DataType.FLOAT, new long[0], 1e-30f));
             stored.add(scalarTensor(rowConstants[2], DataType.FLOAT, new long[0], 127f));
-            stored.add(scalarTensor(rowConstants[3], DataType.FLOAT, new long[0], 128f));
+            stored.add(scalarTensor(rowConstants[3], DataType.FLOAT, new long[0], 1f));
             stored.add(scalarTensor(rowConstants[4], DataType.UINT8, new long[0], (byte) 128));
         }
-        String abs = fresh(p + "_abs");
-        String max = fresh(p + "_absmax");
-        String safeMax = fresh(p + "_absmax_safe");
+        String high = fresh(p + "_row_max");
+        String low = fresh(p + "_row_min");
+        String negLow = fresh(p + "_row_min_neg");
+        String absMax = fresh(p + "_absmax");
         String rowScale = fresh(p + "_row_scale");
         String scaled = fresh(p + "_scaled");
-        String rounded = fresh(p + "_rounded");
-        String shifted = fresh(p + "_shifted");
         String quantized = fresh(p + "_quantized");
         return List.of(
-                node(p + "_abs", "Abs", List.of(x), abs),
-                NodeProto.newBuilder().setOpType("ReduceMax").setName(fresh(p + "_reduce")).addInput(abs)
-                        .addInput(rowConstants[0]).addOutput(max).addAttribute(intAttr("keepdims", 1)).build(),
-                node(p + "_max", "Max", List.of(max, rowConstants[1]), safeMax),
-                node(p + "_scale", "Div", List.of(safeMax, rowConstants[2]), rowScale),
+                reduce(p + "_reduce_max", "ReduceMax", x, high),
+                reduce(p + "_reduce_min", "ReduceMin", x, low),
+                node(p + "_neg", "Neg", List.of(low), negLow),
+                node(p + "_max", "Max", List.of(high, negLow, rowConstants[1]), absMax),
+                node(p + "_scale", "Div", List.of(absMax, rowConstants[2]), rowScale),
                 node(p + "_div", "Div", List.of(x, rowScale), scaled),
-                node(p + "_round", "Round", List.of(scaled), rounded),
-                node(p + "_shift", "Add", List.of(rounded, rowConstants[3]), shifted),
-                NodeProto.newBuilder().setOpType("Cast").setName(fresh(p + "_cast")).addInput(shifted)
-                        .addOutput(quantized).addAttribute(intAttr("to", DataType.UINT8.getNumber())).build(),
+                node(p + "_quantize", "QuantizeLinear", List.of(scaled, rowConstants[3], rowConstants[4]), quantized),
                 NodeProto.newBuilder().setOpType("MatMulIntegerToFloat").setDomain(GraphBuilder.MS_DOMAIN)
                         .setName(n.getName()).addInput(quantized).addInput(codes).addInput(rowScale).addInput(scales)
                         .addInput(rowConstants[4]).addOutput(y).build());
+    }
+
+    private NodeProto reduce(String name, String op, String x, String out) {
+        return NodeProto.newBuilder().setOpType(op).setName(fresh(name)).addInput(x).addInput(rowConstants[0])
+                .addOutput(out).addAttribute(intAttr("keepdims", 1)).build();
     }
 
     private static StoredTensor scalarTensor(String name, DataType type, long[] dims, Object value) {

@@ -13,6 +13,7 @@ import dev.loupe.model.instructblip.ImageEncoder;
 import dev.loupe.model.instructblip.QFormerGraph;
 import dev.loupe.model.instructblip.VisionGraph;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.RowsPerRun;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
@@ -35,7 +36,8 @@ import java.util.TreeMap;
  * against fused ops, fp32 against int8) are compared under the same machine load. Only {@code session.run} is timed;
  * sessions come from {@link OrtSessions} (the shared pool). With {@code --ops}, it also writes the graph ONNX
  * Runtime actually runs (its optimized model, ALL_OPT) next to a temporary file and prints its op counts, which shows
- * what ONNX Runtime fuses by itself.
+ * what ONNX Runtime fuses by itself. A vision graph that takes one image per run ({@link RowsPerRun}: int8 towers) is
+ * run once per image of the batch, as Loupe runs it.
  *
  * <p>Usage: {@code java -cp ... dev.loupe.model.tools.EncoderGraphTiming THREADS BATCH ROUNDS [--text N] [--ops]
  * PACKAGE...}
@@ -141,6 +143,8 @@ public final class EncoderGraphTiming {
         private final List<OnnxTensor> owned = new ArrayList<>();
         private final Map<String, OnnxTensor> visionIn = new HashMap<>();
         private final Map<String, OnnxTensor> qformerIn = new HashMap<>();
+        /** Vision runs per round: one per image where the graph takes one image per run ({@link RowsPerRun}). */
+        private final int visionRuns;
 
         Runner(Path pkg, OrtEnvironment env, RuntimeOptions options, int batch, int textLength)
                 throws IOException, OrtException {
@@ -148,8 +152,14 @@ public final class EncoderGraphTiming {
             qformer = OrtSessions.open(pkg.resolve(ImageEncoder.QFORMER_FILE), options);
             SplittableRandom random = new SplittableRandom(11);
             long[] px = ((TensorInfo) vision.getInputInfo().get(VisionGraph.PIXEL_VALUES).getInfo()).getShape();
+            int perRun = RowsPerRun.of(vision, batch);
+            visionRuns = batch / perRun;
+            if (batch % perRun != 0) {
+                throw new IllegalArgumentException("batch " + batch + " is not a multiple of the " + perRun
+                        + " images per run of " + pkg);
+            }
             visionIn.put(VisionGraph.PIXEL_VALUES,
-                    own(DecoderGraphTiming.floats(env, random, batch, px[1], px[2], px[3])));
+                    own(DecoderGraphTiming.floats(env, random, perRun, px[1], px[2], px[3])));
             long[] emb = ((TensorInfo) vision.getOutputInfo().get(VisionGraph.IMAGE_EMBEDS).getInfo()).getShape();
             qformerIn.put(QFormerGraph.IMAGE_EMBEDS,
                     own(DecoderGraphTiming.floats(env, random, batch, emb[1], emb[2])));
@@ -172,7 +182,9 @@ public final class EncoderGraphTiming {
         double[] round() throws OrtException {
             long cpuStart = CPU.getProcessCpuTime();
             long start = System.nanoTime();
-            vision.run(visionIn).close();
+            for (int r = 0; r < visionRuns; r++) {
+                vision.run(visionIn).close();
+            }
             long mid = System.nanoTime();
             long cpuMid = CPU.getProcessCpuTime();
             qformer.run(qformerIn).close();

@@ -18,6 +18,7 @@ import dev.loupe.model.instructblip.InstructBlipConfig;
 import dev.loupe.model.instructblip.QFormerGraph;
 import dev.loupe.model.instructblip.VisionGraph;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.RowsPerRun;
 import java.lang.management.ManagementFactory;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -126,7 +127,8 @@ public final class ImageSideTiming {
 
     /**
      * The package's two graphs in their own sessions, with inputs built once: the vision graph in runs of
-     * {@link ImageEncoder#VISION_RUN_IMAGES} images as the encoder runs it, the Q-Former over the whole batch.
+     * {@link ImageEncoder#VISION_RUN_IMAGES} images or as few as the graph declares ({@link RowsPerRun}), as the
+     * encoder runs it; the Q-Former over the whole batch.
      */
     static final class Graphs implements AutoCloseable {
         private final OrtSession vision;
@@ -142,8 +144,9 @@ public final class ImageSideTiming {
             int batch = images.size();
             int per = images.get(0).chw().length;
             ImageTensor first = images.get(0);
-            for (int from = 0; from < batch; from += ImageEncoder.VISION_RUN_IMAGES) {
-                int n = Math.min(ImageEncoder.VISION_RUN_IMAGES, batch - from);
+            int perRun = RowsPerRun.of(vision, ImageEncoder.VISION_RUN_IMAGES);
+            for (int from = 0; from < batch; from += perRun) {
+                int n = Math.min(perRun, batch - from);
                 float[] px = new float[n * per];
                 for (int b = 0; b < n; b++) {
                     System.arraycopy(images.get(from + b).chw(), 0, px, b * per, per);

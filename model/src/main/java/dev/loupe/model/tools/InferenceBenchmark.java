@@ -10,6 +10,7 @@ import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.vlm.PrefixLanguageModelAnnotator;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,14 +34,26 @@ public final class InferenceBenchmark {
         /** Batches formed before generation: every row of a batch waits for its longest member. */
         STATIC,
         /** Rows join and leave the decoding batch step by step. */
-        CONTINUOUS;
+        CONTINUOUS,
+        /**
+         * As {@link #CONTINUOUS}, the image side of waiting rows built on a thread of its own while rows decode
+         * instead of on the loop's thread when admission needs it
+         * ({@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}).
+         */
+        CONTINUOUS_OVERLAP;
 
         public static Scheduling parse(String s) {
             try {
-                return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+                return valueOf(s.trim().replace('-', '_').toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException | NullPointerException e) {
-                throw new IllegalArgumentException("scheduling must be static or continuous, got '" + s + "'");
+                throw new IllegalArgumentException("scheduling must be static, continuous or continuous-overlap, got '"
+                        + s + "'");
             }
+        }
+
+        /** The name as the command line takes it. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }
     }
 
@@ -197,7 +210,7 @@ public final class InferenceBenchmark {
                         latency.get(l), splits[l], traffic);
                 results.add(r);
                 progress.accept(String.format("batch %d (%s, %d images): %.2f images/s, %.1f tokens/s", batchSize,
-                        r.scheduling().name().toLowerCase(java.util.Locale.ROOT), images, r.imagesPerSecond(),
+                        r.scheduling().label(), images, r.imagesPerSecond(),
                         r.tokensPerSecond()));
             }
         }
@@ -223,6 +236,17 @@ public final class InferenceBenchmark {
         };
         if (scheduling == Scheduling.CONTINUOUS) {
             annotator.annotateContinuously(inputs, batchSize, listener);
+        } else if (scheduling == Scheduling.CONTINUOUS_OVERLAP) {
+            String before = System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND, "true");
+            try {
+                annotator.annotateContinuously(inputs, batchSize, listener);
+            } finally {
+                if (before == null) {
+                    System.clearProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND);
+                } else {
+                    System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND, before);
+                }
+            }
         } else {
             for (int from = 0; from < inputs.size(); from += batchSize) {
                 List<AnnotationOutcome> out = annotator.annotate(

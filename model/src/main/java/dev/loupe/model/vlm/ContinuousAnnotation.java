@@ -21,10 +21,11 @@ import java.util.stream.IntStream;
 /**
  * One {@link PrefixLanguageModelAnnotator#annotateContinuously} or {@link PrefixLanguageModelAnnotator#annotateFed}
  * call: the one-beam rows (greedy, sampling) go through a {@link DecodeScheduler}, taken from the feed at each step
- * boundary, their image prefixes built as they are admitted (one image-side batch per admitted group), each outcome
- * handed on the moment its row finishes. Beam-search and ranking rows keep whole-request batches: they run between
+ * boundary, their image prefixes built ahead of admission in groups of up to {@code maxActiveRows} (or, when asked,
+ * on a thread of their own while the admitted rows decode: {@link PrefixesAhead}), each outcome handed on the moment its row
+ * finishes. Beam-search and ranking rows keep whole-request batches: they run between
  * two steps, once {@code maxActiveRows} of them are collected or the feed has nothing more for now. A prefix that
- * fails for a group is retried row by row, so only the row at fault fails; a decoder step that fails fails the rows
+ * fails for a group is built again row by row, so only the row at fault fails; a decoder step that fails fails the rows
  * decoding together, and each of them (and each still waiting) then runs alone through the static path, where the
  * one at fault gets its own failure and the others their unchanged results (batch invariance).
  */
@@ -39,6 +40,8 @@ final class ContinuousAnnotation<P> {
         final T request;
         final AnnotationInput input;
         final P prompt;
+        /** Its decoder input, once built. */
+        float[][] prefix;
 
         Row(T request, AnnotationInput input, P prompt) {
             this.request = request;
@@ -67,19 +70,31 @@ final class ContinuousAnnotation<P> {
 
     <T> void run(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener)
             throws InterruptedException {
+        run(feed, maxActiveRows, listener, PrefixesAhead.backgroundByDefault());
+    }
+
+    /**
+     * @param background whether the image side of waiting rows is built on a thread of its own while rows decode
+     *                   ({@link PrefixesAhead})
+     */
+    <T> void run(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener, boolean background)
+            throws InterruptedException {
         DecodeScheduler<Row<T, P>> scheduler = DecodeScheduler.withRows(maxActiveRows);
-        ArrayDeque<Row<T, P>> waiting = new ArrayDeque<>();
+        ArrayDeque<Row<T, P>> ready = new ArrayDeque<>();
         List<T> wholeRequests = new ArrayList<>();
         Set<Row<T, P>> inFlight = new LinkedHashSet<>();
         ContinuousBatch<Row<T, P>> batch = null;
-        try {
+        try (PrefixesAhead<Row<T, P>> ahead = new PrefixesAhead<>(this::prefixes,
+                background ? Math.max(1, maxActiveRows / 2) : maxActiveRows, background)) {
             while (!feed.cancelled()) {
-                boolean idle = (batch == null || batch.size() == 0) && waiting.isEmpty() && wholeRequests.isEmpty();
+                takeBuilt(ahead, ready, listener);
+                boolean decoding = batch != null && batch.size() > 0;
+                boolean idle = !decoding && ready.isEmpty() && ahead.isEmpty() && wholeRequests.isEmpty();
                 if (idle && !feed.awaitWork()) {
                     return;
                 }
-                int wanted = maxActiveRows - waiting.size();
-                boolean drained = take(feed, wanted, waiting, wholeRequests, listener) < wanted;
+                int wanted = maxActiveRows - ready.size() - ahead.held();
+                boolean drained = take(feed, wanted, ahead, wholeRequests, listener) < wanted;
                 if (wholeRequests.size() >= maxActiveRows || (drained && !wholeRequests.isEmpty())) {
                     for (int from = 0; from < wholeRequests.size(); from += maxActiveRows) {
                         annotator.annotateIsolated(wholeRequests.subList(from,
@@ -87,25 +102,31 @@ final class ContinuousAnnotation<P> {
                     }
                     wholeRequests.clear();
                 }
-                if (waiting.isEmpty() && (batch == null || batch.size() == 0)) {
+                if (ready.isEmpty() && ahead.isEmpty() && !decoding) {
                     continue;
                 }
                 try {
+                    if (needsPrefixes(scheduler, decoding ? batch.size() : 0, ready, ahead)) {
+                        ahead.await();
+                        takeBuilt(ahead, ready, listener);
+                    }
                     if (batch == null) {
                         batch = language.continuousBatch(eosIds, false, annotator.clock());
                     }
-                    scheduler.advance(batch, waiting, group -> admit(group, inFlight, listener), finished -> {
+                    scheduler.advance(batch, ready, group -> joining(group, inFlight), finished -> {
                         inFlight.remove(finished.tag());
                         listener.outcome(finished.tag().request,
                                 AnnotationOutcome.success(annotator.annotation(List.of(finished.sequence()))));
                     });
+                    ahead.buildAhead();
                 } catch (OrtException | RuntimeException e) {
                     if (batch != null) {
                         batch.close();
                         batch = null;
                     }
-                    inFlight.addAll(waiting);
-                    waiting.clear();
+                    inFlight.addAll(ready);
+                    ready.clear();
+                    inFlight.addAll(ahead.drain());
                     for (Row<T, P> row : inFlight) {
                         annotator.annotateIsolated(List.of(row.request), feed, listener);
                     }
@@ -120,12 +141,55 @@ final class ContinuousAnnotation<P> {
     }
 
     /**
-     * Takes up to {@code max} requests from the feed: one-beam rows wait for admission with their prompt encoded,
-     * the others are collected for whole-request batches; a prompt that cannot be encoded is that row's failure.
+     * Whether the loop waits for prefixes before this step boundary: when the admission rule would take more rows
+     * than are built. With a background thread the group it waits for was started earlier, beside the decode
+     * steps, so only its rest is waited for; decoding on with free slots instead would run more, emptier steps.
+     */
+    private static <J, R> boolean needsPrefixes(DecodeScheduler<J> scheduler, int active, ArrayDeque<J> ready,
+                                                PrefixesAhead<R> ahead) {
+        if (ahead.isEmpty()) {
+            return false;
+        }
+        int holding = ready.size() + ahead.held();
+        return scheduler.admits(active, holding)
+                && ready.size() < Math.min(scheduler.maxActiveRows() - active, holding);
+    }
+
+    /** Built rows join the ready queue, to be admitted; a row whose prefix failed gets its failure now. */
+    private <T> void takeBuilt(PrefixesAhead<Row<T, P>> ahead, ArrayDeque<Row<T, P>> ready,
+                               AnnotationFeed.Listener<T> listener) {
+        ArrayDeque<PrefixesAhead.Built<Row<T, P>>> built = ahead.built();
+        while (!built.isEmpty()) {
+            PrefixesAhead.Built<Row<T, P>> b = built.poll();
+            Row<T, P> row = b.row();
+            if (b.failure() != null) {
+                listener.outcome(row.request, PrefixLanguageModelAnnotator.failure(b.failure()));
+            } else {
+                row.prefix = b.prefix();
+                ready.add(row);
+            }
+        }
+    }
+
+    /** An admitted group's rows as they join the batch (in flight from now on). */
+    private <T> List<ContinuousBatch.Joining<Row<T, P>>> joining(List<Row<T, P>> group, Set<Row<T, P>> inFlight) {
+        inFlight.addAll(group);
+        List<ContinuousBatch.Joining<Row<T, P>>> joining = new ArrayList<>(group.size());
+        for (Row<T, P> row : group) {
+            joining.add(new ContinuousBatch.Joining<>(row, row.prefix,
+                    language.penaltyContext(encoder.inputIds(row.prompt)), row.input.generation()));
+        }
+        return joining;
+    }
+
+    /**
+     * Takes up to {@code max} requests from the feed: one-beam rows wait for their prefixes with their prompt
+     * encoded, the others are collected for whole-request batches; a prompt that cannot be encoded is that row's
+     * failure.
      *
      * @return how many were taken
      */
-    private <T> int take(AnnotationFeed<T> feed, int max, ArrayDeque<Row<T, P>> waiting, List<T> wholeRequests,
+    private <T> int take(AnnotationFeed<T> feed, int max, PrefixesAhead<Row<T, P>> ahead, List<T> wholeRequests,
                          AnnotationFeed.Listener<T> listener) {
         if (max <= 0) {
             return 0;
@@ -139,7 +203,7 @@ final class ContinuousAnnotation<P> {
                 continue;
             }
             try {
-                waiting.add(new Row<>(request, in, encoder.encodePrompt(in.prompt(), g.maxNewTokens())));
+                ahead.add(new Row<>(request, in, encoder.encodePrompt(in.prompt(), g.maxNewTokens())));
             } catch (AnnotationException e) {
                 listener.outcome(request, AnnotationOutcome.failure(e.code(), e.getMessage()));
             }
@@ -147,33 +211,10 @@ final class ContinuousAnnotation<P> {
         return taken.size();
     }
 
-    /** The group's rows with their prefixes; a row whose prefix fails alone gets its failure and is dropped. */
-    private <T> List<ContinuousBatch.Joining<Row<T, P>>> admit(List<Row<T, P>> group, Set<Row<T, P>> inFlight,
-                                                              AnnotationFeed.Listener<T> listener) {
-        inFlight.addAll(group);
-        List<float[][]> prefixes;
-        try {
-            prefixes = annotator.prefixes(group.stream().map(r -> r.input).toList(),
-                    group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList());
-        } catch (AnnotationException | RuntimeException e) {
-            if (group.size() > 1) {
-                List<ContinuousBatch.Joining<Row<T, P>>> joining = new ArrayList<>();
-                for (Row<T, P> row : group) {
-                    joining.addAll(admit(List.of(row), inFlight, listener));
-                }
-                return joining;
-            }
-            inFlight.remove(group.get(0));
-            listener.outcome(group.get(0).request, PrefixLanguageModelAnnotator.failure(e));
-            return List.of();
-        }
-        List<ContinuousBatch.Joining<Row<T, P>>> joining = new ArrayList<>(group.size());
-        for (int k = 0; k < group.size(); k++) {
-            Row<T, P> row = group.get(k);
-            joining.add(new ContinuousBatch.Joining<>(row, prefixes.get(k),
-                    language.penaltyContext(encoder.inputIds(row.prompt)), row.input.generation()));
-        }
-        return joining;
+    /** The image-side prefixes of a group of rows (one image-side batch); throws for the group. */
+    private <T> List<float[][]> prefixes(List<Row<T, P>> group) throws AnnotationException {
+        return annotator.prefixes(group.stream().map(r -> r.input).toList(),
+                group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList());
     }
 
     /** A list's inputs, tagged by index, all there from the start. */

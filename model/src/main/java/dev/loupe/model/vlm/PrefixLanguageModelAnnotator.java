@@ -53,6 +53,13 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     /** Most candidates one request may rank; they are scored together in one decoder batch. */
     public static final int MAX_CANDIDATES = 256;
 
+    /**
+     * System property {@code true}: continuous batching builds the image side of waiting rows on a thread of its own
+     * while rows decode, instead of on its loop's thread when admission needs them. Off by default: on a loaded
+     * 2-core host the second thread slowed the loop (docs/benchmarks.md); for measurements.
+     */
+    public static final String PREFIXES_IN_BACKGROUND = PrefixesAhead.BACKGROUND_PROPERTY;
+
     private final Manifest manifest;
     private final VisualPrefixEncoder<P> encoder;
     private final StepDecoder language;
@@ -292,8 +299,9 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
 
     @Override
     public HostTrafficStats hostTraffic() {
-        return language instanceof DeviceBoundDecoder bound ? bound.trafficStats()
+        HostTrafficStats decoder = language instanceof DeviceBoundDecoder bound ? bound.trafficStats()
                 : HostTrafficStats.NONE;
+        return decoder.withImageSide(encoder.imageSideTraffic());
     }
 
     /** The language model, for parity diagnostics. */

@@ -1,6 +1,7 @@
 package dev.loupe.model.vlm;
 
 import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.text.LanguageTokenizer;
@@ -33,6 +34,14 @@ public interface VisualPrefixEncoder<P> extends AutoCloseable {
 
     /** How often the image side ran and reused features (see {@link dev.loupe.model.vision.VisionFeatures}). */
     VisionFeatureStats visionStats();
+
+    /**
+     * The image side's host-boundary bytes ({@link HostTrafficStats#imageSide}), where it runs bound to the device;
+     * {@link HostTrafficStats#NONE} where it runs through ONNX Runtime's Java API.
+     */
+    default HostTrafficStats imageSideTraffic() {
+        return HostTrafficStats.NONE;
+    }
 
     /** The language model's tokenizer: ranking candidates, generated text, special ids. */
     LanguageTokenizer tokenizer();

@@ -218,6 +218,46 @@ class InstructBlipGenerationOptionsTest {
         assertThat(isolated.get(2).annotation().tokenIds()).containsExactly(alone.get(4).annotation().tokenIds());
     }
 
+    /**
+     * Continuous batching with the image side of waiting rows built on a thread of its own while rows decode
+     * ({@link dev.loupe.model.vlm.PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}): rows of different lengths
+     * join while others decode, and every row still gets exactly its alone result, a bad image only its own failure.
+     */
+    @Test
+    void continuousBatchingWithTheImageSideInTheBackgroundGivesEveryRowItsAloneResult() throws Exception {
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (GenerationConfig config : List.of(GenerationConfig.greedy(2).withMinNewTokens(2),
+                GenerationConfig.greedy(9).withMinNewTokens(9), GenerationConfig.greedy(5).withMinNewTokens(5))) {
+            rows.addAll(batchRows(config));
+        }
+        AnnotationInput first = rows.get(0);
+        rows.add(4, new AnnotationInput("bad", new dev.loupe.model.api.ImageTensor(new float[3 * 16 * 16], 3, 16, 16),
+                first.prompt(), Task.VQA, List.of(), GenerationConfig.greedy(4)));
+        List<AnnotationOutcome> alone = new ArrayList<>();
+        for (AnnotationInput row : rows) {
+            alone.add(annotator.annotate(List.of(row)).get(0));
+        }
+        String property = dev.loupe.model.vlm.PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND;
+        System.setProperty(property, "true");
+        List<AnnotationOutcome> got;
+        try {
+            got = annotator.annotateContinuously(rows, 4);
+        } finally {
+            System.clearProperty(property);
+        }
+        assertThat(got.get(4).errorCode()).isEqualTo(dev.loupe.model.api.ErrorCode.INVALID_REQUEST);
+        for (int i = 0; i < rows.size(); i++) {
+            if (i == 4) {
+                continue;
+            }
+            assertThat(got.get(i).isSuccess()).as("row %d: %s", i, got.get(i)).isTrue();
+            assertThat(got.get(i).annotation().tokenIds()).as("row %d", i)
+                    .containsExactly(alone.get(i).annotation().tokenIds());
+            assertThat(got.get(i).annotation().score()).as("row %d", i)
+                    .isCloseTo(alone.get(i).annotation().score(), within(1e-5));
+        }
+    }
+
     @Test
     void samplingFromTheTopTokenOnlyIsGreedy() throws Exception {
         JsonNode single = reference.path("single");

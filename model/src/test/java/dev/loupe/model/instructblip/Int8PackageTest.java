@@ -15,7 +15,12 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.llava.LlavaConfig;
+import dev.loupe.model.llava.LlavaImageEncoder;
+import dev.loupe.model.llava.LlavaImageGraph;
+import dev.loupe.model.llava.LlavaPackage;
 import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.testing.HfFixture;
 import dev.loupe.model.tools.PackageFidelity;
@@ -31,9 +36,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * int8 and int4 packages of the InstructBLIP-Vicuna fixture: weight MatMuls become row-quantized
- * MatMulIntegerToFloat (every graph of int8; vision and Q-Former of int4) and 4-bit MatMulNBits (int4's decoder),
- * the graphs shrink, the packages open through
+ * int8 and int4 packages of the InstructBLIP-Vicuna fixture: weight MatMuls become DynamicQuantizeMatMul in the
+ * vision tower (run one image per run), row-quantized MatMulIntegerToFloat in the Q-Former and int8's decoder, and
+ * 4-bit MatMulNBits in int4's decoder; the graphs shrink, the packages open through
  * {@link Models#open} and generate, a row's result does not depend on its batch, and they follow the fp32 package
  * within the fidelity bounds measured here (random tiny weights: see docs/models.md for the figures).
  */
@@ -74,8 +79,20 @@ class Int8PackageTest {
         assertThat(opTypes(decoder)).contains("MatMulIntegerToFloat").doesNotContain("MatMulNBits");
         assertThat(opTypes(parse(Manifest.read(int4).graph(int4, InstructBlipPackage.GRAPH_DECODER))))
                 .contains("MatMulNBits").doesNotContain("MatMulIntegerToFloat");
-        assertThat(opTypes(vision)).contains("MatMulIntegerToFloat").doesNotContain("MatMulNBits");
-        assertThat(opTypes(qformer)).contains("MatMulIntegerToFloat");
+        // the vision tower: DynamicQuantizeMatMul (no quantization ops of the graph's own), one image per run
+        for (Path pkg : List.of(int8, int4)) {
+            ModelProto v = parse(Manifest.read(pkg).graph(pkg, InstructBlipPackage.GRAPH_VISION));
+            assertThat(opTypes(v)).as(pkg.getFileName().toString()).contains("DynamicQuantizeMatMul")
+                    .doesNotContain("MatMulIntegerToFloat", "MatMulNBits", "QuantizeLinear", "ReduceMax");
+            assertThat(metadata(v)).containsEntry(RowsPerRun.KEY, "1");
+        }
+        // the Q-Former and the decoder: row-quantized, ReduceMax/ReduceMin then one QuantizeLinear pass
+        for (ModelProto g : List.of(qformer, decoder)) {
+            assertThat(opTypes(g)).contains("MatMulIntegerToFloat", "QuantizeLinear", "ReduceMax", "ReduceMin")
+                    .doesNotContain("DynamicQuantizeMatMul", "Abs", "Round");
+            assertThat(metadata(g)).doesNotContainKey(RowsPerRun.KEY);
+        }
+        assertThat(metadata(parse(Manifest.read(fp32).graph(fp32, InstructBlipPackage.GRAPH_VISION)))).isEmpty();
         for (ModelProto g : List.of(decoder, vision, qformer)) {
             // no weight MatMul is left in float: every MatMul's second input is computed, not an initializer
             List<String> floatInits = g.getGraph().getInitializerList().stream()
@@ -115,6 +132,83 @@ class Int8PackageTest {
     }
 
     @Test
+    void int8ImageFeaturesOfARowAreTheRowAloneBitForBit() throws Exception {
+        // more images than one vision run of a float package takes, of very different contrast: a range shared by
+        // the images of one run would show in every feature
+        try (ImageEncoder encoder = ImageEncoder.open(int8, InstructBlipConfig.load(int8), 1)) {
+            int n = 2 * ImageEncoder.VISION_RUN_IMAGES + 1;
+            List<ImageTensor> batch = new ArrayList<>();
+            long[][] ids = new long[n][];
+            for (int i = 0; i < n; i++) {
+                batch.add(scaled(images.get(i % images.size()), 1 + 3 * (i % 3)));
+                ids[i] = new long[] {101, 3 + i, 102}; // within the fixture Q-Former vocabulary (201)
+            }
+            ImageEncoder.Encoded together = encoder.encodeWithIntermediates(batch, ids);
+            for (int i = 0; i < n; i++) {
+                ImageEncoder.Encoded alone = encoder.encodeWithIntermediates(List.of(batch.get(i)),
+                        new long[][] {ids[i]});
+                assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i)
+                        .containsExactly(alone.imageEmbeds()[0]);
+                assertThat(together.queryOutput()[i]).as("Q-Former output of row %d", i)
+                        .containsExactly(alone.queryOutput()[0]);
+                assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
+                        .containsExactly(alone.languageInputs()[0]);
+            }
+        }
+    }
+
+    @Test
+    void int8ImageFeaturesOfARowAreTheRowAloneOnTheDeviceBoundImageSideToo() throws Exception {
+        // the device-bound runner's image side opens the graphs through JavaCPP: it must split runs as declared too
+        try (BoundImageSide side = BoundImageSide.open(int8.resolve(ImageEncoder.VISION_FILE),
+                int8.resolve(ImageEncoder.QFORMER_FILE), InstructBlipConfig.load(int8), RuntimeOptions.cpu(1))) {
+            int n = 2 * ImageEncoder.VISION_RUN_IMAGES + 1;
+            List<ImageTensor> batch = new ArrayList<>();
+            long[][] ids = new long[n][];
+            for (int i = 0; i < n; i++) {
+                batch.add(scaled(images.get(i % images.size()), 1 + 3 * (i % 3)));
+                ids[i] = new long[] {101, 3 + i, 102};
+            }
+            float[][][] together = side.encode(batch, ids);
+            for (int i = 0; i < n; i++) {
+                float[][][] alone = side.encode(List.of(batch.get(i)), new long[][] {ids[i]});
+                assertThat(together[i]).as("language inputs of row %d", i).isDeepEqualTo(alone[0]);
+            }
+        }
+    }
+
+    @Test
+    void int8LlavaImageFeaturesOfARowAreTheRowAloneBitForBit() throws Exception {
+        Path pkg = tmp.resolve("int8-llava-rows");
+        Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+        Manifest m = Manifest.read(pkg);
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+        List<ImageTensor> batch = new ArrayList<>();
+        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                batch.add(scaled(factory.createPreprocessor().preprocess(Files.readAllBytes(f)), 1 + 3 * batch.size()));
+            }
+        }
+        try (LlavaImageEncoder encoder = LlavaImageEncoder.open(m.graph(pkg, LlavaPackage.GRAPH_IMAGE),
+                LlavaConfig.load(pkg), RuntimeOptions.cpu(1))) {
+            float[][] together = encoder.run(batch, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+            for (int i = 0; i < batch.size(); i++) {
+                float[][] alone = encoder.run(List.of(batch.get(i)), LlavaImageGraph.IMAGE_FEATURES)
+                        .get(LlavaImageGraph.IMAGE_FEATURES);
+                assertThat(together[i]).as("image features of row %d", i).containsExactly(alone[0]);
+            }
+        }
+    }
+
+    private static ImageTensor scaled(ImageTensor image, float factor) {
+        float[] chw = image.chw().clone();
+        for (int i = 0; i < chw.length; i++) {
+            chw[i] *= factor;
+        }
+        return new ImageTensor(chw, image.channels(), image.height(), image.width());
+    }
+
+    @Test
     void int8FollowsFloat32OnTheFixture() throws Exception {
         PackageFidelity.Report r = PackageFidelity.compare(fp32, int8, images, Prompts.CAPTION_TEMPLATE, 12,
                 RuntimeOptions.cpu(1));
@@ -145,7 +239,15 @@ class Int8PackageTest {
         for (String graph : m.graphs().values()) {
             ops.addAll(opTypes(parse(pkg.resolve(graph))));
         }
-        assertThat(ops).contains("MatMulIntegerToFloat").doesNotContain("MatMulNBits", "DynamicQuantizeMatMul");
+        assertThat(ops).contains("MatMulIntegerToFloat", "DynamicQuantizeMatMul").doesNotContain("MatMulNBits");
+        // only image towers (every input an image batch) range over a whole run, and they say so
+        for (String graph : m.graphs().values()) {
+            ModelProto g = parse(pkg.resolve(graph));
+            boolean imageTower = g.getGraph().getInputList().stream()
+                    .allMatch(i -> i.getType().getTensorType().getShape().getDimCount() == 4);
+            assertThat(opTypes(g).contains("DynamicQuantizeMatMul")).as(graph).isEqualTo(imageTower);
+            assertThat(metadata(g).get(RowsPerRun.KEY)).as(graph).isEqualTo(imageTower ? "1" : null);
+        }
         AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
         try (BatchAnnotator annotator = factory.createAnnotator()) {
             ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(
@@ -159,6 +261,12 @@ class Int8PackageTest {
 
     private static List<String> opTypes(ModelProto m) {
         return m.getGraph().getNodeList().stream().map(NodeProto::getOpType).toList();
+    }
+
+    private static java.util.Map<String, String> metadata(ModelProto m) {
+        java.util.Map<String, String> out = new java.util.HashMap<>();
+        m.getMetadataPropsList().forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
     }
 
     private static ModelProto parse(Path file) throws Exception {

@@ -9,9 +9,8 @@ import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.image.ClipImageProcessor;
 import dev.loupe.model.image.ImageDecoder;
 import dev.loupe.model.llm.DecodingState;
-import dev.loupe.model.llm.LanguageModelRunner;
+import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.LlamaConfig;
-import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.onnx.OnnxModelWriter;
@@ -56,7 +55,8 @@ class LlavaParityTest {
         diagnostics = LlavaImageEncoder.open(graph, config, RuntimeOptions.cpu(1));
         LlavaConverter.convert(HfFixture.LLAVA.checkpoint(), tmp.resolve("pkg"), Precision.FP32,
                 ConvertedFixture.decoderFor(testInfo));
-        annotator = LlavaAnnotator.open(tmp.resolve("pkg"), RuntimeOptions.cpu(1));
+        annotator = LlavaAnnotator.open(tmp.resolve("pkg"),
+                RuntimeOptions.cpu(1).withRunner(ConvertedFixture.runnerFor(testInfo)));
     }
 
     @AfterAll
@@ -170,8 +170,8 @@ class LlavaParityTest {
     private static float[] firstStepLogits(String imageFile, String prompt) throws Exception {
         int[] ids = annotator.inputIds(prompt);
         float[][] features = annotator.imageEncoder().encode(List.of(image(imageFile)))[0];
-        LanguageModelRunner lm = annotator.languageModel();
-        int hidden = lm.config().hiddenSize();
+        StepDecoder lm = annotator.languageModel();
+        int hidden = lm.inputWidth();
         long[] lookup = Arrays.stream(ids).mapToLong(id -> id == config.imageTokenIndex() ? 0 : id).toArray();
         float[] embeds = lm.embed(lookup, 1, ids.length);
         int next = 0;
@@ -185,8 +185,8 @@ class LlavaParityTest {
         for (int p = 0; p < ids.length; p++) {
             prefix[p] = Arrays.copyOfRange(embeds, p * hidden, (p + 1) * hidden);
         }
-        // through the step decoder, which runs either decoder graph (it owns nothing here: not closed)
-        try (DecodingState state = new PrefixStepDecoder(lm, 0).start(List.<float[][]>of(prefix))) {
+        // through the annotator's step decoder, which runs either decoder graph with either runner
+        try (DecodingState state = lm.start(List.<float[][]>of(prefix))) {
             return state.lastLogits(0);
         }
     }

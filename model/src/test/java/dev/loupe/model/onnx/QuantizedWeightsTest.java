@@ -86,6 +86,55 @@ class QuantizedWeightsTest {
     }
 
     @Test
+    void rowQuantizationIsTwoReductionsAndOneQuantizeLinearPass(@TempDir Path dir) throws Exception {
+        Path file = writeLinear(RandomCheckpointWriter.randomValues(31, N * K, 0.05), MatMulScheme.ROW_INT8, dir);
+        // the ops between the input and the output Identity, in order: what ONNX Runtime runs per quantized MatMul
+        assertThat(parse(file).getGraph().getNodeList()).extracting(NodeProto::getOpType)
+                .containsExactly("ReduceMax", "ReduceMin", "Neg", "Max", "Div", "Div", "QuantizeLinear",
+                        "MatMulIntegerToFloat", "Identity");
+        assertThat(parse(file).getMetadataPropsList()).isEmpty();
+    }
+
+    @Test
+    void int8ImageTowersRangeOverTheRunAndSaySo(@TempDir Path dir) throws Exception {
+        float[] torchWeight = RandomCheckpointWriter.randomValues(41, N * K, 0.05);
+        Path tower = dir.resolve("tower.onnx");
+        GraphBuilder g = new GraphBuilder("tower");
+        String pixels = g.input("pixels", DataType.FLOAT, "batch", 2, 3, K); // every input an image batch
+        g.output(g.matMul(pixels, g.weight("w", Weight.of(torchWeight, N, K).transposed())), "y", DataType.FLOAT,
+                "batch", 2, 3, N);
+        OnnxModelWriter.write(g, tower, Precision.INT8);
+        Path encoder = dir.resolve("encoder.onnx");
+        GraphBuilder e = new GraphBuilder("encoder");
+        String tokens = e.input("tokens", DataType.FLOAT, "batch", "seq", K);
+        e.output(e.matMul(tokens, e.weight("w", Weight.of(torchWeight, N, K).transposed())), "y", DataType.FLOAT,
+                "batch", "seq", N);
+        OnnxModelWriter.write(e, encoder, Precision.INT8);
+
+        assertThat(parse(tower).getGraph().getNodeList()).extracting(NodeProto::getOpType)
+                .containsExactly("DynamicQuantizeMatMul", "Identity");
+        assertThat(parse(encoder).getGraph().getNodeList()).extracting(NodeProto::getOpType)
+                .contains("MatMulIntegerToFloat").doesNotContain("DynamicQuantizeMatMul");
+        OrtEnvironment env = OrtSessions.environment(RuntimeOptions.cpu(1));
+        try (OrtSession t = env.createSession(tower.toString(), new OrtSession.SessionOptions());
+             OrtSession s = env.createSession(encoder.toString(), new OrtSession.SessionOptions())) {
+            assertThat(RowsPerRun.of(t, 4)).isEqualTo(1);
+            assertThat(RowsPerRun.of(s, 4)).isEqualTo(4);
+        }
+        // read from the file too, as the device-bound runner's sessions do
+        assertThat(RowsPerRun.of(tower, 4)).isEqualTo(1);
+        assertThat(RowsPerRun.of(encoder, 4)).isEqualTo(4);
+        // and the tower's range is the run's: two images of different scales differ from each alone
+        float[] x = RandomCheckpointWriter.randomValues(42, 2 * 6 * K, 1.0);
+        for (int i = 6 * K; i < x.length; i++) {
+            x[i] *= 16;
+        }
+        float[] both = run(tower, "pixels", x, new long[] {2, 2, 3, K});
+        float[] first = run(tower, "pixels", java.util.Arrays.copyOf(x, 6 * K), new long[] {1, 2, 3, K});
+        assertThat(java.util.Arrays.copyOf(both, 6 * N)).isNotEqualTo(first);
+    }
+
+    @Test
     void int8EmbeddingRowsAreTheTableRowsWithinTheirScale(@TempDir Path dir) throws Exception {
         int vocab = 1200;
         int width = 40;
@@ -151,9 +200,13 @@ class QuantizedWeightsTest {
     }
 
     private static float[] run(Path file, String input, float[] x, int rows, int cols) throws Exception {
+        return run(file, input, x, new long[] {rows, cols});
+    }
+
+    private static float[] run(Path file, String input, float[] x, long[] shape) throws Exception {
         OrtEnvironment env = OrtSessions.environment(RuntimeOptions.cpu(1));
         try (OrtSession s = env.createSession(file.toString(), new OrtSession.SessionOptions());
-             OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {rows, cols});
+             OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape);
              OrtSession.Result r = s.run(Map.of(input, t))) {
             FloatBuffer b = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] out = new float[b.remaining()];

@@ -196,6 +196,8 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
         metrics.gauge("decodeStepBytesToDevice", (Gauge<Long>) () -> hostTraffic().stepToDevice());
         metrics.gauge("decodeStepBytesToHost", (Gauge<Long>) () -> hostTraffic().stepToHost());
         metrics.gauge("prefillBytesToDevice", (Gauge<Long>) () -> hostTraffic().prefillToDevice());
+        metrics.gauge("imageSideBytesToDevice", (Gauge<Long>) () -> hostTraffic().imageToDevice());
+        metrics.gauge("imageSideBytesToHost", (Gauge<Long>) () -> hostTraffic().imageToHost());
         metrics.gauge("deviceBytesInUse", (Gauge<Long>) () -> hostTraffic().deviceBytesInUse());
     }
 

@@ -1,0 +1,295 @@
+package dev.loupe.model.instructblip;
+
+import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.ErrorCode;
+import dev.loupe.model.api.HostTrafficStats;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.onnx.BoundSessions;
+import dev.loupe.model.onnx.RowsPerRun;
+import dev.loupe.model.onnx.GraphBuilder;
+import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.vision.ImageDigest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.onnxruntime.Allocator;
+import org.bytedeco.onnxruntime.IoBinding;
+import org.bytedeco.onnxruntime.MemoryInfo;
+import org.bytedeco.onnxruntime.RunOptions;
+import org.bytedeco.onnxruntime.Session;
+import org.bytedeco.onnxruntime.Value;
+
+/**
+ * The InstructBLIP / BLIP-2 image side for the device-bound decoder runner: the vision and Q-Former graphs run
+ * through ONNX Runtime's C++ API with IoBinding, and the vision output — the image side's largest tensor (257 x 1,408
+ * floats per image for the 7B models) — is written into a buffer in the execution provider's memory that the Q-Former
+ * reads as its bound input, so it never crosses to the host (through the Java API it would come back and go out again:
+ * every {@code OnnxTensor} is host memory). Per call only the pixels, the Q-Former instructions and, where rows
+ * repeat an image, the row indices go in, and only the projected queries come back ({@link #traffic()}); those
+ * become part of the decoder's prefix, which crosses in its prefill.
+ *
+ * <p>Each distinct image of a call runs the vision graph once (rows with the same image are gathered on the device
+ * for InstructBLIP's per-row Q-Former; BLIP-2's instruction-free Q-Former runs once per distinct image). Unlike the
+ * Java-API image side, features are not kept across calls: that cache lives in host memory. Rows do not interact, so
+ * a row's result equals the Java-API image side's for the same row. One code path for CPU and CUDA: on CPU the device
+ * memory is CPU memory. Thread-safe; owns its sessions.
+ */
+final class BoundImageSide implements QueryEncoder {
+    private final InstructBlipConfig config;
+    /** Images per vision run, as {@link ImageEncoder} runs them ({@link RowsPerRun}). */
+    private final int visionRunImages;
+    private final Session vision;
+    private final Session qformer;
+    private final Session gather;
+    private final MemoryInfo device;
+    private final MemoryInfo host = BoundSessions.hostMemory();
+    private final Allocator allocator;
+    private final RunOptions run = new RunOptions();
+    private final LongAdder toDevice = new LongAdder();
+    private final LongAdder toHost = new LongAdder();
+    private final LongAdder imagesEncoded = new LongAdder();
+    private final LongAdder duplicateRows = new LongAdder();
+
+    private BoundImageSide(InstructBlipConfig config, Session vision, Session qformer, Session gather,
+                           MemoryInfo device, int visionRunImages) {
+        this.config = config;
+        this.visionRunImages = visionRunImages;
+        this.vision = vision;
+        this.qformer = qformer;
+        this.gather = gather;
+        this.device = device;
+        this.allocator = new Allocator(vision, device.asOrtMemoryInfo());
+    }
+
+    /** Opens the package's vision and Q-Former graphs on {@code options}' device. */
+    static BoundImageSide open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config, RuntimeOptions options)
+            throws IOException {
+        List<Session> opened = new ArrayList<>();
+        try {
+            opened.add(BoundSessions.open(visionOnnx, options));
+            opened.add(BoundSessions.open(qformerOnnx, options));
+            opened.add(openRowGather(options));
+            return new BoundImageSide(config, opened.get(0), opened.get(1), opened.get(2),
+                    BoundSessions.deviceMemory(options), RowsPerRun.of(visionOnnx, ImageEncoder.VISION_RUN_IMAGES));
+        } catch (IOException | RuntimeException e) {
+            opened.forEach(Session::close);
+            throw e;
+        }
+    }
+
+    /** y = Gather(x, rows, axis 0): the vision outputs of a call's rows, from those of its distinct images. */
+    private static Session openRowGather(RuntimeOptions options) throws IOException {
+        GraphBuilder g = new GraphBuilder("row_gather");
+        String x = g.input("x", DataType.FLOAT, "images", "tokens", "hidden");
+        String rows = g.input("rows", DataType.INT64, "rows");
+        g.output(g.gather(x, rows, 0), "y", DataType.FLOAT, "rows", "tokens", "hidden");
+        Path dir = Files.createTempDirectory("loupe-row-gather");
+        Path file = dir.resolve("row_gather.onnx");
+        try {
+            OnnxModelWriter.write(g, file);
+            return BoundSessions.open(file, options);
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    @Override
+    public float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+        QFormerInstructions.check(config, images, qformerIds);
+        int n = images.size();
+        Map<ImageDigest, Integer> index = new HashMap<>();
+        List<ImageTensor> distinct = new ArrayList<>();
+        long[] slot = new long[n];
+        for (int i = 0; i < n; i++) {
+            ImageTensor image = images.get(i);
+            if (image == null) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + i + " has no image");
+            }
+            Integer known = index.putIfAbsent(ImageDigest.of(image), distinct.size());
+            slot[i] = known == null ? distinct.size() : known;
+            if (known == null) {
+                distinct.add(image);
+            }
+        }
+        int d = distinct.size();
+        long perImage = (long) config.vision().numPositions() * config.vision().hiddenSize();
+        Pointer embeds = null;
+        Pointer gathered = null;
+        try {
+            embeds = allocate(d * perImage * Float.BYTES);
+            for (int from = 0; from < d; from += visionRunImages) {
+                runVision(distinct.subList(from, Math.min(d, from + visionRunImages)), from, embeds,
+                        perImage);
+            }
+            imagesEncoded.add(d);
+            duplicateRows.add(n - d);
+            float[] queries;
+            if (!config.qformerTextInput()) { // BLIP-2: the queries depend on the image only
+                float[] perDistinct = runQFormer(embeds, d, perImage, QFormerInstructions.pad(config, new long[d][0]));
+                int size = perDistinct.length / d;
+                queries = new float[n * size];
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(perDistinct, (int) slot[i] * size, queries, i * size, size);
+                }
+            } else {
+                Pointer rows = embeds;
+                if (d < n) {
+                    gathered = allocate(n * perImage * Float.BYTES);
+                    gatherRows(embeds, d, slot, gathered, perImage);
+                    rows = gathered;
+                }
+                queries = runQFormer(rows, n, perImage, QFormerInstructions.pad(config, qformerIds));
+            }
+            return split(queries, n);
+        } catch (RuntimeException e) {
+            throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
+        } finally {
+            free(embeds);
+            free(gathered);
+        }
+    }
+
+    /** The vision graph over {@code images} into images [first, first + n) of the device buffer {@code embeds}. */
+    private void runVision(List<ImageTensor> images, int first, Pointer embeds, long perImage)
+            throws AnnotationException {
+        int c = images.size();
+        int size = config.vision().imageSize();
+        float[] pixels = ImageEncoder.stackPixels(config, images, first);
+        long pixelBytes = (long) pixels.length * Float.BYTES;
+        try (FloatPointer px = new FloatPointer(pixels);
+             Value in = BoundSessions.tensor(host, px, 0, pixelBytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, c, 3, size,
+                     size);
+             Value out = BoundSessions.tensor(device, embeds, first * perImage * Float.BYTES,
+                     c * perImage * Float.BYTES, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, c,
+                     config.vision().numPositions(), config.vision().hiddenSize());
+             IoBinding b = new IoBinding(vision)) {
+            b.BindInput(VisionGraph.PIXEL_VALUES, in);
+            b.BindOutput(VisionGraph.IMAGE_EMBEDS, out);
+            vision.Run(run, b);
+        }
+        toDevice.add(pixelBytes);
+    }
+
+    /** Row i of {@code to} becomes image {@code slot[i]} of {@code from}, on the device. */
+    private void gatherRows(Pointer from, int images, long[] slot, Pointer to, long perImage) {
+        int tokens = config.vision().numPositions();
+        int hidden = config.vision().hiddenSize();
+        try (LongPointer rowData = new LongPointer(slot);
+             Value rows = BoundSessions.tensor(host, rowData, 0, (long) slot.length * Long.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, slot.length);
+             Value x = BoundSessions.tensor(device, from, 0, images * perImage * Float.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, images, tokens, hidden);
+             Value y = BoundSessions.tensor(device, to, 0, slot.length * perImage * Float.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, slot.length, tokens, hidden);
+             IoBinding b = new IoBinding(gather)) {
+            b.BindInput("x", x);
+            b.BindInput("rows", rows);
+            b.BindOutput("y", y);
+            gather.Run(run, b);
+        }
+        toDevice.add((long) slot.length * Long.BYTES);
+    }
+
+    /**
+     * The Q-Former over {@code rows} vision outputs on the device and their instructions (host): the projected
+     * queries, flat [rows, num_query_tokens, llm_hidden], the only output bound (and the only one that comes back).
+     */
+    private float[] runQFormer(Pointer embeds, int rows, long perImage, QFormerInstructions text) {
+        int k = config.numQueryTokens();
+        int dim = config.languageHiddenSize();
+        long outFloats = (long) rows * k * dim;
+        long textBytes = (long) text.ids().length * Long.BYTES;
+        try (LongPointer ids = new LongPointer(text.ids());
+             LongPointer mask = new LongPointer(text.mask());
+             FloatPointer result = new FloatPointer(outFloats);
+             Value e = BoundSessions.tensor(device, embeds, 0, rows * perImage * Float.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, rows, config.vision().numPositions(),
+                     config.vision().hiddenSize());
+             Value idT = BoundSessions.tensor(host, ids, 0, textBytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, rows,
+                     text.width());
+             Value maskT = BoundSessions.tensor(host, mask, 0, textBytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, rows,
+                     text.width());
+             Value out = BoundSessions.tensor(host, result, 0, outFloats * Float.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, rows, k, dim);
+             IoBinding b = new IoBinding(qformer)) {
+            b.BindInput(QFormerGraph.IMAGE_EMBEDS, e);
+            if (config.qformerTextInput()) {
+                b.BindInput(QFormerGraph.INPUT_IDS, idT);
+                b.BindInput(QFormerGraph.ATTENTION_MASK, maskT);
+                toDevice.add(2 * textBytes);
+            }
+            b.BindOutput(QFormerGraph.LANGUAGE_INPUTS, out);
+            qformer.Run(run, b);
+            float[] queries = new float[(int) outFloats];
+            result.get(queries);
+            toHost.add(outFloats * Float.BYTES);
+            return queries;
+        }
+    }
+
+    private float[][][] split(float[] flat, int n) {
+        int k = config.numQueryTokens();
+        int dim = config.languageHiddenSize();
+        float[][][] out = new float[n][k][dim];
+        for (int b = 0; b < n; b++) {
+            for (int t = 0; t < k; t++) {
+                System.arraycopy(flat, (b * k + t) * dim, out[b][t], 0, dim);
+            }
+        }
+        return out;
+    }
+
+    private Pointer allocate(long bytes) {
+        Pointer p = allocator.Alloc(bytes);
+        if (p == null || p.isNull()) {
+            throw new IllegalStateException("the device allocator returned no memory for " + bytes + " bytes");
+        }
+        return p;
+    }
+
+    private void free(Pointer p) {
+        if (p != null) {
+            allocator.Free(p);
+        }
+    }
+
+    /** Images encoded and duplicate rows of a call; nothing is cached across calls. */
+    @Override
+    public VisionFeatureStats visionStats() {
+        return new VisionFeatureStats(imagesEncoded.sum(), duplicateRows.sum(), 0, 0, 0, 0, 0);
+    }
+
+    @Override
+    public HostTrafficStats traffic() {
+        return HostTrafficStats.imageSide(toDevice.sum(), toHost.sum());
+    }
+
+    @Override
+    public void close() {
+        try {
+            allocator.close();
+        } finally {
+            gather.close();
+            qformer.close();
+            vision.close();
+            run.close();
+            host.close();
+            device.close();
+        }
+    }
+}
