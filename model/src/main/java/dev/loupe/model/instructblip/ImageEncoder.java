@@ -10,6 +10,7 @@ import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.DirectFloatPool;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.api.RuntimeOptions;
@@ -22,6 +23,7 @@ import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs the InstructBLIP image side in ONNX Runtime: images through the vision graph, then the Q-Former graph with
@@ -43,6 +45,15 @@ public final class ImageEncoder implements QueryEncoder {
     private final VisionFeatures features;
     /** Images per vision run: {@link #VISION_RUN_IMAGES}, or fewer where the graph says so ({@link RowsPerRun}). */
     private final int visionRunImages;
+    /**
+     * Reused native memory for the graphs' large inputs and outputs (pixels, vision features, Q-Former outputs): no
+     * heap array and no per-run copy by the Java API, and no garbage (docs/benchmarks.md, image side). A few buffers
+     * each, for concurrent callers; they grow to the largest run (one vision run's pixels, a batch's features).
+     */
+    private final DirectFloatPool pixelBuffers = new DirectFloatPool(2);
+    private final DirectFloatPool featureBuffers = new DirectFloatPool(2);
+    private final DirectFloatPool languageBuffers = new DirectFloatPool(2);
+    private final DirectFloatPool queryBuffers = new DirectFloatPool(1);
 
     private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
                          long visionCacheBytes, int visionRunImages) {
@@ -127,7 +138,7 @@ public final class ImageEncoder implements QueryEncoder {
     public float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
         checkRows(images, qformerIds);
         float[][] languageInputs = config.qformerTextInput()
-                ? runQFormer(features.features(images), qformerIds).languageInputs()
+                ? runQFormer(features.features(images), qformerIds, false).languageInputs()
                 : features.features(images);
         int k = numQueryTokens();
         int d = languageHiddenSize();
@@ -163,11 +174,11 @@ public final class ImageEncoder implements QueryEncoder {
     public Encoded encodeWithIntermediates(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
         checkRows(images, qformerIds);
         float[][] imageEmbeds = runVision(images);
-        QFormerOutputs q = runQFormer(imageEmbeds, qformerIds);
+        QFormerOutputs q = runQFormer(imageEmbeds, qformerIds, true);
         return new Encoded(imageEmbeds, q.queryOutput(), q.languageInputs());
     }
 
-    /** The Q-Former graph's per-row outputs. */
+    /** The Q-Former graph's per-row outputs (queryOutput null when not asked for). */
     private record QFormerOutputs(float[][] queryOutput, float[][] languageInputs) {}
 
     private void checkRows(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
@@ -176,7 +187,7 @@ public final class ImageEncoder implements QueryEncoder {
 
     /** BLIP-2's image stage: vision and Q-Former together, with no instruction. */
     private float[][] runImageSide(List<ImageTensor> images) throws AnnotationException {
-        return runQFormer(runVision(images), new long[images.size()][0]).languageInputs();
+        return runQFormer(runVision(images), new long[images.size()][0], false).languageInputs();
     }
 
     /**
@@ -201,11 +212,22 @@ public final class ImageEncoder implements QueryEncoder {
 
     private float[][] runVisionOnce(List<ImageTensor> images, int first) throws AnnotationException {
         int batch = images.size();
-        float[] pixels = stackPixels(config, images, first);
         int size = config.vision().imageSize();
-        try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
-             OrtSession.Result v = vision.run(Map.of(VisionGraph.PIXEL_VALUES, px))) {
-            return rows((OnnxTensor) v.get(VisionGraph.IMAGE_EMBEDS).orElseThrow(), batch);
+        int per = config.vision().numPositions() * config.vision().hiddenSize();
+        try (DirectFloatPool.Lease pixels = pixelBuffers.take(batch * 3 * size * size);
+             DirectFloatPool.Lease embeds = featureBuffers.take(batch * per)) {
+            stackPixels(config, images, first, pixels.buffer());
+            try (OnnxTensor px = OnnxTensor.createTensor(env, pixels.buffer(), new long[] {batch, 3, size, size});
+                 OnnxTensor out = OnnxTensor.createTensor(env, embeds.buffer(), new long[] {batch,
+                         config.vision().numPositions(), config.vision().hiddenSize()})) {
+                vision.run(Map.of(VisionGraph.PIXEL_VALUES, px), Set.of(), Map.of(VisionGraph.IMAGE_EMBEDS, out))
+                        .close();
+            }
+            float[][] rows = new float[batch][per];
+            for (int b = 0; b < batch; b++) {
+                embeds.buffer().get(b * per, rows[b]);
+            }
+            return rows;
         } catch (OrtException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         }
@@ -213,9 +235,11 @@ public final class ImageEncoder implements QueryEncoder {
 
     /**
      * The Q-Former graph over per-row image embeddings (rows may share one array) and instruction tokens, right
-     * padded and masked; the instruction is left out for BLIP-2.
+     * padded and masked; the instruction is left out for BLIP-2. {@code queryOutput}: whether to return the
+     * queries before the language projection too (for diagnostics; else null).
      */
-    private QFormerOutputs runQFormer(float[][] imageEmbeds, long[][] qformerIds) throws AnnotationException {
+    private QFormerOutputs runQFormer(float[][] imageEmbeds, long[][] qformerIds, boolean queryOutput)
+            throws AnnotationException {
         int batch = imageEmbeds.length;
         boolean textInput = config.qformerTextInput();
         QFormerInstructions text = QFormerInstructions.pad(config, qformerIds);
@@ -225,22 +249,33 @@ public final class ImageEncoder implements QueryEncoder {
         int tokens = config.vision().numPositions();
         int hidden = config.vision().hiddenSize();
         int per = tokens * hidden;
-        float[] embeds = new float[batch * per];
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(imageEmbeds[b], 0, embeds, b * per, per);
-        }
-        try (OnnxTensor embedT = OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds),
-                     new long[] {batch, tokens, hidden});
-             OnnxTensor idT = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, textLen});
-             OnnxTensor maskT = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, textLen})) {
-            Map<String, OnnxTensor> inputs = textInput
-                    ? Map.of(QFormerGraph.IMAGE_EMBEDS, embedT, QFormerGraph.INPUT_IDS, idT,
-                            QFormerGraph.ATTENTION_MASK, maskT)
-                    : Map.of(QFormerGraph.IMAGE_EMBEDS, embedT);
-            try (OrtSession.Result q = qformer.run(inputs)) {
-                return new QFormerOutputs(rows((OnnxTensor) q.get(QFormerGraph.QUERY_OUTPUT).orElseThrow(), batch),
-                        rows((OnnxTensor) q.get(QFormerGraph.LANGUAGE_INPUTS).orElseThrow(), batch));
+        int k = numQueryTokens();
+        int queryWidth = config.qformer().hiddenSize();
+        int llmWidth = languageHiddenSize();
+        try (DirectFloatPool.Lease embeds = featureBuffers.take(batch * per);
+             DirectFloatPool.Lease language = languageBuffers.take(batch * k * llmWidth);
+             DirectFloatPool.Lease queries = queryOutput ? queryBuffers.take(batch * k * queryWidth) : null) {
+            for (int b = 0; b < batch; b++) {
+                embeds.buffer().put(b * per, imageEmbeds[b]);
             }
+            try (OnnxTensor embedT = OnnxTensor.createTensor(env, embeds.buffer(), new long[] {batch, tokens, hidden});
+                 OnnxTensor idT = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, textLen});
+                 OnnxTensor maskT = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, textLen});
+                 OnnxTensor languageT = OnnxTensor.createTensor(env, language.buffer(),
+                         new long[] {batch, k, llmWidth});
+                 OnnxTensor queryT = queries == null ? null : OnnxTensor.createTensor(env, queries.buffer(),
+                         new long[] {batch, k, queryWidth})) {
+                Map<String, OnnxTensor> inputs = textInput
+                        ? Map.of(QFormerGraph.IMAGE_EMBEDS, embedT, QFormerGraph.INPUT_IDS, idT,
+                                QFormerGraph.ATTENTION_MASK, maskT)
+                        : Map.of(QFormerGraph.IMAGE_EMBEDS, embedT);
+                Map<String, OnnxTensor> outputs = queryT == null
+                        ? Map.of(QFormerGraph.LANGUAGE_INPUTS, languageT)
+                        : Map.of(QFormerGraph.LANGUAGE_INPUTS, languageT, QFormerGraph.QUERY_OUTPUT, queryT);
+                qformer.run(inputs, Set.of(), outputs).close();
+            }
+            return new QFormerOutputs(queries == null ? null : rows(queries.buffer(), batch),
+                    rows(language.buffer(), batch));
         } catch (OrtException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         }
@@ -250,8 +285,16 @@ public final class ImageEncoder implements QueryEncoder {
     static float[] stackPixels(InstructBlipConfig config, List<ImageTensor> images, int first)
             throws AnnotationException {
         int size = config.vision().imageSize();
+        float[] pixels = new float[images.size() * 3 * size * size];
+        stackPixels(config, images, first, FloatBuffer.wrap(pixels));
+        return pixels;
+    }
+
+    /** The images (checked as above) written one after another into {@code pixels} from its index 0. */
+    static void stackPixels(InstructBlipConfig config, List<ImageTensor> images, int first, FloatBuffer pixels)
+            throws AnnotationException {
+        int size = config.vision().imageSize();
         int per = 3 * size * size;
-        float[] pixels = new float[images.size() * per];
         for (int b = 0; b < images.size(); b++) {
             ImageTensor img = images.get(b);
             if (img == null || img.channels() != 3 || img.height() != size || img.width() != size) {
@@ -259,17 +302,16 @@ public final class ImageEncoder implements QueryEncoder {
                         + " must be preprocessed to 3x" + size + "x" + size + ", got "
                         + (img == null ? "null" : img.channels() + "x" + img.height() + "x" + img.width()));
             }
-            System.arraycopy(img.chw(), 0, pixels, b * per, per);
+            pixels.put(b * per, img.chw());
         }
-        return pixels;
     }
 
-    private static float[][] rows(OnnxTensor t, int batch) {
-        FloatBuffer fb = t.getFloatBuffer();
-        int per = fb.remaining() / batch;
+    /** {@code batch} equal rows of {@code flat}, copied out of it. */
+    private static float[][] rows(FloatBuffer flat, int batch) {
+        int per = flat.limit() / batch;
         float[][] out = new float[batch][per];
         for (int b = 0; b < batch; b++) {
-            fb.get(out[b]);
+            flat.get(b * per, out[b]);
         }
         return out;
     }

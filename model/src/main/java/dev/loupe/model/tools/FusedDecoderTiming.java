@@ -83,8 +83,8 @@ public final class FusedDecoderTiming {
         }
     }
 
-    /** One decoder session, its cache buffers and the inputs of its prefill and step runs. */
-    private static final class Runner implements AutoCloseable {
+    /** One decoder session, its cache buffers and the inputs of its prefill and step runs (also for GenerationOverheadTiming). */
+    static final class Runner implements AutoCloseable {
         private final OrtSession session;
         private final List<OnnxTensor> owned = new ArrayList<>();
         private final Map<String, OnnxTensor> prefillIn = new HashMap<>();
@@ -142,6 +142,16 @@ public final class FusedDecoderTiming {
             Arrays.fill(positions, seq - 1);
             in.put(FusedLlamaGraphs.LOGITS_POSITIONS, own(OnnxTensor.createTensor(env, LongBuffer.wrap(positions),
                     new long[] {batch, 1})));
+        }
+
+        /** One prefill run. */
+        void prefill() throws OrtException {
+            session.run(prefillIn, requested, pinned).close();
+        }
+
+        /** One step run (always at the position after the prefix). */
+        void step() throws OrtException {
+            session.run(stepIn, requested, pinned).close();
         }
 
         /** Wall ms of a prefill and a step, then the process CPU ms of each. */

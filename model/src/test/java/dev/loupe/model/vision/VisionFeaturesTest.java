@@ -86,6 +86,28 @@ class VisionFeaturesTest {
     }
 
     @Test
+    void withTheCacheOffALoneImageIsNotDigestedButSeveralAreToShareDuplicates() throws Exception {
+        RecordingStage stage = new RecordingStage(8);
+        java.util.concurrent.atomic.AtomicInteger digests = new java.util.concurrent.atomic.AtomicInteger();
+        VisionFeatures features = new VisionFeatures(stage, 0, image -> {
+            digests.incrementAndGet();
+            return ImageDigest.of(image);
+        });
+        assertThat(features.features(List.of(image(3)))[0]).containsOnly(3f);
+        assertThat(digests).hasValue(0);
+        assertThat(features.stats().imagesEncoded()).isEqualTo(1);
+        features.features(List.of(image(1), image(1)));
+        assertThat(digests).hasValue(2);
+        assertThat(stage.imagesRun()).isEqualTo(2);   // the pair ran once
+        VisionFeatures cached = new VisionFeatures(stage, 1 << 20, image -> {
+            digests.incrementAndGet();
+            return ImageDigest.of(image);
+        });
+        cached.features(List.of(image(4)));
+        assertThat(digests).as("with the cache on, a lone image is looked up").hasValue(3);
+    }
+
+    @Test
     void theCacheCarriesFeaturesAcrossCallsAndCountsHitsAndMisses() throws Exception {
         RecordingStage stage = new RecordingStage(8);
         VisionFeatures features = new VisionFeatures(stage, 1 << 20);
