@@ -156,7 +156,8 @@ public final class CaptionJob {
 
     /**
      * Flink settings the job depends on: exactly-once checkpoints into the output folder, retained when the job is
-     * cancelled or fails, bounded restarts, streaming mode (so a bounded run checkpoints), the parallelism, object reuse between chained operators.
+     * cancelled or fails, bounded restarts, streaming mode (so a bounded run checkpoints), the parallelism, object
+     * reuse between chained operators.
      */
     public static Configuration environmentConfiguration(CaptionSettings settings, OutputLayout layout) {
         Configuration conf = new Configuration();

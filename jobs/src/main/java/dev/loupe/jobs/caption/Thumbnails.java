@@ -33,7 +33,8 @@ final class Thumbnails {
         image.setRGB(0, 0, thumbnail.width(), thumbnail.height(), pixels, 0, thumbnail.width());
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         // buffered in memory: ImageIO.createImageOutputStream would cache each thumbnail in a temporary file first
-        try (OutputStream out = Files.newOutputStream(tmp); ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
+        try (OutputStream out = Files.newOutputStream(tmp);
+                ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
             ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
             try {
                 ImageWriteParam param = writer.getDefaultWriteParam();

@@ -294,7 +294,8 @@ public final class SoakInputs {
             }
             case TRUNCATED_IMAGE -> b.setImage(inline(Arrays.copyOf(images.get(image), 40)));
             case MISSING_FILE -> b.setImage(ImageSource.newBuilder()
-                    .setUri(imageRoot.resolve("missing-" + i + "." + work.imageFormat().extension()).toUri().toString()).build());
+                    .setUri(imageRoot.resolve("missing-" + i + "." + work.imageFormat().extension()).toUri().toString())
+                    .build());
             case BAD_TASK_OPTIONS -> {
                 b.setImage(inline(images.get(image)));
                 // a question without one, or a ranking without candidates

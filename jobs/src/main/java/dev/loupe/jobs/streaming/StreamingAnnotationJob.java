@@ -59,7 +59,8 @@ public final class StreamingAnnotationJob {
 
     /**
      * Flink settings the job depends on: exactly-once checkpoints at the configured interval, bounded
-     * fixed-delay restarts from the last checkpoint, the default parallelism, and object reuse between chained operators.
+     * fixed-delay restarts from the last checkpoint, the default parallelism, and object reuse between chained
+     * operators.
      */
     public static Configuration environmentConfiguration(JobSettings settings) {
         Configuration conf = new Configuration();
