@@ -89,9 +89,15 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
     double rate;
 
     @Option(names = "--image-size", paramLabel = "WIDTHxHEIGHT", converter = ImageSize.Converter.class,
-            description = "Size of the random PNG images (e.g. 640x480, loupe bench's). Default: eight small images "
+            description = "Size of the random images (e.g. 640x480, loupe bench's). Default: eight small images "
                     + "of 24x20 to 80x62.")
     ImageSize imageSize;
+
+    @Option(names = "--image-format", defaultValue = "jpeg", paramLabel = "jpeg|png",
+            description = "Encoding of the random images: jpeg (quality 0.9, what a stream of photos sends) or png "
+                    + "(lossless: for photo-like 640x480 content about six times the bytes through Kafka and "
+                    + "the checkpoints, and several times the decoding work). Default ${DEFAULT-VALUE}.")
+    String imageFormat;
 
 
     @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism. Default ${DEFAULT-VALUE}.")
@@ -140,6 +146,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             throw usage("--rate must be a number of requests per second >= 0, got " + rate);
         }
         scheduling();   // refused before anything starts
+        imageFormat();
         Path work = Files.createTempDirectory("loupe-soak-");
         try {
             SoakInputs inputs;
@@ -273,6 +280,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("mean_batch_size", r.timings().meanBatchSize());
         o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate);
+        o.put("image_format", imageFormat().name().toLowerCase(Locale.ROOT));
         var mix = o.putArray("length_mix");
         lengthMix.forEach(mix::add);
         ObjectNode latency = o.putObject("latency_millis_by_length");
@@ -315,7 +323,15 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (imageSize != null) {
             work = work.withImageSize(imageSize.width(), imageSize.height());
         }
-        return work;
+        return work.withImageFormat(imageFormat());
+    }
+
+    private SoakInputs.ImageFormat imageFormat() {
+        try {
+            return SoakInputs.ImageFormat.valueOf(imageFormat.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw usage("--image-format must be jpeg or png, got " + imageFormat);
+        }
     }
 
     private Scheduling scheduling() {

@@ -156,7 +156,8 @@ public final class CaptionJob {
 
     /**
      * Flink settings the job depends on: exactly-once checkpoints into the output folder, retained when the job is
-     * cancelled or fails, bounded restarts, streaming mode (so a bounded run checkpoints), the parallelism.
+     * cancelled or fails, bounded restarts, streaming mode (so a bounded run checkpoints), the parallelism, object
+     * reuse between chained operators.
      */
     public static Configuration environmentConfiguration(CaptionSettings settings, OutputLayout layout) {
         Configuration conf = new Configuration();
@@ -172,6 +173,9 @@ public final class CaptionJob {
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, settings.restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, settings.restartDelay());
         conf.set(CoreOptions.DEFAULT_PARALLELISM, settings.parallelism());
+        // chained operators hand records over without a serializer copy: every operator of the pipeline emits new
+        // objects and never changes one it has emitted or received (images and tensors were copied at each hop)
+        conf.set(org.apache.flink.configuration.PipelineOptions.OBJECT_REUSE, true);
         return conf;
     }
 

@@ -12,6 +12,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * The contact sheet's JPEG thumbnails, written atomically (a temporary file moved into place, so a replay after a
@@ -31,7 +32,9 @@ final class Thumbnails {
         }
         image.setRGB(0, 0, thumbnail.width(), thumbnail.height(), pixels, 0, thumbnail.width());
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp); ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
+        // buffered in memory: ImageIO.createImageOutputStream would cache each thumbnail in a temporary file first
+        try (OutputStream out = Files.newOutputStream(tmp);
+                ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
             ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
             try {
                 ImageWriteParam param = writer.getDefaultWriteParam();

@@ -60,10 +60,38 @@ public final class SoakInputs {
     private final int[] lengthMix;
 
     /**
-     * What each good request asks of the model: its new-token bounds ({@code minNewTokens} 0 leaves the model's
-     * default) and the size of the images ({@code imageWidth} 0: eight small images of different sizes).
+     * How the soak's images are encoded: JPEG (a photo's format: what a stream of photos sends, small and cheap to
+     * decode) or PNG (lossless, several times larger and slower to decode for photo-like content).
      */
-    public record Work(int minNewTokens, int maxNewTokens, int imageWidth, int imageHeight) {
+    public enum ImageFormat {
+        JPEG("jpg"), PNG("png");
+
+        /** The quality of the JPEGs (ImageIO's 0..1 scale), a camera's usual setting. */
+        static final float JPEG_QUALITY = 0.9f;
+
+        private final String extension;
+
+        ImageFormat(String extension) {
+            this.extension = extension;
+        }
+
+        /** The file-name extension of the images written for {@code file:} requests. */
+        public String extension() {
+            return extension;
+        }
+
+        byte[] encode(long seed, int width, int height) throws IOException {
+            return this == JPEG ? RandomImages.jpeg(seed, width, height, JPEG_QUALITY)
+                    : RandomImages.png(seed, width, height);
+        }
+    }
+
+    /**
+     * What each good request asks of the model: its new-token bounds ({@code minNewTokens} 0 leaves the model's
+     * default), the size of the images ({@code imageWidth} 0: eight small images of different sizes) and their
+     * encoding.
+     */
+    public record Work(int minNewTokens, int maxNewTokens, int imageWidth, int imageHeight, ImageFormat imageFormat) {
         public Work {
             if (maxNewTokens < 1) {
                 throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
@@ -76,21 +104,27 @@ public final class SoakInputs {
                 throw new IllegalArgumentException("image size must be WIDTHxHEIGHT, both positive, got "
                         + imageWidth + "x" + imageHeight);
             }
+            java.util.Objects.requireNonNull(imageFormat, "imageFormat");
         }
 
-        /** At most {@code maxNewTokens} tokens, small images. */
+        /** At most {@code maxNewTokens} tokens, small PNG images. */
         public static Work upTo(int maxNewTokens) {
-            return new Work(0, maxNewTokens, 0, 0);
+            return new Work(0, maxNewTokens, 0, 0, ImageFormat.PNG);
         }
 
         /** This work with images of {@code width} × {@code height}. */
         public Work withImageSize(int width, int height) {
-            return new Work(minNewTokens, maxNewTokens, width, height);
+            return new Work(minNewTokens, maxNewTokens, width, height, imageFormat);
         }
 
         /** This work with at least {@code min} new tokens per request. */
         public Work withMinNewTokens(int min) {
-            return new Work(min, maxNewTokens, imageWidth, imageHeight);
+            return new Work(min, maxNewTokens, imageWidth, imageHeight, imageFormat);
+        }
+
+        /** This work with its images encoded as {@code format}. */
+        public Work withImageFormat(ImageFormat format) {
+            return new Work(minNewTokens, maxNewTokens, imageWidth, imageHeight, format);
         }
     }
 
@@ -128,11 +162,12 @@ public final class SoakInputs {
         List<byte[]> images = new ArrayList<>();
         List<String> uris = new ArrayList<>();
         for (int i = 0; i < IMAGES; i++) {
-            byte[] png = work.imageWidth() > 0
-                    ? RandomImages.png(seed + i, work.imageWidth(), work.imageHeight())
-                    : RandomImages.png(seed + i, 24 + 8 * i, 20 + 6 * i);
-            images.add(png);
-            uris.add(Files.write(imageRoot.resolve("image-" + i + ".png"), png).toUri().toString());
+            byte[] image = work.imageWidth() > 0
+                    ? work.imageFormat().encode(seed + i, work.imageWidth(), work.imageHeight())
+                    : work.imageFormat().encode(seed + i, 24 + 8 * i, 20 + 6 * i);
+            images.add(image);
+            uris.add(Files.write(imageRoot.resolve("image-" + i + "." + work.imageFormat().extension()), image)
+                    .toUri().toString());
         }
         return new SoakInputs(count, badFraction, work, imageRoot, images, uris, new int[0]);
     }
@@ -259,7 +294,8 @@ public final class SoakInputs {
             }
             case TRUNCATED_IMAGE -> b.setImage(inline(Arrays.copyOf(images.get(image), 40)));
             case MISSING_FILE -> b.setImage(ImageSource.newBuilder()
-                    .setUri(imageRoot.resolve("missing-" + i + ".png").toUri().toString()).build());
+                    .setUri(imageRoot.resolve("missing-" + i + "." + work.imageFormat().extension()).toUri().toString())
+                    .build());
             case BAD_TASK_OPTIONS -> {
                 b.setImage(inline(images.get(image)));
                 // a question without one, or a ranking without candidates

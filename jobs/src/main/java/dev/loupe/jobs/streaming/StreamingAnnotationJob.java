@@ -59,7 +59,8 @@ public final class StreamingAnnotationJob {
 
     /**
      * Flink settings the job depends on: exactly-once checkpoints at the configured interval, bounded
-     * fixed-delay restarts from the last checkpoint, and the default parallelism.
+     * fixed-delay restarts from the last checkpoint, the default parallelism, and object reuse between chained
+     * operators.
      */
     public static Configuration environmentConfiguration(JobSettings settings) {
         Configuration conf = new Configuration();
@@ -69,6 +70,9 @@ public final class StreamingAnnotationJob {
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, settings.restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, settings.restartDelay());
         conf.set(CoreOptions.DEFAULT_PARALLELISM, settings.parallelism());
+        // chained operators hand records over without a serializer copy: every operator of the pipeline emits new
+        // objects and never changes one it has emitted or received (images and tensors were copied at each hop)
+        conf.set(org.apache.flink.configuration.PipelineOptions.OBJECT_REUSE, true);
         return conf;
     }
 

@@ -108,6 +108,36 @@ class SoakInputsTest {
     }
 
     @Test
+    void jpegImagesAreSentInlineAndByReferenceAsJpegsAndPngImagesAsPngs() throws Exception {
+        SoakInputs.Work work = SoakInputs.Work.upTo(4).withImageSize(64, 48);
+        for (SoakInputs.ImageFormat format : SoakInputs.ImageFormat.values()) {
+            SoakInputs inputs = SoakInputs.prepare(8, 0, work.withImageFormat(format), dir.resolve(format.name()), 1);
+            AvroDeserializer<AnnotationRequest> requests = new AvroDeserializer<>(AnnotationRequest.class);
+            int inline = 0;
+            int byReference = 0;
+            for (int i = 0; i < inputs.count(); i++) {
+                AnnotationRequest request = requests.deserialize(inputs.value(i));
+                byte[] image;
+                if (request.getImage().getBytes() != null) {
+                    image = bytes(request.getImage().getBytes());
+                    inline++;
+                } else {
+                    assertThat(request.getImage().getUri()).endsWith("." + format.extension());
+                    image = Files.readAllBytes(Path.of(URI.create(request.getImage().getUri())));
+                    byReference++;
+                }
+                assertThat(ImageIO.getImageReaders(ImageIO.createImageInputStream(new ByteArrayInputStream(image)))
+                        .next().getFormatName().toLowerCase(java.util.Locale.ROOT))
+                        .as("request %d", i).isEqualTo(format == SoakInputs.ImageFormat.JPEG ? "jpeg" : "png");
+                assertThat(ImageIO.read(new ByteArrayInputStream(image)).getWidth()).isEqualTo(64);
+            }
+            assertThat(inline).isEqualTo(6);
+            assertThat(byReference).isEqualTo(2);
+        }
+        assertThat(SoakInputs.Work.upTo(4).imageFormat()).isEqualTo(SoakInputs.ImageFormat.PNG);
+    }
+
+    @Test
     void underALengthMixRequestsAskForTheCountsInTurnAndLatencyIsReportedPerCount() throws Exception {
         SoakInputs inputs = SoakInputs.prepare(24, 0, SoakInputs.Work.upTo(8), dir, 1)
                 .withLengthMix(java.util.List.of(4, 8, 32, 64));

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""CPU seconds of a running JVM by thread group, sampled from /proc (Linux).
+
+Usage: thread_cpu.py PID [--interval 0.25] [--out FILE.json] [--series FILE.jsonl] [--jcmd]
+
+Samples /proc/PID/task/*/stat every --interval seconds until the process exits (or Ctrl-C), keeps each thread's
+latest utime+stime (a thread that ends loses at most one interval), and prints CPU seconds per thread group: the
+thread's name (comm, 15 characters) with digits replaced by '#', so "Kafka Fetcher 1" and "Kafka Fetcher 2" count
+together. ONNX Runtime's pool threads carry their creator's name; the nice value (field 19) is kept in the key so
+they can be told apart where the creator runs at another nice value, and with --jcmd every 10 s the JVM's own
+thread list (jcmd PID Thread.print) is read: threads never seen there are native (ONNX Runtime's pool) and get
+" (native)" in their key. Prints the process's total (from
+/proc/PID/stat, which also counts threads that ended) too, so the groups' sum can be checked against it.
+With --series, every sample's cumulative groups go to FILE.jsonl with a wall-clock time, so that a window of the run
+(e.g. from the first request written to the last outcome, start-up left out) can be taken with cpu_window.py.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def read_stat(path):
+    with open(path) as f:
+        s = f.read()
+    name = s[s.index("(") + 1:s.rindex(")")]
+    rest = s[s.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state); utime is field 14, stime 15, nice 19
+    return name, int(rest[11]) + int(rest[12]), int(rest[16])
+
+
+def java_threads(pid):
+    """The native thread ids of the JVM's Java threads (nid=0x... in a thread dump)."""
+    try:
+        dump = subprocess.run(["jcmd", str(pid), "Thread.print"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return {str(int(n, 16)) for n in re.findall(r"nid=0x([0-9a-f]+)", dump)}
+
+
+def group(threads, java_tids=None):
+    groups = {}
+    for tid, (name, ticks, nice) in threads.items():
+        key = re.sub(r"\d+", "#", name) + (f" (nice {nice})" if nice else "")
+        if java_tids and tid not in java_tids:
+            key += " (native)"
+        groups[key] = groups.get(key, 0) + ticks
+    return groups
+
+
+def main():
+    pid = int(sys.argv[1])
+    interval = 0.25
+    out = None
+    series = None
+    jcmd = False
+    java_tids = set()
+    last_jcmd = 0
+    args = sys.argv[2:]
+    while args:
+        a = args.pop(0)
+        if a == "--interval":
+            interval = float(args.pop(0))
+        elif a == "--out":
+            out = args.pop(0)
+        elif a == "--jcmd":
+            jcmd = True
+        elif a == "--series":
+            series = open(args.pop(0), "w")
+    threads = {}
+    total = 0
+    try:
+        while os.path.exists(f"/proc/{pid}"):
+            try:
+                _, t, _ = read_stat(f"/proc/{pid}/stat")
+                total = t
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    try:
+                        threads[tid] = read_stat(f"/proc/{pid}/task/{tid}/stat")
+                    except (FileNotFoundError, ProcessLookupError, ValueError):
+                        pass
+                if series:
+                    series.write(json.dumps({"t": time.time(), "process": total / CLK,
+                                             "groups": {k: v / CLK for k, v in
+                                                        group(threads, java_tids if jcmd else None).items()}}) + "\n")
+                    series.flush()
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                break
+            if jcmd and time.time() - last_jcmd > 10:
+                last_jcmd = time.time()
+                java_tids |= java_threads(pid)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    groups = group(threads, java_tids if jcmd else None)
+    result = {"process_cpu_s": total / CLK,
+              "threads_cpu_s": sum(groups.values()) / CLK,
+              "groups": {k: v / CLK for k, v in sorted(groups.items(), key=lambda kv: -kv[1])}}
+    text = json.dumps(result, indent=1)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
