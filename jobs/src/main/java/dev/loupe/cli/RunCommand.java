@@ -10,6 +10,7 @@ import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.RegistrySettings;
 import dev.loupe.jobs.DemoModel;
+import dev.loupe.jobs.StopOnExit;
 import dev.loupe.jobs.demo.DemoFeed;
 import dev.loupe.jobs.demo.DemoImages;
 import dev.loupe.jobs.ModelRuntimes;
@@ -21,7 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import org.apache.flink.runtime.client.JobCancellationException;
 import org.apache.flink.configuration.Configuration;
@@ -135,13 +135,10 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             List<DemoImages.Image> demo) throws Exception {
         List<String> topics = checked.allTopics();
         EmbeddedRuntime runtime = EmbeddedRuntime.start(topics);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
+        StopOnExit onExit = StopOnExit.register("loupe-shutdown", () -> {
             System.out.println("loupe run: stopping ...");
             runtime.close();
-            stopped.countDown();
-        }, "loupe-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        });
         DemoFeed feed = null;
         try {
             conf.set(JobOptions.BOOTSTRAP_SERVERS, runtime.bootstrapServers());
@@ -161,12 +158,8 @@ public final class RunCommand implements Callable<Integer>, ConfiguredCommand {
             if (feed != null) {
                 feed.close();
             }
-            if (stopped.getCount() > 0) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    stopped.await();
-                }
+            onExit.close();
+            if (!onExit.stoppedOnExit()) {
                 runtime.close();
             }
         }

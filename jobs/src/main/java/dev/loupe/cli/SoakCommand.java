@@ -7,6 +7,7 @@ import dev.loupe.embedded.EmbeddedRuntime;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.DemoModel;
+import dev.loupe.jobs.StopOnExit;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
@@ -165,7 +166,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             JobSettings checked = JobSettings.from(conf);
             List<String> topics = checked.allTopics();
             AnnotatorFactory factory = Models.open(modelDir, runtime, ModelRuntimes.imageLimits(conf));
-            try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics)) {
+            try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics);
+                 StopOnExit onExit = StopOnExit.register("loupe-soak-stop", embedded::close)) {
                 conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
                 JobSettings settings = checked.withBootstrapServers(embedded.bootstrapServers());
                 Configuration envConfig = StreamingAnnotationJob.environmentConfiguration(settings);

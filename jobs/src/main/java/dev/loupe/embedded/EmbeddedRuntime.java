@@ -134,7 +134,7 @@ public final class EmbeddedRuntime implements AutoCloseable {
 
     /** Cancels the running job (stopping the MiniCluster), then stops the broker and deletes its data. */
     @Override
-    public void close() {
+    public synchronized void close() { // synchronized: a JVM exit's stop (StopOnExit) and the owner's may meet
         JobClient running = job;
         job = null;
         if (running != null) {

@@ -1,5 +1,6 @@
 package dev.loupe.jobs.bounded;
 
+import dev.loupe.jobs.StopOnExit;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -90,6 +91,23 @@ public final class BoundedJobRunner {
         long started = System.nanoTime();
         long startedAtMillis = System.currentTimeMillis();
         JobClient client = env.executeAsync(jobName);
+        try (StopOnExit onExit = StopOnExit.register("loupe-job-stop", () -> cancel(client))) {
+            return follow(client, jobName, total, onSubmitted, started, startedAtMillis);
+        }
+    }
+
+    /** Cancels the job and waits (bounded) for its tasks to end: the model's run in progress ends first. */
+    private void cancel(JobClient client) {
+        try {
+            client.cancel().get(60, TimeUnit.SECONDS);
+            client.getJobExecutionResult().handle((r, e) -> null).get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            out.println("the job did not stop cleanly: " + e);
+        }
+    }
+
+    private JobSummary follow(JobClient client, String jobName, long total, Consumer<JobClient> onSubmitted,
+                              long started, long startedAtMillis) throws Exception {
         onSubmitted.accept(client);
         CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
         Deque<long[]> samples = new ArrayDeque<>();   // {nanoTime, doneThisRun}
