@@ -19,8 +19,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 @EnabledOnOs(OS.LINUX)
 class StopOnExitTest {
 
+    // SIGTERM only: a process started in the background without job control (as a CI runner may start the build)
+    // inherits SIGINT ignored, and the JVM then leaves it ignored, as the shell asked; Ctrl-C takes the same path.
     @ParameterizedTest(name = "SIG{0}")
-    @CsvSource({"TERM, 143", "INT, 130"})
+    @CsvSource({"TERM, 143"})
     void aSignalStopsTheCommandBeforeTheShutdownHooksRun(String signal, int exitCode, @TempDir Path dir)
             throws Exception {
         Path seen = dir.resolve("seen-by-a-shutdown-hook");
