@@ -10,13 +10,10 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Everything {@code loupe run} needs on one machine with nothing installed: an {@link EmbeddedKafka} broker
@@ -26,7 +23,6 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedRuntime implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedRuntime.class);
 
     private final EmbeddedKafka kafka;
     private final int webPort;
@@ -138,14 +134,7 @@ public final class EmbeddedRuntime implements AutoCloseable {
         JobClient running = job;
         job = null;
         if (running != null) {
-            try {
-                if (!running.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
-                    running.cancel().get(60, TimeUnit.SECONDS);
-                }
-                running.getJobExecutionResult().handle((r, e) -> null).get(60, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                LOG.warn("the Flink job did not stop cleanly: {}", e.toString());
-            }
+            JobStop.cancelAndAwait(running);
         }
         kafka.close();
     }

@@ -1,5 +1,6 @@
 package dev.loupe.jobs.bounded;
 
+import dev.loupe.embedded.JobStop;
 import dev.loupe.jobs.StopOnExit;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -91,18 +92,8 @@ public final class BoundedJobRunner {
         long started = System.nanoTime();
         long startedAtMillis = System.currentTimeMillis();
         JobClient client = env.executeAsync(jobName);
-        try (StopOnExit onExit = StopOnExit.register("loupe-job-stop", () -> cancel(client))) {
+        try (StopOnExit onExit = StopOnExit.register("loupe-job-stop", () -> JobStop.cancelAndAwait(client))) {
             return follow(client, jobName, total, onSubmitted, started, startedAtMillis);
-        }
-    }
-
-    /** Cancels the job and waits (bounded) for its tasks to end: the model's run in progress ends first. */
-    private void cancel(JobClient client) {
-        try {
-            client.cancel().get(60, TimeUnit.SECONDS);
-            client.getJobExecutionResult().handle((r, e) -> null).get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            out.println("the job did not stop cleanly: " + e);
         }
     }
 
