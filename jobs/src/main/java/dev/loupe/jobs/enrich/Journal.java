@@ -85,9 +85,16 @@ final class Journal {
         if (!Files.isDirectory(parts)) {
             return List.of();
         }
-        try (Stream<Path> walk = Files.walk(parts)) {
-            return walk.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        for (int attempt = 1; ; attempt++) {
+            try (Stream<Path> walk = Files.walk(parts)) {
+                return walk.filter(Files::isRegularFile)
+                        .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+            } catch (java.io.UncheckedIOException e) {
+                // a reader beside a running job: the sink renamed an in-progress file while the walk listed it
+                if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 5) {
+                    throw e.getCause();
+                }
+            }
         }
     }
 
