@@ -92,8 +92,9 @@ public final class BoundSessions {
             so.AppendExecutionProvider_CUDA_V2(cuda.asOrtCUDAProviderOptionsV2());
         } catch (RuntimeException | UnsatisfiedLinkError ex) {
             throw new IOException("cannot start the CUDA execution provider on device " + deviceIndex
-                    + " (needs the gpu build of ONNX Runtime: mvn -Pgpu; CUDA 13, cuBLAS and cuDNN 9 libraries on the "
-                    + "library path; a visible GPU; docs/deployment.md, \"GPU\"): " + ex.getMessage(), ex);
+                    + " (needs ONNX Runtime's gpu build, mvn -Pgpu, with the CUDA, cuBLAS and cuDNN libraries it was "
+                    + "built for on the library path, and a visible GPU: docs/deployment.md, \"GPU\"): "
+                    + ex.getMessage(), ex);
         }
     }
 
