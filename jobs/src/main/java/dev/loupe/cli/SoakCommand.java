@@ -15,6 +15,7 @@ import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.ResultStages;
 import dev.loupe.jobs.soak.ResultTimings;
 import dev.loupe.jobs.soak.SoakInputs;
+import dev.loupe.jobs.soak.SoakLatencies;
 import dev.loupe.jobs.soak.SoakRun;
 import dev.loupe.jobs.soak.SoakTally;
 import dev.loupe.model.Models;
@@ -244,6 +245,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         r.servedByLength().forEach((length, p) -> out.printf(Locale.ROOT,
                 "served  %-6s p50 %d ms, p99 %d ms, max %d ms (fetch, decode, batch wait and inference: before the "
                         + "commit)%n", length + ":", p.p50(), p.p99(), p.max()));
+        r.commitWaitByLength().forEach((length, p) -> out.printf(Locale.ROOT,
+                "commit  %-6s p50 %d ms, p99 %d ms, max %d ms (result handed to the sink to result read committed)%n",
+                length + ":", p.p50(), p.p99(), p.max()));
         ResultTimings.Summary t = r.timings();
         out.printf(Locale.ROOT, "mean batch:    %.2f requests per inference batch%n", t.meanBatchSize());
         out.printf(Locale.ROOT, "stages:        %s%n", t.stages().line(t.results()));
@@ -281,16 +285,14 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("mean_batch_size", r.timings().meanBatchSize());
-        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate);
+        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate)
+                .put("checkpoint_interval_millis", checkpointInterval.toMillis());
         o.put("image_format", imageFormat().name().toLowerCase(Locale.ROOT));
         var mix = o.putArray("length_mix");
         lengthMix.forEach(mix::add);
-        ObjectNode latency = o.putObject("latency_millis_by_length");
-        r.latencyByLength().forEach((length, p) -> latency.putObject(length).put("results", p.count())
-                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
-        ObjectNode served = o.putObject("served_millis_by_length");
-        r.servedByLength().forEach((length, p) -> served.putObject(length).put("results", p.count())
-                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
+        putPercentiles(o, "latency_millis_by_length", r.latencyByLength());
+        putPercentiles(o, "served_millis_by_length", r.servedByLength());
+        putPercentiles(o, "commit_wait_millis_by_length", r.commitWaitByLength());
         ResultStages stages = r.timings().stages();
         long results = r.timings().results();
         o.putObject("mean_millis_per_result").put("fetch", ResultStages.mean(stages.fetchMillis(), results))
@@ -307,6 +309,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("used_bytes", h.usedBytes()));
         o.put("timed_out", r.timedOut()).put("job_stopped", r.jobStopped()).put("ok", r.ok());
         out.println(JSON.writeValueAsString(o));
+    }
+
+    private static void putPercentiles(ObjectNode o, String name, Map<String, SoakLatencies.Percentiles> byLength) {
+        ObjectNode node = o.putObject(name);
+        byLength.forEach((length, p) -> node.putObject(length).put("results", p.count())
+                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
     }
 
     private static String byCode(Map<String, Long> codes) {
