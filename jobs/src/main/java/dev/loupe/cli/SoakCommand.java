@@ -13,6 +13,7 @@ import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.ResultStages;
+import dev.loupe.jobs.soak.CheckpointStats;
 import dev.loupe.jobs.soak.ResultTimings;
 import dev.loupe.jobs.soak.SoakInputs;
 import dev.loupe.jobs.soak.SoakLatencies;
@@ -29,6 +30,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -186,10 +188,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                         parallelism, checkpointInterval.toMillis());
                 SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
+                Optional<CheckpointStats> checkpoints =
+                        CheckpointStats.fetch(embedded.webUrl(), job.getJobID().toString());
                 if (json) {
-                    printJson(out, modelDir, report);
+                    printJson(out, modelDir, report, checkpoints);
                 } else {
-                    printText(out, modelDir, report);
+                    printText(out, modelDir, report, checkpoints);
                 }
                 out.flush();
                 return report.ok() ? 0 : 1;
@@ -221,7 +225,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         }
     }
 
-    private void printText(PrintStream out, Path modelDir, SoakRun.Report r) {
+    private void printText(PrintStream out, Path modelDir, SoakRun.Report r, Optional<CheckpointStats> checkpoints) {
         SoakTally.Counts c = r.counts();
         out.printf(Locale.ROOT, "model: %s (%s new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
                 lengthMix.isEmpty() ? "max " + maxNewTokens : "in turn " + lengthMix, parallelism,
@@ -248,6 +252,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         r.commitWaitByLength().forEach((length, p) -> out.printf(Locale.ROOT,
                 "commit  %-6s p50 %d ms, p99 %d ms, max %d ms (result handed to the sink to result read committed)%n",
                 length + ":", p.p50(), p.p99(), p.max()));
+        checkpoints.ifPresent(k -> out.printf(Locale.ROOT, "checkpoints:   %d completed, %d failed, trigger to "
+                + "completion p50 %d ms, p99 %d ms, max %d ms (then the sinks commit)%n", k.completed(), k.failed(),
+                k.p50Millis(), k.p99Millis(), k.maxMillis()));
         ResultTimings.Summary t = r.timings();
         out.printf(Locale.ROOT, "mean batch:    %.2f requests per inference batch%n", t.meanBatchSize());
         out.printf(Locale.ROOT, "stages:        %s%n", t.stages().line(t.results()));
@@ -272,7 +279,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 : "FAILED: requests lost, duplicated or misrouted");
     }
 
-    private void printJson(PrintStream out, Path modelDir, SoakRun.Report r) throws IOException {
+    private void printJson(PrintStream out, Path modelDir, SoakRun.Report r, Optional<CheckpointStats> checkpoints)
+            throws IOException {
         SoakTally.Counts c = r.counts();
         ObjectNode o = JSON.createObjectNode();
         o.put("model", modelDir.toString());
@@ -293,6 +301,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         putPercentiles(o, "latency_millis_by_length", r.latencyByLength());
         putPercentiles(o, "served_millis_by_length", r.servedByLength());
         putPercentiles(o, "commit_wait_millis_by_length", r.commitWaitByLength());
+        checkpoints.ifPresent(k -> o.putObject("checkpoints").put("completed", k.completed())
+                .put("failed", k.failed()).put("p50_millis", k.p50Millis()).put("p99_millis", k.p99Millis())
+                .put("max_millis", k.maxMillis()));
         ResultStages stages = r.timings().stages();
         long results = r.timings().results();
         o.putObject("mean_millis_per_result").put("fetch", ResultStages.mean(stages.fetchMillis(), results))

@@ -63,6 +63,10 @@ class SoakCommandTest {
         JsonNode latency = o.path("latency_millis_by_length");
         assertThat(latency.fieldNames()).toIterable().containsExactly("2", "6", "rank");
         assertThat(o.path("checkpoint_interval_millis").asLong()).isEqualTo(1000);
+        JsonNode checkpoints = o.path("checkpoints");
+        assertThat(checkpoints.path("completed").asLong()).isPositive();
+        assertThat(checkpoints.path("p50_millis").asLong()).isLessThanOrEqualTo(checkpoints.path("p99_millis").asLong());
+        assertThat(checkpoints.path("p99_millis").asLong()).isLessThanOrEqualTo(checkpoints.path("max_millis").asLong());
         JsonNode commitWait = o.path("commit_wait_millis_by_length");
         int results = 0;
         for (String length : List.of("2", "6", "rank")) {
