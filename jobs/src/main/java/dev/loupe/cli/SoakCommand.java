@@ -183,13 +183,15 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 if (!embedded.awaitTasksRunning(job, Duration.ofMinutes(5))) {
                     err.println("soak: the job's tasks did not start running within 5 minutes; measuring anyway");
                 }
+                // checkpoints triggered while the tasks started (the model loading) were refused: not the run's
+                Optional<CheckpointStats> atStart = CheckpointStats.fetch(embedded.webUrl(), job.getJobID().toString());
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
                                 + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
                         parallelism, checkpointInterval.toMillis());
                 SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
-                Optional<CheckpointStats> checkpoints =
-                        CheckpointStats.fetch(embedded.webUrl(), job.getJobID().toString());
+                Optional<CheckpointStats> checkpoints = CheckpointStats.fetch(embedded.webUrl(),
+                        job.getJobID().toString()).map(end -> atStart.map(end::since).orElse(end));
                 if (json) {
                     printJson(out, modelDir, report, checkpoints);
                 } else {

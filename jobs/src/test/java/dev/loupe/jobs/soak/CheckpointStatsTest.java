@@ -20,6 +20,13 @@ class CheckpointStatsTest {
     }
 
     @Test
+    void theCountsSinceAnEarlierReadingLeaveOutWhatItCounted() {
+        CheckpointStats start = new CheckpointStats(0, 140, 0, 0, 0);
+        CheckpointStats end = new CheckpointStats(190, 141, 35, 600, 700);
+        assertThat(end.since(start)).isEqualTo(new CheckpointStats(190, 1, 35, 600, 700));
+    }
+
+    @Test
     void anotherResponseIsRefused() {
         assertThatThrownBy(() -> CheckpointStats.parse("{\"errors\":[\"Not found\"]}"))
                 .isInstanceOf(IOException.class).hasMessageContaining("not a checkpoint statistics response");
