@@ -259,8 +259,9 @@ public final class ImageEncoder implements QueryEncoder {
      * Images per Q-Former run. Each row's queries are its own (no attention across rows), and a run over 4 images
      * already multiplies over 1000 image-token rows in its cross-attention, while its activations (key and value
      * projections of every image token, the int8 graphs' quantized copies of them) grow with the run: a batch of 16
-     * in one run held four times the activation memory at the process's resident peak (docs/benchmarks.md, peak
-     * RSS). Every run pads its instructions to the batch's widest, as one run over the batch would.
+     * in one run holds four times a 4-image run's, at the process's resident peak (docs/benchmarks.md, "Peak RSS:
+     * the int8 run's peak broken down"). Every run pads its instructions to the batch's widest, as one run over the
+     * batch would.
      */
     public static final int QFORMER_RUN_IMAGES = 4;
 
