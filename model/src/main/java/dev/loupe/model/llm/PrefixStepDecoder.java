@@ -68,8 +68,13 @@ public final class PrefixStepDecoder implements ContinuousDecoder {
 
     @Override
     public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
+        return start(inputs, outputs, SlotState.INITIAL_NEW_POSITIONS);
+    }
+
+    @Override
+    public DecodingState start(List<float[][]> inputs, StepOutputs outputs, int newTokens) throws OrtException {
         if (runner.sharedBufferCache()) {
-            return startShared(inputs, outputs);
+            return startShared(inputs, outputs, newTokens);
         }
         PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),
                 runner.config().hiddenSize());
@@ -87,9 +92,10 @@ public final class PrefixStepDecoder implements ContinuousDecoder {
     }
 
     /** The prefill of a {@link FusedLlamaGraphs} decoder: right-padded rows in a {@link SharedKvCache}. */
-    private DecodingState startShared(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
+    private DecodingState startShared(List<float[][]> inputs, StepOutputs outputs, int newTokens)
+            throws OrtException {
         return SlotState.start(new SharedBufferDecoder(runner), inputs, runner.embed(new long[] {padTokenId}, 1, 1),
-                outputs);
+                outputs, newTokens);
     }
 
     @Override

@@ -43,6 +43,15 @@ public interface StepDecoder extends AutoCloseable {
     DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException;
 
     /**
+     * As {@link #start(List, StepOutputs)} for a generation that adds at most {@code newTokens} tokens per row: a
+     * decoder that reserves cache room ahead of the prompt reserves no more than that (a cache still grows on
+     * demand when fed more).
+     */
+    default DecodingState start(List<float[][]> inputs, StepOutputs outputs, int newTokens) throws OrtException {
+        return start(inputs, outputs);
+    }
+
+    /**
      * Whether runs can return each row's top choices instead of (or besides) the logits ({@link TokenChoiceHead};
      * packages written before it cannot).
      */
