@@ -1,0 +1,112 @@
+package dev.loupe.model.instructblip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.loupe.model.Models;
+import dev.loupe.model.api.AnnotatorFactory;
+import dev.loupe.model.api.ImageTensor;
+import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.onnx.ConcurrentRuns;
+import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.testing.HfFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An int8 package's vision tower takes one image per run, and the encoder runs a batch's images side by side on
+ * several threads ({@link ConcurrentRuns}): each row's features must still be bit for bit those of the row encoded
+ * alone, one run after another.
+ */
+class ConcurrentVisionRunsTest {
+    @TempDir
+    static Path tmp;
+    static Path int8;
+    static List<ImageTensor> images;
+
+    @BeforeAll
+    static void convert() throws Exception {
+        int8 = tmp.resolve("int8");
+        Models.convert(HfFixture.VICUNA.checkpoint(), int8, Precision.INT8);
+        AnnotatorFactory factory = Models.open(int8, RuntimeOptions.cpu(1));
+        images = new ArrayList<>();
+        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                images.add(factory.createPreprocessor().preprocess(Files.readAllBytes(f)));
+            }
+        }
+    }
+
+    @Test
+    void imagesRunSideBySideGiveEachRowItsFeaturesAloneBitForBit() throws Exception {
+        int n = 9;
+        List<ImageTensor> batch = new ArrayList<>();
+        long[][] ids = new long[n][];
+        for (int i = 0; i < n; i++) {
+            batch.add(scaled(images.get(i % images.size()), 1 + 2 * (i % 4)));
+            ids[i] = new long[] {101, 5 + i, 102};
+        }
+        ImageEncoder.Encoded together;
+        try (ImageEncoder concurrent = open("3")) {
+            together = concurrent.encodeWithIntermediates(batch, ids);
+            // again while another caller encodes on the same encoder: the helpers are shared, the results are not
+            ImageEncoder.Encoded[] other = new ImageEncoder.Encoded[1];
+            Thread t = new Thread(() -> {
+                try {
+                    other[0] = concurrent.encodeWithIntermediates(batch.subList(0, 5), java.util.Arrays.copyOf(ids, 5));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            t.start();
+            ImageEncoder.Encoded again = concurrent.encodeWithIntermediates(batch, ids);
+            t.join();
+            for (int i = 0; i < n; i++) {
+                assertThat(again.imageEmbeds()[i]).as("image embeds of row %d, second call", i)
+                        .containsExactly(together.imageEmbeds()[i]);
+            }
+            for (int i = 0; i < 5; i++) {
+                assertThat(other[0].languageInputs()[i]).as("language inputs of row %d, other caller", i)
+                        .containsExactly(together.languageInputs()[i]);
+            }
+        }
+        try (ImageEncoder serial = open("1")) {
+            for (int i = 0; i < n; i++) {
+                ImageEncoder.Encoded alone = serial.encodeWithIntermediates(List.of(batch.get(i)),
+                        new long[][] {ids[i]});
+                assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i)
+                        .containsExactly(alone.imageEmbeds()[0]);
+                assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
+                        .containsExactly(alone.languageInputs()[0]);
+            }
+        }
+    }
+
+    /** The int8 encoder with at most {@code runs} vision runs at once. */
+    private static ImageEncoder open(String runs) throws Exception {
+        String before = System.getProperty(ConcurrentRuns.PROPERTY);
+        System.setProperty(ConcurrentRuns.PROPERTY, runs);
+        try {
+            return ImageEncoder.open(int8, InstructBlipConfig.load(int8), 1);
+        } finally {
+            if (before == null) {
+                System.clearProperty(ConcurrentRuns.PROPERTY);
+            } else {
+                System.setProperty(ConcurrentRuns.PROPERTY, before);
+            }
+        }
+    }
+
+    private static ImageTensor scaled(ImageTensor image, float factor) {
+        float[] chw = image.chw().clone();
+        for (int i = 0; i < chw.length; i++) {
+            chw[i] *= factor;
+        }
+        return new ImageTensor(chw, image.channels(), image.height(), image.width());
+    }
+}
