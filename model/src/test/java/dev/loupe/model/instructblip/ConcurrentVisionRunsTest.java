@@ -6,8 +6,13 @@ import dev.loupe.model.Models;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.llava.LlavaConfig;
+import dev.loupe.model.llava.LlavaImageEncoder;
+import dev.loupe.model.llava.LlavaImageGraph;
+import dev.loupe.model.llava.LlavaPackage;
 import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An int8 package's vision tower takes one image per run, and the encoder runs a batch's images side by side on
- * several threads ({@link ConcurrentRuns}): each row's features must still be bit for bit those of the row encoded
- * alone, one run after another.
+ * An int8 package's image tower takes one image per run, and the encoders (InstructBLIP's {@link ImageEncoder},
+ * {@link LlavaImageEncoder}) run a batch's images side by side on several threads ({@link ConcurrentRuns}): each
+ * row's features must still be bit for bit those of the row encoded alone, one run after another.
  */
 class ConcurrentVisionRunsTest {
     @TempDir
@@ -87,12 +92,51 @@ class ConcurrentVisionRunsTest {
         }
     }
 
+    @Test
+    void llavaImagesRunSideBySideGiveEachRowItsFeaturesAloneBitForBit() throws Exception {
+        Path pkg = tmp.resolve("int8-llava");
+        Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+        Manifest m = Manifest.read(pkg);
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+        List<ImageTensor> batch = new ArrayList<>();
+        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(f));
+                batch.add(scaled(image, 1 + 3 * batch.size()));
+                batch.add(scaled(image, 2 + 3 * batch.size()));
+            }
+        }
+        Path graph = m.graph(pkg, LlavaPackage.GRAPH_IMAGE);
+        float[][] together;
+        try (LlavaImageEncoder concurrent = withRuns("3", () -> LlavaImageEncoder.open(graph, LlavaConfig.load(pkg),
+                RuntimeOptions.cpu(1)))) {
+            together = concurrent.run(batch, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+        }
+        try (LlavaImageEncoder serial = withRuns("1", () -> LlavaImageEncoder.open(graph, LlavaConfig.load(pkg),
+                RuntimeOptions.cpu(1)))) {
+            for (int i = 0; i < batch.size(); i++) {
+                float[][] alone = serial.run(List.of(batch.get(i)), LlavaImageGraph.IMAGE_FEATURES)
+                        .get(LlavaImageGraph.IMAGE_FEATURES);
+                assertThat(together[i]).as("image features of row %d", i).containsExactly(alone[0]);
+            }
+        }
+    }
+
     /** The int8 encoder with at most {@code runs} vision runs at once. */
     private static ImageEncoder open(String runs) throws Exception {
+        return withRuns(runs, () -> ImageEncoder.open(int8, InstructBlipConfig.load(int8), 1));
+    }
+
+    private interface Opener<T> {
+        T open() throws Exception;
+    }
+
+    /** What {@code opener} opens with {@link ConcurrentRuns#PROPERTY} set to {@code runs}. */
+    private static <T> T withRuns(String runs, Opener<T> opener) throws Exception {
         String before = System.getProperty(ConcurrentRuns.PROPERTY);
         System.setProperty(ConcurrentRuns.PROPERTY, runs);
         try {
-            return ImageEncoder.open(int8, InstructBlipConfig.load(int8), 1);
+            return opener.open();
         } finally {
             if (before == null) {
                 System.clearProperty(ConcurrentRuns.PROPERTY);
