@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * operator, so two threads do little more than one; the same runs side by side on different threads each keep a core
  * busy. The runs still go through the same session and the shared pool, so a run's result is what it is alone (ONNX
  * Runtime's CPU kernels split work over rows and columns, never over a sum, so the thread that computes a value does
- * not change it: tested in {@code ConcurrentRunsTest} and the image encoders' batch-invariance tests).
+ * not change it: tested in {@code Int8PackageTest} and the image encoders' batch-invariance tests).
  *
  * <p>The calling thread runs its share; up to {@code threads - 1} daemon helpers (made on first use) run the rest.
  * A helper that starts after the work is all claimed does nothing, so concurrent callers never wait on each other's
