@@ -146,16 +146,19 @@ class Int8PackageTest {
             }
             ImageEncoder.Encoded together = encoder.encodeWithIntermediates(batch, ids);
             for (int i = 0; i < n; i++) {
-                ImageEncoder.Encoded alone = encoder.encodeWithIntermediates(List.of(batch.get(i)),
-                        new long[][] {ids[i]});
-                assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i)
-                        .containsExactly(alone.imageEmbeds()[0]);
-                assertThat(together.queryOutput()[i]).as("Q-Former output of row %d", i)
-                        .containsExactly(alone.queryOutput()[0]);
-                assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
-                        .containsExactly(alone.languageInputs()[0]);
+                assertRowIsAlone(together, i, encoder.encodeWithIntermediates(List.of(batch.get(i)),
+                        new long[][] {ids[i]}));
             }
         }
+    }
+
+    /** Row {@code i} of a batch's encoding is, at every stage, bit for bit the row encoded alone. */
+    private static void assertRowIsAlone(ImageEncoder.Encoded together, int i, ImageEncoder.Encoded alone) {
+        assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i).containsExactly(alone.imageEmbeds()[0]);
+        assertThat(together.queryOutput()[i]).as("Q-Former output of row %d", i)
+                .containsExactly(alone.queryOutput()[0]);
+        assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
+                .containsExactly(alone.languageInputs()[0]);
     }
 
     @Test
@@ -321,12 +324,8 @@ class Int8PackageTest {
         }
         try (ImageEncoder serial = openWithRuns("1")) {
             for (int i = 0; i < n; i++) {
-                ImageEncoder.Encoded alone = serial.encodeWithIntermediates(List.of(batch.get(i)),
-                        new long[][] {ids[i]});
-                assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i)
-                        .containsExactly(alone.imageEmbeds()[0]);
-                assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
-                        .containsExactly(alone.languageInputs()[0]);
+                assertRowIsAlone(together, i, serial.encodeWithIntermediates(List.of(batch.get(i)),
+                        new long[][] {ids[i]}));
             }
         }
     }
