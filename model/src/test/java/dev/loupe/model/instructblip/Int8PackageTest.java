@@ -152,6 +152,33 @@ class Int8PackageTest {
         }
     }
 
+    private static Path llavaInt8;
+
+    /** The LLaVA fixture converted to int8 (once, on first use). */
+    private static synchronized Path llavaInt8() throws Exception {
+        if (llavaInt8 == null) {
+            Path pkg = tmp.resolve("int8-llava-image-rows");
+            Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+            llavaInt8 = pkg;
+        }
+        return llavaInt8;
+    }
+
+    /** The fixture images preprocessed for {@code pkg}, {@code copies} of each, every one scaled differently. */
+    private static List<ImageTensor> llavaImages(Path pkg, int copies) throws Exception {
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+        List<ImageTensor> batch = new ArrayList<>();
+        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(f));
+                for (int c = 0; c < copies; c++) {
+                    batch.add(scaled(image, 1 + 3 * batch.size()));
+                }
+            }
+        }
+        return batch;
+    }
+
     /** Row {@code i} of a batch's encoding is, at every stage, bit for bit the row encoded alone. */
     private static void assertRowIsAlone(ImageEncoder.Encoded together, int i, ImageEncoder.Encoded alone) {
         assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i).containsExactly(alone.imageEmbeds()[0]);
@@ -183,16 +210,9 @@ class Int8PackageTest {
 
     @Test
     void int8LlavaImageFeaturesOfARowAreTheRowAloneBitForBit() throws Exception {
-        Path pkg = tmp.resolve("int8-llava-rows");
-        Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+        Path pkg = llavaInt8();
         Manifest m = Manifest.read(pkg);
-        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
-        List<ImageTensor> batch = new ArrayList<>();
-        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
-            for (Path f : files.sorted().toList()) {
-                batch.add(scaled(factory.createPreprocessor().preprocess(Files.readAllBytes(f)), 1 + 3 * batch.size()));
-            }
-        }
+        List<ImageTensor> batch = llavaImages(pkg, 1);
         try (LlavaImageEncoder encoder = LlavaImageEncoder.open(m.graph(pkg, LlavaPackage.GRAPH_IMAGE),
                 LlavaConfig.load(pkg), RuntimeOptions.cpu(1))) {
             float[][] together = encoder.run(batch, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
@@ -332,18 +352,9 @@ class Int8PackageTest {
 
     @Test
     void int8LlavaImagesRunSideBySideGiveEachRowItsFeaturesAloneBitForBit() throws Exception {
-        Path pkg = tmp.resolve("int8-llava-side-by-side");
-        Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+        Path pkg = llavaInt8();
         Manifest m = Manifest.read(pkg);
-        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
-        List<ImageTensor> batch = new ArrayList<>();
-        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
-            for (Path f : files.sorted().toList()) {
-                ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(f));
-                batch.add(scaled(image, 1 + 3 * batch.size()));
-                batch.add(scaled(image, 2 + 3 * batch.size()));
-            }
-        }
+        List<ImageTensor> batch = llavaImages(pkg, 2);
         Path graph = m.graph(pkg, LlavaPackage.GRAPH_IMAGE);
         float[][] together;
         try (LlavaImageEncoder concurrent = withRuns("3", () -> LlavaImageEncoder.open(graph, LlavaConfig.load(pkg),
