@@ -10,6 +10,7 @@ import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.DirectFloatPool;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.OnnxModelWriter;
@@ -46,6 +47,12 @@ public final class ImageEncoder implements QueryEncoder {
     /** Images per vision run: {@link #VISION_RUN_IMAGES}, or fewer where the graph says so ({@link RowsPerRun}). */
     private final int visionRunImages;
     /**
+     * How a batch's vision runs share the cores: side by side, one per thread of the pool, where the graph takes
+     * fewer images per run than {@link #VISION_RUN_IMAGES} (too small a run to spread one over the pool); else one
+     * after another.
+     */
+    private final ConcurrentRuns visionRuns;
+    /**
      * Reused native memory for the graphs' large inputs and outputs (pixels, vision features, Q-Former outputs): no
      * heap array and no per-run copy by the Java API, and no garbage (docs/benchmarks.md, image side). A few buffers
      * each, for concurrent callers; they grow to the largest run (one vision run's pixels, a batch's features).
@@ -56,9 +63,10 @@ public final class ImageEncoder implements QueryEncoder {
     private final DirectFloatPool queryBuffers = new DirectFloatPool(1);
 
     private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
-                         long visionCacheBytes, int visionRunImages) {
+                         long visionCacheBytes, int visionRunImages, ConcurrentRuns visionRuns) {
         this.config = config;
         this.visionRunImages = visionRunImages;
+        this.visionRuns = visionRuns;
         this.env = env;
         this.vision = vision;
         this.qformer = qformer;
@@ -100,8 +108,11 @@ public final class ImageEncoder implements QueryEncoder {
         try {
             int visionRunImages = RowsPerRun.of(v, VISION_RUN_IMAGES);
             OrtSession q = OrtSessions.open(qformerOnnx, options);
+            ConcurrentRuns runs = visionRunImages < VISION_RUN_IMAGES && options.device() == RuntimeOptions.Device.CPU
+                    ? ConcurrentRuns.forSharedPool(options.intraOpThreads(), "loupe-vision")
+                    : new ConcurrentRuns(1, "loupe-vision");
             return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes(),
-                    visionRunImages);
+                    visionRunImages, runs);
         } catch (IOException | RuntimeException e) {
             try {
                 v.close();
@@ -199,14 +210,19 @@ public final class ImageEncoder implements QueryEncoder {
      */
     public static final int VISION_RUN_IMAGES = 4;
 
-    /** The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. */
+    /**
+     * The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. Runs of
+     * {@link #visionRunImages} consecutive images, spread over the cores by {@link #visionRuns}.
+     */
     private float[][] runVision(List<ImageTensor> images) throws AnnotationException {
         float[][] out = new float[images.size()][];
-        for (int from = 0; from < images.size(); from += visionRunImages) {
+        int runs = (images.size() + visionRunImages - 1) / visionRunImages;
+        visionRuns.forEach(runs, run -> {
+            int from = run * visionRunImages;
             List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + visionRunImages));
             float[][] rows = runVisionOnce(part, from);
             System.arraycopy(rows, 0, out, from, rows.length);
-        }
+        });
         return out;
     }
 
@@ -344,6 +360,7 @@ public final class ImageEncoder implements QueryEncoder {
 
     @Override
     public void close() throws OrtException {
+        visionRuns.close();
         try {
             qformer.close();
         } finally {

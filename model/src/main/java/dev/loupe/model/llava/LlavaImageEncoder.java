@@ -10,6 +10,7 @@ import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.OrtSessions;
+import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.vision.VisionFeatures;
 import java.io.IOException;
@@ -32,13 +33,16 @@ public final class LlavaImageEncoder implements AutoCloseable {
     private final VisionFeatures features;
     /** Images per run: all of a call's, or fewer where the graph says so ({@link RowsPerRun}). */
     private final int runImages;
+    /** How a call's runs share the cores: side by side where the graph limits a run (as {@code ImageEncoder}). */
+    private final ConcurrentRuns runs;
     private final LongAdder pixelBytes = new LongAdder();
     private final LongAdder featureBytes = new LongAdder();
 
     private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes,
-                              int runImages) {
+                              int runImages, ConcurrentRuns runs) {
         this.config = config;
         this.runImages = runImages;
+        this.runs = runs;
         this.env = env;
         this.session = session;
         this.features = new VisionFeatures(this::runFeatures, visionCacheBytes);
@@ -68,8 +72,12 @@ public final class LlavaImageEncoder implements AutoCloseable {
             throws IOException {
         OrtSession session = OrtSessions.open(imageGraph, options);
         try {
+            int runImages = RowsPerRun.of(session, Integer.MAX_VALUE);
+            ConcurrentRuns runs = runImages < Integer.MAX_VALUE && options.device() == RuntimeOptions.Device.CPU
+                    ? ConcurrentRuns.forSharedPool(options.intraOpThreads(), "loupe-llava-image")
+                    : new ConcurrentRuns(1, "loupe-llava-image");
             return new LlavaImageEncoder(config, OrtSessions.environment(options), session,
-                    options.visionCacheBytes(), RowsPerRun.of(session, Integer.MAX_VALUE));
+                    options.visionCacheBytes(), runImages, runs);
         } catch (IOException | RuntimeException e) {
             try {
                 session.close();
@@ -117,13 +125,15 @@ public final class LlavaImageEncoder implements AutoCloseable {
         for (String name : outputs) {
             out.put(name, new float[images.size()][]);
         }
-        for (int from = 0; from < images.size(); from += runImages) {
+        int count = (images.size() + runImages - 1) / runImages;
+        runs.forEach(count, run -> {
+            int from = run * runImages;
             int to = Math.min(images.size(), from + runImages);
             Map<String, float[][]> part = runOnce(images.subList(from, to), from, outputs);
             for (String name : outputs) {
                 System.arraycopy(part.get(name), 0, out.get(name), from, to - from);
             }
-        }
+        });
         return out;
     }
 
@@ -162,6 +172,7 @@ public final class LlavaImageEncoder implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
+        runs.close();
         session.close();
     }
 }

@@ -19,6 +19,7 @@ import dev.loupe.model.llava.LlavaConfig;
 import dev.loupe.model.llava.LlavaImageEncoder;
 import dev.loupe.model.llava.LlavaImageGraph;
 import dev.loupe.model.llava.LlavaPackage;
+import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.pkg.Manifest;
@@ -145,16 +146,46 @@ class Int8PackageTest {
             }
             ImageEncoder.Encoded together = encoder.encodeWithIntermediates(batch, ids);
             for (int i = 0; i < n; i++) {
-                ImageEncoder.Encoded alone = encoder.encodeWithIntermediates(List.of(batch.get(i)),
-                        new long[][] {ids[i]});
-                assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i)
-                        .containsExactly(alone.imageEmbeds()[0]);
-                assertThat(together.queryOutput()[i]).as("Q-Former output of row %d", i)
-                        .containsExactly(alone.queryOutput()[0]);
-                assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
-                        .containsExactly(alone.languageInputs()[0]);
+                assertRowIsAlone(together, i, encoder.encodeWithIntermediates(List.of(batch.get(i)),
+                        new long[][] {ids[i]}));
             }
         }
+    }
+
+    private static Path llavaInt8;
+
+    /** The LLaVA fixture converted to int8 (once, on first use). */
+    private static synchronized Path llavaInt8() throws Exception {
+        if (llavaInt8 == null) {
+            Path pkg = tmp.resolve("int8-llava-image-rows");
+            Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+            llavaInt8 = pkg;
+        }
+        return llavaInt8;
+    }
+
+    /** The fixture images preprocessed for {@code pkg}, {@code copies} of each, every one scaled differently. */
+    private static List<ImageTensor> llavaImages(Path pkg, int copies) throws Exception {
+        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
+        List<ImageTensor> batch = new ArrayList<>();
+        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
+            for (Path f : files.sorted().toList()) {
+                ImageTensor image = factory.createPreprocessor().preprocess(Files.readAllBytes(f));
+                for (int c = 0; c < copies; c++) {
+                    batch.add(scaled(image, 1 + 3 * batch.size()));
+                }
+            }
+        }
+        return batch;
+    }
+
+    /** Row {@code i} of a batch's encoding is, at every stage, bit for bit the row encoded alone. */
+    private static void assertRowIsAlone(ImageEncoder.Encoded together, int i, ImageEncoder.Encoded alone) {
+        assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i).containsExactly(alone.imageEmbeds()[0]);
+        assertThat(together.queryOutput()[i]).as("Q-Former output of row %d", i)
+                .containsExactly(alone.queryOutput()[0]);
+        assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
+                .containsExactly(alone.languageInputs()[0]);
     }
 
     @Test
@@ -179,16 +210,9 @@ class Int8PackageTest {
 
     @Test
     void int8LlavaImageFeaturesOfARowAreTheRowAloneBitForBit() throws Exception {
-        Path pkg = tmp.resolve("int8-llava-rows");
-        Models.convert(HfFixture.named("llava").checkpoint(), pkg, Precision.INT8);
+        Path pkg = llavaInt8();
         Manifest m = Manifest.read(pkg);
-        AnnotatorFactory factory = Models.open(pkg, RuntimeOptions.cpu(1));
-        List<ImageTensor> batch = new ArrayList<>();
-        try (Stream<Path> files = Files.list(HfFixture.root().resolve("images"))) {
-            for (Path f : files.sorted().toList()) {
-                batch.add(scaled(factory.createPreprocessor().preprocess(Files.readAllBytes(f)), 1 + 3 * batch.size()));
-            }
-        }
+        List<ImageTensor> batch = llavaImages(pkg, 1);
         try (LlavaImageEncoder encoder = LlavaImageEncoder.open(m.graph(pkg, LlavaPackage.GRAPH_IMAGE),
                 LlavaConfig.load(pkg), RuntimeOptions.cpu(1))) {
             float[][] together = encoder.run(batch, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
@@ -278,6 +302,96 @@ class Int8PackageTest {
     private static long onnxBytes(Path pkg) throws Exception {
         try (Stream<Path> s = Files.list(pkg)) {
             return s.filter(p -> p.getFileName().toString().contains(".onnx")).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    /**
+     * The image towers' one-image runs go side by side on several threads ({@link ConcurrentRuns}): each row's
+     * features must still be bit for bit those of the row encoded alone, one run after another.
+     */
+    @Test
+    void int8ImagesRunSideBySideGiveEachRowItsFeaturesAloneBitForBit() throws Exception {
+        int n = 9;
+        List<ImageTensor> batch = new ArrayList<>();
+        long[][] ids = new long[n][];
+        for (int i = 0; i < n; i++) {
+            batch.add(scaled(images.get(i % images.size()), 1 + 2 * (i % 4)));
+            ids[i] = new long[] {101, 5 + i, 102};
+        }
+        ImageEncoder.Encoded together;
+        try (ImageEncoder concurrent = openWithRuns("3")) {
+            together = concurrent.encodeWithIntermediates(batch, ids);
+            // again while another caller encodes on the same encoder: the helpers are shared, the results are not
+            ImageEncoder.Encoded[] other = new ImageEncoder.Encoded[1];
+            Thread t = new Thread(() -> {
+                try {
+                    other[0] = concurrent.encodeWithIntermediates(batch.subList(0, 5), java.util.Arrays.copyOf(ids, 5));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            t.start();
+            ImageEncoder.Encoded again = concurrent.encodeWithIntermediates(batch, ids);
+            t.join();
+            for (int i = 0; i < n; i++) {
+                assertThat(again.imageEmbeds()[i]).as("image embeds of row %d, second call", i)
+                        .containsExactly(together.imageEmbeds()[i]);
+            }
+            for (int i = 0; i < 5; i++) {
+                assertThat(other[0].languageInputs()[i]).as("language inputs of row %d, other caller", i)
+                        .containsExactly(together.languageInputs()[i]);
+            }
+        }
+        try (ImageEncoder serial = openWithRuns("1")) {
+            for (int i = 0; i < n; i++) {
+                assertRowIsAlone(together, i, serial.encodeWithIntermediates(List.of(batch.get(i)),
+                        new long[][] {ids[i]}));
+            }
+        }
+    }
+
+    @Test
+    void int8LlavaImagesRunSideBySideGiveEachRowItsFeaturesAloneBitForBit() throws Exception {
+        Path pkg = llavaInt8();
+        Manifest m = Manifest.read(pkg);
+        List<ImageTensor> batch = llavaImages(pkg, 2);
+        Path graph = m.graph(pkg, LlavaPackage.GRAPH_IMAGE);
+        float[][] together;
+        try (LlavaImageEncoder concurrent = withRuns("3", () -> LlavaImageEncoder.open(graph, LlavaConfig.load(pkg),
+                RuntimeOptions.cpu(1)))) {
+            together = concurrent.run(batch, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
+        }
+        try (LlavaImageEncoder serial = withRuns("1", () -> LlavaImageEncoder.open(graph, LlavaConfig.load(pkg),
+                RuntimeOptions.cpu(1)))) {
+            for (int i = 0; i < batch.size(); i++) {
+                float[][] alone = serial.run(List.of(batch.get(i)), LlavaImageGraph.IMAGE_FEATURES)
+                        .get(LlavaImageGraph.IMAGE_FEATURES);
+                assertThat(together[i]).as("image features of row %d", i).containsExactly(alone[0]);
+            }
+        }
+    }
+
+    /** The int8 encoder with at most {@code runs} vision runs at once ({@link ConcurrentRuns}). */
+    private static ImageEncoder openWithRuns(String runs) throws Exception {
+        return withRuns(runs, () -> ImageEncoder.open(int8, InstructBlipConfig.load(int8), 1));
+    }
+
+    private interface Opener<T> {
+        T open() throws Exception;
+    }
+
+    /** What {@code opener} opens with {@link ConcurrentRuns#PROPERTY} set to {@code runs}. */
+    private static <T> T withRuns(String runs, Opener<T> opener) throws Exception {
+        String before = System.getProperty(ConcurrentRuns.PROPERTY);
+        System.setProperty(ConcurrentRuns.PROPERTY, runs);
+        try {
+            return opener.open();
+        } finally {
+            if (before == null) {
+                System.clearProperty(ConcurrentRuns.PROPERTY);
+            } else {
+                System.setProperty(ConcurrentRuns.PROPERTY, before);
+            }
         }
     }
 }
