@@ -113,7 +113,7 @@ public final class SoakInputs {
                         + imageWidth + "x" + imageHeight);
             }
             java.util.Objects.requireNonNull(imageFormat, "imageFormat");
-            if (tasks == null || tasks.isEmpty() || tasks.contains(null)) {
+            if (tasks == null || tasks.isEmpty() || tasks.stream().anyMatch(java.util.Objects::isNull)) {
                 throw new IllegalArgumentException("the tasks must name at least one of " + ALL_TASKS + ", got " + tasks);
             }
             tasks = List.copyOf(tasks);
