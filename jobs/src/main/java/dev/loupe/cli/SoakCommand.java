@@ -22,6 +22,7 @@ import dev.loupe.jobs.soak.SoakTally;
 import dev.loupe.model.Models;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.schemas.Task;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -97,6 +98,21 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "of 24x20 to 80x62.")
     ImageSize imageSize;
 
+    @Option(names = "--tasks", split = ",", paramLabel = "TASK[,TASK...]",
+            description = "Tasks the good requests take in turn: caption, vqa (a question), rank (three candidates "
+                    + "scored, nothing generated). Default: caption,vqa,rank. With caption alone and "
+                    + "--distinct-images at least --requests, the soak asks for loupe bench's work (with "
+                    + "--min-new-tokens N --max-new-tokens N and --image-size 640x480).")
+    List<String> tasks = List.of();
+
+    @Option(names = "--distinct-images", paramLabel = "N",
+            defaultValue = "" + SoakInputs.DEFAULT_DISTINCT_IMAGES,
+            description = "Distinct images the requests cycle through (written before the run). With fewer images "
+                    + "than a batch, requests of one batch share an image and its vision pass (the image feature "
+                    + "cache is off); as many as --requests gives every request its own image. "
+                    + "Default ${DEFAULT-VALUE}.")
+    int distinctImages;
+
     @Option(names = "--image-format", defaultValue = "jpeg", paramLabel = "jpeg|png",
             description = "Encoding of the random images: jpeg (quality 0.9, what a stream of photos sends) or png "
                     + "(lossless: for photo-like 640x480 content about six times the bytes through Kafka and "
@@ -151,6 +167,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         }
         scheduling();   // refused before anything starts
         imageFormat();
+        tasks();
         Path work = Files.createTempDirectory("loupe-soak-");
         try {
             SoakInputs inputs;
@@ -232,7 +249,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         out.printf(Locale.ROOT, "model: %s (%s new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
                 lengthMix.isEmpty() ? "max " + maxNewTokens : "in turn " + lengthMix, parallelism,
                 checkpointInterval.toMillis());
-        out.printf(Locale.ROOT, "requests:      %d (%d good, %d bad)%n", c.requests(), c.good(), c.bad());
+        out.printf(Locale.ROOT, "requests:      %d (%d good, %d bad); tasks in turn %s over %d distinct images%n",
+                c.requests(), c.good(), c.bad(), taskNames(), distinctImages);
         out.printf(Locale.ROOT, "results:       %d%n", c.results());
         out.printf(Locale.ROOT, "dead letters:  %d %s%n", c.deadLetters(), byCode(c.deadLettersByCode()));
         out.printf(Locale.ROOT, "duplicates:    %d%n", c.duplicates());
@@ -298,6 +316,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate)
                 .put("checkpoint_interval_millis", checkpointInterval.toMillis());
         o.put("image_format", imageFormat().name().toLowerCase(Locale.ROOT));
+        var taskArray = o.putArray("tasks");
+        taskNames().forEach(taskArray::add);
+        o.put("distinct_images", distinctImages);
         var mix = o.putArray("length_mix");
         lengthMix.forEach(mix::add);
         putPercentiles(o, "latency_millis_by_length", r.latencyByLength());
@@ -346,7 +367,27 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (imageSize != null) {
             work = work.withImageSize(imageSize.width(), imageSize.height());
         }
-        return work.withImageFormat(imageFormat());
+        return work.withImageFormat(imageFormat()).withTasks(tasks()).withDistinctImages(distinctImages);
+    }
+
+    /** {@code --tasks} as the requests' tasks (every task in turn when not given). */
+    private List<Task> tasks() {
+        if (tasks.isEmpty()) {
+            return SoakInputs.ALL_TASKS;
+        }
+        List<Task> parsed = new java.util.ArrayList<>();
+        for (String name : tasks) {
+            try {
+                parsed.add(Task.valueOf(name.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw usage("--tasks: unknown task '" + name + "'; use caption, vqa or rank");
+            }
+        }
+        return parsed;
+    }
+
+    private List<String> taskNames() {
+        return tasks().stream().map(t -> t.name().toLowerCase(Locale.ROOT)).toList();
     }
 
     private SoakInputs.ImageFormat imageFormat() {

@@ -104,5 +104,11 @@ class SoakCommandTest {
         CliRun mix = CliRun.of("bench", "soak", "--length-mix", "4,0");
         assertThat(mix.status()).isEqualTo(2);
         assertThat(mix.err()).contains("--length-mix");
+        CliRun tasks = CliRun.of("bench", "soak", "--tasks", "caption,describe");
+        assertThat(tasks.status()).isEqualTo(2);
+        assertThat(tasks.err()).contains("--tasks").contains("describe");
+        CliRun images = CliRun.of("bench", "soak", "--distinct-images", "0");
+        assertThat(images.status()).isEqualTo(2);
+        assertThat(images.err()).contains("distinct images");
     }
 }

@@ -83,7 +83,10 @@ public final class LoupeOptions {
     public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key(DynamicBatcher.MAX_DELAY_KEY)
             .durationType().defaultValue(Duration.ofMillis(50))
             .withDescription("When the model is idle, a non-full batch starts this long after its first request arrived "
-                    + "(the latency bound at low load; while the model is busy the batch waits to fill).");
+                    + "(the latency bound at low load; while the model is busy the batch waits to fill). In the bounded "
+                    + "jobs (caption, enrich), whose inputs are all there, it counts from the latest request's arrival "
+                    + "instead, and is 1 s there unless set: a partial batch waits while requests keep coming, so every "
+                    + "batch but the last is full.");
 
     public static final ConfigOption<Scheduling> BATCH_SCHEDULING = ConfigOptions.key("batch.scheduling")
             .enumType(Scheduling.class).defaultValue(Scheduling.STATIC)

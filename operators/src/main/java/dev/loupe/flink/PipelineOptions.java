@@ -1,5 +1,6 @@
 package dev.loupe.flink;
 
+import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.flink.fetch.AddressPolicy;
 import dev.loupe.flink.fetch.FetchSettings;
@@ -30,6 +31,7 @@ public final class PipelineOptions implements Serializable {
     private final int batchMaxSize;
     private final Duration batchMaxDelay;
     private final Scheduling scheduling;
+    private final DynamicBatcher.Fill batchFill;
     private final long maxPixels;
     private final int maxNewTokensLimit;
     private final int maxBeams;
@@ -47,6 +49,7 @@ public final class PipelineOptions implements Serializable {
         this.batchMaxSize = b.batchMaxSize;
         this.batchMaxDelay = b.batchMaxDelay;
         this.scheduling = b.scheduling;
+        this.batchFill = b.batchFill;
         this.maxPixels = b.maxPixels;
         this.maxNewTokensLimit = b.maxNewTokensLimit;
         this.maxBeams = b.maxBeams;
@@ -83,6 +86,7 @@ public final class PipelineOptions implements Serializable {
                 .batchMaxSize(batchMaxSize)
                 .batchMaxDelay(batchMaxDelay)
                 .scheduling(scheduling)
+                .batchFill(batchFill)
                 .thumbnailSize(thumbnailSize)
                 .taskNiceness(taskNiceness)
                 .maxPixels(maxPixels)
@@ -130,6 +134,11 @@ public final class PipelineOptions implements Serializable {
     /** {@link LoupeOptions#BATCH_SCHEDULING}. */
     public Scheduling scheduling() {
         return scheduling;
+    }
+
+    /** What {@code batch.max-delay} counts from while the model waits for a batch to fill (see the builder's). */
+    public DynamicBatcher.Fill batchFill() {
+        return batchFill;
     }
 
     /** {@link LoupeOptions#TASK_NICENESS}: the nice value of the task threads that read and preprocess images. */
@@ -191,6 +200,7 @@ public final class PipelineOptions implements Serializable {
         private int batchMaxSize = LoupeOptions.BATCH_MAX_SIZE.defaultValue();
         private Duration batchMaxDelay = LoupeOptions.BATCH_MAX_DELAY.defaultValue();
         private Scheduling scheduling = LoupeOptions.BATCH_SCHEDULING.defaultValue();
+        private DynamicBatcher.Fill batchFill = DynamicBatcher.Fill.OLDEST_WAITED;
         private int thumbnailSize;
         private int taskNiceness = LoupeOptions.TASK_NICENESS.defaultValue();
         private long maxPixels = LoupeOptions.IMAGE_MAX_PIXELS.defaultValue();
@@ -268,6 +278,17 @@ public final class PipelineOptions implements Serializable {
         /** {@link LoupeOptions#BATCH_SCHEDULING}. */
         public Builder scheduling(Scheduling scheduling) {
             this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
+            return this;
+        }
+
+        /**
+         * What {@code batch.max-delay} counts from while an idle model waits for a static batch to fill: the oldest
+         * request's arrival (the default, a latency bound for streams) or the latest's ({@code INPUT_PAUSED}: full
+         * batches under a backlog, for bounded jobs). Not a configuration key: a property of the job, which knows
+         * whether its input is a stream or all there.
+         */
+        public Builder batchFill(DynamicBatcher.Fill fill) {
+            batchFill = Objects.requireNonNull(fill, "fill");
             return this;
         }
 

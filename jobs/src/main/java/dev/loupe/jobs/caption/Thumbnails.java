@@ -2,6 +2,7 @@ package dev.loupe.jobs.caption;
 
 import dev.loupe.model.api.Thumbnail;
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -24,13 +25,16 @@ final class Thumbnails {
 
     /** Writes {@code thumbnail} as a JPEG (quality 0.8) to {@code target}. */
     static void write(Thumbnail thumbnail, Path target) throws IOException {
-        BufferedImage image = new BufferedImage(thumbnail.width(), thumbnail.height(), BufferedImage.TYPE_INT_RGB);
+        // the samples go straight into the raster the JPEG writer reads (setRGB on an int image went through the
+        // colour model pixel by pixel, and the writer then unpacked the ints again)
+        BufferedImage image = new BufferedImage(thumbnail.width(), thumbnail.height(), BufferedImage.TYPE_3BYTE_BGR);
         byte[] rgb = thumbnail.rgb();
-        int[] pixels = new int[thumbnail.width() * thumbnail.height()];
-        for (int p = 0, i = 0; p < pixels.length; p++, i += 3) {
-            pixels[p] = (rgb[i] & 0xFF) << 16 | (rgb[i + 1] & 0xFF) << 8 | (rgb[i + 2] & 0xFF);
+        byte[] bgr = ((DataBufferByte) image.getRaster().getDataBuffer()).getData();
+        for (int i = 0; i < bgr.length; i += 3) {
+            bgr[i] = rgb[i + 2];
+            bgr[i + 1] = rgb[i + 1];
+            bgr[i + 2] = rgb[i];
         }
-        image.setRGB(0, 0, thumbnail.width(), thumbnail.height(), pixels, 0, thumbnail.width());
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         // buffered in memory: ImageIO.createImageOutputStream would cache each thumbnail in a temporary file first
         try (OutputStream out = Files.newOutputStream(tmp);

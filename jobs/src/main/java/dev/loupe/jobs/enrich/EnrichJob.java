@@ -6,6 +6,7 @@ import dev.loupe.flink.PipelineOptions;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.ActiveSpan;
+import dev.loupe.jobs.bounded.BoundedBatching;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.bounded.OutcomeCounter;
@@ -236,7 +237,8 @@ public final class EnrichJob {
                 : lines.flatMap(new ToRequests(columns), AnnotationPipeline.REQUEST_TYPE)
                         .name("to-requests").uid("enrich-requests");
         AnnotationPipeline.Outputs outputs =
-                AnnotationPipeline.fromRequests(requests, factory, PipelineOptions.from(pipelineConfig));
+                AnnotationPipeline.fromRequests(requests, factory,
+                        BoundedBatching.apply(PipelineOptions.from(pipelineConfig).toBuilder(), pipelineConfig).build());
         DataStream<AnnotationFailure> failures = settings.webdataset()
                 ? outputs.failures().union(requests.getSideOutput(ShardRequests.FAILURES)) : outputs.failures();
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);

@@ -18,9 +18,10 @@ import java.util.Random;
 
 /**
  * The soak run's requests, numbered 0..n-1 and made on demand from the index (nothing held per request): good
- * ones (inline images and {@code file:} images under one folder; captions, questions and rankings) and, spread
- * evenly at the given fraction, bad ones of every {@link Kind} that should end as one dead letter each.
- * Undecodable values carry their index in the bytes, so their dead letter (which has no id) can be matched too.
+ * ones (inline images and {@code file:} images under one folder; the {@link Work}'s tasks in turn, by default
+ * captions, questions and rankings, over its distinct images in turn) and, spread evenly at the given fraction, bad
+ * ones of every {@link Kind} that should end as one dead letter each. Undecodable values carry their index in the
+ * bytes, so their dead letter (which has no id) can be matched too.
  */
 public final class SoakInputs {
 
@@ -47,7 +48,12 @@ public final class SoakInputs {
     /** Starts every undecodable value: Avro reads it as a string of negative length, so decoding fails. */
     private static final byte[] UNDECODABLE_PREFIX = {(byte) 0xff, 0x01};
     private static final String UNDECODABLE_MARKER = "loupe-soak-undecodable:";
-    private static final int IMAGES = 8;
+    /** The distinct images the requests cycle through unless the work says otherwise. */
+    public static final int DEFAULT_DISTINCT_IMAGES = 8;
+    /** Every task in turn: what the soak sends unless the work names its tasks. */
+    public static final List<Task> ALL_TASKS = List.of(Task.values());
+    /** Up to this many distinct images are held in memory; more are read from their files when a request is made. */
+    private static final int IMAGES_HELD = 64;
 
     private final int count;
     private final double badFraction;
@@ -88,10 +94,12 @@ public final class SoakInputs {
 
     /**
      * What each good request asks of the model: its new-token bounds ({@code minNewTokens} 0 leaves the model's
-     * default), the size of the images ({@code imageWidth} 0: eight small images of different sizes) and their
-     * encoding.
+     * default), the size of the images ({@code imageWidth} 0: small images of eight different sizes), their encoding,
+     * the tasks the requests take in turn and how many distinct images they cycle through (as many as the requests:
+     * every request its own image, so no two requests of a batch share a vision pass, as in {@code loupe bench}).
      */
-    public record Work(int minNewTokens, int maxNewTokens, int imageWidth, int imageHeight, ImageFormat imageFormat) {
+    public record Work(int minNewTokens, int maxNewTokens, int imageWidth, int imageHeight, ImageFormat imageFormat,
+            List<Task> tasks, int distinctImages) {
         public Work {
             if (maxNewTokens < 1) {
                 throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
@@ -105,26 +113,44 @@ public final class SoakInputs {
                         + imageWidth + "x" + imageHeight);
             }
             java.util.Objects.requireNonNull(imageFormat, "imageFormat");
+            if (tasks == null || tasks.isEmpty() || tasks.stream().anyMatch(java.util.Objects::isNull)) {
+                throw new IllegalArgumentException("the tasks must name at least one of " + ALL_TASKS + ", got " + tasks);
+            }
+            tasks = List.copyOf(tasks);
+            if (distinctImages < 1) {
+                throw new IllegalArgumentException("the number of distinct images must be at least 1, got "
+                        + distinctImages);
+            }
         }
 
-        /** At most {@code maxNewTokens} tokens, small PNG images. */
+        /** At most {@code maxNewTokens} tokens, small PNG images, every task in turn over eight images. */
         public static Work upTo(int maxNewTokens) {
-            return new Work(0, maxNewTokens, 0, 0, ImageFormat.PNG);
+            return new Work(0, maxNewTokens, 0, 0, ImageFormat.PNG, ALL_TASKS, DEFAULT_DISTINCT_IMAGES);
         }
 
         /** This work with images of {@code width} × {@code height}. */
         public Work withImageSize(int width, int height) {
-            return new Work(minNewTokens, maxNewTokens, width, height, imageFormat);
+            return new Work(minNewTokens, maxNewTokens, width, height, imageFormat, tasks, distinctImages);
         }
 
         /** This work with at least {@code min} new tokens per request. */
         public Work withMinNewTokens(int min) {
-            return new Work(min, maxNewTokens, imageWidth, imageHeight, imageFormat);
+            return new Work(min, maxNewTokens, imageWidth, imageHeight, imageFormat, tasks, distinctImages);
         }
 
         /** This work with its images encoded as {@code format}. */
         public Work withImageFormat(ImageFormat format) {
-            return new Work(minNewTokens, maxNewTokens, imageWidth, imageHeight, format);
+            return new Work(minNewTokens, maxNewTokens, imageWidth, imageHeight, format, tasks, distinctImages);
+        }
+
+        /** This work with the good requests taking {@code tasks} in turn. */
+        public Work withTasks(List<Task> tasks) {
+            return new Work(minNewTokens, maxNewTokens, imageWidth, imageHeight, imageFormat, tasks, distinctImages);
+        }
+
+        /** This work with the requests cycling through {@code n} distinct images. */
+        public Work withDistinctImages(int n) {
+            return new Work(minNewTokens, maxNewTokens, imageWidth, imageHeight, imageFormat, tasks, n);
         }
     }
 
@@ -141,7 +167,7 @@ public final class SoakInputs {
 
     /**
      * {@code count} requests, {@code badFraction} of them bad, generating at most {@code maxNewTokens} tokens each;
-     * writes a few random images under {@code imageRoot} for the {@code file:} requests (the job must allow that
+     * writes eight random images under {@code imageRoot} for the {@code file:} requests (the job must allow that
      * folder).
      */
     public static SoakInputs prepare(int count, double badFraction, int maxNewTokens, Path imageRoot, long seed)
@@ -161,11 +187,14 @@ public final class SoakInputs {
         Files.createDirectories(imageRoot);
         List<byte[]> images = new ArrayList<>();
         List<String> uris = new ArrayList<>();
-        for (int i = 0; i < IMAGES; i++) {
+        for (int i = 0; i < work.distinctImages(); i++) {
+            int size = i % DEFAULT_DISTINCT_IMAGES;   // without a size: eight sizes in turn, every image its own content
             byte[] image = work.imageWidth() > 0
                     ? work.imageFormat().encode(seed + i, work.imageWidth(), work.imageHeight())
-                    : work.imageFormat().encode(seed + i, 24 + 8 * i, 20 + 6 * i);
-            images.add(image);
+                    : work.imageFormat().encode(seed + i, 24 + 8 * size, 20 + 6 * size);
+            if (i < IMAGES_HELD) {
+                images.add(image);
+            }
             uris.add(Files.write(imageRoot.resolve("image-" + i + "." + work.imageFormat().extension()), image)
                     .toUri().toString());
         }
@@ -199,8 +228,8 @@ public final class SoakInputs {
         return task(i) == Task.RANK ? "rank" : String.valueOf(lengthMix[i % lengthMix.length]);
     }
 
-    private static Task task(int i) {
-        return Task.values()[i % Task.values().length];
+    private Task task(int i) {
+        return work.tasks().get(i % work.tasks().size());
     }
 
     public int count() {
@@ -283,26 +312,26 @@ public final class SoakInputs {
             b.setGeneration(GenerationOverrides.newBuilder().setMaxNewTokens(work.maxNewTokens())
                     .setMinNewTokens(work.minNewTokens() > 0 ? work.minNewTokens() : null).build());
         }
-        int image = i % IMAGES;
+        int image = i % imageUris.size();
         switch (kind) {
-            case GOOD_INLINE -> b.setImage(inline(images.get(image)));
+            case GOOD_INLINE -> b.setImage(inline(image(image)));
             case GOOD_FILE -> b.setImage(ImageSource.newBuilder().setUri(imageUris.get(image)).build());
             case CORRUPT_BYTES -> {
                 byte[] noise = new byte[64 + i % 64];
                 new Random(i).nextBytes(noise);
                 b.setImage(inline(noise));
             }
-            case TRUNCATED_IMAGE -> b.setImage(inline(Arrays.copyOf(images.get(image), 40)));
+            case TRUNCATED_IMAGE -> b.setImage(inline(Arrays.copyOf(image(image), 40)));
             case MISSING_FILE -> b.setImage(ImageSource.newBuilder()
                     .setUri(imageRoot.resolve("missing-" + i + "." + work.imageFormat().extension()).toUri().toString())
                     .build());
             case BAD_TASK_OPTIONS -> {
-                b.setImage(inline(images.get(image)));
+                b.setImage(inline(image(image)));
                 // a question without one, or a ranking without candidates
                 b.setTask(i % 2 == 0 ? Task.VQA : Task.RANK).setQuestion(null).setCandidates(List.of());
             }
             case BAD_GENERATION -> {
-                b.setImage(inline(images.get(image)));
+                b.setImage(inline(image(image)));
                 b.setGeneration(i % 2 == 0
                         ? GenerationOverrides.newBuilder().setNumBeams(0).build()
                         : GenerationOverrides.newBuilder().setMaxNewTokens(1_000_000).build());
@@ -310,6 +339,18 @@ public final class SoakInputs {
             default -> throw new IllegalStateException("no request for " + kind);
         }
         return b.build();
+    }
+
+    /** Distinct image {@code k}'s bytes: held in memory for the first {@value #IMAGES_HELD}, else read from its file. */
+    private byte[] image(int k) {
+        if (k < images.size()) {
+            return images.get(k);
+        }
+        try {
+            return Files.readAllBytes(Path.of(java.net.URI.create(imageUris.get(k))));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the soak's image " + imageUris.get(k), e);
+        }
     }
 
     private static ImageSource inline(byte[] bytes) {

@@ -108,6 +108,42 @@ class SoakInputsTest {
     }
 
     @Test
+    void withCaptionsOnlyOverDistinctImagesEveryRequestIsACaptionOfAnImageNoOtherRequestHas() throws Exception {
+        int count = 80;   // more than the images held in memory: the later ones are read back from their files
+        SoakInputs inputs = SoakInputs.prepare(count, 0, SoakInputs.Work.upTo(4).withImageSize(32, 24)
+                .withImageFormat(SoakInputs.ImageFormat.JPEG).withTasks(java.util.List.of(dev.loupe.schemas.Task.CAPTION))
+                .withDistinctImages(count), dir, 1);
+        AvroDeserializer<AnnotationRequest> requests = new AvroDeserializer<>(AnnotationRequest.class);
+        java.util.Set<String> images = new java.util.HashSet<>();
+        for (int i = 0; i < inputs.count(); i++) {
+            AnnotationRequest request = requests.deserialize(inputs.value(i));
+            assertThat(request.getTask()).as("request %d", i).isEqualTo(dev.loupe.schemas.Task.CAPTION);
+            byte[] image = request.getImage().getBytes() != null
+                    ? bytes(request.getImage().getBytes())
+                    : Files.readAllBytes(Path.of(URI.create(request.getImage().getUri())));
+            assertThat(ImageIO.read(new ByteArrayInputStream(image)).getWidth()).isEqualTo(32);
+            images.add(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(image)));
+        }
+        assertThat(images).hasSize(count);
+        // the default: every task in turn over eight images
+        SoakInputs mixed = SoakInputs.prepare(16, 0, 4, dir.resolve("mixed"), 1);
+        java.util.Set<String> mixedImages = new java.util.HashSet<>();
+        java.util.Set<dev.loupe.schemas.Task> tasks = java.util.EnumSet.noneOf(dev.loupe.schemas.Task.class);
+        for (int i = 0; i < mixed.count(); i++) {
+            AnnotationRequest request = requests.deserialize(mixed.value(i));
+            tasks.add(request.getTask());
+            byte[] image = request.getImage().getBytes() != null
+                    ? bytes(request.getImage().getBytes())
+                    : Files.readAllBytes(Path.of(URI.create(request.getImage().getUri())));
+            mixedImages.add(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(image)));
+        }
+        assertThat(tasks).containsExactlyInAnyOrder(dev.loupe.schemas.Task.values());
+        assertThat(mixedImages).hasSize(SoakInputs.DEFAULT_DISTINCT_IMAGES);
+        assertThatThrownBy(() -> SoakInputs.Work.upTo(4).withDistinctImages(0)).hasMessageContaining("distinct images");
+        assertThatThrownBy(() -> SoakInputs.Work.upTo(4).withTasks(java.util.List.of())).hasMessageContaining("tasks");
+    }
+
+    @Test
     void jpegImagesAreSentInlineAndByReferenceAsJpegsAndPngImagesAsPngs() throws Exception {
         SoakInputs.Work work = SoakInputs.Work.upTo(4).withImageSize(64, 48);
         for (SoakInputs.ImageFormat format : SoakInputs.ImageFormat.values()) {

@@ -140,7 +140,8 @@ public final class BlipImageProcessor implements ImagePreprocessor {
     @Override
     public Preprocessed preprocessWithThumbnail(byte[] encoded, int maxSide) throws AnnotationException {
         RgbRows rows = decode(encoded);
-        return new Preprocessed(toTensor(rows), Thumbnails.of(rows, maxSide));
+        RgbImage sized = sized(rows);
+        return new Preprocessed(tensor(sized), Thumbnails.of(rows, doResize ? sized : null, maxSide));
     }
 
     private RgbRows decode(byte[] encoded) throws AnnotationException {
@@ -153,7 +154,16 @@ public final class BlipImageProcessor implements ImagePreprocessor {
     }
 
     ImageTensor toTensor(RgbRows image) {
-        RgbImage sized = doResize ? resampler.resize(image, width, height) : image.toImage();
+        return tensor(sized(image));
+    }
+
+    /** The image at the model's input size (resized when the processor resizes). */
+    private RgbImage sized(RgbRows image) {
+        return doResize ? resampler.resize(image, width, height) : image.toImage();
+    }
+
+    /** Rescaled and normalised, channels first. */
+    private ImageTensor tensor(RgbImage sized) {
         int h = sized.height();
         int w = sized.width();
         int plane = h * w;

@@ -40,6 +40,7 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(BatchInferenceOperator.class);
 
+    private final DynamicBatcher.Fill fill;
     private transient DynamicBatcher<PreparedRequest> batcher;
     /** The batch the model is running, and when it was taken; null while the model is idle. */
     private transient Batch<PreparedRequest> running;
@@ -50,13 +51,15 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
     private transient boolean draining;
 
     private BatchInferenceOperator(StreamOperatorParameters<AnnotationResult> parameters, AnnotatorFactory factory,
-            TypeInformation<PreparedRequest> elementType, int maxSize, Duration maxDelay, MailboxExecutor mailbox) {
+            TypeInformation<PreparedRequest> elementType, int maxSize, Duration maxDelay, DynamicBatcher.Fill fill,
+            MailboxExecutor mailbox) {
         super(parameters, factory, elementType, maxSize, maxDelay, mailbox);
+        this.fill = fill;
     }
 
     @Override
     public void open() throws Exception {
-        batcher = new DynamicBatcher<>(maxSize, maxDelay);
+        batcher = new DynamicBatcher<>(maxSize, maxDelay, fill);
         super.open();
         // restored requests start once their delay (counted from before the restart) is over
         startIfReady();
@@ -130,7 +133,9 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
         long now = now();
         if (draining || batcher.ready(now)) {
             start(now);
-        } else if (timer == null || timerAt != batcher.deadline()) {
+        } else if (timer == null || batcher.deadline() < timerAt) {
+            // a deadline that moved later (INPUT_PAUSED: each arrival) keeps the timer: when it fires, this
+            // method runs again and waits for the new deadline
             if (timer != null) {
                 timer.cancel(false);
             }
@@ -202,6 +207,7 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
         private final int maxSize;
         private final Duration maxDelay;
         private final Scheduling scheduling;
+        private final DynamicBatcher.Fill fill;
 
         /** Static batches. */
         public Factory(AnnotatorFactory factory, TypeInformation<PreparedRequest> elementType, int maxSize,
@@ -214,12 +220,22 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
          */
         public Factory(AnnotatorFactory factory, TypeInformation<PreparedRequest> elementType, int maxSize,
                 Duration maxDelay, Scheduling scheduling) {
+            this(factory, elementType, maxSize, maxDelay, scheduling, DynamicBatcher.Fill.OLDEST_WAITED);
+        }
+
+        /**
+         * As {@link #Factory(AnnotatorFactory, TypeInformation, int, Duration, Scheduling)}, static batches filling
+         * as {@code fill} says (continuous batching admits rows by its own rule and ignores it).
+         */
+        public Factory(AnnotatorFactory factory, TypeInformation<PreparedRequest> elementType, int maxSize,
+                Duration maxDelay, Scheduling scheduling, DynamicBatcher.Fill fill) {
             DynamicBatcher.checkSettings(maxSize, maxDelay);
             this.factory = factory;
             this.elementType = elementType;
             this.maxSize = maxSize;
             this.maxDelay = maxDelay;
             this.scheduling = java.util.Objects.requireNonNull(scheduling, "scheduling");
+            this.fill = java.util.Objects.requireNonNull(fill, "fill");
         }
 
         @Override
@@ -229,7 +245,7 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
             return (T) (scheduling == Scheduling.CONTINUOUS
                     ? new ContinuousInferenceOperator(parameters, factory, elementType, maxSize, maxDelay,
                             getMailboxExecutor())
-                    : new BatchInferenceOperator(parameters, factory, elementType, maxSize, maxDelay,
+                    : new BatchInferenceOperator(parameters, factory, elementType, maxSize, maxDelay, fill,
                             getMailboxExecutor()));
         }
 

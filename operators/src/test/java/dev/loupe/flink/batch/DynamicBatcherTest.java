@@ -41,6 +41,31 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void underInputPausedAPartialBufferWaitsWhileElementsKeepArrivingAndStartsWhenTheyPause() {
+        DynamicBatcher<String> b = new DynamicBatcher<>(4, Duration.ofMillis(50), DynamicBatcher.Fill.INPUT_PAUSED);
+        b.add("a", 100);
+        b.add("b", 140);
+        b.add("c", 180);   // the oldest waited 80 ms: a stream's batch would have started at 150
+        assertThat(b.ready(179)).isFalse();
+        assertThat(b.deadline()).isEqualTo(230);
+        assertThat(b.ready(229)).isFalse();
+        assertThat(b.ready(230)).isTrue();   // nothing arrived for the delay: the input paused
+        b.add("d", 200);
+        assertThat(b.ready(200)).isTrue();   // full
+        assertThat(b.take(200).elements()).containsExactly("a", "b", "c", "d");
+
+        b.add("e", 300);
+        b.add("f", 310);
+        assertThat(b.take(360).elements()).containsExactly("e", "f");
+        b.add("g", 400);   // the latest arrival counts from this batch's own elements
+        assertThat(b.deadline()).isEqualTo(450);
+
+        DynamicBatcher<String> restored = new DynamicBatcher<>(4, Duration.ofMillis(50), DynamicBatcher.Fill.INPUT_PAUSED);
+        restored.restore(b.entries());
+        assertThat(restored.deadline()).isEqualTo(450);
+    }
+
+    @Test
     void takesAtMostOneBatchAndKeepsTheRestInOrder() {
         DynamicBatcher<String> b = new DynamicBatcher<>(2, Duration.ZERO);
         for (String s : List.of("a", "b", "c", "d", "e")) {

@@ -135,6 +135,32 @@ class BatchInferenceOperatorTest {
     }
 
     @Test
+    void underInputPausedAnIdleModelWaitsForAFullBatchWhileRequestsKeepArriving() throws Exception {
+        try (var h = new OneInputStreamOperatorTestHarness<>(new BatchInferenceOperator.Factory(new TestAnnotatorFactory(),
+                TypeInformation.of(PreparedRequest.class), 3, Duration.ofMillis(50),
+                dev.loupe.flink.batch.Scheduling.STATIC, dev.loupe.flink.batch.DynamicBatcher.Fill.INPUT_PAUSED))) {
+            h.open();
+            h.setProcessingTime(100);
+            h.processElement(prepared("a", "p"), 0);
+            h.setProcessingTime(140);
+            h.processElement(prepared("b", "p"), 0);
+            h.setProcessingTime(180);   // a waited 80 ms: the timer fires, but b came 40 ms ago, so it waits on
+            assertThat(h.getTaskMailbox().hasMail()).isFalse();
+            h.processElement(prepared("c", "p"), 0);   // full: a, b and c run together
+            awaitBatch(h);
+            assertThat(ids(h)).containsExactly("a", "b", "c");
+
+            h.setProcessingTime(300);
+            h.processElement(prepared("d", "p"), 0);
+            h.setProcessingTime(349);
+            assertThat(h.getTaskMailbox().hasMail()).isFalse();
+            h.setProcessingTime(350);   // nothing more for 50 ms: the input paused, d runs alone
+            awaitBatch(h);
+            assertThat(ids(h)).containsExactly("a", "b", "c", "d");
+        }
+    }
+
+    @Test
     void whileTheModelIsBusyTheNextBatchFillsUpAndTheInputWaits() throws Exception {
         try (var h = harness(new GatedAnnotatorFactory(), 3, 10)) {
             h.open();
