@@ -67,10 +67,12 @@ public final class PrefixStepDecoder implements ContinuousDecoder {
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
+    public DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException {
         if (runner.sharedBufferCache()) {
-            return startShared(inputs, outputs);
+            return SlotState.start(new SharedBufferDecoder(runner), prefixes, runner.embed(new long[] {padTokenId}, 1, 1),
+                    outputs);
         }
+        List<float[][]> inputs = VisualPrefix.hostRows(prefixes);
         PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),
                 runner.config().hiddenSize());
         int[] rowOfSlot = new int[prefill.rows()];
@@ -84,12 +86,6 @@ public final class PrefixStepDecoder implements ContinuousDecoder {
                     outputs);
             return new State(prefill, buffers, rowOfSlot, 0, out);
         }
-    }
-
-    /** The prefill of a {@link FusedLlamaGraphs} decoder: right-padded rows in a {@link SharedKvCache}. */
-    private DecodingState startShared(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
-        return SlotState.start(new SharedBufferDecoder(runner), inputs, runner.embed(new long[] {padTokenId}, 1, 1),
-                outputs);
     }
 
     @Override

@@ -17,9 +17,9 @@ final class SlotState extends OutputState {
     }
 
     /** The prefill of {@code inputs} into a new cache of the decoder, with room for a few new positions. */
-    static SlotState start(SlotDecoder decoder, java.util.List<float[][]> inputs, float[] padEmbedding,
+    static SlotState start(SlotDecoder decoder, java.util.List<VisualPrefix> inputs, float[] padEmbedding,
                            StepOutputs outputs) throws OrtException {
-        int longest = inputs.stream().mapToInt(p -> p.length).max().orElseThrow();
+        int longest = inputs.stream().mapToInt(VisualPrefix::length).max().orElseThrow();
         SlotCache cache = decoder.newCache(inputs.size(), longest + INITIAL_NEW_POSITIONS);
         try {
             return new SlotState(decoder, cache, decoder.prefill(cache, 0, inputs, padEmbedding, outputs));

@@ -40,7 +40,15 @@ public interface StepDecoder extends AutoCloseable {
     }
 
     /** As {@link #start(List)}, the first run returning {@code outputs}. */
-    DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException;
+    default DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
+        return startFrom(VisualPrefix.onHost(inputs), outputs);
+    }
+
+    /**
+     * As {@link #start(List, StepOutputs)} over prefixes as the strategies pass them: host rows, or (for the
+     * device-bound runner) an image part left in the device's memory. The caller keeps and closes the prefixes.
+     */
+    DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException;
 
     /**
      * Whether runs can return each row's top choices instead of (or besides) the logits ({@link TokenChoiceHead};

@@ -221,7 +221,7 @@ class InstructBlipVicunaLanguageModelTest {
                 int[] context = {1, 297, 327};
                 requests.add(new ContinuousBatch.Joining<>(requests.size(), prefixes.get(p), context, configs.get(c)));
                 alone.add(new SamplingGenerator(decoder(fused)).generate(
-                        List.<float[][]>of(prefixes.get(p)), List.of(context), configs.get(c),
+                        List.of(VisualPrefix.onHost(prefixes.get(p))), List.of(context), configs.get(c),
                         new long[] {configs.get(c).seed()}, stop, true).get(0).get(0));
             }
         }

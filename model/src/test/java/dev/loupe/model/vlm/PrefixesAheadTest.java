@@ -2,6 +2,7 @@ package dev.loupe.model.vlm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -17,13 +18,13 @@ class PrefixesAheadTest {
         final List<String> threads = Collections.synchronizedList(new ArrayList<>());
 
         @Override
-        public List<float[][]> build(List<Integer> rows) {
+        public List<VisualPrefix> build(List<Integer> rows) {
             groups.add(List.copyOf(rows));
             threads.add(Thread.currentThread().getName());
             if (rows.stream().anyMatch(r -> r < 0)) {
                 throw new IllegalArgumentException("bad row in " + rows);
             }
-            return rows.stream().map(r -> new float[][] {{r}}).toList();
+            return rows.stream().map(r -> VisualPrefix.onHost(new float[][] {{r}})).toList();
         }
     }
 
@@ -31,7 +32,7 @@ class PrefixesAheadTest {
         List<Integer> rows = new ArrayList<>();
         while (!ahead.built().isEmpty()) {
             PrefixesAhead.Built<Integer> b = ahead.built().poll();
-            rows.add(b.failure() == null ? (int) b.prefix()[0][0] : -1000);
+            rows.add(b.failure() == null ? (int) b.prefix().rows()[0][0] : -1000);
         }
         return rows;
     }
@@ -67,10 +68,10 @@ class PrefixesAheadTest {
             ahead.await();
             List<PrefixesAhead.Built<Integer>> built = new ArrayList<>(ahead.built());
             assertThat(built).extracting(PrefixesAhead.Built::row).containsExactly(7, -1, 9);
-            assertThat(built.get(0).prefix()[0][0]).isEqualTo(7f);
+            assertThat(built.get(0).prefix().rows()[0][0]).isEqualTo(7f);
             assertThat(built.get(1).failure()).hasMessageContaining("bad row in [-1]");
             assertThat(built.get(1).prefix()).isNull();
-            assertThat(built.get(2).prefix()[0][0]).isEqualTo(9f);
+            assertThat(built.get(2).prefix().rows()[0][0]).isEqualTo(9f);
             assertThat(builder.groups).containsExactly(List.of(7, -1, 9), List.of(7), List.of(-1), List.of(9));
         }
     }
