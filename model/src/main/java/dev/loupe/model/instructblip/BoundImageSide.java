@@ -41,9 +41,10 @@ import org.bytedeco.onnxruntime.Value;
  * through ONNX Runtime's C++ API with IoBinding, and the vision output — the image side's largest tensor (257 x 1,408
  * floats per image for the 7B models) — is written into a buffer in the execution provider's memory that the Q-Former
  * reads as its bound input, so it never crosses to the host (through the Java API it would come back and go out again:
- * every {@code OnnxTensor} is host memory). Per call only the pixels, the Q-Former instructions and, where rows
- * repeat an image, the row indices go in, and only the projected queries come back ({@link #traffic()}); those
- * become part of the decoder's prefix, which crosses in its prefill.
+ * every {@code OnnxTensor} is host memory). The projected queries stay there too, in one block per call
+ * ({@link DeviceRows}, shared by the rows' {@link VisualPrefix}es, freed when the last is closed), which the
+ * device-bound decoder's prefill reads ({@link #prefixes}); so per call only the pixels, the Q-Former instructions
+ * and, where rows repeat an image, the row indices go in, and nothing comes back ({@link #traffic()}).
  *
  * <p>Each distinct image of a call runs the vision graph once (rows with the same image are gathered on the device
  * for InstructBLIP's per-row Q-Former; BLIP-2's instruction-free Q-Former runs once per distinct image). Unlike the

@@ -2,6 +2,7 @@ package dev.loupe.model.vlm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.model.llm.DeviceRows;
 import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -103,6 +104,41 @@ class PrefixesAheadTest {
             assertThat(ahead.drain()).containsExactly(2, 3, 4);
             assertThat(ahead.isEmpty()).isTrue();
             assertThat(recording.groups).containsExactly(List.of(0, 1), List.of(2, 3));
+        }
+    }
+
+    /**
+     * Prefixes built and never taken are released — by drain (the loop falls back to static batches) and by close
+     * (the loop ends) — so a device block of image outputs does not outlive its loop.
+     */
+    @Test
+    void prefixesBuiltAndNotTakenAreReleasedByDrainAndClose() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+        PrefixesAhead.Builder<Integer> onDevice = rows -> {
+            DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
+            try {
+                List<VisualPrefix> out = new ArrayList<>();
+                for (int k = 0; k < rows.size(); k++) {
+                    out.add(VisualPrefix.onDevice(block, k, new float[0][]));
+                }
+                return out;
+            } finally {
+                block.release();
+            }
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onDevice, 2, false)) {
+            List.of(0, 1, 2, 3).forEach(ahead::add);
+            ahead.await();
+            assertThat(freed).hasValue(0);
+            assertThat(ahead.drain()).containsExactly(0, 1, 2, 3);
+            assertThat(freed).hasValue(1);
+            List.of(4, 5).forEach(ahead::add);
+            ahead.await();
+            PrefixesAhead.Built<Integer> taken = ahead.built().poll();
+            ahead.close();
+            assertThat(freed).as("row 5 released, row 4 taken").hasValue(1);
+            taken.prefix().close();
+            assertThat(freed).hasValue(2);
         }
     }
 }
