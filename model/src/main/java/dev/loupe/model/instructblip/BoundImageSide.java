@@ -15,10 +15,9 @@ import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.onnx.BoundSessions;
 import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.onnx.GraphBuilder;
-import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.GraphSessions;
 import dev.loupe.model.vision.ImageDigest;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -102,15 +101,7 @@ final class BoundImageSide implements QueryEncoder {
         String x = g.input("x", DataType.FLOAT, "images", "tokens", "hidden");
         String rows = g.input("rows", DataType.INT64, "rows");
         g.output(g.gather(x, rows, 0), "y", DataType.FLOAT, "rows", "tokens", "hidden");
-        Path dir = Files.createTempDirectory("loupe-row-gather");
-        Path file = dir.resolve("row_gather.onnx");
-        try {
-            OnnxModelWriter.write(g, file);
-            return BoundSessions.open(file, options);
-        } finally {
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(dir);
-        }
+        return GraphSessions.open(g, options);
     }
 
     /**

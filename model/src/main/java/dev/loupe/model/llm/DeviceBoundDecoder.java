@@ -236,8 +236,8 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
     public void close() {
         try {
             memory.close();
-            devicePrefill.close();
         } finally {
+            devicePrefill.close();
             embedding.close();
             decoder.close();
             run.close();

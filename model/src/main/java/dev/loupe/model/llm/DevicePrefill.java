@@ -7,10 +7,8 @@ import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.BoundSessions;
 import dev.loupe.model.onnx.GraphBuilder;
-import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.GraphSessions;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -41,27 +39,12 @@ final class DevicePrefill implements AutoCloseable {
     }
 
     static DevicePrefill open(RuntimeOptions options) throws IOException {
-        Path dir = Files.createTempDirectory("loupe-device-prefill");
-        Session text = null;
+        Session text = GraphSessions.open(graph(true), options);
         try {
-            Path a = dir.resolve("prefill_with_text.onnx");
-            OnnxModelWriter.write(graph(true), a);
-            text = BoundSessions.open(a, options);
-            Path b = dir.resolve("prefill_image_only.onnx");
-            OnnxModelWriter.write(graph(false), b);
-            return new DevicePrefill(text, BoundSessions.open(b, options));
+            return new DevicePrefill(text, GraphSessions.open(graph(false), options));
         } catch (IOException | RuntimeException e) {
-            if (text != null) {
-                text.close();
-            }
+            text.close();
             throw e;
-        } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(dir);
         }
     }
 

@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * decode steps (small runs, Java between them) leave idle; without one a group is built when the loop needs it.
  * Rows keep their order: built rows come out first come, first served. A group that fails is built again row by
  * row, so that only the row at fault fails (the image side is batch invariant: a row's prefix does not depend on
- * its group). Prefixes built and not taken are released by {@link #drain} and {@link #close}. Driven by one loop thread; not thread-safe. {@link #close} waits for a build in progress.
+ * its group). Prefixes built and not taken are released by {@link #drain} and {@link #close}. Driven by one loop
+ * thread; not thread-safe. {@link #close} waits for a build in progress.
  *
  * @param <R> the loop's row
  */
