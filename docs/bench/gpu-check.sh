@@ -6,7 +6,8 @@
 #   docs/bench/gpu-check.sh [OUT_DIR]          # default /tmp/loupe-gpu-check; MVN_FLAGS=-o builds offline
 #
 # Steps: 1. build with -Pgpu (onnxruntime_gpu 1.28.0: Maven Central, or the local repository with MVN_FLAGS=-o);
-# 2. CudaExecutionTest (the fixture's greedy tokens on CUDA, fp32); 3. convert the InstructBLIP-Vicuna and LLaVA
+# 2. CudaExecutionTest (the fixture's greedy tokens on CUDA: fp32 through both runners, fp16-compute) and the
+# device-bound parity suites (InstructBLIP-Vicuna, BLIP-2 OPT, LLaVA) with the runner on CUDA; 3. convert the InstructBLIP-Vicuna and LLaVA
 # fixtures at fp32 and fp16-compute and generate 12 greedy tokens on CUDA with each, against transformers' ids in the
 # fixtures' reference.json (fp16-compute on random tiny weights: a flipped near-tie shows as the first differing
 # position; the per-token score difference to fp32 is printed); 4. `loupe bench --device cuda` at fp32 and
@@ -36,10 +37,10 @@ if ! mvn -B -q ${MVN_FLAGS:-} $GPU_PROFILE package -DskipTests > "$OUT/build.log
 fi
 
 if [ "$DEVICE" != cpu ]; then
-    step "CudaExecutionTest (fp32 fixture greedy ids on CUDA)"
-    mvn -B ${MVN_FLAGS:-} -Pgpu -pl model test -Dtest=CudaExecutionTest -Dsurefire.failIfNoSpecifiedTests=false \
-        > "$OUT/cuda-test.log" 2>&1 || status=1
-    grep -E "Tests run:.*CudaExecutionTest|FAIL" "$OUT/cuda-test.log" | tee -a "$OUT/summary.txt"
+    step "CudaExecutionTest and the device-bound parity suites on CUDA (-Dloupe.test.device=cuda)"
+    mvn -B ${MVN_FLAGS:-} -Pgpu -pl model test -Dloupe.test.device=cuda -Dtest='CudaExecutionTest,DeviceBound*Test' \
+        -Dsurefire.failIfNoSpecifiedTests=false > "$OUT/cuda-test.log" 2>&1 || status=1
+    grep -E "Tests run:.*(CudaExecutionTest|DeviceBound)|FAIL|^cuda " "$OUT/cuda-test.log" | tee -a "$OUT/summary.txt"
 fi
 
 for fixture in instructblip-vicuna llava; do

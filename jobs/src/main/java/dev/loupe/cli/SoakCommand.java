@@ -13,8 +13,10 @@ import dev.loupe.jobs.streaming.JobSettings;
 import dev.loupe.jobs.streaming.StreamingAnnotationJob;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.ResultStages;
+import dev.loupe.jobs.soak.CheckpointStats;
 import dev.loupe.jobs.soak.ResultTimings;
 import dev.loupe.jobs.soak.SoakInputs;
+import dev.loupe.jobs.soak.SoakLatencies;
 import dev.loupe.jobs.soak.SoakRun;
 import dev.loupe.jobs.soak.SoakTally;
 import dev.loupe.model.Models;
@@ -28,6 +30,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -180,15 +183,19 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 if (!embedded.awaitTasksRunning(job, Duration.ofMinutes(5))) {
                     err.println("soak: the job's tasks did not start running within 5 minutes; measuring anyway");
                 }
+                // checkpoints triggered while the tasks started (the model loading) were refused: not the run's
+                Optional<CheckpointStats> atStart = CheckpointStats.fetch(embedded.webUrl(), job.getJobID().toString());
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
                                 + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
                         parallelism, checkpointInterval.toMillis());
                 SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
+                Optional<CheckpointStats> checkpoints = CheckpointStats.fetch(embedded.webUrl(),
+                        job.getJobID().toString()).map(end -> atStart.map(end::since).orElse(end));
                 if (json) {
-                    printJson(out, modelDir, report);
+                    printJson(out, modelDir, report, checkpoints);
                 } else {
-                    printText(out, modelDir, report);
+                    printText(out, modelDir, report, checkpoints);
                 }
                 out.flush();
                 return report.ok() ? 0 : 1;
@@ -220,7 +227,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         }
     }
 
-    private void printText(PrintStream out, Path modelDir, SoakRun.Report r) {
+    private void printText(PrintStream out, Path modelDir, SoakRun.Report r, Optional<CheckpointStats> checkpoints) {
         SoakTally.Counts c = r.counts();
         out.printf(Locale.ROOT, "model: %s (%s new tokens), parallelism %d, checkpoint interval %d ms%n", modelDir,
                 lengthMix.isEmpty() ? "max " + maxNewTokens : "in turn " + lengthMix, parallelism,
@@ -244,6 +251,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         r.servedByLength().forEach((length, p) -> out.printf(Locale.ROOT,
                 "served  %-6s p50 %d ms, p99 %d ms, max %d ms (fetch, decode, batch wait and inference: before the "
                         + "commit)%n", length + ":", p.p50(), p.p99(), p.max()));
+        r.commitWaitByLength().forEach((length, p) -> out.printf(Locale.ROOT,
+                "commit  %-6s p50 %d ms, p99 %d ms, max %d ms (result handed to the sink to result read committed)%n",
+                length + ":", p.p50(), p.p99(), p.max()));
+        checkpoints.ifPresent(k -> out.printf(Locale.ROOT, "checkpoints:   %d completed, %d failed, trigger to "
+                + "completion p50 %d ms, p99 %d ms, max %d ms (then the sinks commit)%n", k.completed(), k.failed(),
+                k.p50Millis(), k.p99Millis(), k.maxMillis()));
         ResultTimings.Summary t = r.timings();
         out.printf(Locale.ROOT, "mean batch:    %.2f requests per inference batch%n", t.meanBatchSize());
         out.printf(Locale.ROOT, "stages:        %s%n", t.stages().line(t.results()));
@@ -268,7 +281,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 : "FAILED: requests lost, duplicated or misrouted");
     }
 
-    private void printJson(PrintStream out, Path modelDir, SoakRun.Report r) throws IOException {
+    private void printJson(PrintStream out, Path modelDir, SoakRun.Report r, Optional<CheckpointStats> checkpoints)
+            throws IOException {
         SoakTally.Counts c = r.counts();
         ObjectNode o = JSON.createObjectNode();
         o.put("model", modelDir.toString());
@@ -281,16 +295,17 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("mean_batch_size", r.timings().meanBatchSize());
-        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate);
+        o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate)
+                .put("checkpoint_interval_millis", checkpointInterval.toMillis());
         o.put("image_format", imageFormat().name().toLowerCase(Locale.ROOT));
         var mix = o.putArray("length_mix");
         lengthMix.forEach(mix::add);
-        ObjectNode latency = o.putObject("latency_millis_by_length");
-        r.latencyByLength().forEach((length, p) -> latency.putObject(length).put("results", p.count())
-                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
-        ObjectNode served = o.putObject("served_millis_by_length");
-        r.servedByLength().forEach((length, p) -> served.putObject(length).put("results", p.count())
-                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
+        putPercentiles(o, "latency_millis_by_length", r.latencyByLength());
+        putPercentiles(o, "served_millis_by_length", r.servedByLength());
+        putPercentiles(o, "commit_wait_millis_by_length", r.commitWaitByLength());
+        checkpoints.ifPresent(k -> o.putObject("checkpoints").put("completed", k.completed())
+                .put("failed", k.failed()).put("p50_millis", k.p50Millis()).put("p99_millis", k.p99Millis())
+                .put("max_millis", k.maxMillis()));
         ResultStages stages = r.timings().stages();
         long results = r.timings().results();
         o.putObject("mean_millis_per_result").put("fetch", ResultStages.mean(stages.fetchMillis(), results))
@@ -307,6 +322,12 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("used_bytes", h.usedBytes()));
         o.put("timed_out", r.timedOut()).put("job_stopped", r.jobStopped()).put("ok", r.ok());
         out.println(JSON.writeValueAsString(o));
+    }
+
+    private static void putPercentiles(ObjectNode o, String name, Map<String, SoakLatencies.Percentiles> byLength) {
+        ObjectNode node = o.putObject(name);
+        byLength.forEach((length, p) -> node.putObject(length).put("results", p.count())
+                .put("p50", p.p50()).put("p99", p.p99()).put("max", p.max()));
     }
 
     private static String byCode(Map<String, Long> codes) {

@@ -62,12 +62,23 @@ class SoakCommandTest {
         assertThat(o.path("ok").asBoolean()).isTrue();
         JsonNode latency = o.path("latency_millis_by_length");
         assertThat(latency.fieldNames()).toIterable().containsExactly("2", "6", "rank");
+        assertThat(o.path("checkpoint_interval_millis").asLong()).isEqualTo(1000);
+        JsonNode checkpoints = o.path("checkpoints");
+        assertThat(checkpoints.path("completed").asLong()).isPositive();
+        assertThat(checkpoints.path("p50_millis").asLong()).isLessThanOrEqualTo(checkpoints.path("p99_millis").asLong());
+        assertThat(checkpoints.path("p99_millis").asLong()).isLessThanOrEqualTo(checkpoints.path("max_millis").asLong());
+        JsonNode commitWait = o.path("commit_wait_millis_by_length");
         int results = 0;
         for (String length : List.of("2", "6", "rank")) {
             JsonNode p = latency.path(length);
             assertThat(p.path("p50").asLong()).as(length).isPositive().isLessThanOrEqualTo(p.path("p99").asLong());
             assertThat(p.path("p99").asLong()).as(length).isLessThanOrEqualTo(p.path("max").asLong());
             results += p.path("results").asInt();
+            // the wait for the commit is a part of each result's latency, so of each percentile too
+            JsonNode w = commitWait.path(length);
+            assertThat(w.path("results").asInt()).as(length).isEqualTo(p.path("results").asInt());
+            assertThat(w.path("p50").asLong()).as(length).isLessThanOrEqualTo(p.path("p50").asLong());
+            assertThat(w.path("max").asLong()).as(length).isLessThanOrEqualTo(p.path("max").asLong());
         }
         assertThat(results).isEqualTo(o.path("results").asInt());
     }

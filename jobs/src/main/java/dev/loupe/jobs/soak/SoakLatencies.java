@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * is measured during the run), and its percentiles per requested length ({@link SoakInputs#lengthLabel}). Beside it,
  * the time the result spent in the pipeline's stages (fetch, decode, batch wait, inference: the result's own
  * timings), which leaves out the wait for the checkpoint that commits it, so that the schedulings' difference is not
- * hidden by the checkpoint interval.
+ * hidden by the checkpoint interval; and that wait itself, from the moment the job's sink handed the result to its
+ * Kafka producer (the record's create time) to the moment it was read committed: the checkpoint's phase, its run, the
+ * transaction's commit and the reader's fetch, the part of the latency that exactly-once output adds.
  */
 public final class SoakLatencies {
 
@@ -25,6 +27,7 @@ public final class SoakLatencies {
     private final AtomicLongArray writtenAt;
     private final long[] latency;
     private final long[] served;
+    private final long[] commitWait;
 
     public SoakLatencies(SoakInputs inputs) {
         this.inputs = inputs;
@@ -32,6 +35,7 @@ public final class SoakLatencies {
         this.latency = new long[inputs.count()];
         Arrays.fill(latency, -1);
         this.served = new long[inputs.count()];
+        this.commitWait = new long[inputs.count()];
     }
 
     /** Request {@code index} is written now ({@code millis}, wall clock). */
@@ -44,9 +48,18 @@ public final class SoakLatencies {
      * pipeline's stages; later ones (duplicates) do not count.
      */
     public void result(int index, long millis, long servedMillis) {
+        result(index, millis, servedMillis, millis);
+    }
+
+    /**
+     * As {@link #result(int, long, long)}, the result having been handed to the sink's producer at
+     * {@code emittedMillis} (wall clock, the Kafka record's create time).
+     */
+    public void result(int index, long millis, long servedMillis, long emittedMillis) {
         if (index >= 0 && index < latency.length && latency[index] < 0) {
             latency[index] = Math.max(0, millis - writtenAt.get(index));
             served[index] = Math.max(0, servedMillis);
+            commitWait[index] = Math.max(0, millis - emittedMillis);
         }
     }
 
@@ -58,6 +71,11 @@ public final class SoakLatencies {
     /** As {@link #byLength}, of the time in the pipeline's stages (before the commit). */
     public Map<String, Percentiles> servedByLength() {
         return percentilesByLength(served);
+    }
+
+    /** As {@link #byLength}, of the time from the sink's producer to the committed read (the exactly-once wait). */
+    public Map<String, Percentiles> commitWaitByLength() {
+        return percentilesByLength(commitWait);
     }
 
     private Map<String, Percentiles> percentilesByLength(long[] millis) {

@@ -53,7 +53,8 @@ public final class SoakRun {
     public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
             boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings,
             Map<String, SoakLatencies.Percentiles> latencyByLength,
-            Map<String, SoakLatencies.Percentiles> servedByLength) {
+            Map<String, SoakLatencies.Percentiles> servedByLength,
+            Map<String, SoakLatencies.Percentiles> commitWaitByLength) {
 
         /** Nothing lost, duplicated or misrouted. */
         public boolean ok() {
@@ -158,7 +159,7 @@ public final class SoakRun {
                         var t = result.getTimings();
                         latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis(),
                                 t.getFetchMillis() + t.getPreprocessMillis() + t.getQueueMillis()
-                                        + t.getInferenceMillis());
+                                        + t.getInferenceMillis(), r.timestamp());
                         timings.add(result);
                     }
                 }
@@ -204,7 +205,7 @@ public final class SoakRun {
                 && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
         return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
                 jobStopped, timings.summary(), latencies.byLength(),
-                latencies.servedByLength());
+                latencies.servedByLength(), latencies.commitWaitByLength());
     }
 
     private List<String> outputTopics() {
@@ -220,7 +221,8 @@ public final class SoakRun {
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "10");
+        // paced, each request is sent as it is written (its latency counts from then); all at once, in batches
+        p.put(ProducerConfig.LINGER_MS_CONFIG, requestsPerSecond > 0 ? "0" : "10");
         AcknowledgedSends.orderedProducer(p); // the soak's topics were created a moment ago
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             AcknowledgedSends<byte[], byte[]> sends = new AcknowledgedSends<>(producer);

@@ -151,8 +151,8 @@ class SoakInputsTest {
             assertThat(inputs.lengthLabel(i)).isEqualTo(request.getTask() == dev.loupe.schemas.Task.RANK ? "rank"
                     : String.valueOf(mix[i % 4]));
             latencies.written(i, 1000);
-            latencies.result(i, 1000 + 10L * i, 3L * i);
-            latencies.result(i, 99_999, 99_999);   // a duplicate does not count
+            latencies.result(i, 1000 + 10L * i, 3L * i, 1000 + 8L * i);   // handed to the sink 2i ms before its read
+            latencies.result(i, 99_999, 99_999, 0);   // a duplicate does not count
         }
         var byLength = latencies.byLength();
         assertThat(byLength.keySet()).containsExactly("4", "8", "32", "64", "rank");
@@ -171,6 +171,11 @@ class SoakInputsTest {
         assertThat(served.get("4").count()).isEqualTo(fours.size());
         assertThat(served.get("4").p50()).isEqualTo(fours.get((fours.size() + 1) / 2 - 1) / 10 * 3);
         assertThat(served.get("4").max()).isEqualTo(fours.get(fours.size() - 1) / 10 * 3);
+        // and the wait from the sink to the committed read, the part exactly-once output adds
+        var commitWait = latencies.commitWaitByLength();
+        assertThat(commitWait.keySet()).containsExactly("4", "8", "32", "64", "rank");
+        assertThat(commitWait.get("4").p50()).isEqualTo(fours.get((fours.size() + 1) / 2 - 1) / 10 * 2);
+        assertThat(commitWait.get("4").max()).isEqualTo(fours.get(fours.size() - 1) / 10 * 2);
         assertThatThrownBy(() -> inputs.withLengthMix(java.util.List.of(4, 0))).hasMessageContaining("at least 1");
     }
 

@@ -241,11 +241,37 @@ public final class ImageEncoder implements QueryEncoder {
     private QFormerOutputs runQFormer(float[][] imageEmbeds, long[][] qformerIds, boolean queryOutput)
             throws AnnotationException {
         int batch = imageEmbeds.length;
-        boolean textInput = config.qformerTextInput();
         QFormerInstructions text = QFormerInstructions.pad(config, qformerIds);
+        float[][] queryRows = queryOutput ? new float[batch][] : null;
+        float[][] languageRows = new float[batch][];
+        for (int from = 0; from < batch; from += QFORMER_RUN_IMAGES) {
+            int n = Math.min(QFORMER_RUN_IMAGES, batch - from);
+            QFormerOutputs part = runQFormerOnce(imageEmbeds, text, from, n, queryOutput);
+            System.arraycopy(part.languageInputs(), 0, languageRows, from, n);
+            if (queryOutput) {
+                System.arraycopy(part.queryOutput(), 0, queryRows, from, n);
+            }
+        }
+        return new QFormerOutputs(queryRows, languageRows);
+    }
+
+    /**
+     * Images per Q-Former run. Each row's queries are its own (no attention across rows), and a run over 4 images
+     * already multiplies over 1000 image-token rows in its cross-attention, while its activations (key and value
+     * projections of every image token, the int8 graphs' quantized copies of them) grow with the run: a batch of 16
+     * in one run holds four times a 4-image run's, at the process's resident peak (docs/benchmarks.md, "Peak RSS:
+     * the int8 run's peak broken down"). Every run pads its instructions to the batch's widest, as one run over the
+     * batch would.
+     */
+    public static final int QFORMER_RUN_IMAGES = 4;
+
+    /** The Q-Former over rows [from, from + batch) of {@code imageEmbeds} and of the padded instructions. */
+    private QFormerOutputs runQFormerOnce(float[][] imageEmbeds, QFormerInstructions text, int from, int batch,
+                                          boolean queryOutput) throws AnnotationException {
+        boolean textInput = config.qformerTextInput();
         int textLen = text.width();
-        long[] ids = text.ids();
-        long[] mask = text.mask();
+        long[] ids = java.util.Arrays.copyOfRange(text.ids(), from * textLen, (from + batch) * textLen);
+        long[] mask = java.util.Arrays.copyOfRange(text.mask(), from * textLen, (from + batch) * textLen);
         int tokens = config.vision().numPositions();
         int hidden = config.vision().hiddenSize();
         int per = tokens * hidden;
@@ -256,7 +282,7 @@ public final class ImageEncoder implements QueryEncoder {
              DirectFloatPool.Lease language = languageBuffers.take(batch * k * llmWidth);
              DirectFloatPool.Lease queries = queryOutput ? queryBuffers.take(batch * k * queryWidth) : null) {
             for (int b = 0; b < batch; b++) {
-                embeds.buffer().put(b * per, imageEmbeds[b]);
+                embeds.buffer().put(b * per, imageEmbeds[from + b]);
             }
             try (OnnxTensor embedT = OnnxTensor.createTensor(env, embeds.buffer(), new long[] {batch, tokens, hidden});
                  OnnxTensor idT = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, textLen});

@@ -38,7 +38,7 @@ final class BeamSearchGenerator {
         int rowsPerRequest = 1; // the first state holds one row per request
         int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length, decoder.vocabSize()) : 0;
         StepOutputs outputs = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);
-        DecodingState state = decoder.startFrom(inputs, outputs);
+        DecodingState state = decoder.startFrom(inputs, outputs, config.maxNewTokens());
         try {
             while (true) {
                 BeamSearchScorer.Advance step = choices > 0

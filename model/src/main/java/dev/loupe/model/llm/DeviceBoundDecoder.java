@@ -215,6 +215,11 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
     }
 
     @Override
+    public DecodingState startFrom(List<VisualPrefix> inputs, StepOutputs outputs, int newTokens) throws OrtException {
+        return SlotState.start(new Runs(), inputs, padEmbedding, outputs, newTokens);
+    }
+
+    @Override
     public <T> ContinuousBatch<T> continuousBatch(int[] eos, boolean keepFirstLogits, GenerationClock clock) {
         return new ContinuousBatch<>(new Runs(), config, choices, padTokenId, eos, keepFirstLogits, padEmbedding,
                 clock);

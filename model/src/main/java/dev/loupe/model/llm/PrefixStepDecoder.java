@@ -68,9 +68,15 @@ public final class PrefixStepDecoder implements ContinuousDecoder {
 
     @Override
     public DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException {
+        return startFrom(prefixes, outputs, SlotState.INITIAL_NEW_POSITIONS);
+    }
+
+    @Override
+    public DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs, int newTokens)
+            throws OrtException {
         if (runner.sharedBufferCache()) {
             return SlotState.start(new SharedBufferDecoder(runner), prefixes, runner.embed(new long[] {padTokenId}, 1, 1),
-                    outputs);
+                    outputs, newTokens);
         }
         List<float[][]> inputs = VisualPrefix.hostRows(prefixes);
         PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),

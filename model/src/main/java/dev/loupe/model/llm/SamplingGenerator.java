@@ -60,7 +60,8 @@ final class SamplingGenerator {
         int[] choiceIds = new int[choices];
         float[] choiceLogProbs = new float[choices];
         StepOutputs steps = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);
-        DecodingState state = decoder.startFrom(inputs, TokenChoices.outputs(keepFirstLogits, choices));
+        DecodingState state = decoder.startFrom(inputs, TokenChoices.outputs(keepFirstLogits, choices),
+                config.maxNewTokens());
         try {
             while (true) {
                 int[] next = new int[live.length];

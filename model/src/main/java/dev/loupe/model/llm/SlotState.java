@@ -19,8 +19,19 @@ final class SlotState extends OutputState {
     /** The prefill of {@code inputs} into a new cache of the decoder, with room for a few new positions. */
     static SlotState start(SlotDecoder decoder, java.util.List<VisualPrefix> inputs, float[] padEmbedding,
                            StepOutputs outputs) throws OrtException {
+        return start(decoder, inputs, padEmbedding, outputs, INITIAL_NEW_POSITIONS);
+    }
+
+    /**
+     * As {@link #start(SlotDecoder, java.util.List, float[], StepOutputs)} for a generation of at most
+     * {@code newTokens} tokens per row: the cache's room beyond the prompt is {@link #INITIAL_NEW_POSITIONS} or,
+     * where fewer tokens can come, that many. The cache is the largest buffer of a batch's generation (at batch 16
+     * of the benchmark model, 384 KiB per position), so room that no token can fill is resident memory for nothing.
+     */
+    static SlotState start(SlotDecoder decoder, java.util.List<VisualPrefix> inputs, float[] padEmbedding,
+                           StepOutputs outputs, int newTokens) throws OrtException {
         int longest = inputs.stream().mapToInt(VisualPrefix::length).max().orElseThrow();
-        SlotCache cache = decoder.newCache(inputs.size(), longest + INITIAL_NEW_POSITIONS);
+        SlotCache cache = decoder.newCache(inputs.size(), longest + newPositions(newTokens));
         try {
             return new SlotState(decoder, cache, decoder.prefill(cache, 0, inputs, padEmbedding, outputs));
         } catch (OrtException | RuntimeException e) {
@@ -31,6 +42,11 @@ final class SlotState extends OutputState {
 
     /** Positions a slot cache holds beyond the prompt before it first grows. */
     static final int INITIAL_NEW_POSITIONS = 32;
+
+    /** The room beyond the prompt for a generation of at most {@code newTokens} tokens (at least 1). */
+    static int newPositions(int newTokens) {
+        return Math.max(1, Math.min(INITIAL_NEW_POSITIONS, newTokens));
+    }
 
     @Override
     public DecodingState next(int[] from, long[] tokens, int seq, StepOutputs outputs) throws OrtException {

@@ -51,6 +51,21 @@ public interface StepDecoder extends AutoCloseable {
     DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException;
 
     /**
+     * As {@link #start(List, StepOutputs)} for a generation that adds at most {@code newTokens} tokens per row: a
+     * decoder that reserves cache room ahead of the prompt reserves no more than that (a cache still grows on
+     * demand when fed more).
+     */
+    default DecodingState start(List<float[][]> inputs, StepOutputs outputs, int newTokens) throws OrtException {
+        return startFrom(VisualPrefix.onHost(inputs), outputs, newTokens);
+    }
+
+    /** As {@link #start(List, StepOutputs, int)} over prefixes as the strategies pass them ({@link #startFrom}). */
+    default DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs, int newTokens)
+            throws OrtException {
+        return startFrom(prefixes, outputs);
+    }
+
+    /**
      * Whether runs can return each row's top choices instead of (or besides) the logits ({@link TokenChoiceHead};
      * packages written before it cannot).
      */

@@ -13,9 +13,10 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.onnxruntime.Env;
 import org.bytedeco.onnxruntime.MemoryInfo;
-import org.bytedeco.onnxruntime.OrtCUDAProviderOptions;
+import org.bytedeco.onnxruntime.CUDAProviderOptions;
 import org.bytedeco.onnxruntime.Session;
 import org.bytedeco.onnxruntime.SessionOptions;
+import org.bytedeco.onnxruntime.StringStringMap;
 import org.bytedeco.onnxruntime.Value;
 
 /**
@@ -68,19 +69,32 @@ public final class BoundSessions {
                 so.AddConfigEntry("session.inter_op.allow_spinning", "0");
             }
             if (options.device() == RuntimeOptions.Device.CUDA) {
-                OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions();
-                cuda.device_id(options.deviceIndex());
-                try {
-                    so.AppendExecutionProvider_CUDA(cuda);
-                } catch (RuntimeException | UnsatisfiedLinkError ex) {
-                    throw new IOException("cannot start the CUDA execution provider on device "
-                            + options.deviceIndex() + " (build with mvn -Pgpu; needs CUDA 12 and cuDNN 9 libraries on "
-                            + "the library path and a visible GPU): " + ex.getMessage(), ex);
-                }
+                appendCuda(so, options.deviceIndex());
             }
             return new Session(e, new BytePointer(model.toString()), so);
         } catch (RuntimeException ex) {
             throw new IOException("cannot load ONNX graph " + model + " through the C++ API: " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * The CUDA execution provider on {@code deviceIndex}, through the provider's V2 options: TF32 off, so float32
+     * graphs (the parity path) multiply in float32 on GPUs with tensor cores, as transformers does by default
+     * ({@code torch.backends.cuda.matmul.allow_tf32 = False}); fp16-compute packages are unaffected.
+     */
+    private static void appendCuda(SessionOptions so, int deviceIndex) throws IOException {
+        try {
+            CUDAProviderOptions cuda = new CUDAProviderOptions();
+            StringStringMap settings = new StringStringMap();
+            settings.put(new BytePointer("device_id"), String.valueOf(deviceIndex));
+            settings.put(new BytePointer("use_tf32"), "0");
+            cuda.Update(settings);
+            so.AppendExecutionProvider_CUDA_V2(cuda.asOrtCUDAProviderOptionsV2());
+        } catch (RuntimeException | UnsatisfiedLinkError ex) {
+            throw new IOException("cannot start the CUDA execution provider on device " + deviceIndex
+                    + " (needs ONNX Runtime's gpu build, mvn -Pgpu, with the CUDA, cuBLAS and cuDNN libraries it was "
+                    + "built for on the library path, and a visible GPU: docs/deployment.md, \"GPU\"): "
+                    + ex.getMessage(), ex);
         }
     }
 

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import dev.loupe.model.api.RuntimeOptions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -159,15 +160,18 @@ public final class OrtSessions {
             }
             if (options.device() == RuntimeOptions.Device.CUDA) {
                 if (!cudaAvailable()) {
-                    throw new IOException("CUDA was requested but this build has no CUDA execution provider "
-                            + "(build with: mvn -Pgpu package; needs CUDA 12 and cuDNN 9)");
+                    throw new IOException("CUDA was requested but the ONNX Runtime this process loaded has no CUDA "
+                            + "execution provider (its gpu build: docs/deployment.md, \"GPU\")");
                 }
                 try {
-                    so.addCUDA(options.deviceIndex());
+                    // TF32 off: float32 graphs multiply in float32 on tensor-core GPUs, as BoundSessions does.
+                    OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(options.deviceIndex());
+                    cuda.add("use_tf32", "0");
+                    so.addCUDA(cuda);
                 } catch (OrtException | UnsatisfiedLinkError e) {
                     throw new IOException("cannot start the CUDA execution provider on device "
-                            + options.deviceIndex() + " (needs CUDA 12 and cuDNN 9 libraries on the library path "
-                            + "and a visible GPU): " + e.getMessage(), e);
+                            + options.deviceIndex() + " (needs the CUDA, cuBLAS and cuDNN 9 libraries the ONNX Runtime "
+                            + "gpu build was built for on the library path, and a visible GPU): " + e.getMessage(), e);
                 }
             }
             OrtSession session = env.createSession(model.toString(), so);

@@ -82,8 +82,9 @@ class ImageEncoderBatchInvarianceTest {
 
     @Test
     void aBatchLargerThanOneVisionRunKeepsItsRowsInOrder() throws Exception {
-        // more images than one vision run takes: the runs' rows are put back in input order, each equal to alone
-        int n = 2 * ImageEncoder.VISION_RUN_IMAGES + 1;
+        // more images than one vision run or one Q-Former run takes: the runs' rows are put back in input order,
+        // each equal to alone
+        int n = 2 * Math.max(ImageEncoder.VISION_RUN_IMAGES, ImageEncoder.QFORMER_RUN_IMAGES) + 1;
         List<ImageTensor> batchImages = new ArrayList<>();
         long[][] batchIds = new long[n][];
         for (int i = 0; i < n; i++) {

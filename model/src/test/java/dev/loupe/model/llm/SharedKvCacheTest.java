@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OrtException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
@@ -123,6 +124,41 @@ class SharedKvCacheTest {
             assertThat(cache.length(2)).isZero();
             assertThatThrownBy(() -> cache.select(new int[] {5})).isInstanceOf(IllegalArgumentException.class);
         }
+    }
+
+    @Test
+    void aGenerationReservesNoMoreCacheRoomThanItsTokensCanFill() throws Exception {
+        SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
+        List<Integer> asked = new java.util.ArrayList<>();
+        SlotDecoder recording = new SlotDecoder() {
+            @Override
+            public SlotCache newCache(int slots, int positions) {
+                asked.add(positions);
+                return decoder.newCache(slots, positions);
+            }
+
+            @Override
+            public LanguageModelRunner.DecoderOutput prefill(SlotCache cache, int first, List<VisualPrefix> prefixes,
+                                                             float[] padEmbedding, StepOutputs outputs)
+                    throws OrtException {
+                return decoder.prefill(cache, first, prefixes, padEmbedding, outputs);
+            }
+
+            @Override
+            public LanguageModelRunner.DecoderOutput feed(SlotCache cache, int n, long[] tokens, int seq,
+                                                          boolean allPositions, StepOutputs outputs)
+                    throws OrtException {
+                return decoder.feed(cache, n, tokens, seq, allPositions, outputs);
+            }
+        };
+        List<VisualPrefix> prefixes = VisualPrefix.onHost(List.of(prefix(40, 1), prefix(30, 2)));
+        float[] pad = new float[config.hiddenSize()];
+        for (int newTokens : new int[] {1, 20, 32, 100}) {
+            SlotState.start(recording, prefixes, pad, StepOutputs.LOGITS, newTokens).close();
+        }
+        SlotState.start(recording, prefixes, pad, StepOutputs.LOGITS).close();
+        // room for the tokens that can come, never more than the usual 32 (the cache grows past it on demand)
+        assertThat(asked).containsExactly(41, 60, 72, 72, 72);
     }
 
     @Test

@@ -63,11 +63,18 @@ public final class ConvertedFixture {
         return convert(fixture, packageDir, decoder, RuntimeOptions.Runner.ORT_JAVA);
     }
 
-    /** Converts with the given LLaMA decoder graph and opens the package with the given decoder runner. */
+    /**
+     * Converts with the given LLaMA decoder graph and opens the package with the given decoder runner; the
+     * device-bound runner on the device {@link TestDevice} names (CPU unless a GPU run asks for CUDA).
+     */
     public static ConvertedFixture convert(HfFixture fixture, Path packageDir, DecoderGraphKind decoder,
                                            RuntimeOptions.Runner runner) throws IOException {
         Models.convert(fixture.checkpoint(), packageDir, Precision.FP32, decoder);
-        AnnotatorFactory factory = Models.open(packageDir, RuntimeOptions.defaults().withThreads(1).withRunner(runner));
+        RuntimeOptions options = RuntimeOptions.defaults().withThreads(1).withRunner(runner);
+        if (runner == RuntimeOptions.Runner.DEVICE_BOUND) {
+            options = TestDevice.apply(options);
+        }
+        AnnotatorFactory factory = Models.open(packageDir, options);
         return new ConvertedFixture(fixture, packageDir, factory, factory.createPreprocessor(), fixture.reference());
     }
 
