@@ -5,18 +5,20 @@ package dev.loupe.model.api;
  * ({@code dev.loupe.model.llm.DeviceBoundDecoder}, {@link RuntimeOptions.Runner#DEVICE_BOUND}) since the model was
  * loaded, prefills, decode steps and the image side apart, and the device memory its allocator holds: what shows that
  * a decode step's traffic does not grow with the context (the KV cache stays on the device) and what of the image side
- * crosses per request (with the bound image side, the pixels and instructions in and the projected queries out; the
- * vision output stays on the device). The Flink inference operator can export
+ * crosses per request (with the bound image side, the pixels and instructions in and nothing out: the vision output and
+ * the projected queries stay on the device, the prefill reads the queries there). The Flink inference operator can export
  * them as gauges next to {@link VisionFeatureStats}; {@code loupe bench} prints them.
  *
  * @param prefills           prefill runs (prefix embeddings written into the cache)
  * @param steps              decode runs (tokens fed after the cache)
- * @param prefillToDevice    bytes host to device in prefills and token-embedding lookups
+ * @param prefillToDevice    bytes host to device in prefills and token-embedding lookups (host prefix rows, or with
+ *                           the image part on the device only the prompt rows and a gather index per row)
  * @param prefillToHost      bytes device to host in prefills and token-embedding lookups
  * @param stepToDevice       bytes host to device in decode steps
  * @param stepToHost         bytes device to host in decode steps
  * @param imageToDevice      bytes host to device in the image side (pixels, Q-Former instructions)
- * @param imageToHost        bytes device to host in the image side (its outputs that come back to Java)
+ * @param imageToHost        bytes device to host in the image side (its outputs that come back to Java: none when the
+ *                           prefill reads them on the device)
  * @param deviceBytesInUse   bytes the device allocator hands out now (-1: unknown)
  */
 public record HostTrafficStats(long prefills, long steps, long prefillToDevice, long prefillToHost, long stepToDevice,

@@ -10,18 +10,20 @@ import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.llm.DeviceRows;
+import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.onnx.BoundSessions;
 import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.onnx.GraphBuilder;
-import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.GraphSessions;
 import dev.loupe.model.vision.ImageDigest;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -38,9 +40,10 @@ import org.bytedeco.onnxruntime.Value;
  * through ONNX Runtime's C++ API with IoBinding, and the vision output — the image side's largest tensor (257 x 1,408
  * floats per image for the 7B models) — is written into a buffer in the execution provider's memory that the Q-Former
  * reads as its bound input, so it never crosses to the host (through the Java API it would come back and go out again:
- * every {@code OnnxTensor} is host memory). Per call only the pixels, the Q-Former instructions and, where rows
- * repeat an image, the row indices go in, and only the projected queries come back ({@link #traffic()}); those
- * become part of the decoder's prefix, which crosses in its prefill.
+ * every {@code OnnxTensor} is host memory). The projected queries stay there too, in one block per call
+ * ({@link DeviceRows}, shared by the rows' {@link VisualPrefix}es, freed when the last is closed), which the
+ * device-bound decoder's prefill reads ({@link #prefixes}); so per call only the pixels, the Q-Former instructions
+ * and, where rows repeat an image, the row indices go in, and nothing comes back ({@link #traffic()}).
  *
  * <p>Each distinct image of a call runs the vision graph once (rows with the same image are gathered on the device
  * for InstructBLIP's per-row Q-Former; BLIP-2's instruction-free Q-Former runs once per distinct image). Unlike the
@@ -63,6 +66,7 @@ final class BoundImageSide implements QueryEncoder {
     private final LongAdder toHost = new LongAdder();
     private final LongAdder imagesEncoded = new LongAdder();
     private final LongAdder duplicateRows = new LongAdder();
+    private final AtomicInteger liveBlocks = new AtomicInteger();
 
     private BoundImageSide(InstructBlipConfig config, Session vision, Session qformer, Session gather,
                            MemoryInfo device, int visionRunImages) {
@@ -97,19 +101,59 @@ final class BoundImageSide implements QueryEncoder {
         String x = g.input("x", DataType.FLOAT, "images", "tokens", "hidden");
         String rows = g.input("rows", DataType.INT64, "rows");
         g.output(g.gather(x, rows, 0), "y", DataType.FLOAT, "rows", "tokens", "hidden");
-        Path dir = Files.createTempDirectory("loupe-row-gather");
-        Path file = dir.resolve("row_gather.onnx");
+        return GraphSessions.open(g, options);
+    }
+
+    /**
+     * Per row, the projected queries read back into Java memory (stage parity checks; generation reads them on the
+     * device through {@link #prefixes}).
+     */
+    @Override
+    public float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+        DeviceQueries queries = queriesOnDevice(images, qformerIds);
         try {
-            OnnxModelWriter.write(g, file);
-            return BoundSessions.open(file, options);
+            return split(readBack(queries), images.size());
+        } catch (RuntimeException e) {
+            throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         } finally {
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(dir);
+            queries.rows().release();
         }
     }
 
+    /**
+     * Per row, its queries left in the device's memory (one block for the call, shared by its rows) followed by
+     * {@code text[i]}: nothing of the image side comes back to the host; the decoder's prefill reads the block.
+     */
     @Override
-    public float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+    public List<VisualPrefix> prefixes(List<ImageTensor> images, long[][] qformerIds, float[][][] text)
+            throws AnnotationException {
+        if (text.length != images.size()) {
+            throw new IllegalArgumentException(images.size() + " images, " + text.length + " prompts");
+        }
+        DeviceQueries queries = queriesOnDevice(images, qformerIds);
+        List<VisualPrefix> prefixes = new ArrayList<>(images.size());
+        try {
+            for (int i = 0; i < images.size(); i++) {
+                prefixes.add(VisualPrefix.onDevice(queries.rows(), queries.rowOf()[i], text[i]));
+            }
+            return prefixes;
+        } catch (RuntimeException e) {
+            VisualPrefix.closeAll(prefixes);
+            throw e;
+        } finally {
+            queries.rows().release();
+        }
+    }
+
+    /** A call's projected queries in the device's memory, and each row's index into them. */
+    private record DeviceQueries(DeviceRows rows, int[] rowOf) {}
+
+    /**
+     * The image side of a call up to the projected queries, which stay in a device block (its first reference the
+     * caller's): one vision run per distinct image; InstructBLIP's Q-Former per row (repeated images gathered on the
+     * device), BLIP-2's per distinct image (its rows index the image's queries).
+     */
+    private DeviceQueries queriesOnDevice(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
         QFormerInstructions.check(config, images, qformerIds);
         int n = images.size();
         Map<ImageDigest, Integer> index = new HashMap<>();
@@ -128,8 +172,11 @@ final class BoundImageSide implements QueryEncoder {
         }
         int d = distinct.size();
         long perImage = (long) config.vision().numPositions() * config.vision().hiddenSize();
+        int k = config.numQueryTokens();
+        int dim = config.languageHiddenSize();
         Pointer embeds = null;
         Pointer gathered = null;
+        Pointer queries = null;
         try {
             embeds = allocate(d * perImage * Float.BYTES);
             for (int from = 0; from < d; from += visionRunImages) {
@@ -138,13 +185,14 @@ final class BoundImageSide implements QueryEncoder {
             }
             imagesEncoded.add(d);
             duplicateRows.add(n - d);
-            float[] queries;
+            int[] rowOf = new int[n];
+            int blockRows;
             if (!config.qformerTextInput()) { // BLIP-2: the queries depend on the image only
-                float[] perDistinct = runQFormer(embeds, d, perImage, QFormerInstructions.pad(config, new long[d][0]));
-                int size = perDistinct.length / d;
-                queries = new float[n * size];
+                blockRows = d;
+                queries = allocate((long) d * k * dim * Float.BYTES);
+                runQFormer(embeds, d, perImage, QFormerInstructions.pad(config, new long[d][0]), queries);
                 for (int i = 0; i < n; i++) {
-                    System.arraycopy(perDistinct, (int) slot[i] * size, queries, i * size, size);
+                    rowOf[i] = (int) slot[i];
                 }
             } else {
                 Pointer rows = embeds;
@@ -153,14 +201,58 @@ final class BoundImageSide implements QueryEncoder {
                     gatherRows(embeds, d, slot, gathered, perImage);
                     rows = gathered;
                 }
-                queries = runQFormer(rows, n, perImage, QFormerInstructions.pad(config, qformerIds));
+                blockRows = n;
+                queries = allocate((long) n * k * dim * Float.BYTES);
+                runQFormer(rows, n, perImage, QFormerInstructions.pad(config, qformerIds), queries);
+                for (int i = 0; i < n; i++) {
+                    rowOf[i] = i;
+                }
             }
-            return split(queries, n);
+            Pointer block = queries;
+            DeviceRows out = new DeviceRows(block, blockRows, k, dim, () -> {
+                allocator.Free(block);
+                liveBlocks.decrementAndGet();
+            });
+            liveBlocks.incrementAndGet();
+            queries = null; // the block's now
+            return new DeviceQueries(out, rowOf);
         } catch (RuntimeException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         } finally {
             free(embeds);
             free(gathered);
+            free(queries);
+        }
+    }
+
+    /** Each row's queries from the device block into host memory, flat [rows, k, dim] (a gather on the device). */
+    private float[] readBack(DeviceQueries queries) {
+        DeviceRows block = queries.rows();
+        int n = queries.rowOf().length;
+        long[] rowOf = new long[n];
+        for (int i = 0; i < n; i++) {
+            rowOf[i] = queries.rowOf()[i];
+        }
+        long perRow = (long) block.positions() * block.width();
+        long outFloats = n * perRow;
+        try (LongPointer rowData = new LongPointer(rowOf);
+             FloatPointer result = new FloatPointer(outFloats);
+             Value rows = BoundSessions.tensor(host, rowData, 0, (long) n * Long.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, n);
+             Value x = BoundSessions.tensor(device, block.base(), 0, block.rows() * perRow * Float.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, block.rows(), block.positions(), block.width());
+             Value y = BoundSessions.tensor(host, result, 0, outFloats * Float.BYTES,
+                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, n, block.positions(), block.width());
+             IoBinding b = new IoBinding(gather)) {
+            b.BindInput("x", x);
+            b.BindInput("rows", rows);
+            b.BindOutput("y", y);
+            gather.Run(run, b);
+            float[] out = new float[(int) outFloats];
+            result.get(out);
+            toDevice.add((long) n * Long.BYTES);
+            toHost.add(outFloats * Float.BYTES);
+            return out;
         }
     }
 
@@ -207,16 +299,15 @@ final class BoundImageSide implements QueryEncoder {
 
     /**
      * The Q-Former over {@code rows} vision outputs on the device and their instructions (host): the projected
-     * queries, flat [rows, num_query_tokens, llm_hidden], the only output bound (and the only one that comes back).
+     * queries, [rows, num_query_tokens, llm_hidden], its only output bound, into the device block {@code queries}.
      */
-    private float[] runQFormer(Pointer embeds, int rows, long perImage, QFormerInstructions text) {
+    private void runQFormer(Pointer embeds, int rows, long perImage, QFormerInstructions text, Pointer queries) {
         int k = config.numQueryTokens();
         int dim = config.languageHiddenSize();
         long outFloats = (long) rows * k * dim;
         long textBytes = (long) text.ids().length * Long.BYTES;
         try (LongPointer ids = new LongPointer(text.ids());
              LongPointer mask = new LongPointer(text.mask());
-             FloatPointer result = new FloatPointer(outFloats);
              Value e = BoundSessions.tensor(device, embeds, 0, rows * perImage * Float.BYTES,
                      ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, rows, config.vision().numPositions(),
                      config.vision().hiddenSize());
@@ -224,7 +315,7 @@ final class BoundImageSide implements QueryEncoder {
                      text.width());
              Value maskT = BoundSessions.tensor(host, mask, 0, textBytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, rows,
                      text.width());
-             Value out = BoundSessions.tensor(host, result, 0, outFloats * Float.BYTES,
+             Value out = BoundSessions.tensor(device, queries, 0, outFloats * Float.BYTES,
                      ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, rows, k, dim);
              IoBinding b = new IoBinding(qformer)) {
             b.BindInput(QFormerGraph.IMAGE_EMBEDS, e);
@@ -235,10 +326,6 @@ final class BoundImageSide implements QueryEncoder {
             }
             b.BindOutput(QFormerGraph.LANGUAGE_INPUTS, out);
             qformer.Run(run, b);
-            float[] queries = new float[(int) outFloats];
-            result.get(queries);
-            toHost.add(outFloats * Float.BYTES);
-            return queries;
         }
     }
 
@@ -272,6 +359,11 @@ final class BoundImageSide implements QueryEncoder {
     @Override
     public VisionFeatureStats visionStats() {
         return new VisionFeatureStats(imagesEncoded.sum(), duplicateRows.sum(), 0, 0, 0, 0, 0);
+    }
+
+    /** Blocks of projected queries in the device's memory not yet released (prefixes alive). */
+    int liveQueryBlocks() {
+        return liveBlocks.get();
     }
 
     @Override

@@ -8,6 +8,7 @@ import dev.loupe.model.llm.DecoderGraphKind;
 import dev.loupe.model.llm.DecoderRunners;
 import dev.loupe.model.llm.DeviceBoundDecoder;
 import dev.loupe.model.llm.StepDecoder;
+import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.t5.T5Config;
 import dev.loupe.model.t5.T5Runner;
@@ -86,9 +87,14 @@ public final class InstructBlipAnnotator extends DelegatingAnnotator {
     }
 
 
-    /** The language model's input of each row (for parity checks of its stages). */
+    /** The language model's input of each row as host rows (for parity checks of its stages; Java-API runner). */
     List<float[][]> languageInputs(List<ImageTensor> images, List<EncodedPrompt> prompts) throws AnnotationException {
-        return inputs.prefixes(images, prompts, new TokenEmbeddings(language));
+        List<VisualPrefix> prefixes = inputs.prefixes(images, prompts, new TokenEmbeddings(language));
+        try {
+            return prefixes.stream().map(VisualPrefix::rows).toList();
+        } finally {
+            VisualPrefix.closeAll(prefixes);
+        }
     }
 
     StepDecoder language() {

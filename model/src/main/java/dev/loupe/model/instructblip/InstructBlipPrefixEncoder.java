@@ -5,6 +5,7 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
 import dev.loupe.model.text.LanguageTokenizer;
@@ -52,7 +53,7 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
     }
 
     @Override
-    public List<float[][]> prefixes(List<ImageTensor> images, List<EncodedPrompt> rows, TokenEmbeddings embeddings)
+    public List<VisualPrefix> prefixes(List<ImageTensor> images, List<EncodedPrompt> rows, TokenEmbeddings embeddings)
             throws AnnotationException {
         long[][] qformerIds = new long[rows.size()][];
         List<int[]> textIds = new ArrayList<>(rows.size());
@@ -60,18 +61,8 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
             qformerIds[k] = toLongs(rows.get(k).qformerIds());
             textIds.add(rows.get(k).textIds());
         }
-        float[][][] queryEmbeds = encoder.encode(images, qformerIds);
         float[][][] textEmbeds = embeddings.lookup(textIds);
-        List<float[][]> prefixes = new ArrayList<>(rows.size());
-        for (int k = 0; k < rows.size(); k++) {
-            float[][] q = queryEmbeds[k];
-            float[][] t = textEmbeds[k];
-            float[][] prefix = new float[q.length + t.length][];
-            System.arraycopy(q, 0, prefix, 0, q.length);
-            System.arraycopy(t, 0, prefix, q.length, t.length);
-            prefixes.add(prefix);
-        }
-        return prefixes;
+        return encoder.prefixes(images, qformerIds, textEmbeds);
     }
 
     @Override

@@ -5,6 +5,8 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.llm.VisualPrefix;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,6 +19,25 @@ interface QueryEncoder extends AutoCloseable {
 
     /** Per row, the language-model inputs [num_query_tokens][llm_hidden] of image i with instruction tokens i. */
     float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException;
+
+    /**
+     * Per row, the decoder prefix: its queries followed by the prompt's embeddings {@code text[i]}. Here the queries
+     * are host rows; {@link BoundImageSide} leaves them in the device's memory. The caller owns the prefixes.
+     */
+    default List<VisualPrefix> prefixes(List<ImageTensor> images, long[][] qformerIds, float[][][] text)
+            throws AnnotationException {
+        float[][][] queries = encode(images, qformerIds);
+        List<VisualPrefix> prefixes = new ArrayList<>(queries.length);
+        for (int k = 0; k < queries.length; k++) {
+            float[][] q = queries[k];
+            float[][] t = text[k];
+            float[][] prefix = new float[q.length + t.length][];
+            System.arraycopy(q, 0, prefix, 0, q.length);
+            System.arraycopy(t, 0, prefix, q.length, t.length);
+            prefixes.add(VisualPrefix.onHost(prefix));
+        }
+        return prefixes;
+    }
 
     /** How often the prompt-independent image stage ran and how often its features were reused. */
     VisionFeatureStats visionStats();

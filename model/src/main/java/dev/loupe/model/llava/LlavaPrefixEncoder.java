@@ -7,6 +7,7 @@ import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.text.LanguageTokenizer;
+import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.vlm.TokenEmbeddings;
 import dev.loupe.model.vlm.VisualPrefixEncoder;
 import java.util.ArrayList;
@@ -39,7 +40,7 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
     }
 
     @Override
-    public List<float[][]> prefixes(List<ImageTensor> pixels, List<int[]> rows, TokenEmbeddings embeddings)
+    public List<VisualPrefix> prefixes(List<ImageTensor> pixels, List<int[]> rows, TokenEmbeddings embeddings)
             throws AnnotationException {
         float[][][] features = images.encode(pixels);
         int imageToken = prompts.specialTokens().imageToken();
@@ -60,7 +61,7 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
         } catch (IllegalArgumentException e) {
             throw TokenEmbeddings.failed(e);
         }
-        List<float[][]> prefixes = new ArrayList<>(rows.size());
+        List<VisualPrefix> prefixes = new ArrayList<>(rows.size());
         for (int k = 0; k < rows.size(); k++) {
             int[] ids = rows.get(k);
             float[][] prefix = embeds[k];
@@ -74,7 +75,7 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
                 throw new AnnotationException(ErrorCode.INVALID_REQUEST, "the prompt has " + next
                         + " image tokens for " + features[k].length + " image features");
             }
-            prefixes.add(prefix);
+            prefixes.add(VisualPrefix.onHost(prefix)); // LLaVA's image side runs through the Java API
         }
         return prefixes;
     }

@@ -22,7 +22,7 @@ final class BeamSearchGenerator {
     }
 
     /** Per request, its best {@code numReturnSequences} hypotheses, best first. */
-    List<List<GeneratedSequence>> generate(List<float[][]> inputs, List<int[]> contextIds, GenerationConfig config,
+    List<List<GeneratedSequence>> generate(List<VisualPrefix> inputs, List<int[]> contextIds, GenerationConfig config,
                                            long[] seeds, int[] eos) throws OrtException {
         int requests = inputs.size();
         int beams = config.numBeams();
@@ -38,7 +38,7 @@ final class BeamSearchGenerator {
         int rowsPerRequest = 1; // the first state holds one row per request
         int choices = decoder.offersChoices() ? TokenChoices.needed(config, eos.length, decoder.vocabSize()) : 0;
         StepOutputs outputs = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);
-        DecodingState state = decoder.start(inputs, outputs, config.maxNewTokens());
+        DecodingState state = decoder.startFrom(inputs, outputs, config.maxNewTokens());
         try {
             while (true) {
                 BeamSearchScorer.Advance step = choices > 0

@@ -37,11 +37,22 @@ public final class CandidateScorer {
      * @param candidates token ids of each candidate, as they should be scored (append end-of-sequence yourself)
      */
     public List<CandidateLogProbs> score(float[][] input, List<int[]> candidates) throws AnnotationException {
-        int vocab = decoder.vocabSize();
-        if (input == null || input.length == 0) {
+        if (input == null) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "empty prefix");
         }
-        PaddedPrefill.validate(List.<float[][]>of(input), decoder.inputWidth());
+        return score(VisualPrefix.onHost(input), candidates);
+    }
+
+    /**
+     * As {@link #score(float[][], List)} over a prefix as the annotators build it (host rows, or an image part on the
+     * device for the device-bound runner); the caller keeps and closes it.
+     */
+    public List<CandidateLogProbs> score(VisualPrefix input, List<int[]> candidates) throws AnnotationException {
+        int vocab = decoder.vocabSize();
+        if (input == null || input.length() == 0) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "empty prefix");
+        }
+        PaddedPrefill.validate(List.of(input), decoder.inputWidth());
         for (int c = 0; c < candidates.size(); c++) {
             int[] ids = candidates.get(c);
             if (ids == null || ids.length == 0) {
@@ -64,13 +75,13 @@ public final class CandidateScorer {
         }
     }
 
-    private List<CandidateLogProbs> run(float[][] input, List<int[]> candidates) throws OrtException {
+    private List<CandidateLogProbs> run(VisualPrefix input, List<int[]> candidates) throws OrtException {
         int count = candidates.size();
         float[][] logProbs = new float[count][];
         for (int c = 0; c < count; c++) {
             logProbs[c] = new float[candidates.get(c).length];
         }
-        DecodingState state = decoder.start(List.<float[][]>of(input));
+        DecodingState state = decoder.startFrom(List.of(input), StepOutputs.LOGITS);
         try {
             float[] first = state.lastLogits(0);
             for (int c = 0; c < count; c++) {

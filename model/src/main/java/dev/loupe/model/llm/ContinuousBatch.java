@@ -39,16 +39,22 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     /**
      * A request joining the batch.
      *
-     * @param prefix  its decoder input embeddings [len][hidden], len &gt;= 1
+     * @param prefix  its decoder input, len &gt;= 1 positions of hidden floats (host rows, or for the device-bound
+     *                runner an image part on the device); the caller keeps it and may close it once admitted
      * @param context the ids its repetition penalty sees besides the generated ones ({@link StepDecoder#penaltyContext})
      * @param config  its settings, one beam and one returned sequence; the seed seeds its random stream when sampling
      */
-    public record Joining<T>(T tag, float[][] prefix, int[] context, GenerationConfig config) {
+    public record Joining<T>(T tag, VisualPrefix prefix, int[] context, GenerationConfig config) {
         public Joining {
             if (config.numBeams() != 1 || config.numReturnSequences() != 1) {
                 throw new IllegalArgumentException("continuous batching decodes one beam and one sequence per row, "
                         + "got " + config.numBeams() + " beams, " + config.numReturnSequences() + " sequences");
             }
+        }
+
+        /** A request whose prefix is host rows [len][hidden]. */
+        public Joining(T tag, float[][] prefix, int[] context, GenerationConfig config) {
+            this(tag, VisualPrefix.onHost(prefix), context, config);
         }
     }
 
@@ -158,7 +164,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     }
 
     private List<Finished<T>> prefill(List<Joining<T>> joining) throws OrtException {
-        List<float[][]> prefixes = new ArrayList<>(joining.size());
+        List<VisualPrefix> prefixes = new ArrayList<>(joining.size());
         int vocab = config.vocabSize();
         for (Joining<T> j : joining) {
             for (int id : j.context()) {
@@ -169,15 +175,16 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             prefixes.add(j.prefix());
         }
         int hidden = config.hiddenSize();
-        for (float[][] p : prefixes) {
-            if (p.length == 0 || Arrays.stream(p).anyMatch(e -> e == null || e.length != hidden)) {
-                throw new IllegalArgumentException("a prefix must be non-empty rows of " + hidden + " floats");
-            }
+        try {
+            PaddedPrefill.validate(prefixes, hidden);
+        } catch (dev.loupe.model.api.AnnotationException e) {
+            throw new IllegalArgumentException("a prefix must be non-empty rows of " + hidden + " floats: "
+                    + e.getMessage(), e);
         }
         if (shared != null) {
             return admitShared(joining, prefixes);
         }
-        PaddedPrefill prefill = PaddedPrefill.build(prefixes, padEmbedding, hidden);
+        PaddedPrefill prefill = PaddedPrefill.build(VisualPrefix.hostRows(prefixes), padEmbedding, hidden);
         LanguageModelRunner.DecoderOutput out;
         try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
             out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(), prefill.mask(),
@@ -189,7 +196,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         List<Finished<T>> finished = new ArrayList<>();
         for (int k = 0; k < joining.size(); k++) {
             Joining<T> j = joining.get(k);
-            Row<T> row = new Row<>(j, source, k, j.prefix().length);
+            Row<T> row = new Row<>(j, source, k, j.prefix().length());
             if (row.pick(out, row.slot)) {
                 finished.add(row.result());
             } else {
@@ -203,11 +210,11 @@ public final class ContinuousBatch<T> implements AutoCloseable {
      * Admission into the shared-buffer cache: the joining rows' prefill writes them straight into the free slots
      * after the active rows (the cache grows, copying what it holds, only when slots or positions run out).
      */
-    private List<Finished<T>> admitShared(List<Joining<T>> joining, List<float[][]> prefixes) throws OrtException {
+    private List<Finished<T>> admitShared(List<Joining<T>> joining, List<VisualPrefix> prefixes) throws OrtException {
         int first = rows.size();
         int positions = 0;
         for (Joining<T> j : joining) {
-            positions = Math.max(positions, j.prefix().length + j.config().maxNewTokens());
+            positions = Math.max(positions, j.prefix().length() + j.config().maxNewTokens());
         }
         if (sharedCache == null) {
             sharedCache = shared.newCache(first + joining.size(), positions);
@@ -219,7 +226,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         List<Row<T>> joined = new ArrayList<>();
         for (int k = 0; k < joining.size(); k++) {
             Joining<T> j = joining.get(k);
-            Row<T> row = new Row<>(j, 0, first + k, j.prefix().length);
+            Row<T> row = new Row<>(j, 0, first + k, j.prefix().length());
             if (row.pick(out, k)) {
                 finished.add(row.result());
             } else {

@@ -37,9 +37,10 @@ import org.bytedeco.onnxruntime.Value;
  * is CPU memory.
  *
  * <p>Greedy, sampling, beam search and candidate ranking use it as any {@link StepDecoder}; continuous batching
- * through {@link #continuousBatch}. The prefix embeddings of a prefill (vision, Q-Former and prompt tokens) are
- * computed through the Java API and cross once per request. Thread-safe (sessions are; each generation has its own
- * bindings and cache). Owns its sessions.
+ * through {@link #continuousBatch}. A prefill reads each prefix where it is: host rows cross once per request;
+ * a prefix whose image part the bound image side left on the device ({@link VisualPrefix#onDevice}) is assembled
+ * there ({@link DevicePrefill}), only its prompt rows crossing. Thread-safe (sessions are; each generation has its
+ * own bindings and cache). Owns its sessions.
  */
 public final class DeviceBoundDecoder implements ContinuousDecoder {
     private final Session embedding;
@@ -48,19 +49,22 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
     private final long padTokenId;
     private final boolean choices;
     private final DeviceMemory memory;
+    private final DevicePrefill devicePrefill;
     private final MemoryInfo host = BoundSessions.hostMemory();
     private final RunOptions run = new RunOptions();
     private final HostTraffic traffic = new HostTraffic();
     private final float[] padEmbedding;
 
     private DeviceBoundDecoder(Session embedding, Session decoder, DecoderConfig config, long padTokenId,
-                               boolean choices, DeviceMemory memory) throws OrtException {
+                               boolean choices, DeviceMemory memory, DevicePrefill devicePrefill)
+            throws OrtException {
         this.embedding = embedding;
         this.decoder = decoder;
         this.config = config;
         this.padTokenId = padTokenId;
         this.choices = choices;
         this.memory = memory;
+        this.devicePrefill = devicePrefill;
         this.padEmbedding = embed(new long[] {padTokenId}, 1, 1);
     }
 
@@ -79,6 +83,7 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
         Session emb = null;
         Session dec = null;
         DeviceMemory memory = null;
+        DevicePrefill prefill = null;
         try {
             dec = BoundSessions.open(decoderModel, options);
             Set<String> inputs = names(dec.GetInputNames());
@@ -91,8 +96,13 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
             Set<String> outputs = names(dec.GetOutputNames());
             emb = BoundSessions.open(embeddingModel, options);
             memory = DeviceMemory.open(dec, options, 2 * config.numHiddenLayers(), pastElement(dec));
-            return new DeviceBoundDecoder(emb, dec, config, padTokenId, TokenChoiceHead.offeredBy(outputs), memory);
+            prefill = DevicePrefill.open(options);
+            return new DeviceBoundDecoder(emb, dec, config, padTokenId, TokenChoiceHead.offeredBy(outputs), memory,
+                    prefill);
         } catch (IOException | OrtException | RuntimeException e) {
+            if (prefill != null) {
+                prefill.close();
+            }
             if (memory != null) {
                 memory.close();
             }
@@ -200,12 +210,12 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
+    public DecodingState startFrom(List<VisualPrefix> inputs, StepOutputs outputs) throws OrtException {
         return SlotState.start(new Runs(), inputs, padEmbedding, outputs);
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs, StepOutputs outputs, int newTokens) throws OrtException {
+    public DecodingState startFrom(List<VisualPrefix> inputs, StepOutputs outputs, int newTokens) throws OrtException {
         return SlotState.start(new Runs(), inputs, padEmbedding, outputs, newTokens);
     }
 
@@ -232,6 +242,7 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
         try {
             memory.close();
         } finally {
+            devicePrefill.close();
             embedding.close();
             decoder.close();
             run.close();
@@ -263,10 +274,18 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
         }
 
         @Override
-        public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<float[][]> prefixes,
+        public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<VisualPrefix> rows,
                                                          float[] pad, StepOutputs outputs) throws OrtException {
             DeviceKvCache cache = own(slots);
-            SlotRun slotRun = SlotRun.prefill(first, prefixes);
+            SlotRun slotRun = SlotRun.prefill(first, rows);
+            int onDevice = (int) rows.stream().filter(VisualPrefix::onDevice).count();
+            if (onDevice == rows.size()) {
+                return prefillOnDevice(cache, slotRun, rows, pad, outputs);
+            }
+            if (onDevice > 0) {
+                throw new IllegalArgumentException("a prefill mixes prefixes on the device with host ones");
+            }
+            List<float[][]> prefixes = VisualPrefix.hostRows(rows);
             int n = slotRun.rows();
             int seq = slotRun.seq();
             long floats = (long) n * seq * hidden;
@@ -288,6 +307,33 @@ public final class DeviceBoundDecoder implements ContinuousDecoder {
             try (Value e = hostTensor(embeds, 0, bytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, n, seq, hidden)) {
                 long[] moved = decode(e, cache, slotRun, out);
                 traffic.prefill(bytes + moved[0], moved[1]);
+            }
+            return out.result();
+        }
+
+        /**
+         * The prefill of prefixes whose image part is on the device: the input is assembled there
+         * ({@link DevicePrefill}) and bound as it is; only the prompt rows and the gather indices cross.
+         */
+        private LanguageModelRunner.DecoderOutput prefillOnDevice(DeviceKvCache cache, SlotRun slotRun,
+                                                                  List<VisualPrefix> rows, float[] pad,
+                                                                  StepOutputs outputs) throws OrtException {
+            int n = slotRun.rows();
+            int seq = slotRun.seq();
+            long floats = (long) n * seq * hidden;
+            Out out = outputs(outputs, n, 1);
+            Pointer deviceEmbeds = memory.allocate(floats * Float.BYTES);
+            try (Value e = memory.floats(deviceEmbeds, 0, floats, n, seq, hidden)) {
+                long assembled;
+                try {
+                    assembled = devicePrefill.assemble(rows, seq, hidden, pad, memory.info(), deviceEmbeds, host);
+                } catch (RuntimeException ex) {
+                    throw new OrtException("device-bound prefill failed: " + ex.getMessage());
+                }
+                long[] moved = decode(e, cache, slotRun, out);
+                traffic.prefill(assembled + moved[0], moved[1]);
+            } finally {
+                memory.free(deviceEmbeds);
             }
             return out.result();
         }

@@ -35,13 +35,17 @@ record PaddedPrefill(float[] embeds, long[] mask, long[] positions, int rows, in
     }
 
     /** Checks every row is a non-empty list of {@code hidden}-wide embeddings. */
-    static void validate(List<float[][]> prefixes, int hidden) throws AnnotationException {
+    static void validate(List<VisualPrefix> prefixes, int hidden) throws AnnotationException {
         for (int r = 0; r < prefixes.size(); r++) {
-            float[][] p = prefixes.get(r);
-            if (p == null || p.length == 0) {
+            VisualPrefix prefix = prefixes.get(r);
+            if (prefix == null || prefix.length() == 0) {
                 throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + r + " has an empty prefix");
             }
-            for (float[] e : p) {
+            if (prefix.onDevice() && prefix.image().width() != hidden) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + r + " has an image part of width "
+                        + prefix.image().width() + ", expected " + hidden);
+            }
+            for (float[] e : prefix.onDevice() ? prefix.after() : prefix.rows()) {
                 if (e == null || e.length != hidden) {
                     throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + r
                             + " has an embedding of width " + (e == null ? 0 : e.length) + ", expected " + hidden);

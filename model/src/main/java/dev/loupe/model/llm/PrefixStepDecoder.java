@@ -67,15 +67,18 @@ public final class PrefixStepDecoder implements ContinuousDecoder {
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
-        return start(inputs, outputs, SlotState.INITIAL_NEW_POSITIONS);
+    public DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException {
+        return startFrom(prefixes, outputs, SlotState.INITIAL_NEW_POSITIONS);
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs, StepOutputs outputs, int newTokens) throws OrtException {
+    public DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs, int newTokens)
+            throws OrtException {
         if (runner.sharedBufferCache()) {
-            return startShared(inputs, outputs, newTokens);
+            return SlotState.start(new SharedBufferDecoder(runner), prefixes, runner.embed(new long[] {padTokenId}, 1, 1),
+                    outputs, newTokens);
         }
+        List<float[][]> inputs = VisualPrefix.hostRows(prefixes);
         PaddedPrefill prefill = PaddedPrefill.build(inputs, runner.embed(new long[] {padTokenId}, 1, 1),
                 runner.config().hiddenSize());
         int[] rowOfSlot = new int[prefill.rows()];
@@ -89,13 +92,6 @@ public final class PrefixStepDecoder implements ContinuousDecoder {
                     outputs);
             return new State(prefill, buffers, rowOfSlot, 0, out);
         }
-    }
-
-    /** The prefill of a {@link FusedLlamaGraphs} decoder: right-padded rows in a {@link SharedKvCache}. */
-    private DecodingState startShared(List<float[][]> inputs, StepOutputs outputs, int newTokens)
-            throws OrtException {
-        return SlotState.start(new SharedBufferDecoder(runner), inputs, runner.embed(new long[] {padTokenId}, 1, 1),
-                outputs, newTokens);
     }
 
     @Override

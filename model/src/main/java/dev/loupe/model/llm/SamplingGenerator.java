@@ -30,7 +30,7 @@ final class SamplingGenerator {
     /**
      * @param keepFirstLogits whether each sequence keeps its first step's raw logits
      */
-    List<List<GeneratedSequence>> generate(List<float[][]> inputs, List<int[]> contextIds, GenerationConfig config,
+    List<List<GeneratedSequence>> generate(List<VisualPrefix> inputs, List<int[]> contextIds, GenerationConfig config,
                                            long[] seeds, int[] eos, boolean keepFirstLogits) throws OrtException {
         int requests = inputs.size();
         int perRequest = config.numReturnSequences();
@@ -60,7 +60,7 @@ final class SamplingGenerator {
         int[] choiceIds = new int[choices];
         float[] choiceLogProbs = new float[choices];
         StepOutputs steps = choices == 0 ? StepOutputs.LOGITS : StepOutputs.choices(choices);
-        DecodingState state = decoder.start(inputs, TokenChoices.outputs(keepFirstLogits, choices),
+        DecodingState state = decoder.startFrom(inputs, TokenChoices.outputs(keepFirstLogits, choices),
                 config.maxNewTokens());
         try {
             while (true) {

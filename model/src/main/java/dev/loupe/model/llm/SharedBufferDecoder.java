@@ -61,10 +61,11 @@ final class SharedBufferDecoder implements SlotDecoder {
      * prefix position, [rows, 1, vocab], valid until the next run.
      */
     @Override
-    public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<float[][]> prefixes,
+    public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<VisualPrefix> rows,
                                                      float[] padEmbedding, StepOutputs outputs) throws OrtException {
         SharedKvCache cache = own(slots);
-        SlotRun slotRun = SlotRun.prefill(first, prefixes);
+        SlotRun slotRun = SlotRun.prefill(first, rows);
+        List<float[][]> prefixes = VisualPrefix.hostRows(rows);
         int n = slotRun.rows();
         int seq = slotRun.seq();
         float[] embeds = new float[n * seq * hidden];
@@ -85,7 +86,7 @@ final class SharedBufferDecoder implements SlotDecoder {
     /** {@link #prefill(SharedKvCache, int, List, float[], StepOutputs)} returning the logits. */
     LanguageModelRunner.DecoderOutput prefill(SharedKvCache cache, int first, List<float[][]> prefixes,
                                               float[] padEmbedding) throws OrtException {
-        return prefill(cache, first, prefixes, padEmbedding, StepOutputs.LOGITS);
+        return prefill(cache, first, VisualPrefix.onHost(prefixes), padEmbedding, StepOutputs.LOGITS);
     }
 
     /** {@link #feed(SharedKvCache, int, long[], int, boolean, StepOutputs)} returning the logits. */

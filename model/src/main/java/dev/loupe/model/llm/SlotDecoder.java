@@ -20,7 +20,7 @@ interface SlotDecoder {
      * {@code padEmbedding} to the longest; the outputs are each row's at its last prefix position, valid until the
      * next run.
      */
-    LanguageModelRunner.DecoderOutput prefill(SlotCache cache, int first, List<float[][]> prefixes,
+    LanguageModelRunner.DecoderOutput prefill(SlotCache cache, int first, List<VisualPrefix> prefixes,
                                               float[] padEmbedding, StepOutputs outputs) throws OrtException;
 
     /**

@@ -34,7 +34,7 @@ final class SlotRun {
      * A prefill of {@code prefixes} into empty slots from {@code first}, right-padded to the longest: the logits are
      * each row's at its last prefix position.
      */
-    static SlotRun prefill(int first, List<float[][]> prefixes) {
+    static SlotRun prefill(int first, List<VisualPrefix> prefixes) {
         int n = prefixes.size();
         if (n == 0) {
             throw new IllegalArgumentException("a prefill needs at least one row");
@@ -43,7 +43,7 @@ final class SlotRun {
         long[] positions = new long[n];
         int seq = 0;
         for (int r = 0; r < n; r++) {
-            lengths[r] = prefixes.get(r).length;
+            lengths[r] = prefixes.get(r).length();
             if (lengths[r] < 1) {
                 throw new IllegalArgumentException("prefix row " + r + " is empty");
             }

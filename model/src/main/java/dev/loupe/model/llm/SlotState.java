@@ -17,7 +17,7 @@ final class SlotState extends OutputState {
     }
 
     /** The prefill of {@code inputs} into a new cache of the decoder, with room for a few new positions. */
-    static SlotState start(SlotDecoder decoder, java.util.List<float[][]> inputs, float[] padEmbedding,
+    static SlotState start(SlotDecoder decoder, java.util.List<VisualPrefix> inputs, float[] padEmbedding,
                            StepOutputs outputs) throws OrtException {
         return start(decoder, inputs, padEmbedding, outputs, INITIAL_NEW_POSITIONS);
     }
@@ -28,9 +28,9 @@ final class SlotState extends OutputState {
      * where fewer tokens can come, that many. The cache is the largest buffer of a batch's generation (at batch 16
      * of the benchmark model, 384 KiB per position), so room that no token can fill is resident memory for nothing.
      */
-    static SlotState start(SlotDecoder decoder, java.util.List<float[][]> inputs, float[] padEmbedding,
+    static SlotState start(SlotDecoder decoder, java.util.List<VisualPrefix> inputs, float[] padEmbedding,
                            StepOutputs outputs, int newTokens) throws OrtException {
-        int longest = inputs.stream().mapToInt(p -> p.length).max().orElseThrow();
+        int longest = inputs.stream().mapToInt(VisualPrefix::length).max().orElseThrow();
         SlotCache cache = decoder.newCache(inputs.size(), longest + newPositions(newTokens));
         try {
             return new SlotState(decoder, cache, decoder.prefill(cache, 0, inputs, padEmbedding, outputs));

@@ -40,7 +40,15 @@ public interface StepDecoder extends AutoCloseable {
     }
 
     /** As {@link #start(List)}, the first run returning {@code outputs}. */
-    DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException;
+    default DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
+        return startFrom(VisualPrefix.onHost(inputs), outputs);
+    }
+
+    /**
+     * As {@link #start(List, StepOutputs)} over prefixes as the strategies pass them: host rows, or (for the
+     * device-bound runner) an image part left in the device's memory. The caller keeps and closes the prefixes.
+     */
+    DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException;
 
     /**
      * As {@link #start(List, StepOutputs)} for a generation that adds at most {@code newTokens} tokens per row: a
@@ -48,7 +56,13 @@ public interface StepDecoder extends AutoCloseable {
      * demand when fed more).
      */
     default DecodingState start(List<float[][]> inputs, StepOutputs outputs, int newTokens) throws OrtException {
-        return start(inputs, outputs);
+        return startFrom(VisualPrefix.onHost(inputs), outputs, newTokens);
+    }
+
+    /** As {@link #start(List, StepOutputs, int)} over prefixes as the strategies pass them ({@link #startFrom}). */
+    default DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs, int newTokens)
+            throws OrtException {
+        return startFrom(prefixes, outputs);
     }
 
     /**

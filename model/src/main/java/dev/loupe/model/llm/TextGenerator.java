@@ -42,6 +42,16 @@ public final class TextGenerator {
     public List<List<GeneratedSequence>> generate(List<float[][]> inputs, List<int[]> contextIds,
                                                   GenerationConfig config, long[] seeds, int[] eosIds)
             throws AnnotationException {
+        return generateFrom(VisualPrefix.onHost(inputs), contextIds, config, seeds, eosIds);
+    }
+
+    /**
+     * As {@link #generate} over prefixes as the annotators build them (host rows, or an image part on the device for
+     * the device-bound runner); the caller keeps and closes them.
+     */
+    public List<List<GeneratedSequence>> generateFrom(List<VisualPrefix> inputs, List<int[]> contextIds,
+                                                      GenerationConfig config, long[] seeds, int[] eosIds)
+            throws AnnotationException {
         if (contextIds.size() != inputs.size() || seeds.length != inputs.size()) {
             throw new IllegalArgumentException(inputs.size() + " inputs, " + contextIds.size()
                     + " context id lists, " + seeds.length + " seeds");
@@ -71,7 +81,7 @@ public final class TextGenerator {
      * Checks the end ids and that every input is a non-empty list of inputWidth-wide embeddings (the settings checked
      * themselves when the {@link GenerationConfig} was built).
      */
-    static void check(StepDecoder decoder, List<float[][]> inputs, int[] eosIds) throws AnnotationException {
+    static void check(StepDecoder decoder, List<VisualPrefix> inputs, int[] eosIds) throws AnnotationException {
         for (int id : eosIds) {
             if (id < 0 || id >= decoder.vocabSize()) {
                 throw new AnnotationException(ErrorCode.INVALID_REQUEST, "eos id " + id + " outside vocabulary");

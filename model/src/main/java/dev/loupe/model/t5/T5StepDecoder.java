@@ -8,6 +8,7 @@ import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.OutputState;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.StepOutputs;
+import dev.loupe.model.llm.VisualPrefix;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -63,7 +64,11 @@ public final class T5StepDecoder implements StepDecoder {
     }
 
     @Override
-    public DecodingState start(List<float[][]> inputs, StepOutputs outputs) throws OrtException {
+    public DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException {
+        List<float[][]> inputs = new java.util.ArrayList<>(prefixes.size());
+        for (VisualPrefix p : prefixes) {
+            inputs.add(p.rows());
+        }
         int d = runner.config().dModel();
         int batch = inputs.size();
         int longest = inputs.stream().mapToInt(rows -> rows.length).max().orElseThrow();

@@ -11,6 +11,7 @@ import dev.loupe.model.api.Task;
 import dev.loupe.model.llm.ContinuousBatch;
 import dev.loupe.model.llm.DecodeScheduler;
 import dev.loupe.model.llm.ContinuousDecoder;
+import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -27,7 +28,9 @@ import java.util.stream.IntStream;
  * two steps, once {@code maxActiveRows} of them are collected or the feed has nothing more for now. A prefix that
  * fails for a group is built again row by row, so only the row at fault fails; a decoder step that fails fails the rows
  * decoding together, and each of them (and each still waiting) then runs alone through the static path, where the
- * one at fault gets its own failure and the others their unchanged results (batch invariance).
+ * one at fault gets its own failure and the others their unchanged results (batch invariance). A row's prefix
+ * (with the device-bound runner, its image output in the device's memory) is released as soon as its prefill has
+ * run, or when the row leaves the loop unadmitted.
  */
 final class ContinuousAnnotation<P> {
     private final PrefixLanguageModelAnnotator<P> annotator;
@@ -40,8 +43,8 @@ final class ContinuousAnnotation<P> {
         final T request;
         final AnnotationInput input;
         final P prompt;
-        /** Its decoder input, once built. */
-        float[][] prefix;
+        /** Its decoder input, once built, until its prefill has run (then released). */
+        VisualPrefix prefix;
 
         Row(T request, AnnotationInput input, P prompt) {
             this.request = request;
@@ -83,6 +86,7 @@ final class ContinuousAnnotation<P> {
         ArrayDeque<Row<T, P>> ready = new ArrayDeque<>();
         List<T> wholeRequests = new ArrayList<>();
         Set<Row<T, P>> inFlight = new LinkedHashSet<>();
+        List<Row<T, P>> admitted = new ArrayList<>();
         ContinuousBatch<Row<T, P>> batch = null;
         try (PrefixesAhead<Row<T, P>> ahead = new PrefixesAhead<>(this::prefixes,
                 background ? Math.max(1, maxActiveRows / 2) : maxActiveRows, background)) {
@@ -113,11 +117,13 @@ final class ContinuousAnnotation<P> {
                     if (batch == null) {
                         batch = language.continuousBatch(eosIds, false, annotator.clock());
                     }
-                    scheduler.advance(batch, ready, group -> joining(group, inFlight), finished -> {
+                    scheduler.advance(batch, ready, group -> joining(group, inFlight, admitted), finished -> {
                         inFlight.remove(finished.tag());
                         listener.outcome(finished.tag().request,
                                 AnnotationOutcome.success(annotator.annotation(List.of(finished.sequence()))));
                     });
+                    admitted.forEach(ContinuousAnnotation::release); // prefilled: the cache holds them now
+                    admitted.clear();
                     ahead.buildAhead();
                 } catch (OrtException | RuntimeException e) {
                     if (batch != null) {
@@ -127,6 +133,8 @@ final class ContinuousAnnotation<P> {
                     inFlight.addAll(ready);
                     ready.clear();
                     inFlight.addAll(ahead.drain());
+                    inFlight.forEach(ContinuousAnnotation::release);
+                    admitted.clear();
                     for (Row<T, P> row : inFlight) {
                         annotator.annotateIsolated(List.of(row.request), feed, listener);
                     }
@@ -137,6 +145,16 @@ final class ContinuousAnnotation<P> {
             if (batch != null) {
                 batch.close();
             }
+            ready.forEach(ContinuousAnnotation::release);
+            inFlight.forEach(ContinuousAnnotation::release);
+        }
+    }
+
+    /** Releases a row's prefix (once prefilled, or when it will not be). */
+    private static void release(Row<?, ?> row) {
+        if (row.prefix != null) {
+            row.prefix.close();
+            row.prefix = null;
         }
     }
 
@@ -172,8 +190,10 @@ final class ContinuousAnnotation<P> {
     }
 
     /** An admitted group's rows as they join the batch (in flight from now on). */
-    private <T> List<ContinuousBatch.Joining<Row<T, P>>> joining(List<Row<T, P>> group, Set<Row<T, P>> inFlight) {
+    private <T> List<ContinuousBatch.Joining<Row<T, P>>> joining(List<Row<T, P>> group, Set<Row<T, P>> inFlight,
+                                                                 List<Row<T, P>> admitted) {
         inFlight.addAll(group);
+        admitted.addAll(group);
         List<ContinuousBatch.Joining<Row<T, P>>> joining = new ArrayList<>(group.size());
         for (Row<T, P> row : group) {
             joining.add(new ContinuousBatch.Joining<>(row, row.prefix,
@@ -212,7 +232,7 @@ final class ContinuousAnnotation<P> {
     }
 
     /** The image-side prefixes of a group of rows (one image-side batch); throws for the group. */
-    private <T> List<float[][]> prefixes(List<Row<T, P>> group) throws AnnotationException {
+    private <T> List<VisualPrefix> prefixes(List<Row<T, P>> group) throws AnnotationException {
         return annotator.prefixes(group.stream().map(r -> r.input).toList(),
                 group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList());
     }

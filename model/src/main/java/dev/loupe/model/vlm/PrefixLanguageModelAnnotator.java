@@ -23,6 +23,7 @@ import dev.loupe.model.llm.DeviceBoundDecoder;
 import dev.loupe.model.llm.PrefixStepDecoder;
 import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.TextGenerator;
+import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.pkg.Manifest;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -118,38 +119,44 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         // whatever the rows' tasks and generation settings.
         List<Integer> prefixRows = new ArrayList<>(rankRows);
         groups.values().forEach(prefixRows::addAll);
-        float[][][] prefixes = new float[batch.size()][][];
-        if (!prefixRows.isEmpty()) {
-            try {
-                List<float[][]> computed = prefixes(batch, encoded, prefixRows);
-                for (int k = 0; k < prefixRows.size(); k++) {
-                    prefixes[prefixRows.get(k)] = computed.get(k);
+        VisualPrefix[] prefixes = new VisualPrefix[batch.size()];
+        try {
+            if (!prefixRows.isEmpty()) {
+                try {
+                    List<VisualPrefix> computed = prefixes(batch, encoded, prefixRows);
+                    for (int k = 0; k < prefixRows.size(); k++) {
+                        prefixes[prefixRows.get(k)] = computed.get(k);
+                    }
+                } catch (AnnotationException | RuntimeException e) {
+                    fail(prefixRows, e, out);
+                    return Arrays.asList(out);
                 }
-            } catch (AnnotationException | RuntimeException e) {
-                fail(prefixRows, e, out);
-                return Arrays.asList(out);
             }
-        }
-        if (!rankRows.isEmpty()) {
-            rank(batch, prefixes, candidateIds, rankRows, out);
-        }
-        for (Map.Entry<GenerationConfig, List<Integer>> group : groups.entrySet()) {
-            List<Integer> rows = group.getValue();
-            try {
-                List<Annotation> results = generate(batch, encoded, prefixes, rows, group.getKey());
-                for (int k = 0; k < rows.size(); k++) {
-                    out[rows.get(k)] = AnnotationOutcome.success(results.get(k));
+            if (!rankRows.isEmpty()) {
+                rank(batch, prefixes, candidateIds, rankRows, out);
+            }
+            for (Map.Entry<GenerationConfig, List<Integer>> group : groups.entrySet()) {
+                List<Integer> rows = group.getValue();
+                try {
+                    List<Annotation> results = generate(batch, encoded, prefixes, rows, group.getKey());
+                    for (int k = 0; k < rows.size(); k++) {
+                        out[rows.get(k)] = AnnotationOutcome.success(results.get(k));
+                    }
+                } catch (AnnotationException | RuntimeException e) {
+                    fail(rows, e, out);
+                } finally {
+                    rows.forEach(r -> prefixes[r].close());
                 }
-            } catch (AnnotationException | RuntimeException e) {
-                fail(rows, e, out);
             }
+            return Arrays.asList(out);
+        } finally { // the call's generation has ended, for every row: its image outputs are released
+            VisualPrefix.closeAll(Arrays.asList(prefixes));
         }
-        return Arrays.asList(out);
     }
 
-    private List<Annotation> generate(List<AnnotationInput> batch, List<P> encoded, float[][][] rowPrefixes,
+    private List<Annotation> generate(List<AnnotationInput> batch, List<P> encoded, VisualPrefix[] rowPrefixes,
                                       List<Integer> rows, GenerationConfig config) throws AnnotationException {
-        List<float[][]> prefixes = new ArrayList<>(rows.size());
+        List<VisualPrefix> prefixes = new ArrayList<>(rows.size());
         List<int[]> promptIds = new ArrayList<>(rows.size());
         long[] seeds = new long[rows.size()];
         for (int k = 0; k < rows.size(); k++) {
@@ -158,7 +165,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
             seeds[k] = batch.get(rows.get(k)).generation().seed();
         }
         long start = System.nanoTime();
-        List<List<GeneratedSequence>> generated = generator.generate(prefixes, promptIds, config, seeds, eosIds);
+        List<List<GeneratedSequence>> generated = generator.generateFrom(prefixes, promptIds, config, seeds, eosIds);
         clock.staticLanguage(start);
         List<Annotation> results = new ArrayList<>(rows.size());
         for (List<GeneratedSequence> own : generated) {
@@ -206,7 +213,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     }
 
     /** The decoder prefixes of {@code rows} of {@code batch} (their prompts encoded in {@code encoded}), in order. */
-    List<float[][]> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
+    List<VisualPrefix> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
             throws AnnotationException {
         List<ImageTensor> images = new ArrayList<>(rows.size());
         List<P> prompts = new ArrayList<>(rows.size());
@@ -215,7 +222,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
             prompts.add(encoded.get(row));
         }
         long start = System.nanoTime();
-        List<float[][]> prefixes = encoder.prefixes(images, prompts, embeddings);
+        List<VisualPrefix> prefixes = encoder.prefixes(images, prompts, embeddings);
         clock.imageSide(start, rows.size());
         return prefixes;
     }
@@ -240,7 +247,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
      * tokens followed by end-of-sequence, given image and prompt. The prefix of a request runs once and its KV
      * cache is shared by all its candidates. The best candidate becomes the annotation's text.
      */
-    private void rank(List<AnnotationInput> batch, float[][][] prefixes, List<List<int[]>> candidateIds,
+    private void rank(List<AnnotationInput> batch, VisualPrefix[] prefixes, List<List<int[]>> candidateIds,
                       List<Integer> rows, AnnotationOutcome[] out) {
         for (int k = 0; k < rows.size(); k++) {
             int row = rows.get(k);
@@ -259,6 +266,8 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
                         scores.get(best).sum(), List.of(), ranked));
             } catch (AnnotationException | RuntimeException e) {
                 out[row] = failure(e);
+            } finally {
+                prefixes[row].close();
             }
         }
     }

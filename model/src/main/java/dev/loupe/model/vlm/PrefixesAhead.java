@@ -1,5 +1,6 @@
 package dev.loupe.model.vlm;
 
+import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * decode steps (small runs, Java between them) leave idle; without one a group is built when the loop needs it.
  * Rows keep their order: built rows come out first come, first served. A group that fails is built again row by
  * row, so that only the row at fault fails (the image side is batch invariant: a row's prefix does not depend on
- * its group). Driven by one loop thread; not thread-safe. {@link #close} waits for a build in progress.
+ * its group). Prefixes built and not taken are released by {@link #drain} and {@link #close}. Driven by one loop
+ * thread; not thread-safe. {@link #close} waits for a build in progress.
  *
  * @param <R> the loop's row
  */
@@ -26,11 +28,11 @@ final class PrefixesAhead<R> implements AutoCloseable {
     /** Builds the prefixes of a group of rows (one per row, in order); may throw for the group. */
     @FunctionalInterface
     interface Builder<R> {
-        List<float[][]> build(List<R> rows) throws Exception;
+        List<VisualPrefix> build(List<R> rows) throws Exception;
     }
 
     /** A row with its prefix, or with the failure that left it without one. */
-    record Built<R>(R row, float[][] prefix, Exception failure) {}
+    record Built<R>(R row, VisualPrefix prefix, Exception failure) {}
 
     /** See {@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}. */
     static final String BACKGROUND_PROPERTY = "loupe.continuous.prefixes-in-background";
@@ -126,6 +128,7 @@ final class PrefixesAhead<R> implements AutoCloseable {
         collect(true);
         List<R> rows = new ArrayList<>(held());
         built.forEach(b -> rows.add(b.row()));
+        releaseBuilt();
         rows.addAll(waiting);
         built.clear();
         waiting.clear();
@@ -169,7 +172,7 @@ final class PrefixesAhead<R> implements AutoCloseable {
     private List<Built<R>> build(List<R> group) {
         List<Built<R>> out = new ArrayList<>(group.size());
         try {
-            List<float[][]> prefixes = builder.build(group);
+            List<VisualPrefix> prefixes = builder.build(group);
             for (int k = 0; k < group.size(); k++) {
                 out.add(new Built<>(group.get(k), prefixes.get(k), null));
             }
@@ -185,8 +188,29 @@ final class PrefixesAhead<R> implements AutoCloseable {
         return out;
     }
 
+    /** Releases the prefixes of the built rows not taken. */
+    private void releaseBuilt() {
+        for (Built<R> b : built) {
+            if (b.prefix() != null) {
+                b.prefix().close();
+            }
+        }
+    }
+
+    /** Stops the background thread (waiting for a build in progress) and releases the prefixes not taken. */
     @Override
     public void close() {
+        try {
+            stopThread();
+            collectDone(); // a build that ran has ended; one that never started is dropped
+        } finally {
+            job = null;
+            releaseBuilt();
+            built.clear();
+        }
+    }
+
+    private void stopThread() {
         if (thread == null) {
             return;
         }

@@ -4,6 +4,7 @@ import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.text.LanguageTokenizer;
 import java.util.List;
 
@@ -27,9 +28,10 @@ public interface VisualPrefixEncoder<P> extends AutoCloseable {
     /**
      * The decoder prefix of each row, in order: image features and prompt token embeddings (looked up through
      * {@code embeddings}) arranged as the family's model expects. All rows go through the image side as one batch,
-     * which runs once per distinct image.
+     * which runs once per distinct image. With the device-bound runner's image side the image part stays in the
+     * device's memory ({@link VisualPrefix#onDevice}); the caller owns the prefixes and closes them.
      */
-    List<float[][]> prefixes(List<ImageTensor> images, List<P> prompts, TokenEmbeddings embeddings)
+    List<VisualPrefix> prefixes(List<ImageTensor> images, List<P> prompts, TokenEmbeddings embeddings)
             throws AnnotationException;
 
     /** How often the image side ran and reused features (see {@link dev.loupe.model.vision.VisionFeatures}). */

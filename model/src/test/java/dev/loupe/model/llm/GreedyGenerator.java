@@ -40,7 +40,7 @@ public final class GreedyGenerator {
             throw new AnnotationException(ErrorCode.UNSUPPORTED_OPTION,
                     "GreedyGenerator needs numBeams 1 and no sampling");
         }
-        TextGenerator.check(decoder, prefixes, eosTokenIds);
+        TextGenerator.check(decoder, VisualPrefix.onHost(prefixes), eosTokenIds);
         if (prefixes.isEmpty()) {
             return List.of();
         }
@@ -53,7 +53,7 @@ public final class GreedyGenerator {
         List<GeneratedSequence> out = new ArrayList<>(prefixes.size());
         try {
             for (List<GeneratedSequence> own : new SamplingGenerator(decoder)
-                    .generate(prefixes, context, plain, seeds, eosTokenIds, keepFirstLogits)) {
+                    .generate(VisualPrefix.onHost(prefixes), context, plain, seeds, eosTokenIds, keepFirstLogits)) {
                 out.add(own.get(0));
             }
         } catch (OrtException e) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
@@ -221,7 +222,7 @@ class InstructBlipVicunaLanguageModelTest {
                 int[] context = {1, 297, 327};
                 requests.add(new ContinuousBatch.Joining<>(requests.size(), prefixes.get(p), context, configs.get(c)));
                 alone.add(new SamplingGenerator(decoder(fused)).generate(
-                        List.<float[][]>of(prefixes.get(p)), List.of(context), configs.get(c),
+                        List.of(VisualPrefix.onHost(prefixes.get(p))), List.of(context), configs.get(c),
                         new long[] {configs.get(c).seed()}, stop, true).get(0).get(0));
             }
         }
@@ -430,6 +431,75 @@ class InstructBlipVicunaLanguageModelTest {
      * A generation longer than the cache's first capacity grows it on the device (regather + pad) mid-way, and beams
      * reorder its slots there: the tokens and log-probs stay those of the Java API's fused runner.
      */
+    /**
+     * The device-bound prefill of prefixes whose image part is in device blocks (CPU memory here) — rows from two
+     * blocks, out of block order, one row with no prompt rows after its image part — gives the logits of the same
+     * prefixes as host rows bit for bit, and sends only the prompt rows (right-padded with the pad embedding) and one
+     * gather index per row besides the decoder's inputs; each block is freed when its last prefix closes.
+     */
+    @Test
+    void deviceBoundPrefillReadsImagePartsInDeviceBlocksAsHostRows() throws Exception {
+        List<float[][]> rows = batchPrefixes();
+        rows.add(Arrays.copyOf(rows.get(1), QUERY_TOKENS)); // the image part alone
+        int hidden = config.hiddenSize();
+        int[] blockOf = {0, 0, 1, 1}; // two runs of the prefill graph, rows out of their block's order
+        int[] indexOf = {1, 0, 0, 1};
+        java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+        List<VisualPrefix> onDevice = new ArrayList<>();
+        long promptFloats = 0;
+        org.bytedeco.javacpp.FloatPointer[] memory = new org.bytedeco.javacpp.FloatPointer[2];
+        DeviceRows[] blocks = new DeviceRows[2];
+        for (int b = 0; b < 2; b++) {
+            memory[b] = new org.bytedeco.javacpp.FloatPointer(2L * QUERY_TOKENS * hidden);
+            org.bytedeco.javacpp.FloatPointer m = memory[b];
+            blocks[b] = new DeviceRows(m, 2, QUERY_TOKENS, hidden, () -> {
+                m.close();
+                freed.incrementAndGet();
+            });
+        }
+        for (int r = 0; r < rows.size(); r++) {
+            float[][] p = rows.get(r);
+            for (int t = 0; t < QUERY_TOKENS; t++) {
+                memory[blockOf[r]].position(((long) indexOf[r] * QUERY_TOKENS + t) * hidden).put(p[t]);
+            }
+            float[][] after = Arrays.copyOfRange(p, QUERY_TOKENS, p.length);
+            promptFloats += (long) after.length * hidden;
+            onDevice.add(VisualPrefix.onDevice(blocks[blockOf[r]], indexOf[r], after));
+        }
+        memory[0].position(0);
+        memory[1].position(0);
+        blocks[0].release();
+        blocks[1].release();
+
+        DecodingState host = deviceBound.start(rows, StepOutputs.LOGITS);
+        HostTrafficStats before = deviceBound.trafficStats();
+        DecodingState device = deviceBound.startFrom(onDevice, StepOutputs.LOGITS);
+        HostTrafficStats prefill = deviceBound.trafficStats().since(before);
+        try {
+            for (int r = 0; r < rows.size(); r++) {
+                assertThat(device.lastLogits(r)).as("row %d", r).containsExactly(host.lastLogits(r));
+            }
+            int n = rows.size();
+            int seq = rows.stream().mapToInt(p -> p.length).max().orElseThrow();
+            long paddedPromptFloats = (long) n * (seq - QUERY_TOKENS) * hidden; // right-padded to the longest
+            assertThat(paddedPromptFloats).isGreaterThan(promptFloats);
+            assertThat(prefill.prefillToDevice()).isEqualTo(paddedPromptFloats * Float.BYTES + n * Long.BYTES
+                    + n * Integer.BYTES + Integer.BYTES + n * Long.BYTES + (deviceBound.offersChoices() ? Long.BYTES : 0));
+            try (DecodingState imageOnly = deviceBound.startFrom(List.of(onDevice.get(3)), StepOutputs.LOGITS);
+                 DecodingState hostImageOnly = deviceBound.start(List.<float[][]>of(rows.get(3)), StepOutputs.LOGITS)) {
+                assertThat(imageOnly.lastLogits(0)).containsExactly(hostImageOnly.lastLogits(0));
+            }
+        } finally {
+            host.close();
+            device.close();
+        }
+        assertThat(freed).hasValue(0);
+        VisualPrefix.closeAll(onDevice);
+        assertThat(freed).hasValue(2);
+        assertThatThrownBy(() -> deviceBound.startFrom(List.of(onDevice.get(0)), StepOutputs.LOGITS))
+                .hasMessageContaining("closed");
+    }
+
     @Test
     void deviceBoundCacheGrowsAndReordersOnTheDevice() throws Exception {
         List<float[][]> rows = List.of(Arrays.copyOf(singlePrefix(), 3), singlePrefix());

@@ -138,7 +138,7 @@ class SharedKvCacheTest {
             }
 
             @Override
-            public LanguageModelRunner.DecoderOutput prefill(SlotCache cache, int first, List<float[][]> prefixes,
+            public LanguageModelRunner.DecoderOutput prefill(SlotCache cache, int first, List<VisualPrefix> prefixes,
                                                              float[] padEmbedding, StepOutputs outputs)
                     throws OrtException {
                 return decoder.prefill(cache, first, prefixes, padEmbedding, outputs);
@@ -151,7 +151,7 @@ class SharedKvCacheTest {
                 return decoder.feed(cache, n, tokens, seq, allPositions, outputs);
             }
         };
-        List<float[][]> prefixes = List.of(prefix(40, 1), prefix(30, 2));
+        List<VisualPrefix> prefixes = VisualPrefix.onHost(List.of(prefix(40, 1), prefix(30, 2)));
         float[] pad = new float[config.hiddenSize()];
         for (int newTokens : new int[] {1, 20, 32, 100}) {
             SlotState.start(recording, prefixes, pad, StepOutputs.LOGITS, newTokens).close();

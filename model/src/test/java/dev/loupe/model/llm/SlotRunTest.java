@@ -63,7 +63,7 @@ class SlotRunTest {
 
     @Test
     void aPrefillReadsEachRowAtItsLastPositionAndTheLongestIsTheTotal() {
-        SlotRun run = SlotRun.prefill(2, List.of(new float[3][4], new float[5][4]));
+        SlotRun run = SlotRun.prefill(2, VisualPrefix.onHost(List.of(new float[3][4], new float[5][4])));
         assertThat(run.first()).isEqualTo(2);
         assertThat(run.rows()).isEqualTo(2);
         assertThat(run.seq()).isEqualTo(5);
@@ -76,7 +76,7 @@ class SlotRunTest {
         run.commit(cache);
         assertThat(cache.length(2)).isEqualTo(3);
         assertThat(cache.length(3)).isEqualTo(5);
-        assertThatThrownBy(() -> SlotRun.prefill(0, List.<float[][]>of(new float[0][4]))).hasMessageContaining("empty");
+        assertThatThrownBy(() -> SlotRun.prefill(0, List.of(VisualPrefix.onHost(new float[0][4])))).hasMessageContaining("empty");
     }
 
     @Test

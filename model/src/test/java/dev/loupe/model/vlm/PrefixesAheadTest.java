@@ -2,6 +2,8 @@ package dev.loupe.model.vlm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.model.llm.DeviceRows;
+import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -17,13 +19,13 @@ class PrefixesAheadTest {
         final List<String> threads = Collections.synchronizedList(new ArrayList<>());
 
         @Override
-        public List<float[][]> build(List<Integer> rows) {
+        public List<VisualPrefix> build(List<Integer> rows) {
             groups.add(List.copyOf(rows));
             threads.add(Thread.currentThread().getName());
             if (rows.stream().anyMatch(r -> r < 0)) {
                 throw new IllegalArgumentException("bad row in " + rows);
             }
-            return rows.stream().map(r -> new float[][] {{r}}).toList();
+            return rows.stream().map(r -> VisualPrefix.onHost(new float[][] {{r}})).toList();
         }
     }
 
@@ -31,7 +33,7 @@ class PrefixesAheadTest {
         List<Integer> rows = new ArrayList<>();
         while (!ahead.built().isEmpty()) {
             PrefixesAhead.Built<Integer> b = ahead.built().poll();
-            rows.add(b.failure() == null ? (int) b.prefix()[0][0] : -1000);
+            rows.add(b.failure() == null ? (int) b.prefix().rows()[0][0] : -1000);
         }
         return rows;
     }
@@ -67,10 +69,10 @@ class PrefixesAheadTest {
             ahead.await();
             List<PrefixesAhead.Built<Integer>> built = new ArrayList<>(ahead.built());
             assertThat(built).extracting(PrefixesAhead.Built::row).containsExactly(7, -1, 9);
-            assertThat(built.get(0).prefix()[0][0]).isEqualTo(7f);
+            assertThat(built.get(0).prefix().rows()[0][0]).isEqualTo(7f);
             assertThat(built.get(1).failure()).hasMessageContaining("bad row in [-1]");
             assertThat(built.get(1).prefix()).isNull();
-            assertThat(built.get(2).prefix()[0][0]).isEqualTo(9f);
+            assertThat(built.get(2).prefix().rows()[0][0]).isEqualTo(9f);
             assertThat(builder.groups).containsExactly(List.of(7, -1, 9), List.of(7), List.of(-1), List.of(9));
         }
     }
@@ -102,6 +104,41 @@ class PrefixesAheadTest {
             assertThat(ahead.drain()).containsExactly(2, 3, 4);
             assertThat(ahead.isEmpty()).isTrue();
             assertThat(recording.groups).containsExactly(List.of(0, 1), List.of(2, 3));
+        }
+    }
+
+    /**
+     * Prefixes built and never taken are released — by drain (the loop falls back to static batches) and by close
+     * (the loop ends) — so a device block of image outputs does not outlive its loop.
+     */
+    @Test
+    void prefixesBuiltAndNotTakenAreReleasedByDrainAndClose() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+        PrefixesAhead.Builder<Integer> onDevice = rows -> {
+            DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
+            try {
+                List<VisualPrefix> out = new ArrayList<>();
+                for (int k = 0; k < rows.size(); k++) {
+                    out.add(VisualPrefix.onDevice(block, k, new float[0][]));
+                }
+                return out;
+            } finally {
+                block.release();
+            }
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onDevice, 2, false)) {
+            List.of(0, 1, 2, 3).forEach(ahead::add);
+            ahead.await();
+            assertThat(freed).hasValue(0);
+            assertThat(ahead.drain()).containsExactly(0, 1, 2, 3);
+            assertThat(freed).hasValue(1);
+            List.of(4, 5).forEach(ahead::add);
+            ahead.await();
+            PrefixesAhead.Built<Integer> taken = ahead.built().poll();
+            ahead.close();
+            assertThat(freed).as("row 5 released, row 4 taken").hasValue(1);
+            taken.prefix().close();
+            assertThat(freed).hasValue(2);
         }
     }
 }
