@@ -67,8 +67,8 @@ class BenchCommandTest {
 
     /**
      * With the device-bound runner the JSON carries its host-boundary bytes: decode steps, and the image side's bytes
-     * (pixels and instructions in, the projected queries out: 4 queries of 32 floats per row). Two LLaMA heads of 16,
-     * as the fused decoder needs.
+     * (pixels and instructions in; nothing out: the projected queries stay on the device for the prefill). Two LLaMA
+     * heads of 16, as the fused decoder needs.
      */
     @Test
     void deviceBoundRunnerReportsItsHostBoundaryBytesImageSideIncluded() throws Exception {
@@ -82,9 +82,8 @@ class BenchCommandTest {
         JsonNode traffic = JSON.readTree(r.out()).path("results").get(0).path("host_traffic");
         assertThat(traffic.path("decode_steps").asLong()).isPositive();
         assertThat(traffic.path("image_bytes_to_device").asLong()).isGreaterThanOrEqualTo(3L * 32 * 32 * 4);
-        long queriesOut = traffic.path("image_bytes_to_host").asLong();
-        assertThat(queriesOut).isPositive();
-        assertThat(queriesOut % (4L * 32 * 4)).isZero();
+        assertThat(traffic.path("image_bytes_to_host").asLong()).as("the projected queries stay on the device")
+                .isZero();
     }
 
     @Test

@@ -160,8 +160,8 @@ public final class OrtSessions {
             }
             if (options.device() == RuntimeOptions.Device.CUDA) {
                 if (!cudaAvailable()) {
-                    throw new IOException("CUDA was requested but the ONNX Runtime this process loaded has no CUDA "
-                            + "execution provider (its gpu build: docs/deployment.md, \"GPU\")");
+                    throw new IOException("CUDA was requested but this build has no CUDA execution provider (build "
+                            + "with: mvn -Pgpu package; docs/deployment.md, \"GPU\")");
                 }
                 try {
                     // TF32 off: float32 graphs multiply in float32 on tensor-core GPUs, as BoundSessions does.
