@@ -1,14 +1,10 @@
 package dev.loupe.model.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -20,7 +16,6 @@ import java.util.Objects;
  * {@code preprocessor_config.json}. Thread-safe.
  */
 public final class BlipImageProcessor implements ImagePreprocessor {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ImageDecoder decoder;
     private final int height;
@@ -81,12 +76,7 @@ public final class BlipImageProcessor implements ImagePreprocessor {
     }
 
     public static BlipImageProcessor fromCheckpoint(Path checkpointDir, ImageDecoder decoder) {
-        Path file = checkpointDir.resolve("preprocessor_config.json");
-        try {
-            return fromConfig(JSON.readTree(Files.readAllBytes(file)), decoder);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
+        return fromConfig(PreprocessorConfig.read(checkpointDir), decoder);
     }
 
     /** From the parsed {@code preprocessor_config.json}; transformers' defaults fill missing keys. */
@@ -114,22 +104,8 @@ public final class BlipImageProcessor implements ImagePreprocessor {
                 config.path("do_rescale").asBoolean(true),
                 config.path("rescale_factor").asDouble(1.0 / 255),
                 config.path("do_normalize").asBoolean(true),
-                triple(config, "image_mean", new double[]{0.48145466, 0.4578275, 0.40821073}),
-                triple(config, "image_std", new double[]{0.26862954, 0.26130258, 0.27577711}));
-    }
-
-    private static double[] triple(JsonNode config, String key, double[] fallback) {
-        JsonNode node = config.get(key);
-        if (node == null || node.isNull()) {
-            return fallback;
-        }
-        if (node.isNumber()) {
-            return new double[]{node.asDouble(), node.asDouble(), node.asDouble()};
-        }
-        if (!node.isArray() || node.size() != 3) {
-            throw new IllegalArgumentException(key + " must be a number or 3 numbers, got " + node);
-        }
-        return new double[]{node.get(0).asDouble(), node.get(1).asDouble(), node.get(2).asDouble()};
+                PreprocessorConfig.mean(config),
+                PreprocessorConfig.std(config));
     }
 
     @Override
