@@ -232,8 +232,12 @@ REST_PORT=$REST_PORT
 PROMETHEUS_PORTS=$PROM_PORTS
 EOF
 
-  local cluster_id
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # Kafka's cluster id: 16 random bytes in URL-safe base64. One that starts with '-' (1 in 64) would be read as an
+  # option by the storage tool ("--cluster-id: expected one argument"), so draw again.
+  local cluster_id="-"
+  while [ "${cluster_id#-}" != "$cluster_id" ]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  done
   "$java" -Xmx256m $jvm_opts -cp "$libs/kafka-lib/*" -Dlog4j2.configurationFile="$conf/kafka-log4j2.properties" \
     -Dlog.file="$logs/kafka-format.log" kafka.tools.StorageTool format --config "$conf/kafka.properties" \
     --cluster-id "$cluster_id" >"$logs/kafka-format.out" 2>&1 || { cat "$logs/kafka-format.out" >&2; die "formatting Kafka's storage failed"; }
