@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -108,9 +109,8 @@ public final class ImageEncoder implements QueryEncoder {
         try {
             int visionRunImages = RowsPerRun.of(v, VISION_RUN_IMAGES);
             OrtSession q = OrtSessions.open(qformerOnnx, options);
-            ConcurrentRuns runs = visionRunImages < VISION_RUN_IMAGES && options.device() == RuntimeOptions.Device.CPU
-                    ? ConcurrentRuns.forSharedPool(options.intraOpThreads(), "loupe-vision")
-                    : new ConcurrentRuns(1, "loupe-vision");
+            ConcurrentRuns runs = ConcurrentRuns.forImageRuns(visionRunImages < VISION_RUN_IMAGES, options,
+                    "loupe-vision");
             return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes(),
                     visionRunImages, runs);
         } catch (IOException | RuntimeException e) {
@@ -286,8 +286,8 @@ public final class ImageEncoder implements QueryEncoder {
                                           boolean queryOutput) throws AnnotationException {
         boolean textInput = config.qformerTextInput();
         int textLen = text.width();
-        long[] ids = java.util.Arrays.copyOfRange(text.ids(), from * textLen, (from + batch) * textLen);
-        long[] mask = java.util.Arrays.copyOfRange(text.mask(), from * textLen, (from + batch) * textLen);
+        long[] ids = Arrays.copyOfRange(text.ids(), from * textLen, (from + batch) * textLen);
+        long[] mask = Arrays.copyOfRange(text.mask(), from * textLen, (from + batch) * textLen);
         int tokens = config.vision().numPositions();
         int hidden = config.vision().hiddenSize();
         int per = tokens * hidden;

@@ -73,9 +73,8 @@ public final class LlavaImageEncoder implements AutoCloseable {
         OrtSession session = OrtSessions.open(imageGraph, options);
         try {
             int runImages = RowsPerRun.of(session, Integer.MAX_VALUE);
-            ConcurrentRuns runs = runImages < Integer.MAX_VALUE && options.device() == RuntimeOptions.Device.CPU
-                    ? ConcurrentRuns.forSharedPool(options.intraOpThreads(), "loupe-llava-image")
-                    : new ConcurrentRuns(1, "loupe-llava-image");
+            ConcurrentRuns runs = ConcurrentRuns.forImageRuns(runImages < Integer.MAX_VALUE, options,
+                    "loupe-llava-image");
             return new LlavaImageEncoder(config, OrtSessions.environment(options), session,
                     options.visionCacheBytes(), runImages, runs);
         } catch (IOException | RuntimeException e) {

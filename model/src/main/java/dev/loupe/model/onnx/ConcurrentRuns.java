@@ -1,5 +1,6 @@
 package dev.loupe.model.onnx;
 
+import dev.loupe.model.api.RuntimeOptions;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -70,6 +71,17 @@ public final class ConcurrentRuns implements AutoCloseable {
             }
         }
         return new ConcurrentRuns(n == 0 ? OrtSessions.defaultIntraOpThreads() : n, name);
+    }
+
+    /**
+     * How an image encoder's runs share the cores: side by side on the shared pool ({@link #forSharedPool}) where
+     * each run is too small to spread over the pool ({@code smallRuns}: the graph takes fewer images per run than it
+     * could) and the runs execute on the CPU; one after another otherwise (a GPU runs each run whole).
+     */
+    public static ConcurrentRuns forImageRuns(boolean smallRuns, RuntimeOptions options, String name) {
+        return smallRuns && options.device() == RuntimeOptions.Device.CPU
+                ? forSharedPool(options.intraOpThreads(), name)
+                : new ConcurrentRuns(1, name);
     }
 
     public int threads() {
