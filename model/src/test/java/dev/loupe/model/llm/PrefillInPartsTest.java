@@ -1,0 +1,176 @@
+package dev.loupe.model.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.ConcurrentRuns;
+import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.testing.HfFixture;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fused decoder's prefill cut into parts that run side by side over their own slots of one cache
+ * ({@link SharedBufferDecoder}), on the tiny InstructBLIP-Vicuna language model: every row's logits, token choices and
+ * cached keys and values are bit for bit those of the same rows prefilled in one run and of each row prefilled alone,
+ * the slots outside the prefill keep what they held, and the steps after it give the same logits.
+ */
+class PrefillInPartsTest {
+    @TempDir
+    static Path dir;
+
+    private static LlamaConfig config;
+    /** Prefills in one run (the tests' pool has one thread). */
+    private static LanguageModelRunner whole;
+    /** Prefills in up to 3 parts side by side. */
+    private static LanguageModelRunner parted;
+
+    @BeforeAll
+    static void buildModel() throws Exception {
+        Path fixture = HfFixture.VICUNA.checkpoint();
+        config = LlamaConfig.fromJson(new ObjectMapper().readTree(fixture.resolve("config.json").toFile())
+                .path("text_config"));
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture)) {
+            OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, "language_model.", config), dir.resolve("embed.onnx"));
+            OnnxModelWriter.write(FusedLlamaGraphs.decoder(ckpt, "language_model.", config),
+                    dir.resolve("decoder.onnx"));
+        }
+        whole = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config, 1);
+        String before = System.getProperty(ConcurrentRuns.PROPERTY);
+        System.setProperty(ConcurrentRuns.PROPERTY, "3");
+        try {
+            parted = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config, 1);
+        } finally {
+            if (before == null) {
+                System.clearProperty(ConcurrentRuns.PROPERTY);
+            } else {
+                System.setProperty(ConcurrentRuns.PROPERTY, before);
+            }
+        }
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        whole.close();
+        parted.close();
+    }
+
+    @Test
+    void eachRowOfAPrefillInPartsIsBitForBitItsOneRunAndItsAloneResult() throws Exception {
+        assertThat(whole.prefillRuns().threads()).isEqualTo(1);
+        assertThat(parted.prefillRuns().threads()).isEqualTo(3);
+        int[] lengths = {5, 3, 9, 2, 6};
+        List<VisualPrefix> rows = new ArrayList<>();
+        for (int r = 0; r < lengths.length; r++) {
+            rows.add(VisualPrefix.onHost(prefix(lengths[r], 10 + r)));
+        }
+        float[] pad = new float[config.hiddenSize()];
+        StepOutputs outputs = parted.offersChoices() ? new StepOutputs(true, 3) : StepOutputs.LOGITS;
+        long[] step = {11, 12, 13, 14, 15, 16};
+
+        Prefilled one = prefillAfterARow(whole, rows, pad, outputs, step);
+        Prefilled parts = prefillAfterARow(parted, rows, pad, outputs, step);
+        for (int r = 0; r < 6; r++) {
+            assertThat(parts.logits.get(r)).as("row %d's logits", r).containsExactly(one.logits.get(r));
+            assertThat(parts.choices.get(r)).as("row %d's choices", r).containsExactly(one.choices.get(r));
+            assertThat(parts.cache.get(r)).as("row %d's cache", r).containsExactly(one.cache.get(r));
+            assertThat(parts.stepLogits.get(r)).as("row %d's step logits", r).containsExactly(one.stepLogits.get(r));
+        }
+
+        SharedBufferDecoder decoder = new SharedBufferDecoder(parted);
+        for (int r = 0; r < rows.size(); r++) {
+            try (SharedKvCache alone = decoder.newCache(1, 16)) {
+                LanguageModelRunner.DecoderOutput out = decoder.prefill(alone, 0, List.of(rows.get(r)), pad, outputs);
+                assertThat(out.lastLogits(0)).as("row %d alone", r).containsExactly(parts.logits.get(r + 1));
+                assertThat(cacheRows(alone, 0)).as("row %d's cache alone", r).containsExactly(parts.cache.get(r + 1));
+            }
+        }
+    }
+
+    /** What a prefill and a step gave, per slot: slot 0 prefilled alone before, slots 1.. by the prefill under test. */
+    private record Prefilled(List<float[]> logits, List<float[]> choices, List<float[]> cache,
+                             List<float[]> stepLogits) {}
+
+    private static Prefilled prefillAfterARow(LanguageModelRunner runner, List<VisualPrefix> rows, float[] pad,
+                                              StepOutputs outputs, long[] step) throws Exception {
+        SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
+        List<float[]> logits = new ArrayList<>();
+        List<float[]> choices = new ArrayList<>();
+        List<float[]> cache = new ArrayList<>();
+        List<float[]> stepLogits = new ArrayList<>();
+        try (SharedKvCache kv = decoder.newCache(rows.size() + 1, 8)) {
+            VisualPrefix first = VisualPrefix.onHost(prefix(4, 99));
+            LanguageModelRunner.DecoderOutput before = decoder.prefill(kv, 0, List.of(first), pad, outputs);
+            logits.add(before.lastLogits(0));
+            choices.add(choices(before, 0));
+            float[] slot0 = cacheRows(kv, 0);
+            LanguageModelRunner.DecoderOutput out = decoder.prefill(kv, 1, rows, pad, outputs);
+            for (int r = 0; r < rows.size(); r++) {
+                logits.add(out.lastLogits(r));
+                choices.add(choices(out, r));
+            }
+            assertThat(cacheRows(kv, 0)).as("the slot before the prefill").containsExactly(slot0);
+            for (int s = 0; s <= rows.size(); s++) {
+                assertThat(kv.length(s)).isEqualTo(s == 0 ? 4 : rows.get(s - 1).length());
+                cache.add(cacheRows(kv, s));
+            }
+            LanguageModelRunner.DecoderOutput next = decoder.feed(kv, rows.size() + 1, step, 1, false, outputs);
+            for (int s = 0; s <= rows.size(); s++) {
+                stepLogits.add(next.lastLogits(s));
+            }
+        }
+        return new Prefilled(logits, choices, cache, stepLogits);
+    }
+
+    /** Row {@code r}'s choice ids and log-probs (none when the run returned none). */
+    private static float[] choices(LanguageModelRunner.DecoderOutput out, int r) {
+        if (out.choices() == 0) {
+            return new float[0];
+        }
+        int[] ids = new int[out.choices()];
+        float[] logProbs = new float[out.choices()];
+        out.lastChoices(r, ids, logProbs);
+        float[] both = new float[2 * ids.length];
+        for (int j = 0; j < ids.length; j++) {
+            both[j] = ids[j];
+            both[ids.length + j] = logProbs[j];
+        }
+        return both;
+    }
+
+    /** Slot {@code s}'s cached keys and values of every layer, one after another. */
+    private static float[] cacheRows(SharedKvCache cache, int s) {
+        List<float[]> parts = new ArrayList<>();
+        int n = 0;
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            parts.add(cache.keyRow(layer, s));
+            parts.add(cache.valueRow(layer, s));
+            n += 2 * parts.get(parts.size() - 1).length;
+        }
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    private static float[][] prefix(int length, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[][] rows = new float[length][config.hiddenSize()];
+        for (float[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                row[i] = (float) random.nextGaussian() * 0.1f;
+            }
+        }
+        return rows;
+    }
+}
