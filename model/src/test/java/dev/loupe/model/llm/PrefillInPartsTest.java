@@ -6,19 +6,24 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The fused decoder's prefill cut into parts that run side by side over their own slots of one cache
- * ({@link SharedBufferDecoder}), on the tiny InstructBLIP-Vicuna language model: every row's logits, token choices and
+ * ({@link SharedBufferDecoder}), on the tiny InstructBLIP-Vicuna language model in float32, int8 and int4 (the
+ * packages' decoder graphs): every row's logits, token choices and
  * cached keys and values are bit for bit those of the same rows prefilled in one run and of each row prefilled alone,
  * the slots outside the prefill keep what they held, and the steps after it give the same logits.
  */
@@ -27,26 +32,32 @@ class PrefillInPartsTest {
     static Path dir;
 
     private static LlamaConfig config;
-    /** Prefills in one run (the tests' pool has one thread). */
-    private static LanguageModelRunner whole;
-    /** Prefills in up to 3 parts side by side. */
-    private static LanguageModelRunner parted;
+    /** Per precision: the runner that prefills in one run, then the one that prefills in up to 3 parts. */
+    private static final Map<Precision, LanguageModelRunner[]> RUNNERS = new EnumMap<>(Precision.class);
 
     @BeforeAll
     static void buildModel() throws Exception {
         Path fixture = HfFixture.VICUNA.checkpoint();
         config = LlamaConfig.fromJson(new ObjectMapper().readTree(fixture.resolve("config.json").toFile())
                 .path("text_config"));
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture)) {
-            OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, "language_model.", config), dir.resolve("embed.onnx"));
-            OnnxModelWriter.write(FusedLlamaGraphs.decoder(ckpt, "language_model.", config),
-                    dir.resolve("decoder.onnx"));
+        for (Precision precision : List.of(Precision.FP32, Precision.INT8, Precision.INT4)) {
+            Path embed = dir.resolve(precision.label() + "-embed.onnx");
+            Path decoder = dir.resolve(precision.label() + "-decoder.onnx");
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture)) {
+                OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, "language_model.", config), embed, precision);
+                OnnxModelWriter.write(FusedLlamaGraphs.decoder(ckpt, "language_model.", config), decoder, precision);
+            }
+            RUNNERS.put(precision, new LanguageModelRunner[] {openWithRuns("1", embed, decoder),
+                    openWithRuns("3", embed, decoder)});
         }
-        whole = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config, 1);
+    }
+
+    /** A runner whose prefill runs up to {@code runs} parts at once ({@link ConcurrentRuns#PROPERTY}). */
+    private static LanguageModelRunner openWithRuns(String runs, Path embed, Path decoder) throws Exception {
         String before = System.getProperty(ConcurrentRuns.PROPERTY);
-        System.setProperty(ConcurrentRuns.PROPERTY, "3");
+        System.setProperty(ConcurrentRuns.PROPERTY, runs);
         try {
-            parted = LanguageModelRunner.open(dir.resolve("embed.onnx"), dir.resolve("decoder.onnx"), config, 1);
+            return LanguageModelRunner.open(embed, decoder, config, 1);
         } finally {
             if (before == null) {
                 System.clearProperty(ConcurrentRuns.PROPERTY);
@@ -58,12 +69,17 @@ class PrefillInPartsTest {
 
     @AfterAll
     static void close() throws Exception {
-        whole.close();
-        parted.close();
+        for (LanguageModelRunner[] runners : RUNNERS.values()) {
+            runners[0].close();
+            runners[1].close();
+        }
     }
 
-    @Test
-    void eachRowOfAPrefillInPartsIsBitForBitItsOneRunAndItsAloneResult() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "INT8", "INT4"})
+    void eachRowOfAPrefillInPartsIsBitForBitItsOneRunAndItsAloneResult(Precision precision) throws Exception {
+        LanguageModelRunner whole = RUNNERS.get(precision)[0];
+        LanguageModelRunner parted = RUNNERS.get(precision)[1];
         assertThat(whole.prefillRuns().threads()).isEqualTo(1);
         assertThat(parted.prefillRuns().threads()).isEqualTo(3);
         int[] lengths = {5, 3, 9, 2, 6};
