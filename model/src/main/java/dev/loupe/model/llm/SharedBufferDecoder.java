@@ -67,10 +67,10 @@ final class SharedBufferDecoder implements SlotDecoder {
      * prefix position, [rows, 1, vocab], valid until the next run.
      *
      * <p>On the CPU the rows are cut into consecutive parts, one per thread of the shared pool, that run side by side
-     * over their own slots (one session, no weights copied; each part padded to its own longest row): one run of all
-     * rows keeps the pool's second thread waiting between operators for a quarter of the run and takes more CPU time
-     * (docs/benchmarks.md, "int8 batch 16: the prefill in parts side by side"). A row's result is what it is alone
-     * either way (batch and padding invariance of the fused decoder).
+     * over their own slots (one session, no weights copied; each part padded to its own longest row): one run of 16
+     * rows leaves the pool's second thread waiting between operators and takes more CPU time than two runs of 8
+     * (docs/benchmarks.md, "int8 batch 16: the decoder's prefill in parts side by side"). A row's result is what it
+     * is alone either way (batch and padding invariance of the fused decoder).
      */
     @Override
     public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<VisualPrefix> rows,

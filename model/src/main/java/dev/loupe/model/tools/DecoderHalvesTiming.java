@@ -18,7 +18,9 @@ import java.util.Locale;
  * and the mean process CPU time per run of the batch.
  *
  * <p>Usage: {@code java -cp ... dev.loupe.model.tools.DecoderHalvesTiming THREADS BATCH PREFIX ROUNDS PACKAGE [PARTS...]}
- * (parts default 1 2).
+ * (parts default 1 2). With {@code -Dsteps=N} it then runs N steps (N prefills with {@code -Dprefill=true}) per part
+ * count and reports each thread's CPU time per run (from {@code /proc/self/task}, 10 ms ticks: use N of 40 or more)
+ * and the minor page faults: whether the pool's worker thread is busy or waiting (Linux only).
  */
 public final class DecoderHalvesTiming {
     private static final com.sun.management.OperatingSystemMXBean CPU =
@@ -38,6 +40,12 @@ public final class DecoderHalvesTiming {
             }
         }
         return out;
+    }
+
+    /** The process's minor page faults so far. */
+    static long minorFaults() throws java.io.IOException {
+        String stat = java.nio.file.Files.readString(Path.of("/proc/self/stat"));
+        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[7]);
     }
 
     public static void main(String[] args) throws Exception {
@@ -103,6 +111,7 @@ public final class DecoderHalvesTiming {
             for (int s = 0; s < setups.size() && steps > 0; s++) {
                 List<FusedDecoderTiming.Runner> runners = setups.get(s);
                 java.util.Map<String, Long> before = threadTicks();
+                long faults0 = minorFaults();
                 long t0 = System.nanoTime();
                 boolean prefill = Boolean.getBoolean("prefill");
                 for (int i = 0; i < steps; i++) {
@@ -113,6 +122,7 @@ public final class DecoderHalvesTiming {
                     }
                 }
                 long t1 = System.nanoTime();
+                long faults = minorFaults() - faults0;
                 java.util.Map<String, Long> after = threadTicks();
                 StringBuilder busy = new StringBuilder();
                 after.forEach((t, v) -> {
@@ -121,8 +131,9 @@ public final class DecoderHalvesTiming {
                         busy.append(' ').append(t).append('=').append(d * 10.0 / steps).append("ms");
                     }
                 });
-                System.out.printf(Locale.ROOT, "%d parts: %d steps, %.2f ms/step wall; per-thread CPU per step:%s%n",
-                        partCounts.get(s), steps, (t1 - t0) / 1e6 / steps, busy);
+                System.out.printf(Locale.ROOT, "%d parts: %d %s, %.2f ms each wall, %d minor faults each; per-thread CPU "
+                                + "each:%s%n", partCounts.get(s), steps, prefill ? "prefills" : "steps",
+                        (t1 - t0) / 1e6 / steps, faults / steps, busy);
             }
             for (List<FusedDecoderTiming.Runner> runners : setups) {
                 for (FusedDecoderTiming.Runner r : runners) {
