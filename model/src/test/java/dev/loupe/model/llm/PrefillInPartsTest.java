@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -163,30 +162,15 @@ class PrefillInPartsTest {
 
     /** Slot {@code s}'s cached keys and values of every layer, one after another. */
     private static float[] cacheRows(SharedKvCache cache, int s) {
-        List<float[]> parts = new ArrayList<>();
-        int n = 0;
+        float[][] parts = new float[2 * config.numHiddenLayers()][];
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            parts.add(cache.keyRow(layer, s));
-            parts.add(cache.valueRow(layer, s));
-            n += 2 * parts.get(parts.size() - 1).length;
+            parts[2 * layer] = cache.keyRow(layer, s);
+            parts[2 * layer + 1] = cache.valueRow(layer, s);
         }
-        float[] out = new float[n];
-        int at = 0;
-        for (float[] p : parts) {
-            System.arraycopy(p, 0, out, at, p.length);
-            at += p.length;
-        }
-        return out;
+        return HfFixture.flat(parts);
     }
 
     private static float[][] prefix(int length, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[][] rows = new float[length][config.hiddenSize()];
-        for (float[] row : rows) {
-            for (int i = 0; i < row.length; i++) {
-                row[i] = (float) random.nextGaussian() * 0.1f;
-            }
-        }
-        return rows;
+        return SharedKvCacheTest.prefix(length, config.hiddenSize(), seed);
     }
 }
