@@ -9,6 +9,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.OrtTensors;
 import java.io.IOException;
@@ -45,9 +46,13 @@ public final class LanguageModelRunner implements AutoCloseable {
     /** The KV cache's element type: the decoder's past inputs' (float16 in fp16-compute packages). */
     private final OnnxJavaType kvElementType;
 
-    private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config)
-            throws OrtException {
+    /** Where a fused decoder's prefill runs its parts side by side ({@link SharedBufferDecoder}). */
+    private final ConcurrentRuns prefillRuns;
+
+    private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config,
+                                ConcurrentRuns prefillRuns) throws OrtException {
         this.env = env;
+        this.prefillRuns = prefillRuns;
         this.embedding = embedding;
         this.decoder = decoder;
         this.config = config;
@@ -111,7 +116,8 @@ public final class LanguageModelRunner implements AutoCloseable {
         try {
             OrtSession dec = OrtSessions.open(decoderModel, options);
             try {
-                return new LanguageModelRunner(OrtSessions.environment(options), emb, dec, config);
+                return new LanguageModelRunner(OrtSessions.environment(options), emb, dec, config,
+                        ConcurrentRuns.forCpuRuns(options, "prefill"));
             } catch (OrtException | RuntimeException e) {
                 dec.close();
                 throw new IOException("decoder graph " + decoderModel + " is not usable: " + e.getMessage(), e);
@@ -151,6 +157,11 @@ public final class LanguageModelRunner implements AutoCloseable {
     /** The buffers of this model's {@link SharedKvCache}s, reused from one generation to the next. */
     KvBufferPool kvBufferPool() {
         return kvBufferPool;
+    }
+
+    /** The runs a fused decoder's prefill may put side by side on the pool ({@link SharedBufferDecoder}). */
+    ConcurrentRuns prefillRuns() {
+        return prefillRuns;
     }
 
     OrtSession decoderSession() {
@@ -432,6 +443,7 @@ public final class LanguageModelRunner implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
+        prefillRuns.close();
         try {
             embedding.close();
         } finally {

@@ -25,14 +25,14 @@ final class SharedBufferDecoder implements SlotDecoder {
     private final LanguageModelRunner runner;
     private final int vocab;
     private final int hidden;
-    private IntBuffer seqlens = ints(1);
-    private final IntBuffer total = ints(1);
-    private LongBuffer logitPositions = longs(1);
+    /** The inputs of the runs one after another (steps, whole prefills). */
+    private final RunInputs inputs = new RunInputs();
+    /** The inputs of a prefill's parts, one per part run side by side. */
+    private RunInputs[] partInputs = new RunInputs[0];
     private LongBuffer ids = longs(1);
     private FloatBuffer logits = floats(0);
     private LongBuffer choiceIds = longs(0);
     private FloatBuffer choiceLogProbs = floats(0);
-    private final LongBuffer choiceCount = longs(1);
 
     SharedBufferDecoder(LanguageModelRunner runner) {
         if (!runner.sharedBufferCache()) {
@@ -56,18 +56,81 @@ final class SharedBufferDecoder implements SlotDecoder {
     }
 
     /**
+     * System property: the most parts a prefill's rows are cut into, run side by side on the shared pool (1 = one run
+     * of all rows, as before); by default one per thread of the pool. For measurements.
+     */
+    static final String PREFILL_PARTS_PROPERTY = "loupe.ort.prefill-parts";
+
+    /**
      * The prefill of {@code prefixes} into slots [first, first + prefixes.size()), which must hold nothing yet
      * that matters: right-padded with {@code padEmbedding} to the longest; the logits are each row's at its last
      * prefix position, [rows, 1, vocab], valid until the next run.
+     *
+     * <p>On the CPU the rows are cut into consecutive parts, one per thread of the shared pool, that run side by side
+     * over their own slots (one session, no weights copied; each part padded to its own longest row): one run of 16
+     * rows leaves the pool's second thread waiting between operators and takes more CPU time than two runs of 8
+     * (docs/benchmarks.md, "int8 batch 16: the decoder's prefill in parts side by side"). A row's result is what it
+     * is alone either way (batch and padding invariance of the fused decoder).
      */
     @Override
     public LanguageModelRunner.DecoderOutput prefill(SlotCache slots, int first, List<VisualPrefix> rows,
                                                      float[] padEmbedding, StepOutputs outputs) throws OrtException {
         SharedKvCache cache = own(slots);
-        SlotRun slotRun = SlotRun.prefill(first, rows);
+        SlotRun whole = SlotRun.prefill(first, rows);
+        int n = whole.rows();
+        Outputs out = outputs(outputs, n, 1);
+        int parts = Math.min(n, Math.min(runner.prefillRuns().threads(), Integer.getInteger(PREFILL_PARTS_PROPERTY,
+                Integer.MAX_VALUE)));
+        if (parts <= 1) {
+            try (OnnxTensor e = prefillEmbeds(rows, padEmbedding, whole.seq())) {
+                run(e, cache, whole, out, inputs, null);
+            }
+            return out.result();
+        }
+        whole.reserve(cache); // the cache grows once, before any part's views are made
+        if (partInputs.length < parts) {
+            partInputs = java.util.Arrays.copyOf(partInputs, parts);
+            for (int i = 0; i < parts; i++) {
+                if (partInputs[i] == null) {
+                    partInputs[i] = new RunInputs();
+                }
+            }
+        }
+        SlotRun[] runs = new SlotRun[parts];
+        OnnxTensor[] embeds = new OnnxTensor[parts];
+        SharedKvCache.LayerViews[] views = new SharedKvCache.LayerViews[parts];
+        Outputs[] outs = new Outputs[parts];
+        try {
+            for (int p = 0; p < parts; p++) {
+                int from = p * n / parts;
+                int to = (p + 1) * n / parts;
+                List<VisualPrefix> part = rows.subList(from, to);
+                runs[p] = SlotRun.prefill(first + from, part);
+                embeds[p] = prefillEmbeds(part, padEmbedding, runs[p].seq());
+                views[p] = cache.newViews(first + from, to - from);
+                outs[p] = out.rows(from, to - from);
+            }
+            runner.prefillRuns().forEach(parts, p -> run(embeds[p], cache, runs[p], outs[p], partInputs[p], views[p]));
+        } finally {
+            for (int p = 0; p < parts; p++) {
+                if (embeds[p] != null) {
+                    embeds[p].close();
+                }
+                if (views[p] != null) {
+                    views[p].close();
+                }
+            }
+        }
+        for (SlotRun run : runs) {
+            run.commit(cache);
+        }
+        return out.result();
+    }
+
+    /** {@code rows}' prefixes right-padded with {@code padEmbedding} to {@code seq} positions, [rows, seq, hidden]. */
+    private OnnxTensor prefillEmbeds(List<VisualPrefix> rows, float[] padEmbedding, int seq) throws OrtException {
         List<float[][]> prefixes = VisualPrefix.hostRows(rows);
-        int n = slotRun.rows();
-        int seq = slotRun.seq();
+        int n = prefixes.size();
         float[] embeds = new float[n * seq * hidden];
         for (int r = 0; r < n; r++) {
             float[][] p = prefixes.get(r);
@@ -75,12 +138,7 @@ final class SharedBufferDecoder implements SlotDecoder {
                 System.arraycopy(t < p.length ? p[t] : padEmbedding, 0, embeds, (r * seq + t) * hidden, hidden);
             }
         }
-        try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(), FloatBuffer.wrap(embeds),
-                new long[] {n, seq, hidden})) {
-            Outputs out = outputs(outputs, n, 1);
-            run(e, cache, slotRun, out);
-            return out.result();
-        }
+        return OnnxTensor.createTensor(runner.environment(), FloatBuffer.wrap(embeds), new long[] {n, seq, hidden});
     }
 
     /** {@link #prefill(SharedKvCache, int, List, float[], StepOutputs)} returning the logits. */
@@ -132,8 +190,14 @@ final class SharedBufferDecoder implements SlotDecoder {
                            int choices) {
         /** Row {@code r}'s part (n = 1). */
         Outputs row(int r) {
-            return new Outputs(slice(logits, r * k * vocab, k * vocab), slice(ids, r * k * choices, k * choices),
-                    slice(logProbs, r * k * choices, k * choices), 1, k, vocab, choices);
+            return rows(r, 1);
+        }
+
+        /** Rows [from, from + count)'s part. */
+        Outputs rows(int from, int count) {
+            return new Outputs(slice(logits, from * k * vocab, count * k * vocab),
+                    slice(ids, from * k * choices, count * k * choices),
+                    slice(logProbs, from * k * choices, count * k * choices), count, k, vocab, choices);
         }
 
         LanguageModelRunner.DecoderOutput result() {
@@ -176,47 +240,54 @@ final class SharedBufferDecoder implements SlotDecoder {
             long[] slice = java.util.Arrays.copyOfRange(tokens, from, from + n * seq);
             try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(),
                     FloatBuffer.wrap(runner.embed(slice, n, seq)), new long[] {n, seq, hidden})) {
-                run(e, cache, slotRun, out);
+                run(e, cache, slotRun, out, inputs, null);
             }
             return;
         }
         try (OnnxTensor idTensor = OnnxTensor.createTensor(runner.environment(), ids, shape);
              OrtSession.Result embedded = runner.embeddingSession().run(Map.of(LlamaGraphs.INPUT_IDS, idTensor))) {
-            run((OnnxTensor) embedded.get(0), cache, slotRun, out);
+            run((OnnxTensor) embedded.get(0), cache, slotRun, out, inputs, null);
         }
     }
 
-    /** One decoder run over {@code slotRun}'s slots, the rows' lengths recorded after it. */
-    private void run(OnnxTensor embeds, SharedKvCache cache, SlotRun slotRun, Outputs out) throws OrtException {
+    /**
+     * One decoder run over {@code slotRun}'s slots with {@code in}'s input memory, over {@code views} (or the cache's
+     * own views of the slots when null, the rows' lengths then recorded after the run; with views, the cache must
+     * already hold the slots and the caller records the lengths).
+     */
+    private void run(OnnxTensor embeds, SharedKvCache cache, SlotRun slotRun, Outputs out, RunInputs in,
+                     SharedKvCache.LayerViews views) throws OrtException {
         int k = out.k();
         int n = slotRun.rows();
         int first = slotRun.first();
-        seqlens = fit(seqlens, n);
-        seqlens.put(0, slotRun.seqlensK());
-        LongBuffer positions = positions(n * k);
-        positions.put(0, slotRun.logitPositions());
-        slotRun.reserve(cache);
-        total.put(0, slotRun.total());
+        in.seqlens = fit(in.seqlens, n);
+        in.seqlens.put(0, slotRun.seqlensK());
+        in.positions = fit(in.positions, n * k);
+        in.positions.put(0, slotRun.logitPositions());
+        if (views == null) {
+            slotRun.reserve(cache);
+        }
+        in.total.put(0, slotRun.total());
         var env = runner.environment();
-        try (OnnxTensor s = OnnxTensor.createTensor(env, seqlens, new long[] {n});
-             OnnxTensor t = OnnxTensor.createTensor(env, total, new long[] {1});
-             OnnxTensor p = OnnxTensor.createTensor(env, positions, new long[] {n, k});
-             OnnxTensor c = OnnxTensor.createTensor(env, choiceCount, new long[] {1});
+        try (OnnxTensor s = OnnxTensor.createTensor(env, in.seqlens, new long[] {n});
+             OnnxTensor t = OnnxTensor.createTensor(env, in.total, new long[] {1});
+             OnnxTensor p = OnnxTensor.createTensor(env, in.positions, new long[] {n, k});
+             OnnxTensor c = OnnxTensor.createTensor(env, in.choiceCount, new long[] {1});
              OnnxTensor l = out.logits() == null ? null
                      : OnnxTensor.createTensor(env, out.logits(), new long[] {n, k, vocab});
              OnnxTensor ci = out.ids() == null ? null
                      : OnnxTensor.createTensor(env, out.ids(), new long[] {n, k, out.choices()});
              OnnxTensor cl = out.logProbs() == null ? null
                      : OnnxTensor.createTensor(env, out.logProbs(), new long[] {n, k, out.choices()})) {
-            Map<String, OnnxTensor> in = new HashMap<>();
+            Map<String, OnnxTensor> feeds = new HashMap<>();
             Map<String, OnnxTensor> pinned = new HashMap<>();
-            in.put(LlamaGraphs.INPUTS_EMBEDS, embeds);
-            in.put(FusedLlamaGraphs.SEQLENS_K, s);
-            in.put(FusedLlamaGraphs.TOTAL_SEQUENCE_LENGTH, t);
-            in.put(FusedLlamaGraphs.LOGITS_POSITIONS, p);
+            feeds.put(LlamaGraphs.INPUTS_EMBEDS, embeds);
+            feeds.put(FusedLlamaGraphs.SEQLENS_K, s);
+            feeds.put(FusedLlamaGraphs.TOTAL_SEQUENCE_LENGTH, t);
+            feeds.put(FusedLlamaGraphs.LOGITS_POSITIONS, p);
             if (runner.offersChoices()) { // an input of the graph even when its outputs are not asked for
-                choiceCount.put(0, Math.max(out.choices(), 1));
-                in.put(TokenChoiceHead.CHOICE_COUNT, c);
+                in.choiceCount.put(0, Math.max(out.choices(), 1));
+                feeds.put(TokenChoiceHead.CHOICE_COUNT, c);
             }
             if (l != null) {
                 pinned.put(LlamaGraphs.LOGITS, l);
@@ -226,21 +297,26 @@ final class SharedBufferDecoder implements SlotDecoder {
                 pinned.put(TokenChoiceHead.CHOICE_LOG_PROBS, cl);
             }
             for (int i = 0; i < runner.config().numHiddenLayers(); i++) {
-                OnnxTensor key = cache.key(i, first, n);
-                OnnxTensor value = cache.value(i, first, n);
-                in.put(LlamaGraphs.pastKey(i), key);
-                in.put(LlamaGraphs.pastValue(i), value);
+                OnnxTensor key = views == null ? cache.key(i, first, n) : views.keys()[i];
+                OnnxTensor value = views == null ? cache.value(i, first, n) : views.values()[i];
+                feeds.put(LlamaGraphs.pastKey(i), key);
+                feeds.put(LlamaGraphs.pastValue(i), value);
                 pinned.put(LlamaGraphs.presentKey(i), key);
                 pinned.put(LlamaGraphs.presentValue(i), value);
             }
-            runner.decoderSession().run(in, java.util.Set.of(), pinned).close();
+            runner.decoderSession().run(feeds, java.util.Set.of(), pinned).close();
         }
-        slotRun.commit(cache);
+        if (views == null) {
+            slotRun.commit(cache);
+        }
     }
 
-    private LongBuffer positions(int n) {
-        logitPositions = fit(logitPositions, n);
-        return logitPositions;
+    /** The direct memory of one run's small inputs (per-row lengths, logit positions, choice count), reused. */
+    private static final class RunInputs {
+        private IntBuffer seqlens = ints(1);
+        private final IntBuffer total = ints(1);
+        private LongBuffer positions = longs(1);
+        private final LongBuffer choiceCount = longs(1);
     }
 
     private FloatBuffer logits(int n) {

@@ -145,13 +145,26 @@ public final class SharedKvCache extends SlotCache {
     }
 
     private void views(int first, int n) throws OrtException {
-        if (first < 0 || n < 1 || first + n > slots) {
-            throw new IllegalArgumentException("slots [" + first + ", " + (first + n) + ") outside " + slots);
-        }
         if (viewKeys != null && viewFirst == first && viewCount == n) {
             return;
         }
+        LayerViews made = newViews(first, n);
         closeViews();
+        viewKeys = made.keys;
+        viewValues = made.values;
+        viewFirst = first;
+        viewCount = n;
+    }
+
+    /**
+     * Every layer's key and value tensors over slots [first, first + n), for one run; the caller closes them
+     * (before the cache grows, is reordered or closes). Runs over disjoint slots may use such views at the same time
+     * ({@link SharedBufferDecoder}'s prefill in parts).
+     */
+    LayerViews newViews(int first, int n) throws OrtException {
+        if (first < 0 || n < 1 || first + n > slots) {
+            throw new IllegalArgumentException("slots [" + first + ", " + (first + n) + ") outside " + slots);
+        }
         OnnxTensor[] k = new OnnxTensor[layers];
         OnnxTensor[] v = new OnnxTensor[layers];
         long[] shape = {n, heads, capacity, headDim};
@@ -168,10 +181,16 @@ public final class SharedKvCache extends SlotCache {
             closeAll(v);
             throw e;
         }
-        viewKeys = k;
-        viewValues = v;
-        viewFirst = first;
-        viewCount = n;
+        return new LayerViews(k, v);
+    }
+
+    /** Each layer's key and value tensor over some of the cache's slots ({@link #newViews}). */
+    record LayerViews(OnnxTensor[] keys, OnnxTensor[] values) implements AutoCloseable {
+        @Override
+        public void close() {
+            closeAll(keys);
+            closeAll(values);
+        }
     }
 
     /** Row {@code slot} of layer {@code layer}'s keys, [kv_heads, length, head_dim] (a copy; for tests). */

@@ -79,7 +79,15 @@ public final class ConcurrentRuns implements AutoCloseable {
      * could) and the runs execute on the CPU; one after another otherwise (a GPU runs each run whole).
      */
     public static ConcurrentRuns forImageRuns(boolean smallRuns, RuntimeOptions options, String name) {
-        return smallRuns && options.device() == RuntimeOptions.Device.CPU
+        return smallRuns ? forCpuRuns(options, name) : new ConcurrentRuns(1, name);
+    }
+
+    /**
+     * Runs side by side on the shared pool ({@link #forSharedPool}) where {@code options} run graphs on the CPU; one
+     * after another on a GPU (which runs each run whole).
+     */
+    public static ConcurrentRuns forCpuRuns(RuntimeOptions options, String name) {
+        return options.device() == RuntimeOptions.Device.CPU
                 ? forSharedPool(options.intraOpThreads(), name)
                 : new ConcurrentRuns(1, name);
     }

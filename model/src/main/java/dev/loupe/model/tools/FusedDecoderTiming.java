@@ -91,13 +91,24 @@ public final class FusedDecoderTiming {
         private final Map<String, OnnxTensor> stepIn = new HashMap<>();
         private final Map<String, OnnxTensor> pinned = new HashMap<>();
         private final Set<String> requested;
+        private final boolean ownsSession;
 
         Runner(Path decoder, OrtEnvironment env, RuntimeOptions options, int batch, int prefix)
                 throws IOException, OrtException {
-            session = OrtSessions.open(decoder, options);
+            this(OrtSessions.open(decoder, options), true, env, batch, prefix);
+        }
+
+        /**
+         * Inputs and cache buffers of {@code batch} rows for {@code session}, which stays open when this runner
+         * closes unless {@code ownsSession} (several runners may share one session).
+         */
+        Runner(OrtSession session, boolean ownsSession, OrtEnvironment env, int batch, int prefix)
+                throws OrtException {
+            this.session = session;
+            this.ownsSession = ownsSession;
             Map<String, NodeInfo> inputs = session.getInputInfo();
             if (!inputs.containsKey(FusedLlamaGraphs.SEQLENS_K)) {
-                throw new IllegalArgumentException(decoder + " is not a fused LLaMA decoder (no "
+                throw new IllegalArgumentException("not a fused LLaMA decoder (no "
                         + FusedLlamaGraphs.SEQLENS_K + " input)");
             }
             long hidden = ((TensorInfo) inputs.get(LlamaGraphs.INPUTS_EMBEDS).getInfo()).getShape()[2];
@@ -175,7 +186,9 @@ public final class FusedDecoderTiming {
         @Override
         public void close() throws OrtException {
             owned.forEach(OnnxTensor::close);
-            session.close();
+            if (ownsSession) {
+                session.close();
+            }
         }
     }
 

@@ -186,8 +186,13 @@ class SharedKvCacheTest {
     }
 
     private static float[][] prefix(int length, long seed) {
+        return prefix(length, config.hiddenSize(), seed);
+    }
+
+    /** {@code length} random input rows of {@code width} (a visual prefix), reproducible from {@code seed}. */
+    static float[][] prefix(int length, int width, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        float[][] rows = new float[length][config.hiddenSize()];
+        float[][] rows = new float[length][width];
         for (float[] row : rows) {
             for (int i = 0; i < row.length; i++) {
                 row[i] = (float) random.nextGaussian() * 0.1f;

@@ -1,0 +1,176 @@
+package dev.loupe.model.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.onnx.ConcurrentRuns;
+import dev.loupe.model.onnx.OnnxModelWriter;
+import dev.loupe.model.onnx.Precision;
+import dev.loupe.model.testing.HfFixture;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fused decoder's prefill cut into parts that run side by side over their own slots of one cache
+ * ({@link SharedBufferDecoder}), on the tiny InstructBLIP-Vicuna language model in float32, int8 and int4 (the
+ * packages' decoder graphs): every row's logits, token choices and
+ * cached keys and values are bit for bit those of the same rows prefilled in one run and of each row prefilled alone,
+ * the slots outside the prefill keep what they held, and the steps after it give the same logits.
+ */
+class PrefillInPartsTest {
+    @TempDir
+    static Path dir;
+
+    private static LlamaConfig config;
+    /** Per precision: the runner that prefills in one run, then the one that prefills in up to 3 parts. */
+    private static final Map<Precision, LanguageModelRunner[]> RUNNERS = new EnumMap<>(Precision.class);
+
+    @BeforeAll
+    static void buildModel() throws Exception {
+        Path fixture = HfFixture.VICUNA.checkpoint();
+        config = LlamaConfig.fromJson(new ObjectMapper().readTree(fixture.resolve("config.json").toFile())
+                .path("text_config"));
+        for (Precision precision : List.of(Precision.FP32, Precision.INT8, Precision.INT4)) {
+            Path embed = dir.resolve(precision.label() + "-embed.onnx");
+            Path decoder = dir.resolve(precision.label() + "-decoder.onnx");
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture)) {
+                OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, "language_model.", config), embed, precision);
+                OnnxModelWriter.write(FusedLlamaGraphs.decoder(ckpt, "language_model.", config), decoder, precision);
+            }
+            RUNNERS.put(precision, new LanguageModelRunner[] {openWithRuns("1", embed, decoder),
+                    openWithRuns("3", embed, decoder)});
+        }
+    }
+
+    /** A runner whose prefill runs up to {@code runs} parts at once ({@link ConcurrentRuns#PROPERTY}). */
+    private static LanguageModelRunner openWithRuns(String runs, Path embed, Path decoder) throws Exception {
+        String before = System.getProperty(ConcurrentRuns.PROPERTY);
+        System.setProperty(ConcurrentRuns.PROPERTY, runs);
+        try {
+            return LanguageModelRunner.open(embed, decoder, config, 1);
+        } finally {
+            if (before == null) {
+                System.clearProperty(ConcurrentRuns.PROPERTY);
+            } else {
+                System.setProperty(ConcurrentRuns.PROPERTY, before);
+            }
+        }
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        for (LanguageModelRunner[] runners : RUNNERS.values()) {
+            runners[0].close();
+            runners[1].close();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "INT8", "INT4"})
+    void eachRowOfAPrefillInPartsIsBitForBitItsOneRunAndItsAloneResult(Precision precision) throws Exception {
+        LanguageModelRunner whole = RUNNERS.get(precision)[0];
+        LanguageModelRunner parted = RUNNERS.get(precision)[1];
+        assertThat(whole.prefillRuns().threads()).isEqualTo(1);
+        assertThat(parted.prefillRuns().threads()).isEqualTo(3);
+        int[] lengths = {5, 3, 9, 2, 6};
+        List<VisualPrefix> rows = new ArrayList<>();
+        for (int r = 0; r < lengths.length; r++) {
+            rows.add(VisualPrefix.onHost(prefix(lengths[r], 10 + r)));
+        }
+        float[] pad = new float[config.hiddenSize()];
+        StepOutputs outputs = parted.offersChoices() ? new StepOutputs(true, 3) : StepOutputs.LOGITS;
+        long[] step = {11, 12, 13, 14, 15, 16};
+
+        Prefilled one = prefillAfterARow(whole, rows, pad, outputs, step);
+        Prefilled parts = prefillAfterARow(parted, rows, pad, outputs, step);
+        for (int r = 0; r < 6; r++) {
+            assertThat(parts.logits.get(r)).as("row %d's logits", r).containsExactly(one.logits.get(r));
+            assertThat(parts.choices.get(r)).as("row %d's choices", r).containsExactly(one.choices.get(r));
+            assertThat(parts.cache.get(r)).as("row %d's cache", r).containsExactly(one.cache.get(r));
+            assertThat(parts.stepLogits.get(r)).as("row %d's step logits", r).containsExactly(one.stepLogits.get(r));
+        }
+
+        SharedBufferDecoder decoder = new SharedBufferDecoder(parted);
+        for (int r = 0; r < rows.size(); r++) {
+            try (SharedKvCache alone = decoder.newCache(1, 16)) {
+                LanguageModelRunner.DecoderOutput out = decoder.prefill(alone, 0, List.of(rows.get(r)), pad, outputs);
+                assertThat(out.lastLogits(0)).as("row %d alone", r).containsExactly(parts.logits.get(r + 1));
+                assertThat(cacheRows(alone, 0)).as("row %d's cache alone", r).containsExactly(parts.cache.get(r + 1));
+            }
+        }
+    }
+
+    /** What a prefill and a step gave, per slot: slot 0 prefilled alone before, slots 1.. by the prefill under test. */
+    private record Prefilled(List<float[]> logits, List<float[]> choices, List<float[]> cache,
+                             List<float[]> stepLogits) {}
+
+    private static Prefilled prefillAfterARow(LanguageModelRunner runner, List<VisualPrefix> rows, float[] pad,
+                                              StepOutputs outputs, long[] step) throws Exception {
+        SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
+        List<float[]> logits = new ArrayList<>();
+        List<float[]> choices = new ArrayList<>();
+        List<float[]> cache = new ArrayList<>();
+        List<float[]> stepLogits = new ArrayList<>();
+        try (SharedKvCache kv = decoder.newCache(rows.size() + 1, 8)) {
+            VisualPrefix first = VisualPrefix.onHost(prefix(4, 99));
+            LanguageModelRunner.DecoderOutput before = decoder.prefill(kv, 0, List.of(first), pad, outputs);
+            logits.add(before.lastLogits(0));
+            choices.add(choices(before, 0));
+            float[] slot0 = cacheRows(kv, 0);
+            LanguageModelRunner.DecoderOutput out = decoder.prefill(kv, 1, rows, pad, outputs);
+            for (int r = 0; r < rows.size(); r++) {
+                logits.add(out.lastLogits(r));
+                choices.add(choices(out, r));
+            }
+            assertThat(cacheRows(kv, 0)).as("the slot before the prefill").containsExactly(slot0);
+            for (int s = 0; s <= rows.size(); s++) {
+                assertThat(kv.length(s)).isEqualTo(s == 0 ? 4 : rows.get(s - 1).length());
+                cache.add(cacheRows(kv, s));
+            }
+            LanguageModelRunner.DecoderOutput next = decoder.feed(kv, rows.size() + 1, step, 1, false, outputs);
+            for (int s = 0; s <= rows.size(); s++) {
+                stepLogits.add(next.lastLogits(s));
+            }
+        }
+        return new Prefilled(logits, choices, cache, stepLogits);
+    }
+
+    /** Row {@code r}'s choice ids and log-probs (none when the run returned none). */
+    private static float[] choices(LanguageModelRunner.DecoderOutput out, int r) {
+        if (out.choices() == 0) {
+            return new float[0];
+        }
+        int[] ids = new int[out.choices()];
+        float[] logProbs = new float[out.choices()];
+        out.lastChoices(r, ids, logProbs);
+        float[] both = new float[2 * ids.length];
+        for (int j = 0; j < ids.length; j++) {
+            both[j] = ids[j];
+            both[ids.length + j] = logProbs[j];
+        }
+        return both;
+    }
+
+    /** Slot {@code s}'s cached keys and values of every layer, one after another. */
+    private static float[] cacheRows(SharedKvCache cache, int s) {
+        float[][] parts = new float[2 * config.numHiddenLayers()][];
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            parts[2 * layer] = cache.keyRow(layer, s);
+            parts[2 * layer + 1] = cache.valueRow(layer, s);
+        }
+        return HfFixture.flat(parts);
+    }
+
+    private static float[][] prefix(int length, long seed) {
+        return SharedKvCacheTest.prefix(length, config.hiddenSize(), seed);
+    }
+}
