@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,7 +90,7 @@ final class SharedBufferDecoder implements SlotDecoder {
         }
         whole.reserve(cache); // the cache grows once, before any part's views are made
         if (partInputs.length < parts) {
-            partInputs = java.util.Arrays.copyOf(partInputs, parts);
+            partInputs = Arrays.copyOf(partInputs, parts);
             for (int i = 0; i < parts; i++) {
                 if (partInputs[i] == null) {
                     partInputs[i] = new RunInputs();
@@ -237,7 +238,7 @@ final class SharedBufferDecoder implements SlotDecoder {
         ids.put(0, tokens, from, n * seq);
         long[] shape = {n, seq};
         if (!runner.floatEmbeddings()) { // e.g. float16 tables: convert to the decoder's float32 in Java
-            long[] slice = java.util.Arrays.copyOfRange(tokens, from, from + n * seq);
+            long[] slice = Arrays.copyOfRange(tokens, from, from + n * seq);
             try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(),
                     FloatBuffer.wrap(runner.embed(slice, n, seq)), new long[] {n, seq, hidden})) {
                 run(e, cache, slotRun, out, inputs, null);
