@@ -202,10 +202,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 modelName = dims.describe() + String.format(Locale.ROOT, " (%.1f M parameters)", params / 1e6);
             }
             int distinct = settings.batchSizes().stream().max(Integer::compare).orElseThrow();
-            List<byte[]> images = new ArrayList<>();
-            for (int i = 0; i < distinct; i++) {
-                images.add(RandomImages.png(seed + i, 640, 480));
-            }
+            // drawn again for each package rather than kept: the runs' memory is the model's, not the benchmark's
+            InferenceBenchmark.EncodedImages images = i -> RandomImages.png(seed + i, 640, 480);
             for (Precision precision : precisions) {
                 for (DecoderGraphKind decoder : decoderKinds) {
                     Path modelDir = model;
@@ -217,7 +215,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                         err.printf(Locale.ROOT, "bench: converted to %s (%.1f s)%n", modelDir,
                                 (System.nanoTime() - start) / 1e9);
                     }
-                    measured.add(measure(modelDir, runtime, settings, images));
+                    measured.add(measure(modelDir, runtime, settings, distinct, images));
                 }
             }
             if (json) {
@@ -258,7 +256,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     }
 
     private Measured measure(Path modelDir, RuntimeOptions runtime, InferenceBenchmark.Settings settings,
-                             List<byte[]> images) throws Exception {
+                             int distinctImages, InferenceBenchmark.EncodedImages images) throws Exception {
         ProcessResources.resetPeaks();
         AnnotatorFactory factory = Models.open(modelDir, runtime);
         Path pkg = Models.resolvePackage(modelDir, runtime);
@@ -271,7 +269,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 ? GpuMemoryProbe.start(runtime.deviceIndex(), GpuMemoryProbe.INTERVAL) : null;
              BatchAnnotator annotator = factory.createAnnotator()) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-            InferenceBenchmark bench = InferenceBenchmark.prepare(annotator, factory.createPreprocessor(), images);
+            InferenceBenchmark bench = InferenceBenchmark.prepare(annotator, factory.createPreprocessor(),
+                    distinctImages, images);
             List<InferenceBenchmark.Result> results = bench.run(settings,
                     line -> err.println("bench: " + dtype + (decoder.isEmpty() ? "" : "/" + decoder) + ", " + line));
             GpuMemory memory = gpu == null ? null : gpu.unavailable() != null ? new GpuMemory(null, gpu.unavailable())
