@@ -181,51 +181,49 @@ public final class SoakRun {
         long lastJobCheck = System.nanoTime();
         AvroDeserializer<AnnotationResult> results = new AvroDeserializer<>(AnnotationResult.class);
         AvroDeserializer<AnnotationFailure> failures = new AvroDeserializer<>(AnnotationFailure.class);
-        {
-            while (System.nanoTime() < settleUntil) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.topic().equals(settings.deadLetterTopic())) {
-                        AnnotationFailure f = failures.deserialize(r.value());
-                        int index = f.getId() != null ? SoakInputs.index(f.getId())
-                                : SoakInputs.indexOfUndecodable(bytes(f.getRawInput()));
-                        tally.deadLetter(index, f.getErrorCode());
-                    } else {
-                        AnnotationResult result = results.deserialize(r.value());
-                        tally.result(SoakInputs.index(result.getId()));
-                        var t = result.getTimings();
-                        latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis(),
-                                t.getFetchMillis() + t.getPreprocessMillis() + t.getQueueMillis()
-                                        + t.getInferenceMillis(), r.timestamp());
-                        timings.add(result);
-                    }
+        while (System.nanoTime() < settleUntil) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                if (r.topic().equals(settings.deadLetterTopic())) {
+                    AnnotationFailure f = failures.deserialize(r.value());
+                    int index = f.getId() != null ? SoakInputs.index(f.getId())
+                            : SoakInputs.indexOfUndecodable(bytes(f.getRawInput()));
+                    tally.deadLetter(index, f.getErrorCode());
+                } else {
+                    AnnotationResult result = results.deserialize(r.value());
+                    tally.result(SoakInputs.index(result.getId()));
+                    var t = result.getTimings();
+                    latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis(),
+                            t.getFetchMillis() + t.getPreprocessMillis() + t.getQueueMillis()
+                                    + t.getInferenceMillis(), r.timestamp());
+                    timings.add(result);
                 }
-                if (tally.complete() && completedAt == 0) {
-                    completedAt = System.nanoTime();
-                    settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
-                }
-                if (completedAt == 0 && writing.isCompletedExceptionally()) {
-                    break; // a request was not written and would never be accounted for: the join below says which
-                }
-                while (tenths < 10 && tally.accounted() >= (long) inputs.count() * (tenths + 1) / 10) {
-                    tenths++;
-                    // full collections at the warm-up (the first tenth, unless the warm-up requests gave it) and the end
-                    boolean forced = heap.isEmpty() || tenths == 10;
-                    heap.add(new HeapSample(10 * tenths, tally.accounted(),
-                            forced ? usedHeapAfterGc() : usedHeapAfterLastGc(), forced));
-                    progress.accept(String.format(java.util.Locale.ROOT, "%3d%% accounted for (%d), heap after %s %.1f MiB",
-                            heap.get(heap.size() - 1).percent(), tally.accounted(), forced ? "full GC" : "latest GC",
-                            mib(heap.get(heap.size() - 1).usedBytes())));
-                }
-                if (completedAt == 0 && System.nanoTime() > deadline) {
-                    timedOut = true;
+            }
+            if (tally.complete() && completedAt == 0) {
+                completedAt = System.nanoTime();
+                settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
+            }
+            if (completedAt == 0 && writing.isCompletedExceptionally()) {
+                break; // a request was not written and would never be accounted for: the join below says which
+            }
+            while (tenths < 10 && tally.accounted() >= (long) inputs.count() * (tenths + 1) / 10) {
+                tenths++;
+                // full collections at the warm-up (the first tenth, unless the warm-up requests gave it) and the end
+                boolean forced = heap.isEmpty() || tenths == 10;
+                heap.add(new HeapSample(10 * tenths, tally.accounted(),
+                        forced ? usedHeapAfterGc() : usedHeapAfterLastGc(), forced));
+                progress.accept(String.format(java.util.Locale.ROOT, "%3d%% accounted for (%d), heap after %s %.1f MiB",
+                        heap.get(heap.size() - 1).percent(), tally.accounted(), forced ? "full GC" : "latest GC",
+                        mib(heap.get(heap.size() - 1).usedBytes())));
+            }
+            if (completedAt == 0 && System.nanoTime() > deadline) {
+                timedOut = true;
+                break;
+            }
+            if (completedAt == 0 && System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
+                lastJobCheck = System.nanoTime();
+                if (!jobRunning.getAsBoolean()) {
+                    jobStopped = true;
                     break;
-                }
-                if (completedAt == 0 && System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
-                    lastJobCheck = System.nanoTime();
-                    if (!jobRunning.getAsBoolean()) {
-                        jobStopped = true;
-                        break;
-                    }
                 }
             }
         }
@@ -273,14 +271,16 @@ public final class SoakRun {
                     tally.result(-1);
                 }
             }
-            if (System.nanoTime() > deadline
-                    || System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos() && !jobRunning.getAsBoolean()) {
+            boolean timedOut = System.nanoTime() > deadline;
+            boolean stopped = false;
+            if (!timedOut && System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
+                lastJobCheck = System.nanoTime();
+                stopped = !jobRunning.getAsBoolean();
+            }
+            if (timedOut || stopped) {
                 throw new IllegalStateException(String.format(java.util.Locale.ROOT,
                         "the warm-up's %d requests got %d outcomes before the %s", warmupRequests, seen.size(),
-                        System.nanoTime() > deadline ? "time limit" : "job stopped"));
-            }
-            if (System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
-                lastJobCheck = System.nanoTime();
+                        timedOut ? "time limit" : "job stopped"));
             }
         }
         progress.accept(String.format(java.util.Locale.ROOT, "warm-up: %d requests written and read back in %.1f s",
