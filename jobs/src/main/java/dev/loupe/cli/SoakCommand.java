@@ -134,6 +134,13 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "Default ${DEFAULT-VALUE}.")
     Duration checkpointInterval;
 
+    @Option(names = "--warmup-requests", paramLabel = "N", defaultValue = "32",
+            description = "Requests of the measured run's work written and read back before its clock starts (as "
+                    + "loupe bench runs a warm-up batch): the JIT compiles the job's code on them and the heap's "
+                    + "first figure is taken after them; their outcomes are checked too (a duplicate fails the run). "
+                    + "0 measures from a cold job. Default ${DEFAULT-VALUE}.")
+    int warmupRequests;
+
     @Option(names = "--timeout", defaultValue = "30m", converter = DurationConverter.class,
             description = "Longest wait for all outcomes. Default ${DEFAULT-VALUE}.")
     Duration timeout;
@@ -143,8 +150,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
 
     @Option(names = "--json", description = "Print one JSON object instead of the text report; its "
             + "requests_per_second counts from the first request written to the last outcome read (requests are written once every task "
-            + "runs: the start-up of the broker and the job, the model's loading, the final watch for duplicates and the "
-            + "end's forced full GC are excluded; the warm-up's forced full GC is inside).")
+            + "runs and the --warmup-requests are read back: the start-up of the broker and the job, the model's loading, "
+            + "the warm-up, the final watch for duplicates and the forced full GCs are excluded; without a warm-up the "
+            + "first tenth's forced full GC is inside).")
     boolean json;
 
     @CommandLine.Spec
@@ -161,6 +169,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         PrintStream err = System.err;
         if (parallelism < 1) {
             throw usage("--parallelism must be at least 1");
+        }
+        if (warmupRequests < 0) {
+            throw usage("--warmup-requests must be at least 0");
         }
         if (!(rate >= 0) || Double.isInfinite(rate)) {
             throw usage("--rate must be a number of requests per second >= 0, got " + rate);
@@ -205,7 +216,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
                                 + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
                         parallelism, checkpointInterval.toMillis());
-                SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, line -> err.println("soak: " + line))
+                SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, warmupRequests,
+                        line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
                 Optional<CheckpointStats> checkpoints = CheckpointStats.fetch(embedded.webUrl(),
                         job.getJobID().toString()).map(end -> atStart.map(end::since).orElse(end));
@@ -259,7 +271,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (c.foreign() > 0) {
             out.printf(Locale.ROOT, "foreign:       %d records no request explains%n", c.foreign());
         }
-        out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s)%n", r.requestsPerSecond(), r.seconds());
+        out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s, after %d warm-up requests)%n", r.requestsPerSecond(),
+                r.seconds(), warmupRequests);
         out.printf(Locale.ROOT, "scheduling:    %s%s, requests written %s%n", scheduling().name().toLowerCase(Locale.ROOT),
                 lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix,
                 rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate) : "all at once");
@@ -280,7 +293,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         out.printf(Locale.ROOT, "stages:        %s%n", t.stages().line(t.results()));
         if (r.warmup() != null) {
             long growth = r.end().usedBytes() - r.warmup().usedBytes();
-            out.printf(Locale.ROOT, "heap after GC: %.1f MiB at warm-up (%d%%), %.1f MiB at the end (%d%%): %+.1f MiB, %s "
+            out.printf(Locale.ROOT, "heap after GC: %.1f MiB at warm-up (%d%% of the measured run), %.1f MiB at the end (%d%%): %+.1f MiB, %s "
                             + "(tolerance %.1f MiB)%n", mib(r.warmup().usedBytes()), r.warmup().percent(),
                     mib(r.end().usedBytes()), r.end().percent(), mib(growth), r.heapFlat() ? "flat" : "GROWING",
                     mib(SoakRun.flatTolerance(r.warmup().usedBytes())));
@@ -312,6 +325,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("duplicates", c.duplicates()).put("lost", c.lost()).put("wrong_outcome", c.wrongOutcome())
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
+        o.put("warmup_requests", warmupRequests);
         o.put("mean_batch_size", r.timings().meanBatchSize());
         o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate)
                 .put("checkpoint_interval_millis", checkpointInterval.toMillis());

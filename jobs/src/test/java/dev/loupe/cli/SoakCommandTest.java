@@ -35,7 +35,10 @@ class SoakCommandTest {
         assertThat(o.path("dead_letters_by_code").fieldNames()).toIterable()
                 .contains("IMAGE_NOT_FOUND", "INVALID_REQUEST", "UNDECODABLE_RECORD");
         assertThat(o.path("heap")).hasSizeGreaterThanOrEqualTo(2);
-        // full collections only at the warm-up and the end (after the throughput's clock stopped)
+        // the default warm-up ran before the clock: its outcomes are not counted, and none came twice
+        assertThat(o.path("warmup_requests").asInt()).isEqualTo(32);
+        assertThat(o.path("heap").get(0).path("percent").asInt()).isZero();
+        // full collections only at the warm-up and the end (both outside the throughput's clock)
         assertThat(o.path("heap").get(0).path("forced_gc").asBoolean()).isTrue();
         assertThat(o.path("heap").get(o.path("heap").size() - 1).path("forced_gc").asBoolean()).isTrue();
         for (int i = 1; i < o.path("heap").size() - 1; i++) {
@@ -110,5 +113,8 @@ class SoakCommandTest {
         CliRun images = CliRun.of("bench", "soak", "--distinct-images", "0");
         assertThat(images.status()).isEqualTo(2);
         assertThat(images.err()).contains("distinct images");
+        CliRun warmup = CliRun.of("bench", "soak", "--warmup-requests", "-1");
+        assertThat(warmup.status()).isEqualTo(2);
+        assertThat(warmup.err()).contains("--warmup-requests");
     }
 }

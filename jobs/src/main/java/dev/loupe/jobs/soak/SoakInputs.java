@@ -45,6 +45,8 @@ public final class SoakInputs {
     }
 
     private static final String ID_PREFIX = "soak-";
+    /** Warm-up requests' ids: {@link #index(String)} gives -1 for them, so a late one counts as foreign. */
+    private static final String WARMUP_ID_PREFIX = "soak-warmup-";
     /** Starts every undecodable value: Avro reads it as a string of negative length, so decoding fails. */
     private static final byte[] UNDECODABLE_PREFIX = {(byte) 0xff, 0x01};
     private static final String UNDECODABLE_MARKER = "loupe-soak-undecodable:";
@@ -253,6 +255,27 @@ public final class SoakInputs {
 
     public static String id(int i) {
         return ID_PREFIX + i;
+    }
+
+    /** The id of warm-up request {@code i} (see {@link #warmupValue(int)}). */
+    public static String warmupId(int i) {
+        return WARMUP_ID_PREFIX + i;
+    }
+
+    /** Whether {@code id} is a warm-up request's id. */
+    public static boolean isWarmupId(String id) {
+        return id != null && id.startsWith(WARMUP_ID_PREFIX);
+    }
+
+    /**
+     * The Kafka value of warm-up request {@code i}: the work of good request {@code i} (its task, tokens and image)
+     * under the id {@link #warmupId(int)}, so that a run can warm its job up on exactly the work it then measures.
+     */
+    public byte[] warmupValue(int i) {
+        Kind kind = i % 4 == 3 ? Kind.GOOD_FILE : Kind.GOOD_INLINE;
+        AnnotationRequest request = request(i, kind);
+        request.setId(warmupId(i));
+        return serializer.serialize(request);
     }
 
     /** The index in request id {@code id}, or -1 when it is not a soak request's id. */

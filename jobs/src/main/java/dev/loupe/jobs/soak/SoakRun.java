@@ -17,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
+import java.util.function.IntFunction;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -61,7 +63,10 @@ public final class SoakRun {
             return counts.exact() && !timedOut && !jobStopped;
         }
 
-        /** The sample after the first tenth of the run (the warm-up), or null before it. */
+        /**
+         * The warm-up figure: after the warm-up requests (percent 0) when the run had them, else after the first
+         * tenth of the run; null before it.
+         */
         public HeapSample warmup() {
             return heap.isEmpty() ? null : heap.get(0);
         }
@@ -76,10 +81,17 @@ public final class SoakRun {
     private final Duration timeout;
     private final Consumer<String> progress;
     private final double requestsPerSecond;
+    private final int warmupRequests;
 
     /** A run writing every request at once (the job works through a backlog). */
     public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, Consumer<String> progress) {
         this(settings, inputs, timeout, 0, progress);
+    }
+
+    /** As {@link #SoakRun(JobSettings, SoakInputs, Duration, double, int, Consumer)} without a warm-up. */
+    public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, double requestsPerSecond,
+            Consumer<String> progress) {
+        this(settings, inputs, timeout, requestsPerSecond, 0, progress);
     }
 
     /**
@@ -88,13 +100,21 @@ public final class SoakRun {
      * @param requestsPerSecond the pace requests are written at, while results are read (an open-loop arrival
      *     rate: latency then shows how the job serves requests as they come, not how long a backlog takes); 0
      *     writes them all at once before reading
+     * @param warmupRequests requests of the measured run's work ({@link SoakInputs#warmupValue(int)}) written
+     *     all at once and read back before the clock starts, as {@code loupe bench} runs a warm-up batch: the JIT
+     *     compiles the job's code and the heap's first figure is taken on them, outside the measured window; 0
+     *     measures from a cold job
      * @param progress receives one line per tenth of the run
      */
     public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, double requestsPerSecond,
-            Consumer<String> progress) {
+            int warmupRequests, Consumer<String> progress) {
         if (!(requestsPerSecond >= 0) || Double.isInfinite(requestsPerSecond)) {
             throw new IllegalArgumentException("the request rate must be >= 0, got " + requestsPerSecond);
         }
+        if (warmupRequests < 0) {
+            throw new IllegalArgumentException("the warm-up requests must be >= 0, got " + warmupRequests);
+        }
+        this.warmupRequests = warmupRequests;
         this.settings = settings;
         this.inputs = inputs;
         this.timeout = timeout;
@@ -109,10 +129,33 @@ public final class SoakRun {
 
     /** Runs the soak; {@code jobRunning} says whether the job can still produce outcomes. */
     public Report run(BooleanSupplier jobRunning) {
+        SoakTally tally = new SoakTally(inputs);
+        List<HeapSample> heap = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String topic : outputTopics()) {
+                consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            if (warmupRequests > 0) {
+                warmUp(consumer, tally, jobRunning);
+                heap.add(new HeapSample(0, 0, usedHeapAfterGc(), true));
+                progress.accept(String.format(java.util.Locale.ROOT, "heap after the warm-up, after full GC %.1f MiB",
+                        mib(heap.get(0).usedBytes())));
+            }
+            return measure(consumer, tally, heap, jobRunning);
+        }
+    }
+
+    /** The measured run: the clock starts as the first request is written. */
+    private Report measure(KafkaConsumer<byte[], byte[]> consumer, SoakTally tally, List<HeapSample> heap,
+            BooleanSupplier jobRunning) {
         long start = System.nanoTime();
         SoakLatencies latencies = new SoakLatencies(inputs);
         Runnable write = () -> {
-            produce(latencies, start);
+            produce(inputs.count(), SoakInputs::id, inputs::value, i -> latencies.written(i, System.currentTimeMillis()),
+                    start, requestsPerSecond);
             progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", inputs.count(),
                     (System.nanoTime() - start) / 1e9));
         };
@@ -127,9 +170,8 @@ public final class SoakRun {
             write.run();
             writing = CompletableFuture.completedFuture(null);
         }
-        SoakTally tally = new SoakTally(inputs);
         ResultTimings timings = new ResultTimings();
-        List<HeapSample> heap = new ArrayList<>();
+        int tenths = 0;
         long deadline = start + timeout.toNanos();
         long settle = 2 * settings.checkpointInterval().toNanos() + Duration.ofSeconds(3).toNanos();
         long completedAt = 0;
@@ -139,55 +181,49 @@ public final class SoakRun {
         long lastJobCheck = System.nanoTime();
         AvroDeserializer<AnnotationResult> results = new AvroDeserializer<>(AnnotationResult.class);
         AvroDeserializer<AnnotationFailure> failures = new AvroDeserializer<>(AnnotationFailure.class);
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (String topic : outputTopics()) {
-                consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+        while (System.nanoTime() < settleUntil) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                if (r.topic().equals(settings.deadLetterTopic())) {
+                    AnnotationFailure f = failures.deserialize(r.value());
+                    int index = f.getId() != null ? SoakInputs.index(f.getId())
+                            : SoakInputs.indexOfUndecodable(bytes(f.getRawInput()));
+                    tally.deadLetter(index, f.getErrorCode());
+                } else {
+                    AnnotationResult result = results.deserialize(r.value());
+                    tally.result(SoakInputs.index(result.getId()));
+                    var t = result.getTimings();
+                    latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis(),
+                            t.getFetchMillis() + t.getPreprocessMillis() + t.getQueueMillis()
+                                    + t.getInferenceMillis(), r.timestamp());
+                    timings.add(result);
+                }
             }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            while (System.nanoTime() < settleUntil) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.topic().equals(settings.deadLetterTopic())) {
-                        AnnotationFailure f = failures.deserialize(r.value());
-                        int index = f.getId() != null ? SoakInputs.index(f.getId())
-                                : SoakInputs.indexOfUndecodable(bytes(f.getRawInput()));
-                        tally.deadLetter(index, f.getErrorCode());
-                    } else {
-                        AnnotationResult result = results.deserialize(r.value());
-                        tally.result(SoakInputs.index(result.getId()));
-                        var t = result.getTimings();
-                        latencies.result(SoakInputs.index(result.getId()), System.currentTimeMillis(),
-                                t.getFetchMillis() + t.getPreprocessMillis() + t.getQueueMillis()
-                                        + t.getInferenceMillis(), r.timestamp());
-                        timings.add(result);
-                    }
-                }
-                if (tally.complete() && completedAt == 0) {
-                    completedAt = System.nanoTime();
-                    settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
-                }
-                if (completedAt == 0 && writing.isCompletedExceptionally()) {
-                    break; // a request was not written and would never be accounted for: the join below says which
-                }
-                while (heap.size() < 10 && tally.accounted() >= (long) inputs.count() * (heap.size() + 1) / 10) {
-                    boolean forced = heap.isEmpty() || heap.size() == 9;   // warm-up and end: full collections
-                    heap.add(new HeapSample(10 * (heap.size() + 1), tally.accounted(),
-                            forced ? usedHeapAfterGc() : usedHeapAfterLastGc(), forced));
-                    progress.accept(String.format(java.util.Locale.ROOT, "%3d%% accounted for (%d), heap after %s %.1f MiB",
-                            heap.get(heap.size() - 1).percent(), tally.accounted(), forced ? "full GC" : "latest GC",
-                            mib(heap.get(heap.size() - 1).usedBytes())));
-                }
-                if (completedAt == 0 && System.nanoTime() > deadline) {
-                    timedOut = true;
+            if (tally.complete() && completedAt == 0) {
+                completedAt = System.nanoTime();
+                settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
+            }
+            if (completedAt == 0 && writing.isCompletedExceptionally()) {
+                break; // a request was not written and would never be accounted for: the join below says which
+            }
+            while (tenths < 10 && tally.accounted() >= (long) inputs.count() * (tenths + 1) / 10) {
+                tenths++;
+                // full collections at the warm-up (the first tenth, unless the warm-up requests gave it) and the end
+                boolean forced = heap.isEmpty() || tenths == 10;
+                heap.add(new HeapSample(10 * tenths, tally.accounted(),
+                        forced ? usedHeapAfterGc() : usedHeapAfterLastGc(), forced));
+                progress.accept(String.format(java.util.Locale.ROOT, "%3d%% accounted for (%d), heap after %s %.1f MiB",
+                        heap.get(heap.size() - 1).percent(), tally.accounted(), forced ? "full GC" : "latest GC",
+                        mib(heap.get(heap.size() - 1).usedBytes())));
+            }
+            if (completedAt == 0 && System.nanoTime() > deadline) {
+                timedOut = true;
+                break;
+            }
+            if (completedAt == 0 && System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
+                lastJobCheck = System.nanoTime();
+                if (!jobRunning.getAsBoolean()) {
+                    jobStopped = true;
                     break;
-                }
-                if (completedAt == 0 && System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
-                    lastJobCheck = System.nanoTime();
-                    if (!jobRunning.getAsBoolean()) {
-                        jobStopped = true;
-                        break;
-                    }
                 }
             }
         }
@@ -214,28 +250,70 @@ public final class SoakRun {
         return topics;
     }
 
-    /** Writes every request, paced at {@link #requestsPerSecond} from {@code start} (nanos) when that is set. */
-    private void produce(SoakLatencies latencies, long start) {
+    /**
+     * Writes the warm-up requests all at once and reads the output topics until each has its outcome, leaving
+     * {@code consumer} past them; an outcome seen twice, or one no warm-up request explains, counts in {@code tally}
+     * as foreign (a later duplicate of a warm-up request does too, in the measured run: its id is no request's).
+     */
+    private void warmUp(KafkaConsumer<byte[], byte[]> consumer, SoakTally tally, BooleanSupplier jobRunning) {
+        long begin = System.nanoTime();
+        produce(warmupRequests, SoakInputs::warmupId, inputs::warmupValue, i -> {}, begin, 0);
+        AvroDeserializer<AnnotationResult> results = new AvroDeserializer<>(AnnotationResult.class);
+        AvroDeserializer<AnnotationFailure> failures = new AvroDeserializer<>(AnnotationFailure.class);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long deadline = begin + timeout.toNanos();
+        long lastJobCheck = begin;
+        while (seen.size() < warmupRequests) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                String id = r.topic().equals(settings.deadLetterTopic()) ? failures.deserialize(r.value()).getId()
+                        : results.deserialize(r.value()).getId();
+                if (!SoakInputs.isWarmupId(id) || !seen.add(id)) {
+                    tally.result(-1);
+                }
+            }
+            boolean timedOut = System.nanoTime() > deadline;
+            boolean stopped = false;
+            if (!timedOut && System.nanoTime() - lastJobCheck > Duration.ofSeconds(5).toNanos()) {
+                lastJobCheck = System.nanoTime();
+                stopped = !jobRunning.getAsBoolean();
+            }
+            if (timedOut || stopped) {
+                throw new IllegalStateException(String.format(java.util.Locale.ROOT,
+                        "the warm-up's %d requests got %d outcomes before the %s", warmupRequests, seen.size(),
+                        timedOut ? "time limit" : "job stopped"));
+            }
+        }
+        progress.accept(String.format(java.util.Locale.ROOT, "warm-up: %d requests written and read back in %.1f s",
+                warmupRequests, (System.nanoTime() - begin) / 1e9));
+    }
+
+    /**
+     * Writes requests 0 to {@code count - 1} ({@code id} and {@code value} of each), paced at {@code rate} per second
+     * from {@code start} (nanos) when that is above 0, telling {@code written} as each is sent.
+     */
+    private void produce(int count, IntFunction<String> id, IntFunction<byte[]> value, IntConsumer written, long start,
+            double rate) {
         Properties p = new Properties();
         p.putAll(settings.kafkaProperties().asMap());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         // paced, each request is sent as it is written (its latency counts from then); all at once, in batches
-        p.put(ProducerConfig.LINGER_MS_CONFIG, requestsPerSecond > 0 ? "0" : "10");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, rate > 0 ? "0" : "10");
         AcknowledgedSends.orderedProducer(p); // the soak's topics were created a moment ago
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             AcknowledgedSends<byte[], byte[]> sends = new AcknowledgedSends<>(producer);
-            for (int i = 0; i < inputs.count(); i++) {
-                byte[] key = SoakInputs.id(i).getBytes(StandardCharsets.UTF_8);
-                if (requestsPerSecond > 0) {
-                    long due = start + (long) (i * 1e9 / requestsPerSecond);
+            for (int i = 0; i < count; i++) {
+                String key = id.apply(i);
+                if (rate > 0) {
+                    long due = start + (long) (i * 1e9 / rate);
                     for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
                         LockSupport.parkNanos(wait);
                     }
                 }
-                latencies.written(i, System.currentTimeMillis());
-                sends.send(new ProducerRecord<>(settings.requestsTopic(), key, inputs.value(i)), SoakInputs.id(i));
+                written.accept(i);
+                sends.send(new ProducerRecord<>(settings.requestsTopic(), key.getBytes(StandardCharsets.UTF_8),
+                        value.apply(i)), key);
             }
             sends.awaitAll(); // a request not written would never get an outcome: say so instead of waiting for it
         } catch (InterruptedException e) {

@@ -55,6 +55,32 @@ class SoakInputsTest {
     }
 
     @Test
+    void aWarmUpRequestIsItsGoodRequestsWorkUnderAnIdNoMeasuredRequestHas() throws Exception {
+        SoakInputs inputs = SoakInputs.prepare(40, 0.25, SoakInputs.Work.upTo(6).withMinNewTokens(6), dir, 1);
+        AvroDeserializer<AnnotationRequest> requests = new AvroDeserializer<>(AnnotationRequest.class);
+        for (int i = 0; i < 8; i++) {
+            AnnotationRequest warmup = requests.deserialize(inputs.warmupValue(i));
+            assertThat(warmup.getId()).isEqualTo(SoakInputs.warmupId(i));
+            assertThat(SoakInputs.isWarmupId(warmup.getId())).isTrue();
+            // counted as foreign when seen in the measured run: no measured request has its id
+            assertThat(SoakInputs.index(warmup.getId())).isEqualTo(-1);
+            assertThat(SoakInputs.isWarmupId(SoakInputs.id(i))).isFalse();
+            // a bad request's warm-up twin is good: the same task, tokens and image as a good request i would have
+            assertThat(warmup.getTask()).isEqualTo(SoakInputs.ALL_TASKS.get(i % SoakInputs.ALL_TASKS.size()));
+            assertThat(warmup.getGeneration().getMaxNewTokens()).isEqualTo(6);
+            assertThat(warmup.getGeneration().getMinNewTokens()).isEqualTo(6);
+            if (inputs.kind(i).good()) {
+                AnnotationRequest measured = requests.deserialize(inputs.value(i));
+                measured.setId(warmup.getId());
+                assertThat(warmup).isEqualTo(measured);
+            } else {
+                assertThat(warmup.getImage().getBytes() != null || warmup.getImage().getUri().contains("image-"))
+                        .isTrue();
+            }
+        }
+    }
+
+    @Test
     void theTallyCountsDuplicatesLostAndWrongOutcomes() throws Exception {
         SoakInputs inputs = SoakInputs.prepare(40, 0.25, 4, dir, 1);
         int bad = -1;
