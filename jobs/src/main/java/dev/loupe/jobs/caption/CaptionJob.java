@@ -5,7 +5,6 @@ import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.jobs.bounded.ActiveSpan;
 import dev.loupe.jobs.bounded.BoundedBatching;
-import dev.loupe.jobs.bounded.BoundedCoreSharing;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.bounded.OutcomeCounter;
@@ -143,7 +142,7 @@ public final class CaptionJob {
         Configuration envConfig = environmentConfiguration(settings, layout);
         checkpoint.ifPresent(chk -> envConfig.set(StateRecoveryOptions.SAVEPOINT_PATH, chk.toUri().toString()));
         StreamExecutionEnvironment env = environments.apply(envConfig);
-        build(env, plan, settings.template(), factory, BoundedCoreSharing.apply(BoundedBatching.apply(pipeline.toBuilder(), config), config)
+        build(env, plan, settings.template(), factory, BoundedBatching.apply(pipeline.toBuilder(), config)
                 .fileRoots(plan.fileRoots()).thumbnailSize(settings.thumbnailSize()).build(), layout);
         JobSummary summary = runner.run(env, JOB_NAME, plan.total(), onSubmitted);
         Duration writing = Duration.ZERO;

@@ -7,7 +7,6 @@ import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
 import dev.loupe.jobs.bounded.ActiveSpan;
 import dev.loupe.jobs.bounded.BoundedBatching;
-import dev.loupe.jobs.bounded.BoundedCoreSharing;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
 import dev.loupe.jobs.bounded.JobSummary;
 import dev.loupe.jobs.bounded.OutcomeCounter;
@@ -239,8 +238,7 @@ public final class EnrichJob {
                         .name("to-requests").uid("enrich-requests");
         AnnotationPipeline.Outputs outputs =
                 AnnotationPipeline.fromRequests(requests, factory,
-                        BoundedCoreSharing.apply(BoundedBatching.apply(PipelineOptions.from(pipelineConfig).toBuilder(),
-                                pipelineConfig), pipelineConfig).build());
+                        BoundedBatching.apply(PipelineOptions.from(pipelineConfig).toBuilder(), pipelineConfig).build());
         DataStream<AnnotationFailure> failures = settings.webdataset()
                 ? outputs.failures().union(requests.getSideOutput(ShardRequests.FAILURES)) : outputs.failures();
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
