@@ -11,8 +11,12 @@ resizing, emitting, the chained sink writers), JIT, GC, checkpoints, the embedde
 Flink runtime, the soak's harness (the main thread writing requests and reading outcomes), the profiler, the rest.
 """
 import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from thread_cpu import CLK, group  # noqa: E402
 
 PARTS = [
     ("model", r"^loupe-inference|\(native\)$"),
@@ -42,7 +46,15 @@ def part(group):
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     by_part = "--parts" in sys.argv
-    series = [json.loads(l) for l in open(args[0]) if l.strip()]
+    lines = [json.loads(l) for l in open(args[0]) if l.strip()]
+    series = [s for s in lines if "t" in s]
+    final = next((s for s in lines if "java_tids" in s), None)
+    if final is not None:
+        # regroup each sample's threads with the Java threads of the whole run (see thread_cpu.py)
+        java_tids = set(final["java_tids"]) if final["java_tids"] is not None else None
+        for s in series:
+            if "threads" in s:
+                s["groups"] = {k: v / CLK for k, v in group(s["threads"], java_tids).items()}
     start, end = float(args[1]), float(args[2])
     items = int(args[3]) if len(args) > 3 else 0
     a = max((s for s in series if s["t"] <= start), key=lambda s: s["t"], default=series[0])

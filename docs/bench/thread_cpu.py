@@ -11,8 +11,10 @@ they can be told apart where the creator runs at another nice value, and with --
 thread list (jcmd PID Thread.print) is read: threads never seen there are native (ONNX Runtime's pool) and get
 " (native)" in their key. Prints the process's total (from
 /proc/PID/stat, which also counts threads that ended) too, so the groups' sum can be checked against it.
-With --series, every sample's cumulative groups go to FILE.jsonl with a wall-clock time, so that a window of the run
-(e.g. from the first request written to the last outcome, start-up left out) can be taken with cpu_window.py.
+With --series, every sample's cumulative groups (and each thread's figures) go to FILE.jsonl with a wall-clock time,
+and a last line holds the Java threads seen in the whole run, so that a window of the run (e.g. from the first request
+written to the last outcome, start-up left out) can be taken with cpu_window.py, which groups every sample with that
+final set (a thread the dumps had not listed yet would otherwise move from "native" to Java within the window).
 """
 import json
 import os
@@ -86,7 +88,8 @@ def main():
                 if series:
                     series.write(json.dumps({"t": time.time(), "process": total / CLK,
                                              "groups": {k: v / CLK for k, v in
-                                                        group(threads, java_tids if jcmd else None).items()}}) + "\n")
+                                                        group(threads, java_tids if jcmd else None).items()},
+                                             "threads": threads}) + "\n")
                     series.flush()
             except (FileNotFoundError, ProcessLookupError, ValueError):
                 break
@@ -96,6 +99,11 @@ def main():
             time.sleep(interval)
     except KeyboardInterrupt:
         pass
+    if series:
+        # a thread seen before the first thread dump that listed it was grouped as native in the samples until
+        # then: cpu_window.py regroups every sample's "threads" with this final set
+        series.write(json.dumps({"java_tids": sorted(java_tids)} if jcmd else {"java_tids": None}) + "\n")
+        series.close()
     groups = group(threads, java_tids if jcmd else None)
     result = {"process_cpu_s": total / CLK,
               "threads_cpu_s": sum(groups.values()) / CLK,

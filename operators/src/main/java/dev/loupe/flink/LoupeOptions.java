@@ -99,10 +99,10 @@ public final class LoupeOptions {
     public static final ConfigOption<Integer> TASK_NICENESS = ConfigOptions.key("loupe.pipeline.task-niceness")
             .intType().defaultValue(0)
             .withDescription("Linux nice value (0-19) of the task threads that read, fetch, decode and resize images"
-                    + " and emit results. The model's thread and ONNX Runtime's threads keep the process's priority,"
-                    + " so while the model computes the kernel gives it the cores and the image work fills the gaps"
-                    + " between its runs (bounded by backpressure); e.g. 10 on a machine the job has to itself."
-                    + " 0 (the default) leaves the task threads as they are; ignored outside Linux.");
+                    + " and emit results, and of the JVM's JIT compiler threads. The model's thread and ONNX Runtime's"
+                    + " threads keep the process's priority, so while the model computes the kernel gives it the cores"
+                    + " and the image work fills the gaps between its runs (bounded by backpressure). 0 (the"
+                    + " default) leaves the threads as they are; ignored outside Linux.");
 
     public static final ConfigOption<Long> IMAGE_MAX_PIXELS = ConfigOptions.key("loupe.image.max-pixels")
             .longType().defaultValue(64L * 1024 * 1024)

@@ -14,12 +14,15 @@ import dev.loupe.model.cpu.ThreadNiceness;
 import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;
 import java.awt.Color;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -52,6 +55,25 @@ class TaskThreadPriorityTest {
         assertThat(run(7)).hasSize(6);
         assertThat(PREPROCESSING).containsExactly(7);
         assertThat(MODEL).containsExactly(base);
+        assertThat(compilerThreadNiceValues()).as("the JIT compiler threads").isNotEmpty().allSatisfy(
+                nice -> assertThat(nice).isGreaterThanOrEqualTo(7));
+    }
+
+    /** The nice values of this JVM's JIT compiler threads ({@code C1/C2 CompilerThread*}). */
+    private static List<Integer> compilerThreadNiceValues() throws IOException {
+        List<Integer> values = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    if (Files.readString(task.resolve("comm")).matches("C[12] CompilerThre.*\\s*")) {
+                        values.add(ThreadNiceness.of(Integer.parseInt(task.getFileName().toString())).orElseThrow());
+                    }
+                } catch (IOException | NoSuchElementException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return values;
     }
 
     @Test

@@ -3,11 +3,15 @@ package dev.loupe.model.cpu;
 import com.sun.jna.Function;
 import com.sun.jna.NativeLibrary;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.OptionalInt;
+import java.util.function.Predicate;
 import java.util.logging.Logger;
 
 /**
@@ -60,6 +64,54 @@ public final class ThreadNiceness {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Raises the nice value of the JVM's JIT compiler threads ({@code C1 CompilerThread*}, {@code C2 CompilerThread*})
+     * to {@code niceness} where it is below that. Compilation then runs where the model leaves a core idle instead of
+     * in its place: while ONNX Runtime computes on every core, a method waits a little longer for its compiled code
+     * (the interpreted code meanwhile runs on the task threads, niced too). Compiler threads the JVM adds later are
+     * started by a compiler thread and inherit its value. 0 does nothing.
+     *
+     * @return how many compiler threads run at {@code niceness} or weaker now (0 where unsupported)
+     * @throws IllegalArgumentException when {@code niceness} is outside 0..19
+     */
+    public static int compilerThreadsAtLeast(int niceness) {
+        check(niceness);
+        if (niceness == 0 || LIBC == null) {
+            return 0;
+        }
+        int count = 0;
+        for (int tid : threadsNamed(name -> name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre"))) {
+            OptionalInt now = of(tid);
+            if (now.isPresent() && now.getAsInt() >= niceness) {
+                count++;
+            } else if (LIBC.setpriority(tid, niceness) == 0) {
+                count++;
+            } else {
+                LOG.warning("cannot set compiler thread " + tid + "'s nice value to " + niceness + " (setpriority failed)");
+            }
+        }
+        return count;
+    }
+
+    /** This process's thread ids whose name ({@code /proc/self/task/TID/comm}, 15 characters) matches. */
+    static List<Integer> threadsNamed(Predicate<String> name) {
+        List<Integer> tids = new ArrayList<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                try {
+                    if (name.test(Files.readString(task.resolve("comm"), StandardCharsets.UTF_8).strip())) {
+                        tids.add(Integer.parseInt(task.getFileName().toString()));
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // the thread ended while we looked: nothing to change
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        return tids;
     }
 
     /** The calling thread's nice value, when this platform has them. */

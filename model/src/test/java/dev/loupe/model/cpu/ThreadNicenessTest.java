@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
@@ -59,7 +60,24 @@ class ThreadNicenessTest {
     }
 
     @Test
+    void theJitCompilerThreadsAreRaisedAndNoOtherThread() {
+        assumeTrue(ThreadNiceness.supported(), "per-thread nice values need Linux");
+        List<Integer> compilers = ThreadNiceness.threadsNamed(name -> name.matches("C[12] CompilerThre.*"));
+        assumeTrue(!compilers.isEmpty(), "a JVM with JIT compiler threads");
+        int caller = ThreadNiceness.current().orElseThrow();
+        // 1, the weakest step: the test JVM's compilers keep almost all of their share for the tests after this one
+        int target = Math.max(1, compilers.stream().mapToInt(tid -> ThreadNiceness.of(tid).orElse(0)).max().orElseThrow());
+
+        assertThat(ThreadNiceness.compilerThreadsAtLeast(target)).isEqualTo(compilers.size());
+
+        assertThat(compilers).allSatisfy(tid -> assertThat(ThreadNiceness.of(tid).orElseThrow()).isEqualTo(target));
+        assertThat(ThreadNiceness.current().orElseThrow()).as("the calling thread").isEqualTo(caller);
+        assertThat(ThreadNiceness.compilerThreadsAtLeast(0)).as("0 changes nothing").isZero();
+    }
+
+    @Test
     void valuesOutsideLinuxsRangeAreRefused() {
+        assertThatThrownBy(() -> ThreadNiceness.compilerThreadsAtLeast(20)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ThreadNiceness.atLeast(20)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("0..19");
         assertThatThrownBy(() -> ThreadNiceness.atLeast(-1)).isInstanceOf(IllegalArgumentException.class);

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * ({@link ThreadNiceness}): the image work, and whatever else shares the thread (reading, emitting results), then
  * yields the cores to the model's threads while they compute. Operators open from the end of a chain to its start,
  * so the chained inference operator has started its model thread, at the process's priority, by then; threads that
- * the task thread starts later (the fetch pool) inherit the lower priority.
+ * the task thread starts later (the fetch pool) inherit the lower priority. The JVM's JIT compiler threads take the
+ * same nice value ({@link ThreadNiceness#compilerThreadsAtLeast}): compiling the job's code is work the model need not
+ * wait for either.
  */
 public final class PreprocessFunction extends ProcessFunction<FetchedImage, PreparedRequest> {
     /** Side output of the thumbnails. */
@@ -69,6 +71,8 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
         if (taskNiceness > 0 && !ThreadNiceness.atLeast(taskNiceness)) {
             LOG.info("Task thread priority unchanged (nice {} unavailable here): image work competes with the model "
                     + "for the cores", taskNiceness);
+        } else if (taskNiceness > 0) {
+            ThreadNiceness.compilerThreadsAtLeast(taskNiceness);
         }
     }
 
