@@ -6,7 +6,7 @@ package dev.loupe.model.api;
  * loaded, prefills, decode steps and the image side apart, and the device memory its allocator holds: what shows that
  * a decode step's traffic does not grow with the context (the KV cache stays on the device) and what of the image side
  * crosses per request (with the bound image side, the pixels and instructions in and nothing out: the vision output and
- * the projected queries stay on the device, the prefill reads the queries there). The Flink inference operator can export
+ * the projected queries — LLaVA's projected image features — stay on the device, the prefill reads them there). The Flink inference operator can export
  * them as gauges next to {@link VisionFeatureStats}; {@code loupe bench} prints them.
  *
  * @param prefills           prefill runs (prefix embeddings written into the cache)

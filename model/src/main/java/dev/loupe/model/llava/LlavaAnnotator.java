@@ -18,7 +18,8 @@ import java.nio.file.Path;
 /**
  * LLaVA-1.5 over ONNX Runtime: the prompt is wrapped in the conversation template (see {@link LlavaPromptEncoder}),
  * its {@code <image>} placeholders are replaced in place by the image's projected CLIP features
- * ({@link LlavaPrefixEncoder}), and the LLaMA decoder generates (through {@link TextGenerator}) or scores candidates
+ * ({@link LlavaPrefixEncoder}; with the device-bound runner the features stay in the execution provider's memory and
+ * are spliced there: {@link BoundLlavaImageSide}), and the LLaMA decoder generates (through {@link TextGenerator}) or scores candidates
  * (task RANK, through {@link CandidateScorer}) in {@link PrefixLanguageModelAnnotator}. The decoder runs through the
  * runner {@link RuntimeOptions#runner()} asks for ({@link DecoderRunners}: the device-bound one serves the fused LLaMA
  * decoder, as for InstructBLIP-Vicuna). Thread-safe; one instance serves all the subtasks of a process.
@@ -54,27 +55,34 @@ public final class LlavaAnnotator extends DelegatingAnnotator {
         }
         LlavaPromptEncoder prompts = LlavaPromptEncoder.open(packageDir, manifest, config,
                 llama.maxPositionEmbeddings());
-        LlavaImageEncoder encoder = null;
+        LlavaImageSide encoder = null;
+        StepDecoder language = null;
         try {
-            encoder = LlavaImageEncoder.open(manifest.graph(packageDir, LlavaPackage.GRAPH_IMAGE), config, options);
-            StepDecoder language = DecoderRunners.open(manifest.graph(packageDir, LlavaPackage.GRAPH_EMBED),
+            language = DecoderRunners.open(manifest.graph(packageDir, LlavaPackage.GRAPH_EMBED),
                     manifest.graph(packageDir, LlavaPackage.GRAPH_DECODER), llama,
                     prompts.tokenizer().specialTokens().pad(),
                     DecoderRunners.fused(manifest.dimensions().path(DecoderGraphKind.MANIFEST_FIELD).asText("plain")),
                     options);
-            LlavaPrefixEncoder prefix = new LlavaPrefixEncoder(prompts, encoder,
-                    language instanceof DeviceBoundDecoder);
+            Path imageGraph = manifest.graph(packageDir, LlavaPackage.GRAPH_IMAGE);
+            encoder = language instanceof DeviceBoundDecoder
+                    ? BoundLlavaImageSide.open(imageGraph, config, llama.hiddenSize(), options)
+                    : LlavaImageEncoder.open(imageGraph, config, options);
+            LlavaPrefixEncoder prefix = new LlavaPrefixEncoder(prompts, encoder);
             return new LlavaAnnotator(new PrefixLanguageModelAnnotator<>(manifest, prefix, language), prefix, language);
         } catch (IOException | RuntimeException e) {
             prompts.close();
             closeQuietly(encoder);
+            closeQuietly(language);
             throw new IOException("cannot load model package " + packageDir + ": " + e.getMessage(), e);
         }
     }
 
 
-    /** The image side, for parity diagnostics. */
-    public LlavaImageEncoder imageEncoder() {
+    /**
+     * The image side, for parity diagnostics: {@link LlavaImageEncoder} with the Java-API decoder runner,
+     * {@link BoundLlavaImageSide} (features kept in the device's memory) with the device-bound one.
+     */
+    public LlavaImageSide imageEncoder() {
         return prefix.images();
     }
 

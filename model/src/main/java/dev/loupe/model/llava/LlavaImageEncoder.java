@@ -9,6 +9,7 @@ import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
+import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.RowsPerRun;
@@ -19,14 +20,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Runs the {@link LlavaImageGraph} in ONNX Runtime: a batch of preprocessed images to, per image, the projected
- * features that replace its {@code <image>} tokens. Rows do not interact, so a row's features do not depend on
- * its batch, and the graph runs once per distinct image ({@link VisionFeatures}). Thread-safe; owns its session.
+ * Runs the {@link LlavaImageGraph} through ONNX Runtime's Java API: a batch of preprocessed images to, per image, the
+ * projected features that replace its {@code <image>} tokens, as host rows. Rows do not interact, so a row's features
+ * do not depend on its batch, and the graph runs once per distinct image ({@link VisionFeatures}). The image side of
+ * the Java-API decoder runner ({@link BoundLlavaImageSide} is the device-bound runner's). Thread-safe; owns its
+ * session.
  */
-public final class LlavaImageEncoder implements AutoCloseable {
+public final class LlavaImageEncoder implements LlavaImageSide {
     private final LlavaConfig config;
     private final OrtEnvironment env;
     private final OrtSession session;
@@ -35,8 +37,6 @@ public final class LlavaImageEncoder implements AutoCloseable {
     private final int runImages;
     /** How a call's runs share the cores: side by side where the graph limits a run (as {@code ImageEncoder}). */
     private final ConcurrentRuns runs;
-    private final LongAdder pixelBytes = new LongAdder();
-    private final LongAdder featureBytes = new LongAdder();
 
     private LlavaImageEncoder(LlavaConfig config, OrtEnvironment env, OrtSession session, long visionCacheBytes,
                               int runImages, ConcurrentRuns runs) {
@@ -45,27 +45,14 @@ public final class LlavaImageEncoder implements AutoCloseable {
         this.runs = runs;
         this.env = env;
         this.session = session;
-        this.features = new VisionFeatures(this::runFeatures, visionCacheBytes);
+        this.features = new VisionFeatures(images -> run(images, LlavaImageGraph.IMAGE_FEATURES)
+                .get(LlavaImageGraph.IMAGE_FEATURES), visionCacheBytes);
     }
 
-    /** The image stage: the projected features of each image, its bytes counted ({@link #traffic()}). */
-    private float[][] runFeatures(List<ImageTensor> images) throws AnnotationException {
-        float[][] out = run(images, LlavaImageGraph.IMAGE_FEATURES).get(LlavaImageGraph.IMAGE_FEATURES);
-        int size = config.vision().imageSize();
-        pixelBytes.add((long) images.size() * 3 * size * size * Float.BYTES);
-        for (float[] row : out) {
-            featureBytes.add((long) row.length * Float.BYTES);
-        }
-        return out;
-    }
-
-    /**
-     * The bytes the image stage moved between host and execution provider since the model was loaded: the pixels of
-     * each encoded image in, its projected features (the visual prefix) out; images whose features were reused
-     * move nothing. Where the decoder runs bound to the device these are the image side's crossings.
-     */
+    /** Nothing counted: the Java-API runner's crossings are not metered (as InstructBLIP's {@code ImageEncoder}). */
+    @Override
     public HostTrafficStats traffic() {
-        return HostTrafficStats.imageSide(pixelBytes.sum(), featureBytes.sum());
+        return HostTrafficStats.NONE;
     }
 
     public static LlavaImageEncoder open(Path imageGraph, LlavaConfig config, RuntimeOptions options)
@@ -91,6 +78,7 @@ public final class LlavaImageEncoder implements AutoCloseable {
      * Per image, the projected features [image_seq_length][llm_hidden]; the graph runs once per distinct image and
      * its results are reused across calls ({@link #visionFeatures()}).
      */
+    @Override
     public float[][][] encode(List<ImageTensor> images) throws AnnotationException {
         if (images.isEmpty()) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "no images to encode");
@@ -110,6 +98,11 @@ public final class LlavaImageEncoder implements AutoCloseable {
     /** The per-image reuse of the image graph (its counts are the model's). */
     public VisionFeatures visionFeatures() {
         return features;
+    }
+
+    @Override
+    public VisionFeatureStats visionStats() {
+        return features.stats();
     }
 
     /** The named outputs (see {@link LlavaImageGraph}), per image flat row-major, nothing reused; for parity diagnostics. */
@@ -140,17 +133,7 @@ public final class LlavaImageEncoder implements AutoCloseable {
             throws AnnotationException {
         int batch = images.size();
         int size = config.vision().imageSize();
-        int per = 3 * size * size;
-        float[] pixels = new float[batch * per];
-        for (int b = 0; b < batch; b++) {
-            ImageTensor img = images.get(b);
-            if (img == null || img.channels() != 3 || img.height() != size || img.width() != size) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + (first + b) + " must be preprocessed to 3x"
-                        + size + "x" + size + ", got " + (img == null ? "null" : img.channels() + "x" + img.height()
-                        + "x" + img.width()));
-            }
-            System.arraycopy(img.chw(), 0, pixels, b * per, per);
-        }
+        float[] pixels = stackPixels(config, images, first);
         try (OnnxTensor px = OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels), new long[] {batch, 3, size, size});
              OrtSession.Result r = session.run(Map.of(LlavaImageGraph.PIXEL_VALUES, px), Set.of(outputs))) {
             Map<String, float[][]> out = new java.util.LinkedHashMap<>();
@@ -167,6 +150,28 @@ public final class LlavaImageEncoder implements AutoCloseable {
         } catch (OrtException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The pixels of {@code images} as one [n, 3, S, S] array.
+     *
+     * @param first the index of {@code images}' first in its call (for the error)
+     * @throws AnnotationException when an image is not preprocessed to the graph's size
+     */
+    static float[] stackPixels(LlavaConfig config, List<ImageTensor> images, int first) throws AnnotationException {
+        int size = config.vision().imageSize();
+        int per = 3 * size * size;
+        float[] pixels = new float[images.size() * per];
+        for (int b = 0; b < images.size(); b++) {
+            ImageTensor img = images.get(b);
+            if (img == null || img.channels() != 3 || img.height() != size || img.width() != size) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "image " + (first + b) + " must be preprocessed to 3x"
+                        + size + "x" + size + ", got " + (img == null ? "null" : img.channels() + "x" + img.height()
+                        + "x" + img.width()));
+            }
+            System.arraycopy(img.chw(), 0, pixels, b * per, per);
+        }
+        return pixels;
     }
 
     @Override

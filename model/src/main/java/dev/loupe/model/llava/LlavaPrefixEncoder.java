@@ -11,22 +11,24 @@ import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.vlm.TokenEmbeddings;
 import dev.loupe.model.vlm.VisualPrefixEncoder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The LLaVA prefix: the token embeddings of the templated input ids, with the image-token positions replaced in
- * order by the row's projected CLIP features (transformers' {@code masked_scatter}).
+ * order by the row's projected CLIP features (transformers' {@code masked_scatter}). The placeholders are one run
+ * ({@link LlavaPromptEncoder} expands the prompt's one {@code <image>}), so a prefix is the prompt's embeddings before
+ * it, the features, and the prompt's embeddings after it: only the prompt's own tokens are looked up, and the image
+ * side ({@link LlavaImageSide}) places the features — as host rows, or left in the device's memory for the
+ * device-bound decoder runner.
  */
 final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
     private final LlavaPromptEncoder prompts;
-    private final LlavaImageEncoder images;
-    private final boolean deviceBound;
+    private final LlavaImageSide images;
 
-    /** @param deviceBound whether the decoder runs bound to the device (then the image side's bytes are reported) */
-    LlavaPrefixEncoder(LlavaPromptEncoder prompts, LlavaImageEncoder images, boolean deviceBound) {
+    LlavaPrefixEncoder(LlavaPromptEncoder prompts, LlavaImageSide images) {
         this.prompts = prompts;
         this.images = images;
-        this.deviceBound = deviceBound;
     }
 
     @Override
@@ -42,52 +44,66 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
     @Override
     public List<VisualPrefix> prefixes(List<ImageTensor> pixels, List<int[]> rows, TokenEmbeddings embeddings)
             throws AnnotationException {
-        float[][][] features = images.encode(pixels);
         int imageToken = prompts.specialTokens().imageToken();
-        // Image placeholders are looked up as id 0; their embeddings are replaced below.
-        List<int[]> lookupIds = new ArrayList<>(rows.size());
-        for (int[] ids : rows) {
-            int[] plain = ids.clone();
-            for (int p = 0; p < plain.length; p++) {
-                if (plain[p] == imageToken) {
-                    plain[p] = 0;
-                }
-            }
-            lookupIds.add(plain);
+        int length = prompts.imageSeqLength();
+        int[] at = new int[rows.size()];
+        List<int[]> textIds = new ArrayList<>(rows.size());
+        for (int k = 0; k < rows.size(); k++) {
+            int[] ids = rows.get(k);
+            at[k] = placeholders(ids, imageToken, length);
+            int[] text = new int[ids.length - length];
+            System.arraycopy(ids, 0, text, 0, at[k]);
+            System.arraycopy(ids, at[k] + length, text, at[k], ids.length - at[k] - length);
+            textIds.add(text);
         }
         float[][][] embeds;
         try {
-            embeds = embeddings.lookup(lookupIds);
+            embeds = embeddings.lookup(textIds);
         } catch (IllegalArgumentException e) {
             throw TokenEmbeddings.failed(e);
         }
-        List<VisualPrefix> prefixes = new ArrayList<>(rows.size());
+        float[][][] before = new float[rows.size()][][];
+        float[][][] after = new float[rows.size()][][];
         for (int k = 0; k < rows.size(); k++) {
-            int[] ids = rows.get(k);
-            float[][] prefix = embeds[k];
-            int next = 0;
-            for (int p = 0; p < ids.length; p++) {
-                if (ids[p] == imageToken) {
-                    prefix[p] = features[k][next++];
-                }
-            }
-            if (next != features[k].length) {
-                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "the prompt has " + next
-                        + " image tokens for " + features[k].length + " image features");
-            }
-            prefixes.add(VisualPrefix.onHost(prefix)); // LLaVA's image side runs through the Java API
+            before[k] = Arrays.copyOfRange(embeds[k], 0, at[k]);
+            after[k] = Arrays.copyOfRange(embeds[k], at[k], embeds[k].length);
         }
-        return prefixes;
+        return images.prefixes(pixels, before, after);
+    }
+
+    /** Where the row's {@code length} image placeholders start; they must be one run. */
+    private static int placeholders(int[] ids, int imageToken, int length) throws AnnotationException {
+        int first = -1;
+        int count = 0;
+        for (int p = 0; p < ids.length; p++) {
+            if (ids[p] == imageToken) {
+                if (first < 0) {
+                    first = p;
+                }
+                count++;
+            }
+        }
+        if (count != length) {
+            throw new AnnotationException(ErrorCode.INVALID_REQUEST, "the prompt has " + count
+                    + " image tokens for " + length + " image features");
+        }
+        for (int p = first; p < first + length; p++) {
+            if (ids[p] != imageToken) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "the prompt's " + length
+                        + " image tokens are not one run");
+            }
+        }
+        return first;
     }
 
     @Override
     public VisionFeatureStats visionStats() {
-        return images.visionFeatures().stats();
+        return images.visionStats();
     }
 
     @Override
     public HostTrafficStats imageSideTraffic() {
-        return deviceBound ? images.traffic() : HostTrafficStats.NONE;
+        return images.traffic();
     }
 
     @Override
@@ -99,7 +115,7 @@ final class LlavaPrefixEncoder implements VisualPrefixEncoder<int[]> {
         return prompts;
     }
 
-    LlavaImageEncoder images() {
+    LlavaImageSide images() {
         return images;
     }
 

@@ -9,6 +9,7 @@ import dev.loupe.model.onnx.BoundSessions;
 import dev.loupe.model.onnx.GraphBuilder;
 import dev.loupe.model.onnx.GraphSessions;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -21,42 +22,50 @@ import org.bytedeco.onnxruntime.Value;
 
 /**
  * The device-bound decoder's prefill input assembled on the device from prefixes whose image part stayed there
- * ({@link VisualPrefix#onDevice}): row r of the right-padded [rows, seq, hidden] input is its image rows gathered
- * from their {@link DeviceRows} block followed by its host rows (the prompt's embeddings) and the pad embedding —
- * {@code Concat(Gather(image, rows, axis 0), text, axis 1)}, a tiny graph on the same execution provider, so only
- * the prompt rows and 8 bytes per row of gather index cross. Consecutive rows from one block are one run (the
- * rows of one image-side call are; a continuous admission may join rows of several). Thread-safe (sessions are;
- * the host memory of a call is its own).
+ * ({@link VisualPrefix#onDevice}): row r of the right-padded [rows, seq, hidden] input is its host rows before the
+ * image (LLaVA's prompt up to {@code <image>}; none for InstructBLIP / BLIP-2), its image rows gathered from their
+ * {@link DeviceRows} block, then its host rows after (the prompt's embeddings) and the pad embedding —
+ * {@code Concat(before, Gather(image, rows, axis 0), after, axis 1)}, a tiny graph on the same execution provider,
+ * so only the prompt rows and 8 bytes per row of gather index cross. Consecutive rows from one block with as many
+ * rows before their image are one run (the rows of one image-side call with one prompt template are; a continuous
+ * admission may join rows of several). Thread-safe (sessions are; the host memory of a call is its own).
  */
 final class DevicePrefill implements AutoCloseable {
-    private final Session withText;
-    private final Session imageOnly;
+    /** By whether host rows come before the image (2) and after it (1): the assembling graph. */
+    private final Session[] graphs;
     private final RunOptions run = new RunOptions();
 
-    private DevicePrefill(Session withText, Session imageOnly) {
-        this.withText = withText;
-        this.imageOnly = imageOnly;
+    private DevicePrefill(Session[] graphs) {
+        this.graphs = graphs;
     }
 
     static DevicePrefill open(RuntimeOptions options) throws IOException {
-        Session text = GraphSessions.open(graph(true), options);
+        Session[] graphs = new Session[4];
         try {
-            return new DevicePrefill(text, GraphSessions.open(graph(false), options));
+            for (int i = 0; i < graphs.length; i++) {
+                graphs[i] = GraphSessions.open(graph((i & 2) != 0, (i & 1) != 0), options);
+            }
+            return new DevicePrefill(graphs);
         } catch (IOException | RuntimeException e) {
-            text.close();
+            closeAll(graphs);
             throw e;
         }
     }
 
-    /** y = Concat(Gather(image, rows, axis 0), text, axis 1), or the gather alone. */
-    private static GraphBuilder graph(boolean text) {
-        GraphBuilder g = new GraphBuilder(text ? "prefill_with_text" : "prefill_image_only");
+    /** y = Concat(before, Gather(image, rows, axis 0), after, axis 1), with the parts asked for. */
+    private static GraphBuilder graph(boolean before, boolean after) {
+        GraphBuilder g = new GraphBuilder("prefill" + (before ? "_before" : "") + "_image" + (after ? "_after" : ""));
         String image = g.input("image", DataType.FLOAT, "images", "image_positions", "hidden");
         String rows = g.input("rows", DataType.INT64, "rows");
-        String gathered = g.gather(image, rows, 0);
-        String y = text
-                ? g.concat(1, gathered, g.input("text", DataType.FLOAT, "rows", "text_positions", "hidden"))
-                : g.op("Identity", gathered);
+        List<String> parts = new ArrayList<>();
+        if (before) {
+            parts.add(g.input("before", DataType.FLOAT, "rows", "before_positions", "hidden"));
+        }
+        parts.add(g.gather(image, rows, 0));
+        if (after) {
+            parts.add(g.input("text", DataType.FLOAT, "rows", "text_positions", "hidden"));
+        }
+        String y = parts.size() > 1 ? g.concat(1, parts.toArray(String[]::new)) : g.op("Identity", parts.get(0));
         g.output(y, "y", DataType.FLOAT, "rows", "positions", "hidden");
         return g;
     }
@@ -73,8 +82,9 @@ final class DevicePrefill implements AutoCloseable {
         int n = prefixes.size();
         for (int from = 0; from < n; ) {
             DeviceRows block = prefixes.get(from).image();
+            int before = prefixes.get(from).before().length;
             int to = from + 1;
-            while (to < n && prefixes.get(to).image() == block) {
+            while (to < n && prefixes.get(to).image() == block && prefixes.get(to).before().length == before) {
                 to++;
             }
             moved += assembleRun(prefixes.subList(from, to), block, from, seq, hidden, pad, device, embeds, host);
@@ -92,60 +102,84 @@ final class DevicePrefill implements AutoCloseable {
             throw new IllegalArgumentException("an image part of width " + block.width() + ", the decoder takes "
                     + hidden);
         }
-        int t = seq - k;
+        int b = rows.get(0).before().length;
+        int t = seq - b - k;
         long[] index = new long[g];
         for (int r = 0; r < g; r++) {
             index[r] = rows.get(r).imageRow();
         }
         long rowFloats = (long) seq * hidden;
+        long beforeFloats = (long) g * b * hidden;
         long textFloats = (long) g * t * hidden;
+        Session session = graphs[(b > 0 ? 2 : 0) + (t > 0 ? 1 : 0)];
         try (LongPointer indexData = new LongPointer(index);
+             FloatPointer beforeData = new FloatPointer(Math.max(1, beforeFloats));
              FloatPointer textData = new FloatPointer(Math.max(1, textFloats));
              Value image = BoundSessions.tensor(device, block.base(), 0, block.floats() * Float.BYTES,
                      ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, block.rows(), k, hidden);
              Value rowTensor = BoundSessions.tensor(host, indexData, 0, (long) g * Long.BYTES,
                      ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, g);
              Value y = BoundSessions.tensor(device, embeds, first * rowFloats * Float.BYTES,
-                     g * rowFloats * Float.BYTES, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, g, seq, hidden)) {
-            Session session = t > 0 ? withText : imageOnly;
-            try (IoBinding b = new IoBinding(session)) {
-                b.BindInput("image", image);
-                b.BindInput("rows", rowTensor);
-                b.BindOutput("y", y);
-                Value text = null;
-                try {
-                    if (t > 0) {
-                        for (int r = 0; r < g; r++) {
-                            float[][] after = rows.get(r).after();
-                            for (int j = 0; j < t; j++) {
-                                float[] e = j < after.length ? after[j] : pad;
-                                if (e.length != hidden) {
-                                    throw new IllegalArgumentException("a prefix row must hold " + hidden
-                                            + " floats, got " + e.length);
-                                }
-                                textData.position(((long) r * t + j) * hidden).put(e);
-                            }
-                        }
-                        textData.position(0);
-                        text = BoundSessions.tensor(host, textData, 0, textFloats * Float.BYTES,
-                                ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, g, t, hidden);
-                        b.BindInput("text", text);
+                     g * rowFloats * Float.BYTES, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, g, seq, hidden);
+             IoBinding binding = new IoBinding(session)) {
+            binding.BindInput("image", image);
+            binding.BindInput("rows", rowTensor);
+            binding.BindOutput("y", y);
+            Value beforeTensor = null;
+            Value text = null;
+            try {
+                if (b > 0) {
+                    for (int r = 0; r < g; r++) {
+                        fill(beforeData, r, rows.get(r).before(), b, hidden, pad);
                     }
-                    session.Run(run, b);
-                } finally {
-                    if (text != null) {
-                        text.close();
+                    beforeTensor = BoundSessions.tensor(host, beforeData, 0, beforeFloats * Float.BYTES,
+                            ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, g, b, hidden);
+                    binding.BindInput("before", beforeTensor);
+                }
+                if (t > 0) {
+                    for (int r = 0; r < g; r++) {
+                        fill(textData, r, rows.get(r).after(), t, hidden, pad);
                     }
+                    text = BoundSessions.tensor(host, textData, 0, textFloats * Float.BYTES,
+                            ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, g, t, hidden);
+                    binding.BindInput("text", text);
+                }
+                session.Run(run, binding);
+            } finally {
+                if (beforeTensor != null) {
+                    beforeTensor.close();
+                }
+                if (text != null) {
+                    text.close();
                 }
             }
         }
-        return (long) g * Long.BYTES + textFloats * Float.BYTES;
+        return (long) g * Long.BYTES + (beforeFloats + textFloats) * Float.BYTES;
+    }
+
+    /** Row r of {@code data} ([rows, positions, hidden]): {@code embeddings}, then {@code pad} to {@code positions}. */
+    private static void fill(FloatPointer data, int r, float[][] embeddings, int positions, int hidden, float[] pad) {
+        for (int j = 0; j < positions; j++) {
+            float[] e = j < embeddings.length ? embeddings[j] : pad;
+            if (e.length != hidden) {
+                throw new IllegalArgumentException("a prefix row must hold " + hidden + " floats, got " + e.length);
+            }
+            data.position(((long) r * positions + j) * hidden).put(e);
+        }
+        data.position(0);
+    }
+
+    private static void closeAll(Session[] graphs) {
+        for (Session s : graphs) {
+            if (s != null) {
+                s.close();
+            }
+        }
     }
 
     @Override
     public void close() {
-        withText.close();
-        imageOnly.close();
+        closeAll(graphs);
         run.close();
     }
 }

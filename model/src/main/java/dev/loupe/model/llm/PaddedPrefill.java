@@ -45,11 +45,20 @@ record PaddedPrefill(float[] embeds, long[] mask, long[] positions, int rows, in
                 throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + r + " has an image part of width "
                         + prefix.image().width() + ", expected " + hidden);
             }
-            for (float[] e : prefix.onDevice() ? prefix.after() : prefix.rows()) {
-                if (e == null || e.length != hidden) {
-                    throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + r
-                            + " has an embedding of width " + (e == null ? 0 : e.length) + ", expected " + hidden);
-                }
+            if (prefix.onDevice()) {
+                checkWidths(r, prefix.before(), hidden);
+                checkWidths(r, prefix.after(), hidden);
+            } else {
+                checkWidths(r, prefix.rows(), hidden);
+            }
+        }
+    }
+
+    private static void checkWidths(int row, float[][] embeddings, int hidden) throws AnnotationException {
+        for (float[] e : embeddings) {
+            if (e == null || e.length != hidden) {
+                throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row " + row
+                        + " has an embedding of width " + (e == null ? 0 : e.length) + ", expected " + hidden);
             }
         }
     }

@@ -7,7 +7,7 @@ import java.util.List;
  * One request's decoder input as the generation strategies pass it along without reading it: the image part
  * followed by the prompt's embeddings. On the Java-API runners it is host rows ([length][width], {@link #onHost});
  * with the device-bound runner's image side the image part is one row of a {@link DeviceRows} block left in the
- * execution provider's memory, followed by host rows ({@link #onDevice}), and {@link DeviceBoundDecoder}'s prefill
+ * execution provider's memory, between host rows (the prompt's embeddings before and after it: {@link #onDevice}), and {@link DeviceBoundDecoder}'s prefill
  * reads it there, so the image-side output never crosses to the host. Closing a prefix releases its share of the
  * device block (nothing for host rows); its owner — the call or the continuous loop that built it — closes it when
  * the request's prefill has run or its generation ends. Not thread-safe (one owner).
@@ -16,13 +16,15 @@ public final class VisualPrefix implements AutoCloseable {
     private final float[][] host;
     private final DeviceRows image;
     private final int imageRow;
+    private final float[][] before;
     private final float[][] after;
     private boolean closed;
 
-    private VisualPrefix(float[][] host, DeviceRows image, int imageRow, float[][] after) {
+    private VisualPrefix(float[][] host, DeviceRows image, int imageRow, float[][] before, float[][] after) {
         this.host = host;
         this.image = image;
         this.imageRow = imageRow;
+        this.before = before;
         this.after = after;
     }
 
@@ -31,7 +33,7 @@ public final class VisualPrefix implements AutoCloseable {
         if (rows == null) {
             throw new IllegalArgumentException("no prefix rows");
         }
-        return new VisualPrefix(rows, null, -1, null);
+        return new VisualPrefix(rows, null, -1, null, null);
     }
 
     /** {@link #onHost} of each. */
@@ -48,16 +50,26 @@ public final class VisualPrefix implements AutoCloseable {
      * on the block, which {@link #close()} gives back.
      */
     public static VisualPrefix onDevice(DeviceRows image, int row, float[][] after) {
+        return onDevice(null, image, row, after);
+    }
+
+    /**
+     * The host rows {@code before}, row {@code row} of {@code image} (on the device), then the host rows
+     * {@code after}: an image part in the middle of the prompt, as LLaVA's {@code <image>} placeholder puts it. Takes
+     * a reference on the block, which {@link #close()} gives back.
+     */
+    public static VisualPrefix onDevice(float[][] before, DeviceRows image, int row, float[][] after) {
         if (row < 0 || row >= image.rows()) {
             throw new IllegalArgumentException("row " + row + " of " + image.rows() + " device rows");
         }
         image.retain();
-        return new VisualPrefix(null, image, row, after == null ? new float[0][] : after);
+        return new VisualPrefix(null, image, row, before == null ? new float[0][] : before,
+                after == null ? new float[0][] : after);
     }
 
     /** Positions of the prefix. */
     public int length() {
-        return host != null ? host.length : image.positions() + after.length;
+        return host != null ? host.length : before.length + image.positions() + after.length;
     }
 
     /** Whether its image part is in the execution provider's memory. */
@@ -87,6 +99,11 @@ public final class VisualPrefix implements AutoCloseable {
     /** Its row of {@link #image()}. */
     int imageRow() {
         return imageRow;
+    }
+
+    /** The host rows before its image part (device prefixes; none for an image part first). */
+    float[][] before() {
+        return before;
     }
 
     /** The host rows after its image part (device prefixes). */

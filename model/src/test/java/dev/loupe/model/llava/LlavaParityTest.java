@@ -15,6 +15,7 @@ import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.testing.HfFixture;
+import dev.loupe.model.testing.TestDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,8 +56,10 @@ class LlavaParityTest {
         diagnostics = LlavaImageEncoder.open(graph, config, RuntimeOptions.cpu(1));
         LlavaConverter.convert(HfFixture.LLAVA.checkpoint(), tmp.resolve("pkg"), Precision.FP32,
                 ConvertedFixture.decoderFor(testInfo));
+        RuntimeOptions.Runner runner = ConvertedFixture.runnerFor(testInfo);
+        RuntimeOptions options = RuntimeOptions.cpu(1).withRunner(runner);
         annotator = LlavaAnnotator.open(tmp.resolve("pkg"),
-                RuntimeOptions.cpu(1).withRunner(ConvertedFixture.runnerFor(testInfo)));
+                runner == RuntimeOptions.Runner.DEVICE_BOUND ? TestDevice.apply(options) : options);
     }
 
     @AfterAll
