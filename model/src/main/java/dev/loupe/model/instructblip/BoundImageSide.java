@@ -3,19 +3,17 @@ package dev.loupe.model.instructblip;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
 
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.llm.DeviceBlocks;
 import dev.loupe.model.llm.DeviceRows;
 import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.onnx.BoundSessions;
 import dev.loupe.model.onnx.RowsPerRun;
-import dev.loupe.model.onnx.GraphBuilder;
-import dev.loupe.model.onnx.GraphSessions;
 import dev.loupe.model.vision.ImageDigest;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,12 +21,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.onnxruntime.Allocator;
 import org.bytedeco.onnxruntime.IoBinding;
 import org.bytedeco.onnxruntime.MemoryInfo;
 import org.bytedeco.onnxruntime.RunOptions;
@@ -57,51 +53,44 @@ final class BoundImageSide implements QueryEncoder {
     private final int visionRunImages;
     private final Session vision;
     private final Session qformer;
-    private final Session gather;
+    private final DeviceBlocks blocks;
     private final MemoryInfo device;
-    private final MemoryInfo host = BoundSessions.hostMemory();
-    private final Allocator allocator;
+    private final MemoryInfo host;
     private final RunOptions run = new RunOptions();
     private final LongAdder toDevice = new LongAdder();
     private final LongAdder toHost = new LongAdder();
     private final LongAdder imagesEncoded = new LongAdder();
     private final LongAdder duplicateRows = new LongAdder();
-    private final AtomicInteger liveBlocks = new AtomicInteger();
 
-    private BoundImageSide(InstructBlipConfig config, Session vision, Session qformer, Session gather,
-                           MemoryInfo device, int visionRunImages) {
+    private BoundImageSide(InstructBlipConfig config, Session vision, Session qformer, DeviceBlocks blocks,
+                           int visionRunImages) {
         this.config = config;
         this.visionRunImages = visionRunImages;
         this.vision = vision;
         this.qformer = qformer;
-        this.gather = gather;
-        this.device = device;
-        this.allocator = new Allocator(vision, device.asOrtMemoryInfo());
+        this.blocks = blocks;
+        this.device = blocks.device();
+        this.host = blocks.host();
     }
 
     /** Opens the package's vision and Q-Former graphs on {@code options}' device. */
     static BoundImageSide open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config, RuntimeOptions options)
             throws IOException {
         List<Session> opened = new ArrayList<>();
+        DeviceBlocks blocks = null;
         try {
             opened.add(BoundSessions.open(visionOnnx, options));
             opened.add(BoundSessions.open(qformerOnnx, options));
-            opened.add(openRowGather(options));
-            return new BoundImageSide(config, opened.get(0), opened.get(1), opened.get(2),
-                    BoundSessions.deviceMemory(options), RowsPerRun.of(visionOnnx, ImageEncoder.VISION_RUN_IMAGES));
+            blocks = DeviceBlocks.open(opened.get(0), options);
+            return new BoundImageSide(config, opened.get(0), opened.get(1), blocks,
+                    RowsPerRun.of(visionOnnx, ImageEncoder.VISION_RUN_IMAGES));
         } catch (IOException | RuntimeException e) {
+            if (blocks != null) {
+                blocks.close();
+            }
             opened.forEach(Session::close);
             throw e;
         }
-    }
-
-    /** y = Gather(x, rows, axis 0): the vision outputs of a call's rows, from those of its distinct images. */
-    private static Session openRowGather(RuntimeOptions options) throws IOException {
-        GraphBuilder g = new GraphBuilder("row_gather");
-        String x = g.input("x", DataType.FLOAT, "images", "tokens", "hidden");
-        String rows = g.input("rows", DataType.INT64, "rows");
-        g.output(g.gather(x, rows, 0), "y", DataType.FLOAT, "rows", "tokens", "hidden");
-        return GraphSessions.open(g, options);
     }
 
     /**
@@ -198,7 +187,7 @@ final class BoundImageSide implements QueryEncoder {
                 Pointer rows = embeds;
                 if (d < n) {
                     gathered = allocate(n * perImage * Float.BYTES);
-                    gatherRows(embeds, d, slot, gathered, perImage);
+                    gatherRows(embeds, d, slot, gathered);
                     rows = gathered;
                 }
                 blockRows = n;
@@ -208,12 +197,7 @@ final class BoundImageSide implements QueryEncoder {
                     rowOf[i] = i;
                 }
             }
-            Pointer block = queries;
-            DeviceRows out = new DeviceRows(block, blockRows, k, dim, () -> {
-                allocator.Free(block);
-                liveBlocks.decrementAndGet();
-            });
-            liveBlocks.incrementAndGet();
+            DeviceRows out = blocks.rows(queries, blockRows, k, dim);
             queries = null; // the block's now
             return new DeviceQueries(out, rowOf);
         } catch (RuntimeException e) {
@@ -227,33 +211,10 @@ final class BoundImageSide implements QueryEncoder {
 
     /** Each row's queries from the device block into host memory, flat [rows, k, dim] (a gather on the device). */
     private float[] readBack(DeviceQueries queries) {
-        DeviceRows block = queries.rows();
-        int n = queries.rowOf().length;
-        long[] rowOf = new long[n];
-        for (int i = 0; i < n; i++) {
-            rowOf[i] = queries.rowOf()[i];
-        }
-        long perRow = (long) block.positions() * block.width();
-        long outFloats = n * perRow;
-        try (LongPointer rowData = new LongPointer(rowOf);
-             FloatPointer result = new FloatPointer(outFloats);
-             Value rows = BoundSessions.tensor(host, rowData, 0, (long) n * Long.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, n);
-             Value x = BoundSessions.tensor(device, block.base(), 0, block.rows() * perRow * Float.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, block.rows(), block.positions(), block.width());
-             Value y = BoundSessions.tensor(host, result, 0, outFloats * Float.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, n, block.positions(), block.width());
-             IoBinding b = new IoBinding(gather)) {
-            b.BindInput("x", x);
-            b.BindInput("rows", rows);
-            b.BindOutput("y", y);
-            gather.Run(run, b);
-            float[] out = new float[(int) outFloats];
-            result.get(out);
-            toDevice.add((long) n * Long.BYTES);
-            toHost.add(outFloats * Float.BYTES);
-            return out;
-        }
+        float[] out = blocks.read(queries.rows(), queries.rowOf());
+        toDevice.add((long) queries.rowOf().length * Long.BYTES);
+        toHost.add((long) out.length * Float.BYTES);
+        return out;
     }
 
     /** The vision graph over {@code images} into images [first, first + n) of the device buffer {@code embeds}. */
@@ -278,23 +239,9 @@ final class BoundImageSide implements QueryEncoder {
     }
 
     /** Row i of {@code to} becomes image {@code slot[i]} of {@code from}, on the device. */
-    private void gatherRows(Pointer from, int images, long[] slot, Pointer to, long perImage) {
-        int tokens = config.vision().numPositions();
-        int hidden = config.vision().hiddenSize();
-        try (LongPointer rowData = new LongPointer(slot);
-             Value rows = BoundSessions.tensor(host, rowData, 0, (long) slot.length * Long.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, slot.length);
-             Value x = BoundSessions.tensor(device, from, 0, images * perImage * Float.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, images, tokens, hidden);
-             Value y = BoundSessions.tensor(device, to, 0, slot.length * perImage * Float.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, slot.length, tokens, hidden);
-             IoBinding b = new IoBinding(gather)) {
-            b.BindInput("x", x);
-            b.BindInput("rows", rows);
-            b.BindOutput("y", y);
-            gather.Run(run, b);
-        }
-        toDevice.add((long) slot.length * Long.BYTES);
+    private void gatherRows(Pointer from, int images, long[] slot, Pointer to) {
+        toDevice.add(blocks.gather(from, images, slot, device, to, config.vision().numPositions(),
+                config.vision().hiddenSize()));
     }
 
     /**
@@ -342,17 +289,11 @@ final class BoundImageSide implements QueryEncoder {
     }
 
     private Pointer allocate(long bytes) {
-        Pointer p = allocator.Alloc(bytes);
-        if (p == null || p.isNull()) {
-            throw new IllegalStateException("the device allocator returned no memory for " + bytes + " bytes");
-        }
-        return p;
+        return blocks.allocate(bytes);
     }
 
     private void free(Pointer p) {
-        if (p != null) {
-            allocator.Free(p);
-        }
+        blocks.free(p);
     }
 
     /** Images encoded and duplicate rows of a call; nothing is cached across calls. */
@@ -363,7 +304,7 @@ final class BoundImageSide implements QueryEncoder {
 
     /** Blocks of projected queries in the device's memory not yet released (prefixes alive). */
     int liveQueryBlocks() {
-        return liveBlocks.get();
+        return blocks.live();
     }
 
     @Override
@@ -374,14 +315,11 @@ final class BoundImageSide implements QueryEncoder {
     @Override
     public void close() {
         try {
-            allocator.close();
+            blocks.close();
         } finally {
-            gather.close();
             qformer.close();
             vision.close();
             run.close();
-            host.close();
-            device.close();
         }
     }
 }

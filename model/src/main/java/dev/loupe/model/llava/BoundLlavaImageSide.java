@@ -1,37 +1,31 @@
 package dev.loupe.model.llava;
 
 import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
 
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.VisionFeatureStats;
+import dev.loupe.model.llm.DeviceBlocks;
 import dev.loupe.model.llm.DeviceRows;
 import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.onnx.BoundSessions;
 import dev.loupe.model.onnx.ConcurrentRuns;
-import dev.loupe.model.onnx.GraphBuilder;
-import dev.loupe.model.onnx.GraphSessions;
 import dev.loupe.model.onnx.RowsPerRun;
 import dev.loupe.model.vision.ImageDigest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.onnxruntime.Allocator;
 import org.bytedeco.onnxruntime.IoBinding;
-import org.bytedeco.onnxruntime.MemoryInfo;
 import org.bytedeco.onnxruntime.RunOptions;
 import org.bytedeco.onnxruntime.Session;
 import org.bytedeco.onnxruntime.Value;
@@ -57,27 +51,21 @@ final class BoundLlavaImageSide implements LlavaImageSide {
     private final int runImages;
     private final ConcurrentRuns runs;
     private final Session graph;
-    private final Session gather;
-    private final MemoryInfo device;
-    private final MemoryInfo host = BoundSessions.hostMemory();
-    private final Allocator allocator;
+    private final DeviceBlocks blocks;
     private final RunOptions run = new RunOptions();
     private final LongAdder toDevice = new LongAdder();
     private final LongAdder toHost = new LongAdder();
     private final LongAdder imagesEncoded = new LongAdder();
     private final LongAdder duplicateRows = new LongAdder();
-    private final AtomicInteger liveBlocks = new AtomicInteger();
 
-    private BoundLlavaImageSide(LlavaConfig config, int hidden, Session graph, Session gather, MemoryInfo device,
-                                int runImages, ConcurrentRuns runs) {
+    private BoundLlavaImageSide(LlavaConfig config, int hidden, Session graph, DeviceBlocks blocks, int runImages,
+                                ConcurrentRuns runs) {
         this.config = config;
         this.hidden = hidden;
         this.graph = graph;
-        this.gather = gather;
-        this.device = device;
+        this.blocks = blocks;
         this.runImages = runImages;
         this.runs = runs;
-        this.allocator = new Allocator(graph, device.asOrtMemoryInfo());
     }
 
     /**
@@ -87,34 +75,21 @@ final class BoundLlavaImageSide implements LlavaImageSide {
      */
     static BoundLlavaImageSide open(Path imageGraph, LlavaConfig config, int hidden, RuntimeOptions options)
             throws IOException {
-        Session graph = null;
-        Session gather = null;
+        Session graph = BoundSessions.open(imageGraph, options);
+        DeviceBlocks blocks = null;
         try {
-            graph = BoundSessions.open(imageGraph, options);
-            gather = openRowGather(options);
+            blocks = DeviceBlocks.open(graph, options);
             int runImages = RowsPerRun.of(imageGraph, Integer.MAX_VALUE);
             ConcurrentRuns runs = ConcurrentRuns.forImageRuns(runImages < Integer.MAX_VALUE, options,
                     "loupe-llava-bound-image");
-            return new BoundLlavaImageSide(config, hidden, graph, gather, BoundSessions.deviceMemory(options),
-                    runImages, runs);
+            return new BoundLlavaImageSide(config, hidden, graph, blocks, runImages, runs);
         } catch (IOException | RuntimeException e) {
-            if (gather != null) {
-                gather.close();
+            if (blocks != null) {
+                blocks.close();
             }
-            if (graph != null) {
-                graph.close();
-            }
+            graph.close();
             throw e;
         }
-    }
-
-    /** y = Gather(x, rows, axis 0): rows of a device block, read back for {@link #encode}. */
-    private static Session openRowGather(RuntimeOptions options) throws IOException {
-        GraphBuilder g = new GraphBuilder("feature_rows");
-        String x = g.input("x", DataType.FLOAT, "images", "positions", "hidden");
-        String rows = g.input("rows", DataType.INT64, "rows");
-        g.output(g.gather(x, rows, 0), "y", DataType.FLOAT, "rows", "positions", "hidden");
-        return GraphSessions.open(g, options);
     }
 
     /** Per image, its features read back into Java memory (stage parity checks; generation reads them on the device). */
@@ -184,7 +159,7 @@ final class BoundLlavaImageSide implements LlavaImageSide {
         long perImage = (long) positions * hidden;
         Pointer block;
         try {
-            block = allocate(d * perImage * Float.BYTES);
+            block = blocks.allocate(d * perImage * Float.BYTES);
         } catch (RuntimeException e) {
             throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         }
@@ -195,18 +170,13 @@ final class BoundLlavaImageSide implements LlavaImageSide {
                 runGraph(distinct.subList(from, Math.min(d, from + runImages)), from, block, perImage);
             });
         } catch (AnnotationException | RuntimeException e) {
-            allocator.Free(block);
+            blocks.free(block);
             throw e instanceof AnnotationException a ? a
                     : new AnnotationException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         }
         imagesEncoded.add(d);
         duplicateRows.add(n - d);
-        liveBlocks.incrementAndGet();
-        DeviceRows rows = new DeviceRows(block, d, positions, hidden, () -> {
-            allocator.Free(block);
-            liveBlocks.decrementAndGet();
-        });
-        return new DeviceFeatures(rows, rowOf);
+        return new DeviceFeatures(blocks.rows(block, d, positions, hidden), rowOf);
     }
 
     /** The image graph over {@code images} into images [first, first + n) of the device block. */
@@ -217,9 +187,9 @@ final class BoundLlavaImageSide implements LlavaImageSide {
         float[] pixels = LlavaImageEncoder.stackPixels(config, images, first);
         long pixelBytes = (long) pixels.length * Float.BYTES;
         try (FloatPointer px = new FloatPointer(pixels);
-             Value in = BoundSessions.tensor(host, px, 0, pixelBytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, c, 3, size,
+             Value in = BoundSessions.tensor(blocks.host(), px, 0, pixelBytes, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, c, 3, size,
                      size);
-             Value out = BoundSessions.tensor(device, block, first * perImage * Float.BYTES,
+             Value out = BoundSessions.tensor(blocks.device(), block, first * perImage * Float.BYTES,
                      c * perImage * Float.BYTES, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, c, config.imageSeqLength(),
                      hidden);
              IoBinding b = new IoBinding(graph)) {
@@ -232,46 +202,19 @@ final class BoundLlavaImageSide implements LlavaImageSide {
 
     /** Each row's features from the device block into host memory (a gather on the device). */
     private float[][][] readBack(DeviceFeatures features) {
-        DeviceRows block = features.rows();
         int n = features.rowOf().length;
-        long[] rowOf = new long[n];
+        int positions = features.rows().positions();
+        float[] flat = blocks.read(features.rows(), features.rowOf());
+        float[][][] out = new float[n][positions][];
         for (int i = 0; i < n; i++) {
-            rowOf[i] = features.rowOf()[i];
-        }
-        int positions = block.positions();
-        long perRow = (long) positions * hidden;
-        long outFloats = n * perRow;
-        try (LongPointer rowData = new LongPointer(rowOf);
-             FloatPointer result = new FloatPointer(outFloats);
-             Value rows = BoundSessions.tensor(host, rowData, 0, (long) n * Long.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, n);
-             Value x = BoundSessions.tensor(device, block.base(), 0, block.rows() * perRow * Float.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, block.rows(), positions, hidden);
-             Value y = BoundSessions.tensor(host, result, 0, outFloats * Float.BYTES,
-                     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, n, positions, hidden);
-             IoBinding b = new IoBinding(gather)) {
-            b.BindInput("x", x);
-            b.BindInput("rows", rows);
-            b.BindOutput("y", y);
-            gather.Run(run, b);
-            float[][][] out = new float[n][positions][hidden];
-            for (int i = 0; i < n; i++) {
-                for (int t = 0; t < positions; t++) {
-                    result.position((i * (long) positions + t) * hidden).get(out[i][t]);
-                }
+            for (int t = 0; t < positions; t++) {
+                int from = (i * positions + t) * hidden;
+                out[i][t] = Arrays.copyOfRange(flat, from, from + hidden);
             }
-            toDevice.add((long) n * Long.BYTES);
-            toHost.add(outFloats * Float.BYTES);
-            return out;
         }
-    }
-
-    private Pointer allocate(long bytes) {
-        Pointer p = allocator.Alloc(bytes);
-        if (p == null || p.isNull()) {
-            throw new IllegalStateException("the device allocator returned no memory for " + bytes + " bytes");
-        }
-        return p;
+        toDevice.add((long) n * Long.BYTES);
+        toHost.add((long) flat.length * Float.BYTES);
+        return out;
     }
 
     /** Images encoded and duplicate rows of a call; nothing is cached across calls. */
@@ -282,7 +225,7 @@ final class BoundLlavaImageSide implements LlavaImageSide {
 
     /** Blocks of features in the device's memory not yet released (prefixes alive). */
     int liveFeatureBlocks() {
-        return liveBlocks.get();
+        return blocks.live();
     }
 
     @Override
@@ -294,13 +237,10 @@ final class BoundLlavaImageSide implements LlavaImageSide {
     public void close() {
         try {
             runs.close();
-            allocator.close();
+            blocks.close();
         } finally {
-            gather.close();
             graph.close();
             run.close();
-            host.close();
-            device.close();
         }
     }
 }
