@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.ConcurrentRuns;
+import dev.loupe.model.onnx.GraphOps;
 import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.OrtTensors;
 import java.io.IOException;
@@ -49,10 +50,18 @@ public final class LanguageModelRunner implements AutoCloseable {
     /** Where a fused decoder's prefill runs its parts side by side ({@link SharedBufferDecoder}). */
     private final ConcurrentRuns prefillRuns;
 
+    /**
+     * Whether the decoder multiplies row-quantized int8 activations ({@code MatMulIntegerToFloat}: int8 packages),
+     * where a prefill in parts side by side pays (1.33-1.41x at batch 16); an fp32 decoder's prefill in parts was
+     * slower inside {@code loupe bench} (docs/benchmarks.md, "int8 batch 16: the decoder's prefill in parts").
+     */
+    private final boolean int8Activations;
+
     private LanguageModelRunner(OrtEnvironment env, OrtSession embedding, OrtSession decoder, DecoderConfig config,
-                                ConcurrentRuns prefillRuns) throws OrtException {
+                                ConcurrentRuns prefillRuns, boolean int8Activations) throws OrtException {
         this.env = env;
         this.prefillRuns = prefillRuns;
+        this.int8Activations = int8Activations;
         this.embedding = embedding;
         this.decoder = decoder;
         this.config = config;
@@ -117,8 +126,9 @@ public final class LanguageModelRunner implements AutoCloseable {
             OrtSession dec = OrtSessions.open(decoderModel, options);
             try {
                 return new LanguageModelRunner(OrtSessions.environment(options), emb, dec, config,
-                        ConcurrentRuns.forCpuRuns(options, "prefill"));
-            } catch (OrtException | RuntimeException e) {
+                        ConcurrentRuns.forCpuRuns(options, "prefill"),
+                        GraphOps.uses(decoderModel, "MatMulIntegerToFloat"));
+            } catch (IOException | OrtException | RuntimeException e) {
                 dec.close();
                 throw new IOException("decoder graph " + decoderModel + " is not usable: " + e.getMessage(), e);
             }
@@ -162,6 +172,11 @@ public final class LanguageModelRunner implements AutoCloseable {
     /** The runs a fused decoder's prefill may put side by side on the pool ({@link SharedBufferDecoder}). */
     ConcurrentRuns prefillRuns() {
         return prefillRuns;
+    }
+
+    /** Whether a prefill runs in parts by default ({@link #int8Activations}). */
+    boolean prefillsInParts() {
+        return int8Activations;
     }
 
     OrtSession decoderSession() {

@@ -58,7 +58,8 @@ final class SharedBufferDecoder implements SlotDecoder {
 
     /**
      * System property: the most parts a prefill's rows are cut into, run side by side on the shared pool (1 = one run
-     * of all rows, as before); by default one per thread of the pool. For measurements.
+     * of all rows); by default one per thread of the pool for an int8 decoder and 1 for the others
+     * ({@link LanguageModelRunner#prefillsInParts()}). For measurements and tests.
      */
     static final String PREFILL_PARTS_PROPERTY = "loupe.ort.prefill-parts";
 
@@ -67,10 +68,11 @@ final class SharedBufferDecoder implements SlotDecoder {
      * that matters: right-padded with {@code padEmbedding} to the longest; the logits are each row's at its last
      * prefix position, [rows, 1, vocab], valid until the next run.
      *
-     * <p>On the CPU the rows are cut into consecutive parts, one per thread of the shared pool, that run side by side
-     * over their own slots (one session, no weights copied; each part padded to its own longest row): one run of 16
-     * rows leaves the pool's second thread waiting between operators and takes more CPU time than two runs of 8
-     * (docs/benchmarks.md, "int8 batch 16: the decoder's prefill in parts side by side"). A row's result is what it
+     * <p>On the CPU an int8 decoder's rows are cut into consecutive parts, one per thread of the shared pool, that run
+     * side by side over their own slots (one session, no weights copied; each part padded to its own longest row):
+     * one run of 16 rows leaves the pool's second thread waiting between operators and takes more CPU time than two
+     * runs of 8 (docs/benchmarks.md, "int8 batch 16: the decoder's prefill in parts side by side"); an fp32 decoder's
+     * prefill runs whole (in parts it was slower in {@code loupe bench}). A row's result is what it
      * is alone either way (batch and padding invariance of the fused decoder).
      */
     @Override
@@ -81,7 +83,7 @@ final class SharedBufferDecoder implements SlotDecoder {
         int n = whole.rows();
         Outputs out = outputs(outputs, n, 1);
         int parts = Math.min(n, Math.min(runner.prefillRuns().threads(), Integer.getInteger(PREFILL_PARTS_PROPERTY,
-                Integer.MAX_VALUE)));
+                runner.prefillsInParts() ? Integer.MAX_VALUE : 1)));
         if (parts <= 1) {
             try (OnnxTensor e = prefillEmbeds(rows, padEmbedding, whole.seq())) {
                 run(e, cache, whole, out, inputs, null);

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,8 +35,12 @@ class PrefillInPartsTest {
     /** Per precision: the runner that prefills in one run, then the one that prefills in up to 3 parts. */
     private static final Map<Precision, LanguageModelRunner[]> RUNNERS = new EnumMap<>(Precision.class);
 
+    /** The prefill-parts property as it was before this class set it (it cuts every decoder's prefill here). */
+    private static String partsBefore;
+
     @BeforeAll
     static void buildModel() throws Exception {
+        partsBefore = System.setProperty(SharedBufferDecoder.PREFILL_PARTS_PROPERTY, "3");
         Path fixture = HfFixture.VICUNA.checkpoint();
         config = LlamaConfig.fromJson(new ObjectMapper().readTree(fixture.resolve("config.json").toFile())
                 .path("text_config"));
@@ -68,10 +73,22 @@ class PrefillInPartsTest {
 
     @AfterAll
     static void close() throws Exception {
+        if (partsBefore == null) {
+            System.clearProperty(SharedBufferDecoder.PREFILL_PARTS_PROPERTY);
+        } else {
+            System.setProperty(SharedBufferDecoder.PREFILL_PARTS_PROPERTY, partsBefore);
+        }
         for (LanguageModelRunner[] runners : RUNNERS.values()) {
             runners[0].close();
             runners[1].close();
         }
+    }
+
+    @Test
+    void byDefaultOnlyTheInt8DecoderPrefillsInParts() {
+        assertThat(RUNNERS.get(Precision.INT8)[1].prefillsInParts()).isTrue();
+        assertThat(RUNNERS.get(Precision.FP32)[1].prefillsInParts()).isFalse();
+        assertThat(RUNNERS.get(Precision.INT4)[1].prefillsInParts()).isFalse();
     }
 
     @ParameterizedTest(name = "{0}")
