@@ -1,5 +1,6 @@
 package dev.loupe.model.instructblip;
 
+import static dev.loupe.model.testing.SameOutcomes.assertSameOutcomes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,6 +19,7 @@ import dev.loupe.model.testing.DeviceBoundVariant;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -127,24 +129,10 @@ class DeviceBoundInstructBlipAnnotatorTest extends InstructBlipAnnotatorTest imp
             assertThat(((BoundImageSide) bound.queryEncoder()).liveQueryBlocks()).isZero();
 
             // rows joining mid-way (continuous batching, two active rows), prefixes built ahead of admission
-            List<AnnotationOutcome> continuous = new ArrayList<>(java.util.Collections.nCopies(rows.size(), null));
+            List<AnnotationOutcome> continuous = new ArrayList<>(Collections.nCopies(rows.size(), null));
             bound.annotateContinuously(rows, 2, continuous::set);
             assertSameOutcomes(continuous, expected);
             assertThat(((BoundImageSide) bound.queryEncoder()).liveQueryBlocks()).isZero();
-        }
-    }
-
-    private static void assertSameOutcomes(List<AnnotationOutcome> out, List<AnnotationOutcome> expected) {
-        for (int i = 0; i < expected.size(); i++) {
-            AnnotationOutcome e = expected.get(i);
-            AnnotationOutcome o = out.get(i);
-            assertThat(o.isSuccess()).as("row %d: %s", i, o).isEqualTo(e.isSuccess());
-            if (!e.isSuccess()) {
-                assertThat(o.errorCode()).isEqualTo(e.errorCode());
-                continue;
-            }
-            assertThat(o.annotation().tokenIds()).as("row %d", i).containsExactly(e.annotation().tokenIds());
-            assertThat(o.annotation()).as("row %d", i).usingRecursiveComparison().isEqualTo(e.annotation());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.loupe.model.llava;
 
+import static dev.loupe.model.testing.SameOutcomes.assertSameOutcomes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -146,20 +147,6 @@ class DeviceBoundLlavaAnnotatorTest extends LlavaAnnotatorTest implements Device
             assertSameOutcomes(continuous, expected);
             assertThat(bound.hostTraffic().imageToHost()).isZero();
             assertThat(side.liveFeatureBlocks()).isZero();
-        }
-    }
-
-    private static void assertSameOutcomes(List<AnnotationOutcome> out, List<AnnotationOutcome> expected) {
-        for (int i = 0; i < expected.size(); i++) {
-            AnnotationOutcome e = expected.get(i);
-            AnnotationOutcome o = out.get(i);
-            assertThat(o.isSuccess()).as("row %d: %s", i, o).isEqualTo(e.isSuccess());
-            if (!e.isSuccess()) {
-                assertThat(o.errorCode()).isEqualTo(e.errorCode());
-                continue;
-            }
-            assertThat(o.annotation().tokenIds()).as("row %d", i).containsExactly(e.annotation().tokenIds());
-            assertThat(o.annotation()).as("row %d", i).usingRecursiveComparison().isEqualTo(e.annotation());
         }
     }
 
