@@ -48,11 +48,12 @@ public final class ImageEncoder implements QueryEncoder {
     /** Images per vision run: {@link #VISION_RUN_IMAGES}, or fewer where the graph says so ({@link RowsPerRun}). */
     private final int visionRunImages;
     /**
-     * How a batch's vision runs share the cores: side by side, one per thread of the pool, where the graph takes
-     * fewer images per run than {@link #VISION_RUN_IMAGES} (too small a run to spread one over the pool); else one
-     * after another.
+     * How a batch's vision runs and then its Q-Former runs share the cores: side by side, one per thread of the
+     * pool, where the vision graph takes fewer images per run than {@link #VISION_RUN_IMAGES} (too small a run to
+     * spread one over the pool; both sessions then run each run wholly on its caller,
+     * {@link OrtSessions#openOnCaller}); else one after another, each run over the pool.
      */
-    private final ConcurrentRuns visionRuns;
+    private final ConcurrentRuns imageRuns;
     /**
      * Reused native memory for the graphs' large inputs and outputs (pixels, vision features, Q-Former outputs): no
      * heap array and no per-run copy by the Java API, and no garbage (docs/benchmarks.md, image side). A few buffers
@@ -64,10 +65,10 @@ public final class ImageEncoder implements QueryEncoder {
     private final DirectFloatPool queryBuffers = new DirectFloatPool(1);
 
     private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
-                         long visionCacheBytes, int visionRunImages, ConcurrentRuns visionRuns) {
+                         long visionCacheBytes, int visionRunImages, ConcurrentRuns imageRuns) {
         this.config = config;
         this.visionRunImages = visionRunImages;
-        this.visionRuns = visionRuns;
+        this.imageRuns = imageRuns;
         this.env = env;
         this.vision = vision;
         this.qformer = qformer;
@@ -105,19 +106,25 @@ public final class ImageEncoder implements QueryEncoder {
 
     public static ImageEncoder open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config,
                                     RuntimeOptions options) throws IOException {
-        OrtSession v = OrtSessions.open(visionOnnx, options);
+        int visionRunImages = RowsPerRun.of(visionOnnx, VISION_RUN_IMAGES);
+        ConcurrentRuns runs = ConcurrentRuns.forImageRuns(visionRunImages < VISION_RUN_IMAGES, options,
+                "loupe-image-side");
+        boolean sideBySide = runs.threads() > 1;
+        OrtSession v = null;
         try {
-            int visionRunImages = RowsPerRun.of(v, VISION_RUN_IMAGES);
-            OrtSession q = OrtSessions.open(qformerOnnx, options);
-            ConcurrentRuns runs = ConcurrentRuns.forImageRuns(visionRunImages < VISION_RUN_IMAGES, options,
-                    "loupe-vision");
+            v = sideBySide ? OrtSessions.openOnCaller(visionOnnx, options) : OrtSessions.open(visionOnnx, options);
+            OrtSession q = sideBySide ? OrtSessions.openOnCaller(qformerOnnx, options)
+                    : OrtSessions.open(qformerOnnx, options);
             return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes(),
                     visionRunImages, runs);
         } catch (IOException | RuntimeException e) {
-            try {
-                v.close();
-            } catch (OrtException suppressed) {
-                e.addSuppressed(suppressed);
+            runs.close();
+            if (v != null) {
+                try {
+                    v.close();
+                } catch (OrtException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
             }
             throw e;
         }
@@ -212,12 +219,12 @@ public final class ImageEncoder implements QueryEncoder {
 
     /**
      * The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. Runs of
-     * {@link #visionRunImages} consecutive images, spread over the cores by {@link #visionRuns}.
+     * {@link #visionRunImages} consecutive images, spread over the cores by {@link #imageRuns}.
      */
     private float[][] runVision(List<ImageTensor> images) throws AnnotationException {
         float[][] out = new float[images.size()][];
         int runs = (images.size() + visionRunImages - 1) / visionRunImages;
-        visionRuns.forEach(runs, run -> {
+        imageRuns.forEach(runs, run -> {
             int from = run * visionRunImages;
             List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + visionRunImages));
             float[][] rows = runVisionOnce(part, from);
@@ -260,14 +267,16 @@ public final class ImageEncoder implements QueryEncoder {
         QFormerInstructions text = QFormerInstructions.pad(config, qformerIds);
         float[][] queryRows = queryOutput ? new float[batch][] : null;
         float[][] languageRows = new float[batch][];
-        for (int from = 0; from < batch; from += QFORMER_RUN_IMAGES) {
+        int runs = (batch + QFORMER_RUN_IMAGES - 1) / QFORMER_RUN_IMAGES;
+        imageRuns.forEach(runs, run -> {
+            int from = run * QFORMER_RUN_IMAGES;
             int n = Math.min(QFORMER_RUN_IMAGES, batch - from);
             QFormerOutputs part = runQFormerOnce(imageEmbeds, text, from, n, queryOutput);
             System.arraycopy(part.languageInputs(), 0, languageRows, from, n);
             if (queryOutput) {
                 System.arraycopy(part.queryOutput(), 0, queryRows, from, n);
             }
-        }
+        });
         return new QFormerOutputs(queryRows, languageRows);
     }
 
@@ -277,7 +286,8 @@ public final class ImageEncoder implements QueryEncoder {
      * projections of every image token, the int8 graphs' quantized copies of them) grow with the run: a batch of 16
      * in one run holds four times a 4-image run's, at the process's resident peak (docs/benchmarks.md, "Peak RSS:
      * the int8 run's peak broken down"). Every run pads its instructions to the batch's widest, as one run over the
-     * batch would.
+     * batch would. Where the vision runs go side by side, so do these (two 4-image runs on two threads took 29-36 ms
+     * per batch of 16 against 67-80 one after another on the pool, int8; docs/benchmarks.md).
      */
     public static final int QFORMER_RUN_IMAGES = 4;
 
@@ -360,7 +370,7 @@ public final class ImageEncoder implements QueryEncoder {
 
     @Override
     public void close() throws OrtException {
-        visionRuns.close();
+        imageRuns.close();
         try {
             qformer.close();
         } finally {

@@ -125,9 +125,7 @@ public final class OrtSessions {
 
     /** A session over {@code model} on the shared pool (see the class comment). */
     public static OrtSession open(Path model, RuntimeOptions options) throws IOException {
-        String profile = System.getProperty(PROFILE_PROPERTY);
-        return open(model, options, profile == null || profile.isBlank() ? null
-                : profile + "-" + model.getFileName().toString().replaceFirst("\\.onnx$", ""));
+        return open(model, options, profilePrefix(model));
     }
 
     /**
@@ -135,6 +133,45 @@ public final class OrtSessions {
      * file prefix when {@code profilePrefix} is not null; {@link OrtSession#endProfiling()} ends it.
      */
     public static OrtSession open(Path model, RuntimeOptions options, String profilePrefix) throws IOException {
+        return open(model, options, profilePrefix, false);
+    }
+
+    /**
+     * System property: {@code false} opens the sessions that {@link #openOnCaller} would open on the shared pool
+     * instead, as before (for A/B measurements in one build).
+     */
+    public static final String ON_CALLER_PROPERTY = "loupe.ort.runs-on-caller";
+
+    /**
+     * A CPU session whose runs execute wholly on the thread that calls {@code run}: no intra-op pool (one thread),
+     * for graphs whose runs go side by side, one per core ({@link ConcurrentRuns}). On the shared pool each such run
+     * would still hand every operator's parallel section to the pool's workers, which the other runs keep busy: the
+     * runs wait on each other at every operator and the wake-ups cost CPU (measured in docs/benchmarks.md, "int8
+     * image side: runs on their callers"). Results are those of a pool session: ONNX Runtime's CPU kernels split
+     * work over rows and columns, never over a sum. On a GPU, or with {@link #ON_CALLER_PROPERTY} false, this is
+     * {@link #open(Path, RuntimeOptions)}.
+     */
+    public static OrtSession openOnCaller(Path model, RuntimeOptions options) throws IOException {
+        if (options.device() != RuntimeOptions.Device.CPU || !runsOnCaller()) {
+            return open(model, options);
+        }
+        return open(model, options, profilePrefix(model), true);
+    }
+
+    /** The profile file prefix for {@code model} where {@link #PROFILE_PROPERTY} is set, else null. */
+    private static String profilePrefix(Path model) {
+        String profile = System.getProperty(PROFILE_PROPERTY);
+        return profile == null || profile.isBlank() ? null
+                : profile + "-" + model.getFileName().toString().replaceFirst("\\.onnx$", "");
+    }
+
+    /** Whether {@link #openOnCaller} gives sessions without a pool ({@link #ON_CALLER_PROPERTY}, default true). */
+    public static boolean runsOnCaller() {
+        return !"false".equalsIgnoreCase(System.getProperty(ON_CALLER_PROPERTY, "true").trim());
+    }
+
+    private static OrtSession open(Path model, RuntimeOptions options, String profilePrefix, boolean onCaller)
+            throws IOException {
         if (!Files.isRegularFile(model)) {
             throw new IOException("ONNX graph not found: " + model);
         }
@@ -145,7 +182,12 @@ public final class OrtSessions {
                 so.setCPUArenaAllocator(false);
                 so.setMemoryPatternOptimization(false);
             }
-            if (sharedPool()) {
+            if (onCaller) {
+                so.setIntraOpNumThreads(1);
+                so.setInterOpNumThreads(1);
+                so.addConfigEntry("session.intra_op.allow_spinning", "0");
+                so.addConfigEntry("session.inter_op.allow_spinning", "0");
+            } else if (sharedPool()) {
                 so.disablePerSessionThreads();
             } else {
                 if (options.intraOpThreads() > 0) {
