@@ -36,7 +36,9 @@ import java.util.stream.Stream;
  * one after another (each split over the pool); {@code poolq} — the same with the Q-Former runs side by side;
  * {@code single} — sessions with no intra-op pool of their own (one thread: each run wholly on its caller), vision
  * and Q-Former runs side by side; {@code whole} — single-threaded sessions, each caller running one image's whole
- * image side (vision, then a one-image Q-Former). A digit at the end of a layout's name ({@code single2}) sets the
+ * image side (vision, then a one-image Q-Former); {@code four} — as a graph that takes several images per run (fp32)
+ * runs: vision runs of {@link ImageEncoder#VISION_RUN_IMAGES} images one after another on the pool, Q-Former runs too;
+ * {@code fourq} — the same vision runs, the Q-Former runs side by side on a single-threaded session. A digit at the end of a layout's name ({@code single2}) sets the
  * images per Q-Former run (else {@link ImageEncoder#QFORMER_RUN_IMAGES}).
  *
  * <p>Usage: {@code ImageSideThreads THREADS BATCH ROUNDS PACKAGE [LAYOUT...]}
@@ -56,6 +58,7 @@ public final class ImageSideThreads {
         final boolean whole;
         final ConcurrentRuns runs;
         final int qformerRunImages;
+        final int visionRunImages;
         final Map<Long, long[]> lastEnd = new ConcurrentHashMap<>();
         double visionMs;
         double qformerMs;
@@ -65,7 +68,7 @@ public final class ImageSideThreads {
         final Map<String, Double> threadMs = new TreeMap<>();
 
         Layout(String name, OrtSession vision, OrtSession qformer, boolean qformerSideBySide, boolean whole,
-               int threads, int qformerRunImages) {
+               int threads, int qformerRunImages, int visionRunImages) {
             this.name = name;
             this.vision = vision;
             this.qformer = qformer;
@@ -73,6 +76,7 @@ public final class ImageSideThreads {
             this.whole = whole;
             this.runs = new ConcurrentRuns(threads, "side-" + name);
             this.qformerRunImages = qformerRunImages;
+            this.visionRunImages = visionRunImages;
         }
 
         @Override
@@ -100,16 +104,18 @@ public final class ImageSideThreads {
         Path qformerFile = pkg.resolve(ImageEncoder.QFORMER_FILE);
         List<Layout> layouts = new ArrayList<>();
         for (String n : names) {
-            boolean shared = n.startsWith("pool");
-            OrtSession v = shared ? OrtSessions.open(visionFile, options) : singleThreaded(env, visionFile);
-            OrtSession q = shared ? OrtSessions.open(qformerFile, options) : singleThreaded(env, qformerFile);
+            boolean sharedVision = n.startsWith("pool") || n.startsWith("four");
+            boolean sharedQFormer = n.startsWith("pool") || n.equals("four");
+            OrtSession v = sharedVision ? OrtSessions.open(visionFile, options) : singleThreaded(env, visionFile);
+            OrtSession q = sharedQFormer ? OrtSessions.open(qformerFile, options) : singleThreaded(env, qformerFile);
             int qImages = n.equals("whole") ? 1 : Character.isDigit(n.charAt(n.length() - 1))
                     ? n.charAt(n.length() - 1) - '0' : ImageEncoder.QFORMER_RUN_IMAGES;
-            layouts.add(new Layout(n, v, q, !n.equals("pool"), n.equals("whole"), threads, qImages));
+            layouts.add(new Layout(n, v, q, !n.equals("pool") && !n.equals("four"), n.equals("whole"), threads,
+                    qImages, n.startsWith("four") ? ImageEncoder.VISION_RUN_IMAGES : 1));
         }
-        int perRun = RowsPerRun.of(layouts.get(0).vision, ImageEncoder.VISION_RUN_IMAGES);
-        if (perRun != 1) {
-            throw new IllegalArgumentException("this tool lays out one-image vision runs; " + pkg + " takes " + perRun);
+        if (RowsPerRun.of(layouts.get(0).vision, ImageEncoder.VISION_RUN_IMAGES) != 1) {
+            System.out.println("note: " + pkg + "'s vision graph takes several images per run; the tool runs one "
+                    + "image per run all the same (compare its Q-Former phase)");
         }
         SplittableRandom random = new SplittableRandom(7);
         long[] px = ((ai.onnxruntime.TensorInfo) layouts.get(0).vision.getInputInfo().get(VisionGraph.PIXEL_VALUES)
@@ -120,6 +126,7 @@ public final class ImageSideThreads {
         for (int b = 0; b < batch; b++) {
             pixels.add(DecoderGraphTiming.floats(env, random, 1, px[1], px[2], px[3]));
         }
+        OnnxTensor pixels4 = DecoderGraphTiming.floats(env, random, ImageEncoder.VISION_RUN_IMAGES, px[1], px[2], px[3]);
         Map<Integer, Map<String, OnnxTensor>> qformerIn = new HashMap<>();
         for (int n = 1; n <= ImageEncoder.QFORMER_RUN_IMAGES; n++) {
             Map<String, OnnxTensor> in = new HashMap<>();
@@ -140,7 +147,7 @@ public final class ImageSideThreads {
         }
         for (int r = -2; r < rounds; r++) {
             for (Layout l : layouts) {
-                round(l, pixels, qformerIn, batch, r >= 0);
+                round(l, pixels, pixels4, qformerIn, batch, r >= 0);
             }
         }
         System.out.printf(Locale.ROOT, "%s, %d threads, batch %d, %d rounds (load %.2f), ms per batch (means):%n",
@@ -159,8 +166,9 @@ public final class ImageSideThreads {
         }
     }
 
-    private static void round(Layout l, List<OnnxTensor> pixels, Map<Integer, Map<String, OnnxTensor>> qformerIn,
-                              int batch, boolean count) throws Exception {
+    private static void round(Layout l, List<OnnxTensor> pixels, OnnxTensor pixels4,
+                              Map<Integer, Map<String, OnnxTensor>> qformerIn, int batch, boolean count)
+            throws Exception {
         Map<String, Long> before = threadCpu();
         long cpu0 = CPU.getProcessCpuTime();
         long t0 = System.nanoTime();
@@ -172,12 +180,28 @@ public final class ImageSideThreads {
                 l.qformer.run(qformerIn.get(1)).close();
             });
             t1 = System.nanoTime();
+        } else if (l.visionRunImages > 1) {
+            for (int i = 0; i < batch / l.visionRunImages; i++) {
+                l.vision.run(Map.of(VisionGraph.PIXEL_VALUES, pixels4)).close();
+            }
+            t1 = System.nanoTime();
+            qformerPhase(l, qformerIn, batch);
         } else {
             l.runs.forEach(batch, i -> {
                 l.vision.run(Map.of(VisionGraph.PIXEL_VALUES, pixels.get(i))).close();
                 l.lastEnd.put(Thread.currentThread().getId(), new long[] {System.nanoTime()});
             });
             t1 = System.nanoTime();
+            qformerPhase(l, qformerIn, batch);
+        }
+        long t2 = System.nanoTime();
+        long cpu1 = CPU.getProcessCpuTime();
+        finish(l, count, before, cpu0, cpu1, t0, t1, t2);
+    }
+
+    private static void qformerPhase(Layout l, Map<Integer, Map<String, OnnxTensor>> qformerIn, int batch)
+            throws OrtException {
+        {
             int qRuns = (batch + l.qformerRunImages - 1) / l.qformerRunImages;
             Map<String, OnnxTensor> in = qformerIn.get(l.qformerRunImages);
             if (l.qformerSideBySide) {
@@ -188,8 +212,10 @@ public final class ImageSideThreads {
                 }
             }
         }
-        long t2 = System.nanoTime();
-        long cpu1 = CPU.getProcessCpuTime();
+    }
+
+    private static void finish(Layout l, boolean count, Map<String, Long> before, long cpu0, long cpu1, long t0,
+                               long t1, long t2) throws IOException {
         if (!count) {
             return;
         }
