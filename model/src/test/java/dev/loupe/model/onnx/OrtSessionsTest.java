@@ -73,11 +73,69 @@ class OrtSessionsTest {
 
     @Test
     void theFirstCallerFixesThePool() {
-        OrtSessions.environment(RuntimeOptions.cpu(1));
+        OrtSessions.environment(RuntimeOptions.cpu(THREADS));
         int threads = OrtSessions.sharedPoolThreads();
         OrtEnvironment again = OrtSessions.environment(RuntimeOptions.cpu(threads + 3));
         assertThat(OrtSessions.sharedPoolThreads()).isEqualTo(threads);
         assertThat(again).isSameAs(OrtSessions.environment());
+    }
+
+    /**
+     * A session opened for side-by-side runs ({@link OrtSessions#openOnCaller}) runs each run wholly on the thread
+     * that calls it: the caller's own CPU time is (nearly) all the process spent, whatever the shared pool's size; its
+     * outputs are bit for bit a shared-pool session's.
+     */
+    @Test
+    void aSessionForSideBySideRunsRunsOnItsCallerWithThePoolSessionsResults(@TempDir Path dir) throws Exception {
+        int width = 384;
+        GraphBuilder g = new GraphBuilder("chain");
+        String x = g.input("x", DataType.FLOAT, "rows", width);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        String h = x;
+        for (int i = 0; i < 6; i++) {
+            float[] w = new float[width * width];
+            for (int j = 0; j < w.length; j++) {
+                w[j] = (float) (random.nextDouble() - 0.5) / 8;
+            }
+            h = g.op("Tanh", g.matMul(h, g.weight("w" + i, Weight.of(w, width, width))));
+        }
+        g.output(h, "y", DataType.FLOAT, "rows", width);
+        Path graph = dir.resolve("chain.onnx");
+        OnnxModelWriter.write(g, graph, false);
+        float[] input = new float[512 * width];
+        for (int j = 0; j < input.length; j++) {
+            input[j] = (float) (random.nextDouble() * 2 - 1);
+        }
+        RuntimeOptions options = RuntimeOptions.cpu(THREADS);
+        OrtEnvironment env = OrtSessions.environment(options);
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        try (OrtSession onCaller = OrtSessions.openOnCaller(graph, options);
+             OrtSession pooled = OrtSessions.open(graph, options);
+             OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {512, width})) {
+            float[][] expected;
+            try (OrtSession.Result r = pooled.run(Map.of("x", in))) {
+                expected = (float[][]) r.get(0).getValue();
+            }
+            onCaller.run(Map.of("x", in)).close(); // warm up
+            long thread0 = threads.getCurrentThreadCpuTime();
+            long process0 = os.getProcessCpuTime();
+            float[][] actual = null;
+            for (int i = 0; i < 10; i++) {
+                try (OrtSession.Result r = onCaller.run(Map.of("x", in))) {
+                    actual = (float[][]) r.get(0).getValue();
+                }
+            }
+            double caller = threads.getCurrentThreadCpuTime() - thread0;
+            double process = os.getProcessCpuTime() - process0;
+            for (int row = 0; row < expected.length; row++) {
+                assertThat(actual[row]).as("row %d", row).containsExactly(expected[row]);
+            }
+            // the rest of the JVM (compilers, GC) may take a little; a pool's workers would take a share of the runs
+            assertThat(caller / process).as("the calling thread's share of the process CPU over the runs "
+                    + "(shared pool: %d threads)", OrtSessions.sharedPoolThreads()).isGreaterThan(0.8);
+        }
     }
 
     private static void run(OrtEnvironment env, OrtSession s) throws Exception {
