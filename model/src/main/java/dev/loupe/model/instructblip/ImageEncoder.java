@@ -48,12 +48,18 @@ public final class ImageEncoder implements QueryEncoder {
     /** Images per vision run: {@link #VISION_RUN_IMAGES}, or fewer where the graph says so ({@link RowsPerRun}). */
     private final int visionRunImages;
     /**
-     * How a batch's vision runs and then its Q-Former runs share the cores: side by side, one per thread of the
-     * pool, where the vision graph takes fewer images per run than {@link #VISION_RUN_IMAGES} (too small a run to
-     * spread one over the pool; both sessions then run each run wholly on its caller,
-     * {@link OrtSessions#openOnCaller}); else one after another, each run over the pool.
+     * How a batch's vision runs share the cores: side by side, one per thread of the pool, where the vision graph
+     * takes fewer images per run than {@link #VISION_RUN_IMAGES} (too small a run to spread one over the pool; both
+     * sessions then run each run wholly on its caller, {@link OrtSessions#openOnCaller}); else one after another,
+     * each run over the pool.
      */
-    private final ConcurrentRuns imageRuns;
+    private final ConcurrentRuns visionRuns;
+    /**
+     * The Q-Former's runs side by side on the CPU: on their callers with the vision runs above, else each still over
+     * the pool (a 4-image Q-Former run is too small to keep the pool's threads busy: docs/benchmarks.md); one after
+     * another on a GPU.
+     */
+    private final ConcurrentRuns qformerRuns;
     /**
      * Reused native memory for the graphs' large inputs and outputs (pixels, vision features, Q-Former outputs): no
      * heap array and no per-run copy by the Java API, and no garbage (docs/benchmarks.md, image side). A few buffers
@@ -65,10 +71,12 @@ public final class ImageEncoder implements QueryEncoder {
     private final DirectFloatPool queryBuffers = new DirectFloatPool(1);
 
     private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
-                         long visionCacheBytes, int visionRunImages, ConcurrentRuns imageRuns) {
+                         long visionCacheBytes, int visionRunImages, ConcurrentRuns visionRuns,
+                         ConcurrentRuns qformerRuns) {
         this.config = config;
         this.visionRunImages = visionRunImages;
-        this.imageRuns = imageRuns;
+        this.visionRuns = visionRuns;
+        this.qformerRuns = qformerRuns;
         this.env = env;
         this.vision = vision;
         this.qformer = qformer;
@@ -107,18 +115,21 @@ public final class ImageEncoder implements QueryEncoder {
     public static ImageEncoder open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config,
                                     RuntimeOptions options) throws IOException {
         int visionRunImages = RowsPerRun.of(visionOnnx, VISION_RUN_IMAGES);
-        ConcurrentRuns runs = ConcurrentRuns.forImageRuns(visionRunImages < VISION_RUN_IMAGES, options,
+        ConcurrentRuns visionRuns = ConcurrentRuns.forImageRuns(visionRunImages < VISION_RUN_IMAGES, options,
                 "loupe-image-side");
-        boolean sideBySide = runs.threads() > 1;
+        boolean onCallers = visionRuns.threads() > 1;
+        // where the vision runs are whole-pool runs (fp32), the Q-Former's runs still go side by side on the pool
+        ConcurrentRuns qformerRuns = onCallers ? visionRuns : ConcurrentRuns.forCpuRuns(options, "loupe-qformer");
         OrtSession v = null;
         try {
-            v = sideBySide ? OrtSessions.openOnCaller(visionOnnx, options) : OrtSessions.open(visionOnnx, options);
-            OrtSession q = sideBySide ? OrtSessions.openOnCaller(qformerOnnx, options)
+            v = onCallers ? OrtSessions.openOnCaller(visionOnnx, options) : OrtSessions.open(visionOnnx, options);
+            OrtSession q = onCallers ? OrtSessions.openOnCaller(qformerOnnx, options)
                     : OrtSessions.open(qformerOnnx, options);
             return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes(),
-                    visionRunImages, runs);
+                    visionRunImages, visionRuns, qformerRuns);
         } catch (IOException | RuntimeException e) {
-            runs.close();
+            visionRuns.close();
+            qformerRuns.close();
             if (v != null) {
                 try {
                     v.close();
@@ -219,12 +230,12 @@ public final class ImageEncoder implements QueryEncoder {
 
     /**
      * The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. Runs of
-     * {@link #visionRunImages} consecutive images, spread over the cores by {@link #imageRuns}.
+     * {@link #visionRunImages} consecutive images, spread over the cores by {@link #visionRuns}.
      */
     private float[][] runVision(List<ImageTensor> images) throws AnnotationException {
         float[][] out = new float[images.size()][];
         int runs = (images.size() + visionRunImages - 1) / visionRunImages;
-        imageRuns.forEach(runs, run -> {
+        visionRuns.forEach(runs, run -> {
             int from = run * visionRunImages;
             List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + visionRunImages));
             float[][] rows = runVisionOnce(part, from);
@@ -268,7 +279,7 @@ public final class ImageEncoder implements QueryEncoder {
         float[][] queryRows = queryOutput ? new float[batch][] : null;
         float[][] languageRows = new float[batch][];
         int runs = (batch + QFORMER_RUN_IMAGES - 1) / QFORMER_RUN_IMAGES;
-        imageRuns.forEach(runs, run -> {
+        qformerRuns.forEach(runs, run -> {
             int from = run * QFORMER_RUN_IMAGES;
             int n = Math.min(QFORMER_RUN_IMAGES, batch - from);
             QFormerOutputs part = runQFormerOnce(imageEmbeds, text, from, n, queryOutput);
@@ -286,8 +297,9 @@ public final class ImageEncoder implements QueryEncoder {
      * projections of every image token, the int8 graphs' quantized copies of them) grow with the run: a batch of 16
      * in one run holds four times a 4-image run's, at the process's resident peak (docs/benchmarks.md, "Peak RSS:
      * the int8 run's peak broken down"). Every run pads its instructions to the batch's widest, as one run over the
-     * batch would. Where the vision runs go side by side, so do these (two 4-image runs on two threads took 29-36 ms
-     * per batch of 16 against 67-80 one after another on the pool, int8; docs/benchmarks.md).
+     * batch would. On the CPU these runs go side by side ({@link #qformerRuns}: two 4-image runs on two threads took
+     * 29-36 ms per batch of 16 against 67-80 one after another on the pool at int8, 56-58 against 77-95 at fp32;
+     * docs/benchmarks.md).
      */
     public static final int QFORMER_RUN_IMAGES = 4;
 
@@ -370,7 +382,8 @@ public final class ImageEncoder implements QueryEncoder {
 
     @Override
     public void close() throws OrtException {
-        imageRuns.close();
+        visionRuns.close();
+        qformerRuns.close();
         try {
             qformer.close();
         } finally {

@@ -38,7 +38,8 @@ import java.util.stream.Stream;
  * and Q-Former runs side by side; {@code whole} — single-threaded sessions, each caller running one image's whole
  * image side (vision, then a one-image Q-Former); {@code four} — as a graph that takes several images per run (fp32)
  * runs: vision runs of {@link ImageEncoder#VISION_RUN_IMAGES} images one after another on the pool, Q-Former runs too;
- * {@code fourq} — the same vision runs, the Q-Former runs side by side on a single-threaded session. A digit at the end of a layout's name ({@code single2}) sets the
+ * {@code fourq} — the same vision runs, the Q-Former runs side by side on a single-threaded session; {@code fourp} —
+ * the same with the Q-Former runs side by side on the pool session. A digit at the end of a layout's name ({@code single2}) sets the
  * images per Q-Former run (else {@link ImageEncoder#QFORMER_RUN_IMAGES}).
  *
  * <p>Usage: {@code ImageSideThreads THREADS BATCH ROUNDS PACKAGE [LAYOUT...]}
@@ -105,7 +106,7 @@ public final class ImageSideThreads {
         List<Layout> layouts = new ArrayList<>();
         for (String n : names) {
             boolean sharedVision = n.startsWith("pool") || n.startsWith("four");
-            boolean sharedQFormer = n.startsWith("pool") || n.equals("four");
+            boolean sharedQFormer = n.startsWith("pool") || n.equals("four") || n.equals("fourp");
             OrtSession v = sharedVision ? OrtSessions.open(visionFile, options) : singleThreaded(env, visionFile);
             OrtSession q = sharedQFormer ? OrtSessions.open(qformerFile, options) : singleThreaded(env, qformerFile);
             int qImages = n.equals("whole") ? 1 : Character.isDigit(n.charAt(n.length() - 1))

@@ -80,6 +80,52 @@ class ImageEncoderBatchInvarianceTest {
         System.out.printf("batch invariance: worst max abs diff vs alone %.3g%n", worst);
     }
 
+    /**
+     * The Q-Former's runs of a batch go side by side on the CPU ({@link dev.loupe.model.onnx.ConcurrentRuns}), also
+     * for float32 packages, whose vision runs take the whole pool: every row's outputs are bit for bit those of the
+     * same runs one after another.
+     */
+    @Test
+    void qformerRunsSideBySideGiveEveryRowExactlyTheRunsOneAfterAnother() throws Exception {
+        int n = 3 * ImageEncoder.QFORMER_RUN_IMAGES - 1;
+        List<ImageTensor> batchImages = new ArrayList<>();
+        long[][] batchIds = new long[n][];
+        for (int i = 0; i < n; i++) {
+            batchImages.add(images.get(i % 3));
+            batchIds[i] = ids[(i + i / 3) % 3];
+        }
+        ImageEncoder.Encoded together;
+        ImageEncoder.Encoded serial;
+        try (ImageEncoder concurrent = openWithRuns("3")) {
+            together = concurrent.encodeWithIntermediates(batchImages, batchIds);
+        }
+        try (ImageEncoder oneByOne = openWithRuns("1")) {
+            serial = oneByOne.encodeWithIntermediates(batchImages, batchIds);
+        }
+        for (int i = 0; i < n; i++) {
+            assertThat(together.imageEmbeds()[i]).as("image embeds of row %d", i).containsExactly(serial.imageEmbeds()[i]);
+            assertThat(together.queryOutput()[i]).as("query output of row %d", i).containsExactly(serial.queryOutput()[i]);
+            assertThat(together.languageInputs()[i]).as("language inputs of row %d", i)
+                    .containsExactly(serial.languageInputs()[i]);
+        }
+    }
+
+    /** The fixture's encoder with at most {@code runs} runs at once ({@code loupe.ort.concurrent-runs}). */
+    private static ImageEncoder openWithRuns(String runs) throws Exception {
+        String property = dev.loupe.model.onnx.ConcurrentRuns.PROPERTY;
+        String before = System.getProperty(property);
+        System.setProperty(property, runs);
+        try {
+            return ImageEncoder.open(modelDir, InstructBlipConfig.load(HfFixture.VICUNA.checkpoint()), 1);
+        } finally {
+            if (before == null) {
+                System.clearProperty(property);
+            } else {
+                System.setProperty(property, before);
+            }
+        }
+    }
+
     @Test
     void aBatchLargerThanOneVisionRunKeepsItsRowsInOrder() throws Exception {
         // more images than one vision run or one Q-Former run takes: the runs' rows are put back in input order,
