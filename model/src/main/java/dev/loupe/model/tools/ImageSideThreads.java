@@ -38,8 +38,9 @@ import java.util.stream.Stream;
  * and Q-Former runs side by side; {@code whole} — single-threaded sessions, each caller running one image's whole
  * image side (vision, then a one-image Q-Former); {@code four} — as a graph that takes several images per run (fp32)
  * runs: vision runs of {@link ImageEncoder#VISION_RUN_IMAGES} images one after another on the pool, Q-Former runs too;
- * {@code fourq} — the same vision runs, the Q-Former runs side by side on a single-threaded session; {@code fourp} —
- * the same with the Q-Former runs side by side on the pool session. A digit at the end of a layout's name ({@code single2}) sets the
+ * {@code fourq} — the same vision runs, the Q-Former runs side by side on a single-threaded session;
+ * {@code fourp} — the same with the Q-Former runs side by side on the pool session. A digit at the end of a layout's
+ * name ({@code single2}) sets the
  * images per Q-Former run (else {@link ImageEncoder#QFORMER_RUN_IMAGES}).
  *
  * <p>Usage: {@code ImageSideThreads THREADS BATCH ROUNDS PACKAGE [LAYOUT...]}
@@ -127,7 +128,8 @@ public final class ImageSideThreads {
         for (int b = 0; b < batch; b++) {
             pixels.add(DecoderGraphTiming.floats(env, random, 1, px[1], px[2], px[3]));
         }
-        OnnxTensor pixels4 = DecoderGraphTiming.floats(env, random, ImageEncoder.VISION_RUN_IMAGES, px[1], px[2], px[3]);
+        OnnxTensor pixels4 = DecoderGraphTiming.floats(env, random, ImageEncoder.VISION_RUN_IMAGES, px[1], px[2],
+                px[3]);
         Map<Integer, Map<String, OnnxTensor>> qformerIn = new HashMap<>();
         for (int n = 1; n <= ImageEncoder.QFORMER_RUN_IMAGES; n++) {
             Map<String, OnnxTensor> in = new HashMap<>();
