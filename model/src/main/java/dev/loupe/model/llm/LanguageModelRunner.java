@@ -169,13 +169,21 @@ public final class LanguageModelRunner implements AutoCloseable {
         return kvBufferPool;
     }
 
-    /** The runs a fused decoder's prefill may put side by side on the pool ({@link SharedBufferDecoder}). */
+    /** The runs a fused decoder's prefill and steps may put side by side on the pool ({@link SharedBufferDecoder}). */
     ConcurrentRuns prefillRuns() {
         return prefillRuns;
     }
 
     /** Whether a prefill runs in parts by default ({@link #int8Activations}). */
     boolean prefillsInParts() {
+        return int8Activations;
+    }
+
+    /**
+     * Whether a one-token step of several rows runs in parts side by side by default ({@link #int8Activations}; the
+     * measurements are in docs/benchmarks.md, "int8 decoder: the steps in parts side by side").
+     */
+    boolean stepsInParts() {
         return int8Activations;
     }
 

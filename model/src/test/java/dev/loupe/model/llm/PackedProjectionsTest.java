@@ -8,7 +8,6 @@ import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,11 +38,11 @@ class PackedProjectionsTest {
         try (LanguageModelRunner separate = open(precision, FusedLlamaGraphs.Projections.SEPARATE);
              LanguageModelRunner packed = open(precision, FusedLlamaGraphs.Projections.PACKED)) {
             for (int[] lengths : new int[][] {{5, 3, 9, 2, 6}, {7}}) {
-                Decoded expected = decode(separate, lengths);
-                Decoded actual = decode(packed, lengths);
-                for (int i = 0; i < expected.outputs.size(); i++) {
-                    assertThat(actual.outputs.get(i)).as("%s, batch %d, output %d", precision, lengths.length, i)
-                            .containsExactly(expected.outputs.get(i));
+                List<float[]> expected = SlotDecoding.prefillAndSteps(separate, config, lengths, 3);
+                List<float[]> actual = SlotDecoding.prefillAndSteps(packed, config, lengths, 3);
+                for (int i = 0; i < expected.size(); i++) {
+                    assertThat(actual.get(i)).as("%s, batch %d, output %d", precision, lengths.length, i)
+                            .containsExactly(expected.get(i));
                 }
             }
         }
@@ -59,56 +58,5 @@ class PackedProjectionsTest {
                     precision);
         }
         return LanguageModelRunner.open(embed, decoder, config, 1);
-    }
-
-    /** Every row's logits, choices and cache after the prefill and after each of three steps, in order. */
-    private record Decoded(List<float[]> outputs) {}
-
-    private static Decoded decode(LanguageModelRunner runner, int[] lengths) throws Exception {
-        List<VisualPrefix> rows = new ArrayList<>();
-        for (int r = 0; r < lengths.length; r++) {
-            rows.add(VisualPrefix.onHost(SharedKvCacheTest.prefix(lengths[r], config.hiddenSize(), 10 + r)));
-        }
-        float[] pad = new float[config.hiddenSize()];
-        StepOutputs outputs = runner.offersChoices() ? new StepOutputs(true, 3) : StepOutputs.LOGITS;
-        SharedBufferDecoder decoder = new SharedBufferDecoder(runner);
-        List<float[]> out = new ArrayList<>();
-        try (SharedKvCache kv = decoder.newCache(rows.size(), 8)) {
-            LanguageModelRunner.DecoderOutput o = decoder.prefill(kv, 0, rows, pad, outputs);
-            for (int step = 0; step <= 3; step++) {
-                for (int r = 0; r < rows.size(); r++) {
-                    out.add(o.lastLogits(r));
-                    out.add(choices(o, r));
-                    for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-                        out.add(kv.keyRow(layer, r));
-                        out.add(kv.valueRow(layer, r));
-                    }
-                }
-                if (step < 3) {
-                    long[] ids = new long[rows.size()];
-                    for (int r = 0; r < ids.length; r++) {
-                        ids[r] = 11 + 7 * r + step;
-                    }
-                    o = decoder.feed(kv, rows.size(), ids, 1, false, outputs);
-                }
-            }
-        }
-        return new Decoded(out);
-    }
-
-    /** Row {@code r}'s choice ids and log-probs (none when the run returned none). */
-    private static float[] choices(LanguageModelRunner.DecoderOutput out, int r) {
-        if (out.choices() == 0) {
-            return new float[0];
-        }
-        int[] ids = new int[out.choices()];
-        float[] logProbs = new float[out.choices()];
-        out.lastChoices(r, ids, logProbs);
-        float[] both = new float[2 * ids.length];
-        for (int j = 0; j < ids.length; j++) {
-            both[j] = ids[j];
-            both[ids.length + j] = logProbs[j];
-        }
-        return both;
     }
 }
