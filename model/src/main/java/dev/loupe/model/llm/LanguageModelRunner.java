@@ -179,14 +179,6 @@ public final class LanguageModelRunner implements AutoCloseable {
         return int8Activations;
     }
 
-    /**
-     * Whether a one-token step of several rows runs in parts side by side by default ({@link #int8Activations}; the
-     * measurements are in docs/benchmarks.md, "int8 decoder: the steps in parts side by side").
-     */
-    boolean stepsInParts() {
-        return int8Activations;
-    }
-
     OrtSession decoderSession() {
         return decoder;
     }

@@ -174,9 +174,10 @@ final class SharedBufferDecoder implements SlotDecoder {
     }
 
     /**
-     * System property: the most parts a one-token step's rows are cut into, run side by side (1 = one run of all
-     * rows); by default as {@link #PREFILL_PARTS_PROPERTY}'s parts ({@link LanguageModelRunner#stepsInParts()}).
-     * For measurements and tests.
+     * System property: the most parts a one-token step's rows are cut into, run side by side (default 1: one run of
+     * all rows). Alone, an int8 step of 16 rows in two parts took 0.97-1.23x the time of one run (1.4-1.7x for the
+     * graph alone), inside {@code loupe bench} no gain showed on the loaded machine (docs/benchmarks.md, "int8
+     * decoder: packed projections and the steps in parts side by side"): for measurements on a quiet machine.
      */
     static final String STEP_PARTS_PROPERTY = "loupe.ort.step-parts";
 
@@ -185,15 +186,14 @@ final class SharedBufferDecoder implements SlotDecoder {
         if (!runner.floatEmbeddings()) {
             return 1;
         }
-        int asked = Integer.getInteger(STEP_PARTS_PROPERTY, runner.stepsInParts() ? Integer.MAX_VALUE : 1);
+        int asked = Integer.getInteger(STEP_PARTS_PROPERTY, 1);
         return Math.min(n, Math.min(asked, Math.min(runner.prefillRuns().threads(), SharedKvCache.KEPT_VIEWS)));
     }
 
     /**
      * A one-token step of slots [0, n) cut into consecutive parts that run side by side on the shared pool, each over
-     * its own slots with the cache's kept views of them (nothing made per step): an int8 decoder's step of 16 rows in
-     * one run keeps the pool's threads waiting on each other at every operator (docs/benchmarks.md, "int8 decoder:
-     * the steps in parts side by side"). A row's result is what it is in one run (batch invariance).
+     * its own slots with the cache's kept views of them (nothing made per step), when {@link #STEP_PARTS_PROPERTY}
+     * asks for it. A row's result is what it is in one run (batch invariance).
      */
     private void feedInParts(SharedKvCache cache, int n, long[] tokens, int parts, Outputs out) throws OrtException {
         SlotRun.feed(cache, 0, n, 1, out.k()).reserve(cache); // the cache grows once, before any views are taken

@@ -42,9 +42,11 @@ class StepInPartsTest {
             OnnxModelWriter.write(LlamaGraphs.tokenEmbedding(ckpt, "language_model.", config), embed, precision);
             OnnxModelWriter.write(FusedLlamaGraphs.decoder(ckpt, "language_model.", config), decoder, precision);
         }
-        String before = System.setProperty(SharedBufferDecoder.STEP_PARTS_PROPERTY, "3");
+        String before = System.clearProperty(SharedBufferDecoder.STEP_PARTS_PROPERTY);
         try (LanguageModelRunner whole = openWithRuns("1", embed, decoder);
              LanguageModelRunner parted = openWithRuns("3", embed, decoder)) {
+            assertThat(new SharedBufferDecoder(parted).stepParts(7)).as("by default a step runs whole").isEqualTo(1);
+            System.setProperty(SharedBufferDecoder.STEP_PARTS_PROPERTY, "3");
             assertThat(new SharedBufferDecoder(whole).stepParts(7)).isEqualTo(1);
             assertThat(new SharedBufferDecoder(parted).stepParts(7)).isEqualTo(3);
             assertThat(new SharedBufferDecoder(parted).stepParts(1)).isEqualTo(1);
