@@ -2,7 +2,6 @@ package dev.loupe.model.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.llm.DecoderConfig;
@@ -16,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 /**
  * A package's language model generating greedily (42 prefix positions, 20 new tokens with min = max, as
@@ -56,17 +54,9 @@ public final class StepPartsTiming {
         try (LanguageModelRunner runner = LanguageModelRunner.open(pkg.resolve("embed.onnx"),
                 pkg.resolve("decoder.onnx"), config, RuntimeOptions.cpu(threads))) {
             TextGenerator generator = new TextGenerator(runner, manifest.path("special_tokens").path("pad").asLong());
-            SplittableRandom random = new SplittableRandom(7);
-            List<float[][]> inputs = new ArrayList<>();
+            List<float[][]> inputs = TokenChoiceBenchmark.randomPrefixes(batch, PREFIX, config.hiddenSize());
             List<int[]> context = new ArrayList<>();
             for (int b = 0; b < batch; b++) {
-                float[][] rows = new float[PREFIX][config.hiddenSize()];
-                for (float[] row : rows) {
-                    for (int j = 0; j < row.length; j++) {
-                        row[j] = (float) (random.nextGaussian() * 0.02);
-                    }
-                }
-                inputs.add(rows);
                 context.add(new int[0]);
             }
             GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS).withMinNewTokens(NEW_TOKENS);
@@ -82,7 +72,7 @@ public final class StepPartsTiming {
                     apply(settings[s]);
                     long cpu0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
-                    last.set(s, generate(generator, inputs, context, greedy, eos));
+                    last.set(s, TokenChoiceBenchmark.generate(generator, inputs, context, greedy, eos));
                     long t1 = System.nanoTime();
                     long cpu1 = os.getProcessCpuTime();
                     if (round >= 0) {
@@ -105,7 +95,7 @@ public final class StepPartsTiming {
                 System.out.printf(Locale.ROOT, "%s: batch %d, %d threads, prefill-parts:step-parts %s: wall %.1f ms "
                                 + "per batch median (min %.1f, %.2fx the first setting), process CPU %.0f ms median "
                                 + "(min %.0f)%n", pkg, batch, threads, String.join(":", settings[s]), w[rounds / 2],
-                        w[0], median(wall[0]) / w[rounds / 2], c[rounds / 2], c[0]);
+                        w[0], EncoderGraphTiming.median(wall[0]) / w[rounds / 2], c[rounds / 2], c[0]);
             }
         }
     }
@@ -119,17 +109,5 @@ public final class StepPartsTiming {
                 System.setProperty(PROPERTIES[p], v);
             }
         }
-    }
-
-    private static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v[v.length / 2];
-    }
-
-    private static List<List<GeneratedSequence>> generate(TextGenerator generator, List<float[][]> inputs,
-                                                          List<int[]> context, GenerationConfig config, int[] eos)
-            throws AnnotationException {
-        return generator.generate(inputs, context, config, new long[inputs.size()], eos);
     }
 }

@@ -2,7 +2,6 @@ package dev.loupe.model.llm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
 import dev.loupe.model.onnx.OnnxModelWriter;
 import dev.loupe.model.onnx.Precision;
@@ -28,8 +27,7 @@ class PackedProjectionsTest {
 
     @BeforeAll
     static void readConfig() throws Exception {
-        config = LlamaConfig.fromJson(new ObjectMapper().readTree(HfFixture.VICUNA.checkpoint()
-                .resolve("config.json").toFile()).path("text_config"));
+        config = SlotDecoding.vicunaConfig();
     }
 
     @ParameterizedTest(name = "{0}")

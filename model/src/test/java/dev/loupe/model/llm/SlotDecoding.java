@@ -7,6 +7,13 @@ import java.util.List;
 final class SlotDecoding {
     private SlotDecoding() {}
 
+    /** The tiny InstructBLIP-Vicuna fixture's language model config. */
+    static LlamaConfig vicunaConfig() throws java.io.IOException {
+        return LlamaConfig.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                dev.loupe.model.testing.HfFixture.VICUNA.checkpoint().resolve("config.json").toFile())
+                .path("text_config"));
+    }
+
     /**
      * Rows of random prefixes of {@code lengths} prefilled into one {@link SharedKvCache}, then {@code steps} one-token
      * steps of fixed ids: every row's logits, token choices (3 where the graph has them) and cached keys and values
