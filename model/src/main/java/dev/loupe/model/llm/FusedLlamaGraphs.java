@@ -36,8 +36,29 @@ public final class FusedLlamaGraphs {
         return config instanceof LlamaConfig && config.headDim() % 16 == 0;
     }
 
-    /** The fused decoder stack with LM head; see the class comment for inputs and outputs. */
+    /**
+     * How each layer multiplies by q, k and v: three MatMuls (packages converted before the packed layout), or
+     * {@link #PACKED}.
+     */
+    public enum Projections {
+        SEPARATE,
+        /**
+         * q, k and v in one MatMul whose output GroupQueryAttention takes packed (its key and value inputs omitted):
+         * one wider GEMM per layer instead of three, the same values per output column (int8: each column keeps its
+         * scale). gate and up stay two MatMuls: packed, they need a Split after them, as many nodes as they save,
+         * and the packed output is extra activation memory at the prefill (+8 MiB peak RSS at batch 16).
+         */
+        PACKED
+    }
+
+    /** The fused decoder stack with LM head, projections {@link Projections#PACKED}; see the class comment. */
     public static GraphBuilder decoder(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config) {
+        return decoder(ckpt, prefix, config, Projections.PACKED);
+    }
+
+    /** The fused decoder stack with LM head, with the given projection layout; see the class comment. */
+    public static GraphBuilder decoder(SafetensorsCheckpoint ckpt, String prefix, LlamaConfig config,
+                                       Projections projections) {
         if (!supports(config)) {
             throw new IllegalArgumentException("the fused decoder needs head_dim a multiple of 16, got "
                     + config.headDim());
@@ -77,15 +98,21 @@ public final class FusedLlamaGraphs {
                 h = normed[0];
                 x = normed[3];
             }
-            String q = LlamaGraphs.projection(g, ckpt, h, p + "self_attn.q_proj", "layers." + i + ".q",
-                    config.attentionBias());
-            String k = LlamaGraphs.projection(g, ckpt, h, p + "self_attn.k_proj", "layers." + i + ".k",
-                    config.attentionBias());
-            String v = LlamaGraphs.projection(g, ckpt, h, p + "self_attn.v_proj", "layers." + i + ".v",
-                    config.attentionBias());
+            String[] qkv = projections == Projections.PACKED
+                    // q, k and v in one MatMul, handed to GroupQueryAttention packed (key and value inputs omitted)
+                    ? new String[] {LlamaGraphs.packedProjection(g, ckpt, h, "layers." + i + ".qkv",
+                            config.attentionBias(), p + "self_attn.q_proj", p + "self_attn.k_proj",
+                            p + "self_attn.v_proj"), "", ""}
+                    : new String[] {
+                            LlamaGraphs.projection(g, ckpt, h, p + "self_attn.q_proj", "layers." + i + ".q",
+                                    config.attentionBias()),
+                            LlamaGraphs.projection(g, ckpt, h, p + "self_attn.k_proj", "layers." + i + ".k",
+                                    config.attentionBias()),
+                            LlamaGraphs.projection(g, ckpt, h, p + "self_attn.v_proj", "layers." + i + ".v",
+                                    config.attentionBias())};
             String[] gqa = g.msOpNamed("GroupQueryAttention",
                     new String[] {null, LlamaGraphs.presentKey(i), LlamaGraphs.presentValue(i)}, attention,
-                    q, k, v, pastK[i], pastV[i], seqlens, total, cos, sin);
+                    qkv[0], qkv[1], qkv[2], pastK[i], pastV[i], seqlens, total, cos, sin);
             g.output(gqa[1], gqa[1], DataType.FLOAT, "batch", kvHeads, capacity, headDim);
             g.output(gqa[2], gqa[2], DataType.FLOAT, "batch", kvHeads, capacity, headDim);
             String attnOut = LlamaGraphs.projection(g, ckpt, gqa[0], p + "self_attn.o_proj", "layers." + i + ".o",

@@ -169,7 +169,7 @@ public final class LanguageModelRunner implements AutoCloseable {
         return kvBufferPool;
     }
 
-    /** The runs a fused decoder's prefill may put side by side on the pool ({@link SharedBufferDecoder}). */
+    /** The runs a fused decoder's prefill and steps may put side by side on the pool ({@link SharedBufferDecoder}). */
     ConcurrentRuns prefillRuns() {
         return prefillRuns;
     }

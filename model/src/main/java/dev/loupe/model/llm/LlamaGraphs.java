@@ -225,6 +225,25 @@ public final class LlamaGraphs {
         return g.linear(x, w, b);
     }
 
+    /**
+     * x @ [W_1 | W_2 | ...]^T (+ [b_1 | b_2 | ...]) for torch Linears {@code names[i].weight} [out_i, in] on the same
+     * input: one MatMul whose output columns are the projections' side by side. Each output column is the dot product
+     * of the same row and weight column as in {@link #projection}, and a quantized package quantizes the input once
+     * and each column with its own scale, so the values are those of the separate projections.
+     */
+    static String packedProjection(GraphBuilder g, SafetensorsCheckpoint ckpt, String x, String graphName,
+                                   boolean bias, String... names) {
+        Weight[] weights = new Weight[names.length];
+        Weight[] biases = new Weight[names.length];
+        for (int i = 0; i < names.length; i++) {
+            weights[i] = Weight.of(ckpt, names[i] + ".weight");
+            biases[i] = bias ? Weight.of(ckpt, names[i] + ".bias") : null;
+        }
+        String w = g.weight(graphName + ".weight", Weight.stacked(weights).transposed());
+        String b = bias ? g.weight(graphName + ".bias", Weight.stacked(biases)) : null;
+        return g.linear(x, w, b);
+    }
+
     /** [b, s, n*d] → [b, n, s, d]. */
     static String heads(GraphBuilder g, String x, int n, int headDim) {
         return g.transpose(g.reshape(x, 0, 0, n, headDim), 0, 2, 1, 3);

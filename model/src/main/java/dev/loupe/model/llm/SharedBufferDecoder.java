@@ -30,7 +30,6 @@ final class SharedBufferDecoder implements SlotDecoder {
     private final RunInputs inputs = new RunInputs();
     /** The inputs of a prefill's parts, one per part run side by side. */
     private RunInputs[] partInputs = new RunInputs[0];
-    private LongBuffer ids = longs(1);
     private FloatBuffer logits = floats(0);
     private LongBuffer choiceIds = longs(0);
     private FloatBuffer choiceLogProbs = floats(0);
@@ -91,14 +90,7 @@ final class SharedBufferDecoder implements SlotDecoder {
             return out.result();
         }
         whole.reserve(cache); // the cache grows once, before any part's views are made
-        if (partInputs.length < parts) {
-            partInputs = Arrays.copyOf(partInputs, parts);
-            for (int i = 0; i < parts; i++) {
-                if (partInputs[i] == null) {
-                    partInputs[i] = new RunInputs();
-                }
-            }
-        }
+        ensurePartInputs(parts);
         SlotRun[] runs = new SlotRun[parts];
         OnnxTensor[] embeds = new OnnxTensor[parts];
         SharedKvCache.LayerViews[] views = new SharedKvCache.LayerViews[parts];
@@ -168,14 +160,70 @@ final class SharedBufferDecoder implements SlotDecoder {
         LanguageModelRunner.checkTokenIds(tokens, n * seq, vocab);
         int k = allPositions ? seq : 1;
         Outputs out = outputs(outputs, n, k);
-        if (seq == 1 || n == 1) {
-            run(tokens, 0, cache, 0, n, seq, k, out);
+        int parts = seq == 1 ? stepParts(n) : 1;
+        if (parts > 1) {
+            feedInParts(cache, n, tokens, parts, out);
+        } else if (seq == 1 || n == 1) {
+            run(tokens, 0, cache, SlotRun.feed(cache, 0, n, seq, k), out, inputs, null);
         } else {
             for (int r = 0; r < n; r++) {
-                run(tokens, r * seq, cache, r, 1, seq, k, out.row(r));
+                run(tokens, r, cache, SlotRun.feed(cache, r, 1, seq, k), out.row(r), inputs, null);
             }
         }
         return out.result();
+    }
+
+    /**
+     * System property: the most parts a one-token step's rows are cut into, run side by side (default 1: one run of
+     * all rows). Alone, an int8 step of 16 rows in two parts took 0.97-1.23x the time of one run (1.4-1.7x for the
+     * graph alone), inside {@code loupe bench} no gain showed on the loaded machine (docs/benchmarks.md, "int8
+     * decoder: packed projections and the steps in parts side by side"): for measurements on a quiet machine.
+     */
+    static final String STEP_PARTS_PROPERTY = "loupe.ort.step-parts";
+
+    /** Parts a one-token step of {@code n} rows runs in; see {@link #feedInParts}. */
+    int stepParts(int n) {
+        if (!runner.floatEmbeddings()) {
+            return 1;
+        }
+        int asked = Integer.getInteger(STEP_PARTS_PROPERTY, 1);
+        return Math.min(n, Math.min(asked, Math.min(runner.prefillRuns().threads(), SharedKvCache.KEPT_VIEWS)));
+    }
+
+    /**
+     * A one-token step of slots [0, n) cut into consecutive parts that run side by side on the shared pool, each over
+     * its own slots with the cache's kept views of them (nothing made per step), when {@link #STEP_PARTS_PROPERTY}
+     * asks for it. A row's result is what it is in one run (batch invariance).
+     */
+    private void feedInParts(SharedKvCache cache, int n, long[] tokens, int parts, Outputs out) throws OrtException {
+        SlotRun.feed(cache, 0, n, 1, out.k()).reserve(cache); // the cache grows once, before any views are taken
+        ensurePartInputs(parts);
+        SlotRun[] runs = new SlotRun[parts];
+        SharedKvCache.LayerViews[] views = new SharedKvCache.LayerViews[parts];
+        Outputs[] outs = new Outputs[parts];
+        int[] from = new int[parts];
+        for (int p = 0; p < parts; p++) {
+            from[p] = p * n / parts;
+            int count = (p + 1) * n / parts - from[p];
+            runs[p] = SlotRun.feed(cache, from[p], count, 1, out.k());
+            views[p] = cache.views(from[p], count);
+            outs[p] = out.rows(from[p], count);
+        }
+        runner.prefillRuns().forEach(parts, p -> run(tokens, from[p], cache, runs[p], outs[p], partInputs[p], views[p]));
+        for (SlotRun run : runs) {
+            run.commit(cache);
+        }
+    }
+
+    private void ensurePartInputs(int parts) {
+        if (partInputs.length < parts) {
+            partInputs = Arrays.copyOf(partInputs, parts);
+            for (int i = 0; i < parts; i++) {
+                if (partInputs[i] == null) {
+                    partInputs[i] = new RunInputs();
+                }
+            }
+        }
     }
 
     /**
@@ -233,23 +281,28 @@ final class SharedBufferDecoder implements SlotDecoder {
                 choiceLogProbs.clear().limit(n * k * choices).slice(), n, k, vocab, choices);
     }
 
-    private void run(long[] tokens, int from, SharedKvCache cache, int first, int n, int seq, int k,
-                     Outputs out) throws OrtException {
-        SlotRun slotRun = SlotRun.feed(cache, first, n, seq, k);
-        ids = fit(ids, n * seq);
-        ids.put(0, tokens, from, n * seq);
+    /**
+     * The embedding of {@code slotRun}'s tokens (from {@code tokens[from..]}) and the decoder run over them, with
+     * {@code in}'s input memory, over {@code views} (null: the cache's views, see below).
+     */
+    private void run(long[] tokens, int from, SharedKvCache cache, SlotRun slotRun, Outputs out, RunInputs in,
+                     SharedKvCache.LayerViews views) throws OrtException {
+        int n = slotRun.rows();
+        int seq = slotRun.seq();
+        in.ids = fit(in.ids, n * seq);
+        in.ids.put(0, tokens, from * seq, n * seq);
         long[] shape = {n, seq};
         if (!runner.floatEmbeddings()) { // e.g. float16 tables: convert to the decoder's float32 in Java
-            long[] slice = Arrays.copyOfRange(tokens, from, from + n * seq);
+            long[] slice = Arrays.copyOfRange(tokens, from * seq, (from + n) * seq);
             try (OnnxTensor e = OnnxTensor.createTensor(runner.environment(),
                     FloatBuffer.wrap(runner.embed(slice, n, seq)), new long[] {n, seq, hidden})) {
-                run(e, cache, slotRun, out, inputs, null);
+                run(e, cache, slotRun, out, in, views);
             }
             return;
         }
-        try (OnnxTensor idTensor = OnnxTensor.createTensor(runner.environment(), ids, shape);
+        try (OnnxTensor idTensor = OnnxTensor.createTensor(runner.environment(), in.ids, shape);
              OrtSession.Result embedded = runner.embeddingSession().run(Map.of(LlamaGraphs.INPUT_IDS, idTensor))) {
-            run((OnnxTensor) embedded.get(0), cache, slotRun, out, inputs, null);
+            run((OnnxTensor) embedded.get(0), cache, slotRun, out, in, views);
         }
     }
 
@@ -316,6 +369,7 @@ final class SharedBufferDecoder implements SlotDecoder {
 
     /** The direct memory of one run's small inputs (per-row lengths, logit positions, choice count), reused. */
     private static final class RunInputs {
+        private LongBuffer ids = longs(1);
         private IntBuffer seqlens = ints(1);
         private final IntBuffer total = ints(1);
         private LongBuffer positions = longs(1);

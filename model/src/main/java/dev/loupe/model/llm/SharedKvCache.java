@@ -34,11 +34,16 @@ public final class SharedKvCache extends SlotCache {
     private int capacity;
     private ByteBuffer[] keys;
     private ByteBuffer[] values;
-    /** Tensors over slots [viewFirst, viewFirst + viewCount) of the current buffers, or null. */
-    private OnnxTensor[] viewKeys;
-    private OnnxTensor[] viewValues;
-    private int viewFirst;
-    private int viewCount;
+    /**
+     * Tensors over slot ranges of the current buffers, kept for the next runs over the same ranges: the whole batch's,
+     * or each part's when a step runs in parts ({@link SharedBufferDecoder}); the {@value #KEPT_VIEWS} ranges used
+     * last.
+     */
+    private final java.util.ArrayList<KeptViews> kept = new java.util.ArrayList<>();
+    /** Slot ranges whose views are kept: a run may use this many ranges at once (parts of a step). */
+    static final int KEPT_VIEWS = 8;
+
+    private record KeptViews(int first, int n, LayerViews views) {}
 
     /**
      * @param capacity    positions per slot to start with (grows on demand, up to {@code maxCapacity})
@@ -135,25 +140,32 @@ public final class SharedKvCache extends SlotCache {
 
     /** Layer tensors over slots [first, first + n) (valid until the cache grows, is reordered or closes). */
     OnnxTensor key(int layer, int first, int n) throws OrtException {
-        views(first, n);
-        return viewKeys[layer];
+        return views(first, n).keys()[layer];
     }
 
     OnnxTensor value(int layer, int first, int n) throws OrtException {
-        views(first, n);
-        return viewValues[layer];
+        return views(first, n).values()[layer];
     }
 
-    private void views(int first, int n) throws OrtException {
-        if (viewKeys != null && viewFirst == first && viewCount == n) {
-            return;
+    /**
+     * Every layer's key and value tensors over slots [first, first + n), owned by the cache (valid until it grows, is
+     * reordered or closes) and the same objects for the next runs over these slots, so a step makes none. Runs over
+     * disjoint ranges may use them at the same time; get them on one thread before.
+     */
+    LayerViews views(int first, int n) throws OrtException {
+        for (int i = kept.size() - 1; i >= 0; i--) {
+            KeptViews k = kept.get(i);
+            if (k.first() == first && k.n() == n) {
+                kept.add(kept.remove(i)); // the last used at the end: up to KEPT_VIEWS ranges in use are never closed
+                return k.views();
+            }
         }
         LayerViews made = newViews(first, n);
-        closeViews();
-        viewKeys = made.keys;
-        viewValues = made.values;
-        viewFirst = first;
-        viewCount = n;
+        if (kept.size() == KEPT_VIEWS) {
+            kept.remove(0).views().close();
+        }
+        kept.add(new KeptViews(first, n, made));
+        return made;
     }
 
     /**
@@ -258,12 +270,8 @@ public final class SharedKvCache extends SlotCache {
     }
 
     private void closeViews() {
-        if (viewKeys != null) {
-            closeAll(viewKeys);
-            closeAll(viewValues);
-            viewKeys = null;
-            viewValues = null;
-        }
+        kept.forEach(k -> k.views().close());
+        kept.clear();
     }
 
     private static void closeAll(OnnxTensor[] tensors) {

@@ -165,6 +165,56 @@ public final class Weight {
         });
     }
 
+    /**
+     * The parts one after another along the first dimension (their other dimensions equal): torch Linear weights
+     * [out_i, in] stacked into one [sum out_i, in], so that a graph multiplies an input by all of them in one MatMul
+     * (q, k and v; gate and up). Reads that cross a boundary are served part by part.
+     */
+    public static Weight stacked(Weight... parts) {
+        if (parts.length == 0) {
+            throw new IllegalArgumentException("nothing to stack");
+        }
+        long[] nd = parts[0].dims();
+        long[] starts = new long[parts.length + 1];
+        for (int i = 0; i < parts.length; i++) {
+            long[] d = parts[i].dims();
+            if (d.length != nd.length || d.length == 0
+                    || !Arrays.equals(Arrays.copyOfRange(d, 1, d.length), Arrays.copyOfRange(nd, 1, nd.length))) {
+                throw new IllegalArgumentException("cannot stack " + Arrays.toString(d) + " under "
+                        + Arrays.toString(parts[0].dims()));
+            }
+            starts[i + 1] = starts[i] + parts[i].elementCount();
+        }
+        nd[0] = Arrays.stream(parts).mapToLong(p -> p.dims()[0]).sum();
+        Source[] sources = Arrays.stream(parts).map(p -> p.source).toArray(Source[]::new);
+        return new Weight(nd, new Source() {
+            @Override
+            public void read(long start, float[] dst, int off, int len) {
+                long end = start + len;
+                for (int i = 0; i < sources.length && start < end; i++) {
+                    if (start < starts[i + 1]) {
+                        int n = (int) (Math.min(end, starts[i + 1]) - start);
+                        sources[i].read(start - starts[i], dst, off, n);
+                        start += n;
+                        off += n;
+                    }
+                }
+            }
+
+            @Override
+            public int preferredChunk() {
+                return Arrays.stream(sources).mapToInt(Source::preferredChunk).min().orElse(DEFAULT_CHUNK);
+            }
+
+            @Override
+            public void release() {
+                for (Source s : sources) {
+                    s.release();
+                }
+            }
+        });
+    }
+
     private static long count(long[] dims) {
         long n = 1;
         for (long d : dims) {

@@ -61,17 +61,9 @@ public final class TokenChoiceBenchmark {
             throw new IllegalArgumentException("the first package must be one without the token-choice tail, "
                     + "the second one with it");
         }
-        SplittableRandom random = new SplittableRandom(7);
-        List<float[][]> inputs = new ArrayList<>();
+        List<float[][]> inputs = randomPrefixes(batch, PREFIX, config.hiddenSize());
         List<int[]> context = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
-            float[][] rows = new float[PREFIX][config.hiddenSize()];
-            for (float[] row : rows) {
-                for (int j = 0; j < row.length; j++) {
-                    row[j] = (float) (random.nextGaussian() * 0.02);
-                }
-            }
-            inputs.add(rows);
             context.add(new int[0]);
         }
         GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS).withMinNewTokens(NEW_TOKENS);
@@ -116,7 +108,23 @@ public final class TokenChoiceBenchmark {
         }
     }
 
-    private static List<List<GeneratedSequence>> generate(TextGenerator generator, List<float[][]> inputs,
+    /** {@code batch} prefixes of {@code length} random embeddings (N(0, 0.02^2), a fixed seed), as generation takes. */
+    static List<float[][]> randomPrefixes(int batch, int length, int hidden) {
+        SplittableRandom random = new SplittableRandom(7);
+        List<float[][]> inputs = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            float[][] rows = new float[length][hidden];
+            for (float[] row : rows) {
+                for (int j = 0; j < row.length; j++) {
+                    row[j] = (float) (random.nextGaussian() * 0.02);
+                }
+            }
+            inputs.add(rows);
+        }
+        return inputs;
+    }
+
+    static List<List<GeneratedSequence>> generate(TextGenerator generator, List<float[][]> inputs,
                                                           List<int[]> context, GenerationConfig config, int[] eos)
             throws AnnotationException {
         return generator.generate(inputs, context, config, new long[inputs.size()], eos);

@@ -141,12 +141,12 @@ class PrefillInPartsTest {
             VisualPrefix first = VisualPrefix.onHost(prefix(4, 99));
             LanguageModelRunner.DecoderOutput before = decoder.prefill(kv, 0, List.of(first), pad, outputs);
             logits.add(before.lastLogits(0));
-            choices.add(choices(before, 0));
+            choices.add(SlotDecoding.choices(before, 0));
             float[] slot0 = cacheRows(kv, 0);
             LanguageModelRunner.DecoderOutput out = decoder.prefill(kv, 1, rows, pad, outputs);
             for (int r = 0; r < rows.size(); r++) {
                 logits.add(out.lastLogits(r));
-                choices.add(choices(out, r));
+                choices.add(SlotDecoding.choices(out, r));
             }
             assertThat(cacheRows(kv, 0)).as("the slot before the prefill").containsExactly(slot0);
             for (int s = 0; s <= rows.size(); s++) {
@@ -159,22 +159,6 @@ class PrefillInPartsTest {
             }
         }
         return new Prefilled(logits, choices, cache, stepLogits);
-    }
-
-    /** Row {@code r}'s choice ids and log-probs (none when the run returned none). */
-    private static float[] choices(LanguageModelRunner.DecoderOutput out, int r) {
-        if (out.choices() == 0) {
-            return new float[0];
-        }
-        int[] ids = new int[out.choices()];
-        float[] logProbs = new float[out.choices()];
-        out.lastChoices(r, ids, logProbs);
-        float[] both = new float[2 * ids.length];
-        for (int j = 0; j < ids.length; j++) {
-            both[j] = ids[j];
-            both[ids.length + j] = logProbs[j];
-        }
-        return both;
     }
 
     /** Slot {@code s}'s cached keys and values of every layer, one after another. */

@@ -50,4 +50,23 @@ class WeightTest {
         assertThat(t.reshaped(6).values()).containsExactly(1, 4, 2, 5, 3, 6);
         assertThat(Weight.lazy(() -> in, 3, 2).rows(1, 3).values()).containsExactly(3, 4, 5, 6);
     }
+
+    @Test
+    void stackedWeightsReadAsTheirRowsOneAfterAnotherAcrossBoundaries() {
+        Weight q = Weight.of(new float[] {1, 2, 3, 4}, 2, 2);       // [[1, 2], [3, 4]]
+        Weight k = Weight.of(new float[] {5, 6}, 1, 2);             // [[5, 6]]
+        Weight v = Weight.of(new float[] {7, 8, 9, 10}, 2, 2);      // [[7, 8], [9, 10]]
+        Weight qkv = Weight.stacked(q, k, v);
+        assertThat(qkv.dims()).containsExactly(5, 2);
+        assertThat(qkv.values()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+        float[] middle = new float[5];
+        qkv.read(3, middle, 0, 5); // from q's last value through k into v
+        assertThat(middle).containsExactly(4, 5, 6, 7, 8);
+        // as a MatMul operand [in, out]: the projections' columns side by side
+        assertThat(qkv.transposed().values()).containsExactly(1, 3, 5, 7, 9, 2, 4, 6, 8, 10);
+        assertThat(Weight.stacked(Weight.of(new float[] {1, 2}, 2), Weight.of(new float[] {3}, 1)).values())
+                .containsExactly(1, 2, 3);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Weight.stacked(q, Weight.of(new float[] {1, 2, 3}, 1, 3)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }
