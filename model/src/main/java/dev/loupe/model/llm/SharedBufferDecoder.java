@@ -75,14 +75,15 @@ final class SharedBufferDecoder implements SlotDecoder {
 
     /**
      * The parts a prefill of {@code rows} rows is cut into on a pool of {@code threads} threads: {@code asked} (the
-     * {@link #PREFILL_PARTS_PROPERTY}) where given; else, in parts ({@code inParts}), one per thread and more where
-     * that leaves parts over {@link #PREFILL_PART_ROWS} rows; else 1. Never more than one per row.
+     * {@link #PREFILL_PARTS_PROPERTY}) where given; else, in parts ({@code inParts}) on a pool of several threads,
+     * one per thread and more where that leaves parts over {@link #PREFILL_PART_ROWS} rows; else 1 (one thread, or
+     * a GPU, whose runs go one after another, runs the prefill whole as before). Never more than one per row.
      */
     static int prefillParts(int rows, int threads, boolean inParts, Integer asked) {
         int parts;
         if (asked != null) {
             parts = asked;
-        } else if (inParts) {
+        } else if (inParts && threads > 1) {
             parts = Math.max(threads, (rows + PREFILL_PART_ROWS - 1) / PREFILL_PART_ROWS);
         } else {
             parts = 1;

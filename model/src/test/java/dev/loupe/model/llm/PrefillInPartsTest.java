@@ -138,6 +138,8 @@ class PrefillInPartsTest {
         // one part per thread where that already keeps parts at 4 rows or fewer
         assertThat(SharedBufferDecoder.prefillParts(16, 8, true, null)).isEqualTo(8);
         assertThat(SharedBufferDecoder.prefillParts(4, 16, true, null)).isEqualTo(4);
+        // one thread (or a GPU: runs one after another) prefills whole, as before
+        assertThat(SharedBufferDecoder.prefillParts(16, 1, true, null)).isEqualTo(1);
         // not in parts (fp32, int4), and the property, never more parts than rows
         assertThat(SharedBufferDecoder.prefillParts(16, 2, false, null)).isEqualTo(1);
         assertThat(SharedBufferDecoder.prefillParts(16, 2, false, 3)).isEqualTo(3);
