@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.onnx.ConcurrentRuns;
+import dev.loupe.model.onnx.DirectFloatPool;
 import dev.loupe.model.onnx.GraphOps;
 import dev.loupe.model.onnx.OrtSessions;
 import dev.loupe.model.onnx.OrtTensors;
@@ -44,6 +45,8 @@ public final class LanguageModelRunner implements AutoCloseable {
     private final boolean floatEmbeddings;
     private final boolean sharedBuffer;
     private final KvBufferPool kvBufferPool = new KvBufferPool();
+    /** A fused decoder's prefill inputs (the rows' embeddings), reused across generations ({@link SharedBufferDecoder}). */
+    private final DirectFloatPool prefillEmbedBuffers;
     /** The KV cache's element type: the decoder's past inputs' (float16 in fp16-compute packages). */
     private final OnnxJavaType kvElementType;
 
@@ -61,6 +64,7 @@ public final class LanguageModelRunner implements AutoCloseable {
                                 ConcurrentRuns prefillRuns, boolean int8Activations) throws OrtException {
         this.env = env;
         this.prefillRuns = prefillRuns;
+        this.prefillEmbedBuffers = new DirectFloatPool(prefillRuns.threads());
         this.int8Activations = int8Activations;
         this.embedding = embedding;
         this.decoder = decoder;
@@ -172,6 +176,11 @@ public final class LanguageModelRunner implements AutoCloseable {
     /** The runs a fused decoder's prefill and steps may put side by side on the pool ({@link SharedBufferDecoder}). */
     ConcurrentRuns prefillRuns() {
         return prefillRuns;
+    }
+
+    /** Direct memory for a fused decoder's prefill inputs, one buffer per part running at once. */
+    DirectFloatPool prefillEmbedBuffers() {
+        return prefillEmbedBuffers;
     }
 
     /** Whether a prefill runs in parts by default ({@link #int8Activations}). */

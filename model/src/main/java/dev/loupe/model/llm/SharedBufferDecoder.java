@@ -3,6 +3,7 @@ package dev.loupe.model.llm;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.loupe.model.onnx.DirectFloatPool;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -56,11 +57,38 @@ final class SharedBufferDecoder implements SlotDecoder {
     }
 
     /**
-     * System property: the most parts a prefill's rows are cut into, run side by side on the shared pool (1 = one run
-     * of all rows); by default one per thread of the pool for an int8 decoder and 1 for the others
-     * ({@link LanguageModelRunner#prefillsInParts()}). For measurements and tests.
+     * System property: the parts a prefill's rows are cut into (at most one per row), run side by side on the shared
+     * pool, as many at once as it has threads (1 = one run of all rows); by default {@link #prefillParts} for an
+     * int8 decoder and 1 for the others ({@link LanguageModelRunner#prefillsInParts()}). For measurements and tests.
      */
     static final String PREFILL_PARTS_PROPERTY = "loupe.ort.prefill-parts";
+
+    /**
+     * Rows per part of a prefill in parts, at most, where the pool has fewer threads than that leaves parts: the
+     * parts running at once hold the prefill's activations (each MatMul's input, its fp32 and uint8 row-quantized
+     * copies and its output, per part), and the prefill is where an int8 run's resident memory peaks at batch 16
+     * (docs/benchmarks.md, "Peak RSS: the prefill in parts of 4 rows"): two parts of 4 rows at once hold half of
+     * what two of 8 hold, at the same CPU time per row.
+     */
+    static final int PREFILL_PART_ROWS = 4;
+
+    /**
+     * The parts a prefill of {@code rows} rows is cut into on a pool of {@code threads} threads: {@code asked} (the
+     * {@link #PREFILL_PARTS_PROPERTY}) where given; else, in parts ({@code inParts}) on a pool of several threads,
+     * one per thread and more where that leaves parts over {@link #PREFILL_PART_ROWS} rows; else 1 (one thread, or
+     * a GPU, whose runs go one after another, runs the prefill whole as before). Never more than one per row.
+     */
+    static int prefillParts(int rows, int threads, boolean inParts, Integer asked) {
+        int parts;
+        if (asked != null) {
+            parts = asked;
+        } else if (inParts && threads > 1) {
+            parts = Math.max(threads, (rows + PREFILL_PART_ROWS - 1) / PREFILL_PART_ROWS);
+        } else {
+            parts = 1;
+        }
+        return Math.max(1, Math.min(rows, parts));
+    }
 
     /**
      * The prefill of {@code prefixes} into slots [first, first + prefixes.size()), which must hold nothing yet
@@ -81,10 +109,11 @@ final class SharedBufferDecoder implements SlotDecoder {
         SlotRun whole = SlotRun.prefill(first, rows);
         int n = whole.rows();
         Outputs out = outputs(outputs, n, 1);
-        int parts = Math.min(n, Math.min(runner.prefillRuns().threads(), Integer.getInteger(PREFILL_PARTS_PROPERTY,
-                runner.prefillsInParts() ? Integer.MAX_VALUE : 1)));
+        int parts = prefillParts(n, runner.prefillRuns().threads(), runner.prefillsInParts(),
+                Integer.getInteger(PREFILL_PARTS_PROPERTY));
         if (parts <= 1) {
-            try (OnnxTensor e = prefillEmbeds(rows, padEmbedding, whole.seq())) {
+            try (DirectFloatPool.Lease memory = runner.prefillEmbedBuffers().take(n * whole.seq() * hidden);
+                 OnnxTensor e = prefillEmbeds(rows, padEmbedding, whole.seq(), memory.buffer())) {
                 run(e, cache, whole, out, inputs, null);
             }
             return out.result();
@@ -92,25 +121,27 @@ final class SharedBufferDecoder implements SlotDecoder {
         whole.reserve(cache); // the cache grows once, before any part's views are made
         ensurePartInputs(parts);
         SlotRun[] runs = new SlotRun[parts];
-        OnnxTensor[] embeds = new OnnxTensor[parts];
+        List<List<VisualPrefix>> partRows = new java.util.ArrayList<>(parts);
         SharedKvCache.LayerViews[] views = new SharedKvCache.LayerViews[parts];
         Outputs[] outs = new Outputs[parts];
         try {
             for (int p = 0; p < parts; p++) {
                 int from = p * n / parts;
                 int to = (p + 1) * n / parts;
-                List<VisualPrefix> part = rows.subList(from, to);
-                runs[p] = SlotRun.prefill(first + from, part);
-                embeds[p] = prefillEmbeds(part, padEmbedding, runs[p].seq());
+                partRows.add(rows.subList(from, to));
+                runs[p] = SlotRun.prefill(first + from, partRows.get(p));
                 views[p] = cache.newViews(first + from, to - from);
                 outs[p] = out.rows(from, to - from);
             }
-            runner.prefillRuns().forEach(parts, p -> run(embeds[p], cache, runs[p], outs[p], partInputs[p], views[p]));
+            runner.prefillRuns().forEach(parts, p -> {
+                int size = Math.multiplyExact(partRows.get(p).size() * runs[p].seq(), hidden);
+                try (DirectFloatPool.Lease memory = runner.prefillEmbedBuffers().take(size);
+                     OnnxTensor e = prefillEmbeds(partRows.get(p), padEmbedding, runs[p].seq(), memory.buffer())) {
+                    run(e, cache, runs[p], outs[p], partInputs[p], views[p]);
+                }
+            });
         } finally {
             for (int p = 0; p < parts; p++) {
-                if (embeds[p] != null) {
-                    embeds[p].close();
-                }
                 if (views[p] != null) {
                     views[p].close();
                 }
@@ -122,18 +153,23 @@ final class SharedBufferDecoder implements SlotDecoder {
         return out.result();
     }
 
-    /** {@code rows}' prefixes right-padded with {@code padEmbedding} to {@code seq} positions, [rows, seq, hidden]. */
-    private OnnxTensor prefillEmbeds(List<VisualPrefix> rows, float[] padEmbedding, int seq) throws OrtException {
+    /**
+     * {@code rows}' prefixes right-padded with {@code padEmbedding} to {@code seq} positions, [rows, seq, hidden],
+     * written into {@code memory} (direct, of exactly that size, from the runner's pool): ONNX Runtime reads it in
+     * place, where a heap array would be copied into a fresh direct buffer on every prefill (freed only when a
+     * collection finds it: 1.4 MB at batch 16 of the benchmark model) besides the array's own garbage.
+     */
+    private OnnxTensor prefillEmbeds(List<VisualPrefix> rows, float[] padEmbedding, int seq, FloatBuffer memory)
+            throws OrtException {
         List<float[][]> prefixes = VisualPrefix.hostRows(rows);
         int n = prefixes.size();
-        float[] embeds = new float[n * seq * hidden];
         for (int r = 0; r < n; r++) {
             float[][] p = prefixes.get(r);
             for (int t = 0; t < seq; t++) {
-                System.arraycopy(t < p.length ? p[t] : padEmbedding, 0, embeds, (r * seq + t) * hidden, hidden);
+                memory.put((r * seq + t) * hidden, t < p.length ? p[t] : padEmbedding, 0, hidden);
             }
         }
-        return OnnxTensor.createTensor(runner.environment(), FloatBuffer.wrap(embeds), new long[] {n, seq, hidden});
+        return OnnxTensor.createTensor(runner.environment(), memory, new long[] {n, seq, hidden});
     }
 
     /** {@link #prefill(SharedKvCache, int, List, float[], StepOutputs)} returning the logits. */

@@ -126,6 +126,62 @@ class PrefillInPartsTest {
         }
     }
 
+    @Test
+    void anInt8PrefillIsCutIntoPartsOfAtMostFourRowsWhereThePoolHasFewerThreads() {
+        assertThat(SharedBufferDecoder.PREFILL_PART_ROWS).isEqualTo(4);
+        // batch 16 on 2 threads: 4 parts of 4 rows, two at a time (was 2 parts of 8)
+        assertThat(SharedBufferDecoder.prefillParts(16, 2, true, null)).isEqualTo(4);
+        assertThat(SharedBufferDecoder.prefillParts(9, 2, true, null)).isEqualTo(3);
+        assertThat(SharedBufferDecoder.prefillParts(8, 2, true, null)).isEqualTo(2);
+        assertThat(SharedBufferDecoder.prefillParts(3, 2, true, null)).isEqualTo(2);
+        assertThat(SharedBufferDecoder.prefillParts(1, 2, true, null)).isEqualTo(1);
+        // one part per thread where that already keeps parts at 4 rows or fewer
+        assertThat(SharedBufferDecoder.prefillParts(16, 8, true, null)).isEqualTo(8);
+        assertThat(SharedBufferDecoder.prefillParts(4, 16, true, null)).isEqualTo(4);
+        // one thread (or a GPU: runs one after another) prefills whole, as before
+        assertThat(SharedBufferDecoder.prefillParts(16, 1, true, null)).isEqualTo(1);
+        // not in parts (fp32, int4), and the property, never more parts than rows
+        assertThat(SharedBufferDecoder.prefillParts(16, 2, false, null)).isEqualTo(1);
+        assertThat(SharedBufferDecoder.prefillParts(16, 2, false, 3)).isEqualTo(3);
+        assertThat(SharedBufferDecoder.prefillParts(16, 2, true, 1)).isEqualTo(1);
+        assertThat(SharedBufferDecoder.prefillParts(5, 2, true, 9)).isEqualTo(5);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "INT8"})
+    void morePartsThanThreadsRunInTurnAndGiveEachRowItsOneRunResult(Precision precision) throws Exception {
+        LanguageModelRunner whole = RUNNERS.get(precision)[0];
+        LanguageModelRunner parted = RUNNERS.get(precision)[1];
+        int[] lengths = {4, 7, 2, 5, 3};
+        List<VisualPrefix> rows = new ArrayList<>();
+        for (int r = 0; r < lengths.length; r++) {
+            rows.add(VisualPrefix.onHost(prefix(lengths[r], 30 + r)));
+        }
+        float[] pad = new float[config.hiddenSize()];
+        StepOutputs outputs = parted.offersChoices() ? new StepOutputs(true, 3) : StepOutputs.LOGITS;
+        long[] step = {21, 22, 23, 24, 25, 26};
+        Prefilled one = prefillAfterARow(whole, rows, pad, outputs, step);
+        String before = System.setProperty(SharedBufferDecoder.PREFILL_PARTS_PROPERTY, "5");
+        Prefilled parts;
+        try {
+            // first longer rows of other values: the pooled embedding buffers the parts reuse hold them after
+            List<VisualPrefix> longer = new ArrayList<>();
+            for (int r = 0; r < lengths.length; r++) {
+                longer.add(VisualPrefix.onHost(prefix(8, 60 + r)));
+            }
+            prefillAfterARow(parted, longer, pad, outputs, step);
+            parts = prefillAfterARow(parted, rows, pad, outputs, step); // 5 parts of one row, 3 at a time
+        } finally {
+            System.setProperty(SharedBufferDecoder.PREFILL_PARTS_PROPERTY, before);
+        }
+        for (int r = 0; r < 6; r++) {
+            assertThat(parts.logits.get(r)).as("row %d's logits", r).containsExactly(one.logits.get(r));
+            assertThat(parts.choices.get(r)).as("row %d's choices", r).containsExactly(one.choices.get(r));
+            assertThat(parts.cache.get(r)).as("row %d's cache", r).containsExactly(one.cache.get(r));
+            assertThat(parts.stepLogits.get(r)).as("row %d's step logits", r).containsExactly(one.stepLogits.get(r));
+        }
+    }
+
     /** What a prefill and a step gave, per slot: slot 0 prefilled alone before, slots 1.. by the prefill under test. */
     private record Prefilled(List<float[]> logits, List<float[]> choices, List<float[]> cache,
                              List<float[]> stepLogits) {}
