@@ -19,4 +19,15 @@ public interface ImagePreprocessor {
     default Preprocessed preprocessWithThumbnail(byte[] encoded, int maxSide) throws AnnotationException {
         return new Preprocessed(preprocess(encoded), null);
     }
+
+    /**
+     * As {@link #preprocessWithThumbnail} ({@code maxSide} 0: no thumbnail), the tensor's values written into an array
+     * {@code buffers} gives for the tensor's exact length instead of a new one, so that a caller holding many tensors
+     * at once (a batch filling while another runs) can recycle their arrays rather than have each promoted and
+     * collected. Same values as {@link #preprocess}; a preprocessor that cannot fill a given array allocates its own.
+     */
+    default Preprocessed preprocess(byte[] encoded, int maxSide, java.util.function.IntFunction<float[]> buffers)
+            throws AnnotationException {
+        return maxSide > 0 ? preprocessWithThumbnail(encoded, maxSide) : new Preprocessed(preprocess(encoded), null);
+    }
 }

@@ -7,6 +7,7 @@ import dev.loupe.model.api.ImageTensor;
 
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.function.IntFunction;
 
 /**
  * The image half of BLIP / BLIP-2 / InstructBLIP processors, matching transformers' (slow)
@@ -115,9 +116,20 @@ public final class BlipImageProcessor implements ImagePreprocessor {
 
     @Override
     public Preprocessed preprocessWithThumbnail(byte[] encoded, int maxSide) throws AnnotationException {
+        return preprocessed(encoded, true, maxSide, float[]::new);
+    }
+
+    @Override
+    public Preprocessed preprocess(byte[] encoded, int maxSide, IntFunction<float[]> buffers) throws AnnotationException {
+        return preprocessed(encoded, maxSide > 0, maxSide, buffers);
+    }
+
+    private Preprocessed preprocessed(byte[] encoded, boolean thumbnail, int maxSide, IntFunction<float[]> buffers)
+            throws AnnotationException {
         RgbRows rows = decode(encoded);
         RgbImage sized = sized(rows);
-        return new Preprocessed(tensor(sized), Thumbnails.of(rows, doResize ? sized : null, maxSide));
+        return new Preprocessed(tensor(sized, buffers),
+                thumbnail ? Thumbnails.of(rows, doResize ? sized : null, maxSide) : null);
     }
 
     private RgbRows decode(byte[] encoded) throws AnnotationException {
@@ -140,11 +152,20 @@ public final class BlipImageProcessor implements ImagePreprocessor {
 
     /** Rescaled and normalised, channels first. */
     private ImageTensor tensor(RgbImage sized) {
+        return tensor(sized, float[]::new);
+    }
+
+    /** As {@link #tensor(RgbImage)}, into an array from {@code buffers} (every value is written). */
+    private ImageTensor tensor(RgbImage sized, IntFunction<float[]> buffers) {
         int h = sized.height();
         int w = sized.width();
         int plane = h * w;
         byte[] rgb = sized.rgb();
-        float[] chw = new float[3 * plane];
+        float[] chw = buffers.apply(3 * plane);
+        if (chw == null || chw.length != 3 * plane) {
+            throw new IllegalStateException("a pixel buffer of " + 3 * plane + " values was asked for, got "
+                    + (chw == null ? "none" : chw.length));
+        }
         float[] r = lut[0];
         float[] g = lut[1];
         float[] b = lut[2];

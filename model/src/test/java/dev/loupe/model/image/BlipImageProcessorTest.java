@@ -49,6 +49,26 @@ class BlipImageProcessorTest {
     }
 
     @Test
+    void aGivenBufferIsFilledWithTheSameValuesAsANewTensor() throws Exception {
+        byte[] encoded = image(reference.at("/single/image").asText());
+        float[] expected = processor.preprocess(encoded).chw();
+        float[] recycled = new float[expected.length];
+        Arrays.fill(recycled, Float.NaN);   // an earlier image's values: every one must be written
+
+        var p = processor.preprocess(encoded, 0, n -> recycled);
+
+        assertThat(p.tensor().chw()).isSameAs(recycled).containsExactly(expected);
+        assertThat(p.thumbnail()).isNull();
+        var withThumbnail = processor.preprocess(encoded, 16, float[]::new);
+        assertThat(withThumbnail.tensor().chw()).containsExactly(expected);
+        assertThat(withThumbnail.thumbnail()).usingRecursiveComparison()
+                .isEqualTo(processor.preprocessWithThumbnail(encoded, 16).thumbnail());
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(
+                () -> processor.preprocess(encoded, 0, n -> new float[n - 1])))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("pixel buffer");
+    }
+
+    @Test
     void singleImageMatchesRoundedJsonValues() throws Exception {
         ImageTensor t = processor.preprocess(image("img_64x64.png"));
         JsonNode values = reference.at("/single/pixel_values_full_rounded6");

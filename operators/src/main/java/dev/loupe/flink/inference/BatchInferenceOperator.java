@@ -175,7 +175,7 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
         });
     }
 
-    /** On the task thread: emits a finished batch's results and failures, and starts the next batch if ready. */
+    /** On the task thread: starts the next batch if ready, then emits a finished batch's results and failures. */
     private void finished(Batch<PreparedRequest> batch, BatchInference.Outcomes outcomes, Throwable error)
             throws Exception {
         if (running != batch) {
@@ -186,8 +186,14 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
             // not a per-request failure (those are outcomes): fail the task, the restore runs the batch again
             throw new Exception("inference failed on a batch of " + batch.size(), error);
         }
-        emit(outcomes);
+        // the next batch first: the model computes it while this thread emits these outcomes (no checkpoint can fall
+        // between the two, both are this one mail)
         startIfReady();
+        emit(outcomes);
+        for (PreparedRequest done : batch.elements()) {
+            PixelBuffers.SHARED.give(done.pixels);   // its outcome is out, and nothing reads its pixels any more
+            done.pixels = null;
+        }
     }
 
     /**

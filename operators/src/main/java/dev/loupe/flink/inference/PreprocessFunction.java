@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Decodes and preprocesses each fetched image with the model's {@link ImagePreprocessor} (created in
  * {@link #open}); an image the preprocessor rejects becomes a failure on {@link Failures#TAG} with its code. With a
- * thumbnail size, each preprocessed image's thumbnail, made from the same decode, goes to {@link #THUMBNAILS}.
+ * thumbnail size, each preprocessed image's thumbnail, made from the same decode, goes to {@link #THUMBNAILS}. The
+ * tensors' arrays come from {@link PixelBuffers#SHARED}, to which the inference operator gives them back.
  *
  * <p>With a task niceness ({@code loupe.pipeline.task-niceness}), {@link #open} raises its task thread's nice value
  * ({@link ThreadNiceness}): the image work, and whatever else shares the thread (reading, emitting results), then
@@ -81,15 +82,10 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
         PreparedRequest prepared;
         try {
             long start = System.nanoTime();
-            ImageTensor tensor;
-            if (thumbnailSize > 0) {
-                ImagePreprocessor.Preprocessed p = preprocessor.preprocessWithThumbnail(in.bytes, thumbnailSize);
-                tensor = p.tensor();
-                if (p.thumbnail() != null) {
-                    ctx.output(THUMBNAILS, new ImageThumbnail(in.request.id, in.request.metadata, p.thumbnail()));
-                }
-            } else {
-                tensor = preprocessor.preprocess(in.bytes);
+            ImagePreprocessor.Preprocessed p = preprocessor.preprocess(in.bytes, thumbnailSize, PixelBuffers.SHARED::take);
+            ImageTensor tensor = p.tensor();
+            if (p.thumbnail() != null) {
+                ctx.output(THUMBNAILS, new ImageThumbnail(in.request.id, in.request.metadata, p.thumbnail()));
             }
             prepared = new PreparedRequest(in.request, in.bytes, tensor, in.fetchMillis,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));

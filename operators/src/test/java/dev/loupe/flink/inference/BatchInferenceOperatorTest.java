@@ -99,6 +99,29 @@ class BatchInferenceOperatorTest {
     }
 
     @Test
+    void aBatchsPixelArraysAreRecycledOnceItsOutcomesAreOut() throws Exception {
+        try (var h = harness(new TestAnnotatorFactory(), 2, 1_000)) {
+            h.open();
+            PreparedRequest a = prepared("a", "p1");
+            PreparedRequest b = prepared("b", "p2");
+            float[] pixelsOfA = a.pixels;
+            float[] pixelsOfB = b.pixels;
+            long idle = PixelBuffers.SHARED.idleBytes();
+            h.processElement(a, 0);
+            h.processElement(b, 0);   // full: starts at once
+            awaitBatch(h);
+
+            assertThat(h.extractOutputValues()).extracting(AnnotationResult::getText)
+                    .containsExactly("p1 -> rgb(255,0,0)", "p2 -> rgb(255,0,0)");
+            assertThat(a.pixels).isNull();
+            assertThat(b.pixels).isNull();
+            assertThat(PixelBuffers.SHARED.idleBytes()).isEqualTo(idle + 4L * (pixelsOfA.length + pixelsOfB.length));
+            assertThat(PixelBuffers.SHARED.take(pixelsOfB.length)).isSameAs(pixelsOfB);   // the last given back first
+            assertThat(PixelBuffers.SHARED.take(pixelsOfA.length)).isSameAs(pixelsOfA);
+        }
+    }
+
+    @Test
     void aPoisonInputFailsAloneAfterItsBatchIsRetriedElementByElement() throws Exception {
         try (var h = harness(new TestAnnotatorFactory(), 4, 1_000)) {
             h.open();
