@@ -38,8 +38,8 @@ print(r['images_per_second'], r['cpu_seconds_per_image'])" "$d/bench.json")
   jvm=$(pgrep -P "$launcher" java || echo "$launcher")
   python3 "$here/thread_cpu.py" "$jvm" --jcmd --series "$d/series.jsonl" > "$d/threads.json" 2>&1 &
   sampler=$!
-  # a broker in its own process (--broker process): sample it too once it runs
-  (for _ in $(seq 1 600); do b=$(pgrep -f "dev.loupe.embedded.BrokerMain .*loupe-kafka-" | head -1 || true); \
+  # a broker in its own process (--broker process, a child of the soak's JVM): sample it too once it runs
+  (for _ in $(seq 1 600); do b=$(pgrep -P "$jvm" -f "dev.loupe.embedded.BrokerMain" | head -1 || true); \
      if [ -n "$b" ]; then exec python3 "$here/thread_cpu.py" "$b" --jcmd --series "$d/broker-series.jsonl" \
        > "$d/broker-threads.json" 2>&1; fi; kill -0 "$launcher" 2>/dev/null || exit 0; sleep 0.5; done) &
   wait "$launcher" || true
