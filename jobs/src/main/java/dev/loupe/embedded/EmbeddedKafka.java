@@ -200,26 +200,35 @@ public final class EmbeddedKafka implements AutoCloseable {
         builder.environment().put("CLASSPATH", System.getProperty("java.class.path"));
         process = builder.start();
         long deadline = System.nanoTime() + PROCESS_START_TIMEOUT.toNanos();
-        try (Admin admin = admin()) {
-            while (true) {
+        try {
+            // wait for the client listener first (a plain connect), so the admin client does not log refusals
+            while (!listening(brokerPort)) {
                 if (!process.isAlive()) {
                     throw new IOException("the broker's process exited with status " + process.exitValue() + ": "
                             + brokerLogTail());
                 }
-                try {
-                    admin.describeCluster(new org.apache.kafka.clients.admin.DescribeClusterOptions().timeoutMs(2000))
-                            .nodes().get();
-                    return;
-                } catch (ExecutionException e) {
-                    if (System.nanoTime() > deadline) {
-                        throw new IOException("the broker's process did not accept clients within "
-                                + PROCESS_START_TIMEOUT.toSeconds() + " s: " + brokerLogTail(), e);
-                    }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("the broker's process did not listen within "
+                            + PROCESS_START_TIMEOUT.toSeconds() + " s: " + brokerLogTail());
                 }
+                Thread.sleep(100);
             }
+            awaitReady();
+        } catch (ExecutionException e) {
+            stopProcess();
+            throw new IOException("the broker's process did not accept clients: " + brokerLogTail(), e);
         } catch (IOException | InterruptedException | RuntimeException e) {
             stopProcess();
             throw e;
+        }
+    }
+
+    private static boolean listening(int port) {
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
