@@ -3,6 +3,7 @@ package dev.loupe.cli;
 import dev.loupe.model.files.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.embedded.EmbeddedKafka;
 import dev.loupe.embedded.EmbeddedRuntime;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.batch.Scheduling;
@@ -141,6 +142,22 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "0 measures from a cold job. Default ${DEFAULT-VALUE}.")
     int warmupRequests;
 
+    @Option(names = "--broker", defaultValue = "process", paramLabel = "process|in-process",
+            description = "Where the embedded Kafka broker runs: in a JVM of its own (process: its threads, JIT "
+                    + "compilation and garbage stay out of the job's process, as a production job's broker runs "
+                    + "elsewhere; it still shares this machine's cores, so its CPU still counts in the figure) or in "
+                    + "the job's JVM (in-process, as loupe run). JVM options of its own process: "
+                    + "LOUPE_BROKER_JAVA_OPTS (default: serial GC, small heap, C1 compiler only). "
+                    + "Default ${DEFAULT-VALUE}.")
+    String broker;
+
+    @Option(names = "--broker-niceness", defaultValue = "0", paramLabel = "0..19",
+            description = "Nice value of the broker's own process (--broker process): above 0 the kernel favours "
+                    + "the job's threads when both want a core, as if the broker had cores of its own; the job "
+                    + "still waits for the broker whenever it needs it (requests to read, transactions to commit), "
+                    + "and that wait counts in the figure. Default ${DEFAULT-VALUE}.")
+    int brokerNiceness;
+
     @Option(names = "--timeout", defaultValue = "30m", converter = DurationConverter.class,
             description = "Longest wait for all outcomes. Default ${DEFAULT-VALUE}.")
     Duration timeout;
@@ -177,6 +194,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             throw usage("--rate must be a number of requests per second >= 0, got " + rate);
         }
         scheduling();   // refused before anything starts
+        EmbeddedKafka brokerToStart = broker();
         imageFormat();
         tasks();
         Path work = Files.createTempDirectory("loupe-soak-");
@@ -197,7 +215,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             JobSettings checked = JobSettings.from(conf);
             List<String> topics = checked.allTopics();
             AnnotatorFactory factory = Models.open(modelDir, runtime, ModelRuntimes.imageLimits(conf));
-            try (EmbeddedRuntime embedded = EmbeddedRuntime.start(parallelism, topics);
+            try (EmbeddedRuntime embedded = EmbeddedRuntime.start(brokerToStart, parallelism, topics);
                  StopOnExit onExit = StopOnExit.register("loupe-soak-stop", embedded::close)) {
                 conf.set(JobOptions.BOOTSTRAP_SERVERS, embedded.bootstrapServers());
                 JobSettings settings = checked.withBootstrapServers(embedded.bootstrapServers());
@@ -214,8 +232,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 // checkpoints triggered while the tasks started (the model loading) were refused: not the run's
                 Optional<CheckpointStats> atStart = CheckpointStats.fetch(embedded.webUrl(), job.getJobID().toString());
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
-                                + "parallelism %d, checkpoint interval %d ms%n", requests, inputs.badCount(), modelDir,
-                        parallelism, checkpointInterval.toMillis());
+                                + "parallelism %d, checkpoint interval %d ms, broker %s%n", requests, inputs.badCount(),
+                        modelDir, parallelism, checkpointInterval.toMillis(), brokerPlacement(embedded));
                 SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, warmupRequests,
                         line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
@@ -330,6 +348,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate)
                 .put("checkpoint_interval_millis", checkpointInterval.toMillis());
         o.put("image_format", imageFormat().name().toLowerCase(Locale.ROOT));
+        o.put("broker", broker.trim().toLowerCase(Locale.ROOT)).put("broker_niceness", brokerNiceness);
         var taskArray = o.putArray("tasks");
         taskNames().forEach(taskArray::add);
         o.put("distinct_images", distinctImages);
@@ -410,6 +429,31 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         } catch (IllegalArgumentException e) {
             throw usage("--image-format must be jpeg or png, got " + imageFormat);
         }
+    }
+
+    /** The broker {@code --broker} and {@code --broker-niceness} ask for, not started yet. */
+    private EmbeddedKafka broker() {
+        String placement = broker.trim().toLowerCase(Locale.ROOT);
+        if (placement.equals("in-process")) {
+            if (brokerNiceness != 0) {
+                throw usage("--broker-niceness needs --broker process (the job's own threads keep their priority)");
+            }
+            return new EmbeddedKafka();
+        }
+        if (!placement.equals("process")) {
+            throw usage("--broker must be process or in-process, got " + broker);
+        }
+        if (brokerNiceness < 0 || brokerNiceness > 19) {
+            throw usage("--broker-niceness must be in 0..19, got " + brokerNiceness);
+        }
+        String opts = System.getenv("LOUPE_BROKER_JAVA_OPTS");
+        return EmbeddedKafka.inOwnProcess(brokerNiceness, opts == null ? EmbeddedKafka.DEFAULT_PROCESS_JVM_OPTIONS
+                : opts.isBlank() ? List.of() : List.of(opts.trim().split("\\s+")));
+    }
+
+    private static String brokerPlacement(EmbeddedRuntime embedded) {
+        return embedded.kafka().pid().stream().mapToObj(pid -> "in its own process " + pid).findFirst()
+                .orElse("in this process");
     }
 
     private Scheduling scheduling() {

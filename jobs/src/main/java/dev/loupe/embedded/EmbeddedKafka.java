@@ -29,6 +29,11 @@ import org.slf4j.LoggerFactory;
  * loopback ports, with its log in a temporary folder deleted on {@link #close()}. Internal topics use
  * replication factor 1, so transactions (exactly-once sinks, {@code read_committed} readers) work with one node.
  * For local runs and tests; not a production broker.
+ *
+ * <p>By default the broker runs in this JVM ({@link Placement#IN_PROCESS}). {@link #inOwnProcess} runs the same
+ * broker in a JVM of its own ({@link BrokerMain}), optionally at a higher nice value: a measuring harness (the soak)
+ * then keeps the broker's threads, JIT compilation and garbage out of the process it measures, as a production
+ * job's broker runs elsewhere.
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
@@ -37,14 +42,33 @@ public final class EmbeddedKafka implements AutoCloseable {
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
 
     private static final String SASL_LISTENER = "SASL_PLAINTEXT";
+    /** How long a broker in its own process may take to accept clients. */
+    private static final java.time.Duration PROCESS_START_TIMEOUT = java.time.Duration.ofMinutes(3);
+
+    /** Where the broker runs: in this JVM, or in a JVM of its own started and stopped with it. */
+    public enum Placement { IN_PROCESS, PROCESS }
+
+    /**
+     * The broker JVM's options when it runs in its own process and none are given: a small heap with the serial
+     * collector, and only the quick (C1) compiler, so the broker's JIT work stays small; a test broker's code does
+     * not need C2's speed.
+     */
+    public static final List<String> DEFAULT_PROCESS_JVM_OPTIONS =
+            List.of("-XX:+UseSerialGC", "-Xms32m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-Xss512k");
 
     private final Map<String, String> overrides;
     /** User and password of the SASL/PLAIN client listener, or null for a PLAINTEXT listener. */
     private final String saslUser;
     private final String saslPassword;
+    private final Placement placement;
+    /** The nice value of a broker in its own process (0: the same priority as this process). */
+    private final int processNiceness;
+    private final List<String> processJvmOptions;
     private Path workDir;
     private Path logDir;
     private KafkaRaftServer server;
+    /** The broker's process when {@link Placement#PROCESS}, while it runs. */
+    private Process process;
     /** The broker's properties, kept so {@link #restart()} brings the same broker back. */
     private Properties properties;
     private int brokerPort;
@@ -61,9 +85,39 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private EmbeddedKafka(Map<String, String> brokerOverrides, String saslUser, String saslPassword) {
+        this(brokerOverrides, saslUser, saslPassword, Placement.IN_PROCESS, 0, List.of());
+    }
+
+    private EmbeddedKafka(Map<String, String> brokerOverrides, String saslUser, String saslPassword,
+            Placement placement, int processNiceness, List<String> processJvmOptions) {
         this.overrides = Map.copyOf(brokerOverrides);
         this.saslUser = saslUser;
         this.saslPassword = saslPassword;
+        this.placement = placement;
+        this.processNiceness = processNiceness;
+        this.processJvmOptions = List.copyOf(processJvmOptions);
+    }
+
+    /**
+     * A broker (default settings) in a JVM of its own, started with {@code jvmOptions} at nice value {@code niceness}
+     * (0..19; 0 keeps this process's priority) and stopped by {@link #close()}, or when this JVM ends: the broker
+     * stops when its standard input, a pipe from this JVM, closes.
+     */
+    public static EmbeddedKafka inOwnProcess(int niceness, List<String> jvmOptions) {
+        if (niceness < 0 || niceness > 19) {
+            throw new IllegalArgumentException("the broker's nice value must be in 0..19, got " + niceness);
+        }
+        return new EmbeddedKafka(Map.of(), null, null, Placement.PROCESS, niceness, jvmOptions);
+    }
+
+    /** Where this broker runs. */
+    public Placement placement() {
+        return placement;
+    }
+
+    /** The broker's process id when it runs in a process of its own, else empty. */
+    public synchronized java.util.OptionalLong pid() {
+        return process == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(process.pid());
     }
 
     /**
@@ -120,10 +174,92 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    private void launch() throws InterruptedException, ExecutionException {
+    private void launch() throws InterruptedException, ExecutionException, IOException {
+        if (placement == Placement.PROCESS) {
+            launchProcess();
+            return;
+        }
         server = new KafkaRaftServer(KafkaConfig.fromProps(properties), Time.SYSTEM);
         server.startup();
         awaitReady();
+    }
+
+    /** Starts {@link BrokerMain} on the formatted log in a JVM of its own, with this JVM's class path. */
+    private void launchProcess() throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        if (processNiceness > 0) {
+            command.addAll(List.of("nice", "-n", String.valueOf(processNiceness)));
+        }
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(processJvmOptions);
+        command.addAll(List.of(BrokerMain.class.getName(), workDir.resolve("server.properties").toString()));
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(workDir.resolve("broker.log").toFile()));
+        // the class path through the environment: the launcher's is long, and a command line that long is fragile
+        builder.environment().put("CLASSPATH", System.getProperty("java.class.path"));
+        process = builder.start();
+        long deadline = System.nanoTime() + PROCESS_START_TIMEOUT.toNanos();
+        try {
+            // wait for the client listener first (a plain connect), so the admin client does not log refusals
+            while (!listening(brokerPort)) {
+                if (!process.isAlive()) {
+                    throw new IOException("the broker's process exited with status " + process.exitValue() + ": "
+                            + brokerLogTail());
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("the broker's process did not listen within "
+                            + PROCESS_START_TIMEOUT.toSeconds() + " s: " + brokerLogTail());
+                }
+                Thread.sleep(100);
+            }
+            awaitReady();
+        } catch (ExecutionException e) {
+            stopProcess();
+            throw new IOException("the broker's process did not accept clients: " + brokerLogTail(), e);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            stopProcess();
+            throw e;
+        }
+    }
+
+    private static boolean listening(int port) {
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private String brokerLogTail() {
+        try {
+            List<String> lines = Files.readAllLines(workDir.resolve("broker.log"));
+            return String.join(System.lineSeparator(), lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        } catch (IOException e) {
+            return "(no broker log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Closes the broker's standard input (it shuts down cleanly), waits for it, and kills it if it lingers. */
+    private void stopProcess() {
+        Process p = process;
+        process = null;
+        if (p == null) {
+            return;
+        }
+        try {
+            p.getOutputStream().close();
+            if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.warn("the embedded Kafka broker's process did not stop within 60 s; killing it");
+                p.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } catch (IOException e) {
+            p.destroyForcibly();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -132,7 +268,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      * broker go away; {@link #bootstrapServers()} keeps answering. For failure tests.
      */
     public synchronized void stop() {
-        if (server == null) {
+        if (!isRunning()) {
             throw new IllegalStateException(workDir == null ? "not started" : "already stopped");
         }
         shutdownServer();
@@ -144,13 +280,14 @@ public final class EmbeddedKafka implements AutoCloseable {
         if (workDir == null) {
             throw new IllegalStateException("not started");
         }
-        if (server != null) {
+        if (isRunning()) {
             throw new IllegalStateException("still running: stop() it first");
         }
         try {
             launch();
         } catch (Exception e) {
             server = null;
+            process = null;
             throw new IllegalStateException("the embedded Kafka broker did not restart on " + bootstrapServers() + ": "
                     + e.getMessage(), e);
         }
@@ -160,10 +297,14 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Whether the broker runs now (started and not stopped). */
     public synchronized boolean isRunning() {
-        return server != null;
+        return server != null || process != null;
     }
 
     private void shutdownServer() {
+        if (process != null) {
+            stopProcess();
+            return;
+        }
         try {
             server.shutdown();
             server.awaitShutdown();
@@ -295,7 +436,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** Stops the broker, waits for it to release its ports, and deletes its log folder. Idempotent. */
     @Override
     public synchronized void close() {
-        if (server != null) {
+        if (isRunning()) {
             shutdownServer();
         }
         if (workDir != null) {

@@ -40,7 +40,15 @@ public final class EmbeddedRuntime implements AutoCloseable {
 
     /** Starts the broker and creates {@code topics} with {@code partitions} partitions each (one per source subtask). */
     public static EmbeddedRuntime start(int partitions, Collection<String> topics) {
-        EmbeddedKafka kafka = new EmbeddedKafka().start();
+        return start(new EmbeddedKafka(), partitions, topics);
+    }
+
+    /**
+     * Starts {@code broker} (not started yet: e.g. {@link EmbeddedKafka#inOwnProcess} for a broker in a process of
+     * its own) and creates {@code topics} with {@code partitions} partitions each.
+     */
+    public static EmbeddedRuntime start(EmbeddedKafka broker, int partitions, Collection<String> topics) {
+        EmbeddedKafka kafka = broker.start();
         try {
             kafka.createTopics(partitions, List.copyOf(topics));
             return new EmbeddedRuntime(kafka, FreePorts.find());

@@ -32,6 +32,9 @@ class SoakCommandTest {
         assertThat(o.path("wrong_outcome").asInt()).isZero();
         assertThat(o.path("foreign").asInt()).isZero();
         assertThat(o.path("ok").asBoolean()).isTrue();
+        assertThat(o.path("broker").asText()).as("the broker ran in its own process").isEqualTo("process");
+        assertThat(r.err()).containsPattern("broker in its own process \\d+")
+                .containsPattern("soak: window \\d+\\.\\d{3} \\d+\\.\\d{3} ");
         assertThat(o.path("dead_letters_by_code").fieldNames()).toIterable()
                 .contains("IMAGE_NOT_FOUND", "INVALID_REQUEST", "UNDECODABLE_RECORD");
         assertThat(o.path("heap")).hasSizeGreaterThanOrEqualTo(2);
@@ -116,5 +119,14 @@ class SoakCommandTest {
         CliRun warmup = CliRun.of("bench", "soak", "--warmup-requests", "-1");
         assertThat(warmup.status()).isEqualTo(2);
         assertThat(warmup.err()).contains("--warmup-requests");
+        CliRun broker = CliRun.of("bench", "soak", "--broker", "elsewhere");
+        assertThat(broker.status()).isEqualTo(2);
+        assertThat(broker.err()).contains("--broker must be process or in-process");
+        CliRun niceInProcess = CliRun.of("bench", "soak", "--broker", "in-process", "--broker-niceness", "5");
+        assertThat(niceInProcess.status()).isEqualTo(2);
+        assertThat(niceInProcess.err()).contains("--broker-niceness needs --broker process");
+        CliRun nice = CliRun.of("bench", "soak", "--broker-niceness", "20");
+        assertThat(nice.status()).isEqualTo(2);
+        assertThat(nice.err()).contains("--broker-niceness must be in 0..19");
     }
 }

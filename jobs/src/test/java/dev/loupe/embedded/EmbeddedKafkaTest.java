@@ -16,14 +16,23 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 @Tag("slow")
 class EmbeddedKafkaTest {
 
-    @Test
-    void transactionsWorkOnOneNodeAndCloseFreesPortsAndFolder() throws Exception {
-        EmbeddedKafka kafka = new EmbeddedKafka().start();
+    /** A broker at {@code placement}; in its own process at nice value 3, to check that it runs there. */
+    private static EmbeddedKafka broker(EmbeddedKafka.Placement placement) {
+        return placement == EmbeddedKafka.Placement.IN_PROCESS ? new EmbeddedKafka()
+                : EmbeddedKafka.inOwnProcess(3, EmbeddedKafka.DEFAULT_PROCESS_JVM_OPTIONS);
+    }
+
+    @ParameterizedTest
+    @EnumSource(EmbeddedKafka.Placement.class)
+    void transactionsWorkOnOneNodeAndCloseFreesPortsAndFolder(EmbeddedKafka.Placement placement) throws Exception {
+        EmbeddedKafka kafka = broker(placement).start();
+        java.util.Optional<ProcessHandle> process = ownProcess(kafka);
         int port = kafka.brokerPort();
         java.nio.file.Path data = kafka.dataDir();
         assertThat(data).isDirectory();
@@ -61,30 +70,59 @@ class EmbeddedKafkaTest {
         } finally {
             kafka.close();
         }
+        process.ifPresent(p -> assertThat(p.isAlive()).as("the broker's own process after close()").isFalse());
         assertThat(Ports.isListening(port)).isFalse();
         assertThat(Ports.isListening(kafka.controllerPort())).isFalse();
         assertThat(data).doesNotExist();
     }
 
-    @Test
-    void aStoppedBrokerRestartsOnTheSamePortWithItsTopicsAndData() throws Exception {
-        try (EmbeddedKafka kafka = new EmbeddedKafka().start()) {
+    @ParameterizedTest
+    @EnumSource(EmbeddedKafka.Placement.class)
+    void aStoppedBrokerRestartsOnTheSamePortWithItsTopicsAndData(EmbeddedKafka.Placement placement) throws Exception {
+        try (EmbeddedKafka kafka = broker(placement).start()) {
             String address = kafka.bootstrapServers();
             java.nio.file.Path data = kafka.dataDir();
             kafka.createTopics("kept");
             send(kafka, "kept", "before");
 
+            java.util.Optional<ProcessHandle> first = ownProcess(kafka);
             kafka.stop();
+            first.ifPresent(p -> assertThat(p.isAlive()).as("the stopped broker's process").isFalse());
             assertThat(kafka.isRunning()).isFalse();
             assertThat(Ports.isListening(kafka.brokerPort())).isFalse();
             assertThat(data).isDirectory();
 
             kafka.restart();
             assertThat(kafka.isRunning()).isTrue();
+            assertThat(ownProcess(kafka).isPresent()).isEqualTo(placement == EmbeddedKafka.Placement.PROCESS);
             assertThat(kafka.bootstrapServers()).isEqualTo(address);
             send(kafka, "kept", "after");
             assertThat(readCommitted(kafka, "kept", 2)).containsExactly("before", "after");
         }
+    }
+
+    /**
+     * The broker's own process (checked to be another process, at the nice value {@link #broker} asked for), or
+     * empty when it runs in this JVM.
+     */
+    private static java.util.Optional<ProcessHandle> ownProcess(EmbeddedKafka kafka) throws java.io.IOException {
+        if (kafka.placement() == EmbeddedKafka.Placement.IN_PROCESS) {
+            assertThat(kafka.pid()).isEmpty();
+            return java.util.Optional.empty();
+        }
+        long pid = kafka.pid().orElseThrow();
+        assertThat(pid).isNotEqualTo(ProcessHandle.current().pid());
+        ProcessHandle handle = ProcessHandle.of(pid).orElseThrow();
+        assertThat(handle.isAlive()).isTrue();
+        java.nio.file.Path stat = java.nio.file.Path.of("/proc", String.valueOf(pid), "stat");
+        if (java.nio.file.Files.exists(stat)) {   // Linux: field 19 of stat is the nice value
+            String s = java.nio.file.Files.readString(stat);
+            String[] fields = s.substring(s.lastIndexOf(')') + 2).split(" ");
+            // nice -n 3 adds to the nice value of the thread that started it (this test's)
+            int expected = Math.min(19, dev.loupe.model.cpu.ThreadNiceness.current().orElse(0) + 3);
+            assertThat(Integer.parseInt(fields[16])).as("the broker process's nice value").isEqualTo(expected);
+        }
+        return java.util.Optional.of(handle);
     }
 
     private static void send(EmbeddedKafka kafka, String topic, String value) {

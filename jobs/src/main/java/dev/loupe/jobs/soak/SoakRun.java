@@ -152,6 +152,7 @@ public final class SoakRun {
     private Report measure(KafkaConsumer<byte[], byte[]> consumer, SoakTally tally, List<HeapSample> heap,
             BooleanSupplier jobRunning) {
         long start = System.nanoTime();
+        long startEpochMillis = System.currentTimeMillis();
         SoakLatencies latencies = new SoakLatencies(inputs);
         Runnable write = () -> {
             produce(inputs.count(), SoakInputs::id, inputs::value, i -> latencies.written(i, System.currentTimeMillis()),
@@ -237,6 +238,9 @@ public final class SoakRun {
         }
         long end = completedAt != 0 ? completedAt : System.nanoTime();
         double seconds = (end - start) / 1e9;
+        // the measured window in wall-clock time, so that per-thread CPU samples can be cut to it (docs/bench)
+        progress.accept(String.format(java.util.Locale.ROOT, "window %.3f %.3f (epoch seconds, first request written "
+                + "to last outcome read)", startEpochMillis / 1e3, startEpochMillis / 1e3 + seconds));
         boolean flat = heap.size() >= 2
                 && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
         return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
