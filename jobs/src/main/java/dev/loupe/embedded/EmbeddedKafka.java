@@ -3,15 +3,20 @@ package dev.loupe.embedded;
 import dev.loupe.model.files.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
@@ -43,7 +48,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private static final String SASL_LISTENER = "SASL_PLAINTEXT";
     /** How long a broker in its own process may take to accept clients. */
-    private static final java.time.Duration PROCESS_START_TIMEOUT = java.time.Duration.ofMinutes(3);
+    private static final Duration PROCESS_START_TIMEOUT = Duration.ofMinutes(3);
 
     /** Where the broker runs: in this JVM, or in a JVM of its own started and stopped with it. */
     public enum Placement { IN_PROCESS, PROCESS }
@@ -116,8 +121,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /** The broker's process id when it runs in a process of its own, else empty. */
-    public synchronized java.util.OptionalLong pid() {
-        return process == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(process.pid());
+    public synchronized OptionalLong pid() {
+        return process == null ? OptionalLong.empty() : OptionalLong.of(process.pid());
     }
 
     /**
@@ -224,8 +229,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private static boolean listening(int port) {
-        try (java.net.Socket socket = new java.net.Socket()) {
-            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
             return true;
         } catch (IOException e) {
             return false;
@@ -250,9 +255,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         try {
             p.getOutputStream().close();
-            if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 LOG.warn("the embedded Kafka broker's process did not stop within 60 s; killing it");
-                p.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
         } catch (IOException e) {
             p.destroyForcibly();

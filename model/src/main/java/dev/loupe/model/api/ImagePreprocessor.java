@@ -1,5 +1,7 @@
 package dev.loupe.model.api;
 
+import java.util.function.IntFunction;
+
 /**
  * Turns encoded image bytes into the tensor the model's vision encoder expects (decode, RGB, resize,
  * rescale, normalise). Runs before batching, on CPU. Thread-safe.
@@ -26,7 +28,7 @@ public interface ImagePreprocessor {
      * at once (a batch filling while another runs) can recycle their arrays rather than have each promoted and
      * collected. Same values as {@link #preprocess}; a preprocessor that cannot fill a given array allocates its own.
      */
-    default Preprocessed preprocess(byte[] encoded, int maxSide, java.util.function.IntFunction<float[]> buffers)
+    default Preprocessed preprocess(byte[] encoded, int maxSide, IntFunction<float[]> buffers)
             throws AnnotationException {
         return maxSide > 0 ? preprocessWithThumbnail(encoded, maxSide) : new Preprocessed(preprocess(encoded), null);
     }

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -121,7 +122,7 @@ final class SharedBufferDecoder implements SlotDecoder {
         whole.reserve(cache); // the cache grows once, before any part's views are made
         ensurePartInputs(parts);
         SlotRun[] runs = new SlotRun[parts];
-        List<List<VisualPrefix>> partRows = new java.util.ArrayList<>(parts);
+        List<List<VisualPrefix>> partRows = new ArrayList<>(parts);
         SharedKvCache.LayerViews[] views = new SharedKvCache.LayerViews[parts];
         Outputs[] outs = new Outputs[parts];
         try {

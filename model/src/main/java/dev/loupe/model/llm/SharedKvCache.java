@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.checkpoint.HalfFloats;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 
 /**
  * The KV cache of a fused decoder ({@link FusedLlamaGraphs}, {@link FusedOptGraphs}): per layer one key and one value
@@ -39,7 +40,7 @@ public final class SharedKvCache extends SlotCache {
      * or each part's when a step runs in parts ({@link SharedBufferDecoder}); the {@value #KEPT_VIEWS} ranges used
      * last.
      */
-    private final java.util.ArrayList<KeptViews> kept = new java.util.ArrayList<>();
+    private final ArrayList<KeptViews> kept = new ArrayList<>();
     /** Slot ranges whose views are kept: a run may use this many ranges at once (parts of a step). */
     static final int KEPT_VIEWS = 8;
 
