@@ -73,4 +73,12 @@ public final class JobOptions {
     public static final ConfigOption<Duration> RESTART_DELAY = ConfigOptions.key("loupe.restart.delay")
             .durationType().defaultValue(Duration.ofSeconds(2))
             .withDescription("Delay between restarts.");
+
+    public static final ConfigOption<Boolean> OBJECT_REUSE = ConfigOptions.key("loupe.object-reuse")
+            .booleanType().defaultValue(true)
+            .withDescription("Chained operators hand each record to the next by reference (Flink's "
+                    + "pipeline.object-reuse) instead of copying it through its serializer at every hop (the image "
+                    + "bytes, the 600 KB pixel tensor). Loupe's operators never keep or change a record they have "
+                    + "emitted or received, so the outputs are the same either way; false only to rule it out when an "
+                    + "operator of your own, added to a job, does.");
 }

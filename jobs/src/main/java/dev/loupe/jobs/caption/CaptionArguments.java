@@ -32,7 +32,7 @@ public final class CaptionArguments {
     /** Every option the caption job reads. */
     public static final OptionCatalogue CATALOGUE = OptionCatalogue.of(CaptionOptions.class, LoupeOptions.class)
             .withOptions(JobOptions.class, JobOptions.PARALLELISM, JobOptions.CHECKPOINT_INTERVAL,
-                    JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY)
+                    JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY, JobOptions.OBJECT_REUSE)
             .with(ModelOptions.class);
 
     public static final JobArguments ARGUMENTS = new JobArguments(CATALOGUE, List.of(

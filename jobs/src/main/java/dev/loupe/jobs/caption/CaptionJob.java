@@ -3,6 +3,7 @@ package dev.loupe.jobs.caption;
 import dev.loupe.model.files.FileTrees;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.PipelineOptions;
+import dev.loupe.jobs.ObjectReuse;
 import dev.loupe.jobs.bounded.ActiveSpan;
 import dev.loupe.jobs.bounded.BoundedBatching;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
@@ -158,7 +159,7 @@ public final class CaptionJob {
     /**
      * Flink settings the job depends on: exactly-once checkpoints into the output folder, retained when the job is
      * cancelled or fails, bounded restarts, streaming mode (so a bounded run checkpoints), the parallelism, object
-     * reuse between chained operators.
+     * reuse between chained operators ({@link ObjectReuse}, unless {@code loupe.object-reuse} is false).
      */
     public static Configuration environmentConfiguration(CaptionSettings settings, OutputLayout layout) {
         Configuration conf = new Configuration();
@@ -174,10 +175,7 @@ public final class CaptionJob {
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, settings.restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, settings.restartDelay());
         conf.set(CoreOptions.DEFAULT_PARALLELISM, settings.parallelism());
-        // chained operators hand records over without a serializer copy: every operator of the pipeline emits new
-        // objects and never changes one it has emitted or received (images and tensors were copied at each hop)
-        conf.set(org.apache.flink.configuration.PipelineOptions.OBJECT_REUSE, true);
-        return conf;
+        return ObjectReuse.set(conf, settings.objectReuse());
     }
 
     /**

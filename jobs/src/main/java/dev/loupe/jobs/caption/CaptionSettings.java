@@ -16,7 +16,7 @@ import org.apache.flink.configuration.ReadableConfig;
  */
 public record CaptionSettings(List<String> inputs, String imageColumn, Path output, RequestTemplate template, int filesPerSplit,
         int thumbnailSize, int pageSize, Duration progressInterval, Duration checkpointInterval, int parallelism,
-        int restartAttempts, Duration restartDelay, int sortRunRows, InputFormat inputFormat) {
+        int restartAttempts, Duration restartDelay, int sortRunRows, InputFormat inputFormat, boolean objectReuse) {
 
     public CaptionSettings {
         inputs = List.copyOf(inputs);
@@ -78,7 +78,7 @@ public record CaptionSettings(List<String> inputs, String imageColumn, Path outp
         }
         return new CaptionSettings(inputs, column, Path.of(output).toAbsolutePath().normalize(), template, filesPerSplit,
                 thumbnailSize, pageSize, progress, interval, parallelism, attempts, delay, sortRunRows,
-                config.get(CaptionOptions.INPUT_FORMAT));
+                config.get(CaptionOptions.INPUT_FORMAT), config.get(JobOptions.OBJECT_REUSE));
     }
 
     private static int atLeast(ReadableConfig config, ConfigOption<Integer> option, int min) {

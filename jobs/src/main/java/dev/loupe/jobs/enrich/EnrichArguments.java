@@ -20,7 +20,7 @@ public final class EnrichArguments {
     /** Every option the enrich job reads. */
     public static final OptionCatalogue CATALOGUE = OptionCatalogue.of(EnrichOptions.class, LoupeOptions.class)
             .withOptions(JobOptions.class, JobOptions.PARALLELISM, JobOptions.CHECKPOINT_INTERVAL,
-                    JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY)
+                    JobOptions.RESTART_ATTEMPTS, JobOptions.RESTART_DELAY, JobOptions.OBJECT_REUSE)
             .withOptions(ModelOptions.class, ModelOptions.DEVICE, ModelOptions.THREADS, ModelOptions.RUNNER,
                     ModelOptions.CACHE_DIR,
                     ModelOptions.VISION_CACHE_BYTES, ModelOptions.FAST_JPEG_DOWNSCALE);

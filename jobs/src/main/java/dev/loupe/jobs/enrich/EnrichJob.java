@@ -5,6 +5,7 @@ import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.config.JobOptions;
 import dev.loupe.jobs.ModelRuntimes;
+import dev.loupe.jobs.ObjectReuse;
 import dev.loupe.jobs.bounded.ActiveSpan;
 import dev.loupe.jobs.bounded.BoundedBatching;
 import dev.loupe.jobs.bounded.BoundedJobRunner;
@@ -149,7 +150,10 @@ public final class EnrichJob {
         return new Report(settings, counts.rows(), plan.requests, plan.reused, counts.rowsWithErrors(), summary);
     }
 
-    /** Checkpointing (which commits the journal), bounded restarts and parallelism for the job. */
+    /**
+     * Checkpointing (which commits the journal), bounded restarts, parallelism and object reuse between chained
+     * operators ({@link ObjectReuse}, unless {@code loupe.object-reuse} is false) for the job.
+     */
     public static Configuration environmentConfiguration(Configuration config) {
         Configuration conf = new Configuration(config);
         conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.get(JobOptions.CHECKPOINT_INTERVAL));
@@ -158,7 +162,7 @@ public final class EnrichJob {
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, config.get(JobOptions.RESTART_ATTEMPTS));
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, config.get(JobOptions.RESTART_DELAY));
         conf.set(CoreOptions.DEFAULT_PARALLELISM, config.get(JobOptions.PARALLELISM));
-        return conf;
+        return ObjectReuse.set(conf, config.get(JobOptions.OBJECT_REUSE));
     }
 
     /** The pipeline's options with the table's folder added to the folders file: images may come from. */

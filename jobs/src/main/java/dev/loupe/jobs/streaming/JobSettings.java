@@ -29,7 +29,8 @@ public record JobSettings(
         int parallelism,
         int restartAttempts,
         Duration restartDelay,
-        KafkaClientProperties kafkaProperties) {
+        KafkaClientProperties kafkaProperties,
+        boolean objectReuse) {
 
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
@@ -86,14 +87,15 @@ public record JobSettings(
             throw bad(JobOptions.RESTART_DELAY.key(), "must not be negative");
         }
         return new JobSettings(bootstrap, requests, results, perTask, deadLetters, groupId, prefix, txTimeout,
-                interval, parallelism, attempts, delay, KafkaClientProperties.of(config.get(JobOptions.KAFKA_PROPERTIES)));
+                interval, parallelism, attempts, delay, KafkaClientProperties.of(config.get(JobOptions.KAFKA_PROPERTIES)),
+                config.get(JobOptions.OBJECT_REUSE));
     }
 
     /** These settings against another Kafka cluster (the embedded broker, once it has started). */
     public JobSettings withBootstrapServers(String servers) {
         return new JobSettings(servers, requestsTopic, resultsTopic, resultsTopicPerTask, deadLetterTopic, groupId,
                 transactionalIdPrefix, transactionTimeout, checkpointInterval, parallelism, restartAttempts,
-                restartDelay, kafkaProperties);
+                restartDelay, kafkaProperties, objectReuse);
     }
 
     /** Every topic the job reads or writes, requests first. */

@@ -3,6 +3,7 @@ package dev.loupe.jobs.streaming;
 import dev.loupe.config.JobOptions;
 import dev.loupe.config.ModelOptions;
 import dev.loupe.jobs.ModelRuntimes;
+import dev.loupe.jobs.ObjectReuse;
 import dev.loupe.flink.AnnotationPipeline;
 import dev.loupe.flink.PipelineOptions;
 import dev.loupe.model.api.AnnotatorFactory;
@@ -60,7 +61,7 @@ public final class StreamingAnnotationJob {
     /**
      * Flink settings the job depends on: exactly-once checkpoints at the configured interval, bounded
      * fixed-delay restarts from the last checkpoint, the default parallelism, and object reuse between chained
-     * operators.
+     * operators ({@link ObjectReuse}, unless {@code loupe.object-reuse} is false).
      */
     public static Configuration environmentConfiguration(JobSettings settings) {
         Configuration conf = new Configuration();
@@ -70,10 +71,7 @@ public final class StreamingAnnotationJob {
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, settings.restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, settings.restartDelay());
         conf.set(CoreOptions.DEFAULT_PARALLELISM, settings.parallelism());
-        // chained operators hand records over without a serializer copy: every operator of the pipeline emits new
-        // objects and never changes one it has emitted or received (images and tensors were copied at each hop)
-        conf.set(org.apache.flink.configuration.PipelineOptions.OBJECT_REUSE, true);
-        return conf;
+        return ObjectReuse.set(conf, settings.objectReuse());
     }
 
     /**
