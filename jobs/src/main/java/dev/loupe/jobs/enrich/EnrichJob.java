@@ -245,14 +245,14 @@ public final class EnrichJob {
                         BoundedBatching.apply(PipelineOptions.from(pipelineConfig).toBuilder(), pipelineConfig).build());
         DataStream<AnnotationFailure> failures = settings.webdataset()
                 ? outputs.failures().union(requests.getSideOutput(ShardRequests.FAILURES)) : outputs.failures();
-        TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
-        DataStream<TableRow> records = OutcomeCounter.results(outputs.results())
+        TypeInformation<JournalRecord> rowType = TypeInformation.of(JournalRecord.class);
+        DataStream<JournalRecord> records = OutcomeCounter.results(outputs.results())
                 .flatMap(JournalRecords.results(model, prompts), rowType).name("journal-results").uid("enrich-results")
                 .union(OutcomeCounter.failures(failures)
                         .flatMap(JournalRecords.failures(model, prompts), rowType).name("journal-failures")
                         .uid("enrich-failures"));
         records.sinkTo(FileSink.forRowFormat(new org.apache.flink.core.fs.Path(Journal.parts(settings.journal()).toUri()),
-                                Tables.jsonlEncoder(Journal.SCHEMA))
+                                new JournalRecord.LineEncoder())
                         .withBucketAssigner(new BasePathBucketAssigner<>())
                         .withRollingPolicy(OnCheckpointRollingPolicy.build())
                         .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("journal-" + runId)

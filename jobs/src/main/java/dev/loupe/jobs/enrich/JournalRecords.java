@@ -2,7 +2,6 @@ package dev.loupe.jobs.enrich;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.loupe.jobs.table.TableRow;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.CandidateScore;
@@ -22,18 +21,18 @@ final class JournalRecords {
 
     private JournalRecords() {}
 
-    static FlatMapFunction<AnnotationResult, TableRow> results(String model, Map<String, String> promptByColumn) {
+    static FlatMapFunction<AnnotationResult, JournalRecord> results(String model, Map<String, String> promptByColumn) {
         return new FromResults(model, promptByColumn);
     }
 
-    static FlatMapFunction<AnnotationFailure, TableRow> failures(String model, Map<String, String> promptByColumn) {
+    static FlatMapFunction<AnnotationFailure, JournalRecord> failures(String model, Map<String, String> promptByColumn) {
         return new FromFailures(model, promptByColumn);
     }
 
     private record FromResults(String model, Map<String, String> promptByColumn)
-            implements FlatMapFunction<AnnotationResult, TableRow>, Serializable {
+            implements FlatMapFunction<AnnotationResult, JournalRecord>, Serializable {
         @Override
-        public void flatMap(AnnotationResult result, Collector<TableRow> out) {
+        public void flatMap(AnnotationResult result, Collector<JournalRecord> out) {
             String id = result.getId().toString();
             int colon = id.indexOf(':');
             String column = id.substring(0, colon);
@@ -52,21 +51,21 @@ final class JournalRecords {
                 value = best.getText().toString();
                 scores = byLabel.toString();
             }
-            out.collect(Journal.record(uri, column, value, scores, null, model, promptByColumn.get(column)));
+            out.collect(new JournalRecord(uri, column, value, scores, null, model, promptByColumn.get(column)));
         }
     }
 
     private record FromFailures(String model, Map<String, String> promptByColumn)
-            implements FlatMapFunction<AnnotationFailure, TableRow>, Serializable {
+            implements FlatMapFunction<AnnotationFailure, JournalRecord>, Serializable {
         @Override
-        public void flatMap(AnnotationFailure failure, Collector<TableRow> out) {
+        public void flatMap(AnnotationFailure failure, Collector<JournalRecord> out) {
             if (failure.getId() == null) {
                 return;   // the job writes every request itself: an undecodable one is not one of its rows
             }
             String id = failure.getId().toString();
             int colon = id.indexOf(':');
             String column = id.substring(0, colon);
-            out.collect(Journal.record(id.substring(colon + 1), column, null, null,
+            out.collect(new JournalRecord(id.substring(colon + 1), column, null, null,
                     failure.getErrorCode() + ": " + failure.getMessage(), model, promptByColumn.get(column)));
         }
     }
