@@ -1,8 +1,9 @@
 // What a record costs to copy through its Flink serializer at each hop of the caption job's chain, as Flink does
 // between chained operators without object reuse (loupe.object-reuse=false), per image of the given JPEG: thread CPU
 // per copy and bytes allocated per copy, one hop per line, then the sum. With object reuse only the async fetch's own
-// copy of its input (the validated request) is left. From the repository root after building (README):
-//   java -XX:+UseSerialGC -cp "jobs/target/loupe-jobs-0.1.0-SNAPSHOT.jar:jobs/target/lib/*" docs/bench/ChainCopyCost.java /tmp/cap640/img0000.jpg
+// copy of its input (the validated request) is left. A file of a folder travels as its URI up to the fetch, one of an
+// archive as inline bytes (add "inline"). From the repository root after building (README):
+//   java -XX:+UseSerialGC -cp "jobs/target/loupe-jobs-0.1.0-SNAPSHOT.jar:jobs/target/lib/*" docs/bench/ChainCopyCost.java /tmp/cap640/img0000.jpg [inline]
 import dev.loupe.flink.failure.Fallible;
 import dev.loupe.flink.fetch.FetchedImage;
 import dev.loupe.flink.inference.ImageThumbnail;
@@ -41,12 +42,16 @@ public class ChainCopyCost {
 
   public static void main(String[] a) throws Exception {
     byte[] jpeg = Files.readAllBytes(Path.of(a[0]));
-    int rounds = a.length > 1 ? Integer.parseInt(a[1]) : 2000;
+    boolean inline = a.length > 1 && a[1].equals("inline");
+    int rounds = 2000;
     Map<String, String> metadata = Map.of("loupe.sequence", "0000000000000000:0000000001");
     AnnotationRequest request = AnnotationRequest.newBuilder().setId(a[0]).setTask(dev.loupe.schemas.Task.CAPTION)
-        .setImage(ImageSource.newBuilder().setBytes(ByteBuffer.wrap(jpeg)).build()).setMetadata(metadata).build();
+        .setImage(inline ? ImageSource.newBuilder().setBytes(ByteBuffer.wrap(jpeg)).build()
+            : ImageSource.newBuilder().setUri(Path.of(a[0]).toUri().toString()).build())
+        .setMetadata(metadata).build();
     SourcedImage sourced = new SourcedImage(a[0], "0000000000000000:0000000001", request, null, null);
-    ValidatedRequest validated = new ValidatedRequest(a[0], null, jpeg, Task.CAPTION, Prompts.CAPTION_TEMPLATE,
+    ValidatedRequest validated = new ValidatedRequest(a[0], inline ? null : Path.of(a[0]).toUri().toString(),
+        inline ? jpeg : null, Task.CAPTION, Prompts.CAPTION_TEMPLATE,
         List.of(), GenerationConfig.greedy(20), metadata);
     FetchedImage fetched = new FetchedImage(validated.withoutImageBytes(), jpeg, 0);
     PreparedRequest prepared = new PreparedRequest(fetched.request, jpeg,
@@ -71,7 +76,8 @@ public class ChainCopyCost {
     var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     long self = Thread.currentThread().getId();
     Object sink = null;
-    System.out.printf("%s: %d bytes; %d copies per hop after %d to warm up%n", a[0], jpeg.length, rounds, rounds);
+    System.out.printf("%s: %d bytes (%s up to the fetch); %d copies per hop after %d to warm up%n", a[0],
+        jpeg.length, inline ? "inline" : "as its URI", rounds, rounds);
     double cpuSum = 0, bytesSum = 0;
     for (Hop h : hops) {
       for (int i = 0; i < rounds; i++) {
