@@ -23,7 +23,7 @@ import java.util.stream.IntStream;
  * One {@link PrefixLanguageModelAnnotator#annotateContinuously} or {@link PrefixLanguageModelAnnotator#annotateFed}
  * call: the one-beam rows (greedy, sampling) go through a {@link DecodeScheduler}, taken from the feed at each step
  * boundary, their image prefixes built ahead of admission in groups of up to {@code maxActiveRows} (or, when asked,
- * on a thread of their own while the admitted rows decode: {@link PrefixesAhead}), each outcome handed on the moment its row
+ * on a thread of their own in the idle scheduling class while the admitted rows decode: {@link PrefixesAhead}), each outcome handed on the moment its row
  * finishes. Beam-search and ranking rows keep whole-request batches: they run between
  * two steps, once {@code maxActiveRows} of them are collected or the feed has nothing more for now. A prefix that
  * fails for a group is built again row by row, so only the row at fault fails; a decoder step that fails fails the rows
@@ -88,8 +88,10 @@ final class ContinuousAnnotation<P> {
         Set<Row<T, P>> inFlight = new LinkedHashSet<>();
         List<Row<T, P>> admitted = new ArrayList<>();
         ContinuousBatch<Row<T, P>> batch = null;
-        try (PrefixesAhead<Row<T, P>> ahead = new PrefixesAhead<>(this::prefixes,
-                background ? Math.max(1, maxActiveRows / 2) : maxActiveRows, background)) {
+        try (PrefixesAhead<Row<T, P>> ahead = background
+                ? new PrefixesAhead<>(this::prefixes, this::prefixesInBackground, maxActiveRows,
+                        PrefixesAhead.backgroundGroupByDefault())
+                : new PrefixesAhead<>(this::prefixes, maxActiveRows)) {
             while (!feed.cancelled()) {
                 takeBuilt(ahead, ready, listener);
                 boolean decoding = batch != null && batch.size() > 0;
@@ -110,8 +112,14 @@ final class ContinuousAnnotation<P> {
                     continue;
                 }
                 try {
-                    if (needsPrefixes(scheduler, decoding ? batch.size() : 0, ready, ahead)) {
-                        ahead.await();
+                    int active = decoding ? batch.size() : 0;
+                    if (needsPrefixes(scheduler, active, ready, ahead)) {
+                        if (ahead.background()) {
+                            int joining = Math.min(maxActiveRows - active, ready.size() + ahead.held());
+                            ahead.buildMissing(joining - ready.size(), ready.isEmpty() && !decoding);
+                        } else {
+                            ahead.await();
+                        }
                         takeBuilt(ahead, ready, listener);
                     }
                     if (batch == null) {
@@ -159,9 +167,10 @@ final class ContinuousAnnotation<P> {
     }
 
     /**
-     * Whether the loop waits for prefixes before this step boundary: when the admission rule would take more rows
-     * than are built. With a background thread the group it waits for was started earlier, beside the decode
-     * steps, so only its rest is waited for; decoding on with free slots instead would run more, emptier steps.
+     * Whether the loop gets prefixes built before this step boundary: when the admission rule would take more rows
+     * than are built. Without a background thread it builds the next group; with one it takes what the background
+     * built and builds the rest of the rows joining itself ({@link PrefixesAhead#buildMissing}), so that the group
+     * joins whole (decoding on with free slots instead would run more, emptier steps).
      */
     private static <J, R> boolean needsPrefixes(DecodeScheduler<J> scheduler, int active, ArrayDeque<J> ready,
                                                 PrefixesAhead<R> ahead) {
@@ -233,8 +242,18 @@ final class ContinuousAnnotation<P> {
 
     /** The image-side prefixes of a group of rows (one image-side batch); throws for the group. */
     private <T> List<VisualPrefix> prefixes(List<Row<T, P>> group) throws AnnotationException {
+        return prefixes(group, false);
+    }
+
+    /** As {@link #prefixes(List)}, on the background thread: the image side wholly on that thread. */
+    private <T> List<VisualPrefix> prefixesInBackground(List<Row<T, P>> group) throws AnnotationException {
+        return prefixes(group, true);
+    }
+
+    private <T> List<VisualPrefix> prefixes(List<Row<T, P>> group, boolean inBackground) throws AnnotationException {
         return annotator.prefixes(group.stream().map(r -> r.input).toList(),
-                group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList());
+                group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList(),
+                inBackground);
     }
 
     /** A list's inputs, tagged by index, all there from the start. */

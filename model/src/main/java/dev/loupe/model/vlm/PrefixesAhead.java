@@ -1,5 +1,6 @@
 package dev.loupe.model.vlm;
 
+import dev.loupe.model.cpu.ThreadNiceness;
 import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -12,14 +13,25 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The image-side prefixes of the requests a continuous loop holds before admitting them, built ahead of their
- * admission in groups of up to {@code maxGroup} rows: the image side costs less per row in larger groups, and a
- * loop whose admissions take a few rows at a time would otherwise run it in groups of that size. With a background
- * thread the next group is built while the loop's rows decode, so the image side also fills the cores that the
- * decode steps (small runs, Java between them) leave idle; without one a group is built when the loop needs it.
- * Rows keep their order: built rows come out first come, first served. A group that fails is built again row by
- * row, so that only the row at fault fails (the image side is batch invariant: a row's prefix does not depend on
- * its group). Prefixes built and not taken are released by {@link #drain} and {@link #close}. Driven by one loop
- * thread; not thread-safe. {@link #close} waits for a build in progress.
+ * admission.
+ *
+ * <p>Without a background builder, groups of up to {@code maxGroup} rows are built on the loop's thread when it
+ * needs them ({@link #await}): the image side costs less per row in larger groups, and a loop whose admissions take
+ * a few rows at a time would otherwise run it in groups of that size. Rows keep their order.
+ *
+ * <p>With one ({@link #PrefixesAhead(Builder, Builder, int, int)}), a thread of its own in Linux's idle scheduling
+ * class ({@link ThreadNiceness#idleClass}) builds small groups of waiting rows, one after another, through a builder
+ * whose runs stay on that thread (no intra-op pool): it runs only on the cores the loop leaves idle — between the
+ * decode steps' runs, in their single-threaded operators, in the Java around them — and the loop's threads take a
+ * core back the moment they wake. When an admission needs more rows than are built, the loop builds the missing ones
+ * itself, on the pool, from the rows not yet started ({@link #buildMissing}), rather than wait for a thread that
+ * gets only idle cycles; the rows of the group in progress come out when it ends, after rows the loop built later.
+ * Admission order may thus differ from arrival order; every row's result does not (batch invariance).
+ *
+ * <p>A group that fails is built again row by row, so that only the row at fault fails (the image side is batch
+ * invariant: a row's prefix does not depend on its group). Prefixes built and not taken are released by
+ * {@link #drain} and {@link #close}. Driven by one loop thread; not thread-safe. {@link #close} waits for a build
+ * in progress.
  *
  * @param <R> the loop's row
  */
@@ -37,8 +49,16 @@ final class PrefixesAhead<R> implements AutoCloseable {
     /** See {@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}. */
     static final String BACKGROUND_PROPERTY = "loupe.continuous.prefixes-in-background";
 
+    /** See {@link PrefixLanguageModelAnnotator#BACKGROUND_GROUP}. */
+    static final String BACKGROUND_GROUP_PROPERTY = "loupe.continuous.background-group";
+
+    /** Rows per background group unless {@link #BACKGROUND_GROUP_PROPERTY} says otherwise. */
+    static final int DEFAULT_BACKGROUND_GROUP = 1;
+
     private final Builder<R> builder;
+    private final Builder<R> backgroundBuilder;
     private final int maxGroup;
+    private final int backgroundGroup;
     private final ExecutorService thread;
     private final ArrayDeque<R> waiting = new ArrayDeque<>();
     private final ArrayDeque<Built<R>> built = new ArrayDeque<>();
@@ -46,25 +66,62 @@ final class PrefixesAhead<R> implements AutoCloseable {
     private Future<List<Built<R>>> job;
 
     /**
-     * @param maxGroup   most rows built in one group (&gt;= 1)
-     * @param background whether groups are built on a thread of their own while the loop decodes
+     * Groups built on the loop's thread only.
+     *
+     * @param maxGroup most rows built in one group (&gt;= 1)
      */
-    PrefixesAhead(Builder<R> builder, int maxGroup, boolean background) {
-        if (maxGroup < 1) {
-            throw new IllegalArgumentException("maxGroup must be >= 1, got " + maxGroup);
-        }
-        this.builder = builder;
-        this.maxGroup = maxGroup;
-        this.thread = background ? Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "loupe-prefixes-ahead");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+    PrefixesAhead(Builder<R> builder, int maxGroup) {
+        this(builder, null, maxGroup, 1);
     }
 
-    /** Whether a background thread builds the groups (else {@link #await} builds them on the caller's thread). */
+    /**
+     * @param builder           builds on the loop's thread (its runs may use the pool)
+     * @param backgroundBuilder builds on the background thread (its runs should stay on that thread); null: no
+     *                          background thread
+     * @param maxGroup          most rows the loop builds in one group (&gt;= 1)
+     * @param backgroundGroup   most rows the background thread builds in one group (&gt;= 1)
+     */
+    PrefixesAhead(Builder<R> builder, Builder<R> backgroundBuilder, int maxGroup, int backgroundGroup) {
+        if (maxGroup < 1 || backgroundGroup < 1) {
+            throw new IllegalArgumentException("groups must be >= 1 rows, got " + maxGroup + " and " + backgroundGroup);
+        }
+        this.builder = builder;
+        this.backgroundBuilder = backgroundBuilder;
+        this.maxGroup = maxGroup;
+        this.backgroundGroup = backgroundGroup;
+        this.thread = backgroundBuilder == null ? null : Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(() -> {
+                ThreadNiceness.idleClass();
+                r.run();
+            }, "loupe-prefixes-ahead");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Whether continuous batching builds prefixes on a background thread ({@link #BACKGROUND_PROPERTY}; default
+     * true).
+     */
     static boolean backgroundByDefault() {
-        return Boolean.getBoolean(BACKGROUND_PROPERTY);
+        return !"false".equalsIgnoreCase(System.getProperty(BACKGROUND_PROPERTY, "true").trim());
+    }
+
+    /** Rows per background group ({@link #BACKGROUND_GROUP_PROPERTY}, else {@link #DEFAULT_BACKGROUND_GROUP}). */
+    static int backgroundGroupByDefault() {
+        String asked = System.getProperty(BACKGROUND_GROUP_PROPERTY);
+        if (asked == null || asked.isBlank()) {
+            return DEFAULT_BACKGROUND_GROUP;
+        }
+        try {
+            int n = Integer.parseInt(asked.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(BACKGROUND_GROUP_PROPERTY + " must be a positive integer, not " + asked);
     }
 
     boolean background() {
@@ -98,9 +155,9 @@ final class PrefixesAhead<R> implements AutoCloseable {
     void buildAhead() {
         collectDone();
         if (thread != null && job == null && !waiting.isEmpty()) {
-            building = nextGroup();
+            building = nextGroup(backgroundGroup);
             List<R> group = building;
-            job = thread.submit(() -> build(group));
+            job = thread.submit(() -> build(group, backgroundBuilder));
         }
     }
 
@@ -116,7 +173,24 @@ final class PrefixesAhead<R> implements AutoCloseable {
         if (job != null) {
             collect(true);
         } else if (!waiting.isEmpty()) {
-            built.addAll(build(nextGroup()));
+            built.addAll(build(nextGroup(maxGroup), builder));
+        }
+    }
+
+    /**
+     * Makes {@code needed} rows built where it can without waiting for the background: takes what the background
+     * finished, then builds as many of the rows not yet started as are still missing on this thread (one group). Waits
+     * for the group in progress only when {@code mayWait} and nothing is built after that (its rows are then all
+     * that is held, and the caller has nothing else to do).
+     */
+    void buildMissing(int needed, boolean mayWait) throws InterruptedException {
+        collect(false);
+        int missing = needed - built.size();
+        if (missing > 0 && !waiting.isEmpty()) {
+            built.addAll(build(nextGroup(Math.min(missing, maxGroup)), builder));
+        }
+        if (built.isEmpty() && mayWait) {
+            collect(true);
         }
     }
 
@@ -135,9 +209,9 @@ final class PrefixesAhead<R> implements AutoCloseable {
         return rows;
     }
 
-    private List<R> nextGroup() {
-        List<R> group = new ArrayList<>(Math.min(maxGroup, waiting.size()));
-        while (group.size() < maxGroup && !waiting.isEmpty()) {
+    private List<R> nextGroup(int most) {
+        List<R> group = new ArrayList<>(Math.min(most, waiting.size()));
+        while (group.size() < most && !waiting.isEmpty()) {
             group.add(waiting.poll());
         }
         return group;
@@ -169,7 +243,7 @@ final class PrefixesAhead<R> implements AutoCloseable {
         }
     }
 
-    private List<Built<R>> build(List<R> group) {
+    private static <R> List<Built<R>> build(List<R> group, Builder<R> builder) {
         List<Built<R>> out = new ArrayList<>(group.size());
         try {
             List<VisualPrefix> prefixes = builder.build(group);
@@ -183,7 +257,7 @@ final class PrefixesAhead<R> implements AutoCloseable {
             }
         }
         for (R row : group) {
-            out.addAll(build(List.of(row)));
+            out.addAll(build(List.of(row), builder));
         }
         return out;
     }

@@ -2,6 +2,7 @@ package dev.loupe.model.vlm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.model.cpu.ThreadNiceness;
 import dev.loupe.model.llm.DeviceRows;
 import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayList;
@@ -9,6 +10,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class PrefixesAheadTest {
@@ -41,7 +44,7 @@ class PrefixesAheadTest {
     @Test
     void buildsOnTheCallersThreadInGroupsOfUpToMaxGroupInOrder() throws Exception {
         Recording builder = new Recording();
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 4, false)) {
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 4)) {
             for (int r = 0; r < 6; r++) {
                 ahead.add(r);
             }
@@ -64,7 +67,7 @@ class PrefixesAheadTest {
     @Test
     void aFailingGroupIsBuiltAgainRowByRowSoOnlyTheRowAtFaultFails() throws Exception {
         Recording builder = new Recording();
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 3, false)) {
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 3)) {
             List.of(7, -1, 9).forEach(ahead::add);
             ahead.await();
             List<PrefixesAhead.Built<Integer>> built = new ArrayList<>(ahead.built());
@@ -77,34 +80,141 @@ class PrefixesAheadTest {
         }
     }
 
+    /**
+     * The background thread builds small groups while the caller goes on; an admission that needs more rows than are
+     * built gets the missing ones built on the caller's thread from the rows not started, without waiting for the
+     * group in progress; drain keeps every row.
+     */
     @Test
-    void aBackgroundThreadBuildsTheNextGroupWhileTheCallerGoesOnAndDrainKeepsEveryRowInOrder() throws Exception {
+    void theCallerBuildsTheMissingRowsItselfInsteadOfWaitingForTheBackground() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        Recording recording = new Recording();
+        Recording onLoop = new Recording();
+        Recording inBackground = new Recording();
         PrefixesAhead.Builder<Integer> blocking = rows -> {
             if (!release.await(30, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("never released");
             }
-            return recording.build(rows);
+            return inBackground.build(rows);
         };
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(blocking, 2, true)) {
-            for (int r = 0; r < 5; r++) {
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
+            assertThat(ahead.background()).isTrue();
+            for (int r = 0; r < 7; r++) {
                 ahead.add(r);
             }
-            ahead.buildAhead(); // returns while the build waits for the latch
-            assertThat(ahead.built()).isEmpty();
-            assertThat(ahead.held()).isEqualTo(5);
+            ahead.buildAhead(); // rows 0 and 1 on the background, which waits for the latch
             ahead.buildAhead(); // one build at a time
-            release.countDown();
-            ahead.await();
-            assertThat(taken(ahead)).containsExactly(0, 1);
-            assertThat(recording.threads).containsOnly("loupe-prefixes-ahead");
+            assertThat(ahead.built()).isEmpty();
+            assertThat(ahead.held()).isEqualTo(7);
 
-            ahead.buildAhead();
-            assertThat(ahead.drain()).containsExactly(2, 3, 4);
+            ahead.buildMissing(3, true); // rows 2, 3, 4 on this thread; the background's group is not waited for
+            assertThat(onLoop.groups).containsExactly(List.of(2, 3, 4));
+            assertThat(onLoop.threads).containsOnly(Thread.currentThread().getName());
+            assertThat(taken(ahead)).containsExactly(2, 3, 4);
+
+            release.countDown();
+            ahead.buildMissing(1, true);
+            ahead.built(); // the background's group, once ended, comes out before what is built after it
+            List<Integer> next = taken(ahead);
+            assertThat(next).isNotEmpty();
+            List<Integer> all = new ArrayList<>(next);
+            all.addAll(ahead.drain());
+            assertThat(all).containsExactlyInAnyOrder(0, 1, 5, 6);
             assertThat(ahead.isEmpty()).isTrue();
-            assertThat(recording.groups).containsExactly(List.of(0, 1), List.of(2, 3));
+            assertThat(inBackground.groups).containsExactly(List.of(0, 1));
+            assertThat(inBackground.threads).containsOnly("loupe-prefixes-ahead");
         }
+    }
+
+    /** Nothing built, the background's group all that is held: the caller waits for it only when it may. */
+    @Test
+    void theCallerWaitsForTheBackgroundOnlyWhenItHasNothingElseToDo() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        PrefixesAhead.Builder<Integer> blocking = rows -> {
+            started.countDown();
+            if (!release.await(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("never released");
+            }
+            return new Recording().build(rows);
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), blocking, 4, 2)) {
+            ahead.add(0);
+            ahead.buildAhead();
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+            ahead.buildMissing(1, false);
+            assertThat(ahead.built()).isEmpty();
+            assertThat(ahead.held()).isEqualTo(1);
+            release.countDown();
+            ahead.buildMissing(1, true);
+            assertThat(taken(ahead)).containsExactly(0);
+        }
+    }
+
+    /** A group that fails on the background thread is built again row by row there: only the row at fault fails. */
+    @Test
+    void aFailingBackgroundGroupFailsOnlyTheRowAtFault() throws Exception {
+        Recording inBackground = new Recording();
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), inBackground, 4, 3)) {
+            List.of(7, -1, 9).forEach(ahead::add);
+            ahead.buildAhead();
+            ahead.buildMissing(0, true);
+            List<PrefixesAhead.Built<Integer>> built = new ArrayList<>(ahead.built());
+            assertThat(built).extracting(PrefixesAhead.Built::row).containsExactly(7, -1, 9);
+            assertThat(built.get(1).failure()).hasMessageContaining("bad row in [-1]");
+            assertThat(built.get(0).prefix().rows()[0][0]).isEqualTo(7f);
+            assertThat(built.get(2).prefix().rows()[0][0]).isEqualTo(9f);
+            assertThat(inBackground.groups).containsExactly(List.of(7, -1, 9), List.of(7), List.of(-1), List.of(9));
+            built.forEach(b -> {
+                if (b.prefix() != null) {
+                    b.prefix().close();
+                }
+            });
+        }
+    }
+
+    /** The background thread runs in Linux's idle scheduling class, so the loop's threads take its core at once. */
+    @Test
+    void theBackgroundThreadRunsInTheIdleSchedulingClass() throws Exception {
+        Assumptions.assumeTrue(ThreadNiceness.supported(), "per-thread scheduling needs Linux");
+        List<Boolean> idle = Collections.synchronizedList(new ArrayList<>());
+        PrefixesAhead.Builder<Integer> recordingClass = rows -> {
+            idle.add(ThreadNiceness.inIdleClass());
+            return new Recording().build(rows);
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), recordingClass, 4, 1)) {
+            ahead.add(0);
+            ahead.buildAhead();
+            ahead.buildMissing(0, true);
+            assertThat(taken(ahead)).containsExactly(0);
+        }
+        assertThat(idle).containsExactly(true);
+        assertThat(ThreadNiceness.inIdleClass()).as("the caller's class is unchanged").isFalse();
+    }
+
+    /** close() while the background builds: it waits for that build and releases what it built, not taken. */
+    @Test
+    void closeWithABuildInProgressWaitsForItAndReleasesItsPrefixes() throws Exception {
+        AtomicInteger freed = new AtomicInteger();
+        CountDownLatch started = new CountDownLatch(1);
+        PrefixesAhead.Builder<Integer> slow = rows -> {
+            started.countDown();
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+            while (System.nanoTime() < end) { // like a graph run: deaf to interrupts
+                Thread.onSpinWait();
+            }
+            DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
+            try {
+                return List.of(VisualPrefix.onDevice(block, 0, new float[0][]));
+            } finally {
+                block.release();
+            }
+        };
+        PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), slow, 4, 1);
+        ahead.add(0);
+        ahead.buildAhead();
+        assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+        ahead.close();
+        assertThat(freed).as("the build in progress ended and its prefix was released").hasValue(1);
     }
 
     /**
@@ -113,7 +223,7 @@ class PrefixesAheadTest {
      */
     @Test
     void prefixesBuiltAndNotTakenAreReleasedByDrainAndClose() throws Exception {
-        java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger freed = new AtomicInteger();
         PrefixesAhead.Builder<Integer> onDevice = rows -> {
             DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
             try {
@@ -126,7 +236,7 @@ class PrefixesAheadTest {
                 block.release();
             }
         };
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onDevice, 2, false)) {
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onDevice, 2)) {
             List.of(0, 1, 2, 3).forEach(ahead::add);
             ahead.await();
             assertThat(freed).hasValue(0);
