@@ -93,7 +93,9 @@ final class ContinuousAnnotation<P> {
                         PrefixesAhead.backgroundGroupByDefault())
                 : new PrefixesAhead<>(this::prefixes, maxActiveRows)) {
             while (!feed.cancelled()) {
-                takeBuilt(ahead, ready, listener);
+                if (!ahead.background()) {
+                    takeBuilt(ahead, ready, listener, Integer.MAX_VALUE);
+                }
                 boolean decoding = batch != null && batch.size() > 0;
                 boolean idle = !decoding && ready.isEmpty() && ahead.isEmpty() && wholeRequests.isEmpty();
                 if (idle && !feed.awaitWork()) {
@@ -113,14 +115,11 @@ final class ContinuousAnnotation<P> {
                 }
                 try {
                     int active = decoding ? batch.size() : 0;
-                    if (needsPrefixes(scheduler, active, ready, ahead)) {
-                        if (ahead.background()) {
-                            int joining = Math.min(maxActiveRows - active, ready.size() + ahead.held());
-                            ahead.buildMissing(joining - ready.size(), ready.isEmpty() && !decoding);
-                        } else {
-                            ahead.await();
-                        }
-                        takeBuilt(ahead, ready, listener);
+                    if (ahead.background()) {
+                        readyToJoin(scheduler, active, ready, ahead, listener);
+                    } else if (needsPrefixes(scheduler, active, ready, ahead)) {
+                        ahead.await();
+                        takeBuilt(ahead, ready, listener, Integer.MAX_VALUE);
                     }
                     if (batch == null) {
                         batch = language.continuousBatch(eosIds, false, annotator.clock());
@@ -132,7 +131,6 @@ final class ContinuousAnnotation<P> {
                     });
                     admitted.forEach(ContinuousAnnotation::release); // prefilled: the cache holds them now
                     admitted.clear();
-                    ahead.buildAhead();
                 } catch (OrtException | RuntimeException e) {
                     if (batch != null) {
                         batch.close();
@@ -167,10 +165,8 @@ final class ContinuousAnnotation<P> {
     }
 
     /**
-     * Whether the loop gets prefixes built before this step boundary: when the admission rule would take more rows
-     * than are built. Without a background thread it builds the next group; with one it takes what the background
-     * built and builds the rest of the rows joining itself ({@link PrefixesAhead#buildMissing}), so that the group
-     * joins whole (decoding on with free slots instead would run more, emptier steps).
+     * Without a background thread: whether the loop builds the next group before this step boundary, when the
+     * admission rule would take more rows than are built.
      */
     private static <J, R> boolean needsPrefixes(DecodeScheduler<J> scheduler, int active, ArrayDeque<J> ready,
                                                 PrefixesAhead<R> ahead) {
@@ -182,12 +178,33 @@ final class ContinuousAnnotation<P> {
                 && ready.size() < Math.min(scheduler.maxActiveRows() - active, holding);
     }
 
-    /** Built rows join the ready queue, to be admitted; a row whose prefix failed gets its failure now. */
+    /**
+     * With a background thread: when the admission rule lets a group join at this step boundary (counting every row
+     * held, built or not), the group's rows become ready — those the background built, the rest built now on the
+     * loop's thread ({@link PrefixesAhead#buildMissing}) — so that it joins whole; decoding on with free slots
+     * instead would run more, emptier steps. Built rows stay with {@code ahead} until then: rows the background
+     * finishes one by one would otherwise join one by one, each with a prefill run of its own.
+     */
+    private <T> void readyToJoin(DecodeScheduler<Row<T, P>> scheduler, int active, ArrayDeque<Row<T, P>> ready,
+                                 PrefixesAhead<Row<T, P>> ahead, AnnotationFeed.Listener<T> listener) {
+        int holding = ready.size() + ahead.held();
+        if (!scheduler.admits(active, holding)) {
+            return;
+        }
+        int missing = Math.min(scheduler.maxActiveRows() - active, holding) - ready.size();
+        if (missing > 0) {
+            ahead.buildMissing(missing);
+            takeBuilt(ahead, ready, listener, missing);
+        }
+    }
+
+    /**
+     * Up to {@code most} built rows join the ready queue, to be admitted; a row whose prefix failed gets its failure
+     * now.
+     */
     private <T> void takeBuilt(PrefixesAhead<Row<T, P>> ahead, ArrayDeque<Row<T, P>> ready,
-                               AnnotationFeed.Listener<T> listener) {
-        ArrayDeque<PrefixesAhead.Built<Row<T, P>>> built = ahead.built();
-        while (!built.isEmpty()) {
-            PrefixesAhead.Built<Row<T, P>> b = built.poll();
+                               AnnotationFeed.Listener<T> listener, int most) {
+        for (PrefixesAhead.Built<Row<T, P>> b : ahead.take(most)) {
             Row<T, P> row = b.row();
             if (b.failure() != null) {
                 listener.outcome(row.request, PrefixLanguageModelAnnotator.failure(b.failure()));
@@ -224,6 +241,7 @@ final class ContinuousAnnotation<P> {
             return 0;
         }
         List<T> taken = feed.poll(max);
+        List<Row<T, P>> rows = new ArrayList<>(taken.size());
         for (T request : taken) {
             AnnotationInput in = feed.input(request);
             GenerationConfig g = in.generation();
@@ -232,11 +250,12 @@ final class ContinuousAnnotation<P> {
                 continue;
             }
             try {
-                ahead.add(new Row<>(request, in, encoder.encodePrompt(in.prompt(), g.maxNewTokens())));
+                rows.add(new Row<>(request, in, encoder.encodePrompt(in.prompt(), g.maxNewTokens())));
             } catch (AnnotationException e) {
                 listener.outcome(request, AnnotationOutcome.failure(e.code(), e.getMessage()));
             }
         }
+        ahead.addAll(rows);
         return taken.size();
     }
 

@@ -5,11 +5,6 @@ import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The image-side prefixes of the requests a continuous loop holds before admitting them, built ahead of their
@@ -20,18 +15,18 @@ import java.util.concurrent.TimeUnit;
  * a few rows at a time would otherwise run it in groups of that size. Rows keep their order.
  *
  * <p>With one ({@link #PrefixesAhead(Builder, Builder, int, int)}), a thread of its own in Linux's idle scheduling
- * class ({@link ThreadNiceness#idleClass}) builds small groups of waiting rows, one after another, through a builder
- * whose runs stay on that thread (no intra-op pool): it runs only on the cores the loop leaves idle — between the
- * decode steps' runs, in their single-threaded operators, in the Java around them — and the loop's threads take a
- * core back the moment they wake. When an admission needs more rows than are built, the loop builds the missing ones
- * itself, on the pool, from the rows not yet started ({@link #buildMissing}), rather than wait for a thread that
- * gets only idle cycles; the rows of the group in progress come out when it ends, after rows the loop built later.
- * Admission order may thus differ from arrival order; every row's result does not (batch invariance).
+ * class ({@link ThreadNiceness#idleClass}) builds small groups of the waiting rows, one after another, through a
+ * builder whose runs stay on that thread (no intra-op pool): it runs only on cycles the loop leaves idle — between
+ * the decode steps' runs, in their single-threaded operators, in the Java around them — and the loop's threads take
+ * the core back the moment they wake. The loop never waits for that thread: when an admission needs more rows than
+ * are built, the loop builds the missing ones itself over the pool ({@link #buildMissing}), first from the rows not
+ * started, then, if still short, the rows of the background's group in progress (whose result is then dropped). Rows
+ * may thus be admitted in another order than they came; every row's result does not change (batch invariance).
  *
  * <p>A group that fails is built again row by row, so that only the row at fault fails (the image side is batch
  * invariant: a row's prefix does not depend on its group). Prefixes built and not taken are released by
- * {@link #drain} and {@link #close}. Driven by one loop thread; not thread-safe. {@link #close} waits for a build
- * in progress.
+ * {@link #drain} and {@link #close}. Driven by one loop thread (the background thread aside); {@link #close} waits
+ * for a build in progress.
  *
  * @param <R> the loop's row
  */
@@ -59,11 +54,16 @@ final class PrefixesAhead<R> implements AutoCloseable {
     private final Builder<R> backgroundBuilder;
     private final int maxGroup;
     private final int backgroundGroup;
-    private final ExecutorService thread;
+    private final Thread thread;
+
+    // guarded by this (the background thread shares them)
     private final ArrayDeque<R> waiting = new ArrayDeque<>();
     private final ArrayDeque<Built<R>> built = new ArrayDeque<>();
+    /** The background's group in progress; empty when none or when the loop took its rows over. */
     private List<R> building = List.of();
-    private Future<List<Built<R>>> job;
+    /** Bumped whenever the loop takes a group in progress over: that build's result is dropped. */
+    private long generation;
+    private boolean closed;
 
     /**
      * Groups built on the loop's thread only.
@@ -89,14 +89,13 @@ final class PrefixesAhead<R> implements AutoCloseable {
         this.backgroundBuilder = backgroundBuilder;
         this.maxGroup = maxGroup;
         this.backgroundGroup = backgroundGroup;
-        this.thread = backgroundBuilder == null ? null : Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(() -> {
-                ThreadNiceness.idleClass();
-                r.run();
-            }, "loupe-prefixes-ahead");
-            t.setDaemon(true);
-            return t;
-        });
+        if (backgroundBuilder == null) {
+            this.thread = null;
+        } else {
+            this.thread = new Thread(this::buildInBackground, "loupe-prefixes-ahead");
+            thread.setDaemon(true);
+            thread.start();
+        }
     }
 
     /**
@@ -130,11 +129,17 @@ final class PrefixesAhead<R> implements AutoCloseable {
 
     /** A row to build, after those added before it. */
     void add(R row) {
-        waiting.add(row);
+        addAll(List.of(row));
+    }
+
+    /** Rows to build, in order, after those added before them (the background may take them in one group). */
+    synchronized void addAll(List<R> rows) {
+        waiting.addAll(rows);
+        notifyAll();
     }
 
     /** Rows held: waiting, building and built, not yet taken. */
-    int held() {
+    synchronized int held() {
         return waiting.size() + building.size() + built.size();
     }
 
@@ -142,69 +147,75 @@ final class PrefixesAhead<R> implements AutoCloseable {
         return held() == 0;
     }
 
-    /** Rows whose prefixes are built (or failed), oldest first; the caller takes from it. */
-    ArrayDeque<Built<R>> built() {
-        collectDone();
-        return built;
+    /** Takes up to {@code most} rows whose prefixes are built (or failed), oldest first. */
+    synchronized List<Built<R>> take(int most) {
+        List<Built<R>> out = new ArrayList<>(Math.min(most, built.size()));
+        while (out.size() < most && !built.isEmpty()) {
+            out.add(built.poll());
+        }
+        return out;
     }
 
     /**
-     * With a background thread, starts building the next group of waiting rows unless a build is in progress;
-     * without one, does nothing.
+     * Without a background thread: makes sure something is built unless nothing is held, building the next group
+     * on this thread. Returns at once when rows are built already.
      */
-    void buildAhead() {
-        collectDone();
-        if (thread != null && job == null && !waiting.isEmpty()) {
-            building = nextGroup(backgroundGroup);
-            List<R> group = building;
-            job = thread.submit(() -> build(group, backgroundBuilder));
+    void await() {
+        List<R> group;
+        synchronized (this) {
+            if (!built.isEmpty() || waiting.isEmpty()) {
+                return;
+            }
+            group = nextGroup(maxGroup);
+        }
+        List<Built<R>> out = build(group, builder);
+        synchronized (this) {
+            built.addAll(out);
         }
     }
 
     /**
-     * Makes sure something is built unless nothing is held: waits for the build in progress, or builds the next
-     * group on this thread. Returns at once when rows are built already.
+     * Makes {@code needed} rows built without waiting for the background thread: builds as many rows as are still
+     * missing on this thread, in one group, from the rows not started and then, if still short, the background's
+     * group in progress (taken over: its build's result is dropped).
      */
-    void await() throws InterruptedException {
-        collect(false);
-        if (!built.isEmpty()) {
+    void buildMissing(int needed) {
+        List<R> group;
+        synchronized (this) {
+            int missing = needed - built.size();
+            if (missing <= 0) {
+                return;
+            }
+            group = nextGroup(Math.min(missing, maxGroup));
+            if (group.size() < missing && !building.isEmpty()) {
+                List<R> takenOver = new ArrayList<>(building);
+                takenOver.addAll(group);
+                group = takenOver;
+                building = List.of();
+                generation++;
+            }
+        }
+        if (group.isEmpty()) {
             return;
         }
-        if (job != null) {
-            collect(true);
-        } else if (!waiting.isEmpty()) {
-            built.addAll(build(nextGroup(maxGroup), builder));
+        List<Built<R>> out = build(group, builder);
+        synchronized (this) {
+            built.addAll(out);
         }
     }
 
     /**
-     * Makes {@code needed} rows built where it can without waiting for the background: takes what the background
-     * finished, then builds as many of the rows not yet started as are still missing on this thread (one group). Waits
-     * for the group in progress only when {@code mayWait} and nothing is built after that (its rows are then all
-     * that is held, and the caller has nothing else to do).
+     * Everything held that was not taken, in order of building (rows whose prefixes failed too); nothing is held
+     * after. A background build in progress is not waited for: its rows are among those returned, its result dropped.
      */
-    void buildMissing(int needed, boolean mayWait) throws InterruptedException {
-        collect(false);
-        int missing = needed - built.size();
-        if (missing > 0 && !waiting.isEmpty()) {
-            built.addAll(build(nextGroup(Math.min(missing, maxGroup)), builder));
-        }
-        if (built.isEmpty() && mayWait) {
-            collect(true);
-        }
-    }
-
-    /**
-     * Everything held that was not taken, in order (rows whose prefixes failed too), after the build in progress
-     * ended; nothing is held after.
-     */
-    List<R> drain() throws InterruptedException {
-        collect(true);
+    synchronized List<R> drain() {
         List<R> rows = new ArrayList<>(held());
         built.forEach(b -> rows.add(b.row()));
         releaseBuilt();
+        rows.addAll(building);
+        building = List.of();
+        generation++;
         rows.addAll(waiting);
-        built.clear();
         waiting.clear();
         return rows;
     }
@@ -217,29 +228,42 @@ final class PrefixesAhead<R> implements AutoCloseable {
         return group;
     }
 
-    /** {@link #collect} without waiting (a finished build's result is there at once). */
-    private void collectDone() {
-        try {
-            collect(false);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Moves a finished build's rows to {@link #built}; with {@code wait}, waits for the build in progress. */
-    private void collect(boolean wait) throws InterruptedException {
-        if (job == null || (!wait && !job.isDone())) {
-            return;
-        }
-        try {
-            built.addAll(job.get());
-        } catch (ExecutionException e) {
-            // build() reports failures per row; anything else fails every row of the group alike
-            Exception cause = e.getCause() instanceof Exception ex ? ex : new IllegalStateException(e.getCause());
-            building.forEach(row -> built.add(new Built<>(row, null, cause)));
-        } finally {
-            job = null;
-            building = List.of();
+    /** The background thread: builds groups of waiting rows until closed. */
+    private void buildInBackground() {
+        ThreadNiceness.idleClass();
+        while (true) {
+            List<R> group;
+            long mine;
+            synchronized (this) {
+                while (waiting.isEmpty() && !closed) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        // close() sets closed and interrupts: the loop condition decides
+                    }
+                }
+                if (closed) {
+                    return;
+                }
+                group = nextGroup(backgroundGroup);
+                building = group;
+                mine = generation;
+            }
+            List<Built<R>> out;
+            try {
+                out = build(group, backgroundBuilder);
+            } catch (RuntimeException | Error e) {
+                Exception cause = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                out = group.stream().map(row -> new Built<R>(row, null, cause)).toList();
+            }
+            synchronized (this) {
+                if (mine == generation && !closed) {
+                    built.addAll(out);
+                    building = List.of();
+                } else {
+                    release(out); // taken over by the loop (or drained, or closed) meanwhile
+                }
+            }
         }
     }
 
@@ -264,7 +288,12 @@ final class PrefixesAhead<R> implements AutoCloseable {
 
     /** Releases the prefixes of the built rows not taken. */
     private void releaseBuilt() {
-        for (Built<R> b : built) {
+        release(built);
+        built.clear();
+    }
+
+    private static <R> void release(Iterable<Built<R>> rows) {
+        for (Built<R> b : rows) {
             if (b.prefix() != null) {
                 b.prefix().close();
             }
@@ -274,33 +303,26 @@ final class PrefixesAhead<R> implements AutoCloseable {
     /** Stops the background thread (waiting for a build in progress) and releases the prefixes not taken. */
     @Override
     public void close() {
-        try {
-            stopThread();
-            collectDone(); // a build that ran has ended; one that never started is dropped
-        } finally {
-            job = null;
-            releaseBuilt();
-            built.clear();
+        synchronized (this) {
+            closed = true;
+            notifyAll();
         }
-    }
-
-    private void stopThread() {
-        if (thread == null) {
-            return;
-        }
-        thread.shutdownNow();
-        boolean interrupted = false;
-        while (true) {
-            try {
-                if (thread.awaitTermination(1, TimeUnit.MINUTES)) {
-                    break;
+        if (thread != null) {
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the build in progress holds the model's buffers: wait for it all the same
                 }
-            } catch (InterruptedException e) {
-                interrupted = true;
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        synchronized (this) {
+            releaseBuilt();
+            building = List.of();
         }
     }
 }

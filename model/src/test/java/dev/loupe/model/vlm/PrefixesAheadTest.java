@@ -34,8 +34,7 @@ class PrefixesAheadTest {
 
     private static List<Integer> taken(PrefixesAhead<Integer> ahead) {
         List<Integer> rows = new ArrayList<>();
-        while (!ahead.built().isEmpty()) {
-            PrefixesAhead.Built<Integer> b = ahead.built().poll();
+        for (PrefixesAhead.Built<Integer> b : ahead.take(Integer.MAX_VALUE)) {
             rows.add(b.failure() == null ? (int) b.prefix().rows()[0][0] : -1000);
         }
         return rows;
@@ -48,7 +47,7 @@ class PrefixesAheadTest {
             for (int r = 0; r < 6; r++) {
                 ahead.add(r);
             }
-            ahead.buildAhead(); // no thread: nothing starts
+            assertThat(ahead.background()).isFalse();
             assertThat(builder.groups).isEmpty();
             assertThat(ahead.held()).isEqualTo(6);
 
@@ -70,7 +69,7 @@ class PrefixesAheadTest {
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 3)) {
             List.of(7, -1, 9).forEach(ahead::add);
             ahead.await();
-            List<PrefixesAhead.Built<Integer>> built = new ArrayList<>(ahead.built());
+            List<PrefixesAhead.Built<Integer>> built = ahead.take(3);
             assertThat(built).extracting(PrefixesAhead.Built::row).containsExactly(7, -1, 9);
             assertThat(built.get(0).prefix().rows()[0][0]).isEqualTo(7f);
             assertThat(built.get(1).failure()).hasMessageContaining("bad row in [-1]");
@@ -81,73 +80,73 @@ class PrefixesAheadTest {
     }
 
     /**
-     * The background thread builds small groups while the caller goes on; an admission that needs more rows than are
-     * built gets the missing ones built on the caller's thread from the rows not started, without waiting for the
-     * group in progress; drain keeps every row.
+     * The background thread builds small groups on its own while the caller goes on; an admission that needs more
+     * rows than are built gets the missing ones built on the caller's thread from the rows not started, without
+     * waiting for the group in progress, which comes out once it ends.
      */
     @Test
     void theCallerBuildsTheMissingRowsItselfInsteadOfWaitingForTheBackground() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         Recording onLoop = new Recording();
         Recording inBackground = new Recording();
         PrefixesAhead.Builder<Integer> blocking = rows -> {
-            if (!release.await(30, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("never released");
-            }
+            started.countDown();
+            awaitDeafly(release);
             return inBackground.build(rows);
         };
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
             assertThat(ahead.background()).isTrue();
-            for (int r = 0; r < 7; r++) {
-                ahead.add(r);
-            }
-            ahead.buildAhead(); // rows 0 and 1 on the background, which waits for the latch
-            ahead.buildAhead(); // one build at a time
-            assertThat(ahead.built()).isEmpty();
+            ahead.addAll(List.of(0, 1, 2, 3, 4, 5, 6));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // rows 0 and 1 on the background, held there
+            assertThat(ahead.take(10)).isEmpty();
             assertThat(ahead.held()).isEqualTo(7);
 
-            ahead.buildMissing(3, true); // rows 2, 3, 4 on this thread; the background's group is not waited for
+            ahead.buildMissing(3); // rows 2, 3, 4 on this thread; the background's group is not waited for
             assertThat(onLoop.groups).containsExactly(List.of(2, 3, 4));
             assertThat(onLoop.threads).containsOnly(Thread.currentThread().getName());
             assertThat(taken(ahead)).containsExactly(2, 3, 4);
 
             release.countDown();
-            ahead.buildMissing(1, true);
-            ahead.built(); // the background's group, once ended, comes out before what is built after it
-            List<Integer> next = taken(ahead);
-            assertThat(next).isNotEmpty();
-            List<Integer> all = new ArrayList<>(next);
-            all.addAll(ahead.drain());
-            assertThat(all).containsExactlyInAnyOrder(0, 1, 5, 6);
+            List<Integer> rest = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (rest.size() < 4 && System.nanoTime() < deadline) { // the background goes on with 5 and 6 alone
+                rest.addAll(taken(ahead));
+                Thread.onSpinWait();
+            }
+            assertThat(rest).containsExactly(0, 1, 5, 6);
             assertThat(ahead.isEmpty()).isTrue();
-            assertThat(inBackground.groups).containsExactly(List.of(0, 1));
+            assertThat(inBackground.groups).containsExactly(List.of(0, 1), List.of(5, 6));
             assertThat(inBackground.threads).containsOnly("loupe-prefixes-ahead");
         }
     }
 
-    /** Nothing built, the background's group all that is held: the caller waits for it only when it may. */
+    /**
+     * Rows missing once nothing waits are the background's group in progress: the caller builds them itself and the
+     * background's result for them is dropped (released), so the loop never waits on a thread that gets idle cycles
+     * only.
+     */
     @Test
-    void theCallerWaitsForTheBackgroundOnlyWhenItHasNothingElseToDo() throws Exception {
+    void theCallerTakesTheBackgroundsGroupOverWhenItsRowsAreAllThatIsMissing() throws Exception {
+        AtomicInteger freed = new AtomicInteger();
         CountDownLatch started = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
+        Recording onLoop = new Recording();
         PrefixesAhead.Builder<Integer> blocking = rows -> {
             started.countDown();
-            if (!release.await(30, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("never released");
-            }
-            return new Recording().build(rows);
+            awaitDeafly(release);
+            return onDevice(rows, freed);
         };
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), blocking, 4, 2)) {
-            ahead.add(0);
-            ahead.buildAhead();
-            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
-            ahead.buildMissing(1, false);
-            assertThat(ahead.built()).isEmpty();
-            assertThat(ahead.held()).isEqualTo(1);
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
+            ahead.addAll(List.of(0, 1, 2));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // 0 and 1 on the background
+            ahead.buildMissing(3);
+            assertThat(onLoop.groups).containsExactly(List.of(0, 1, 2));
+            assertThat(taken(ahead)).containsExactly(0, 1, 2);
+            assertThat(ahead.isEmpty()).isTrue();
             release.countDown();
-            ahead.buildMissing(1, true);
-            assertThat(taken(ahead)).containsExactly(0);
         }
+        assertThat(freed).as("the background's dropped build released its prefixes").hasValue(1);
     }
 
     /** A group that fails on the background thread is built again row by row there: only the row at fault fails. */
@@ -155,20 +154,18 @@ class PrefixesAheadTest {
     void aFailingBackgroundGroupFailsOnlyTheRowAtFault() throws Exception {
         Recording inBackground = new Recording();
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), inBackground, 4, 3)) {
-            List.of(7, -1, 9).forEach(ahead::add);
-            ahead.buildAhead();
-            ahead.buildMissing(0, true);
-            List<PrefixesAhead.Built<Integer>> built = new ArrayList<>(ahead.built());
+            ahead.addAll(List.of(7, -1, 9));
+            List<PrefixesAhead.Built<Integer>> built = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (built.size() < 3 && System.nanoTime() < deadline) {
+                built.addAll(ahead.take(3));
+                Thread.onSpinWait();
+            }
             assertThat(built).extracting(PrefixesAhead.Built::row).containsExactly(7, -1, 9);
             assertThat(built.get(1).failure()).hasMessageContaining("bad row in [-1]");
             assertThat(built.get(0).prefix().rows()[0][0]).isEqualTo(7f);
             assertThat(built.get(2).prefix().rows()[0][0]).isEqualTo(9f);
             assertThat(inBackground.groups).containsExactly(List.of(7, -1, 9), List.of(7), List.of(-1), List.of(9));
-            built.forEach(b -> {
-                if (b.prefix() != null) {
-                    b.prefix().close();
-                }
-            });
         }
     }
 
@@ -183,38 +180,59 @@ class PrefixesAheadTest {
         };
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), recordingClass, 4, 1)) {
             ahead.add(0);
-            ahead.buildAhead();
-            ahead.buildMissing(0, true);
-            assertThat(taken(ahead)).containsExactly(0);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (ahead.take(1).isEmpty() && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
         }
         assertThat(idle).containsExactly(true);
         assertThat(ThreadNiceness.inIdleClass()).as("the caller's class is unchanged").isFalse();
     }
 
-    /** close() while the background builds: it waits for that build and releases what it built, not taken. */
+    /** close() while the background builds: it waits for that build and releases what it built. */
     @Test
     void closeWithABuildInProgressWaitsForItAndReleasesItsPrefixes() throws Exception {
         AtomicInteger freed = new AtomicInteger();
         CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
         PrefixesAhead.Builder<Integer> slow = rows -> {
             started.countDown();
-            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
-            while (System.nanoTime() < end) { // like a graph run: deaf to interrupts
-                Thread.onSpinWait();
-            }
-            DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
-            try {
-                return List.of(VisualPrefix.onDevice(block, 0, new float[0][]));
-            } finally {
-                block.release();
-            }
+            awaitDeafly(release);
+            return onDevice(rows, freed);
         };
         PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), slow, 4, 1);
         ahead.add(0);
-        ahead.buildAhead();
         assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
-        ahead.close();
+        Thread closing = new Thread(ahead::close);
+        closing.start();
+        closing.join(300);
+        assertThat(closing.isAlive()).as("close waits for the build in progress").isTrue();
+        release.countDown();
+        closing.join(30_000);
+        assertThat(closing.isAlive()).isFalse();
         assertThat(freed).as("the build in progress ended and its prefix was released").hasValue(1);
+    }
+
+    /** Waits for {@code latch} whatever interrupts come, like a graph run. */
+    private static void awaitDeafly(CountDownLatch latch) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (latch.getCount() > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** One device block for the group, released once every row's prefix is closed. */
+    private static List<VisualPrefix> onDevice(List<Integer> rows, AtomicInteger freed) {
+        DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
+        try {
+            List<VisualPrefix> out = new ArrayList<>();
+            for (int k = 0; k < rows.size(); k++) {
+                out.add(VisualPrefix.onDevice(block, k, new float[0][]));
+            }
+            return out;
+        } finally {
+            block.release();
+        }
     }
 
     /**
@@ -224,18 +242,7 @@ class PrefixesAheadTest {
     @Test
     void prefixesBuiltAndNotTakenAreReleasedByDrainAndClose() throws Exception {
         AtomicInteger freed = new AtomicInteger();
-        PrefixesAhead.Builder<Integer> onDevice = rows -> {
-            DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
-            try {
-                List<VisualPrefix> out = new ArrayList<>();
-                for (int k = 0; k < rows.size(); k++) {
-                    out.add(VisualPrefix.onDevice(block, k, new float[0][]));
-                }
-                return out;
-            } finally {
-                block.release();
-            }
-        };
+        PrefixesAhead.Builder<Integer> onDevice = rows -> onDevice(rows, freed);
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onDevice, 2)) {
             List.of(0, 1, 2, 3).forEach(ahead::add);
             ahead.await();
@@ -244,7 +251,7 @@ class PrefixesAheadTest {
             assertThat(freed).hasValue(1);
             List.of(4, 5).forEach(ahead::add);
             ahead.await();
-            PrefixesAhead.Built<Integer> taken = ahead.built().poll();
+            PrefixesAhead.Built<Integer> taken = ahead.take(1).get(0);
             ahead.close();
             assertThat(freed).as("row 5 released, row 4 taken").hasValue(1);
             taken.prefix().close();
