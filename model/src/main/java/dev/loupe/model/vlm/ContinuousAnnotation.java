@@ -181,7 +181,8 @@ final class ContinuousAnnotation<P> {
     /**
      * With a background thread: when the admission rule lets a group join at this step boundary (counting every row
      * held, built or not), the group's rows become ready — those the background built, the rest built now on the
-     * loop's thread ({@link PrefixesAhead#buildMissing}) — so that it joins whole; decoding on with free slots
+     * loop's thread ({@link PrefixesAhead#buildMissing}, in a group of at least the rule's smallest join) — so that
+     * it joins whole; decoding on with free slots
      * instead would run more, emptier steps. Built rows stay with {@code ahead} until then: rows the background
      * finishes one by one would otherwise join one by one, each with a prefill run of its own.
      */
@@ -193,7 +194,7 @@ final class ContinuousAnnotation<P> {
         }
         int missing = Math.min(scheduler.maxActiveRows() - active, holding) - ready.size();
         if (missing > 0) {
-            ahead.buildMissing(missing);
+            ahead.buildMissing(missing, scheduler.minJoin());
             takeBuilt(ahead, ready, listener, missing);
         }
     }

@@ -175,18 +175,19 @@ final class PrefixesAhead<R> implements AutoCloseable {
     }
 
     /**
-     * Makes {@code needed} rows built without waiting for the background thread: builds as many rows as are still
-     * missing on this thread, in one group, from the rows not started and then, if still short, the background's
-     * group in progress (taken over: its build's result is dropped).
+     * Makes {@code needed} rows built without waiting for the background thread: builds the rows still missing on
+     * this thread, in one group of at least {@code minGroup} rows where that many wait (an image-side run over the
+     * pool has a fixed cost; rows built beyond the need join at a later admission), from the rows not started and
+     * then, if still short, the background's group in progress (taken over: its build's result is dropped).
      */
-    void buildMissing(int needed) {
+    void buildMissing(int needed, int minGroup) {
         List<R> group;
         synchronized (this) {
             int missing = needed - built.size();
             if (missing <= 0) {
                 return;
             }
-            group = nextGroup(Math.min(missing, maxGroup));
+            group = nextGroup(Math.min(Math.max(missing, minGroup), maxGroup));
             if (group.size() < missing && !building.isEmpty()) {
                 List<R> takenOver = new ArrayList<>(building);
                 takenOver.addAll(group);

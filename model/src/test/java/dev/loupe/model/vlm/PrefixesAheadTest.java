@@ -102,7 +102,7 @@ class PrefixesAheadTest {
             assertThat(ahead.take(10)).isEmpty();
             assertThat(ahead.held()).isEqualTo(7);
 
-            ahead.buildMissing(3); // rows 2, 3, 4 on this thread; the background's group is not waited for
+            ahead.buildMissing(3, 1); // rows 2, 3, 4 on this thread; the background's group is not waited for
             assertThat(onLoop.groups).containsExactly(List.of(2, 3, 4));
             assertThat(onLoop.threads).containsOnly(Thread.currentThread().getName());
             assertThat(taken(ahead)).containsExactly(2, 3, 4);
@@ -140,13 +140,36 @@ class PrefixesAheadTest {
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
             ahead.addAll(List.of(0, 1, 2));
             assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // 0 and 1 on the background
-            ahead.buildMissing(3);
+            ahead.buildMissing(3, 1);
             assertThat(onLoop.groups).containsExactly(List.of(0, 1, 2));
             assertThat(taken(ahead)).containsExactly(0, 1, 2);
             assertThat(ahead.isEmpty()).isTrue();
             release.countDown();
         }
         assertThat(freed).as("the background's dropped build released its prefixes").hasValue(1);
+    }
+
+    /** The caller builds at least {@code minGroup} rows where that many wait: a run over the pool has a fixed cost. */
+    @Test
+    void theCallerBuildsAtLeastMinGroupRows() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Recording onLoop = new Recording();
+        PrefixesAhead.Builder<Integer> blocking = rows -> {
+            started.countDown();
+            awaitDeafly(release);
+            return new Recording().build(rows);
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 16, 1)) {
+            ahead.addAll(List.of(0, 1, 2, 3, 4, 5));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // row 0 on the background
+            ahead.buildMissing(1, 3);
+            assertThat(onLoop.groups).containsExactly(List.of(1, 2, 3));
+            assertThat(taken(ahead)).containsExactly(1, 2, 3);
+            ahead.buildMissing(4, 3); // 4 wanted, rows 4 and 5 left to start, then row 0 taken over
+            assertThat(onLoop.groups).containsExactly(List.of(1, 2, 3), List.of(0, 4, 5));
+            release.countDown();
+        }
     }
 
     /** A group that fails on the background thread is built again row by row there: only the row at fault fails. */
