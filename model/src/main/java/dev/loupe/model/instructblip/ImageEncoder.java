@@ -205,6 +205,12 @@ public final class ImageEncoder implements QueryEncoder {
         return encode(images, qformerIds, onCallerGraphs());
     }
 
+    /** On the CPU (a GPU session runs on the device whatever thread calls it). */
+    @Override
+    public boolean buildsOnCaller() {
+        return options.device() == RuntimeOptions.Device.CPU;
+    }
+
     /** As {@link #prefixes}, the image side through {@link #encodeOnCaller}. */
     @Override
     public List<VisualPrefix> prefixesOnCaller(List<ImageTensor> images, long[][] qformerIds, float[][][] text)

@@ -78,6 +78,11 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
     }
 
     @Override
+    public boolean buildsOnCaller() {
+        return encoder.buildsOnCaller();
+    }
+
+    @Override
     public VisionFeatureStats visionStats() {
         return encoder.visionStats();
     }

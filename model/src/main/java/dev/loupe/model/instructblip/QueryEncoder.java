@@ -38,6 +38,11 @@ interface QueryEncoder extends AutoCloseable {
         return prefixes(images, qformerIds, text);
     }
 
+    /** Whether {@link #prefixesOnCaller} keeps the runs on the calling thread. */
+    default boolean buildsOnCaller() {
+        return false;
+    }
+
     /** Per row, its queries followed by its prompt embeddings, on the host. */
     static List<VisualPrefix> hostPrefixes(float[][][] queries, float[][][] text) {
         List<VisualPrefix> prefixes = new ArrayList<>(queries.length);

@@ -73,7 +73,7 @@ final class ContinuousAnnotation<P> {
 
     <T> void run(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener)
             throws InterruptedException {
-        run(feed, maxActiveRows, listener, PrefixesAhead.backgroundByDefault());
+        run(feed, maxActiveRows, listener, PrefixesAhead.backgroundByDefault() && encoder.buildsOnCaller());
     }
 
     /**

@@ -44,6 +44,14 @@ public interface VisualPrefixEncoder<P> extends AutoCloseable {
         return prefixes(images, prompts, embeddings);
     }
 
+    /**
+     * Whether {@link #prefixesOnCaller} keeps the image side's runs on the calling thread (else it shares the pool,
+     * and a background thread building prefixes would take the pool's threads from the decode steps).
+     */
+    default boolean buildsOnCaller() {
+        return false;
+    }
+
     /** How often the image side ran and reused features (see {@link dev.loupe.model.vision.VisionFeatures}). */
     VisionFeatureStats visionStats();
 
