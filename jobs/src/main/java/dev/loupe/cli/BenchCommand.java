@@ -78,9 +78,11 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     @Option(names = "--scheduling", split = ",", defaultValue = "static", paramLabel = "static|continuous",
             description = "Generation loop: static batches (every row waits for the longest of its batch) or "
             + "continuous batching (rows join and leave the decoding batch step by step; --batch-sizes are its active "
-            + "rows); 'static,continuous' measures both, their runs alternating. 'continuous-overlap' is continuous "
-            + "batching with the image side of waiting rows built on a thread of its own while rows decode (to "
-            + "measure that overlap). Default ${DEFAULT-VALUE}.")
+            + "rows); 'static,continuous' measures both, their runs alternating. Continuous batching builds the image "
+            + "side of waiting rows on a background thread in the idle scheduling class while rows decode (unless "
+            + "-Dloupe.continuous.prefixes-in-background=false); 'continuous-overlap' forces that background thread "
+            + "on, 'continuous-on-loop' off (every group built on the loop's thread when admission needs it), to "
+            + "measure the overlap. Default ${DEFAULT-VALUE}.")
     List<String> scheduling;
 
 
@@ -373,9 +375,12 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                 languageMs = g.staticLanguageNanos() / 1e6 / runs;
                 language = String.format(Locale.ROOT, "language model %.0f ms (prefills and steps)", languageMs);
             }
-            out.printf(Locale.ROOT, "split per run, batch %d %s: %.0f ms = image side %.0f ms (%.0f %%), %s, rest "
-                            + "%.0f ms%n", r.batchSize(), r.scheduling().label(), total, image,
-                    100 * image / total, language, total - image - languageMs);
+            String background = g.backgroundImageSideRows() == 0 ? ""
+                    : String.format(Locale.ROOT, "; besides, image side on the background thread %.0f ms for %.1f rows",
+                            g.backgroundImageSideNanos() / 1e6 / runs, g.backgroundImageSideRows() / runs);
+            out.printf(Locale.ROOT, "split per run, batch %d %s: %.0f ms = image side %.0f ms (%.0f %%, %.1f rows), "
+                            + "%s, rest %.0f ms%s%n", r.batchSize(), r.scheduling().label(), total, image,
+                    100 * image / total, g.imageSideRows() / runs, language, total - image - languageMs, background);
         }
     }
 
@@ -490,7 +495,10 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
                         .put("prefill_runs", (double) g.prefillRuns() / r.iterations())
                         .put("step_ms", g.stepNanos() / 1e6 / r.iterations())
                         .put("steps", (double) g.steps() / r.iterations())
-                        .put("mean_step_rows", g.meanStepRows());
+                        .put("mean_step_rows", g.meanStepRows())
+                        .put("image_side_rows", (double) g.imageSideRows() / r.iterations())
+                        .put("background_image_side_ms", g.backgroundImageSideNanos() / 1e6 / r.iterations())
+                        .put("background_image_side_rows", (double) g.backgroundImageSideRows() / r.iterations());
             }
         }
         o.put("rss_now_bytes", ProcessResources.residentBytes());

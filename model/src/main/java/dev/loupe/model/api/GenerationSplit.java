@@ -8,8 +8,8 @@ package dev.loupe.model.api;
  * Cumulative and shared by every handle on one loaded runtime; a caller measures a span by subtracting two
  * snapshots ({@link #minus}).
  *
- * @param imageSideNanos       building decoder prefixes (both schedulings)
- * @param imageSideRows        rows whose prefixes were built
+ * @param imageSideNanos       building decoder prefixes on the generating thread (both schedulings)
+ * @param imageSideRows        rows whose prefixes were built there
  * @param staticLanguageNanos  static batches' generation (prefill and decode steps)
  * @param prefillNanos         continuous batching: admissions' language-model prefills
  * @param prefillRuns          continuous batching: prefill runs (one per admitted group)
@@ -17,19 +17,25 @@ package dev.loupe.model.api;
  * @param stepNanos            continuous batching: shared decode steps
  * @param steps                continuous batching: decode steps
  * @param stepRows             continuous batching: rows summed over the steps (useful rows: every slot fed is one)
+ * @param backgroundImageSideNanos continuous batching: building prefixes ahead on a background thread, beside the
+ *                             loop (overlapping the other figures, not part of the loop's time)
+ * @param backgroundImageSideRows  rows whose prefixes were built there
  */
 public record GenerationSplit(long imageSideNanos, long imageSideRows, long staticLanguageNanos, long prefillNanos,
-                             long prefillRuns, long prefillRows, long stepNanos, long steps, long stepRows) {
+                             long prefillRuns, long prefillRows, long stepNanos, long steps, long stepRows,
+                             long backgroundImageSideNanos, long backgroundImageSideRows) {
 
     /** A runtime that measures nothing. */
-    public static final GenerationSplit NONE = new GenerationSplit(0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static final GenerationSplit NONE = new GenerationSplit(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     /** What happened between {@code earlier} and this snapshot. */
     public GenerationSplit minus(GenerationSplit earlier) {
         return new GenerationSplit(imageSideNanos - earlier.imageSideNanos, imageSideRows - earlier.imageSideRows,
                 staticLanguageNanos - earlier.staticLanguageNanos, prefillNanos - earlier.prefillNanos,
                 prefillRuns - earlier.prefillRuns, prefillRows - earlier.prefillRows, stepNanos - earlier.stepNanos,
-                steps - earlier.steps, stepRows - earlier.stepRows);
+                steps - earlier.steps, stepRows - earlier.stepRows,
+                backgroundImageSideNanos - earlier.backgroundImageSideNanos,
+                backgroundImageSideRows - earlier.backgroundImageSideRows);
     }
 
     /** Both spans together. */

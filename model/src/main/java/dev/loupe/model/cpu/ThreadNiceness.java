@@ -1,6 +1,7 @@
 package dev.loupe.model.cpu;
 
 import com.sun.jna.Function;
+import com.sun.jna.Memory;
 import com.sun.jna.NativeLibrary;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -95,6 +96,44 @@ public final class ThreadNiceness {
         return count;
     }
 
+    /** {@code SCHED_IDLE} of {@code <sched.h>}: a thread that runs only where no other thread of its group wants the core. */
+    private static final int SCHED_IDLE = 5;
+
+    /**
+     * Puts the calling thread in Linux's {@code SCHED_IDLE} class where it can (else at nice {@link #MAX}): it runs on
+     * cores the process's other threads leave idle, and any of them that wakes takes the core from it at once (a
+     * nice-19 thread still gets its small share of a contended core; an idle-class one is preempted on wake-up). For
+     * a thread whose work only pays where it fills idle cycles; an unprivileged thread cannot leave the class again,
+     * so give it a thread of its own.
+     *
+     * @return whether the thread now runs in the idle class or at nice {@link #MAX}
+     */
+    public static boolean idleClass() {
+        if (LIBC == null) {
+            return false;
+        }
+        if (LIBC.schedIdle(LIBC.gettid()) == 0) {
+            return true;
+        }
+        LOG.fine("SCHED_IDLE refused; nice " + MAX + " instead");
+        return atLeast(MAX);
+    }
+
+    /** Whether the calling thread runs in {@code SCHED_IDLE} ({@code /proc/self/task/TID/stat} field 41). */
+    public static boolean inIdleClass() {
+        if (LIBC == null) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc/self/task", Integer.toString(LIBC.gettid()), "stat"),
+                    StandardCharsets.US_ASCII);
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+            return Integer.parseInt(fields[38]) == SCHED_IDLE;   // field 41 = 39th after ')'
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** This process's thread ids whose name ({@code /proc/self/task/TID/comm}, 15 characters) matches. */
     static List<Integer> threadsNamed(Predicate<String> name) {
         List<Integer> tids = new ArrayList<>();
@@ -144,14 +183,15 @@ public final class ThreadNiceness {
     }
 
     /** The two C library calls, looked up once. */
-    private record Libc(Function gettidFunction, Function setpriorityFunction) {
+    private record Libc(Function gettidFunction, Function setpriorityFunction, Function schedSetschedulerFunction) {
         static Libc load() {
             if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
                 return null;
             }
             try {
                 NativeLibrary c = NativeLibrary.getInstance("c");
-                return new Libc(c.getFunction("gettid"), c.getFunction("setpriority"));
+                return new Libc(c.getFunction("gettid"), c.getFunction("setpriority"),
+                        c.getFunction("sched_setscheduler"));
             } catch (UnsatisfiedLinkError | RuntimeException e) {
                 LOG.info("per-thread nice values unavailable: " + e.getMessage());
                 return null;
@@ -164,6 +204,14 @@ public final class ThreadNiceness {
 
         int setpriority(int tid, int niceness) {
             return setpriorityFunction.invokeInt(new Object[] {PRIO_PROCESS, tid, niceness});
+        }
+
+        /** {@code sched_setscheduler(tid, SCHED_IDLE, {0})}: 0 on success. */
+        int schedIdle(int tid) {
+            try (Memory param = new Memory(Integer.BYTES)) {
+                param.setInt(0, 0); // struct sched_param { int sched_priority; }: 0 for SCHED_IDLE
+                return schedSetschedulerFunction.invokeInt(new Object[] {tid, SCHED_IDLE, param});
+            }
         }
     }
 }

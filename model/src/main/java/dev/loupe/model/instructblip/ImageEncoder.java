@@ -10,6 +10,7 @@ import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.checkpoint.SafetensorsCheckpoint;
+import dev.loupe.model.llm.VisualPrefix;
 import dev.loupe.model.onnx.ConcurrentRuns;
 import dev.loupe.model.onnx.DirectFloatPool;
 import dev.loupe.model.onnx.GraphBuilder;
@@ -32,8 +33,8 @@ import java.util.Set;
  * each request's instruction tokens, giving per request the {@code num_query_tokens} embeddings that replace the
  * image placeholder tokens in the language model's input. Batches are padded on the right and masked so that each
  * row's result equals that row run alone. For BLIP-2 (no Q-Former text input) the instruction rows are ignored.
- * The prompt-independent stage runs once per distinct image ({@link VisionFeatures}). Thread-safe; owns its two
- * sessions.
+ * The prompt-independent stage runs once per distinct image ({@link VisionFeatures}). Thread-safe; owns its
+ * sessions (two, and two more that run on their callers once {@link #encodeOnCaller} asks for them at fp32).
  */
 public final class ImageEncoder implements QueryEncoder {
     /** File names of the two graphs inside a model package directory. */
@@ -42,24 +43,17 @@ public final class ImageEncoder implements QueryEncoder {
 
     private final InstructBlipConfig config;
     private final OrtEnvironment env;
-    private final OrtSession vision;
-    private final OrtSession qformer;
+    /** The sessions and run spreads of {@link #encode}: the shared pool (or, at int8, the callers side by side). */
+    private final Graphs pooled;
+    /** Where {@link #encodeOnCaller}'s sessions come from, the first time it is called. */
+    private final Path visionOnnx;
+    private final Path qformerOnnx;
+    private final RuntimeOptions options;
+    /** {@link #encodeOnCaller}'s sessions (each run wholly on its caller, one after another), opened on first use. */
+    private Graphs onCaller;
     private final VisionFeatures features;
     /** Images per vision run: {@link #VISION_RUN_IMAGES}, or fewer where the graph says so ({@link RowsPerRun}). */
     private final int visionRunImages;
-    /**
-     * How a batch's vision runs share the cores: side by side, one per thread of the pool, where the vision graph
-     * takes fewer images per run than {@link #VISION_RUN_IMAGES} (too small a run to spread one over the pool; both
-     * sessions then run each run wholly on its caller, {@link OrtSessions#openOnCaller}); else one after another,
-     * each run over the pool.
-     */
-    private final ConcurrentRuns visionRuns;
-    /**
-     * The Q-Former's runs side by side on the CPU: on their callers with the vision runs above, else each still over
-     * the pool (a 4-image Q-Former run is too small to keep the pool's threads busy: docs/benchmarks.md); one after
-     * another on a GPU.
-     */
-    private final ConcurrentRuns qformerRuns;
     /**
      * Reused native memory for the graphs' large inputs and outputs (pixels, vision features, Q-Former outputs): no
      * heap array and no per-run copy by the Java API, and no garbage (docs/benchmarks.md, image side). A few buffers
@@ -70,18 +64,41 @@ public final class ImageEncoder implements QueryEncoder {
     private final DirectFloatPool languageBuffers = new DirectFloatPool(2);
     private final DirectFloatPool queryBuffers = new DirectFloatPool(1);
 
-    private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, OrtSession vision, OrtSession qformer,
-                         long visionCacheBytes, int visionRunImages, ConcurrentRuns visionRuns,
-                         ConcurrentRuns qformerRuns) {
+    /**
+     * One way to run the two graphs: their sessions and how a batch's runs share the cores. {@code owned}: whether
+     * closing these graphs closes the sessions (a caller-run set may reuse sessions that already run on their
+     * callers).
+     */
+    private record Graphs(OrtSession vision, OrtSession qformer, ConcurrentRuns visionRuns,
+                          ConcurrentRuns qformerRuns, boolean owned) {
+        void close() throws OrtException {
+            visionRuns.close();
+            qformerRuns.close();
+            if (owned) {
+                try {
+                    qformer.close();
+                } finally {
+                    vision.close();
+                }
+            }
+        }
+    }
+
+    private ImageEncoder(InstructBlipConfig config, OrtEnvironment env, Graphs pooled, Path visionOnnx,
+                         Path qformerOnnx, RuntimeOptions options, int visionRunImages) {
         this.config = config;
         this.visionRunImages = visionRunImages;
-        this.visionRuns = visionRuns;
-        this.qformerRuns = qformerRuns;
         this.env = env;
-        this.vision = vision;
-        this.qformer = qformer;
-        this.features = new VisionFeatures(config.qformerTextInput() ? this::runVision : this::runImageSide,
-                visionCacheBytes);
+        this.pooled = pooled;
+        this.visionOnnx = visionOnnx;
+        this.qformerOnnx = qformerOnnx;
+        this.options = options;
+        this.features = new VisionFeatures(stage(pooled), options.visionCacheBytes());
+    }
+
+    /** The prompt-independent stage ({@link VisionFeatures}) on {@code graphs}. */
+    private VisionFeatures.Stage stage(Graphs graphs) {
+        return config.qformerTextInput() ? images -> runVision(images, graphs) : images -> runImageSide(images, graphs);
     }
 
     /** The vision graph ({@link VisionGraph}) for the integrator's converter. */
@@ -115,18 +132,25 @@ public final class ImageEncoder implements QueryEncoder {
     public static ImageEncoder open(Path visionOnnx, Path qformerOnnx, InstructBlipConfig config,
                                     RuntimeOptions options) throws IOException {
         int visionRunImages = RowsPerRun.of(visionOnnx, VISION_RUN_IMAGES);
+        // How a batch's vision runs share the cores: side by side, one per thread of the pool, where the vision graph
+        // takes fewer images per run than VISION_RUN_IMAGES (too small a run to spread one over the pool; both
+        // sessions then run each run wholly on its caller, OrtSessions.openOnCaller); else one after another, each
+        // run over the pool.
         ConcurrentRuns visionRuns = ConcurrentRuns.forImageRuns(visionRunImages < VISION_RUN_IMAGES, options,
                 "loupe-image-side");
         boolean onCallers = visionRuns.threads() > 1;
-        // where the vision runs are whole-pool runs (fp32), the Q-Former's runs still go side by side on the pool
+        // The Q-Former's runs side by side on the CPU: on their callers with the vision runs above, else each still
+        // over the pool (a 4-image Q-Former run is too small to keep the pool's threads busy: docs/benchmarks.md);
+        // one after another on a GPU.
         ConcurrentRuns qformerRuns = onCallers ? visionRuns : ConcurrentRuns.forCpuRuns(options, "loupe-qformer");
         OrtSession v = null;
         try {
             v = onCallers ? OrtSessions.openOnCaller(visionOnnx, options) : OrtSessions.open(visionOnnx, options);
             OrtSession q = onCallers ? OrtSessions.openOnCaller(qformerOnnx, options)
                     : OrtSessions.open(qformerOnnx, options);
-            return new ImageEncoder(config, OrtSessions.environment(options), v, q, options.visionCacheBytes(),
-                    visionRunImages, visionRuns, qformerRuns);
+            return new ImageEncoder(config, OrtSessions.environment(options),
+                    new Graphs(v, q, visionRuns, qformerRuns, true), visionOnnx, qformerOnnx, options,
+                    visionRunImages);
         } catch (IOException | RuntimeException e) {
             visionRuns.close();
             qformerRuns.close();
@@ -165,10 +189,70 @@ public final class ImageEncoder implements QueryEncoder {
      * InstructBLIP (its Q-Former reads the instruction), the whole image side for BLIP-2 (its Q-Former reads none).
      */
     public float[][][] encode(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+        return encode(images, qformerIds, pooled);
+    }
+
+    /**
+     * As {@link #encode}, every run wholly on the calling thread, one after another: no intra-op pool and no helper
+     * thread, so the work takes one core at most and only the caller's priority. For a background thread that fills
+     * the cores the rest of the model leaves idle (continuous batching's image side ahead of admission). Where the
+     * pool sessions spread runs over the pool (fp32), sessions of the same graphs without a pool are opened on the
+     * first call (a second copy of the image side's weights); where they already run on their callers (int8) they
+     * are used one run after another. Results equal {@link #encode}'s: ONNX Runtime's CPU kernels split work over
+     * rows and columns, never over a sum.
+     */
+    public float[][][] encodeOnCaller(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
+        return encode(images, qformerIds, onCallerGraphs());
+    }
+
+    /** On the CPU (a GPU session runs on the device whatever thread calls it). */
+    @Override
+    public boolean buildsOnCaller() {
+        return options.device() == RuntimeOptions.Device.CPU;
+    }
+
+    /** As {@link #prefixes}, the image side through {@link #encodeOnCaller}. */
+    @Override
+    public List<VisualPrefix> prefixesOnCaller(List<ImageTensor> images, long[][] qformerIds, float[][][] text)
+            throws AnnotationException {
+        return QueryEncoder.hostPrefixes(encodeOnCaller(images, qformerIds), text);
+    }
+
+    private synchronized Graphs onCallerGraphs() throws AnnotationException {
+        if (onCaller == null) {
+            ConcurrentRuns visionOneByOne = new ConcurrentRuns(1, "loupe-image-side-on-caller");
+            ConcurrentRuns qformerOneByOne = new ConcurrentRuns(1, "loupe-qformer-on-caller");
+            if (pooled.visionRuns().threads() > 1 || options.device() != RuntimeOptions.Device.CPU
+                    || !OrtSessions.runsOnCaller()) {
+                onCaller = new Graphs(pooled.vision(), pooled.qformer(), visionOneByOne, qformerOneByOne, false);
+            } else {
+                OrtSession v = null;
+                try {
+                    v = OrtSessions.openOnCaller(visionOnnx, options);
+                    onCaller = new Graphs(v, OrtSessions.openOnCaller(qformerOnnx, options), visionOneByOne,
+                            qformerOneByOne, true);
+                } catch (IOException e) {
+                    if (v != null) {
+                        try {
+                            v.close();
+                        } catch (OrtException suppressed) {
+                            e.addSuppressed(suppressed);
+                        }
+                    }
+                    throw new AnnotationException(ErrorCode.INFERENCE_FAILED,
+                            "cannot open the image side's caller-run sessions: " + e.getMessage(), e);
+                }
+            }
+        }
+        return onCaller;
+    }
+
+    private float[][][] encode(List<ImageTensor> images, long[][] qformerIds, Graphs graphs)
+            throws AnnotationException {
         checkRows(images, qformerIds);
         float[][] languageInputs = config.qformerTextInput()
-                ? runQFormer(features.features(images), qformerIds, false).languageInputs()
-                : features.features(images);
+                ? runQFormer(features.features(images, stage(graphs)), qformerIds, false, graphs).languageInputs()
+                : features.features(images, stage(graphs));
         int k = numQueryTokens();
         int d = languageHiddenSize();
         float[][][] out = new float[images.size()][k][d];
@@ -202,8 +286,8 @@ public final class ImageEncoder implements QueryEncoder {
     /** Every stage for every row, nothing reused: what the parity and batch-invariance tests compare. */
     public Encoded encodeWithIntermediates(List<ImageTensor> images, long[][] qformerIds) throws AnnotationException {
         checkRows(images, qformerIds);
-        float[][] imageEmbeds = runVision(images);
-        QFormerOutputs q = runQFormer(imageEmbeds, qformerIds, true);
+        float[][] imageEmbeds = runVision(images, pooled);
+        QFormerOutputs q = runQFormer(imageEmbeds, qformerIds, true, pooled);
         return new Encoded(imageEmbeds, q.queryOutput(), q.languageInputs());
     }
 
@@ -215,8 +299,8 @@ public final class ImageEncoder implements QueryEncoder {
     }
 
     /** BLIP-2's image stage: vision and Q-Former together, with no instruction. */
-    private float[][] runImageSide(List<ImageTensor> images) throws AnnotationException {
-        return runQFormer(runVision(images), new long[images.size()][0], false).languageInputs();
+    private float[][] runImageSide(List<ImageTensor> images, Graphs graphs) throws AnnotationException {
+        return runQFormer(runVision(images, graphs), new long[images.size()][0], false, graphs).languageInputs();
     }
 
     /**
@@ -230,21 +314,22 @@ public final class ImageEncoder implements QueryEncoder {
 
     /**
      * The vision graph: per image its {@link VisionGraph#IMAGE_EMBEDS}, flat row-major. Runs of
-     * {@link #visionRunImages} consecutive images, spread over the cores by {@link #visionRuns}.
+     * {@link #visionRunImages} consecutive images, spread over the cores by {@code graphs}' vision runs.
      */
-    private float[][] runVision(List<ImageTensor> images) throws AnnotationException {
+    private float[][] runVision(List<ImageTensor> images, Graphs graphs) throws AnnotationException {
         float[][] out = new float[images.size()][];
         int runs = (images.size() + visionRunImages - 1) / visionRunImages;
-        visionRuns.forEach(runs, run -> {
+        graphs.visionRuns().forEach(runs, run -> {
             int from = run * visionRunImages;
             List<ImageTensor> part = images.subList(from, Math.min(images.size(), from + visionRunImages));
-            float[][] rows = runVisionOnce(part, from);
+            float[][] rows = runVisionOnce(part, from, graphs.vision());
             System.arraycopy(rows, 0, out, from, rows.length);
         });
         return out;
     }
 
-    private float[][] runVisionOnce(List<ImageTensor> images, int first) throws AnnotationException {
+    private float[][] runVisionOnce(List<ImageTensor> images, int first, OrtSession vision)
+            throws AnnotationException {
         int batch = images.size();
         int size = config.vision().imageSize();
         int per = config.vision().numPositions() * config.vision().hiddenSize();
@@ -272,17 +357,17 @@ public final class ImageEncoder implements QueryEncoder {
      * padded and masked; the instruction is left out for BLIP-2. {@code queryOutput}: whether to return the
      * queries before the language projection too (for diagnostics; else null).
      */
-    private QFormerOutputs runQFormer(float[][] imageEmbeds, long[][] qformerIds, boolean queryOutput)
+    private QFormerOutputs runQFormer(float[][] imageEmbeds, long[][] qformerIds, boolean queryOutput, Graphs graphs)
             throws AnnotationException {
         int batch = imageEmbeds.length;
         QFormerInstructions text = QFormerInstructions.pad(config, qformerIds);
         float[][] queryRows = queryOutput ? new float[batch][] : null;
         float[][] languageRows = new float[batch][];
         int runs = (batch + QFORMER_RUN_IMAGES - 1) / QFORMER_RUN_IMAGES;
-        qformerRuns.forEach(runs, run -> {
+        graphs.qformerRuns().forEach(runs, run -> {
             int from = run * QFORMER_RUN_IMAGES;
             int n = Math.min(QFORMER_RUN_IMAGES, batch - from);
-            QFormerOutputs part = runQFormerOnce(imageEmbeds, text, from, n, queryOutput);
+            QFormerOutputs part = runQFormerOnce(imageEmbeds, text, from, n, queryOutput, graphs.qformer());
             System.arraycopy(part.languageInputs(), 0, languageRows, from, n);
             if (queryOutput) {
                 System.arraycopy(part.queryOutput(), 0, queryRows, from, n);
@@ -297,7 +382,7 @@ public final class ImageEncoder implements QueryEncoder {
      * projections of every image token, the int8 graphs' quantized copies of them) grow with the run: a batch of 16
      * in one run holds four times a 4-image run's, at the process's resident peak (docs/benchmarks.md, "Peak RSS:
      * the int8 run's peak broken down"). Every run pads its instructions to the batch's widest, as one run over the
-     * batch would. On the CPU these runs go side by side ({@link #qformerRuns}: two 4-image runs on two threads took
+     * batch would. On the CPU these runs go side by side (the pooled graphs' Q-Former runs: two 4-image runs on two threads took
      * 29-36 ms per batch of 16 against 67-80 one after another on the pool at int8, 56-58 against 77-95 at fp32;
      * docs/benchmarks.md).
      */
@@ -305,7 +390,7 @@ public final class ImageEncoder implements QueryEncoder {
 
     /** The Q-Former over rows [from, from + batch) of {@code imageEmbeds} and of the padded instructions. */
     private QFormerOutputs runQFormerOnce(float[][] imageEmbeds, QFormerInstructions text, int from, int batch,
-                                          boolean queryOutput) throws AnnotationException {
+                                          boolean queryOutput, OrtSession qformer) throws AnnotationException {
         boolean textInput = config.qformerTextInput();
         int textLen = text.width();
         long[] ids = Arrays.copyOfRange(text.ids(), from * textLen, (from + batch) * textLen);
@@ -382,12 +467,17 @@ public final class ImageEncoder implements QueryEncoder {
 
     @Override
     public void close() throws OrtException {
-        visionRuns.close();
-        qformerRuns.close();
+        Graphs callers;
+        synchronized (this) {
+            callers = onCaller;
+            onCaller = null;
+        }
         try {
-            qformer.close();
+            if (callers != null) {
+                callers.close();
+            }
         } finally {
-            vision.close();
+            pooled.close();
         }
     }
 }

@@ -55,6 +55,17 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
     @Override
     public List<VisualPrefix> prefixes(List<ImageTensor> images, List<EncodedPrompt> rows, TokenEmbeddings embeddings)
             throws AnnotationException {
+        return prefixes(images, rows, embeddings, false);
+    }
+
+    @Override
+    public List<VisualPrefix> prefixesOnCaller(List<ImageTensor> images, List<EncodedPrompt> rows,
+                                               TokenEmbeddings embeddings) throws AnnotationException {
+        return prefixes(images, rows, embeddings, true);
+    }
+
+    private List<VisualPrefix> prefixes(List<ImageTensor> images, List<EncodedPrompt> rows,
+                                        TokenEmbeddings embeddings, boolean onCaller) throws AnnotationException {
         long[][] qformerIds = new long[rows.size()][];
         List<int[]> textIds = new ArrayList<>(rows.size());
         for (int k = 0; k < rows.size(); k++) {
@@ -62,7 +73,13 @@ final class InstructBlipPrefixEncoder implements VisualPrefixEncoder<EncodedProm
             textIds.add(rows.get(k).textIds());
         }
         float[][][] textEmbeds = embeddings.lookup(textIds);
-        return encoder.prefixes(images, qformerIds, textEmbeds);
+        return onCaller ? encoder.prefixesOnCaller(images, qformerIds, textEmbeds)
+                : encoder.prefixes(images, qformerIds, textEmbeds);
+    }
+
+    @Override
+    public boolean buildsOnCaller() {
+        return encoder.buildsOnCaller();
     }
 
     @Override

@@ -26,7 +26,25 @@ interface QueryEncoder extends AutoCloseable {
      */
     default List<VisualPrefix> prefixes(List<ImageTensor> images, long[][] qformerIds, float[][][] text)
             throws AnnotationException {
-        float[][][] queries = encode(images, qformerIds);
+        return hostPrefixes(encode(images, qformerIds), text);
+    }
+
+    /**
+     * As {@link #prefixes}, the image side run wholly on the calling thread (one core at most, at the caller's
+     * priority) where the encoder can ({@link ImageEncoder#encodeOnCaller}); the same results. Here: {@link #prefixes}.
+     */
+    default List<VisualPrefix> prefixesOnCaller(List<ImageTensor> images, long[][] qformerIds, float[][][] text)
+            throws AnnotationException {
+        return prefixes(images, qformerIds, text);
+    }
+
+    /** Whether {@link #prefixesOnCaller} keeps the runs on the calling thread. */
+    default boolean buildsOnCaller() {
+        return false;
+    }
+
+    /** Per row, its queries followed by its prompt embeddings, on the host. */
+    static List<VisualPrefix> hostPrefixes(float[][][] queries, float[][][] text) {
         List<VisualPrefix> prefixes = new ArrayList<>(queries.length);
         for (int k = 0; k < queries.length; k++) {
             float[][] q = queries[k];

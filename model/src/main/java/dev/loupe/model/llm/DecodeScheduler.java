@@ -49,6 +49,11 @@ public final class DecodeScheduler<T> {
         return maxActiveRows;
     }
 
+    /** Free slots needed before a group joins rows already decoding. */
+    public int minJoin() {
+        return minJoin;
+    }
+
     /**
      * The admission rule: whether a group joins {@code active} decoding rows at this step boundary while
      * {@code waiting} requests wait.

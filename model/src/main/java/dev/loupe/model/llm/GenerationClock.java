@@ -17,10 +17,18 @@ public final class GenerationClock {
     private final LongAdder stepNanos = new LongAdder();
     private final LongAdder steps = new LongAdder();
     private final LongAdder stepRows = new LongAdder();
+    private final LongAdder backgroundImageSideNanos = new LongAdder();
+    private final LongAdder backgroundImageSideRows = new LongAdder();
 
     public void imageSide(long startNanos, int rows) {
         imageSideNanos.add(System.nanoTime() - startNanos);
         imageSideRows.add(rows);
+    }
+
+    /** Prefixes built ahead on a background thread, beside the generating loop. */
+    public void backgroundImageSide(long startNanos, int rows) {
+        backgroundImageSideNanos.add(System.nanoTime() - startNanos);
+        backgroundImageSideRows.add(rows);
     }
 
     public void staticLanguage(long startNanos) {
@@ -41,6 +49,7 @@ public final class GenerationClock {
 
     public GenerationSplit snapshot() {
         return new GenerationSplit(imageSideNanos.sum(), imageSideRows.sum(), staticLanguageNanos.sum(),
-                prefillNanos.sum(), prefillRuns.sum(), prefillRows.sum(), stepNanos.sum(), steps.sum(), stepRows.sum());
+                prefillNanos.sum(), prefillRuns.sum(), prefillRows.sum(), stepNanos.sum(), steps.sum(), stepRows.sum(),
+                backgroundImageSideNanos.sum(), backgroundImageSideRows.sum());
     }
 }

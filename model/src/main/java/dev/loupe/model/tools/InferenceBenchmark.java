@@ -33,20 +33,28 @@ public final class InferenceBenchmark {
     public enum Scheduling {
         /** Batches formed before generation: every row of a batch waits for its longest member. */
         STATIC,
-        /** Rows join and leave the decoding batch step by step. */
+        /**
+         * Rows join and leave the decoding batch step by step (the image side of waiting rows as the process's
+         * {@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND} says: by default on a background thread).
+         */
         CONTINUOUS,
         /**
-         * As {@link #CONTINUOUS}, the image side of waiting rows built on a thread of its own while rows decode
-         * instead of on the loop's thread when admission needs it
-         * ({@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}).
+         * As {@link #CONTINUOUS}, the image side of waiting rows built on a background thread in the idle scheduling
+         * class while rows decode ({@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND} true).
          */
-        CONTINUOUS_OVERLAP;
+        CONTINUOUS_OVERLAP,
+        /**
+         * As {@link #CONTINUOUS}, every group's image side built on the loop's thread when admission needs it
+         * ({@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND} false).
+         */
+        CONTINUOUS_ON_LOOP;
 
         public static Scheduling parse(String s) {
             try {
                 return valueOf(s.trim().replace('-', '_').toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException | NullPointerException e) {
-                throw new IllegalArgumentException("scheduling must be static, continuous or continuous-overlap, got '"
+                throw new IllegalArgumentException("scheduling must be static, continuous, continuous-overlap or "
+                        + "continuous-on-loop, got '"
                         + s + "'");
             }
         }
@@ -248,8 +256,9 @@ public final class InferenceBenchmark {
         };
         if (scheduling == Scheduling.CONTINUOUS) {
             annotator.annotateContinuously(inputs, batchSize, listener);
-        } else if (scheduling == Scheduling.CONTINUOUS_OVERLAP) {
-            String before = System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND, "true");
+        } else if (scheduling == Scheduling.CONTINUOUS_OVERLAP || scheduling == Scheduling.CONTINUOUS_ON_LOOP) {
+            String before = System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND,
+                    String.valueOf(scheduling == Scheduling.CONTINUOUS_OVERLAP));
             try {
                 annotator.annotateContinuously(inputs, batchSize, listener);
             } finally {

@@ -54,8 +54,16 @@ public final class VisionFeatures {
      * them. A failure of the stage fails the call (as running the rows together without reuse would).
      */
     public float[][] features(List<ImageTensor> rows) throws AnnotationException {
+        return features(rows, stage);
+    }
+
+    /**
+     * As {@link #features(List)}, the images not found in the cache run through {@code runner}: the same stage run
+     * another way (e.g. wholly on the calling thread), whose results equal the stage's, so they are shared alike.
+     */
+    public float[][] features(List<ImageTensor> rows, Stage runner) throws AnnotationException {
         if (rows.size() == 1 && !cache.enabled()) {
-            return alone(rows.get(0));
+            return alone(rows.get(0), runner);
         }
         Map<ImageDigest, Integer> distinct = new LinkedHashMap<>();
         List<ImageTensor> distinctImages = new ArrayList<>();
@@ -93,7 +101,7 @@ public final class VisionFeatures {
                 }
             }
         }
-        computeClaimed(claimed, keys, distinctImages, features);
+        computeClaimed(claimed, keys, distinctImages, features, runner);
         List<Integer> failedElsewhere = new ArrayList<>();
         for (Map.Entry<Integer, VisionFeatureCache.Pending> p : pending.entrySet()) {
             try {
@@ -107,7 +115,7 @@ public final class VisionFeatures {
             }
         }
         if (!failedElsewhere.isEmpty()) { // that call's batch failed; these images may still be fine on their own
-            runInto(failedElsewhere, distinctImages, features);
+            runInto(failedElsewhere, distinctImages, features, runner);
         }
         duplicateRows.add(rows.size() - keys.size());
         float[][] out = new float[rows.size()][];
@@ -121,23 +129,23 @@ public final class VisionFeatures {
      * One image with the cache off: nothing to share within the call, nothing to keep across calls, so it runs
      * without a digest (a pass over its pixels, about 0.5 ms per 224 x 224 image, a few percent of its vision run).
      */
-    private float[][] alone(ImageTensor image) throws AnnotationException {
+    private float[][] alone(ImageTensor image, Stage runner) throws AnnotationException {
         if (image == null) {
             throw new AnnotationException(ErrorCode.INVALID_REQUEST, "row 0 has no image");
         }
         float[][] out = new float[1][];
-        runInto(List.of(0), List.of(image), out);
+        runInto(List.of(0), List.of(image), out, runner);
         return out;
     }
 
     /** Runs the images this call claimed and publishes them; on failure releases the claims to their waiters. */
     private void computeClaimed(List<Integer> claimed, List<ImageDigest> keys, List<ImageTensor> images,
-                                float[][] features) throws AnnotationException {
+                                float[][] features, Stage runner) throws AnnotationException {
         if (claimed.isEmpty()) {
             return;
         }
         try {
-            runInto(claimed, images, features);
+            runInto(claimed, images, features, runner);
         } catch (AnnotationException | RuntimeException | Error e) {
             for (int j : claimed) {
                 cache.abandon(keys.get(j), e);
@@ -149,13 +157,13 @@ public final class VisionFeatures {
         }
     }
 
-    private void runInto(List<Integer> which, List<ImageTensor> images, float[][] features)
+    private void runInto(List<Integer> which, List<ImageTensor> images, float[][] features, Stage runner)
             throws AnnotationException {
         List<ImageTensor> batch = new ArrayList<>(which.size());
         for (int j : which) {
             batch.add(images.get(j));
         }
-        float[][] computed = stage.run(batch);
+        float[][] computed = runner.run(batch);
         if (computed.length != batch.size()) {
             throw new IllegalStateException("image stage returned " + computed.length + " rows for "
                     + batch.size() + " images");

@@ -23,7 +23,7 @@ import java.util.stream.IntStream;
  * One {@link PrefixLanguageModelAnnotator#annotateContinuously} or {@link PrefixLanguageModelAnnotator#annotateFed}
  * call: the one-beam rows (greedy, sampling) go through a {@link DecodeScheduler}, taken from the feed at each step
  * boundary, their image prefixes built ahead of admission in groups of up to {@code maxActiveRows} (or, when asked,
- * on a thread of their own while the admitted rows decode: {@link PrefixesAhead}), each outcome handed on the moment its row
+ * on a thread of their own in the idle scheduling class while the admitted rows decode: {@link PrefixesAhead}), each outcome handed on the moment its row
  * finishes. Beam-search and ranking rows keep whole-request batches: they run between
  * two steps, once {@code maxActiveRows} of them are collected or the feed has nothing more for now. A prefix that
  * fails for a group is built again row by row, so only the row at fault fails; a decoder step that fails fails the rows
@@ -73,7 +73,7 @@ final class ContinuousAnnotation<P> {
 
     <T> void run(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener)
             throws InterruptedException {
-        run(feed, maxActiveRows, listener, PrefixesAhead.backgroundByDefault());
+        run(feed, maxActiveRows, listener, PrefixesAhead.backgroundByDefault() && encoder.buildsOnCaller());
     }
 
     /**
@@ -88,10 +88,14 @@ final class ContinuousAnnotation<P> {
         Set<Row<T, P>> inFlight = new LinkedHashSet<>();
         List<Row<T, P>> admitted = new ArrayList<>();
         ContinuousBatch<Row<T, P>> batch = null;
-        try (PrefixesAhead<Row<T, P>> ahead = new PrefixesAhead<>(this::prefixes,
-                background ? Math.max(1, maxActiveRows / 2) : maxActiveRows, background)) {
+        try (PrefixesAhead<Row<T, P>> ahead = background
+                ? new PrefixesAhead<>(this::prefixes, this::prefixesInBackground, maxActiveRows,
+                        PrefixesAhead.backgroundGroupByDefault())
+                : new PrefixesAhead<>(this::prefixes, maxActiveRows)) {
             while (!feed.cancelled()) {
-                takeBuilt(ahead, ready, listener);
+                if (!ahead.background()) {
+                    takeBuilt(ahead, ready, listener, Integer.MAX_VALUE);
+                }
                 boolean decoding = batch != null && batch.size() > 0;
                 boolean idle = !decoding && ready.isEmpty() && ahead.isEmpty() && wholeRequests.isEmpty();
                 if (idle && !feed.awaitWork()) {
@@ -110,9 +114,12 @@ final class ContinuousAnnotation<P> {
                     continue;
                 }
                 try {
-                    if (needsPrefixes(scheduler, decoding ? batch.size() : 0, ready, ahead)) {
+                    int active = decoding ? batch.size() : 0;
+                    if (ahead.background()) {
+                        readyToJoin(scheduler, active, ready, ahead, listener);
+                    } else if (needsPrefixes(scheduler, active, ready, ahead)) {
                         ahead.await();
-                        takeBuilt(ahead, ready, listener);
+                        takeBuilt(ahead, ready, listener, Integer.MAX_VALUE);
                     }
                     if (batch == null) {
                         batch = language.continuousBatch(eosIds, false, annotator.clock());
@@ -124,7 +131,6 @@ final class ContinuousAnnotation<P> {
                     });
                     admitted.forEach(ContinuousAnnotation::release); // prefilled: the cache holds them now
                     admitted.clear();
-                    ahead.buildAhead();
                 } catch (OrtException | RuntimeException e) {
                     if (batch != null) {
                         batch.close();
@@ -159,9 +165,8 @@ final class ContinuousAnnotation<P> {
     }
 
     /**
-     * Whether the loop waits for prefixes before this step boundary: when the admission rule would take more rows
-     * than are built. With a background thread the group it waits for was started earlier, beside the decode
-     * steps, so only its rest is waited for; decoding on with free slots instead would run more, emptier steps.
+     * Without a background thread: whether the loop builds the next group before this step boundary, when the
+     * admission rule would take more rows than are built.
      */
     private static <J, R> boolean needsPrefixes(DecodeScheduler<J> scheduler, int active, ArrayDeque<J> ready,
                                                 PrefixesAhead<R> ahead) {
@@ -173,12 +178,34 @@ final class ContinuousAnnotation<P> {
                 && ready.size() < Math.min(scheduler.maxActiveRows() - active, holding);
     }
 
-    /** Built rows join the ready queue, to be admitted; a row whose prefix failed gets its failure now. */
+    /**
+     * With a background thread: when the admission rule lets a group join at this step boundary (counting every row
+     * held, built or not), the group's rows become ready — those the background built, the rest built now on the
+     * loop's thread ({@link PrefixesAhead#buildMissing}, in a group of at least the rule's smallest join) — so that
+     * it joins whole; decoding on with free slots
+     * instead would run more, emptier steps. Built rows stay with {@code ahead} until then: rows the background
+     * finishes one by one would otherwise join one by one, each with a prefill run of its own.
+     */
+    private <T> void readyToJoin(DecodeScheduler<Row<T, P>> scheduler, int active, ArrayDeque<Row<T, P>> ready,
+                                 PrefixesAhead<Row<T, P>> ahead, AnnotationFeed.Listener<T> listener) {
+        int holding = ready.size() + ahead.held();
+        if (!scheduler.admits(active, holding)) {
+            return;
+        }
+        int missing = Math.min(scheduler.maxActiveRows() - active, holding) - ready.size();
+        if (missing > 0) {
+            ahead.buildMissing(missing, scheduler.minJoin());
+            takeBuilt(ahead, ready, listener, missing);
+        }
+    }
+
+    /**
+     * Up to {@code most} built rows join the ready queue, to be admitted; a row whose prefix failed gets its failure
+     * now.
+     */
     private <T> void takeBuilt(PrefixesAhead<Row<T, P>> ahead, ArrayDeque<Row<T, P>> ready,
-                               AnnotationFeed.Listener<T> listener) {
-        ArrayDeque<PrefixesAhead.Built<Row<T, P>>> built = ahead.built();
-        while (!built.isEmpty()) {
-            PrefixesAhead.Built<Row<T, P>> b = built.poll();
+                               AnnotationFeed.Listener<T> listener, int most) {
+        for (PrefixesAhead.Built<Row<T, P>> b : ahead.take(most)) {
             Row<T, P> row = b.row();
             if (b.failure() != null) {
                 listener.outcome(row.request, PrefixLanguageModelAnnotator.failure(b.failure()));
@@ -215,6 +242,7 @@ final class ContinuousAnnotation<P> {
             return 0;
         }
         List<T> taken = feed.poll(max);
+        List<Row<T, P>> rows = new ArrayList<>(taken.size());
         for (T request : taken) {
             AnnotationInput in = feed.input(request);
             GenerationConfig g = in.generation();
@@ -223,18 +251,29 @@ final class ContinuousAnnotation<P> {
                 continue;
             }
             try {
-                ahead.add(new Row<>(request, in, encoder.encodePrompt(in.prompt(), g.maxNewTokens())));
+                rows.add(new Row<>(request, in, encoder.encodePrompt(in.prompt(), g.maxNewTokens())));
             } catch (AnnotationException e) {
                 listener.outcome(request, AnnotationOutcome.failure(e.code(), e.getMessage()));
             }
         }
+        ahead.addAll(rows);
         return taken.size();
     }
 
     /** The image-side prefixes of a group of rows (one image-side batch); throws for the group. */
     private <T> List<VisualPrefix> prefixes(List<Row<T, P>> group) throws AnnotationException {
+        return prefixes(group, false);
+    }
+
+    /** As {@link #prefixes(List)}, on the background thread: the image side wholly on that thread. */
+    private <T> List<VisualPrefix> prefixesInBackground(List<Row<T, P>> group) throws AnnotationException {
+        return prefixes(group, true);
+    }
+
+    private <T> List<VisualPrefix> prefixes(List<Row<T, P>> group, boolean inBackground) throws AnnotationException {
         return annotator.prefixes(group.stream().map(r -> r.input).toList(),
-                group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList());
+                group.stream().map(r -> r.prompt).toList(), IntStream.range(0, group.size()).boxed().toList(),
+                inBackground);
     }
 
     /** A list's inputs, tagged by index, all there from the start. */

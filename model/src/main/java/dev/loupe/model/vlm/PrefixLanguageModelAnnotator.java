@@ -55,11 +55,17 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     public static final int MAX_CANDIDATES = 256;
 
     /**
-     * System property {@code true}: continuous batching builds the image side of waiting rows on a thread of its own
-     * while rows decode, instead of on its loop's thread when admission needs them. Off by default: on a loaded
-     * 2-core host the second thread slowed the loop (docs/benchmarks.md); for measurements.
+     * System property, {@code true} by default: continuous batching builds the image side of waiting rows on a thread
+     * of its own in the idle scheduling class while rows decode, its runs wholly on that thread, filling the cores the
+     * decode steps leave idle; admissions build on the loop's thread (over the pool) only the rows still missing
+     * ({@link PrefixesAhead}). Only for families whose image side can run on the calling thread
+     * ({@link VisualPrefixEncoder#buildsOnCaller}: InstructBLIP and BLIP-2 on the CPU). {@code false}: every group is
+     * built on the loop's thread when admission needs it.
      */
     public static final String PREFIXES_IN_BACKGROUND = PrefixesAhead.BACKGROUND_PROPERTY;
+
+    /** System property: rows per group the background thread builds (default 1; for measurements). */
+    public static final String BACKGROUND_GROUP = PrefixesAhead.BACKGROUND_GROUP_PROPERTY;
 
     private final Manifest manifest;
     private final VisualPrefixEncoder<P> encoder;
@@ -215,6 +221,15 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     /** The decoder prefixes of {@code rows} of {@code batch} (their prompts encoded in {@code encoded}), in order. */
     List<VisualPrefix> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows)
             throws AnnotationException {
+        return prefixes(batch, encoded, rows, false);
+    }
+
+    /**
+     * As {@link #prefixes(List, List, List)}; {@code inBackground}: built by a background thread beside the loop, the
+     * image side wholly on that thread ({@link VisualPrefixEncoder#prefixesOnCaller}) and timed apart.
+     */
+    List<VisualPrefix> prefixes(List<AnnotationInput> batch, List<P> encoded, List<Integer> rows,
+                                boolean inBackground) throws AnnotationException {
         List<ImageTensor> images = new ArrayList<>(rows.size());
         List<P> prompts = new ArrayList<>(rows.size());
         for (int row : rows) {
@@ -222,8 +237,14 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
             prompts.add(encoded.get(row));
         }
         long start = System.nanoTime();
-        List<VisualPrefix> prefixes = encoder.prefixes(images, prompts, embeddings);
-        clock.imageSide(start, rows.size());
+        List<VisualPrefix> prefixes;
+        if (inBackground) {
+            prefixes = encoder.prefixesOnCaller(images, prompts, embeddings);
+            clock.backgroundImageSide(start, rows.size());
+        } else {
+            prefixes = encoder.prefixes(images, prompts, embeddings);
+            clock.imageSide(start, rows.size());
+        }
         return prefixes;
     }
 

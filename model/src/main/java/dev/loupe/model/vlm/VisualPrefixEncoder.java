@@ -34,6 +34,24 @@ public interface VisualPrefixEncoder<P> extends AutoCloseable {
     List<VisualPrefix> prefixes(List<ImageTensor> images, List<P> prompts, TokenEmbeddings embeddings)
             throws AnnotationException;
 
+    /**
+     * As {@link #prefixes}, the image side run wholly on the calling thread where the family can (no intra-op pool:
+     * one core at most, at the caller's priority), with the same results; for a thread that fills the cores the
+     * language model leaves idle (continuous batching's image side ahead of admission). Here: {@link #prefixes}.
+     */
+    default List<VisualPrefix> prefixesOnCaller(List<ImageTensor> images, List<P> prompts, TokenEmbeddings embeddings)
+            throws AnnotationException {
+        return prefixes(images, prompts, embeddings);
+    }
+
+    /**
+     * Whether {@link #prefixesOnCaller} keeps the image side's runs on the calling thread (else it shares the pool,
+     * and a background thread building prefixes would take the pool's threads from the decode steps).
+     */
+    default boolean buildsOnCaller() {
+        return false;
+    }
+
     /** How often the image side ran and reused features (see {@link dev.loupe.model.vision.VisionFeatures}). */
     VisionFeatureStats visionStats();
 

@@ -49,6 +49,29 @@ class ImageEncoderBatchInvarianceTest {
         encoder.close();
     }
 
+    /**
+     * The image side run wholly on the calling thread (continuous batching's background builds) gives every row what
+     * the pool's runs give it; an encoder without the feature cache, so both really run.
+     */
+    @Test
+    void encodingOnTheCallerEqualsEncodingOverThePool() throws Exception {
+        Path vision = modelDir.resolve(ImageEncoder.VISION_FILE);
+        Path qformer = modelDir.resolve(ImageEncoder.QFORMER_FILE);
+        InstructBlipConfig config = InstructBlipConfig.load(HfFixture.VICUNA.checkpoint());
+        try (ImageEncoder uncached = ImageEncoder.open(vision, qformer, config,
+                new dev.loupe.model.api.RuntimeOptions(dev.loupe.model.api.RuntimeOptions.Device.CPU, 2, null, 0, 0))) {
+            float[][][] pooled = uncached.encode(images.subList(0, 3), ids);
+            float[][][] onCaller = uncached.encodeOnCaller(images.subList(0, 3), ids);
+            assertThat(uncached.visionStats().imagesEncoded()).as("both ran the vision graph").isEqualTo(6);
+            for (int r = 0; r < 3; r++) {
+                for (int t = 0; t < pooled[r].length; t++) {
+                    assertThat(HfFixture.maxAbsDiff(onCaller[r][t], pooled[r][t])).as("row %d, query %d", r, t)
+                            .isLessThanOrEqualTo(TOLERANCE);
+                }
+            }
+        }
+    }
+
     @Test
     void everyBatchOfTwoAndThreeInAnyOrderEqualsRowsAlone() throws Exception {
         int[][] orders = {

@@ -219,12 +219,14 @@ class InstructBlipGenerationOptionsTest {
     }
 
     /**
-     * Continuous batching with the image side of waiting rows built on a thread of its own while rows decode
-     * ({@link dev.loupe.model.vlm.PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND}): rows of different lengths
-     * join while others decode, and every row still gets exactly its alone result, a bad image only its own failure.
+     * Continuous batching with the image side of waiting rows built on a background thread while rows decode (the
+     * default) and with every group built on the loop's thread
+     * ({@link dev.loupe.model.vlm.PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND} false), with background
+     * groups of 1 and of 3 rows: rows of different lengths join while others decode, and every row still gets
+     * exactly its alone result, a bad image only its own failure.
      */
     @Test
-    void continuousBatchingWithTheImageSideInTheBackgroundGivesEveryRowItsAloneResult() throws Exception {
+    void continuousBatchingWithTheImageSideInTheBackgroundOrOnTheLoopGivesEveryRowItsAloneResult() throws Exception {
         List<AnnotationInput> rows = new ArrayList<>();
         for (GenerationConfig config : List.of(GenerationConfig.greedy(2).withMinNewTokens(2),
                 GenerationConfig.greedy(9).withMinNewTokens(9), GenerationConfig.greedy(5).withMinNewTokens(5))) {
@@ -237,23 +239,33 @@ class InstructBlipGenerationOptionsTest {
         for (AnnotationInput row : rows) {
             alone.add(annotator.annotate(List.of(row)).get(0));
         }
-        String property = dev.loupe.model.vlm.PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND;
-        System.setProperty(property, "true");
-        List<AnnotationOutcome> got;
-        try {
-            got = annotator.annotateContinuously(rows, 4);
-        } finally {
-            System.clearProperty(property);
+        String background = dev.loupe.model.vlm.PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND;
+        String group = dev.loupe.model.vlm.PrefixLanguageModelAnnotator.BACKGROUND_GROUP;
+        for (String[] setting : List.of(new String[] {"false", "1"}, new String[] {"true", "1"},
+                new String[] {"true", "3"})) {
+            System.setProperty(background, setting[0]);
+            System.setProperty(group, setting[1]);
+            try {
+                assertAloneResults(annotator.annotateContinuously(rows, 4), alone,
+                        "background " + setting[0] + ", group " + setting[1]);
+            } finally {
+                System.clearProperty(background);
+                System.clearProperty(group);
+            }
         }
-        assertThat(got.get(4).errorCode()).isEqualTo(dev.loupe.model.api.ErrorCode.INVALID_REQUEST);
-        for (int i = 0; i < rows.size(); i++) {
+    }
+
+    /** Row 4 failed for its bad image; every other row equals its alone result. */
+    private static void assertAloneResults(List<AnnotationOutcome> got, List<AnnotationOutcome> alone, String what) {
+        assertThat(got.get(4).errorCode()).as(what).isEqualTo(dev.loupe.model.api.ErrorCode.INVALID_REQUEST);
+        for (int i = 0; i < got.size(); i++) {
             if (i == 4) {
                 continue;
             }
-            assertThat(got.get(i).isSuccess()).as("row %d: %s", i, got.get(i)).isTrue();
-            assertThat(got.get(i).annotation().tokenIds()).as("row %d", i)
+            assertThat(got.get(i).isSuccess()).as("%s, row %d: %s", what, i, got.get(i)).isTrue();
+            assertThat(got.get(i).annotation().tokenIds()).as("%s, row %d", what, i)
                     .containsExactly(alone.get(i).annotation().tokenIds());
-            assertThat(got.get(i).annotation().score()).as("row %d", i)
+            assertThat(got.get(i).annotation().score()).as("%s, row %d", what, i)
                     .isCloseTo(alone.get(i).annotation().score(), within(1e-5));
         }
     }

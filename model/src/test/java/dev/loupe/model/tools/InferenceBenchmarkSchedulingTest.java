@@ -14,7 +14,8 @@ class InferenceBenchmarkSchedulingTest {
             assertThat(Scheduling.parse(s.label())).isEqualTo(s);
         }
         assertThat(Scheduling.CONTINUOUS_OVERLAP.label()).isEqualTo("continuous-overlap");
+        assertThat(Scheduling.CONTINUOUS_ON_LOOP.label()).isEqualTo("continuous-on-loop");
         assertThat(Scheduling.parse(" Continuous ")).isEqualTo(Scheduling.CONTINUOUS);
-        assertThatThrownBy(() -> Scheduling.parse("dynamic")).hasMessageContaining("continuous-overlap");
+        assertThatThrownBy(() -> Scheduling.parse("dynamic")).hasMessageContaining("continuous-on-loop");
     }
 }

@@ -2,6 +2,7 @@ package dev.loupe.model.vlm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.model.cpu.ThreadNiceness;
 import dev.loupe.model.llm.DeviceRows;
 import dev.loupe.model.llm.VisualPrefix;
 import java.util.ArrayList;
@@ -9,6 +10,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class PrefixesAheadTest {
@@ -31,8 +34,7 @@ class PrefixesAheadTest {
 
     private static List<Integer> taken(PrefixesAhead<Integer> ahead) {
         List<Integer> rows = new ArrayList<>();
-        while (!ahead.built().isEmpty()) {
-            PrefixesAhead.Built<Integer> b = ahead.built().poll();
+        for (PrefixesAhead.Built<Integer> b : ahead.take(Integer.MAX_VALUE)) {
             rows.add(b.failure() == null ? (int) b.prefix().rows()[0][0] : -1000);
         }
         return rows;
@@ -41,11 +43,11 @@ class PrefixesAheadTest {
     @Test
     void buildsOnTheCallersThreadInGroupsOfUpToMaxGroupInOrder() throws Exception {
         Recording builder = new Recording();
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 4, false)) {
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 4)) {
             for (int r = 0; r < 6; r++) {
                 ahead.add(r);
             }
-            ahead.buildAhead(); // no thread: nothing starts
+            assertThat(ahead.background()).isFalse();
             assertThat(builder.groups).isEmpty();
             assertThat(ahead.held()).isEqualTo(6);
 
@@ -64,10 +66,10 @@ class PrefixesAheadTest {
     @Test
     void aFailingGroupIsBuiltAgainRowByRowSoOnlyTheRowAtFaultFails() throws Exception {
         Recording builder = new Recording();
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 3, false)) {
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(builder, 3)) {
             List.of(7, -1, 9).forEach(ahead::add);
             ahead.await();
-            List<PrefixesAhead.Built<Integer>> built = new ArrayList<>(ahead.built());
+            List<PrefixesAhead.Built<Integer>> built = ahead.take(3);
             assertThat(built).extracting(PrefixesAhead.Built::row).containsExactly(7, -1, 9);
             assertThat(built.get(0).prefix().rows()[0][0]).isEqualTo(7f);
             assertThat(built.get(1).failure()).hasMessageContaining("bad row in [-1]");
@@ -77,33 +79,182 @@ class PrefixesAheadTest {
         }
     }
 
+    /**
+     * The background thread builds small groups on its own while the caller goes on; an admission that needs more
+     * rows than are built gets the missing ones built on the caller's thread from the rows not started, without
+     * waiting for the group in progress, which comes out once it ends.
+     */
     @Test
-    void aBackgroundThreadBuildsTheNextGroupWhileTheCallerGoesOnAndDrainKeepsEveryRowInOrder() throws Exception {
+    void theCallerBuildsTheMissingRowsItselfInsteadOfWaitingForTheBackground() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        Recording recording = new Recording();
+        Recording onLoop = new Recording();
+        Recording inBackground = new Recording();
         PrefixesAhead.Builder<Integer> blocking = rows -> {
-            if (!release.await(30, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("never released");
-            }
-            return recording.build(rows);
+            started.countDown();
+            awaitDeafly(release);
+            return inBackground.build(rows);
         };
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(blocking, 2, true)) {
-            for (int r = 0; r < 5; r++) {
-                ahead.add(r);
-            }
-            ahead.buildAhead(); // returns while the build waits for the latch
-            assertThat(ahead.built()).isEmpty();
-            assertThat(ahead.held()).isEqualTo(5);
-            ahead.buildAhead(); // one build at a time
-            release.countDown();
-            ahead.await();
-            assertThat(taken(ahead)).containsExactly(0, 1);
-            assertThat(recording.threads).containsOnly("loupe-prefixes-ahead");
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
+            assertThat(ahead.background()).isTrue();
+            ahead.addAll(List.of(0, 1, 2, 3, 4, 5, 6));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // rows 0 and 1 on the background, held there
+            assertThat(ahead.take(10)).isEmpty();
+            assertThat(ahead.held()).isEqualTo(7);
 
-            ahead.buildAhead();
-            assertThat(ahead.drain()).containsExactly(2, 3, 4);
+            ahead.buildMissing(3, 1); // rows 2, 3, 4 on this thread; the background's group is not waited for
+            assertThat(onLoop.groups).containsExactly(List.of(2, 3, 4));
+            assertThat(onLoop.threads).containsOnly(Thread.currentThread().getName());
+            assertThat(taken(ahead)).containsExactly(2, 3, 4);
+
+            release.countDown();
+            List<Integer> rest = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (rest.size() < 4 && System.nanoTime() < deadline) { // the background goes on with 5 and 6 alone
+                rest.addAll(taken(ahead));
+                Thread.onSpinWait();
+            }
+            assertThat(rest).containsExactly(0, 1, 5, 6);
             assertThat(ahead.isEmpty()).isTrue();
-            assertThat(recording.groups).containsExactly(List.of(0, 1), List.of(2, 3));
+            assertThat(inBackground.groups).containsExactly(List.of(0, 1), List.of(5, 6));
+            assertThat(inBackground.threads).containsOnly("loupe-prefixes-ahead");
+        }
+    }
+
+    /**
+     * Rows missing once nothing waits are the background's group in progress: the caller builds them itself and the
+     * background's result for them is dropped (released), so the loop never waits on a thread that gets idle cycles
+     * only.
+     */
+    @Test
+    void theCallerTakesTheBackgroundsGroupOverWhenItsRowsAreAllThatIsMissing() throws Exception {
+        AtomicInteger freed = new AtomicInteger();
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Recording onLoop = new Recording();
+        PrefixesAhead.Builder<Integer> blocking = rows -> {
+            started.countDown();
+            awaitDeafly(release);
+            return onDevice(rows, freed);
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
+            ahead.addAll(List.of(0, 1, 2));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // 0 and 1 on the background
+            ahead.buildMissing(3, 1);
+            assertThat(onLoop.groups).containsExactly(List.of(0, 1, 2));
+            assertThat(taken(ahead)).containsExactly(0, 1, 2);
+            assertThat(ahead.isEmpty()).isTrue();
+            release.countDown();
+        }
+        assertThat(freed).as("the background's dropped build released its prefixes").hasValue(1);
+    }
+
+    /** The caller builds at least {@code minGroup} rows where that many wait: a run over the pool has a fixed cost. */
+    @Test
+    void theCallerBuildsAtLeastMinGroupRows() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Recording onLoop = new Recording();
+        PrefixesAhead.Builder<Integer> blocking = rows -> {
+            started.countDown();
+            awaitDeafly(release);
+            return new Recording().build(rows);
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 16, 1)) {
+            ahead.addAll(List.of(0, 1, 2, 3, 4, 5));
+            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // row 0 on the background
+            ahead.buildMissing(1, 3);
+            assertThat(onLoop.groups).containsExactly(List.of(1, 2, 3));
+            assertThat(taken(ahead)).containsExactly(1, 2, 3);
+            ahead.buildMissing(4, 3); // 4 wanted, rows 4 and 5 left to start, then row 0 taken over
+            assertThat(onLoop.groups).containsExactly(List.of(1, 2, 3), List.of(0, 4, 5));
+            release.countDown();
+        }
+    }
+
+    /** A group that fails on the background thread is built again row by row there: only the row at fault fails. */
+    @Test
+    void aFailingBackgroundGroupFailsOnlyTheRowAtFault() throws Exception {
+        Recording inBackground = new Recording();
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), inBackground, 4, 3)) {
+            ahead.addAll(List.of(7, -1, 9));
+            List<PrefixesAhead.Built<Integer>> built = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (built.size() < 3 && System.nanoTime() < deadline) {
+                built.addAll(ahead.take(3));
+                Thread.onSpinWait();
+            }
+            assertThat(built).extracting(PrefixesAhead.Built::row).containsExactly(7, -1, 9);
+            assertThat(built.get(1).failure()).hasMessageContaining("bad row in [-1]");
+            assertThat(built.get(0).prefix().rows()[0][0]).isEqualTo(7f);
+            assertThat(built.get(2).prefix().rows()[0][0]).isEqualTo(9f);
+            assertThat(inBackground.groups).containsExactly(List.of(7, -1, 9), List.of(7), List.of(-1), List.of(9));
+        }
+    }
+
+    /** The background thread runs in Linux's idle scheduling class, so the loop's threads take its core at once. */
+    @Test
+    void theBackgroundThreadRunsInTheIdleSchedulingClass() throws Exception {
+        Assumptions.assumeTrue(ThreadNiceness.supported(), "per-thread scheduling needs Linux");
+        List<Boolean> idle = Collections.synchronizedList(new ArrayList<>());
+        PrefixesAhead.Builder<Integer> recordingClass = rows -> {
+            idle.add(ThreadNiceness.inIdleClass());
+            return new Recording().build(rows);
+        };
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), recordingClass, 4, 1)) {
+            ahead.add(0);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (ahead.take(1).isEmpty() && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+        }
+        assertThat(idle).containsExactly(true);
+        assertThat(ThreadNiceness.inIdleClass()).as("the caller's class is unchanged").isFalse();
+    }
+
+    /** close() while the background builds: it waits for that build and releases what it built. */
+    @Test
+    void closeWithABuildInProgressWaitsForItAndReleasesItsPrefixes() throws Exception {
+        AtomicInteger freed = new AtomicInteger();
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        PrefixesAhead.Builder<Integer> slow = rows -> {
+            started.countDown();
+            awaitDeafly(release);
+            return onDevice(rows, freed);
+        };
+        PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), slow, 4, 1);
+        ahead.add(0);
+        assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+        Thread closing = new Thread(ahead::close);
+        closing.start();
+        closing.join(300);
+        assertThat(closing.isAlive()).as("close waits for the build in progress").isTrue();
+        release.countDown();
+        closing.join(30_000);
+        assertThat(closing.isAlive()).isFalse();
+        assertThat(freed).as("the build in progress ended and its prefix was released").hasValue(1);
+    }
+
+    /** Waits for {@code latch} whatever interrupts come, like a graph run. */
+    private static void awaitDeafly(CountDownLatch latch) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (latch.getCount() > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** One device block for the group, released once every row's prefix is closed. */
+    private static List<VisualPrefix> onDevice(List<Integer> rows, AtomicInteger freed) {
+        DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
+        try {
+            List<VisualPrefix> out = new ArrayList<>();
+            for (int k = 0; k < rows.size(); k++) {
+                out.add(VisualPrefix.onDevice(block, k, new float[0][]));
+            }
+            return out;
+        } finally {
+            block.release();
         }
     }
 
@@ -113,20 +264,9 @@ class PrefixesAheadTest {
      */
     @Test
     void prefixesBuiltAndNotTakenAreReleasedByDrainAndClose() throws Exception {
-        java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
-        PrefixesAhead.Builder<Integer> onDevice = rows -> {
-            DeviceRows block = new DeviceRows(null, rows.size(), 2, 4, freed::incrementAndGet);
-            try {
-                List<VisualPrefix> out = new ArrayList<>();
-                for (int k = 0; k < rows.size(); k++) {
-                    out.add(VisualPrefix.onDevice(block, k, new float[0][]));
-                }
-                return out;
-            } finally {
-                block.release();
-            }
-        };
-        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onDevice, 2, false)) {
+        AtomicInteger freed = new AtomicInteger();
+        PrefixesAhead.Builder<Integer> onDevice = rows -> onDevice(rows, freed);
+        try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onDevice, 2)) {
             List.of(0, 1, 2, 3).forEach(ahead::add);
             ahead.await();
             assertThat(freed).hasValue(0);
@@ -134,7 +274,7 @@ class PrefixesAheadTest {
             assertThat(freed).hasValue(1);
             List.of(4, 5).forEach(ahead::add);
             ahead.await();
-            PrefixesAhead.Built<Integer> taken = ahead.built().poll();
+            PrefixesAhead.Built<Integer> taken = ahead.take(1).get(0);
             ahead.close();
             assertThat(freed).as("row 5 released, row 4 taken").hasValue(1);
             taken.prefix().close();
