@@ -304,7 +304,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 r.seconds(), warmupRequests);
         out.printf(Locale.ROOT, "scheduling:    %s%s, requests written %s%n", scheduling().name().toLowerCase(Locale.ROOT),
                 lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix,
-                rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate) : "all at once");
+                rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate)
+                        : writeAhead > 0 ? "at most " + writeAhead + " ahead of the outcomes read" : "all at once");
         r.latencyByLength().forEach((length, p) -> out.printf(Locale.ROOT,
                 "latency %-6s p50 %d ms, p99 %d ms, max %d ms (%d results; request written to result committed)%n",
                 length + ":", p.p50(), p.p99(), p.max(), p.count()));
