@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from thread_cpu import CLK, group  # noqa: E402
 
 PARTS = [
-    ("model", r"^loupe-inference|\(native\)$"),
+    ("model", r"^loupe-inference|^loupe-qformer|^loupe-image-si|^loupe-llava|^loupe-prefixes|\(native\)$"),
     ("task thread", r"^Source: |^caption-jsonl"),
     ("JIT compilers", r"^C# CompilerThre|^Sweeper"),
     ("GC", r"^GC Thread|^G# |^VM Thread"),

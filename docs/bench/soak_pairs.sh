@@ -9,12 +9,14 @@
 #
 # Settings of issue 13: 640 requests, batch 16, 20 new tokens with min = max, 640x480 JPEGs, every request its own
 # image, 2 ONNX Runtime threads. LOUPE_JAVA_OPTS applies to both commands. Each pair's files stay in OUT_DIR/pair-N.
+# LOUPE_BIN runs another build's launcher (e.g. /work/main/bin/loupe) with this script's CPU accounting.
 set -euo pipefail
 pkg=$1 pairs=$2 out=$3
 shift 3
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 requests=${SOAK_REQUESTS:-640}
+loupe=${LOUPE_BIN:-$root/bin/loupe}
 load() { cut -d' ' -f1 /proc/loadavg; }
 mkdir -p "$out"
 printf '| pair | load (bench, soak start, end) | bench images/s | bench CPU s/image | soak requests/s | soak CPU s/request | ratio | soak parts, CPU s/request |\n'
@@ -24,12 +26,12 @@ for n in $(seq 1 "$pairs"); do
   rm -rf "$d" && mkdir -p "$d"
   l0=$(load)
   if [ "${SKIP_BENCH:-0}" = 1 ]; then echo '{"results":[{"images_per_second":0,"cpu_seconds_per_image":0}]}' > "$d/bench.json"; else
-  "$root/bin/loupe" bench --model "$pkg" --batch-sizes 16 --max-new-tokens 20 --threads 2 --iterations 3 --json \
+  "$loupe" bench --model "$pkg" --batch-sizes 16 --max-new-tokens 20 --threads 2 --iterations 3 --json \
       > "$d/bench.json" 2> "$d/bench.err"; fi
   read -r bips bcpu < <(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; \
 print(r['images_per_second'], r['cpu_seconds_per_image'])" "$d/bench.json")
   l1=$(load)
-  "$root/bin/loupe" bench soak --model "$pkg" --requests "$requests" --bad-fraction 0 --min-new-tokens 20 \
+  "$loupe" bench soak --model "$pkg" --requests "$requests" --bad-fraction 0 --min-new-tokens 20 \
       --max-new-tokens 20 --batch-size 16 --image-size 640x480 --threads 2 --tasks caption \
       --distinct-images "$requests" --json "$@" > "$d/soak.json" \
       2> >(while IFS= read -r l; do printf '%s %s\n' "$(date +%s.%N)" "$l"; done > "$d/soak.err") &

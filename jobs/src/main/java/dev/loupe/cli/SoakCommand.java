@@ -142,6 +142,14 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "0 measures from a cold job. Default ${DEFAULT-VALUE}.")
     int warmupRequests;
 
+    @Option(names = "--write-ahead", paramLabel = "N", defaultValue = "" + SoakRun.DEFAULT_WRITE_AHEAD,
+            description = "Without --rate: the most requests written ahead of the outcomes read back. The job keeps a "
+                    + "backlog of about N requests (it never waits for input), and the writer does not put the whole "
+                    + "run into Kafka in its first seconds, on the cores the job computes on; the latency under a "
+                    + "backlog is then the time through a backlog of N. 0 writes every request at once. "
+                    + "Default ${DEFAULT-VALUE}.")
+    int writeAhead;
+
     @Option(names = "--broker", defaultValue = "process", paramLabel = "process|in-process",
             description = "Where the embedded Kafka broker runs: in a JVM of its own (process: its threads, JIT "
                     + "compilation and garbage stay out of the job's process, as a production job's broker runs "
@@ -190,6 +198,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         if (warmupRequests < 0) {
             throw usage("--warmup-requests must be at least 0");
         }
+        if (writeAhead < 0) {
+            throw usage("--write-ahead must be at least 0");
+        }
         if (!(rate >= 0) || Double.isInfinite(rate)) {
             throw usage("--rate must be a number of requests per second >= 0, got " + rate);
         }
@@ -234,7 +245,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 err.printf(Locale.ROOT, "soak: %d requests (%d bad) through the embedded runtime, model %s, "
                                 + "parallelism %d, checkpoint interval %d ms, broker %s%n", requests, inputs.badCount(),
                         modelDir, parallelism, checkpointInterval.toMillis(), brokerPlacement(embedded));
-                SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, warmupRequests,
+                SoakRun.Report report = new SoakRun(settings, inputs, timeout, rate, warmupRequests, writeAhead,
                         line -> err.println("soak: " + line))
                         .run(() -> isRunning(job));
                 Optional<CheckpointStats> checkpoints = CheckpointStats.fetch(embedded.webUrl(),
@@ -293,7 +304,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 r.seconds(), warmupRequests);
         out.printf(Locale.ROOT, "scheduling:    %s%s, requests written %s%n", scheduling().name().toLowerCase(Locale.ROOT),
                 lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix,
-                rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate) : "all at once");
+                rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate)
+                        : writeAhead > 0 ? "at most " + writeAhead + " ahead of the outcomes read" : "all at once");
         r.latencyByLength().forEach((length, p) -> out.printf(Locale.ROOT,
                 "latency %-6s p50 %d ms, p99 %d ms, max %d ms (%d results; request written to result committed)%n",
                 length + ":", p.p50(), p.p99(), p.max(), p.count()));
@@ -344,6 +356,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
         o.put("warmup_requests", warmupRequests);
+        o.put("write_ahead", rate > 0 ? 0 : writeAhead);
         o.put("mean_batch_size", r.timings().meanBatchSize());
         o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate)
                 .put("checkpoint_interval_millis", checkpointInterval.toMillis());

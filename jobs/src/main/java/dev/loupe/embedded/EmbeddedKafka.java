@@ -353,6 +353,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("num.io.threads", "2");
         p.put("background.threads", "2");
         p.put("log.cleaner.enable", "false");
+        // the KRaft controller appends and fsyncs a no-op metadata record every 500 ms by default (KIP-835), so that
+        // brokers elsewhere can tell a stalled metadata log; with broker and controller in one process it was 2-3 ms of
+        // CPU a second on the cores the job computes on (docs/benchmarks.md, the soak's broker)
+        p.put("metadata.max.idle.interval.ms", "5000");
         p.putAll(overrides);
         return p;
     }

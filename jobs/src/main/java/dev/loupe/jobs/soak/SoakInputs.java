@@ -5,7 +5,6 @@ import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.GenerationOverrides;
 import dev.loupe.schemas.ImageSource;
 import dev.loupe.schemas.Task;
-import dev.loupe.schemas.serde.AvroSerializer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -63,7 +62,8 @@ public final class SoakInputs {
     private final Path imageRoot;
     private final List<byte[]> images;
     private final List<String> imageUris;
-    private final AvroSerializer<AnnotationRequest> serializer = new AvroSerializer<>(AnnotationRequest.class);
+    /** Encodes the values the writer sends, through reused buffers ({@link #value(int)}, {@link #warmupValue(int)}). */
+    private final RequestEncoder encoder = new RequestEncoder();
     /** New-token counts taken in turn by the requests (min = max); empty: every request asks for {@link #work}. */
     private final int[] lengthMix;
 
@@ -271,11 +271,11 @@ public final class SoakInputs {
      * The Kafka value of warm-up request {@code i}: the work of good request {@code i} (its task, tokens and image)
      * under the id {@link #warmupId(int)}, so that a run can warm its job up on exactly the work it then measures.
      */
-    public byte[] warmupValue(int i) {
+    public synchronized byte[] warmupValue(int i) {
         Kind kind = i % 4 == 3 ? Kind.GOOD_FILE : Kind.GOOD_INLINE;
         AnnotationRequest request = request(i, kind);
         request.setId(warmupId(i));
-        return serializer.serialize(request);
+        return encoder.encode(request);
     }
 
     /** The index in request id {@code id}, or -1 when it is not a soak request's id. */
@@ -308,7 +308,7 @@ public final class SoakInputs {
     }
 
     /** The Kafka value of request {@code i}. */
-    public byte[] value(int i) {
+    public synchronized byte[] value(int i) {
         Kind kind = kind(i);
         if (kind == Kind.UNDECODABLE) {
             byte[] marker = (UNDECODABLE_MARKER + i).getBytes(StandardCharsets.US_ASCII);
@@ -316,7 +316,7 @@ public final class SoakInputs {
             System.arraycopy(marker, 0, value, UNDECODABLE_PREFIX.length, marker.length);
             return value;
         }
-        return serializer.serialize(request(i, kind));
+        return encoder.encode(request(i, kind));
     }
 
     private AnnotationRequest request(int i, Kind kind) {
@@ -337,7 +337,7 @@ public final class SoakInputs {
         }
         int image = i % imageUris.size();
         switch (kind) {
-            case GOOD_INLINE -> b.setImage(inline(image(image)));
+            case GOOD_INLINE -> b.setImage(inline(imageBytes(image)));
             case GOOD_FILE -> b.setImage(ImageSource.newBuilder().setUri(imageUris.get(image)).build());
             case CORRUPT_BYTES -> {
                 byte[] noise = new byte[64 + i % 64];
@@ -349,12 +349,12 @@ public final class SoakInputs {
                     .setUri(imageRoot.resolve("missing-" + i + "." + work.imageFormat().extension()).toUri().toString())
                     .build());
             case BAD_TASK_OPTIONS -> {
-                b.setImage(inline(image(image)));
+                b.setImage(inline(imageBytes(image)));
                 // a question without one, or a ranking without candidates
                 b.setTask(i % 2 == 0 ? Task.VQA : Task.RANK).setQuestion(null).setCandidates(List.of());
             }
             case BAD_GENERATION -> {
-                b.setImage(inline(image(image)));
+                b.setImage(inline(imageBytes(image)));
                 b.setGeneration(i % 2 == 0
                         ? GenerationOverrides.newBuilder().setNumBeams(0).build()
                         : GenerationOverrides.newBuilder().setMaxNewTokens(1_000_000).build());
@@ -376,7 +376,20 @@ public final class SoakInputs {
         }
     }
 
+    /**
+     * Distinct image {@code k}'s bytes as {@link #image(int)}, a file's read into the encoder's reused buffer: valid
+     * until the request that carries them is encoded.
+     */
+    private ByteBuffer imageBytes(int k) {
+        return k < images.size() ? ByteBuffer.wrap(images.get(k))
+                : encoder.read(Path.of(java.net.URI.create(imageUris.get(k))));
+    }
+
     private static ImageSource inline(byte[] bytes) {
-        return ImageSource.newBuilder().setBytes(ByteBuffer.wrap(bytes)).build();
+        return inline(ByteBuffer.wrap(bytes));
+    }
+
+    private static ImageSource inline(ByteBuffer bytes) {
+        return ImageSource.newBuilder().setBytes(bytes).build();
     }
 }

@@ -82,6 +82,10 @@ public final class SoakRun {
     private final Consumer<String> progress;
     private final double requestsPerSecond;
     private final int warmupRequests;
+    private final int writeAhead;
+
+    /** The default {@code writeAhead}: ten batches of 16 written ahead of the outcomes read. */
+    public static final int DEFAULT_WRITE_AHEAD = 160;
 
     /** A run writing every request at once (the job works through a backlog). */
     public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, Consumer<String> progress) {
@@ -99,7 +103,7 @@ public final class SoakRun {
      * @param timeout the longest the run waits for the outcomes
      * @param requestsPerSecond the pace requests are written at, while results are read (an open-loop arrival
      *     rate: latency then shows how the job serves requests as they come, not how long a backlog takes); 0
-     *     writes them all at once before reading
+     *     writes them all at once before reading (this constructor; the one with a write-ahead bounds it)
      * @param warmupRequests requests of the measured run's work ({@link SoakInputs#warmupValue(int)}) written
      *     all at once and read back before the clock starts, as {@code loupe bench} runs a warm-up batch: the JIT
      *     compiles the job's code and the heap's first figure is taken on them, outside the measured window; 0
@@ -108,6 +112,21 @@ public final class SoakRun {
      */
     public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, double requestsPerSecond,
             int warmupRequests, Consumer<String> progress) {
+        this(settings, inputs, timeout, requestsPerSecond, warmupRequests, WriteAhead.UNBOUNDED, progress);
+    }
+
+    /**
+     * As {@link #SoakRun(JobSettings, SoakInputs, Duration, double, int, Consumer)}, with the requests of an
+     * unpaced run ({@code requestsPerSecond} 0) written at most {@code writeAhead} ahead of the outcomes read back
+     * (0: all at once): the job keeps a backlog of that many, and the harness does not write the whole run in its
+     * first seconds, on the cores the job computes on.
+     */
+    public SoakRun(JobSettings settings, SoakInputs inputs, Duration timeout, double requestsPerSecond,
+            int warmupRequests, int writeAhead, Consumer<String> progress) {
+        if (writeAhead < 0) {
+            throw new IllegalArgumentException("the write-ahead must be >= 0 requests, got " + writeAhead);
+        }
+        this.writeAhead = writeAhead;
         if (!(requestsPerSecond >= 0) || Double.isInfinite(requestsPerSecond)) {
             throw new IllegalArgumentException("the request rate must be >= 0, got " + requestsPerSecond);
         }
@@ -154,14 +173,15 @@ public final class SoakRun {
         long start = System.nanoTime();
         long startEpochMillis = System.currentTimeMillis();
         SoakLatencies latencies = new SoakLatencies(inputs);
+        WriteAhead ahead = new WriteAhead(requestsPerSecond > 0 ? WriteAhead.UNBOUNDED : writeAhead);
         Runnable write = () -> {
-            produce(inputs.count(), SoakInputs::id, inputs::value, i -> latencies.written(i, System.currentTimeMillis()),
-                    start, requestsPerSecond);
-            progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", inputs.count(),
+            int written = produce(inputs.count(), SoakInputs::id, inputs::value,
+                    i -> latencies.written(i, System.currentTimeMillis()), start, requestsPerSecond, ahead);
+            progress.accept(String.format(java.util.Locale.ROOT, "%d requests written in %.1f s", written,
                     (System.nanoTime() - start) / 1e9));
         };
         CompletableFuture<Void> writing;
-        if (requestsPerSecond > 0) {
+        if (requestsPerSecond > 0 || writeAhead != WriteAhead.UNBOUNDED) {
             writing = CompletableFuture.runAsync(write, runnable -> {
                 Thread writer = new Thread(runnable, "loupe-soak-writer");
                 writer.setDaemon(true);
@@ -199,6 +219,7 @@ public final class SoakRun {
                     timings.add(result);
                 }
             }
+            ahead.accounted(tally.accounted());
             if (tally.complete() && completedAt == 0) {
                 completedAt = System.nanoTime();
                 settleUntil = completedAt + settle; // a duplicate would be committed within a checkpoint or two
@@ -228,6 +249,7 @@ public final class SoakRun {
                 }
             }
         }
+        ahead.close();   // a run that ended early (time limit, job stopped) writes nothing more
         if (writing.isCompletedExceptionally()) {
             writing.join();   // throws the writer's failure
         }
@@ -261,7 +283,8 @@ public final class SoakRun {
      */
     private void warmUp(KafkaConsumer<byte[], byte[]> consumer, SoakTally tally, BooleanSupplier jobRunning) {
         long begin = System.nanoTime();
-        produce(warmupRequests, SoakInputs::warmupId, inputs::warmupValue, i -> {}, begin, 0);
+        produce(warmupRequests, SoakInputs::warmupId, inputs::warmupValue, i -> {}, begin, 0,
+                new WriteAhead(WriteAhead.UNBOUNDED));
         AvroDeserializer<AnnotationResult> results = new AvroDeserializer<>(AnnotationResult.class);
         AvroDeserializer<AnnotationFailure> failures = new AvroDeserializer<>(AnnotationFailure.class);
         java.util.Set<String> seen = new java.util.HashSet<>();
@@ -293,10 +316,12 @@ public final class SoakRun {
 
     /**
      * Writes requests 0 to {@code count - 1} ({@code id} and {@code value} of each), paced at {@code rate} per second
-     * from {@code start} (nanos) when that is above 0, telling {@code written} as each is sent.
+     * from {@code start} (nanos) when that is above 0 and no further ahead of the outcomes than {@code ahead}
+     * allows, telling {@code written} as each is sent; returns how many were written (fewer once {@code ahead} is
+     * closed).
      */
-    private void produce(int count, IntFunction<String> id, IntFunction<byte[]> value, IntConsumer written, long start,
-            double rate) {
+    private int produce(int count, IntFunction<String> id, IntFunction<byte[]> value, IntConsumer written, long start,
+            double rate, WriteAhead ahead) {
         Properties p = new Properties();
         p.putAll(settings.kafkaProperties().asMap());
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
@@ -304,10 +329,17 @@ public final class SoakRun {
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         // paced, each request is sent as it is written (its latency counts from then); all at once, in batches
         p.put(ProducerConfig.LINGER_MS_CONFIG, rate > 0 ? "0" : "10");
+        // batches of 512 KiB, which the producer takes from and gives back to its pool: with the default 16 KiB every
+        // request (a 95 KB JPEG inline) got a batch buffer of its own size, allocated and dropped in the job's JVM
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(512 << 10));
         AcknowledgedSends.orderedProducer(p); // the soak's topics were created a moment ago
         try (var producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             AcknowledgedSends<byte[], byte[]> sends = new AcknowledgedSends<>(producer);
+            int sent = 0;
             for (int i = 0; i < count; i++) {
+                if (!ahead.awaitRoom(i)) {
+                    break;
+                }
                 String key = id.apply(i);
                 if (rate > 0) {
                     long due = start + (long) (i * 1e9 / rate);
@@ -318,8 +350,10 @@ public final class SoakRun {
                 written.accept(i);
                 sends.send(new ProducerRecord<>(settings.requestsTopic(), key.getBytes(StandardCharsets.UTF_8),
                         value.apply(i)), key);
+                sent++;
             }
             sends.awaitAll(); // a request not written would never get an outcome: say so instead of waiting for it
+            return sent;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while writing the soak's requests", e);
