@@ -16,8 +16,8 @@ shift 6
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 load() { cut -d' ' -f1 /proc/loadavg; }
 mkdir -p "$out"
-printf '| run | load (start, end) | window images/s | whole run images/s | start-up s | launch to first read s | wall s | CPU s/image | model | task thread | JIT C1 | JIT C2 | GC | Flink runtime |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| run | load (start, end) | window images/s | whole run images/s | start-up s | launch to first read s | CPU s to first read | wall s | CPU s/image | model | task thread | JIT C1 | JIT C2 | GC | Flink runtime |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 one() { # side launcher java-opts run-dir
   local side=$1 launcher=$2 opts=$3 d=$4
   shift 4
@@ -43,7 +43,8 @@ if "error" in r:
 p = r["parts_cpu_s_per_image"]
 g = lambda k: f"{p.get(k, 0):.4f}"
 print(f"| {side} | {loads} | {r['window_images_per_second']:.2f} | {r['whole_run_images_per_second']:.2f} | "
-      f"{r['start_up_s']:.1f} | {r['launch_to_first_read_s']:.1f} | {r['command_wall_s']:.1f} | "
+      f"{r['start_up_s']:.1f} | {r['launch_to_first_read_s']:.1f} | {r['cpu_s_to_first_read']:.1f} | "
+      f"{r['command_wall_s']:.1f} | "
       f"{r['process_cpu_s_per_image']:.4f} | {g('model')} | {g('task thread')} | {r['c1_cpu_s_per_image']:.4f} | "
       f"{r['c2_cpu_s_per_image']:.4f} | {g('GC')} | {g('Flink runtime')} |")
 PY

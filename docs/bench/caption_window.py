@@ -5,7 +5,8 @@ Usage: caption_window.py RUN_DIR [LAUNCH_EPOCH_S EXIT_EPOCH_S]
 
 RUN_DIR holds caption.out (the command's stdout) and series.jsonl. Prints one JSON object: the summary's window
 images/s (first read -> last result) and whole-run images/s and start-up (submission -> first read), the command's
-wall time and its time to the first read (launch -> first read) when the launch and exit times are given, and CPU
+wall time and its time to the first read (launch -> first read) when the launch and exit times are given, the
+process's CPU seconds until the first read, and CPU
 seconds per image within the window: the process and its parts (cpu_window.py --parts), with the JIT compilers split
 into C1 and C2. The window ends where the inference thread last used CPU (the last result) and spans the summary's
 seconds, as in caption_pairs.sh.
@@ -60,6 +61,9 @@ def main():
     if launch is not None:
         result["command_wall_s"] = round(exit_ - launch, 2)
         result["launch_to_first_read_s"] = round(start - launch, 2)
+    # the process's CPU seconds until the first read (JVM start, command line, MiniCluster, job, operators, model):
+    # steadier than the start-up's wall time on a loaded host
+    result["cpu_s_to_first_read"] = round(a["process"], 2)
     print(json.dumps(result))
 
 
