@@ -22,19 +22,11 @@ one() { # side launcher java-opts run-dir
   local side=$1 launcher=$2 opts=$3 d=$4
   shift 4
   rm -rf "$d" && mkdir -p "$d"
-  local l0 t0 t1 launcher_pid jvm
+  local l0
   l0=$(load)
-  t0=$(date +%s.%N)
-  LOUPE_JAVA_OPTS="$opts" "$launcher" caption --model "$pkg" --input "$images" --output "$d/out" --batch-size 16 \
-      --max-new-tokens 20 --min-new-tokens 20 -D loupe.runtime.threads=2 "$@" > "$d/caption.out" 2> "$d/caption.err" &
-  launcher_pid=$!
-  # the launcher execs java (same pid); a launcher that runs java as a child is followed to it
-  sleep 0.3
-  jvm=$(pgrep -P "$launcher_pid" java || echo "$launcher_pid")
-  python3 "$here/thread_cpu.py" "$jvm" --jcmd --series "$d/series.jsonl" > "$d/threads.json" 2>&1 || true
-  wait "$launcher_pid" || true
-  t1=$(date +%s.%N)
-  python3 "$here/caption_window.py" "$d" "$t0" "$t1" > "$d/run.json"
+  LOUPE_JAVA_OPTS="$opts" "$here/sampled_caption.sh" "$launcher" "$d" "$pkg" "$images" "$@"
+  # shellcheck disable=SC2046
+  python3 "$here/caption_window.py" "$d" $(cat "$d/launch.txt") > "$d/run.json"
   python3 - "$d/run.json" "$side" "$l0, $(load)" <<'PY'
 import json, sys
 r, side, loads = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
