@@ -27,13 +27,7 @@ for n in $(seq 1 "$pairs"); do
   read -r bips bcpu < <(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; \
 print(r['images_per_second'], r['cpu_seconds_per_image'])" "$d/bench.json")
   l1=$(load)
-  LOUPE_THREADS=2 "$root/bin/loupe" caption --model "$pkg" --input "$images" --output "$d/out" --batch-size 16 \
-      --max-new-tokens 20 --min-new-tokens 20 -D loupe.runtime.threads=2 "$@" > "$d/caption.out" 2> "$d/caption.err" &
-  launcher=$!
-  sleep 0.5
-  jvm=$(pgrep -P "$launcher" java || echo "$launcher")
-  python3 "$here/thread_cpu.py" "$jvm" --jcmd --series "$d/series.jsonl" > "$d/threads.json" 2>&1 || true
-  wait "$launcher" || true
+  "$here/sampled_caption.sh" "$root/bin/loupe" "$d" "$pkg" "$images" "$@"
   l2=$(load)
   python3 - "$here/cpu_window.py" "$d" "$bips" "$bcpu" "$n" "$l0, $l1, $l2" <<'PY'
 import json, re, subprocess, sys

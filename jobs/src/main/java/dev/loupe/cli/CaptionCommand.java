@@ -58,8 +58,8 @@ public final class CaptionCommand implements Callable<Integer>, ConfiguredComman
             config = toConfiguration();
             CaptionSettings settings = CaptionSettings.from(config);
             factory = ModelRuntimes.resolve(CaptionArguments.modelOrDemo(config, err), config);
-            CaptionJob.Result result = CaptionJob.run(config, factory, CaptionJob.runnerFor(settings),
-                    BoundedJobRunner::localEnvironment);
+            BoundedJobRunner runner = CaptionJob.runnerFor(settings);
+            CaptionJob.Result result = CaptionJob.run(config, factory, runner, runner::localEnvironmentFor);
             result.print(System.out);
             return result.exitStatus();
         } catch (IllegalArgumentException e) {

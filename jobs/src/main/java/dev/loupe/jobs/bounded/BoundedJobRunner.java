@@ -38,6 +38,7 @@ import org.apache.flink.util.ExceptionUtils;
 public final class BoundedJobRunner {
     private static final Duration RATE_WINDOW = Duration.ofSeconds(30);
     private static final Duration ACCUMULATOR_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration MIN_HEARTBEAT = Duration.ofSeconds(1);
 
     private final PrintStream out;
     private final boolean interactive;
@@ -71,11 +72,34 @@ public final class BoundedJobRunner {
      * task managers send accumulators to the job master every second so the progress line moves.
      */
     public static StreamExecutionEnvironment localEnvironment(Configuration jobConfig) {
+        return localEnvironment(jobConfig, MIN_HEARTBEAT);
+    }
+
+    /**
+     * As {@link #localEnvironment(Configuration)}, with the accumulators sent as often as {@code reportInterval}
+     * (at least every second, at most Flink's default of every 10 s), so a runner reporting every 10 s does not have
+     * them sent every second: each heartbeat Java-serializes every task's accumulators and the job master reads them
+     * back, and at one a second that is enough calls for the JIT compilers to compile Java serialization with C2
+     * in the middle of a run (issue 13: about a third of the compilers' time in a caption run's window).
+     */
+    public static StreamExecutionEnvironment localEnvironment(Configuration jobConfig, Duration reportInterval) {
         Configuration conf = new Configuration(jobConfig);
         if (!conf.contains(HeartbeatManagerOptions.HEARTBEAT_INTERVAL)) {
-            conf.set(HeartbeatManagerOptions.HEARTBEAT_INTERVAL, Duration.ofSeconds(1));
+            conf.set(HeartbeatManagerOptions.HEARTBEAT_INTERVAL, heartbeatFor(reportInterval));
         }
         return StreamExecutionEnvironment.createLocalEnvironment(conf);
+    }
+
+    /** The heartbeat (accumulator report) interval for progress reported every {@code reportInterval}. */
+    static Duration heartbeatFor(Duration reportInterval) {
+        Duration atMost = HeartbeatManagerOptions.HEARTBEAT_INTERVAL.defaultValue();
+        return reportInterval.compareTo(MIN_HEARTBEAT) < 0 ? MIN_HEARTBEAT
+                : reportInterval.compareTo(atMost) > 0 ? atMost : reportInterval;
+    }
+
+    /** A local environment for {@code jobConfig} whose accumulators arrive as often as this runner reports them. */
+    public StreamExecutionEnvironment localEnvironmentFor(Configuration jobConfig) {
+        return localEnvironment(jobConfig, interval);
     }
 
     /** Runs the job built on {@code env} to its end; {@code total} is the planned row count, -1 when unknown. */

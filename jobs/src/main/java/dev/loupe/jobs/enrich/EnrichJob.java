@@ -96,8 +96,7 @@ public final class EnrichJob {
      */
     public static Report run(Configuration config, AnnotatorFactory factory, BoundedJobRunner runner, PrintStream out)
             throws Exception {
-        return run(config, factory, runner, out,
-                BoundedJobRunner.localEnvironment(environmentConfiguration(config)));
+        return run(config, factory, runner, out, runner.localEnvironmentFor(environmentConfiguration(config)));
     }
 
     static Report run(Configuration config, AnnotatorFactory factory, BoundedJobRunner runner, PrintStream out,

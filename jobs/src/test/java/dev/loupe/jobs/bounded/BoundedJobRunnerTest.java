@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.HeartbeatManagerOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
@@ -71,6 +72,27 @@ class BoundedJobRunnerTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    @Test
+    void theAccumulatorsAreSentAsOftenAsTheRunnerReportsThemBetweenOneAndTenSeconds() {
+        assertThat(BoundedJobRunner.heartbeatFor(Duration.ofMillis(200))).isEqualTo(Duration.ofSeconds(1));
+        assertThat(BoundedJobRunner.heartbeatFor(Duration.ofSeconds(3))).isEqualTo(Duration.ofSeconds(3));
+        assertThat(BoundedJobRunner.heartbeatFor(Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(10));
+        assertThat(BoundedJobRunner.heartbeatFor(Duration.ofMinutes(1))).isEqualTo(Duration.ofSeconds(10));
+
+        PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        Configuration conf = new Configuration();
+        StreamExecutionEnvironment everyTenSeconds =
+                new BoundedJobRunner(out, false, Duration.ofSeconds(10), "images").localEnvironmentFor(conf);
+        assertThat(everyTenSeconds.getConfiguration().get(HeartbeatManagerOptions.HEARTBEAT_INTERVAL))
+                .isEqualTo(Duration.ofSeconds(10));
+        assertThat(BoundedJobRunner.localEnvironment(conf).getConfiguration()
+                .get(HeartbeatManagerOptions.HEARTBEAT_INTERVAL)).isEqualTo(Duration.ofSeconds(1));
+        conf.set(HeartbeatManagerOptions.HEARTBEAT_INTERVAL, Duration.ofSeconds(4));
+        assertThat(new BoundedJobRunner(out, false, Duration.ofSeconds(10), "images").localEnvironmentFor(conf)
+                .getConfiguration().get(HeartbeatManagerOptions.HEARTBEAT_INTERVAL))
+                .as("a heartbeat the job's configuration sets wins").isEqualTo(Duration.ofSeconds(4));
     }
 
     @Test
