@@ -78,10 +78,10 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
     @Option(names = "--scheduling", split = ",", defaultValue = "static", paramLabel = "static|continuous",
             description = "Generation loop: static batches (every row waits for the longest of its batch) or "
             + "continuous batching (rows join and leave the decoding batch step by step; --batch-sizes are its active "
-            + "rows); 'static,continuous' measures both, their runs alternating. Continuous batching builds the image "
-            + "side of waiting rows on a background thread in the idle scheduling class while rows decode (unless "
-            + "-Dloupe.continuous.prefixes-in-background=false); 'continuous-overlap' forces that background thread "
-            + "on, 'continuous-on-loop' off (every group built on the loop's thread when admission needs it), to "
+            + "rows); 'static,continuous' measures both, their runs alternating. With "
+            + "-Dloupe.continuous.prefixes-in-background=true continuous batching builds the image side of waiting "
+            + "rows on a background thread in the idle scheduling class while rows decode (off by default); "
+            + "'continuous-overlap' forces that background thread on, 'continuous-on-loop' off (every group built on the loop's thread when admission needs it), to "
             + "measure the overlap. Default ${DEFAULT-VALUE}.")
     List<String> scheduling;
 

@@ -55,11 +55,12 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     public static final int MAX_CANDIDATES = 256;
 
     /**
-     * System property, {@code true} by default: continuous batching builds the image side of waiting rows on a thread
+     * System property, {@code false} by default (on a quiet machine it did not pay: docs/benchmarks.md); {@code true}:
+     * continuous batching builds the image side of waiting rows on a thread
      * of its own in the idle scheduling class while rows decode, its runs wholly on that thread, filling the cores the
      * decode steps leave idle; admissions build on the loop's thread (over the pool) only the rows still missing
      * ({@link PrefixesAhead}). Only for families whose image side can run on the calling thread
-     * ({@link VisualPrefixEncoder#buildsOnCaller}: InstructBLIP and BLIP-2 on the CPU). {@code false}: every group is
+     * ({@link VisualPrefixEncoder#buildsOnCaller}: InstructBLIP and BLIP-2 on the CPU). Off: every group is
      * built on the loop's thread when admission needs it.
      */
     public static final String PREFIXES_IN_BACKGROUND = PrefixesAhead.BACKGROUND_PROPERTY;

@@ -100,10 +100,11 @@ final class PrefixesAhead<R> implements AutoCloseable {
 
     /**
      * Whether continuous batching builds prefixes on a background thread ({@link #BACKGROUND_PROPERTY}; default
-     * true).
+     * false: on the quiet 2-core machine it did not pay, as the background's memory traffic slows the decode steps
+     * it runs beside, and at fp32 its sessions are a second copy of the image side's weights; docs/benchmarks.md).
      */
     static boolean backgroundByDefault() {
-        return !"false".equalsIgnoreCase(System.getProperty(BACKGROUND_PROPERTY, "true").trim());
+        return "true".equalsIgnoreCase(System.getProperty(BACKGROUND_PROPERTY, "false").trim());
     }
 
     /** Rows per background group ({@link #BACKGROUND_GROUP_PROPERTY}, else {@link #DEFAULT_BACKGROUND_GROUP}). */
