@@ -162,17 +162,7 @@ final class PrefixesAhead<R> implements AutoCloseable {
      * on this thread. Returns at once when rows are built already.
      */
     void await() {
-        List<R> group;
-        synchronized (this) {
-            if (!built.isEmpty() || waiting.isEmpty()) {
-                return;
-            }
-            group = nextGroup(maxGroup);
-        }
-        List<Built<R>> out = build(group, builder);
-        synchronized (this) {
-            built.addAll(out);
-        }
+        buildMissing(1, maxGroup);
     }
 
     /**

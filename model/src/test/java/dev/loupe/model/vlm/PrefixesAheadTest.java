@@ -86,19 +86,14 @@ class PrefixesAheadTest {
      */
     @Test
     void theCallerBuildsTheMissingRowsItselfInsteadOfWaitingForTheBackground() throws Exception {
-        CountDownLatch started = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
+        Gate gate = new Gate();
         Recording onLoop = new Recording();
         Recording inBackground = new Recording();
-        PrefixesAhead.Builder<Integer> blocking = rows -> {
-            started.countDown();
-            awaitDeafly(release);
-            return inBackground.build(rows);
-        };
+        PrefixesAhead.Builder<Integer> blocking = gate.blocking(rows -> inBackground.build(rows));
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
             assertThat(ahead.background()).isTrue();
             ahead.addAll(List.of(0, 1, 2, 3, 4, 5, 6));
-            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // rows 0 and 1 on the background, held there
+            assertThat(gate.started.await(30, TimeUnit.SECONDS)).isTrue(); // rows 0 and 1 on the background, held there
             assertThat(ahead.take(10)).isEmpty();
             assertThat(ahead.held()).isEqualTo(7);
 
@@ -107,7 +102,7 @@ class PrefixesAheadTest {
             assertThat(onLoop.threads).containsOnly(Thread.currentThread().getName());
             assertThat(taken(ahead)).containsExactly(2, 3, 4);
 
-            release.countDown();
+            gate.release.countDown();
             List<Integer> rest = new ArrayList<>();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (rest.size() < 4 && System.nanoTime() < deadline) { // the background goes on with 5 and 6 alone
@@ -129,22 +124,17 @@ class PrefixesAheadTest {
     @Test
     void theCallerTakesTheBackgroundsGroupOverWhenItsRowsAreAllThatIsMissing() throws Exception {
         AtomicInteger freed = new AtomicInteger();
-        CountDownLatch started = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
+        Gate gate = new Gate();
         Recording onLoop = new Recording();
-        PrefixesAhead.Builder<Integer> blocking = rows -> {
-            started.countDown();
-            awaitDeafly(release);
-            return onDevice(rows, freed);
-        };
+        PrefixesAhead.Builder<Integer> blocking = gate.blocking(rows -> onDevice(rows, freed));
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 4, 2)) {
             ahead.addAll(List.of(0, 1, 2));
-            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // 0 and 1 on the background
+            assertThat(gate.started.await(30, TimeUnit.SECONDS)).isTrue(); // 0 and 1 on the background
             ahead.buildMissing(3, 1);
             assertThat(onLoop.groups).containsExactly(List.of(0, 1, 2));
             assertThat(taken(ahead)).containsExactly(0, 1, 2);
             assertThat(ahead.isEmpty()).isTrue();
-            release.countDown();
+            gate.release.countDown();
         }
         assertThat(freed).as("the background's dropped build released its prefixes").hasValue(1);
     }
@@ -152,23 +142,18 @@ class PrefixesAheadTest {
     /** The caller builds at least {@code minGroup} rows where that many wait: a run over the pool has a fixed cost. */
     @Test
     void theCallerBuildsAtLeastMinGroupRows() throws Exception {
-        CountDownLatch started = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
+        Gate gate = new Gate();
         Recording onLoop = new Recording();
-        PrefixesAhead.Builder<Integer> blocking = rows -> {
-            started.countDown();
-            awaitDeafly(release);
-            return new Recording().build(rows);
-        };
+        PrefixesAhead.Builder<Integer> blocking = gate.blocking(rows -> new Recording().build(rows));
         try (PrefixesAhead<Integer> ahead = new PrefixesAhead<>(onLoop, blocking, 16, 1)) {
             ahead.addAll(List.of(0, 1, 2, 3, 4, 5));
-            assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // row 0 on the background
+            assertThat(gate.started.await(30, TimeUnit.SECONDS)).isTrue(); // row 0 on the background
             ahead.buildMissing(1, 3);
             assertThat(onLoop.groups).containsExactly(List.of(1, 2, 3));
             assertThat(taken(ahead)).containsExactly(1, 2, 3);
             ahead.buildMissing(4, 3); // 4 wanted, rows 4 and 5 left to start, then row 0 taken over
             assertThat(onLoop.groups).containsExactly(List.of(1, 2, 3), List.of(0, 4, 5));
-            release.countDown();
+            gate.release.countDown();
         }
     }
 
@@ -216,24 +201,33 @@ class PrefixesAheadTest {
     @Test
     void closeWithABuildInProgressWaitsForItAndReleasesItsPrefixes() throws Exception {
         AtomicInteger freed = new AtomicInteger();
-        CountDownLatch started = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        PrefixesAhead.Builder<Integer> slow = rows -> {
-            started.countDown();
-            awaitDeafly(release);
-            return onDevice(rows, freed);
-        };
+        Gate gate = new Gate();
+        PrefixesAhead.Builder<Integer> slow = gate.blocking(rows -> onDevice(rows, freed));
         PrefixesAhead<Integer> ahead = new PrefixesAhead<>(new Recording(), slow, 4, 1);
         ahead.add(0);
-        assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(gate.started.await(30, TimeUnit.SECONDS)).isTrue();
         Thread closing = new Thread(ahead::close);
         closing.start();
         closing.join(300);
         assertThat(closing.isAlive()).as("close waits for the build in progress").isTrue();
-        release.countDown();
+        gate.release.countDown();
         closing.join(30_000);
         assertThat(closing.isAlive()).isFalse();
         assertThat(freed).as("the build in progress ended and its prefix was released").hasValue(1);
+    }
+
+    /** A builder that says it started, then holds its group until released, deaf to interrupts like a graph run. */
+    private static final class Gate {
+        final CountDownLatch started = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        PrefixesAhead.Builder<Integer> blocking(PrefixesAhead.Builder<Integer> then) {
+            return rows -> {
+                started.countDown();
+                awaitDeafly(release);
+                return then.build(rows);
+            };
+        }
     }
 
     /** Waits for {@code latch} whatever interrupts come, like a graph run. */
