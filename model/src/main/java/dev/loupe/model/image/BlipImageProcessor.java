@@ -111,7 +111,7 @@ public final class BlipImageProcessor implements ImagePreprocessor {
 
     @Override
     public ImageTensor preprocess(byte[] encoded) throws AnnotationException {
-        return toTensor(decode(encoded));
+        return decode(encoded, this::toTensor);
     }
 
     @Override
@@ -126,14 +126,16 @@ public final class BlipImageProcessor implements ImagePreprocessor {
 
     private Preprocessed preprocessed(byte[] encoded, boolean thumbnail, int maxSide, IntFunction<float[]> buffers)
             throws AnnotationException {
-        RgbRows rows = decode(encoded);
-        RgbImage sized = sized(rows);
-        return new Preprocessed(tensor(sized, buffers),
-                thumbnail ? Thumbnails.of(rows, doResize ? sized : null, maxSide) : null);
+        return decode(encoded, rows -> {
+            RgbImage sized = sized(rows);
+            return new Preprocessed(tensor(sized, buffers),
+                    thumbnail ? Thumbnails.of(rows, doResize ? sized : null, maxSide) : null);
+        });
     }
 
-    private RgbRows decode(byte[] encoded) throws AnnotationException {
-        return doResize ? decoder.decodeRows(encoded, width, height) : decoder.decodeRows(encoded);
+    /** {@code use} reads the decoded rows before the decoder reuses their buffer (no heap copy of the image). */
+    private <T> T decode(byte[] encoded, RgbRows.Use<T> use) throws AnnotationException {
+        return doResize ? decoder.decodeRows(encoded, width, height, use) : decoder.decodeRows(encoded, 0, 0, use);
     }
 
     /** Resize, rescale and normalise an already decoded image. */

@@ -105,22 +105,22 @@ public final class ClipImageProcessor implements ImagePreprocessor {
 
     @Override
     public ImageTensor preprocess(byte[] encoded) throws AnnotationException {
-        return toTensor(decode(encoded));
+        return decode(encoded, this::toTensor);
     }
 
     @Override
     public Preprocessed preprocessWithThumbnail(byte[] encoded, int maxSide) throws AnnotationException {
-        RgbRows rows = decode(encoded);
-        return new Preprocessed(toTensor(rows), Thumbnails.of(rows, maxSide));
+        return decode(encoded, rows -> new Preprocessed(toTensor(rows), Thumbnails.of(rows, maxSide)));
     }
 
-    private RgbRows decode(byte[] encoded) throws AnnotationException {
+    /** {@code use} reads the decoded rows before the decoder reuses their buffer (no heap copy of the image). */
+    private <T> T decode(byte[] encoded, RgbRows.Use<T> use) throws AnnotationException {
         if (!doResize) {
-            return decoder.decodeRows(encoded);
+            return decoder.decodeRows(encoded, 0, 0, use);
         }
         // The resize keeps the shortest edge at least shortestEdge (or the fixed size), so may start from there.
-        return shortestEdge > 0 ? decoder.decodeRows(encoded, shortestEdge, shortestEdge)
-                : decoder.decodeRows(encoded, resizeWidth, resizeHeight);
+        return shortestEdge > 0 ? decoder.decodeRows(encoded, shortestEdge, shortestEdge, use)
+                : decoder.decodeRows(encoded, resizeWidth, resizeHeight, use);
     }
 
     /** Resize, crop, rescale and normalise an already decoded image. */

@@ -168,6 +168,15 @@ public final class ImageDecoder {
      * size). Off, the size hint is ignored.
      */
     RgbRows decodeRows(byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
+        return decodeRows(encoded, minWidth, minHeight, RgbRows::onHeap);
+    }
+
+    /**
+     * As {@link #decodeRows(byte[], int, int)}, the rows handed to {@code use} and valid only until it returns: a
+     * libjpeg-turbo decode is read straight from its native buffer, with no copy of the image on the heap. Exceptions
+     * from {@code use} pass through unchanged.
+     */
+    <T> T decodeRows(byte[] encoded, int minWidth, int minHeight, RgbRows.Use<T> use) throws AnnotationException {
         if (encoded == null || encoded.length == 0) {
             throw new AnnotationException(ErrorCode.IMAGE_EMPTY, "the image has zero bytes");
         }
@@ -178,15 +187,19 @@ public final class ImageDecoder {
         if (fastJpegDownscale && eighthScaleDecoder && isJpeg(encoded)) {
             RgbRows rows = decodeAtEighthScale(encoded, minWidth, minHeight);
             if (rows != null) {
-                return rows;
+                return use.apply(rows);
             }
         }
         if (turbo != null && isJpeg(encoded)) {
-            RgbRows rows = decodeWithTurbo(encoded, minWidth, minHeight);
-            if (rows != null) {
-                return rows;
+            T done = decodeWithTurbo(encoded, minWidth, minHeight, use);
+            if (done != null) {
+                return done;
             }
         }
+        return use.apply(decodeWithImageIo(encoded, minWidth, minHeight));
+    }
+
+    private RgbRows decodeWithImageIo(byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
@@ -230,7 +243,8 @@ public final class ImageDecoder {
     }
 
     /** Null for a JPEG that libjpeg-turbo does not decode as Pillow does: ImageIO takes it. */
-    private RgbRows decodeWithTurbo(byte[] encoded, int minWidth, int minHeight) throws AnnotationException {
+    private <T> T decodeWithTurbo(byte[] encoded, int minWidth, int minHeight, RgbRows.Use<T> use)
+            throws AnnotationException {
         JpegStructure jpeg = JpegStructure.parse(encoded);
         if (!jpeg.turboDecodable()) {
             return null;
@@ -242,7 +256,7 @@ public final class ImageDecoder {
                         "the JPEG is truncated (no end-of-image marker after the scan data)");
             }
             return fastJpegDownscale ? downscale(width, height, minWidth, minHeight) : 1;
-        });
+        }, use);
     }
 
     private void checkPixels(String format, int width, int height) throws AnnotationException {

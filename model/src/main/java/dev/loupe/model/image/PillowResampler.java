@@ -101,13 +101,16 @@ public final class PillowResampler {
         int rowOffset;
         if (width != in.width) {
             Coefficients horizontal = Coefficients.cached(in.width, width, filter);
-            src = horizontalPass(in, first, last - first, width, horizontal);
+            int bytes = 3 * width * (last - first);
+            // Only the vertical pass reads the horizontal pass's output when both run: a reused buffer will do.
+            byte[] out = height != in.height ? Scratch.bytes(bytes) : new byte[bytes];
+            src = horizontalPass(in, first, last - first, width, horizontal, out);
             rowOffset = first;
         } else {
             src = in.array();
             rowOffset = 0;
             if (src == null) {
-                src = new byte[3 * in.width * (last - first)];
+                src = Scratch.bytes(3 * in.width * (last - first)); // read by the vertical pass only
                 for (int y = first; y < last; y++) {
                     in.row(y, src, 3 * in.width * (y - first));
                 }
@@ -130,18 +133,47 @@ public final class PillowResampler {
     /** Windows at least this long are summed one channel at a time over planar rows, shorter ones interleaved. */
     private static final int PLANAR_MIN_TAPS = 24;
 
-    private static byte[] horizontalPass(RgbRows in, int firstRow, int rows, int outW, Coefficients c) {
-        return horizontalPass(in, firstRow, rows, outW, c, c.ksize >= PLANAR_MIN_TAPS);
+    /** Into {@code out} (at least {@code 3 * outW * rows} bytes, possibly longer). */
+    private static byte[] horizontalPass(RgbRows in, int firstRow, int rows, int outW, Coefficients c, byte[] out) {
+        return c.ksize >= PLANAR_MIN_TAPS ? horizontalPlanar(in, firstRow, rows, outW, c, out)
+                : horizontalInterleaved(in, firstRow, rows, outW, c, out);
     }
 
     /** Either way of summing; both give the same bytes (tests compare them). */
     static byte[] horizontalPass(RgbRows in, int firstRow, int rows, int outW, Coefficients c, boolean planar) {
-        return planar ? horizontalPlanar(in, firstRow, rows, outW, c) : horizontalInterleaved(in, firstRow, rows, outW, c);
+        byte[] out = new byte[rows * outW * 3];
+        return planar ? horizontalPlanar(in, firstRow, rows, outW, c, out)
+                : horizontalInterleaved(in, firstRow, rows, outW, c, out);
+    }
+
+    /**
+     * Per thread, one buffer for the horizontal pass's output where only the vertical pass reads it (a third of the
+     * input image's bytes for a photo shrunk to model size): no new array, zeroed and later collected, per image.
+     * Buffers over {@value #MAX_BYTES} bytes are not kept.
+     */
+    static final class Scratch {
+        static final int MAX_BYTES = 4 << 20;
+        private static final ThreadLocal<byte[]> BUFFER = new ThreadLocal<>();
+
+        private Scratch() {}
+
+        /** At least {@code n} bytes, contents undefined; valid until this thread's next call. */
+        static byte[] bytes(int n) {
+            if (n > MAX_BYTES) {
+                return new byte[n];
+            }
+            byte[] b = BUFFER.get();
+            if (b == null || b.length < n) {
+                b = new byte[n];
+                BUFFER.set(b);
+            }
+            return b;
+        }
     }
 
     /** Short windows (little shrinking, or enlarging): the three channels summed together from interleaved rows. */
-    private static byte[] horizontalInterleaved(RgbRows in, int firstRow, int rows, int outW, Coefficients c) {
-        byte[] out = new byte[rows * outW * 3];
+    private static byte[] horizontalInterleaved(RgbRows in, int firstRow, int rows, int outW, Coefficients c,
+                                                byte[] out) {
         int srcW = in.width;
         byte[] whole = in.array();
         byte[] line = whole != null ? null : new byte[3 * srcW];
@@ -186,8 +218,7 @@ public final class PillowResampler {
      * Long windows (a large photo shrunk to model size): each channel's sum is one contiguous dot product over a
      * planar row, about 15 % faster there than three interleaved sums (and slower on short windows).
      */
-    private static byte[] horizontalPlanar(RgbRows in, int firstRow, int rows, int outW, Coefficients c) {
-        byte[] out = new byte[rows * outW * 3];
+    private static byte[] horizontalPlanar(RgbRows in, int firstRow, int rows, int outW, Coefficients c, byte[] out) {
         int srcW = in.width;
         int[] red = new int[srcW];
         int[] green = new int[srcW];

@@ -1,5 +1,7 @@
 package dev.loupe.model.image;
 
+import dev.loupe.model.api.AnnotationException;
+
 /**
  * A decoded image read row by row as 8-bit interleaved RGB, converting from the decoder's raster on the fly, so
  * that a resize can consume a large image without the full-size RGB copy ever being written (on a 12-megapixel
@@ -7,6 +9,12 @@ package dev.loupe.model.image;
  * one {@link RgbImage}.
  */
 abstract class RgbRows {
+    /** Code given rows that may be valid only until it returns (a decoder's reused buffer). */
+    interface Use<T> {
+        /** Must not return null, nor keep {@code rows} (or anything still reading them) after returning. */
+        T apply(RgbRows rows) throws AnnotationException;
+    }
+
     final int width;
     final int height;
 
@@ -41,9 +49,17 @@ abstract class RgbRows {
         }
     }
 
-    /** The whole image, interleaved, or null when the rows are converted on demand. */
+    /**
+     * The whole image, interleaved (row {@code y} at {@code 3 * width * y}; the array may be longer), or null when
+     * the rows are converted on demand. Valid as long as the rows are.
+     */
     byte[] array() {
         return null;
+    }
+
+    /** Rows that stay valid after the call that decoded them returned: these, unless they live in a reused buffer. */
+    RgbRows onHeap() {
+        return this;
     }
 
     RgbImage toImage() {
@@ -67,7 +83,12 @@ abstract class RgbRows {
             }
 
             @Override
-            RgbImage toImage() {
+            /** Rows that stay valid after the call that decoded them returned: these, unless they live in a reused buffer. */
+    RgbRows onHeap() {
+        return this;
+    }
+
+    RgbImage toImage() {
                 return image;
             }
         };

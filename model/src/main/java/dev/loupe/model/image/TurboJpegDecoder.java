@@ -10,6 +10,7 @@ import dev.loupe.model.api.ErrorCode;
 import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -28,7 +29,8 @@ import java.util.logging.Logger;
  * {@code -Dloupe.turbojpeg=false}); one log line says which JPEG decoder is active. Thread-safe: each call borrows a
  * TurboJPEG handle and its native output buffer from a small pool (at most one idle handle per processor and
  * {@value #MAX_RETAINED_BYTES} bytes of buffers are kept; the rest, and any handle that failed, are freed at once;
- * the idle ones when the pool becomes unreachable). The pixels are copied to the Java heap before the call returns.
+ * the idle ones when the pool becomes unreachable). The pixels are read from the native buffer while the session is
+ * borrowed: copied to the heap, or handed row by row to a caller's code that runs before the session goes back.
  */
 final class TurboJpegDecoder {
     /** System property: {@code false} keeps JPEGs on ImageIO even where libturbojpeg is installed. */
@@ -127,51 +129,157 @@ final class TurboJpegDecoder {
     /**
      * Decodes a JPEG whose markers say {@code stored} (grey, YCbCr or RGB), at 1/{@code choice.scale} size. Null when
      * libjpeg-turbo reads the colour space differently from {@link JpegStructure}; the caller then decodes it its
-     * own way.
+     * own way. The rows are a heap copy, the caller's to keep.
      *
      * @throws AnnotationException IMAGE_CORRUPT for damaged data (libjpeg warnings included), or what {@code choice}
      *                             throws, always before the pixel buffer is allocated
      */
     RgbRows decode(byte[] encoded, JpegStructure.Stored stored, ScaleChoice choice) throws AnnotationException {
+        return decode(encoded, stored, choice, RgbRows::onHeap);
+    }
+
+    /**
+     * As {@link #decode(byte[], JpegStructure.Stored, ScaleChoice)}, handing the rows to {@code user} straight from
+     * the native buffer libjpeg-turbo decoded into (RGB: no heap copy of the image; grey: a heap copy, as before).
+     * The session and its buffer go back to the pool only after {@code user} returned, and the rows refuse to be read
+     * from then on, so no other call can overwrite what {@code user} still reads. Null as above.
+     */
+    <T> T decode(byte[] encoded, JpegStructure.Stored stored, ScaleChoice choice, RgbRows.Use<T> user)
+            throws AnnotationException {
         NativeLong size = new NativeLong(encoded.length);
-        try (Memory in = new Memory(encoded.length)) {
+        Session session = sessions.borrow();
+        boolean healthy = false;
+        NativeRows rows = null;
+        try {
+            Pointer handle = session.handle;
+            Memory in = session.input(encoded.length);
             in.write(0, encoded, 0, encoded.length);
-            Session session = sessions.borrow();
-            boolean healthy = false;
-            try {
-                Pointer handle = session.handle;
-                int[] width = new int[1];
-                int[] height = new int[1];
-                int[] subsampling = new int[1];
-                int[] colourspace = new int[1];
-                if (TurboJpegLibrary.tjDecompressHeader3(handle, in, size, width, height, subsampling, colourspace) != 0) {
-                    throw corrupt(handle);
-                }
-                healthy = true;
-                if (colourspace[0] != expectedColourspace(stored)) {
+            int[] widthOut = new int[1];
+            int[] heightOut = new int[1];
+            int[] subsampling = new int[1];
+            int[] colourspace = new int[1];
+            if (TurboJpegLibrary.tjDecompressHeader3(handle, in, size, widthOut, heightOut, subsampling, colourspace)
+                    != 0) {
+                throw corrupt(handle);
+            }
+            healthy = true;
+            int width = widthOut[0];
+            int height = heightOut[0];
+            if (colourspace[0] != expectedColourspace(stored)) {
+                return null;
+            }
+            int scale = choice.scale(width, height);
+            if (scale != 1 && !picksExactly(width, height, scale)) {
+                scale = 1;
+            }
+            int w = (width + scale - 1) / scale;
+            int h = (height + scale - 1) / scale;
+            boolean grey = stored == JpegStructure.Stored.GREY;
+            int channels = grey ? 1 : 3;
+            long bytes = Math.multiplyExact(Math.multiplyExact((long) w, h), channels);
+            if (bytes > Integer.MAX_VALUE - 8) {
+                throw new AnnotationException(ErrorCode.IMAGE_TOO_MANY_PIXELS,
+                        "the jpeg image is " + width + "x" + height + " pixels, too many to hold");
+            }
+            Memory out = session.output(bytes);
+            if (TurboJpegLibrary.tjDecompress2(handle, in, size, out, w, w * channels, h,
+                    grey ? TurboJpegLibrary.TJPF_GRAY : TurboJpegLibrary.TJPF_RGB,
+                    TurboJpegLibrary.TJFLAG_ACCURATEDCT | TurboJpegLibrary.TJFLAG_STOPONWARNING) != 0) {
+                healthy = false;
+                throw corrupt(handle);
+            }
+            if (grey) {
+                byte[] pixels = new byte[(int) bytes];
+                out.read(0, pixels, 0, pixels.length);
+                return Objects.requireNonNull(user.apply(RgbRows.grey(w, h, pixels)), "rows user gave null");
+            }
+            rows = new NativeRows(w, h, out);
+            return Objects.requireNonNull(user.apply(rows), "rows user gave null");
+        } finally {
+            if (rows != null) {
+                rows.release();
+            }
+            sessions.giveBack(session, healthy);
+        }
+    }
+
+    /** Largest decoded image (bytes) whose heap copy a thread keeps for the next: a 4-megapixel RGB photo. */
+    static final int MAX_KEPT_COPY_BYTES = 12 << 20;
+    /** Per thread, the array {@link NativeRows#array()} copies into: one native read per image, no new array. */
+    private static final ThreadLocal<byte[]> KEPT_COPY = new ThreadLocal<>();
+
+    /**
+     * RGB rows in a session's native output buffer, valid only while the session is borrowed (reading afterwards
+     * throws rather than returning another image's pixels). Whole, they are copied in one read into an array the
+     * thread reuses (one JNI call instead of one per row, about 0.1 ms per 640x480 image); over
+     * {@link #MAX_KEPT_COPY_BYTES} they are read row by row into the reader's own array.
+     */
+    private static final class NativeRows extends RgbRows {
+        private final Memory pixels;
+        /** Set when the session went back to the pool; only the decoding thread reads and writes it. */
+        private boolean released;
+        private byte[] copy;
+
+        /** No reads from now on; the heap copy's array goes back to the thread for its next image. */
+        void release() {
+            released = true;
+            if (copy != null) {
+                KEPT_COPY.set(copy);
+                copy = null;
+            }
+        }
+
+        NativeRows(int width, int height, Memory pixels) {
+            super(width, height);
+            this.pixels = pixels;
+        }
+
+        @Override
+        void row(int y, byte[] dst, int offset) {
+            if (released) {
+                throw new IllegalStateException("decoded rows read after the decoder took its buffer back");
+            }
+            if (y < 0 || y >= height) {
+                throw new IndexOutOfBoundsException("row " + y + " of " + height);
+            }
+            pixels.read(3L * width * y, dst, offset, 3 * width);
+        }
+
+        /** The rows copied to this thread's reused array (longer than the image when an earlier one was larger). */
+        @Override
+        byte[] array() {
+            if (released) {
+                throw new IllegalStateException("decoded rows read after the decoder took its buffer back");
+            }
+            if (copy == null) {
+                int n = 3 * width * height;
+                if (n > MAX_KEPT_COPY_BYTES) {
                     return null;
                 }
-                int scale = choice.scale(width[0], height[0]);
-                if (scale != 1 && !picksExactly(width[0], height[0], scale)) {
-                    scale = 1;
+                byte[] b = KEPT_COPY.get();
+                KEPT_COPY.remove(); // these rows' own until released: a decode nested in their reader gets another
+                if (b == null || b.length < n) {
+                    b = new byte[n];
                 }
-                int w = (width[0] + scale - 1) / scale;
-                int h = (height[0] + scale - 1) / scale;
-                boolean grey = stored == JpegStructure.Stored.GREY;
-                int channels = grey ? 1 : 3;
-                byte[] pixels = new byte[Math.multiplyExact(Math.multiplyExact(w, h), channels)];
-                Memory out = session.output(pixels.length);
-                if (TurboJpegLibrary.tjDecompress2(handle, in, size, out, w, w * channels, h,
-                        grey ? TurboJpegLibrary.TJPF_GRAY : TurboJpegLibrary.TJPF_RGB,
-                        TurboJpegLibrary.TJFLAG_ACCURATEDCT | TurboJpegLibrary.TJFLAG_STOPONWARNING) != 0) {
-                    healthy = false;
-                    throw corrupt(handle);
-                }
-                out.read(0, pixels, 0, pixels.length);
-                return grey ? RgbRows.grey(w, h, pixels) : RgbRows.of(new RgbImage(w, h, pixels));
-            } finally {
-                sessions.giveBack(session, healthy);
+                pixels.read(0, b, 0, n);
+                copy = b;
             }
+            return copy;
+        }
+
+        @Override
+        RgbImage toImage() {
+            if (released) {
+                throw new IllegalStateException("decoded rows read after the decoder took its buffer back");
+            }
+            byte[] out = new byte[3 * width * height];
+            pixels.read(0, out, 0, out.length);
+            return new RgbImage(width, height, out);
+        }
+
+        @Override
+        RgbRows onHeap() {
+            return RgbRows.of(toImage());
         }
     }
 
@@ -220,6 +328,8 @@ final class TurboJpegDecoder {
     private static final class Session {
         final Pointer handle;
         Memory buffer;
+        /** The encoded file, copied where libjpeg-turbo reads it; kept like {@link #buffer}. */
+        Memory input;
 
         Session(Pointer handle) {
             this.handle = handle;
@@ -236,14 +346,29 @@ final class TurboJpegDecoder {
             return buffer;
         }
 
+        /** A buffer for {@code bytes} of encoded input, this session's own when large enough. */
+        Memory input(long bytes) {
+            if (input == null || input.size() < bytes) {
+                if (input != null) {
+                    input.close();
+                }
+                input = new Memory(Math.max(bytes, 1));
+            }
+            return input;
+        }
+
         long retained() {
-            return buffer == null ? 0 : buffer.size();
+            return (buffer == null ? 0 : buffer.size()) + (input == null ? 0 : input.size());
         }
 
         void dropBuffer() {
             if (buffer != null) {
                 buffer.close();
                 buffer = null;
+            }
+            if (input != null) {
+                input.close();
+                input = null;
             }
         }
 
