@@ -12,8 +12,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -58,21 +56,12 @@ class ReusedBuffersTest {
 
     /** What a thread that has never decoded or resized computes: heap decode, fresh buffers. */
     private static <T> T onFreshThread(Callable<T> work) throws Exception {
-        AtomicReference<T> result = new AtomicReference<>();
-        AtomicReference<Exception> failure = new AtomicReference<>();
-        Thread t = new Thread(() -> {
-            try {
-                result.set(work.call());
-            } catch (Exception e) {
-                failure.set(e);
-            }
-        });
-        t.start();
-        t.join();
-        if (failure.get() != null) {
-            throw failure.get();
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            return thread.submit(work).get();
+        } finally {
+            thread.shutdown();
         }
-        return result.get();
     }
 
     private List<float[]> referenceTensors() throws Exception {
@@ -115,27 +104,15 @@ class ReusedBuffersTest {
     @Test
     void twoThreadsAtOnceGiveTheSameValues() throws Exception {
         List<float[]> expected = referenceTensors();
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            List<Future<Boolean>> results = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                int first = t;
-                results.add(pool.submit(() -> {
-                    for (int k = 0; k < 30; k++) {
-                        int i = (first * 3 + k) % images.size();
-                        if (!Arrays.equals(blip.preprocess(images.get(i)).chw(), expected.get(i))) {
-                            return false;
-                        }
-                    }
-                    return true;
-                }));
+        assertThat(TurboJpeg.allTrueOnThreads(2, first -> {
+            for (int k = 0; k < 30; k++) {
+                int i = (first * 3 + k) % images.size();
+                if (!Arrays.equals(blip.preprocess(images.get(i)).chw(), expected.get(i))) {
+                    return false;
+                }
             }
-            for (Future<Boolean> r : results) {
-                assertThat(r.get()).isTrue();
-            }
-        } finally {
-            pool.shutdown();
-        }
+            return true;
+        })).isTrue();
     }
 
     @Test

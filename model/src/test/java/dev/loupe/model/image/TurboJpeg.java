@@ -23,4 +23,28 @@ final class TurboJpeg {
         }
         return turbo;
     }
+
+    /** One thread's work in {@link #allTrueOnThreads}: true when all it checked was right. */
+    interface Worker {
+        boolean test(int thread) throws Exception;
+    }
+
+    /** Whether {@code worker(t)} returned true on each of {@code threads} threads running at once. */
+    static boolean allTrueOnThreads(int threads, Worker worker) throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int index = t;
+                results.add(pool.submit(() -> worker.test(index)));
+            }
+            boolean all = true;
+            for (java.util.concurrent.Future<Boolean> r : results) {
+                all &= r.get();
+            }
+            return all;
+        } finally {
+            pool.shutdown();
+        }
+    }
 }

@@ -13,9 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -188,31 +185,20 @@ class TurboJpegDecoderTest {
             images.add(RandomImages.jpeg(i, 120 + i, 90, 0.9f));
             expected.add(turbo.decode(images.get(i)).rgb());
         }
-        ExecutorService pool = Executors.newFixedThreadPool(8);
-        try {
-            List<Future<Boolean>> results = new ArrayList<>();
-            for (int t = 0; t < 8; t++) {
-                int first = t;
-                results.add(pool.submit(() -> {
-                    for (int k = 0; k < 40; k++) {
-                        int i = (first + k) % images.size();
-                        if (!Arrays.equals(turbo.decode(images.get(i)).rgb(), expected.get(i))) {
-                            return false;
-                        }
-                    }
-                    return true;
-                }));
+        assertThat(TurboJpeg.allTrueOnThreads(8, first -> {
+            for (int k = 0; k < 40; k++) {
+                int i = (first + k) % images.size();
+                if (!Arrays.equals(turbo.decode(images.get(i)).rgb(), expected.get(i))) {
+                    return false;
+                }
             }
-            for (Future<Boolean> r : results) {
-                assertThat(r.get()).isTrue();
-            }
-        } finally {
-            pool.shutdown();
-        }
+            return true;
+        })).isTrue();
         assertThat(decoder.idleHandles()).isBetween(1, Math.max(2, Runtime.getRuntime().availableProcessors()));
         assertThat(decoder.retainedBytes()).as("output buffers kept for the next images")
                 .isBetween(3L * 120 * 90, TurboJpegDecoder.MAX_RETAINED_BYTES);
     }
+
 
     @Test
     void onlyEightBitDctJpegsInGreyYcbcrOrRgbGoToLibjpegTurbo() throws Exception {
