@@ -38,11 +38,10 @@ def loupe_site(frames):
 
 
 def main():
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("rec")
-    p.add_argument("--items", type=int, default=0)
-    p.add_argument("--top", type=int, default=15)
-    p.add_argument("--thread", default="")
+    for flag, kind, default in (("--items", int, 0), ("--top", int, 15), ("--thread", str, "")):
+        p.add_argument(flag, type=kind, default=default)
     a = p.parse_args()
     per = (lambda x: f" {x / a.items / 1e3:7.1f} KB/item") if a.items else (lambda x: "")
 
