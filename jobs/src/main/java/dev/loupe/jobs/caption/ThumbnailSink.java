@@ -26,6 +26,7 @@ final class ThumbnailSink implements Sink<ImageThumbnail> {
     public SinkWriter<ImageThumbnail> createWriter(WriterInitContext context) throws IOException {
         Path target = Path.of(folder);
         Files.createDirectories(target);
+        Thumbnails thumbnails = Thumbnails.open();
         return new SinkWriter<>() {
             @Override
             public void write(ImageThumbnail thumbnail, Context context) {
@@ -34,7 +35,7 @@ final class ThumbnailSink implements Sink<ImageThumbnail> {
                     return;
                 }
                 try {
-                    Thumbnails.write(thumbnail.toThumbnail(), target.resolve(sequence + ".jpg"));
+                    thumbnails.write(thumbnail.toThumbnail(), target.resolve(sequence + ".jpg"));
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot write the thumbnail of " + thumbnail.requestId, e);
                 }
@@ -44,7 +45,9 @@ final class ThumbnailSink implements Sink<ImageThumbnail> {
             public void flush(boolean endOfInput) {}
 
             @Override
-            public void close() {}
+            public void close() {
+                thumbnails.close();
+            }
         };
     }
 }

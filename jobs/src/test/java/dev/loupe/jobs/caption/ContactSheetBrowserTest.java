@@ -49,7 +49,9 @@ class ContactSheetBrowserTest {
                 row.model = "echo";
                 byte[] rgb = new byte[3 * 64 * 48];
                 Arrays.fill(rgb, (byte) (40 * i));
-                Thumbnails.write(new Thumbnail(64, 48, rgb), out.resolve("thumbs/" + row.sequence + ".jpg"));
+                try (Thumbnails writer = Thumbnails.open()) {
+                    writer.write(new Thumbnail(64, 48, rgb), out.resolve("thumbs/" + row.sequence + ".jpg"));
+                }
                 thumbs.add(row.sequence);
             }
             rows.add(row);

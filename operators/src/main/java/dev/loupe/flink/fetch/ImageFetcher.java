@@ -12,14 +12,18 @@ import java.net.InetAddress;
 import java.net.SocketException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.channels.Channels;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -87,6 +91,9 @@ public final class ImageFetcher implements AutoCloseable {
 
     /** Most pooled connections of one fetcher, over all hosts (in flight, the fetch pool's size bounds them). */
     private static final int MAX_CONNECTIONS = 256;
+
+    /** Most bytes read per call, so the deadline and interrupt are checked between chunks. */
+    private static final int READ_CHUNK = 64 * 1024;
 
     /**
      * Plain sockets backed by a {@link SocketChannel}: a thread blocked connecting or reading on one is woken by an
@@ -265,8 +272,17 @@ public final class ImageFetcher implements AutoCloseable {
 
     private byte[] readFile(URI uri) throws AnnotationException {
         Path real = allowedPath(uri);
-        try (InputStream in = Files.newInputStream(real)) {
-            return readLimited(in, show(uri), deadlineFromNow());
+        String shown = show(uri);
+        try (FileChannel channel = FileChannel.open(real, StandardOpenOption.READ)) {
+            // the open file's size (no second lookup of the path): a file over the limit is refused unread, and one
+            // within it is read into an array of its size, no buffer grown and copied on the way
+            long size = channel.size();
+            if (size > maxBytes) {
+                throw tooLarge(shown);
+            }
+            InputStream in = Channels.newInputStream(channel);
+            return size < Integer.MAX_VALUE - 8 ? readSized(in, (int) size, shown, deadlineFromNow())
+                    : readLimited(in, shown, deadlineFromNow());
         } catch (NoSuchFileException e) {
             throw new AnnotationException(ErrorCode.IMAGE_NOT_FOUND, "no such file: " + show(uri));
         } catch (IOException e) {
@@ -554,20 +570,54 @@ public final class ImageFetcher implements AutoCloseable {
     }
 
     /**
+     * Reads a file of {@code size} bytes (at most maxBytes) into an array of that size, before the deadline, in
+     * chunks of at most 64 KB with the deadline and interrupt checked between them. A file that changed while read
+     * gives what it held: fewer bytes when it shrank, and, when it grew, the rest read as {@link #readLimited} does.
+     */
+    private byte[] readSized(InputStream in, int size, String label, long deadline)
+            throws IOException, AnnotationException {
+        byte[] bytes = new byte[size];
+        int total = 0;
+        while (total < size) {
+            checkReading(label, deadline);
+            int n = in.read(bytes, total, Math.min(READ_CHUNK, size - total));
+            if (n < 0) {
+                bytes = Arrays.copyOf(bytes, total);
+                break;
+            }
+            total += n;
+        }
+        int more = total == size ? in.read() : -1;
+        if (more >= 0) {
+            ByteArrayOutputStream grown = new ByteArrayOutputStream(size + 1);
+            grown.write(bytes, 0, size);
+            grown.write(more);
+            return readLimited(in, label, deadline, grown);
+        }
+        if (total == 0) {
+            throw new AnnotationException(ErrorCode.IMAGE_EMPTY, "image has zero bytes: " + label);
+        }
+        return bytes;
+    }
+
+    /**
      * Reads at most maxBytes + 1 bytes (one more than the limit proves the image too large without reading it all),
      * before the deadline.
      */
     private byte[] readLimited(InputStream in, String label, long deadline) throws IOException, AnnotationException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buffer = new byte[64 * 1024];
-        long total = 0;
+        return readLimited(in, label, deadline, new ByteArrayOutputStream());
+    }
+
+    /** As {@link #readLimited(InputStream, String, long)}, after the bytes already in {@code out}. */
+    private byte[] readLimited(InputStream in, String label, long deadline, ByteArrayOutputStream out)
+            throws IOException, AnnotationException {
+        byte[] buffer = new byte[READ_CHUNK];
+        long total = out.size();
+        if (total > maxBytes) {
+            throw tooLarge(label);
+        }
         while (true) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "reading " + label + " took longer than " + timeout);
-            }
-            if (Thread.currentThread().isInterrupted()) {
-                throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "reading " + label + " was cancelled");
-            }
+            checkReading(label, deadline);
             int want = (int) Math.min(buffer.length, maxBytes + 1 - total);
             int n = in.read(buffer, 0, want);
             if (n < 0) {
@@ -583,6 +633,16 @@ public final class ImageFetcher implements AutoCloseable {
             throw new AnnotationException(ErrorCode.IMAGE_EMPTY, "image has zero bytes: " + label);
         }
         return out.toByteArray();
+    }
+
+    /** FETCH_TIMEOUT once the deadline has passed or the reading thread was interrupted (Flink's async timeout). */
+    private void checkReading(String label, long deadline) throws AnnotationException {
+        if (System.nanoTime() - deadline > 0) {
+            throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "reading " + label + " took longer than " + timeout);
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            throw new AnnotationException(ErrorCode.FETCH_TIMEOUT, "reading " + label + " was cancelled");
+        }
     }
 
     private AnnotationException timedOut(String label) {

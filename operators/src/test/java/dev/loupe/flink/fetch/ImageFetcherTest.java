@@ -77,6 +77,23 @@ class ImageFetcherTest {
         assertCode(() -> fetcher.fetch(root.resolve("sub").toUri().toString()), ErrorCode.IMAGE_NOT_FOUND);
     }
 
+    /** Files larger than one read chunk (64 KB) come back whole, byte for byte, up to the limit and not past it. */
+    @Test
+    void readsFilesOfManyChunksWhole() throws Exception {
+        int limit = 200_000;
+        byte[] content = new byte[limit];
+        new java.util.Random(7).nextBytes(content);
+        Files.write(root.resolve("large.jpg"), content);
+        Files.write(root.resolve("larger.jpg"), java.util.Arrays.copyOf(content, limit + 1));
+        Files.write(root.resolve("part.jpg"), java.util.Arrays.copyOf(content, 65_537));
+        ImageFetcher large = new ImageFetcher(List.of(root), limit, Duration.ofSeconds(5), new AddressPolicy(List.of()),
+                ImageFetcher.DEFAULT_MAX_REDIRECTS);
+        assertThat(large.fetch(root.resolve("large.jpg").toUri().toString())).isEqualTo(content);
+        assertThat(large.fetch(root.resolve("part.jpg").toUri().toString()))
+                .isEqualTo(java.util.Arrays.copyOf(content, 65_537));
+        assertCode(() -> large.fetch(root.resolve("larger.jpg").toUri().toString()), ErrorCode.IMAGE_TOO_LARGE);
+    }
+
     @Test
     void nothingOutsideTheRootsIsReachable() {
         assertCode(() -> fetcher.fetch(outside.resolve("passwd").toUri().toString()), ErrorCode.PATH_NOT_ALLOWED);
