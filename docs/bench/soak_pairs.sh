@@ -36,8 +36,16 @@ print(r['images_per_second'], r['cpu_seconds_per_image'])" "$d/bench.json")
       --distinct-images "$requests" --json "$@" > "$d/soak.json" \
       2> >(while IFS= read -r l; do printf '%s %s\n' "$(date +%s.%N)" "$l"; done > "$d/soak.err") &
   launcher=$!
-  sleep 0.5
-  jvm=$(pgrep -P "$launcher" java || echo "$launcher")
+  # the JVM: the launcher itself once it execs java, or its java child (the run that writes a class-data archive);
+  # under load the launcher may take seconds to get there
+  jvm=""
+  for _ in $(seq 1 120); do
+    sleep 0.25
+    if [ "$(cat /proc/"$launcher"/comm 2>/dev/null)" = java ]; then jvm=$launcher; break; fi
+    jvm=$(pgrep -P "$launcher" -x java || true)
+    [ -n "$jvm" ] && break
+  done
+  jvm=${jvm:-$launcher}
   python3 "$here/thread_cpu.py" "$jvm" --jcmd --series "$d/series.jsonl" > "$d/threads.json" 2>&1 &
   sampler=$!
   # a broker in its own process (--broker process, a child of the soak's JVM): sample it too once it runs

@@ -36,6 +36,25 @@ class EmbeddedRuntimeTest {
     Path dir;
 
     @Test
+    void theRpcTimerTickIsCoarserUnlessTheJvmWasGivenOne() {
+        String before = System.getProperty(EmbeddedRuntime.RPC_TICK_KEY);
+        try {
+            System.clearProperty(EmbeddedRuntime.RPC_TICK_KEY);
+            EmbeddedRuntime.coarserRpcTimerTick();
+            assertThat(System.getProperty(EmbeddedRuntime.RPC_TICK_KEY)).isEqualTo("100ms");
+            System.setProperty(EmbeddedRuntime.RPC_TICK_KEY, "20ms");
+            EmbeddedRuntime.coarserRpcTimerTick();
+            assertThat(System.getProperty(EmbeddedRuntime.RPC_TICK_KEY)).isEqualTo("20ms");
+        } finally {
+            if (before == null) {
+                System.clearProperty(EmbeddedRuntime.RPC_TICK_KEY);
+            } else {
+                System.setProperty(EmbeddedRuntime.RPC_TICK_KEY, before);
+            }
+        }
+    }
+
+    @Test
     void startsCreatesTopicsRunsTheJobAndShutsDownCleanly() throws Exception {
         Configuration conf = new Configuration();
         conf.set(JobOptions.BOOTSTRAP_SERVERS, "127.0.0.1:1"); // replaced below, as loupe run does

@@ -14,6 +14,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -36,6 +37,16 @@ public final class StreamingAnnotationJob {
 
     /** Name of the job in the Flink UI and REST API. */
     public static final String JOB_NAME = "loupe-streaming-annotation";
+
+    /**
+     * Whether the job's network buffers are flushed every {@code execution.buffer-timeout.interval} (Flink's default,
+     * 100 ms): false. The job's one network edge carries the unioned failures from the main chain to the dead-letter
+     * sink's task, and both sinks write exactly once: a record is readable only once the checkpoint after it
+     * completes, and the checkpoint's barrier flushes the buffer in front of it (as does the end of input). A timed
+     * flush would hand a dead letter over sooner without it being readable sooner, at the price of a flusher thread
+     * waking ten times a second in every subtask (docs/benchmarks.md, "The streaming job's side, session 9").
+     */
+    static final boolean FLUSH_ON_TIMER = false;
 
     private StreamingAnnotationJob() {}
 
@@ -60,13 +71,15 @@ public final class StreamingAnnotationJob {
 
     /**
      * Flink settings the job depends on: exactly-once checkpoints at the configured interval, bounded
-     * fixed-delay restarts from the last checkpoint, the default parallelism, and object reuse between chained
-     * operators ({@link ObjectReuse}, unless {@code loupe.object-reuse} is false).
+     * fixed-delay restarts from the last checkpoint, the default parallelism, object reuse between chained
+     * operators ({@link ObjectReuse}, unless {@code loupe.object-reuse} is false), and no timed flushing of network
+     * buffers ({@link #FLUSH_ON_TIMER}).
      */
     public static Configuration environmentConfiguration(JobSettings settings) {
         Configuration conf = new Configuration();
         conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, settings.checkpointInterval());
         conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        conf.set(ExecutionOptions.BUFFER_TIMEOUT_ENABLED, FLUSH_ON_TIMER);
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, settings.restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, settings.restartDelay());
