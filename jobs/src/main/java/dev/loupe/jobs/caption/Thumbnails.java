@@ -1,6 +1,7 @@
 package dev.loupe.jobs.caption;
 
 import dev.loupe.model.api.Thumbnail;
+import dev.loupe.model.image.TurboJpegCompressor;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.io.IOException;

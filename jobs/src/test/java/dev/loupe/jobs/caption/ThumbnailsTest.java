@@ -3,6 +3,7 @@ package dev.loupe.jobs.caption;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.model.api.Thumbnail;
+import dev.loupe.model.image.TurboJpegCompressor;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
