@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$out/warm-images"
-find "$images" -maxdepth 1 -type f | sort | head -32 | while read -r f; do cp -n "$f" "$out/warm-images/"; done
+find "$images" -maxdepth 1 -type f | sort | sed -n 1,32p | while read -r f; do cp -n "$f" "$out/warm-images/"; done
 cache_of() { echo "$out/cache-$(echo "$1" | cksum | cut -d' ' -f1)"; }
 for v in "${variants[@]}"; do   # one archive-writing run per launcher, not measured
   IFS='|' read -r name launcher _ <<< "$v"
