@@ -57,7 +57,11 @@ def main():
               "start_up_s": float(m.group(6)),
               "process_cpu_s_per_image": float(re.search(r"([0-9.]+) s/item", out.splitlines()[0]).group(1)),
               "parts_cpu_s_per_image": parts,
+              "peak_rss_mb": round(max(s.get("peak_rss_kb", 0) for s in samples) / 1024),
               "c1_cpu_s_per_image": round(compilers.get("C1", 0), 4), "c2_cpu_s_per_image": round(compilers.get("C2", 0), 4)}
+    bm = re.search(r"inference ([0-9.]+) ms \(its batch's\)", text)
+    if bm:
+        result["model_batch_ms"] = float(bm.group(1))
     if launch is not None:
         result["command_wall_s"] = round(exit_ - launch, 2)
         result["launch_to_first_read_s"] = round(start - launch, 2)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CPU seconds of a running JVM by thread group, sampled from /proc (Linux).
+"""CPU seconds of a running JVM by thread group (and its peak RSS, VmHWM), sampled from /proc (Linux).
 
 Usage: thread_cpu.py PID [--interval 0.25] [--out FILE.json] [--series FILE.jsonl] [--jcmd]
 
@@ -33,6 +33,16 @@ def read_stat(path):
     rest = s[s.rindex(")") + 2:].split()
     # rest[0] is field 3 (state); utime is field 14, stime 15, nice 19
     return name, int(rest[11]) + int(rest[12]), int(rest[16])
+
+
+def peak_rss_kb(pid):
+    """The process's peak resident set so far (VmHWM), in KiB; 0 when unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            m = re.search(r"VmHWM:\s+(\d+)", f.read())
+        return int(m.group(1)) if m else 0
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
 
 
 def java_threads(pid):
@@ -75,18 +85,20 @@ def main():
             series = open(args.pop(0), "w")
     threads = {}
     total = 0
+    hwm = 0
     try:
         while os.path.exists(f"/proc/{pid}"):
             try:
                 _, t, _ = read_stat(f"/proc/{pid}/stat")
                 total = t
+                hwm = peak_rss_kb(pid) or hwm
                 for tid in os.listdir(f"/proc/{pid}/task"):
                     try:
                         threads[tid] = read_stat(f"/proc/{pid}/task/{tid}/stat")
                     except (FileNotFoundError, ProcessLookupError, ValueError):
                         pass
                 if series:
-                    series.write(json.dumps({"t": time.time(), "process": total / CLK,
+                    series.write(json.dumps({"t": time.time(), "process": total / CLK, "peak_rss_kb": hwm,
                                              "groups": {k: v / CLK for k, v in
                                                         group(threads, java_tids if jcmd else None).items()},
                                              "threads": threads}) + "\n")
@@ -105,7 +117,7 @@ def main():
         series.write(json.dumps({"java_tids": sorted(java_tids)} if jcmd else {"java_tids": None}) + "\n")
         series.close()
     groups = group(threads, java_tids if jcmd else None)
-    result = {"process_cpu_s": total / CLK,
+    result = {"process_cpu_s": total / CLK, "peak_rss_mb": round(hwm / 1024),
               "threads_cpu_s": sum(groups.values()) / CLK,
               "groups": {k: v / CLK for k, v in sorted(groups.items(), key=lambda kv: -kv[1])}}
     text = json.dumps(result, indent=1)
