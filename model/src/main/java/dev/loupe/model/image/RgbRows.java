@@ -83,12 +83,7 @@ abstract class RgbRows {
             }
 
             @Override
-            /** Rows that stay valid after the call that decoded them returned: these, unless they live in a reused buffer. */
-    RgbRows onHeap() {
-        return this;
-    }
-
-    RgbImage toImage() {
+            RgbImage toImage() {
                 return image;
             }
         };

@@ -234,11 +234,15 @@ final class TurboJpegDecoder {
             this.pixels = pixels;
         }
 
-        @Override
-        void row(int y, byte[] dst, int offset) {
+        private void checkLive() {
             if (released) {
                 throw new IllegalStateException("decoded rows read after the decoder took its buffer back");
             }
+        }
+
+        @Override
+        void row(int y, byte[] dst, int offset) {
+            checkLive();
             if (y < 0 || y >= height) {
                 throw new IndexOutOfBoundsException("row " + y + " of " + height);
             }
@@ -248,9 +252,7 @@ final class TurboJpegDecoder {
         /** The rows copied to this thread's reused array (longer than the image when an earlier one was larger). */
         @Override
         byte[] array() {
-            if (released) {
-                throw new IllegalStateException("decoded rows read after the decoder took its buffer back");
-            }
+            checkLive();
             if (copy == null) {
                 int n = 3 * width * height;
                 if (n > MAX_KEPT_COPY_BYTES) {
@@ -269,9 +271,7 @@ final class TurboJpegDecoder {
 
         @Override
         RgbImage toImage() {
-            if (released) {
-                throw new IllegalStateException("decoded rows read after the decoder took its buffer back");
-            }
+            checkLive();
             byte[] out = new byte[3 * width * height];
             pixels.read(0, out, 0, out.length);
             return new RgbImage(width, height, out);
