@@ -50,8 +50,8 @@ public final class ModelOptions {
             .withDescription("Bound of each loaded model's cache of prompt-independent image features (InstructBLIP's "
                     + "ViT output, BLIP-2's and LLaVA's projected image features), keyed by the preprocessed image's "
                     + "content hash: several prompts on one image run its vision encoder once across batches and "
-                    + "subtasks of a process. 0 disables the cache (identical images within one batch still share "
-                    + "one pass).");
+                    + "subtasks of a process. Held in native memory outside the Java heap, freed with the model. 0 "
+                    + "disables the cache (identical images within one batch still share one pass).");
 
     public static final ConfigOption<Boolean> FAST_JPEG_DOWNSCALE = ConfigOptions.key("loupe.image.fast-jpeg-downscale")
             .booleanType().defaultValue(false)

@@ -477,7 +477,11 @@ public final class ImageEncoder implements QueryEncoder {
                 callers.close();
             }
         } finally {
-            pooled.close();
+            try {
+                pooled.close();
+            } finally {
+                features.close();   // the cache's native memory
+            }
         }
     }
 }

@@ -176,7 +176,11 @@ public final class LlavaImageEncoder implements LlavaImageSide {
 
     @Override
     public void close() throws OrtException {
-        runs.close();
-        session.close();
+        try {
+            runs.close();
+            session.close();
+        } finally {
+            features.close();   // the cache's native memory
+        }
     }
 }

@@ -18,10 +18,11 @@ import java.util.function.Function;
  * output does not depend on the prompt (InstructBLIP: the ViT output, its Q-Former reading the instruction; BLIP-2:
  * the projected Q-Former queries; LLaVA: the projected CLIP features). Rows of one call with the same image
  * ({@link ImageDigest}) share one pass, and a bounded {@link VisionFeatureCache} carries features across calls and
- * across the threads that share the loaded model. The stage is batch invariant (a row's output does not depend on
- * its batch mates), so reused features are the ones the row would have computed. Thread-safe.
+ * across the threads that share the loaded model (outside the Java heap; the model that owns this closes it to free
+ * that memory). The stage is batch invariant (a row's output does not depend on its batch mates), so reused
+ * features are the ones the row would have computed. Thread-safe.
  */
-public final class VisionFeatures {
+public final class VisionFeatures implements AutoCloseable {
 
     /** Runs the image stage on a batch of images: per image, its features flattened row-major. */
     @FunctionalInterface
@@ -51,7 +52,8 @@ public final class VisionFeatures {
 
     /**
      * Per row, the features of its image; rows with the same image share one array, so callers must not modify
-     * them. A failure of the stage fails the call (as running the rows together without reuse would).
+     * them. A failure of the stage fails the call (as running the rows together without reuse would), and so does
+     * a call after {@link #close()}.
      */
     public float[][] features(List<ImageTensor> rows) throws AnnotationException {
         return features(rows, stage);
@@ -62,6 +64,7 @@ public final class VisionFeatures {
      * another way (e.g. wholly on the calling thread), whose results equal the stage's, so they are shared alike.
      */
     public float[][] features(List<ImageTensor> rows, Stage runner) throws AnnotationException {
+        cache.checkOpen();
         if (rows.size() == 1 && !cache.enabled()) {
             return alone(rows.get(0), runner);
         }
@@ -86,20 +89,25 @@ public final class VisionFeatures {
         float[][] features = new float[keys.size()][];
         List<Integer> claimed = new ArrayList<>();
         Map<Integer, VisionFeatureCache.Pending> pending = new LinkedHashMap<>();
-        for (int j = 0; j < keys.size(); j++) {
-            VisionFeatureCache.Lookup found = cache.lookup(keys.get(j));
-            if (found instanceof VisionFeatureCache.Hit hit) {
-                features[j] = hit.features();
-                cacheHits.increment();
-            } else if (found instanceof VisionFeatureCache.Pending p) {
-                pending.put(j, p);
-                cacheHits.increment();
-            } else {
-                claimed.add(j);
-                if (cache.enabled()) {
-                    cacheMisses.increment();
+        try {
+            for (int j = 0; j < keys.size(); j++) {
+                VisionFeatureCache.Lookup found = cache.lookup(keys.get(j));
+                if (found instanceof VisionFeatureCache.Hit hit) {
+                    features[j] = hit.features();
+                    cacheHits.increment();
+                } else if (found instanceof VisionFeatureCache.Pending p) {
+                    pending.put(j, p);
+                    cacheHits.increment();
+                } else {
+                    claimed.add(j);
+                    if (cache.enabled()) {
+                        cacheMisses.increment();
+                    }
                 }
             }
+        } catch (AnnotationException | RuntimeException | Error e) { // closed meanwhile: free this call's claims
+            abandon(claimed, keys, e);
+            throw e;
         }
         computeClaimed(claimed, keys, distinctImages, features, runner);
         List<Integer> failedElsewhere = new ArrayList<>();
@@ -147,13 +155,17 @@ public final class VisionFeatures {
         try {
             runInto(claimed, images, features, runner);
         } catch (AnnotationException | RuntimeException | Error e) {
-            for (int j : claimed) {
-                cache.abandon(keys.get(j), e);
-            }
+            abandon(claimed, keys, e);
             throw e;
         }
         for (int j : claimed) {
             cache.complete(keys.get(j), features[j]);
+        }
+    }
+
+    private void abandon(List<Integer> claimed, List<ImageDigest> keys, Throwable cause) {
+        for (int j : claimed) {
+            cache.abandon(keys.get(j), cause);
         }
     }
 
@@ -172,6 +184,15 @@ public final class VisionFeatures {
         for (int k = 0; k < computed.length; k++) {
             features[which.get(k)] = computed[k];
         }
+    }
+
+    /**
+     * Frees the cache's native memory: for the owner of the stage, when its model is closed. Later calls are
+     * refused; calls in flight finish (their features are no longer kept). Idempotent.
+     */
+    @Override
+    public void close() {
+        cache.close();
     }
 
     /** Counts since this model was loaded, and what the cache holds now. */

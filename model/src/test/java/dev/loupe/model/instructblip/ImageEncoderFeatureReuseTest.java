@@ -1,8 +1,10 @@
 package dev.loupe.model.instructblip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.model.Models;
+import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
@@ -106,5 +108,10 @@ class ImageEncoderFeatureReuseTest {
             assertThat(HfFixture.flat(first[0])).containsExactly(HfFixture.flat(firstUncached[0]));
             assertThat(HfFixture.flat(second[0])).containsExactly(HfFixture.flat(secondUncached[0]));
         }
+        // closing the encoder frees its cache (native memory); a later call is refused, not a crash
+        ImageEncoder closed = cached.encoder();
+        assertThat(closed.visionFeatures().stats().cacheEntries()).isZero();
+        assertThatThrownBy(() -> closed.encode(List.of(cached.images().get(0)), instructions(1)))
+                .isInstanceOf(AnnotationException.class).hasMessageContaining("closed");
     }
 }

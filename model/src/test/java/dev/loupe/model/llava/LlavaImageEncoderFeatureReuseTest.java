@@ -1,8 +1,10 @@
 package dev.loupe.model.llava;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.model.Models;
+import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
@@ -69,5 +71,17 @@ class LlavaImageEncoderFeatureReuseTest {
             assertThat(HfFixture.flat(second[1])).containsExactly(HfFixture.flat(first[0]));
             assertThat(HfFixture.flat(again[0])).containsExactly(HfFixture.flat(first[0]));
         }
+    }
+
+    @Test
+    void closingTheEncoderFreesItsCacheAndRefusesLaterCalls() throws Exception {
+        LlavaImageEncoder encoder = open(RuntimeOptions.DEFAULT_VISION_CACHE_BYTES);
+        encoder.encode(List.of(a));
+        assertThat(encoder.visionFeatures().stats().cacheEntries()).isEqualTo(1);
+        encoder.close();
+        assertThat(encoder.visionFeatures().stats().cacheEntries()).isZero();
+        assertThat(encoder.visionFeatures().stats().cacheBytes()).isZero();
+        assertThatThrownBy(() -> encoder.encode(List.of(a)))
+                .isInstanceOf(AnnotationException.class).hasMessageContaining("closed");
     }
 }

@@ -116,8 +116,10 @@ class VisionFeaturesTest {
         assertThat(stage.batches).hasSize(2);
         assertThat(stage.batches.get(1)).hasSize(1);
         assertThat(stage.batches.get(1).get(0).chw()[0]).isEqualTo(3f);
-        assertThat(second[0]).isSameAs(first[1]);
-        assertThat(second[2]).isSameAs(first[0]);
+        // a hit is a copy out of the cache's native memory, bit for bit the features first computed
+        assertThat(bits(second[0])).containsExactly(bits(first[1]));
+        assertThat(bits(second[2])).containsExactly(bits(first[0]));
+        assertThat(second[0]).isNotSameAs(first[1]);
         VisionFeatureStats stats = features.stats();
         assertThat(stats.imagesEncoded()).isEqualTo(3);
         assertThat(stats.cacheHits()).isEqualTo(2);
@@ -236,6 +238,34 @@ class VisionFeaturesTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void aClosedModelRefusesLaterCallsWithAnAnnotationError() throws Exception {
+        RecordingStage stage = new RecordingStage(8);
+        for (long capacity : new long[] {0, 1 << 20}) {
+            VisionFeatures features = new VisionFeatures(stage, capacity);
+            features.features(List.of(image(1)));
+            features.close();
+            features.close();   // idempotent
+            assertThat(features.stats().cacheEntries()).isZero();
+            assertThat(features.stats().cacheBytes()).isZero();
+            for (List<ImageTensor> rows : List.of(List.of(image(1)), List.of(image(1), image(2)))) {
+                assertThatThrownBy(() -> features.features(rows))
+                        .isInstanceOf(AnnotationException.class).hasMessageContaining("closed")
+                        .extracting(e -> ((AnnotationException) e).code()).isEqualTo(ErrorCode.INFERENCE_FAILED);
+            }
+        }
+        assertThat(stage.imagesRun()).isEqualTo(2);
+    }
+
+    /** The raw IEEE bits of each float: equal arrays of these are bit-identical features. */
+    static int[] bits(float[] floats) {
+        int[] out = new int[floats.length];
+        for (int i = 0; i < floats.length; i++) {
+            out[i] = Float.floatToRawIntBits(floats[i]);
+        }
+        return out;
     }
 
     @Test
