@@ -103,8 +103,8 @@ public final class PillowResampler {
         }
     };
 
-    /** This process's passes: the vector ones where {@link SimdResampling} loaded them. */
-    static final Passes DEFAULT_PASSES = SimdResampling.passes() != null ? SimdResampling.passes() : SCALAR;
+    /** This process's passes: the vector ones, once warmed up, where {@link SimdResampling} loaded them. */
+    static final Passes DEFAULT_PASSES = SimdResampling.defaultPasses();
 
     private final Filter filter;
     private final Passes passes;
