@@ -13,6 +13,9 @@ import java.util.Objects;
  * factor (antialiasing). Weights are normalised to sum to one in double precision, then rounded to signed
  * fixed point with 22 fractional bits; each sum starts at one half (rounding) and is clipped to 0..255.
  * A pass whose size does not change is skipped. Stateless and thread-safe.
+ *
+ * <p>The sums run in {@link Passes}: with the incubating Vector API where the JVM has it ({@link SimdResampling}),
+ * else in the scalar loops below; the bytes are the same.
  */
 public final class PillowResampler {
 
@@ -303,7 +306,8 @@ public final class PillowResampler {
 
     /**
      * {@code src} holds input rows starting at input row {@code rowOffset}. Each output row is accumulated tap by
-     * tap over whole contiguous input rows (a loop the JIT vectorises), not pixel by pixel down the columns.
+     * tap over whole contiguous input rows, not pixel by pixel down the columns (C2 on JDK 17 does not vectorise it:
+     * {@link VectorPasses} does).
      */
     private static void verticalScalar(byte[] src, int w, int rowOffset, int outH, Coefficients c, byte[] out) {
         int rowLen = w * 3;

@@ -55,7 +55,11 @@ final class SimdResampling {
     private static final int WARM_UP_ROUNDS = 300;
 
     private static final Logger LOG = Logger.getLogger(SimdResampling.class.getName());
-    private static final Loaded LOADED = load();
+    private static final Loaded LOADED = tryLoad();
+
+    static {
+        LOG.info(LOADED.description);
+    }
 
     /** The passes (null: the scalar loops) and a sentence saying which and why. */
     private record Loaded(PillowResampler.Passes passes, String description) {}
@@ -99,12 +103,6 @@ final class SimdResampling {
     /** One sentence: which resampling loops this process uses, and why. */
     static String description() {
         return LOADED.description;
-    }
-
-    private static Loaded load() {
-        Loaded loaded = tryLoad();
-        LOG.info(loaded.description);
-        return loaded;
     }
 
     private static Loaded tryLoad() {
