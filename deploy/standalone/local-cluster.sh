@@ -22,9 +22,11 @@ java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 startup_timeout="${LOUPE_CLUSTER_STARTUP_TIMEOUT:-180}"   # seconds per process
 # JVM flags for every process: small, quick-starting JVMs for a development cluster (C1 only: less JIT work)
 jvm_opts="${LOUPE_CLUSTER_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
-# Avro 1.12 deserializes only trusted packages; Loupe's records travel inside Flink (the same line is
-# env.java.opts.all in the generated config.yaml, deploy/flink-conf/config.yaml and the Kubernetes manifest).
-avro_opts="-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe"
+# Avro 1.12 deserializes only trusted packages; Loupe's records travel inside Flink. The Vector API module is for the
+# vector resampling passes, which need C2: with the default C1-only flags above the scalar ones run (the same bytes).
+# The same line is env.java.opts.all in the generated config.yaml, deploy/flink-conf/config.yaml and the Kubernetes
+# manifest.
+java_opts="-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe --add-modules jdk.incubator.vector"
 # plugins/ as in a Flink distribution: the Prometheus metrics reporter
 export FLINK_PLUGINS_DIR="$libs/plugins"
 
@@ -118,7 +120,7 @@ metrics:
 env:
   java:
     opts:
-      all: $avro_opts
+      all: $java_opts
 EOF
   # the module flags a Flink distribution's config.yaml sets as env.java.default-opts.all (Java 17), plus the
   # Avro property; a JVM argument file keeps the command lines short
@@ -132,7 +134,7 @@ EOF
         java.util.concurrent java.util.concurrent.atomic java.util.concurrent.locks; do
       echo "--add-opens=java.base/$p=ALL-UNNAMED"
     done
-    echo "$avro_opts"
+    echo "$java_opts"
   } >"$conf/flink-jvm.args"
   cat >"$conf/log4j.properties" <<'EOF'
 rootLogger.level = INFO

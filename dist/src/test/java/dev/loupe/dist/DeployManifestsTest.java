@@ -65,7 +65,8 @@ class DeployManifestsTest {
         assertThat(conf.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isNotBlank();
         assertThat(conf.get(CheckpointingOptions.SAVEPOINT_DIRECTORY)).isNotBlank();
         assertThat(conf.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS)).isPositive();
-        assertThat(conf.get(CoreOptions.FLINK_JVM_OPTIONS)).contains("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe");
+        assertThat(conf.get(CoreOptions.FLINK_JVM_OPTIONS)).contains("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe")
+                .contains("--add-modules jdk.incubator.vector"); // the vector resampling passes
         assertThat(conf.toMap()).containsEntry("metrics.reporter.prom.factory.class", PROMETHEUS);
         String promPort = conf.toMap().get("metrics.reporter.prom.port");
         assertThat(promPort).isNotNull();
@@ -102,7 +103,8 @@ class DeployManifestsTest {
         assertThat(conf.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isNotBlank();
         assertThat(conf.get(CheckpointingOptions.SAVEPOINT_DIRECTORY)).isNotBlank();
         assertThat(conf.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS)).isPositive();
-        assertThat(conf.get(CoreOptions.FLINK_JVM_OPTIONS)).contains("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe");
+        assertThat(conf.get(CoreOptions.FLINK_JVM_OPTIONS)).contains("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.loupe")
+                .contains("--add-modules jdk.incubator.vector"); // the vector resampling passes
         assertThat(conf.toMap()).containsEntry("metrics.reporter.prom.factory.class", PROMETHEUS);
     }
 

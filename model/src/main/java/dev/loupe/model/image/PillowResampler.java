@@ -13,6 +13,9 @@ import java.util.Objects;
  * factor (antialiasing). Weights are normalised to sum to one in double precision, then rounded to signed
  * fixed point with 22 fractional bits; each sum starts at one half (rounding) and is clipped to 0..255.
  * A pass whose size does not change is skipped. Stateless and thread-safe.
+ *
+ * <p>The sums run in {@link Passes}: with the incubating Vector API where the JVM has it ({@link SimdResampling}),
+ * else in the scalar loops below; the bytes are the same.
  */
 public final class PillowResampler {
 
@@ -70,10 +73,53 @@ public final class PillowResampler {
     private static final int PRECISION_BITS = 32 - 8 - 2;
     private static final int HALF = 1 << (PRECISION_BITS - 1);
 
+    /**
+     * The inner loops of the two passes over heap bytes. Every implementation gives Pillow's bytes; they differ in
+     * speed only. The vector ones ({@link SimdResampling}) are used where the JVM can run them, else {@link #SCALAR}.
+     */
+    interface Passes {
+        /** Rows {@code firstRow .. firstRow + rows - 1} of {@code in} resized to {@code outW}, into {@code out}. */
+        void horizontal(RgbRows in, int firstRow, int rows, int outW, Coefficients c, byte[] out);
+
+        /**
+         * {@code src} holds rows of {@code 3 * w} bytes from input row {@code rowOffset} on; output rows
+         * {@code 0 .. outH - 1} go to {@code out}.
+         */
+        void vertical(byte[] src, int w, int rowOffset, int outH, Coefficients c, byte[] out);
+    }
+
+    /** Pillow's loops in plain Java: what runs without the Vector API, and what the vector passes are tested against. */
+    static final Passes SCALAR = new Passes() {
+        @Override
+        public void horizontal(RgbRows in, int firstRow, int rows, int outW, Coefficients c, byte[] out) {
+            horizontalScalar(in, firstRow, rows, outW, c, out);
+        }
+
+        @Override
+        public void vertical(byte[] src, int w, int rowOffset, int outH, Coefficients c, byte[] out) {
+            verticalScalar(src, w, rowOffset, outH, c, out);
+        }
+
+        @Override
+        public String toString() {
+            return "scalar";
+        }
+    };
+
+    /** This process's passes: the vector ones, once warmed up, where {@link SimdResampling} loaded them. */
+    static final Passes DEFAULT_PASSES = SimdResampling.defaultPasses();
+
     private final Filter filter;
+    private final Passes passes;
 
     public PillowResampler(Filter filter) {
+        this(filter, DEFAULT_PASSES);
+    }
+
+    /** With the given passes (tests compare them). */
+    PillowResampler(Filter filter, Passes passes) {
         this.filter = Objects.requireNonNull(filter, "filter");
+        this.passes = Objects.requireNonNull(passes, "passes");
     }
 
     public Filter filter() {
@@ -104,7 +150,8 @@ public final class PillowResampler {
             int bytes = 3 * width * (last - first);
             // Only the vertical pass reads the horizontal pass's output when both run: a reused buffer will do.
             byte[] out = height != in.height ? Scratch.bytes(bytes) : new byte[bytes];
-            src = horizontalPass(in, first, last - first, width, horizontal, out);
+            passes.horizontal(in, first, last - first, width, horizontal, out);
+            src = out;
             rowOffset = first;
         } else {
             src = in.array();
@@ -118,7 +165,9 @@ public final class PillowResampler {
             }
         }
         if (height != in.height) {
-            src = verticalPass(src, width, rowOffset, height, vertical);
+            byte[] out = new byte[3 * width * height];
+            passes.vertical(src, width, rowOffset, height, vertical, out);
+            src = out;
         } else if (last - first != in.height) {
             throw new AssertionError("horizontal-only resize must keep every row");
         }
@@ -134,9 +183,12 @@ public final class PillowResampler {
     private static final int PLANAR_MIN_TAPS = 24;
 
     /** Into {@code out} (at least {@code 3 * outW * rows} bytes, possibly longer). */
-    private static byte[] horizontalPass(RgbRows in, int firstRow, int rows, int outW, Coefficients c, byte[] out) {
-        return c.ksize >= PLANAR_MIN_TAPS ? horizontalPlanar(in, firstRow, rows, outW, c, out)
-                : horizontalInterleaved(in, firstRow, rows, outW, c, out);
+    private static void horizontalScalar(RgbRows in, int firstRow, int rows, int outW, Coefficients c, byte[] out) {
+        if (c.ksize >= PLANAR_MIN_TAPS) {
+            horizontalPlanar(in, firstRow, rows, outW, c, out);
+        } else {
+            horizontalInterleaved(in, firstRow, rows, outW, c, out);
+        }
     }
 
     /** Either way of summing; both give the same bytes (tests compare them). */
@@ -254,11 +306,11 @@ public final class PillowResampler {
 
     /**
      * {@code src} holds input rows starting at input row {@code rowOffset}. Each output row is accumulated tap by
-     * tap over whole contiguous input rows (a loop the JIT vectorises), not pixel by pixel down the columns.
+     * tap over whole contiguous input rows, not pixel by pixel down the columns (C2 on JDK 17 does not vectorise it:
+     * {@link VectorPasses} does).
      */
-    private static byte[] verticalPass(byte[] src, int w, int rowOffset, int outH, Coefficients c) {
+    private static void verticalScalar(byte[] src, int w, int rowOffset, int outH, Coefficients c, byte[] out) {
         int rowLen = w * 3;
-        byte[] out = new byte[outH * rowLen];
         int[] acc = new int[rowLen];
         for (int yy = 0; yy < outH; yy++) {
             int start = c.start[yy] - rowOffset;
@@ -277,7 +329,6 @@ public final class PillowResampler {
                 out[o + x] = clip8(acc[x]);
             }
         }
-        return out;
     }
 
     private static byte clip8(int acc) {
