@@ -112,6 +112,20 @@ public final class PillowResampler {
     private final Filter filter;
     private final Passes passes;
 
+    /**
+     * Starts warming up this process's vector passes now, on their background thread, instead of after its first
+     * {@value SimdResampling#SCALAR_PASSES} scalar passes: for a caller that knows many images will follow (a
+     * pipeline's preprocessing, opened while the model loads), so that the one-off warm-up (about a second of CPU,
+     * mostly C2 compiling the Vector API code) overlaps its start-up rather than the model's first batches. Does
+     * nothing where the scalar passes are the process's (no module, no C2, {@code -Dloupe.resample.simd=false}) or the
+     * warm-up already started.
+     */
+    public static void warmUpInBackground() {
+        if (DEFAULT_PASSES instanceof SimdResampling.Warming warming) {
+            warming.startWarmUp();
+        }
+    }
+
     public PillowResampler(Filter filter) {
         this(filter, DEFAULT_PASSES);
     }

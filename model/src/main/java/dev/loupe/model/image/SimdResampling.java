@@ -186,7 +186,7 @@ final class SimdResampling {
             return finished.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && warm;
         }
 
-        private void startWarmUp() {
+        void startWarmUp() {
             if (started.compareAndSet(false, true)) {
                 Thread t = new Thread(this::warmUpAndCheck, "loupe-resample-warm-up");
                 t.setDaemon(true);

@@ -42,6 +42,15 @@ class VectorPassesTest {
                 new PillowResampler(PillowResampler.Filter.BICUBIC, PillowResampler.SCALAR).resize(image, 30, 20).rgb());
     }
 
+    @Test
+    void aWarmUpStartedAheadSwitchesBeforeAnyScalarPass() throws Exception {
+        Assumptions.assumeTrue(SimdResampling.passes() != null, SimdResampling.description());
+        SimdResampling.Warming warming = new SimdResampling.Warming(SimdResampling.passes(), 1_000_000);
+        warming.startWarmUp();   // what PillowResampler.warmUpInBackground does for the process's passes
+        assertThat(warming.warmUp(Duration.ofMinutes(5))).as("warm-up finished, bytes equal").isTrue();
+        assertThat(warming.current()).as("no scalar pass was counted").isSameAs(SimdResampling.passes());
+    }
+
     @ParameterizedTest(name = "{0}x{1} -> {2}x{3}")
     @CsvSource({
             "640, 480, 224, 224", "4000, 3000, 224, 224", "3000, 4000, 336, 336", "641, 479, 223, 225",

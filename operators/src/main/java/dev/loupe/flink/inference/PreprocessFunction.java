@@ -8,6 +8,7 @@ import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.cpu.ThreadNiceness;
+import dev.loupe.model.image.PillowResampler;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -69,6 +70,9 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
     @Override
     public void open(OpenContext openContext) throws Exception {
         preprocessor = factory.createPreprocessor();
+        // many images follow: the vector resampling's one-off warm-up runs now, beside the model's loading, not
+        // beside its first batches
+        PillowResampler.warmUpInBackground();
         if (taskNiceness > 0 && !ThreadNiceness.atLeast(taskNiceness)) {
             LOG.info("Task thread priority unchanged (nice {} unavailable here): image work competes with the model "
                     + "for the cores", taskNiceness);
