@@ -163,7 +163,7 @@ public final class PillowResampler {
             Coefficients horizontal = Coefficients.cached(in.width, width, filter);
             int bytes = 3 * width * (last - first);
             // Only the vertical pass reads the horizontal pass's output when both run: a reused buffer will do.
-            byte[] out = height != in.height ? Scratch.bytes(bytes) : new byte[bytes];
+            byte[] out = height != in.height ? Scratch.bytes(Scratch.PASS_OUTPUT, bytes) : new byte[bytes];
             passes.horizontal(in, first, last - first, width, horizontal, out);
             src = out;
             rowOffset = first;
@@ -171,7 +171,8 @@ public final class PillowResampler {
             src = in.array();
             rowOffset = 0;
             if (src == null) {
-                src = Scratch.bytes(3 * in.width * (last - first)); // read by the vertical pass only
+                // read by the vertical pass only
+                src = Scratch.bytes(Scratch.PASS_OUTPUT, 3 * in.width * (last - first));
                 for (int y = first; y < last; y++) {
                     in.row(y, src, 3 * in.width * (y - first));
                 }
@@ -213,27 +214,32 @@ public final class PillowResampler {
     }
 
     /**
-     * Per thread, one buffer for the horizontal pass's output where only the vertical pass reads it (a third of the
-     * input image's bytes for a photo shrunk to model size): no new array, zeroed and later collected, per image.
-     * Buffers over {@value #MAX_BYTES} bytes are not kept.
+     * Per thread, the passes' working buffers, one per {@code slot}: the horizontal pass's output where only the
+     * vertical pass reads it (a third of the input image's bytes for a photo shrunk to model size), and the vector
+     * passes' tile and its sums ({@link VectorPasses}): no new array, zeroed and later collected, per image. Buffers
+     * over {@value #MAX_BYTES} bytes are not kept.
      */
     static final class Scratch {
         static final int MAX_BYTES = 4 << 20;
-        private static final ThreadLocal<byte[]> BUFFER = new ThreadLocal<>();
+        /** The horizontal pass's output, read by the vertical pass. */
+        static final int PASS_OUTPUT = 0;
+        /** {@link VectorPasses}: input rows transposed into a tile, and the tile's sums. */
+        static final int TILE = 1;
+        static final int TILE_SUMS = 2;
+        private static final ThreadLocal<byte[][]> BUFFERS = ThreadLocal.withInitial(() -> new byte[3][]);
 
         private Scratch() {}
 
-        /** At least {@code n} bytes, contents undefined; valid until this thread's next call. */
-        static byte[] bytes(int n) {
+        /** At least {@code n} bytes, contents undefined; valid until this thread's next call for {@code slot}. */
+        static byte[] bytes(int slot, int n) {
             if (n > MAX_BYTES) {
                 return new byte[n];
             }
-            byte[] b = BUFFER.get();
-            if (b == null || b.length < n) {
-                b = new byte[n];
-                BUFFER.set(b);
+            byte[][] kept = BUFFERS.get();
+            if (kept[slot] == null || kept[slot].length < n) {
+                kept[slot] = new byte[n];
             }
-            return b;
+            return kept[slot];
         }
     }
 

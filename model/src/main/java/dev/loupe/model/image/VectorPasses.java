@@ -132,8 +132,8 @@ final class VectorPasses implements PillowResampler.Passes {
         int outLen = 3 * outW;
         byte[] whole = in.array();
         byte[] line = whole != null ? null : new byte[rowLen];
-        byte[] tile = scratch(0, rowLen * LANES);
-        byte[] sums = scratch(1, outLen * LANES);
+        byte[] tile = PillowResampler.Scratch.bytes(PillowResampler.Scratch.TILE, rowLen * LANES);
+        byte[] sums = PillowResampler.Scratch.bytes(PillowResampler.Scratch.TILE_SUMS, outLen * LANES);
         for (int y0 = 0; y0 < rows; y0 += LANES) {
             int n = Math.min(LANES, rows - y0); // a last, partial tile leaves older rows in the other lanes, unused
             for (int r = 0; r < n; r++) {
@@ -149,22 +149,6 @@ final class VectorPasses implements PillowResampler.Passes {
                 fromColumn(sums, r, out, (y0 + r) * outLen, outLen);
             }
         }
-    }
-
-    /** Per thread, the tile and the sums of the last horizontal pass (up to {@value #MAX_KEPT} bytes each). */
-    private static final ThreadLocal<byte[][]> SCRATCH = ThreadLocal.withInitial(() -> new byte[2][]);
-    private static final int MAX_KEPT = 1 << 20;
-
-    /** At least {@code n} bytes, contents undefined: no new, zeroed array per image. */
-    private static byte[] scratch(int which, int n) {
-        if (n > MAX_KEPT) {
-            return new byte[n];
-        }
-        byte[][] kept = SCRATCH.get();
-        if (kept[which] == null || kept[which].length < n) {
-            kept[which] = new byte[n];
-        }
-        return kept[which];
     }
 
     /** Row bytes {@code src[s .. s + len - 1]} into lane {@code r} of the tile: byte j goes to {@code j * LANES + r}. */
