@@ -12,6 +12,7 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.HostTrafficStats;
 import dev.loupe.model.api.VisionFeatureStats;
 import dev.loupe.model.cpu.ThreadNiceness;
+import dev.loupe.model.image.PillowResampler;
 import dev.loupe.schemas.AnnotationFailure;
 import dev.loupe.schemas.AnnotationResult;
 import java.time.Duration;
@@ -138,6 +139,10 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
     @Override
     public void open() throws Exception {
         super.open();
+        // the preprocessing chained before this operator opens after it, just before the first read: the vector
+        // resampling's one-off warm-up (about a second of CPU, mostly C2) starts here instead, beside the model's
+        // loading (seconds, one core), not beside its first batches
+        PillowResampler.warmUpInBackground();
         annotator = factoryForThisSubtask().createAnnotator();
         inference = new BatchInference(annotator);
         int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();

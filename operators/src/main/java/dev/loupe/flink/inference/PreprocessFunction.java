@@ -70,8 +70,8 @@ public final class PreprocessFunction extends ProcessFunction<FetchedImage, Prep
     @Override
     public void open(OpenContext openContext) throws Exception {
         preprocessor = factory.createPreprocessor();
-        // many images follow: the vector resampling's one-off warm-up runs now, beside the model's loading, not
-        // beside its first batches
+        // many images follow: the vector resampling's one-off warm-up starts now if the inference operator (which
+        // starts it before loading the model) is not in this process
         PillowResampler.warmUpInBackground();
         if (taskNiceness > 0 && !ThreadNiceness.atLeast(taskNiceness)) {
             LOG.info("Task thread priority unchanged (nice {} unavailable here): image work competes with the model "
