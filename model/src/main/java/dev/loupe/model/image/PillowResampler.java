@@ -70,8 +70,9 @@ public final class PillowResampler {
         }
     }
 
-    private static final int PRECISION_BITS = 32 - 8 - 2;
-    private static final int HALF = 1 << (PRECISION_BITS - 1);
+    /** Fixed-point fraction bits of the weights, and the rounding half every sum starts from (also VectorPasses'). */
+    static final int PRECISION_BITS = 32 - 8 - 2;
+    static final int HALF = 1 << (PRECISION_BITS - 1);
 
     /**
      * The inner loops of the two passes over heap bytes. Every implementation gives Pillow's bytes; they differ in
@@ -115,7 +116,7 @@ public final class PillowResampler {
     /**
      * Starts warming up this process's vector passes now, on their background thread, instead of after its first
      * {@value SimdResampling#SCALAR_PASSES} scalar passes: for a caller that knows many images will follow (a
-     * pipeline's preprocessing, opened while the model loads), so that the one-off warm-up (about a second of CPU,
+     * pipeline's inference operator, before it loads the model), so that the one-off warm-up (about a second of CPU,
      * mostly C2 compiling the Vector API code) overlaps its start-up rather than the model's first batches. Does
      * nothing where the scalar passes are the process's (no module, no C2, {@code -Dloupe.resample.simd=false}) or the
      * warm-up already started.
@@ -351,7 +352,8 @@ public final class PillowResampler {
         }
     }
 
-    private static byte clip8(int acc) {
+    /** A sum's byte: shifted down, clipped to 0..255 (also VectorPasses' remainders). */
+    static byte clip8(int acc) {
         int v = acc >> PRECISION_BITS;
         return (byte) (v < 0 ? 0 : Math.min(v, 255));
     }

@@ -155,6 +155,7 @@ final class SimdResampling {
             return null; // another JVM's flags: let the vector passes decide by their species
         }
     }
+
     /** Scalar passes until {@code vector} is warmed up in the background and gave the scalar passes' bytes. */
     static final class Warming implements PillowResampler.Passes {
         private final PillowResampler.Passes vector;
@@ -174,7 +175,7 @@ final class SimdResampling {
             if (warm) {
                 return vector;
             }
-            if (calls.incrementAndGet() >= scalarPasses) {
+            if (!started.get() && calls.incrementAndGet() >= scalarPasses) {
                 startWarmUp();
             }
             return PillowResampler.SCALAR;

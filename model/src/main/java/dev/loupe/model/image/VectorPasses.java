@@ -34,8 +34,8 @@ final class VectorPasses implements PillowResampler.Passes {
     /** Bytes with as many lanes as {@link #INTS}: widening one gives one int vector. */
     private static final VectorSpecies<Byte> BYTES =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, LANES * 8)));
-    private static final int PRECISION_BITS = 22;
-    private static final int HALF = 1 << (PRECISION_BITS - 1);
+    private static final int PRECISION_BITS = PillowResampler.PRECISION_BITS;
+    private static final int HALF = PillowResampler.HALF;
 
     private VectorPasses() {}
 
@@ -64,11 +64,6 @@ final class VectorPasses implements PillowResampler.Passes {
         ((ByteVector) v.convertShape(VectorOperators.I2B, BYTES, 0)).intoArray(out, offset);
     }
 
-    private static byte clip8(int acc) {
-        int v = acc >> PRECISION_BITS;
-        return (byte) (v < 0 ? 0 : Math.min(v, 255));
-    }
-
     @Override
     public void vertical(byte[] src, int w, int rowOffset, int outH, PillowResampler.Coefficients c, byte[] out) {
         int rowLen = 3 * w;
@@ -84,7 +79,7 @@ final class VectorPasses implements PillowResampler.Passes {
                 for (int i = 0, p = first + x; i < n; i++, p += rowLen) {
                     acc += (src[p] & 0xFF) * c.fixed[kBase + i];
                 }
-                out[o + x] = clip8(acc);
+                out[o + x] = PillowResampler.clip8(acc);
             }
         }
     }
