@@ -2,7 +2,9 @@
 # `loupe bench` then `loupe bench soak` at the bench's work on the same package, repeated: each pair's throughput
 # ratio, the load average, the CPU seconds per item of both, and the soak's per part of its process (and of the
 # broker's process, when it runs apart) within the soak's measured window (first request written -> last outcome
-# read: the "soak: window" line of its stderr). Run from the repository root after building (README).
+# read: the "soak: window" line of its stderr). Run from the repository root after building (README). Beside the
+# window's throughput (issue 13's figure) the soak's steady rate: its middle 80 % of results by the time the job wrote
+# them, without the pipeline's latency at the window's two ends.
 #
 #   docs/bench/soak_pairs.sh PACKAGE PAIRS OUT_DIR [extra soak options...]
 #   docs/bench/soak_pairs.sh /tmp/bm5/fp32 3 /tmp/soak-pairs
@@ -83,9 +85,11 @@ def parts(series, prefix):
 job, total = parts(d + "/series.jsonl", "")
 broker, btotal = parts(d + "/broker-series.jsonl", "broker process: ")
 rps = r["requests_per_second"]
+steady = r.get("steady_results_per_second", 0)
 ok = "" if r["ok"] else " NOT OK"
 cpu = f"{total:.4f}" + (f" + broker process {btotal:.4f}" if btotal else "")
-print(f"| {n} | {loads} | {bips:.2f} | {bcpu:.4f} | {rps:.2f}{ok} (mean batch {r['mean_batch_size']:.2f}) | {cpu} | "
-      f"{rps / bips if bips else 0:.2f}x | {job}{'; ' + broker if broker else ''} |")
+print(f"| {n} | {loads} | {bips:.2f} | {bcpu:.4f} | {rps:.2f}{ok} (steady {steady:.2f}, mean batch "
+      f"{r['mean_batch_size']:.2f}) | {cpu} | {rps / bips if bips else 0:.2f}x (steady {steady / bips if bips else 0:.2f}x) | "
+      f"{job}{'; ' + broker if broker else ''} |")
 PY
 done

@@ -177,7 +177,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             + "requests_per_second counts from the first request written to the last outcome read (requests are written once every task "
             + "runs and the --warmup-requests are read back: the start-up of the broker and the job, the model's loading, "
             + "the warm-up, the final watch for duplicates and the forced full GCs are excluded; without a warm-up the "
-            + "first tenth's forced full GC is inside).")
+            + "first tenth's forced full GC is inside); steady_results_per_second is the rate the job wrote the "
+            + "middle 80 percent of its results at, once its pipeline was full (the first batch's and the last commit's "
+            + "latency, inside the window, left out).")
     boolean json;
 
     @CommandLine.Spec
@@ -302,6 +304,10 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         }
         out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s, after %d warm-up requests)%n", r.requestsPerSecond(),
                 r.seconds(), warmupRequests);
+        if (!Double.isNaN(r.steadyResultsPerSecond())) {
+            out.printf(Locale.ROOT, "steady:        %.1f results/s (the middle 80 %% of the results, by the time the job "
+                    + "wrote them: without the pipeline's latency at the window's ends)%n", r.steadyResultsPerSecond());
+        }
         out.printf(Locale.ROOT, "scheduling:    %s%s, requests written %s%n", scheduling().name().toLowerCase(Locale.ROOT),
                 lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix,
                 rate > 0 ? String.format(Locale.ROOT, "at %.1f/s", rate)
@@ -355,6 +361,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("duplicates", c.duplicates()).put("lost", c.lost()).put("wrong_outcome", c.wrongOutcome())
                 .put("foreign", c.foreign());
         o.put("seconds", r.seconds()).put("requests_per_second", r.requestsPerSecond());
+        if (!Double.isNaN(r.steadyResultsPerSecond())) {
+            o.put("steady_results_per_second", r.steadyResultsPerSecond());
+        }
         o.put("warmup_requests", warmupRequests);
         o.put("write_ahead", rate > 0 ? 0 : writeAhead);
         o.put("mean_batch_size", r.timings().meanBatchSize());

@@ -49,6 +49,7 @@ class SoakCommandTest {
         }
         assertThat(o.path("heap_warmup_bytes").asLong()).isPositive();
         assertThat(o.path("mean_batch_size").asDouble()).isBetween(1.0, 8.0);
+        assertThat(o.path("steady_results_per_second").asDouble()).as("285 results are enough to tell").isPositive();
         assertThat(o.path("mean_millis_per_result").path("inference").asDouble()).isPositive();
         assertThat(o.path("mean_millis_per_result").has("fetch")).isTrue();
         assertThat(o.path("mean_millis_per_result").has("batch_wait")).isTrue();

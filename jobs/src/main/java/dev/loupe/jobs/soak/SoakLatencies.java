@@ -16,6 +16,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * hidden by the checkpoint interval; and that wait itself, from the moment the job's sink handed the result to its
  * Kafka producer (the record's create time) to the moment it was read committed: the checkpoint's phase, its run, the
  * transaction's commit and the reader's fetch, the part of the latency that exactly-once output adds.
+ *
+ * <p>The results' create times also give the job's steady throughput ({@link #steadyPerSecond}): how fast it wrote
+ * results once the pipeline was full, without the fixed latency a short run's window holds at both ends (the first
+ * batch filling and computing before anything is committed, the last result waiting for its checkpoint).
  */
 public final class SoakLatencies {
 
@@ -28,6 +32,7 @@ public final class SoakLatencies {
     private final long[] latency;
     private final long[] served;
     private final long[] commitWait;
+    private final long[] emitted;
 
     public SoakLatencies(SoakInputs inputs) {
         this.inputs = inputs;
@@ -36,6 +41,7 @@ public final class SoakLatencies {
         Arrays.fill(latency, -1);
         this.served = new long[inputs.count()];
         this.commitWait = new long[inputs.count()];
+        this.emitted = new long[inputs.count()];
     }
 
     /** Request {@code index} is written now ({@code millis}, wall clock). */
@@ -60,6 +66,7 @@ public final class SoakLatencies {
             latency[index] = Math.max(0, millis - writtenAt.get(index));
             served[index] = Math.max(0, servedMillis);
             commitWait[index] = Math.max(0, millis - emittedMillis);
+            emitted[index] = emittedMillis;
         }
     }
 
@@ -76,6 +83,59 @@ public final class SoakLatencies {
     /** As {@link #byLength}, of the time from the sink's producer to the committed read (the exactly-once wait). */
     public Map<String, Percentiles> commitWaitByLength() {
         return percentilesByLength(commitWait);
+    }
+
+    /** Results counted by {@link #steadyPerSecond}: the middle of the run, between its first and last tenth. */
+    static final double STEADY_SHARE = 0.8;
+
+    /** Fewest results {@link #steadyPerSecond} fits a rate to. */
+    static final int STEADY_MIN_RESULTS = 20;
+
+    /**
+     * Results per second over the middle {@link #STEADY_SHARE} of the results, ordered by the time the job's sink
+     * wrote them (their records' create time): the slope of a least-squares line through (time, results written so
+     * far), so that results written a batch at a time, and committed a checkpoint at a time, do not make it jump.
+     * NaN with fewer than {@link #STEADY_MIN_RESULTS} results, or when they were all written in the same
+     * millisecond.
+     */
+    public double steadyPerSecond() {
+        long[] times = new long[emitted.length];
+        int n = 0;
+        for (int i = 0; i < latency.length; i++) {
+            if (latency[i] >= 0) {
+                times[n++] = emitted[i];
+            }
+        }
+        return steadyPerSecond(Arrays.copyOf(times, n));
+    }
+
+    /** {@link #steadyPerSecond()} of results written at {@code millis} (any order). */
+    static double steadyPerSecond(long[] millis) {
+        if (millis.length < STEADY_MIN_RESULTS) {
+            return Double.NaN;
+        }
+        long[] sorted = millis.clone();
+        Arrays.sort(sorted);
+        int skip = (int) Math.round(sorted.length * (1 - STEADY_SHARE) / 2);
+        int from = skip;
+        int to = sorted.length - skip;
+        double meanT = 0;
+        double meanI = 0;
+        for (int i = from; i < to; i++) {
+            meanT += sorted[i] - sorted[from];
+            meanI += i;
+        }
+        int count = to - from;
+        meanT /= count;
+        meanI /= count;
+        double covariance = 0;
+        double variance = 0;
+        for (int i = from; i < to; i++) {
+            double dt = sorted[i] - sorted[from] - meanT;
+            covariance += dt * (i - meanI);
+            variance += dt * dt;
+        }
+        return variance == 0 ? Double.NaN : 1000 * covariance / variance;
     }
 
     private Map<String, Percentiles> percentilesByLength(long[] millis) {

@@ -50,9 +50,12 @@ public final class SoakRun {
 
     /**
      * @param seconds from the first request written (writing included) to the last one accounted for
+     * @param steadyResultsPerSecond results per second once the pipeline was full ({@link SoakLatencies#steadyPerSecond}),
+     *                               NaN for runs too short to tell
      * @param heapFlat whether the heap at the end stays within {@link #flatTolerance(long)} of the warm-up figure
      */
-    public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond, List<HeapSample> heap,
+    public record Report(SoakTally.Counts counts, double seconds, double requestsPerSecond,
+            double steadyResultsPerSecond, List<HeapSample> heap,
             boolean heapFlat, boolean timedOut, boolean jobStopped, ResultTimings.Summary timings,
             Map<String, SoakLatencies.Percentiles> latencyByLength,
             Map<String, SoakLatencies.Percentiles> servedByLength,
@@ -265,7 +268,8 @@ public final class SoakRun {
                 + "to last outcome read)", startEpochMillis / 1e3, startEpochMillis / 1e3 + seconds));
         boolean flat = heap.size() >= 2
                 && heap.get(heap.size() - 1).usedBytes() - heap.get(0).usedBytes() <= flatTolerance(heap.get(0).usedBytes());
-        return new Report(tally.counts(), seconds, tally.accounted() / seconds, List.copyOf(heap), flat, timedOut,
+        return new Report(tally.counts(), seconds, tally.accounted() / seconds, latencies.steadyPerSecond(),
+                List.copyOf(heap), flat, timedOut,
                 jobStopped, timings.summary(), latencies.byLength(),
                 latencies.servedByLength(), latencies.commitWaitByLength());
     }
