@@ -12,6 +12,9 @@
 # Settings of issue 13: 640 requests, batch 16, 20 new tokens with min = max, 640x480 JPEGs, every request its own
 # image, 2 ONNX Runtime threads. LOUPE_JAVA_OPTS applies to both commands. Each pair's files stay in OUT_DIR/pair-N.
 # LOUPE_BIN runs another build's launcher (e.g. /work/main/bin/loupe) with this script's CPU accounting.
+# Before the first pair, a tiny bench and a tiny soak (32 requests, 2 tokens; WARMUP=0 skips them) make sure the
+# launcher has its class-data archives for both commands: after a build, a command's first run has none, writes it,
+# and would put the first pair on another footing than the rest.
 set -euo pipefail
 pkg=$1 pairs=$2 out=$3
 shift 3
@@ -21,6 +24,11 @@ requests=${SOAK_REQUESTS:-640}
 loupe=${LOUPE_BIN:-$root/bin/loupe}
 load() { cut -d' ' -f1 /proc/loadavg; }
 mkdir -p "$out"
+if [ "${WARMUP:-1}" = 1 ]; then
+  "$loupe" bench --model "$pkg" --batch-sizes 1 --iterations 1 --max-new-tokens 2 > "$out/warmup-bench.log" 2>&1 || true
+  "$loupe" bench soak --model "$pkg" --requests 32 --bad-fraction 0 --max-new-tokens 2 --batch-size 16 --threads 2 \
+      > "$out/warmup-soak.log" 2>&1 || true
+fi
 printf '| pair | load (bench, soak start, end) | bench images/s | bench CPU s/image | soak requests/s | soak CPU s/request | ratio | soak parts, CPU s/request |\n'
 printf '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n'
 for n in $(seq 1 "$pairs"); do
