@@ -305,8 +305,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         out.printf(Locale.ROOT, "throughput:    %.1f requests/s (%.1f s, after %d warm-up requests)%n", r.requestsPerSecond(),
                 r.seconds(), warmupRequests);
         if (!Double.isNaN(r.steadyResultsPerSecond())) {
-            out.printf(Locale.ROOT, "steady:        %.1f results/s (the middle 80 %% of the results, by the time the job "
-                    + "wrote them: without the pipeline's latency at the window's ends)%n", r.steadyResultsPerSecond());
+            out.printf(Locale.ROOT, "steady:        %.1f results/s (the middle %.0f %% of the results, by the time the job "
+                    + "wrote them: without the pipeline's latency at the window's ends)%n", r.steadyResultsPerSecond(),
+                    100 * SoakLatencies.STEADY_SHARE);
         }
         out.printf(Locale.ROOT, "scheduling:    %s%s, requests written %s%n", scheduling().name().toLowerCase(Locale.ROOT),
                 lengthMix.isEmpty() ? "" : ", new tokens in turn " + lengthMix,

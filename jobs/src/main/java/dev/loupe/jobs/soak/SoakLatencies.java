@@ -86,7 +86,7 @@ public final class SoakLatencies {
     }
 
     /** Results counted by {@link #steadyPerSecond}: the middle of the run, between its first and last tenth. */
-    static final double STEADY_SHARE = 0.8;
+    public static final double STEADY_SHARE = 0.8;
 
     /** Fewest results {@link #steadyPerSecond} fits a rate to. */
     static final int STEADY_MIN_RESULTS = 20;
@@ -120,14 +120,11 @@ public final class SoakLatencies {
         int from = skip;
         int to = sorted.length - skip;
         double meanT = 0;
-        double meanI = 0;
         for (int i = from; i < to; i++) {
             meanT += sorted[i] - sorted[from];
-            meanI += i;
         }
-        int count = to - from;
-        meanT /= count;
-        meanI /= count;
+        meanT /= to - from;
+        double meanI = (from + to - 1) / 2.0;
         double covariance = 0;
         double variance = 0;
         for (int i = from; i < to; i++) {
