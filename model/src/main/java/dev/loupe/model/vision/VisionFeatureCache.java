@@ -29,7 +29,7 @@ final class VisionFeatureCache implements AutoCloseable {
 
     private final long capacityBytes;
     private final LinkedHashMap<ImageDigest, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
-    private final Map<ImageDigest, CompletableFuture<float[]>> claims = new HashMap<>();
+    private final Map<ImageDigest, Claim> claims = new HashMap<>();
     /** Null until the first store and after {@link #close()}. */
     private NativeFeatureSlots slots;
     private volatile boolean closed;
@@ -37,6 +37,12 @@ final class VisionFeatureCache implements AutoCloseable {
 
     /** Where an entry's floats are: its slot and its length. */
     private record Entry(int slot, int floats) {}
+
+    /** An image being computed, and whether another call was given its result to wait for (under this lock). */
+    private static final class Claim {
+        final CompletableFuture<float[]> result = new CompletableFuture<>();
+        boolean awaited;
+    }
 
     VisionFeatureCache(long capacityBytes) {
         if (capacityBytes < 0) {
@@ -79,45 +85,49 @@ final class VisionFeatureCache implements AutoCloseable {
         if (held != null) {
             return new Hit(slots.read(held.slot(), held.floats()));
         }
-        CompletableFuture<float[]> pending = claims.get(key);
+        Claim pending = claims.get(key);
         if (pending != null) {
-            return new Pending(pending);
+            pending.awaited = true;
+            return new Pending(pending.result);
         }
-        claims.put(key, new CompletableFuture<>());
+        claims.put(key, new Claim());
         return new Claimed();
     }
 
     /**
      * Stores a copy of the features of a claimed key (unless they alone exceed the capacity, or the cache was closed
      * meanwhile) and wakes its waiters with {@code features} itself.
+     *
+     * @return whether other calls were given {@code features} (they read the array: its caller must not recycle it)
      */
-    void complete(ImageDigest key, float[] features) {
-        CompletableFuture<float[]> claim = null;
+    boolean complete(ImageDigest key, float[] features) {
+        Claim claim = null;
         try {
             synchronized (this) {
                 if (!enabled()) {
-                    return;
+                    return false;
                 }
                 claim = claims.remove(key);
                 if (!closed) {
                     store(key, features);
                 }
+                return claim != null && claim.awaited;
             }
         } finally { // whatever happens to the copy, the waiters get the features
             if (claim != null) {
-                claim.complete(features);
+                claim.result.complete(features);
             }
         }
     }
 
     /** Gives up a claim whose computation failed: its waiters compute the image themselves. */
     void abandon(ImageDigest key, Throwable cause) {
-        CompletableFuture<float[]> claim;
+        Claim claim;
         synchronized (this) {
             claim = claims.remove(key);
         }
         if (claim != null) {
-            claim.completeExceptionally(cause);
+            claim.result.completeExceptionally(cause);
         }
     }
 

@@ -56,7 +56,7 @@ public final class VisionFeatures implements AutoCloseable {
      * a call after {@link #close()}.
      */
     public float[][] features(List<ImageTensor> rows) throws AnnotationException {
-        return features(rows, stage);
+        return rows(rows, stage).rows();
     }
 
     /**
@@ -64,9 +64,22 @@ public final class VisionFeatures implements AutoCloseable {
      * another way (e.g. wholly on the calling thread), whose results equal the stage's, so they are shared alike.
      */
     public float[][] features(List<ImageTensor> rows, Stage runner) throws AnnotationException {
+        return rows(rows, runner).rows();
+    }
+
+    /**
+     * A call's features: per row its image's ({@link #rows}), and the distinct arrays no one else reads (the ones
+     * this call computed and handed to no waiting call, and the copies of cached ones), which the caller may recycle
+     * once it has read every row (for example into the pool its stage takes arrays from).
+     */
+    public record Rows(float[][] rows, List<float[]> owned) {}
+
+    /** As {@link #features(List, Stage)}, with the arrays the caller owns. */
+    public Rows rows(List<ImageTensor> rows, Stage runner) throws AnnotationException {
         cache.checkOpen();
         if (rows.size() == 1 && !cache.enabled()) {
-            return alone(rows.get(0), runner);
+            float[][] out = alone(rows.get(0), runner);
+            return new Rows(out, List.of(out[0]));
         }
         Map<ImageDigest, Integer> distinct = new LinkedHashMap<>();
         List<ImageTensor> distinctImages = new ArrayList<>();
@@ -87,6 +100,7 @@ public final class VisionFeatures implements AutoCloseable {
         }
         List<ImageDigest> keys = new ArrayList<>(distinct.keySet());
         float[][] features = new float[keys.size()][];
+        boolean[] shared = new boolean[keys.size()];   // read by other calls too: not the caller's to recycle
         List<Integer> claimed = new ArrayList<>();
         Map<Integer, VisionFeatureCache.Pending> pending = new LinkedHashMap<>();
         try {
@@ -109,11 +123,12 @@ public final class VisionFeatures implements AutoCloseable {
             abandon(claimed, keys, e);
             throw e;
         }
-        computeClaimed(claimed, keys, distinctImages, features, runner);
+        computeClaimed(claimed, keys, distinctImages, features, shared, runner);
         List<Integer> failedElsewhere = new ArrayList<>();
         for (Map.Entry<Integer, VisionFeatureCache.Pending> p : pending.entrySet()) {
             try {
                 features[p.getKey()] = p.getValue().result().get();
+                shared[p.getKey()] = true;
             } catch (ExecutionException e) {
                 failedElsewhere.add(p.getKey());
             } catch (InterruptedException e) {
@@ -130,7 +145,13 @@ public final class VisionFeatures implements AutoCloseable {
         for (int i = 0; i < out.length; i++) {
             out[i] = features[slot[i]];
         }
-        return out;
+        List<float[]> owned = new ArrayList<>(features.length);
+        for (int j = 0; j < features.length; j++) {
+            if (!shared[j]) {
+                owned.add(features[j]);
+            }
+        }
+        return new Rows(out, owned);
     }
 
     /**
@@ -148,7 +169,7 @@ public final class VisionFeatures implements AutoCloseable {
 
     /** Runs the images this call claimed and publishes them; on failure releases the claims to their waiters. */
     private void computeClaimed(List<Integer> claimed, List<ImageDigest> keys, List<ImageTensor> images,
-                                float[][] features, Stage runner) throws AnnotationException {
+                                float[][] features, boolean[] shared, Stage runner) throws AnnotationException {
         if (claimed.isEmpty()) {
             return;
         }
@@ -159,7 +180,7 @@ public final class VisionFeatures implements AutoCloseable {
             throw e;
         }
         for (int j : claimed) {
-            cache.complete(keys.get(j), features[j]);
+            shared[j] = cache.complete(keys.get(j), features[j]);
         }
     }
 

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The encoder moves pixels, features and outputs through reused direct buffers and pinned outputs; the graphs'
  * arithmetic must not notice: every output equals, bit for bit, the same graphs run through the Java API's plain
  * path (heap arrays in, ONNX Runtime's own output tensors out), for one image, a batch over several vision runs
- * (more than {@link ImageEncoder#VISION_RUN_IMAGES} images) and, after it, a smaller batch in the grown buffers.
+ * (more than {@link ImageEncoder#VISION_RUN_IMAGES} images) and, after it, a smaller batch in the grown buffers and
+ * the heap arrays the earlier calls gave back.
  */
 class ImageEncoderDirectBuffersTest {
     @TempDir
@@ -86,6 +87,8 @@ class ImageEncoderDirectBuffersTest {
                 assertSameBits(flat, plain[2], "encode's language inputs, " + row);
             }
         }
+        // the later calls ran on the arrays the earlier ones gave back, with the same results as above
+        assertThat(encoder.rowArraysTakenAndReused()[1]).isPositive();
     }
 
     /** One image alone through both graphs with heap tensors: image embeds, query output, language inputs. */

@@ -50,6 +50,27 @@ class VisionFeaturesTest {
         }
     }
 
+    /** Holds a stage's first call until released, as a slow batch's vision run would be held. */
+    static final class FirstCallHeld {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        private final AtomicBoolean first = new AtomicBoolean(true);
+
+        /** True on the first call only, once it has counted {@link #entered} down and waited (10 s at most). */
+        boolean hold() {
+            if (!first.getAndSet(false)) {
+                return false;
+            }
+            entered.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return true;
+        }
+    }
+
     static ImageTensor image(float value) {
         float[] chw = new float[3 * 4 * 4];
         java.util.Arrays.fill(chw, value);
@@ -74,6 +95,54 @@ class VisionFeaturesTest {
         assertThat(stats.cacheHits()).isZero();
         assertThat(stats.cacheMisses()).isZero();   // disabled: no lookups counted
         assertThat(stats.cacheEntries()).isZero();
+    }
+
+    @Test
+    void aCallOwnsEachArrayItComputedOnceEvenWhenRowsShareIt() throws Exception {
+        RecordingStage stage = new RecordingStage(8);
+        VisionFeatures features = new VisionFeatures(stage, 0);
+        ImageTensor a = image(1);
+        VisionFeatures.Rows call = features.rows(List.of(a, image(2), image(1)), stage);
+        assertThat(call.rows()[0]).isSameAs(call.rows()[2]);
+        assertThat(call.owned()).hasSize(2);
+        assertThat(call.owned().get(0)).isSameAs(call.rows()[0]);
+        assertThat(call.owned().get(1)).isSameAs(call.rows()[1]);
+
+        VisionFeatures.Rows alone = features.rows(List.of(a), stage);
+        assertThat(alone.owned()).containsExactly(alone.rows()[0]);
+    }
+
+    @Test
+    void featuresHandedToAWaitingCallAreOwnedByNeitherCallButCachedCopiesAreTheReadersOwn() throws Exception {
+        FirstCallHeld held = new FirstCallHeld();
+        RecordingStage recording = new RecordingStage(8);
+        VisionFeatures.Stage stage = images -> {
+            held.hold();
+            return recording.run(images);
+        };
+        VisionFeatures features = new VisionFeatures(stage, 1 << 20);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<VisionFeatures.Rows> first = pool.submit(() -> features.rows(List.of(image(1)), stage));
+            assertThat(held.entered.await(10, TimeUnit.SECONDS)).isTrue();
+            Future<VisionFeatures.Rows> second = pool.submit(() -> features.rows(List.of(image(2), image(1)), stage));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (features.stats().cacheHits() < 1 && System.nanoTime() < deadline) {   // waiting on image 1
+                Thread.sleep(5);
+            }
+            held.release.countDown();
+            VisionFeatures.Rows a = first.get(10, TimeUnit.SECONDS);
+            VisionFeatures.Rows b = second.get(10, TimeUnit.SECONDS);
+            assertThat(b.rows()[1]).isSameAs(a.rows()[0]);
+            assertThat(a.owned()).isEmpty();                       // the waiting call reads it too
+            assertThat(b.owned()).containsExactly(b.rows()[0]);    // its own image 2, not image 1
+        } finally {
+            pool.shutdownNow();
+        }
+        VisionFeatures.Rows hit = features.rows(List.of(image(1)), stage);
+        assertThat(hit.rows()[0]).containsOnly(1f);
+        assertThat(hit.owned()).containsExactly(hit.rows()[0]);   // a copy out of the cache, read by no one else
+        assertThat(recording.imagesRun()).isEqualTo(2);
     }
 
     @Test
@@ -210,18 +279,10 @@ class VisionFeaturesTest {
 
     @Test
     void aCallWaitingOnAnotherCallThatFailsComputesTheImageItself() throws Exception {
-        CountDownLatch entered = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
+        FirstCallHeld held = new FirstCallHeld();
         RecordingStage recording = new RecordingStage(8);
-        AtomicBoolean firstCall = new AtomicBoolean(true);
         VisionFeatures features = new VisionFeatures(images -> {
-            if (firstCall.getAndSet(false)) {
-                entered.countDown();
-                try {
-                    release.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            if (held.hold()) {
                 throw new AnnotationException(ErrorCode.INFERENCE_FAILED, "a batch mate broke the batch");
             }
             return recording.run(images);
@@ -229,10 +290,10 @@ class VisionFeaturesTest {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             Future<float[][]> failing = pool.submit(() -> features.features(List.of(image(1))));
-            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(held.entered.await(10, TimeUnit.SECONDS)).isTrue();
             Future<float[][]> waiting = pool.submit(() -> features.features(List.of(image(1))));
             Thread.sleep(100);
-            release.countDown();
+            held.release.countDown();
             assertThatThrownBy(() -> failing.get(10, TimeUnit.SECONDS)).hasRootCauseMessage("a batch mate broke the batch");
             assertThat(waiting.get(10, TimeUnit.SECONDS)[0]).containsOnly(1f);
         } finally {

@@ -60,7 +60,7 @@ public final class RequestDecoder extends ProcessFunction<byte[], ValidatedReque
             return;
         }
         try {
-            out.collect(validator.validate(request));
+            out.collect(validator.validateDecoded(request));   // decoded here: its image need not be copied
         } catch (AnnotationException e) {
             ctx.output(Failures.TAG, RequestValidator.refusal(request, e).toRecord(System.currentTimeMillis()));
         }

@@ -40,7 +40,21 @@ public final class RequestValidator implements Serializable {
         this.taskDefaults = taskDefaults;
     }
 
+    /** The request validated; its inline image is copied, so the caller may go on using the request's buffer. */
     public ValidatedRequest validate(AnnotationRequest request) throws AnnotationException {
+        return validate(request, false);
+    }
+
+    /**
+     * As {@link #validate(AnnotationRequest)} for a request just decoded, which no one else holds: an inline image
+     * that fills its buffer's whole array (as Avro decodes one) is taken as it is, not copied. One copy of a 100 KB
+     * JPEG per request fewer on the streaming job's task thread, and as much less garbage (issue 13).
+     */
+    public ValidatedRequest validateDecoded(AnnotationRequest request) throws AnnotationException {
+        return validate(request, true);
+    }
+
+    private ValidatedRequest validate(AnnotationRequest request, boolean owned) throws AnnotationException {
         String id = request.getId();
         if (id == null || id.isBlank()) {
             throw invalid("id must not be blank");
@@ -72,7 +86,7 @@ public final class RequestValidator implements Serializable {
         String prompt = Prompts.resolve(request.getPrompt(), request.getQuestion(), request.getOcrTokens());
         GenerationConfig generation = generation(task, request.getGeneration());
         Map<String, String> metadata = request.getMetadata() == null ? Map.of() : request.getMetadata();
-        return new ValidatedRequest(id, uri, inline == null ? null : bytes(inline), task, prompt, candidates,
+        return new ValidatedRequest(id, uri, inline == null ? null : bytes(inline, owned), task, prompt, candidates,
                 generation, metadata);
     }
 
@@ -160,7 +174,12 @@ public final class RequestValidator implements Serializable {
         }
     }
 
-    private static byte[] bytes(ByteBuffer buffer) {
+    /** The buffer's remaining bytes: its array itself where {@code owned} and they are all of it, else a copy. */
+    private static byte[] bytes(ByteBuffer buffer, boolean owned) {
+        if (owned && buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.position() == 0
+                && buffer.remaining() == buffer.array().length) {
+            return buffer.array();
+        }
         ByteBuffer b = buffer.duplicate();
         byte[] out = new byte[b.remaining()];
         b.get(out);

@@ -12,6 +12,8 @@ import dev.loupe.model.api.Prompts;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.api.TaskDefaults;
 import dev.loupe.schemas.AnnotationRequest;
+import dev.loupe.schemas.ImageSource;
+import java.nio.ByteBuffer;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -49,5 +51,21 @@ class RequestValidatorTest {
         refused(TestRequests.uri("a", "images/a.png?token=secret"), "images/a.png?…");
         assertThatThrownBy(() -> validator.validate(TestRequests.uri("a", "images/a.png?token=secret").build()))
                 .message().doesNotContain("secret");
+    }
+
+    @Test
+    void aDecodedRequestsWholeImageArrayIsTakenAsItIsAnyOtherImageIsCopied() throws Exception {
+        byte[] image = {1, 2, 3, 4, 5};
+        AnnotationRequest request = TestRequests.inline("a", image).build();
+        assertThat(validator.validateDecoded(request).imageBytes).isSameAs(image);
+        assertThat(validator.validate(request).imageBytes).isNotSameAs(image).containsExactly(image);
+
+        // a buffer over part of its array (or past a position) is copied: the array holds more than the image
+        AnnotationRequest part = TestRequests.inline("b", new byte[0]).build();
+        part.setImage(ImageSource.newBuilder().setBytes(ByteBuffer.wrap(image, 1, 3)).build());
+        assertThat(validator.validateDecoded(part).imageBytes).containsExactly(2, 3, 4);
+        ByteBuffer sliced = ByteBuffer.wrap(image).slice(2, 3);
+        part.setImage(ImageSource.newBuilder().setBytes(sliced).build());
+        assertThat(validator.validateDecoded(part).imageBytes).containsExactly(3, 4, 5);
     }
 }

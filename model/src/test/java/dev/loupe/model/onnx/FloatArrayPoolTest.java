@@ -1,15 +1,15 @@
-package dev.loupe.flink.inference;
+package dev.loupe.model.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 
-class PixelBuffersTest {
+class FloatArrayPoolTest {
 
     @Test
     void anArrayGivenBackServesTheNextTakeOfItsLengthOnly() {
-        PixelBuffers pool = new PixelBuffers(1 << 20);
+        FloatArrayPool pool = new FloatArrayPool(1 << 20);
         float[] first = pool.take(12);
         assertThat(first).hasSize(12);
 
@@ -25,7 +25,7 @@ class PixelBuffersTest {
 
     @Test
     void keepsNoMoreIdleBytesThanItsBound() {
-        PixelBuffers pool = new PixelBuffers(100);
+        FloatArrayPool pool = new FloatArrayPool(100);
         float[] a = new float[20];
         float[] b = new float[10];
         pool.give(a);   // 80 bytes
@@ -34,6 +34,6 @@ class PixelBuffersTest {
         assertThat(pool.idleBytes()).isEqualTo(80);
         assertThat(pool.take(10)).isNotSameAs(b);
         assertThat(pool.take(20)).isSameAs(a);
-        assertThatThrownBy(() -> new PixelBuffers(-1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new FloatArrayPool(-1)).isInstanceOf(IllegalArgumentException.class);
     }
 }
