@@ -261,12 +261,12 @@ public final class ImageEncoder implements QueryEncoder {
     private float[][][] encode(List<ImageTensor> images, long[][] qformerIds, Graphs graphs)
             throws AnnotationException {
         checkRows(images, qformerIds);
-        VisionFeatures.Rows stage = features.rows(images, stage(graphs));
+        VisionFeatures.Rows imageRows = features.rows(images, stage(graphs));
         float[][] languageInputs = null;
         try {
             languageInputs = config.qformerTextInput()
-                    ? runQFormer(stage.rows(), qformerIds, false, graphs).languageInputs()
-                    : stage.rows();
+                    ? runQFormer(imageRows.rows(), qformerIds, false, graphs).languageInputs()
+                    : imageRows.rows();
             int k = numQueryTokens();
             int d = languageHiddenSize();
             float[][][] out = new float[images.size()][k][d];
@@ -277,7 +277,7 @@ public final class ImageEncoder implements QueryEncoder {
             }
             return out;
         } finally {   // copied out (or failed): the arrays this call alone holds serve the next
-            stage.owned().forEach(rowArrays::give);
+            imageRows.owned().forEach(rowArrays::give);
             if (config.qformerTextInput() && languageInputs != null) {
                 for (float[] row : languageInputs) {
                     rowArrays.give(row);
