@@ -3,6 +3,7 @@ package dev.loupe.config;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.configuration.ConfigOptions;
 
 /**
@@ -56,6 +57,16 @@ public final class JobOptions {
             .durationType().defaultValue(Duration.ofMinutes(10))
             .withDescription("Producer transaction timeout; must exceed the checkpoint interval plus restart time "
                     + "and stay within the broker's transaction.max.timeout.ms (15 min by default).");
+
+    public static final ConfigOption<TransactionNamingStrategy> TRANSACTION_NAMING =
+            ConfigOptions.key("loupe.kafka.transaction-naming")
+                    .enumType(TransactionNamingStrategy.class).defaultValue(TransactionNamingStrategy.INCREMENTING)
+                    .withDescription("How the exactly-once sinks name their transactions. INCREMENTING: a new "
+                            + "transactional id per checkpoint and subtask, which the brokers keep for "
+                            + "transactional.id.expiration.ms (7 days by default). POOLING: a few ids per subtask, "
+                            + "reused; needs Kafka 3.0 or later, the ListTransactions API (DESCRIBE on the ids) and "
+                            + "READ on the output topics; a job may switch to it from a checkpoint or savepoint "
+                            + "taken under INCREMENTING, but not back.");
 
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("loupe.checkpoint.interval")
             .durationType().defaultValue(Duration.ofSeconds(10))

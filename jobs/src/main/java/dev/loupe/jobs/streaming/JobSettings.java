@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 
 /**
  * The streaming job's options after validation: every value here is usable, so the job wiring never meets a
@@ -15,6 +16,7 @@ import org.apache.flink.configuration.ReadableConfig;
  *
  * @param resultsTopicPerTask task name in upper case ({@code CAPTION}, {@code VQA}, {@code RANK}) to topic
  * @param kafkaProperties extra client properties (TLS, SASL) for the source and sinks; prints redacted
+ * @param transactionNaming how the exactly-once sinks name their transactions ({@link JobOptions#TRANSACTION_NAMING})
  */
 public record JobSettings(
         String bootstrapServers,
@@ -25,6 +27,7 @@ public record JobSettings(
         String groupId,
         String transactionalIdPrefix,
         Duration transactionTimeout,
+        TransactionNamingStrategy transactionNaming,
         Duration checkpointInterval,
         int parallelism,
         int restartAttempts,
@@ -87,14 +90,14 @@ public record JobSettings(
             throw bad(JobOptions.RESTART_DELAY.key(), "must not be negative");
         }
         return new JobSettings(bootstrap, requests, results, perTask, deadLetters, groupId, prefix, txTimeout,
-                interval, parallelism, attempts, delay, KafkaClientProperties.of(config.get(JobOptions.KAFKA_PROPERTIES)),
-                config.get(JobOptions.OBJECT_REUSE));
+                config.get(JobOptions.TRANSACTION_NAMING), interval, parallelism, attempts, delay,
+                KafkaClientProperties.of(config.get(JobOptions.KAFKA_PROPERTIES)), config.get(JobOptions.OBJECT_REUSE));
     }
 
     /** These settings against another Kafka cluster (the embedded broker, once it has started). */
     public JobSettings withBootstrapServers(String servers) {
         return new JobSettings(servers, requestsTopic, resultsTopic, resultsTopicPerTask, deadLetterTopic, groupId,
-                transactionalIdPrefix, transactionTimeout, checkpointInterval, parallelism, restartAttempts,
+                transactionalIdPrefix, transactionTimeout, transactionNaming, checkpointInterval, parallelism, restartAttempts,
                 restartDelay, kafkaProperties, objectReuse);
     }
 

@@ -3,8 +3,15 @@ package dev.loupe.jobs.streaming;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.serde.ValueFormat;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Serializer;
@@ -12,9 +19,12 @@ import org.apache.kafka.common.serialization.Serializer;
 /**
  * Writes a result to its task's topic (or the default results topic), keyed by the request id so every
  * result of one request lands in one partition, valued in the job's {@link ValueFormat} (plain Avro binary by
- * default, or the schema registry wire format under the subject {@code <topic>-value}).
+ * default, or the schema registry wire format under the subject {@code <topic>-value}). It names every topic it
+ * writes to ({@link KafkaDatasetFacetProvider}): the sink's POOLING transaction naming looks for open transactions on
+ * them.
  */
-public final class ResultRecordSerializer implements KafkaRecordSerializationSchema<AnnotationResult> {
+public final class ResultRecordSerializer
+        implements KafkaRecordSerializationSchema<AnnotationResult>, KafkaDatasetFacetProvider {
 
     private static final long serialVersionUID = 1L;
 
@@ -38,6 +48,18 @@ public final class ResultRecordSerializer implements KafkaRecordSerializationSch
     /** The topic a result of this task goes to. */
     public String topicFor(String task) {
         return task == null ? defaultTopic : topicPerTask.getOrDefault(task.toUpperCase(Locale.ROOT), defaultTopic);
+    }
+
+    /** Every topic a result may go to: the default one and the tasks' own, sorted. */
+    public List<String> topics() {
+        TreeSet<String> topics = new TreeSet<>(topicPerTask.values());
+        topics.add(defaultTopic);
+        return List.copyOf(topics);
+    }
+
+    @Override
+    public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
+        return Optional.of(new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(topics())));
     }
 
     @Override

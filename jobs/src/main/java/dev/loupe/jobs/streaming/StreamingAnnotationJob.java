@@ -139,6 +139,7 @@ public final class StreamingAnnotationJob {
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(settings.transactionalIdPrefix() + "-" + name)
+                .setTransactionNamingStrategy(settings.transactionNaming())
                 .setProperty("transaction.timeout.ms", String.valueOf(settings.transactionTimeout().toMillis()))
                 .build();
     }

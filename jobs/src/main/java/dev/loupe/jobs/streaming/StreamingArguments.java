@@ -60,6 +60,7 @@ public final class StreamingArguments {
             Flag.value("--dead-letter-topic", JobOptions.DEAD_LETTER_TOPIC).label("TOPIC"),
             Flag.value("--group-id", JobOptions.GROUP_ID).label("ID"),
             Flag.value("--transactional-id-prefix", JobOptions.TRANSACTIONAL_ID_PREFIX).label("PREFIX"),
+            Flag.value("--transaction-naming", JobOptions.TRANSACTION_NAMING).label("incrementing|pooling"),
             CommonFlags.ALLOWED_ROOT,
             CommonFlags.ALLOWED_HOST,
             CommonFlags.BATCH_SIZE,

@@ -2,6 +2,7 @@ package dev.loupe.jobs.streaming;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.loupe.config.JobOptions;
 import dev.loupe.flink.LoupeOptions;
 import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.jobs.testing.EchoAnnotatorFactory;
@@ -18,14 +19,17 @@ import java.util.List;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The model runtime fails fatally mid-stream after at least one completed checkpoint; the job restarts from that
- * checkpoint and the results topic, read committed, still holds every id exactly once.
+ * checkpoint and the results topic, read committed, still holds every id exactly once: under both schedulings, and
+ * with the sinks' transactional ids pooled ({@link JobOptions#TRANSACTION_NAMING}), whose restore aborts what the
+ * failed writer left open by listing the brokers' transactions.
  */
 @Tag("slow")
 class FailureRestoreTest {
@@ -34,12 +38,14 @@ class FailureRestoreTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(Scheduling.class)
-    void aFailureMidStreamLosesAndDuplicatesNothing(Scheduling scheduling) throws Exception {
+    @CsvSource({"STATIC, INCREMENTING", "CONTINUOUS, INCREMENTING", "STATIC, POOLING"})
+    void aFailureMidStreamLosesAndDuplicatesNothing(Scheduling scheduling, TransactionNamingStrategy naming)
+            throws Exception {
         Path arm = dir.resolve("arm");
         Path fired = dir.resolve("fired");
         try (RunningJob job = new RunningJob()) {
             job.conf.set(LoupeOptions.BATCH_SCHEDULING, scheduling);
+            job.conf.set(JobOptions.TRANSACTION_NAMING, naming);
             job.start(EchoAnnotatorFactory.failingOnceWhenArmed(job.name, arm, fired));
             String requestsTopic = job.settings().requestsTopic();
             List<String> results = List.of(job.settings().resultsTopic());

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +42,30 @@ class JobSettingsTest {
         ResultRecordSerializer serializer = new ResultRecordSerializer(s.resultsTopic(), s.resultsTopicPerTask());
         assertThat(serializer.topicFor("caption")).isEqualTo("results.caption");
         assertThat(serializer.topicFor("rank")).isEqualTo("loupe.results");
+    }
+
+    @Test
+    void transactionNamingIsIncrementingUnlessPoolingIsAsked() {
+        assertThat(JobSettings.from(base()).transactionNaming()).isEqualTo(TransactionNamingStrategy.INCREMENTING);
+        Configuration pooling = base();
+        pooling.setString(JobOptions.TRANSACTION_NAMING.key(), "pooling");
+        assertThat(JobSettings.from(pooling).transactionNaming()).isEqualTo(TransactionNamingStrategy.POOLING);
+        Configuration unknown = base();
+        unknown.setString(JobOptions.TRANSACTION_NAMING.key(), "random");
+        assertThatThrownBy(() -> JobSettings.from(unknown)).hasMessageContaining("loupe.kafka.transaction-naming");
+    }
+
+    @Test
+    void serializersNameEveryTopicTheyWrite() {
+        // POOLING's abort of lingering transactions looks on these topics (the connector refuses a sink without them)
+        ResultRecordSerializer results = new ResultRecordSerializer("loupe.results",
+                Map.of("CAPTION", "results.caption", "VQA", "results.vqa", "RANK", "loupe.results"));
+        assertThat(results.getKafkaDatasetFacet()).get().extracting(KafkaDatasetFacet::getTopicIdentifier)
+                .satisfies(id -> assertThat(id.getTopics())
+                        .containsExactly("loupe.results", "results.caption", "results.vqa"));
+        FailureRecordSerializer failures = new FailureRecordSerializer("loupe.dead-letters");
+        assertThat(failures.getKafkaDatasetFacet()).get()
+                .satisfies(f -> assertThat(f.getTopicIdentifier().getTopics()).containsExactly("loupe.dead-letters"));
     }
 
     @Test

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
@@ -37,6 +38,7 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,8 +47,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The streaming job at parallelism 2 on a MiniCluster of two TaskManagers with one slot each (so both hold a
  * slice of every operator), through four failures: a TaskManager lost mid-stream, exceptions thrown by the model
  * at chosen requests, the Kafka broker restarted while the job runs, a checkpoint failing. The first three run under
- * both schedulings of the inference operator (static batches, continuous batching with requests mid-generation). After each, more
- * requests go in, and the results topic read committed holds every request id exactly once while the job runs on.
+ * both schedulings of the inference operator (static batches, continuous batching with requests mid-generation); the
+ * TaskManager's loss and the broker's restart also with the sinks' transactional ids pooled (a lost subtask's pooled
+ * transactions are aborted by whichever subtask restores its writer state). After each, more requests go in, and the
+ * results topic read committed holds every request id exactly once while the job runs on.
  */
 @Tag("slow")
 class TwoTaskManagerFailureTest {
@@ -65,9 +69,10 @@ class TwoTaskManagerFailureTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(Scheduling.class)
-    void aTaskManagerLostMidStreamLosesAndDuplicatesNothing(Scheduling scheduling, @InjectMiniCluster MiniCluster miniCluster) throws Exception {
-        try (RunningJob job = twoWayJob(new RunningJob(), scheduling)) {
+    @CsvSource({"STATIC, INCREMENTING", "CONTINUOUS, INCREMENTING", "STATIC, POOLING"})
+    void aTaskManagerLostMidStreamLosesAndDuplicatesNothing(Scheduling scheduling, TransactionNamingStrategy naming,
+            @InjectMiniCluster MiniCluster miniCluster) throws Exception {
+        try (RunningJob job = twoWayJob(new RunningJob(), scheduling, naming)) {
             job.start(EchoAnnotatorFactory.fast(job.name), environment(miniCluster, job));
             sendAndAwait(job, 0, 20);
 
@@ -109,11 +114,11 @@ class TwoTaskManagerFailureTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Scheduling.class)
-    void theBrokerRestartedWhileTheJobRunsLosesAndDuplicatesNothing(Scheduling scheduling, @InjectMiniCluster MiniCluster miniCluster)
-            throws Exception {
+    @CsvSource({"STATIC, INCREMENTING", "CONTINUOUS, INCREMENTING", "STATIC, POOLING"})
+    void theBrokerRestartedWhileTheJobRunsLosesAndDuplicatesNothing(Scheduling scheduling,
+            TransactionNamingStrategy naming, @InjectMiniCluster MiniCluster miniCluster) throws Exception {
         try (EmbeddedKafka kafka = new EmbeddedKafka().start();
-                RunningJob job = twoWayJob(new RunningJob(kafka), scheduling)) {
+                RunningJob job = twoWayJob(new RunningJob(kafka), scheduling, naming)) {
             // restarts while the broker is away must not use up the attempts
             job.conf.set(JobOptions.RESTART_ATTEMPTS, 20);
             job.conf.set(JobOptions.RESTART_DELAY, Duration.ofSeconds(1));
@@ -162,9 +167,17 @@ class TwoTaskManagerFailureTest {
         return twoWayJob(job, Scheduling.STATIC);
     }
 
-    /** The job at parallelism 2, its inference operator scheduling the model as {@code scheduling} says. */
     private static RunningJob twoWayJob(RunningJob job, Scheduling scheduling) {
+        return twoWayJob(job, scheduling, TransactionNamingStrategy.INCREMENTING);
+    }
+
+    /**
+     * The job at parallelism 2, its inference operator scheduling the model as {@code scheduling} says, its sinks
+     * naming their transactions as {@code naming} says.
+     */
+    private static RunningJob twoWayJob(RunningJob job, Scheduling scheduling, TransactionNamingStrategy naming) {
         job.conf.set(LoupeOptions.BATCH_SCHEDULING, scheduling);
+        job.conf.set(JobOptions.TRANSACTION_NAMING, naming);
         job.conf.set(JobOptions.PARALLELISM, PARALLELISM);
         // A failed writer's open transaction would block read_committed readers of its partitions until the broker
         // aborts it at this timeout: short enough for the bounded waits, far above the checkpoint interval.

@@ -12,6 +12,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
@@ -106,16 +107,27 @@ public final class RunningJob implements AutoCloseable {
     /**
      * Stops the job gracefully: a final savepoint (whose completion commits the sinks' open transactions) into
      * {@code savepoints}, then waits (at most a minute) until the job has ended.
+     *
+     * @return the savepoint's path, for {@link #environment(JobSettings, String)}
      */
-    public void stop(Path savepoints) throws Exception {
-        client.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
-                .get(60, TimeUnit.SECONDS);
+    public String stop(Path savepoints) throws Exception {
+        String savepoint = client.stopWithSavepoint(false, savepoints.toUri().toString(),
+                SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS);
         client.getJobExecutionResult().get(60, TimeUnit.SECONDS);
+        return savepoint;
     }
 
     /** The local environment for {@code settings} (checkpointing, restarts, parallelism as the job sets them). */
     public static StreamExecutionEnvironment environment(JobSettings settings) {
+        return environment(settings, null);
+    }
+
+    /** As {@link #environment(JobSettings)}, the job restoring from {@code savepoint} when not null. */
+    public static StreamExecutionEnvironment environment(JobSettings settings, String savepoint) {
         Configuration envConf = StreamingAnnotationJob.environmentConfiguration(settings);
+        if (savepoint != null) {
+            envConf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+        }
         envConf.setString("taskmanager.memory.network.min", "16mb");
         envConf.setString("taskmanager.memory.network.max", "16mb");
         return StreamExecutionEnvironment.createLocalEnvironment(envConf);
