@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
@@ -87,6 +88,11 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             description = "The inference operator's scheduling (batch.scheduling): static batches, or continuous "
                     + "batching where requests join the decoding rows step by step. Default ${DEFAULT-VALUE}.")
     String scheduling;
+
+    @Option(names = "--transaction-naming", defaultValue = "incrementing", paramLabel = "incrementing|pooling",
+            description = "How the job's exactly-once sinks name their transactions (loupe.kafka.transaction-naming): "
+                    + "a new transactional id per checkpoint, or a few reused ones. Default ${DEFAULT-VALUE}.")
+    String transactionNaming;
 
     @Option(names = "--rate", paramLabel = "PER_SECOND", defaultValue = "0",
             description = "Write the requests at this pace (requests per second) while reading results, as a stream "
@@ -207,6 +213,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             throw usage("--rate must be a number of requests per second >= 0, got " + rate);
         }
         scheduling();   // refused before anything starts
+        transactionNaming();
         EmbeddedKafka brokerToStart = broker();
         imageFormat();
         tasks();
@@ -276,6 +283,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             conf.set(LoupeOptions.BATCH_MAX_SIZE, batchSize);
         }
         conf.set(LoupeOptions.BATCH_SCHEDULING, scheduling());
+        conf.set(JobOptions.TRANSACTION_NAMING, transactionNaming());
         return conf;
     }
 
@@ -369,7 +377,8 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
         o.put("write_ahead", rate > 0 ? 0 : writeAhead);
         o.put("mean_batch_size", r.timings().meanBatchSize());
         o.put("scheduling", scheduling().name().toLowerCase(Locale.ROOT)).put("rate", rate)
-                .put("checkpoint_interval_millis", checkpointInterval.toMillis());
+                .put("checkpoint_interval_millis", checkpointInterval.toMillis())
+                .put("transaction_naming", transactionNaming().name().toLowerCase(Locale.ROOT));
         o.put("image_format", imageFormat().name().toLowerCase(Locale.ROOT));
         o.put("broker", broker.trim().toLowerCase(Locale.ROOT)).put("broker_niceness", brokerNiceness);
         var taskArray = o.putArray("tasks");
@@ -484,6 +493,14 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
             return Scheduling.valueOf(scheduling.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw usage("--scheduling must be static or continuous, got " + scheduling);
+        }
+    }
+
+    private TransactionNamingStrategy transactionNaming() {
+        try {
+            return TransactionNamingStrategy.valueOf(transactionNaming.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw usage("--transaction-naming must be incrementing or pooling, got " + transactionNaming);
         }
     }
 

@@ -48,6 +48,7 @@ class SoakCommandTest {
             assertThat(o.path("heap").get(i).path("forced_gc").asBoolean()).as("sample " + i).isFalse();
         }
         assertThat(o.path("heap_warmup_bytes").asLong()).isPositive();
+        assertThat(o.path("transaction_naming").asText()).isEqualTo("incrementing");
         assertThat(o.path("mean_batch_size").asDouble()).isBetween(1.0, 8.0);
         assertThat(o.path("steady_results_per_second").asDouble()).as("285 results are enough to tell").isPositive();
         assertThat(o.path("mean_millis_per_result").path("inference").asDouble()).isPositive();
@@ -58,11 +59,14 @@ class SoakCommandTest {
     @Test
     void underContinuousSchedulingAPacedMixAccountsForEveryRequestAndReportsLatencyPerLength() throws Exception {
         CliRun r = CliRun.of("bench", "soak", "--requests", "120", "--threads", "1", "--length-mix", "2,6",
-                "--scheduling", "continuous", "--rate", "200", "--timeout", "4m", "--json");
+                "--scheduling", "continuous", "--rate", "200", "--timeout", "4m", "--transaction-naming", "pooling",
+                "--json");
 
         assertThat(r.status()).as(r.out() + r.err()).isZero();
         JsonNode o = JSON.readTree(r.out());
         assertThat(o.path("scheduling").asText()).isEqualTo("continuous");
+        // the sinks' transactional ids pooled: every outcome is still accounted for exactly once
+        assertThat(o.path("transaction_naming").asText()).isEqualTo("pooling");
         assertThat(o.path("duplicates").asInt()).isZero();
         assertThat(o.path("lost").asInt()).isZero();
         assertThat(o.path("wrong_outcome").asInt()).isZero();
@@ -105,6 +109,9 @@ class SoakCommandTest {
         CliRun scheduling = CliRun.of("bench", "soak", "--scheduling", "sometimes");
         assertThat(scheduling.status()).isEqualTo(2);
         assertThat(scheduling.err()).contains("--scheduling");
+        CliRun naming = CliRun.of("bench", "soak", "--transaction-naming", "random");
+        assertThat(naming.status()).isEqualTo(2);
+        assertThat(naming.err()).contains("--transaction-naming");
         CliRun rate = CliRun.of("bench", "soak", "--rate", "-1");
         assertThat(rate.status()).isEqualTo(2);
         assertThat(rate.err()).contains("--rate");
