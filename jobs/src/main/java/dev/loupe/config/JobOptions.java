@@ -3,8 +3,8 @@ package dev.loupe.config;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
-import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 
 /**
  * The streaming job's options, typed, with their defaults: Kafka addresses and topics, transactions,

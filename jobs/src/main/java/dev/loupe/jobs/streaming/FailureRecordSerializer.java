@@ -15,8 +15,9 @@ import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * Writes a dead letter to the dead-letter topic, keyed by the request id when it is known, valued in the job's
- * {@link ValueFormat} (plain Avro by default, or the schema registry wire format under {@code <topic>-value}). It names
- * its topic ({@link KafkaDatasetFacetProvider}): the sink's POOLING transaction naming looks for open transactions on it.
+ * {@link ValueFormat} (plain Avro by default, or the schema registry wire format under {@code <topic>-value}). It
+ * names its topic ({@link KafkaDatasetFacetProvider}): the sink's POOLING transaction naming looks for open
+ * transactions on it.
  */
 public final class FailureRecordSerializer
         implements KafkaRecordSerializationSchema<AnnotationFailure>, KafkaDatasetFacetProvider {

@@ -97,8 +97,8 @@ public record JobSettings(
     /** These settings against another Kafka cluster (the embedded broker, once it has started). */
     public JobSettings withBootstrapServers(String servers) {
         return new JobSettings(servers, requestsTopic, resultsTopic, resultsTopicPerTask, deadLetterTopic, groupId,
-                transactionalIdPrefix, transactionTimeout, transactionNaming, checkpointInterval, parallelism, restartAttempts,
-                restartDelay, kafkaProperties, objectReuse);
+                transactionalIdPrefix, transactionTimeout, transactionNaming, checkpointInterval, parallelism,
+                restartAttempts, restartDelay, kafkaProperties, objectReuse);
     }
 
     /** Every topic the job reads or writes, requests first. */
