@@ -11,15 +11,16 @@ import dev.loupe.schemas.AnnotationRequest;
 import dev.loupe.schemas.AnnotationResult;
 import dev.loupe.schemas.Task;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TransactionListing;
-import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,6 +85,6 @@ class TransactionNamingSwitchTest {
 
     private static void awaitResults(RunningJob job, int count) {
         assertThat(job.topics.readCommitted(List.of(job.settings().resultsTopic()), count, Topics::result,
-                java.time.Duration.ZERO)).hasSizeGreaterThanOrEqualTo(count);
+                Duration.ZERO)).hasSizeGreaterThanOrEqualTo(count);
     }
 }
