@@ -23,28 +23,36 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The real InstructBLIP runtime inside the streaming job: requests through Kafka and Flink get exactly the ids
  * transformers generates for the same image and prompt, whatever batches the dynamic batcher forms, and ranking
- * requests get the reference candidate scores, under static batches and under continuous batching alike.
+ * requests get the reference candidate scores, under static batches and under continuous batching alike, with a
+ * decoder-only language model (Vicuna) and an encoder-decoder one (Flan-T5).
  */
 @Tag("slow")
 class InstructBlipStreamingTest {
     private static final Path FIXTURE = Path.of(System.getProperty("loupe.fixtures"), "hf-reference");
 
-    @ParameterizedTest
-    @EnumSource(Scheduling.class)
-    void streamedRequestsGetTheTransformersResults(Scheduling scheduling) throws Exception {
-        JsonNode ref = new ObjectMapper().readTree(FIXTURE.resolve("instructblip-vicuna/reference.json").toFile());
+    /**
+     * @param greedy the fixture's batch reference to expect (Vicuna's with the Q-Former instruction right-padded, as
+     *               the runtime pads it)
+     */
+    @ParameterizedTest(name = "{0}, {2}")
+    @CsvSource({"instructblip-vicuna, greedy_qformer_right_padded, STATIC",
+            "instructblip-vicuna, greedy_qformer_right_padded, CONTINUOUS",
+            "instructblip-flant5, greedy, STATIC", "instructblip-flant5, greedy, CONTINUOUS"})
+    void streamedRequestsGetTheTransformersResults(String model, String greedy, Scheduling scheduling)
+            throws Exception {
+        JsonNode ref = new ObjectMapper().readTree(FIXTURE.resolve(model + "/reference.json").toFile());
         JsonNode batch = ref.path("batch");
-        JsonNode expectedRows = batch.path("greedy_qformer_right_padded").path("rows");
+        JsonNode expectedRows = batch.path(greedy).path("rows");
 
         try (RunningJob job = new RunningJob()) {
             job.conf.set(dev.loupe.flink.LoupeOptions.BATCH_MAX_SIZE, 3);
             job.conf.set(dev.loupe.flink.LoupeOptions.BATCH_SCHEDULING, scheduling);
-            job.start(ModelRuntimes.resolve(FIXTURE.resolve("instructblip-vicuna/checkpoint"), job.conf));
+            job.start(ModelRuntimes.resolve(FIXTURE.resolve(model + "/checkpoint"), job.conf));
 
             List<AnnotationRequest> requests = new ArrayList<>();
             for (int copy = 0; copy < 2; copy++) {

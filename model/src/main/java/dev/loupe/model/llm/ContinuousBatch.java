@@ -2,7 +2,6 @@ package dev.loupe.model.llm;
 
 import ai.onnxruntime.OrtException;
 import dev.loupe.model.api.GenerationConfig;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,9 +18,10 @@ import java.util.SplittableRandom;
  *
  * <p>The KV cache is left-aligned padding, right-aligned data: a row's cached positions are the last {@code valid}
  * columns, masked before them, its position ids continuing from its own length. When rows have joined since the
- * last step, the caches are packed into one ({@link KvCache#pack}) holding only live rows and only as many columns
- * as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's slot
- * staying in it, unused, while that wastes less than a repack would cost.
+ * last step, the caches are packed into one ({@link PackedDecoder#pack}) holding only live rows and only as many
+ * columns as the longest live row needs; otherwise a step feeds the previous step's cache as it is, a finished row's
+ * slot staying in it, unused, while that wastes less than a repack would cost. A T5 encoder-decoder batches this way
+ * too ({@link dev.loupe.model.t5.T5Rows}: its rows' encoder outputs are packed with their caches).
  *
  * <p>With a {@link FusedLlamaGraphs} decoder the rows live in the slots of one {@link SlotCache} instead
  * ({@link SharedKvCache}, or {@link DeviceKvCache} through {@link DeviceBoundDecoder#continuousBatch}):
@@ -67,9 +67,10 @@ public final class ContinuousBatch<T> implements AutoCloseable {
      */
     static final int REPACK_STEPS = 2;
 
-    /** The Java-API runner (null when a {@link DeviceBoundDecoder} runs the batch). */
-    private final LanguageModelRunner runner;
-    private final DecoderConfig config;
+    /** The runs over packed caches (null when the rows live in one {@link SlotCache}). */
+    private final PackedDecoder packed;
+    private final int vocabSize;
+    private final int inputWidth;
     private final boolean offersChoices;
     private final long padTokenId;
     private final float[] padEmbedding;
@@ -79,10 +80,9 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     private final float[] raw;
     private int[] choiceIds = new int[0];
     private float[] choiceLogProbs = new float[0];
-    private final LanguageModelRunner.StepBuffers buffers = new LanguageModelRunner.StepBuffers();
     private final List<Row<T>> rows = new ArrayList<>();
     /** The caches the active rows live in: one after a step, more after admissions. */
-    private final List<KvCache> sources = new ArrayList<>();
+    private final List<PackedDecoder.Caches> sources = new ArrayList<>();
     /** With a {@link FusedLlamaGraphs} decoder: its runs, and the one cache whose slots [0, rows) are the rows. */
     private final SlotDecoder shared;
     private SlotCache sharedCache;
@@ -101,36 +101,53 @@ public final class ContinuousBatch<T> implements AutoCloseable {
     /** As above, timing its prefills and steps on {@code clock}. */
     public ContinuousBatch(LanguageModelRunner runner, long padTokenId, int[] eos, boolean keepFirstLogits,
                            GenerationClock clock) throws OrtException {
-        this(runner, runner.sharedBufferCache() ? new SharedBufferDecoder(runner) : null, runner.config(),
-                runner.offersChoices(), checkedPad(runner.config(), padTokenId), eos, keepFirstLogits,
-                runner.embed(new long[] {padTokenId}, 1, 1), clock);
+        this(runner, checkedPad(runner.config().vocabSize(), padTokenId),
+                runner.embed(new long[] {padTokenId}, 1, 1), eos, keepFirstLogits, clock);
+    }
+
+    private ContinuousBatch(LanguageModelRunner runner, long padTokenId, float[] padEmbedding, int[] eos,
+                            boolean keepFirstLogits, GenerationClock clock) {
+        this(runner.sharedBufferCache() ? null : new RunnerRows(runner, padTokenId, padEmbedding),
+                runner.sharedBufferCache() ? new SharedBufferDecoder(runner) : null, runner.config().vocabSize(),
+                runner.config().hiddenSize(), runner.offersChoices(), padTokenId, eos, keepFirstLogits, padEmbedding,
+                clock);
     }
 
     /** A batch whose rows live in the slots of {@code slots}' caches ({@link DeviceBoundDecoder}). */
     ContinuousBatch(SlotDecoder slots, DecoderConfig config, boolean offersChoices, long padTokenId, int[] eos,
                     boolean keepFirstLogits, float[] padEmbedding, GenerationClock clock) {
-        this(null, slots, config, offersChoices, checkedPad(config, padTokenId), eos, keepFirstLogits, padEmbedding,
-                clock);
+        this(null, slots, config.vocabSize(), config.hiddenSize(), offersChoices,
+                checkedPad(config.vocabSize(), padTokenId), eos, keepFirstLogits, padEmbedding, clock);
     }
 
-    private static long checkedPad(DecoderConfig config, long padTokenId) {
-        if (padTokenId < 0 || padTokenId >= config.vocabSize()) {
+    /**
+     * A batch over {@code packed}'s runs (a T5 encoder-decoder: {@link dev.loupe.model.t5.T5StepDecoder}), whose
+     * logits are {@code vocabSize} wide and whose prefixes are rows of {@code inputWidth} floats.
+     */
+    public ContinuousBatch(PackedDecoder packed, int vocabSize, int inputWidth, boolean offersChoices, int[] eos,
+                           boolean keepFirstLogits, GenerationClock clock) {
+        this(packed, null, vocabSize, inputWidth, offersChoices, checkedPad(vocabSize, packed.padTokenId()), eos,
+                keepFirstLogits, null, clock);
+    }
+
+    private static long checkedPad(int vocabSize, long padTokenId) {
+        if (padTokenId < 0 || padTokenId >= vocabSize) {
             throw new IllegalArgumentException("pad token id " + padTokenId + " outside vocabulary");
         }
         return padTokenId;
     }
 
-    private ContinuousBatch(LanguageModelRunner runner, SlotDecoder shared, DecoderConfig config,
+    private ContinuousBatch(PackedDecoder packed, SlotDecoder shared, int vocab, int inputWidth,
                             boolean offersChoices, long padTokenId, int[] eos, boolean keepFirstLogits,
                             float[] padEmbedding, GenerationClock clock) {
-        int vocab = config.vocabSize();
         for (int id : eos) {
             if (id < 0 || id >= vocab) {
                 throw new IllegalArgumentException("eos id " + id + " outside vocabulary");
             }
         }
-        this.runner = runner;
-        this.config = config;
+        this.packed = packed;
+        this.vocabSize = vocab;
+        this.inputWidth = inputWidth;
         this.offersChoices = offersChoices;
         this.padTokenId = padTokenId;
         this.padEmbedding = padEmbedding;
@@ -165,7 +182,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     private List<Finished<T>> prefill(List<Joining<T>> joining) throws OrtException {
         List<VisualPrefix> prefixes = new ArrayList<>(joining.size());
-        int vocab = config.vocabSize();
+        int vocab = vocabSize;
         for (Joining<T> j : joining) {
             for (int id : j.context()) {
                 if (id < 0 || id >= vocab) {
@@ -174,7 +191,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             }
             prefixes.add(j.prefix());
         }
-        int hidden = config.hiddenSize();
+        int hidden = inputWidth;
         try {
             PaddedPrefill.validate(prefixes, hidden);
         } catch (dev.loupe.model.api.AnnotationException e) {
@@ -184,19 +201,15 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         if (shared != null) {
             return admitShared(joining, prefixes);
         }
-        PaddedPrefill prefill = PaddedPrefill.build(VisualPrefix.hostRows(prefixes), padEmbedding, hidden);
-        LanguageModelRunner.DecoderOutput out;
-        try (KvCache empty = KvCache.empty(runner.environment(), runner.config(), prefill.rows())) {
-            out = runner.decode(prefill.embeds(), prefill.rows(), prefill.length(), prefill.mask(),
-                    prefill.positions(), empty, 1, null,
-                    outputs(joining.stream().map(Joining::config).toList(), keepFirstLogits));
-        }
+        PackedDecoder.Run run = packed.prefill(prefixes,
+                outputs(joining.stream().map(Joining::config).toList(), keepFirstLogits));
+        LanguageModelRunner.DecoderOutput out = run.output();
         int source = sources.size();
-        sources.add(out.present());
+        sources.add(run.caches());
         List<Finished<T>> finished = new ArrayList<>();
         for (int k = 0; k < joining.size(); k++) {
             Joining<T> j = joining.get(k);
-            Row<T> row = new Row<>(j, source, k, j.prefix().length());
+            Row<T> row = new Row<>(j, source, k, packed.prefilledLength(j.prefix()));
             if (row.pick(out, row.slot)) {
                 finished.add(row.result());
             } else {
@@ -323,26 +336,20 @@ public final class ContinuousBatch<T> implements AutoCloseable {
         if (shared != null) {
             return stepShared();
         }
-        KvCache past = cacheForStep(rowsWillJoin);
+        PackedDecoder.Caches past = cacheForStep(rowsWillJoin);
         int slots = past.batch();
-        List<Row<T>> bySlot = new ArrayList<>(java.util.Collections.nCopies(slots, null));
         long[] ids = new long[slots];
+        int[] valid = new int[slots];
         Arrays.fill(ids, padTokenId);
+        Arrays.fill(valid, -1);
         for (Row<T> row : rows) {
-            bySlot.set(row.slot, row);
             ids[row.slot] = row.last();
+            valid[row.slot] = row.valid;
         }
-        int length = past.length();
-        LanguageModelRunner.DecoderOutput out;
-        try {
-            out = runner.decodeTokens(ids, slots, 1, mask -> mask(mask, bySlot, length),
-                    positions -> positions(positions, bySlot), past, 1, buffers,
-                    outputs(rows.stream().map(row -> row.config).toList(), false));
-        } finally {
-            past.close();
-        }
-        sources.add(out.present());
-        List<Finished<T>> finished = pickAll(out);
+        PackedDecoder.Run run = packed.step(ids, past, valid,
+                outputs(rows.stream().map(row -> row.config).toList(), false));
+        sources.add(run.caches());
+        List<Finished<T>> finished = pickAll(run.output());
         if (rows.isEmpty()) {
             closeSources();
         }
@@ -351,7 +358,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     /** How many choices a row with {@code config} picks from; 0: it picks from the logits. */
     private int choicesFor(GenerationConfig config) {
-        return offersChoices ? TokenChoices.needed(config, eos.length, this.config.vocabSize()) : 0;
+        return offersChoices ? TokenChoices.needed(config, eos.length, vocabSize) : 0;
     }
 
     /** What a run for rows with these settings returns: logits if a row needs them, choices if a row can use them. */
@@ -378,7 +385,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
      * repack costs ({@link #REPACK_STEPS} steps). After rows joined, or past that point, the caches are packed into
      * one holding the live rows only, with as many columns as the longest of them needs.
      */
-    private KvCache cacheForStep(boolean rowsWillJoin) throws OrtException {
+    private PackedDecoder.Caches cacheForStep(boolean rowsWillJoin) throws OrtException {
         if (sources.size() == 1) {
             int slots = sources.get(0).batch();
             int dead = slots - rows.size();
@@ -387,7 +394,7 @@ public final class ContinuousBatch<T> implements AutoCloseable {
                 remaining = Math.max(remaining, row.config.maxNewTokens() - row.count);
             }
             if (rowsWillJoin ? dead <= rows.size() : (long) dead * remaining <= (long) REPACK_STEPS * slots) {
-                KvCache only = sources.get(0);
+                PackedDecoder.Caches only = sources.get(0);
                 sources.clear();
                 return only;
             }
@@ -404,35 +411,17 @@ public final class ContinuousBatch<T> implements AutoCloseable {
             keep[i] = row.valid;
             length = Math.max(length, row.valid);
         }
-        KvCache packed = KvCache.pack(runner.environment(), sources, sourceOf, slots, keep, length);
+        PackedDecoder.Caches joined = packed.pack(sources, sourceOf, slots, keep, length);
         closeSources();
         for (int i = 0; i < n; i++) {
             rows.get(i).source = 0;
             rows.get(i).slot = i;
         }
-        return packed;
-    }
-
-    /** A row attends to its last {@code valid} cached columns and to the token fed now; a dead slot to everything. */
-    private void mask(LongBuffer out, List<Row<T>> bySlot, int length) {
-        int total = length + 1;
-        for (int s = 0; s < bySlot.size(); s++) {
-            int pad = bySlot.get(s) == null ? 0 : length - bySlot.get(s).valid;
-            for (int t = 0; t < total; t++) {
-                out.put(s * total + t, t < pad ? 0 : 1);
-            }
-        }
-    }
-
-    /** The fed token's position is the row's own length so far (0 in a dead slot). */
-    private void positions(LongBuffer out, List<Row<T>> bySlot) {
-        for (int s = 0; s < bySlot.size(); s++) {
-            out.put(s, bySlot.get(s) == null ? 0 : bySlot.get(s).valid);
-        }
+        return joined;
     }
 
     private void closeSources() {
-        sources.forEach(KvCache::close);
+        sources.forEach(PackedDecoder.Caches::close);
         sources.clear();
     }
 

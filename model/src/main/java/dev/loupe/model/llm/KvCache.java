@@ -17,7 +17,7 @@ import java.util.function.IntFunction;
  * [batch, kv_heads, length, head_dim], kept in ONNX Runtime memory so a step feeds the previous step's outputs
  * back without copying them through Java (also holds an encoder-decoder's cross-attention keys and values). Owns its tensors (or the run result they came from): close it.
  */
-public final class KvCache implements AutoCloseable {
+public final class KvCache implements PackedDecoder.Caches {
     private final List<OnnxTensor> keys;
     private final List<OnnxTensor> values;
     private final int batch;
@@ -130,15 +130,33 @@ public final class KvCache implements AutoCloseable {
      */
     static KvCache pack(OrtEnvironment env, List<KvCache> sources, int[] sourceOf, int[] rows, int[] keep,
                         int length) throws OrtException {
-        if (sourceOf.length != rows.length || keep.length != rows.length) {
+        if (sourceOf.length != rows.length) {
+            throw new IllegalArgumentException(rows.length + " rows, " + sourceOf.length + " sources");
+        }
+        int[] from = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            from[i] = sources.get(sourceOf[i]).length - (i < keep.length ? keep[i] : 0);
+        }
+        return pack(env, sources, sourceOf, rows, from, keep, length);
+    }
+
+    /**
+     * As {@link #pack(OrtEnvironment, List, int[], int[], int[], int)}, row {@code i} keeping the {@code keep[i]}
+     * positions from column {@code from[i]} of its source (e.g. an encoder's right-padded rows).
+     */
+    public static KvCache pack(OrtEnvironment env, List<KvCache> sources, int[] sourceOf, int[] rows, int[] from,
+                               int[] keep, int length) throws OrtException {
+        if (sourceOf.length != rows.length || keep.length != rows.length || from.length != rows.length) {
             throw new IllegalArgumentException(rows.length + " rows, " + sourceOf.length + " sources, " + keep.length
-                    + " kept lengths");
+                    + " kept lengths, " + from.length + " starts");
         }
         for (int i = 0; i < rows.length; i++) {
             KvCache src = sources.get(sourceOf[i]);
-            if (rows[i] < 0 || rows[i] >= src.batch || keep[i] < 0 || keep[i] > Math.min(length, src.length)) {
+            if (rows[i] < 0 || rows[i] >= src.batch || keep[i] < 0 || keep[i] > length || from[i] < 0
+                    || from[i] + keep[i] > src.length) {
                 throw new IllegalArgumentException("row " + i + ": source row " + rows[i] + " of " + src.batch
-                        + ", keeping " + keep[i] + " of " + src.length + " positions into " + length);
+                        + ", keeping " + keep[i] + " positions from " + from[i] + " of " + src.length + " into "
+                        + length);
             }
         }
         int layers = sources.get(0).keys.size();
@@ -147,8 +165,8 @@ public final class KvCache implements AutoCloseable {
         try {
             for (int layer = 0; layer < layers; layer++) {
                 int at = layer;
-                k.add(packLayer(env, sources, s -> s.keys.get(at), sourceOf, rows, keep, length));
-                v.add(packLayer(env, sources, s -> s.values.get(at), sourceOf, rows, keep, length));
+                k.add(packLayer(env, sources, s -> s.keys.get(at), sourceOf, rows, from, keep, length));
+                v.add(packLayer(env, sources, s -> s.values.get(at), sourceOf, rows, from, keep, length));
             }
         } catch (OrtException | RuntimeException e) {
             k.forEach(OnnxTensor::close);
@@ -163,7 +181,7 @@ public final class KvCache implements AutoCloseable {
 
     private static OnnxTensor packLayer(OrtEnvironment env, List<KvCache> sources,
                                         Function<KvCache, OnnxTensor> tensorOf, int[] sourceOf,
-                                        int[] rows, int[] keep, int length) throws OrtException {
+                                        int[] rows, int[] from, int[] keep, int length) throws OrtException {
         FloatBuffer[] data = new FloatBuffer[sources.size()];
         long[] shape = tensorOf.apply(sources.get(0)).getInfo().getShape();
         int heads = Math.toIntExact(shape[1]);
@@ -178,9 +196,9 @@ public final class KvCache implements AutoCloseable {
             FloatBuffer in = data[sourceOf[i]];
             int n = keep[i] * headDim;
             for (int h = 0; h < heads; h++) {
-                int from = ((rows[i] * heads + h) * src.length + src.length - keep[i]) * headDim;
+                int at = ((rows[i] * heads + h) * src.length + from[i]) * headDim;
                 int to = ((i * heads + h) * length + length - keep[i]) * headDim;
-                out.put(to, in, from, n);
+                out.put(to, in, at, n);
             }
         }
         return OnnxTensor.createTensor(env, out, new long[] {rows.length, heads, length, headDim});

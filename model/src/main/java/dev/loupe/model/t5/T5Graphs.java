@@ -23,9 +23,12 @@ import java.util.Map;
  *   <li>{@link #decoder}: {@value #INPUT_IDS} [batch, seq], {@value #ENCODER_ATTENTION_MASK} [batch, enc_seq],
  *       the cross keys/values, {@code past.{i}.key|value} [batch, heads, past, d_kv] → {@value #LOGITS}
  *       [batch, seq, vocab] (and the {@link TokenChoiceHead} outputs, on input
- *       {@value TokenChoiceHead#CHOICE_COUNT}) and {@code present.{i}.key|value}. Decoder inputs never need
- *       padding on the left (every row starts with the start token), so the causal mask is the only
- *       self-attention mask; a row right-padded for scoring cannot influence its earlier positions.</li>
+ *       {@value TokenChoiceHead#CHOICE_COUNT}) and {@code present.{i}.key|value}. Within one generation every
+ *       row starts with the start token, so the causal mask would do; {@value #DECODER_ATTENTION_MASK} int64
+ *       [batch, past + seq] (1 = key allowed) masks the left padding of rows that joined a continuous batch at
+ *       different steps ({@link T5Rows}). The relative position bias depends on key minus query column only, so a
+ *       row whose cached positions are right-aligned after padding gets its own unpadded bias. A row right-padded
+ *       for scoring cannot influence its earlier positions.</li>
  * </ul>
  */
 public final class T5Graphs {
@@ -34,6 +37,7 @@ public final class T5Graphs {
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String ENCODER_HIDDEN_STATES = "encoder_hidden_states";
     public static final String ENCODER_ATTENTION_MASK = "encoder_attention_mask";
+    public static final String DECODER_ATTENTION_MASK = "decoder_attention_mask";
     public static final String LOGITS = "logits";
 
     /** Lowest float32: what transformers adds to masked attention scores. */
@@ -133,7 +137,7 @@ public final class T5Graphs {
 
         String[] biasAndCausal = decoderPositionBias(g, ckpt, prefix, config, ids, pastK[0]);
         String bias = biasAndCausal[0];
-        String causal = biasAndCausal[1];
+        String causal = g.op("And", biasAndCausal[1], inputs.selfAllowed(g)); // [batch, 1, q, k]
         String encoderAllowed = g.unsqueeze(g.cast(encoderMask, DataType.BOOL), 1, 2);
 
         for (int i = 0; i < layers; i++) {
@@ -164,13 +168,14 @@ public final class T5Graphs {
     }
 
     /** The decoder graph's inputs (see the class comment), declared in this order by {@link #declare}. */
-    record DecoderInputs(String ids, String encoderMask, String[] crossK, String[] crossV, String[] pastK,
-                         String[] pastV) {
+    record DecoderInputs(String ids, String encoderMask, String selfMask, String[] crossK, String[] crossV,
+                         String[] pastK, String[] pastV) {
         static DecoderInputs declare(GraphBuilder g, T5Config config) {
             int heads = config.numHeads();
             int dKv = config.dKv();
             String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "sequence");
             String encoderMask = g.input(ENCODER_ATTENTION_MASK, DataType.INT64, "batch", "encoder_sequence");
+            String selfMask = g.input(DECODER_ATTENTION_MASK, DataType.INT64, "batch", "total_sequence");
             int layers = config.numDecoderLayers();
             String[] crossK = new String[layers];
             String[] crossV = new String[layers];
@@ -182,7 +187,12 @@ public final class T5Graphs {
                 pastK[i] = g.input(pastKey(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
                 pastV[i] = g.input(pastValue(i), DataType.FLOAT, "batch", heads, "past_sequence", dKv);
             }
-            return new DecoderInputs(ids, encoderMask, crossK, crossV, pastK, pastV);
+            return new DecoderInputs(ids, encoderMask, selfMask, crossK, crossV, pastK, pastV);
+        }
+
+        /** The self-attention mask as booleans [batch, 1, 1, past + seq], broadcast over heads and queries. */
+        String selfAllowed(GraphBuilder g) {
+            return g.unsqueeze(g.cast(selfMask, DataType.BOOL), 1, 2);
         }
     }
 

@@ -35,6 +35,7 @@ public final class T5Runner implements AutoCloseable {
     private final OrtSession decoder;
     private final T5Config config;
     private final boolean choices;
+    private final boolean masksSelf;
     private final Set<String> presentNames;
 
     private T5Runner(OrtSession embedding, OrtSession encoder, OrtSession decoder, T5Config config)
@@ -44,6 +45,7 @@ public final class T5Runner implements AutoCloseable {
         this.decoder = decoder;
         this.config = config;
         this.choices = TokenChoiceHead.offeredBy(decoder.getOutputNames());
+        this.masksSelf = decoder.getInputNames().contains(T5Graphs.DECODER_ATTENTION_MASK);
         Set<String> present = new HashSet<>();
         for (int i = 0; i < config.numDecoderLayers(); i++) {
             present.add(T5Graphs.presentKey(i));
@@ -79,6 +81,14 @@ public final class T5Runner implements AutoCloseable {
     /** Whether the decoder graph has the {@link TokenChoiceHead} outputs (packages written before it do not). */
     public boolean offersChoices() {
         return choices;
+    }
+
+    /**
+     * Whether the decoder graph takes {@value T5Graphs#DECODER_ATTENTION_MASK} (packages written before it do not):
+     * continuous batching ({@link T5Rows}) needs it.
+     */
+    public boolean masksSelfAttention() {
+        return masksSelf;
     }
 
     /** Token embeddings, flat [batch, seq, d_model]. */
@@ -148,8 +158,25 @@ public final class T5Runner implements AutoCloseable {
     public LanguageModelRunner.DecoderOutput decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross,
                                                    KvCache past, StepOutputs outputs)
             throws OrtException {
+        return decode(ids, seq, encoderMask, cross, past, null, outputs);
+    }
+
+    /**
+     * As {@link #decode(long[], int, OnnxTensor, KvCache, KvCache, StepOutputs)}, each row attending only to the
+     * cached and fed positions {@code selfMask} allows (flat [batch, past + seq], 1 = allowed; null: all of them,
+     * the causal mask aside). A mask needs {@link #masksSelfAttention()}.
+     */
+    public LanguageModelRunner.DecoderOutput decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross,
+                                                   KvCache past, long[] selfMask, StepOutputs outputs)
+            throws OrtException {
         int batch = past.batch();
         checkIds(ids, batch * seq);
+        int total = past.length() + seq;
+        if (selfMask != null && (!masksSelf || selfMask.length != (long) batch * total)) {
+            throw new IllegalArgumentException(masksSelf
+                    ? "self-attention mask of " + selfMask.length + " for " + batch + " rows of " + total
+                    : "this decoder graph has no self-attention mask (a package written before it)");
+        }
         if (cross.batch() != batch) {
             throw new IllegalArgumentException("cross-attention batch " + cross.batch() + " for " + batch + " rows");
         }
@@ -160,10 +187,17 @@ public final class T5Runner implements AutoCloseable {
         try (OnnxTensor idTensor = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, seq});
              OnnxTensor count = choices
                      ? OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {Math.max(k, 1)}), new long[] {1})
+                     : null;
+             OnnxTensor selfAllowed = masksSelf
+                     ? OnnxTensor.createTensor(env, LongBuffer.wrap(selfMask != null ? selfMask : ones(batch * total)),
+                             new long[] {batch, total})
                      : null) {
             Map<String, OnnxTensor> in = new HashMap<>();
             in.put(T5Graphs.INPUT_IDS, idTensor);
             in.put(T5Graphs.ENCODER_ATTENTION_MASK, encoderMask);
+            if (selfAllowed != null) {
+                in.put(T5Graphs.DECODER_ATTENTION_MASK, selfAllowed);
+            }
             if (count != null) {
                 in.put(TokenChoiceHead.CHOICE_COUNT, count);
             }
@@ -197,6 +231,12 @@ public final class T5Runner implements AutoCloseable {
                 throw e;
             }
         }
+    }
+
+    private static long[] ones(int n) {
+        long[] out = new long[n];
+        java.util.Arrays.fill(out, 1L);
+        return out;
     }
 
     private void checkIds(long[] ids, int expected) {

@@ -2,11 +2,13 @@ package dev.loupe.model.t5;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
+import dev.loupe.model.llm.ContinuousBatch;
+import dev.loupe.model.llm.ContinuousDecoder;
 import dev.loupe.model.llm.DecodingState;
+import dev.loupe.model.llm.GenerationClock;
 import dev.loupe.model.llm.KvCache;
 import dev.loupe.model.llm.LanguageModelRunner;
 import dev.loupe.model.llm.OutputState;
-import dev.loupe.model.llm.StepDecoder;
 import dev.loupe.model.llm.StepOutputs;
 import dev.loupe.model.llm.VisualPrefix;
 import java.nio.LongBuffer;
@@ -14,15 +16,17 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A T5 encoder-decoder ({@link T5Runner}) as a {@link StepDecoder}, as transformers' {@code generate} runs T5: the
- * input embeddings are the encoder's, right-padded under their mask (relative positions make padding on the right
- * harmless, so a row's result does not depend on its batch); the encoder runs once, then the decoder starts from
- * {@code decoder_start_token_id}, whose logits the first state holds. Between steps the cross-attention keys/values
+ * A T5 encoder-decoder ({@link T5Runner}) as a {@link dev.loupe.model.llm.StepDecoder}, as transformers'
+ * {@code generate} runs T5: the input embeddings are the encoder's, right-padded under their mask
+ * ({@link EncoderBatch}); the encoder runs once, then the decoder starts from {@code decoder_start_token_id}, whose
+ * logits the first state holds. Between steps the cross-attention keys/values
  * and the self-attention cache stay ONNX Runtime tensors: rows are gathered only when they change (finished rows
  * leave, beams reorder), and the cross-attention tensors only when the set of encoder rows changes. The repetition
- * penalty's context is the decoder start token, as transformers' for encoder-decoder models. Owns the runner.
+ * penalty's context is the decoder start token, as transformers' for encoder-decoder models. One-beam rows can also
+ * join and leave a running batch at step boundaries ({@link #continuousBatch}, {@link T5Rows}) where the decoder
+ * graph masks self-attention (packages written before it batch statically). Owns the runner.
  */
-public final class T5StepDecoder implements StepDecoder {
+public final class T5StepDecoder implements ContinuousDecoder {
     private final T5Runner runner;
 
     public T5StepDecoder(T5Runner runner) {
@@ -63,27 +67,33 @@ public final class T5StepDecoder implements StepDecoder {
         return runner.offersChoices();
     }
 
+    /** The decoder start token (T5's pad token): what a slot whose row has left is fed. */
+    @Override
+    public long padTokenId() {
+        return runner.config().decoderStartTokenId();
+    }
+
+    @Override
+    public boolean batchesContinuously() {
+        return runner.masksSelfAttention();
+    }
+
+    @Override
+    public <T> ContinuousBatch<T> continuousBatch(int[] eos, boolean keepFirstLogits, GenerationClock clock) {
+        return new ContinuousBatch<>(new T5Rows(runner), vocabSize(), inputWidth(), offersChoices(), eos,
+                keepFirstLogits, clock);
+    }
+
     @Override
     public DecodingState startFrom(List<VisualPrefix> prefixes, StepOutputs outputs) throws OrtException {
-        List<float[][]> inputs = new java.util.ArrayList<>(prefixes.size());
-        for (VisualPrefix p : prefixes) {
-            inputs.add(p.rows());
-        }
-        int d = runner.config().dModel();
-        int batch = inputs.size();
-        int longest = inputs.stream().mapToInt(rows -> rows.length).max().orElseThrow();
-        float[] embeds = new float[batch * longest * d];
-        long[] mask = new long[batch * longest];
+        EncoderBatch in = EncoderBatch.rightPadded(prefixes, runner.config().dModel());
+        int batch = prefixes.size();
+        int longest = in.length();
         int[] encoderRow = new int[batch];
         for (int r = 0; r < batch; r++) {
-            float[][] rows = inputs.get(r);
-            for (int j = 0; j < rows.length; j++) {
-                System.arraycopy(rows[j], 0, embeds, (r * longest + j) * d, d);
-                mask[r * longest + j] = 1;
-            }
             encoderRow[r] = r;
         }
-        Encoder encoder = new Encoder(runner.encode(embeds, batch, longest, mask), mask, longest);
+        Encoder encoder = new Encoder(runner.encode(in.embeds(), batch, longest, in.mask()), in.mask(), longest);
         try {
             long[] start = new long[batch];
             Arrays.fill(start, runner.config().decoderStartTokenId());

@@ -192,13 +192,13 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     }
 
     /**
-     * Over a decoder-only model, one-beam rows (greedy, sampling) decode with continuous batching
-     * ({@link ContinuousAnnotation}); beam search and ranking rows, and every row of an encoder-decoder model, run in
-     * static batches of {@code maxActiveRows} afterwards.
+     * One-beam rows (greedy, sampling) decode with continuous batching ({@link ContinuousAnnotation}); beam search
+     * and ranking rows run in static batches of {@code maxActiveRows} between steps. Every row of a T5 package
+     * written before its decoder took a self-attention mask runs in static batches.
      */
     @Override
     public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
-        if (language instanceof ContinuousDecoder decoder) {
+        if (language instanceof ContinuousDecoder decoder && decoder.batchesContinuously()) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(inputs, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateContinuously(inputs, maxActiveRows, listener);
@@ -212,7 +212,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         if (maxActiveRows < 1) {
             throw new IllegalArgumentException("maxActiveRows must be >= 1, got " + maxActiveRows);
         }
-        if (language instanceof ContinuousDecoder decoder) {
+        if (language instanceof ContinuousDecoder decoder && decoder.batchesContinuously()) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(feed, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateFed(feed, maxActiveRows, listener);

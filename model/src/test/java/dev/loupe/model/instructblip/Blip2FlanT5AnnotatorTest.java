@@ -22,6 +22,7 @@ import dev.loupe.model.t5.T5Config;
 import dev.loupe.model.t5.T5Runner;
 import dev.loupe.model.t5.T5StepDecoder;
 import dev.loupe.model.testing.BatchOrders;
+import dev.loupe.model.testing.ContinuousRun;
 import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import dev.loupe.model.text.InstructBlipPromptEncoder;
@@ -239,6 +240,26 @@ class Blip2FlanT5AnnotatorTest {
         }
         double worst = BatchOrders.check(annotator, rows, expectedIds);
         System.out.println("blip2-flant5 batched vs alone score max abs diff " + worst);
+    }
+
+    /**
+     * Continuous batching, two rows at a time: rows of 12, 3, 7, 5 and 9 tokens over the three prompts join while
+     * others decode; each gets exactly its alone ids (scores within 1e-5), the 3-token row before the 12-token row.
+     */
+    @Test
+    void continuousBatchingGivesEveryRowItsAloneResult() throws Exception {
+        int[] lengths = {12, 3, 7, 5, 9};
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (int i = 0; i < lengths.length; i++) {
+            rows.add(batchRow(i % 3, GenerationConfig.greedy(lengths[i]).withMinNewTokens(lengths[i])));
+        }
+        List<AnnotationOutcome> alone = ContinuousRun.alone(annotator, rows);
+        ContinuousRun run = ContinuousRun.of(annotator, rows, 2);
+        assertThat(run.handedOverBefore(1, 0)).as("the 3-token row leaves first").isTrue();
+        run.assertAloneResults(alone);
+        for (int i = 0; i < rows.size(); i++) {
+            assertThat(run.outcomes().get(i).annotation().tokenIds()).as("row %d", i).hasSize(lengths[i]);
+        }
     }
 
     @Test

@@ -18,9 +18,11 @@ import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.RuntimeOptions;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.pkg.Manifest;
+import dev.loupe.model.llm.ContinuousDecoder;
 import dev.loupe.model.llm.DecodingState;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.testing.BatchOrders;
+import dev.loupe.model.testing.ContinuousRun;
 import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
@@ -212,6 +214,41 @@ class InstructBlipFlanT5Test {
             expectedIds.add(ints(expected.get(i).path("new_token_ids")));
         }
         BatchOrders.check(annotator, rows, expectedIds);
+    }
+
+    /**
+     * Continuous batching, two rows decoding at once: rows join while others decode, so the batch packs rows of
+     * different decoder lengths and different encoder lengths (three prompts) into one step. Greedy rows of
+     * different lengths, seeded sampling, a repetition penalty, beams and a ranking row each get exactly their alone
+     * result (identical ids, scores within 1e-5), each handed over once; a 3-token row admitted with a 12-token row
+     * is handed over first.
+     */
+    @Test
+    void continuousBatchingGivesEveryRowItsAloneResult() throws Exception {
+        assertThat(annotator.language()).isInstanceOfSatisfying(ContinuousDecoder.class,
+                d -> assertThat(d.batchesContinuously()).as("the decoder graph masks self-attention").isTrue());
+        JsonNode batch = reference.path("batch");
+        List<GenerationConfig> configs = List.of(GenerationConfig.greedy(12).withMinNewTokens(12),
+                GenerationConfig.greedy(3).withMinNewTokens(3), GenerationConfig.greedy(7).withMinNewTokens(7),
+                TWELVE.withSampling(true, 1.5, 0, 1.0).withSeed(7),
+                GenerationConfig.greedy(6).withRepetitionPenalty(1.3),
+                GenerationConfig.greedy(5).withBeams(2, 1), GenerationConfig.greedy(9).withMinNewTokens(9),
+                GenerationConfig.greedy(2).withMinNewTokens(2));
+        List<AnnotationInput> rows = new ArrayList<>();
+        for (int i = 0; i < configs.size(); i++) {
+            int k = i % 3;
+            rows.add(input("r" + i, batch.path("images").get(k).asText(), batch.path("prompts").get(k).asText(),
+                    configs.get(i)));
+        }
+        JsonNode rank = reference.path("rank");
+        rows.add(BatchOrders.rankInput(rank, image(rank.path("image").asText()), TWELVE));
+        List<AnnotationOutcome> alone = ContinuousRun.alone(annotator, rows);
+        ContinuousRun run = ContinuousRun.of(annotator, rows, 2);
+        System.out.printf("flan-t5 continuous: finishing order %s%n", run.order());
+        assertThat(run.handedOverBefore(1, 0)).as("the 3-token row leaves before the 12-token row").isTrue();
+        run.assertAloneResults(alone);
+        assertThat(run.outcomes().get(1).annotation().tokenIds()).hasSize(3);
+        assertThat(run.outcomes().get(0).annotation().tokenIds()).hasSize(12);
     }
 
     @Test
