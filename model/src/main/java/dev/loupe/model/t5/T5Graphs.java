@@ -25,10 +25,10 @@ import java.util.Map;
  *       [batch, seq, vocab] (and the {@link TokenChoiceHead} outputs, on input
  *       {@value TokenChoiceHead#CHOICE_COUNT}) and {@code present.{i}.key|value}. Within one generation every
  *       row starts with the start token, so the causal mask would do; {@value #DECODER_ATTENTION_MASK} int64
- *       [batch, past + seq] (1 = key allowed) masks the left padding of rows that joined a continuous batch at
- *       different steps ({@link T5Rows}). The relative position bias depends on key minus query column only, so a
- *       row whose cached positions are right-aligned after padding gets its own unpadded bias. A row right-padded
- *       for scoring cannot influence its earlier positions.</li>
+ *       [batch or 1, past + seq] (1 = key allowed; one row of ones where no row is padded) masks the left padding of
+ *       rows that joined a continuous batch at different steps ({@link T5Rows}). The relative position bias depends
+ *       on key minus query column only, so a row whose cached positions are right-aligned after padding gets its own
+ *       unpadded bias. A row right-padded for scoring cannot influence its earlier positions.</li>
  * </ul>
  */
 public final class T5Graphs {
@@ -175,7 +175,8 @@ public final class T5Graphs {
             int dKv = config.dKv();
             String ids = g.input(INPUT_IDS, DataType.INT64, "batch", "sequence");
             String encoderMask = g.input(ENCODER_ATTENTION_MASK, DataType.INT64, "batch", "encoder_sequence");
-            String selfMask = g.input(DECODER_ATTENTION_MASK, DataType.INT64, "batch", "total_sequence");
+            // batch or 1: one row of ones broadcasts when no row is padded (the bias then stays [1, heads, q, k])
+            String selfMask = g.input(DECODER_ATTENTION_MASK, DataType.INT64, "mask_batch", "total_sequence");
             int layers = config.numDecoderLayers();
             String[] crossK = new String[layers];
             String[] crossV = new String[layers];
@@ -190,7 +191,7 @@ public final class T5Graphs {
             return new DecoderInputs(ids, encoderMask, selfMask, crossK, crossV, pastK, pastV);
         }
 
-        /** The self-attention mask as booleans [batch, 1, 1, past + seq], broadcast over heads and queries. */
+        /** The self-attention mask as booleans [batch or 1, 1, 1, past + seq], broadcast over heads and queries. */
         String selfAllowed(GraphBuilder g) {
             return g.unsqueeze(g.cast(selfMask, DataType.BOOL), 1, 2);
         }

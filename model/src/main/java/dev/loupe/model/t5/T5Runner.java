@@ -164,7 +164,8 @@ public final class T5Runner implements AutoCloseable {
     /**
      * As {@link #decode(long[], int, OnnxTensor, KvCache, KvCache, StepOutputs)}, each row attending only to the
      * cached and fed positions {@code selfMask} allows (flat [batch, past + seq], 1 = allowed; null: all of them,
-     * the causal mask aside). A mask needs {@link #masksSelfAttention()}.
+     * the causal mask aside: the graph then gets one row of ones, which it broadcasts). A mask needs
+     * {@link #masksSelfAttention()}.
      */
     public LanguageModelRunner.DecoderOutput decode(long[] ids, int seq, OnnxTensor encoderMask, KvCache cross,
                                                    KvCache past, long[] selfMask, StepOutputs outputs)
@@ -189,8 +190,8 @@ public final class T5Runner implements AutoCloseable {
                      ? OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {Math.max(k, 1)}), new long[] {1})
                      : null;
              OnnxTensor selfAllowed = masksSelf
-                     ? OnnxTensor.createTensor(env, LongBuffer.wrap(selfMask != null ? selfMask : ones(batch * total)),
-                             new long[] {batch, total})
+                     ? OnnxTensor.createTensor(env, LongBuffer.wrap(selfMask != null ? selfMask : ones(total)),
+                             new long[] {selfMask != null ? batch : 1, total})
                      : null) {
             Map<String, OnnxTensor> in = new HashMap<>();
             in.put(T5Graphs.INPUT_IDS, idTensor);
