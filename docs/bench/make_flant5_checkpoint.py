@@ -10,24 +10,18 @@ small next to the benchmark model's 32000). Weights from a seeded generator; not
     /tmp/tfenv/bin/python docs/bench/make_flant5_checkpoint.py fixtures/hf-reference/instructblip-flant5/checkpoint \
         /tmp/t5bm/ckpt
 """
-import argparse
 import json
 import shutil
-from pathlib import Path
 
 import torch
 from transformers import InstructBlipConfig, InstructBlipForConditionalGeneration
 
+import fixture_checkpoint
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("fixture", help="the instructblip-flant5 test fixture's checkpoint dir (tokenizers, processor)")
-    ap.add_argument("out")
-    ap.add_argument("--seed", type=int, default=17)
-    a = ap.parse_args()
-    src, out = Path(a.fixture), Path(a.out)
-    out.mkdir(parents=True, exist_ok=False)
-    cfg = json.loads((src / "config.json").read_text())
+    src, out, seed, cfg = fixture_checkpoint.arguments(
+        "the instructblip-flant5 test fixture's checkpoint dir (tokenizers, processor)")
     image, patch, queries = 224, 14, 32
     cfg["num_query_tokens"] = queries
     cfg["vision_config"].update(hidden_size=384, intermediate_size=1536, num_attention_heads=6, num_hidden_layers=6,
@@ -35,12 +29,10 @@ def main():
     cfg["qformer_config"].update(hidden_size=384, intermediate_size=1536, num_attention_heads=6, num_hidden_layers=4,
                                  encoder_hidden_size=384, max_position_embeddings=512)
     cfg["text_config"].update(d_model=512, d_kv=64, num_heads=8, num_layers=6, num_decoder_layers=6, d_ff=1408)
-    torch.manual_seed(a.seed)
+    torch.manual_seed(seed)
     model = InstructBlipForConditionalGeneration(InstructBlipConfig.from_dict(cfg)).eval()
     model.save_pretrained(out, safe_serialization=True)
-    for f in src.iterdir():
-        if f.name not in ("config.json", "model.safetensors", "generation_config.json") and f.is_file():
-            shutil.copyfile(f, out / f.name)
+    fixture_checkpoint.copy_files(src, out)
     shutil.copytree(src / "qformer_tokenizer", out / "qformer_tokenizer", copy_function=shutil.copyfile)
     pre = json.loads((src / "preprocessor_config.json").read_text())
     pre["size"] = {"height": image, "width": image}

@@ -8,36 +8,27 @@ the fixture's tokenizer (vocab 386). Weights from a seeded generator; nothing is
 
     /tmp/hfenv/bin/python docs/bench/make_llava_checkpoint.py fixtures/hf-reference/llava/checkpoint /tmp/s6bm/ckpt
 """
-import argparse
 import json
-import shutil
-from pathlib import Path
 
 import torch
 from transformers import LlavaConfig, LlavaForConditionalGeneration
 
+import fixture_checkpoint
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("fixture", help="the llava test fixture's checkpoint dir (tokenizer and processor files)")
-    ap.add_argument("out")
-    ap.add_argument("--seed", type=int, default=17)
-    a = ap.parse_args()
-    src, out = Path(a.fixture), Path(a.out)
-    out.mkdir(parents=True, exist_ok=False)
-    cfg = json.loads((src / "config.json").read_text())
+    src, out, seed, cfg = fixture_checkpoint.arguments(
+        "the llava test fixture's checkpoint dir (tokenizer and processor files)")
     image, patch = 224, 14
     cfg["image_seq_length"] = (image // patch) ** 2
     cfg["vision_config"].update(hidden_size=256, intermediate_size=1024, num_attention_heads=4, num_hidden_layers=4,
                                 image_size=image, patch_size=patch, projection_dim=256)
     cfg["text_config"].update(hidden_size=512, intermediate_size=1376, num_attention_heads=8, num_key_value_heads=8,
                               head_dim=64, num_hidden_layers=4, max_position_embeddings=1024)
-    torch.manual_seed(a.seed)
+    torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(LlavaConfig.from_dict(cfg)).eval()
     model.save_pretrained(out, safe_serialization=True)
-    for f in src.iterdir():
-        if f.name not in ("config.json", "model.safetensors", "generation_config.json") and f.is_file():
-            shutil.copy(f, out / f.name)
+    fixture_checkpoint.copy_files(src, out)
     pre = json.loads((src / "preprocessor_config.json").read_text())
     pre["crop_size"] = {"height": image, "width": image}
     pre["size"] = {"shortest_edge": image}
