@@ -4,6 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.Models;
 import dev.loupe.model.api.Annotation;
@@ -20,6 +26,9 @@ import dev.loupe.model.api.Task;
 import dev.loupe.model.pkg.Manifest;
 import dev.loupe.model.llm.ContinuousDecoder;
 import dev.loupe.model.llm.DecodingState;
+import dev.loupe.model.t5.T5Graphs;
+import dev.loupe.model.t5.T5Rows;
+import dev.loupe.model.t5.T5StepDecoder;
 import dev.loupe.model.text.EncodedPrompt;
 import dev.loupe.model.testing.BatchOrders;
 import dev.loupe.model.testing.ContinuousRun;
@@ -249,6 +258,56 @@ class InstructBlipFlanT5Test {
         run.assertAloneResults(alone);
         assertThat(run.outcomes().get(1).annotation().tokenIds()).hasSize(3);
         assertThat(run.outcomes().get(0).annotation().tokenIds()).hasSize(12);
+    }
+
+    /**
+     * A package converted before the T5 decoder took {@value T5Graphs#DECODER_ATTENTION_MASK} (the decoder graph
+     * rewritten here to its former inputs: the mask a constant of ones) still loads and annotates as before; its rows
+     * go through {@code annotateContinuously} in static batches, handed over in input order with their alone results
+     * (the same as the current package's), and continuous batching over it is refused with the reason.
+     */
+    @Test
+    void aPackageWithoutTheSelfAttentionMaskBatchesStatically() throws Exception {
+        Path old = tmp.resolve("without-self-attention-mask");
+        try (var files = Files.walk(packageDir)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, old.resolve(packageDir.relativize(f).toString()));
+            }
+        }
+        Path decoder = old.resolve(InstructBlipPackage.DECODER_FILE);
+        ModelProto model;
+        try (var in = Files.newInputStream(decoder)) {
+            model = ModelProto.parseFrom(in);
+        }
+        GraphProto.Builder graph = model.getGraph().toBuilder();
+        int input = graph.getInputList().stream().map(ValueInfoProto::getName).toList()
+                .indexOf(T5Graphs.DECODER_ATTENTION_MASK);
+        assertThat(input).as("the converted decoder takes the mask").isNotNegative();
+        graph.removeInput(input);
+        graph.addNode(0, NodeProto.newBuilder().setOpType("Constant").addOutput(T5Graphs.DECODER_ATTENTION_MASK)
+                .addAttribute(AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
+                        .setT(TensorProto.newBuilder().setDataType(TensorProto.DataType.INT64.getNumber())
+                                .addDims(1).addDims(1).addInt64Data(1))));
+        Files.write(decoder, model.toBuilder().setGraph(graph).build().toByteArray());
+
+        JsonNode batch = reference.path("batch");
+        List<AnnotationInput> rows = new ArrayList<>();
+        int[] lengths = {12, 3, 7};
+        for (int i = 0; i < lengths.length; i++) {
+            rows.add(input("r" + i, batch.path("images").get(i).asText(), batch.path("prompts").get(i).asText(),
+                    GenerationConfig.greedy(lengths[i]).withMinNewTokens(lengths[i])));
+        }
+        try (InstructBlipAnnotator before = InstructBlipAnnotator.open(old, RuntimeOptions.defaults().withThreads(1))) {
+            T5StepDecoder language = (T5StepDecoder) before.language();
+            assertThat(language.batchesContinuously()).isFalse();
+            assertThatThrownBy(() -> new T5Rows(language.runner())).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(T5Graphs.DECODER_ATTENTION_MASK);
+            List<AnnotationOutcome> alone = ContinuousRun.alone(before, rows);
+            ContinuousRun run = ContinuousRun.of(before, rows, 2);
+            assertThat(run.order()).as("static batches of two, in input order").containsExactly(0, 1, 2);
+            run.assertAloneResults(alone);
+            ContinuousRun.of(annotator, rows, 2).assertAloneResults(alone);
+        }
     }
 
     @Test
