@@ -130,12 +130,13 @@ public final class KvCache implements PackedDecoder.Caches {
      */
     static KvCache pack(OrtEnvironment env, List<KvCache> sources, int[] sourceOf, int[] rows, int[] keep,
                         int length) throws OrtException {
-        if (sourceOf.length != rows.length) {
-            throw new IllegalArgumentException(rows.length + " rows, " + sourceOf.length + " sources");
+        if (sourceOf.length != rows.length || keep.length != rows.length) {
+            throw new IllegalArgumentException(rows.length + " rows, " + sourceOf.length + " sources, " + keep.length
+                    + " kept lengths");
         }
         int[] from = new int[rows.length];
         for (int i = 0; i < rows.length; i++) {
-            from[i] = sources.get(sourceOf[i]).length - (i < keep.length ? keep[i] : 0);
+            from[i] = sources.get(sourceOf[i]).length - keep[i];
         }
         return pack(env, sources, sourceOf, rows, from, keep, length);
     }

@@ -18,8 +18,8 @@ import java.util.Map;
  *       by all layers as transformers shares it), the encoder's padding as an int32 key padding mask with
  *       {@code mask_filter_value} = float-min (what the plain graph puts in masked scores);</li>
  *   <li>the decoder's self-attention takes the cache as the kernel's {@code past_key}/{@code past_value} and returns
- *       {@code present.{i}.*} (the causal mask and the rows' left padding folded into the bias, [batch, heads, q, k]:
- *       float-min above the diagonal and on padded columns); its cross-attention reads the keys/values that the
+ *       {@code present.{i}.*} (the causal mask and the rows' left padding folded into the bias, [batch or 1, heads,
+ *       q, k]: float-min above the diagonal and on padded columns); its cross-attention reads the keys/values that the
  *       encoder graph computed once per request, [batch, heads, enc_seq, d_kv], under the encoder's padding mask.</li>
  * </ul>
  * The cache is still concatenated per step (the kernel copies past into present, as the plain graph's Concat does):
@@ -69,8 +69,8 @@ public final class FusedT5Graphs {
         String shared = g.weight("shared", T5Graphs.checked(ckpt, prefix + "shared.weight", config.vocabSize(), d));
         String x = g.gather(shared, ids, 0);
         String[] biasAndCausal = T5Graphs.decoderPositionBias(g, ckpt, prefix, config, ids, pastK[0]);
-        // the causal and padding masks as part of the additive bias [batch, heads, q, k]: float-min where a key is in
-        // a query's future or is a row's padding
+        // the causal and padding masks as part of the additive bias [batch or 1, heads, q, k]: float-min where a key
+        // is in a query's future or is a row's padding
         String allowed = g.op("And", biasAndCausal[1], inputs.selfAllowed(g));
         String selfBias = g.op("Where", allowed, biasAndCausal[0], g.scalar(T5Graphs.MASKED_SCORE));
         String encoderPadding = g.cast(inputs.encoderMask(), DataType.INT32);

@@ -127,16 +127,14 @@ public final class T5Rows implements PackedDecoder {
     private final class Rows implements Caches {
         KvCache self;
         KvCache cross;
-        final long[] mask;
         final OnnxTensor maskTensor;
         final int[] encoderFrom;
         final int[] encoderLengths;
 
-        /** Takes {@code cross} (closed here if this fails). */
+        /** Takes {@code cross} (closed here if this fails); {@code mask} is flat [rows, encoderLength]. */
         Rows(KvCache cross, long[] mask, int encoderLength, int[] encoderFrom, int[] encoderLengths)
                 throws OrtException {
             this.cross = cross;
-            this.mask = mask;
             this.encoderFrom = encoderFrom;
             this.encoderLengths = encoderLengths;
             try {
@@ -151,7 +149,6 @@ public final class T5Rows implements PackedDecoder {
         private Rows(Rows encoderSide, KvCache self) {
             this.self = self;
             this.cross = encoderSide.cross;
-            this.mask = encoderSide.mask;
             this.maskTensor = encoderSide.maskTensor;
             this.encoderFrom = encoderSide.encoderFrom;
             this.encoderLengths = encoderSide.encoderLengths;
