@@ -229,8 +229,8 @@ class InstructBlipFlanT5Test {
      * Continuous batching, two rows decoding at once: rows join while others decode, so the batch packs rows of
      * different decoder lengths and different encoder lengths (three prompts) into one step. Greedy rows of
      * different lengths, seeded sampling, a repetition penalty, beams and a ranking row each get exactly their alone
-     * result (identical ids, scores within 1e-5), each handed over once; a 3-token row admitted with a 12-token row
-     * is handed over first.
+     * result (identical ids, scores within 1e-5), each handed over once, and an image the vision encoder refuses
+     * only its own failure; a 3-token row admitted with a 12-token row is handed over first.
      */
     @Test
     void continuousBatchingGivesEveryRowItsAloneResult() throws Exception {
@@ -251,7 +251,11 @@ class InstructBlipFlanT5Test {
         }
         JsonNode rank = reference.path("rank");
         rows.add(BatchOrders.rankInput(rank, image(rank.path("image").asText()), TWELVE));
+        rows.add(new AnnotationInput("bad", new ImageTensor(new float[3 * 16 * 16], 3, 16, 16),
+                batch.path("prompts").get(0).asText(), Task.VQA, List.of(), GenerationConfig.greedy(4)));
         List<AnnotationOutcome> alone = ContinuousRun.alone(annotator, rows);
+        assertThat(alone.get(rows.size() - 1).errorCode()).as("an image the vision encoder refuses")
+                .isEqualTo(ErrorCode.INVALID_REQUEST);
         ContinuousRun run = ContinuousRun.of(annotator, rows, 2);
         System.out.printf("flan-t5 continuous: finishing order %s%n", run.order());
         assertThat(run.handedOverBefore(1, 0)).as("the 3-token row leaves before the 12-token row").isTrue();
