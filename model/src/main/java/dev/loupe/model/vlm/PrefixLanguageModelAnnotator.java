@@ -31,6 +31,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
 
 /**
  * A vision-language model whose image side feeds its language model through input embeddings (InstructBLIP, BLIP-2,
@@ -68,6 +70,8 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     /** System property: rows per group the background thread builds (default 1; for measurements). */
     public static final String BACKGROUND_GROUP = PrefixesAhead.BACKGROUND_GROUP_PROPERTY;
 
+    private static final Logger LOG = Logger.getLogger(PrefixLanguageModelAnnotator.class.getName());
+
     private final Manifest manifest;
     private final VisualPrefixEncoder<P> encoder;
     private final StepDecoder language;
@@ -76,6 +80,7 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
     private final GenerationClock clock = new GenerationClock();
     private final CandidateScorer scorer;
     private final int[] eosIds;
+    private final AtomicBoolean toldStatic = new AtomicBoolean();
 
     /**
      * Over a decoder-only model, whose prefixes are left-padded with the pad token. Takes ownership of
@@ -198,7 +203,8 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
      */
     @Override
     public void annotateContinuously(List<AnnotationInput> inputs, int maxActiveRows, OutcomeListener listener) {
-        if (language instanceof ContinuousDecoder decoder && decoder.batchesContinuously()) {
+        ContinuousDecoder decoder = continuousDecoder();
+        if (decoder != null) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(inputs, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateContinuously(inputs, maxActiveRows, listener);
@@ -212,11 +218,32 @@ public final class PrefixLanguageModelAnnotator<P> implements BatchAnnotator {
         if (maxActiveRows < 1) {
             throw new IllegalArgumentException("maxActiveRows must be >= 1, got " + maxActiveRows);
         }
-        if (language instanceof ContinuousDecoder decoder && decoder.batchesContinuously()) {
+        ContinuousDecoder decoder = continuousDecoder();
+        if (decoder != null) {
             new ContinuousAnnotation<>(this, encoder, decoder, eosIds).run(feed, maxActiveRows, listener);
         } else {
             BatchAnnotator.super.annotateFed(feed, maxActiveRows, listener);
         }
+    }
+
+    /**
+     * The language model where its rows can batch continuously, else null. A package whose decoder cannot (a Flan-T5
+     * package converted before its decoder took a self-attention mask) says so once, with the remedy, as a warning.
+     */
+    private ContinuousDecoder continuousDecoder() {
+        if (!(language instanceof ContinuousDecoder decoder)) {
+            return null;
+        }
+        if (decoder.batchesContinuously()) {
+            return decoder;
+        }
+        if (toldStatic.compareAndSet(false, true)) {
+            LOG.warning("model package '" + manifest.name() + "' was converted before its decoder could batch "
+                    + "continuously (its T5 decoder graph has no self-attention mask input): its rows run in static "
+                    + "batches; convert the checkpoint again (loupe convert, or remove the converted package from "
+                    + "the cache, LOUPE_CACHE/packages) to batch them continuously");
+        }
+        return null;
     }
 
     /** The decoder prefixes of {@code rows} of {@code batch} (their prompts encoded in {@code encoded}), in order. */

@@ -34,11 +34,15 @@ import dev.loupe.model.testing.BatchOrders;
 import dev.loupe.model.testing.ContinuousRun;
 import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
+import dev.loupe.model.vlm.PrefixLanguageModelAnnotator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -268,7 +272,8 @@ class InstructBlipFlanT5Test {
      * A package converted before the T5 decoder took {@value T5Graphs#DECODER_ATTENTION_MASK} (the decoder graph
      * rewritten here to its former inputs: the mask a constant of ones) still loads and annotates as before; its rows
      * go through {@code annotateContinuously} in static batches, handed over in input order with their alone results
-     * (the same as the current package's), and continuous batching over it is refused with the reason.
+     * (the same as the current package's), a warning says once why and what to do, and continuous batching over it
+     * is refused with the reason.
      */
     @Test
     void aPackageWithoutTheSelfAttentionMaskBatchesStatically() throws Exception {
@@ -307,7 +312,30 @@ class InstructBlipFlanT5Test {
             assertThatThrownBy(() -> new T5Rows(language.runner())).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining(T5Graphs.DECODER_ATTENTION_MASK);
             List<AnnotationOutcome> alone = ContinuousRun.alone(before, rows);
-            ContinuousRun run = ContinuousRun.of(before, rows, 2);
+            List<String> warnings = new ArrayList<>();
+            Logger log = Logger.getLogger(PrefixLanguageModelAnnotator.class.getName());
+            Handler handler = new Handler() {
+                @Override
+                public void publish(LogRecord record) {
+                    warnings.add(record.getMessage());
+                }
+
+                @Override
+                public void flush() {}
+
+                @Override
+                public void close() {}
+            };
+            log.addHandler(handler);
+            ContinuousRun run;
+            try {
+                run = ContinuousRun.of(before, rows, 2);
+                ContinuousRun.of(before, rows, 2);
+            } finally {
+                log.removeHandler(handler);
+            }
+            assertThat(warnings).as("said once, with the remedy").singleElement().asString()
+                    .contains("static batches", "convert the checkpoint again");
             assertThat(run.order()).as("static batches of two, in input order").containsExactly(0, 1, 2);
             run.assertAloneResults(alone);
             ContinuousRun.of(annotator, rows, 2).assertAloneResults(alone);
