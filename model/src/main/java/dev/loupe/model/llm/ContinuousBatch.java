@@ -182,20 +182,18 @@ public final class ContinuousBatch<T> implements AutoCloseable {
 
     private List<Finished<T>> prefill(List<Joining<T>> joining) throws OrtException {
         List<VisualPrefix> prefixes = new ArrayList<>(joining.size());
-        int vocab = vocabSize;
         for (Joining<T> j : joining) {
             for (int id : j.context()) {
-                if (id < 0 || id >= vocab) {
+                if (id < 0 || id >= vocabSize) {
                     throw new IllegalArgumentException("context id " + id + " outside vocabulary");
                 }
             }
             prefixes.add(j.prefix());
         }
-        int hidden = inputWidth;
         try {
-            PaddedPrefill.validate(prefixes, hidden);
+            PaddedPrefill.validate(prefixes, inputWidth);
         } catch (dev.loupe.model.api.AnnotationException e) {
-            throw new IllegalArgumentException("a prefix must be non-empty rows of " + hidden + " floats: "
+            throw new IllegalArgumentException("a prefix must be non-empty rows of " + inputWidth + " floats: "
                     + e.getMessage(), e);
         }
         if (shared != null) {

@@ -128,8 +128,8 @@ public final class KvCache implements PackedDecoder.Caches {
      * columns that are padding for every row are dropped. The sources stay open and owned by the caller; the new
      * tensors live in direct buffers that ONNX Runtime reads in place.
      */
-    static KvCache pack(OrtEnvironment env, List<KvCache> sources, int[] sourceOf, int[] rows, int[] keep,
-                        int length) throws OrtException {
+    public static KvCache pack(OrtEnvironment env, List<KvCache> sources, int[] sourceOf, int[] rows, int[] keep,
+                               int length) throws OrtException {
         if (sourceOf.length != rows.length || keep.length != rows.length) {
             throw new IllegalArgumentException(rows.length + " rows, " + sourceOf.length + " sources, " + keep.length
                     + " kept lengths");

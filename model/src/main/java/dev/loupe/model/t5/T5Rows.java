@@ -91,13 +91,11 @@ public final class T5Rows implements PackedDecoder {
             self.add(((Rows) c).self);
             cross.add(((Rows) c).cross);
         }
-        int[] selfFrom = new int[n];
         int[] crossFrom = new int[n];
         int[] crossKeep = new int[n];
         int encoderLength = 0;
         for (int i = 0; i < n; i++) {
             Rows source = (Rows) sources.get(sourceOf[i]);
-            selfFrom[i] = source.self.length() - keep[i];
             crossFrom[i] = source.encoderFrom[slots[i]];
             crossKeep[i] = source.encoderLengths[slots[i]];
             encoderLength = Math.max(encoderLength, crossKeep[i]);
@@ -108,7 +106,7 @@ public final class T5Rows implements PackedDecoder {
             from[i] = encoderLength - crossKeep[i];
             Arrays.fill(mask, i * encoderLength + from[i], (i + 1) * encoderLength, 1L);
         }
-        KvCache packedSelf = KvCache.pack(runner.environment(), self, sourceOf, slots, selfFrom, keep, length);
+        KvCache packedSelf = KvCache.pack(runner.environment(), self, sourceOf, slots, keep, length);
         try {
             Rows rows = new Rows(KvCache.pack(runner.environment(), cross, sourceOf, slots, crossFrom, crossKeep,
                     encoderLength), mask, encoderLength, from, crossKeep);
