@@ -82,7 +82,9 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             + "-Dloupe.continuous.prefixes-in-background=true continuous batching builds the image side of waiting "
             + "rows on a background thread in the idle scheduling class while rows decode (off by default); "
             + "'continuous-overlap' forces that background thread on, 'continuous-on-loop' off (every group built on the loop's thread when admission needs it), to "
-            + "measure the overlap. Default ${DEFAULT-VALUE}.")
+            + "measure the overlap. Continuous batching admits waiting rows with the fewest new tokens first "
+            + "(-Dloupe.continuous.admission=shortest-first|arrival); 'continuous-arrival' and "
+            + "'continuous-shortest-first' force either order for their runs. Default ${DEFAULT-VALUE}.")
     List<String> scheduling;
 
 

@@ -10,6 +10,7 @@ import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
+import dev.loupe.model.llm.DecodeScheduler;
 import dev.loupe.model.vlm.PrefixLanguageModelAnnotator;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -47,14 +48,24 @@ public final class InferenceBenchmark {
          * As {@link #CONTINUOUS}, every group's image side built on the loop's thread when admission needs it
          * ({@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND} false).
          */
-        CONTINUOUS_ON_LOOP;
+        CONTINUOUS_ON_LOOP,
+        /**
+         * As {@link #CONTINUOUS}, waiting rows admitted first come, first served
+         * ({@link DecodeScheduler#ADMISSION_PROPERTY} {@code arrival}) instead of the process's admission order.
+         */
+        CONTINUOUS_ARRIVAL,
+        /**
+         * As {@link #CONTINUOUS}, waiting rows with the fewest new tokens admitted first
+         * ({@link DecodeScheduler#ADMISSION_PROPERTY} {@code shortest-first}).
+         */
+        CONTINUOUS_SHORTEST_FIRST;
 
         public static Scheduling parse(String s) {
             try {
                 return valueOf(s.trim().replace('-', '_').toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException | NullPointerException e) {
-                throw new IllegalArgumentException("scheduling must be static, continuous, continuous-overlap or "
-                        + "continuous-on-loop, got '"
+                throw new IllegalArgumentException("scheduling must be static, continuous, continuous-overlap, "
+                        + "continuous-on-loop, continuous-arrival or continuous-shortest-first, got '"
                         + s + "'");
             }
         }
@@ -266,6 +277,19 @@ public final class InferenceBenchmark {
                     System.clearProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND);
                 } else {
                     System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND, before);
+                }
+            }
+        } else if (scheduling == Scheduling.CONTINUOUS_ARRIVAL || scheduling == Scheduling.CONTINUOUS_SHORTEST_FIRST) {
+            String before = System.setProperty(DecodeScheduler.ADMISSION_PROPERTY,
+                    (scheduling == Scheduling.CONTINUOUS_ARRIVAL ? DecodeScheduler.AdmissionOrder.ARRIVAL
+                            : DecodeScheduler.AdmissionOrder.SHORTEST_FIRST).label());
+            try {
+                annotator.annotateContinuously(inputs, batchSize, listener);
+            } finally {
+                if (before == null) {
+                    System.clearProperty(DecodeScheduler.ADMISSION_PROPERTY);
+                } else {
+                    System.setProperty(DecodeScheduler.ADMISSION_PROPERTY, before);
                 }
             }
         } else {
