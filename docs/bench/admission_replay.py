@@ -1,23 +1,43 @@
 """Replays the continuous loop's admission rule (DecodeScheduler: a group joins decoding rows once `min_join` slots
 are free, or all the waiting requests fit; with none decoding, whatever waits joins at once) on a run's new-token
-counts, first come first served, and prints the decode steps, mean rows per step and prefill runs it takes, beside
-static batches that decode each batch's rows of one length together (annotate groups rows by settings). Counts
-only; no timing. Used for docs/benchmarks.md ("Where the time goes: the split per run").
+counts, and prints the decode steps, mean rows per step and prefill runs it takes under either admission order
+(arrival: first come, first served; shortest-first: the fewest new tokens first, ties in arrival order, a request
+passed over MAX_PASSOVERS times first), beside static batches that decode each batch's rows of one length together
+(annotate groups rows by settings). The loop holds at most `slots` waiting requests besides the decoding ones
+(ContinuousAnnotation takes no more from its feed), which is the window shortest-first chooses from here; the real
+loop chooses among those whose image side is built, a subset, so it takes a few steps more (136 against 126 on the
+benchmark's mix). Counts only; no timing. Used for docs/benchmarks.md.
 
     python3 docs/bench/admission_replay.py --slots 16 --mix 4,8,32,64 --images 64
 """
 import argparse
 import collections
 
+MAX_PASSOVERS = 8
 
-def continuous(lengths, slots, min_join):
-    waiting = collections.deque(lengths)
-    active = []  # tokens still to generate per decoding row
+
+def continuous(lengths, slots, min_join, order="arrival"):
+    feed = collections.deque(enumerate(lengths))
+    held = []        # (arrival index, new tokens) waiting, in arrival order
+    passed = {}      # arrival index -> admissions that passed it over
+    active = []      # tokens still to generate per decoding row
     steps = row_steps = prefills = 0
-    while waiting or active:
+    while feed or held or active:
+        while len(held) < slots and feed:
+            held.append(feed.popleft())
         free = slots - len(active)
-        if waiting and free > 0 and (not active or free >= min(min_join, len(waiting))):
-            group = [waiting.popleft() for _ in range(min(free, len(waiting)))]
+        if held and free > 0 and (not active or free >= min(min_join, len(held))):
+            take = min(free, len(held))
+            if order == "shortest-first":
+                def key(r):
+                    overdue = passed.get(r[0], 0) >= MAX_PASSOVERS
+                    return (0 if overdue else 1, 0 if overdue else r[1], r[0])
+                joining = {r[0] for r in sorted(held, key=key)[:take]}
+            else:
+                joining = {r[0] for r in held[:take]}
+            group = [n for i, n in held if i in joining]
+            passed = {i: passed.get(i, 0) + 1 for i, _ in held if i not in joining}
+            held = [r for r in held if r[0] not in joining]
             prefills += 1
             active += [n - 1 for n in group if n > 1]  # the prefill gives each row its first token
         if active:
@@ -47,10 +67,11 @@ def main():
     lengths = [mix[i % len(mix)] for i in range(a.images)]
     steps, row_steps = static(lengths, a.slots)
     print(f"static: {steps} steps, {row_steps / steps:.1f} rows per step")
-    for min_join in sorted({1, 2, max(1, a.slots // 4), a.slots // 2}):
-        steps, row_steps, prefills = continuous(lengths, a.slots, min_join)
-        print(f"continuous, join at {min_join} free: {steps} steps, {row_steps / steps:.1f} rows per step, "
-              f"{prefills} prefill runs")
+    for order in ("arrival", "shortest-first"):
+        for min_join in sorted({1, 2, max(1, a.slots // 4), a.slots // 2}):
+            steps, row_steps, prefills = continuous(lengths, a.slots, min_join, order)
+            print(f"continuous, {order}, join at {min_join} free: {steps} steps, {row_steps / steps:.1f} rows per "
+                  f"step, {prefills} prefill runs")
     print(f"every step full: {-(-sum(n - 1 for n in lengths) // a.slots)} steps")
 
 

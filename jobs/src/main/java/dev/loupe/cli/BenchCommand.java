@@ -83,8 +83,8 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             + "rows on a background thread in the idle scheduling class while rows decode (off by default); "
             + "'continuous-overlap' forces that background thread on, 'continuous-on-loop' off (every group built on the loop's thread when admission needs it), to "
             + "measure the overlap. Continuous batching admits waiting rows with the fewest new tokens first "
-            + "(-Dloupe.continuous.admission=shortest-first|arrival); 'continuous-arrival' and "
-            + "'continuous-shortest-first' force either order for their runs. Default ${DEFAULT-VALUE}.")
+            + "(batch.admission-order); 'continuous-arrival' runs it first come, first served, "
+            + "'continuous-shortest-first' as 'continuous'. Default ${DEFAULT-VALUE}.")
     List<String> scheduling;
 
 

@@ -1,5 +1,6 @@
 package dev.loupe.flink;
 
+import dev.loupe.model.api.AdmissionOrder;
 import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.flink.fetch.AddressPolicy;
@@ -31,6 +32,7 @@ public final class PipelineOptions implements Serializable {
     private final int batchMaxSize;
     private final Duration batchMaxDelay;
     private final Scheduling scheduling;
+    private final AdmissionOrder admissionOrder;
     private final DynamicBatcher.Fill batchFill;
     private final long maxPixels;
     private final int maxNewTokensLimit;
@@ -49,6 +51,7 @@ public final class PipelineOptions implements Serializable {
         this.batchMaxSize = b.batchMaxSize;
         this.batchMaxDelay = b.batchMaxDelay;
         this.scheduling = b.scheduling;
+        this.admissionOrder = b.admissionOrder;
         this.batchFill = b.batchFill;
         this.maxPixels = b.maxPixels;
         this.maxNewTokensLimit = b.maxNewTokensLimit;
@@ -86,6 +89,7 @@ public final class PipelineOptions implements Serializable {
                 .batchMaxSize(batchMaxSize)
                 .batchMaxDelay(batchMaxDelay)
                 .scheduling(scheduling)
+                .admissionOrder(admissionOrder)
                 .batchFill(batchFill)
                 .thumbnailSize(thumbnailSize)
                 .taskNiceness(taskNiceness)
@@ -134,6 +138,11 @@ public final class PipelineOptions implements Serializable {
     /** {@link LoupeOptions#BATCH_SCHEDULING}. */
     public Scheduling scheduling() {
         return scheduling;
+    }
+
+    /** {@link LoupeOptions#BATCH_ADMISSION_ORDER}. */
+    public AdmissionOrder admissionOrder() {
+        return admissionOrder;
     }
 
     /** What {@code batch.max-delay} counts from while the model waits for a batch to fill (see the builder's). */
@@ -200,6 +209,7 @@ public final class PipelineOptions implements Serializable {
         private int batchMaxSize = LoupeOptions.BATCH_MAX_SIZE.defaultValue();
         private Duration batchMaxDelay = LoupeOptions.BATCH_MAX_DELAY.defaultValue();
         private Scheduling scheduling = LoupeOptions.BATCH_SCHEDULING.defaultValue();
+        private AdmissionOrder admissionOrder = LoupeOptions.BATCH_ADMISSION_ORDER.defaultValue();
         private DynamicBatcher.Fill batchFill = DynamicBatcher.Fill.OLDEST_WAITED;
         private int thumbnailSize;
         private int taskNiceness = LoupeOptions.TASK_NICENESS.defaultValue();
@@ -225,6 +235,7 @@ public final class PipelineOptions implements Serializable {
             batchMaxSize = conf.get(LoupeOptions.BATCH_MAX_SIZE);
             batchMaxDelay = conf.get(LoupeOptions.BATCH_MAX_DELAY);
             scheduling = conf.get(LoupeOptions.BATCH_SCHEDULING);
+            admissionOrder = conf.get(LoupeOptions.BATCH_ADMISSION_ORDER);
             taskNiceness = conf.get(LoupeOptions.TASK_NICENESS);
             maxPixels = conf.get(LoupeOptions.IMAGE_MAX_PIXELS);
             maxNewTokensLimit = conf.get(LoupeOptions.REQUEST_MAX_NEW_TOKENS);
@@ -278,6 +289,12 @@ public final class PipelineOptions implements Serializable {
         /** {@link LoupeOptions#BATCH_SCHEDULING}. */
         public Builder scheduling(Scheduling scheduling) {
             this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
+            return this;
+        }
+
+        /** {@link LoupeOptions#BATCH_ADMISSION_ORDER}. */
+        public Builder admissionOrder(AdmissionOrder order) {
+            this.admissionOrder = Objects.requireNonNull(order, "admissionOrder");
             return this;
         }
 

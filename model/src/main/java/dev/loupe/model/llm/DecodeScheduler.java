@@ -1,12 +1,12 @@
 package dev.loupe.model.llm;
 
 import ai.onnxruntime.OrtException;
+import dev.loupe.model.api.AdmissionOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Queue;
@@ -33,43 +33,8 @@ import java.util.function.ToIntFunction;
  */
 public final class DecodeScheduler<T> {
 
-    /** System property choosing the {@link AdmissionOrder} of continuous batching ({@link AdmissionOrder#parse}). */
-    public static final String ADMISSION_PROPERTY = "loupe.continuous.admission";
-
     /** Admissions a waiting request may be passed over under {@link AdmissionOrder#SHORTEST_FIRST}. */
     public static final int MAX_PASSOVERS = 8;
-
-    /** Which waiting requests join when fewer slots are free than requests wait. */
-    public enum AdmissionOrder {
-        /** First come, first served. */
-        ARRIVAL,
-        /**
-         * The fewest new tokens to generate (max new tokens) first, ties in order of arrival; a request passed over
-         * {@link #MAX_PASSOVERS} times goes first.
-         */
-        SHORTEST_FIRST;
-
-        /** {@code arrival} or {@code shortest-first} (case and dashes as underscores ignored). */
-        public static AdmissionOrder parse(String s) {
-            try {
-                return valueOf(s.trim().replace('-', '_').toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException | NullPointerException e) {
-                throw new IllegalArgumentException(ADMISSION_PROPERTY + " must be arrival or shortest-first, got '"
-                        + s + "'");
-            }
-        }
-
-        /** The order {@link #ADMISSION_PROPERTY} asks for; unset: {@link #SHORTEST_FIRST}. */
-        public static AdmissionOrder fromSystemProperty() {
-            String asked = System.getProperty(ADMISSION_PROPERTY);
-            return asked == null || asked.isBlank() ? SHORTEST_FIRST : parse(asked);
-        }
-
-        /** The name as the property takes it. */
-        public String label() {
-            return name().toLowerCase(Locale.ROOT).replace('_', '-');
-        }
-    }
 
     /** Turns waiting requests into joining rows (building their prefixes); reports and drops any it cannot. */
     @FunctionalInterface
@@ -112,19 +77,10 @@ public final class DecodeScheduler<T> {
         this.newTokens = Objects.requireNonNull(newTokens, "newTokens");
     }
 
-    /** Schedules first come, first served, with groups joining once a quarter of the rows (at least one) are free. */
-    public static <T> DecodeScheduler<T> withRows(int maxActiveRows) {
-        return withRows(maxActiveRows, AdmissionOrder.ARRIVAL, request -> 0);
-    }
-
-    /** As {@link #withRows(int)}, admitting in {@code order}. */
+    /** Schedules with groups joining once a quarter of the rows (at least one) are free, admitted in {@code order}. */
     public static <T> DecodeScheduler<T> withRows(int maxActiveRows, AdmissionOrder order,
                                                   ToIntFunction<T> newTokens) {
         return new DecodeScheduler<>(maxActiveRows, Math.max(1, maxActiveRows / 4), order, newTokens);
-    }
-
-    public AdmissionOrder order() {
-        return order;
     }
 
     public int maxActiveRows() {

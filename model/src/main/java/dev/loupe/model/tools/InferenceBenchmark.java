@@ -1,6 +1,8 @@
 package dev.loupe.model.tools;
 
+import dev.loupe.model.api.AdmissionOrder;
 import dev.loupe.model.api.AnnotationException;
+import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
@@ -10,7 +12,6 @@ import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
 import dev.loupe.model.api.Task;
-import dev.loupe.model.llm.DecodeScheduler;
 import dev.loupe.model.vlm.PrefixLanguageModelAnnotator;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -50,13 +51,13 @@ public final class InferenceBenchmark {
          */
         CONTINUOUS_ON_LOOP,
         /**
-         * As {@link #CONTINUOUS}, waiting rows admitted first come, first served
-         * ({@link DecodeScheduler#ADMISSION_PROPERTY} {@code arrival}) instead of the process's admission order.
+         * As {@link #CONTINUOUS}, waiting rows admitted first come, first served ({@link AdmissionOrder#ARRIVAL})
+         * instead of shortest first.
          */
         CONTINUOUS_ARRIVAL,
         /**
-         * As {@link #CONTINUOUS}, waiting rows with the fewest new tokens admitted first
-         * ({@link DecodeScheduler#ADMISSION_PROPERTY} {@code shortest-first}).
+         * As {@link #CONTINUOUS} (whose default this is): waiting rows with the fewest new tokens admitted first
+         * ({@link AdmissionOrder#SHORTEST_FIRST}).
          */
         CONTINUOUS_SHORTEST_FIRST;
 
@@ -280,17 +281,12 @@ public final class InferenceBenchmark {
                 }
             }
         } else if (scheduling == Scheduling.CONTINUOUS_ARRIVAL || scheduling == Scheduling.CONTINUOUS_SHORTEST_FIRST) {
-            String before = System.setProperty(DecodeScheduler.ADMISSION_PROPERTY,
-                    (scheduling == Scheduling.CONTINUOUS_ARRIVAL ? DecodeScheduler.AdmissionOrder.ARRIVAL
-                            : DecodeScheduler.AdmissionOrder.SHORTEST_FIRST).label());
             try {
-                annotator.annotateContinuously(inputs, batchSize, listener);
-            } finally {
-                if (before == null) {
-                    System.clearProperty(DecodeScheduler.ADMISSION_PROPERTY);
-                } else {
-                    System.setProperty(DecodeScheduler.ADMISSION_PROPERTY, before);
-                }
+                annotator.annotateFed(new ListFeed(inputs, scheduling == Scheduling.CONTINUOUS_ARRIVAL
+                        ? AdmissionOrder.ARRIVAL : AdmissionOrder.SHORTEST_FIRST), batchSize, listener::outcome);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
             }
         } else {
             for (int from = 0; from < inputs.size(); from += batchSize) {
@@ -315,5 +311,35 @@ public final class InferenceBenchmark {
             }
         }
         return seconds;
+    }
+
+    /** A run's inputs, tagged by index, all there from the start, admitted in the given order. */
+    private record ListFeed(List<AnnotationInput> inputs, AdmissionOrder admissionOrder, int[] next)
+            implements AnnotationFeed<Integer> {
+        ListFeed(List<AnnotationInput> inputs, AdmissionOrder admissionOrder) {
+            this(inputs, admissionOrder, new int[1]);
+        }
+
+        @Override
+        public List<Integer> poll(int max) {
+            int from = next[0];
+            next[0] = Math.min(inputs.size(), from + max);
+            return java.util.stream.IntStream.range(from, next[0]).boxed().toList();
+        }
+
+        @Override
+        public boolean awaitWork() {
+            return next[0] < inputs.size();
+        }
+
+        @Override
+        public boolean cancelled() {
+            return false;
+        }
+
+        @Override
+        public AnnotationInput input(Integer request) {
+            return inputs.get(request);
+        }
     }
 }

@@ -3,7 +3,7 @@ package dev.loupe.model.llm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.loupe.model.llm.DecodeScheduler.AdmissionOrder;
+import dev.loupe.model.api.AdmissionOrder;
 import java.util.ArrayDeque;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -81,9 +81,10 @@ class DecodeSchedulerTest {
     void theOrderIsParsedFromItsName() {
         assertThat(AdmissionOrder.parse("shortest-first")).isEqualTo(AdmissionOrder.SHORTEST_FIRST);
         assertThat(AdmissionOrder.parse(" Arrival ")).isEqualTo(AdmissionOrder.ARRIVAL);
+        assertThat(AdmissionOrder.parse("shortest_first")).isEqualTo(AdmissionOrder.SHORTEST_FIRST);
         assertThat(AdmissionOrder.SHORTEST_FIRST.label()).isEqualTo("shortest-first");
         assertThatThrownBy(() -> AdmissionOrder.parse("longest-first"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(DecodeScheduler.ADMISSION_PROPERTY);
+                .hasMessageContaining("arrival or shortest-first");
     }
 }

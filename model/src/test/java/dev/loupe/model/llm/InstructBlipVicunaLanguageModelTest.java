@@ -265,7 +265,7 @@ class InstructBlipVicunaLanguageModelTest {
 
         // through the scheduler, at most 3 rows at once, in two orders of arrival, admitted first come first served
         // and shortest first (rows of 5 tokens overtaking rows of 10 and 12)
-        for (DecodeScheduler.AdmissionOrder admission : DecodeScheduler.AdmissionOrder.values()) {
+        for (dev.loupe.model.api.AdmissionOrder admission : dev.loupe.model.api.AdmissionOrder.values()) {
             for (boolean reversed : new boolean[] {false, true}) {
                 java.util.ArrayDeque<Integer> waiting = new java.util.ArrayDeque<>();
                 for (int i = 0; i < requests.size(); i++) {
