@@ -1,12 +1,12 @@
 """Replays the continuous loop's admission rule (DecodeScheduler: a group joins decoding rows once `min_join` slots
 are free, or all the waiting requests fit; with none decoding, whatever waits joins at once) on a run's new-token
-counts, and prints the decode steps, mean rows per step and prefill runs it takes under either admission order
-(arrival: first come, first served; shortest-first: the fewest new tokens first, ties in arrival order, a request
-passed over MAX_PASSOVERS times first), beside static batches that decode each batch's rows of one length together
-(annotate groups rows by settings). The loop holds at most `slots` waiting requests besides the decoding ones
-(ContinuousAnnotation takes no more from its feed), which is the window shortest-first chooses from here; the real
-loop chooses among those whose image side is built, a subset, so it takes a few steps more (136 against 126 on the
-benchmark's mix). Counts only; no timing. Used for docs/benchmarks.md.
+counts, and prints the decode steps, mean rows per step and prefill runs it takes, first come first served (the
+loop's order), beside static batches that decode each batch's rows of one length together (annotate groups rows by
+settings). It also replays shortest-first admission (the fewest new tokens first, ties in arrival order, a request
+passed over MAX_PASSOVERS times first), measured in session 16 and not taken (docs/benchmarks.md, "Session 16"): the
+loop holds at most `slots` waiting requests besides the decoding ones (ContinuousAnnotation takes no more from its
+feed), the window shortest-first chooses from here; the measured build chose among those whose image side was built, a
+subset, and took 136 steps against the 126 replayed here on the benchmark's mix. Counts only; no timing.
 
     python3 docs/bench/admission_replay.py --slots 16 --mix 4,8,32,64 --images 64
 """

@@ -82,9 +82,7 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             + "-Dloupe.continuous.prefixes-in-background=true continuous batching builds the image side of waiting "
             + "rows on a background thread in the idle scheduling class while rows decode (off by default); "
             + "'continuous-overlap' forces that background thread on, 'continuous-on-loop' off (every group built on the loop's thread when admission needs it), to "
-            + "measure the overlap. Continuous batching admits waiting rows with the fewest new tokens first "
-            + "(batch.admission-order); 'continuous-arrival' runs it first come, first served, "
-            + "'continuous-shortest-first' as 'continuous'. Default ${DEFAULT-VALUE}.")
+            + "measure the overlap. Default ${DEFAULT-VALUE}.")
     List<String> scheduling;
 
 

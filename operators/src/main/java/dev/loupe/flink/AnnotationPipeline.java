@@ -113,8 +113,7 @@ public final class AnnotationPipeline {
         // the uid is the former batcher's: its savepoints restore their buffered requests into this operator
         SingleOutputStreamOperator<AnnotationResult> results = prepared
                 .transform("inference", RESULT_TYPE, new BatchInferenceOperator.Factory(factory, prepared.getType(),
-                        options.batchMaxSize(), options.batchMaxDelay(), options.scheduling(), options.batchFill())
-                        .admissionOrder(options.admissionOrder()))
+                        options.batchMaxSize(), options.batchMaxDelay(), options.scheduling(), options.batchFill()))
                 .uid("loupe-batcher");
 
         DataStream<AnnotationFailure> failures = decoded.getSideOutput(Failures.TAG)

@@ -1,6 +1,5 @@
 package dev.loupe.flink;
 
-import dev.loupe.model.api.AdmissionOrder;
 import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.flink.fetch.AddressPolicy;
@@ -96,15 +95,6 @@ public final class LoupeOptions {
                     + " and each result is emitted as soon as its row finishes. Under continuous, batch.max-size is"
                     + " the most rows decoding at once and batch.max-delay how long an idle loop waits to fill its"
                     + " first prefill; beam search and ranking requests keep whole-request batches.");
-
-    public static final ConfigOption<AdmissionOrder> BATCH_ADMISSION_ORDER = ConfigOptions.key("batch.admission-order")
-            .enumType(AdmissionOrder.class).defaultValue(AdmissionOrder.SHORTEST_FIRST)
-            .withDescription("Under continuous batch.scheduling, which of the requests waiting for free decoding rows"
-                    + " join first: SHORTEST_FIRST (the fewest max new tokens first, ties in arrival order; a request"
-                    + " passed over by 8 admissions joins next whatever its length) or ARRIVAL (first come, first"
-                    + " served). Shortest first keeps the decode steps fuller, as rows that join together finish"
-                    + " together, and hands short answers over sooner; long requests wait a little longer."
-                    + " Results are the same either way.");
 
     public static final ConfigOption<Integer> TASK_NICENESS = ConfigOptions.key("loupe.pipeline.task-niceness")
             .intType().defaultValue(0)

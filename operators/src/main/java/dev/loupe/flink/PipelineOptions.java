@@ -1,6 +1,5 @@
 package dev.loupe.flink;
 
-import dev.loupe.model.api.AdmissionOrder;
 import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.batch.Scheduling;
 import dev.loupe.flink.fetch.AddressPolicy;
@@ -32,7 +31,6 @@ public final class PipelineOptions implements Serializable {
     private final int batchMaxSize;
     private final Duration batchMaxDelay;
     private final Scheduling scheduling;
-    private final AdmissionOrder admissionOrder;
     private final DynamicBatcher.Fill batchFill;
     private final long maxPixels;
     private final int maxNewTokensLimit;
@@ -51,7 +49,6 @@ public final class PipelineOptions implements Serializable {
         this.batchMaxSize = b.batchMaxSize;
         this.batchMaxDelay = b.batchMaxDelay;
         this.scheduling = b.scheduling;
-        this.admissionOrder = b.admissionOrder;
         this.batchFill = b.batchFill;
         this.maxPixels = b.maxPixels;
         this.maxNewTokensLimit = b.maxNewTokensLimit;
@@ -89,7 +86,6 @@ public final class PipelineOptions implements Serializable {
                 .batchMaxSize(batchMaxSize)
                 .batchMaxDelay(batchMaxDelay)
                 .scheduling(scheduling)
-                .admissionOrder(admissionOrder)
                 .batchFill(batchFill)
                 .thumbnailSize(thumbnailSize)
                 .taskNiceness(taskNiceness)
@@ -138,11 +134,6 @@ public final class PipelineOptions implements Serializable {
     /** {@link LoupeOptions#BATCH_SCHEDULING}. */
     public Scheduling scheduling() {
         return scheduling;
-    }
-
-    /** {@link LoupeOptions#BATCH_ADMISSION_ORDER}. */
-    public AdmissionOrder admissionOrder() {
-        return admissionOrder;
     }
 
     /** What {@code batch.max-delay} counts from while the model waits for a batch to fill (see the builder's). */
@@ -209,7 +200,6 @@ public final class PipelineOptions implements Serializable {
         private int batchMaxSize = LoupeOptions.BATCH_MAX_SIZE.defaultValue();
         private Duration batchMaxDelay = LoupeOptions.BATCH_MAX_DELAY.defaultValue();
         private Scheduling scheduling = LoupeOptions.BATCH_SCHEDULING.defaultValue();
-        private AdmissionOrder admissionOrder = LoupeOptions.BATCH_ADMISSION_ORDER.defaultValue();
         private DynamicBatcher.Fill batchFill = DynamicBatcher.Fill.OLDEST_WAITED;
         private int thumbnailSize;
         private int taskNiceness = LoupeOptions.TASK_NICENESS.defaultValue();
@@ -235,7 +225,6 @@ public final class PipelineOptions implements Serializable {
             batchMaxSize = conf.get(LoupeOptions.BATCH_MAX_SIZE);
             batchMaxDelay = conf.get(LoupeOptions.BATCH_MAX_DELAY);
             scheduling = conf.get(LoupeOptions.BATCH_SCHEDULING);
-            admissionOrder = conf.get(LoupeOptions.BATCH_ADMISSION_ORDER);
             taskNiceness = conf.get(LoupeOptions.TASK_NICENESS);
             maxPixels = conf.get(LoupeOptions.IMAGE_MAX_PIXELS);
             maxNewTokensLimit = conf.get(LoupeOptions.REQUEST_MAX_NEW_TOKENS);
@@ -289,12 +278,6 @@ public final class PipelineOptions implements Serializable {
         /** {@link LoupeOptions#BATCH_SCHEDULING}. */
         public Builder scheduling(Scheduling scheduling) {
             this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
-            return this;
-        }
-
-        /** {@link LoupeOptions#BATCH_ADMISSION_ORDER}. */
-        public Builder admissionOrder(AdmissionOrder order) {
-            this.admissionOrder = Objects.requireNonNull(order, "admissionOrder");
             return this;
         }
 

@@ -3,7 +3,6 @@ package dev.loupe.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.loupe.model.api.AdmissionOrder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -20,7 +19,6 @@ class PipelineOptionsTest {
         assertThat(o.batchMaxDelay()).isEqualTo(Duration.ofMillis(50));
         assertThat(o.fileRoots()).isEmpty();
         assertThat(o.fetchMaxBytes()).isEqualTo(20L * 1024 * 1024);
-        assertThat(o.admissionOrder()).isEqualTo(AdmissionOrder.SHORTEST_FIRST);
     }
 
     @Test
@@ -39,10 +37,6 @@ class PipelineOptionsTest {
         Configuration fromStrings = Configuration.fromMap(java.util.Map.of("batch.max-size", "2", "batch.max-delay", "10 ms"));
         assertThat(PipelineOptions.from(fromStrings).batchMaxSize()).isEqualTo(2);
         assertThat(PipelineOptions.from(fromStrings).batchMaxDelay()).isEqualTo(Duration.ofMillis(10));
-        Configuration arrival = Configuration.fromMap(java.util.Map.of("batch.admission-order", "arrival"));
-        assertThat(PipelineOptions.from(arrival).admissionOrder()).isEqualTo(AdmissionOrder.ARRIVAL);
-        assertThat(PipelineOptions.from(arrival).toBuilder().build().admissionOrder())
-                .as("carried by toBuilder").isEqualTo(AdmissionOrder.ARRIVAL);
     }
 
     @Test

@@ -6,8 +6,7 @@ import java.util.List;
  * The inputs of a continuous annotation that a stream feeds while it runs ({@link BatchAnnotator#annotateFed}): the
  * generation loop takes what has arrived at each step boundary, so a request joins the rows already decoding
  * instead of waiting for them. The feed decides how long an idle loop waits before it starts (to fill its first
- * prefill), bounds what it holds and says in which order the loop admits what it has taken
- * ({@link #admissionOrder}); the loop only takes. Thread-safe: a producer thread offers, the model thread
+ * prefill) and bounds what it holds; the loop only takes. Thread-safe: a producer thread offers, the model thread
  * takes.
  *
  * @param <T> the caller's request, handed back with its outcome
@@ -30,14 +29,6 @@ public interface AnnotationFeed<T> {
 
     /** The model input of {@code request}. */
     AnnotationInput input(T request);
-
-    /**
-     * Which of the taken requests waiting for free slots join the decoding rows first; by default
-     * {@link AdmissionOrder#SHORTEST_FIRST}.
-     */
-    default AdmissionOrder admissionOrder() {
-        return AdmissionOrder.SHORTEST_FIRST;
-    }
 
     /** Receives each request's outcome the moment it is known, on the model's thread, in any order. */
     @FunctionalInterface

@@ -1,8 +1,6 @@
 package dev.loupe.model.tools;
 
-import dev.loupe.model.api.AdmissionOrder;
 import dev.loupe.model.api.AnnotationException;
-import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
@@ -49,24 +47,14 @@ public final class InferenceBenchmark {
          * As {@link #CONTINUOUS}, every group's image side built on the loop's thread when admission needs it
          * ({@link PrefixLanguageModelAnnotator#PREFIXES_IN_BACKGROUND} false).
          */
-        CONTINUOUS_ON_LOOP,
-        /**
-         * As {@link #CONTINUOUS}, waiting rows admitted first come, first served ({@link AdmissionOrder#ARRIVAL})
-         * instead of shortest first.
-         */
-        CONTINUOUS_ARRIVAL,
-        /**
-         * As {@link #CONTINUOUS} (whose default this is): waiting rows with the fewest new tokens admitted first
-         * ({@link AdmissionOrder#SHORTEST_FIRST}).
-         */
-        CONTINUOUS_SHORTEST_FIRST;
+        CONTINUOUS_ON_LOOP;
 
         public static Scheduling parse(String s) {
             try {
                 return valueOf(s.trim().replace('-', '_').toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException | NullPointerException e) {
-                throw new IllegalArgumentException("scheduling must be static, continuous, continuous-overlap, "
-                        + "continuous-on-loop, continuous-arrival or continuous-shortest-first, got '"
+                throw new IllegalArgumentException("scheduling must be static, continuous, continuous-overlap or "
+                        + "continuous-on-loop, got '"
                         + s + "'");
             }
         }
@@ -280,14 +268,6 @@ public final class InferenceBenchmark {
                     System.setProperty(PrefixLanguageModelAnnotator.PREFIXES_IN_BACKGROUND, before);
                 }
             }
-        } else if (scheduling == Scheduling.CONTINUOUS_ARRIVAL || scheduling == Scheduling.CONTINUOUS_SHORTEST_FIRST) {
-            try {
-                annotator.annotateFed(new ListFeed(inputs, scheduling == Scheduling.CONTINUOUS_ARRIVAL
-                        ? AdmissionOrder.ARRIVAL : AdmissionOrder.SHORTEST_FIRST), batchSize, listener::outcome);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted", e);
-            }
         } else {
             for (int from = 0; from < inputs.size(); from += batchSize) {
                 List<AnnotationOutcome> out = annotator.annotate(
@@ -311,35 +291,5 @@ public final class InferenceBenchmark {
             }
         }
         return seconds;
-    }
-
-    /** A run's inputs, tagged by index, all there from the start, admitted in the given order. */
-    private record ListFeed(List<AnnotationInput> inputs, AdmissionOrder admissionOrder, int[] next)
-            implements AnnotationFeed<Integer> {
-        ListFeed(List<AnnotationInput> inputs, AdmissionOrder admissionOrder) {
-            this(inputs, admissionOrder, new int[1]);
-        }
-
-        @Override
-        public List<Integer> poll(int max) {
-            int from = next[0];
-            next[0] = Math.min(inputs.size(), from + max);
-            return java.util.stream.IntStream.range(from, next[0]).boxed().toList();
-        }
-
-        @Override
-        public boolean awaitWork() {
-            return next[0] < inputs.size();
-        }
-
-        @Override
-        public boolean cancelled() {
-            return false;
-        }
-
-        @Override
-        public AnnotationInput input(Integer request) {
-            return inputs.get(request);
-        }
     }
 }

@@ -22,8 +22,7 @@ import java.util.stream.IntStream;
 /**
  * One {@link PrefixLanguageModelAnnotator#annotateContinuously} or {@link PrefixLanguageModelAnnotator#annotateFed}
  * call: the one-beam rows (greedy, sampling) go through a {@link DecodeScheduler}, taken from the feed at each step
- * boundary and admitted in the feed's {@link AnnotationFeed#admissionOrder} (by default the fewest new tokens first,
- * among the rows whose prefixes are built), their image prefixes built ahead of admission in groups of up to {@code maxActiveRows} (or, when asked,
+ * boundary, their image prefixes built ahead of admission in groups of up to {@code maxActiveRows} (or, when asked,
  * on a thread of their own in the idle scheduling class while the admitted rows decode: {@link PrefixesAhead}), each outcome handed on the moment its row
  * finishes. Beam-search and ranking rows keep whole-request batches: they run between
  * two steps, once {@code maxActiveRows} of them are collected or the feed has nothing more for now. A prefix that
@@ -83,8 +82,7 @@ final class ContinuousAnnotation<P> {
      */
     <T> void run(AnnotationFeed<T> feed, int maxActiveRows, AnnotationFeed.Listener<T> listener, boolean background)
             throws InterruptedException {
-        DecodeScheduler<Row<T, P>> scheduler = DecodeScheduler.withRows(maxActiveRows,
-                feed.admissionOrder(), row -> row.input.generation().maxNewTokens());
+        DecodeScheduler<Row<T, P>> scheduler = DecodeScheduler.withRows(maxActiveRows);
         ArrayDeque<Row<T, P>> ready = new ArrayDeque<>();
         List<T> wholeRequests = new ArrayList<>();
         Set<Row<T, P>> inFlight = new LinkedHashSet<>();

@@ -15,9 +15,7 @@ class InferenceBenchmarkSchedulingTest {
         }
         assertThat(Scheduling.CONTINUOUS_OVERLAP.label()).isEqualTo("continuous-overlap");
         assertThat(Scheduling.CONTINUOUS_ON_LOOP.label()).isEqualTo("continuous-on-loop");
-        assertThat(Scheduling.CONTINUOUS_ARRIVAL.label()).isEqualTo("continuous-arrival");
-        assertThat(Scheduling.CONTINUOUS_SHORTEST_FIRST.label()).isEqualTo("continuous-shortest-first");
         assertThat(Scheduling.parse(" Continuous ")).isEqualTo(Scheduling.CONTINUOUS);
-        assertThatThrownBy(() -> Scheduling.parse("dynamic")).hasMessageContaining("continuous-arrival");
+        assertThatThrownBy(() -> Scheduling.parse("dynamic")).hasMessageContaining("continuous-on-loop");
     }
 }

@@ -1,6 +1,5 @@
 package dev.loupe.flink.inference;
 
-import dev.loupe.model.api.AdmissionOrder;
 import dev.loupe.flink.batch.Batch;
 import dev.loupe.flink.batch.DynamicBatcher;
 import dev.loupe.flink.batch.Scheduling;
@@ -215,7 +214,6 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
         private final Duration maxDelay;
         private final Scheduling scheduling;
         private final DynamicBatcher.Fill fill;
-        private AdmissionOrder admissionOrder = AdmissionOrder.SHORTEST_FIRST;
 
         /** Static batches. */
         public Factory(AnnotatorFactory factory, TypeInformation<PreparedRequest> elementType, int maxSize,
@@ -246,19 +244,13 @@ public final class BatchInferenceOperator extends InferenceOperatorBase implemen
             this.fill = java.util.Objects.requireNonNull(fill, "fill");
         }
 
-        /** Under continuous scheduling, which waiting requests join the decoding rows first (default shortest first). */
-        public Factory admissionOrder(AdmissionOrder order) {
-            this.admissionOrder = java.util.Objects.requireNonNull(order, "admissionOrder");
-            return this;
-        }
-
         @Override
         @SuppressWarnings("unchecked")
         public <T extends StreamOperator<AnnotationResult>> T createStreamOperator(
                 StreamOperatorParameters<AnnotationResult> parameters) {
             return (T) (scheduling == Scheduling.CONTINUOUS
                     ? new ContinuousInferenceOperator(parameters, factory, elementType, maxSize, maxDelay,
-                            admissionOrder, getMailboxExecutor())
+                            getMailboxExecutor())
                     : new BatchInferenceOperator(parameters, factory, elementType, maxSize, maxDelay, fill,
                             getMailboxExecutor()));
         }

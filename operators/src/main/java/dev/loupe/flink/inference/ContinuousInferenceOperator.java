@@ -2,7 +2,6 @@ package dev.loupe.flink.inference;
 
 import dev.loupe.flink.batch.AdmissionQueue;
 import dev.loupe.flink.batch.DynamicBatcher;
-import dev.loupe.model.api.AdmissionOrder;
 import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
@@ -27,8 +26,7 @@ import org.slf4j.LoggerFactory;
  * {@link AdmissionQueue}; requests join the decoding rows at step boundaries (at most {@code batch.max-size} rows at
  * once), and each result goes back through the mailbox and is emitted the moment its row finishes, so a short answer
  * does not wait for a long caption admitted with it. An idle loop starts once {@code batch.max-size} requests wait or
- * the oldest waited {@code batch.max-delay}. Of the requests the loop holds waiting for free rows, those asking for
- * the fewest new tokens join first unless {@code batch.admission-order} says arrival ({@link AdmissionOrder}). Beam search and ranking requests run in whole-request batches between
+ * the oldest waited {@code batch.max-delay}. Beam search and ranking requests run in whole-request batches between
  * two steps; a failing row gets its own failure record (the loop retries the rows it decoded with alone).
  *
  * <p>Backpressure: the task thread takes no more input while it holds {@code 2 × batch.max-size} requests (decoding
@@ -54,17 +52,14 @@ public final class ContinuousInferenceOperator extends InferenceOperatorBase {
         }
     }
 
-    private final AdmissionOrder admissionOrder;
     private transient AdmissionQueue<Held> queue;
     /** Every request whose outcome was not emitted, in arrival order (task thread only). */
     private transient Set<Held> held;
     private transient volatile int heldCount;
 
     ContinuousInferenceOperator(StreamOperatorParameters<AnnotationResult> parameters, AnnotatorFactory factory,
-            TypeInformation<PreparedRequest> elementType, int maxSize, Duration maxDelay, AdmissionOrder admissionOrder,
-            MailboxExecutor mailbox) {
+            TypeInformation<PreparedRequest> elementType, int maxSize, Duration maxDelay, MailboxExecutor mailbox) {
         super(parameters, factory, elementType, maxSize, maxDelay, mailbox);
-        this.admissionOrder = java.util.Objects.requireNonNull(admissionOrder, "admissionOrder");
     }
 
     /** The most requests held at once: {@code maxSize} decoding and as many waiting. */
@@ -199,11 +194,6 @@ public final class ContinuousInferenceOperator extends InferenceOperatorBase {
         @Override
         public AnnotationInput input(Held request) {
             return request.request.toInput();
-        }
-
-        @Override
-        public AdmissionOrder admissionOrder() {
-            return admissionOrder;
         }
     }
 }

@@ -11,12 +11,7 @@ import dev.loupe.flink.testing.GatedAnnotatorFactory;
 import dev.loupe.flink.testing.TestAnnotator;
 import dev.loupe.flink.testing.TestAnnotatorFactory;
 import dev.loupe.model.Models;
-import dev.loupe.model.api.AdmissionOrder;
-import dev.loupe.model.api.AnnotationFeed;
-import dev.loupe.model.api.AnnotationInput;
-import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.AnnotatorFactory;
-import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationConfig;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.RuntimeOptions;
@@ -68,53 +63,6 @@ class ContinuousInferenceOperatorTest {
     @BeforeEach
     void resetGate() {
         GatedAnnotatorFactory.reset();
-    }
-
-    /**
-     * Records the admission order the operator's feed asks of the model, then annotates as the test annotator
-     * (static batches of what has arrived, the interface's default loop).
-     */
-    public static final class OrderRecordingFactory implements AnnotatorFactory {
-        private static final long serialVersionUID = 1L;
-        static final List<AdmissionOrder> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-        @Override
-        public ImagePreprocessor createPreprocessor() {
-            return new TestAnnotatorFactory().createPreprocessor();
-        }
-
-        @Override
-        public BatchAnnotator createAnnotator() {
-            BatchAnnotator test = new TestAnnotatorFactory().createAnnotator();
-            return new BatchAnnotator() {
-                @Override
-                public List<AnnotationOutcome> annotate(List<AnnotationInput> batch) {
-                    return test.annotate(batch);
-                }
-
-                @Override
-                public <T> void annotateFed(AnnotationFeed<T> feed, int maxActiveRows,
-                        AnnotationFeed.Listener<T> listener) throws InterruptedException {
-                    asked.add(feed.admissionOrder());
-                    BatchAnnotator.super.annotateFed(feed, maxActiveRows, listener);
-                }
-
-                @Override
-                public String modelId() {
-                    return test.modelId();
-                }
-
-                @Override
-                public String modelVersion() {
-                    return test.modelVersion();
-                }
-
-                @Override
-                public void close() {
-                    test.close();
-                }
-            };
-        }
     }
 
     private static OneInputStreamOperatorTestHarness<PreparedRequest, AnnotationResult> harness(
@@ -177,23 +125,6 @@ class ContinuousInferenceOperatorTest {
         assertThat(order.get(order.size() - 1)).isIn("long", "late");
         assertThat(fixed.stream().map(AnnotationResult::getId).toList().subList(0, 2))
                 .as("static batches emit in batch order").containsExactly("long", "short");
-    }
-
-    @Test
-    void theLoopAdmitsInTheConfiguredOrderShortestFirstByDefault() throws Exception {
-        OrderRecordingFactory.asked.clear();
-        for (AdmissionOrder order : new AdmissionOrder[] {null, AdmissionOrder.ARRIVAL}) {
-            BatchInferenceOperator.Factory factory = new BatchInferenceOperator.Factory(new OrderRecordingFactory(),
-                    TypeInformation.of(PreparedRequest.class), 2, Duration.ofMillis(1), Scheduling.CONTINUOUS);
-            try (var h = new OneInputStreamOperatorTestHarness<>(order == null ? factory
-                    : factory.admissionOrder(order))) {
-                h.open();
-                h.processElement(test("a", "a photo of"), 0);
-                h.endInput();
-                assertThat(h.extractOutputValues()).extracting(AnnotationResult::getId).containsExactly("a");
-            }
-        }
-        assertThat(OrderRecordingFactory.asked).containsExactly(AdmissionOrder.SHORTEST_FIRST, AdmissionOrder.ARRIVAL);
     }
 
     @Test
