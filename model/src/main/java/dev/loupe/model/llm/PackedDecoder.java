@@ -1,6 +1,7 @@
 package dev.loupe.model.llm;
 
 import ai.onnxruntime.OrtException;
+import java.nio.LongBuffer;
 import java.util.List;
 
 /**
@@ -48,4 +49,18 @@ public interface PackedDecoder {
      * {@link KvCache#pack}). The sources stay open and the caller's.
      */
     Caches pack(List<Caches> sources, int[] sourceOf, int[] rows, int[] keep, int length) throws OrtException;
+
+    /**
+     * A step's self-attention mask, flat [slots, length + 1] into {@code out}: slot {@code s} attends to its last
+     * {@code valid[s]} cached columns and to the token fed now; a slot whose row has left ({@code -1}) to everything.
+     */
+    static void stepMask(LongBuffer out, int[] valid, int length) {
+        int total = length + 1;
+        for (int s = 0; s < valid.length; s++) {
+            int pad = valid[s] < 0 ? 0 : length - valid[s];
+            for (int t = 0; t < total; t++) {
+                out.put(s * total + t, t < pad ? 0 : 1);
+            }
+        }
+    }
 }

@@ -47,8 +47,8 @@ final class RunnerRows implements PackedDecoder {
         try (KvCache cache = (KvCache) past) {
             int length = cache.length();
             LanguageModelRunner.DecoderOutput out = runner.decodeTokens(ids, ids.length, 1,
-                    mask -> mask(mask, valid, length), positions -> positions(positions, valid), cache, 1, buffers,
-                    outputs);
+                    mask -> PackedDecoder.stepMask(mask, valid, length), positions -> positions(positions, valid),
+                    cache, 1, buffers, outputs);
             return new Run(out, out.present());
         }
     }
@@ -57,17 +57,6 @@ final class RunnerRows implements PackedDecoder {
     public Caches pack(List<Caches> sources, int[] sourceOf, int[] rows, int[] keep, int length) throws OrtException {
         return KvCache.pack(runner.environment(), sources.stream().map(KvCache.class::cast).toList(), sourceOf, rows,
                 keep, length);
-    }
-
-    /** A row attends to its last {@code valid} cached columns and to the token fed now; a dead slot to everything. */
-    private static void mask(LongBuffer out, int[] valid, int length) {
-        int total = length + 1;
-        for (int s = 0; s < valid.length; s++) {
-            int pad = valid[s] < 0 ? 0 : length - valid[s];
-            for (int t = 0; t < total; t++) {
-                out.put(s * total + t, t < pad ? 0 : 1);
-            }
-        }
     }
 
     /** The fed token's position is the row's own length so far (0 in a dead slot). */

@@ -69,12 +69,8 @@ public final class T5Rows implements PackedDecoder {
     public Run step(long[] ids, Caches past, int[] valid, StepOutputs outputs) throws OrtException {
         try (Rows rows = (Rows) past) {
             int length = rows.self.length();
-            int total = length + 1;
-            long[] mask = new long[ids.length * total];
-            for (int s = 0; s < ids.length; s++) {
-                int pad = valid[s] < 0 ? 0 : length - valid[s];
-                Arrays.fill(mask, s * total + pad, (s + 1) * total, 1L);
-            }
+            long[] mask = new long[ids.length * (length + 1)];
+            PackedDecoder.stepMask(LongBuffer.wrap(mask), valid, length);
             LanguageModelRunner.DecoderOutput out = runner.decode(ids, 1, rows.maskTensor, rows.cross, rows.self,
                     mask, outputs);
             return new Run(out, rows.continuedBy(out.present()));
