@@ -43,6 +43,16 @@ public record GenerationSplit(long imageSideNanos, long imageSideRows, long stat
         return minus(NONE.minus(other));
     }
 
+    /** One line for a log: each stage's seconds, runs and rows per run. */
+    public String summary() {
+        return String.format(java.util.Locale.ROOT, "image side %.1f s for %d rows; static batches %.1f s; "
+                        + "continuous: %d prefills of %.1f rows in %.1f s, %d steps of %.1f rows in %.1f s, "
+                        + "image side ahead %.1f s for %d rows", imageSideNanos / 1e9, imageSideRows,
+                staticLanguageNanos / 1e9, prefillRuns, prefillRuns == 0 ? 0.0 : (double) prefillRows / prefillRuns,
+                prefillNanos / 1e9, steps, meanStepRows(), stepNanos / 1e9, backgroundImageSideNanos / 1e9,
+                backgroundImageSideRows);
+    }
+
     /** Mean rows per continuous decode step (0 without steps). */
     public double meanStepRows() {
         return steps == 0 ? 0 : (double) stepRows / steps;

@@ -6,6 +6,7 @@ import dev.loupe.flink.fetch.FetchedImage;
 import dev.loupe.model.api.AnnotationException;
 import dev.loupe.model.api.AnnotatorFactory;
 import dev.loupe.model.api.BatchAnnotator;
+import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.ErrorCode;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.ImageTensor;
@@ -71,6 +72,8 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
     /** Requests from savepoints of the former batcher operator (same uid), already preprocessed. */
     private transient List<DynamicBatcher.Entry<PreparedRequest>> legacy;
     protected transient BatchAnnotator annotator;
+    /** The runtime's generation split when this subtask opened (the runtime may be shared and older). */
+    private transient GenerationSplit splitAtOpen;
     protected transient BatchInference inference;
     protected transient ExecutorService modelThread;
     protected transient Histogram batchSizes;
@@ -145,6 +148,7 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
         PillowResampler.warmUpInBackground();
         annotator = factoryForThisSubtask().createAnnotator();
         inference = new BatchInference(annotator);
+        splitAtOpen = annotator.generationSplit();
         int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         modelThread = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "loupe-inference-" + subtask);
@@ -299,6 +303,8 @@ abstract class InferenceOperatorBase extends AbstractStreamOperator<AnnotationRe
             }
             if (annotator != null) {
                 if (stopped) {
+                    LOG.info("Model time while this subtask ran (the runtime's, shared by its subtasks in this process): {}",
+                            annotator.generationSplit().minus(splitAtOpen).summary());
                     annotator.close();
                 } else {
                     LOG.warn("The model did not stop within {}; its runtime is left open", CLOSE_WAIT);
