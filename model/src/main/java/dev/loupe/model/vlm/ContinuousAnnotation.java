@@ -120,6 +120,10 @@ final class ContinuousAnnotation<P> {
                     } else if (needsPrefixes(scheduler, active, ready, ahead)) {
                         ahead.await();
                         takeBuilt(ahead, ready, listener, Integer.MAX_VALUE);
+                        if (!decoding && takeArrivedMeanwhile(feed, scheduler, ready, ahead, wholeRequests,
+                                listener)) {
+                            continue;   // build them too: they join this first prefill
+                        }
                     }
                     if (batch == null) {
                         batch = language.continuousBatch(eosIds, false, annotator.clock());
@@ -176,6 +180,23 @@ final class ContinuousAnnotation<P> {
         int holding = ready.size() + ahead.held();
         return scheduler.admits(active, holding)
                 && ready.size() < Math.min(scheduler.maxActiveRows() - active, holding);
+    }
+
+    /**
+     * With no row decoding, after a group's image side was built: takes the requests that arrived meanwhile, up to
+     * {@code maxActiveRows} held, so that they are built and join the same first prefill. Otherwise a stream whose
+     * requests trickle in (a job starting on a backlog, its requests decoded one by one) would start with the few
+     * that came within {@code batch.max-delay} and admit the next few one prefill later; under uniform lengths such
+     * groups finish apart and are refilled apart for as long as the backlog lasts, each with a prefill of its own
+     * (docs/benchmarks.md, session 17).
+     *
+     * @return whether any request was taken
+     */
+    private <T> boolean takeArrivedMeanwhile(AnnotationFeed<T> feed, DecodeScheduler<Row<T, P>> scheduler,
+                                             ArrayDeque<Row<T, P>> ready, PrefixesAhead<Row<T, P>> ahead,
+                                             List<T> wholeRequests, AnnotationFeed.Listener<T> listener) {
+        int room = scheduler.maxActiveRows() - ready.size() - ahead.held();
+        return take(feed, room, ahead, wholeRequests, listener) > 0;
     }
 
     /**

@@ -255,6 +255,59 @@ class InstructBlipGenerationOptionsTest {
         }
     }
 
+    /**
+     * A fed loop that starts with the requests that came within its wait takes those that arrived while their image
+     * side was built into the same first prefill (one prefill of four rows, not two of two), and every row still gets
+     * its alone result.
+     */
+    @Test
+    void requestsArrivingWhileTheFirstGroupIsBuiltJoinItsPrefill() throws Exception {
+        List<AnnotationInput> rows = new ArrayList<>(batchRows(GenerationConfig.greedy(5).withMinNewTokens(5)));
+        rows.add(batchRows(GenerationConfig.greedy(3).withMinNewTokens(3)).get(0));
+        List<AnnotationOutcome> alone = new ArrayList<>();
+        for (AnnotationInput row : rows) {
+            alone.add(annotator.annotate(List.of(row)).get(0));
+        }
+        // two requests wait when the loop starts; the other two arrive while their image side is built
+        java.util.ArrayDeque<List<Integer>> arrivals = new java.util.ArrayDeque<>(List.of(List.of(0, 1), List.of(2, 3)));
+        dev.loupe.model.api.AnnotationFeed<Integer> feed = new dev.loupe.model.api.AnnotationFeed<>() {
+            @Override
+            public List<Integer> poll(int max) {
+                List<Integer> next = arrivals.isEmpty() ? List.of() : arrivals.poll();
+                assertThat(next.size()).isLessThanOrEqualTo(max);
+                return next;
+            }
+
+            @Override
+            public boolean awaitWork() {
+                return !arrivals.isEmpty();
+            }
+
+            @Override
+            public boolean cancelled() {
+                return false;
+            }
+
+            @Override
+            public AnnotationInput input(Integer request) {
+                return rows.get(request);
+            }
+        };
+        AnnotationOutcome[] got = new AnnotationOutcome[rows.size()];
+        dev.loupe.model.api.GenerationSplit before = annotator.generationSplit();
+
+        annotator.annotateFed(feed, 4, (index, outcome) -> got[index] = outcome);
+
+        dev.loupe.model.api.GenerationSplit span = annotator.generationSplit().minus(before);
+        assertThat(span.prefillRuns()).as("%s", span.summary()).isEqualTo(1);
+        assertThat(span.prefillRows()).isEqualTo(4);
+        for (int i = 0; i < rows.size(); i++) {
+            assertThat(got[i].annotation().tokenIds()).as("row %d", i)
+                    .containsExactly(alone.get(i).annotation().tokenIds());
+            assertThat(got[i].annotation().score()).isCloseTo(alone.get(i).annotation().score(), within(1e-5));
+        }
+    }
+
     /** Row 4 failed for its bad image; every other row equals its alone result. */
     private static void assertAloneResults(List<AnnotationOutcome> got, List<AnnotationOutcome> alone, String what) {
         assertThat(got.get(4).errorCode()).as(what).isEqualTo(dev.loupe.model.api.ErrorCode.INVALID_REQUEST);

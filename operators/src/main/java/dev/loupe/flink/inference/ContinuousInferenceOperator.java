@@ -29,6 +29,8 @@ import org.slf4j.LoggerFactory;
  * the oldest waited {@code batch.max-delay}. Beam search and ranking requests run in whole-request batches between
  * two steps; a failing row gets its own failure record (the loop retries the rows it decoded with alone).
  *
+ * <p>Each emitted request's pixel array goes back to {@link PixelBuffers#SHARED}, as under static batching.
+ *
  * <p>Backpressure: the task thread takes no more input while it holds {@code 2 × batch.max-size} requests (decoding
  * plus waiting). Checkpoints store every request held whose outcome was not emitted, waiting or mid-generation, as
  * {@link BatchInferenceOperator} does; a restore generates them again from the start, and seeded sampling and batch
@@ -166,6 +168,9 @@ public final class ContinuousInferenceOperator extends InferenceOperatorBase {
         queueWaitMillis.update(queueMillis);
         batchSizes.update(h.takenWith);
         emit(inference.one(h.request, outcome, queueMillis, Math.max(0, finishedAt - h.takenAt), h.takenWith));
+        // its outcome is out and the loop has let go of its row: the next request's preprocessing reuses the array
+        PixelBuffers.SHARED.give(h.request.pixels);
+        h.request.pixels = null;
     }
 
     /** The queue as the model's feed: stamps when each request was taken and with how many. */

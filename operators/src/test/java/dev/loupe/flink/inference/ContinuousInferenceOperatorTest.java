@@ -172,6 +172,29 @@ class ContinuousInferenceOperatorTest {
     }
 
     @Test
+    void eachEmittedRequestsPixelArrayIsRecycledResultOrFailure() throws Exception {
+        try (var h = harness(new TestAnnotatorFactory(), 4, Scheduling.CONTINUOUS)) {
+            h.open();
+            List<PreparedRequest> requests = List.of(test("a", "ok"), test("c", TestAnnotator.REJECT), test("d", "ok"));
+            List<float[]> arrays = requests.stream().map(r -> r.pixels).toList();
+            long idle = PixelBuffers.SHARED.idleBytes();
+            for (PreparedRequest r : requests) {
+                h.processElement(r, 0);
+            }
+            h.endInput();
+
+            assertThat(h.extractOutputValues()).extracting(AnnotationResult::getId).containsExactlyInAnyOrder("a", "d");
+            assertThat(h.getSideOutput(Failures.TAG)).hasSize(1);
+            assertThat(requests).allSatisfy(r -> assertThat(r.pixels).isNull());
+            assertThat(PixelBuffers.SHARED.idleBytes())
+                    .isEqualTo(idle + 4L * arrays.stream().mapToLong(a -> a.length).sum());
+            for (int i = 0; i < arrays.size(); i++) {   // each given back once: the pool holds it once
+                assertThat(PixelBuffers.SHARED.take(arrays.get(0).length)).isIn(arrays.toArray());
+            }
+        }
+    }
+
+    @Test
     void itTakesNoInputWhileItHoldsTwiceTheActiveRows() throws Exception {
         try (var h = harness(new GatedAnnotatorFactory(), 2, Scheduling.CONTINUOUS)) {
             h.open();
