@@ -75,14 +75,15 @@ public final class BenchCommand implements Callable<Integer>, RuntimeCommand {
             + "every image generates --max-new-tokens.")
     List<Integer> lengthMix = List.of();
 
-    @Option(names = "--scheduling", split = ",", defaultValue = "static", paramLabel = "static|continuous",
+    @Option(names = "--scheduling", split = ",", defaultValue = dev.loupe.flink.batch.Scheduling.DEFAULT_NAME,
+            paramLabel = "static|continuous",
             description = "Generation loop: static batches (every row waits for the longest of its batch) or "
             + "continuous batching (rows join and leave the decoding batch step by step; --batch-sizes are its active "
             + "rows); 'static,continuous' measures both, their runs alternating. With "
             + "-Dloupe.continuous.prefixes-in-background=true continuous batching builds the image side of waiting "
             + "rows on a background thread in the idle scheduling class while rows decode (off by default); "
             + "'continuous-overlap' forces that background thread on, 'continuous-on-loop' off (every group built on the loop's thread when admission needs it), to "
-            + "measure the overlap. Default ${DEFAULT-VALUE}.")
+            + "measure the overlap. Default ${DEFAULT-VALUE}, the jobs' loop (batch.scheduling).")
     List<String> scheduling;
 
 

@@ -84,9 +84,9 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
                     + "and --min-new-tokens.")
     List<Integer> lengthMix = List.of();
 
-    @Option(names = "--scheduling", defaultValue = "static", paramLabel = "static|continuous",
+    @Option(names = "--scheduling", defaultValue = Scheduling.DEFAULT_NAME, paramLabel = "static|continuous",
             description = "The inference operator's scheduling (batch.scheduling): static batches, or continuous "
-                    + "batching where requests join the decoding rows step by step. Default ${DEFAULT-VALUE}.")
+                    + "batching where requests join the decoding rows step by step. Default ${DEFAULT-VALUE}, the jobs'.")
     String scheduling;
 
     @Option(names = "--transaction-naming", defaultValue = "incrementing", paramLabel = "incrementing|pooling",
@@ -490,7 +490,7 @@ public final class SoakCommand implements Callable<Integer>, RuntimeCommand {
 
     private Scheduling scheduling() {
         try {
-            return Scheduling.valueOf(scheduling.trim().toUpperCase(Locale.ROOT));
+            return Scheduling.parse(scheduling);
         } catch (IllegalArgumentException e) {
             throw usage("--scheduling must be static or continuous, got " + scheduling);
         }

@@ -95,7 +95,7 @@ class BenchCommandTest {
 
         assertThat(r.status()).as(r.err()).isZero();
         assertThat(r.out()).contains("| batch | scheduling | images/run | images/s | tokens/s | prefill ms/image");
-        assertThat(r.out()).containsPattern("\\n\\| 2 \\| static \\| 2 \\| [0-9.]+ \\| [0-9.]+ \\|");
+        assertThat(r.out()).containsPattern("\\n\\| 2 \\| continuous \\| 2 \\| [0-9.]+ \\| [0-9.]+ \\|");
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.loupe.config.Flag;
 import dev.loupe.config.JobOptions;
 import dev.loupe.config.ModelOptions;
+import dev.loupe.flink.LoupeOptions;
 import dev.loupe.jobs.streaming.StreamingArguments;
 import dev.loupe.model.api.RuntimeOptions;
 import java.util.ArrayList;
@@ -49,6 +50,16 @@ class FlagsAreOptionViewsTest {
             }
         });
         assertThat(configured).containsExactlyInAnyOrderElementsOf(NOT_SETTINGS.keySet());
+    }
+
+    @Test
+    void theBenchmarksRunTheJobsSchedulingByDefault() {
+        CommandLine bench = Loupe.commandLine().getSubcommands().get("bench");
+        String jobs = LoupeOptions.BATCH_SCHEDULING.defaultValue().name().toLowerCase(java.util.Locale.ROOT);
+        assertThat(jobs).isEqualTo("continuous");
+        assertThat(bench.getCommandSpec().findOption("--scheduling").defaultValue()).isEqualTo(jobs);
+        assertThat(bench.getSubcommands().get("soak").getCommandSpec().findOption("--scheduling").defaultValue())
+                .isEqualTo(jobs);
     }
 
     @Test

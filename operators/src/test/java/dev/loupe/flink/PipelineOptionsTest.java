@@ -17,6 +17,9 @@ class PipelineOptionsTest {
         PipelineOptions o = PipelineOptions.defaults();
         assertThat(o.batchMaxSize()).isEqualTo(8);
         assertThat(o.batchMaxDelay()).isEqualTo(Duration.ofMillis(50));
+        assertThat(o.scheduling()).isEqualTo(dev.loupe.flink.batch.Scheduling.CONTINUOUS);
+        assertThat(PipelineOptions.from(new Configuration()).scheduling())
+                .isEqualTo(dev.loupe.flink.batch.Scheduling.CONTINUOUS);
         assertThat(o.fileRoots()).isEmpty();
         assertThat(o.fetchMaxBytes()).isEqualTo(20L * 1024 * 1024);
     }
