@@ -11,7 +11,7 @@ public enum Scheduling implements DescribedEnum {
     STATIC("Batches formed before generation (batch.max-size requests, or fewer after batch.max-delay); every "
             + "request of a batch is emitted when its longest member finishes."),
     /** Step-level (continuous) scheduling: rows join and leave the decode loop step by step. */
-    CONTINUOUS("The default. Requests join the running decode loop at step boundaries (at most batch.max-size rows decode at once) "
+    CONTINUOUS("Requests join the running decode loop at step boundaries (at most batch.max-size rows decode at once) "
             + "and each is emitted the moment its row finishes; batch.max-delay is how long an idle loop waits to "
             + "fill its first prefill. Beam search and ranking requests keep whole-request batches.");
 
