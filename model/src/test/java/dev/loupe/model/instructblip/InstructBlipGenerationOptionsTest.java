@@ -6,16 +6,19 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.api.Annotation;
+import dev.loupe.model.api.AnnotationFeed;
 import dev.loupe.model.api.AnnotationInput;
 import dev.loupe.model.api.AnnotationOutcome;
 import dev.loupe.model.api.BatchAnnotator;
 import dev.loupe.model.api.GenerationConfig;
+import dev.loupe.model.api.GenerationSplit;
 import dev.loupe.model.api.ImagePreprocessor;
 import dev.loupe.model.api.Task;
 import dev.loupe.model.testing.ConvertedFixture;
 import dev.loupe.model.testing.HfFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -269,8 +272,8 @@ class InstructBlipGenerationOptionsTest {
             alone.add(annotator.annotate(List.of(row)).get(0));
         }
         // two requests wait when the loop starts; the other two arrive while their image side is built
-        java.util.ArrayDeque<List<Integer>> arrivals = new java.util.ArrayDeque<>(List.of(List.of(0, 1), List.of(2, 3)));
-        dev.loupe.model.api.AnnotationFeed<Integer> feed = new dev.loupe.model.api.AnnotationFeed<>() {
+        ArrayDeque<List<Integer>> arrivals = new ArrayDeque<>(List.of(List.of(0, 1), List.of(2, 3)));
+        AnnotationFeed<Integer> feed = new AnnotationFeed<>() {
             @Override
             public List<Integer> poll(int max) {
                 List<Integer> next = arrivals.isEmpty() ? List.of() : arrivals.poll();
@@ -294,11 +297,11 @@ class InstructBlipGenerationOptionsTest {
             }
         };
         AnnotationOutcome[] got = new AnnotationOutcome[rows.size()];
-        dev.loupe.model.api.GenerationSplit before = annotator.generationSplit();
+        GenerationSplit before = annotator.generationSplit();
 
         annotator.annotateFed(feed, 4, (index, outcome) -> got[index] = outcome);
 
-        dev.loupe.model.api.GenerationSplit span = annotator.generationSplit().minus(before);
+        GenerationSplit span = annotator.generationSplit().minus(before);
         assertThat(span.prefillRuns()).as("%s", span.summary()).isEqualTo(1);
         assertThat(span.prefillRows()).isEqualTo(4);
         for (int i = 0; i < rows.size(); i++) {
